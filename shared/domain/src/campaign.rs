@@ -1,0 +1,237 @@
+//! Campaigns and their settings (R-5.1, R-5.2, R-6, R-7).
+
+use crate::ids::{AccountId, CampaignId, OrgId, ProjectId, UserId};
+use crate::zone::Zone;
+use chrono::{DateTime, NaiveTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Minutes of the grace period (R-6.1).
+pub const GRACE_MINUTES: i64 = 20;
+
+/// When-to-send preference (R-6.2–R-6.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case")]
+pub enum WhenToSend {
+    /// R-6.2: step 1 at S + 20 min.
+    WhenStarted,
+    /// R-6.4: by the local time of S.
+    BestTime,
+    /// R-6.3: step 1 0–20 minutes after the first occurrence of `time`.
+    SpecificTime {
+        #[serde(with = "hhmm")]
+        time: NaiveTime,
+    },
+}
+
+/// Recipient email setting (R-7.2 (3)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct RecipientSetting {
+    #[serde(default)]
+    pub prefer: Option<crate::candidate::EmailType>,
+    #[serde(default)]
+    pub strict: bool,
+}
+
+/// Whose time zone the plan uses (R-6.8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimezoneMode {
+    #[default]
+    Campaign,
+    Recipient,
+}
+
+/// One step of a sequence (R-4.1). `subject` may be absent for a later step,
+/// which then threads as "Re: " + the first subject (R-8.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepSpec {
+    #[serde(default)]
+    pub subject: Option<String>,
+    pub body: String,
+    #[serde(default)]
+    pub text: Option<String>,
+    #[serde(default)]
+    pub delay_days: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignStatus {
+    Draft,
+    Running,
+    Paused,
+    Completed,
+    Stopped,
+}
+
+/// Why a campaign is paused. The service resumes by itself only what it paused
+/// for a sender problem that went away (R-2.3); the user resumes the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PauseReason {
+    User,
+    SenderError,
+    SenderRemoved,
+    SenderRevoked,
+    SenderReputation,
+}
+
+impl PauseReason {
+    pub fn resumes_by_itself(self) -> bool {
+        matches!(self, PauseReason::SenderError | PauseReason::SenderRemoved)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum CampaignTransitionError {
+    #[error("the campaign is {0:?}; only a draft can be started")]
+    NotDraft(CampaignStatus),
+    #[error("the campaign is {0:?}; only a running campaign can be paused")]
+    NotRunning(CampaignStatus),
+    #[error("the campaign is {0:?}; only a paused campaign can be resumed")]
+    NotPaused(CampaignStatus),
+    #[error("the campaign is already {0:?}")]
+    Final(CampaignStatus),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Campaign {
+    pub id: CampaignId,
+    pub org_id: OrgId,
+    pub project_id: ProjectId,
+    pub owner_id: UserId,
+    pub name: String,
+    pub sender_account_id: AccountId,
+    pub steps: Vec<StepSpec>,
+    pub timezone: Zone,
+    pub when_to_send: WhenToSend,
+    #[serde(default)]
+    pub recipient: RecipientSetting,
+    #[serde(default)]
+    pub skip_weekends: bool,
+    #[serde(default)]
+    pub daily_limit: Option<u32>,
+    #[serde(default)]
+    pub timezone_mode: TimezoneMode,
+    pub status: CampaignStatus,
+    #[serde(default)]
+    pub pause_reason: Option<PauseReason>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub started_at: Option<DateTime<Utc>>,
+    /// Enrollments not yet ended; the campaign completes when it reaches 0 while running.
+    #[serde(default)]
+    pub active_enrollments: i64,
+}
+
+impl Campaign {
+    /// `draft` → `running` (R-5.2).
+    pub fn start(&mut self, now: DateTime<Utc>) -> Result<(), CampaignTransitionError> {
+        match self.status {
+            CampaignStatus::Draft => {
+                self.status = CampaignStatus::Running;
+                self.started_at = Some(now);
+                Ok(())
+            }
+            s @ (CampaignStatus::Stopped | CampaignStatus::Completed) => {
+                Err(CampaignTransitionError::Final(s))
+            }
+            s => Err(CampaignTransitionError::NotDraft(s)),
+        }
+    }
+
+    /// `running` → `paused` (R-5.2, R-10.1).
+    pub fn pause(&mut self, reason: PauseReason) -> Result<(), CampaignTransitionError> {
+        match self.status {
+            CampaignStatus::Running => {
+                self.status = CampaignStatus::Paused;
+                self.pause_reason = Some(reason);
+                Ok(())
+            }
+            s @ (CampaignStatus::Stopped | CampaignStatus::Completed) => {
+                Err(CampaignTransitionError::Final(s))
+            }
+            s => Err(CampaignTransitionError::NotRunning(s)),
+        }
+    }
+
+    /// `paused` → `running` (R-5.2, R-10.1).
+    pub fn resume(&mut self) -> Result<(), CampaignTransitionError> {
+        match self.status {
+            CampaignStatus::Paused => {
+                self.status = CampaignStatus::Running;
+                self.pause_reason = None;
+                Ok(())
+            }
+            s @ (CampaignStatus::Stopped | CampaignStatus::Completed) => {
+                Err(CampaignTransitionError::Final(s))
+            }
+            s => Err(CampaignTransitionError::NotPaused(s)),
+        }
+    }
+
+    /// Any state but a final one → `stopped` (R-5.2, R-10.2).
+    pub fn stop(&mut self) -> Result<(), CampaignTransitionError> {
+        match self.status {
+            s @ (CampaignStatus::Stopped | CampaignStatus::Completed) => {
+                Err(CampaignTransitionError::Final(s))
+            }
+            _ => {
+                self.status = CampaignStatus::Stopped;
+                Ok(())
+            }
+        }
+    }
+
+    /// A running campaign whose enrollments have all ended is `completed` (R-5.2).
+    pub fn complete_if_done(&mut self) -> bool {
+        if self.status == CampaignStatus::Running && self.active_enrollments <= 0 {
+            self.status = CampaignStatus::Completed;
+            return true;
+        }
+        false
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.status == CampaignStatus::Running
+    }
+
+    pub fn delays(&self) -> Vec<u32> {
+        self.steps.iter().map(|s| s.delay_days).collect()
+    }
+}
+
+mod hhmm {
+    use chrono::NaiveTime;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &NaiveTime, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&t.format("%H:%M").to_string())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveTime, D::Error> {
+        let raw = String::deserialize(d)?;
+        NaiveTime::parse_from_str(&raw, "%H:%M")
+            .map_err(|_| serde::de::Error::custom(format!("`{raw}` is not a time of day HH:MM")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn when_to_send_reads_the_pinned_shape() {
+        let w: WhenToSend =
+            serde_json::from_str(r#"{"mode":"specific_time","time":"09:30"}"#).unwrap();
+        assert_eq!(
+            w,
+            WhenToSend::SpecificTime {
+                time: NaiveTime::from_hms_opt(9, 30, 0).unwrap()
+            }
+        );
+        let b: WhenToSend = serde_json::from_str(r#"{"mode":"best_time"}"#).unwrap();
+        assert_eq!(b, WhenToSend::BestTime);
+        assert!(serde_json::from_str::<WhenToSend>(r#"{"mode":"specific_time","time":"25:00"}"#).is_err());
+    }
+}
