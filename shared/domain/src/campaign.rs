@@ -232,6 +232,9 @@ mod tests {
         );
         let b: WhenToSend = serde_json::from_str(r#"{"mode":"best_time"}"#).unwrap();
         assert_eq!(b, WhenToSend::BestTime);
-        assert!(serde_json::from_str::<WhenToSend>(r#"{"mode":"specific_time","time":"25:00"}"#).is_err());
+        assert!(
+            serde_json::from_str::<WhenToSend>(r#"{"mode":"specific_time","time":"25:00"}"#)
+                .is_err()
+        );
     }
 }

@@ -68,7 +68,10 @@ mod tests {
 
     #[test]
     fn parses_iana_names_and_refuses_others() {
-        assert_eq!(Zone::parse("America/New_York").unwrap().name(), "America/New_York");
+        assert_eq!(
+            Zone::parse("America/New_York").unwrap().name(),
+            "America/New_York"
+        );
         assert!(Zone::parse("Mars/Olympus").is_err());
         assert!(Zone::parse("").is_err());
     }
