@@ -1,1 +1,15 @@
+//! The application layer of Outreach: ports, use cases, the HTTP router and the
+//! handler of each trigger. It depends on the domain only; adapters depend on it.
 
+pub mod auth;
+pub mod dev;
+pub mod error;
+pub mod http;
+pub mod mime;
+pub mod model;
+pub mod ports;
+pub mod service;
+pub mod usecases;
+
+pub use error::ApiError;
+pub use service::{Config, Ports, Service};

@@ -1,0 +1,332 @@
+//! Builds the RFC 5322 message handed to the mail service for one send.
+//!
+//! The message carries From (display name + address), To, a Reply-To that
+//! routes replies through the service, Subject, Date, optional Message-ID and
+//! threading headers, the RFC 8058 one-click unsubscribe headers, and a
+//! multipart/alternative body with UTF-8 text/plain and text/html parts.
+//! Encoding (RFC 2047 words for non-ASCII names and subjects, transfer
+//! encodings for bodies, line folding) is left to `mail-builder`.
+//!
+//! Every header value is made single-line here as well, even though
+//! rendering already does it for subjects: this is the last point before the
+//! bytes leave the service, so it must not trust its callers.
+
+use chrono::{DateTime, Utc};
+use mail_builder::MessageBuilder;
+use mail_builder::headers::Header;
+use mail_builder::headers::address::Address;
+use mail_builder::headers::date::Date;
+use mail_builder::headers::message_id::MessageId;
+use mail_builder::headers::raw::Raw;
+use mail_builder::headers::text::Text;
+use mail_builder::headers::url::URL;
+use outreach_domain::EmailAddress;
+use outreach_domain::render::single_line;
+
+/// One message ready to be serialised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutgoingMail {
+    /// Display name of the sender account; may be empty.
+    pub from_name: String,
+    pub from: EmailAddress,
+    pub to: EmailAddress,
+    /// Full reply address, `reply+<token>@<reply domain>`.
+    pub reply_to: String,
+    /// One-click HTTPS URL, `{public base URL}/v1/unsubscribe/{token}`.
+    pub list_unsubscribe_url: String,
+    /// Without angle brackets, e.g. `abc@outbox.localhost`. `None` writes no
+    /// Message-ID, so the mail service assigns one.
+    pub message_id: Option<String>,
+    /// Message-ID (without angle brackets) of the message this one answers.
+    pub in_reply_to: Option<String>,
+    /// Message-IDs (without angle brackets) of the thread, oldest first.
+    pub references: Vec<String>,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+    pub date: DateTime<Utc>,
+}
+
+/// Serialises `mail` as an RFC 5322 message with CRLF line endings.
+pub fn build_mime(mail: &OutgoingMail) -> Vec<u8> {
+    let from_name = single_line(&mail.from_name).trim().to_owned();
+    let from = if from_name.is_empty() {
+        Address::new_address(None::<String>, mail.from.as_str().to_owned())
+    } else {
+        Address::new_address(Some(from_name), mail.from.as_str().to_owned())
+    };
+
+    let mut builder = MessageBuilder::new()
+        .from(from)
+        .to(Address::new_address(
+            None::<String>,
+            mail.to.as_str().to_owned(),
+        ))
+        .reply_to(Address::new_address(None::<String>, token(&mail.reply_to)))
+        .subject(Text::new(single_line(&mail.subject).trim().to_owned()))
+        .date(Date::new(mail.date.timestamp()));
+    if let Some(id) = mail
+        .message_id
+        .as_deref()
+        .map(token)
+        .filter(|id| !id.is_empty())
+    {
+        builder = builder.message_id(MessageId::new(id));
+    }
+    if let Some(id) = mail
+        .in_reply_to
+        .as_deref()
+        .map(token)
+        .filter(|id| !id.is_empty())
+    {
+        builder = builder.in_reply_to(MessageId::new(id));
+    }
+    let references: Vec<String> = mail
+        .references
+        .iter()
+        .map(|r| token(r))
+        .filter(|r| !r.is_empty())
+        .collect();
+    if !references.is_empty() {
+        builder = builder.references(MessageId::new_list(references.into_iter()));
+    }
+    let builder = builder
+        .header(
+            "List-Unsubscribe",
+            URL::new(token(&mail.list_unsubscribe_url)),
+        )
+        // RFC 8058: mailbox providers POST this body to the URL above.
+        .header(
+            "List-Unsubscribe-Post",
+            Raw::new("List-Unsubscribe=One-Click"),
+        )
+        .text_body(mail.text.as_str())
+        .html_body(mail.html.as_str());
+
+    // `MessageBuilder::write_to` invents a Message-ID when none is set, which
+    // would stop the mail service from assigning its own, so the headers are
+    // written here and only the body is left to the builder.
+    let mut out = Vec::new();
+    for (name, value) in &builder.headers {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        value
+            .write_header(&mut out, name.len() + 2)
+            .expect("writing to a Vec cannot fail");
+    }
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    builder
+        .write_body(&mut out)
+        .expect("writing to a Vec cannot fail");
+    out
+}
+
+/// An address, Message-ID or URL as one token: no whitespace or control
+/// characters (so no CR/LF), and no angle brackets, which the header writer
+/// adds itself.
+fn token(value: &str) -> String {
+    value
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control() && *c != '<' && *c != '>')
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use mail_parser::{HeaderValue, Message, MessageParser, MimeHeaders};
+
+    fn mail() -> OutgoingMail {
+        OutgoingMail {
+            from_name: "Sam Sender".into(),
+            from: EmailAddress::parse("sam@example.com").unwrap(),
+            to: EmailAddress::parse("ada@example.org").unwrap(),
+            reply_to: "reply+tok123@reply.example.net".into(),
+            list_unsubscribe_url: "https://api.example.net/v1/unsubscribe/unsub456".into(),
+            message_id: Some("m2@outbox.localhost".into()),
+            in_reply_to: Some("m1@outbox.localhost".into()),
+            references: vec!["m0@outbox.localhost".into(), "m1@outbox.localhost".into()],
+            subject: "Re: A role at Acme".into(),
+            html: "<p>Hello <b>Ada</b></p>".into(),
+            text: "Hello Ada\nSecond line".into(),
+            date: Utc.with_ymd_and_hms(2026, 3, 4, 5, 6, 7).unwrap(),
+        }
+    }
+
+    fn parse(bytes: &[u8]) -> Message<'_> {
+        MessageParser::default()
+            .parse(bytes)
+            .expect("a parsable message")
+    }
+
+    fn single_address(value: Option<&mail_parser::Address<'_>>) -> (Option<String>, String) {
+        let addr = value.and_then(|a| a.first()).expect("an address");
+        (
+            addr.name().map(str::to_owned),
+            addr.address().expect("an address").to_owned(),
+        )
+    }
+
+    fn ids(value: &HeaderValue<'_>) -> Option<Vec<String>> {
+        value
+            .as_text_list()
+            .map(|list| list.iter().map(|id| id.to_string()).collect())
+    }
+
+    fn raw_header<'a>(msg: &'a Message<'_>, name: &'static str) -> Option<&'a str> {
+        msg.header_raw(name).map(str::trim)
+    }
+
+    #[test]
+    fn carries_every_header_and_both_parts() {
+        //
+        let bytes = build_mime(&mail());
+        let msg = parse(&bytes);
+
+        assert_eq!(
+            single_address(msg.from()),
+            (Some("Sam Sender".into()), "sam@example.com".into())
+        );
+        assert_eq!(single_address(msg.to()), (None, "ada@example.org".into()));
+        assert_eq!(
+            single_address(msg.reply_to()),
+            (None, "reply+tok123@reply.example.net".into())
+        );
+        assert_eq!(msg.subject(), Some("Re: A role at Acme"));
+        assert_eq!(
+            msg.date().map(|d| d.to_timestamp()),
+            Some(mail().date.timestamp())
+        );
+        assert_eq!(msg.message_id(), Some("m2@outbox.localhost"));
+        assert_eq!(
+            ids(msg.in_reply_to()),
+            Some(vec!["m1@outbox.localhost".to_owned()])
+        );
+        assert_eq!(
+            ids(msg.references()),
+            Some(vec![
+                "m0@outbox.localhost".to_owned(),
+                "m1@outbox.localhost".to_owned()
+            ])
+        );
+        // RFC 8058
+        assert_eq!(
+            raw_header(&msg, "List-Unsubscribe"),
+            Some("<https://api.example.net/v1/unsubscribe/unsub456>")
+        );
+        assert_eq!(
+            raw_header(&msg, "List-Unsubscribe-Post"),
+            Some("List-Unsubscribe=One-Click")
+        );
+        assert_eq!(raw_header(&msg, "MIME-Version"), Some("1.0"));
+
+        let root = msg.content_type().expect("a content type");
+        assert_eq!(
+            (root.ctype(), root.subtype()),
+            ("multipart", Some("alternative"))
+        );
+        // Line breaks travel as CRLF, the canonical form of text on the wire.
+        assert_eq!(
+            msg.body_text(0).as_deref(),
+            Some("Hello Ada\r\nSecond line")
+        );
+        assert_eq!(msg.body_html(0).as_deref(), Some("<p>Hello <b>Ada</b></p>"));
+        for (part_id, subtype) in [(msg.text_body[0], "plain"), (msg.html_body[0], "html")] {
+            let part = msg.part(part_id).expect("a body part");
+            let ct = part.content_type().expect("a content type");
+            assert_eq!((ct.ctype(), ct.subtype()), ("text", Some(subtype)));
+            assert_eq!(ct.attribute("charset"), Some("utf-8"));
+        }
+    }
+
+    #[test]
+    fn omits_optional_headers_when_absent() {
+        // the first step of a sequence does not thread; SES assigns the id.
+        let first = OutgoingMail {
+            message_id: None,
+            in_reply_to: None,
+            references: Vec::new(),
+            from_name: String::new(),
+            ..mail()
+        };
+        let bytes = build_mime(&first);
+        let msg = parse(&bytes);
+        assert_eq!(msg.message_id(), None);
+        assert!(raw_header(&msg, "Message-ID").is_none());
+        assert!(raw_header(&msg, "In-Reply-To").is_none());
+        assert!(raw_header(&msg, "References").is_none());
+        assert_eq!(single_address(msg.from()), (None, "sam@example.com".into()));
+    }
+
+    #[test]
+    fn non_ascii_subject_and_display_name_round_trip() {
+        let m = OutgoingMail {
+            from_name: "José Müller, Recruiting".into(),
+            subject: "Ein Job für Sie — ☕ « café »".into(),
+            text: "Grüße".into(),
+            html: "<p>Grüße</p>".into(),
+            ..mail()
+        };
+        let bytes = build_mime(&m);
+        assert!(bytes.is_ascii(), "headers and bodies are transfer-encoded");
+        let msg = parse(&bytes);
+        assert_eq!(msg.subject(), Some("Ein Job für Sie — ☕ « café »"));
+        assert_eq!(
+            single_address(msg.from()),
+            (
+                Some("José Müller, Recruiting".into()),
+                "sam@example.com".into()
+            )
+        );
+        assert_eq!(msg.body_text(0).as_deref(), Some("Grüße"));
+        assert_eq!(msg.body_html(0).as_deref(), Some("<p>Grüße</p>"));
+    }
+
+    #[test]
+    fn long_lines_are_encoded_for_the_wire() {
+        // RFC 5322 caps lines at 998 octets; a rendered body is often one line.
+        let long = format!("<p>{}</p>", "word ".repeat(1000));
+        let m = OutgoingMail {
+            html: long.clone(),
+            subject: "s".repeat(300),
+            ..mail()
+        };
+        let bytes = build_mime(&m);
+        assert!(bytes.split(|b| *b == b'\n').all(|line| line.len() <= 998));
+        let msg = parse(&bytes);
+        assert_eq!(msg.body_html(0).as_deref(), Some(long.as_str()));
+        assert_eq!(msg.subject(), Some("s".repeat(300).as_str()));
+    }
+
+    #[test]
+    fn header_values_cannot_inject_headers() {
+        //
+        let m = OutgoingMail {
+            subject: "Hello\r\nBcc: x@y.com".into(),
+            from_name: "Sam\r\nBcc: x@y.com".into(),
+            reply_to: "reply+t@r.example.net\r\nBcc: x@y.com".into(),
+            list_unsubscribe_url: "https://u.example.net/v1/unsubscribe/t>\r\nBcc: x@y.com".into(),
+            message_id: Some("<m@x>\r\nBcc: x@y.com".into()),
+            in_reply_to: Some("p@x\nBcc: x@y.com".into()),
+            references: vec!["p@x\rBcc: x@y.com".into()],
+            ..mail()
+        };
+        let bytes = build_mime(&m);
+        let msg = parse(&bytes);
+        assert!(msg.bcc().is_none());
+        assert!(
+            msg.headers()
+                .iter()
+                .all(|h| !h.name().eq_ignore_ascii_case("bcc")),
+            "{}",
+            String::from_utf8_lossy(&bytes)
+        );
+        assert_eq!(msg.subject(), Some("Hello  Bcc: x@y.com"));
+        assert!(matches!(msg.header("Subject"), Some(HeaderValue::Text(_))));
+        assert_eq!(
+            single_address(msg.from()),
+            (Some("Sam  Bcc: x@y.com".into()), "sam@example.com".into())
+        );
+    }
+}

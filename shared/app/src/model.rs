@@ -1,0 +1,104 @@
+//! Records the application keeps beside the domain's campaigns, candidates and
+//! enrollments.
+
+use chrono::{DateTime, Utc};
+use outreach_domain::EmailAddress;
+use outreach_domain::Zone;
+use outreach_domain::campaign::StepSpec;
+use outreach_domain::ids::{AccountId, CandidateId, EnrollmentId, OrgId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// A user's profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserProfile {
+    pub id: UserId,
+    pub org_id: OrgId,
+    pub display_name: String,
+    pub timezone: Zone,
+    /// Where forwarded replies go; defaults to the token's `email` claim.
+    #[serde(default)]
+    pub notification_address: Option<EmailAddress>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountStatus {
+    Pending,
+    Connected,
+    Error,
+    Removed,
+}
+
+/// A linked sender address.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmailAccount {
+    pub id: AccountId,
+    pub org_id: OrgId,
+    pub owner_id: UserId,
+    pub address: EmailAddress,
+    pub display_name: String,
+    pub status: AccountStatus,
+    #[serde(default)]
+    pub delegates: Vec<UserId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl EmailAccount {
+    /// Whether `user` of `org` may send from this account (owner or delegate, R-2.4).
+    pub fn usable_by(&self, org: &OrgId, user: &UserId) -> bool {
+        self.status != AccountStatus::Removed
+            && ((&self.org_id == org && &self.owner_id == user) || self.delegates.contains(user))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub id: String,
+    pub org_id: OrgId,
+    pub name: String,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A messaging template.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    pub id: String,
+    pub org_id: OrgId,
+    pub name: String,
+    pub steps: Vec<StepSpec>,
+    pub created_by: UserId,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LedgerKind {
+    Grant,
+    Reveal,
+    Refund,
+}
+
+/// One movement of an organization's credits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub seq: i64,
+    pub kind: LedgerKind,
+    #[serde(default)]
+    pub candidate_id: Option<CandidateId>,
+    pub amount: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// Something that happened to an enrollment, shown in its `events`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnrollmentEvent {
+    pub org_id: OrgId,
+    pub enrollment_id: EnrollmentId,
+    pub at: DateTime<Utc>,
+    pub kind: String,
+    #[serde(default)]
+    pub step: Option<u32>,
+    #[serde(default)]
+    pub detail: Option<String>,
+}

@@ -1,0 +1,315 @@
+//! The ports: what the application needs from the outside world. Each has an
+//! embedded twin (local mode) and an AWS twin, and one contract suite for both.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use outreach_domain::EmailAddress;
+use outreach_domain::campaign::Campaign;
+use outreach_domain::candidate::Candidate;
+use outreach_domain::enrollment::Enrollment;
+use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId, UserId};
+use serde::{Deserialize, Serialize};
+
+use crate::model::{EmailAccount, EnrollmentEvent, LedgerEntry, Project, Template, UserProfile};
+
+/// The time source. Only clock adapters read the system time.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// Fresh ids and unguessable tokens.
+pub trait IdSource: Send + Sync {
+    /// A new opaque id with `prefix` (`cmp`, `enr`, …), sortable by creation.
+    fn new_id(&self, prefix: &str) -> String;
+    /// A secret of at least 128 random bits, URL-safe, carrying no readable id.
+    fn token(&self) -> String;
+}
+
+/// A record and the version its next conditional write must name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versioned<T> {
+    pub value: T,
+    pub version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PageRequest {
+    pub limit: u32,
+    /// The sort key of the last item of the previous page.
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Present when more items may follow.
+    pub next: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write lost: the record changed (or exists) since it was read.
+    #[error("the record changed concurrently")]
+    Conflict,
+    #[error("the store failed: {0}")]
+    Unavailable(String),
+}
+
+/// The answer to a reveal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevealOutcome {
+    Spent,
+    AlreadyRevealed,
+    NoCredits,
+}
+
+/// Persistent state. Every write that decides something is conditional on the
+/// version that was read; reads are strongly consistent.
+#[async_trait]
+pub trait Store: Send + Sync {
+    // Organizations and credits.
+    /// Creates the organization with its initial credits (a `grant` in the ledger) the first time it is seen.
+    async fn ensure_org(
+        &self,
+        org: &OrgId,
+        initial_credits: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn credit_balance(&self, org: &OrgId) -> Result<i64, StoreError>;
+    /// Spends one credit for `candidate` unless already revealed, atomically with its ledger entry.
+    async fn reveal(
+        &self,
+        org: &OrgId,
+        candidate: &CandidateId,
+        now: DateTime<Utc>,
+    ) -> Result<RevealOutcome, StoreError>;
+    async fn is_revealed(&self, org: &OrgId, candidate: &CandidateId) -> Result<bool, StoreError>;
+    async fn ledger(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> Result<Page<LedgerEntry>, StoreError>;
+
+    // Users.
+    async fn get_user(&self, org: &OrgId, user: &UserId)
+    -> Result<Option<UserProfile>, StoreError>;
+    async fn put_user(&self, profile: &UserProfile) -> Result<(), StoreError>;
+
+    // Sender accounts. Accounts are looked up by id across organizations
+    // because a delegate of another organization may use one.
+    async fn get_account(
+        &self,
+        id: &AccountId,
+    ) -> Result<Option<Versioned<EmailAccount>>, StoreError>;
+    async fn find_account(
+        &self,
+        owner: &UserId,
+        org: &OrgId,
+        address: &EmailAddress,
+    ) -> Result<Option<Versioned<EmailAccount>>, StoreError>;
+    async fn accounts_of(
+        &self,
+        org: &OrgId,
+        owner: &UserId,
+    ) -> Result<Vec<EmailAccount>, StoreError>;
+    /// `expected: None` creates (Conflict if it exists); `Some(v)` replaces version `v`.
+    async fn put_account(
+        &self,
+        account: &EmailAccount,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError>;
+
+    // Candidates.
+    async fn get_candidate(
+        &self,
+        org: &OrgId,
+        id: &CandidateId,
+    ) -> Result<Option<Versioned<Candidate>>, StoreError>;
+    async fn put_candidate(
+        &self,
+        candidate: &Candidate,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError>;
+    async fn list_candidates(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> Result<Page<Candidate>, StoreError>;
+
+    // Projects and templates.
+    async fn get_project(&self, org: &OrgId, id: &str) -> Result<Option<Project>, StoreError>;
+    async fn put_project(&self, project: &Project) -> Result<(), StoreError>;
+    async fn list_projects(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> Result<Page<Project>, StoreError>;
+    async fn get_template(&self, org: &OrgId, id: &str) -> Result<Option<Template>, StoreError>;
+    async fn put_template(&self, template: &Template) -> Result<(), StoreError>;
+    async fn list_templates(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> Result<Page<Template>, StoreError>;
+
+    // Campaigns.
+    async fn get_campaign(
+        &self,
+        org: &OrgId,
+        id: &CampaignId,
+    ) -> Result<Option<Versioned<Campaign>>, StoreError>;
+    async fn put_campaign(
+        &self,
+        campaign: &Campaign,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError>;
+    async fn list_campaigns(
+        &self,
+        org: &OrgId,
+        project: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Campaign>, StoreError>;
+
+    // Enrollments.
+    async fn get_enrollment(
+        &self,
+        org: &OrgId,
+        id: &EnrollmentId,
+    ) -> Result<Option<Versioned<Enrollment>>, StoreError>;
+    /// Creates an enrollment and adds one to its campaign's active count, atomically.
+    async fn insert_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError>;
+    /// Replaces version `expected`; when the enrollment goes from active to ended
+    /// (`ended_now`), its campaign's active count drops by one in the same write.
+    async fn update_enrollment(
+        &self,
+        enrollment: &Enrollment,
+        expected: u64,
+        ended_now: bool,
+    ) -> Result<u64, StoreError>;
+    async fn list_enrollments(
+        &self,
+        org: &OrgId,
+        campaign: &CampaignId,
+        page: &PageRequest,
+    ) -> Result<Page<Enrollment>, StoreError>;
+    /// Enrollments whose `next_due_at` is at or before `before`, earliest first.
+    async fn list_due(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(OrgId, EnrollmentId)>, StoreError>;
+    async fn enrollment_of_candidate(
+        &self,
+        org: &OrgId,
+        campaign: &CampaignId,
+        candidate: &CandidateId,
+    ) -> Result<Option<EnrollmentId>, StoreError>;
+
+    // Events shown on an enrollment (kept apart so an enrollment stays small).
+    async fn append_event(&self, event: &EnrollmentEvent) -> Result<(), StoreError>;
+    async fn list_events(
+        &self,
+        org: &OrgId,
+        enrollment: &EnrollmentId,
+        limit: u32,
+    ) -> Result<Vec<EnrollmentEvent>, StoreError>;
+}
+
+/// What a wake-up asks the service to do when it fires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "job", rename_all = "snake_case")]
+pub enum Job {
+    /// Hand off `step` of an enrollment if its plan is still `plan_version`.
+    SendStep {
+        org_id: OrgId,
+        campaign_id: CampaignId,
+        enrollment_id: EnrollmentId,
+        step: u32,
+        plan_version: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WakeUp {
+    /// Deterministic: creating the same wake-up twice is one wake-up.
+    pub name: String,
+    pub at: DateTime<Utc>,
+    pub job: Job,
+}
+
+impl WakeUp {
+    pub fn send_step(enrollment: &Enrollment, at: DateTime<Utc>) -> WakeUp {
+        WakeUp {
+            // Within 64 characters of [0-9a-zA-Z-_.] for EventBridge Scheduler.
+            name: format!(
+                "{}.s{}.v{}",
+                enrollment.id, enrollment.next_step, enrollment.plan_version
+            ),
+            at,
+            job: Job::SendStep {
+                org_id: enrollment.org_id.clone(),
+                campaign_id: enrollment.campaign_id.clone(),
+                enrollment_id: enrollment.id.clone(),
+                step: enrollment.next_step,
+                plan_version: enrollment.plan_version,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the scheduler failed: {0}")]
+pub struct SchedulerError(pub String);
+
+/// One-shot wake-ups (EventBridge Scheduler in AWS, in-process locally).
+#[async_trait]
+pub trait Scheduler: Send + Sync {
+    /// Creates the wake-up; one that already exists under that name is success.
+    async fn schedule(&self, wake_up: &WakeUp) -> Result<(), SchedulerError>;
+    /// Best effort: a stale wake-up that fires does nothing anyway.
+    async fn cancel(&self, name: &str) -> Result<(), SchedulerError>;
+}
+
+/// A message ready for the mail service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboundMail {
+    pub from: EmailAddress,
+    pub to: EmailAddress,
+    /// The subject, for listings (the raw message carries it too).
+    pub subject: String,
+    /// The RFC 5322 message without a Message-ID: the mail service assigns it.
+    pub raw: Vec<u8>,
+    /// Tags identifying organization, campaign, enrollment, step and attempt.
+    pub tags: Vec<(String, String)>,
+}
+
+/// The mail service's receipt.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentMail {
+    /// The mail service's id (SES `MessageId`, or the outbox id).
+    pub message_id: String,
+    /// The Message-ID header the recipient sees, with angle brackets.
+    pub rfc822_message_id: String,
+}
+
+/// The kinds of failure the rules distinguish.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailerError {
+    /// The sender account's fault: identity not verified, sending paused for it, permissions.
+    #[error("the sender account cannot send: {0}")]
+    SenderFault(String),
+    /// Provably not accepted (throttling, quota, account-wide pause): try again later.
+    #[error("the mail service deferred the message: {0}")]
+    Deferred(String),
+    /// The request may have been accepted (timeout, 5xx after dispatch): never re-send.
+    #[error("the mail service's answer was lost: {0}")]
+    Unconfirmed(String),
+    /// The recipient address was refused outright: a hard bounce.
+    #[error("the mail service refused the recipient: {0}")]
+    RecipientRefused(String),
+}
+
+#[async_trait]
+pub trait Mailer: Send + Sync {
+    async fn send(&self, mail: &OutboundMail) -> Result<SentMail, MailerError>;
+}

@@ -1,0 +1,114 @@
+//! The service: the ports wired together and the configuration every use case
+//! shares. Use cases live in `usecases/`, one module per resource.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use chrono::Duration;
+use outreach_domain::ids::OrgId;
+
+use crate::auth::Authenticator;
+use crate::error::ApiError;
+use crate::ports::{Clock, IdSource, Mailer, Scheduler, Store};
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Base of public links such as the one-click unsubscribe URL.
+    pub public_base_url: String,
+    /// Domain of per-enrollment Reply-To addresses.
+    pub reply_domain: String,
+    /// Credits of an organization when first seen.
+    pub initial_credits: i64,
+    /// Whether a newly linked account must prove control first (AWS) or is
+    /// connected at once (local mode, R-2.1).
+    pub accounts_need_proof: bool,
+    /// How long a send claim holds; longer than any handler's timeout.
+    pub claim_lease: Duration,
+    /// How long a due enrollment may wait for its wake-up before the sweeper acts.
+    pub sweep_margin: Duration,
+    /// Delay before retrying a send the mail service deferred.
+    pub defer_delay: Duration,
+}
+
+impl Config {
+    pub fn local(port: u16) -> Self {
+        Config {
+            public_base_url: format!("http://127.0.0.1:{port}"),
+            reply_domain: "reply.outreach.localhost".into(),
+            initial_credits: 100,
+            accounts_need_proof: false,
+            claim_lease: Duration::minutes(5),
+            sweep_margin: Duration::minutes(2),
+            defer_delay: Duration::minutes(5),
+        }
+    }
+}
+
+/// The ports a service runs on.
+#[derive(Clone)]
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub scheduler: Arc<dyn Scheduler>,
+    pub mailer: Arc<dyn Mailer>,
+    pub clock: Arc<dyn Clock>,
+    pub ids: Arc<dyn IdSource>,
+    pub auth: Arc<dyn Authenticator>,
+}
+
+pub struct Service {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) scheduler: Arc<dyn Scheduler>,
+    pub(crate) mailer: Arc<dyn Mailer>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) ids: Arc<dyn IdSource>,
+    pub(crate) auth: Arc<dyn Authenticator>,
+    pub(crate) config: Config,
+    known_orgs: Mutex<HashSet<OrgId>>,
+}
+
+/// Attempts at a read-modify-write before giving up on a hot record.
+pub(crate) const CAS_ATTEMPTS: usize = 8;
+
+impl Service {
+    pub fn new(ports: Ports, config: Config) -> Arc<Self> {
+        Arc::new(Service {
+            store: ports.store,
+            scheduler: ports.scheduler,
+            mailer: ports.mailer,
+            clock: ports.clock,
+            ids: ports.ids,
+            auth: ports.auth,
+            config,
+            known_orgs: Mutex::new(HashSet::new()),
+        })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Gives an organization its initial credits the first time it is seen.
+    pub(crate) async fn ensure_org(&self, org: &OrgId) -> Result<(), ApiError> {
+        if self.known_orgs.lock().expect("lock").contains(org) {
+            return Ok(());
+        }
+        self.store
+            .ensure_org(org, self.config.initial_credits, self.clock.now())
+            .await?;
+        self.known_orgs.lock().expect("lock").insert(org.clone());
+        Ok(())
+    }
+
+    pub(crate) fn new_id(&self, prefix: &str) -> String {
+        self.ids.new_id(prefix)
+    }
+}
+
+/// Clamp a requested page size to 1..=100 (default 50).
+pub(crate) fn page_limit(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(50).clamp(1, 100)
+}

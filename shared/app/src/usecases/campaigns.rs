@@ -1,0 +1,355 @@
+//! Campaigns: create, start, pause, resume, stop.
+
+use chrono::{DateTime, Utc};
+use outreach_domain::Zone;
+use outreach_domain::campaign::{
+    Campaign, CampaignStatus, PauseReason, RecipientSetting, StepSpec, TimezoneMode, WhenToSend,
+};
+use outreach_domain::enrollment::Enrollment;
+use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId, ProjectId};
+use outreach_domain::plan::{PlanRequest, plan};
+use serde::Deserialize;
+
+use crate::auth::Identity;
+use crate::error::ApiError;
+use crate::model::AccountStatus;
+use crate::ports::{PageRequest, StoreError, Versioned, WakeUp};
+use crate::service::{CAS_ATTEMPTS, Service};
+use crate::usecases::catalog::validate_steps;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCampaign {
+    pub name: String,
+    pub sender_account_id: String,
+    #[serde(default)]
+    pub template_id: Option<String>,
+    #[serde(default)]
+    pub steps: Option<Vec<StepSpec>>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    pub when_to_send: WhenToSend,
+    #[serde(default)]
+    pub recipient: Option<RecipientSetting>,
+    #[serde(default)]
+    pub skip_weekends: bool,
+    #[serde(default)]
+    pub timezone_mode: TimezoneMode,
+}
+
+/// How an enrollment's plan is (re)made.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Replan {
+    /// A new plan from S (start of the campaign or addition of the enrollment, R-5.4).
+    Fresh(DateTime<Utc>),
+    /// After a resume: a step still ahead keeps its time; an overdue
+    /// one is planned as if the enrollment started now.
+    Resume(DateTime<Utc>),
+}
+
+impl Service {
+    pub async fn create_campaign(
+        &self,
+        who: &Identity,
+        project_id: &str,
+        input: NewCampaign,
+    ) -> Result<Campaign, ApiError> {
+        self.ensure_org(&who.org_id).await?;
+        let project = self.project(who, project_id).await?;
+        let name = input.name.trim().to_owned();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+        }
+        let account = self
+            .account_for(who, &input.sender_account_id)
+            .await
+            .map_err(|_| {
+                ApiError::invalid(
+                    "sender_account_id",
+                    "no sender account with this id is available to you",
+                )
+            })?;
+        let steps = match (input.template_id, input.steps) {
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "steps",
+                    "give either template_id or steps, not both",
+                ));
+            }
+            (Some(tid), None) => {
+                self.template(who, &tid)
+                    .await
+                    .map_err(|_| ApiError::invalid("template_id", "no template with this id"))?
+                    .steps
+            }
+            (None, Some(steps)) => {
+                validate_steps(&steps)?;
+                steps
+            }
+            (None, None) => return Err(ApiError::invalid("steps", "give template_id or steps")),
+        };
+        // "Your time zone" defaults to the owner's profile.
+        let timezone = match input.timezone.as_deref() {
+            Some(tz) => {
+                Zone::parse(tz).map_err(|e| ApiError::invalid("timezone", e.to_string()))?
+            }
+            None => self.me(who).await?.timezone,
+        };
+        let campaign = Campaign {
+            id: CampaignId::new(self.new_id(CampaignId::PREFIX)),
+            org_id: who.org_id.clone(),
+            project_id: ProjectId::new(project.id),
+            owner_id: who.user_id.clone(),
+            name,
+            sender_account_id: account.id,
+            steps,
+            timezone,
+            when_to_send: input.when_to_send,
+            recipient: input.recipient.unwrap_or_default(),
+            skip_weekends: input.skip_weekends,
+            daily_limit: None,
+            timezone_mode: input.timezone_mode,
+            status: CampaignStatus::Draft,
+            pause_reason: None,
+            created_at: self.now(),
+            started_at: None,
+            active_enrollments: 0,
+        };
+        self.store.put_campaign(&campaign, None).await?;
+        Ok(campaign)
+    }
+
+    pub async fn campaign(
+        &self,
+        who: &Identity,
+        id: &str,
+    ) -> Result<Versioned<Campaign>, ApiError> {
+        self.store
+            .get_campaign(&who.org_id, &CampaignId::from(id))
+            .await?
+            .ok_or(ApiError::NotFound("campaign"))
+    }
+
+    /// Applies `change` to the campaign with a version check, re-reading on conflict.
+    async fn change_campaign(
+        &self,
+        who: &Identity,
+        id: &str,
+        change: impl Fn(&mut Campaign) -> Result<(), ApiError>,
+    ) -> Result<Campaign, ApiError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Versioned { mut value, version } = self.campaign(who, id).await?;
+            change(&mut value)?;
+            match self.store.put_campaign(&value, Some(version)).await {
+                Ok(_) => return Ok(value),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Conflict(
+            "the campaign is being changed concurrently; try again".into(),
+        ))
+    }
+
+    /// `draft` → `running`: every enrollment gets its plan from now.
+    pub async fn start_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
+        let current = self.campaign(who, id).await?.value;
+        self.require_connected_sender(&current).await?;
+        let now = self.now();
+        let campaign = self
+            .change_campaign(who, id, |c| {
+                c.start(now).map_err(|e| ApiError::Conflict(e.to_string()))
+            })
+            .await?;
+        self.replan_all(&campaign, Replan::Fresh(now)).await?;
+        Ok(campaign)
+    }
+
+    pub async fn pause_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
+        self.change_campaign(who, id, |c| {
+            c.pause(PauseReason::User)
+                .map_err(|e| ApiError::Conflict(e.to_string()))
+        })
+        .await
+    }
+
+    /// `paused` → `running`, re-planning overdue steps.
+    pub async fn resume_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
+        let current = self.campaign(who, id).await?.value;
+        self.require_connected_sender(&current).await?;
+        let campaign = self
+            .change_campaign(who, id, |c| {
+                c.resume().map_err(|e| ApiError::Conflict(e.to_string()))
+            })
+            .await?;
+        self.replan_all(&campaign, Replan::Resume(self.now()))
+            .await?;
+        Ok(campaign)
+    }
+
+    /// Final: nothing further is sent; wake-ups left behind do nothing.
+    pub async fn stop_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
+        self.change_campaign(who, id, |c| {
+            c.stop().map_err(|e| ApiError::Conflict(e.to_string()))
+        })
+        .await
+    }
+
+    /// a campaign sends only from a connected account its owner may use.
+    async fn require_connected_sender(&self, campaign: &Campaign) -> Result<(), ApiError> {
+        let account = self
+            .store
+            .get_account(&campaign.sender_account_id)
+            .await?
+            .map(|v| v.value);
+        match account {
+            Some(a)
+                if a.status == AccountStatus::Connected
+                    && a.usable_by(&campaign.org_id, &campaign.owner_id) =>
+            {
+                Ok(())
+            }
+            Some(a) => Err(ApiError::Conflict(format!(
+                "the sender account {} ({}) is not connected",
+                a.id, a.address
+            ))),
+            None => Err(ApiError::Conflict(format!(
+                "the sender account {} no longer exists",
+                campaign.sender_account_id
+            ))),
+        }
+    }
+
+    async fn replan_all(&self, campaign: &Campaign, how: Replan) -> Result<(), ApiError> {
+        let mut page = PageRequest {
+            limit: 200,
+            after: None,
+        };
+        loop {
+            let batch = self
+                .store
+                .list_enrollments(&campaign.org_id, &campaign.id, &page)
+                .await?;
+            for e in batch.items.iter().filter(|e| e.may_send()) {
+                self.replan(campaign, &e.id, how).await?;
+            }
+            match batch.next {
+                Some(next) => page.after = Some(next),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    /// The planned instants of an enrollment's steps from its next step on.
+    pub(crate) async fn plan_for(
+        &self,
+        campaign: &Campaign,
+        enrollment: &Enrollment,
+        start: DateTime<Utc>,
+    ) -> Result<Vec<DateTime<Utc>>, ApiError> {
+        let zone = match campaign.timezone_mode {
+            TimezoneMode::Campaign => campaign.timezone,
+            TimezoneMode::Recipient => self
+                .store
+                .get_candidate(&campaign.org_id, &enrollment.candidate_id)
+                .await?
+                .and_then(|c| c.value.timezone)
+                .unwrap_or(campaign.timezone),
+        };
+        let delays = campaign.delays();
+        Ok(plan(&PlanRequest {
+            enrollment: enrollment.id.as_str(),
+            start,
+            zone,
+            when: campaign.when_to_send,
+            skip_weekends: campaign.skip_weekends,
+            delays: &delays,
+            from_step: enrollment.next_step_offset(),
+        }))
+    }
+
+    /// Plans an enrollment and creates the wake-up of its next step.
+    pub(crate) async fn replan(
+        &self,
+        campaign: &Campaign,
+        id: &EnrollmentId,
+        how: Replan,
+    ) -> Result<(), ApiError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned {
+                value: mut e,
+                version,
+            }) = self.store.get_enrollment(&campaign.org_id, id).await?
+            else {
+                return Ok(());
+            };
+            if !e.may_send() || e.next().is_none() {
+                return Ok(());
+            }
+            let start = match how {
+                Replan::Fresh(start) => start,
+                Replan::Resume(now) => match e.next_planned_at() {
+                    Some(at) if at > now => {
+                        // Still ahead: keeps its time and its plan version.
+                        if e.next_due_at != Some(at) {
+                            e.next_due_at = Some(at);
+                            match self.store.update_enrollment(&e, version, false).await {
+                                Ok(_) => {}
+                                Err(StoreError::Conflict) => continue,
+                                Err(err) => return Err(err.into()),
+                            }
+                        }
+                        self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+                        return Ok(());
+                    }
+                    _ => now,
+                },
+            };
+            let instants = self.plan_for(campaign, &e, start).await?;
+            e.apply_plan(start, &instants);
+            match self.store.update_enrollment(&e, version, false).await {
+                Ok(_) => {}
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+            if let Some(at) = e.next_due_at {
+                self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+            }
+            return Ok(());
+        }
+        Err(ApiError::Conflict(
+            "the enrollment is being changed concurrently; try again".into(),
+        ))
+    }
+
+    pub(crate) async fn campaign_by_id(
+        &self,
+        org: &OrgId,
+        id: &CampaignId,
+    ) -> Result<Option<Campaign>, ApiError> {
+        Ok(self.store.get_campaign(org, id).await?.map(|v| v.value))
+    }
+
+    /// Marks a running campaign `completed` once no enrollment is active.
+    pub(crate) async fn complete_if_done(
+        &self,
+        org: &OrgId,
+        id: &CampaignId,
+    ) -> Result<(), ApiError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned { mut value, version }) = self.store.get_campaign(org, id).await?
+            else {
+                return Ok(());
+            };
+            if !value.complete_if_done() {
+                return Ok(());
+            }
+            match self.store.put_campaign(&value, Some(version)).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,115 @@
+//! Projects and messaging templates.
+
+use outreach_domain::campaign::StepSpec;
+use outreach_domain::ids::{ProjectId, TemplateId};
+use outreach_domain::render::validate_step;
+
+use crate::auth::Identity;
+use crate::error::{ApiError, FieldError};
+use crate::model::{Project, Template};
+use crate::ports::{Page, PageRequest};
+use crate::service::Service;
+
+fn valid_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+    }
+    Ok(name.to_owned())
+}
+
+/// Validates a sequence's steps; errors name `steps[i].field`.
+pub fn validate_steps(steps: &[StepSpec]) -> Result<(), ApiError> {
+    if steps.is_empty() {
+        return Err(ApiError::invalid("steps", "at least one step is required"));
+    }
+    if steps.len() > 20 {
+        return Err(ApiError::invalid("steps", "at most 20 steps"));
+    }
+    let errors: Vec<FieldError> = steps
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| validate_step(s, i == 0).err().map(|es| (i, es)))
+        .flat_map(|(i, es)| {
+            es.into_iter().map(move |e| {
+                let field = if e.field.starts_with("steps[") {
+                    e.field
+                } else {
+                    format!("steps[{i}].{}", e.field)
+                };
+                FieldError::new(field, e.message)
+            })
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_many(errors))
+    }
+}
+
+impl Service {
+    pub async fn create_project(&self, who: &Identity, name: &str) -> Result<Project, ApiError> {
+        self.ensure_org(&who.org_id).await?;
+        let project = Project {
+            id: self.new_id(ProjectId::PREFIX),
+            org_id: who.org_id.clone(),
+            name: valid_name(name)?,
+            created_by: who.user_id.clone(),
+            created_at: self.now(),
+        };
+        self.store.put_project(&project).await?;
+        Ok(project)
+    }
+
+    pub async fn project(&self, who: &Identity, id: &str) -> Result<Project, ApiError> {
+        self.store
+            .get_project(&who.org_id, id)
+            .await?
+            .ok_or(ApiError::NotFound("project"))
+    }
+
+    pub async fn list_projects(
+        &self,
+        who: &Identity,
+        page: &PageRequest,
+    ) -> Result<Page<Project>, ApiError> {
+        Ok(self.store.list_projects(&who.org_id, page).await?)
+    }
+
+    pub async fn create_template(
+        &self,
+        who: &Identity,
+        name: &str,
+        steps: Vec<StepSpec>,
+    ) -> Result<Template, ApiError> {
+        self.ensure_org(&who.org_id).await?;
+        let name = valid_name(name)?;
+        validate_steps(&steps)?;
+        let template = Template {
+            id: self.new_id(TemplateId::PREFIX),
+            org_id: who.org_id.clone(),
+            name,
+            steps,
+            created_by: who.user_id.clone(),
+            created_at: self.now(),
+        };
+        self.store.put_template(&template).await?;
+        Ok(template)
+    }
+
+    pub async fn template(&self, who: &Identity, id: &str) -> Result<Template, ApiError> {
+        self.store
+            .get_template(&who.org_id, id)
+            .await?
+            .ok_or(ApiError::NotFound("template"))
+    }
+
+    pub async fn list_templates(
+        &self,
+        who: &Identity,
+        page: &PageRequest,
+    ) -> Result<Page<Template>, ApiError> {
+        Ok(self.store.list_templates(&who.org_id, page).await?)
+    }
+}

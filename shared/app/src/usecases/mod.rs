@@ -1,0 +1,10 @@
+//! One module per resource; each public function is one use case.
+
+pub mod accounts;
+pub mod campaigns;
+pub mod candidates;
+pub mod catalog;
+pub mod enrollments;
+pub mod me;
+pub mod sending;
+pub mod sweep;

@@ -1,0 +1,557 @@
+//! Handing a step to the mail service: the handler of a fired
+//! wake-up.
+//!
+//! At most once: the attempt is claimed in the store (a versioned write with a
+//! lease) before the mailer is called, and the mailer is called only by the
+//! caller that won the claim. An answer that may mean acceptance is recorded as
+//! sent and never retried; only a provable non-acceptance gives the claim back.
+
+use chrono::{DateTime, Utc};
+use outreach_domain::EmailAddress;
+use outreach_domain::address::{AddressInputs, choose_address};
+use outreach_domain::campaign::{Campaign, PauseReason};
+use outreach_domain::candidate::Candidate;
+use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus};
+use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId};
+use outreach_domain::render::{
+    CandidateFields, RenderContext, RenderError, SenderFields, render_step,
+};
+
+use crate::error::ApiError;
+use crate::mime::{OutgoingMail, build_mime};
+use crate::model::{AccountStatus, EmailAccount};
+use crate::ports::{Job, MailerError, OutboundMail, SentMail, StoreError, Versioned, WakeUp};
+use crate::service::{CAS_ATTEMPTS, Service};
+
+/// What became of a fired wake-up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobOutcome {
+    Sent {
+        step: u32,
+        attempt: u32,
+    },
+    /// Nothing to do: stale plan version, already handed off, ended.
+    Stale(&'static str),
+    /// Not sent because of the state re-checked before hand-off.
+    Held(&'static str),
+    /// Fired before its time: the wake-up was created again for the planned instant.
+    Early,
+    Blocked(String),
+    Deferred,
+    SenderFault,
+    Ended(&'static str),
+}
+
+/// How the hand-off went, to be written on the claimed attempt.
+enum HandOff {
+    Sent(SentMail),
+    Unconfirmed,
+    Deferred,
+    SenderFault(String),
+    Refused(String),
+}
+
+impl Service {
+    /// Runs a fired wake-up. Safe to run any number of times, concurrently.
+    pub async fn run_job(&self, job: &Job) -> Result<JobOutcome, ApiError> {
+        match job {
+            Job::SendStep {
+                org_id,
+                campaign_id,
+                enrollment_id,
+                step,
+                plan_version,
+            } => {
+                self.send_step(org_id, campaign_id, enrollment_id, *step, *plan_version)
+                    .await
+            }
+        }
+    }
+
+    async fn send_step(
+        &self,
+        org: &OrgId,
+        campaign_id: &CampaignId,
+        enrollment_id: &EnrollmentId,
+        step: u32,
+        plan_version: u32,
+    ) -> Result<JobOutcome, ApiError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned {
+                value: mut e,
+                version,
+            }) = self.store.get_enrollment(org, enrollment_id).await?
+            else {
+                return Ok(JobOutcome::Stale("unknown enrollment"));
+            };
+            if &e.campaign_id != campaign_id
+                || e.plan_version != plan_version
+                || e.next_step != step
+            {
+                return Ok(JobOutcome::Stale(
+                    "the plan changed since this wake-up was made",
+                ));
+            }
+            if !e.may_send() {
+                return Ok(JobOutcome::Stale("the enrollment is not sendable"));
+            }
+            let Some(planned) = e.next_planned_at() else {
+                return Ok(JobOutcome::Stale("the step is already claimed"));
+            };
+            let now = self.now();
+            if planned > now {
+                self.scheduler
+                    .schedule(&WakeUp::send_step(&e, planned))
+                    .await?;
+                return Ok(JobOutcome::Early);
+            }
+            // re-check everything just before the hand-off.
+            let Some(campaign) = self.campaign_by_id(org, campaign_id).await? else {
+                return Ok(JobOutcome::Stale("unknown campaign"));
+            };
+            if !campaign.is_running() {
+                return Ok(JobOutcome::Held("the campaign is not running"));
+            }
+            let account = self
+                .store
+                .get_account(&campaign.sender_account_id)
+                .await?
+                .map(|v| v.value);
+            let Some(account) = account.filter(|a| {
+                a.status == AccountStatus::Connected
+                    && a.usable_by(&campaign.org_id, &campaign.owner_id)
+            }) else {
+                return Ok(JobOutcome::Held("the sender account is not connected"));
+            };
+            let Some(candidate) = self.store.get_candidate(org, &e.candidate_id).await? else {
+                return Ok(JobOutcome::Stale("the candidate no longer exists"));
+            };
+            let candidate = candidate.value;
+
+            let Some(address) = self.address_for(&campaign, &candidate, &e) else {
+                //
+                let bounced_before = e
+                    .steps
+                    .iter()
+                    .flat_map(|s| &s.attempts)
+                    .any(|a| a.state == AttemptState::Bounced);
+                let outcome = if bounced_before {
+                    let ended_now = e.end(EnrollmentStatus::Bounced, now).unwrap_or(false);
+                    self.write_enrollment(&e, version, ended_now)
+                        .await?
+                        .then_some(JobOutcome::Ended("bounced"))
+                } else {
+                    e.block("no_address");
+                    self.write_enrollment(&e, version, false)
+                        .await?
+                        .then(|| JobOutcome::Blocked("no_address".into()))
+                };
+                match outcome {
+                    Some(o) => {
+                        self.record_event(
+                            &e,
+                            e.status.as_str(),
+                            Some(step),
+                            Some("no address qualifies (R-7.3)".into()),
+                        )
+                        .await;
+                        if e.is_ended() {
+                            self.complete_if_done(org, campaign_id).await?;
+                        }
+                        return Ok(o);
+                    }
+                    None => continue,
+                }
+            };
+            let mail = match self.compose(&campaign, &account, &candidate, &e, step, &address, now)
+            {
+                Ok(mail) => mail,
+                Err(RenderError::MissingField(field)) => {
+                    // never half-rendered; the user sets an override or removes the candidate.
+                    e.block(format!("missing_field:{field}"));
+                    if self.write_enrollment(&e, version, false).await? {
+                        self.record_event(
+                            &e,
+                            "blocked",
+                            Some(step),
+                            Some(format!("missing merge field {field}")),
+                        )
+                        .await;
+                        return Ok(JobOutcome::Blocked(field));
+                    }
+                    continue;
+                }
+                Err(other) => {
+                    e.block(format!("template:{other}"));
+                    if self.write_enrollment(&e, version, false).await? {
+                        self.record_event(&e, "blocked", Some(step), Some(other.to_string()))
+                            .await;
+                        return Ok(JobOutcome::Blocked(other.to_string()));
+                    }
+                    continue;
+                }
+            };
+            // claim before calling the mail service.
+            let attempt = match e.claim(step, address, now, now + self.config.claim_lease) {
+                Ok(n) => n,
+                Err(_) => return Ok(JobOutcome::Stale("the step is already claimed")),
+            };
+            match self.store.update_enrollment(&e, version, false).await {
+                Ok(_) => {}
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+            let tags = vec![
+                ("org".to_owned(), org.to_string()),
+                ("campaign".to_owned(), campaign_id.to_string()),
+                ("enrollment".to_owned(), enrollment_id.to_string()),
+                ("step".to_owned(), step.to_string()),
+                ("attempt".to_owned(), attempt.to_string()),
+            ];
+            let outbound = OutboundMail {
+                from: account.address.clone(),
+                to: mail.to.clone(),
+                subject: mail.subject.clone(),
+                raw: build_mime(&mail),
+                tags,
+            };
+            let hand_off = match self.mailer.send(&outbound).await {
+                Ok(sent) => HandOff::Sent(sent),
+                Err(MailerError::Unconfirmed(why)) => {
+                    tracing::warn!(enrollment = %enrollment_id, step, attempt, %why, "hand-off unconfirmed; counted as sent");
+                    HandOff::Unconfirmed
+                }
+                Err(MailerError::Deferred(why)) => {
+                    tracing::warn!(enrollment = %enrollment_id, step, attempt, %why, "mail service deferred the send");
+                    HandOff::Deferred
+                }
+                Err(MailerError::SenderFault(why)) => HandOff::SenderFault(why),
+                Err(MailerError::RecipientRefused(why)) => HandOff::Refused(why),
+            };
+            return self
+                .finish_hand_off(&campaign, &account, enrollment_id, step, attempt, hand_off)
+                .await;
+        }
+        Err(ApiError::Conflict(
+            "the enrollment kept changing; the wake-up will be retried".into(),
+        ))
+    }
+
+    /// Writes an enrollment; `Ok(false)` when it lost a concurrent change.
+    async fn write_enrollment(
+        &self,
+        e: &Enrollment,
+        version: u64,
+        ended_now: bool,
+    ) -> Result<bool, ApiError> {
+        match self.store.update_enrollment(e, version, ended_now).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// the address for the next message, or none.
+    pub(crate) fn address_for(
+        &self,
+        campaign: &Campaign,
+        candidate: &Candidate,
+        e: &Enrollment,
+    ) -> Option<EmailAddress> {
+        // Addresses this enrollment already saw bounce are out, whatever the candidate record says.
+        let bounced: Vec<&EmailAddress> = e
+            .steps
+            .iter()
+            .flat_map(|s| &s.attempts)
+            .filter(|a| a.state == AttemptState::Bounced)
+            .map(|a| &a.address)
+            .collect();
+        let excluded = |a: &EmailAddress| bounced.contains(&a);
+        choose_address(&AddressInputs {
+            emails: &candidate.emails,
+            owner: &campaign.owner_id,
+            override_address: e.override_address.as_ref(),
+            pin: e.pinned_address.as_ref(),
+            setting: campaign.recipient,
+            excluded: &excluded,
+        })
+    }
+
+    /// Renders the step and the headers of.
+    #[allow(clippy::too_many_arguments)]
+    fn compose(
+        &self,
+        campaign: &Campaign,
+        account: &EmailAccount,
+        candidate: &Candidate,
+        e: &Enrollment,
+        step: u32,
+        to: &EmailAddress,
+        now: DateTime<Utc>,
+    ) -> Result<OutgoingMail, RenderError> {
+        let ctx = render_context(campaign, account, candidate, e);
+        let spec = &campaign.steps[(step - 1) as usize];
+        let first_subject = match step {
+            1 => None,
+            _ => campaign.steps[0].subject.as_deref(),
+        };
+        let rendered = render_step(spec, first_subject, &ctx)?;
+        // Later steps thread under the messages sent before them.
+        let earlier: Vec<String> = e
+            .steps
+            .iter()
+            .take((step - 1) as usize)
+            .filter_map(|s| {
+                s.attempts
+                    .iter()
+                    .rev()
+                    .find_map(|a| a.rfc822_message_id.clone())
+            })
+            .map(|id| id.trim_matches(['<', '>']).to_owned())
+            .collect();
+        Ok(OutgoingMail {
+            from_name: account.display_name.clone(),
+            from: account.address.clone(),
+            to: to.clone(),
+            reply_to: format!("reply+{}@{}", e.reply_token, self.config.reply_domain),
+            list_unsubscribe_url: format!(
+                "{}/v1/unsubscribe/{}",
+                self.config.public_base_url.trim_end_matches('/'),
+                e.unsubscribe_token
+            ),
+            message_id: None,
+            in_reply_to: earlier.first().cloned(),
+            references: earlier,
+            subject: rendered.subject,
+            html: rendered.html,
+            text: rendered.text,
+            date: now,
+        })
+    }
+
+    /// Records the outcome on the claimed attempt and plans what follows.
+    async fn finish_hand_off(
+        &self,
+        campaign: &Campaign,
+        account: &EmailAccount,
+        enrollment_id: &EnrollmentId,
+        step: u32,
+        attempt: u32,
+        hand_off: HandOff,
+    ) -> Result<JobOutcome, ApiError> {
+        let org = &campaign.org_id;
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned {
+                value: mut e,
+                version,
+            }) = self.store.get_enrollment(org, enrollment_id).await?
+            else {
+                return Ok(JobOutcome::Stale(
+                    "the enrollment disappeared after the claim",
+                ));
+            };
+            let now = self.now();
+            let was_active = !e.is_ended();
+            let (outcome, event) = match &hand_off {
+                HandOff::Sent(sent) => {
+                    if e.record_sent(
+                        step,
+                        attempt,
+                        now,
+                        Some((sent.message_id.clone(), sent.rfc822_message_id.clone())),
+                        false,
+                    )
+                    .is_err()
+                    {
+                        return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
+                    }
+                    (JobOutcome::Sent { step, attempt }, ("sent", None))
+                }
+                HandOff::Unconfirmed => {
+                    if e.record_sent(step, attempt, now, None, true).is_err() {
+                        return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
+                    }
+                    (
+                        JobOutcome::Sent { step, attempt },
+                        (
+                            "sent",
+                            Some(
+                                "unconfirmed: the mail service's answer was lost (R-8.1)"
+                                    .to_owned(),
+                            ),
+                        ),
+                    )
+                }
+                HandOff::Deferred => {
+                    if e.release_claim(step, attempt, Some(now + self.config.defer_delay))
+                        .is_err()
+                    {
+                        return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
+                    }
+                    (
+                        JobOutcome::Deferred,
+                        (
+                            "deferred",
+                            Some(
+                                "the mail service deferred the send; re-planned (R-8.4)".to_owned(),
+                            ),
+                        ),
+                    )
+                }
+                HandOff::SenderFault(why) => {
+                    if e.release_claim(step, attempt, None).is_err() {
+                        return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
+                    }
+                    (JobOutcome::SenderFault, ("sender_error", Some(why.clone())))
+                }
+                HandOff::Refused(why) => {
+                    if e.record_refused(
+                        step,
+                        attempt,
+                        now,
+                        why,
+                        now + self.config.defer_delay.min(chrono::Duration::minutes(2)),
+                    )
+                    .is_err()
+                    {
+                        return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
+                    }
+                    (JobOutcome::Ended("refused"), ("bounced", Some(why.clone())))
+                }
+            };
+            let ended_now = was_active && e.is_ended();
+            match self.store.update_enrollment(&e, version, ended_now).await {
+                Ok(_) => {}
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+            self.record_event(&e, event.0, Some(step), event.1).await;
+            if let HandOff::Refused(_) = hand_off {
+                self.mark_address_bounced(&e, step, attempt).await?;
+            }
+            if let HandOff::SenderFault(why) = &hand_off {
+                self.sender_failed(campaign, account, why).await?;
+            }
+            if let Some(at) = e.next_due_at {
+                self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+            }
+            if ended_now {
+                self.complete_if_done(org, &campaign.id).await?;
+            }
+            return Ok(outcome);
+        }
+        Err(ApiError::Conflict(
+            "the enrollment kept changing after the hand-off".into(),
+        ))
+    }
+}
+
+/// The merge fields of for one enrollment.
+fn render_context(
+    campaign: &Campaign,
+    account: &EmailAccount,
+    candidate: &Candidate,
+    e: &Enrollment,
+) -> RenderContext {
+    let sender_first = account
+        .display_name
+        .split_whitespace()
+        .next()
+        .map(str::to_owned);
+    RenderContext {
+        candidate: CandidateFields {
+            first_name: Some(candidate.first_name.clone()),
+            last_name: Some(candidate.last_name.clone()),
+            full_name: Some(candidate.full_name()),
+            title: candidate.title.clone(),
+            company: candidate.company.clone(),
+            location: candidate.location.clone(),
+        },
+        sender: SenderFields {
+            first_name: sender_first,
+            full_name: Some(account.display_name.clone()),
+            email: Some(account.address.to_string()),
+        },
+        campaign_name: Some(campaign.name.clone()),
+        custom: e.custom_fields.clone(),
+    }
+}
+
+impl Service {
+    /// an address refused outright is bounced for the whole organization.
+    async fn mark_address_bounced(
+        &self,
+        e: &Enrollment,
+        step: u32,
+        attempt: u32,
+    ) -> Result<(), ApiError> {
+        let Some(address) = e
+            .step(step)
+            .and_then(|s| s.attempts.iter().find(|a| a.number == attempt))
+            .map(|a| a.address.clone())
+        else {
+            return Ok(());
+        };
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned { mut value, version }) =
+                self.store.get_candidate(&e.org_id, &e.candidate_id).await?
+            else {
+                return Ok(());
+            };
+            if !value.mark_bounced(&address) {
+                return Ok(());
+            }
+            match self.store.put_candidate(&value, Some(version)).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// the account is in `error` and the campaign that met the fault pauses
+    /// with `sender_error`.
+    async fn sender_failed(
+        &self,
+        campaign: &Campaign,
+        account: &EmailAccount,
+        why: &str,
+    ) -> Result<(), ApiError> {
+        tracing::warn!(account = %account.id, %why, "sender account fault");
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned { mut value, version }) =
+                self.store.get_account(&account.id).await?
+            else {
+                break;
+            };
+            if value.status != AccountStatus::Connected {
+                break;
+            }
+            value.status = AccountStatus::Error;
+            match self.store.put_account(&value, Some(version)).await {
+                Ok(_) => break,
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned { mut value, version }) = self
+                .store
+                .get_campaign(&campaign.org_id, &campaign.id)
+                .await?
+            else {
+                break;
+            };
+            if value.pause(PauseReason::SenderError).is_err() {
+                break;
+            }
+            match self.store.put_campaign(&value, Some(version)).await {
+                Ok(_) => break,
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Ok(())
+    }
+}

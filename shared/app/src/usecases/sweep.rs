@@ -1,0 +1,126 @@
+//! The sweeper: finalises claims whose lease expired and catches
+//! enrollments whose wake-up went missing, so no enrollment is left without one.
+
+use chrono::Duration;
+use outreach_domain::ids::{EnrollmentId, OrgId};
+
+use crate::error::ApiError;
+use crate::ports::{Job, StoreError, Versioned, WakeUp};
+use crate::service::{CAS_ATTEMPTS, Service};
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    pub expired_claims: usize,
+    pub rescued: usize,
+    pub cleared: usize,
+}
+
+const SWEEP_BATCH: u32 = 200;
+
+impl Service {
+    /// Looks at every enrollment due more than `margin` ago.
+    pub async fn sweep(&self, margin: Duration) -> Result<SweepReport, ApiError> {
+        let mut report = SweepReport::default();
+        let before = self.now() - margin;
+        // Each pass moves or clears `next_due_at` of what it handles; a bounded
+        // number of passes keeps one sweep from running forever.
+        for _ in 0..50 {
+            let due = self.store.list_due(before, SWEEP_BATCH).await?;
+            let full = due.len() as u32 == SWEEP_BATCH;
+            let mut progressed = false;
+            for (org, id) in due {
+                progressed |= self.sweep_one(&org, &id, before, &mut report).await?;
+            }
+            if !full || !progressed {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn sweep_one(
+        &self,
+        org: &OrgId,
+        id: &EnrollmentId,
+        before: chrono::DateTime<chrono::Utc>,
+        report: &mut SweepReport,
+    ) -> Result<bool, ApiError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned {
+                value: mut e,
+                version,
+            }) = self.store.get_enrollment(org, id).await?
+            else {
+                return Ok(false);
+            };
+            if e.next_due_at.is_none_or(|d| d > before) {
+                return Ok(false);
+            }
+            let now = self.now();
+            let expired = e.expired_claims(now);
+            if !expired.is_empty() {
+                // The mailer may have accepted: counted as sent, never re-sent.
+                let was_active = !e.is_ended();
+                for (step, attempt) in &expired {
+                    let claimed_at = e
+                        .step(*step)
+                        .and_then(|s| s.attempts.iter().find(|a| a.number == *attempt))
+                        .map(|a| a.claimed_at)
+                        .unwrap_or(now);
+                    let _ = e.record_sent(*step, *attempt, claimed_at, None, true);
+                }
+                let ended_now = was_active && e.is_ended();
+                match self.store.update_enrollment(&e, version, ended_now).await {
+                    Ok(_) => {}
+                    Err(StoreError::Conflict) => continue,
+                    Err(err) => return Err(err.into()),
+                }
+                report.expired_claims += expired.len();
+                for (step, _) in &expired {
+                    self.record_event(
+                        &e,
+                        "sent",
+                        Some(*step),
+                        Some("unconfirmed: the claim's lease expired (R-8.1)".into()),
+                    )
+                    .await;
+                }
+                if let Some(at) = e.next_due_at {
+                    self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+                }
+                if ended_now {
+                    self.complete_if_done(org, &e.campaign_id).await?;
+                }
+                return Ok(true);
+            }
+            let running = self
+                .campaign_by_id(org, &e.campaign_id)
+                .await?
+                .is_some_and(|c| c.is_running());
+            if !running || !e.may_send() {
+                // Nothing can be due while the campaign or enrollment waits; resume re-plans.
+                e.next_due_at = None;
+                match self.store.update_enrollment(&e, version, false).await {
+                    Ok(_) => {}
+                    Err(StoreError::Conflict) => continue,
+                    Err(err) => return Err(err.into()),
+                }
+                report.cleared += 1;
+                return Ok(true);
+            }
+            // A planned step whose wake-up went missing: run it now.
+            report.rescued += 1;
+            self.run_job(&Job::SendStep {
+                org_id: org.clone(),
+                campaign_id: e.campaign_id.clone(),
+                enrollment_id: e.id.clone(),
+                step: e.next_step,
+                plan_version: e.plan_version,
+            })
+            .await?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
