@@ -1,0 +1,121 @@
+//! The one SQLite database of a data folder, shared by the local adapters.
+//!
+//! SQLite (bundled, through rusqlite) was chosen over redb because the store
+//! needs secondary indexes (due times, lookups by candidate or address) and
+//! multi-record transactions (enrollment + campaign counter, reveal + ledger),
+//! which SQL gives directly; WAL mode keeps every committed write across a
+//! `kill -9`.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::Connection;
+
+#[derive(Clone)]
+pub struct Db {
+    conn: Arc<Mutex<Connection>>,
+}
+
+const SCHEMA: &str = r#"
+CREATE TABLE IF NOT EXISTS docs (
+    kind    TEXT    NOT NULL,
+    id      TEXT    NOT NULL,
+    org     TEXT    NOT NULL,
+    parent  TEXT    NOT NULL DEFAULT '',
+    lookup  TEXT,
+    version INTEGER NOT NULL,
+    counter INTEGER NOT NULL DEFAULT 0,
+    due_at  INTEGER,
+    body    TEXT    NOT NULL,
+    PRIMARY KEY (kind, id)
+);
+CREATE INDEX IF NOT EXISTS docs_by_parent ON docs (kind, org, parent, id);
+CREATE INDEX IF NOT EXISTS docs_by_lookup ON docs (kind, org, lookup);
+CREATE INDEX IF NOT EXISTS docs_by_due ON docs (due_at) WHERE due_at IS NOT NULL;
+CREATE TABLE IF NOT EXISTS orgs (
+    org     TEXT PRIMARY KEY,
+    balance INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS reveals (
+    org       TEXT NOT NULL,
+    candidate TEXT NOT NULL,
+    PRIMARY KEY (org, candidate)
+);
+CREATE TABLE IF NOT EXISTS ledger (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    org       TEXT NOT NULL,
+    kind      TEXT NOT NULL,
+    candidate TEXT,
+    amount    INTEGER NOT NULL,
+    at        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledger_by_org ON ledger (org, seq);
+CREATE TABLE IF NOT EXISTS events (
+    seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+    org        TEXT NOT NULL,
+    enrollment TEXT NOT NULL,
+    body       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_enrollment ON events (org, enrollment, seq);
+CREATE TABLE IF NOT EXISTS wakeups (
+    name TEXT PRIMARY KEY,
+    at   INTEGER NOT NULL,
+    body TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS wakeups_by_time ON wakeups (at, name);
+CREATE TABLE IF NOT EXISTS outbox (
+    seq  INTEGER PRIMARY KEY AUTOINCREMENT,
+    id   TEXT NOT NULL UNIQUE,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"#;
+
+impl Db {
+    pub fn open(path: &Path) -> rusqlite::Result<Db> {
+        let conn = Connection::open(path)?;
+        Self::init(conn)
+    }
+
+    pub fn in_memory() -> rusqlite::Result<Db> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> rusqlite::Result<Db> {
+        // WAL with NORMAL sync survives a process crash (kill -9) with every
+        // committed transaction; only a power loss could lose the last ones.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    /// The connection, for one short synchronous use (never held across an await).
+    pub fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    pub fn get_meta(&self, key: &str) -> rusqlite::Result<Option<String>> {
+        use rusqlite::OptionalExtension;
+        self.lock()
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()
+    }
+
+    pub fn set_meta(&self, key: &str, value: &str) -> rusqlite::Result<()> {
+        self.lock().execute(
+            "INSERT INTO meta (key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,152 @@
+//! Fires the wake-ups of the in-process scheduler and runs the sweeper: with
+//! the system clock in a background loop, with the manual clock when
+//! `POST /dev/clock` moves it (everything due by the new time runs, in due
+//! order, before the call returns).
+
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use outreach_app::dev::{DevControl, Fault, OutboxItem};
+use outreach_app::ports::{Clock, WakeUp};
+use outreach_app::{ApiError, Service};
+use outreach_domain::EmailAddress;
+
+use crate::clock::LocalClock;
+use crate::outbox::OutboxMailer;
+use crate::scheduler::LocalScheduler;
+
+pub struct LocalRuntime {
+    service: Arc<Service>,
+    scheduler: Arc<LocalScheduler>,
+    clock: Arc<LocalClock>,
+    outbox: Arc<OutboxMailer>,
+    /// One runner at a time, so wake-ups run in due order.
+    running: tokio::sync::Mutex<()>,
+}
+
+/// Upper bound of wake-ups one clock move runs, so a fault that keeps
+/// re-planning cannot hold the call forever.
+const MAX_RUNS_PER_MOVE: usize = 1_000_000;
+
+impl LocalRuntime {
+    pub fn new(
+        service: Arc<Service>,
+        scheduler: Arc<LocalScheduler>,
+        clock: Arc<LocalClock>,
+        outbox: Arc<OutboxMailer>,
+    ) -> Arc<Self> {
+        Arc::new(LocalRuntime {
+            service,
+            scheduler,
+            clock,
+            outbox,
+            running: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    /// Runs one wake-up. A failing job is logged and dropped: the sweeper picks
+    /// the enrollment up again, so an error never becomes a retry loop.
+    async fn fire(&self, wake_up: &WakeUp) {
+        match self.service.run_job(&wake_up.job).await {
+            Ok(outcome) => tracing::debug!(name = %wake_up.name, ?outcome, "wake-up ran"),
+            Err(e) => tracing::error!(name = %wake_up.name, error = %e, "wake-up failed"),
+        }
+        if let Err(e) = self.scheduler.complete(wake_up) {
+            tracing::error!(name = %wake_up.name, error = %e, "could not remove a wake-up");
+        }
+    }
+
+    /// Runs every wake-up due at or before `until`, earliest first; with the
+    /// manual clock, the clock shows each wake-up's instant while it runs.
+    async fn run_due(&self, until: DateTime<Utc>) -> Result<usize, ApiError> {
+        let mut ran = 0;
+        while ran < MAX_RUNS_PER_MOVE {
+            let Some(wake_up) = self.scheduler.next_due(until)? else {
+                break;
+            };
+            self.clock.set(wake_up.at);
+            self.fire(&wake_up).await;
+            ran += 1;
+        }
+        Ok(ran)
+    }
+
+    /// Moves the manual clock to `target` and runs everything due by then.
+    pub async fn advance_to(&self, target: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+        if !self.clock.is_manual() {
+            return Err(ApiError::Conflict(
+                "the clock is the system clock; start with --clock manual to move it".into(),
+            ));
+        }
+        let _guard = self.running.lock().await;
+        // A sweep may plan new wake-ups that are already due; a few rounds settle it.
+        for _ in 0..100 {
+            self.run_due(target).await?;
+            self.clock.set(target);
+            // Claims whose lease ended and wake-ups lost to a crash.
+            self.service.sweep(Duration::zero()).await?;
+            if self.scheduler.next_due(target)?.is_none() {
+                break;
+            }
+        }
+        Ok(self.clock.now())
+    }
+
+    /// The background loop of the system clock: fire due wake-ups every
+    /// half-second and sweep every minute.
+    pub async fn run_system_clock(self: Arc<Self>) {
+        let mut last_sweep = std::time::Instant::now() - StdDuration::from_secs(3600);
+        loop {
+            {
+                let _guard = self.running.lock().await;
+                if let Err(e) = self.run_due(self.clock.now()).await {
+                    tracing::error!(error = %e, "running due wake-ups failed");
+                }
+                if last_sweep.elapsed() >= StdDuration::from_secs(60) {
+                    let margin = self.service.config().sweep_margin;
+                    match self.service.sweep(margin).await {
+                        Ok(report) if report != Default::default() => {
+                            tracing::info!(?report, "sweep")
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::error!(error = %e, "sweep failed"),
+                    }
+                    last_sweep = std::time::Instant::now();
+                }
+            }
+            tokio::time::sleep(StdDuration::from_millis(500)).await;
+        }
+    }
+
+    pub fn pending_wake_ups(&self) -> usize {
+        self.scheduler.pending().unwrap_or(0)
+    }
+}
+
+#[async_trait]
+impl DevControl for LocalRuntime {
+    async fn advance_clock(&self, to: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+        self.advance_to(to).await
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+
+    async fn outbox(&self) -> Result<Vec<OutboxItem>, ApiError> {
+        self.outbox.list().map_err(ApiError::Internal)
+    }
+
+    async fn outbox_raw(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
+        self.outbox.raw(id).map_err(ApiError::Internal)
+    }
+
+    fn set_fault(&self, sender: &str, fault: Fault) -> Result<(), ApiError> {
+        let sender =
+            EmailAddress::parse(sender).map_err(|e| ApiError::invalid("sender", e.to_string()))?;
+        self.outbox.set_fault(sender, fault);
+        Ok(())
+    }
+}

@@ -1,0 +1,690 @@
+//! The `Store` port on SQLite.
+//!
+//! Records are JSON documents in one `docs` table keyed by (kind, id), with the
+//! few columns the access patterns need: `org` (every read checks it), `parent`
+//! (lists: a campaign's enrollments, a project's campaigns), `lookup` (an
+//! account by owner and address, an enrollment by candidate), `due_at` (the
+//! sweeper), `counter` (a campaign's active enrollments, never overwritten by a
+//! document write) and `version` (every conditional write).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use outreach_app::model::{
+    EmailAccount, EnrollmentEvent, LedgerEntry, LedgerKind, Project, Template, UserProfile,
+};
+use outreach_app::ports::{Page, PageRequest, RevealOutcome, Store, StoreError, Versioned};
+use outreach_domain::EmailAddress;
+use outreach_domain::campaign::Campaign;
+use outreach_domain::candidate::Candidate;
+use outreach_domain::enrollment::Enrollment;
+use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId, UserId};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::db::Db;
+
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    pub fn new(db: Db) -> Self {
+        SqliteStore { db }
+    }
+}
+
+fn err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+const ACCOUNT: &str = "account";
+const CANDIDATE: &str = "candidate";
+const PROJECT: &str = "project";
+const TEMPLATE: &str = "template";
+const CAMPAIGN: &str = "campaign";
+const ENROLLMENT: &str = "enrollment";
+const USER: &str = "user";
+
+/// The index columns of one document.
+struct Keys<'a> {
+    kind: &'static str,
+    id: &'a str,
+    org: &'a str,
+    parent: &'a str,
+    lookup: Option<String>,
+    due_at: Option<i64>,
+}
+
+fn get_doc<T: DeserializeOwned>(
+    conn: &Connection,
+    kind: &str,
+    org: Option<&str>,
+    id: &str,
+) -> Result<Option<Versioned<T>>, StoreError> {
+    let row: Option<(String, String, i64, i64)> = conn
+        .query_row(
+            "SELECT org, body, version, counter FROM docs WHERE kind = ?1 AND id = ?2",
+            params![kind, id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .optional()
+        .map_err(err)?;
+    match row {
+        // A foreign id reads exactly as an unknown one (R-1.1).
+        Some((row_org, _, _, _)) if org.is_some_and(|o| o != row_org) => Ok(None),
+        Some((_, body, version, counter)) => {
+            let mut value: serde_json::Value = serde_json::from_str(&body).map_err(err)?;
+            if kind == CAMPAIGN {
+                value["active_enrollments"] = counter.into();
+            }
+            Ok(Some(Versioned {
+                value: serde_json::from_value(value).map_err(err)?,
+                version: version as u64,
+            }))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Creates (`expected: None`) or replaces version `expected` of a document.
+fn put_doc<T: Serialize>(
+    conn: &Connection,
+    keys: &Keys<'_>,
+    value: &T,
+    expected: Option<u64>,
+) -> Result<u64, StoreError> {
+    let body = serde_json::to_string(value).map_err(err)?;
+    match expected {
+        None => {
+            let inserted = conn
+                .execute(
+                    "INSERT INTO docs (kind, id, org, parent, lookup, version, due_at, body) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)
+                     ON CONFLICT(kind, id) DO NOTHING",
+                    params![keys.kind, keys.id, keys.org, keys.parent, keys.lookup, keys.due_at, body],
+                )
+                .map_err(err)?;
+            if inserted == 0 {
+                Err(StoreError::Conflict)
+            } else {
+                Ok(1)
+            }
+        }
+        Some(v) => {
+            let updated = conn
+                .execute(
+                    "UPDATE docs SET body = ?1, lookup = ?2, due_at = ?3, parent = ?4, version = version + 1
+                     WHERE kind = ?5 AND id = ?6 AND org = ?7 AND version = ?8",
+                    params![body, keys.lookup, keys.due_at, keys.parent, keys.kind, keys.id, keys.org, v as i64],
+                )
+                .map_err(err)?;
+            if updated == 0 {
+                Err(StoreError::Conflict)
+            } else {
+                Ok(v + 1)
+            }
+        }
+    }
+}
+
+/// Replaces a document whatever its version (records no rule depends on racing).
+fn upsert_doc<T: Serialize>(
+    conn: &Connection,
+    keys: &Keys<'_>,
+    value: &T,
+) -> Result<(), StoreError> {
+    let body = serde_json::to_string(value).map_err(err)?;
+    conn.execute(
+        "INSERT INTO docs (kind, id, org, parent, lookup, version, due_at, body) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)
+         ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body, lookup = excluded.lookup, version = docs.version + 1",
+        params![keys.kind, keys.id, keys.org, keys.parent, keys.lookup, keys.due_at, body],
+    )
+    .map_err(err)?;
+    Ok(())
+}
+
+fn list_docs<T: DeserializeOwned>(
+    conn: &Connection,
+    kind: &str,
+    org: &str,
+    parent: &str,
+    page: &PageRequest,
+) -> Result<Page<T>, StoreError> {
+    let limit = page.limit.max(1) as i64;
+    let after = page.after.clone().unwrap_or_default();
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT id, body, counter FROM docs WHERE kind = ?1 AND org = ?2 AND parent = ?3 AND id > ?4 ORDER BY id LIMIT ?5",
+        )
+        .map_err(err)?;
+    let rows = stmt
+        .query_map(params![kind, org, parent, after, limit + 1], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .map_err(err)?;
+    let mut items = Vec::new();
+    let mut ids = Vec::new();
+    for row in rows {
+        let (id, body, counter) = row.map_err(err)?;
+        let mut value: serde_json::Value = serde_json::from_str(&body).map_err(err)?;
+        if kind == CAMPAIGN {
+            value["active_enrollments"] = counter.into();
+        }
+        items.push(serde_json::from_value(value).map_err(err)?);
+        ids.push(id);
+    }
+    let next = if items.len() as i64 > limit {
+        items.truncate(limit as usize);
+        ids.get(limit as usize - 1).cloned()
+    } else {
+        None
+    };
+    Ok(Page { items, next })
+}
+
+fn account_lookup(owner: &UserId, address: &EmailAddress) -> String {
+    format!("{owner}|{address}")
+}
+
+fn enrollment_keys(e: &Enrollment) -> Keys<'_> {
+    Keys {
+        kind: ENROLLMENT,
+        id: e.id.as_str(),
+        org: e.org_id.as_str(),
+        parent: e.campaign_id.as_str(),
+        lookup: Some(e.candidate_id.to_string()),
+        due_at: e.next_due_at.map(ms),
+    }
+}
+
+fn adjust_counter(
+    tx: &Transaction<'_>,
+    campaign: &CampaignId,
+    delta: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE docs SET counter = counter + ?1, version = version + 1 WHERE kind = ?2 AND id = ?3",
+        params![delta, CAMPAIGN, campaign.as_str()],
+    )
+    .map_err(err)?;
+    Ok(())
+}
+
+fn add_ledger(
+    tx: &Connection,
+    org: &OrgId,
+    kind: LedgerKind,
+    candidate: Option<&CandidateId>,
+    amount: i64,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let kind = serde_json::to_value(kind).map_err(err)?;
+    tx.execute(
+        "INSERT INTO ledger (org, kind, candidate, amount, at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![
+            org.as_str(),
+            kind.as_str().unwrap_or_default(),
+            candidate.map(|c| c.as_str()),
+            amount,
+            at.to_rfc3339()
+        ],
+    )
+    .map_err(err)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ensure_org(
+        &self,
+        org: &OrgId,
+        initial_credits: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        let created = tx
+            .execute(
+                "INSERT INTO orgs (org, balance) VALUES (?1, ?2) ON CONFLICT(org) DO NOTHING",
+                params![org.as_str(), initial_credits],
+            )
+            .map_err(err)?;
+        if created == 1 && initial_credits > 0 {
+            add_ledger(&tx, org, LedgerKind::Grant, None, initial_credits, now)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    async fn credit_balance(&self, org: &OrgId) -> Result<i64, StoreError> {
+        let conn = self.db.lock();
+        Ok(conn
+            .query_row(
+                "SELECT balance FROM orgs WHERE org = ?1",
+                [org.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?
+            .unwrap_or(0))
+    }
+
+    async fn reveal(
+        &self,
+        org: &OrgId,
+        candidate: &CandidateId,
+        now: DateTime<Utc>,
+    ) -> Result<RevealOutcome, StoreError> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        let already: bool = tx
+            .query_row(
+                "SELECT 1 FROM reveals WHERE org = ?1 AND candidate = ?2",
+                [org.as_str(), candidate.as_str()],
+                |_| Ok(true),
+            )
+            .optional()
+            .map_err(err)?
+            .unwrap_or(false);
+        if already {
+            return Ok(RevealOutcome::AlreadyRevealed);
+        }
+        let spent = tx
+            .execute(
+                "UPDATE orgs SET balance = balance - 1 WHERE org = ?1 AND balance > 0",
+                [org.as_str()],
+            )
+            .map_err(err)?;
+        if spent == 0 {
+            return Ok(RevealOutcome::NoCredits);
+        }
+        tx.execute(
+            "INSERT INTO reveals (org, candidate) VALUES (?1, ?2)",
+            [org.as_str(), candidate.as_str()],
+        )
+        .map_err(err)?;
+        add_ledger(&tx, org, LedgerKind::Reveal, Some(candidate), -1, now)?;
+        tx.commit().map_err(err)?;
+        Ok(RevealOutcome::Spent)
+    }
+
+    async fn is_revealed(&self, org: &OrgId, candidate: &CandidateId) -> Result<bool, StoreError> {
+        let conn = self.db.lock();
+        Ok(conn
+            .query_row(
+                "SELECT 1 FROM reveals WHERE org = ?1 AND candidate = ?2",
+                [org.as_str(), candidate.as_str()],
+                |_| Ok(true),
+            )
+            .optional()
+            .map_err(err)?
+            .unwrap_or(false))
+    }
+
+    async fn ledger(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> Result<Page<LedgerEntry>, StoreError> {
+        let conn = self.db.lock();
+        let after: i64 = page
+            .after
+            .as_deref()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(0);
+        let limit = page.limit.max(1) as i64;
+        let mut stmt = conn
+            .prepare_cached("SELECT seq, kind, candidate, amount, at FROM ledger WHERE org = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![org.as_str(), after, limit + 1], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })
+            .map_err(err)?;
+        let mut items = Vec::new();
+        for row in rows {
+            let (seq, kind, candidate, amount, at) = row.map_err(err)?;
+            items.push(LedgerEntry {
+                seq,
+                kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(err)?,
+                candidate_id: candidate.map(CandidateId::new),
+                amount,
+                at: DateTime::parse_from_rfc3339(&at)
+                    .map_err(err)?
+                    .with_timezone(&Utc),
+            });
+        }
+        let next = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            items.last().map(|e| e.seq.to_string())
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn get_user(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+    ) -> Result<Option<UserProfile>, StoreError> {
+        let id = format!("{org}|{user}");
+        Ok(get_doc(&self.db.lock(), USER, Some(org.as_str()), &id)?.map(|v| v.value))
+    }
+
+    async fn put_user(&self, profile: &UserProfile) -> Result<(), StoreError> {
+        let id = format!("{}|{}", profile.org_id, profile.id);
+        let keys = Keys {
+            kind: USER,
+            id: &id,
+            org: profile.org_id.as_str(),
+            parent: "",
+            lookup: None,
+            due_at: None,
+        };
+        upsert_doc(&self.db.lock(), &keys, profile)
+    }
+
+    async fn get_account(
+        &self,
+        id: &AccountId,
+    ) -> Result<Option<Versioned<EmailAccount>>, StoreError> {
+        get_doc(&self.db.lock(), ACCOUNT, None, id.as_str())
+    }
+
+    async fn find_account(
+        &self,
+        owner: &UserId,
+        org: &OrgId,
+        address: &EmailAddress,
+    ) -> Result<Option<Versioned<EmailAccount>>, StoreError> {
+        let conn = self.db.lock();
+        let id: Option<String> = conn
+            .query_row(
+                "SELECT id FROM docs WHERE kind = ?1 AND org = ?2 AND lookup = ?3",
+                params![ACCOUNT, org.as_str(), account_lookup(owner, address)],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(err)?;
+        match id {
+            Some(id) => get_doc(&conn, ACCOUNT, Some(org.as_str()), &id),
+            None => Ok(None),
+        }
+    }
+
+    async fn accounts_of(
+        &self,
+        org: &OrgId,
+        owner: &UserId,
+    ) -> Result<Vec<EmailAccount>, StoreError> {
+        let conn = self.db.lock();
+        let page = list_docs::<EmailAccount>(
+            &conn,
+            ACCOUNT,
+            org.as_str(),
+            owner.as_str(),
+            &PageRequest {
+                limit: 1000,
+                after: None,
+            },
+        )?;
+        Ok(page.items)
+    }
+
+    async fn put_account(
+        &self,
+        account: &EmailAccount,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let keys = Keys {
+            kind: ACCOUNT,
+            id: account.id.as_str(),
+            org: account.org_id.as_str(),
+            parent: account.owner_id.as_str(),
+            lookup: Some(account_lookup(&account.owner_id, &account.address)),
+            due_at: None,
+        };
+        put_doc(&self.db.lock(), &keys, account, expected)
+    }
+
+    async fn get_candidate(
+        &self,
+        org: &OrgId,
+        id: &CandidateId,
+    ) -> Result<Option<Versioned<Candidate>>, StoreError> {
+        get_doc(&self.db.lock(), CANDIDATE, Some(org.as_str()), id.as_str())
+    }
+
+    async fn put_candidate(&self, c: &Candidate, expected: Option<u64>) -> Result<u64, StoreError> {
+        let keys = Keys {
+            kind: CANDIDATE,
+            id: c.id.as_str(),
+            org: c.org_id.as_str(),
+            parent: "",
+            lookup: None,
+            due_at: None,
+        };
+        put_doc(&self.db.lock(), &keys, c, expected)
+    }
+
+    async fn list_candidates(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> Result<Page<Candidate>, StoreError> {
+        list_docs(&self.db.lock(), CANDIDATE, org.as_str(), "", page)
+    }
+
+    async fn get_project(&self, org: &OrgId, id: &str) -> Result<Option<Project>, StoreError> {
+        Ok(get_doc(&self.db.lock(), PROJECT, Some(org.as_str()), id)?.map(|v| v.value))
+    }
+
+    async fn put_project(&self, p: &Project) -> Result<(), StoreError> {
+        let keys = Keys {
+            kind: PROJECT,
+            id: &p.id,
+            org: p.org_id.as_str(),
+            parent: "",
+            lookup: None,
+            due_at: None,
+        };
+        upsert_doc(&self.db.lock(), &keys, p)
+    }
+
+    async fn list_projects(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> Result<Page<Project>, StoreError> {
+        list_docs(&self.db.lock(), PROJECT, org.as_str(), "", page)
+    }
+
+    async fn get_template(&self, org: &OrgId, id: &str) -> Result<Option<Template>, StoreError> {
+        Ok(get_doc(&self.db.lock(), TEMPLATE, Some(org.as_str()), id)?.map(|v| v.value))
+    }
+
+    async fn put_template(&self, t: &Template) -> Result<(), StoreError> {
+        let keys = Keys {
+            kind: TEMPLATE,
+            id: &t.id,
+            org: t.org_id.as_str(),
+            parent: "",
+            lookup: None,
+            due_at: None,
+        };
+        upsert_doc(&self.db.lock(), &keys, t)
+    }
+
+    async fn list_templates(
+        &self,
+        org: &OrgId,
+        page: &PageRequest,
+    ) -> Result<Page<Template>, StoreError> {
+        list_docs(&self.db.lock(), TEMPLATE, org.as_str(), "", page)
+    }
+
+    async fn get_campaign(
+        &self,
+        org: &OrgId,
+        id: &CampaignId,
+    ) -> Result<Option<Versioned<Campaign>>, StoreError> {
+        get_doc(&self.db.lock(), CAMPAIGN, Some(org.as_str()), id.as_str())
+    }
+
+    async fn put_campaign(&self, c: &Campaign, expected: Option<u64>) -> Result<u64, StoreError> {
+        let keys = Keys {
+            kind: CAMPAIGN,
+            id: c.id.as_str(),
+            org: c.org_id.as_str(),
+            parent: c.project_id.as_str(),
+            lookup: None,
+            due_at: None,
+        };
+        put_doc(&self.db.lock(), &keys, c, expected)
+    }
+
+    async fn list_campaigns(
+        &self,
+        org: &OrgId,
+        project: &str,
+        page: &PageRequest,
+    ) -> Result<Page<Campaign>, StoreError> {
+        list_docs(&self.db.lock(), CAMPAIGN, org.as_str(), project, page)
+    }
+
+    async fn get_enrollment(
+        &self,
+        org: &OrgId,
+        id: &EnrollmentId,
+    ) -> Result<Option<Versioned<Enrollment>>, StoreError> {
+        get_doc(&self.db.lock(), ENROLLMENT, Some(org.as_str()), id.as_str())
+    }
+
+    async fn insert_enrollment(&self, e: &Enrollment) -> Result<(), StoreError> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        put_doc(&tx, &enrollment_keys(e), e, None)?;
+        if !e.is_ended() {
+            adjust_counter(&tx, &e.campaign_id, 1)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    async fn update_enrollment(
+        &self,
+        e: &Enrollment,
+        expected: u64,
+        ended_now: bool,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        let v = put_doc(&tx, &enrollment_keys(e), e, Some(expected))?;
+        if ended_now {
+            adjust_counter(&tx, &e.campaign_id, -1)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(v)
+    }
+
+    async fn list_enrollments(
+        &self,
+        org: &OrgId,
+        campaign: &CampaignId,
+        page: &PageRequest,
+    ) -> Result<Page<Enrollment>, StoreError> {
+        list_docs(
+            &self.db.lock(),
+            ENROLLMENT,
+            org.as_str(),
+            campaign.as_str(),
+            page,
+        )
+    }
+
+    async fn list_due(
+        &self,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(OrgId, EnrollmentId)>, StoreError> {
+        let conn = self.db.lock();
+        let mut stmt = conn
+            .prepare_cached("SELECT org, id FROM docs WHERE due_at IS NOT NULL AND due_at <= ?1 AND kind = ?2 ORDER BY due_at, id LIMIT ?3")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![ms(before), ENROLLMENT, limit as i64], |r| {
+                Ok((
+                    OrgId::new(r.get::<_, String>(0)?),
+                    EnrollmentId::new(r.get::<_, String>(1)?),
+                ))
+            })
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
+    async fn enrollment_of_candidate(
+        &self,
+        org: &OrgId,
+        campaign: &CampaignId,
+        candidate: &CandidateId,
+    ) -> Result<Option<EnrollmentId>, StoreError> {
+        let conn = self.db.lock();
+        conn.query_row(
+            "SELECT id FROM docs WHERE kind = ?1 AND org = ?2 AND lookup = ?3 AND parent = ?4 LIMIT 1",
+            params![ENROLLMENT, org.as_str(), candidate.as_str(), campaign.as_str()],
+            |r| Ok(EnrollmentId::new(r.get::<_, String>(0)?)),
+        )
+        .optional()
+        .map_err(err)
+    }
+
+    async fn append_event(&self, event: &EnrollmentEvent) -> Result<(), StoreError> {
+        let body = serde_json::to_string(event).map_err(err)?;
+        self.db
+            .lock()
+            .execute(
+                "INSERT INTO events (org, enrollment, body) VALUES (?1, ?2, ?3)",
+                params![event.org_id.as_str(), event.enrollment_id.as_str(), body],
+            )
+            .map_err(err)?;
+        Ok(())
+    }
+
+    async fn list_events(
+        &self,
+        org: &OrgId,
+        enrollment: &EnrollmentId,
+        limit: u32,
+    ) -> Result<Vec<EnrollmentEvent>, StoreError> {
+        let conn = self.db.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT body FROM events WHERE org = ?1 AND enrollment = ?2 ORDER BY seq LIMIT ?3",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(
+                params![org.as_str(), enrollment.as_str(), limit as i64],
+                |r| r.get::<_, String>(0),
+            )
+            .map_err(err)?;
+        rows.map(|r| {
+            r.map_err(err)
+                .and_then(|b| serde_json::from_str(&b).map_err(err))
+        })
+        .collect()
+    }
+}
