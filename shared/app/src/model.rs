@@ -102,3 +102,38 @@ pub struct EnrollmentEvent {
     #[serde(default)]
     pub detail: Option<String>,
 }
+
+/// Where a message the service handed off belongs, found by the mail
+/// service's id or by the Message-ID the recipient saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageRef {
+    /// The mail service's id (SES `MessageId`, or the outbox id).
+    pub message_id: String,
+    /// The Message-ID header, without angle brackets.
+    pub rfc822_message_id: String,
+    pub org_id: OrgId,
+    pub campaign_id: outreach_domain::ids::CampaignId,
+    pub enrollment_id: EnrollmentId,
+    pub step: u32,
+    pub attempt: u32,
+    pub to: EmailAddress,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// A notice on a project's Outreach view.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    pub id: String,
+    pub org_id: OrgId,
+    pub project_id: String,
+    /// `sender_error`, `sender_reputation`, …
+    pub kind: String,
+    pub message: String,
+    #[serde(default)]
+    pub account_id: Option<AccountId>,
+    #[serde(default)]
+    pub campaign_ids: Vec<outreach_domain::ids::CampaignId>,
+    pub created_at: DateTime<Utc>,
+    #[serde(default)]
+    pub resolved_at: Option<DateTime<Utc>>,
+}

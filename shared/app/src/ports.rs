@@ -10,7 +10,10 @@ use outreach_domain::enrollment::Enrollment;
 use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId, UserId};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{EmailAccount, EnrollmentEvent, LedgerEntry, Project, Template, UserProfile};
+use crate::model::{
+    EmailAccount, EnrollmentEvent, LedgerEntry, MessageRef, Notification, Project, Template,
+    UserProfile,
+};
 
 /// The time source. Only clock adapters read the system time.
 pub trait Clock: Send + Sync {
@@ -204,6 +207,68 @@ pub trait Store: Send + Sync {
         campaign: &CampaignId,
         candidate: &CandidateId,
     ) -> Result<Option<EnrollmentId>, StoreError>;
+
+    /// Every enrollment of a candidate in an organization, across campaigns.
+    async fn enrollments_of_candidate_in_org(
+        &self,
+        org: &OrgId,
+        candidate: &CandidateId,
+    ) -> Result<Vec<EnrollmentId>, StoreError>;
+    /// Campaigns that send from `account`, in any organization.
+    async fn campaigns_using(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<(OrgId, CampaignId)>, StoreError>;
+
+    // What comes back. Tokens of an enrollment (reply and unsubscribe) are
+    // indexed by `insert_enrollment`.
+    /// The enrollment whose Reply-To or unsubscribe token this is.
+    async fn find_token(&self, token: &str) -> Result<Option<(OrgId, EnrollmentId)>, StoreError>;
+    /// Records where a handed-off message belongs, under both of its ids.
+    async fn index_message(&self, message: &MessageRef) -> Result<(), StoreError>;
+    /// A message by the mail service's id or by its Message-ID (without brackets).
+    async fn find_message(&self, id: &str) -> Result<Option<MessageRef>, StoreError>;
+    /// Messages handed off to `address`, in any organization (reply matching by sender, R-9.6).
+    async fn messages_to(
+        &self,
+        address: &EmailAddress,
+        limit: u32,
+    ) -> Result<Vec<MessageRef>, StoreError>;
+    /// Candidates of an organization that have `address` among their emails.
+    async fn candidates_with_address(
+        &self,
+        org: &OrgId,
+        address: &EmailAddress,
+    ) -> Result<Vec<CandidateId>, StoreError>;
+    /// Puts a keyed hash of an address on the organization's suppression list
+    /// `true` the first time.
+    async fn suppress(
+        &self,
+        org: &OrgId,
+        key: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    async fn is_suppressed(&self, org: &OrgId, key: &str) -> Result<bool, StoreError>;
+    /// Returns the credit of a revealed candidate with its ledger entry, exactly
+    /// once per reveal; `false` when already refunded or never revealed.
+    async fn refund_once(
+        &self,
+        org: &OrgId,
+        candidate: &CandidateId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// `true` the first time `key` is seen (notification de-duplication, R-9.8);
+    /// the marker may be forgotten after `expires_at`.
+    async fn first_time(&self, key: &str, expires_at: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Creates or replaces a notification.
+    async fn put_notification(&self, notification: &Notification) -> Result<(), StoreError>;
+    /// A project's notifications, newest first.
+    async fn list_notifications(
+        &self,
+        org: &OrgId,
+        project: &str,
+    ) -> Result<Vec<Notification>, StoreError>;
 
     // Events shown on an enrollment (kept apart so an enrollment stays small).
     async fn append_event(&self, event: &EnrollmentEvent) -> Result<(), StoreError>;

@@ -68,6 +68,40 @@ CREATE TABLE IF NOT EXISTS outbox (
     id   TEXT NOT NULL UNIQUE,
     body TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS docs_by_any_org_lookup ON docs (kind, lookup);
+CREATE TABLE IF NOT EXISTS tokens (
+    token      TEXT PRIMARY KEY,
+    org        TEXT NOT NULL,
+    enrollment TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS messages (
+    id      TEXT PRIMARY KEY,
+    to_addr TEXT NOT NULL,
+    body    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_recipient ON messages (to_addr);
+CREATE TABLE IF NOT EXISTS candidate_addresses (
+    org       TEXT NOT NULL,
+    address   TEXT NOT NULL,
+    candidate TEXT NOT NULL,
+    PRIMARY KEY (org, address, candidate)
+);
+CREATE TABLE IF NOT EXISTS suppressions (
+    org    TEXT NOT NULL,
+    key    TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at     TEXT NOT NULL,
+    PRIMARY KEY (org, key)
+);
+CREATE TABLE IF NOT EXISTS refunds (
+    org       TEXT NOT NULL,
+    candidate TEXT NOT NULL,
+    PRIMARY KEY (org, candidate)
+);
+CREATE TABLE IF NOT EXISTS seen (
+    key        TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

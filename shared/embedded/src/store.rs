@@ -10,7 +10,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use outreach_app::model::{
-    EmailAccount, EnrollmentEvent, LedgerEntry, LedgerKind, Project, Template, UserProfile,
+    EmailAccount, EnrollmentEvent, LedgerEntry, LedgerKind, MessageRef, Notification, Project,
+    Template, UserProfile,
 };
 use outreach_app::ports::{Page, PageRequest, RevealOutcome, Store, StoreError, Versioned};
 use outreach_domain::EmailAddress;
@@ -49,6 +50,7 @@ const TEMPLATE: &str = "template";
 const CAMPAIGN: &str = "campaign";
 const ENROLLMENT: &str = "enrollment";
 const USER: &str = "user";
+const NOTIFICATION: &str = "notification";
 
 /// The index columns of one document.
 struct Keys<'a> {
@@ -478,7 +480,23 @@ impl Store for SqliteStore {
             lookup: None,
             due_at: None,
         };
-        put_doc(&self.db.lock(), &keys, c, expected)
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        let v = put_doc(&tx, &keys, c, expected)?;
+        tx.execute(
+            "DELETE FROM candidate_addresses WHERE org = ?1 AND candidate = ?2",
+            params![c.org_id.as_str(), c.id.as_str()],
+        )
+        .map_err(err)?;
+        for e in &c.emails {
+            tx.execute(
+                "INSERT OR IGNORE INTO candidate_addresses (org, address, candidate) VALUES (?1, ?2, ?3)",
+                params![c.org_id.as_str(), e.address.as_str(), c.id.as_str()],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(v)
     }
 
     async fn list_candidates(
@@ -551,7 +569,7 @@ impl Store for SqliteStore {
             id: c.id.as_str(),
             org: c.org_id.as_str(),
             parent: c.project_id.as_str(),
-            lookup: None,
+            lookup: Some(c.sender_account_id.to_string()),
             due_at: None,
         };
         put_doc(&self.db.lock(), &keys, c, expected)
@@ -578,6 +596,20 @@ impl Store for SqliteStore {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err)?;
         put_doc(&tx, &enrollment_keys(e), e, None)?;
+        for token in [&e.reply_token, &e.unsubscribe_token] {
+            tx.execute(
+                "INSERT INTO tokens (token, org, enrollment) VALUES (?1, ?2, ?3)",
+                params![token, e.org_id.as_str(), e.id.as_str()],
+            )
+            .map_err(|x| match x {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    StoreError::Conflict
+                }
+                other => err(other),
+            })?;
+        }
         if !e.is_ended() {
             adjust_counter(&tx, &e.campaign_id, 1)?;
         }
@@ -649,6 +681,239 @@ impl Store for SqliteStore {
         )
         .optional()
         .map_err(err)
+    }
+
+    async fn enrollments_of_candidate_in_org(
+        &self,
+        org: &OrgId,
+        candidate: &CandidateId,
+    ) -> Result<Vec<EnrollmentId>, StoreError> {
+        let conn = self.db.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id FROM docs WHERE kind = ?1 AND org = ?2 AND lookup = ?3 ORDER BY id",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![ENROLLMENT, org.as_str(), candidate.as_str()], |r| {
+                Ok(EnrollmentId::new(r.get::<_, String>(0)?))
+            })
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
+    async fn campaigns_using(
+        &self,
+        account: &AccountId,
+    ) -> Result<Vec<(OrgId, CampaignId)>, StoreError> {
+        let conn = self.db.lock();
+        let mut stmt = conn
+            .prepare_cached("SELECT org, id FROM docs WHERE kind = ?1 AND lookup = ?2 ORDER BY id")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![CAMPAIGN, account.as_str()], |r| {
+                Ok((
+                    OrgId::new(r.get::<_, String>(0)?),
+                    CampaignId::new(r.get::<_, String>(1)?),
+                ))
+            })
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
+    async fn find_token(&self, token: &str) -> Result<Option<(OrgId, EnrollmentId)>, StoreError> {
+        self.db
+            .lock()
+            .query_row(
+                "SELECT org, enrollment FROM tokens WHERE token = ?1",
+                [token],
+                |r| {
+                    Ok((
+                        OrgId::new(r.get::<_, String>(0)?),
+                        EnrollmentId::new(r.get::<_, String>(1)?),
+                    ))
+                },
+            )
+            .optional()
+            .map_err(err)
+    }
+
+    async fn index_message(&self, m: &MessageRef) -> Result<(), StoreError> {
+        let body = serde_json::to_string(m).map_err(err)?;
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        for id in [&m.message_id, &m.rfc822_message_id] {
+            tx.execute(
+                "INSERT INTO messages (id, to_addr, body) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
+                params![id, m.to.as_str(), body],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)
+    }
+
+    async fn find_message(&self, id: &str) -> Result<Option<MessageRef>, StoreError> {
+        let id = id.trim().trim_start_matches('<').trim_end_matches('>');
+        let body: Option<String> = self
+            .db
+            .lock()
+            .query_row("SELECT body FROM messages WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(err)?;
+        body.map(|b| serde_json::from_str(&b).map_err(err))
+            .transpose()
+    }
+
+    async fn messages_to(
+        &self,
+        address: &EmailAddress,
+        limit: u32,
+    ) -> Result<Vec<MessageRef>, StoreError> {
+        let conn = self.db.lock();
+        // Each message is indexed under two ids; the Message-ID form contains '@'.
+        let mut stmt = conn
+            .prepare_cached("SELECT body FROM messages WHERE to_addr = ?1 AND id NOT LIKE '%@%' ORDER BY rowid DESC LIMIT ?2")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![address.as_str(), limit as i64], |r| {
+                r.get::<_, String>(0)
+            })
+            .map_err(err)?;
+        rows.map(|r| {
+            r.map_err(err)
+                .and_then(|b| serde_json::from_str(&b).map_err(err))
+        })
+        .collect()
+    }
+
+    async fn candidates_with_address(
+        &self,
+        org: &OrgId,
+        address: &EmailAddress,
+    ) -> Result<Vec<CandidateId>, StoreError> {
+        let conn = self.db.lock();
+        let mut stmt = conn
+            .prepare_cached("SELECT candidate FROM candidate_addresses WHERE org = ?1 AND address = ?2 ORDER BY candidate")
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![org.as_str(), address.as_str()], |r| {
+                Ok(CandidateId::new(r.get::<_, String>(0)?))
+            })
+            .map_err(err)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    }
+
+    async fn suppress(
+        &self,
+        org: &OrgId,
+        key: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let n = self
+            .db
+            .lock()
+            .execute(
+                "INSERT INTO suppressions (org, key, reason, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(org, key) DO NOTHING",
+                params![org.as_str(), key, reason, now.to_rfc3339()],
+            )
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    async fn is_suppressed(&self, org: &OrgId, key: &str) -> Result<bool, StoreError> {
+        Ok(self
+            .db
+            .lock()
+            .query_row(
+                "SELECT 1 FROM suppressions WHERE org = ?1 AND key = ?2",
+                [org.as_str(), key],
+                |_| Ok(true),
+            )
+            .optional()
+            .map_err(err)?
+            .unwrap_or(false))
+    }
+
+    async fn refund_once(
+        &self,
+        org: &OrgId,
+        candidate: &CandidateId,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        let revealed = tx
+            .query_row(
+                "SELECT 1 FROM reveals WHERE org = ?1 AND candidate = ?2",
+                [org.as_str(), candidate.as_str()],
+                |_| Ok(true),
+            )
+            .optional()
+            .map_err(err)?
+            .unwrap_or(false);
+        if !revealed {
+            return Ok(false);
+        }
+        let marked = tx
+            .execute(
+                "INSERT INTO refunds (org, candidate) VALUES (?1, ?2) ON CONFLICT(org, candidate) DO NOTHING",
+                [org.as_str(), candidate.as_str()],
+            )
+            .map_err(err)?;
+        if marked == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "UPDATE orgs SET balance = balance + 1 WHERE org = ?1",
+            [org.as_str()],
+        )
+        .map_err(err)?;
+        add_ledger(&tx, org, LedgerKind::Refund, Some(candidate), 1, now)?;
+        tx.commit().map_err(err)?;
+        Ok(true)
+    }
+
+    async fn first_time(&self, key: &str, expires_at: DateTime<Utc>) -> Result<bool, StoreError> {
+        let n = self
+            .db
+            .lock()
+            .execute(
+                "INSERT INTO seen (key, expires_at) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
+                params![key, ms(expires_at)],
+            )
+            .map_err(err)?;
+        Ok(n == 1)
+    }
+
+    async fn put_notification(&self, n: &Notification) -> Result<(), StoreError> {
+        let keys = Keys {
+            kind: NOTIFICATION,
+            id: &n.id,
+            org: n.org_id.as_str(),
+            parent: &n.project_id,
+            lookup: None,
+            due_at: None,
+        };
+        upsert_doc(&self.db.lock(), &keys, n)
+    }
+
+    async fn list_notifications(
+        &self,
+        org: &OrgId,
+        project: &str,
+    ) -> Result<Vec<Notification>, StoreError> {
+        let all = PageRequest {
+            limit: 1000,
+            after: None,
+        };
+        let mut page =
+            list_docs::<Notification>(&self.db.lock(), NOTIFICATION, org.as_str(), project, &all)?;
+        page.items
+            .sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        Ok(page.items)
     }
 
     async fn append_event(&self, event: &EnrollmentEvent) -> Result<(), StoreError> {
