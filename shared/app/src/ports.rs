@@ -304,18 +304,16 @@ pub struct WakeUp {
 
 impl WakeUp {
     pub fn send_step(enrollment: &Enrollment, at: DateTime<Utc>) -> WakeUp {
+        let step = enrollment.due_step().unwrap_or(enrollment.next_step);
         WakeUp {
             // Within 64 characters of [0-9a-zA-Z-_.] for EventBridge Scheduler.
-            name: format!(
-                "{}.s{}.v{}",
-                enrollment.id, enrollment.next_step, enrollment.plan_version
-            ),
+            name: format!("{}.s{}.v{}", enrollment.id, step, enrollment.plan_version),
             at,
             job: Job::SendStep {
                 org_id: enrollment.org_id.clone(),
                 campaign_id: enrollment.campaign_id.clone(),
                 enrollment_id: enrollment.id.clone(),
-                step: enrollment.next_step,
+                step,
                 plan_version: enrollment.plan_version,
             },
         }

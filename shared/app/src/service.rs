@@ -28,6 +28,12 @@ pub struct Config {
     pub sweep_margin: Duration,
     /// Delay before retrying a send the mail service deferred.
     pub defer_delay: Duration,
+    /// Delay before a hard-bounced step goes to the next address (R-9.2: "within a few minutes").
+    pub resend_delay: Duration,
+    /// Delay before a soft-bounced step is retried.
+    pub soft_retry_delay: Duration,
+    /// Key of the keyed hashes that stand for suppressed addresses.
+    pub hash_key: Vec<u8>,
 }
 
 impl Config {
@@ -40,6 +46,9 @@ impl Config {
             claim_lease: Duration::minutes(5),
             sweep_margin: Duration::minutes(2),
             defer_delay: Duration::minutes(5),
+            resend_delay: Duration::minutes(2),
+            soft_retry_delay: Duration::hours(24),
+            hash_key: b"outreach-local".to_vec(),
         }
     }
 }

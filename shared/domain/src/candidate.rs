@@ -54,6 +54,10 @@ pub struct Candidate {
     #[serde(default)]
     pub timezone: Option<Zone>,
     pub emails: Vec<CandidateEmail>,
+    /// The person said stop (complaint or unsubscribe, R-9.5): never mailed
+    /// again by this organization, at any address.
+    #[serde(default)]
+    pub opted_out: bool,
 }
 
 impl Candidate {
@@ -61,6 +65,12 @@ impl Candidate {
         format!("{} {}", self.first_name.trim(), self.last_name.trim())
             .trim()
             .to_owned()
+    }
+
+    /// Whether a profile address (not a manual one) is left unbounced: the
+    /// credit bought the profile addresses.
+    pub fn has_unbounced_profile_address(&self) -> bool {
+        self.emails.iter().any(|e| !e.is_manual() && !e.bounced)
     }
 
     /// Marks every copy of `address` bounced. Returns whether anything changed.

@@ -71,7 +71,28 @@ pub enum AttemptState {
     Sent,
     Delivered,
     Bounced,
+    /// A transient bounce: retried once 24 hours later.
+    SoftBounced,
     Failed,
+}
+
+impl AttemptState {
+    /// Whether the attempt ended without reaching the recipient, so that the
+    /// step may get a next attempt.
+    pub fn ended_unsent(self) -> bool {
+        matches!(self, AttemptState::Bounced | AttemptState::SoftBounced | AttemptState::Failed)
+    }
+}
+
+/// A step to hand off again, and when: the re-send after a hard bounce,
+/// the retry after a soft bounce, a user's retry, or a deferred send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resend {
+    pub step: u32,
+    pub at: DateTime<Utc>,
+    /// The address to use again (soft-bounce retry, user retry); otherwise R-7 chooses.
+    #[serde(default)]
+    pub address: Option<EmailAddress>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +199,9 @@ pub struct Enrollment {
     pub reply_token: String,
     pub unsubscribe_token: String,
     pub steps: Vec<EnrollmentStep>,
+    /// A step waiting to be handed off again; it goes before `next_step`.
+    #[serde(default)]
+    pub resend: Option<Resend>,
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub ended_at: Option<DateTime<Utc>>,
@@ -222,6 +246,7 @@ impl Enrollment {
                     attempts: Vec::new(),
                 })
                 .collect(),
+            resend: None,
             created_at: n.now,
             ended_at: None,
         }
@@ -231,12 +256,18 @@ impl Enrollment {
         self.status.is_ended()
     }
 
-    /// Whether a step may be handed off now, as far as this enrollment goes.
+    /// Whether the next step may be handed off now, as far as this enrollment goes.
     pub fn may_send(&self) -> bool {
-        matches!(
-            self.status,
-            EnrollmentStatus::NotStarted | EnrollmentStatus::InProgress
-        )
+        matches!(self.status, EnrollmentStatus::NotStarted | EnrollmentStatus::InProgress)
+    }
+
+    /// Whether `step` may be handed off: the next step of an active enrollment,
+    /// or a re-send, which a `finished` enrollment still takes.
+    pub fn may_send_step(&self, step: u32) -> bool {
+        if self.due_step() != Some(step) {
+            return false;
+        }
+        self.may_send() || (self.status == EnrollmentStatus::Finished && self.resend.is_some())
     }
 
     pub fn step(&self, index: u32) -> Option<&EnrollmentStep> {
@@ -250,6 +281,14 @@ impl Enrollment {
     /// The next step not yet handed off, if any.
     pub fn next(&self) -> Option<&EnrollmentStep> {
         self.step(self.next_step)
+    }
+
+    /// The step the next wake-up is for: a pending re-send goes first.
+    pub fn due_step(&self) -> Option<u32> {
+        match &self.resend {
+            Some(r) => Some(r.step),
+            None => self.next().map(|s| s.index),
+        }
     }
 
     /// Index (0-based) of the step the next plan starts from.
@@ -266,24 +305,30 @@ impl Enrollment {
         }
         self.plan_start = Some(start);
         self.plan_version += 1;
-        self.next_due_at = self.next().and_then(|s| s.planned_at);
+        self.next_due_at = self.next_planned_at();
     }
 
-    /// The instant of the next step, if it is planned and still waiting.
-    pub fn next_planned_at(&self) -> Option<DateTime<Utc>> {
-        let step = self.next()?;
-        if step
-            .attempts
+    fn has_live_claim(&self) -> bool {
+        self.steps
             .iter()
+            .flat_map(|s| &s.attempts)
             .any(|a| a.state == AttemptState::Claimed)
-        {
+    }
+
+    /// When the due step should go, unless an attempt is in flight.
+    pub fn next_planned_at(&self) -> Option<DateTime<Utc>> {
+        if self.has_live_claim() {
             return None;
         }
-        step.planned_at
+        match &self.resend {
+            Some(r) => Some(r.at),
+            None => self.next()?.planned_at,
+        }
     }
 
-    /// Claims the next attempt of `step` for hand-off. Only one live
-    /// attempt may exist per step: a second claim fails.
+    /// Claims the next attempt of `step` for hand-off. The step must be
+    /// the due one and its latest attempt must have ended unsent (or there is
+    /// none): attempt n+1 exists only once attempt n ended with no successor.
     pub fn claim(
         &mut self,
         step: u32,
@@ -291,27 +336,17 @@ impl Enrollment {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<u32, EnrollmentError> {
-        if self.is_ended() {
+        if self.is_ended() && !(self.status == EnrollmentStatus::Finished && self.resend.is_some()) {
             return Err(EnrollmentError::Ended(self.status.as_str()));
         }
-        if !self.may_send() {
-            return Err(EnrollmentError::WrongState(
-                self.status.as_str(),
-                "a sendable enrollment",
-            ));
+        if !self.may_send_step(step) {
+            if self.due_step() != Some(step) {
+                return Err(EnrollmentError::NotNextStep(step));
+            }
+            return Err(EnrollmentError::WrongState(self.status.as_str(), "a sendable enrollment"));
         }
-        if step != self.next_step {
-            return Err(EnrollmentError::NotNextStep(step));
-        }
-        let s = self
-            .step_mut(step)
-            .ok_or(EnrollmentError::NotNextStep(step))?;
-        if s.attempts.iter().any(|a| {
-            matches!(
-                a.state,
-                AttemptState::Claimed | AttemptState::Sent | AttemptState::Delivered
-            )
-        }) {
+        let s = self.step_mut(step).ok_or(EnrollmentError::NotNextStep(step))?;
+        if s.latest().is_some_and(|a| !a.state.ended_unsent()) {
             return Err(EnrollmentError::AlreadyClaimed(step));
         }
         let number = s.attempts.len() as u32 + 1;
@@ -327,6 +362,9 @@ impl Enrollment {
             unconfirmed: false,
             reason: None,
         });
+        if self.resend.as_ref().is_some_and(|r| r.step == step) {
+            self.resend = None;
+        }
         self.next_due_at = Some(lease_until);
         Ok(number)
     }
@@ -336,6 +374,14 @@ impl Enrollment {
             .and_then(|s| s.attempts.iter_mut().find(|a| a.number == attempt))
             .filter(|a| a.state == AttemptState::Claimed)
             .ok_or(EnrollmentError::NotClaimed { step, attempt })
+    }
+
+    fn attempt_mut(&mut self, step: u32, attempt: u32) -> Option<&mut Attempt> {
+        self.step_mut(step)?.attempts.iter_mut().find(|a| a.number == attempt)
+    }
+
+    pub fn attempt(&self, step: u32, attempt: u32) -> Option<&Attempt> {
+        self.step(step)?.attempts.iter().find(|a| a.number == attempt)
     }
 
     /// Records the hand-off of a claimed attempt and moves to the next step.
@@ -365,57 +411,134 @@ impl Enrollment {
         if step == self.next_step {
             self.next_step += 1;
         }
-        if self.next().is_none() {
+        if self.next().is_none() && !self.is_ended() {
             self.status = EnrollmentStatus::Finished;
             self.ended_at = Some(sent_at);
         }
-        self.next_due_at = self.next_planned_at();
+        self.next_due_at = self.due_if_sendable();
         Ok(())
+    }
+
+    /// `next_planned_at`, when anything more can be sent at all.
+    fn due_if_sendable(&self) -> Option<DateTime<Utc>> {
+        let step = self.due_step()?;
+        if self.may_send_step(step) { self.next_planned_at() } else { None }
     }
 
     /// Gives back a claim that provably never reached the mail service
     /// (throttling, a sender fault before acceptance): the attempt disappears
-    /// and the step waits for `retry_at`.
+    /// and, with `retry_at`, the step is due again then under a new plan version.
     pub fn release_claim(
         &mut self,
         step: u32,
         attempt: u32,
         retry_at: Option<DateTime<Utc>>,
     ) -> Result<(), EnrollmentError> {
-        self.claimed_mut(step, attempt)?;
+        let address = self.claimed_mut(step, attempt)?.address.clone();
         let s = self.step_mut(step).expect("claimed step exists");
         s.attempts.retain(|a| a.number != attempt);
+        let was_resend = !s.attempts.is_empty();
         if let Some(at) = retry_at {
-            s.planned_at = Some(at);
+            if was_resend || step != self.next_step {
+                self.resend = Some(Resend { step, at, address: Some(address) });
+            } else {
+                self.step_mut(step).expect("step exists").planned_at = Some(at);
+            }
             // A new wake-up, not a collision with the one that just fired.
             self.plan_version += 1;
         }
-        self.next_due_at = self.next_planned_at();
+        self.next_due_at = self.due_if_sendable();
         Ok(())
     }
 
-    /// The mail service refused the recipient of a claimed attempt outright: a
-    /// hard bounce. The attempt ends `bounced` and the same step is
-    /// planned again at `resend_at`, where the next claim creates attempt n+1 for
-    /// the next address R-7 allows.
-    pub fn record_refused(
+    /// A hard bounce of an attempt: the attempt ends `bounced`
+    /// and, when it is the step's latest, the same step is due again at
+    /// `resend_at` for the next address R-7 allows. Returns `false` when the
+    /// attempt was already bounced (duplicate notification, R-9.8).
+    pub fn bounce_attempt(
         &mut self,
         step: u32,
         attempt: u32,
-        now: DateTime<Utc>,
         reason: &str,
         resend_at: DateTime<Utc>,
-    ) -> Result<(), EnrollmentError> {
-        let a = self.claimed_mut(step, attempt)?;
+    ) -> bool {
+        let Some(a) = self.attempt_mut(step, attempt) else {
+            return false;
+        };
+        if a.state == AttemptState::Bounced {
+            return false;
+        }
         a.state = AttemptState::Bounced;
         a.lease_until = None;
-        a.sent_at = Some(now);
         a.reason = Some(reason.to_owned());
-        let s = self.step_mut(step).expect("claimed step exists");
-        s.planned_at = Some(resend_at);
-        self.plan_version += 1;
-        self.next_due_at = self.next_planned_at();
-        Ok(())
+        let latest = self.step(step).and_then(|s| s.latest()).map(|l| l.number) == Some(attempt);
+        if latest && self.accepts_returns() {
+            self.resend = Some(Resend { step, at: resend_at, address: None });
+            self.plan_version += 1;
+        }
+        self.next_due_at = self.due_if_sendable();
+        true
+    }
+
+    /// A transient bounce: retried once, to the same address, at
+    /// `retry_at`; a second soft bounce of the same step counts as hard. Returns
+    /// whether it changed anything, and whether it was treated as hard.
+    pub fn soft_bounce_attempt(
+        &mut self,
+        step: u32,
+        attempt: u32,
+        reason: &str,
+        retry_at: DateTime<Utc>,
+    ) -> (bool, bool) {
+        let earlier_soft = self
+            .step(step)
+            .is_some_and(|s| s.attempts.iter().any(|a| a.number != attempt && a.state == AttemptState::SoftBounced));
+        if earlier_soft {
+            return (self.bounce_attempt(step, attempt, reason, retry_at), true);
+        }
+        let accepts = self.accepts_returns();
+        let Some(a) = self.attempt_mut(step, attempt) else {
+            return (false, false);
+        };
+        if a.state.ended_unsent() {
+            return (false, false);
+        }
+        a.state = AttemptState::SoftBounced;
+        a.reason = Some(reason.to_owned());
+        let address = a.address.clone();
+        let latest = self.step(step).and_then(|s| s.latest()).map(|l| l.number) == Some(attempt);
+        if latest && accepts {
+            self.resend = Some(Resend { step, at: retry_at, address: Some(address) });
+            self.plan_version += 1;
+        }
+        self.next_due_at = self.due_if_sendable();
+        (true, false)
+    }
+
+    /// the mail service delivered the attempt.
+    pub fn mark_delivered(&mut self, step: u32, attempt: u32) -> bool {
+        match self.attempt_mut(step, attempt) {
+            Some(a) if matches!(a.state, AttemptState::Sent | AttemptState::Claimed) => {
+                a.state = AttemptState::Delivered;
+                a.lease_until = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether what comes back about sent steps still changes this enrollment:
+    /// active ones and `finished` ones do.
+    pub fn accepts_returns(&self) -> bool {
+        !self.is_ended() || self.status == EnrollmentStatus::Finished
+    }
+
+    /// Whether any attempt of this enrollment hard-bounced.
+    pub fn bounced_before(&self) -> bool {
+        self.steps
+            .iter()
+            .flat_map(|s| &s.attempts)
+            .any(|a| a.state == AttemptState::Bounced)
     }
 
     /// Claims whose lease ended without a recorded outcome: the attempt may have
@@ -500,6 +623,7 @@ impl Enrollment {
         }
         self.status = status;
         self.paused_from = None;
+        self.resend = None;
         self.next_due_at = None;
         if was_active {
             self.ended_at = Some(now);
@@ -513,12 +637,15 @@ impl Enrollment {
         let Some(step) = self.step(index) else {
             return StepStatus::Cancelled;
         };
+        if self.resend.as_ref().is_some_and(|r| r.step == index) && !campaign_final {
+            return StepStatus::Scheduled;
+        }
         if let Some(a) = step.latest() {
             return match a.state {
                 AttemptState::Claimed => StepStatus::Scheduled,
                 AttemptState::Sent => StepStatus::Sent,
                 AttemptState::Delivered => StepStatus::Delivered,
-                AttemptState::Bounced => StepStatus::Bounced,
+                AttemptState::Bounced | AttemptState::SoftBounced => StepStatus::Bounced,
                 AttemptState::Failed => StepStatus::Failed,
             };
         }

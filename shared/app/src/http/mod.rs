@@ -305,7 +305,10 @@ async fn enrollment_value(
         .await?
         .map(|v| v.value);
     let preview = match (&e.address, &candidate) {
-        (None, Some(cand)) if !e.is_ended() => s.address_for(c, cand, e),
+        (None, Some(cand)) if !e.is_ended() => {
+            let suppressed = s.suppressed_among(&who.org_id, cand, e).await?;
+            s.address_for(c, cand, e, &suppressed)
+        }
         _ => None,
     };
     let events = if with_events {

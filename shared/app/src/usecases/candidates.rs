@@ -122,6 +122,7 @@ impl Service {
             location,
             timezone,
             emails,
+            opted_out: false,
         };
         self.store.put_candidate(&candidate, None).await?;
         Ok(candidate)

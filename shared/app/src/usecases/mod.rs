@@ -6,5 +6,6 @@ pub mod candidates;
 pub mod catalog;
 pub mod enrollments;
 pub mod me;
+pub mod returns;
 pub mod sending;
 pub mod sweep;

@@ -9,7 +9,7 @@
 use chrono::{DateTime, Utc};
 use outreach_domain::EmailAddress;
 use outreach_domain::address::{AddressInputs, choose_address};
-use outreach_domain::campaign::{Campaign, PauseReason};
+use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId};
@@ -19,7 +19,7 @@ use outreach_domain::render::{
 
 use crate::error::ApiError;
 use crate::mime::{OutgoingMail, build_mime};
-use crate::model::{AccountStatus, EmailAccount};
+use crate::model::{AccountStatus, EmailAccount, MessageRef};
 use crate::ports::{Job, MailerError, OutboundMail, SentMail, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
 
@@ -39,6 +39,8 @@ pub enum JobOutcome {
     Blocked(String),
     Deferred,
     SenderFault,
+    /// The recipient was refused outright: a hard bounce, re-sent to the next address.
+    Refused,
     Ended(&'static str),
 }
 
@@ -86,13 +88,13 @@ impl Service {
             };
             if &e.campaign_id != campaign_id
                 || e.plan_version != plan_version
-                || e.next_step != step
+                || e.due_step() != Some(step)
             {
                 return Ok(JobOutcome::Stale(
                     "the plan changed since this wake-up was made",
                 ));
             }
-            if !e.may_send() {
+            if !e.may_send_step(step) {
                 return Ok(JobOutcome::Stale("the enrollment is not sendable"));
             }
             let Some(planned) = e.next_planned_at() else {
@@ -109,7 +111,10 @@ impl Service {
             let Some(campaign) = self.campaign_by_id(org, campaign_id).await? else {
                 return Ok(JobOutcome::Stale("unknown campaign"));
             };
-            if !campaign.is_running() {
+            // A finished enrollment's re-send also goes out once the
+            // campaign completed; nothing goes out of a paused or stopped one.
+            let resending_finished = e.status == EnrollmentStatus::Finished;
+            if !(campaign.is_running() || (resending_finished && campaign.status == CampaignStatus::Completed)) {
                 return Ok(JobOutcome::Held("the campaign is not running"));
             }
             let account = self
@@ -127,8 +132,20 @@ impl Service {
                 return Ok(JobOutcome::Stale("the candidate no longer exists"));
             };
             let candidate = candidate.value;
+            if candidate.opted_out {
+                // a person who said stop is not mailed at any address.
+                let ended_now = e.end(EnrollmentStatus::Unsubscribed, now).unwrap_or(false);
+                if self.write_enrollment(&e, version, ended_now).await? {
+                    if ended_now {
+                        self.complete_if_done(org, campaign_id).await?;
+                    }
+                    return Ok(JobOutcome::Ended("unsubscribed"));
+                }
+                continue;
+            }
+            let suppressed = self.suppressed_among(org, &candidate, &e).await?;
 
-            let Some(address) = self.address_for(&campaign, &candidate, &e) else {
+            let Some(address) = self.address_for(&campaign, &candidate, &e, &suppressed) else {
                 //
                 let bounced_before = e
                     .steps
@@ -157,6 +174,9 @@ impl Service {
                         .await;
                         if e.is_ended() {
                             self.complete_if_done(org, campaign_id).await?;
+                        }
+                        if e.status == EnrollmentStatus::Bounced {
+                            self.check_refund(org, &e.candidate_id).await?;
                         }
                         return Ok(o);
                     }
@@ -257,6 +277,7 @@ impl Service {
         campaign: &Campaign,
         candidate: &Candidate,
         e: &Enrollment,
+        suppressed: &[EmailAddress],
     ) -> Option<EmailAddress> {
         // Addresses this enrollment already saw bounce are out, whatever the candidate record says.
         let bounced: Vec<&EmailAddress> = e
@@ -266,7 +287,14 @@ impl Service {
             .filter(|a| a.state == AttemptState::Bounced)
             .map(|a| &a.address)
             .collect();
-        let excluded = |a: &EmailAddress| bounced.contains(&a);
+        let excluded = |a: &EmailAddress| bounced.contains(&a) || suppressed.contains(a);
+        // A retry to the same address (soft bounce, R-9.4) keeps it while it is allowed.
+        if let Some(a) = e.resend.as_ref().and_then(|r| r.address.as_ref())
+            && !excluded(a)
+            && !candidate.emails.iter().any(|c| &c.address == a && c.bounced)
+        {
+            return Some(a.clone());
+        }
         choose_address(&AddressInputs {
             emails: &candidate.emails,
             owner: &campaign.owner_id,
@@ -275,6 +303,24 @@ impl Service {
             setting: campaign.recipient,
             excluded: &excluded,
         })
+    }
+
+    /// The candidate's addresses (and the enrollment's override) that are on the
+    /// organization's suppression list.
+    pub(crate) async fn suppressed_among(
+        &self,
+        org: &OrgId,
+        candidate: &Candidate,
+        e: &Enrollment,
+    ) -> Result<Vec<EmailAddress>, ApiError> {
+        let mut out = Vec::new();
+        let candidates = candidate.emails.iter().map(|c| &c.address).chain(e.override_address.iter());
+        for a in candidates {
+            if self.is_suppressed(org, a).await? {
+                out.push(a.clone());
+            }
+        }
+        Ok(out)
     }
 
     /// Renders the step and the headers of.
@@ -405,18 +451,11 @@ impl Service {
                     (JobOutcome::SenderFault, ("sender_error", Some(why.clone())))
                 }
                 HandOff::Refused(why) => {
-                    if e.record_refused(
-                        step,
-                        attempt,
-                        now,
-                        why,
-                        now + self.config.defer_delay.min(chrono::Duration::minutes(2)),
-                    )
-                    .is_err()
-                    {
+                    if e.attempt(step, attempt).is_none_or(|a| a.state != AttemptState::Claimed) {
                         return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
                     }
-                    (JobOutcome::Ended("refused"), ("bounced", Some(why.clone())))
+                    e.bounce_attempt(step, attempt, why, now + self.config.resend_delay);
+                    (JobOutcome::Refused, ("bounced", Some(why.clone())))
                 }
             };
             let ended_now = was_active && e.is_ended();
@@ -426,11 +465,28 @@ impl Service {
                 Err(err) => return Err(err.into()),
             }
             self.record_event(&e, event.0, Some(step), event.1).await;
+            if let HandOff::Sent(sent) = &hand_off
+                && let Some(a) = e.attempt(step, attempt)
+            {
+                // Lets what comes back find this message by either id.
+                let entry = MessageRef {
+                    message_id: sent.message_id.clone(),
+                    rfc822_message_id: sent.rfc822_message_id.trim_matches(['<', '>']).to_owned(),
+                    org_id: org.clone(),
+                    campaign_id: campaign.id.clone(),
+                    enrollment_id: e.id.clone(),
+                    step,
+                    attempt,
+                    to: a.address.clone(),
+                    sent_at: now,
+                };
+                self.store.index_message(&entry).await?;
+            }
             if let HandOff::Refused(_) = hand_off {
                 self.mark_address_bounced(&e, step, attempt).await?;
             }
             if let HandOff::SenderFault(why) = &hand_off {
-                self.sender_failed(campaign, account, why).await?;
+                self.sender_account_failed(&account.id, why).await?;
             }
             if let Some(at) = e.next_due_at {
                 self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
@@ -503,51 +559,6 @@ impl Service {
             }
             match self.store.put_candidate(&value, Some(version)).await {
                 Ok(_) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
-            }
-        }
-        Ok(())
-    }
-
-    /// the account is in `error` and the campaign that met the fault pauses
-    /// with `sender_error`.
-    async fn sender_failed(
-        &self,
-        campaign: &Campaign,
-        account: &EmailAccount,
-        why: &str,
-    ) -> Result<(), ApiError> {
-        tracing::warn!(account = %account.id, %why, "sender account fault");
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned { mut value, version }) =
-                self.store.get_account(&account.id).await?
-            else {
-                break;
-            };
-            if value.status != AccountStatus::Connected {
-                break;
-            }
-            value.status = AccountStatus::Error;
-            match self.store.put_account(&value, Some(version)).await {
-                Ok(_) => break,
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
-            }
-        }
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned { mut value, version }) = self
-                .store
-                .get_campaign(&campaign.org_id, &campaign.id)
-                .await?
-            else {
-                break;
-            };
-            if value.pause(PauseReason::SenderError).is_err() {
-                break;
-            }
-            match self.store.put_campaign(&value, Some(version)).await {
-                Ok(_) => break,
                 Err(StoreError::Conflict) => continue,
                 Err(err) => return Err(err.into()),
             }

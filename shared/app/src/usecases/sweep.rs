@@ -115,7 +115,7 @@ impl Service {
                 org_id: org.clone(),
                 campaign_id: e.campaign_id.clone(),
                 enrollment_id: e.id.clone(),
-                step: e.next_step,
+                step: e.due_step().unwrap_or(e.next_step),
                 plan_version: e.plan_version,
             })
             .await?;

@@ -1,0 +1,337 @@
+//! What comes back: deliveries, hard and soft bounces with the address
+//! cascade and the refund, complaints and unsubscribes.
+//!
+//! Every function here is idempotent: a duplicate or reordered notification
+//! changes nothing twice, because each applies a state transition that
+//! refuses to happen twice (an attempt bounced once, a refund marker, a
+//! suppression entry) rather than counting on a de-duplication marker alone.
+
+use hmac::{Hmac, Mac};
+use outreach_domain::EmailAddress;
+use outreach_domain::campaign::PauseReason;
+use outreach_domain::candidate::Candidate;
+use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
+use outreach_domain::ids::{CandidateId, EnrollmentId, OrgId};
+use sha2::Sha256;
+
+use crate::error::ApiError;
+use crate::model::{AccountStatus, MessageRef, Notification};
+use crate::ports::{StoreError, Versioned, WakeUp};
+use crate::service::{CAS_ATTEMPTS, Service};
+
+/// What a returned event did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReturnOutcome {
+    Applied,
+    /// Already applied before (duplicate, R-9.8).
+    Duplicate,
+    /// The mail belongs to nothing this service knows.
+    Unknown,
+    /// An authentication refusal: the sender account's fault.
+    SenderFault,
+}
+
+impl Service {
+    /// The keyed hash that stands for an address on the suppression list.
+    pub(crate) fn suppression_key(&self, address: &EmailAddress) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.config.hash_key).expect("HMAC takes any key length");
+        mac.update(address.as_str().as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    pub(crate) async fn is_suppressed(&self, org: &OrgId, address: &EmailAddress) -> Result<bool, ApiError> {
+        Ok(self.store.is_suppressed(org, &self.suppression_key(address)).await?)
+    }
+
+    /// Applies `change` to an enrollment with a version check; `None` when it is gone.
+    /// The closure returns whether it changed anything.
+    pub(crate) async fn update_enrollment_with(
+        &self,
+        org: &OrgId,
+        id: &EnrollmentId,
+        change: impl Fn(&mut Enrollment) -> bool,
+    ) -> Result<Option<(Enrollment, bool)>, ApiError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned { value: mut e, version }) = self.store.get_enrollment(org, id).await? else {
+                return Ok(None);
+            };
+            let was_active = !e.is_ended();
+            if !change(&mut e) {
+                return Ok(Some((e, false)));
+            }
+            let ended_now = was_active && e.is_ended();
+            match self.store.update_enrollment(&e, version, ended_now).await {
+                Ok(_) => {
+                    if ended_now {
+                        self.complete_if_done(org, &e.campaign_id).await?;
+                    }
+                    if let Some(at) = e.next_due_at {
+                        self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+                    }
+                    return Ok(Some((e, true)));
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(ApiError::Conflict("the enrollment kept changing".into()))
+    }
+
+    async fn update_candidate_with(
+        &self,
+        org: &OrgId,
+        id: &CandidateId,
+        change: impl Fn(&mut Candidate) -> bool,
+    ) -> Result<Option<Candidate>, ApiError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned { mut value, version }) = self.store.get_candidate(org, id).await? else {
+                return Ok(None);
+            };
+            if !change(&mut value) {
+                return Ok(Some(value));
+            }
+            match self.store.put_candidate(&value, Some(version)).await {
+                Ok(_) => return Ok(Some(value)),
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(ApiError::Conflict("the candidate kept changing".into()))
+    }
+
+    /// a delivery marks the step `delivered`.
+    pub async fn delivered(&self, m: &MessageRef) -> Result<ReturnOutcome, ApiError> {
+        let (step, attempt) = (m.step, m.attempt);
+        let changed = self
+            .update_enrollment_with(&m.org_id, &m.enrollment_id, |e| e.mark_delivered(step, attempt))
+            .await?;
+        Ok(match changed {
+            Some((_, true)) => ReturnOutcome::Applied,
+            Some((_, false)) => ReturnOutcome::Duplicate,
+            None => ReturnOutcome::Unknown,
+        })
+    }
+
+    /// a hard bounce marks the address bounced for the organization and
+    /// re-sends the step to the next address R-7 allows; refund check.
+    pub async fn hard_bounced(&self, m: &MessageRef, address: &EmailAddress, reason: &str) -> Result<ReturnOutcome, ApiError> {
+        let resend_at = self.now() + self.config.resend_delay;
+        let (step, attempt) = (m.step, m.attempt);
+        let Some((e, changed)) = self
+            .update_enrollment_with(&m.org_id, &m.enrollment_id, |e| e.bounce_attempt(step, attempt, reason, resend_at))
+            .await?
+        else {
+            return Ok(ReturnOutcome::Unknown);
+        };
+        self.mark_bounced_in_org(&m.org_id, address).await?;
+        if changed {
+            self.record_event(&e, "bounced", Some(step), Some(format!("{address}: {reason}"))).await;
+        }
+        self.check_refund(&m.org_id, &e.candidate_id).await?;
+        Ok(if changed { ReturnOutcome::Applied } else { ReturnOutcome::Duplicate })
+    }
+
+    /// a soft bounce retries the step once, 24 hours later; a second one counts as hard.
+    pub async fn soft_bounced(&self, m: &MessageRef, address: &EmailAddress, reason: &str) -> Result<ReturnOutcome, ApiError> {
+        let retry_at = self.now() + self.config.soft_retry_delay;
+        let (step, attempt) = (m.step, m.attempt);
+        let hard = std::sync::atomic::AtomicBool::new(false);
+        let Some((e, changed)) = self
+            .update_enrollment_with(&m.org_id, &m.enrollment_id, |e| {
+                let (changed, as_hard) = e.soft_bounce_attempt(step, attempt, reason, retry_at);
+                hard.store(as_hard, std::sync::atomic::Ordering::Relaxed);
+                changed
+            })
+            .await?
+        else {
+            return Ok(ReturnOutcome::Unknown);
+        };
+        if !changed {
+            return Ok(ReturnOutcome::Duplicate);
+        }
+        if hard.load(std::sync::atomic::Ordering::Relaxed) {
+            self.mark_bounced_in_org(&m.org_id, address).await?;
+            self.record_event(&e, "bounced", Some(step), Some(format!("{address}: second soft bounce (R-9.4): {reason}"))).await;
+            self.check_refund(&m.org_id, &e.candidate_id).await?;
+        } else {
+            self.record_event(&e, "soft_bounced", Some(step), Some(format!("{address}: {reason}; retried in 24 hours"))).await;
+        }
+        Ok(ReturnOutcome::Applied)
+    }
+
+    /// an address that hard-bounced is bounced on every candidate of the
+    /// organization that has it.
+    async fn mark_bounced_in_org(&self, org: &OrgId, address: &EmailAddress) -> Result<(), ApiError> {
+        for candidate in self.store.candidates_with_address(org, address).await? {
+            self.update_candidate_with(org, &candidate, |c| c.mark_bounced(address)).await?;
+        }
+        Ok(())
+    }
+
+    /// once one of the candidate's enrollments ended `bounced` and no
+    /// profile address is left unbounced, the reveal's credit comes back, once.
+    pub(crate) async fn check_refund(&self, org: &OrgId, candidate: &CandidateId) -> Result<bool, ApiError> {
+        let Some(c) = self.store.get_candidate(org, candidate).await? else {
+            return Ok(false);
+        };
+        if c.value.has_unbounced_profile_address() {
+            return Ok(false);
+        }
+        let mut ended_bounced = false;
+        for id in self.store.enrollments_of_candidate_in_org(org, candidate).await? {
+            if let Some(e) = self.store.get_enrollment(org, &id).await?
+                && e.value.status == EnrollmentStatus::Bounced
+            {
+                ended_bounced = true;
+                break;
+            }
+        }
+        if !ended_bounced {
+            return Ok(false);
+        }
+        let refunded = self.store.refund_once(org, candidate, self.now()).await?;
+        if refunded {
+            tracing::info!(%org, %candidate, "contact credit refunded (R-9.3)");
+        }
+        Ok(refunded)
+    }
+
+    /// a complaint or unsubscribe puts the address on the organization's
+    /// suppression list, opts the candidate out and ends every running
+    /// enrollment of that candidate `unsubscribed`.
+    pub async fn opt_out(&self, org: &OrgId, address: &EmailAddress, reason: &str) -> Result<usize, ApiError> {
+        self.store.suppress(org, &self.suppression_key(address), reason, self.now()).await?;
+        let mut ended = 0;
+        for candidate in self.store.candidates_with_address(org, address).await? {
+            self.update_candidate_with(org, &candidate, |c| !std::mem::replace(&mut c.opted_out, true)).await?;
+            ended += self.end_all(org, &candidate, EnrollmentStatus::Unsubscribed, reason).await?;
+        }
+        Ok(ended)
+    }
+
+    /// Ends every enrollment of a candidate that still takes what comes back.
+    async fn end_all(&self, org: &OrgId, candidate: &CandidateId, status: EnrollmentStatus, reason: &str) -> Result<usize, ApiError> {
+        let now = self.now();
+        let mut ended = 0;
+        for id in self.store.enrollments_of_candidate_in_org(org, candidate).await? {
+            let changed = self
+                .update_enrollment_with(org, &id, |e| e.accepts_returns() && e.end(status, now).is_ok())
+                .await?;
+            if let Some((e, true)) = changed {
+                ended += 1;
+                self.record_event(&e, status.as_str(), None, Some(reason.to_owned())).await;
+            }
+        }
+        Ok(ended)
+    }
+
+    /// The public one-click unsubscribe (R-9.5, RFC 8058): the token is the proof.
+    /// `false` for a token this service never issued.
+    pub async fn unsubscribe(&self, token: &str) -> Result<bool, ApiError> {
+        let Some((org, id)) = self.store.find_token(token).await? else {
+            return Ok(false);
+        };
+        let Some(e) = self.store.get_enrollment(&org, &id).await? else {
+            return Ok(false);
+        };
+        let e = e.value;
+        if e.unsubscribe_token != token {
+            // A Reply-To token is not an unsubscribe link.
+            return Ok(false);
+        }
+        let addresses: Vec<EmailAddress> = e
+            .steps
+            .iter()
+            .flat_map(|s| &s.attempts)
+            .map(|a| a.address.clone())
+            .collect();
+        match addresses.last() {
+            Some(address) => {
+                for a in dedup(addresses.clone()) {
+                    self.store.suppress(&org, &self.suppression_key(&a), "unsubscribe", self.now()).await?;
+                }
+                self.opt_out(&org, address, "unsubscribe").await?;
+            }
+            None => {
+                // Nothing sent yet: the person still said stop.
+                self.update_candidate_with(&org, &e.candidate_id, |c| !std::mem::replace(&mut c.opted_out, true)).await?;
+            }
+        }
+        self.end_all(&org, &e.candidate_id, EnrollmentStatus::Unsubscribed, "unsubscribe").await?;
+        Ok(true)
+    }
+
+    /// the sender account's fault (an identity that lost verification, an
+    /// authentication refusal): the account goes to `error`, every running
+    /// campaign sending from it pauses with `sender_error`, and each affected
+    /// project gets one open notification naming the account and the campaigns.
+    pub async fn sender_account_failed(&self, account_id: &outreach_domain::ids::AccountId, why: &str) -> Result<(), ApiError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned { mut value, version }) = self.store.get_account(account_id).await? else {
+                return Ok(());
+            };
+            if value.status == AccountStatus::Error || value.status == AccountStatus::Removed {
+                break;
+            }
+            value.status = AccountStatus::Error;
+            match self.store.put_account(&value, Some(version)).await {
+                Ok(_) => break,
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        let Some(account) = self.store.get_account(account_id).await?.map(|v| v.value) else {
+            return Ok(());
+        };
+        let mut by_project: std::collections::BTreeMap<(OrgId, String), Vec<(outreach_domain::ids::CampaignId, String)>> = Default::default();
+        for (org, cid) in self.store.campaigns_using(account_id).await? {
+            for _ in 0..CAS_ATTEMPTS {
+                let Some(Versioned { mut value, version }) = self.store.get_campaign(&org, &cid).await? else { break };
+                if value.pause(PauseReason::SenderError).is_err() {
+                    break;
+                }
+                match self.store.put_campaign(&value, Some(version)).await {
+                    Ok(_) => {
+                        by_project
+                            .entry((org.clone(), value.project_id.to_string()))
+                            .or_default()
+                            .push((value.id.clone(), value.name.clone()));
+                        break;
+                    }
+                    Err(StoreError::Conflict) => continue,
+                    Err(err) => return Err(err.into()),
+                }
+            }
+        }
+        for ((org, project), campaigns) in by_project {
+            let names: Vec<String> = campaigns.iter().map(|(_, n)| format!("“{n}”")).collect();
+            let notification = Notification {
+                id: format!("ntf_{}_{}", account.id, project),
+                org_id: org,
+                project_id: project,
+                kind: "sender_error".into(),
+                message: format!(
+                    "The email account {} can no longer send ({why}). Paused: {}. Re-link the account to resume them.",
+                    account.address,
+                    names.join(", ")
+                ),
+                account_id: Some(account.id.clone()),
+                campaign_ids: campaigns.into_iter().map(|(id, _)| id).collect(),
+                created_at: self.now(),
+                resolved_at: None,
+            };
+            self.store.put_notification(&notification).await?;
+        }
+        Ok(())
+    }
+}
+
+fn dedup(mut v: Vec<EmailAddress>) -> Vec<EmailAddress> {
+    v.sort();
+    v.dedup();
+    v
+}
