@@ -250,3 +250,85 @@ impl Client {
         v
     }
 }
+
+/// An SNS-delivered SES event (configuration-set event publishing format) about
+/// an outbox message, as `POST /dev/ses-events` takes it.
+pub fn ses_event(kind: &str, message_id: &str, detail: Value) -> Value {
+    let mut message = json!({
+        "eventType": kind,
+        "mail": {
+            "timestamp": "2026-12-01T14:20:00.000Z",
+            "messageId": message_id,
+            "source": "sender@example.com",
+            "destination": ["someone@example.com"]
+        }
+    });
+    message[kind.to_lowercase()] = detail;
+    json!({
+        "Type": "Notification",
+        "MessageId": format!("sns-{message_id}-{kind}"),
+        "TopicArn": "arn:aws:sns:us-east-1:123456789012:outreach-ses-events",
+        "Message": message.to_string(),
+        "Timestamp": "2026-12-01T14:21:00.000Z",
+    })
+}
+
+/// A permanent bounce of `address` with a given feedback id.
+pub fn hard_bounce(message_id: &str, address: &str, feedback_id: &str) -> Value {
+    ses_event(
+        "Bounce",
+        message_id,
+        json!({
+            "bounceType": "Permanent",
+            "bounceSubType": "General",
+            "bouncedRecipients": [{"emailAddress": address, "action": "failed", "status": "5.1.1",
+                                   "diagnosticCode": "smtp; 550 5.1.1 user unknown"}],
+            "timestamp": "2026-12-01T14:21:00.000Z",
+            "feedbackId": feedback_id
+        }),
+    )
+}
+
+impl Local {
+    /// Posts a raw body to a `/dev` route.
+    pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("request reaches outreach-local");
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    pub async fn ses(&self, event: Value) -> Value {
+        let (status, body) = self
+            .post_raw(
+                "/dev/ses-events",
+                "application/json",
+                event.to_string().into_bytes(),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+
+    pub async fn inbound(&self, raw: &str) -> Value {
+        let (status, body) = self
+            .post_raw(
+                "/dev/inbound",
+                "message/rfc822",
+                raw.replace('\n', "\r\n").into_bytes(),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}

@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::error::ApiError;
 use crate::http::extract::Body;
 use crate::http::views::ts;
+use crate::service::Service;
 
 /// One message of the local outbox.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -57,16 +58,47 @@ pub trait DevControl: Send + Sync {
     fn set_fault(&self, sender: &str, fault: Fault) -> Result<(), ApiError>;
 }
 
-pub fn router(dev: Arc<dyn DevControl>) -> Router {
+/// The `/dev` routes. SES events and inbound mail run the very handlers the
+/// Lambda functions run (SPEC §14).
+pub fn router(service: Arc<Service>, dev: Arc<dyn DevControl>) -> Router {
+    let events = Router::new()
+        .route("/dev/ses-events", post(ses_events))
+        .route("/dev/inbound", post(inbound))
+        .layer(axum::extract::DefaultBodyLimit::max(INBOUND_MAX_BYTES))
+        .with_state(service);
     Router::new()
         .route("/dev/clock", get(get_clock).post(post_clock))
         .route("/dev/outbox", get(outbox))
         .route("/dev/outbox/{id}", get(outbox_raw))
         .route("/dev/faults", post(faults))
         .with_state(dev)
+        .merge(events)
 }
 
+/// Inbound mail with attachments is larger than API bodies (§15: S3 holds it in AWS).
+const INBOUND_MAX_BYTES: usize = 40 * 1024 * 1024;
+
 type Dev = State<Arc<dyn DevControl>>;
+
+async fn ses_events(
+    State(service): State<Arc<Service>>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let outcome = service.handle_ses_notification(&body).await?;
+    Ok(Json(json!({"outcome": format!("{outcome:?}")})).into_response())
+}
+
+async fn inbound(
+    State(service): State<Arc<Service>>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    // Local mode has no SPF/DKIM/DMARC verdicts and trusts From.
+    let verdicts = crate::usecases::inbound::Verdicts {
+        sender_authenticated: true,
+    };
+    let result = service.handle_inbound(&body, verdicts).await?;
+    Ok(Json(result).into_response())
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -124,6 +124,53 @@ pub fn build_mime(mail: &OutgoingMail) -> Vec<u8> {
 /// An address, Message-ID or URL as one token: no whitespace or control
 /// characters (so no CR/LF), and no angle brackets, which the header writer
 /// adds itself.
+/// A reply forwarded to the people who should read it: from a
+/// reply-domain address, Reply-To the candidate, the original attached unchanged
+/// as `message/rfc822`, marked `Auto-Submitted: auto-forwarded` so that no
+/// responder answers it.
+pub struct ForwardedMail<'a> {
+    pub from: &'a EmailAddress,
+    pub to: &'a EmailAddress,
+    pub reply_to: Option<&'a EmailAddress>,
+    pub subject: &'a str,
+    pub note: &'a str,
+    pub original: &'a [u8],
+    pub date: DateTime<Utc>,
+}
+
+pub fn build_forward(mail: &ForwardedMail<'_>) -> Vec<u8> {
+    let mut builder = MessageBuilder::new()
+        .from(Address::new_address(
+            Some("Outreach"),
+            mail.from.as_str().to_owned(),
+        ))
+        .to(Address::new_address(
+            None::<String>,
+            mail.to.as_str().to_owned(),
+        ))
+        .subject(Text::new(single_line(mail.subject).trim().to_owned()))
+        .date(Date::new(mail.date.timestamp()))
+        .header("Auto-Submitted", Raw::new("auto-forwarded"))
+        .text_body(mail.note.to_owned())
+        .attachment("message/rfc822", "original.eml", mail.original.to_vec());
+    if let Some(r) = mail.reply_to {
+        builder = builder.reply_to(Address::new_address(None::<String>, r.as_str().to_owned()));
+    }
+    let mut out = Vec::new();
+    for (name, value) in &builder.headers {
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b": ");
+        value
+            .write_header(&mut out, name.len() + 2)
+            .expect("writing to a Vec cannot fail");
+    }
+    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
+    builder
+        .write_body(&mut out)
+        .expect("writing to a Vec cannot fail");
+    out
+}
+
 fn token(value: &str) -> String {
     value
         .chars()

@@ -58,6 +58,35 @@ pub enum StoreError {
     Unavailable(String),
 }
 
+/// How an enrollment write changes its campaign's count of active
+/// (not ended) enrollments, which completes the campaign at zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Unchanged,
+    /// The enrollment went from active to ended: one less.
+    Ended,
+    /// An ended enrollment became active again (a user's retry, R-9.2): one more.
+    Reopened,
+}
+
+impl Activity {
+    pub fn ended_if(ended_now: bool) -> Activity {
+        if ended_now {
+            Activity::Ended
+        } else {
+            Activity::Unchanged
+        }
+    }
+
+    pub fn delta(self) -> i64 {
+        match self {
+            Activity::Unchanged => 0,
+            Activity::Ended => -1,
+            Activity::Reopened => 1,
+        }
+    }
+}
+
 /// The answer to a reveal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevealOutcome {
@@ -181,13 +210,13 @@ pub trait Store: Send + Sync {
     ) -> Result<Option<Versioned<Enrollment>>, StoreError>;
     /// Creates an enrollment and adds one to its campaign's active count, atomically.
     async fn insert_enrollment(&self, enrollment: &Enrollment) -> Result<(), StoreError>;
-    /// Replaces version `expected`; when the enrollment goes from active to ended
-    /// (`ended_now`), its campaign's active count drops by one in the same write.
+    /// Replaces version `expected`; the campaign's count of active enrollments
+    /// changes with `activity` in the same atomic write.
     async fn update_enrollment(
         &self,
         enrollment: &Enrollment,
         expected: u64,
-        ended_now: bool,
+        activity: Activity,
     ) -> Result<u64, StoreError>;
     async fn list_enrollments(
         &self,
@@ -291,6 +320,11 @@ pub enum Job {
         enrollment_id: EnrollmentId,
         step: u32,
         plan_version: u32,
+    },
+    /// An SES event about a message not recorded yet, tried again.
+    RetrySesEvent {
+        payload: String,
+        first_seen: DateTime<Utc>,
     },
 }
 

@@ -80,7 +80,10 @@ impl AttemptState {
     /// Whether the attempt ended without reaching the recipient, so that the
     /// step may get a next attempt.
     pub fn ended_unsent(self) -> bool {
-        matches!(self, AttemptState::Bounced | AttemptState::SoftBounced | AttemptState::Failed)
+        matches!(
+            self,
+            AttemptState::Bounced | AttemptState::SoftBounced | AttemptState::Failed
+        )
     }
 }
 
@@ -258,7 +261,10 @@ impl Enrollment {
 
     /// Whether the next step may be handed off now, as far as this enrollment goes.
     pub fn may_send(&self) -> bool {
-        matches!(self.status, EnrollmentStatus::NotStarted | EnrollmentStatus::InProgress)
+        matches!(
+            self.status,
+            EnrollmentStatus::NotStarted | EnrollmentStatus::InProgress
+        )
     }
 
     /// Whether `step` may be handed off: the next step of an active enrollment,
@@ -336,16 +342,22 @@ impl Enrollment {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<u32, EnrollmentError> {
-        if self.is_ended() && !(self.status == EnrollmentStatus::Finished && self.resend.is_some()) {
+        if self.is_ended() && !(self.status == EnrollmentStatus::Finished && self.resend.is_some())
+        {
             return Err(EnrollmentError::Ended(self.status.as_str()));
         }
         if !self.may_send_step(step) {
             if self.due_step() != Some(step) {
                 return Err(EnrollmentError::NotNextStep(step));
             }
-            return Err(EnrollmentError::WrongState(self.status.as_str(), "a sendable enrollment"));
+            return Err(EnrollmentError::WrongState(
+                self.status.as_str(),
+                "a sendable enrollment",
+            ));
         }
-        let s = self.step_mut(step).ok_or(EnrollmentError::NotNextStep(step))?;
+        let s = self
+            .step_mut(step)
+            .ok_or(EnrollmentError::NotNextStep(step))?;
         if s.latest().is_some_and(|a| !a.state.ended_unsent()) {
             return Err(EnrollmentError::AlreadyClaimed(step));
         }
@@ -377,11 +389,17 @@ impl Enrollment {
     }
 
     fn attempt_mut(&mut self, step: u32, attempt: u32) -> Option<&mut Attempt> {
-        self.step_mut(step)?.attempts.iter_mut().find(|a| a.number == attempt)
+        self.step_mut(step)?
+            .attempts
+            .iter_mut()
+            .find(|a| a.number == attempt)
     }
 
     pub fn attempt(&self, step: u32, attempt: u32) -> Option<&Attempt> {
-        self.step(step)?.attempts.iter().find(|a| a.number == attempt)
+        self.step(step)?
+            .attempts
+            .iter()
+            .find(|a| a.number == attempt)
     }
 
     /// Records the hand-off of a claimed attempt and moves to the next step.
@@ -422,7 +440,11 @@ impl Enrollment {
     /// `next_planned_at`, when anything more can be sent at all.
     fn due_if_sendable(&self) -> Option<DateTime<Utc>> {
         let step = self.due_step()?;
-        if self.may_send_step(step) { self.next_planned_at() } else { None }
+        if self.may_send_step(step) {
+            self.next_planned_at()
+        } else {
+            None
+        }
     }
 
     /// Gives back a claim that provably never reached the mail service
@@ -440,7 +462,11 @@ impl Enrollment {
         let was_resend = !s.attempts.is_empty();
         if let Some(at) = retry_at {
             if was_resend || step != self.next_step {
-                self.resend = Some(Resend { step, at, address: Some(address) });
+                self.resend = Some(Resend {
+                    step,
+                    at,
+                    address: Some(address),
+                });
             } else {
                 self.step_mut(step).expect("step exists").planned_at = Some(at);
             }
@@ -473,7 +499,11 @@ impl Enrollment {
         a.reason = Some(reason.to_owned());
         let latest = self.step(step).and_then(|s| s.latest()).map(|l| l.number) == Some(attempt);
         if latest && self.accepts_returns() {
-            self.resend = Some(Resend { step, at: resend_at, address: None });
+            self.resend = Some(Resend {
+                step,
+                at: resend_at,
+                address: None,
+            });
             self.plan_version += 1;
         }
         self.next_due_at = self.due_if_sendable();
@@ -481,20 +511,24 @@ impl Enrollment {
     }
 
     /// A transient bounce: retried once, to the same address, at
-    /// `retry_at`; a second soft bounce of the same step counts as hard. Returns
-    /// whether it changed anything, and whether it was treated as hard.
+    /// `retry_at`; a second soft bounce of the same step counts as hard (re-sent
+    /// to the next address at `resend_at`). Returns whether it changed anything,
+    /// and whether it was treated as hard.
     pub fn soft_bounce_attempt(
         &mut self,
         step: u32,
         attempt: u32,
         reason: &str,
         retry_at: DateTime<Utc>,
+        resend_at: DateTime<Utc>,
     ) -> (bool, bool) {
-        let earlier_soft = self
-            .step(step)
-            .is_some_and(|s| s.attempts.iter().any(|a| a.number != attempt && a.state == AttemptState::SoftBounced));
+        let earlier_soft = self.step(step).is_some_and(|s| {
+            s.attempts
+                .iter()
+                .any(|a| a.number != attempt && a.state == AttemptState::SoftBounced)
+        });
         if earlier_soft {
-            return (self.bounce_attempt(step, attempt, reason, retry_at), true);
+            return (self.bounce_attempt(step, attempt, reason, resend_at), true);
         }
         let accepts = self.accepts_returns();
         let Some(a) = self.attempt_mut(step, attempt) else {
@@ -508,7 +542,11 @@ impl Enrollment {
         let address = a.address.clone();
         let latest = self.step(step).and_then(|s| s.latest()).map(|l| l.number) == Some(attempt);
         if latest && accepts {
-            self.resend = Some(Resend { step, at: retry_at, address: Some(address) });
+            self.resend = Some(Resend {
+                step,
+                at: retry_at,
+                address: Some(address),
+            });
             self.plan_version += 1;
         }
         self.next_due_at = self.due_if_sendable();
@@ -525,6 +563,53 @@ impl Enrollment {
             }
             _ => false,
         }
+    }
+
+    /// A user's retry of a bounced enrollment with another address: it
+    /// resumes from the bounced step, to `address` (kept as the enrollment's
+    /// override, R-5.5), at `at`. Returns whether the enrollment became active again.
+    pub fn retry(
+        &mut self,
+        address: EmailAddress,
+        at: DateTime<Utc>,
+    ) -> Result<bool, EnrollmentError> {
+        if self.status != EnrollmentStatus::Bounced {
+            return Err(EnrollmentError::WrongState(
+                self.status.as_str(),
+                "a bounced enrollment",
+            ));
+        }
+        let step = self
+            .steps
+            .iter()
+            .filter(|s| s.latest().is_some_and(|a| a.state.ended_unsent()))
+            .map(|s| s.index)
+            .next()
+            .unwrap_or(self.next_step.min(self.steps.len() as u32));
+        self.override_address = Some(address.clone());
+        self.resend = Some(Resend {
+            step,
+            at,
+            address: Some(address),
+        });
+        let all_handed_off = self.next().is_none();
+        self.status = if all_handed_off {
+            EnrollmentStatus::Finished
+        } else if self.steps.iter().any(|s| {
+            s.attempts
+                .iter()
+                .any(|a| a.sent_at.is_some() && !a.state.ended_unsent())
+        }) {
+            EnrollmentStatus::InProgress
+        } else {
+            EnrollmentStatus::NotStarted
+        };
+        if !self.is_ended() {
+            self.ended_at = None;
+        }
+        self.plan_version += 1;
+        self.next_due_at = Some(at);
+        Ok(!self.is_ended())
     }
 
     /// Whether what comes back about sent steps still changes this enrollment:

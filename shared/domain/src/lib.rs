@@ -10,9 +10,11 @@ pub mod candidate;
 pub mod email;
 pub mod enrollment;
 pub mod ids;
+pub mod inbound;
 pub mod jitter;
 pub mod plan;
 pub mod render;
+pub mod ses_event;
 pub mod zone;
 
 pub use email::EmailAddress;

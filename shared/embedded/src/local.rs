@@ -83,8 +83,8 @@ impl LocalApp {
             config,
         );
         let runtime = LocalRuntime::new(service.clone(), scheduler, clock, outbox);
-        let router =
-            outreach_app::http::router(service).merge(outreach_app::dev::router(runtime.clone()));
+        let router = outreach_app::http::router(service.clone())
+            .merge(outreach_app::dev::router(service, runtime.clone()));
         Ok(LocalApp {
             router,
             runtime,

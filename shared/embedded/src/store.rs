@@ -13,7 +13,9 @@ use outreach_app::model::{
     EmailAccount, EnrollmentEvent, LedgerEntry, LedgerKind, MessageRef, Notification, Project,
     Template, UserProfile,
 };
-use outreach_app::ports::{Page, PageRequest, RevealOutcome, Store, StoreError, Versioned};
+use outreach_app::ports::{
+    Activity, Page, PageRequest, RevealOutcome, Store, StoreError, Versioned,
+};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::candidate::Candidate;
@@ -620,13 +622,13 @@ impl Store for SqliteStore {
         &self,
         e: &Enrollment,
         expected: u64,
-        ended_now: bool,
+        activity: Activity,
     ) -> Result<u64, StoreError> {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err)?;
         let v = put_doc(&tx, &enrollment_keys(e), e, Some(expected))?;
-        if ended_now {
-            adjust_counter(&tx, &e.campaign_id, -1)?;
+        if activity != Activity::Unchanged {
+            adjust_counter(&tx, &e.campaign_id, activity.delta())?;
         }
         tx.commit().map_err(err)?;
         Ok(v)

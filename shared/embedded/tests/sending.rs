@@ -10,7 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::ports::{
-    Clock, IdSource, Job, Mailer, MailerError, OutboundMail, Scheduler, SentMail, Store, WakeUp,
+    Activity, Clock, IdSource, Job, Mailer, MailerError, OutboundMail, Scheduler, SentMail, Store,
+    WakeUp,
 };
 use outreach_app::usecases::campaigns::NewCampaign;
 use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
@@ -365,7 +366,7 @@ async fn a_claim_whose_lease_expired_is_finalised_once_by_the_sweeper() {
     )
     .unwrap();
     w.store
-        .update_enrollment(&e, v.version, false)
+        .update_enrollment(&e, v.version, Activity::Unchanged)
         .await
         .unwrap();
 

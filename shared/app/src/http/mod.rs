@@ -42,6 +42,7 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/me", get(get_me).put(put_me))
         .route("/v1/email-accounts", get(list_accounts).post(link_account))
         .route("/v1/email-accounts/{id}", get(get_account))
+        .route("/v1/email-accounts/{id}/relink", post(relink_account))
         .route(
             "/v1/candidates",
             get(list_candidates).post(create_candidate),
@@ -51,6 +52,11 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/credits", get(credits))
         .route("/v1/projects", get(list_projects).post(create_project))
         .route("/v1/projects/{id}", get(get_project))
+        .route("/v1/projects/{id}/outreach", get(outreach_view))
+        .route(
+            "/v1/projects/{id}/notifications",
+            get(project_notifications),
+        )
         .route(
             "/v1/projects/{id}/campaigns",
             get(list_campaigns).post(create_campaign),
@@ -78,6 +84,14 @@ pub fn router(service: Arc<Service>) -> Router {
         .route(
             "/v1/campaigns/{id}/enrollments/{eid}/remove",
             post(remove_enrollment),
+        )
+        .route(
+            "/v1/campaigns/{id}/enrollments/{eid}/retry",
+            post(retry_enrollment),
+        )
+        .route(
+            "/v1/unsubscribe/{token}",
+            get(unsubscribe_page).post(unsubscribe_one_click),
         )
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -375,4 +389,118 @@ async fn remove_enrollment(
 ) -> ApiResult {
     let (c, e) = s.remove_enrollment(&who, &id, &eid).await?;
     ok(enrollment_value(&s, &who, &c, &e, true).await?)
+}
+
+async fn relink_account(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    let a = s.relink_account(&who, &id).await?;
+    ok(views::account(&a, &who.user_id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Retry {
+    address: String,
+}
+
+async fn retry_enrollment(
+    State(s): Svc,
+    who: Identity,
+    Path((id, eid)): Path<(String, String)>,
+    Body(b): Body<Retry>,
+) -> ApiResult {
+    let (c, e) = s.retry_enrollment(&who, &id, &eid, &b.address).await?;
+    ok(enrollment_value(&s, &who, &c, &e, true).await?)
+}
+
+// --- the Outreach view (R-11.1) ---
+
+fn notification_view(n: &crate::model::Notification) -> Value {
+    json!({
+        "id": n.id,
+        "kind": n.kind,
+        "message": n.message,
+        "account_id": n.account_id,
+        "campaign_ids": n.campaign_ids,
+        "created_at": views::ts(n.created_at),
+        "resolved_at": n.resolved_at.map(views::ts),
+    })
+}
+
+async fn outreach_view(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    let view = s.outreach_view(&who, &id).await?;
+    let campaigns: Vec<Value> = view
+        .campaigns
+        .iter()
+        .map(|(c, counts)| {
+            json!({
+                "id": c.id,
+                "name": c.name,
+                "status": c.status,
+                "pause_reason": c.pause_reason,
+                "counts": {"by_status": counts.by_status, "steps": counts.steps},
+            })
+        })
+        .collect();
+    let notifications: Vec<Value> = view.notifications.iter().map(notification_view).collect();
+    ok(json!({"campaigns": campaigns, "notifications": notifications}))
+}
+
+async fn project_notifications(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    let view = s.outreach_view(&who, &id).await?;
+    let items: Vec<Value> = view.notifications.iter().map(notification_view).collect();
+    ok(json!({"items": items, "cursor": null}))
+}
+
+// --- public unsubscribe (R-9.5, RFC 8058): no bearer token, the URL's token is the proof ---
+
+const UNSUBSCRIBE_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Unsubscribe</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1a1a1a}
+button{font-size:1rem;padding:.6rem 1.2rem;background:#1d4ed8;color:#fff;border:0;border-radius:.3rem;cursor:pointer}
+button:focus{outline:3px solid #93c5fd}</style></head>
+<body><main><h1>Stop these emails?</h1>
+<p>You will not receive any more messages from this sender's organization, at any address.</p>
+<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">
+<button type="submit">Unsubscribe</button></form></main></body></html>"#;
+
+const UNSUBSCRIBED_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Unsubscribed</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
+<main><h1>You are unsubscribed</h1><p>No further messages will be sent to you.</p></main></body></html>"#;
+
+fn token_shape_ok(token: &str) -> bool {
+    (16..=128).contains(&token.len())
+        && token
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+async fn unsubscribe_page(Path(token): Path<String>) -> ApiResult {
+    if !token_shape_ok(&token) {
+        return Err(ApiError::NotFound("unsubscribe link"));
+    }
+    Ok(axum::response::Html(UNSUBSCRIBE_PAGE).into_response())
+}
+
+/// One-click unsubscribe: any form body (urlencoded or multipart) is accepted;
+/// the token alone decides (RFC 8058).
+async fn unsubscribe_one_click(
+    State(s): Svc,
+    Path(token): Path<String>,
+    headers: axum::http::HeaderMap,
+    _body: axum::body::Bytes,
+) -> ApiResult {
+    if !token_shape_ok(&token) || !s.unsubscribe(&token).await? {
+        return Err(ApiError::NotFound("unsubscribe link"));
+    }
+    let wants_html = headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    if wants_html {
+        Ok(axum::response::Html(UNSUBSCRIBED_PAGE).into_response())
+    } else {
+        ok(json!({"unsubscribed": true}))
+    }
 }

@@ -70,3 +70,67 @@ impl Service {
             .ok_or(ApiError::NotFound("email account"))
     }
 }
+
+impl Service {
+    /// re-linking an account returns it to `connected` (local mode) or
+    /// `pending`, resolves its notifications and, once connected, resumes the
+    /// campaigns the service paused for it (`sender_error`, `sender_removed`),
+    /// re-planning overdue steps. Campaigns a user paused stay paused.
+    pub async fn relink_account(&self, who: &Identity, id: &str) -> Result<EmailAccount, ApiError> {
+        let account = self.account_for(who, id).await?;
+        if account.owner_id != who.user_id || account.org_id != who.org_id {
+            return Err(ApiError::NotFound("email account"));
+        }
+        let linked = self
+            .link_account(
+                who,
+                account.address.as_str(),
+                Some(account.display_name.clone()),
+            )
+            .await?;
+        if linked.status == AccountStatus::Connected {
+            self.sender_reconnected(&linked).await?;
+        }
+        Ok(linked)
+    }
+
+    /// Resolves the account's notifications and resumes what the service paused.
+    pub(crate) async fn sender_reconnected(&self, account: &EmailAccount) -> Result<(), ApiError> {
+        use outreach_domain::campaign::CampaignStatus;
+        let now = self.now();
+        let mut projects = std::collections::BTreeSet::new();
+        for (org, cid) in self.store.campaigns_using(&account.id).await? {
+            let Some(Versioned {
+                value: campaign, ..
+            }) = self.store.get_campaign(&org, &cid).await?
+            else {
+                continue;
+            };
+            projects.insert((org.clone(), campaign.project_id.to_string()));
+            let paused_by_service = campaign.status == CampaignStatus::Paused
+                && campaign.pause_reason.is_some_and(|r| r.resumes_by_itself());
+            if paused_by_service {
+                let owner = Identity {
+                    org_id: org.clone(),
+                    user_id: campaign.owner_id.clone(),
+                    email: None,
+                    admin: false,
+                };
+                // Another resumer may have won the race; that is fine.
+                match self.resume_campaign(&owner, cid.as_str()).await {
+                    Ok(_) | Err(ApiError::Conflict(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        for (org, project) in projects {
+            for mut n in self.store.list_notifications(&org, &project).await? {
+                if n.account_id.as_ref() == Some(&account.id) && n.resolved_at.is_none() {
+                    n.resolved_at = Some(now);
+                    self.store.put_notification(&n).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::model::AccountStatus;
-use crate::ports::{PageRequest, StoreError, Versioned, WakeUp};
+use crate::ports::{Activity, PageRequest, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
 use crate::usecases::catalog::validate_steps;
 
@@ -293,7 +293,11 @@ impl Service {
                         // Still ahead: keeps its time and its plan version.
                         if e.next_due_at != Some(at) {
                             e.next_due_at = Some(at);
-                            match self.store.update_enrollment(&e, version, false).await {
+                            match self
+                                .store
+                                .update_enrollment(&e, version, Activity::Unchanged)
+                                .await
+                            {
                                 Ok(_) => {}
                                 Err(StoreError::Conflict) => continue,
                                 Err(err) => return Err(err.into()),
@@ -307,7 +311,11 @@ impl Service {
             };
             let instants = self.plan_for(campaign, &e, start).await?;
             e.apply_plan(start, &instants);
-            match self.store.update_enrollment(&e, version, false).await {
+            match self
+                .store
+                .update_enrollment(&e, version, Activity::Unchanged)
+                .await
+            {
                 Ok(_) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(err) => return Err(err.into()),

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::model::EnrollmentEvent;
-use crate::ports::{Page, PageRequest, RevealOutcome, StoreError, Versioned};
+use crate::ports::{Activity, Page, PageRequest, RevealOutcome, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
 use crate::usecases::campaigns::Replan;
 
@@ -28,6 +28,8 @@ pub struct AddCandidates {
 #[serde(rename_all = "snake_case")]
 pub enum RefusalReason {
     AlreadyEnrolled,
+    /// The candidate opted out of the organization's mail.
+    Suppressed,
     NoCredits,
     NotFound,
 }
@@ -114,6 +116,9 @@ impl Service {
             return Ok(Err(RefusalReason::NotFound));
         };
         let candidate = candidate.value;
+        if candidate.opted_out {
+            return Ok(Err(RefusalReason::Suppressed));
+        }
         if self
             .store
             .enrollment_of_candidate(org, &campaign.id, &candidate.id)
@@ -207,7 +212,7 @@ impl Service {
             let ended_now = was_active && value.is_ended();
             match self
                 .store
-                .update_enrollment(&value, version, ended_now)
+                .update_enrollment(&value, version, Activity::ended_if(ended_now))
                 .await
             {
                 Ok(_) => return Ok((campaign, value, ended_now)),
@@ -306,5 +311,106 @@ impl Service {
         if let Err(err) = self.store.append_event(&event).await {
             tracing::warn!(enrollment = %e.id, %kind, error = %err, "could not record an enrollment event");
         }
+    }
+}
+
+impl Service {
+    /// a user picks another address for a bounced enrollment and retries;
+    /// the enrollment resumes from the bounced step.
+    pub async fn retry_enrollment(
+        &self,
+        who: &Identity,
+        campaign_id: &str,
+        id: &str,
+        address: &str,
+    ) -> Result<(Campaign, Enrollment), ApiError> {
+        let address = outreach_domain::EmailAddress::parse(address)
+            .map_err(|e| ApiError::invalid("address", e.to_string()))?;
+        let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
+        if self.is_suppressed(&who.org_id, &address).await? {
+            return Err(ApiError::invalid(
+                "address",
+                "the address is on the organization's suppression list (R-9.5)",
+            ));
+        }
+        let candidate = self
+            .candidate(who, current.value.candidate_id.as_str())
+            .await?;
+        if candidate.opted_out {
+            return Err(ApiError::invalid(
+                "address",
+                "the candidate opted out of this organization's mail (R-9.5)",
+            ));
+        }
+        if candidate
+            .emails
+            .iter()
+            .any(|e| e.address == address && (e.bounced || !e.visible_to(&who.user_id)))
+        {
+            return Err(ApiError::invalid(
+                "address",
+                "this address bounced or is not yours to use",
+            ));
+        }
+        if matches!(
+            campaign.status,
+            CampaignStatus::Stopped | CampaignStatus::Draft
+        ) {
+            return Err(ApiError::Conflict("the campaign is not sending".into()));
+        }
+        let now = self.now();
+        let mut reopened = false;
+        for _ in 0..CAS_ATTEMPTS {
+            let (_, Versioned { mut value, version }) =
+                self.enrollment(who, campaign_id, id).await?;
+            reopened = value
+                .retry(address.clone(), now)
+                .map_err(|e| ApiError::Conflict(e.to_string()))?;
+            let activity = if reopened {
+                Activity::Reopened
+            } else {
+                Activity::Unchanged
+            };
+            match self
+                .store
+                .update_enrollment(&value, version, activity)
+                .await
+            {
+                Ok(_) => {
+                    self.record_event(
+                        &value,
+                        "retry",
+                        value.resend.as_ref().map(|r| r.step),
+                        Some(format!("retry to {address}")),
+                    )
+                    .await;
+                    if let Some(at) = value.next_due_at {
+                        self.scheduler
+                            .schedule(&WakeUp::send_step(&value, at))
+                            .await?;
+                    }
+                    break;
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        if reopened && campaign.status == CampaignStatus::Completed {
+            // A completed campaign has an active enrollment again.
+            for _ in 0..CAS_ATTEMPTS {
+                let Versioned { mut value, version } = self.campaign(who, campaign_id).await?;
+                if value.status != CampaignStatus::Completed {
+                    break;
+                }
+                value.status = CampaignStatus::Running;
+                match self.store.put_campaign(&value, Some(version)).await {
+                    Ok(_) => break,
+                    Err(StoreError::Conflict) => continue,
+                    Err(err) => return Err(err.into()),
+                }
+            }
+        }
+        let (campaign, e) = self.enrollment(who, campaign_id, id).await?;
+        Ok((campaign, e.value))
     }
 }

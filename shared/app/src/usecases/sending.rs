@@ -20,7 +20,9 @@ use outreach_domain::render::{
 use crate::error::ApiError;
 use crate::mime::{OutgoingMail, build_mime};
 use crate::model::{AccountStatus, EmailAccount, MessageRef};
-use crate::ports::{Job, MailerError, OutboundMail, SentMail, StoreError, Versioned, WakeUp};
+use crate::ports::{
+    Activity, Job, MailerError, OutboundMail, SentMail, StoreError, Versioned, WakeUp,
+};
 use crate::service::{CAS_ATTEMPTS, Service};
 
 /// What became of a fired wake-up.
@@ -41,6 +43,8 @@ pub enum JobOutcome {
     SenderFault,
     /// The recipient was refused outright: a hard bounce, re-sent to the next address.
     Refused,
+    /// A retried SES event ran.
+    Event(String),
     Ended(&'static str),
 }
 
@@ -66,6 +70,15 @@ impl Service {
             } => {
                 self.send_step(org_id, campaign_id, enrollment_id, *step, *plan_version)
                     .await
+            }
+            Job::RetrySesEvent {
+                payload,
+                first_seen,
+            } => {
+                let outcome = self
+                    .handle_ses_notification_since(payload.as_bytes(), *first_seen)
+                    .await?;
+                Ok(JobOutcome::Event(format!("{outcome:?}")))
             }
         }
     }
@@ -114,7 +127,9 @@ impl Service {
             // A finished enrollment's re-send also goes out once the
             // campaign completed; nothing goes out of a paused or stopped one.
             let resending_finished = e.status == EnrollmentStatus::Finished;
-            if !(campaign.is_running() || (resending_finished && campaign.status == CampaignStatus::Completed)) {
+            if !(campaign.is_running()
+                || (resending_finished && campaign.status == CampaignStatus::Completed))
+            {
                 return Ok(JobOutcome::Held("the campaign is not running"));
             }
             let account = self
@@ -216,7 +231,11 @@ impl Service {
                 Ok(n) => n,
                 Err(_) => return Ok(JobOutcome::Stale("the step is already claimed")),
             };
-            match self.store.update_enrollment(&e, version, false).await {
+            match self
+                .store
+                .update_enrollment(&e, version, Activity::Unchanged)
+                .await
+            {
                 Ok(_) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(err) => return Err(err.into()),
@@ -264,7 +283,11 @@ impl Service {
         version: u64,
         ended_now: bool,
     ) -> Result<bool, ApiError> {
-        match self.store.update_enrollment(e, version, ended_now).await {
+        match self
+            .store
+            .update_enrollment(e, version, Activity::ended_if(ended_now))
+            .await
+        {
             Ok(_) => Ok(true),
             Err(StoreError::Conflict) => Ok(false),
             Err(err) => Err(err.into()),
@@ -291,7 +314,10 @@ impl Service {
         // A retry to the same address (soft bounce, R-9.4) keeps it while it is allowed.
         if let Some(a) = e.resend.as_ref().and_then(|r| r.address.as_ref())
             && !excluded(a)
-            && !candidate.emails.iter().any(|c| &c.address == a && c.bounced)
+            && !candidate
+                .emails
+                .iter()
+                .any(|c| &c.address == a && c.bounced)
         {
             return Some(a.clone());
         }
@@ -314,7 +340,11 @@ impl Service {
         e: &Enrollment,
     ) -> Result<Vec<EmailAddress>, ApiError> {
         let mut out = Vec::new();
-        let candidates = candidate.emails.iter().map(|c| &c.address).chain(e.override_address.iter());
+        let candidates = candidate
+            .emails
+            .iter()
+            .map(|c| &c.address)
+            .chain(e.override_address.iter());
         for a in candidates {
             if self.is_suppressed(org, a).await? {
                 out.push(a.clone());
@@ -451,7 +481,9 @@ impl Service {
                     (JobOutcome::SenderFault, ("sender_error", Some(why.clone())))
                 }
                 HandOff::Refused(why) => {
-                    if e.attempt(step, attempt).is_none_or(|a| a.state != AttemptState::Claimed) {
+                    if e.attempt(step, attempt)
+                        .is_none_or(|a| a.state != AttemptState::Claimed)
+                    {
                         return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
                     }
                     e.bounce_attempt(step, attempt, why, now + self.config.resend_delay);
@@ -459,7 +491,11 @@ impl Service {
                 }
             };
             let ended_now = was_active && e.is_ended();
-            match self.store.update_enrollment(&e, version, ended_now).await {
+            match self
+                .store
+                .update_enrollment(&e, version, Activity::ended_if(ended_now))
+                .await
+            {
                 Ok(_) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(err) => return Err(err.into()),

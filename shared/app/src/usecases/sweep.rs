@@ -5,7 +5,7 @@ use chrono::Duration;
 use outreach_domain::ids::{EnrollmentId, OrgId};
 
 use crate::error::ApiError;
-use crate::ports::{Job, StoreError, Versioned, WakeUp};
+use crate::ports::{Activity, Job, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
 
 /// What one sweep did.
@@ -71,7 +71,11 @@ impl Service {
                     let _ = e.record_sent(*step, *attempt, claimed_at, None, true);
                 }
                 let ended_now = was_active && e.is_ended();
-                match self.store.update_enrollment(&e, version, ended_now).await {
+                match self
+                    .store
+                    .update_enrollment(&e, version, Activity::ended_if(ended_now))
+                    .await
+                {
                     Ok(_) => {}
                     Err(StoreError::Conflict) => continue,
                     Err(err) => return Err(err.into()),
@@ -101,7 +105,11 @@ impl Service {
             if !running || !e.may_send() {
                 // Nothing can be due while the campaign or enrollment waits; resume re-plans.
                 e.next_due_at = None;
-                match self.store.update_enrollment(&e, version, false).await {
+                match self
+                    .store
+                    .update_enrollment(&e, version, Activity::Unchanged)
+                    .await
+                {
                     Ok(_) => {}
                     Err(StoreError::Conflict) => continue,
                     Err(err) => return Err(err.into()),

@@ -1,0 +1,139 @@
+//! A project's Outreach view: its campaigns with counts per
+//! enrollment status and per step, and its open notifications.
+
+use std::collections::BTreeMap;
+
+use outreach_domain::campaign::Campaign;
+use outreach_domain::enrollment::{AttemptState, EnrollmentStatus};
+use serde::Serialize;
+
+use crate::auth::Identity;
+use crate::error::ApiError;
+use crate::model::Notification;
+use crate::ports::PageRequest;
+use crate::service::Service;
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct StepCounts {
+    pub index: u32,
+    pub sent: u64,
+    pub delivered: u64,
+    pub bounced: u64,
+    pub replied: u64,
+    pub unsubscribed: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CampaignCounts {
+    /// Enrollments per status (every status of present, zero included).
+    pub by_status: BTreeMap<&'static str, u64>,
+    pub steps: Vec<StepCounts>,
+}
+
+pub struct OutreachView {
+    pub campaigns: Vec<(Campaign, CampaignCounts)>,
+    pub notifications: Vec<Notification>,
+}
+
+const STATUSES: [EnrollmentStatus; 9] = [
+    EnrollmentStatus::NotStarted,
+    EnrollmentStatus::InProgress,
+    EnrollmentStatus::Paused,
+    EnrollmentStatus::Blocked,
+    EnrollmentStatus::Replied,
+    EnrollmentStatus::Bounced,
+    EnrollmentStatus::Unsubscribed,
+    EnrollmentStatus::Finished,
+    EnrollmentStatus::Removed,
+];
+
+impl Service {
+    pub async fn outreach_view(
+        &self,
+        who: &Identity,
+        project_id: &str,
+    ) -> Result<OutreachView, ApiError> {
+        let project = self.project(who, project_id).await?;
+        let mut campaigns = Vec::new();
+        let mut page = PageRequest {
+            limit: 100,
+            after: None,
+        };
+        loop {
+            let batch = self
+                .store
+                .list_campaigns(&who.org_id, &project.id, &page)
+                .await?;
+            for c in batch.items {
+                let counts = self.campaign_counts(&c).await?;
+                campaigns.push((c, counts));
+            }
+            match batch.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        let notifications = self
+            .store
+            .list_notifications(&who.org_id, &project.id)
+            .await?
+            .into_iter()
+            .filter(|n| n.resolved_at.is_none())
+            .collect();
+        Ok(OutreachView {
+            campaigns,
+            notifications,
+        })
+    }
+
+    async fn campaign_counts(&self, c: &Campaign) -> Result<CampaignCounts, ApiError> {
+        let mut by_status: BTreeMap<&'static str, u64> =
+            STATUSES.iter().map(|s| (s.as_str(), 0)).collect();
+        let mut steps: Vec<StepCounts> = (1..=c.steps.len() as u32)
+            .map(|index| StepCounts {
+                index,
+                ..Default::default()
+            })
+            .collect();
+        let mut page = PageRequest {
+            limit: 500,
+            after: None,
+        };
+        loop {
+            let batch = self.store.list_enrollments(&c.org_id, &c.id, &page).await?;
+            for e in &batch.items {
+                *by_status.entry(e.status.as_str()).or_default() += 1;
+                let mut last_sent = None;
+                for (s, counts) in e.steps.iter().zip(steps.iter_mut()) {
+                    let Some(a) = s.latest() else { continue };
+                    match a.state {
+                        AttemptState::Sent => counts.sent += 1,
+                        AttemptState::Delivered => {
+                            counts.sent += 1;
+                            counts.delivered += 1;
+                        }
+                        AttemptState::Bounced | AttemptState::SoftBounced => counts.bounced += 1,
+                        _ => {}
+                    }
+                    if s.attempts.iter().any(|a| a.sent_at.is_some()) {
+                        last_sent = Some(s.index);
+                    }
+                }
+                // A reply or unsubscribe counts on the last step the candidate received.
+                if let Some(i) = last_sent {
+                    let counts = &mut steps[(i - 1) as usize];
+                    match e.status {
+                        EnrollmentStatus::Replied => counts.replied += 1,
+                        EnrollmentStatus::Unsubscribed => counts.unsubscribed += 1,
+                        _ => {}
+                    }
+                }
+            }
+            match batch.next {
+                Some(next) => page.after = Some(next),
+                None => break,
+            }
+        }
+        Ok(CampaignCounts { by_status, steps })
+    }
+}

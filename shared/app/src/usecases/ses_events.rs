@@ -1,0 +1,222 @@
+//! The SES events handler: one SNS-delivered SES
+//! notification in, its effects applied. The same code serves the Lambda
+//! function, the HTTPS webhook and `POST /dev/ses-events`.
+//!
+//! De-duplication: every effect is a state transition that cannot happen twice
+//! (an attempt is delivered or bounced once, a refund has a marker, a
+//! suppression entry exists once), so a duplicate or reordered notification
+//! changes nothing twice. The `feedbackId` (message id + event type + recipient
+//! for deliveries) is recorded once the event was applied, for the record.
+
+use chrono::{DateTime, Duration, Utc};
+use outreach_domain::EmailAddress;
+use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId};
+use outreach_domain::jitter::stable_hash;
+use outreach_domain::ses_event::{
+    BounceType, MailInfo, SesEvent, SesNotification, parse_notification,
+};
+
+use crate::error::ApiError;
+use crate::model::MessageRef;
+use crate::ports::{Job, WakeUp};
+use crate::service::Service;
+use crate::usecases::returns::ReturnOutcome;
+
+/// How long an event about a message not yet recorded keeps being retried.
+pub const UNKNOWN_RETRY_WINDOW_MINUTES: i64 = 15;
+/// Between two retries of such an event.
+const UNKNOWN_RETRY_EVERY_MINUTES: i64 = 1;
+/// How long processed-notification markers are kept.
+const DEDUPE_TTL_DAYS: i64 = 14;
+
+/// What became of one notification.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SesOutcome {
+    /// Applied to these enrollments (duplicates included: nothing changed twice).
+    Applied(Vec<ReturnOutcome>),
+    /// About a message not recorded yet: retried later.
+    RetryLater,
+    /// Still unknown after the retry window: recorded and ignored.
+    Unknown,
+    /// An SNS subscription handshake or an event kind the service does not use.
+    Ignored(String),
+}
+
+impl Service {
+    /// Handles an SNS-delivered SES notification received now.
+    pub async fn handle_ses_notification(&self, body: &[u8]) -> Result<SesOutcome, ApiError> {
+        self.handle_ses_notification_since(body, self.now()).await
+    }
+
+    /// `first_seen` is when the notification first arrived (for the retry window).
+    pub(crate) async fn handle_ses_notification_since(
+        &self,
+        body: &[u8],
+        first_seen: DateTime<Utc>,
+    ) -> Result<SesOutcome, ApiError> {
+        let notification = parse_notification(body).map_err(|e| {
+            tracing::warn!(error = %e, "rejected an SES notification");
+            ApiError::invalid("body", e.to_string())
+        })?;
+        let event = match notification {
+            SesNotification::Confirmation(c) => {
+                return Ok(SesOutcome::Ignored(format!("SNS {:?} handshake", c.kind)));
+            }
+            SesNotification::Event { event, .. } => event,
+        };
+        let Some(mail) = event.mail() else {
+            return Ok(SesOutcome::Ignored(event.kind().to_owned()));
+        };
+        if matches!(event, SesEvent::Other { .. }) {
+            return Ok(SesOutcome::Ignored(event.kind().to_owned()));
+        }
+        let Some(base) = self.resolve_message(mail).await? else {
+            return self.retry_unknown(body, first_seen).await;
+        };
+        let mut outcomes = Vec::new();
+        match &event {
+            SesEvent::Delivery { recipients, .. } => {
+                for to in recipients_or(recipients, &base) {
+                    outcomes.push(self.delivered(&with_recipient(&base, &to)).await?);
+                }
+            }
+            SesEvent::Bounce {
+                bounce_type,
+                sub_type,
+                recipients,
+                ..
+            } => {
+                for r in recipients {
+                    let m = with_recipient(&base, &r.address);
+                    let reason = r
+                        .diagnostic
+                        .clone()
+                        .or_else(|| r.status.clone())
+                        .unwrap_or_else(|| format!("{bounce_type:?} {sub_type}"));
+                    let outcome = if r.is_auth_failure() {
+                        // DMARC/SPF/DKIM refusals are the sender account's fault.
+                        self.sender_fault_for_message(&m, &reason).await?
+                    } else {
+                        match bounce_type {
+                            BounceType::Permanent => {
+                                self.hard_bounced(&m, &r.address, &reason).await?
+                            }
+                            // SES could not tell: treated as transient, so a second one counts as hard.
+                            BounceType::Transient | BounceType::Undetermined => {
+                                self.soft_bounced(&m, &r.address, &reason).await?
+                            }
+                        }
+                    };
+                    outcomes.push(outcome);
+                }
+            }
+            SesEvent::Complaint { recipients, .. } => {
+                for to in recipients_or(recipients, &base) {
+                    self.opt_out(&base.org_id, &to, "complaint").await?;
+                    outcomes.push(ReturnOutcome::Applied);
+                }
+            }
+            SesEvent::Other { .. } => {}
+        }
+        let expires = self.now() + Duration::days(DEDUPE_TTL_DAYS);
+        for key in event.dedupe_keys() {
+            self.store.first_time(&key, expires).await?;
+        }
+        Ok(SesOutcome::Applied(outcomes))
+    }
+
+    /// by the message tags when present, else by the mail service's id.
+    async fn resolve_message(&self, mail: &MailInfo) -> Result<Option<MessageRef>, ApiError> {
+        let tagged = (|| {
+            Some((
+                OrgId::new(mail.tag("org")?),
+                CampaignId::new(mail.tag("campaign")?),
+                EnrollmentId::new(mail.tag("enrollment")?),
+                mail.tag("step")?.parse::<u32>().ok()?,
+                mail.tag("attempt")?.parse::<u32>().ok()?,
+            ))
+        })();
+        if let Some((org_id, campaign_id, enrollment_id, step, attempt)) = tagged {
+            if let Some(indexed) = self.store.find_message(&mail.message_id).await? {
+                return Ok(Some(indexed));
+            }
+            let Some(e) = self.store.get_enrollment(&org_id, &enrollment_id).await? else {
+                return Ok(None);
+            };
+            let Some(a) = e.value.attempt(step, attempt) else {
+                return Ok(None);
+            };
+            return Ok(Some(MessageRef {
+                message_id: mail.message_id.clone(),
+                rfc822_message_id: mail.rfc822_message_id.clone().unwrap_or_default(),
+                org_id,
+                campaign_id,
+                enrollment_id,
+                step,
+                attempt,
+                to: a.address.clone(),
+                sent_at: a.sent_at.unwrap_or(a.claimed_at),
+            }));
+        }
+        Ok(self.store.find_message(&mail.message_id).await?)
+    }
+
+    /// an event about a message not yet recorded is retried with delay
+    /// for up to 15 minutes, then recorded as unknown and ignored.
+    async fn retry_unknown(
+        &self,
+        body: &[u8],
+        first_seen: DateTime<Utc>,
+    ) -> Result<SesOutcome, ApiError> {
+        let now = self.now();
+        if now - first_seen >= Duration::minutes(UNKNOWN_RETRY_WINDOW_MINUTES) {
+            tracing::warn!(%first_seen, "SES event about an unknown message ignored after the retry window");
+            return Ok(SesOutcome::Unknown);
+        }
+        let payload = String::from_utf8_lossy(body).into_owned();
+        let at = now + Duration::minutes(UNKNOWN_RETRY_EVERY_MINUTES);
+        let wake_up = WakeUp {
+            name: format!(
+                "evt-{:016x}-{}",
+                stable_hash(&payload, 0, "ses-event"),
+                at.timestamp() / 60
+            ),
+            at,
+            job: Job::RetrySesEvent {
+                payload,
+                first_seen,
+            },
+        };
+        self.scheduler.schedule(&wake_up).await?;
+        Ok(SesOutcome::RetryLater)
+    }
+
+    /// for the account that sent `m`.
+    async fn sender_fault_for_message(
+        &self,
+        m: &MessageRef,
+        why: &str,
+    ) -> Result<ReturnOutcome, ApiError> {
+        let Some(campaign) = self.campaign_by_id(&m.org_id, &m.campaign_id).await? else {
+            return Ok(ReturnOutcome::Unknown);
+        };
+        self.sender_account_failed(&campaign.sender_account_id, why)
+            .await?;
+        Ok(ReturnOutcome::SenderFault)
+    }
+}
+
+fn with_recipient(base: &MessageRef, to: &EmailAddress) -> MessageRef {
+    MessageRef {
+        to: to.clone(),
+        ..base.clone()
+    }
+}
+
+fn recipients_or(recipients: &[EmailAddress], base: &MessageRef) -> Vec<EmailAddress> {
+    if recipients.is_empty() {
+        vec![base.to.clone()]
+    } else {
+        recipients.to_vec()
+    }
+}

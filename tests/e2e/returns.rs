@@ -1,0 +1,640 @@
+//! What comes back, end to end through HTTP on the real
+//! `outreach-local`: SES events at `/dev/ses-events`, mail at `/dev/inbound`,
+//! faults at `/dev/faults`.
+
+use outreach_tests::{Client, Local, hard_bounce, ses_event};
+use serde_json::{Value, json};
+
+const START: &str = "2026-12-01T14:00:00Z";
+
+struct World {
+    local: Local,
+    api: Client,
+    account: String,
+    project: String,
+}
+
+impl World {
+    async fn new() -> World {
+        let local = Local::spawn(START).await;
+        let api = local.as_user("acme", "alice");
+        api.call(
+            "PUT",
+            "/v1/me",
+            Some(json!({"display_name": "Alice", "timezone": "UTC"})),
+        )
+        .await;
+        let account = api
+            .post(
+                "/v1/email-accounts",
+                json!({"address": "alice@recruit.example", "display_name": "Alice R"}),
+            )
+            .await;
+        let project = api.post("/v1/projects", json!({"name": "P"})).await;
+        World {
+            api,
+            account: account["id"].as_str().unwrap().into(),
+            project: project["id"].as_str().unwrap().into(),
+            local,
+        }
+    }
+
+    async fn candidate(&self, emails: &[(&str, &str)]) -> String {
+        let emails: Vec<Value> = emails
+            .iter()
+            .map(|(a, t)| json!({"address": a, "type": t}))
+            .collect();
+        let c = self
+            .api
+            .post(
+                "/v1/candidates",
+                json!({"first_name": "Ada", "last_name": "L", "emails": emails}),
+            )
+            .await;
+        c["id"].as_str().unwrap().into()
+    }
+
+    /// A started 3-step campaign with `candidates`; returns (campaign, enrollment ids).
+    async fn campaign(&self, candidates: &[&str], recipient: Value) -> (String, Vec<String>) {
+        let c = self
+            .api
+            .post(
+                &format!("/v1/projects/{}/campaigns", self.project),
+                json!({"name": "C", "sender_account_id": self.account, "when_to_send": {"mode": "when_started"},
+                       "recipient": recipient, "steps": [
+                    {"subject": "Hello", "body": "<p>Hi</p>"},
+                    {"body": "<p>Again</p>", "delay_days": 2},
+                    {"body": "<p>Last</p>", "delay_days": 2}]}),
+            )
+            .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let added = self
+            .api
+            .post(
+                &format!("/v1/campaigns/{id}/enrollments"),
+                json!({"candidate_ids": candidates}),
+            )
+            .await;
+        assert_eq!(added["refused"], json!([]), "{added}");
+        self.api
+            .post(&format!("/v1/campaigns/{id}/start"), json!({}))
+            .await;
+        let ids = added["enrollments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_owned())
+            .collect();
+        (id, ids)
+    }
+
+    async fn enrollment(&self, campaign: &str, id: &str) -> Value {
+        self.api
+            .get(&format!("/v1/campaigns/{campaign}/enrollments/{id}"))
+            .await
+    }
+
+    /// Outbox messages of one enrollment, in send order.
+    async fn sent(&self, enrollment: &str) -> Vec<Value> {
+        self.local
+            .outbox()
+            .await
+            .into_iter()
+            .filter(|m| m["enrollment_id"] == enrollment)
+            .collect()
+    }
+
+    async fn refunds(&self) -> usize {
+        let credits = self.api.get("/v1/credits?limit=100").await;
+        credits["ledger"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["kind"] == "refund")
+            .count()
+    }
+}
+
+fn id(m: &Value) -> &str {
+    m["message_id"].as_str().unwrap()
+}
+
+#[tokio::test]
+async fn hard_bounces_cascade_work_work_personal_then_end_bounced_with_one_refund() {
+    //
+    let w = World::new().await;
+    let cand = w
+        .candidate(&[
+            ("ada@home.example", "personal"),
+            ("ada@work1.example", "work"),
+            ("ada@work2.example", "work"),
+        ])
+        .await;
+    let work = json!({"prefer": "work", "strict": false});
+    let (ca, ea) = w.campaign(&[&cand], work.clone()).await;
+    // A second campaign of another project reaches the same candidate (no double-outreach check yet).
+    let other = w.api.post("/v1/projects", json!({"name": "Q"})).await;
+    let cb = w
+        .api
+        .post(
+            &format!("/v1/projects/{}/campaigns", other["id"].as_str().unwrap()),
+            json!({"name": "B", "sender_account_id": w.account, "when_to_send": {"mode": "when_started"},
+                   "recipient": work, "steps": [{"subject": "Hi from B", "body": "<p>B</p>"}]}),
+        )
+        .await;
+    let cb = cb["id"].as_str().unwrap().to_owned();
+    let added = w
+        .api
+        .post(
+            &format!("/v1/campaigns/{cb}/enrollments"),
+            json!({"candidate_ids": [cand]}),
+        )
+        .await;
+    let eb = added["enrollments"][0]["id"].as_str().unwrap().to_owned();
+    w.api
+        .post(&format!("/v1/campaigns/{cb}/start"), json!({}))
+        .await;
+    let balance_before = w.api.get("/v1/credits").await["balance"].as_i64().unwrap();
+
+    w.local.advance("PT20M").await;
+    let a1 = w.sent(&ea[0]).await;
+    let b1 = w.sent(&eb).await;
+    assert_eq!(a1[0]["to"], "ada@work1.example");
+    assert_eq!(b1[0]["to"], "ada@work1.example");
+    w.local
+        .ses(hard_bounce(id(&a1[0]), "ada@work1.example", "fb-a1"))
+        .await;
+    w.local
+        .ses(hard_bounce(id(&b1[0]), "ada@work1.example", "fb-b1"))
+        .await;
+    let e = w.enrollment(&ca, &ea[0]).await;
+    assert_eq!(e["steps"][0]["attempts"][0]["status"], "bounced");
+    let c = w.api.get(&format!("/v1/candidates/{cand}")).await;
+    let status_of = |c: &Value, a: &str| {
+        c["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["address"] == a)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status_of(&c, "ada@work1.example"), "bounced", "R-3.5");
+
+    // Re-sent within a few minutes to the next work address, as attempt 2.
+    w.local.advance("PT2M").await;
+    let a2 = w.sent(&ea[0]).await;
+    assert_eq!(a2.len(), 2);
+    assert_eq!(a2[1]["to"], "ada@work2.example");
+    assert_eq!(a2[1]["step_index"], 1);
+    let b2 = w.sent(&eb).await;
+    assert_eq!(b2[1]["to"], "ada@work2.example");
+    w.local
+        .ses(hard_bounce(id(&a2[1]), "ada@work2.example", "fb-a2"))
+        .await;
+    w.local
+        .ses(hard_bounce(id(&b2[1]), "ada@work2.example", "fb-b2"))
+        .await;
+    w.local.advance("PT2M").await;
+    let a3 = w.sent(&ea[0]).await;
+    assert_eq!(
+        a3[2]["to"], "ada@home.example",
+        "falls back to personal (R-7.2)"
+    );
+    let b3 = w.sent(&eb).await;
+    // The last address bounces: the notification arrives three times, and from both campaigns.
+    for _ in 0..3 {
+        w.local
+            .ses(hard_bounce(id(&a3[2]), "ada@home.example", "fb-a3"))
+            .await;
+    }
+    w.local
+        .ses(hard_bounce(id(&b3[2]), "ada@home.example", "fb-b3"))
+        .await;
+    w.local.advance("PT5M").await;
+    let e = w.enrollment(&ca, &ea[0]).await;
+    assert_eq!(e["status"], "bounced");
+    assert_eq!(e["status_label"], "Bounced (Ended)");
+    assert_eq!(e["steps"][0]["attempts"].as_array().unwrap().len(), 3);
+    assert_eq!(e["steps"][1]["status"], "cancelled");
+    assert_eq!(w.enrollment(&cb, &eb).await["status"], "bounced");
+    assert_eq!(w.refunds().await, 1, "R-9.3: exactly one refund");
+    assert_eq!(
+        w.api.get("/v1/credits").await["balance"].as_i64().unwrap(),
+        balance_before + 1
+    );
+    // Nothing more is sent to this candidate.
+    w.local.advance("P10D").await;
+    assert_eq!(w.sent(&ea[0]).await.len(), 3);
+}
+
+#[tokio::test]
+async fn strict_preference_ends_bounced_without_touching_other_types_or_refunding() {
+    // strict, R-9.2, R-9.3
+    let w = World::new().await;
+    let cand = w
+        .candidate(&[
+            ("ada@home.example", "personal"),
+            ("ada@work.example", "work"),
+        ])
+        .await;
+    let (c, e) = w
+        .campaign(&[&cand], json!({"prefer": "work", "strict": true}))
+        .await;
+    w.local.advance("PT20M").await;
+    let sent = w.sent(&e[0]).await;
+    assert_eq!(sent[0]["to"], "ada@work.example");
+    w.local
+        .ses(hard_bounce(id(&sent[0]), "ada@work.example", "fb-strict"))
+        .await;
+    w.local.advance("P7D").await;
+    assert_eq!(
+        w.sent(&e[0]).await.len(),
+        1,
+        "the personal address is never mailed"
+    );
+    assert_eq!(w.enrollment(&c, &e[0]).await["status"], "bounced");
+    assert_eq!(w.refunds().await, 0, "a profile address is left: no refund");
+}
+
+#[tokio::test]
+async fn delivery_and_soft_bounces_then_a_second_soft_bounce_counts_as_hard() {
+    //
+    let w = World::new().await;
+    let cand = w
+        .candidate(&[
+            ("ada@work.example", "work"),
+            ("ada@home.example", "personal"),
+        ])
+        .await;
+    let (c, e) = w
+        .campaign(&[&cand], json!({"prefer": "work", "strict": false}))
+        .await;
+    w.local.advance("PT20M").await;
+    let sent = w.sent(&e[0]).await;
+    let delivery = ses_event(
+        "Delivery",
+        id(&sent[0]),
+        json!({"timestamp": "2026-12-01T14:20:05.000Z", "recipients": ["ada@work.example"], "smtpResponse": "250 ok"}),
+    );
+    w.local.ses(delivery.clone()).await;
+    w.local.ses(delivery).await;
+    assert_eq!(
+        w.enrollment(&c, &e[0]).await["steps"][0]["status"],
+        "delivered"
+    );
+    // Step 2 soft-bounces: retried once, to the same address, 24 hours later.
+    w.local.advance_to("2026-12-03T15:00:00Z").await;
+    let sent = w.sent(&e[0]).await;
+    assert_eq!(sent.len(), 2);
+    let soft = |mid: &str, fb: &str| {
+        ses_event(
+            "Bounce",
+            mid,
+            json!({"bounceType": "Transient", "bounceSubType": "MailboxFull",
+            "bouncedRecipients": [{"emailAddress": "ada@work.example", "status": "4.2.2"}], "feedbackId": fb}),
+        )
+    };
+    w.local.ses(soft(id(&sent[1]), "soft-1")).await;
+    w.local.advance("PT23H").await;
+    assert_eq!(w.sent(&e[0]).await.len(), 2, "not before 24 hours");
+    w.local.advance("PT2H").await;
+    let sent = w.sent(&e[0]).await;
+    assert_eq!(sent.len(), 3);
+    assert_eq!(sent[2]["to"], "ada@work.example");
+    assert_eq!(sent[2]["step_index"], 2);
+    // The second soft bounce of the same step is hard: next address.
+    w.local.ses(soft(id(&sent[2]), "soft-2")).await;
+    w.local.advance("PT5M").await;
+    let sent = w.sent(&e[0]).await;
+    assert_eq!(sent[3]["to"], "ada@home.example");
+    let c = w.api.get(&format!("/v1/candidates/{cand}")).await;
+    assert_eq!(c["emails"][0]["status"], "bounced");
+}
+
+fn reply(to: &str, from: &str, subject: &str, extra: &str) -> String {
+    format!(
+        "From: Ada <{from}>\nTo: {to}\nSubject: {subject}\nMessage-ID: <r-{}@mail.example>\nDate: Tue, 1 Dec 2026 15:00:00 +0000\n{extra}MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nThanks, I'm interested!\n",
+        subject.len() + from.len()
+    )
+}
+
+async fn reply_to_address(w: &World, enrollment: &str) -> String {
+    let sent = w.sent(enrollment).await;
+    let raw = w.local.raw_message(id(&sent[0])).await;
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    msg.header_raw("Reply-To")
+        .unwrap()
+        .trim()
+        .trim_matches(['<', '>'])
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_reply_with_a_new_subject_and_no_threading_stops_the_sequence() {
+    // matched by the Reply-To token alone; later steps cancelled.
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@work.example", "work")]).await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+    w.local.advance("PT20M").await;
+    let to = reply_to_address(&w, &e[0]).await;
+    let r = w
+        .local
+        .inbound(&reply(
+            &to,
+            "ada@work.example",
+            "Totally different subject",
+            "",
+        ))
+        .await;
+    assert_eq!(r["kind"], "reply");
+    assert_eq!(r["enrollment_ids"], json!([e[0]]));
+    let enr = w.enrollment(&c, &e[0]).await;
+    assert_eq!(enr["status"], "replied");
+    assert_eq!(enr["status_label"], "Replied (Ended)");
+    assert_eq!(enr["steps"][1]["status"], "cancelled");
+    w.local.advance("P10D").await;
+    assert_eq!(w.sent(&e[0]).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_reply_from_an_unknown_address_to_the_reply_to_stops_it_and_is_forwarded_once() {
+    // the token matches whatever the sender's address; forwarded to the
+    // owners' notification addresses, once per inbound message.
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@work.example", "work")]).await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+    w.local.advance("PT20M").await;
+    let to = reply_to_address(&w, &e[0]).await;
+    let raw = reply(&to, "assistant@elsewhere.example", "Re: Hello", "");
+    let r = w.local.inbound(&raw).await;
+    assert_eq!(r["kind"], "reply");
+    w.local.inbound(&raw).await;
+    assert_eq!(w.enrollment(&c, &e[0]).await["status"], "replied");
+    let forwards: Vec<Value> = w
+        .local
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| m["to"] == "alice@acme.example")
+        .collect();
+    assert_eq!(
+        forwards.len(),
+        1,
+        "forwarded once to the owner's notification address"
+    );
+    let fwd = w.local.raw_message(id(&forwards[0])).await;
+    let msg = mail_parser::MessageParser::default().parse(&fwd).unwrap();
+    assert_eq!(
+        msg.header_raw("Auto-Submitted").unwrap().trim(),
+        "auto-forwarded"
+    );
+    assert!(
+        msg.from()
+            .unwrap()
+            .first()
+            .unwrap()
+            .address()
+            .unwrap()
+            .ends_with("@reply.outreach.localhost")
+    );
+    assert_eq!(
+        msg.reply_to().unwrap().first().unwrap().address(),
+        Some("assistant@elsewhere.example")
+    );
+    assert!(String::from_utf8_lossy(&fwd).contains("message/rfc822"));
+    // The forward itself coming back never loops.
+    let again = w
+        .local
+        .inbound(&String::from_utf8_lossy(&fwd).replace("\r\n", "\n"))
+        .await;
+    assert_eq!(again["kind"], "unmatched");
+}
+
+#[tokio::test]
+async fn out_of_office_does_not_stop_and_holds_the_next_step_until_the_return_date() {
+    //
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@work.example", "work")]).await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+    w.local.advance("PT20M").await;
+    let to = reply_to_address(&w, &e[0]).await;
+    let before = w.enrollment(&c, &e[0]).await["steps"][1]["scheduled_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ooo = format!(
+        "From: Ada <ada@work.example>\nTo: {to}\nSubject: Abwesenheitsnotiz: Hello\nAuto-Submitted: auto-replied\nDate: Tue, 1 Dec 2026 14:21:00 +0100\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\nIch bin bis zum 07.12.2026 nicht im Büro.\n"
+    );
+    let r = w.local.inbound(&ooo).await;
+    assert_eq!(r["kind"], "auto_reply");
+    let enr = w.enrollment(&c, &e[0]).await;
+    assert_eq!(
+        enr["status"], "in_progress",
+        "an automatic reply never ends the enrollment"
+    );
+    let held = enr["steps"][1]["scheduled_at"].as_str().unwrap();
+    assert!(held > before.as_str(), "{held} vs {before}");
+    assert!(
+        held.starts_with("2026-12-08"),
+        "back the day after 'bis zum 07.12.': {held}"
+    );
+    assert_eq!(&held[10..], &before[10..], "time of day kept");
+    w.local.advance_to("2026-12-08T00:00:00Z").await;
+    assert_eq!(w.sent(&e[0]).await.len(), 1, "held");
+    w.local.advance_to("2026-12-09T00:00:00Z").await;
+    assert_eq!(w.sent(&e[0]).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_dsn_sent_to_the_reply_to_is_a_bounce_not_a_reply() {
+    //
+    let w = World::new().await;
+    let cand = w
+        .candidate(&[
+            ("ada@work.example", "work"),
+            ("ada@home.example", "personal"),
+        ])
+        .await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+    w.local.advance("PT20M").await;
+    let to = reply_to_address(&w, &e[0]).await;
+    let sent = w.sent(&e[0]).await;
+    let raw = w.local.raw_message(id(&sent[0])).await;
+    let original_id = mail_parser::MessageParser::default()
+        .parse(&raw)
+        .unwrap()
+        .message_id()
+        .unwrap()
+        .to_owned();
+    let dsn = format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.work.example>\nTo: {to}\nSubject: Undelivered Mail Returned to Sender\nDate: Tue, 1 Dec 2026 14:21:00 +0000\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nThis is the mail system. Your message could not be delivered.\n\n--b1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.work.example\n\nFinal-Recipient: rfc822; ada@work.example\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: smtp; 550 5.1.1 user unknown\n\n--b1\nContent-Type: text/rfc822-headers\n\nMessage-ID: <{original_id}>\nTo: ada@work.example\nSubject: Hello\n\n--b1--\n"
+    );
+    let r = w.local.inbound(&dsn).await;
+    assert_eq!(r["kind"], "bounce");
+    let enr = w.enrollment(&c, &e[0]).await;
+    assert_ne!(enr["status"], "replied");
+    assert_eq!(enr["steps"][0]["attempts"][0]["status"], "bounced");
+    w.local.advance("PT3M").await;
+    assert_eq!(w.sent(&e[0]).await[1]["to"], "ada@home.example");
+}
+
+#[tokio::test]
+async fn unsubscribe_one_click_ends_every_enrollment_and_refuses_new_ones() {
+    // RFC 8058
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@work.example", "work")]).await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+    let (c2, e2) = w.campaign(&[&cand], json!(null)).await;
+    w.local.advance("PT20M").await;
+    let sent = w.sent(&e[0]).await;
+    let raw = w.local.raw_message(id(&sent[0])).await;
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let url = msg
+        .header_raw("List-Unsubscribe")
+        .unwrap()
+        .trim()
+        .trim_matches(['<', '>'])
+        .to_owned();
+    let path = url.strip_prefix(&w.local.base).unwrap().to_owned();
+    let page = w.local.http.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("<form method=\"post\""));
+    let (status, body) = w
+        .local
+        .post_raw(
+            &path,
+            "application/x-www-form-urlencoded",
+            b"List-Unsubscribe=One-Click".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(w.enrollment(&c, &e[0]).await["status"], "unsubscribed");
+    assert_eq!(
+        w.enrollment(&c2, &e2[0]).await["status"],
+        "unsubscribed",
+        "every running enrollment of the candidate"
+    );
+    let (_, e3) = {
+        let c3 = w
+            .api
+            .post(
+                &format!("/v1/projects/{}/campaigns", w.project),
+                json!({"name": "C3", "sender_account_id": w.account, "when_to_send": {"mode": "when_started"},
+                       "steps": [{"subject": "Hello", "body": "<p>Hi</p>"}]}),
+            )
+            .await;
+        let added = w
+            .api
+            .post(
+                &format!("/v1/campaigns/{}/enrollments", c3["id"].as_str().unwrap()),
+                json!({"candidate_ids": [cand]}),
+            )
+            .await;
+        (c3, added)
+    };
+    assert_eq!(e3["refused"][0]["reason"], "suppressed");
+    // A complaint at the other address works the same (multipart body accepted too).
+    let (status, _) = w
+        .local
+        .post_raw(&path, "multipart/form-data; boundary=x", b"--x\r\nContent-Disposition: form-data; name=\"List-Unsubscribe\"\r\n\r\nOne-Click\r\n--x--\r\n".to_vec())
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = w
+        .local
+        .post_raw(
+            "/v1/unsubscribe/notarealtokenatall0000",
+            "application/x-www-form-urlencoded",
+            b"List-Unsubscribe=One-Click".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 404);
+    w.local.advance("P10D").await;
+    assert_eq!(w.sent(&e[0]).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_sender_fault_pauses_notifies_and_resumes_after_relink_without_double_sends() {
+    //
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@work.example", "work")]).await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+    let (status, _) = w
+        .local
+        .post_raw(
+            "/dev/faults",
+            "application/json",
+            json!({"sender": "alice@recruit.example", "error": "not_verified"})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    w.local.advance("PT20M").await;
+    assert!(w.sent(&e[0]).await.is_empty());
+    let campaign = w.api.get(&format!("/v1/campaigns/{c}")).await;
+    assert_eq!(campaign["status"], "paused");
+    assert_eq!(campaign["pause_reason"], "sender_error");
+    let view = w
+        .api
+        .get(&format!("/v1/projects/{}/outreach", w.project))
+        .await;
+    let n = &view["notifications"][0];
+    assert_eq!(n["kind"], "sender_error");
+    assert!(
+        n["message"]
+            .as_str()
+            .unwrap()
+            .contains("alice@recruit.example"),
+        "{n}"
+    );
+    assert_eq!(
+        w.api
+            .get(&format!("/v1/email-accounts/{}", w.account))
+            .await["status"],
+        "error"
+    );
+    // Fixed and re-linked: the notification resolves and the campaign resumes by itself.
+    w.local
+        .post_raw(
+            "/dev/faults",
+            "application/json",
+            json!({"sender": "alice@recruit.example", "error": "none"})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    let relinked = w
+        .api
+        .post(
+            &format!("/v1/email-accounts/{}/relink", w.account),
+            json!({}),
+        )
+        .await;
+    assert_eq!(relinked["status"], "connected");
+    assert_eq!(
+        w.api.get(&format!("/v1/campaigns/{c}")).await["status"],
+        "running"
+    );
+    let view = w
+        .api
+        .get(&format!("/v1/projects/{}/outreach", w.project))
+        .await;
+    assert_eq!(view["notifications"], json!([]));
+    w.local.advance("PT20M").await;
+    w.local.advance("P10D").await;
+    let sent = w.sent(&e[0]).await;
+    assert_eq!(sent.len(), 3, "each step once");
+    // A campaign the user paused stays paused through a relink.
+    w.api
+        .post(
+            &format!("/v1/email-accounts/{}/relink", w.account),
+            json!({}),
+        )
+        .await;
+    let view = w
+        .api
+        .get(&format!("/v1/projects/{}/outreach", w.project))
+        .await;
+    assert_eq!(view["campaigns"][0]["counts"]["steps"][0]["sent"], 1);
+}
