@@ -638,3 +638,299 @@ async fn a_sender_fault_pauses_notifies_and_resumes_after_relink_without_double_
         .await;
     assert_eq!(view["campaigns"][0]["counts"]["steps"][0]["sent"], 1);
 }
+
+async fn fault(w: &World, sender: &str, error: &str) {
+    let (status, body) = w
+        .local
+        .post_raw(
+            "/dev/faults",
+            "application/json",
+            json!({"sender": sender, "error": error})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+}
+
+#[tokio::test]
+async fn the_hourly_identity_check_pauses_campaigns_of_an_identity_that_lost_verification() {
+    // R-2.3: SES raises no event for it, so the service checks at least hourly.
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@work.example", "work")]).await;
+    let c = w
+        .api
+        .post(
+            &format!("/v1/projects/{}/campaigns", w.project),
+            json!({"name": "Later", "sender_account_id": w.account, "when_to_send": {"mode": "specific_time", "time": "23:00"},
+                   "steps": [{"subject": "Hello", "body": "<p>Hi</p>"}]}),
+        )
+        .await;
+    let cid = c["id"].as_str().unwrap();
+    w.api
+        .post(
+            &format!("/v1/campaigns/{cid}/enrollments"),
+            json!({"candidate_ids": [cand]}),
+        )
+        .await;
+    w.api
+        .post(&format!("/v1/campaigns/{cid}/start"), json!({}))
+        .await;
+    fault(&w, "alice@recruit.example", "not_verified").await;
+    w.local.advance("PT59M").await;
+    assert_eq!(
+        w.api.get(&format!("/v1/campaigns/{cid}")).await["status"],
+        "running"
+    );
+    w.local.advance("PT2M").await;
+    let campaign = w.api.get(&format!("/v1/campaigns/{cid}")).await;
+    assert_eq!(campaign["status"], "paused");
+    assert_eq!(campaign["pause_reason"], "sender_error");
+    let view = w
+        .api
+        .get(&format!("/v1/projects/{}/outreach", w.project))
+        .await;
+    assert!(
+        view["notifications"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no longer verified")
+    );
+    assert!(w.local.outbox().await.is_empty());
+}
+
+#[tokio::test]
+async fn the_reputation_guard_pauses_above_four_percent_hard_bounces() {
+    // R-2.5: over the last 200 sends of an account, at least 50 sent.
+    let w = World::new().await;
+    let mut candidates = Vec::new();
+    for i in 0..50 {
+        candidates.push(
+            w.candidate(&[(&format!("c{i}@work.example"), "work")])
+                .await,
+        );
+    }
+    let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+    let (c, _) = w.campaign(&refs, json!(null)).await;
+    w.local.advance("PT20M").await;
+    let sent = w.local.outbox().await;
+    assert_eq!(sent.len(), 50);
+    for (i, m) in sent.iter().take(2).enumerate() {
+        w.local
+            .ses(hard_bounce(
+                id(m),
+                m["to"].as_str().unwrap(),
+                &format!("rep-{i}"),
+            ))
+            .await;
+    }
+    assert_eq!(
+        w.api.get(&format!("/v1/campaigns/{c}")).await["status"],
+        "running",
+        "2 of 50 is 4 %: not above"
+    );
+    w.local
+        .ses(hard_bounce(
+            id(&sent[2]),
+            sent[2]["to"].as_str().unwrap(),
+            "rep-2",
+        ))
+        .await;
+    let campaign = w.api.get(&format!("/v1/campaigns/{c}")).await;
+    assert_eq!(campaign["status"], "paused");
+    assert_eq!(campaign["pause_reason"], "sender_reputation");
+    let view = w
+        .api
+        .get(&format!("/v1/projects/{}/outreach", w.project))
+        .await;
+    let kinds: Vec<&str> = view["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"sender_reputation"), "{view}");
+    // The guard does not resume by itself; a user does.
+    let resumed = w
+        .api
+        .post(&format!("/v1/campaigns/{c}/resume"), json!({}))
+        .await;
+    assert_eq!(resumed["status"], "running");
+}
+
+#[tokio::test]
+async fn throttling_defers_and_replans_and_never_bounces() {
+    // R-2.5, R-8.4: account-wide refusals are back-pressure, not bounces.
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@work.example", "work")]).await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+    fault(&w, "alice@recruit.example", "throttled").await;
+    w.local.advance("PT22M").await;
+    assert!(w.sent(&e[0]).await.is_empty());
+    let enr = w.enrollment(&c, &e[0]).await;
+    assert_eq!(enr["steps"][0]["status"], "scheduled");
+    assert!(
+        enr["steps"][0]["attempts"].as_array().unwrap().is_empty(),
+        "nothing handed off, nothing bounced"
+    );
+    fault(&w, "alice@recruit.example", "none").await;
+    w.local.advance("PT5M").await;
+    let sent = w.sent(&e[0]).await;
+    assert_eq!(sent.len(), 1);
+    let cand_view = w.api.get(&format!("/v1/candidates/{cand}")).await;
+    assert_eq!(cand_view["emails"][0]["status"], "valid");
+}
+
+#[tokio::test]
+async fn events_about_unknown_messages_are_retried_for_fifteen_minutes_and_reordered_ones_change_nothing()
+ {
+    // R-9.8
+    let w = World::new().await;
+    let r = w
+        .local
+        .ses(hard_bounce("never-sent-id", "x@y.example", "fb-unknown"))
+        .await;
+    assert_eq!(r["outcome"], "RetryLater");
+    w.local.advance("PT16M").await;
+    // The retries ran and gave up: no error, no effect.
+    let cand = w
+        .candidate(&[
+            ("ada@work.example", "work"),
+            ("ada@home.example", "personal"),
+        ])
+        .await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+    w.local.advance("PT20M").await;
+    let sent = w.sent(&e[0]).await;
+    // A bounce, then a delivery of the same message arriving late: still bounced.
+    w.local
+        .ses(hard_bounce(id(&sent[0]), "ada@work.example", "fb-x"))
+        .await;
+    w.local
+        .ses(ses_event(
+            "Delivery",
+            id(&sent[0]),
+            json!({"recipients": ["ada@work.example"], "timestamp": "2026-12-01T14:20:05.000Z"}),
+        ))
+        .await;
+    let enr = w.enrollment(&c, &e[0]).await;
+    assert_eq!(enr["steps"][0]["attempts"][0]["status"], "bounced");
+    // Malformed notifications get a clear error, not a crash.
+    let (status, body) = w
+        .local
+        .post_raw("/dev/ses-events", "application/json", b"{not json".to_vec())
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let (status, _) = w
+        .local
+        .post_raw("/dev/inbound", "message/rfc822", Vec::new())
+        .await;
+    assert_eq!(status, 422);
+}
+
+#[tokio::test]
+async fn a_user_retries_a_bounced_enrollment_with_a_typed_address() {
+    // R-9.2: "pick another address ... and retry", resuming from the bounced step.
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@work.example", "work")]).await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+    w.local.advance("PT20M").await;
+    let sent = w.sent(&e[0]).await;
+    w.local
+        .ses(hard_bounce(id(&sent[0]), "ada@work.example", "fb-r"))
+        .await;
+    w.local.advance("PT5M").await;
+    assert_eq!(w.enrollment(&c, &e[0]).await["status"], "bounced");
+    let (status, p) = w
+        .api
+        .call(
+            "POST",
+            &format!("/v1/campaigns/{c}/enrollments/{}/retry", e[0]),
+            Some(json!({"address": "ada@work.example"})),
+        )
+        .await;
+    assert_eq!(status, 422, "a bounced address is refused: {p}");
+    let r = w
+        .api
+        .post(
+            &format!("/v1/campaigns/{c}/enrollments/{}/retry", e[0]),
+            json!({"address": "ada.lovelace@new.example"}),
+        )
+        .await;
+    assert_eq!(r["status"], "not_started");
+    w.local.advance("PT1M").await;
+    let sent = w.sent(&e[0]).await;
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1]["to"], "ada.lovelace@new.example");
+    assert_eq!(sent[1]["step_index"], 1);
+    let enr = w.enrollment(&c, &e[0]).await;
+    assert_eq!(enr["status"], "in_progress");
+    assert_eq!(enr["steps"][0]["attempts"].as_array().unwrap().len(), 2);
+    w.local.advance("P10D").await;
+    let sent = w.sent(&e[0]).await;
+    assert_eq!(sent.len(), 4, "the later steps follow to the new address");
+    assert!(
+        sent.iter()
+            .skip(1)
+            .all(|m| m["to"] == "ada.lovelace@new.example")
+    );
+}
+
+#[tokio::test]
+async fn out_of_office_replies_in_five_languages_never_stop_and_their_return_dates_hold_the_next_step()
+ {
+    // R-9.7: English, German, French, Spanish, Dutch.
+    let w = World::new().await;
+    let replies = [
+        (
+            "Out of Office: Hello",
+            "I am out of the office and will be back on December 9, 2026.",
+        ),
+        (
+            "Abwesenheitsnotiz: Hello",
+            "Ich bin ab dem 9. Dezember 2026 wieder im Büro.",
+        ),
+        (
+            "Réponse automatique : Hello",
+            "Je suis absente. De retour le 9 décembre 2026.",
+        ),
+        (
+            "Respuesta automática: Hello",
+            "Estoy fuera de la oficina. Regresaré el 9 de diciembre de 2026.",
+        ),
+        (
+            "Automatisch antwoord: Hello",
+            "Ik ben afwezig en terug op 9 december 2026.",
+        ),
+    ];
+    let mut cands = Vec::new();
+    for i in 0..replies.len() {
+        cands.push(
+            w.candidate(&[(&format!("p{i}@work.example"), "work")])
+                .await,
+        );
+    }
+    let refs: Vec<&str> = cands.iter().map(String::as_str).collect();
+    let (c, e) = w.campaign(&refs, json!(null)).await;
+    w.local.advance("PT20M").await;
+    for (i, (subject, body)) in replies.iter().enumerate() {
+        let to = reply_to_address(&w, &e[i]).await;
+        let raw = format!(
+            "From: P <p{i}@work.example>\nTo: {to}\nSubject: {subject}\nAuto-Submitted: auto-replied\nDate: Tue, 1 Dec 2026 14:21:00 +0000\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{body}\n"
+        );
+        let r = w.local.inbound(&raw).await;
+        assert_eq!(r["kind"], "auto_reply", "{subject}");
+        let enr = w.enrollment(&c, &e[i]).await;
+        assert_eq!(enr["status"], "in_progress", "{subject}");
+        let held = enr["steps"][1]["scheduled_at"].as_str().unwrap();
+        assert!(held.starts_with("2026-12-09"), "{subject}: {held}");
+    }
+    w.local.advance_to("2026-12-09T00:00:00Z").await;
+    for id in &e {
+        assert_eq!(w.sent(id).await.len(), 1, "held until the return date");
+    }
+    w.local.advance_to("2026-12-10T00:00:00Z").await;
+    for id in &e {
+        assert_eq!(w.sent(id).await.len(), 2);
+    }
+}

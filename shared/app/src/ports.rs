@@ -299,6 +299,22 @@ pub trait Store: Send + Sync {
         project: &str,
     ) -> Result<Vec<Notification>, StoreError>;
 
+    /// Every sender account, across organizations, for the identity check.
+    async fn list_all_accounts(&self, page: &PageRequest)
+    -> Result<Page<EmailAccount>, StoreError>;
+    /// A small keyed aggregate (reputation windows, R-2.5), with its version.
+    async fn get_record(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<serde_json::Value>>, StoreError>;
+    /// `expected: None` creates (Conflict if it exists); `Some(v)` replaces version `v`.
+    async fn put_record(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError>;
+
     // Events shown on an enrollment (kept apart so an enrollment stays small).
     async fn append_event(&self, event: &EnrollmentEvent) -> Result<(), StoreError>;
     async fn list_events(
@@ -404,6 +420,13 @@ pub enum MailerError {
     /// The recipient address was refused outright: a hard bounce.
     #[error("the mail service refused the recipient: {0}")]
     RecipientRefused(String),
+}
+
+/// Whether the mail service may send as an address: SES
+/// identities in AWS; the fault settings in local mode.
+#[async_trait]
+pub trait Identities: Send + Sync {
+    async fn sendable(&self, address: &EmailAddress) -> Result<bool, String>;
 }
 
 #[async_trait]

@@ -9,7 +9,7 @@ use outreach_domain::ids::OrgId;
 
 use crate::auth::Authenticator;
 use crate::error::ApiError;
-use crate::ports::{Clock, IdSource, Mailer, Scheduler, Store};
+use crate::ports::{Clock, IdSource, Identities, Mailer, Scheduler, Store};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -62,6 +62,7 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub ids: Arc<dyn IdSource>,
     pub auth: Arc<dyn Authenticator>,
+    pub identities: Arc<dyn Identities>,
 }
 
 pub struct Service {
@@ -71,6 +72,7 @@ pub struct Service {
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) ids: Arc<dyn IdSource>,
     pub(crate) auth: Arc<dyn Authenticator>,
+    pub(crate) identities: Arc<dyn Identities>,
     pub(crate) config: Config,
     known_orgs: Mutex<HashSet<OrgId>>,
 }
@@ -87,6 +89,7 @@ impl Service {
             clock: ports.clock,
             ids: ports.ids,
             auth: ports.auth,
+            identities: ports.identities,
             config,
             known_orgs: Mutex::new(HashSet::new()),
         })

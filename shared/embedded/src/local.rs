@@ -79,6 +79,7 @@ impl LocalApp {
                 clock: clock.clone(),
                 ids,
                 auth: Arc::new(Hs256Authenticator::new(&secret)),
+                identities: outbox.clone(),
             },
             config,
         );

@@ -7,7 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use outreach_app::dev::{Fault, OutboxItem};
-use outreach_app::ports::{Clock, IdSource, Mailer, MailerError, OutboundMail, SentMail};
+use outreach_app::ports::{
+    Clock, IdSource, Identities, Mailer, MailerError, OutboundMail, SentMail,
+};
 use outreach_domain::EmailAddress;
 use rusqlite::{OptionalExtension, params};
 
@@ -146,5 +148,15 @@ impl Mailer for OutboxMailer {
             message_id: id,
             rfc822_message_id: rfc822,
         })
+    }
+}
+
+/// Local identities are all sendable, except a sender given the `not_verified`
+/// fault (R-2.3's identity check sees it too).
+#[async_trait]
+impl Identities for OutboxMailer {
+    async fn sendable(&self, address: &EmailAddress) -> Result<bool, String> {
+        let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(faults.get(address) != Some(&Fault::NotVerified))
     }
 }

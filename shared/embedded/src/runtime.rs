@@ -24,7 +24,12 @@ pub struct LocalRuntime {
     outbox: Arc<OutboxMailer>,
     /// One runner at a time, so wake-ups run in due order.
     running: tokio::sync::Mutex<()>,
+    /// When the identities were last checked (R-2.3: at least hourly).
+    last_identity_check: std::sync::Mutex<DateTime<Utc>>,
 }
+
+/// How often every linked identity is checked.
+const IDENTITY_CHECK_EVERY: Duration = Duration::hours(1);
 
 /// Upper bound of wake-ups one clock move runs, so a fault that keeps
 /// re-planning cannot hold the call forever.
@@ -37,12 +42,14 @@ impl LocalRuntime {
         clock: Arc<LocalClock>,
         outbox: Arc<OutboxMailer>,
     ) -> Arc<Self> {
+        let now = clock.now();
         Arc::new(LocalRuntime {
             service,
             scheduler,
             clock,
             outbox,
             running: tokio::sync::Mutex::new(()),
+            last_identity_check: std::sync::Mutex::new(now),
         })
     }
 
@@ -73,6 +80,26 @@ impl LocalRuntime {
         Ok(ran)
     }
 
+    /// Checks every linked identity when an hour passed since the last check.
+    async fn check_identities_if_due(&self) {
+        let now = self.clock.now();
+        {
+            let mut last = self
+                .last_identity_check
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            if now - *last < IDENTITY_CHECK_EVERY {
+                return;
+            }
+            *last = now;
+        }
+        match self.service.check_identities().await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(accounts = n, "identity check: accounts lost verification"),
+            Err(e) => tracing::error!(error = %e, "identity check failed"),
+        }
+    }
+
     /// Moves the manual clock to `target` and runs everything due by then.
     pub async fn advance_to(&self, target: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
         if !self.clock.is_manual() {
@@ -87,6 +114,7 @@ impl LocalRuntime {
             self.clock.set(target);
             // Claims whose lease ended and wake-ups lost to a crash.
             self.service.sweep(Duration::zero()).await?;
+            self.check_identities_if_due().await;
             if self.scheduler.next_due(target)?.is_none() {
                 break;
             }
@@ -104,6 +132,7 @@ impl LocalRuntime {
                 if let Err(e) = self.run_due(self.clock.now()).await {
                     tracing::error!(error = %e, "running due wake-ups failed");
                 }
+                self.check_identities_if_due().await;
                 if last_sweep.elapsed() >= StdDuration::from_secs(60) {
                     let margin = self.service.config().sweep_margin;
                     match self.service.sweep(margin).await {

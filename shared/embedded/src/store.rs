@@ -53,6 +53,7 @@ const CAMPAIGN: &str = "campaign";
 const ENROLLMENT: &str = "enrollment";
 const USER: &str = "user";
 const NOTIFICATION: &str = "notification";
+const RECORD: &str = "record";
 
 /// The index columns of one document.
 struct Keys<'a> {
@@ -916,6 +917,63 @@ impl Store for SqliteStore {
         page.items
             .sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
         Ok(page.items)
+    }
+
+    async fn list_all_accounts(
+        &self,
+        page: &PageRequest,
+    ) -> Result<Page<EmailAccount>, StoreError> {
+        let conn = self.db.lock();
+        let limit = page.limit.max(1) as i64;
+        let after = page.after.clone().unwrap_or_default();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT id, body FROM docs WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+            )
+            .map_err(err)?;
+        let rows = stmt
+            .query_map(params![ACCOUNT, after, limit + 1], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+            })
+            .map_err(err)?;
+        let mut items = Vec::new();
+        let mut last = Vec::new();
+        for row in rows {
+            let (id, body) = row.map_err(err)?;
+            items.push(serde_json::from_str(&body).map_err(err)?);
+            last.push(id);
+        }
+        let next = if items.len() as i64 > limit {
+            items.truncate(limit as usize);
+            last.get(limit as usize - 1).cloned()
+        } else {
+            None
+        };
+        Ok(Page { items, next })
+    }
+
+    async fn get_record(
+        &self,
+        key: &str,
+    ) -> Result<Option<Versioned<serde_json::Value>>, StoreError> {
+        get_doc(&self.db.lock(), RECORD, None, key)
+    }
+
+    async fn put_record(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+    ) -> Result<u64, StoreError> {
+        let keys = Keys {
+            kind: RECORD,
+            id: key,
+            org: "",
+            parent: "",
+            lookup: None,
+            due_at: None,
+        };
+        put_doc(&self.db.lock(), &keys, value, expected)
     }
 
     async fn append_event(&self, event: &EnrollmentEvent) -> Result<(), StoreError> {

@@ -45,6 +45,15 @@ impl Mailer for ScriptedMailer {
     }
 }
 
+struct AllSendable;
+
+#[async_trait]
+impl outreach_app::ports::Identities for AllSendable {
+    async fn sendable(&self, _: &outreach_domain::EmailAddress) -> Result<bool, String> {
+        Ok(true)
+    }
+}
+
 struct World {
     service: Arc<Service>,
     store: Arc<SqliteStore>,
@@ -81,6 +90,7 @@ impl World {
                 clock: clock.clone(),
                 ids,
                 auth: Arc::new(Hs256Authenticator::new(b"test")),
+                identities: Arc::new(AllSendable),
             },
             Config::local(3000),
         );

@@ -8,6 +8,7 @@ pub mod enrollments;
 pub mod inbound;
 pub mod me;
 pub mod outreach;
+pub mod reputation;
 pub mod returns;
 pub mod sending;
 pub mod ses_events;

@@ -18,6 +18,7 @@ use crate::error::ApiError;
 use crate::model::{AccountStatus, MessageRef, Notification};
 use crate::ports::{Activity, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
+use crate::usecases::reputation::SendOutcome;
 
 /// What a returned event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -155,6 +156,13 @@ impl Service {
         };
         self.mark_bounced_in_org(&m.org_id, address).await?;
         if changed {
+            self.reputation_hit(
+                &m.org_id,
+                &m.campaign_id,
+                &m.message_id,
+                SendOutcome::Bounced,
+            )
+            .await?;
             self.record_event(
                 &e,
                 "bounced",
@@ -198,6 +206,13 @@ impl Service {
         }
         if hard.load(std::sync::atomic::Ordering::Relaxed) {
             self.mark_bounced_in_org(&m.org_id, address).await?;
+            self.reputation_hit(
+                &m.org_id,
+                &m.campaign_id,
+                &m.message_id,
+                SendOutcome::Bounced,
+            )
+            .await?;
             self.record_event(
                 &e,
                 "bounced",

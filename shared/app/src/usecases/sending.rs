@@ -261,6 +261,8 @@ impl Service {
                     HandOff::Unconfirmed
                 }
                 Err(MailerError::Deferred(why)) => {
+                    // account-wide refusals are back-pressure, never bounces; an operator alarm fires.
+                    tracing::error!(alarm = "ses_deferred", enrollment = %enrollment_id, %why, "the mail service refused the send for the whole account");
                     tracing::warn!(enrollment = %enrollment_id, step, attempt, %why, "mail service deferred the send");
                     HandOff::Deferred
                 }
@@ -517,6 +519,8 @@ impl Service {
                     sent_at: now,
                 };
                 self.store.index_message(&entry).await?;
+                self.reputation_sent(org, &account.id, &sent.message_id)
+                    .await?;
             }
             if let HandOff::Refused(_) = hand_off {
                 self.mark_address_bounced(&e, step, attempt).await?;

@@ -20,6 +20,7 @@ use crate::error::ApiError;
 use crate::model::MessageRef;
 use crate::ports::{Job, WakeUp};
 use crate::service::Service;
+use crate::usecases::reputation::SendOutcome;
 use crate::usecases::returns::ReturnOutcome;
 
 /// How long an event about a message not yet recorded keeps being retried.
@@ -113,6 +114,13 @@ impl Service {
             SesEvent::Complaint { recipients, .. } => {
                 for to in recipients_or(recipients, &base) {
                     self.opt_out(&base.org_id, &to, "complaint").await?;
+                    self.reputation_hit(
+                        &base.org_id,
+                        &base.campaign_id,
+                        &base.message_id,
+                        SendOutcome::Complained,
+                    )
+                    .await?;
                     outcomes.push(ReturnOutcome::Applied);
                 }
             }

@@ -1,0 +1,360 @@
+//! The reputation guard and the identity check.
+//!
+//! The SES account is shared by every organization, so a sender account whose
+//! hard-bounce rate over its last 200 sends (at least 50) exceeds 4 %, or whose
+//! complaints exceed 0.1 %, pauses its campaigns; the same thresholds over an
+//! organization's last 1,000 sends pause all of the organization's campaigns.
+//! The guard never resumes by itself: a user resumes after the notification.
+
+use std::collections::VecDeque;
+
+use outreach_domain::campaign::PauseReason;
+use outreach_domain::ids::{AccountId, CampaignId, OrgId};
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiError;
+use crate::model::{AccountStatus, Notification};
+use crate::ports::{PageRequest, StoreError, Versioned};
+use crate::service::{CAS_ATTEMPTS, Service};
+
+pub const ACCOUNT_WINDOW: usize = 200;
+pub const ORG_WINDOW: usize = 1000;
+pub const MIN_SENDS: usize = 50;
+/// Hard bounces above 4 % of the window pause (AWS reviews at 5 %).
+pub const MAX_BOUNCE_RATE: f64 = 0.04;
+/// Complaints above 0.1 % of the window pause.
+pub const MAX_COMPLAINT_RATE: f64 = 0.001;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SendOutcome {
+    Sent,
+    Bounced,
+    Complained,
+}
+
+/// The last sends of an account or organization, newest last.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Window {
+    pub sends: VecDeque<(String, SendOutcome)>,
+}
+
+impl Window {
+    fn push(&mut self, message_id: &str, cap: usize) -> bool {
+        if self.sends.iter().any(|(id, _)| id == message_id) {
+            return false;
+        }
+        self.sends
+            .push_back((message_id.to_owned(), SendOutcome::Sent));
+        while self.sends.len() > cap {
+            self.sends.pop_front();
+        }
+        true
+    }
+
+    fn mark(&mut self, message_id: &str, outcome: SendOutcome) -> bool {
+        match self.sends.iter_mut().find(|(id, _)| id == message_id) {
+            // A complaint outranks a bounce; nothing goes back to `sent`.
+            Some((_, o))
+                if *o == SendOutcome::Sent
+                    || (*o == SendOutcome::Bounced && outcome == SendOutcome::Complained) =>
+            {
+                *o = outcome;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether the window is over a threshold of, and why.
+    pub fn breach(&self) -> Option<String> {
+        let n = self.sends.len();
+        if n < MIN_SENDS {
+            return None;
+        }
+        let bounced = self
+            .sends
+            .iter()
+            .filter(|(_, o)| *o == SendOutcome::Bounced)
+            .count();
+        let complained = self
+            .sends
+            .iter()
+            .filter(|(_, o)| *o == SendOutcome::Complained)
+            .count();
+        let bounce_rate = bounced as f64 / n as f64;
+        let complaint_rate = complained as f64 / n as f64;
+        if bounce_rate > MAX_BOUNCE_RATE {
+            return Some(format!(
+                "{bounced} hard bounces in the last {n} sends ({:.1} %, above 4 %)",
+                bounce_rate * 100.0
+            ));
+        }
+        if complaint_rate > MAX_COMPLAINT_RATE {
+            return Some(format!(
+                "{complained} complaints in the last {n} sends ({:.2} %, above 0.1 %)",
+                complaint_rate * 100.0
+            ));
+        }
+        None
+    }
+}
+
+fn account_key(account: &AccountId) -> String {
+    format!("reputation:account:{account}")
+}
+
+fn org_key(org: &OrgId) -> String {
+    format!("reputation:org:{org}")
+}
+
+impl Service {
+    /// Changes one window with a version check; returns it after the change.
+    async fn change_window(
+        &self,
+        key: &str,
+        change: impl Fn(&mut Window) -> bool,
+    ) -> Result<Window, ApiError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let current = self.store.get_record(key).await?;
+            let (mut window, expected) = match current {
+                Some(Versioned { value, version }) => (
+                    serde_json::from_value(value).unwrap_or_default(),
+                    Some(version),
+                ),
+                None => (Window::default(), None),
+            };
+            if !change(&mut window) {
+                return Ok(window);
+            }
+            let value =
+                serde_json::to_value(&window).map_err(|e| ApiError::Internal(e.to_string()))?;
+            match self.store.put_record(key, &value, expected).await {
+                Ok(_) => return Ok(window),
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(ApiError::Conflict(
+            "the reputation window kept changing".into(),
+        ))
+    }
+
+    /// Counts a hand-off in the account's and the organization's windows.
+    pub(crate) async fn reputation_sent(
+        &self,
+        org: &OrgId,
+        account: &AccountId,
+        message_id: &str,
+    ) -> Result<(), ApiError> {
+        self.change_window(&account_key(account), |w| {
+            w.push(message_id, ACCOUNT_WINDOW)
+        })
+        .await?;
+        self.change_window(&org_key(org), |w| w.push(message_id, ORG_WINDOW))
+            .await?;
+        Ok(())
+    }
+
+    /// Marks a hand-off bounced or complained about and applies the guard.
+    pub(crate) async fn reputation_hit(
+        &self,
+        org: &OrgId,
+        campaign: &CampaignId,
+        message_id: &str,
+        outcome: SendOutcome,
+    ) -> Result<(), ApiError> {
+        let Some(c) = self.campaign_by_id(org, campaign).await? else {
+            return Ok(());
+        };
+        let account = self
+            .change_window(&account_key(&c.sender_account_id), |w| {
+                w.mark(message_id, outcome)
+            })
+            .await?;
+        if let Some(why) = account.breach() {
+            let campaigns = self.store.campaigns_using(&c.sender_account_id).await?;
+            self.reputation_pause(campaigns, Some(&c.sender_account_id), &why)
+                .await?;
+        }
+        let organization = self
+            .change_window(&org_key(org), |w| w.mark(message_id, outcome))
+            .await?;
+        if let Some(why) = organization.breach() {
+            let mut campaigns = Vec::new();
+            let mut page = PageRequest {
+                limit: 100,
+                after: None,
+            };
+            loop {
+                let projects = self.store.list_projects(org, &page).await?;
+                for p in &projects.items {
+                    let mut cpage = PageRequest {
+                        limit: 100,
+                        after: None,
+                    };
+                    loop {
+                        let batch = self.store.list_campaigns(org, &p.id, &cpage).await?;
+                        campaigns.extend(batch.items.iter().map(|c| (org.clone(), c.id.clone())));
+                        match batch.next {
+                            Some(n) => cpage.after = Some(n),
+                            None => break,
+                        }
+                    }
+                }
+                match projects.next {
+                    Some(n) => page.after = Some(n),
+                    None => break,
+                }
+            }
+            self.reputation_pause(campaigns, None, &format!("the organization had {why}"))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Pauses running campaigns with `sender_reputation` and notifies each project.
+    async fn reputation_pause(
+        &self,
+        campaigns: Vec<(OrgId, CampaignId)>,
+        account: Option<&AccountId>,
+        why: &str,
+    ) -> Result<(), ApiError> {
+        let mut by_project: std::collections::BTreeMap<(OrgId, String), Vec<(CampaignId, String)>> =
+            Default::default();
+        for (org, cid) in campaigns {
+            for _ in 0..CAS_ATTEMPTS {
+                let Some(Versioned { mut value, version }) =
+                    self.store.get_campaign(&org, &cid).await?
+                else {
+                    break;
+                };
+                if value.pause(PauseReason::SenderReputation).is_err() {
+                    break;
+                }
+                match self.store.put_campaign(&value, Some(version)).await {
+                    Ok(_) => {
+                        by_project
+                            .entry((org.clone(), value.project_id.to_string()))
+                            .or_default()
+                            .push((value.id.clone(), value.name.clone()));
+                        break;
+                    }
+                    Err(StoreError::Conflict) => continue,
+                    Err(err) => return Err(err.into()),
+                }
+            }
+        }
+        for ((org, project), paused) in by_project {
+            let names: Vec<String> = paused.iter().map(|(_, n)| format!("“{n}”")).collect();
+            tracing::error!(alarm = "sender_reputation", %org, %why, "reputation guard paused campaigns (R-2.5)");
+            let n = Notification {
+                id: self.new_id("ntf"),
+                org_id: org,
+                project_id: project,
+                kind: "sender_reputation".into(),
+                message: format!(
+                    "Paused to protect sending for everyone: {why}. Paused: {}. Check the addresses, then resume the campaigns.",
+                    names.join(", ")
+                ),
+                account_id: account.cloned(),
+                campaign_ids: paused.into_iter().map(|(id, _)| id).collect(),
+                created_at: self.now(),
+                resolved_at: None,
+            };
+            self.store.put_notification(&n).await?;
+        }
+        Ok(())
+    }
+
+    /// SES raises no event when an identity stops being verified, so
+    /// every connected account is checked (at least hourly); a lost
+    /// verification is handled like a sending error. Returns the accounts failed.
+    pub async fn check_identities(&self) -> Result<usize, ApiError> {
+        let mut failed = 0;
+        let mut page = PageRequest {
+            limit: 100,
+            after: None,
+        };
+        loop {
+            let batch = self.store.list_all_accounts(&page).await?;
+            for a in batch
+                .items
+                .iter()
+                .filter(|a| a.status == AccountStatus::Connected)
+            {
+                match self.identities.sendable(&a.address).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        self.sender_account_failed(
+                            &a.id,
+                            "its identity is no longer verified for sending",
+                        )
+                        .await?;
+                        failed += 1;
+                    }
+                    Err(e) => {
+                        tracing::warn!(account = %a.id, error = %e, "identity check failed; will try again")
+                    }
+                }
+            }
+            match batch.next {
+                Some(n) => page.after = Some(n),
+                None => return Ok(failed),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(sent: usize, bounced: usize, complained: usize) -> Window {
+        let mut w = Window::default();
+        for i in 0..sent + bounced + complained {
+            w.push(&format!("m{i}"), ACCOUNT_WINDOW);
+        }
+        for i in 0..bounced {
+            w.mark(&format!("m{i}"), SendOutcome::Bounced);
+        }
+        for i in bounced..bounced + complained {
+            w.mark(&format!("m{i}"), SendOutcome::Complained);
+        }
+        w
+    }
+
+    #[test]
+    fn thresholds_and_minimum_sample_of_r_2_5() {
+        assert_eq!(window(40, 9, 0).breach(), None, "fewer than 50 sends");
+        assert_eq!(
+            window(192, 8, 0).breach(),
+            None,
+            "exactly 4 % is not above 4 %"
+        );
+        assert!(window(191, 9, 0).breach().unwrap().contains("hard bounces"));
+        assert!(
+            window(199, 0, 1).breach().unwrap().contains("complaints"),
+            "one complaint in 200 is 0.5 %"
+        );
+    }
+
+    #[test]
+    fn the_window_keeps_the_last_sends_and_counts_each_once() {
+        let mut w = Window::default();
+        for i in 0..250 {
+            w.push(&format!("m{i}"), ACCOUNT_WINDOW);
+        }
+        assert_eq!(w.sends.len(), 200);
+        assert!(
+            !w.mark("m10", SendOutcome::Bounced),
+            "fell out of the window"
+        );
+        assert!(w.mark("m100", SendOutcome::Bounced));
+        assert!(
+            !w.mark("m100", SendOutcome::Bounced),
+            "a duplicate changes nothing"
+        );
+        assert!(!w.push("m100", ACCOUNT_WINDOW));
+    }
+}
