@@ -72,7 +72,7 @@ impl World {
             .api
             .post(
                 &format!("/v1/campaigns/{id}/enrollments"),
-                json!({"candidate_ids": candidates}),
+                json!({"candidate_ids": candidates, "allow_duplicate": true}),
             )
             .await;
         assert_eq!(added["refused"], json!([]), "{added}");
@@ -147,7 +147,7 @@ async fn hard_bounces_cascade_work_work_personal_then_end_bounced_with_one_refun
         .api
         .post(
             &format!("/v1/campaigns/{cb}/enrollments"),
-            json!({"candidate_ids": [cand]}),
+            json!({"candidate_ids": [cand], "allow_duplicate": true}),
         )
         .await;
     let eb = added["enrollments"][0]["id"].as_str().unwrap().to_owned();

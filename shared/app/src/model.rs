@@ -38,17 +38,32 @@ pub struct EmailAccount {
     pub address: EmailAddress,
     pub display_name: String,
     pub status: AccountStatus,
+    /// Users allowed to send from this account, possibly of other organizations.
     #[serde(default)]
-    pub delegates: Vec<UserId>,
+    pub delegates: Vec<Delegate>,
     pub created_at: DateTime<Utc>,
 }
 
 impl EmailAccount {
     /// Whether `user` of `org` may send from this account (owner or delegate, R-2.4).
     pub fn usable_by(&self, org: &OrgId, user: &UserId) -> bool {
-        self.status != AccountStatus::Removed
-            && ((&self.org_id == org && &self.owner_id == user) || self.delegates.contains(user))
+        self.status != AccountStatus::Removed && (self.owned_by(org, user) || self.is_delegate(org, user))
     }
+
+    pub fn owned_by(&self, org: &OrgId, user: &UserId) -> bool {
+        &self.org_id == org && &self.owner_id == user
+    }
+
+    pub fn is_delegate(&self, org: &OrgId, user: &UserId) -> bool {
+        self.delegates.iter().any(|d| &d.org_id == org && &d.user_id == user)
+    }
+}
+
+/// A user granted the right to send from someone else's account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delegate {
+    pub org_id: OrgId,
+    pub user_id: UserId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

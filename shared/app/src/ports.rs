@@ -115,6 +115,8 @@ pub trait Store: Send + Sync {
         candidate: &CandidateId,
         now: DateTime<Utc>,
     ) -> Result<RevealOutcome, StoreError>;
+    /// Adds credits with a `grant` ledger entry, atomically.
+    async fn grant_credits(&self, org: &OrgId, amount: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
     async fn is_revealed(&self, org: &OrgId, candidate: &CandidateId) -> Result<bool, StoreError>;
     async fn ledger(
         &self,
@@ -178,6 +180,7 @@ pub trait Store: Send + Sync {
     ) -> Result<Page<Project>, StoreError>;
     async fn get_template(&self, org: &OrgId, id: &str) -> Result<Option<Template>, StoreError>;
     async fn put_template(&self, template: &Template) -> Result<(), StoreError>;
+    async fn delete_template(&self, org: &OrgId, id: &str) -> Result<(), StoreError>;
     async fn list_templates(
         &self,
         org: &OrgId,

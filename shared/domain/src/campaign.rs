@@ -122,9 +122,33 @@ pub struct Campaign {
     /// Enrollments not yet ended; the campaign completes when it reaches 0 while running.
     #[serde(default)]
     pub active_enrollments: i64,
+    #[serde(default)]
+    pub kind: CampaignKind,
+}
+
+/// A sequence, or the carrier of one single message, which reuses
+/// the whole sending and returns machinery but belongs to no project view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CampaignKind {
+    #[default]
+    Sequence,
+    Single,
 }
 
 impl Campaign {
+    /// Whether steps and settings may be edited now: in draft, paused,
+    /// or during the grace period after the start.
+    pub fn editable(&self, now: DateTime<Utc>) -> bool {
+        match self.status {
+            CampaignStatus::Draft | CampaignStatus::Paused => true,
+            CampaignStatus::Running => self
+                .started_at
+                .is_some_and(|s| now < s + chrono::Duration::minutes(GRACE_MINUTES)),
+            _ => false,
+        }
+    }
+
     /// `draft` → `running`.
     pub fn start(&mut self, now: DateTime<Utc>) -> Result<(), CampaignTransitionError> {
         match self.status {

@@ -58,6 +58,9 @@ pub struct Candidate {
     /// again by this organization, at any address.
     #[serde(default)]
     pub opted_out: bool,
+    /// Erased: the record stays only as a tombstone.
+    #[serde(default)]
+    pub erased: bool,
 }
 
 impl Candidate {

@@ -612,6 +612,36 @@ impl Enrollment {
         Ok(!self.is_ended())
     }
 
+    /// Back from `blocked` once the user fixed what blocked it (an override or a
+    /// custom field, R-4.3, R-5.5); the caller re-plans.
+    pub fn unblock(&mut self) -> bool {
+        if self.status != EnrollmentStatus::Blocked {
+            return false;
+        }
+        let sent_any = self.steps.iter().any(|s| s.attempts.iter().any(|a| a.sent_at.is_some()));
+        self.status = if sent_any { EnrollmentStatus::InProgress } else { EnrollmentStatus::NotStarted };
+        self.blocked_reason = None;
+        true
+    }
+
+    /// Gives the enrollment `count` steps after an edit of its campaign:
+    /// steps already handed off stay; steps not yet sent are added or dropped.
+    pub fn resize_steps(&mut self, count: usize) -> Result<(), EnrollmentError> {
+        let handed_off = self.steps.iter().filter(|s| !s.attempts.is_empty()).count();
+        if count < handed_off.max(1) {
+            return Err(EnrollmentError::WrongState(self.status.as_str(), "no fewer steps than were already sent"));
+        }
+        self.steps.truncate(count);
+        while self.steps.len() < count {
+            let index = self.steps.len() as u32 + 1;
+            self.steps.push(EnrollmentStep { index, planned_at: None, attempts: Vec::new() });
+        }
+        if self.next().is_none() && self.may_send() && self.next_step as usize > count {
+            self.next_step = count as u32 + 1;
+        }
+        Ok(())
+    }
+
     /// Whether what comes back about sent steps still changes this enrollment:
     /// active ones and `finished` ones do.
     pub fn accepts_returns(&self) -> bool {

@@ -166,6 +166,7 @@ impl World {
                     recipient: None,
                     skip_weekends: false,
                     timezone_mode: Default::default(),
+                    daily_limit: None,
                 },
             )
             .await

@@ -18,7 +18,7 @@ use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::service::Service;
 use crate::usecases::campaigns::NewCampaign;
-use crate::usecases::candidates::NewCandidate;
+use crate::usecases::candidates::{CandidateUpdate, NewCandidate};
 use crate::usecases::enrollments::AddCandidates;
 use extract::{Body, Paging, cursor};
 use outreach_domain::campaign::StepSpec;
@@ -41,13 +41,23 @@ pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/v1/me", get(get_me).put(put_me))
         .route("/v1/email-accounts", get(list_accounts).post(link_account))
-        .route("/v1/email-accounts/{id}", get(get_account))
+        .route("/v1/email-accounts/{id}", get(get_account).delete(remove_account))
+        .route("/v1/email-accounts/{id}/resend", post(resend_confirmation))
+        .route("/v1/email-accounts/{id}/delegates", post(add_delegate))
+        .route("/v1/email-accounts/{id}/delegates/{user_id}", axum::routing::delete(remove_delegate))
+        .route("/v1/admin/credits", post(grant_credits))
+        .route("/v1/candidates/{id}/messages", get(list_messages).post(send_message))
         .route("/v1/email-accounts/{id}/relink", post(relink_account))
         .route(
             "/v1/candidates",
             get(list_candidates).post(create_candidate),
         )
-        .route("/v1/candidates/{id}", get(get_candidate))
+        .route(
+            "/v1/candidates/{id}",
+            get(get_candidate).patch(update_candidate).delete(erase_candidate),
+        )
+        .route("/v1/candidates/{id}/emails", post(add_manual_email))
+        .route("/v1/projects/{id}/pins/{candidate_id}", axum::routing::put(pin_address))
         .route("/v1/candidates/{id}/reveal", post(reveal))
         .route("/v1/credits", get(credits))
         .route("/v1/projects", get(list_projects).post(create_project))
@@ -62,8 +72,12 @@ pub fn router(service: Arc<Service>) -> Router {
             get(list_campaigns).post(create_campaign),
         )
         .route("/v1/templates", get(list_templates).post(create_template))
-        .route("/v1/templates/{id}", get(get_template))
-        .route("/v1/campaigns/{id}", get(get_campaign))
+        .route(
+            "/v1/templates/{id}",
+            get(get_template).put(update_template).delete(delete_template),
+        )
+        .route("/v1/campaigns/{id}", get(get_campaign).patch(edit_campaign))
+        .route("/v1/campaigns/{id}/preview", post(preview_campaign))
         .route("/v1/campaigns/{id}/start", post(start_campaign))
         .route("/v1/campaigns/{id}/pause", post(pause_campaign))
         .route("/v1/campaigns/{id}/resume", post(resume_campaign))
@@ -72,7 +86,10 @@ pub fn router(service: Arc<Service>) -> Router {
             "/v1/campaigns/{id}/enrollments",
             get(list_enrollments).post(add_enrollments),
         )
-        .route("/v1/campaigns/{id}/enrollments/{eid}", get(get_enrollment))
+        .route(
+            "/v1/campaigns/{id}/enrollments/{eid}",
+            get(get_enrollment).patch(set_overrides),
+        )
         .route(
             "/v1/campaigns/{id}/enrollments/{eid}/pause",
             post(pause_enrollment),
@@ -141,7 +158,7 @@ async fn link_account(State(s): Svc, who: Identity, Body(b): Body<LinkAccount>) 
 
 async fn list_accounts(State(s): Svc, who: Identity) -> ApiResult {
     let items: Vec<Value> = s
-        .list_accounts(&who)
+        .usable_accounts(&who)
         .await?
         .iter()
         .map(|a| views::account(a, &who.user_id))
@@ -156,24 +173,68 @@ async fn get_account(State(s): Svc, who: Identity, Path(id): Path<String>) -> Ap
 
 // --- candidates and credits (R-3) ---
 
+/// A candidate as the caller sees it, with suppressed addresses marked.
+async fn candidate_value(s: &Service, who: &Identity, c: &outreach_domain::candidate::Candidate) -> Result<Value, ApiError> {
+    let suppressed = s.suppressed_addresses(&who.org_id, c).await?;
+    Ok(views::candidate(c, &who.user_id, &suppressed))
+}
+
 async fn create_candidate(State(s): Svc, who: Identity, Body(b): Body<NewCandidate>) -> ApiResult {
     let c = s.create_candidate(&who, b).await?;
-    created(views::candidate(&c, &who.user_id))
+    created(candidate_value(&s, &who, &c).await?)
 }
 
 async fn get_candidate(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
     let c = s.candidate(&who, &id).await?;
-    ok(views::candidate(&c, &who.user_id))
+    ok(candidate_value(&s, &who, &c).await?)
+}
+
+async fn update_candidate(State(s): Svc, who: Identity, Path(id): Path<String>, Body(b): Body<CandidateUpdate>) -> ApiResult {
+    let c = s.update_candidate(&who, &id, b).await?;
+    ok(candidate_value(&s, &who, &c).await?)
+}
+
+async fn erase_candidate(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    s.erase_candidate(&who, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn list_candidates(State(s): Svc, who: Identity, Paging(page): Paging) -> ApiResult {
     let p = s.list_candidates(&who, &page).await?;
-    let items: Vec<Value> = p
-        .items
-        .iter()
-        .map(|c| views::candidate(c, &who.user_id))
-        .collect();
+    let mut items = Vec::with_capacity(p.items.len());
+    for c in &p.items {
+        items.push(candidate_value(&s, &who, c).await?);
+    }
     ok(json!({"items": items, "cursor": cursor(p.next.as_ref())}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ManualEmail {
+    address: String,
+    #[serde(rename = "type")]
+    kind: outreach_domain::candidate::EmailType,
+}
+
+async fn add_manual_email(State(s): Svc, who: Identity, Path(id): Path<String>, Body(b): Body<ManualEmail>) -> ApiResult {
+    let c = s.add_manual_email(&who, &id, &b.address, b.kind).await?;
+    created(candidate_value(&s, &who, &c).await?)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pin {
+    address: String,
+}
+
+async fn pin_address(
+    State(s): Svc,
+    who: Identity,
+    Path((project, candidate)): Path<(String, String)>,
+    Body(b): Body<Pin>,
+) -> ApiResult {
+    let address = s.pin_address(&who, &project, &candidate, &b.address).await?;
+    ok(json!({"project_id": project, "candidate_id": candidate, "address": address}))
 }
 
 async fn reveal(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
@@ -272,8 +333,27 @@ async fn get_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -> A
     ok(views::campaign(&s.campaign(&who, &id).await?.value))
 }
 
+/// Start answers the campaign and every candidate with a missing merge field.
 async fn start_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    ok(views::campaign(&s.start_campaign(&who, &id).await?))
+    let campaign = s.start_campaign(&who, &id).await?;
+    let missing = s.missing_fields(&campaign).await?;
+    let mut v = views::campaign(&campaign);
+    v["missing_fields"] = json!(missing);
+    ok(v)
+}
+
+async fn edit_campaign(
+    State(s): Svc,
+    who: Identity,
+    Path(id): Path<String>,
+    Body(b): Body<crate::usecases::campaigns::CampaignEdit>,
+) -> ApiResult {
+    ok(views::campaign(&s.edit_campaign(&who, &id, b).await?))
+}
+
+async fn preview_campaign(State(s): Svc, who: Identity, Path(id): Path<String>, Paging(page): Paging) -> ApiResult {
+    let (p, missing) = s.preview(&who, &id, &page).await?;
+    ok(json!({"items": p.items, "missing_fields": missing, "cursor": cursor(p.next.as_ref())}))
 }
 
 async fn pause_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
@@ -503,4 +583,115 @@ async fn unsubscribe_one_click(
     } else {
         ok(json!({"unsubscribed": true}))
     }
+}
+
+// --- accounts: remove, confirm, delegation; admin grants (R-3.2) ---
+
+async fn remove_account(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    s.remove_account(&who, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn resend_confirmation(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    let a = s.resend_confirmation(&who, &id).await?;
+    ok(views::account(&a, &who.user_id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewDelegate {
+    user_id: String,
+    /// The delegate's organization, when it is not the owner's.
+    #[serde(default)]
+    org_id: Option<String>,
+}
+
+async fn add_delegate(State(s): Svc, who: Identity, Path(id): Path<String>, Body(b): Body<NewDelegate>) -> ApiResult {
+    let a = s.add_delegate(&who, &id, b.org_id.as_deref(), &b.user_id).await?;
+    created(views::account(&a, &who.user_id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DelegateQuery {
+    #[serde(default)]
+    org_id: Option<String>,
+}
+
+async fn remove_delegate(
+    State(s): Svc,
+    who: Identity,
+    Path((id, user)): Path<(String, String)>,
+    axum::extract::Query(q): axum::extract::Query<DelegateQuery>,
+) -> ApiResult {
+    let a = s.remove_delegate(&who, &id, q.org_id.as_deref(), &user).await?;
+    ok(views::account(&a, &who.user_id))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Grant {
+    org_id: String,
+    amount: i64,
+}
+
+async fn grant_credits(State(s): Svc, who: Identity, Body(b): Body<Grant>) -> ApiResult {
+    let balance = s.grant_credits(&who, &b.org_id, b.amount).await?;
+    created(json!({"org_id": b.org_id, "amount": b.amount, "balance": balance}))
+}
+
+// --- templates, overrides (R-4, R-5.5) ---
+
+async fn update_template(State(s): Svc, who: Identity, Path(id): Path<String>, Body(b): Body<NewTemplate>) -> ApiResult {
+    ok(template_view(&s.update_template(&who, &id, &b.name, b.steps).await?))
+}
+
+async fn delete_template(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    s.delete_template(&who, &id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn set_overrides(
+    State(s): Svc,
+    who: Identity,
+    Path((id, eid)): Path<(String, String)>,
+    Body(b): Body<crate::usecases::enrollments::Overrides>,
+) -> ApiResult {
+    let (c, e) = s.set_overrides(&who, &id, &eid, b).await?;
+    ok(enrollment_value(&s, &who, &c, &e, true).await?)
+}
+
+// --- single messages (R-12) ---
+
+fn message_view(e: &outreach_domain::enrollment::Enrollment, now: chrono::DateTime<chrono::Utc>) -> Value {
+    let step = e.steps.first();
+    let latest = step.and_then(|s| s.latest());
+    json!({
+        "id": e.id,
+        "candidate_id": e.candidate_id,
+        "campaign_id": e.campaign_id,
+        "status": e.step_status(1, now, false),
+        "enrollment_status": e.status,
+        "address": latest.map(|a| a.address.to_string()),
+        "message_id": latest.and_then(|a| a.message_id.clone()),
+        "rfc822_message_id": latest.and_then(|a| a.rfc822_message_id.clone()),
+        "sent_at": latest.and_then(|a| a.sent_at).map(views::ts),
+        "replied": e.status == outreach_domain::enrollment::EnrollmentStatus::Replied,
+    })
+}
+
+async fn send_message(
+    State(s): Svc,
+    who: Identity,
+    Path(id): Path<String>,
+    Body(b): Body<crate::usecases::messages::NewMessage>,
+) -> ApiResult {
+    let (_, e) = s.send_single(&who, &id, b).await?;
+    created(message_view(&e, s.now()))
+}
+
+async fn list_messages(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    let now = s.now();
+    let items: Vec<Value> = s.single_messages(&who, &id).await?.iter().map(|(_, e)| message_view(e, now)).collect();
+    ok(json!({"items": items, "cursor": null}))
 }

@@ -31,17 +31,26 @@ pub fn account(a: &EmailAccount, viewer: &UserId) -> Value {
     })
 }
 
-pub fn candidate(c: &Candidate, viewer: &UserId) -> Value {
+/// A candidate as `viewer` sees it: a colleague's manual addresses are left
+/// out; each address has its status.
+pub fn candidate(c: &Candidate, viewer: &UserId, suppressed: &[EmailAddress]) -> Value {
     let emails: Vec<Value> = c
         .emails
         .iter()
         .filter(|e| e.visible_to(viewer))
         .map(|e| {
+            let status = if e.bounced {
+                "bounced"
+            } else if suppressed.contains(&e.address) {
+                "suppressed"
+            } else {
+                "valid"
+            };
             json!({
                 "address": e.address,
                 "type": e.kind,
                 "manual": e.is_manual(),
-                "status": if e.bounced { "bounced" } else { "valid" },
+                "status": status,
             })
         })
         .collect();

@@ -35,6 +35,40 @@ pub struct NewCampaign {
     pub skip_weekends: bool,
     #[serde(default)]
     pub timezone_mode: TimezoneMode,
+    /// Sends per sender account and calendar day.
+    #[serde(default)]
+    pub daily_limit: Option<u32>,
+}
+
+/// An edit of a campaign; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignEdit {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub template_id: Option<String>,
+    #[serde(default)]
+    pub steps: Option<Vec<StepSpec>>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub when_to_send: Option<WhenToSend>,
+    #[serde(default)]
+    pub recipient: Option<RecipientSetting>,
+    #[serde(default)]
+    pub skip_weekends: Option<bool>,
+    #[serde(default)]
+    pub daily_limit: Option<u32>,
+    #[serde(default)]
+    pub timezone_mode: Option<TimezoneMode>,
+}
+
+fn valid_daily_limit(limit: Option<u32>) -> Result<Option<u32>, ApiError> {
+    match limit {
+        Some(0) | Some(100_001..) => Err(ApiError::invalid("daily_limit", "must be 1 to 100000")),
+        other => Ok(other),
+    }
 }
 
 /// How an enrollment's plan is (re)made.
@@ -107,13 +141,14 @@ impl Service {
             when_to_send: input.when_to_send,
             recipient: input.recipient.unwrap_or_default(),
             skip_weekends: input.skip_weekends,
-            daily_limit: None,
+            daily_limit: valid_daily_limit(input.daily_limit)?,
             timezone_mode: input.timezone_mode,
             status: CampaignStatus::Draft,
             pause_reason: None,
             created_at: self.now(),
             started_at: None,
             active_enrollments: 0,
+            kind: Default::default(),
         };
         self.store.put_campaign(&campaign, None).await?;
         Ok(campaign)
@@ -163,6 +198,147 @@ impl Service {
             .await?;
         self.replan_all(&campaign, Replan::Fresh(now)).await?;
         Ok(campaign)
+    }
+
+    /// steps and settings are edited in draft, in paused and during the
+    /// grace period; the edit applies to steps not yet sent.
+    pub async fn edit_campaign(&self, who: &Identity, id: &str, edit: CampaignEdit) -> Result<Campaign, ApiError> {
+        let current = self.campaign(who, id).await?.value;
+        if !current.editable(self.now()) {
+            return Err(ApiError::Conflict(
+                "a campaign can be edited in draft, paused, or within 20 minutes of its start".into(),
+            ));
+        }
+        let steps = match (edit.template_id, edit.steps) {
+            (Some(_), Some(_)) => return Err(ApiError::invalid("steps", "give either template_id or steps, not both")),
+            (Some(tid), None) => Some(
+                self.template(who, &tid)
+                    .await
+                    .map_err(|_| ApiError::invalid("template_id", "no template with this id"))?
+                    .steps,
+            ),
+            (None, Some(steps)) => {
+                validate_steps(&steps)?;
+                Some(steps)
+            }
+            (None, None) => None,
+        };
+        let name = match edit.name.map(|n| n.trim().to_owned()) {
+            Some(n) if n.is_empty() || n.chars().count() > 200 => {
+                return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+            }
+            other => other,
+        };
+        let timezone = edit
+            .timezone
+            .as_deref()
+            .map(Zone::parse)
+            .transpose()
+            .map_err(|e| ApiError::invalid("timezone", e.to_string()))?;
+        let daily_limit = valid_daily_limit(edit.daily_limit)?;
+        // Every enrollment must keep the steps it already received.
+        if let Some(steps) = &steps {
+            let mut page = PageRequest { limit: 200, after: None };
+            loop {
+                let batch = self.store.list_enrollments(&current.org_id, &current.id, &page).await?;
+                for e in &batch.items {
+                    let handed_off = e.steps.iter().filter(|s| !s.attempts.is_empty()).count();
+                    if steps.len() < handed_off {
+                        return Err(ApiError::Conflict(format!(
+                            "enrollment {} already received {handed_off} steps; keep at least that many",
+                            e.id
+                        )));
+                    }
+                }
+                match batch.next {
+                    Some(n) => page.after = Some(n),
+                    None => break,
+                }
+            }
+        }
+        let now = self.now();
+        let campaign = self
+            .change_campaign(who, id, |c| {
+                if !c.editable(now) {
+                    return Err(ApiError::Conflict("the campaign can no longer be edited".into()));
+                }
+                if let Some(n) = &name {
+                    c.name = n.clone();
+                }
+                if let Some(st) = &steps {
+                    c.steps = st.clone();
+                }
+                if let Some(z) = timezone {
+                    c.timezone = z;
+                }
+                if let Some(w) = edit.when_to_send {
+                    c.when_to_send = w;
+                }
+                if let Some(r) = edit.recipient {
+                    c.recipient = r;
+                }
+                if let Some(sw) = edit.skip_weekends {
+                    c.skip_weekends = sw;
+                }
+                if daily_limit.is_some() {
+                    c.daily_limit = daily_limit;
+                }
+                if let Some(m) = edit.timezone_mode {
+                    c.timezone_mode = m;
+                }
+                Ok(())
+            })
+            .await?;
+        self.replan_after_edit(&campaign).await?;
+        Ok(campaign)
+    }
+
+    /// Resizes every enrollment to the campaign's steps and plans its unsent
+    /// steps again under the new settings.
+    async fn replan_after_edit(&self, campaign: &Campaign) -> Result<(), ApiError> {
+        let count = campaign.steps.len();
+        let mut page = PageRequest { limit: 200, after: None };
+        loop {
+            let batch = self.store.list_enrollments(&campaign.org_id, &campaign.id, &page).await?;
+            for e in batch.items.iter().filter(|e| !e.is_ended()) {
+                for _ in 0..CAS_ATTEMPTS {
+                    let Some(Versioned { value: mut e, version }) = self.store.get_enrollment(&campaign.org_id, &e.id).await? else { break };
+                    if e.resize_steps(count).is_err() {
+                        break;
+                    }
+                    if let Some(start) = e.plan_start {
+                        // The whole plan from its S, kept only for steps not yet sent.
+                        let fresh = plan(&PlanRequest {
+                            enrollment: e.id.as_str(),
+                            start,
+                            zone: self.plan_zone(campaign, &e).await?,
+                            when: campaign.when_to_send,
+                            skip_weekends: campaign.skip_weekends,
+                            delays: &campaign.delays(),
+                            from_step: 0,
+                        });
+                        let from = e.next_step_offset();
+                        e.apply_plan(start, &fresh[from.min(fresh.len())..]);
+                    }
+                    match self.store.update_enrollment(&e, version, Activity::Unchanged).await {
+                        Ok(_) => {
+                            if campaign.is_running() && e.may_send()
+                                && let Some(at) = e.next_due_at
+                            {
+                                self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+                            }
+                            break;
+                        }
+                        Err(StoreError::Conflict) => continue,
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+            }
+            match batch.next {
+                Some(n) => page.after = Some(n),
+                None => return Ok(()),
+            }
+        }
     }
 
     pub async fn pause_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
@@ -247,15 +423,7 @@ impl Service {
         enrollment: &Enrollment,
         start: DateTime<Utc>,
     ) -> Result<Vec<DateTime<Utc>>, ApiError> {
-        let zone = match campaign.timezone_mode {
-            TimezoneMode::Campaign => campaign.timezone,
-            TimezoneMode::Recipient => self
-                .store
-                .get_candidate(&campaign.org_id, &enrollment.candidate_id)
-                .await?
-                .and_then(|c| c.value.timezone)
-                .unwrap_or(campaign.timezone),
-        };
+        let zone = self.plan_zone(campaign, enrollment).await?;
         let delays = campaign.delays();
         Ok(plan(&PlanRequest {
             enrollment: enrollment.id.as_str(),
@@ -266,6 +434,20 @@ impl Service {
             delays: &delays,
             from_step: enrollment.next_step_offset(),
         }))
+    }
+
+    /// The zone an enrollment's plan uses: the campaign's, or the candidate's
+    /// where known in recipient mode.
+    pub(crate) async fn plan_zone(&self, campaign: &Campaign, enrollment: &Enrollment) -> Result<Zone, ApiError> {
+        Ok(match campaign.timezone_mode {
+            TimezoneMode::Campaign => campaign.timezone,
+            TimezoneMode::Recipient => self
+                .store
+                .get_candidate(&campaign.org_id, &enrollment.candidate_id)
+                .await?
+                .and_then(|c| c.value.timezone)
+                .unwrap_or(campaign.timezone),
+        })
     }
 
     /// Plans an enrollment and creates the wake-up of its next step.

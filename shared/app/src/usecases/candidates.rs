@@ -123,6 +123,7 @@ impl Service {
             timezone,
             emails,
             opted_out: false,
+            erased: false,
         };
         self.store.put_candidate(&candidate, None).await?;
         Ok(candidate)
@@ -133,6 +134,7 @@ impl Service {
             .get_candidate(&who.org_id, &CandidateId::from(id))
             .await?
             .map(|v| v.value)
+            .filter(|c| !c.erased)
             .ok_or(ApiError::NotFound("candidate"))
     }
 
@@ -141,7 +143,9 @@ impl Service {
         who: &Identity,
         page: &PageRequest,
     ) -> Result<Page<Candidate>, ApiError> {
-        Ok(self.store.list_candidates(&who.org_id, page).await?)
+        let mut p = self.store.list_candidates(&who.org_id, page).await?;
+        p.items.retain(|c| !c.erased);
+        Ok(p)
     }
 
     /// Reveals a candidate's contacts for the organization: one credit, once.
@@ -170,5 +174,202 @@ impl Service {
         let balance = self.store.credit_balance(&who.org_id).await?;
         let ledger = self.store.ledger(&who.org_id, page).await?;
         Ok((balance, ledger))
+    }
+}
+
+/// The "use this address first" pins of one candidate in one project:
+/// a pinned profile address applies to every campaign of the project; a pinned
+/// manual address only to its author's campaigns, so it is never revealed to
+/// colleagues.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Pins {
+    #[serde(default)]
+    pub shared: Option<EmailAddress>,
+    #[serde(default)]
+    pub personal: std::collections::BTreeMap<String, EmailAddress>,
+}
+
+impl Pins {
+    pub fn for_owner(&self, owner: &outreach_domain::ids::UserId) -> Option<&EmailAddress> {
+        self.personal.get(owner.as_str()).or(self.shared.as_ref())
+    }
+}
+
+pub(crate) fn pins_key(org: &outreach_domain::ids::OrgId, project: &str, candidate: &CandidateId) -> String {
+    format!("pins:{org}:{project}:{candidate}")
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateUpdate {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub company: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+impl Service {
+    /// a manual address, visible to and usable by its author alone.
+    pub async fn add_manual_email(&self, who: &Identity, id: &str, address: &str, kind: EmailType) -> Result<Candidate, ApiError> {
+        let address = EmailAddress::parse(address).map_err(|e| ApiError::invalid("address", e.to_string()))?;
+        let candidate = self.candidate(who, id).await?;
+        let user = who.user_id.clone();
+        let updated = self
+            .change_candidate(who, &candidate.id, |c| {
+                if c.emails.iter().any(|e| e.address == address && e.visible_to(&user)) {
+                    return Err(ApiError::Conflict("the candidate already has this address".into()));
+                }
+                if c.emails.len() >= MAX_EMAILS * 2 {
+                    return Err(ApiError::invalid("address", "too many addresses on this candidate"));
+                }
+                c.emails.push(CandidateEmail { address: address.clone(), kind, manual_by: Some(user.clone()), bounced: false });
+                Ok(())
+            })
+            .await?;
+        Ok(updated)
+    }
+
+    /// pins an address of the candidate within a project.
+    pub async fn pin_address(&self, who: &Identity, project_id: &str, candidate_id: &str, address: &str) -> Result<EmailAddress, ApiError> {
+        let project = self.project(who, project_id).await?;
+        let candidate = self.candidate(who, candidate_id).await?;
+        let address = EmailAddress::parse(address).map_err(|e| ApiError::invalid("address", e.to_string()))?;
+        let Some(email) = candidate.emails.iter().find(|e| e.address == address && e.visible_to(&who.user_id)) else {
+            return Err(ApiError::invalid("address", "not an address of this candidate"));
+        };
+        let manual = email.is_manual();
+        let user = who.user_id.to_string();
+        self.update_record(&pins_key(&who.org_id, &project.id, &candidate.id), |p: &mut Pins| {
+            if manual {
+                p.personal.insert(user.clone(), address.clone());
+            } else {
+                p.shared = Some(address.clone());
+                p.personal.remove(&user);
+            }
+            Ok(true)
+        })
+        .await?;
+        Ok(address)
+    }
+
+    /// Updates a candidate's profile fields (names, title, company, location, zone).
+    pub async fn update_candidate(&self, who: &Identity, id: &str, input: CandidateUpdate) -> Result<Candidate, ApiError> {
+        let mut errors = Vec::new();
+        let first_name = input.first_name.map(|v| text_field("first_name", Some(v), true, &mut errors));
+        let last_name = input.last_name.map(|v| text_field("last_name", Some(v), false, &mut errors));
+        let title = input.title.map(|v| text_field("title", Some(v), false, &mut errors));
+        let company = input.company.map(|v| text_field("company", Some(v), false, &mut errors));
+        let location = input.location.map(|v| text_field("location", Some(v), false, &mut errors));
+        let timezone = match input.timezone.as_deref() {
+            Some("") => Some(None),
+            Some(tz) => match Zone::parse(tz) {
+                Ok(z) => Some(Some(z)),
+                Err(e) => {
+                    errors.push(FieldError::new("timezone", e.to_string()));
+                    None
+                }
+            },
+            None => None,
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::invalid_many(errors));
+        }
+        let candidate = self.candidate(who, id).await?;
+        self.change_candidate(who, &candidate.id, |c| {
+            if let Some(v) = &first_name {
+                c.first_name = v.clone().unwrap_or_default();
+            }
+            if let Some(v) = &last_name {
+                c.last_name = v.clone().unwrap_or_default();
+            }
+            if let Some(v) = &title {
+                c.title = v.clone();
+            }
+            if let Some(v) = &company {
+                c.company = v.clone();
+            }
+            if let Some(v) = &location {
+                c.location = v.clone();
+            }
+            if let Some(v) = timezone {
+                c.timezone = v;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// erases the candidate's personal data for the organization; its
+    /// enrollments end `removed`; suppressed addresses stay suppressed, as keyed
+    /// hashes only (the suppression list never held anything else).
+    pub async fn erase_candidate(&self, who: &Identity, id: &str) -> Result<(), ApiError> {
+        let candidate = self.candidate(who, id).await?;
+        let now = self.now();
+        for eid in self.store.enrollments_of_candidate_in_org(&who.org_id, &candidate.id).await? {
+            self.update_enrollment_with(&who.org_id, &eid, |e| {
+                let ended = !e.is_ended() && e.end(outreach_domain::enrollment::EnrollmentStatus::Removed, now).is_ok();
+                // Overrides and custom fields are personal data too.
+                let had_data = e.override_address.is_some() || !e.custom_fields.is_empty();
+                e.override_address = None;
+                e.custom_fields.clear();
+                ended || had_data
+            })
+            .await?;
+        }
+        self.change_candidate(who, &candidate.id, |c| {
+            c.first_name = String::new();
+            c.last_name = String::new();
+            c.title = None;
+            c.company = None;
+            c.location = None;
+            c.timezone = None;
+            c.emails.clear();
+            c.erased = true;
+            Ok(())
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn change_candidate(
+        &self,
+        who: &Identity,
+        id: &CandidateId,
+        change: impl Fn(&mut Candidate) -> Result<(), ApiError>,
+    ) -> Result<Candidate, ApiError> {
+        for _ in 0..crate::service::CAS_ATTEMPTS {
+            let Some(crate::ports::Versioned { mut value, version }) = self.store.get_candidate(&who.org_id, id).await? else {
+                return Err(ApiError::NotFound("candidate"));
+            };
+            if value.erased {
+                return Err(ApiError::NotFound("candidate"));
+            }
+            change(&mut value)?;
+            match self.store.put_candidate(&value, Some(version)).await {
+                Ok(_) => return Ok(value),
+                Err(crate::ports::StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Conflict("the candidate is being changed concurrently; try again".into()))
+    }
+
+    /// Which of the candidate's addresses are suppressed (R-3.5 status `suppressed`).
+    pub async fn suppressed_addresses(&self, org: &outreach_domain::ids::OrgId, c: &Candidate) -> Result<Vec<EmailAddress>, ApiError> {
+        let mut out = Vec::new();
+        for e in &c.emails {
+            if self.is_suppressed(org, &e.address).await? {
+                out.push(e.address.clone());
+            }
+        }
+        Ok(out)
     }
 }

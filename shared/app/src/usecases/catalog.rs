@@ -113,3 +113,21 @@ impl Service {
         Ok(self.store.list_templates(&who.org_id, page).await?)
     }
 }
+
+impl Service {
+    /// Replaces a template's name and steps; campaigns keep the steps they copied.
+    pub async fn update_template(&self, who: &Identity, id: &str, name: &str, steps: Vec<StepSpec>) -> Result<Template, ApiError> {
+        let mut template = self.template(who, id).await?;
+        template.name = valid_name(name)?;
+        validate_steps(&steps)?;
+        template.steps = steps;
+        self.store.put_template(&template).await?;
+        Ok(template)
+    }
+
+    pub async fn delete_template(&self, who: &Identity, id: &str) -> Result<(), ApiError> {
+        let template = self.template(who, id).await?;
+        self.store.delete_template(&who.org_id, &template.id).await?;
+        Ok(())
+    }
+}

@@ -12,6 +12,7 @@ use crate::model::EnrollmentEvent;
 use crate::ports::{Activity, Page, PageRequest, RevealOutcome, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
 use crate::usecases::campaigns::Replan;
+use crate::usecases::candidates::{Pins, pins_key};
 
 /// At most this many candidates per call (§13).
 pub const MAX_CANDIDATES_PER_CALL: usize = 1000;
@@ -27,6 +28,8 @@ pub struct AddCandidates {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalReason {
+    /// In a running, not-ended enrollment of another campaign.
+    Duplicate,
     AlreadyEnrolled,
     /// The candidate opted out of the organization's mail.
     Suppressed,
@@ -38,6 +41,21 @@ pub enum RefusalReason {
 pub struct Refusal {
     pub candidate_id: String,
     pub reason: RefusalReason,
+    /// The other campaign, for `duplicate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<CampaignId>,
+}
+
+/// A candidate's enrollments across the organization's campaigns, the record
+/// that makes the no-double-outreach check atomic: every add rewrites
+/// it with a version check, so two concurrent adds cannot both pass.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+struct Outreach {
+    entries: Vec<(CampaignId, EnrollmentId)>,
+}
+
+fn outreach_key(org: &outreach_domain::ids::OrgId, candidate: &CandidateId) -> String {
+    format!("outreach:{org}:{candidate}")
 }
 
 pub struct Added {
@@ -48,7 +66,7 @@ pub struct Added {
 /// The id of a candidate's enrollment in a campaign: derived from both, so two
 /// concurrent adds of the same candidate collide on one record instead of
 /// creating two enrollments.
-fn enrollment_id(campaign: &CampaignId, candidate: &CandidateId) -> EnrollmentId {
+pub(crate) fn enrollment_id(campaign: &CampaignId, candidate: &CandidateId) -> EnrollmentId {
     let hi = stable_hash(campaign.as_str(), 0, candidate.as_str());
     let lo = stable_hash(candidate.as_str(), 1, campaign.as_str());
     EnrollmentId::new(format!("{}_{hi:016x}{lo:016x}", EnrollmentId::PREFIX))
@@ -90,13 +108,13 @@ impl Service {
             if !seen.insert(raw.clone()) {
                 continue;
             }
-            let refuse = |reason| Refusal {
-                candidate_id: raw.clone(),
-                reason,
-            };
-            match self.enroll(&campaign, &raw).await? {
+            match self.enroll(&campaign, &raw, input.allow_duplicate).await? {
                 Ok(e) => added.enrollments.push(e),
-                Err(reason) => added.refused.push(refuse(reason)),
+                Err((reason, campaign_id)) => added.refused.push(Refusal {
+                    candidate_id: raw.clone(),
+                    reason,
+                    campaign_id,
+                }),
             }
         }
         Ok(added)
@@ -106,18 +124,22 @@ impl Service {
         &self,
         campaign: &Campaign,
         candidate_id: &str,
-    ) -> Result<Result<Enrollment, RefusalReason>, ApiError> {
+        allow_duplicate: bool,
+    ) -> Result<Result<Enrollment, (RefusalReason, Option<CampaignId>)>, ApiError> {
         let org = &campaign.org_id;
         let Some(candidate) = self
             .store
             .get_candidate(org, &CandidateId::from(candidate_id))
             .await?
         else {
-            return Ok(Err(RefusalReason::NotFound));
+            return Ok(Err((RefusalReason::NotFound, None)));
         };
         let candidate = candidate.value;
+        if candidate.erased {
+            return Ok(Err((RefusalReason::NotFound, None)));
+        }
         if candidate.opted_out {
-            return Ok(Err(RefusalReason::Suppressed));
+            return Ok(Err((RefusalReason::Suppressed, None)));
         }
         if self
             .store
@@ -125,26 +147,34 @@ impl Service {
             .await?
             .is_some()
         {
-            return Ok(Err(RefusalReason::AlreadyEnrolled));
+            return Ok(Err((RefusalReason::AlreadyEnrolled, None)));
+        }
+        let id = enrollment_id(&campaign.id, &candidate.id);
+        if let Some(other) = self.claim_outreach(campaign, &candidate.id, &id, allow_duplicate).await? {
+            return Ok(Err((RefusalReason::Duplicate, Some(other))));
         }
         // Adding an unrevealed candidate reveals it.
         if self.store.reveal(org, &candidate.id, self.now()).await? == RevealOutcome::NoCredits {
-            return Ok(Err(RefusalReason::NoCredits));
+            return Ok(Err((RefusalReason::NoCredits, None)));
         }
         let enrollment = Enrollment::new(NewEnrollment {
-            id: enrollment_id(&campaign.id, &candidate.id),
+            id,
             org_id: org.clone(),
             campaign_id: campaign.id.clone(),
             candidate_id: candidate.id.clone(),
             step_count: campaign.steps.len(),
-            pinned_address: None,
+            pinned_address: self
+                .read_record::<Pins>(&pins_key(org, campaign.project_id.as_str(), &candidate.id))
+                .await?
+                .for_owner(&campaign.owner_id)
+                .cloned(),
             reply_token: self.ids.token(),
             unsubscribe_token: self.ids.token(),
             now: self.now(),
         });
         match self.store.insert_enrollment(&enrollment).await {
             Ok(()) => {}
-            Err(StoreError::Conflict) => return Ok(Err(RefusalReason::AlreadyEnrolled)),
+            Err(StoreError::Conflict) => return Ok(Err((RefusalReason::AlreadyEnrolled, None))),
             Err(e) => return Err(e.into()),
         }
         if campaign.is_running() {
@@ -409,6 +439,141 @@ impl Service {
                     Err(err) => return Err(err.into()),
                 }
             }
+        }
+        let (campaign, e) = self.enrollment(who, campaign_id, id).await?;
+        Ok((campaign, e.value))
+    }
+}
+
+impl Service {
+    /// refuses (returning the other campaign) a candidate already in a
+    /// running, not-ended enrollment of another campaign, unless duplicates are
+    /// allowed; records this enrollment either way. Atomic through the version
+    /// check of the candidate's outreach record, never an eventually
+    /// consistent index.
+    async fn claim_outreach(
+        &self,
+        campaign: &Campaign,
+        candidate: &CandidateId,
+        enrollment: &EnrollmentId,
+        allow_duplicate: bool,
+    ) -> Result<Option<CampaignId>, ApiError> {
+        let key = outreach_key(&campaign.org_id, candidate);
+        for _ in 0..CAS_ATTEMPTS {
+            let (current, expected) = match self.store.get_record(&key).await? {
+                Some(v) => (serde_json::from_value::<Outreach>(v.value).unwrap_or_default(), Some(v.version)),
+                None => (Outreach::default(), None),
+            };
+            // Only running, not-ended enrollments of other campaigns count; the rest are pruned.
+            let mut live = Vec::new();
+            for (cid, eid) in current.entries {
+                if cid == campaign.id {
+                    continue;
+                }
+                let running = self.campaign_by_id(&campaign.org_id, &cid).await?.is_some_and(|c| c.is_running());
+                let active = self
+                    .store
+                    .get_enrollment(&campaign.org_id, &eid)
+                    .await?
+                    .is_some_and(|e| !e.value.is_ended());
+                if running && active {
+                    live.push((cid, eid));
+                }
+            }
+            if !allow_duplicate && let Some((other, _)) = live.first() {
+                return Ok(Some(other.clone()));
+            }
+            live.push((campaign.id.clone(), enrollment.clone()));
+            let value = serde_json::to_value(Outreach { entries: live }).map_err(|e| ApiError::Internal(e.to_string()))?;
+            // The version check makes the decision atomic: a concurrent add makes this write fail and retry.
+            match self.store.put_record(&key, &value, expected).await {
+                Ok(_) => return Ok(None),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Conflict("the candidate is being added concurrently; try again".into()))
+    }
+}
+
+/// Per-enrollment overrides: they affect this campaign only.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    /// An address of the candidate visible to the caller, or a new one typed in;
+    /// `null` clears the override.
+    #[serde(default, with = "double_option")]
+    pub address: Option<Option<String>>,
+    /// Replaces the custom merge fields.
+    #[serde(default)]
+    pub custom_fields: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// Tells a missing field from an explicit `null`.
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
+
+impl Service {
+    /// sets the recipient override and custom fields; an enrollment
+    /// blocked for a missing field or address is unblocked and re-planned.
+    pub async fn set_overrides(&self, who: &Identity, campaign_id: &str, id: &str, input: Overrides) -> Result<(Campaign, Enrollment), ApiError> {
+        let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
+        let address = match &input.address {
+            Some(Some(raw)) => {
+                let a = outreach_domain::EmailAddress::parse(raw).map_err(|e| ApiError::invalid("address", e.to_string()))?;
+                let candidate = self.candidate(who, current.value.candidate_id.as_str()).await?;
+                if candidate.emails.iter().any(|e| e.address == a && !e.visible_to(&who.user_id)) {
+                    // A colleague's manual address is not the caller's to use.
+                    return Err(ApiError::invalid("address", "not an address you may use"));
+                }
+                if self.is_suppressed(&who.org_id, &a).await? {
+                    return Err(ApiError::invalid("address", "the address is on the organization's suppression list (R-9.5)"));
+                }
+                Some(Some(a))
+            }
+            Some(None) => Some(None),
+            None => None,
+        };
+        if let Some(fields) = &input.custom_fields {
+            if fields.len() > 50 {
+                return Err(ApiError::invalid("custom_fields", "at most 50 custom fields"));
+            }
+            for (k, v) in fields {
+                let valid_name = !k.is_empty() && k.len() <= 64 && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                if !valid_name {
+                    return Err(ApiError::invalid(format!("custom_fields.{k}"), "names are letters, digits and _"));
+                }
+                if v.len() > 2000 {
+                    return Err(ApiError::invalid(format!("custom_fields.{k}"), "at most 2000 characters"));
+                }
+            }
+        }
+        let mut unblocked = false;
+        for _ in 0..CAS_ATTEMPTS {
+            let (_, Versioned { mut value, version }) = self.enrollment(who, campaign_id, id).await?;
+            if value.is_ended() {
+                return Err(ApiError::Conflict(format!("the enrollment has ended ({})", value.status.as_str())));
+            }
+            if let Some(a) = &address {
+                value.override_address = a.clone();
+            }
+            if let Some(f) = &input.custom_fields {
+                value.custom_fields = f.clone();
+            }
+            unblocked = value.unblock();
+            match self.store.update_enrollment(&value, version, Activity::Unchanged).await {
+                Ok(_) => break,
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        if unblocked && campaign.is_running() {
+            self.replan(&campaign, &EnrollmentId::from(id), Replan::Resume(self.now())).await?;
         }
         let (campaign, e) = self.enrollment(who, campaign_id, id).await?;
         Ok((campaign, e.value))

@@ -110,34 +110,8 @@ fn org_key(org: &OrgId) -> String {
 
 impl Service {
     /// Changes one window with a version check; returns it after the change.
-    async fn change_window(
-        &self,
-        key: &str,
-        change: impl Fn(&mut Window) -> bool,
-    ) -> Result<Window, ApiError> {
-        for _ in 0..CAS_ATTEMPTS {
-            let current = self.store.get_record(key).await?;
-            let (mut window, expected) = match current {
-                Some(Versioned { value, version }) => (
-                    serde_json::from_value(value).unwrap_or_default(),
-                    Some(version),
-                ),
-                None => (Window::default(), None),
-            };
-            if !change(&mut window) {
-                return Ok(window);
-            }
-            let value =
-                serde_json::to_value(&window).map_err(|e| ApiError::Internal(e.to_string()))?;
-            match self.store.put_record(key, &value, expected).await {
-                Ok(_) => return Ok(window),
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
-            }
-        }
-        Err(ApiError::Conflict(
-            "the reputation window kept changing".into(),
-        ))
+    async fn change_window(&self, key: &str, change: impl Fn(&mut Window) -> bool) -> Result<Window, ApiError> {
+        self.update_record(key, |w: &mut Window| Ok(change(w))).await
     }
 
     /// Counts a hand-off in the account's and the organization's windows.

@@ -226,10 +226,33 @@ impl Service {
                     continue;
                 }
             };
+            // over the sender's daily limit, the message moves to the next day.
+            let slot = match campaign.daily_limit {
+                Some(limit) => match self.reserve_daily_slot(&account, limit, now).await? {
+                    Some(slot) => Some(slot),
+                    None => {
+                        let zone = self.plan_zone(&campaign, &e).await?;
+                        if !postpone_a_day(&mut e, step, zone, campaign.skip_weekends, now) {
+                            return Ok(JobOutcome::Held("daily limit reached"));
+                        }
+                        if !self.write_enrollment(&e, version, false).await? {
+                            continue;
+                        }
+                        if let Some(at) = e.next_due_at {
+                            self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+                        }
+                        return Ok(JobOutcome::Held("daily limit reached; moved to the next day"));
+                    }
+                },
+                None => None,
+            };
             // claim before calling the mail service.
             let attempt = match e.claim(step, address, now, now + self.config.claim_lease) {
                 Ok(n) => n,
-                Err(_) => return Ok(JobOutcome::Stale("the step is already claimed")),
+                Err(_) => {
+                    self.release_daily_slot(slot).await?;
+                    return Ok(JobOutcome::Stale("the step is already claimed"));
+                }
             };
             match self
                 .store
@@ -237,7 +260,10 @@ impl Service {
                 .await
             {
                 Ok(_) => {}
-                Err(StoreError::Conflict) => continue,
+                Err(StoreError::Conflict) => {
+                    self.release_daily_slot(slot).await?;
+                    continue;
+                }
                 Err(err) => return Err(err.into()),
             }
             let tags = vec![
@@ -269,6 +295,10 @@ impl Service {
                 Err(MailerError::SenderFault(why)) => HandOff::SenderFault(why),
                 Err(MailerError::RecipientRefused(why)) => HandOff::Refused(why),
             };
+            if matches!(hand_off, HandOff::Deferred | HandOff::SenderFault(_)) {
+                // Provably not sent: the day's slot is free again.
+                self.release_daily_slot(slot).await?;
+            }
             return self
                 .finish_hand_off(&campaign, &account, enrollment_id, step, attempt, hand_off)
                 .await;
@@ -543,7 +573,7 @@ impl Service {
 }
 
 /// The merge fields of for one enrollment.
-fn render_context(
+pub(crate) fn render_context(
     campaign: &Campaign,
     account: &EmailAccount,
     candidate: &Candidate,
@@ -605,4 +635,87 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// A day's count of sends of one sender account.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct DailyCount {
+    sent: u32,
+}
+
+impl Service {
+    /// Takes one of the day's slots of a sender account (the day in the account
+    /// owner's time zone, R-6.7); `None` when the limit is reached.
+    async fn reserve_daily_slot(&self, account: &EmailAccount, limit: u32, now: DateTime<Utc>) -> Result<Option<String>, ApiError> {
+        let zone = self
+            .store
+            .get_user(&account.org_id, &account.owner_id)
+            .await?
+            .map(|p| p.timezone)
+            .unwrap_or_default();
+        let day = now.with_timezone(&zone.tz()).date_naive();
+        let key = format!("daily:{}:{day}", account.id);
+        let taken = std::sync::atomic::AtomicBool::new(false);
+        self.update_record(&key, |c: &mut DailyCount| {
+            let free = c.sent < limit;
+            taken.store(free, std::sync::atomic::Ordering::Relaxed);
+            if free {
+                c.sent += 1;
+            }
+            Ok(free)
+        })
+        .await?;
+        Ok(taken.load(std::sync::atomic::Ordering::Relaxed).then_some(key))
+    }
+
+    async fn release_daily_slot(&self, slot: Option<String>) -> Result<(), ApiError> {
+        if let Some(key) = slot {
+            self.update_record(&key, |c: &mut DailyCount| {
+                c.sent = c.sent.saturating_sub(1);
+                Ok(true)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Moves the due step (and the unsent ones after it) to the next day, same
+/// local time of day, so that nothing is dropped and the order is kept.
+fn postpone_a_day(e: &mut Enrollment, step: u32, zone: outreach_domain::Zone, skip_weekends: bool, now: DateTime<Utc>) -> bool {
+    use chrono::{Datelike, Weekday};
+    let tz = zone.tz();
+    let Some(planned) = e.next_planned_at() else { return false };
+    let local = planned.with_timezone(&tz);
+    let today = now.with_timezone(&tz).date_naive();
+    let mut day = local.date_naive().max(today) + chrono::Duration::days(1);
+    if skip_weekends {
+        while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
+            day += chrono::Duration::days(1);
+        }
+    }
+    let shift = day - local.date_naive();
+    let moved = |at: DateTime<Utc>| {
+        let l = at.with_timezone(&tz);
+        outreach_domain::plan::resolve_local(zone, (l.date_naive() + shift).and_time(l.time()))
+    };
+    if let Some(r) = e.resend.as_mut().filter(|r| r.step == step) {
+        r.at = moved(r.at);
+    } else {
+        let from = e.next_step_offset();
+        let mut previous: Option<DateTime<Utc>> = None;
+        for s in e.steps.iter_mut().skip(from) {
+            if let Some(at) = s.planned_at {
+                let mut m = moved(at);
+                if previous.is_some_and(|p| m <= p) {
+                    m = previous.unwrap_or(m) + chrono::Duration::minutes(1);
+                }
+                s.planned_at = Some(m);
+                previous = Some(m);
+            }
+        }
+    }
+    e.plan_version += 1;
+    e.next_due_at = e.next_planned_at();
+    true
 }

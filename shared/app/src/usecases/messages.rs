@@ -1,0 +1,162 @@
+//! Single messages: one message to one candidate, sent at once, from any
+//! sender account the user may use. A single message rides on a one-step
+//! campaign of kind `single` (in no project), so the claim, the headers of
+//! R-8 and everything of R-9 apply to it unchanged.
+
+use outreach_domain::EmailAddress;
+use outreach_domain::campaign::{Campaign, CampaignKind, CampaignStatus, StepSpec, WhenToSend};
+use outreach_domain::enrollment::{Enrollment, NewEnrollment};
+use outreach_domain::ids::{CampaignId, ProjectId};
+use serde::Deserialize;
+
+use crate::auth::Identity;
+use crate::error::ApiError;
+use crate::ports::{Activity, Job, RevealOutcome, WakeUp};
+use crate::service::Service;
+use crate::usecases::catalog::validate_steps;
+use crate::usecases::enrollments::enrollment_id;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    pub sender_account_id: String,
+    #[serde(default)]
+    pub template_id: Option<String>,
+    /// 1-based; defaults to the template's first step.
+    #[serde(default)]
+    pub step_index: Option<u32>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+impl Service {
+    /// Sends one message now (no grace, R-12). The answer carries the enrollment
+    /// that stands for the message, its step and the mail service's id.
+    pub async fn send_single(&self, who: &Identity, candidate_id: &str, input: NewMessage) -> Result<(Campaign, Enrollment), ApiError> {
+        self.ensure_org(&who.org_id).await?;
+        let account = self
+            .account_for(who, &input.sender_account_id)
+            .await
+            .map_err(|_| ApiError::invalid("sender_account_id", "no sender account with this id is available to you"))?;
+        let candidate = self.candidate(who, candidate_id).await?;
+        if candidate.opted_out {
+            return Err(ApiError::invalid("candidate_id", "the candidate opted out of this organization's mail (R-9.5)"));
+        }
+        let step = match (&input.template_id, &input.body) {
+            (Some(_), Some(_)) => return Err(ApiError::invalid("body", "give either template_id or subject and body")),
+            (Some(tid), None) => {
+                let template = self.template(who, tid).await.map_err(|_| ApiError::invalid("template_id", "no template with this id"))?;
+                let index = input.step_index.unwrap_or(1);
+                let mut spec = template
+                    .steps
+                    .get(index.saturating_sub(1) as usize)
+                    .cloned()
+                    .ok_or_else(|| ApiError::invalid("step_index", "the template has no such step"))?;
+                // Alone, a later step has no first message to thread under.
+                if spec.subject.is_none() {
+                    spec.subject = template.steps[0].subject.clone();
+                }
+                spec.delay_days = 0;
+                spec
+            }
+            (None, Some(body)) => StepSpec { subject: input.subject.clone(), body: body.clone(), text: None, delay_days: 0 },
+            (None, None) => return Err(ApiError::invalid("body", "give template_id or subject and body")),
+        };
+        validate_steps(std::slice::from_ref(&step))?;
+        let address = match &input.address {
+            Some(raw) => {
+                let a = EmailAddress::parse(raw).map_err(|e| ApiError::invalid("address", e.to_string()))?;
+                if candidate.emails.iter().any(|e| e.address == a && (e.bounced || !e.visible_to(&who.user_id))) {
+                    return Err(ApiError::invalid("address", "this address bounced or is not yours to use"));
+                }
+                Some(a)
+            }
+            None => None,
+        };
+        let suppressed = self.suppressed_addresses(&who.org_id, &candidate).await?;
+        if address.as_ref().is_some_and(|a| suppressed.contains(a)) {
+            return Err(ApiError::invalid("address", "the address is on the organization's suppression list (R-9.5)"));
+        }
+        let now = self.now();
+        let profile = self.me(who).await?;
+        let campaign = Campaign {
+            id: CampaignId::new(self.new_id("msg")),
+            org_id: who.org_id.clone(),
+            project_id: ProjectId::new(""),
+            owner_id: who.user_id.clone(),
+            name: "Single message".into(),
+            sender_account_id: account.id.clone(),
+            steps: vec![step],
+            timezone: profile.timezone,
+            when_to_send: WhenToSend::WhenStarted,
+            recipient: Default::default(),
+            skip_weekends: false,
+            daily_limit: None,
+            timezone_mode: Default::default(),
+            status: CampaignStatus::Running,
+            pause_reason: None,
+            created_at: now,
+            started_at: Some(now),
+            active_enrollments: 0,
+            kind: CampaignKind::Single,
+        };
+        let mut enrollment = Enrollment::new(NewEnrollment {
+            id: enrollment_id(&campaign.id, &candidate.id),
+            org_id: who.org_id.clone(),
+            campaign_id: campaign.id.clone(),
+            candidate_id: candidate.id.clone(),
+            step_count: 1,
+            pinned_address: None,
+            reply_token: self.ids.token(),
+            unsubscribe_token: self.ids.token(),
+            now,
+        });
+        enrollment.override_address = address;
+        if self.address_for(&campaign, &candidate, &enrollment, &suppressed).is_none() {
+            return Err(ApiError::invalid("address", "no address of this candidate can receive mail (R-7.3)"));
+        }
+        // Mailing a candidate reveals their contacts, as adding them to a campaign does.
+        if self.store.reveal(&who.org_id, &candidate.id, now).await? == RevealOutcome::NoCredits {
+            return Err(ApiError::PaymentRequired("the organization has no contact credits left".into()));
+        }
+        self.store.put_campaign(&campaign, None).await?;
+        self.store.insert_enrollment(&enrollment).await?;
+        // No grace for a single message: due now.
+        let v = self.store.get_enrollment(&who.org_id, &enrollment.id).await?.ok_or(ApiError::Internal("lost the message".into()))?;
+        let mut e = v.value;
+        e.apply_plan(now, &[now]);
+        self.store.update_enrollment(&e, v.version, Activity::Unchanged).await?;
+        // The wake-up is the safety net; the send happens in this request.
+        self.scheduler.schedule(&WakeUp::send_step(&e, now)).await?;
+        let job = Job::SendStep {
+            org_id: who.org_id.clone(),
+            campaign_id: campaign.id.clone(),
+            enrollment_id: e.id.clone(),
+            step: 1,
+            plan_version: e.plan_version,
+        };
+        self.run_job(&job).await?;
+        let e = self.store.get_enrollment(&who.org_id, &e.id).await?.ok_or(ApiError::Internal("lost the message".into()))?;
+        let campaign = self.campaign_by_id(&who.org_id, &campaign.id).await?.unwrap_or(campaign);
+        Ok((campaign, e.value))
+    }
+
+    /// The single messages sent to a candidate, newest first.
+    pub async fn single_messages(&self, who: &Identity, candidate_id: &str) -> Result<Vec<(Campaign, Enrollment)>, ApiError> {
+        let candidate = self.candidate(who, candidate_id).await?;
+        let mut out = Vec::new();
+        for id in self.store.enrollments_of_candidate_in_org(&who.org_id, &candidate.id).await? {
+            let Some(e) = self.store.get_enrollment(&who.org_id, &id).await? else { continue };
+            let Some(c) = self.campaign_by_id(&who.org_id, &e.value.campaign_id).await? else { continue };
+            if c.kind == CampaignKind::Single {
+                out.push((c, e.value));
+            }
+        }
+        out.sort_by(|a, b| b.1.created_at.cmp(&a.1.created_at));
+        Ok(out)
+    }
+}
