@@ -332,3 +332,35 @@ impl Local {
         body
     }
 }
+
+impl Client {
+    /// A call with extra headers; returns status, headers and JSON body.
+    pub async fn call_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (u16, reqwest::header::HeaderMap, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("request reaches outreach-local");
+        let status = r.status().as_u16();
+        let h = r.headers().clone();
+        let text = r.text().await.unwrap_or_default();
+        (
+            status,
+            h,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+}

@@ -2,6 +2,7 @@
 //! locally and by `lambda_http` in AWS.
 
 pub mod extract;
+pub mod idempotency;
 pub mod views;
 
 use std::sync::Arc;
@@ -41,12 +42,21 @@ pub fn router(service: Arc<Service>) -> Router {
     Router::new()
         .route("/v1/me", get(get_me).put(put_me))
         .route("/v1/email-accounts", get(list_accounts).post(link_account))
-        .route("/v1/email-accounts/{id}", get(get_account).delete(remove_account))
+        .route(
+            "/v1/email-accounts/{id}",
+            get(get_account).delete(remove_account),
+        )
         .route("/v1/email-accounts/{id}/resend", post(resend_confirmation))
         .route("/v1/email-accounts/{id}/delegates", post(add_delegate))
-        .route("/v1/email-accounts/{id}/delegates/{user_id}", axum::routing::delete(remove_delegate))
+        .route(
+            "/v1/email-accounts/{id}/delegates/{user_id}",
+            axum::routing::delete(remove_delegate),
+        )
         .route("/v1/admin/credits", post(grant_credits))
-        .route("/v1/candidates/{id}/messages", get(list_messages).post(send_message))
+        .route(
+            "/v1/candidates/{id}/messages",
+            get(list_messages).post(send_message),
+        )
         .route("/v1/email-accounts/{id}/relink", post(relink_account))
         .route(
             "/v1/candidates",
@@ -54,10 +64,15 @@ pub fn router(service: Arc<Service>) -> Router {
         )
         .route(
             "/v1/candidates/{id}",
-            get(get_candidate).patch(update_candidate).delete(erase_candidate),
+            get(get_candidate)
+                .patch(update_candidate)
+                .delete(erase_candidate),
         )
         .route("/v1/candidates/{id}/emails", post(add_manual_email))
-        .route("/v1/projects/{id}/pins/{candidate_id}", axum::routing::put(pin_address))
+        .route(
+            "/v1/projects/{id}/pins/{candidate_id}",
+            axum::routing::put(pin_address),
+        )
         .route("/v1/candidates/{id}/reveal", post(reveal))
         .route("/v1/credits", get(credits))
         .route("/v1/projects", get(list_projects).post(create_project))
@@ -74,7 +89,9 @@ pub fn router(service: Arc<Service>) -> Router {
         .route("/v1/templates", get(list_templates).post(create_template))
         .route(
             "/v1/templates/{id}",
-            get(get_template).put(update_template).delete(delete_template),
+            get(get_template)
+                .put(update_template)
+                .delete(delete_template),
         )
         .route("/v1/campaigns/{id}", get(get_campaign).patch(edit_campaign))
         .route("/v1/campaigns/{id}/preview", post(preview_campaign))
@@ -111,6 +128,10 @@ pub fn router(service: Arc<Service>) -> Router {
             get(unsubscribe_page).post(unsubscribe_one_click),
         )
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            service.clone(),
+            idempotency::idempotency,
+        ))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(service)
 }
@@ -174,7 +195,11 @@ async fn get_account(State(s): Svc, who: Identity, Path(id): Path<String>) -> Ap
 // --- candidates and credits (R-3) ---
 
 /// A candidate as the caller sees it, with suppressed addresses marked.
-async fn candidate_value(s: &Service, who: &Identity, c: &outreach_domain::candidate::Candidate) -> Result<Value, ApiError> {
+async fn candidate_value(
+    s: &Service,
+    who: &Identity,
+    c: &outreach_domain::candidate::Candidate,
+) -> Result<Value, ApiError> {
     let suppressed = s.suppressed_addresses(&who.org_id, c).await?;
     Ok(views::candidate(c, &who.user_id, &suppressed))
 }
@@ -189,7 +214,12 @@ async fn get_candidate(State(s): Svc, who: Identity, Path(id): Path<String>) -> 
     ok(candidate_value(&s, &who, &c).await?)
 }
 
-async fn update_candidate(State(s): Svc, who: Identity, Path(id): Path<String>, Body(b): Body<CandidateUpdate>) -> ApiResult {
+async fn update_candidate(
+    State(s): Svc,
+    who: Identity,
+    Path(id): Path<String>,
+    Body(b): Body<CandidateUpdate>,
+) -> ApiResult {
     let c = s.update_candidate(&who, &id, b).await?;
     ok(candidate_value(&s, &who, &c).await?)
 }
@@ -216,7 +246,12 @@ struct ManualEmail {
     kind: outreach_domain::candidate::EmailType,
 }
 
-async fn add_manual_email(State(s): Svc, who: Identity, Path(id): Path<String>, Body(b): Body<ManualEmail>) -> ApiResult {
+async fn add_manual_email(
+    State(s): Svc,
+    who: Identity,
+    Path(id): Path<String>,
+    Body(b): Body<ManualEmail>,
+) -> ApiResult {
     let c = s.add_manual_email(&who, &id, &b.address, b.kind).await?;
     created(candidate_value(&s, &who, &c).await?)
 }
@@ -233,7 +268,9 @@ async fn pin_address(
     Path((project, candidate)): Path<(String, String)>,
     Body(b): Body<Pin>,
 ) -> ApiResult {
-    let address = s.pin_address(&who, &project, &candidate, &b.address).await?;
+    let address = s
+        .pin_address(&who, &project, &candidate, &b.address)
+        .await?;
     ok(json!({"project_id": project, "candidate_id": candidate, "address": address}))
 }
 
@@ -351,7 +388,12 @@ async fn edit_campaign(
     ok(views::campaign(&s.edit_campaign(&who, &id, b).await?))
 }
 
-async fn preview_campaign(State(s): Svc, who: Identity, Path(id): Path<String>, Paging(page): Paging) -> ApiResult {
+async fn preview_campaign(
+    State(s): Svc,
+    who: Identity,
+    Path(id): Path<String>,
+    Paging(page): Paging,
+) -> ApiResult {
     let (p, missing) = s.preview(&who, &id, &page).await?;
     ok(json!({"items": p.items, "missing_fields": missing, "cursor": cursor(p.next.as_ref())}))
 }
@@ -606,8 +648,15 @@ struct NewDelegate {
     org_id: Option<String>,
 }
 
-async fn add_delegate(State(s): Svc, who: Identity, Path(id): Path<String>, Body(b): Body<NewDelegate>) -> ApiResult {
-    let a = s.add_delegate(&who, &id, b.org_id.as_deref(), &b.user_id).await?;
+async fn add_delegate(
+    State(s): Svc,
+    who: Identity,
+    Path(id): Path<String>,
+    Body(b): Body<NewDelegate>,
+) -> ApiResult {
+    let a = s
+        .add_delegate(&who, &id, b.org_id.as_deref(), &b.user_id)
+        .await?;
     created(views::account(&a, &who.user_id))
 }
 
@@ -624,7 +673,9 @@ async fn remove_delegate(
     Path((id, user)): Path<(String, String)>,
     axum::extract::Query(q): axum::extract::Query<DelegateQuery>,
 ) -> ApiResult {
-    let a = s.remove_delegate(&who, &id, q.org_id.as_deref(), &user).await?;
+    let a = s
+        .remove_delegate(&who, &id, q.org_id.as_deref(), &user)
+        .await?;
     ok(views::account(&a, &who.user_id))
 }
 
@@ -642,8 +693,15 @@ async fn grant_credits(State(s): Svc, who: Identity, Body(b): Body<Grant>) -> Ap
 
 // --- templates, overrides (R-4, R-5.5) ---
 
-async fn update_template(State(s): Svc, who: Identity, Path(id): Path<String>, Body(b): Body<NewTemplate>) -> ApiResult {
-    ok(template_view(&s.update_template(&who, &id, &b.name, b.steps).await?))
+async fn update_template(
+    State(s): Svc,
+    who: Identity,
+    Path(id): Path<String>,
+    Body(b): Body<NewTemplate>,
+) -> ApiResult {
+    ok(template_view(
+        &s.update_template(&who, &id, &b.name, b.steps).await?,
+    ))
 }
 
 async fn delete_template(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
@@ -663,7 +721,10 @@ async fn set_overrides(
 
 // --- single messages (R-12) ---
 
-fn message_view(e: &outreach_domain::enrollment::Enrollment, now: chrono::DateTime<chrono::Utc>) -> Value {
+fn message_view(
+    e: &outreach_domain::enrollment::Enrollment,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Value {
     let step = e.steps.first();
     let latest = step.and_then(|s| s.latest());
     json!({
@@ -692,6 +753,11 @@ async fn send_message(
 
 async fn list_messages(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
     let now = s.now();
-    let items: Vec<Value> = s.single_messages(&who, &id).await?.iter().map(|(_, e)| message_view(e, now)).collect();
+    let items: Vec<Value> = s
+        .single_messages(&who, &id)
+        .await?
+        .iter()
+        .map(|(_, e)| message_view(e, now))
+        .collect();
     ok(json!({"items": items, "cursor": null}))
 }

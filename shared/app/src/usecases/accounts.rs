@@ -154,7 +154,9 @@ impl Service {
     /// The accounts the caller owns or was granted (R-2.4: `delegated: true`).
     pub async fn usable_accounts(&self, who: &Identity) -> Result<Vec<EmailAccount>, ApiError> {
         let mut accounts = self.list_accounts(who).await?;
-        let delegated: DelegatedTo = self.read_record(&delegated_key(&who.org_id, &who.user_id)).await?;
+        let delegated: DelegatedTo = self
+            .read_record(&delegated_key(&who.org_id, &who.user_id))
+            .await?;
         for id in delegated.accounts {
             if let Some(a) = self.store.get_account(&id).await?.map(|v| v.value)
                 && a.status != AccountStatus::Removed
@@ -167,11 +169,18 @@ impl Service {
     }
 
     /// An account the caller owns; a delegate or anyone else gets 404.
-    async fn owned_account(&self, who: &Identity, id: &str) -> Result<Versioned<EmailAccount>, ApiError> {
+    async fn owned_account(
+        &self,
+        who: &Identity,
+        id: &str,
+    ) -> Result<Versioned<EmailAccount>, ApiError> {
         self.store
             .get_account(&AccountId::from(id))
             .await?
-            .filter(|v| v.value.owned_by(&who.org_id, &who.user_id) && v.value.status != AccountStatus::Removed)
+            .filter(|v| {
+                v.value.owned_by(&who.org_id, &who.user_id)
+                    && v.value.status != AccountStatus::Removed
+            })
             .ok_or(ApiError::NotFound("email account"))
     }
 
@@ -192,17 +201,27 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict("the account is being changed concurrently; try again".into()))
+        Err(ApiError::Conflict(
+            "the account is being changed concurrently; try again".into(),
+        ))
     }
 
     /// the owner grants a named user (of any organization) the right to send.
-    pub async fn add_delegate(&self, who: &Identity, id: &str, org: Option<&str>, user: &str) -> Result<EmailAccount, ApiError> {
+    pub async fn add_delegate(
+        &self,
+        who: &Identity,
+        id: &str,
+        org: Option<&str>,
+        user: &str,
+    ) -> Result<EmailAccount, ApiError> {
         let user = user.trim();
         if user.is_empty() || user.len() > 200 {
             return Err(ApiError::invalid("user_id", "a user id is required"));
         }
         let delegate = crate::model::Delegate {
-            org_id: org.map(outreach_domain::ids::OrgId::from).unwrap_or_else(|| who.org_id.clone()),
+            org_id: org
+                .map(outreach_domain::ids::OrgId::from)
+                .unwrap_or_else(|| who.org_id.clone()),
             user_id: outreach_domain::ids::UserId::from(user),
         };
         if delegate.org_id == who.org_id && delegate.user_id == who.user_id {
@@ -218,26 +237,38 @@ impl Service {
             })
             .await?;
         let account_id = account.id.clone();
-        self.update_record(&delegated_key(&delegate.org_id, &delegate.user_id), |d: &mut DelegatedTo| {
-            if d.accounts.contains(&account_id) {
-                return Ok(false);
-            }
-            d.accounts.push(account_id.clone());
-            Ok(true)
-        })
+        self.update_record(
+            &delegated_key(&delegate.org_id, &delegate.user_id),
+            |d: &mut DelegatedTo| {
+                if d.accounts.contains(&account_id) {
+                    return Ok(false);
+                }
+                d.accounts.push(account_id.clone());
+                Ok(true)
+            },
+        )
         .await?;
         Ok(account)
     }
 
     /// revoking pauses the delegate's campaigns that send from the account
     /// with `sender_revoked`.
-    pub async fn remove_delegate(&self, who: &Identity, id: &str, org: Option<&str>, user: &str) -> Result<EmailAccount, ApiError> {
-        let org_id = org.map(outreach_domain::ids::OrgId::from).unwrap_or_else(|| who.org_id.clone());
+    pub async fn remove_delegate(
+        &self,
+        who: &Identity,
+        id: &str,
+        org: Option<&str>,
+        user: &str,
+    ) -> Result<EmailAccount, ApiError> {
+        let org_id = org
+            .map(outreach_domain::ids::OrgId::from)
+            .unwrap_or_else(|| who.org_id.clone());
         let user_id = outreach_domain::ids::UserId::from(user);
         let account = self
             .change_account(who, id, |a| {
                 let before = a.delegates.len();
-                a.delegates.retain(|d| !(d.org_id == org_id && d.user_id == user_id));
+                a.delegates
+                    .retain(|d| !(d.org_id == org_id && d.user_id == user_id));
                 if a.delegates.len() == before {
                     return Err(ApiError::NotFound("delegate"));
                 }
@@ -251,9 +282,11 @@ impl Service {
             Ok(d.accounts.len() != before)
         })
         .await?;
-        self.pause_campaigns_of_account(&account.id, outreach_domain::campaign::PauseReason::SenderRevoked, |c| {
-            c.org_id == org_id && c.owner_id == user_id
-        })
+        self.pause_campaigns_of_account(
+            &account.id,
+            outreach_domain::campaign::PauseReason::SenderRevoked,
+            |c| c.org_id == org_id && c.owner_id == user_id,
+        )
         .await?;
         Ok(account)
     }
@@ -267,17 +300,31 @@ impl Service {
                 Ok(true)
             })
             .await?;
-        self.pause_campaigns_of_account(&account.id, outreach_domain::campaign::PauseReason::SenderRemoved, |_| true)
-            .await?;
+        self.pause_campaigns_of_account(
+            &account.id,
+            outreach_domain::campaign::PauseReason::SenderRemoved,
+            |_| true,
+        )
+        .await?;
         Ok(())
     }
 
     /// sends the proof-of-control mail again while the account is pending.
     /// Local mode needs no proof: a connected account answers 409.
-    pub async fn resend_confirmation(&self, who: &Identity, id: &str) -> Result<EmailAccount, ApiError> {
+    pub async fn resend_confirmation(
+        &self,
+        who: &Identity,
+        id: &str,
+    ) -> Result<EmailAccount, ApiError> {
         let account = self.owned_account(who, id).await?.value;
         if account.status != AccountStatus::Pending {
-            return Err(ApiError::Conflict(format!("the account is {:?}; only a pending account needs confirming", account.status).to_lowercase()));
+            return Err(ApiError::Conflict(
+                format!(
+                    "the account is {:?}; only a pending account needs confirming",
+                    account.status
+                )
+                .to_lowercase(),
+            ));
         }
         Ok(account)
     }
@@ -292,7 +339,11 @@ impl Service {
         let mut paused = 0;
         for (org, cid) in self.store.campaigns_using(account).await? {
             for _ in 0..crate::service::CAS_ATTEMPTS {
-                let Some(Versioned { mut value, version }) = self.store.get_campaign(&org, &cid).await? else { break };
+                let Some(Versioned { mut value, version }) =
+                    self.store.get_campaign(&org, &cid).await?
+                else {
+                    break;
+                };
                 if !which(&value) || value.pause(reason).is_err() {
                     break;
                 }
@@ -310,7 +361,12 @@ impl Service {
     }
 
     /// an operator grants credits (admin scope), recorded as `grant`.
-    pub async fn grant_credits(&self, who: &Identity, org: &str, amount: i64) -> Result<i64, ApiError> {
+    pub async fn grant_credits(
+        &self,
+        who: &Identity,
+        org: &str,
+        amount: i64,
+    ) -> Result<i64, ApiError> {
         if !who.admin {
             return Err(ApiError::NotFound("route"));
         }
@@ -319,9 +375,14 @@ impl Service {
         }
         let org = outreach_domain::ids::OrgId::from(org.trim());
         if org.as_str().is_empty() {
-            return Err(ApiError::invalid("org_id", "an organization id is required"));
+            return Err(ApiError::invalid(
+                "org_id",
+                "an organization id is required",
+            ));
         }
-        self.store.ensure_org(&org, self.config.initial_credits, self.now()).await?;
+        self.store
+            .ensure_org(&org, self.config.initial_credits, self.now())
+            .await?;
         self.store.grant_credits(&org, amount, self.now()).await?;
         Ok(self.store.credit_balance(&org).await?)
     }

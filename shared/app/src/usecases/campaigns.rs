@@ -202,15 +202,26 @@ impl Service {
 
     /// steps and settings are edited in draft, in paused and during the
     /// grace period; the edit applies to steps not yet sent.
-    pub async fn edit_campaign(&self, who: &Identity, id: &str, edit: CampaignEdit) -> Result<Campaign, ApiError> {
+    pub async fn edit_campaign(
+        &self,
+        who: &Identity,
+        id: &str,
+        edit: CampaignEdit,
+    ) -> Result<Campaign, ApiError> {
         let current = self.campaign(who, id).await?.value;
         if !current.editable(self.now()) {
             return Err(ApiError::Conflict(
-                "a campaign can be edited in draft, paused, or within 20 minutes of its start".into(),
+                "a campaign can be edited in draft, paused, or within 20 minutes of its start"
+                    .into(),
             ));
         }
         let steps = match (edit.template_id, edit.steps) {
-            (Some(_), Some(_)) => return Err(ApiError::invalid("steps", "give either template_id or steps, not both")),
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "steps",
+                    "give either template_id or steps, not both",
+                ));
+            }
             (Some(tid), None) => Some(
                 self.template(who, &tid)
                     .await
@@ -238,9 +249,15 @@ impl Service {
         let daily_limit = valid_daily_limit(edit.daily_limit)?;
         // Every enrollment must keep the steps it already received.
         if let Some(steps) = &steps {
-            let mut page = PageRequest { limit: 200, after: None };
+            let mut page = PageRequest {
+                limit: 200,
+                after: None,
+            };
             loop {
-                let batch = self.store.list_enrollments(&current.org_id, &current.id, &page).await?;
+                let batch = self
+                    .store
+                    .list_enrollments(&current.org_id, &current.id, &page)
+                    .await?;
                 for e in &batch.items {
                     let handed_off = e.steps.iter().filter(|s| !s.attempts.is_empty()).count();
                     if steps.len() < handed_off {
@@ -260,7 +277,9 @@ impl Service {
         let campaign = self
             .change_campaign(who, id, |c| {
                 if !c.editable(now) {
-                    return Err(ApiError::Conflict("the campaign can no longer be edited".into()));
+                    return Err(ApiError::Conflict(
+                        "the campaign can no longer be edited".into(),
+                    ));
                 }
                 if let Some(n) = &name {
                     c.name = n.clone();
@@ -297,12 +316,24 @@ impl Service {
     /// steps again under the new settings.
     async fn replan_after_edit(&self, campaign: &Campaign) -> Result<(), ApiError> {
         let count = campaign.steps.len();
-        let mut page = PageRequest { limit: 200, after: None };
+        let mut page = PageRequest {
+            limit: 200,
+            after: None,
+        };
         loop {
-            let batch = self.store.list_enrollments(&campaign.org_id, &campaign.id, &page).await?;
+            let batch = self
+                .store
+                .list_enrollments(&campaign.org_id, &campaign.id, &page)
+                .await?;
             for e in batch.items.iter().filter(|e| !e.is_ended()) {
                 for _ in 0..CAS_ATTEMPTS {
-                    let Some(Versioned { value: mut e, version }) = self.store.get_enrollment(&campaign.org_id, &e.id).await? else { break };
+                    let Some(Versioned {
+                        value: mut e,
+                        version,
+                    }) = self.store.get_enrollment(&campaign.org_id, &e.id).await?
+                    else {
+                        break;
+                    };
                     if e.resize_steps(count).is_err() {
                         break;
                     }
@@ -320,9 +351,14 @@ impl Service {
                         let from = e.next_step_offset();
                         e.apply_plan(start, &fresh[from.min(fresh.len())..]);
                     }
-                    match self.store.update_enrollment(&e, version, Activity::Unchanged).await {
+                    match self
+                        .store
+                        .update_enrollment(&e, version, Activity::Unchanged)
+                        .await
+                    {
                         Ok(_) => {
-                            if campaign.is_running() && e.may_send()
+                            if campaign.is_running()
+                                && e.may_send()
                                 && let Some(at) = e.next_due_at
                             {
                                 self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
@@ -438,7 +474,11 @@ impl Service {
 
     /// The zone an enrollment's plan uses: the campaign's, or the candidate's
     /// where known in recipient mode.
-    pub(crate) async fn plan_zone(&self, campaign: &Campaign, enrollment: &Enrollment) -> Result<Zone, ApiError> {
+    pub(crate) async fn plan_zone(
+        &self,
+        campaign: &Campaign,
+        enrollment: &Enrollment,
+    ) -> Result<Zone, ApiError> {
         Ok(match campaign.timezone_mode {
             TimezoneMode::Campaign => campaign.timezone,
             TimezoneMode::Recipient => self

@@ -195,7 +195,11 @@ impl Pins {
     }
 }
 
-pub(crate) fn pins_key(org: &outreach_domain::ids::OrgId, project: &str, candidate: &CandidateId) -> String {
+pub(crate) fn pins_key(
+    org: &outreach_domain::ids::OrgId,
+    project: &str,
+    candidate: &CandidateId,
+) -> String {
     format!("pins:{org}:{project}:{candidate}")
 }
 
@@ -218,19 +222,39 @@ pub struct CandidateUpdate {
 
 impl Service {
     /// a manual address, visible to and usable by its author alone.
-    pub async fn add_manual_email(&self, who: &Identity, id: &str, address: &str, kind: EmailType) -> Result<Candidate, ApiError> {
-        let address = EmailAddress::parse(address).map_err(|e| ApiError::invalid("address", e.to_string()))?;
+    pub async fn add_manual_email(
+        &self,
+        who: &Identity,
+        id: &str,
+        address: &str,
+        kind: EmailType,
+    ) -> Result<Candidate, ApiError> {
+        let address = EmailAddress::parse(address)
+            .map_err(|e| ApiError::invalid("address", e.to_string()))?;
         let candidate = self.candidate(who, id).await?;
         let user = who.user_id.clone();
         let updated = self
             .change_candidate(who, &candidate.id, |c| {
-                if c.emails.iter().any(|e| e.address == address && e.visible_to(&user)) {
-                    return Err(ApiError::Conflict("the candidate already has this address".into()));
+                if c.emails
+                    .iter()
+                    .any(|e| e.address == address && e.visible_to(&user))
+                {
+                    return Err(ApiError::Conflict(
+                        "the candidate already has this address".into(),
+                    ));
                 }
                 if c.emails.len() >= MAX_EMAILS * 2 {
-                    return Err(ApiError::invalid("address", "too many addresses on this candidate"));
+                    return Err(ApiError::invalid(
+                        "address",
+                        "too many addresses on this candidate",
+                    ));
                 }
-                c.emails.push(CandidateEmail { address: address.clone(), kind, manual_by: Some(user.clone()), bounced: false });
+                c.emails.push(CandidateEmail {
+                    address: address.clone(),
+                    kind,
+                    manual_by: Some(user.clone()),
+                    bounced: false,
+                });
                 Ok(())
             })
             .await?;
@@ -238,36 +262,68 @@ impl Service {
     }
 
     /// pins an address of the candidate within a project.
-    pub async fn pin_address(&self, who: &Identity, project_id: &str, candidate_id: &str, address: &str) -> Result<EmailAddress, ApiError> {
+    pub async fn pin_address(
+        &self,
+        who: &Identity,
+        project_id: &str,
+        candidate_id: &str,
+        address: &str,
+    ) -> Result<EmailAddress, ApiError> {
         let project = self.project(who, project_id).await?;
         let candidate = self.candidate(who, candidate_id).await?;
-        let address = EmailAddress::parse(address).map_err(|e| ApiError::invalid("address", e.to_string()))?;
-        let Some(email) = candidate.emails.iter().find(|e| e.address == address && e.visible_to(&who.user_id)) else {
-            return Err(ApiError::invalid("address", "not an address of this candidate"));
+        let address = EmailAddress::parse(address)
+            .map_err(|e| ApiError::invalid("address", e.to_string()))?;
+        let Some(email) = candidate
+            .emails
+            .iter()
+            .find(|e| e.address == address && e.visible_to(&who.user_id))
+        else {
+            return Err(ApiError::invalid(
+                "address",
+                "not an address of this candidate",
+            ));
         };
         let manual = email.is_manual();
         let user = who.user_id.to_string();
-        self.update_record(&pins_key(&who.org_id, &project.id, &candidate.id), |p: &mut Pins| {
-            if manual {
-                p.personal.insert(user.clone(), address.clone());
-            } else {
-                p.shared = Some(address.clone());
-                p.personal.remove(&user);
-            }
-            Ok(true)
-        })
+        self.update_record(
+            &pins_key(&who.org_id, &project.id, &candidate.id),
+            |p: &mut Pins| {
+                if manual {
+                    p.personal.insert(user.clone(), address.clone());
+                } else {
+                    p.shared = Some(address.clone());
+                    p.personal.remove(&user);
+                }
+                Ok(true)
+            },
+        )
         .await?;
         Ok(address)
     }
 
     /// Updates a candidate's profile fields (names, title, company, location, zone).
-    pub async fn update_candidate(&self, who: &Identity, id: &str, input: CandidateUpdate) -> Result<Candidate, ApiError> {
+    pub async fn update_candidate(
+        &self,
+        who: &Identity,
+        id: &str,
+        input: CandidateUpdate,
+    ) -> Result<Candidate, ApiError> {
         let mut errors = Vec::new();
-        let first_name = input.first_name.map(|v| text_field("first_name", Some(v), true, &mut errors));
-        let last_name = input.last_name.map(|v| text_field("last_name", Some(v), false, &mut errors));
-        let title = input.title.map(|v| text_field("title", Some(v), false, &mut errors));
-        let company = input.company.map(|v| text_field("company", Some(v), false, &mut errors));
-        let location = input.location.map(|v| text_field("location", Some(v), false, &mut errors));
+        let first_name = input
+            .first_name
+            .map(|v| text_field("first_name", Some(v), true, &mut errors));
+        let last_name = input
+            .last_name
+            .map(|v| text_field("last_name", Some(v), false, &mut errors));
+        let title = input
+            .title
+            .map(|v| text_field("title", Some(v), false, &mut errors));
+        let company = input
+            .company
+            .map(|v| text_field("company", Some(v), false, &mut errors));
+        let location = input
+            .location
+            .map(|v| text_field("location", Some(v), false, &mut errors));
         let timezone = match input.timezone.as_deref() {
             Some("") => Some(None),
             Some(tz) => match Zone::parse(tz) {
@@ -313,9 +369,15 @@ impl Service {
     pub async fn erase_candidate(&self, who: &Identity, id: &str) -> Result<(), ApiError> {
         let candidate = self.candidate(who, id).await?;
         let now = self.now();
-        for eid in self.store.enrollments_of_candidate_in_org(&who.org_id, &candidate.id).await? {
+        for eid in self
+            .store
+            .enrollments_of_candidate_in_org(&who.org_id, &candidate.id)
+            .await?
+        {
             self.update_enrollment_with(&who.org_id, &eid, |e| {
-                let ended = !e.is_ended() && e.end(outreach_domain::enrollment::EnrollmentStatus::Removed, now).is_ok();
+                let ended = !e.is_ended()
+                    && e.end(outreach_domain::enrollment::EnrollmentStatus::Removed, now)
+                        .is_ok();
                 // Overrides and custom fields are personal data too.
                 let had_data = e.override_address.is_some() || !e.custom_fields.is_empty();
                 e.override_address = None;
@@ -346,7 +408,9 @@ impl Service {
         change: impl Fn(&mut Candidate) -> Result<(), ApiError>,
     ) -> Result<Candidate, ApiError> {
         for _ in 0..crate::service::CAS_ATTEMPTS {
-            let Some(crate::ports::Versioned { mut value, version }) = self.store.get_candidate(&who.org_id, id).await? else {
+            let Some(crate::ports::Versioned { mut value, version }) =
+                self.store.get_candidate(&who.org_id, id).await?
+            else {
                 return Err(ApiError::NotFound("candidate"));
             };
             if value.erased {
@@ -359,11 +423,17 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict("the candidate is being changed concurrently; try again".into()))
+        Err(ApiError::Conflict(
+            "the candidate is being changed concurrently; try again".into(),
+        ))
     }
 
     /// Which of the candidate's addresses are suppressed (R-3.5 status `suppressed`).
-    pub async fn suppressed_addresses(&self, org: &outreach_domain::ids::OrgId, c: &Candidate) -> Result<Vec<EmailAddress>, ApiError> {
+    pub async fn suppressed_addresses(
+        &self,
+        org: &outreach_domain::ids::OrgId,
+        c: &Candidate,
+    ) -> Result<Vec<EmailAddress>, ApiError> {
         let mut out = Vec::new();
         for e in &c.emails {
             if self.is_suppressed(org, &e.address).await? {

@@ -116,7 +116,13 @@ impl Service {
 
 impl Service {
     /// Replaces a template's name and steps; campaigns keep the steps they copied.
-    pub async fn update_template(&self, who: &Identity, id: &str, name: &str, steps: Vec<StepSpec>) -> Result<Template, ApiError> {
+    pub async fn update_template(
+        &self,
+        who: &Identity,
+        id: &str,
+        name: &str,
+        steps: Vec<StepSpec>,
+    ) -> Result<Template, ApiError> {
         let mut template = self.template(who, id).await?;
         template.name = valid_name(name)?;
         validate_steps(&steps)?;
@@ -127,7 +133,9 @@ impl Service {
 
     pub async fn delete_template(&self, who: &Identity, id: &str) -> Result<(), ApiError> {
         let template = self.template(who, id).await?;
-        self.store.delete_template(&who.org_id, &template.id).await?;
+        self.store
+            .delete_template(&who.org_id, &template.id)
+            .await?;
         Ok(())
     }
 }

@@ -150,7 +150,10 @@ impl Service {
             return Ok(Err((RefusalReason::AlreadyEnrolled, None)));
         }
         let id = enrollment_id(&campaign.id, &candidate.id);
-        if let Some(other) = self.claim_outreach(campaign, &candidate.id, &id, allow_duplicate).await? {
+        if let Some(other) = self
+            .claim_outreach(campaign, &candidate.id, &id, allow_duplicate)
+            .await?
+        {
             return Ok(Err((RefusalReason::Duplicate, Some(other))));
         }
         // Adding an unrevealed candidate reveals it.
@@ -461,7 +464,10 @@ impl Service {
         let key = outreach_key(&campaign.org_id, candidate);
         for _ in 0..CAS_ATTEMPTS {
             let (current, expected) = match self.store.get_record(&key).await? {
-                Some(v) => (serde_json::from_value::<Outreach>(v.value).unwrap_or_default(), Some(v.version)),
+                Some(v) => (
+                    serde_json::from_value::<Outreach>(v.value).unwrap_or_default(),
+                    Some(v.version),
+                ),
                 None => (Outreach::default(), None),
             };
             // Only running, not-ended enrollments of other campaigns count; the rest are pruned.
@@ -470,7 +476,10 @@ impl Service {
                 if cid == campaign.id {
                     continue;
                 }
-                let running = self.campaign_by_id(&campaign.org_id, &cid).await?.is_some_and(|c| c.is_running());
+                let running = self
+                    .campaign_by_id(&campaign.org_id, &cid)
+                    .await?
+                    .is_some_and(|c| c.is_running());
                 let active = self
                     .store
                     .get_enrollment(&campaign.org_id, &eid)
@@ -484,7 +493,8 @@ impl Service {
                 return Ok(Some(other.clone()));
             }
             live.push((campaign.id.clone(), enrollment.clone()));
-            let value = serde_json::to_value(Outreach { entries: live }).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let value = serde_json::to_value(Outreach { entries: live })
+                .map_err(|e| ApiError::Internal(e.to_string()))?;
             // The version check makes the decision atomic: a concurrent add makes this write fail and retry.
             match self.store.put_record(&key, &value, expected).await {
                 Ok(_) => return Ok(None),
@@ -492,7 +502,9 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict("the candidate is being added concurrently; try again".into()))
+        Err(ApiError::Conflict(
+            "the candidate is being added concurrently; try again".into(),
+        ))
     }
 }
 
@@ -513,7 +525,9 @@ pub struct Overrides {
 mod double_option {
     use serde::{Deserialize, Deserializer};
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
         Option::<String>::deserialize(d).map(Some)
     }
 }
@@ -521,18 +535,34 @@ mod double_option {
 impl Service {
     /// sets the recipient override and custom fields; an enrollment
     /// blocked for a missing field or address is unblocked and re-planned.
-    pub async fn set_overrides(&self, who: &Identity, campaign_id: &str, id: &str, input: Overrides) -> Result<(Campaign, Enrollment), ApiError> {
+    pub async fn set_overrides(
+        &self,
+        who: &Identity,
+        campaign_id: &str,
+        id: &str,
+        input: Overrides,
+    ) -> Result<(Campaign, Enrollment), ApiError> {
         let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
         let address = match &input.address {
             Some(Some(raw)) => {
-                let a = outreach_domain::EmailAddress::parse(raw).map_err(|e| ApiError::invalid("address", e.to_string()))?;
-                let candidate = self.candidate(who, current.value.candidate_id.as_str()).await?;
-                if candidate.emails.iter().any(|e| e.address == a && !e.visible_to(&who.user_id)) {
+                let a = outreach_domain::EmailAddress::parse(raw)
+                    .map_err(|e| ApiError::invalid("address", e.to_string()))?;
+                let candidate = self
+                    .candidate(who, current.value.candidate_id.as_str())
+                    .await?;
+                if candidate
+                    .emails
+                    .iter()
+                    .any(|e| e.address == a && !e.visible_to(&who.user_id))
+                {
                     // A colleague's manual address is not the caller's to use.
                     return Err(ApiError::invalid("address", "not an address you may use"));
                 }
                 if self.is_suppressed(&who.org_id, &a).await? {
-                    return Err(ApiError::invalid("address", "the address is on the organization's suppression list (R-9.5)"));
+                    return Err(ApiError::invalid(
+                        "address",
+                        "the address is on the organization's suppression list (R-9.5)",
+                    ));
                 }
                 Some(Some(a))
             }
@@ -541,23 +571,38 @@ impl Service {
         };
         if let Some(fields) = &input.custom_fields {
             if fields.len() > 50 {
-                return Err(ApiError::invalid("custom_fields", "at most 50 custom fields"));
+                return Err(ApiError::invalid(
+                    "custom_fields",
+                    "at most 50 custom fields",
+                ));
             }
             for (k, v) in fields {
-                let valid_name = !k.is_empty() && k.len() <= 64 && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+                let valid_name = !k.is_empty()
+                    && k.len() <= 64
+                    && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                 if !valid_name {
-                    return Err(ApiError::invalid(format!("custom_fields.{k}"), "names are letters, digits and _"));
+                    return Err(ApiError::invalid(
+                        format!("custom_fields.{k}"),
+                        "names are letters, digits and _",
+                    ));
                 }
                 if v.len() > 2000 {
-                    return Err(ApiError::invalid(format!("custom_fields.{k}"), "at most 2000 characters"));
+                    return Err(ApiError::invalid(
+                        format!("custom_fields.{k}"),
+                        "at most 2000 characters",
+                    ));
                 }
             }
         }
         let mut unblocked = false;
         for _ in 0..CAS_ATTEMPTS {
-            let (_, Versioned { mut value, version }) = self.enrollment(who, campaign_id, id).await?;
+            let (_, Versioned { mut value, version }) =
+                self.enrollment(who, campaign_id, id).await?;
             if value.is_ended() {
-                return Err(ApiError::Conflict(format!("the enrollment has ended ({})", value.status.as_str())));
+                return Err(ApiError::Conflict(format!(
+                    "the enrollment has ended ({})",
+                    value.status.as_str()
+                )));
             }
             if let Some(a) = &address {
                 value.override_address = a.clone();
@@ -566,14 +611,23 @@ impl Service {
                 value.custom_fields = f.clone();
             }
             unblocked = value.unblock();
-            match self.store.update_enrollment(&value, version, Activity::Unchanged).await {
+            match self
+                .store
+                .update_enrollment(&value, version, Activity::Unchanged)
+                .await
+            {
                 Ok(_) => break,
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
         if unblocked && campaign.is_running() {
-            self.replan(&campaign, &EnrollmentId::from(id), Replan::Resume(self.now())).await?;
+            self.replan(
+                &campaign,
+                &EnrollmentId::from(id),
+                Replan::Resume(self.now()),
+            )
+            .await?;
         }
         let (campaign, e) = self.enrollment(who, campaign_id, id).await?;
         Ok((campaign, e.value))

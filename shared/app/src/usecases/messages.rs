@@ -36,26 +36,49 @@ pub struct NewMessage {
 impl Service {
     /// Sends one message now (no grace, R-12). The answer carries the enrollment
     /// that stands for the message, its step and the mail service's id.
-    pub async fn send_single(&self, who: &Identity, candidate_id: &str, input: NewMessage) -> Result<(Campaign, Enrollment), ApiError> {
+    pub async fn send_single(
+        &self,
+        who: &Identity,
+        candidate_id: &str,
+        input: NewMessage,
+    ) -> Result<(Campaign, Enrollment), ApiError> {
         self.ensure_org(&who.org_id).await?;
         let account = self
             .account_for(who, &input.sender_account_id)
             .await
-            .map_err(|_| ApiError::invalid("sender_account_id", "no sender account with this id is available to you"))?;
+            .map_err(|_| {
+                ApiError::invalid(
+                    "sender_account_id",
+                    "no sender account with this id is available to you",
+                )
+            })?;
         let candidate = self.candidate(who, candidate_id).await?;
         if candidate.opted_out {
-            return Err(ApiError::invalid("candidate_id", "the candidate opted out of this organization's mail (R-9.5)"));
+            return Err(ApiError::invalid(
+                "candidate_id",
+                "the candidate opted out of this organization's mail (R-9.5)",
+            ));
         }
         let step = match (&input.template_id, &input.body) {
-            (Some(_), Some(_)) => return Err(ApiError::invalid("body", "give either template_id or subject and body")),
+            (Some(_), Some(_)) => {
+                return Err(ApiError::invalid(
+                    "body",
+                    "give either template_id or subject and body",
+                ));
+            }
             (Some(tid), None) => {
-                let template = self.template(who, tid).await.map_err(|_| ApiError::invalid("template_id", "no template with this id"))?;
+                let template = self
+                    .template(who, tid)
+                    .await
+                    .map_err(|_| ApiError::invalid("template_id", "no template with this id"))?;
                 let index = input.step_index.unwrap_or(1);
                 let mut spec = template
                     .steps
                     .get(index.saturating_sub(1) as usize)
                     .cloned()
-                    .ok_or_else(|| ApiError::invalid("step_index", "the template has no such step"))?;
+                    .ok_or_else(|| {
+                        ApiError::invalid("step_index", "the template has no such step")
+                    })?;
                 // Alone, a later step has no first message to thread under.
                 if spec.subject.is_none() {
                     spec.subject = template.steps[0].subject.clone();
@@ -63,15 +86,33 @@ impl Service {
                 spec.delay_days = 0;
                 spec
             }
-            (None, Some(body)) => StepSpec { subject: input.subject.clone(), body: body.clone(), text: None, delay_days: 0 },
-            (None, None) => return Err(ApiError::invalid("body", "give template_id or subject and body")),
+            (None, Some(body)) => StepSpec {
+                subject: input.subject.clone(),
+                body: body.clone(),
+                text: None,
+                delay_days: 0,
+            },
+            (None, None) => {
+                return Err(ApiError::invalid(
+                    "body",
+                    "give template_id or subject and body",
+                ));
+            }
         };
         validate_steps(std::slice::from_ref(&step))?;
         let address = match &input.address {
             Some(raw) => {
-                let a = EmailAddress::parse(raw).map_err(|e| ApiError::invalid("address", e.to_string()))?;
-                if candidate.emails.iter().any(|e| e.address == a && (e.bounced || !e.visible_to(&who.user_id))) {
-                    return Err(ApiError::invalid("address", "this address bounced or is not yours to use"));
+                let a = EmailAddress::parse(raw)
+                    .map_err(|e| ApiError::invalid("address", e.to_string()))?;
+                if candidate
+                    .emails
+                    .iter()
+                    .any(|e| e.address == a && (e.bounced || !e.visible_to(&who.user_id)))
+                {
+                    return Err(ApiError::invalid(
+                        "address",
+                        "this address bounced or is not yours to use",
+                    ));
                 }
                 Some(a)
             }
@@ -79,7 +120,10 @@ impl Service {
         };
         let suppressed = self.suppressed_addresses(&who.org_id, &candidate).await?;
         if address.as_ref().is_some_and(|a| suppressed.contains(a)) {
-            return Err(ApiError::invalid("address", "the address is on the organization's suppression list (R-9.5)"));
+            return Err(ApiError::invalid(
+                "address",
+                "the address is on the organization's suppression list (R-9.5)",
+            ));
         }
         let now = self.now();
         let profile = self.me(who).await?;
@@ -116,20 +160,34 @@ impl Service {
             now,
         });
         enrollment.override_address = address;
-        if self.address_for(&campaign, &candidate, &enrollment, &suppressed).is_none() {
-            return Err(ApiError::invalid("address", "no address of this candidate can receive mail (R-7.3)"));
+        if self
+            .address_for(&campaign, &candidate, &enrollment, &suppressed)
+            .is_none()
+        {
+            return Err(ApiError::invalid(
+                "address",
+                "no address of this candidate can receive mail (R-7.3)",
+            ));
         }
         // Mailing a candidate reveals their contacts, as adding them to a campaign does.
         if self.store.reveal(&who.org_id, &candidate.id, now).await? == RevealOutcome::NoCredits {
-            return Err(ApiError::PaymentRequired("the organization has no contact credits left".into()));
+            return Err(ApiError::PaymentRequired(
+                "the organization has no contact credits left".into(),
+            ));
         }
         self.store.put_campaign(&campaign, None).await?;
         self.store.insert_enrollment(&enrollment).await?;
         // No grace for a single message: due now.
-        let v = self.store.get_enrollment(&who.org_id, &enrollment.id).await?.ok_or(ApiError::Internal("lost the message".into()))?;
+        let v = self
+            .store
+            .get_enrollment(&who.org_id, &enrollment.id)
+            .await?
+            .ok_or(ApiError::Internal("lost the message".into()))?;
         let mut e = v.value;
         e.apply_plan(now, &[now]);
-        self.store.update_enrollment(&e, v.version, Activity::Unchanged).await?;
+        self.store
+            .update_enrollment(&e, v.version, Activity::Unchanged)
+            .await?;
         // The wake-up is the safety net; the send happens in this request.
         self.scheduler.schedule(&WakeUp::send_step(&e, now)).await?;
         let job = Job::SendStep {
@@ -140,18 +198,40 @@ impl Service {
             plan_version: e.plan_version,
         };
         self.run_job(&job).await?;
-        let e = self.store.get_enrollment(&who.org_id, &e.id).await?.ok_or(ApiError::Internal("lost the message".into()))?;
-        let campaign = self.campaign_by_id(&who.org_id, &campaign.id).await?.unwrap_or(campaign);
+        let e = self
+            .store
+            .get_enrollment(&who.org_id, &e.id)
+            .await?
+            .ok_or(ApiError::Internal("lost the message".into()))?;
+        let campaign = self
+            .campaign_by_id(&who.org_id, &campaign.id)
+            .await?
+            .unwrap_or(campaign);
         Ok((campaign, e.value))
     }
 
     /// The single messages sent to a candidate, newest first.
-    pub async fn single_messages(&self, who: &Identity, candidate_id: &str) -> Result<Vec<(Campaign, Enrollment)>, ApiError> {
+    pub async fn single_messages(
+        &self,
+        who: &Identity,
+        candidate_id: &str,
+    ) -> Result<Vec<(Campaign, Enrollment)>, ApiError> {
         let candidate = self.candidate(who, candidate_id).await?;
         let mut out = Vec::new();
-        for id in self.store.enrollments_of_candidate_in_org(&who.org_id, &candidate.id).await? {
-            let Some(e) = self.store.get_enrollment(&who.org_id, &id).await? else { continue };
-            let Some(c) = self.campaign_by_id(&who.org_id, &e.value.campaign_id).await? else { continue };
+        for id in self
+            .store
+            .enrollments_of_candidate_in_org(&who.org_id, &candidate.id)
+            .await?
+        {
+            let Some(e) = self.store.get_enrollment(&who.org_id, &id).await? else {
+                continue;
+            };
+            let Some(c) = self
+                .campaign_by_id(&who.org_id, &e.value.campaign_id)
+                .await?
+            else {
+                continue;
+            };
             if c.kind == CampaignKind::Single {
                 out.push((c, e.value));
             }

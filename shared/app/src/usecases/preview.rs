@@ -37,9 +37,17 @@ pub struct PreviewItem {
 
 impl Service {
     /// One page of the preview: each step for each enrollment.
-    pub async fn preview(&self, who: &Identity, campaign_id: &str, page: &PageRequest) -> Result<(Page<PreviewItem>, Vec<MissingField>), ApiError> {
+    pub async fn preview(
+        &self,
+        who: &Identity,
+        campaign_id: &str,
+        page: &PageRequest,
+    ) -> Result<(Page<PreviewItem>, Vec<MissingField>), ApiError> {
         let campaign = self.campaign(who, campaign_id).await?.value;
-        let enrollments = self.store.list_enrollments(&who.org_id, &campaign.id, page).await?;
+        let enrollments = self
+            .store
+            .list_enrollments(&who.org_id, &campaign.id, page)
+            .await?;
         let mut items = Vec::new();
         let mut missing = Vec::new();
         for e in &enrollments.items {
@@ -47,15 +55,27 @@ impl Service {
             items.push(item);
             missing.extend(m);
         }
-        Ok((Page { items, next: enrollments.next }, missing))
+        Ok((
+            Page {
+                items,
+                next: enrollments.next,
+            },
+            missing,
+        ))
     }
 
     /// Every candidate of the campaign with a missing field (for start, R-4.3).
     pub async fn missing_fields(&self, campaign: &Campaign) -> Result<Vec<MissingField>, ApiError> {
         let mut out = Vec::new();
-        let mut page = PageRequest { limit: 200, after: None };
+        let mut page = PageRequest {
+            limit: 200,
+            after: None,
+        };
         loop {
-            let batch = self.store.list_enrollments(&campaign.org_id, &campaign.id, &page).await?;
+            let batch = self
+                .store
+                .list_enrollments(&campaign.org_id, &campaign.id, &page)
+                .await?;
             for e in batch.items.iter().filter(|e| !e.is_ended()) {
                 out.extend(self.preview_one(campaign, e).await?.1);
             }
@@ -66,18 +86,38 @@ impl Service {
         }
     }
 
-    async fn preview_one(&self, campaign: &Campaign, e: &Enrollment) -> Result<(PreviewItem, Vec<MissingField>), ApiError> {
-        let candidate = self.store.get_candidate(&campaign.org_id, &e.candidate_id).await?.map(|v| v.value);
-        let account = self.store.get_account(&campaign.sender_account_id).await?.map(|v| v.value);
+    async fn preview_one(
+        &self,
+        campaign: &Campaign,
+        e: &Enrollment,
+    ) -> Result<(PreviewItem, Vec<MissingField>), ApiError> {
+        let candidate = self
+            .store
+            .get_candidate(&campaign.org_id, &e.candidate_id)
+            .await?
+            .map(|v| v.value);
+        let account = self
+            .store
+            .get_account(&campaign.sender_account_id)
+            .await?
+            .map(|v| v.value);
         let mut steps = Vec::new();
         let mut missing = Vec::new();
         if let (Some(candidate), Some(account)) = (candidate, account) {
             let ctx = render_context(campaign, &account, &candidate, e);
             for (i, spec) in campaign.steps.iter().enumerate() {
                 let index = i as u32 + 1;
-                let first = if i == 0 { None } else { campaign.steps[0].subject.as_deref() };
+                let first = if i == 0 {
+                    None
+                } else {
+                    campaign.steps[0].subject.as_deref()
+                };
                 match render_step(spec, first, &ctx) {
-                    Ok(r) => steps.push(PreviewStep { index, rendered: Some(r), error: None }),
+                    Ok(r) => steps.push(PreviewStep {
+                        index,
+                        rendered: Some(r),
+                        error: None,
+                    }),
                     Err(err) => {
                         if let RenderError::MissingField(field) = &err {
                             missing.push(MissingField {
@@ -87,11 +127,22 @@ impl Service {
                                 field: field.clone(),
                             });
                         }
-                        steps.push(PreviewStep { index, rendered: None, error: Some(err.to_string()) });
+                        steps.push(PreviewStep {
+                            index,
+                            rendered: None,
+                            error: Some(err.to_string()),
+                        });
                     }
                 }
             }
         }
-        Ok((PreviewItem { enrollment_id: e.id.to_string(), candidate_id: e.candidate_id.to_string(), steps }, missing))
+        Ok((
+            PreviewItem {
+                enrollment_id: e.id.to_string(),
+                candidate_id: e.candidate_id.to_string(),
+                steps,
+            },
+            missing,
+        ))
     }
 }

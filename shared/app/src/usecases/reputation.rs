@@ -110,8 +110,13 @@ fn org_key(org: &OrgId) -> String {
 
 impl Service {
     /// Changes one window with a version check; returns it after the change.
-    async fn change_window(&self, key: &str, change: impl Fn(&mut Window) -> bool) -> Result<Window, ApiError> {
-        self.update_record(key, |w: &mut Window| Ok(change(w))).await
+    async fn change_window(
+        &self,
+        key: &str,
+        change: impl Fn(&mut Window) -> bool,
+    ) -> Result<Window, ApiError> {
+        self.update_record(key, |w: &mut Window| Ok(change(w)))
+            .await
     }
 
     /// Counts a hand-off in the account's and the organization's windows.

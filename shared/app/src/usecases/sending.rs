@@ -241,7 +241,9 @@ impl Service {
                         if let Some(at) = e.next_due_at {
                             self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
                         }
-                        return Ok(JobOutcome::Held("daily limit reached; moved to the next day"));
+                        return Ok(JobOutcome::Held(
+                            "daily limit reached; moved to the next day",
+                        ));
                     }
                 },
                 None => None,
@@ -646,7 +648,12 @@ struct DailyCount {
 impl Service {
     /// Takes one of the day's slots of a sender account (the day in the account
     /// owner's time zone, R-6.7); `None` when the limit is reached.
-    async fn reserve_daily_slot(&self, account: &EmailAccount, limit: u32, now: DateTime<Utc>) -> Result<Option<String>, ApiError> {
+    async fn reserve_daily_slot(
+        &self,
+        account: &EmailAccount,
+        limit: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, ApiError> {
         let zone = self
             .store
             .get_user(&account.org_id, &account.owner_id)
@@ -665,7 +672,9 @@ impl Service {
             Ok(free)
         })
         .await?;
-        Ok(taken.load(std::sync::atomic::Ordering::Relaxed).then_some(key))
+        Ok(taken
+            .load(std::sync::atomic::Ordering::Relaxed)
+            .then_some(key))
     }
 
     async fn release_daily_slot(&self, slot: Option<String>) -> Result<(), ApiError> {
@@ -682,10 +691,18 @@ impl Service {
 
 /// Moves the due step (and the unsent ones after it) to the next day, same
 /// local time of day, so that nothing is dropped and the order is kept.
-fn postpone_a_day(e: &mut Enrollment, step: u32, zone: outreach_domain::Zone, skip_weekends: bool, now: DateTime<Utc>) -> bool {
+fn postpone_a_day(
+    e: &mut Enrollment,
+    step: u32,
+    zone: outreach_domain::Zone,
+    skip_weekends: bool,
+    now: DateTime<Utc>,
+) -> bool {
     use chrono::{Datelike, Weekday};
     let tz = zone.tz();
-    let Some(planned) = e.next_planned_at() else { return false };
+    let Some(planned) = e.next_planned_at() else {
+        return false;
+    };
     let local = planned.with_timezone(&tz);
     let today = now.with_timezone(&tz).date_naive();
     let mut day = local.date_naive().max(today) + chrono::Duration::days(1);
