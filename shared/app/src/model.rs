@@ -38,6 +38,9 @@ pub struct EmailAccount {
     pub address: EmailAddress,
     pub display_name: String,
     pub status: AccountStatus,
+    /// The owner proved control of the address; local mode needs no proof.
+    #[serde(default)]
+    pub confirmed: bool,
     /// Users allowed to send from this account, possibly of other organizations.
     #[serde(default)]
     pub delegates: Vec<Delegate>,
@@ -47,7 +50,8 @@ pub struct EmailAccount {
 impl EmailAccount {
     /// Whether `user` of `org` may send from this account (owner or delegate, R-2.4).
     pub fn usable_by(&self, org: &OrgId, user: &UserId) -> bool {
-        self.status != AccountStatus::Removed && (self.owned_by(org, user) || self.is_delegate(org, user))
+        self.status != AccountStatus::Removed
+            && (self.owned_by(org, user) || self.is_delegate(org, user))
     }
 
     pub fn owned_by(&self, org: &OrgId, user: &UserId) -> bool {
@@ -55,7 +59,9 @@ impl EmailAccount {
     }
 
     pub fn is_delegate(&self, org: &OrgId, user: &UserId) -> bool {
-        self.delegates.iter().any(|d| &d.org_id == org && &d.user_id == user)
+        self.delegates
+            .iter()
+            .any(|d| &d.org_id == org && &d.user_id == user)
     }
 }
 

@@ -116,7 +116,12 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<RevealOutcome, StoreError>;
     /// Adds credits with a `grant` ledger entry, atomically.
-    async fn grant_credits(&self, org: &OrgId, amount: i64, now: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn grant_credits(
+        &self,
+        org: &OrgId,
+        amount: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
     async fn is_revealed(&self, org: &OrgId, candidate: &CandidateId) -> Result<bool, StoreError>;
     async fn ledger(
         &self,
@@ -340,6 +345,11 @@ pub enum Job {
         step: u32,
         plan_version: u32,
     },
+    /// Asks the mail service whether a pending account's identity is verified.
+    PollIdentity {
+        account_id: AccountId,
+        since: DateTime<Utc>,
+    },
     /// An SES event about a message not recorded yet, tried again.
     RetrySesEvent {
         payload: String,
@@ -429,7 +439,17 @@ pub enum MailerError {
 /// identities in AWS; the fault settings in local mode.
 #[async_trait]
 pub trait Identities: Send + Sync {
+    /// Whether the mail service may send as `address` now.
     async fn sendable(&self, address: &EmailAddress) -> Result<bool, String>;
+    /// Makes `address` sendable: nothing when its domain is a verified domain
+    /// identity, else an address identity the mail service verifies by mail.
+    async fn prepare(&self, address: &EmailAddress) -> Result<(), String>;
+    /// Deletes the address identity once no link uses it.
+    async fn release(&self, address: &EmailAddress) -> Result<(), String>;
+    /// Whether `domain` is a verified domain identity with DKIM.
+    async fn domain_verified(&self, domain: &str) -> Result<bool, String>;
+    /// The `p=` of the domain's published DMARC policy, if any.
+    async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, String>;
 }
 
 #[async_trait]

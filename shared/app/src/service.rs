@@ -139,7 +139,8 @@ impl Service {
         for _ in 0..CAS_ATTEMPTS {
             let (mut value, expected) = match self.store.get_record(key).await? {
                 Some(v) => (
-                    serde_json::from_value(v.value).map_err(|e| ApiError::Internal(format!("record {key}: {e}")))?,
+                    serde_json::from_value(v.value)
+                        .map_err(|e| ApiError::Internal(format!("record {key}: {e}")))?,
                     Some(v.version),
                 ),
                 None => (T::default(), None),
@@ -147,14 +148,17 @@ impl Service {
             if !change(&mut value)? {
                 return Ok(value);
             }
-            let json = serde_json::to_value(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let json =
+                serde_json::to_value(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
             match self.store.put_record(key, &json, expected).await {
                 Ok(_) => return Ok(value),
                 Err(crate::ports::StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict(format!("{key} is being changed concurrently; try again")))
+        Err(ApiError::Conflict(format!(
+            "{key} is being changed concurrently; try again"
+        )))
     }
 
     pub(crate) async fn read_record<T>(&self, key: &str) -> Result<T, ApiError>
@@ -162,7 +166,8 @@ impl Service {
         T: serde::de::DeserializeOwned + Default,
     {
         match self.store.get_record(key).await? {
-            Some(v) => serde_json::from_value(v.value).map_err(|e| ApiError::Internal(format!("record {key}: {e}"))),
+            Some(v) => serde_json::from_value(v.value)
+                .map_err(|e| ApiError::Internal(format!("record {key}: {e}"))),
             None => Ok(T::default()),
         }
     }

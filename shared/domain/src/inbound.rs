@@ -38,7 +38,9 @@
 //!       mail were caught by 1);
 //!    6. an out-of-office subject in English, German, French, Spanish or Dutch that is not
 //!       itself a reply ("Automatic reply:", "Out of Office", "Abwesenheitsnotiz",
-//!       "Réponse automatique", "Respuesta automática", "Automatisch antwoord", "AUTO:", …).
+//!       "Réponse automatique", "Respuesta automática", "Automatisch antwoord", "AUTO:", …);
+//!       everyday words ("Absence", "Vacation", "Auto") count only as the whole subject or
+//!       its first word before a separator, so "Auto insurance role" stays a reply.
 //!
 //!    `X-Auto-Response-Suppress` is deliberately *not* a signal: it asks others not to
 //!    auto-respond to this message, and add-ins and CRMs set it on mail people write.
@@ -59,7 +61,8 @@
 //! day, or against `reference` when the message has no readable `Date`.
 //!
 //! Nothing here panics, whatever the bytes: malformed input is an [`InboundError`] or a
-//! best-effort [`Inbound`].
+//! best-effort [`Inbound`]. (mail-parser 0.11 itself `debug_assert!`s on some corrupt MIME
+//! trees; in debug builds such a message is [`InboundError::Unreadable`].)
 
 use chrono::{Datelike, Days, NaiveDate};
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
@@ -128,10 +131,12 @@ pub struct InboundBounce {
     /// `X-Failed-Recipients` header or the report's text. May be empty when the report
     /// names nobody readable; match on `original_message_id` then.
     pub recipients: Vec<EmailAddress>,
-    /// Hard (R-9.2) or soft (R-9.4): a 5.x.x status or failure wording is permanent,
-    /// a 4.x.x status or a delay report is not.
+    /// Hard (R-9.2) or soft (R-9.4): a 5.x.x status, or without a status a `failed`
+    /// action or failure wording, is permanent; a 4.x.x status (even with `failed`: the
+    /// server gave up on a temporary error) or a delay report is not.
     pub permanent: bool,
-    /// Enhanced status code, e.g. `5.1.1`, when the report gives one.
+    /// Enhanced status code, e.g. `5.1.1`, when the report gives one. A generic `x.0.0`
+    /// DSN status gives way to the specific code in its `Diagnostic-Code`.
     pub status: Option<String>,
     /// The Message-ID (without angle brackets) of the returned original message, for
     /// matching the bounce to the step that sent it.
@@ -158,6 +163,8 @@ pub enum InboundError {
     Empty,
     #[error("the input is not an RFC 5322 message: it has no header fields")]
     NotAMessage,
+    #[error("the message's MIME structure is too corrupt to read")]
+    Unreadable,
 }
 
 impl Inbound {
@@ -226,8 +233,8 @@ pub fn parse_inbound(raw: &[u8], reference: NaiveDate) -> Result<Inbound, Inboun
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(InboundError::Empty);
     }
-    let message = MessageParser::default()
-        .parse(raw)
+    let message = parse_mime(raw, false)
+        .ok_or(InboundError::Unreadable)?
         .ok_or(InboundError::NotAMessage)?;
     if message.root_part().headers.is_empty() {
         return Err(InboundError::NotAMessage);
@@ -266,7 +273,12 @@ pub fn parse_inbound(raw: &[u8], reference: NaiveDate) -> Result<Inbound, Inboun
     dedup_keep_order(&mut recipients);
 
     let subject = message.subject().map(|s| s.trim().to_owned());
-    let subject_lc = subject.as_deref().unwrap_or_default().to_lowercase();
+    // French clients write "RE\u{a0}:" with a no-break space.
+    let subject_lc = subject
+        .as_deref()
+        .unwrap_or_default()
+        .to_lowercase()
+        .replace('\u{a0}', " ");
     let auto_submitted = headers.get("auto-submitted").map(str::to_owned);
     let date = message.date().and_then(|d| {
         NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
@@ -333,6 +345,23 @@ pub fn parse_inbound(raw: &[u8], reference: NaiveDate) -> Result<Inbound, Inboun
     })
 }
 
+/// Runs mail-parser, `None` when it panicked. mail-parser 0.11 guards one corrupt-multipart
+/// state with `debug_assert!`, so debug builds panic on some broken MIME trees (release
+/// builds recover). Inbound mail is hostile input and a panic would make the handler retry
+/// forever, so such a message is unreadable instead. Only the parser runs under
+/// `catch_unwind`: a panic in our own rules must still fail tests.
+fn parse_mime(raw: &[u8], headers_only: bool) -> Option<Option<Message<'_>>> {
+    std::panic::catch_unwind(|| {
+        let parser = MessageParser::default();
+        if headers_only {
+            parser.parse_headers(raw)
+        } else {
+            parser.parse(raw)
+        }
+    })
+    .ok()
+}
+
 // ---------------------------------------------------------------------------------------
 // Header access
 
@@ -391,10 +420,11 @@ fn scan_addresses(text: &str) -> Vec<String> {
             continue;
         }
         let piece = piece.trim_matches(|c: char| matches!(c, '.' | '!' | '?' | '*' | '='));
-        if EmailAddress::parse(piece).is_ok() && !found.iter().any(|f: &String| f == piece) {
+        if EmailAddress::parse(piece).is_ok() {
             found.push(piece.to_owned());
         }
     }
+    dedup_keep_order(&mut found);
     found
 }
 
@@ -444,15 +474,10 @@ fn strip_brackets(s: &str) -> &str {
         .unwrap_or(s)
 }
 
-fn dedup_keep_order<T: PartialEq>(items: &mut Vec<T>) {
-    let mut i = 0;
-    while i < items.len() {
-        if items[..i].contains(&items[i]) {
-            items.remove(i);
-        } else {
-            i += 1;
-        }
-    }
+/// Drops repeated items, keeping the first of each (linear, for hostile address lists).
+fn dedup_keep_order<T: Eq + std::hash::Hash + Clone>(items: &mut Vec<T>) {
+    let mut seen = std::collections::HashSet::new();
+    items.retain(|item| seen.insert(item.clone()));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -506,26 +531,10 @@ fn own_text(text: &str) -> String {
                 .take(4)
                 .map(|l| l.trim().to_lowercase())
                 .collect();
-            if next.iter().any(|l| {
-                [
-                    "sent:",
-                    "date:",
-                    "gesendet:",
-                    "datum:",
-                    "envoyé :",
-                    "envoyé:",
-                    "enviado:",
-                    "fecha:",
-                    "verzonden:",
-                    "to:",
-                    "an:",
-                    "à :",
-                    "para:",
-                    "aan:",
-                ]
+            if next
                 .iter()
-                .any(|k| l.starts_with(k))
-            }) {
+                .any(|l| QUOTED_HEADER_FIELDS.iter().any(|k| l.starts_with(k)))
+            {
                 break;
             }
         }
@@ -580,6 +589,13 @@ fn is_attribution(lower: &str, next: Option<&str>) -> bool {
     }
     false
 }
+
+/// Fields that follow `From:` in the header block Outlook puts above quoted history.
+#[rustfmt::skip]
+const QUOTED_HEADER_FIELDS: &[&str] = &[
+    "sent:", "date:", "to:", "gesendet:", "datum:", "an:", "envoyé :", "envoyé:", "à :",
+    "enviado:", "fecha:", "para:", "verzonden:", "aan:",
+];
 
 fn is_header_block_start(lower: &str) -> bool {
     ["from:", "von:", "de :", "de:", "van:"]
@@ -777,45 +793,36 @@ fn is_auto_reply_subject(subject_lc: &str) -> bool {
         "risposta automatica",
         "autosvar",
     ];
-    // Ordinary words: only at the start of the subject, followed by an end, `:`, ` `,
-    // `-` or `(`.
+    // Ordinary words count only as the whole subject or its first word, followed by a
+    // separator (`AUTO: …`, `Absence - …`, `[OOO] …`): "Auto insurance" is not automatic.
+    #[rustfmt::skip]
     const LEADING_WORDS: &[&str] = &[
-        "auto",
-        "ooo",
-        "away",
-        "vacation",
-        "on vacation",
-        "on holiday",
-        "abwesend",
-        "abwesenheit",
-        "außer haus",
-        "ausser haus",
-        "nicht im büro",
-        "urlaub",
-        "im urlaub",
-        "absence",
-        "absent",
-        "absente",
-        "en congé",
-        "congés",
-        "ausente",
-        "de vacaciones",
-        "vacaciones",
-        "afwezig",
-        "niet aanwezig",
-        "buiten kantoor",
-        "met vakantie",
-        "vakantie",
+        "auto", "ooo", "away", "vacation", "urlaub", "abwesenheit", "absence", "absent",
+        "absente", "congés", "ausente", "vacaciones", "vakantie",
+    ];
+    // Phrases that also count when the sentence goes on ("Abwesend bis 3.12.").
+    #[rustfmt::skip]
+    const LEADING_PHRASES: &[&str] = &[
+        "on vacation", "on holiday", "on leave", "away from", "abwesend", "außer haus",
+        "ausser haus", "nicht im büro", "im urlaub", "en congé", "en vacances",
+        "de vacaciones", "afwezig", "niet aanwezig", "buiten kantoor", "met vakantie",
     ];
     if PHRASES.iter().any(|p| subject_lc.contains(p)) {
         return true;
     }
     let subject_lc = subject_lc.trim_start_matches(['[', '(', '*', ' ']);
-    LEADING_WORDS.iter().any(|w| {
-        subject_lc
-            .strip_prefix(w)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', ' ', '-', '(', ']', '–']))
-    })
+    let separator = |rest: &str| {
+        let rest = rest.trim_start();
+        rest.is_empty() || rest.starts_with([':', '-', '(', ')', ']', '–', '|', '/'])
+    };
+    LEADING_WORDS
+        .iter()
+        .any(|w| subject_lc.strip_prefix(w).is_some_and(separator))
+        || LEADING_PHRASES.iter().any(|p| {
+            subject_lc
+                .strip_prefix(p)
+                .is_some_and(|rest| rest.starts_with(' ') || separator(rest))
+        })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -827,6 +834,7 @@ struct DsnRecipient {
     address: Option<String>,
     action: Option<String>,
     status: Option<String>,
+    diagnostic: Option<String>,
 }
 
 impl DsnRecipient {
@@ -921,6 +929,24 @@ fn parse_dsn_fields(text: &str) -> Vec<DsnRecipient> {
         match field {
             None => {
                 if has_recipient_field {
+                    // A generic `x.0.0` status (Exim, SES) hides the code the remote
+                    // server gave in its diagnostic; the specific one decides, e.g.
+                    // 5.7.x for R-2.3.
+                    let specific = current.diagnostic.as_deref().and_then(find_status);
+                    let generic = current
+                        .status
+                        .as_deref()
+                        .is_none_or(|s| s.ends_with(".0.0"));
+                    if generic
+                        && let Some(specific) = specific
+                        && current
+                            .status
+                            .as_deref()
+                            .and_then(status_class)
+                            .is_none_or(|class| status_class(&specific) == Some(class))
+                    {
+                        current.status = Some(specific);
+                    }
                     recipients.push(std::mem::take(&mut current));
                 }
                 current = DsnRecipient::default();
@@ -944,6 +970,7 @@ fn parse_dsn_fields(text: &str) -> Vec<DsnRecipient> {
                         .map(|a| a.to_ascii_lowercase());
                 }
                 "status" => current.status = find_status(&value),
+                "diagnostic-code" => current.diagnostic = Some(value),
                 _ => {}
             },
         }
@@ -1010,11 +1037,8 @@ fn notification_part(text: &str) -> &str {
         "----- original message header -----",
         "------ original message ------",
     ];
-    let lower = text.to_lowercase();
-    // `to_lowercase` can change byte lengths; only use the cut when it is safe.
-    if lower.len() != text.len() {
-        return text;
-    }
+    // ASCII lower-casing keeps byte offsets, so the cut is valid in `text`.
+    let lower = text.to_ascii_lowercase();
     let cut = MARKERS
         .iter()
         .filter_map(|m| lower.find(m))
@@ -1033,7 +1057,8 @@ fn bounce_details(
     own_recipients: &[EmailAddress],
 ) -> InboundBounce {
     let notification = notification_part(text);
-    let (original_message_id, original_from, original_reply_to) = returned_original(message, text);
+    let (original_message_id, original_from, original_reply_to) =
+        returned_original(message, headers, text);
 
     // Addresses that are never the failed recipient: the bounce's own parties, the mail
     // system, and the original's sender.
@@ -1185,6 +1210,7 @@ fn recipients_from_text(notification: &str) -> Vec<EmailAddress> {
 /// report's text; the bounce's own `In-Reply-To` (Gmail) is the last resort for the id.
 fn returned_original(
     message: &Message<'_>,
+    headers: &Headers,
     text: &str,
 ) -> (Option<String>, Option<EmailAddress>, Vec<String>) {
     for part in message.parts.iter().skip(1) {
@@ -1195,8 +1221,8 @@ fn returned_original(
                     .is_some_and(|s| s.eq_ignore_ascii_case("rfc822-headers"))
             }) =>
             {
-                MessageParser::default()
-                    .parse_headers(part.contents())
+                parse_mime(part.contents(), true)
+                    .flatten()
                     .map(|m| Headers::of(&m))
             }
             _ => None,
@@ -1224,6 +1250,7 @@ fn returned_original(
         let trimmed = line.trim_start();
         let lower = trimmed.to_ascii_lowercase();
         if id.is_none() && lower.starts_with("message-id:") {
+            // The matched prefixes are ASCII, so these offsets are char boundaries.
             id = message_ids(std::iter::once(&trimmed[11..]))
                 .into_iter()
                 .next();
@@ -1237,7 +1264,6 @@ fn returned_original(
         }
     }
     if id.is_none() {
-        let headers = Headers::of(message);
         id = message_ids(headers.all("in-reply-to")).into_iter().next();
     }
     (id, from, reply_to)
@@ -1256,8 +1282,10 @@ fn returned_original(
 ///   "regresaré", "volveré", "de vuelta", "terug", "weer", also after the date as in
 ///   "ab dem 4. Dezember wieder", and "not back until X") means back **on** that date;
 /// - an **until** cue ("until", "till", "through", "bis", "jusqu'au", "hasta", "tot",
-///   "tot en met", "t/m", or a range's second date: "to", "au", "al", "–") means absent
-///   **through** that date, so back the **day after**;
+///   "tot en met", "t/m", "after", "nach", "après", "después", "na", or a range's second
+///   date: "to", "au", "al", "–") means absent **through** that date, so back the **day
+///   after** — a deliberate choice: "until" is ambiguous in English, and a step sent a day
+///   late does less harm than one that lands while the person is still away;
 /// - a **from** cue without a return cue ("from", "vom", "ab", "du", "desde", "van") is the
 ///   start of the absence and ignored; so is a date with no cue at all.
 ///
@@ -1307,14 +1335,14 @@ enum Tok {
 const ORDINAL_SUFFIXES: &[&str] = &["st", "nd", "rd", "th", "er", "e", "ème", "eme", "º", "ª"];
 
 fn tokenize(text: &str) -> Vec<Tok> {
-    let text = text
-        .to_lowercase()
+    // Dutch "t/m", "t.e.m." and "tot en met" (through) become one word; the leading space
+    // lets the patterns require a word start.
+    let text = format!(" {}", text.to_lowercase())
         .replace(['’', '‘', '´'], "'")
-        .replace('\u{a0}', " ")
-        .replace("t/m", " totenmet ")
-        .replace("t.e.m.", " totenmet ")
-        .replace("tot en met", " totenmet ")
-        .replace("tot/met", " totenmet ");
+        .replace(['\u{a0}', '\t'], " ")
+        .replace(" t/m", " totenmet ")
+        .replace(" t.e.m.", " totenmet ")
+        .replace(" tot en met ", " totenmet ");
     let chars: Vec<char> = text.chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
@@ -1653,139 +1681,57 @@ impl Cue {
     }
 }
 
+// Cue words of `return_date`, lower-case. English lists are separate because the language
+// of the cue decides how an ambiguous numeric date reads.
+
+/// Back on the date.
+#[rustfmt::skip]
 const BACK_EN: &[&str] = &[
-    "back",
-    "return",
-    "returning",
-    "returns",
-    "again",
-    "available",
-    "reachable",
+    "back", "return", "returning", "returns", "again", "available", "reachable",
 ];
+#[rustfmt::skip]
 const BACK_OTHER: &[&str] = &[
-    "wieder",
-    "zurück",
-    "zurueck",
-    "retour",
-    "reviens",
-    "reviendrai",
-    "rentre",
-    "rentrerai",
-    "regreso",
-    "regresaré",
-    "regresare",
-    "regresa",
-    "vuelvo",
-    "volveré",
-    "volvere",
-    "vuelta",
-    "reincorporo",
-    "reincorporaré",
-    "reincorporare",
-    "terug",
-    "weer",
+    "wieder", "zurück", "zurueck",                                               // de
+    "retour", "reviens", "reviendrai", "rentre", "rentrerai",                    // fr
+    "regreso", "regresaré", "regresare", "regresa", "vuelvo", "volveré", "volvere",
+    "vuelta", "reincorporo", "reincorporaré", "reincorporare",                   // es
+    "terug", "weer",                                                             // nl
 ];
+/// Absent through the date.
 const UNTIL_EN: &[&str] = &["until", "till", "til", "untill", "through", "thru"];
+#[rustfmt::skip]
 const UNTIL_OTHER: &[&str] = &[
-    "bis",
-    "jusqu'au",
-    "jusqu'à",
-    "jusqu'a",
-    "jusqu'aux",
-    "jusque",
-    "hasta",
-    "tot",
-    "totenmet",
-    "tm",
+    "bis", "jusqu'au", "jusqu'à", "jusqu'a", "jusqu'aux", "jusque", "hasta", "tot", "totenmet",
 ];
-/// The second date of a range: only with an earlier date in the same sentence.
+/// "after X": absent through X as well.
+const AFTER_EN: &[&str] = &["after"];
+const AFTER_OTHER: &[&str] = &["nach", "après", "apres", "después", "despues", "na"];
+/// The second date of a range: only with an earlier number in the same sentence.
 const RANGE_EN: &[&str] = &["to"];
 const RANGE_OTHER: &[&str] = &["au", "al", "a"];
+/// The start of the absence, unless a return cue is near.
 const FROM_EN: &[&str] = &["from", "since", "starting", "beginning", "effective"];
+#[rustfmt::skip]
 const FROM_OTHER: &[&str] = &[
     "vom", "von", "seit", "ab", "du", "depuis", "partir", "desde", "van", "vanaf", "sinds",
 ];
 /// Words between a cue and its date that do not change its meaning.
+#[rustfmt::skip]
 const FILLERS: &[&str] = &[
-    "on",
-    "the",
-    "of",
-    "and",
-    "including",
-    "inclusive",
-    "incl",
-    "am",
-    "dem",
-    "den",
-    "der",
-    "zum",
-    "zur",
-    "einschließlich",
-    "einschliesslich",
-    "inklusive",
-    "le",
-    "la",
-    "el",
-    "los",
-    "op",
-    "de",
-    "del",
-    "en",
-    "et",
-    "y",
-    "und",
-    "inclus",
-    "incluido",
-    "incluso",
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-    "mon",
-    "tue",
-    "tues",
-    "wed",
-    "thu",
-    "thur",
-    "thurs",
-    "fri",
-    "sat",
-    "sun",
-    "montag",
-    "dienstag",
-    "mittwoch",
-    "donnerstag",
-    "freitag",
-    "samstag",
-    "sonntag",
-    "lundi",
-    "mardi",
-    "mercredi",
-    "jeudi",
-    "vendredi",
-    "samedi",
-    "dimanche",
-    "lunes",
-    "martes",
-    "miércoles",
-    "miercoles",
-    "jueves",
-    "viernes",
-    "sábado",
-    "sabado",
+    "on", "the", "of", "and", "including", "inclusive", "incl",
+    "am", "dem", "den", "der", "zum", "zur", "und",
+    "einschließlich", "einschliesslich", "inklusive",
+    "le", "la", "et", "inclus", "el", "los", "y", "incluido", "incluso", "de", "del", "op", "en",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+    "mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun",
+    "montag", "dienstag", "mittwoch", "donnerstag", "freitag", "samstag", "sonntag",
+    "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche",
+    "lunes", "martes", "miércoles", "miercoles", "jueves", "viernes", "sábado", "sabado",
     "domingo",
-    "maandag",
-    "dinsdag",
-    "woensdag",
-    "donderdag",
-    "vrijdag",
-    "zaterdag",
-    "zondag",
+    "maandag", "dinsdag", "woensdag", "donderdag", "vrijdag", "zaterdag", "zondag",
 ];
 /// Stop the look-ahead for a trailing return cue ("ab 4.12. wieder").
+#[rustfmt::skip]
 const CONJUNCTIONS: &[&str] = &[
     "and", "und", "et", "y", "en", "but", "aber", "mais", "pero", "maar", "then", "dann",
 ];
@@ -1806,7 +1752,8 @@ fn cue_of(tokens: &[Tok], found: &FoundDate) -> Cue {
     let mut before: Vec<&Tok> = Vec::new();
     let mut earlier_date_in_sentence = false;
     let mut j = found.start;
-    while j > 0 {
+    // Bounded, so that a long text full of numbers stays linear.
+    while j > 0 && found.start - j < 40 {
         j -= 1;
         if tokens[j] == Tok::Break {
             break;
@@ -1847,6 +1794,10 @@ fn cue_of(tokens: &[Tok], found: &FoundDate) -> Cue {
     });
     match immediate {
         Some(Tok::Word(w)) => {
+            if let Some(language) = classify_word(w, AFTER_EN, AFTER_OTHER) {
+                // "back after 3 December": absent through that date.
+                return Cue::Until(language);
+            }
             if let Some(language) = classify_word(w, UNTIL_EN, UNTIL_OTHER) {
                 // "not back until 4 January" is back on that date.
                 return match back_before {
@@ -1920,6 +1871,13 @@ mod tests {
         // Only a start date, or a date with no cue.
         assert_eq!(rd("I am on leave from December 1."), None);
         assert_eq!(rd("I am out of office on December 3."), None);
+        // "after" is absent through that date too.
+        assert_eq!(
+            rd("I'll get back to you after December 3."),
+            Some(d(2026, 12, 4))
+        );
+        // The date of the quoted original or a signature is not a return date.
+        assert_eq!(rd("Sent: Thursday, November 19, 2026 4:00 PM"), None);
         assert_eq!(
             rd("I am out of the office with limited access to email."),
             None
@@ -2030,6 +1988,111 @@ mod tests {
         );
     }
 
+    /// A minimal message with extra header lines and a body.
+    fn classify(headers: &str, body: &str) -> Inbound {
+        let raw = format!(
+            "From: Ada <ada@example.com>\r\nTo: reply+Tok@reply.outreach.example\r\n\
+             Date: Fri, 20 Nov 2026 10:00:00 +0000\r\n{headers}\r\n{body}\r\n"
+        );
+        parse_inbound(raw.as_bytes(), d(2026, 11, 20)).unwrap()
+    }
+
+    #[test]
+    fn each_rule_alone_decides() {
+        use InboundKind::*;
+        let plain = "Subject: Re: Staff engineer role\r\n";
+        assert_eq!(classify(plain, "Sounds good!").kind, Reply);
+        // Rule 1.2
+        let h = format!("{plain}X-Failed-Recipients: bob@example.org\r\n");
+        let inbound = classify(&h, "Sorry.");
+        assert_eq!(inbound.kind, Bounce);
+        assert_eq!(
+            inbound.bounce.unwrap().recipients[0].as_str(),
+            "bob@example.org"
+        );
+        // Rule 1.3
+        let raw = "From: MAILER-DAEMON@mx.example.org\r\nSubject: Hello\r\n\r\nx\r\n";
+        assert_eq!(
+            parse_inbound(raw.as_bytes(), d(2026, 11, 20)).unwrap().kind,
+            Bounce
+        );
+        // Rule 1.4
+        assert_eq!(
+            classify("Subject: Undeliverable: Hello\r\n", "x").kind,
+            Bounce
+        );
+        assert_eq!(classify("Subject: failure notice\r\n", "x").kind, Bounce);
+        // Rule 1.5, only in the author's own text, not in quoted history.
+        let wording = "Hi. This is the qmail-send program at mx.example.org.";
+        assert_eq!(classify("Subject: Hi\r\n", wording).kind, Bounce);
+        assert_eq!(
+            classify(plain, &format!("Funny!\r\n\r\n> {wording}")).kind,
+            Reply
+        );
+        // Rule 2.1: a report that only says "delivered" is a receipt, not a bounce.
+        let receipt = "Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n";
+        let body = "--b\r\nContent-Type: text/plain\r\n\r\nDelivered.\r\n--b\r\n\
+                    Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n\
+                    Final-Recipient: rfc822; ada@example.com\r\nAction: delivered\r\nStatus: 2.0.0\r\n--b--";
+        assert_eq!(
+            classify(&format!("Subject: Delivered\r\n{receipt}"), body).kind,
+            AutoReply
+        );
+        // Rules 2.2–2.6
+        for headers in [
+            "Subject: Hi\r\nAuto-Submitted: auto-replied\r\n",
+            "Subject: Hi\r\nX-Autoreply: yes\r\n",
+            "Subject: Hi\r\nX-Autorespond: Hi\r\n",
+            "Subject: Hi\r\nPrecedence: junk\r\n",
+            "Subject: Hi\r\nReturn-Path: <>\r\n",
+            "Subject: Out of Office: Staff engineer role\r\n",
+            "Subject: [Auto-Reply] Staff engineer role\r\n",
+            "Subject: Abwesenheitsnotiz\r\n",
+            "Subject: AUTO: Jane is away\r\n",
+            "Subject: Absent - back Monday\r\n",
+            "Subject: Abwesend bis 3.12.\r\n",
+            "Subject: RE\u{a0}: Réponse automatique\r\nX-Autoreply: yes\r\n",
+        ] {
+            assert_eq!(classify(headers, "Away.").kind, AutoReply, "{headers:?}");
+        }
+        // Values that say "no", and a header that is no signal at all.
+        for headers in [
+            "Subject: Hi\r\nAuto-Submitted: no\r\n",
+            "Subject: Hi\r\nX-Autoreply: no\r\n",
+            "Subject: Hi\r\nPrecedence: list\r\n",
+            "Subject: Hi\r\nX-Auto-Response-Suppress: All\r\n",
+            "Subject: Absences in the team\r\nReturn-Path: <ada@example.com>\r\n",
+            "Subject: Auto insurance platform role\r\n",
+            "Subject: Vacation policy question\r\n",
+            "Subject: RE\u{a0}: Absence\r\n",
+        ] {
+            assert_eq!(
+                classify(headers, "Yes, let's talk.").kind,
+                Reply,
+                "{headers:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn return_date_is_read_for_auto_replies_only_against_the_date_header() {
+        // R-9.7: "back on December 3" written on 2026-12-20 means next year's.
+        let raw = "From: a@example.com\r\nDate: Sun, 20 Dec 2026 10:00:00 +0000\r\n\
+                   Auto-Submitted: auto-replied\r\nSubject: Away\r\n\r\nBack on January 3.\r\n";
+        let inbound = parse_inbound(raw.as_bytes(), d(2026, 11, 1)).unwrap();
+        assert_eq!(inbound.return_date, Some(d(2027, 1, 3)));
+        // Without a Date header the reference is used.
+        let raw = "From: a@example.com\r\nAuto-Submitted: auto-replied\r\nSubject: Away\r\n\r\n\
+                   Back on 3 December.\r\n";
+        let inbound = parse_inbound(raw.as_bytes(), d(2026, 11, 1)).unwrap();
+        assert_eq!(inbound.return_date, Some(d(2026, 12, 3)));
+        // A reply never has one.
+        assert_eq!(
+            classify("Subject: Re: x\r\n", "I'm back on December 3.").return_date,
+            None
+        );
+    }
+
     #[test]
     fn rejects_what_is_not_a_message() {
         let reference = d(2026, 11, 20);
@@ -2038,6 +2101,20 @@ mod tests {
             parse_inbound(b" \r\n ", reference),
             Err(InboundError::Empty)
         );
+    }
+
+    #[test]
+    fn survives_the_mail_parser_assertion_on_corrupt_multiparts() {
+        // Found by fuzzing: mail-parser 0.11 `debug_assert!`s on this tree (a panic message
+        // on stderr during debug test runs is expected); release builds parse it.
+        let raw = b"Content-Type:multipart;boundary=b\n\n--bContent-Type:message/rfc822\n\n3\n\
+Content-type:message/rfc822\n\n\n--b--";
+        let result = parse_inbound(raw, d(2026, 11, 20));
+        if cfg!(debug_assertions) {
+            assert_eq!(result, Err(InboundError::Unreadable));
+        } else {
+            assert!(matches!(result, Ok(_) | Err(InboundError::NotAMessage)));
+        }
     }
 
     #[test]

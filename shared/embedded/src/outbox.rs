@@ -159,4 +159,21 @@ impl Identities for OutboxMailer {
         let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
         Ok(faults.get(address) != Some(&Fault::NotVerified))
     }
+
+    async fn prepare(&self, _: &EmailAddress) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn release(&self, _: &EmailAddress) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn domain_verified(&self, _: &str) -> Result<bool, String> {
+        Ok(true)
+    }
+
+    /// Local mode makes no DNS lookups.
+    async fn dmarc_policy(&self, _: &str) -> Result<Option<String>, String> {
+        Ok(None)
+    }
 }

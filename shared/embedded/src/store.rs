@@ -320,10 +320,19 @@ impl Store for SqliteStore {
         Ok(RevealOutcome::Spent)
     }
 
-    async fn grant_credits(&self, org: &OrgId, amount: i64, now: DateTime<Utc>) -> Result<(), StoreError> {
+    async fn grant_credits(
+        &self,
+        org: &OrgId,
+        amount: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err)?;
-        tx.execute("UPDATE orgs SET balance = balance + ?1 WHERE org = ?2", params![amount, org.as_str()]).map_err(err)?;
+        tx.execute(
+            "UPDATE orgs SET balance = balance + ?1 WHERE org = ?2",
+            params![amount, org.as_str()],
+        )
+        .map_err(err)?;
         add_ledger(&tx, org, LedgerKind::Grant, None, amount, now)?;
         tx.commit().map_err(err)
     }
@@ -561,7 +570,10 @@ impl Store for SqliteStore {
     async fn delete_template(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {
         self.db
             .lock()
-            .execute("DELETE FROM docs WHERE kind = ?1 AND org = ?2 AND id = ?3", params![TEMPLATE, org.as_str(), id])
+            .execute(
+                "DELETE FROM docs WHERE kind = ?1 AND org = ?2 AND id = ?3",
+                params![TEMPLATE, org.as_str(), id],
+            )
             .map_err(err)?;
         Ok(())
     }

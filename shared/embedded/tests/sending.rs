@@ -52,6 +52,22 @@ impl outreach_app::ports::Identities for AllSendable {
     async fn sendable(&self, _: &outreach_domain::EmailAddress) -> Result<bool, String> {
         Ok(true)
     }
+
+    async fn prepare(&self, _: &outreach_domain::EmailAddress) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn release(&self, _: &outreach_domain::EmailAddress) -> Result<(), String> {
+        Ok(())
+    }
+
+    async fn domain_verified(&self, _: &str) -> Result<bool, String> {
+        Ok(true)
+    }
+
+    async fn dmarc_policy(&self, _: &str) -> Result<Option<String>, String> {
+        Ok(None)
+    }
 }
 
 struct World {

@@ -47,6 +47,7 @@ pub fn router(service: Arc<Service>) -> Router {
             get(get_account).delete(remove_account),
         )
         .route("/v1/email-accounts/{id}/resend", post(resend_confirmation))
+        .route("/v1/email-accounts/confirm/{token}", get(confirm_account))
         .route("/v1/email-accounts/{id}/delegates", post(add_delegate))
         .route(
             "/v1/email-accounts/{id}/delegates/{user_id}",
@@ -760,4 +761,18 @@ async fn list_messages(State(s): Svc, who: Identity, Path(id): Path<String>) -> 
         .map(|(_, e)| message_view(e, now))
         .collect();
     ok(json!({"items": items, "cursor": null}))
+}
+
+/// The one-time confirmation link mailed to a newly linked address (R-2.1):
+/// public, the token is the proof.
+async fn confirm_account(State(s): Svc, Path(token): Path<String>) -> ApiResult {
+    if !token_shape_ok(&token) || !s.confirm_account(&token).await? {
+        return Err(ApiError::NotFound("confirmation link"));
+    }
+    Ok(axum::response::Html(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Address confirmed</title></head>\
+         <body style=\"font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto\"><main><h1>Address confirmed</h1>\
+         <p>Thank you. The account connects as soon as the mail service has verified it too.</p></main></body></html>",
+    )
+    .into_response())
 }

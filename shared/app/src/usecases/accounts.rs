@@ -7,7 +7,7 @@ use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::model::{AccountStatus, EmailAccount};
 use crate::ports::Versioned;
-use crate::service::Service;
+use crate::service::{CAS_ATTEMPTS, Service};
 
 impl Service {
     /// Links a sender address. Linking an address the same owner linked
@@ -25,37 +25,185 @@ impl Service {
             .map(|d| d.replace(['\r', '\n'], " ").trim().to_owned())
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| address.local_part().to_owned());
-        let status = if self.config.accounts_need_proof {
-            AccountStatus::Pending
-        } else {
-            AccountStatus::Connected
-        };
-        if let Some(Versioned { mut value, version }) = self
-            .store
-            .find_account(&who.user_id, &who.org_id, &address)
-            .await?
-        {
-            value.display_name = display_name;
-            value.status = status;
-            self.store.put_account(&value, Some(version)).await?;
-            if status == AccountStatus::Connected {
-                // the same account id comes back, and what the service paused resumes.
-                self.sender_reconnected(&value).await?;
-            }
-            return Ok(value);
+        if self.config.accounts_need_proof {
+            self.refuse_unprotected_dmarc(&address).await?;
         }
-        let account = EmailAccount {
-            id: AccountId::new(self.new_id(AccountId::PREFIX)),
-            org_id: who.org_id.clone(),
-            owner_id: who.user_id.clone(),
-            address,
-            display_name,
-            status,
-            delegates: Vec::new(),
-            created_at: self.now(),
+        let existing = self.store.find_account(&who.user_id, &who.org_id, &address).await?;
+        let account = match existing {
+            Some(Versioned { mut value, version }) => {
+                // the same owner linking the same address revives the same account id.
+                value.display_name = display_name;
+                value.status = AccountStatus::Pending;
+                value.confirmed = false;
+                self.store.put_account(&value, Some(version)).await?;
+                value
+            }
+            None => {
+                let account = EmailAccount {
+                    id: AccountId::new(self.new_id(AccountId::PREFIX)),
+                    org_id: who.org_id.clone(),
+                    owner_id: who.user_id.clone(),
+                    address,
+                    display_name,
+                    status: AccountStatus::Pending,
+                    delegates: Vec::new(),
+                    created_at: self.now(),
+                    confirmed: false,
+                };
+                self.store.put_account(&account, None).await?;
+                account
+            }
         };
-        self.store.put_account(&account, None).await?;
+        self.track_link(&account, true).await?;
+        if !self.config.accounts_need_proof {
+            // Local mode needs no proof.
+            return self.connect(&account.id).await;
+        }
+        if let Err(e) = self.identities.prepare(&account.address).await {
+            tracing::warn!(account = %account.id, error = %e, "could not prepare the sending identity");
+        }
+        self.send_confirmation(&account).await?;
+        // Poll the mail service about every minute for 24 hours.
+        self.scheduler.schedule(&poll_wake_up(&account, self.now(), self.now())).await?;
         Ok(account)
+    }
+
+    /// an address whose domain publishes a DMARC policy of quarantine or
+    /// reject needs a verified domain identity, or its mail would be refused.
+    async fn refuse_unprotected_dmarc(&self, address: &EmailAddress) -> Result<(), ApiError> {
+        let domain = address.domain();
+        let policy = self.identities.dmarc_policy(domain).await.unwrap_or(None);
+        let strict = policy.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("quarantine") || p.eq_ignore_ascii_case("reject"));
+        if strict && !self.identities.domain_verified(domain).await.unwrap_or(false) {
+            return Err(ApiError::invalid(
+                "address",
+                format!(
+                    "{domain} publishes a DMARC policy of `{}`: mail sent as {address} through our service would be {} unless the domain is verified with DKIM. Ask your operator to verify {domain}, then link the address again.",
+                    policy.unwrap_or_default(),
+                    if strict { "rejected or filed as spam" } else { "" }
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Mails the one-time confirmation link to the address.
+    async fn send_confirmation(&self, account: &EmailAccount) -> Result<(), ApiError> {
+        let token = self.ids.token();
+        let key = format!("confirm:{token}");
+        let id = account.id.clone();
+        self.update_record(&key, |c: &mut Confirmation| {
+            c.account_id = Some(id.clone());
+            Ok(true)
+        })
+        .await?;
+        let link = format!("{}/v1/email-accounts/confirm/{token}", self.config.public_base_url.trim_end_matches('/'));
+        let from = EmailAddress::parse(&format!("no-reply@{}", self.config.reply_domain))
+            .map_err(|e| ApiError::Internal(e.to_string()))?;
+        let mail = crate::mime::OutgoingMail {
+            from_name: "Outreach".into(),
+            from: from.clone(),
+            to: account.address.clone(),
+            reply_to: from.to_string(),
+            list_unsubscribe_url: link.clone(),
+            message_id: None,
+            in_reply_to: None,
+            references: Vec::new(),
+            subject: "Confirm your sender address".into(),
+            html: format!("<p>Confirm that you control this address to send campaigns from it:</p><p><a href=\"{link}\">{link}</a></p>"),
+            text: format!("Confirm that you control this address to send campaigns from it:\n{link}\n"),
+            date: self.now(),
+        };
+        let outbound = crate::ports::OutboundMail {
+            from,
+            to: account.address.clone(),
+            subject: mail.subject.clone(),
+            raw: crate::mime::build_mime(&mail),
+            tags: vec![("kind".into(), "confirmation".into())],
+        };
+        if let Err(e) = self.mailer.send(&outbound).await {
+            tracing::warn!(account = %account.id, error = %e, "could not send the confirmation mail");
+        }
+        Ok(())
+    }
+
+    /// The public confirmation link: proof of control. The account is
+    /// connected once the mail service can also send as it.
+    pub async fn confirm_account(&self, token: &str) -> Result<bool, ApiError> {
+        let c: Confirmation = self.read_record(&format!("confirm:{token}")).await?;
+        let Some(id) = c.account_id else { return Ok(false) };
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned { mut value, version }) = self.store.get_account(&id).await? else { return Ok(false) };
+            if value.status == AccountStatus::Removed {
+                return Ok(false);
+            }
+            if value.confirmed {
+                break;
+            }
+            value.confirmed = true;
+            match self.store.put_account(&value, Some(version)).await {
+                Ok(_) => break,
+                Err(crate::ports::StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.poll_identity(&id).await?;
+        Ok(true)
+    }
+
+    /// Connects a confirmed account whose identity the mail service verified;
+    /// `true` once connected.
+    pub(crate) async fn poll_identity(&self, id: &AccountId) -> Result<bool, ApiError> {
+        let Some(account) = self.store.get_account(id).await?.map(|v| v.value) else { return Ok(false) };
+        match account.status {
+            AccountStatus::Connected => return Ok(true),
+            AccountStatus::Removed => return Ok(false),
+            _ => {}
+        }
+        if !account.confirmed || !self.identities.sendable(&account.address).await.unwrap_or(false) {
+            return Ok(false);
+        }
+        self.connect(id).await.map(|_| true)
+    }
+
+    /// `pending`/`error` → `connected`, then what the service paused resumes.
+    async fn connect(&self, id: &AccountId) -> Result<EmailAccount, ApiError> {
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned { mut value, version }) = self.store.get_account(id).await? else {
+                return Err(ApiError::NotFound("email account"));
+            };
+            value.status = AccountStatus::Connected;
+            value.confirmed = true;
+            match self.store.put_account(&value, Some(version)).await {
+                Ok(_) => {
+                    self.sender_reconnected(&value).await?;
+                    return Ok(value);
+                }
+                Err(crate::ports::StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(ApiError::Conflict("the account is being changed concurrently; try again".into()))
+    }
+
+    /// Counts the live links of an address, so that its mail-service identity is
+    /// deleted only when no link uses it any more.
+    async fn track_link(&self, account: &EmailAccount, linked: bool) -> Result<usize, ApiError> {
+        let id = account.id.clone();
+        let links = self
+            .update_record(&format!("links:{}", account.address), |l: &mut Links| {
+                let had = l.accounts.contains(&id);
+                if linked && !had {
+                    l.accounts.push(id.clone());
+                } else if !linked && had {
+                    l.accounts.retain(|a| a != &id);
+                } else {
+                    return Ok(false);
+                }
+                Ok(true)
+            })
+            .await?;
+        Ok(links.accounts.len())
     }
 
     pub async fn list_accounts(&self, who: &Identity) -> Result<Vec<EmailAccount>, ApiError> {
@@ -306,6 +454,11 @@ impl Service {
             |_| true,
         )
         .await?;
+        if self.track_link(&account, false).await? == 0
+            && let Err(e) = self.identities.release(&account.address).await
+        {
+            tracing::warn!(account = %account.id, error = %e, "could not delete the sending identity");
+        }
         Ok(())
     }
 
@@ -326,6 +479,7 @@ impl Service {
                 .to_lowercase(),
             ));
         }
+        self.send_confirmation(&account).await?;
         Ok(account)
     }
 
@@ -385,5 +539,46 @@ impl Service {
             .await?;
         self.store.grant_credits(&org, amount, self.now()).await?;
         Ok(self.store.credit_balance(&org).await?)
+    }
+}
+
+/// A confirmation link's target.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct Confirmation {
+    account_id: Option<AccountId>,
+}
+
+/// The accounts that link one address, across users and organizations.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+struct Links {
+    accounts: Vec<AccountId>,
+}
+
+/// How long the service keeps asking the mail service about a pending identity.
+const POLL_FOR_HOURS: i64 = 24;
+
+fn poll_wake_up(account: &EmailAccount, since: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> crate::ports::WakeUp {
+    let at = now + chrono::Duration::minutes(1);
+    crate::ports::WakeUp {
+        name: format!("idp.{}.{}", account.id, at.timestamp() / 60),
+        at,
+        job: crate::ports::Job::PollIdentity { account_id: account.id.clone(), since },
+    }
+}
+
+impl Service {
+    /// The minute-by-minute poll of a pending account, for 24 hours.
+    pub(crate) async fn run_identity_poll(&self, id: &AccountId, since: chrono::DateTime<chrono::Utc>) -> Result<bool, ApiError> {
+        if self.poll_identity(id).await? {
+            return Ok(true);
+        }
+        let now = self.now();
+        if now - since < chrono::Duration::hours(POLL_FOR_HOURS)
+            && let Some(account) = self.store.get_account(id).await?.map(|v| v.value)
+            && account.status == AccountStatus::Pending
+        {
+            self.scheduler.schedule(&poll_wake_up(&account, since, now)).await?;
+        }
+        Ok(false)
     }
 }

@@ -71,6 +71,10 @@ impl Service {
                 self.send_step(org_id, campaign_id, enrollment_id, *step, *plan_version)
                     .await
             }
+            Job::PollIdentity { account_id, since } => {
+                let connected = self.run_identity_poll(account_id, *since).await?;
+                Ok(JobOutcome::Event(format!("identity poll: connected={connected}")))
+            }
             Job::RetrySesEvent {
                 payload,
                 first_seen,
