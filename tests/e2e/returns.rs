@@ -934,3 +934,80 @@ async fn out_of_office_replies_in_five_languages_never_stop_and_their_return_dat
         assert_eq!(w.sent(id).await.len(), 2);
     }
 }
+
+#[tokio::test]
+async fn a_bounce_of_the_last_step_of_a_finished_enrollment_cascades_and_a_complaint_suppresses() {
+    // R-5.3 (finished still takes what comes back), R-9.2, R-9.5
+    let w = World::new().await;
+    let cand = w
+        .candidate(&[
+            ("ada@work.example", "work"),
+            ("ada@home.example", "personal"),
+        ])
+        .await;
+    let c = w
+        .api
+        .post(
+            &format!("/v1/projects/{}/campaigns", w.project),
+            json!({"name": "One", "sender_account_id": w.account, "when_to_send": {"mode": "when_started"},
+                   "steps": [{"subject": "Hello", "body": "<p>Hi</p>"}]}),
+        )
+        .await;
+    let cid = c["id"].as_str().unwrap().to_owned();
+    let added = w
+        .api
+        .post(
+            &format!("/v1/campaigns/{cid}/enrollments"),
+            json!({"candidate_ids": [cand]}),
+        )
+        .await;
+    let eid = added["enrollments"][0]["id"].as_str().unwrap().to_owned();
+    w.api
+        .post(&format!("/v1/campaigns/{cid}/start"), json!({}))
+        .await;
+    w.local.advance("PT20M").await;
+    assert_eq!(w.enrollment(&cid, &eid).await["status"], "finished");
+    assert_eq!(
+        w.api.get(&format!("/v1/campaigns/{cid}")).await["status"],
+        "completed"
+    );
+    let sent = w.sent(&eid).await;
+    w.local
+        .ses(hard_bounce(id(&sent[0]), "ada@work.example", "fb-last"))
+        .await;
+    w.local.advance("PT3M").await;
+    let sent = w.sent(&eid).await;
+    assert_eq!(
+        sent.len(),
+        2,
+        "the last step is re-sent to the next address"
+    );
+    assert_eq!(sent[1]["to"], "ada@home.example");
+    // A complaint about it: suppressed, opted out, no more mail to this person.
+    let complaint = ses_event(
+        "Complaint",
+        id(&sent[1]),
+        json!({"complainedRecipients": [{"emailAddress": "ada@home.example"}], "feedbackId": "fb-complaint",
+               "complaintFeedbackType": "abuse", "timestamp": "2026-12-01T15:00:00.000Z"}),
+    );
+    w.local.ses(complaint.clone()).await;
+    w.local.ses(complaint).await;
+    assert_eq!(w.enrollment(&cid, &eid).await["status"], "unsubscribed");
+    let candidate = w.api.get(&format!("/v1/candidates/{cand}")).await;
+    let home = candidate["emails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["address"] == "ada@home.example")
+        .unwrap();
+    assert_eq!(home["status"], "suppressed");
+    let (status, _) = w
+        .api
+        .call(
+            "POST",
+            &format!("/v1/candidates/{cand}/messages"),
+            Some(json!({"sender_account_id": w.account, "subject": "Hi", "body": "<p>x</p>"})),
+        )
+        .await;
+    assert_eq!(status, 422, "R-9.5: single messages to them answer 422");
+}
