@@ -83,7 +83,9 @@ async fn main() -> Result<(), String> {
         manual_clock,
         initial_credits: cli.initial_credits,
     })?;
-    if !app.manual_clock {
+    if app.manual_clock {
+        tokio::spawn(app.runtime.clone().run_manual_clock());
+    } else {
         tokio::spawn(app.runtime.clone().run_system_clock());
     }
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", cli.port))

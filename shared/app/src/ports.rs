@@ -345,6 +345,13 @@ pub enum Job {
         step: u32,
         plan_version: u32,
     },
+    /// Plans one chunk of a campaign's enrollments (start, resume; §15).
+    PlanChunk {
+        org_id: OrgId,
+        campaign_id: CampaignId,
+        how: crate::usecases::campaigns::Replan,
+        after: Option<String>,
+    },
     /// Asks the mail service whether a pending account's identity is verified.
     PollIdentity {
         account_id: AccountId,
@@ -433,6 +440,13 @@ pub enum MailerError {
     /// The recipient address was refused outright: a hard bounce.
     #[error("the mail service refused the recipient: {0}")]
     RecipientRefused(String),
+}
+
+/// Work to run soon, in the background (the planner's fan-out): an SQS queue
+/// in AWS, the in-process runner locally. Delivery is at least once.
+#[async_trait]
+pub trait Queue: Send + Sync {
+    async fn enqueue(&self, job: &WakeUp) -> Result<(), SchedulerError>;
 }
 
 /// Whether the mail service may send as an address: SES

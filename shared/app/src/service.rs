@@ -9,7 +9,7 @@ use outreach_domain::ids::OrgId;
 
 use crate::auth::Authenticator;
 use crate::error::ApiError;
-use crate::ports::{Clock, IdSource, Identities, Mailer, Scheduler, Store};
+use crate::ports::{Clock, IdSource, Identities, Mailer, Queue, Scheduler, Store};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -63,6 +63,7 @@ pub struct Ports {
     pub ids: Arc<dyn IdSource>,
     pub auth: Arc<dyn Authenticator>,
     pub identities: Arc<dyn Identities>,
+    pub queue: Arc<dyn Queue>,
 }
 
 pub struct Service {
@@ -73,6 +74,7 @@ pub struct Service {
     pub(crate) ids: Arc<dyn IdSource>,
     pub(crate) auth: Arc<dyn Authenticator>,
     pub(crate) identities: Arc<dyn Identities>,
+    pub(crate) queue: Arc<dyn Queue>,
     pub(crate) config: Config,
     known_orgs: Mutex<HashSet<OrgId>>,
 }
@@ -90,6 +92,7 @@ impl Service {
             ids: ports.ids,
             auth: ports.auth,
             identities: ports.identities,
+            queue: ports.queue,
             config,
             known_orgs: Mutex::new(HashSet::new()),
         })

@@ -80,6 +80,7 @@ impl LocalApp {
                 ids,
                 auth: Arc::new(Hs256Authenticator::new(&secret)),
                 identities: outbox.clone(),
+                queue: scheduler.clone(),
             },
             config,
         );

@@ -149,6 +149,20 @@ impl LocalRuntime {
         }
     }
 
+    /// With the manual clock: runs, in the background, what is already due
+    /// (queued work such as a large campaign's fan-out), without moving the clock.
+    pub async fn run_manual_clock(self: Arc<Self>) {
+        loop {
+            {
+                let _guard = self.running.lock().await;
+                if let Err(e) = self.run_due(self.clock.now()).await {
+                    tracing::error!(error = %e, "running due work failed");
+                }
+            }
+            tokio::time::sleep(StdDuration::from_millis(100)).await;
+        }
+    }
+
     pub fn pending_wake_ups(&self) -> usize {
         self.scheduler.pending().unwrap_or(0)
     }

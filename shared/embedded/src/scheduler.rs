@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use outreach_app::ports::{Scheduler, SchedulerError, WakeUp};
+use outreach_app::ports::{Queue, Scheduler, SchedulerError, WakeUp};
 use rusqlite::{OptionalExtension, params};
 
 use crate::db::Db;
@@ -79,5 +79,14 @@ impl Scheduler for LocalScheduler {
             .execute("DELETE FROM wakeups WHERE name = ?1", [name])
             .map_err(err)?;
         Ok(())
+    }
+}
+
+/// Locally the queue is the same table: queued work is a wake-up due now,
+/// which the runtime runs in the background whatever the clock.
+#[async_trait]
+impl Queue for LocalScheduler {
+    async fn enqueue(&self, job: &WakeUp) -> Result<(), SchedulerError> {
+        self.schedule(job).await
     }
 }

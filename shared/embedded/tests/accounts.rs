@@ -54,8 +54,19 @@ async fn a_linked_address_connects_only_after_proof_and_verification() {
     let clock = Arc::new(LocalClock::manual(db.clone(), at("2026-12-01T14:00:00Z")));
     let ids: Arc<dyn IdSource> = Arc::new(RandomIds::default());
     let scheduler = Arc::new(LocalScheduler::new(db.clone()));
-    let outbox = Arc::new(OutboxMailer::new(db.clone(), dir.path().join("outbox"), clock.clone(), ids.clone()).unwrap());
-    let identities = Arc::new(ScriptedIdentities { verified: AtomicBool::new(false), released: AtomicBool::new(false) });
+    let outbox = Arc::new(
+        OutboxMailer::new(
+            db.clone(),
+            dir.path().join("outbox"),
+            clock.clone(),
+            ids.clone(),
+        )
+        .unwrap(),
+    );
+    let identities = Arc::new(ScriptedIdentities {
+        verified: AtomicBool::new(false),
+        released: AtomicBool::new(false),
+    });
     let mut config = Config::local(3000);
     config.accounts_need_proof = true;
     let service = Service::new(
@@ -67,31 +78,53 @@ async fn a_linked_address_connects_only_after_proof_and_verification() {
             ids,
             auth: Arc::new(Hs256Authenticator::new(b"test")),
             identities: identities.clone(),
+            queue: scheduler.clone(),
         },
         config,
     );
-    let who = Identity { org_id: OrgId::from("acme"), user_id: UserId::from("alice"), email: None, admin: false };
+    let who = Identity {
+        org_id: OrgId::from("acme"),
+        user_id: UserId::from("alice"),
+        email: None,
+        admin: false,
+    };
 
     // a DMARC policy of quarantine or reject needs a verified domain identity.
     for domain in ["strict.example", "quarantine.example"] {
-        let refused = service.link_account(&who, &format!("alice@{domain}"), None).await;
+        let refused = service
+            .link_account(&who, &format!("alice@{domain}"), None)
+            .await;
         match refused {
             Err(ApiError::Invalid { detail, .. }) => assert!(detail.contains("DMARC"), "{detail}"),
             other => panic!("expected 422, got {other:?}"),
         }
     }
-    assert!(service.link_account(&who, "alice@verified.example", None).await.is_ok());
+    assert!(
+        service
+            .link_account(&who, "alice@verified.example", None)
+            .await
+            .is_ok()
+    );
 
     // Every new link is pending and mails a one-time confirmation link.
-    let account = service.link_account(&who, "alice@acme.example", Some("Alice".into())).await.unwrap();
+    let account = service
+        .link_account(&who, "alice@acme.example", Some("Alice".into()))
+        .await
+        .unwrap();
     assert_eq!(account.status, AccountStatus::Pending);
     let mails = outbox.list().unwrap();
-    let confirmation = mails.iter().find(|m| m.to == "alice@acme.example").expect("a confirmation mail");
+    let confirmation = mails
+        .iter()
+        .find(|m| m.to == "alice@acme.example")
+        .expect("a confirmation mail");
     let raw = String::from_utf8(outbox.raw(&confirmation.id).unwrap().unwrap()).unwrap();
     let token = raw
         .split("/v1/email-accounts/confirm/")
         .nth(1)
-        .and_then(|rest| rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_')).next())
+        .and_then(|rest| {
+            rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_'))
+                .next()
+        })
         .expect("the link carries a token")
         .to_owned();
     // Proof of control alone is not enough while SES has not verified the identity.
@@ -99,7 +132,12 @@ async fn a_linked_address_connects_only_after_proof_and_verification() {
     let listed = service.list_accounts(&who).await.unwrap();
     let mine = listed.iter().find(|a| a.id == account.id).unwrap();
     assert_eq!(mine.status, AccountStatus::Pending);
-    assert!(!service.confirm_account("not-a-token-at-all-000").await.unwrap());
+    assert!(
+        !service
+            .confirm_account("not-a-token-at-all-000")
+            .await
+            .unwrap()
+    );
     // The poll (about every minute, for 24 hours) connects it once SES verified it.
     identities.verified.store(true, Ordering::SeqCst);
     clock.set(at("2026-12-01T14:05:00Z"));
@@ -112,9 +150,15 @@ async fn a_linked_address_connects_only_after_proof_and_verification() {
     }
     assert!(polls >= 1, "a poll wake-up was planned");
     let listed = service.list_accounts(&who).await.unwrap();
-    assert_eq!(listed.iter().find(|a| a.id == account.id).unwrap().status, AccountStatus::Connected);
+    assert_eq!(
+        listed.iter().find(|a| a.id == account.id).unwrap().status,
+        AccountStatus::Connected
+    );
     // Removing the last link deletes the identity.
-    service.remove_account(&who, account.id.as_str()).await.unwrap();
+    service
+        .remove_account(&who, account.id.as_str())
+        .await
+        .unwrap();
     assert!(identities.released.load(Ordering::SeqCst));
     let _ = scheduler.cancel("none").await;
 }

@@ -107,6 +107,7 @@ impl World {
                 ids,
                 auth: Arc::new(Hs256Authenticator::new(b"test")),
                 identities: Arc::new(AllSendable),
+                queue: scheduler.clone(),
             },
             Config::local(3000),
         );

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::model::AccountStatus;
-use crate::ports::{Activity, PageRequest, StoreError, Versioned, WakeUp};
+use crate::ports::{Activity, Job, PageRequest, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
 use crate::usecases::catalog::validate_steps;
 
@@ -71,9 +71,13 @@ fn valid_daily_limit(limit: Option<u32>) -> Result<Option<u32>, ApiError> {
     }
 }
 
+/// Enrollments planned per fan-out chunk.
+pub const FAN_OUT_CHUNK: u32 = 200;
+
 /// How an enrollment's plan is (re)made.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum Replan {
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "how", content = "at", rename_all = "snake_case")]
+pub enum Replan {
     /// A new plan from S (start of the campaign or addition of the enrollment, R-5.4).
     Fresh(DateTime<Utc>),
     /// After a resume: a step still ahead keeps its time; an overdue
@@ -191,12 +195,15 @@ impl Service {
         let current = self.campaign(who, id).await?.value;
         self.require_connected_sender(&current).await?;
         let now = self.now();
+        // The background fan-out is queued before the state change, so a crash
+        // between the two can never leave a running campaign unplanned.
+        self.queue_fan_out(&current, Replan::Fresh(now), None).await?;
         let campaign = self
             .change_campaign(who, id, |c| {
                 c.start(now).map_err(|e| ApiError::Conflict(e.to_string()))
             })
             .await?;
-        self.replan_all(&campaign, Replan::Fresh(now)).await?;
+        self.plan_first_chunk(&campaign, Replan::Fresh(now)).await?;
         Ok(campaign)
     }
 
@@ -389,13 +396,14 @@ impl Service {
     pub async fn resume_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
         let current = self.campaign(who, id).await?.value;
         self.require_connected_sender(&current).await?;
+        let now = self.now();
+        self.queue_fan_out(&current, Replan::Resume(now), None).await?;
         let campaign = self
             .change_campaign(who, id, |c| {
                 c.resume().map_err(|e| ApiError::Conflict(e.to_string()))
             })
             .await?;
-        self.replan_all(&campaign, Replan::Resume(self.now()))
-            .await?;
+        self.plan_first_chunk(&campaign, Replan::Resume(now)).await?;
         Ok(campaign)
     }
 
@@ -432,24 +440,63 @@ impl Service {
         }
     }
 
-    async fn replan_all(&self, campaign: &Campaign, how: Replan) -> Result<(), ApiError> {
-        let mut page = PageRequest {
-            limit: 200,
-            after: None,
-        };
-        loop {
-            let batch = self
-                .store
-                .list_enrollments(&campaign.org_id, &campaign.id, &page)
-                .await?;
-            for e in batch.items.iter().filter(|e| e.may_send()) {
-                self.replan(campaign, &e.id, how).await?;
-            }
-            match batch.next {
-                Some(next) => page.after = Some(next),
-                None => return Ok(()),
-            }
+    /// Plans the first chunk of a fan-out in the request itself, so a small
+    /// campaign is planned when start answers; the queued job does the rest.
+    async fn plan_first_chunk(&self, campaign: &Campaign, how: Replan) -> Result<(), ApiError> {
+        self.plan_chunk(campaign, how, None).await.map(|_| ())
+    }
+
+    /// Plans one page of enrollments; returns the cursor of the next page.
+    /// Idempotent: a fresh plan from the same S is not made twice.
+    async fn plan_chunk(&self, campaign: &Campaign, how: Replan, after: Option<String>) -> Result<Option<String>, ApiError> {
+        let page = PageRequest { limit: FAN_OUT_CHUNK, after };
+        let batch = self.store.list_enrollments(&campaign.org_id, &campaign.id, &page).await?;
+        for e in batch.items.iter().filter(|e| e.may_send()) {
+            self.replan(campaign, &e.id, how).await?;
         }
+        Ok(batch.next)
+    }
+
+    /// Queues the planning of a campaign's enrollments from `after` on (SPEC §15:
+    /// large campaigns start without the API waiting for every wake-up).
+    async fn queue_fan_out(&self, campaign: &Campaign, how: Replan, after: Option<String>) -> Result<(), ApiError> {
+        let at = match how {
+            Replan::Fresh(t) | Replan::Resume(t) => t,
+        };
+        let cursor = after.clone().unwrap_or_else(|| "start".to_owned());
+        let job = Job::PlanChunk { org_id: campaign.org_id.clone(), campaign_id: campaign.id.clone(), how, after };
+        let name = format!(
+            "fan.{}.{}.{:016x}",
+            campaign.id,
+            at.timestamp(),
+            outreach_domain::jitter::stable_hash(&cursor, 0, "fan-out")
+        );
+        self.queue.enqueue(&WakeUp { name, at: self.now(), job }).await?;
+        Ok(())
+    }
+
+    /// One chunk of a fan-out, run from the queue (R-5.2, R-10.1, §15).
+    pub(crate) async fn run_plan_chunk(&self, org: &OrgId, id: &CampaignId, how: Replan, after: Option<String>) -> Result<bool, ApiError> {
+        let Some(campaign) = self.campaign_by_id(org, id).await? else { return Ok(false) };
+        let since = match how {
+            Replan::Fresh(t) | Replan::Resume(t) => t,
+        };
+        if !campaign.is_running() {
+            // Queued just before the state change it belongs to: look again shortly.
+            let waiting = matches!(campaign.status, CampaignStatus::Draft | CampaignStatus::Paused);
+            if waiting && self.now() - since < chrono::Duration::minutes(15) {
+                let job = Job::PlanChunk { org_id: org.clone(), campaign_id: id.clone(), how, after };
+                let at = self.now() + chrono::Duration::minutes(1);
+                let name = format!("fan.{}.{}.retry{}", id, since.timestamp(), at.timestamp() / 60);
+                self.queue.enqueue(&WakeUp { name, at, job }).await?;
+            }
+            return Ok(false);
+        }
+        let next = self.plan_chunk(&campaign, how, after).await?;
+        if next.is_some() {
+            self.queue_fan_out(&campaign, how, next).await?;
+        }
+        Ok(true)
     }
 
     /// The planned instants of an enrollment's steps from its next step on.
@@ -509,6 +556,13 @@ impl Service {
                 return Ok(());
             }
             let start = match how {
+                // The same fresh plan twice is one plan (a re-run fan-out chunk).
+                Replan::Fresh(start) if e.plan_start == Some(start) && e.next_due_at.is_some() => {
+                    if let Some(at) = e.next_due_at {
+                        self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+                    }
+                    return Ok(());
+                }
                 Replan::Fresh(start) => start,
                 Replan::Resume(now) => match e.next_planned_at() {
                     Some(at) if at > now => {
