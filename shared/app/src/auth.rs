@@ -1,6 +1,6 @@
 //! Who is calling: an identity from verified token claims.
 
-use axum::http::HeaderMap;
+use axum::http::{Extensions, HeaderMap};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use outreach_domain::EmailAddress;
 use outreach_domain::ids::{OrgId, UserId};
@@ -19,9 +19,11 @@ pub struct Identity {
 }
 
 /// Turns a request's credentials into an identity. Local mode verifies an HS256
-/// token; in AWS the API Gateway JWT authorizer has verified it already.
+/// token from the headers; in AWS the API Gateway JWT authorizer has verified it
+/// already and its claims arrive in the request's extensions (the Lambda
+/// request context).
 pub trait Authenticator: Send + Sync {
-    fn authenticate(&self, headers: &HeaderMap) -> Result<Identity, ApiError>;
+    fn authenticate(&self, headers: &HeaderMap, extensions: &Extensions) -> Result<Identity, ApiError>;
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,7 +77,7 @@ impl Hs256Authenticator {
 }
 
 impl Authenticator for Hs256Authenticator {
-    fn authenticate(&self, headers: &HeaderMap) -> Result<Identity, ApiError> {
+    fn authenticate(&self, headers: &HeaderMap, _: &Extensions) -> Result<Identity, ApiError> {
         let value = headers
             .get(axum::http::header::AUTHORIZATION)
             .ok_or_else(|| {
@@ -154,7 +156,7 @@ mod tests {
         )
         .unwrap();
         let id = Hs256Authenticator::new(b"secret")
-            .authenticate(&headers(&token))
+            .authenticate(&headers(&token), &Extensions::new())
             .unwrap();
         assert_eq!(id.org_id.as_str(), "acme");
         assert_eq!(id.user_id.as_str(), "alice");
@@ -168,17 +170,17 @@ mod tests {
         let auth = Hs256Authenticator::new(b"secret");
         let forged = issue_hs256(b"other", "acme", "alice", None, false, now(), 3600).unwrap();
         assert!(matches!(
-            auth.authenticate(&headers(&forged)),
+            auth.authenticate(&headers(&forged), &Extensions::new()),
             Err(ApiError::Unauthorized(_))
         ));
         let expired =
             issue_hs256(b"secret", "acme", "alice", None, false, now() - 7200, 60).unwrap();
         assert!(matches!(
-            auth.authenticate(&headers(&expired)),
+            auth.authenticate(&headers(&expired), &Extensions::new()),
             Err(ApiError::Unauthorized(_))
         ));
         assert!(matches!(
-            auth.authenticate(&HeaderMap::new()),
+            auth.authenticate(&HeaderMap::new(), &Extensions::new()),
             Err(ApiError::Unauthorized(_))
         ));
     }

@@ -23,7 +23,7 @@ impl FromRequestParts<Arc<Service>> for Identity {
         parts: &mut Parts,
         service: &Arc<Service>,
     ) -> Result<Self, Self::Rejection> {
-        service.auth.authenticate(&parts.headers)
+        service.auth.authenticate(&parts.headers, &parts.extensions)
     }
 }
 

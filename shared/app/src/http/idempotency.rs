@@ -68,7 +68,7 @@ async fn run(
         .to_owned();
     // Keys belong to the caller; without an identity (public routes, or a 401 to
     // come) the handler answers for itself.
-    let Ok(who) = service.auth.authenticate(req.headers()) else {
+    let Ok(who) = service.auth.authenticate(req.headers(), req.extensions()) else {
         return Ok(next.run(req).await);
     };
     let (parts, body) = req.into_parts();
