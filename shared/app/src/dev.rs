@@ -1,4 +1,4 @@
-//! `/dev/*` routes of local mode (SPEC §14): clock, outbox, faults. They exist
+//! `/dev/*` routes of local mode (SPEC §14): clock, outbox, faults, token. They exist
 //! only when local mode mounts them, and need no token.
 
 use std::sync::Arc;
@@ -56,6 +56,9 @@ pub trait DevControl: Send + Sync {
     async fn outbox(&self) -> Result<Vec<OutboxItem>, ApiError>;
     async fn outbox_raw(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError>;
     fn set_fault(&self, sender: &str, fault: Fault) -> Result<(), ApiError>;
+    /// Signs a bearer token for `user` of `org` with the data folder's secret
+    /// (the console's local sign-in; ).
+    fn issue_token(&self, org: &str, user: &str) -> Result<String, ApiError>;
 }
 
 /// The `/dev` routes. SES events and inbound mail run the very handlers the
@@ -71,6 +74,7 @@ pub fn router(service: Arc<Service>, dev: Arc<dyn DevControl>) -> Router {
         .route("/dev/outbox", get(outbox))
         .route("/dev/outbox/{id}", get(outbox_raw))
         .route("/dev/faults", post(faults))
+        .route("/dev/token", post(token))
         .with_state(dev)
         .merge(events)
 }
@@ -203,6 +207,28 @@ struct FaultBody {
 async fn faults(State(dev): Dev, Body(b): Body<FaultBody>) -> Result<Response, ApiError> {
     dev.set_fault(&b.sender, b.error)?;
     Ok(Json(json!({"sender": b.sender, "error": b.error})).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    org: String,
+    user: String,
+}
+
+/// `POST /dev/token {org, user}` → `{token}`: local mode's sign-in for the console.
+async fn token(State(dev): Dev, Body(b): Body<TokenBody>) -> Result<Response, ApiError> {
+    let (org, user) = (b.org.trim(), b.user.trim());
+    for (field, value) in [("org", org), ("user", user)] {
+        if value.is_empty() || value.len() > 128 || value.chars().any(char::is_control) {
+            return Err(ApiError::invalid(
+                field,
+                "must be 1 to 128 characters without control characters",
+            ));
+        }
+    }
+    let token = dev.issue_token(org, user)?;
+    Ok(Json(json!({"token": token})).into_response())
 }
 
 #[cfg(test)]

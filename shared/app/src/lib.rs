@@ -2,6 +2,7 @@
 //! handler of each trigger. It depends on the domain only; adapters depend on it.
 
 pub mod auth;
+pub mod console;
 pub mod dev;
 pub mod error;
 pub mod http;

@@ -84,9 +84,10 @@ impl LocalApp {
             },
             config,
         );
-        let runtime = LocalRuntime::new(service.clone(), scheduler, clock, outbox);
+        let runtime = LocalRuntime::new(service.clone(), scheduler, clock, outbox, secret);
         let router = outreach_app::http::router(service.clone())
-            .merge(outreach_app::dev::router(service, runtime.clone()));
+            .merge(outreach_app::dev::router(service, runtime.clone()))
+            .merge(outreach_app::console::router());
         Ok(LocalApp {
             router,
             runtime,

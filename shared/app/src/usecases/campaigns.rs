@@ -197,7 +197,8 @@ impl Service {
         let now = self.now();
         // The background fan-out is queued before the state change, so a crash
         // between the two can never leave a running campaign unplanned.
-        self.queue_fan_out(&current, Replan::Fresh(now), None).await?;
+        self.queue_fan_out(&current, Replan::Fresh(now), None)
+            .await?;
         let campaign = self
             .change_campaign(who, id, |c| {
                 c.start(now).map_err(|e| ApiError::Conflict(e.to_string()))
@@ -397,13 +398,15 @@ impl Service {
         let current = self.campaign(who, id).await?.value;
         self.require_connected_sender(&current).await?;
         let now = self.now();
-        self.queue_fan_out(&current, Replan::Resume(now), None).await?;
+        self.queue_fan_out(&current, Replan::Resume(now), None)
+            .await?;
         let campaign = self
             .change_campaign(who, id, |c| {
                 c.resume().map_err(|e| ApiError::Conflict(e.to_string()))
             })
             .await?;
-        self.plan_first_chunk(&campaign, Replan::Resume(now)).await?;
+        self.plan_first_chunk(&campaign, Replan::Resume(now))
+            .await?;
         Ok(campaign)
     }
 
@@ -448,9 +451,20 @@ impl Service {
 
     /// Plans one page of enrollments; returns the cursor of the next page.
     /// Idempotent: a fresh plan from the same S is not made twice.
-    async fn plan_chunk(&self, campaign: &Campaign, how: Replan, after: Option<String>) -> Result<Option<String>, ApiError> {
-        let page = PageRequest { limit: FAN_OUT_CHUNK, after };
-        let batch = self.store.list_enrollments(&campaign.org_id, &campaign.id, &page).await?;
+    async fn plan_chunk(
+        &self,
+        campaign: &Campaign,
+        how: Replan,
+        after: Option<String>,
+    ) -> Result<Option<String>, ApiError> {
+        let page = PageRequest {
+            limit: FAN_OUT_CHUNK,
+            after,
+        };
+        let batch = self
+            .store
+            .list_enrollments(&campaign.org_id, &campaign.id, &page)
+            .await?;
         for e in batch.items.iter().filter(|e| e.may_send()) {
             self.replan(campaign, &e.id, how).await?;
         }
@@ -459,35 +473,72 @@ impl Service {
 
     /// Queues the planning of a campaign's enrollments from `after` on (SPEC §15:
     /// large campaigns start without the API waiting for every wake-up).
-    async fn queue_fan_out(&self, campaign: &Campaign, how: Replan, after: Option<String>) -> Result<(), ApiError> {
+    async fn queue_fan_out(
+        &self,
+        campaign: &Campaign,
+        how: Replan,
+        after: Option<String>,
+    ) -> Result<(), ApiError> {
         let at = match how {
             Replan::Fresh(t) | Replan::Resume(t) => t,
         };
         let cursor = after.clone().unwrap_or_else(|| "start".to_owned());
-        let job = Job::PlanChunk { org_id: campaign.org_id.clone(), campaign_id: campaign.id.clone(), how, after };
+        let job = Job::PlanChunk {
+            org_id: campaign.org_id.clone(),
+            campaign_id: campaign.id.clone(),
+            how,
+            after,
+        };
         let name = format!(
             "fan.{}.{}.{:016x}",
             campaign.id,
             at.timestamp(),
             outreach_domain::jitter::stable_hash(&cursor, 0, "fan-out")
         );
-        self.queue.enqueue(&WakeUp { name, at: self.now(), job }).await?;
+        self.queue
+            .enqueue(&WakeUp {
+                name,
+                at: self.now(),
+                job,
+            })
+            .await?;
         Ok(())
     }
 
     /// One chunk of a fan-out, run from the queue (R-5.2, R-10.1, §15).
-    pub(crate) async fn run_plan_chunk(&self, org: &OrgId, id: &CampaignId, how: Replan, after: Option<String>) -> Result<bool, ApiError> {
-        let Some(campaign) = self.campaign_by_id(org, id).await? else { return Ok(false) };
+    pub(crate) async fn run_plan_chunk(
+        &self,
+        org: &OrgId,
+        id: &CampaignId,
+        how: Replan,
+        after: Option<String>,
+    ) -> Result<bool, ApiError> {
+        let Some(campaign) = self.campaign_by_id(org, id).await? else {
+            return Ok(false);
+        };
         let since = match how {
             Replan::Fresh(t) | Replan::Resume(t) => t,
         };
         if !campaign.is_running() {
             // Queued just before the state change it belongs to: look again shortly.
-            let waiting = matches!(campaign.status, CampaignStatus::Draft | CampaignStatus::Paused);
+            let waiting = matches!(
+                campaign.status,
+                CampaignStatus::Draft | CampaignStatus::Paused
+            );
             if waiting && self.now() - since < chrono::Duration::minutes(15) {
-                let job = Job::PlanChunk { org_id: org.clone(), campaign_id: id.clone(), how, after };
+                let job = Job::PlanChunk {
+                    org_id: org.clone(),
+                    campaign_id: id.clone(),
+                    how,
+                    after,
+                };
                 let at = self.now() + chrono::Duration::minutes(1);
-                let name = format!("fan.{}.{}.retry{}", id, since.timestamp(), at.timestamp() / 60);
+                let name = format!(
+                    "fan.{}.{}.retry{}",
+                    id,
+                    since.timestamp(),
+                    at.timestamp() / 60
+                );
                 self.queue.enqueue(&WakeUp { name, at, job }).await?;
             }
             return Ok(false);

@@ -236,7 +236,7 @@ impl Service {
                 out.push((c, e.value));
             }
         }
-        out.sort_by(|a, b| b.1.created_at.cmp(&a.1.created_at));
+        out.sort_by_key(|(_, e)| std::cmp::Reverse(e.created_at));
         Ok(out)
     }
 }

@@ -106,12 +106,15 @@ impl Service {
                 let mut last_sent = None;
                 for (s, counts) in e.steps.iter().zip(steps.iter_mut()) {
                     let Some(a) = s.latest() else { continue };
+                    // Sent: handed off at least once, whatever came back since.
+                    if s.attempts
+                        .iter()
+                        .any(|a| a.sent_at.is_some() && a.state != AttemptState::Claimed)
+                    {
+                        counts.sent += 1;
+                    }
                     match a.state {
-                        AttemptState::Sent => counts.sent += 1,
-                        AttemptState::Delivered => {
-                            counts.sent += 1;
-                            counts.delivered += 1;
-                        }
+                        AttemptState::Delivered => counts.delivered += 1,
                         AttemptState::Bounced | AttemptState::SoftBounced => counts.bounced += 1,
                         _ => {}
                     }

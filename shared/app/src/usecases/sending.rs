@@ -71,8 +71,15 @@ impl Service {
                 self.send_step(org_id, campaign_id, enrollment_id, *step, *plan_version)
                     .await
             }
-            Job::PlanChunk { org_id, campaign_id, how, after } => {
-                let ran = self.run_plan_chunk(org_id, campaign_id, *how, after.clone()).await?;
+            Job::PlanChunk {
+                org_id,
+                campaign_id,
+                how,
+                after,
+            } => {
+                let ran = self
+                    .run_plan_chunk(org_id, campaign_id, *how, after.clone())
+                    .await?;
                 Ok(JobOutcome::Event(format!("fan-out chunk ran: {ran}")))
             }
             Job::PollIdentity { account_id, since } => {

@@ -1,0 +1,1813 @@
+// The Outreach console: a single page that calls the public /v1 API with a
+// bearer token, and in local mode the /dev routes (sign-in, clock, outbox,
+// simulated SES events and replies). No build step, no framework.
+//
+// Safety rule: every value from the API reaches the page through
+// textContent or setAttribute (see h() below), never as HTML. A sent
+// message's own HTML is shown only inside <iframe sandbox=""> via srcdoc.
+
+import { parseMessage } from './mime.js';
+import { ZOOMS, buildTimeline, inRange, position, validZone } from './timeline.js';
+
+const TOKEN_KEY = 'outreach.console.token';
+const REQUEST_TIMEOUT_MS = 30_000;
+const CLOCK_TIMEOUT_MS = 180_000;
+
+const app = {
+  token: sessionStorage.getItem(TOKEN_KEY),
+  me: null,
+  local: false,
+  clockNow: null,
+  /** Set by the page shown: reloads its data in place (after a clock move). */
+  refresh: null,
+  generation: 0,
+  /** The timeline's zoom (see ZOOMS in timeline.js). */
+  zoom: 'plan',
+  candidates: new Map(),
+};
+
+const $ = (id) => document.getElementById(id);
+
+// ---------------------------------------------------------------- DOM helpers
+
+/** Creates an element; props are attributes (on* are listeners); children are nodes or text. */
+function h(tag, props, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(props || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') {
+      el.addEventListener(key.slice(2), value);
+    } else if (key === 'class') {
+      el.className = value;
+    } else if (key === 'value') {
+      el.value = value;
+    } else if (key === 'checked' || key === 'selected') {
+      el[key] = Boolean(value);
+    } else {
+      el.setAttribute(key, value === true ? '' : String(value));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+/** Replaces an element's children (null and false are left out, unlike replaceChildren). */
+function fill(el, ...children) {
+  el.replaceChildren();
+  return append(el, children);
+}
+
+let uid = 0;
+const nextId = (prefix = 'f') => `${prefix}-${++uid}`;
+
+/** A labelled form control, with an optional hint tied by aria-describedby. */
+function field(label, control, hint) {
+  if (!control.id) control.id = nextId();
+  let hintEl = null;
+  if (hint) {
+    hintEl = h('span', { class: 'hint', id: `${control.id}-hint` }, hint);
+    control.setAttribute('aria-describedby', hintEl.id);
+  }
+  return h('div', { class: 'field' }, h('label', { for: control.id }, label), control, hintEl);
+}
+
+function checkbox(label, props = {}) {
+  const input = h('input', { type: 'checkbox', id: nextId(), ...props });
+  return h('div', { class: 'field check' }, input, h('label', { for: input.id }, label));
+}
+
+function select(options, props = {}) {
+  return h(
+    'select',
+    props,
+    options.map(([value, text]) => h('option', { value, selected: value === props.value }, text)),
+  );
+}
+
+function announce(text) {
+  const status = $('status');
+  status.textContent = '';
+  // A fresh text node is announced even when the text repeats.
+  setTimeout(() => {
+    status.textContent = text;
+  }, 30);
+}
+
+function titled(text) {
+  document.title = `${text} · Outreach console`;
+}
+
+// ---------------------------------------------------------------- the API
+
+class ApiProblem extends Error {
+  constructor(status, problem) {
+    super(problem.detail || problem.title || `HTTP ${status}`);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+/** One HTTP call with a timeout; non-2xx answers throw ApiProblem (problem+json). */
+async function request(method, path, options = {}) {
+  const { body, auth = true, timeout = REQUEST_TIMEOUT_MS, binary = false, rawBody, contentType } = options;
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), timeout);
+  const headers = { Accept: 'application/json, application/problem+json' };
+  if (auth && app.token) headers.Authorization = `Bearer ${app.token}`;
+  let payload;
+  if (rawBody !== undefined) {
+    payload = rawBody;
+    headers['Content-Type'] = contentType;
+  } else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    headers['Content-Type'] = 'application/json';
+  }
+  try {
+    const response = await fetch(path, {
+      method,
+      headers,
+      body: payload,
+      signal: controller.signal,
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+    if (binary && response.ok) return new Uint8Array(await response.arrayBuffer());
+    const text = await response.text();
+    let data = null;
+    try {
+      data = text ? JSON.parse(text) : null;
+    } catch {
+      data = null;
+    }
+    if (!response.ok) {
+      const problem =
+        data && typeof data === 'object'
+          ? data
+          : { title: response.statusText || 'Error', status: response.status, detail: text.slice(0, 300) };
+      if (response.status === 401 && auth) {
+        signOut(`Signed out: ${problem.detail || 'the token was refused'}`);
+      }
+      throw new ApiProblem(response.status, problem);
+    }
+    return data;
+  } catch (error) {
+    if (error instanceof ApiProblem) throw error;
+    const timedOut = error && error.name === 'AbortError';
+    throw new ApiProblem(0, {
+      title: timedOut ? 'No answer in time' : 'The service cannot be reached',
+      detail: timedOut ? `${method} ${path} took longer than ${timeout / 1000} s` : String(error.message || error),
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+const api = {
+  get: (path) => request('GET', path),
+  post: (path, body = {}) => request('POST', path, { body }),
+  put: (path, body = {}) => request('PUT', path, { body }),
+};
+
+const seg = encodeURIComponent;
+
+function pagePath(path, cursor, limit) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (cursor) query.set('cursor', cursor);
+  return `${path}?${query}`;
+}
+
+/** Every item of a paginated list, up to `max` (for pickers). */
+async function allItems(path, max = 500) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await api.get(pagePath(path, cursor, 100));
+    items.push(...(page.items || []));
+    cursor = page.cursor;
+  } while (cursor && items.length < max);
+  return items;
+}
+
+async function candidate(id) {
+  if (!app.candidates.has(id)) {
+    app.candidates.set(
+      id,
+      api.get(`/v1/candidates/${seg(id)}`).catch(() => ({ id, full_name: `Candidate ${id}`, emails: [] })),
+    );
+  }
+  return app.candidates.get(id);
+}
+
+function candidateName(c) {
+  return c.full_name || [c.first_name, c.last_name].filter(Boolean).join(' ') || c.id;
+}
+
+// ---------------------------------------------------------------- feedback
+
+/** An API problem as a person reads it: status, title, detail, field errors. */
+function problemView(error) {
+  const p = (error && error.problem) || { title: String((error && error.message) || error) };
+  const status = error && error.status ? `${error.status} ` : '';
+  const missingRoute = error && error.status === 404 && /route/i.test(p.detail || '');
+  return h(
+    'div',
+    { class: 'problem', role: 'alert' },
+    h('p', {}, h('strong', {}, `${status}${p.title || 'Error'}`), p.detail ? ` — ${p.detail}` : ''),
+    missingRoute ? h('p', {}, 'This server does not offer this route yet.') : null,
+    Array.isArray(p.errors) && p.errors.length
+      ? h('ul', {}, p.errors.map((e) => h('li', {}, `${e.field}: ${e.message}`)))
+      : null,
+    p.type ? h('p', { class: 'small muted' }, `Problem type: ${p.type}`) : null,
+  );
+}
+
+/** Runs an action: disables its buttons, shows a problem in `outlet`, announces success. */
+async function attempt(outlet, buttons, action, success) {
+  outlet.replaceChildren();
+  for (const b of buttons) b.disabled = true;
+  try {
+    await action();
+    if (success) announce(success);
+    return true;
+  } catch (error) {
+    fill(outlet, problemView(error));
+    return false;
+  } finally {
+    for (const b of buttons) b.disabled = false;
+  }
+}
+
+/** A form whose submit runs `handler(form)`; problems appear under it. */
+function actionForm(label, submitText, children, handler, success) {
+  const outlet = h('div', { class: 'outlet' });
+  const button = h('button', { type: 'submit', class: 'primary' }, submitText);
+  const form = h('form', { class: 'form', 'aria-label': label }, children, h('div', { class: 'actions' }, button), outlet);
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    await attempt(outlet, [button], () => handler(form), typeof success === 'function' ? null : success);
+  });
+  return form;
+}
+
+/** A button that runs `action`, then `after`; problems appear in `outlet`. */
+function actionButton(text, props, outlet, action, success, after) {
+  const button = h('button', { type: 'button', ...props }, text);
+  button.addEventListener('click', async () => {
+    if (await attempt(outlet, [button], action, success)) await after?.();
+  });
+  return button;
+}
+
+/** A final action asks once more, inline: no dialog. */
+function confirmButton(text, props, question, confirmText, outlet, action, success, after) {
+  const wrap = h('span', { class: 'confirm' });
+  const start = h('button', { type: 'button', ...props }, text);
+  start.addEventListener('click', () => {
+    const yes = actionButton(confirmText, { class: 'danger' }, outlet, action, success, after);
+    const no = h('button', { type: 'button' }, 'Cancel');
+    no.addEventListener('click', () => {
+      fill(wrap, start);
+      start.focus();
+    });
+    fill(wrap, h('span', { class: 'question' }, question), ' ', yes, ' ', no);
+    yes.focus();
+  });
+  wrap.append(start);
+  return wrap;
+}
+
+// ---------------------------------------------------------------- lists
+
+/**
+ * A paginated list: `fetchPage(cursor, limit)` answers {items, cursor};
+ * `render(items)` draws one page. Previous/Next keep a stack of cursors.
+ */
+function pager({ label, pageSize = 20, fetchPage, render, empty }) {
+  const stack = [null];
+  let next = null;
+  const body = h('div', { class: 'pager-body' });
+  const info = h('span', { class: 'page-info' });
+  const prev = h('button', { type: 'button' }, '← Previous page');
+  const more = h('button', { type: 'button' }, 'Next page →');
+  const nav = h('nav', { class: 'pager', 'aria-label': `${label}: pages` }, prev, info, more);
+  const root = h('div', { class: 'paged' }, body, nav);
+  prev.addEventListener('click', () => {
+    if (stack.length > 1) {
+      stack.pop();
+      load();
+    }
+  });
+  more.addEventListener('click', () => {
+    if (next) {
+      stack.push(next);
+      load();
+    }
+  });
+  async function load() {
+    try {
+      const page = await fetchPage(stack[stack.length - 1], pageSize);
+      next = page.cursor || null;
+      const items = page.items || [];
+      fill(body, items.length ? await render(items) : h('p', { class: 'muted' }, empty || 'Nothing here yet.'));
+      info.textContent = `Page ${stack.length}`;
+      prev.disabled = stack.length === 1;
+      more.disabled = !next;
+      nav.hidden = stack.length === 1 && !next;
+    } catch (error) {
+      fill(body, problemView(error));
+    }
+  }
+  root.reload = load;
+  root.ready = load();
+  return root;
+}
+
+/** Pages over an array already in hand (lists the API gives whole). */
+function arrayPages(items) {
+  return async (cursor, limit) => {
+    const start = Number(cursor || 0);
+    const end = start + limit;
+    return { items: items.slice(start, end), cursor: end < items.length ? String(end) : null };
+  };
+}
+
+const apiPages = (path) => (cursor, limit) => api.get(pagePath(path, cursor, limit));
+
+function table(caption, headers, rows) {
+  return h(
+    'table',
+    {},
+    caption ? h('caption', { class: 'sr-only' }, caption) : null,
+    h('thead', {}, h('tr', {}, headers.map((t) => h('th', { scope: 'col' }, t)))),
+    h('tbody', {}, rows),
+  );
+}
+
+// ---------------------------------------------------------------- formatting
+
+function browserZone() {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+function zoneOr(tz) {
+  return tz && validZone(tz) ? tz : 'UTC';
+}
+
+function fmtTime(ts, tz, withZone = true) {
+  if (!ts) return '—';
+  const date = new Date(ts);
+  if (Number.isNaN(date.getTime())) return String(ts);
+  return new Intl.DateTimeFormat(undefined, {
+    timeZone: zoneOr(tz),
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+    timeZoneName: withZone ? 'short' : undefined,
+  }).format(date);
+}
+
+function timeEl(ts, tz) {
+  return ts ? h('time', { datetime: ts }, fmtTime(ts, tz)) : '—';
+}
+
+const STEP_LABELS = {
+  pending: 'Pending',
+  scheduled: 'Scheduled',
+  sent: 'Sent',
+  delivered: 'Delivered',
+  bounced: 'Bounced',
+  cancelled: 'Cancelled',
+  failed: 'Failed',
+  claimed: 'Handing off',
+  soft_bounced: 'Soft bounce',
+};
+
+const stepLabel = (status) => STEP_LABELS[status] || status;
+
+const CAMPAIGN_LABELS = {
+  draft: 'Draft',
+  running: 'Running',
+  paused: 'Paused',
+  completed: 'Completed',
+  stopped: 'Stopped',
+};
+
+const PAUSE_REASONS = {
+  user: 'paused by a user',
+  sender_error: 'paused by the service: the sender account has a connection error — re-link it and the campaign resumes by itself',
+  sender_removed: 'paused by the service: the sender account was removed — link it again and the campaign resumes by itself',
+  sender_revoked: 'paused: the hiring manager revoked the delegation of the sender account',
+  sender_reputation: 'paused by the reputation guard: too many bounces or complaints — read the notification, then resume',
+};
+
+const ENROLLMENT_LABELS = {
+  not_started: 'Not Started',
+  in_progress: 'In Progress',
+  paused: 'Paused',
+  blocked: 'Needs attention',
+  replied: 'Replied (Ended)',
+  bounced: 'Bounced (Ended)',
+  unsubscribed: 'Unsubscribed (Ended)',
+  finished: 'Finished',
+  removed: 'Removed',
+};
+
+const EMAIL_TYPES = { personal: 'Personal', work: 'Business', other: 'Other' };
+
+function badge(kind, status, text) {
+  return h('span', { class: `badge ${kind}-${status}` }, text);
+}
+
+function campaignBadge(c) {
+  return badge('cs', c.status, CAMPAIGN_LABELS[c.status] || c.status);
+}
+
+function isEnded(status) {
+  return ['replied', 'bounced', 'unsubscribed', 'finished', 'removed'].includes(status);
+}
+
+/** "Step 2 · Scheduled · Thu 3 Dec 07:41" — the step a person watches next. */
+function nextStepText(e, tz) {
+  const steps = e.steps || [];
+  const upcoming = steps.find((s) => s.status === 'pending' || s.status === 'scheduled');
+  const shown = upcoming || [...steps].reverse().find((s) => s.sent_at) || null;
+  if (!shown) return '—';
+  const at = shown.sent_at && !upcoming ? shown.sent_at : shown.scheduled_at;
+  return `Step ${shown.index} · ${stepLabel(shown.status)} · ${fmtTime(at, tz)}`;
+}
+
+// ---------------------------------------------------------------- chrome
+
+const NAV = [
+  ['#/', 'Projects'],
+  ['#/candidates', 'Candidates'],
+  ['#/templates', 'Templates'],
+  ['#/settings', 'Accounts & profile'],
+];
+
+function renderChrome() {
+  const nav = $('nav');
+  const who = $('who');
+  if (!app.token) {
+    nav.replaceChildren();
+    who.replaceChildren();
+    $('clock').hidden = true;
+    return;
+  }
+  const hash = location.hash || '#/';
+  const links = [...NAV];
+  if (app.local) links.push(['#/outbox', 'Outbox']);
+  fill(nav, 
+    h(
+      'ul',
+      {},
+      links.map(([href, text]) => {
+        const current =
+          href === '#/'
+            ? hash === '#/' || hash.startsWith('#/projects') || hash.startsWith('#/campaigns')
+            : hash.startsWith(href);
+        return h('li', {}, h('a', { href, 'aria-current': current ? 'page' : null }, text));
+      }),
+    ),
+  );
+  const me = app.me;
+  fill(who, 
+    me ? h('span', {}, `${me.display_name || me.id} · ${me.org_id}`) : null,
+    ' ',
+    h('button', { type: 'button', class: 'link', onclick: () => signOut('Signed out.') }, 'Sign out'),
+  );
+  renderClock();
+}
+
+function renderClock() {
+  const aside = $('clock');
+  if (!app.local || !app.token) {
+    aside.hidden = true;
+    return;
+  }
+  aside.hidden = false;
+  const outlet = h('div', { class: 'outlet' });
+  const now = h('output', { id: 'clock-now', 'aria-live': 'polite' }, app.clockNow ? fmtTime(app.clockNow, 'UTC') : '…');
+  const move = async (body, label) => {
+    const result = await request('POST', '/dev/clock', { body, auth: false, timeout: CLOCK_TIMEOUT_MS });
+    app.clockNow = result.now;
+    now.textContent = fmtTime(app.clockNow, 'UTC');
+    announce(`Clock ${label}: now ${fmtTime(app.clockNow, 'UTC')}`);
+    await refreshPage();
+  };
+  const b25 = actionButton('+25 min', { 'aria-label': 'Advance the clock by 25 minutes' }, outlet, () =>
+    move({ advance: 'PT25M' }, 'advanced 25 minutes'),
+  );
+  const bDay = actionButton('+1 day', { 'aria-label': 'Advance the clock by 1 day' }, outlet, () =>
+    move({ advance: 'P1D' }, 'advanced 1 day'),
+  );
+  const to = h('input', { type: 'datetime-local', step: '60', id: 'clock-to', required: true });
+  if (app.clockNow) to.value = app.clockNow.slice(0, 16);
+  const toForm = h('form', { class: 'inline', 'aria-label': 'Move the clock to a time' });
+  const toButton = h('button', { type: 'submit' }, 'Move clock');
+  toForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    await attempt(outlet, [toButton], () => move({ to: `${to.value}:00Z` }, 'moved'));
+  });
+  append(toForm, [h('label', { for: to.id }, 'To (UTC)'), to, toButton]);
+  fill(aside, 
+    h('div', { class: 'clock-row' }, h('span', { class: 'clock-title' }, 'Service time (UTC): '), now, b25, bDay, toForm),
+    h('p', { class: 'small muted' }, 'Local mode with a manual clock: a move runs everything due by then before it returns.'),
+    outlet,
+  );
+}
+
+async function refreshPage() {
+  if (app.refresh) await app.refresh();
+  else await route(false);
+}
+
+function signOut(message) {
+  app.token = null;
+  app.me = null;
+  app.candidates.clear();
+  sessionStorage.removeItem(TOKEN_KEY);
+  renderChrome();
+  showSignIn(message);
+}
+
+// ---------------------------------------------------------------- sign-in
+
+async function signIn(token) {
+  app.token = token;
+  try {
+    app.me = await api.get('/v1/me');
+  } catch (error) {
+    app.token = null;
+    throw error;
+  }
+  sessionStorage.setItem(TOKEN_KEY, token);
+  app.candidates.clear();
+  if (!location.hash || location.hash === '#/sign-in') location.hash = '#/';
+  await route(true);
+}
+
+function showSignIn(message) {
+  app.refresh = null;
+  titled('Sign in');
+  const parts = [h('h1', { tabindex: '-1' }, 'Sign in'), message ? h('p', { class: 'notice', role: 'alert' }, message) : null];
+  if (app.local) {
+    const org = h('input', { id: 'sign-org', autocomplete: 'organization', required: true, value: 'acme' });
+    const user = h('input', { id: 'sign-user', autocomplete: 'username', required: true, value: 'alice' });
+    parts.push(
+      h('p', {}, 'Local mode: choose an organization and a user. The service signs a token with its local secret (POST /dev/token).'),
+      actionForm('Sign in (local mode)', 'Sign in', [field('Organization', org), field('User', user)], async () => {
+        const answer = await request('POST', '/dev/token', {
+          body: { org: org.value.trim(), user: user.value.trim() },
+          auth: false,
+        });
+        await signIn(answer.token);
+      }),
+    );
+  }
+  const token = h('textarea', { id: 'sign-token', rows: '4', required: true, spellcheck: 'false', autocomplete: 'off' });
+  const tokenForm = actionForm(
+    'Sign in with a token',
+    'Use this token',
+    [
+      field(
+        'Bearer token',
+        token,
+        'In AWS, sign in with your organization’s identity provider and paste the access token (a JWT whose sub is your user and org_id your organization). It is kept in this tab only.',
+      ),
+    ],
+    async () => signIn(token.value.trim()),
+  );
+  parts.push(
+    app.local
+      ? h('details', { class: 'card' }, h('summary', {}, 'Or paste a token from your identity provider'), tokenForm)
+      : h('section', { class: 'card' }, h('h2', {}, 'Token from your identity provider'), tokenForm),
+  );
+  fill($('main'), ...parts.filter(Boolean));
+  $('main').querySelector('input, textarea')?.focus();
+}
+
+// ---------------------------------------------------------------- projects
+
+async function pageProjects() {
+  titled('Projects');
+  const list = pager({
+    label: 'Projects',
+    fetchPage: apiPages('/v1/projects'),
+    empty: 'No project yet: create one below.',
+    render: (items) =>
+      table(
+        'Projects',
+        ['Project', 'Created'],
+        items.map((p) =>
+          h('tr', {}, h('td', {}, h('a', { href: `#/projects/${seg(p.id)}` }, p.name)), h('td', {}, timeEl(p.created_at, app.me?.timezone))),
+        ),
+      ),
+  });
+  const name = h('input', { id: 'project-name', required: true, maxlength: '200' });
+  const create = actionForm('New project', 'Create project', [field('Project name', name)], async () => {
+    const p = await api.post('/v1/projects', { name: name.value.trim() });
+    location.hash = `#/projects/${seg(p.id)}`;
+  });
+  const start = h('section', { class: 'card', 'aria-labelledby': 'start-h' });
+  const checklist = firstRun(start);
+  await Promise.all([list.ready, checklist]);
+  app.refresh = () => list.reload();
+  return h(
+    'div',
+    {},
+    h('h1', { tabindex: '-1' }, 'Projects'),
+    start,
+    h('section', { 'aria-labelledby': 'projects-h' }, h('h2', { id: 'projects-h' }, 'Your projects'), list),
+    h('section', { class: 'card', 'aria-labelledby': 'new-project-h' }, h('h2', { id: 'new-project-h' }, 'New project'), create),
+  );
+}
+
+/** A first run's checklist: what is missing before a campaign can start. */
+async function firstRun(section) {
+  try {
+    const [accounts, candidates, templates, projects] = await Promise.all([
+      api.get('/v1/email-accounts'),
+      api.get(pagePath('/v1/candidates', null, 1)),
+      api.get(pagePath('/v1/templates', null, 1)),
+      api.get(pagePath('/v1/projects', null, 1)),
+    ]);
+    const steps = [
+      [accounts.items.length > 0, '#/settings', 'Link a sender account'],
+      [candidates.items.length > 0, '#/candidates', 'Add candidates'],
+      [templates.items.length > 0, '#/templates', 'Write a messaging template'],
+      [projects.items.length > 0, '#/', 'Create a project (below), then a campaign in it'],
+    ];
+    if (steps.every(([done]) => done)) {
+      section.hidden = true;
+      return;
+    }
+    fill(section, 
+      h('h2', { id: 'start-h' }, 'Getting started'),
+      h(
+        'ol',
+        { class: 'checklist' },
+        steps.map(([done, href, text]) =>
+          h('li', { class: done ? 'done' : null }, done ? `✓ ${text} (done)` : h('a', { href }, text)),
+        ),
+      ),
+    );
+  } catch (error) {
+    fill(section, problemView(error));
+  }
+}
+
+function countsChips(byStatus) {
+  const chips = Object.entries(ENROLLMENT_LABELS)
+    .filter(([status]) => (byStatus?.[status] || 0) > 0)
+    .map(([status, label]) => h('li', {}, badge('es', status, `${label}: ${byStatus[status]}`)));
+  return chips.length ? h('ul', { class: 'chips' }, chips) : h('span', { class: 'muted' }, 'No candidates yet');
+}
+
+function stepCounts(steps) {
+  if (!steps?.length) return '—';
+  return h(
+    'ul',
+    { class: 'step-counts' },
+    steps.map((s) =>
+      h(
+        'li',
+        {},
+        h('strong', {}, `Step ${s.index}: `),
+        ['sent', 'delivered', 'bounced', 'replied', 'unsubscribed'].map((k) => `${s[k] ?? 0} ${k}`).join(' · '),
+      ),
+    ),
+  );
+}
+
+async function pageProject(id) {
+  const project = await api.get(`/v1/projects/${seg(id)}`);
+  titled(project.name);
+  const notifications = h('section', { 'aria-labelledby': 'notif-h' });
+  const campaigns = h('section', { 'aria-labelledby': 'campaigns-h' });
+  async function load() {
+    let view;
+    try {
+      view = await api.get(`/v1/projects/${seg(id)}/outreach`);
+    } catch (error) {
+      fill(campaigns, problemView(error));
+      return;
+    }
+    const open = view.notifications.filter((n) => !n.resolved_at);
+    const resolved = view.notifications.filter((n) => n.resolved_at);
+    const outlet = h('div', { class: 'outlet' });
+    const notificationRows = (items) =>
+      h(
+        'ul',
+        { class: 'notifications' },
+        items.map((n) =>
+          h(
+            'li',
+            { class: n.resolved_at ? 'resolved' : 'open' },
+            h('p', {}, h('strong', {}, n.kind.replaceAll('_', ' ')), ' — ', n.message),
+            h('p', { class: 'small muted' }, 'Raised ', timeEl(n.created_at, app.me?.timezone), n.resolved_at ? [' · resolved ', timeEl(n.resolved_at, app.me?.timezone)] : ''),
+            !n.resolved_at && n.account_id
+              ? actionButton(
+                  'Re-link',
+                  { class: 'primary', 'aria-label': `Re-link the sender account of: ${n.message}` },
+                  outlet,
+                  () => api.post(`/v1/email-accounts/${seg(n.account_id)}/relink`),
+                  'Sender account re-linked.',
+                  load,
+                )
+              : null,
+          ),
+        ),
+      );
+    const openList = pager({ label: 'Open notifications', pageSize: 10, fetchPage: arrayPages(open), render: notificationRows, empty: 'No open notifications.' });
+    const resolvedList = resolved.length
+      ? h('details', {}, h('summary', {}, `Resolved notifications (${resolved.length})`), pager({ label: 'Resolved notifications', pageSize: 10, fetchPage: arrayPages(resolved), render: notificationRows }))
+      : null;
+    await openList.ready;
+    fill(notifications, h('h2', { id: 'notif-h' }, `Notifications (${open.length} open)`), openList, outlet, resolvedList);
+    const campaignList = pager({
+      label: 'Campaigns',
+      pageSize: 20,
+      fetchPage: arrayPages(view.campaigns),
+      empty: 'No campaign yet: create one below.',
+      render: (items) =>
+        table(
+          'Campaigns with their counts',
+          ['Campaign', 'Status', 'Candidates by status', 'Steps'],
+          items.map((c) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, h('a', { href: `#/campaigns/${seg(c.id)}` }, c.name)),
+              h('td', {}, campaignBadge(c), c.pause_reason ? h('div', { class: 'small' }, PAUSE_REASONS[c.pause_reason] || c.pause_reason) : null),
+              h('td', {}, countsChips(c.counts?.by_status)),
+              h('td', {}, stepCounts(c.counts?.steps)),
+            ),
+          ),
+        ),
+    });
+    await campaignList.ready;
+    fill(campaigns, h('h2', { id: 'campaigns-h' }, 'Campaigns'), campaignList);
+  }
+  await load();
+  app.refresh = load;
+  return h(
+    'div',
+    {},
+    h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), ' › ', project.name),
+    h('h1', { tabindex: '-1' }, `${project.name} — Outreach`),
+    notifications,
+    campaigns,
+    h('section', { class: 'card', 'aria-labelledby': 'new-campaign-h' }, h('h2', { id: 'new-campaign-h' }, 'New campaign from a template'), await newCampaignForm(id)),
+  );
+}
+
+async function newCampaignForm(projectId) {
+  const [templates, accounts] = await Promise.all([allItems('/v1/templates'), api.get('/v1/email-accounts')]);
+  if (!templates.length || !accounts.items.length) {
+    return h(
+      'p',
+      {},
+      'A campaign needs ',
+      !accounts.items.length ? h('a', { href: '#/settings' }, 'a sender account') : null,
+      !accounts.items.length && !templates.length ? ' and ' : null,
+      !templates.length ? h('a', { href: '#/templates' }, 'a messaging template') : null,
+      ' first.',
+    );
+  }
+  const name = h('input', { id: 'campaign-name', required: true, maxlength: '200' });
+  const template = select(templates.map((t) => [t.id, `${t.name} (${t.steps.length} step${t.steps.length === 1 ? '' : 's'})`]), { id: 'campaign-template' });
+  const sender = select(
+    accounts.items.map((a) => [a.id, `${a.display_name ? `${a.display_name} <${a.address}>` : a.address} — ${a.status}${a.delegated ? ', delegated' : ''}`]),
+    { id: 'campaign-sender' },
+  );
+  const mode = select(
+    [
+      ['when_started', 'When the campaign is started'],
+      ['best_time', 'At the best time'],
+      ['specific_time', 'At a specific time of day'],
+    ],
+    { id: 'campaign-mode', value: 'when_started' },
+  );
+  const time = h('input', { type: 'time', id: 'campaign-time', value: '09:00' });
+  const timeField = field('Time of day', time, 'In the campaign’s time zone.');
+  timeField.hidden = true;
+  mode.addEventListener('change', () => {
+    timeField.hidden = mode.value !== 'specific_time';
+  });
+  const prefer = select(
+    [
+      ['', 'No preference (first address listed)'],
+      ['work', 'Business address'],
+      ['personal', 'Personal address'],
+    ],
+    { id: 'campaign-prefer' },
+  );
+  const strict = checkbox('Only the preferred type: if it isn’t available, don’t send to other address types');
+  const zones = Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : [];
+  const zoneList = h('datalist', { id: 'zones' }, zones.map((z) => h('option', { value: z })));
+  const tz = h('input', { id: 'campaign-tz', list: 'zones', placeholder: app.me?.timezone || 'UTC', autocomplete: 'off' });
+  const weekends = checkbox('Skip weekends');
+  return actionForm(
+    'New campaign',
+    'Create campaign',
+    [
+      field('Campaign name', name),
+      field('Template', template),
+      field('Send from', sender),
+      field('When to send', mode),
+      timeField,
+      field('Recipient address', prefer),
+      strict,
+      field('Time zone', tz, `Blank: your profile’s time zone (${app.me?.timezone || 'UTC'}).`),
+      zoneList,
+      weekends,
+    ],
+    async () => {
+      const body = {
+        name: name.value.trim(),
+        sender_account_id: sender.value,
+        template_id: template.value,
+        when_to_send: mode.value === 'specific_time' ? { mode: mode.value, time: time.value } : { mode: mode.value },
+        recipient: { prefer: prefer.value || null, strict: strict.querySelector('input').checked },
+        skip_weekends: weekends.querySelector('input').checked,
+      };
+      if (tz.value.trim()) body.timezone = tz.value.trim();
+      const c = await api.post(`/v1/projects/${seg(projectId)}/campaigns`, body);
+      location.hash = `#/campaigns/${seg(c.id)}`;
+    },
+  );
+}
+
+// ---------------------------------------------------------------- campaign
+
+async function pageCampaign(id) {
+  let campaign = await api.get(`/v1/campaigns/${seg(id)}`);
+  const project = await api.get(`/v1/projects/${seg(campaign.project_id)}`).catch(() => ({ id: campaign.project_id, name: 'Project' }));
+  titled(campaign.name);
+  const tz = () => zoneOr(campaign.timezone);
+  const head = h('div', {});
+  const actionsOutlet = h('div', { class: 'outlet' });
+  const tableBox = h('div', {});
+  const timelineBox = h('section', { 'aria-labelledby': 'timeline-h' });
+  const rowOutlet = h('div', { class: 'outlet' });
+  const pageSize = h('select', { id: 'page-size' }, ['10', '25', '50', '100'].map((n) => h('option', { value: n }, n)));
+
+  function renderHead() {
+    const s = campaign.status;
+    const buttons = [];
+    const reload = async () => {
+      campaign = await api.get(`/v1/campaigns/${seg(id)}`);
+      renderHead();
+      await list.reload();
+    };
+    if (s === 'draft') {
+      buttons.push(actionButton('Start campaign', { class: 'primary' }, actionsOutlet, () => api.post(`/v1/campaigns/${seg(id)}/start`), 'Campaign started.', reload));
+    }
+    if (s === 'running') {
+      buttons.push(actionButton('Pause campaign', {}, actionsOutlet, () => api.post(`/v1/campaigns/${seg(id)}/pause`), 'Campaign paused.', reload));
+    }
+    if (s === 'paused') {
+      buttons.push(actionButton('Resume campaign', { class: 'primary' }, actionsOutlet, () => api.post(`/v1/campaigns/${seg(id)}/resume`), 'Campaign resumed.', reload));
+    }
+    if (s === 'draft' || s === 'running' || s === 'paused') {
+      buttons.push(
+        confirmButton('Stop campaign…', { class: 'danger' }, 'Stop for good? Nothing further is sent.', 'Yes, stop the campaign', actionsOutlet, () => api.post(`/v1/campaigns/${seg(id)}/stop`), 'Campaign stopped.', reload),
+      );
+    }
+    const when = campaign.when_to_send || {};
+    const modeText = { when_started: 'when started', best_time: 'at the best time', specific_time: `at ${when.time || '?'}` }[when.mode] || when.mode;
+    const recipient = campaign.recipient || {};
+    fill(head, 
+      h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), ' › ', h('a', { href: `#/projects/${seg(project.id)}` }, project.name), ' › ', campaign.name),
+      h('h1', { tabindex: '-1' }, campaign.name, ' ', campaignBadge(campaign)),
+      campaign.pause_reason ? h('p', { class: 'notice' }, `This campaign is ${PAUSE_REASONS[campaign.pause_reason] || campaign.pause_reason}.`) : null,
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, 'Time zone'),
+        h('dd', {}, tz()),
+        h('dt', {}, 'Sends'),
+        h('dd', {}, `${modeText}${campaign.skip_weekends ? ', weekdays only' : ''}`),
+        h('dt', {}, 'Recipient'),
+        h('dd', {}, recipient.prefer ? `${EMAIL_TYPES[recipient.prefer]} address${recipient.strict ? ' only' : ' first'}` : 'first address listed'),
+        h('dt', {}, 'Steps'),
+        h('dd', {}, (campaign.steps || []).map((st, i) => (i === 0 ? 'day 0' : `+${st.delay_days} d`)).join(', ')),
+        h('dt', {}, 'Started'),
+        h('dd', {}, campaign.started_at ? timeEl(campaign.started_at, tz()) : 'not yet'),
+      ),
+      buttons.length ? h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Campaign actions' }, buttons) : null,
+      actionsOutlet,
+    );
+  }
+
+  async function enrollmentRows(items) {
+    const people = await Promise.all(items.map((e) => candidate(e.candidate_id)));
+    const names = new Map(items.map((e, i) => [e.id, candidateName(people[i])]));
+    const rows = items.map((e) => {
+      const who = names.get(e.id);
+      const base = `/v1/campaigns/${seg(id)}/enrollments/${seg(e.id)}`;
+      const after = () => list.reload();
+      const actions = [];
+      if (!isEnded(e.status) && campaign.status !== 'stopped' && campaign.status !== 'completed') {
+        if (e.status === 'paused') {
+          actions.push(actionButton('Resume', { 'aria-label': `Resume ${who}` }, rowOutlet, () => api.post(`${base}/resume`), `${who} resumed.`, after));
+        } else {
+          actions.push(actionButton('Pause', { 'aria-label': `Pause ${who}` }, rowOutlet, () => api.post(`${base}/pause`), `${who} paused.`, after));
+        }
+        actions.push(confirmButton('Remove…', { 'aria-label': `Remove ${who}…` }, `Remove ${who}?`, `Yes, remove ${who}`, rowOutlet, () => api.post(`${base}/remove`), `${who} removed.`, after));
+      }
+      if (e.status === 'bounced') {
+        actions.push(h('a', { href: `#/campaigns/${seg(id)}/enrollments/${seg(e.id)}`, class: 'button-link' }, `Retry ${who}…`));
+      }
+      return h(
+        'tr',
+        { 'data-enrollment': e.id },
+        h('th', { scope: 'row' }, h('a', { href: `#/campaigns/${seg(id)}/enrollments/${seg(e.id)}` }, who)),
+        h('td', {}, badge('es', e.status, e.status_label || ENROLLMENT_LABELS[e.status] || e.status), e.blocked_reason ? h('div', { class: 'small' }, e.blocked_reason) : null),
+        h('td', {}, e.address || h('span', { class: 'muted' }, 'none')),
+        h('td', {}, nextStepText(e, tz())),
+        h('td', { class: 'row-actions' }, actions),
+      );
+    });
+    fill(tableBox, table('Candidates in this campaign', ['Candidate', 'Status', 'Address in use', 'Step', 'Actions'], rows), rowOutlet);
+    fill(timelineBox, h('h2', { id: 'timeline-h' }, `Timeline (${tz()})`), timeline(items, names, tz(), id));
+    return h('div', {}, tableBox);
+  }
+
+  const list = pager({
+    label: 'Candidates in this campaign',
+    pageSize: 10,
+    fetchPage: (cursor, limit) => api.get(pagePath(`/v1/campaigns/${seg(id)}/enrollments`, cursor, Number(pageSize.value) || limit)),
+    render: enrollmentRows,
+    empty: 'No candidate in this campaign yet: add some below.',
+  });
+  pageSize.addEventListener('change', () => list.reload());
+  renderHead();
+  await list.ready;
+  app.refresh = async () => {
+    campaign = await api.get(`/v1/campaigns/${seg(id)}`);
+    renderHead();
+    await list.reload();
+  };
+  const adder =
+    campaign.status === 'stopped' || campaign.status === 'completed'
+      ? null
+      : h('section', { class: 'card', 'aria-labelledby': 'add-h' }, h('h2', { id: 'add-h' }, 'Add candidates'), addCandidates(id, () => list.reload()));
+  return h(
+    'div',
+    {},
+    head,
+    h(
+      'section',
+      { 'aria-labelledby': 'enrollments-h' },
+      h('div', { class: 'section-head' }, h('h2', { id: 'enrollments-h' }, 'Candidates'), h('div', { class: 'field inline' }, h('label', { for: 'page-size' }, 'Per page'), pageSize)),
+      list,
+    ),
+    timelineBox,
+    adder,
+  );
+}
+
+function addCandidates(campaignId, after) {
+  const chosen = new Map();
+  const outlet = h('div', { class: 'outlet' });
+  const count = h('span', { class: 'muted' }, 'None selected.');
+  const duplicate = checkbox('Add even if they are in another running campaign (allow duplicate outreach)');
+  const update = () => {
+    count.textContent = chosen.size ? `${chosen.size} selected: ${[...chosen.values()].join(', ')}` : 'None selected.';
+  };
+  const list = pager({
+    label: 'Candidates to add',
+    pageSize: 10,
+    fetchPage: apiPages('/v1/candidates'),
+    empty: 'No candidates yet.',
+    render: (items) =>
+      h(
+        'fieldset',
+        { class: 'pick' },
+        h('legend', {}, 'Choose candidates'),
+        items.map((c) => {
+          const name = candidateName(c);
+          const box = checkbox(`${name}${c.company ? ` — ${c.company}` : ''} (${c.emails.map((e) => e.address).join(', ') || 'no address'})`, {
+            checked: chosen.has(c.id),
+            'data-candidate': c.id,
+          });
+          box.querySelector('input').addEventListener('change', (event) => {
+            if (event.target.checked) chosen.set(c.id, name);
+            else chosen.delete(c.id);
+            update();
+          });
+          return box;
+        }),
+      ),
+  });
+  const add = h('button', { type: 'button', class: 'primary' }, 'Add selected candidates');
+  add.addEventListener('click', () =>
+    attempt(outlet, [add], async () => {
+      if (!chosen.size) throw new ApiProblem(0, { title: 'Nothing to add', detail: 'choose at least one candidate' });
+      const answer = await api.post(`/v1/campaigns/${seg(campaignId)}/enrollments`, {
+        candidate_ids: [...chosen.keys()],
+        allow_duplicate: duplicate.querySelector('input').checked,
+      });
+      const refused = answer.refused || [];
+      announce(`${answer.enrollments.length} added${refused.length ? `, ${refused.length} refused` : ''}.`);
+      if (refused.length) {
+        fill(outlet, 
+          h(
+            'div',
+            { class: 'problem', role: 'alert' },
+            h('p', {}, h('strong', {}, 'Some candidates were not added:')),
+            h('ul', {}, refused.map((r) => h('li', {}, `${chosen.get(r.candidate_id) || r.candidate_id}: ${r.reason.replaceAll('_', ' ')}${r.campaign_id ? ` (campaign ${r.campaign_id})` : ''}`))),
+          ),
+        );
+      }
+      chosen.clear();
+      update();
+      await Promise.all([list.reload(), after()]);
+    }),
+  );
+  return h('div', {}, list, duplicate, h('p', {}, count), h('div', { class: 'actions' }, add), outlet);
+}
+
+/** One row per candidate, steps on a time axis in the campaign's time zone, with a zoom. */
+function timeline(enrollments, names, tz, campaignId) {
+  const zoom = select(
+    Object.entries(ZOOMS).map(([key, z]) => [key, z.label]),
+    { id: 'timeline-zoom', value: app.zoom },
+  );
+  const figure = h('div', {});
+  const draw = () => fill(figure, timelineFigure(enrollments, names, tz, campaignId, app.zoom));
+  zoom.addEventListener('change', () => {
+    app.zoom = zoom.value;
+    draw();
+  });
+  draw();
+  return h('div', {}, h('div', { class: 'field inline' }, h('label', { for: zoom.id }, 'Show'), zoom), figure);
+}
+
+function timelineFigure(enrollments, names, tz, campaignId, zoom) {
+  const now = app.local && app.clockNow ? Date.parse(app.clockNow) : Date.now();
+  const model = buildTimeline(enrollments, tz, now, zoom);
+  if (model.start === null) return h('p', { class: 'muted' }, 'Nothing planned yet: start the campaign to see its plan.');
+  const at = (t) => `${position(t, model.start, model.end).toFixed(3)}%`;
+  const place = (el, t) => {
+    el.style.left = at(t);
+    return el;
+  };
+  const dayFmt = new Intl.DateTimeFormat(undefined, { timeZone: tz, weekday: 'short', day: 'numeric', month: 'short' });
+  const hourFmt = new Intl.DateTimeFormat(undefined, { timeZone: tz, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+  const ticks = model.ticks.map((tick) =>
+    place(h('span', { class: tick.day ? 'tick day' : 'tick' }, tick.day ? dayFmt.format(tick.t) : hourFmt.format(tick.t)), tick.t),
+  );
+  const grid = model.ticks.map((tick) => place(h('span', { class: tick.day ? 'gridline day' : 'gridline' }), tick.t));
+  const nowInRange = inRange(now, model);
+  let hidden = 0;
+  const rows = model.rows.map((row, i) => {
+    const e = enrollments[i];
+    const who = names.get(e.id) || e.candidate_id;
+    const track = h('div', { class: 'tl-track' }, grid.map((g) => g.cloneNode(true)));
+    if (row.grace && row.grace.to >= model.start && row.grace.from <= model.end) {
+      const from = position(row.grace.from, model.start, model.end);
+      const to = position(row.grace.to, model.start, model.end);
+      const grace = place(h('span', { class: 'tl-grace', title: `Grace period until ${fmtTime(new Date(row.grace.to).toISOString(), tz)}` }), row.grace.from);
+      grace.style.width = `${Math.max(0.6, to - from).toFixed(3)}%`;
+      track.append(grace);
+    }
+    for (const m of row.marks) {
+      if (!inRange(m.t, model)) {
+        hidden += 1;
+        continue;
+      }
+      const when = fmtTime(new Date(m.t).toISOString(), tz);
+      const kindText = m.kind === 'replied' ? 'sent, replied to' : m.kind === 'planned' ? `planned (${stepLabel(m.status).toLowerCase()})` : stepLabel(m.status).toLowerCase();
+      const text = `Step ${m.step} ${m.earlier ? 'earlier attempt ' : ''}${kindText} ${when}${m.address ? ` to ${m.address}` : ''}`;
+      track.append(place(h('span', { class: `mk mk-${m.kind}${m.earlier ? ' earlier' : ''}`, role: 'img', 'aria-label': text, title: text, 'data-step': m.step, 'data-kind': m.kind }, String(m.step)), m.t));
+    }
+    if (row.end && row.end.t <= model.end) {
+      // After the end, the row is washed out: nothing more is sent.
+      const text = `${ENROLLMENT_LABELS[row.end.kind] || row.end.kind} ${fmtTime(new Date(row.end.t).toISOString(), tz)}`;
+      const ended = place(h('span', { class: `tl-ended end-${row.end.kind}`, role: 'img', 'aria-label': text, title: text }), Math.max(row.end.t, model.start));
+      ended.style.right = '0';
+      track.append(ended);
+    }
+    if (nowInRange) track.append(place(h('span', { class: 'tl-now', 'aria-hidden': 'true' }), now));
+    return h(
+      'div',
+      { class: 'tl-row', role: 'listitem', 'data-enrollment': e.id },
+      h('div', { class: 'tl-label' }, h('a', { href: `#/campaigns/${seg(campaignId)}/enrollments/${seg(e.id)}` }, who), h('span', { class: 'small' }, e.status_label)),
+      track,
+    );
+  });
+  const legend = h(
+    'ul',
+    { class: 'legend', 'aria-label': 'Legend' },
+    [
+      ['planned', 'Planned'],
+      ['sent', 'Sent'],
+      ['delivered', 'Delivered'],
+      ['bounced', 'Bounced'],
+      ['replied', 'Replied'],
+      ['cancelled', 'Cancelled'],
+    ].map(([kind, text]) => h('li', {}, h('span', { class: `mk mk-${kind} static`, 'aria-hidden': 'true' }, '1'), text)),
+    h('li', {}, h('span', { class: 'tl-grace static', 'aria-hidden': 'true' }), 'Grace period (20 min)'),
+    h('li', {}, h('span', { class: 'tl-ended end-bounced static', 'aria-hidden': 'true' }), 'Ended'),
+    nowInRange ? h('li', {}, h('span', { class: 'tl-now static', 'aria-hidden': 'true' }), app.local ? 'Service time' : 'Now') : null,
+  );
+  return h(
+    'figure',
+    { class: 'timeline' },
+    h(
+      'figcaption',
+      { class: 'small muted' },
+      `Each row is one candidate of this page; the numbers are steps, placed at their send or planned time in ${tz}.`,
+      hidden ? ` ${hidden} mark${hidden === 1 ? ' is' : 's are'} outside this range.` : '',
+    ),
+    legend,
+    h('div', { class: 'tl-row tl-axis-row', 'aria-hidden': 'true' }, h('div', { class: 'tl-label' }), h('div', { class: 'tl-axis' }, ticks)),
+    h('div', { role: 'list', 'aria-label': 'Timeline rows' }, rows),
+  );
+}
+
+// ---------------------------------------------------------------- enrollment
+
+async function pageEnrollment(campaignId, enrollmentId) {
+  const campaign = await api.get(`/v1/campaigns/${seg(campaignId)}`);
+  const tz = zoneOr(campaign.timezone);
+  const base = `/v1/campaigns/${seg(campaignId)}/enrollments/${seg(enrollmentId)}`;
+  const root = h('div', {});
+  async function load() {
+    const e = await api.get(base);
+    app.candidates.delete(e.candidate_id);
+    const person = await candidate(e.candidate_id);
+    const who = candidateName(person);
+    titled(`${who} — ${campaign.name}`);
+    const outlet = h('div', { class: 'outlet' });
+    const actions = [];
+    if (!isEnded(e.status) && campaign.status !== 'stopped' && campaign.status !== 'completed') {
+      if (e.status === 'paused') actions.push(actionButton('Resume', { class: 'primary', 'aria-label': `Resume ${who}` }, outlet, () => api.post(`${base}/resume`), `${who} resumed.`, load));
+      else actions.push(actionButton('Pause', { 'aria-label': `Pause ${who}` }, outlet, () => api.post(`${base}/pause`), `${who} paused.`, load));
+      actions.push(confirmButton('Remove…', { class: 'danger', 'aria-label': `Remove ${who}…` }, `Remove ${who} from this campaign?`, `Yes, remove ${who}`, outlet, () => api.post(`${base}/remove`), `${who} removed.`, load));
+    }
+    const steps = table(
+      'Steps',
+      ['Step', 'Status', 'Planned', 'Sent', 'Address', 'Attempts'],
+      (e.steps || []).map((s) =>
+        h(
+          'tr',
+          {},
+          h('th', { scope: 'row' }, `Step ${s.index}`),
+          h('td', {}, badge('ss', s.status, stepLabel(s.status))),
+          h('td', {}, timeEl(s.scheduled_at, tz)),
+          h('td', {}, timeEl(s.sent_at, tz)),
+          h('td', {}, s.address || '—'),
+          h('td', {}, s.attempts?.length ? h('ol', { class: 'attempts' }, s.attempts.map((a) => attemptItem(a, e, tz, outlet, load))) : '—'),
+        ),
+      ),
+    );
+    const retry = e.status === 'bounced' || (e.steps || []).some((s) => s.status === 'bounced') ? retryForm(base, person, e, load) : null;
+    const events = (e.events || []).slice().reverse();
+    const eventList = pager({
+      label: 'Events',
+      pageSize: 10,
+      fetchPage: arrayPages(events),
+      empty: 'No events yet.',
+      render: (items) =>
+        table(
+          'Events',
+          ['When', 'Event', 'Step', 'Detail'],
+          items.map((ev) => h('tr', {}, h('td', {}, timeEl(ev.at, tz)), h('td', {}, ev.kind.replaceAll('_', ' ')), h('td', {}, ev.step ?? '—'), h('td', {}, ev.detail || ''))),
+        ),
+    });
+    await eventList.ready;
+    fill(root, 
+      h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), ' › ', h('a', { href: `#/projects/${seg(campaign.project_id)}` }, 'Project'), ' › ', h('a', { href: `#/campaigns/${seg(campaignId)}` }, campaign.name), ' › ', who),
+      h('h1', { tabindex: '-1' }, who, ' ', badge('es', e.status, e.status_label)),
+      h(
+        'dl',
+        { class: 'facts' },
+        h('dt', {}, 'Campaign'),
+        h('dd', {}, h('a', { href: `#/campaigns/${seg(campaignId)}` }, campaign.name), ' ', campaignBadge(campaign)),
+        h('dt', {}, 'Address in use'),
+        h('dd', {}, e.address || 'none'),
+        e.blocked_reason ? [h('dt', {}, 'Needs attention'), h('dd', {}, e.blocked_reason.replaceAll('_', ' '))] : null,
+        h('dt', {}, 'Plan start'),
+        h('dd', {}, timeEl(e.plan_start, tz), ' (grace period: 20 minutes)'),
+        e.ended_at ? [h('dt', {}, 'Ended'), h('dd', {}, timeEl(e.ended_at, tz))] : null,
+        h('dt', {}, 'Candidate'),
+        h('dd', {}, h('a', { href: `#/candidates/${seg(e.candidate_id)}` }, `${who}${person.company ? `, ${person.company}` : ''}`)),
+      ),
+      actions.length ? h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Candidate actions' }, actions) : null,
+      outlet,
+      h('section', { 'aria-labelledby': 'steps-h' }, h('h2', { id: 'steps-h' }, `Steps (${tz})`), steps),
+      retry,
+      h('section', { class: 'card', 'aria-labelledby': 'emails-h' }, h('h2', { id: 'emails-h' }, 'Addresses'), emailsSection(person, campaign.project_id, load)),
+      h('section', { 'aria-labelledby': 'events-h' }, h('h2', { id: 'events-h' }, 'Events'), eventList),
+    );
+  }
+  await load();
+  app.refresh = load;
+  return root;
+}
+
+function attemptItem(a, e, tz, outlet, after) {
+  const parts = [
+    `#${a.number} ${stepLabel(a.status)}`,
+    a.address ? ` to ${a.address}` : '',
+    a.sent_at ? ` · ${fmtTime(a.sent_at, tz)}` : '',
+    a.unconfirmed ? ' · unconfirmed' : '',
+    a.reason ? ` · ${a.reason}` : '',
+  ];
+  const extras = [];
+  if (app.local && a.message_id) {
+    extras.push(h('a', { href: `#/messages/${seg(a.message_id)}` }, 'View message'));
+    if (a.address) extras.push(simulations(a, e, outlet, after));
+  } else if (a.message_id) {
+    extras.push(h('span', { class: 'small muted' }, `message id ${a.message_id}`));
+  }
+  return h('li', {}, parts.join(''), extras.length ? h('div', { class: 'attempt-extras' }, extras) : null);
+}
+
+// ---------------------------------------------------------------- simulations (local mode)
+
+function sesEnvelope(eventType, detailKey, detail, messageId, address) {
+  const now = app.clockNow || new Date().toISOString();
+  const message = {
+    eventType,
+    mail: { timestamp: now, messageId, source: 'outreach@localhost', destination: [address] },
+    [detailKey]: { ...detail, timestamp: now },
+  };
+  return {
+    Type: 'Notification',
+    MessageId: `console-${crypto.randomUUID()}`,
+    TopicArn: 'arn:aws:sns:local:000000000000:outreach-ses-events',
+    Message: JSON.stringify(message),
+    Timestamp: now,
+  };
+}
+
+async function postSes(envelope) {
+  return request('POST', '/dev/ses-events', { body: envelope, auth: false });
+}
+
+async function simulateReply(a) {
+  const items = (await request('GET', '/dev/outbox', { auth: false })).items || [];
+  const item = items.find((i) => i.message_id === a.message_id || i.id === a.message_id);
+  if (!item) throw new ApiProblem(404, { title: 'Not in the outbox', detail: `message ${a.message_id}` });
+  const sent = parseMessage(await request('GET', `/dev/outbox/${seg(item.id)}`, { auth: false, binary: true }));
+  const original = sent.get('Message-ID') || a.rfc822_message_id || '';
+  const replyTo = sent.get('Reply-To') || sent.get('From') || '';
+  const date = new Date(app.clockNow || Date.now()).toUTCString().replace('GMT', '+0000');
+  const subject = (sent.get('Subject') || '').replace(/[\r\n]+/g, ' ');
+  const raw = [
+    `From: <${a.address}>`,
+    `To: ${replyTo}`,
+    `Subject: Re: ${subject}`,
+    `Date: ${date}`,
+    `Message-ID: <console-${crypto.randomUUID()}@candidate.localhost>`,
+    `In-Reply-To: ${original}`,
+    `References: ${original}`,
+    'MIME-Version: 1.0',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    'Thanks for reaching out, happy to talk this week.',
+    '',
+  ].join('\r\n');
+  return request('POST', '/dev/inbound', { rawBody: raw, contentType: 'message/rfc822', auth: false });
+}
+
+function simulations(a, e, outlet, after) {
+  const note = 'Processed like SES or a real reply; what follows it (re-sends, ends) runs when the clock moves.';
+  const run = (label, action, done) => actionButton(label, { class: 'small-button', 'aria-label': `${label} for attempt ${a.number} to ${a.address}` }, outlet, action, done, after);
+  const feedback = `console-${crypto.randomUUID()}`;
+  return h(
+    'span',
+    { class: 'simulate', role: 'group', 'aria-label': `Simulate what comes back for attempt ${a.number}` },
+    h('span', { class: 'small muted', title: note }, 'Simulate: '),
+    run('Delivery', () => postSes(sesEnvelope('Delivery', 'delivery', { recipients: [a.address], processingTimeMillis: 900, smtpResponse: '250 ok' }, a.message_id, a.address)), 'Delivery posted.'),
+    run(
+      'Hard bounce',
+      () =>
+        postSes(
+          sesEnvelope(
+            'Bounce',
+            'bounce',
+            {
+              bounceType: 'Permanent',
+              bounceSubType: 'General',
+              bouncedRecipients: [{ emailAddress: a.address, status: '5.1.1', action: 'failed', diagnosticCode: 'smtp; 550 5.1.1 user unknown' }],
+              feedbackId: feedback,
+            },
+            a.message_id,
+            a.address,
+          ),
+        ),
+      'Bounce posted: move the clock a few minutes to see what follows.',
+    ),
+    run(
+      'Complaint',
+      () => postSes(sesEnvelope('Complaint', 'complaint', { complainedRecipients: [{ emailAddress: a.address }], complaintFeedbackType: 'abuse', feedbackId: feedback }, a.message_id, a.address)),
+      'Complaint posted.',
+    ),
+    run('Reply', () => simulateReply(a), 'Reply posted.'),
+  );
+}
+
+function retryForm(base, person, e, after) {
+  const usable = (person.emails || []).filter((m) => m.status !== 'bounced' && m.status !== 'suppressed');
+  const choice = select([...usable.map((m) => [m.address, `${m.address} (${EMAIL_TYPES[m.type] || m.type}${m.manual ? ', manual' : ''})`]), ['', 'Another address…']], { id: 'retry-choice' });
+  const other = h('input', { type: 'email', id: 'retry-other', autocomplete: 'off' });
+  const otherField = field('Another address', other, 'Used for this campaign only.');
+  otherField.hidden = usable.length > 0;
+  choice.addEventListener('change', () => {
+    otherField.hidden = choice.value !== '';
+  });
+  return h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'retry-h' },
+    h('h2', { id: 'retry-h' }, 'Retry with another address'),
+    h('p', {}, 'Resumes the sequence from the bounced step (R-9.2).'),
+    actionForm(
+      'Retry with another address',
+      'Retry',
+      [field('Address', choice), otherField],
+      async () => {
+        const address = choice.value || other.value.trim();
+        await api.post(`${base}/retry`, { address });
+        await after();
+      },
+      'Retry planned.',
+    ),
+  );
+}
+
+// ---------------------------------------------------------------- candidates
+
+function emailsSection(person, projectId, after) {
+  const outlet = h('div', { class: 'outlet' });
+  const who = candidateName(person);
+  const rows = (person.emails || []).map((m) =>
+    h(
+      'tr',
+      {},
+      h('td', {}, m.address),
+      h('td', {}, EMAIL_TYPES[m.type] || m.type),
+      h('td', {}, m.manual ? 'Added by you' : 'Profile'),
+      h('td', {}, badge('em', m.status, m.status)),
+      h(
+        'td',
+        {},
+        projectId
+          ? actionButton('Use this address first', { 'aria-label': `Use ${m.address} first for ${who} in this project` }, outlet, () => api.put(`/v1/projects/${seg(projectId)}/pins/${seg(person.id)}`, { address: m.address }), `${m.address} is now used first in this project’s new campaigns.`)
+          : null,
+      ),
+    ),
+  );
+  const address = h('input', { type: 'email', id: nextId('email'), required: true, autocomplete: 'off' });
+  const type = select(Object.entries(EMAIL_TYPES), { id: nextId('type') });
+  const add = actionForm(
+    'Add an email address',
+    'Add address',
+    [field('Address', address, 'Visible to you alone (R-3.3).'), field('Type', type)],
+    async () => {
+      await api.post(`/v1/candidates/${seg(person.id)}/emails`, { address: address.value.trim(), type: type.value });
+      app.candidates.delete(person.id);
+      await after();
+    },
+    'Address added.',
+  );
+  return h(
+    'div',
+    {},
+    table(`Addresses of ${who}`, ['Address', 'Type', 'Source', 'Status', projectId ? 'Pin in this project' : ''], rows),
+    projectId ? h('p', { class: 'small muted' }, 'A pinned address is used when the candidate is added to a new campaign of this project (R-3.4).') : null,
+    outlet,
+    h('h3', {}, 'Add an address by hand'),
+    add,
+  );
+}
+
+async function pageCandidates() {
+  titled('Candidates');
+  const list = pager({
+    label: 'Candidates',
+    fetchPage: apiPages('/v1/candidates'),
+    empty: 'No candidates yet: add one below.',
+    render: (items) =>
+      table(
+        'Candidates',
+        ['Name', 'Company', 'Addresses'],
+        items.map((c) =>
+          h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, h('a', { href: `#/candidates/${seg(c.id)}` }, candidateName(c))),
+            h('td', {}, [c.title, c.company].filter(Boolean).join(', ') || '—'),
+            h('td', {}, c.emails.map((m) => `${m.address} (${EMAIL_TYPES[m.type] || m.type}${m.status !== 'valid' ? `, ${m.status}` : ''})`).join('; ') || '—'),
+          ),
+        ),
+      ),
+  });
+  await list.ready;
+  app.refresh = () => list.reload();
+  return h(
+    'div',
+    {},
+    h('h1', { tabindex: '-1' }, 'Candidates'),
+    h('section', { 'aria-labelledby': 'cands-h' }, h('h2', { id: 'cands-h', class: 'sr-only' }, 'All candidates'), list),
+    h('section', { class: 'card', 'aria-labelledby': 'new-cand-h' }, h('h2', { id: 'new-cand-h' }, 'New candidate'), newCandidateForm(() => list.reload())),
+  );
+}
+
+function newCandidateForm(after) {
+  const first = h('input', { id: 'cand-first', required: true, autocomplete: 'off' });
+  const last = h('input', { id: 'cand-last', required: true, autocomplete: 'off' });
+  const title = h('input', { id: 'cand-title', autocomplete: 'off' });
+  const company = h('input', { id: 'cand-company', autocomplete: 'off' });
+  const rows = h('div', { class: 'email-rows' });
+  const addRow = () => {
+    const n = rows.children.length + 1;
+    const address = h('input', { type: 'email', id: `cand-email-${n}`, autocomplete: 'off', required: n === 1 });
+    const type = select(Object.entries(EMAIL_TYPES), { id: `cand-email-type-${n}`, value: 'work' });
+    rows.append(h('fieldset', { class: 'email-row' }, h('legend', {}, `Email ${n}${n === 1 ? '' : ' (optional)'}`), field('Address', address), field('Type', type)));
+  };
+  addRow();
+  const more = h('button', { type: 'button' }, 'Another email address');
+  more.addEventListener('click', () => {
+    if (rows.children.length < 10) addRow();
+    rows.lastElementChild.querySelector('input').focus();
+  });
+  return actionForm(
+    'New candidate',
+    'Create candidate',
+    [field('First name', first), field('Last name', last), field('Title', title), field('Company', company), h('p', { class: 'small muted' }, 'Addresses in order of relevancy (R-3.1).'), rows, more],
+    async (form) => {
+      const emails = [...rows.querySelectorAll('.email-row')]
+        .map((row) => ({ address: row.querySelector('input').value.trim(), type: row.querySelector('select').value }))
+        .filter((e) => e.address);
+      const body = { first_name: first.value.trim(), last_name: last.value.trim(), emails };
+      if (title.value.trim()) body.title = title.value.trim();
+      if (company.value.trim()) body.company = company.value.trim();
+      const created = await api.post('/v1/candidates', body);
+      announce(`${candidateName(created)} added.`);
+      form.reset();
+      while (rows.children.length > 1) rows.lastElementChild.remove();
+      await after();
+      first.focus();
+    },
+  );
+}
+
+async function pageCandidate(id) {
+  const root = h('div', {});
+  const projects = await allItems('/v1/projects', 200);
+  async function load() {
+    app.candidates.delete(id);
+    const person = await api.get(`/v1/candidates/${seg(id)}`);
+    app.candidates.set(id, Promise.resolve(person));
+    const who = candidateName(person);
+    titled(who);
+    const pinOutlet = h('div', { class: 'outlet' });
+    const project = select(projects.map((p) => [p.id, p.name]), { id: 'pin-project' });
+    const address = select((person.emails || []).filter((m) => m.status === 'valid').map((m) => [m.address, m.address]), { id: 'pin-address' });
+    const pin =
+      projects.length && person.emails?.length
+        ? actionForm('Use this address first', 'Pin address', [field('Project', project), field('Address', address)], () => api.put(`/v1/projects/${seg(project.value)}/pins/${seg(id)}`, { address: address.value }), 'Address pinned.')
+        : h('p', { class: 'muted' }, 'Pinning needs a project and an address.');
+    fill(root, 
+      h('p', { class: 'crumbs' }, h('a', { href: '#/candidates' }, 'Candidates'), ' › ', who),
+      h('h1', { tabindex: '-1' }, who),
+      h('dl', { class: 'facts' }, h('dt', {}, 'Title'), h('dd', {}, person.title || '—'), h('dt', {}, 'Company'), h('dd', {}, person.company || '—'), h('dt', {}, 'Location'), h('dd', {}, person.location || '—'), h('dt', {}, 'Time zone'), h('dd', {}, person.timezone || '—')),
+      h('section', { class: 'card', 'aria-labelledby': 'emails-h' }, h('h2', { id: 'emails-h' }, 'Addresses'), emailsSection(person, null, load)),
+      h('section', { class: 'card', 'aria-labelledby': 'pin-h' }, h('h2', { id: 'pin-h' }, 'Use this address first in a project'), h('p', { class: 'small muted' }, 'Applies to campaigns of that project created after the pin (R-3.4).'), pin, pinOutlet),
+    );
+  }
+  await load();
+  app.refresh = load;
+  return root;
+}
+
+// ---------------------------------------------------------------- templates
+
+async function pageTemplates() {
+  titled('Templates');
+  const list = pager({
+    label: 'Templates',
+    fetchPage: apiPages('/v1/templates'),
+    empty: 'No template yet: write one below.',
+    render: (items) =>
+      h(
+        'ul',
+        { class: 'templates' },
+        items.map((t) =>
+          h(
+            'li',
+            {},
+            h(
+              'details',
+              {},
+              h('summary', {}, `${t.name} — ${t.steps.length} step${t.steps.length === 1 ? '' : 's'}`),
+              h(
+                'ol',
+                {},
+                t.steps.map((s, i) =>
+                  h('li', {}, h('p', {}, h('strong', {}, s.subject || (i ? 'Re: (first subject)' : '')), i ? ` — after ${s.delay_days} day${s.delay_days === 1 ? '' : 's'}` : ' — first message'), h('pre', { class: 'template-body' }, s.body)),
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+  });
+  await list.ready;
+  app.refresh = () => list.reload();
+  return h(
+    'div',
+    {},
+    h('h1', { tabindex: '-1' }, 'Messaging templates'),
+    list,
+    h('section', { class: 'card', 'aria-labelledby': 'new-tpl-h' }, h('h2', { id: 'new-tpl-h' }, 'New template'), newTemplateForm(() => list.reload())),
+  );
+}
+
+function newTemplateForm(after) {
+  const name = h('input', { id: 'tpl-name', required: true, maxlength: '200' });
+  const steps = h('div', { class: 'tpl-steps' });
+  const addStep = () => {
+    const n = steps.children.length + 1;
+    const subject = h('input', { id: `tpl-subject-${n}`, required: n === 1, maxlength: '998' });
+    const body = h('textarea', { id: `tpl-body-${n}`, rows: '4', required: true });
+    const delay = h('input', { id: `tpl-delay-${n}`, type: 'number', min: '1', max: '365', value: '2', required: true });
+    steps.append(
+      h(
+        'fieldset',
+        { class: 'tpl-step' },
+        h('legend', {}, `Step ${n}`),
+        field(`Subject of step ${n}`, subject, n === 1 ? 'Merge fields: {{ candidate.first_name }}, {{ candidate.company | default("your team") }}, {{ sender.first_name }}…' : 'Blank: "Re: " and the first subject, in the same thread.'),
+        field(`Body of step ${n} (HTML)`, body),
+        n > 1 ? field(`Days after step ${n - 1}`, delay) : null,
+      ),
+    );
+  };
+  addStep();
+  const more = h('button', { type: 'button' }, 'Add a step');
+  more.addEventListener('click', () => {
+    if (steps.children.length < 10) addStep();
+    steps.lastElementChild.querySelector('input').focus();
+  });
+  return actionForm('New template', 'Create template', [field('Template name', name), steps, more], async (form) => {
+    const body = {
+      name: name.value.trim(),
+      steps: [...steps.querySelectorAll('.tpl-step')].map((fs, i) => {
+        const subject = fs.querySelector('input').value;
+        const step = { body: fs.querySelector('textarea').value, delay_days: i === 0 ? 0 : Number(fs.querySelector('input[type=number]').value) };
+        if (subject.trim()) step.subject = subject;
+        return step;
+      }),
+    };
+    await api.post('/v1/templates', body);
+    announce(`Template “${body.name}” created.`);
+    form.reset();
+    while (steps.children.length > 1) steps.lastElementChild.remove();
+    await after();
+  });
+}
+
+// ---------------------------------------------------------------- accounts and profile
+
+async function pageSettings() {
+  titled('Accounts & profile');
+  const me = await api.get('/v1/me');
+  app.me = me;
+  const zones = Intl.supportedValuesOf ? Intl.supportedValuesOf('timeZone') : [];
+  const display = h('input', { id: 'me-name', value: me.display_name || '', autocomplete: 'name' });
+  const tz = h('input', { id: 'me-tz', value: me.timezone || 'UTC', list: 'me-zones', autocomplete: 'off' });
+  const profile = actionForm(
+    'Your profile',
+    'Save profile',
+    [field('Display name', display), field('Time zone', tz, 'IANA name, e.g. Europe/Berlin: new campaigns use it.'), h('datalist', { id: 'me-zones' }, zones.map((z) => h('option', { value: z })))],
+    async () => {
+      app.me = await api.put('/v1/me', { display_name: display.value.trim(), timezone: tz.value.trim() });
+      renderChrome();
+    },
+    'Profile saved.',
+  );
+  const outlet = h('div', { class: 'outlet' });
+  const accounts = h('div', {});
+  async function loadAccounts() {
+    const answer = await api.get('/v1/email-accounts');
+    const list = pager({
+      label: 'Sender accounts',
+      pageSize: 10,
+      fetchPage: arrayPages(answer.items),
+      empty: 'No sender account yet: link one below.',
+      render: (items) =>
+        table(
+          'Sender accounts',
+          ['Address', 'Name', 'Status', 'Owner', ''],
+          items.map((a) =>
+            h(
+              'tr',
+              {},
+              h('th', { scope: 'row' }, a.address),
+              h('td', {}, a.display_name || '—'),
+              h('td', {}, badge('as', a.status, a.status)),
+              h('td', {}, a.delegated ? `delegated by ${a.owner_id}` : 'you'),
+              h('td', {}, a.delegated ? null : actionButton('Re-link', { 'aria-label': `Re-link ${a.address}` }, outlet, () => api.post(`/v1/email-accounts/${seg(a.id)}/relink`), `${a.address} re-linked.`, loadAccounts)),
+            ),
+          ),
+        ),
+    });
+    await list.ready;
+    fill(accounts, list);
+  }
+  await loadAccounts();
+  app.refresh = loadAccounts;
+  const address = h('input', { id: 'acct-address', type: 'email', required: true, autocomplete: 'email' });
+  const name = h('input', { id: 'acct-name', autocomplete: 'name' });
+  const link = actionForm(
+    'Link a sender account',
+    'Link account',
+    [field('Address', address), field('Display name', name)],
+    async (form) => {
+      const body = { address: address.value.trim() };
+      if (name.value.trim()) body.display_name = name.value.trim();
+      const a = await api.post('/v1/email-accounts', body);
+      announce(`${a.address} linked: ${a.status}.`);
+      form.reset();
+      await loadAccounts();
+    },
+  );
+  return h(
+    'div',
+    {},
+    h('h1', { tabindex: '-1' }, 'Accounts & profile'),
+    h('section', { class: 'card', 'aria-labelledby': 'profile-h' }, h('h2', { id: 'profile-h' }, 'Your profile'), profile),
+    h(
+      'section',
+      { 'aria-labelledby': 'accounts-h' },
+      h('h2', { id: 'accounts-h' }, 'Sender accounts'),
+      h('p', { class: 'small muted' }, app.local ? 'Local mode needs no proof: a linked account is connected at once.' : 'A new account is pending until you follow the confirmation link mailed to it.'),
+      accounts,
+      outlet,
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'link-h' }, h('h2', { id: 'link-h' }, 'Link a sender account'), link),
+  );
+}
+
+// ---------------------------------------------------------------- outbox and messages (local mode)
+
+async function pageOutbox() {
+  titled('Outbox');
+  if (!app.local) return h('div', {}, h('h1', { tabindex: '-1' }, 'Outbox'), h('p', {}, 'The outbox exists in local mode only.'));
+  const items = ((await request('GET', '/dev/outbox', { auth: false })).items || []).slice().reverse();
+  const list = pager({
+    label: 'Outbox',
+    pageSize: 20,
+    fetchPage: arrayPages(items),
+    empty: 'Nothing sent yet.',
+    render: (page) =>
+      table(
+        'Sent messages, newest first',
+        ['Sent (UTC)', 'To', 'Subject', 'Step', ''],
+        page.map((m) =>
+          h('tr', {}, h('td', {}, timeEl(m.sent_at, 'UTC')), h('td', {}, m.to), h('td', {}, m.subject), h('td', {}, m.step_index ?? '—'), h('td', {}, h('a', { href: `#/messages/${seg(m.id)}`, 'aria-label': `View message to ${m.to}: ${m.subject}` }, 'View'))),
+        ),
+      ),
+  });
+  await list.ready;
+  return h('div', {}, h('h1', { tabindex: '-1' }, 'Outbox'), h('p', { class: 'small muted' }, 'Every message local mode sent, as .eml files in the data folder.'), list);
+}
+
+const SHOWN_HEADERS = ['From', 'To', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'In-Reply-To', 'References', 'List-Unsubscribe', 'List-Unsubscribe-Post'];
+
+/** The message document for the sandboxed frame: the sent HTML, a readable default font. */
+function frameDocument(html) {
+  return `<!doctype html><html><head><meta charset="utf-8"><style>body{font-family:system-ui,sans-serif;font-size:15px;line-height:1.5;color:#1a1a1a;background:#fff;margin:1rem}</style></head><body>${html}</body></html>`;
+}
+
+async function pageMessage(id) {
+  titled('Message');
+  if (!app.local) {
+    return h('div', {}, h('h1', { tabindex: '-1' }, 'Message'), h('p', {}, 'In AWS the service hands messages to SES and keeps no copy: a step’s attempts show the message ids. The console shows sent messages in local mode.'));
+  }
+  const items = (await request('GET', '/dev/outbox', { auth: false })).items || [];
+  const item = items.find((i) => i.id === id || i.message_id === id);
+  if (!item) throw new ApiProblem(404, { title: 'Not Found', detail: `no message ${id} in the outbox` });
+  const msg = parseMessage(await request('GET', `/dev/outbox/${seg(item.id)}`, { auth: false, binary: true }));
+  const subject = msg.get('Subject') || '(no subject)';
+  titled(subject);
+  const dl = h('dl', { class: 'headers' });
+  for (const name of SHOWN_HEADERS) {
+    const value = msg.get(name);
+    if (value !== null) append(dl, [h('dt', {}, name), h('dd', {}, value)]);
+  }
+  const back = item.campaign_id && item.enrollment_id ? h('a', { href: `#/campaigns/${seg(item.campaign_id)}/enrollments/${seg(item.enrollment_id)}` }, 'Back to the candidate') : h('a', { href: '#/outbox' }, 'Back to the outbox');
+  let body;
+  if (msg.html !== null) {
+    const frame = h('iframe', { sandbox: '', class: 'message-frame', title: `The message “${subject}” as the candidate sees it`, referrerpolicy: 'no-referrer', loading: 'lazy' });
+    frame.srcdoc = frameDocument(msg.html);
+    body = h('section', { 'aria-labelledby': 'html-h' }, h('h2', { id: 'html-h' }, 'As the candidate sees it'), h('p', { class: 'small muted' }, 'Shown in a sandbox: no scripts run and remote images are not loaded.'), frame);
+  }
+  const text = msg.text !== null ? h('details', { open: msg.html === null }, h('summary', {}, 'Plain-text part'), h('pre', { class: 'message-text' }, msg.text)) : null;
+  const attachments = msg.parts.filter((p) => p.attachment);
+  return h(
+    'div',
+    {},
+    h('p', { class: 'crumbs' }, back),
+    h('h1', { tabindex: '-1' }, subject),
+    h('section', { class: 'card', 'aria-labelledby': 'headers-h' }, h('h2', { id: 'headers-h' }, 'Headers'), dl, h('details', {}, h('summary', {}, `All headers (${msg.headers.length})`), table('All headers', ['Name', 'Value'], msg.headers.map((x) => h('tr', {}, h('th', { scope: 'row' }, x.name), h('td', {}, x.value)))))),
+    body,
+    text,
+    attachments.length ? h('p', {}, `Attachments: ${attachments.map((p) => p.filename || p.contentType).join(', ')}`) : null,
+  );
+}
+
+// ---------------------------------------------------------------- routing
+
+const ROUTES = [
+  [/^#\/?$/, pageProjects],
+  [/^#\/projects\/([^/]+)$/, pageProject],
+  [/^#\/campaigns\/([^/]+)$/, pageCampaign],
+  [/^#\/campaigns\/([^/]+)\/enrollments\/([^/]+)$/, pageEnrollment],
+  [/^#\/candidates$/, pageCandidates],
+  [/^#\/candidates\/([^/]+)$/, pageCandidate],
+  [/^#\/templates$/, pageTemplates],
+  [/^#\/settings$/, pageSettings],
+  [/^#\/outbox$/, pageOutbox],
+  [/^#\/messages\/([^/]+)$/, pageMessage],
+];
+
+/** Shows the page of the hash; `focusHeading` after a navigation, for screen readers. */
+async function route(navigated, focusHeading = false) {
+  const main = $('main');
+  const generation = ++app.generation;
+  app.refresh = null;
+  renderChrome();
+  if (!app.token) {
+    showSignIn();
+    return;
+  }
+  const hash = location.hash || '#/';
+  const found = ROUTES.find(([re]) => re.test(hash));
+  if (navigated) fill(main, h('p', { class: 'muted' }, 'Loading…'));
+  let content;
+  if (!found) {
+    content = h('div', {}, h('h1', { tabindex: '-1' }, 'Not found'), h('p', {}, 'No such page. ', h('a', { href: '#/' }, 'Go to the projects.')));
+  } else {
+    const args = found[0].exec(hash).slice(1).map(decodeURIComponent);
+    try {
+      content = await found[1](...args);
+    } catch (error) {
+      if (!app.token) return;
+      content = h('div', {}, h('h1', { tabindex: '-1' }, 'This page could not be shown'), problemView(error));
+    }
+  }
+  if (generation !== app.generation) return;
+  fill(main, content);
+  main.setAttribute('aria-busy', 'false');
+  if (focusHeading) main.querySelector('h1')?.focus();
+}
+
+async function boot() {
+  $('skip-link').addEventListener('click', (event) => {
+    event.preventDefault();
+    $('main').focus();
+  });
+  try {
+    const clock = await request('GET', '/dev/clock', { auth: false, timeout: 5000 });
+    app.local = Boolean(clock && clock.now);
+    app.clockNow = clock?.now || null;
+  } catch {
+    app.local = false;
+  }
+  if (app.local) $('foot-local').textContent = ' · local mode: /dev routes for sign-in, the clock and simulated events';
+  if (app.token) {
+    try {
+      app.me = await api.get('/v1/me');
+    } catch {
+      // 401 signed out already; other problems show on the page.
+    }
+  }
+  window.addEventListener('hashchange', () => {
+    app.candidates.clear();
+    $('status').textContent = '';
+    route(true, true);
+  });
+  await route(true);
+  document.body.dataset.ready = 'true';
+}
+
+boot();

@@ -1,0 +1,442 @@
+// Browser tests of the Outreach console: headless Debian Chromium, driven by
+// playwright-core, against a real outreach-local with a manual clock that
+// ./run starts (OUTREACH_URL). Steps run in order and share one page, as a
+// recruiter would: sign in, set up a first run, create a campaign from a
+// template, start it, watch it unfold, a bounce, a pause, a notification.
+// Screenshots of each stage go to ARTIFACTS_DIR.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+const BASE = process.env.OUTREACH_URL;
+const ARTIFACTS = process.env.ARTIFACTS_DIR || join(tmpdir(), 'outreach-console-artifacts');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const STEP_TIMEOUT = 60_000;
+
+// The flags of this machine's Chromium: no GPU, no sandbox as root, and no
+// background traffic (the network reaches nothing but loopback).
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-dev-shm-usage',
+];
+
+let context;
+let page;
+/** The steps share one page: after a failure, the later steps fail at once. */
+let failedStep = null;
+
+function step(name, fn) {
+  test(name, { timeout: STEP_TIMEOUT }, async () => {
+    if (failedStep) assert.fail(`not run: the earlier step "${failedStep}" failed`);
+    try {
+      await fn();
+    } catch (error) {
+      failedStep = name;
+      await shot(`failed-${name.replace(/[^a-z0-9]+/gi, '-').slice(0, 60)}`).catch(() => {});
+      throw error;
+    }
+  });
+}
+let userDataDir;
+const pageErrors = [];
+const consoleErrors = [];
+const blockedRequests = [];
+
+function isLoopback(url) {
+  try {
+    const u = new URL(url);
+    if (u.protocol === 'data:' || u.protocol === 'about:' || u.protocol === 'blob:') return true;
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname);
+  } catch {
+    return false;
+  }
+}
+
+async function shot(name) {
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true, timeout: 20_000 });
+  return path;
+}
+
+/** Calls a /dev route of the server under test directly (what SES or a mail server would do). */
+async function dev(method, path, body) {
+  const response = await fetch(`${BASE}${path}`, {
+    method,
+    headers: body === undefined ? {} : { 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  assert.ok(response.ok, `${method} ${path} answered ${response.status}: ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+const row = (name) => page.locator('tbody tr', { has: page.getByRole('link', { name, exact: true }) });
+const timelineRow = (name) => page.locator('.tl-row', { has: page.getByRole('link', { name, exact: true }) });
+
+async function labelledControls() {
+  // Every form control has a label a screen reader announces.
+  return page.evaluate(() =>
+    [...document.querySelectorAll('input, select, textarea')]
+      .filter((el) => el.type !== 'hidden' && !el.closest('[hidden]'))
+      .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+      .map((el) => el.outerHTML.slice(0, 120)),
+  );
+}
+
+async function lowContrast() {
+  // WCAG AA: text against its (first opaque) background, ≥ 4.5:1.
+  return page.evaluate(() => {
+    const parse = (c) => {
+      const m = c.match(/rgba?\(([^)]+)\)/);
+      if (!m) return null;
+      const [r, g, b, a = '1'] = m[1].split(',').map((s) => s.trim());
+      return { rgb: [Number(r), Number(g), Number(b)], a: Number(a) };
+    };
+    const lum = ([r, g, b]) => {
+      const f = (v) => {
+        const s = v / 255;
+        return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+      };
+      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+    };
+    const background = (el) => {
+      for (let e = el; e; e = e.parentElement) {
+        const bg = parse(getComputedStyle(e).backgroundColor);
+        if (bg && bg.a > 0.9) return bg.rgb;
+      }
+      return [255, 255, 255];
+    };
+    const issues = [];
+    const selector = 'a, button, .badge, .mk, label, th, td, p, h1, h2, dt, dd, .tick, output, summary, legend';
+    for (const el of document.querySelectorAll(selector)) {
+      if (!el.textContent.trim() || el.closest('[hidden]') || el.disabled) continue;
+      const style = getComputedStyle(el);
+      if (style.visibility === 'hidden' || style.display === 'none') continue;
+      const fg = parse(style.color);
+      if (!fg) continue;
+      const [l1, l2] = [lum(fg.rgb), lum(background(el))].sort((a, b) => b - a);
+      const ratio = (l1 + 0.05) / (l2 + 0.05);
+      if (ratio < 4.5) issues.push(`${el.tagName.toLowerCase()}.${el.className} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+    }
+    return issues;
+  });
+}
+
+async function expectAccessible(where) {
+  assert.deepEqual(await labelledControls(), [], `unlabelled controls on ${where}`);
+  assert.deepEqual(await lowContrast(), [], `low contrast on ${where}`);
+}
+
+before(async () => {
+  assert.ok(BASE, 'OUTREACH_URL is not set: run tests/browser/run, which starts outreach-local');
+  assert.ok(isLoopback(BASE), `OUTREACH_URL must be a loopback address, not ${BASE}`);
+  mkdirSync(ARTIFACTS, { recursive: true });
+  userDataDir = mkdtempSync(join(tmpdir(), 'outreach-chromium-'));
+  // Fails loudly (and every test with it) when Chromium cannot start.
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    timeout: 30_000,
+    viewport: { width: 1366, height: 860 },
+    locale: 'en-GB',
+    timezoneId: 'UTC',
+  });
+  // Loopback only: any other request is refused and fails the run.
+  await context.route(
+    (url) => !isLoopback(url.toString()),
+    (route) => {
+      blockedRequests.push(route.request().url());
+      return route.abort('blockedbyclient');
+    },
+  );
+  page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(15_000);
+  page.setDefaultNavigationTimeout(20_000);
+  page.on('pageerror', (error) => pageErrors.push(String(error)));
+  page.on('console', (message) => {
+    if (message.type() === 'error') consoleErrors.push(message.text());
+  });
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+});
+
+step('the console is served with its content types and a restrictive policy', async () => {
+  for (const [path, type] of [
+    ['/', 'text/html'],
+    ['/console/app.js', 'text/javascript'],
+    ['/console/style.css', 'text/css'],
+  ]) {
+    const response = await fetch(`${BASE}${path}`, { signal: AbortSignal.timeout(10_000) });
+    assert.equal(response.status, 200, path);
+    assert.ok(response.headers.get('content-type').startsWith(type), path);
+    const csp = response.headers.get('content-security-policy');
+    assert.match(csp, /default-src 'none'/);
+    assert.match(csp, /script-src 'self'(;|$)/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
+  }
+});
+
+step('signs in with an organization and a user (local mode)', async () => {
+  await page.goto(BASE);
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await expectAccessible('sign-in');
+  await page.getByLabel('Organization').fill('acme');
+  await page.getByLabel('User').fill('alice');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+  assert.match(await page.locator('#who').innerText(), /alice · acme/);
+  // Local mode with a manual clock: the clock control shows the service time.
+  assert.match(await page.locator('#clock-now').innerText(), /1 Dec 2026.*14:00/);
+  await page.getByRole('heading', { name: 'Getting started' }).waitFor();
+  await shot('01-signed-in');
+});
+
+step('a first run: profile, sender account, candidates, a template and a project', async () => {
+  await page.getByRole('link', { name: 'Accounts & profile' }).click();
+  await page.getByRole('heading', { name: 'Accounts & profile', level: 1 }).waitFor();
+  await page.getByLabel('Display name', { exact: true }).first().fill('Alice Recruiter');
+  await page.getByLabel('Time zone').fill('Europe/Berlin');
+  await page.getByRole('button', { name: 'Save profile' }).click();
+  await page.locator('#status', { hasText: 'Profile saved.' }).waitFor();
+  const link = page.getByRole('form', { name: 'Link a sender account' });
+  await link.getByLabel('Address').fill('alice@acme.example');
+  await link.getByLabel('Display name').fill('Alice Recruiter');
+  await link.getByRole('button', { name: 'Link account' }).click();
+  await page.getByRole('row', { name: /alice@acme\.example.*connected/ }).waitFor();
+  await expectAccessible('accounts');
+
+  await page.getByRole('link', { name: 'Candidates', exact: true }).click();
+  await page.getByRole('heading', { name: 'Candidates', level: 1 }).waitFor();
+  const people = [
+    ['Ada', 'Lovelace', 'Analytical Engines', 'ada@engines.example'],
+    ['Grace', 'Hopper', 'Navy', 'grace@navy.example'],
+    ['Alan', 'Turing', 'Bletchley', 'alan@bletchley.example'],
+    ['Katherine', 'Johnson', 'NASA', 'katherine@nasa.example'],
+  ];
+  for (const [first, last, company, address] of people) {
+    await page.getByLabel('First name').fill(first);
+    await page.getByLabel('Last name').fill(last);
+    await page.getByLabel('Company').fill(company);
+    await page.getByRole('textbox', { name: 'Address' }).first().fill(address);
+    await page.getByRole('button', { name: 'Create candidate' }).click();
+    await page.getByRole('link', { name: `${first} ${last}`, exact: true }).waitFor();
+  }
+  await expectAccessible('candidates');
+
+  await page.getByRole('link', { name: 'Templates' }).click();
+  await page.getByLabel('Template name').fill('Intro');
+  await page.getByLabel('Subject of step 1').fill('Hello {{ candidate.first_name }}');
+  await page.getByLabel('Body of step 1 (HTML)').fill('<p>Hi {{ candidate.first_name }}, we admire {{ candidate.company | default("your team") }}.</p>');
+  await page.getByRole('button', { name: 'Add a step' }).click();
+  await page.getByLabel('Body of step 2 (HTML)').fill('<p>Just following up.</p>');
+  await page.getByLabel('Days after step 1').fill('2');
+  await page.getByRole('button', { name: 'Create template' }).click();
+  await page.getByText('Intro — 2 steps').waitFor();
+
+  await page.getByRole('link', { name: 'Projects' }).click();
+  await page.getByLabel('Project name').fill('Backend hiring');
+  await page.getByRole('button', { name: 'Create project' }).click();
+  await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+});
+
+step('creates a campaign from the template and starts it: Not Started, Pending', async () => {
+  await page.getByLabel('Campaign name').fill('Backend Q1');
+  await page.getByLabel('Template', { exact: true }).selectOption({ label: 'Intro (2 steps)' });
+  await page.getByLabel('When to send').selectOption('when_started');
+  await page.getByRole('button', { name: 'Create campaign' }).click();
+  await page.getByRole('heading', { name: /Backend Q1\s+Draft/ }).waitFor();
+  for (const name of ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Katherine Johnson']) {
+    await page.getByRole('checkbox', { name: new RegExp(`^${name}`) }).check();
+  }
+  await page.getByRole('button', { name: 'Add selected candidates' }).click();
+  await page.locator('#status', { hasText: '4 added.' }).waitFor();
+  await row('Katherine Johnson').waitFor();
+  await page.getByRole('button', { name: 'Start campaign' }).click();
+  await page.getByRole('heading', { name: /Backend Q1\s+Running/ }).waitFor();
+  for (const name of ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Katherine Johnson']) {
+    const r = row(name);
+    await r.getByText('Not Started').waitFor();
+    assert.match(await r.innerText(), /Step 1 · Pending · .*15:20/);
+  }
+  // The timeline: planned marks, each row's grace period shaded, times in Berlin.
+  await page.getByRole('heading', { name: 'Timeline (Europe/Berlin)' }).waitFor();
+  assert.equal(await page.locator('.tl-track .mk-planned').count(), 8);
+  assert.equal(await page.locator('.tl-track .tl-grace').count(), 4);
+  assert.match(
+    await timelineRow('Ada Lovelace').locator('.mk[data-step="1"]').getAttribute('aria-label'),
+    /Step 1 planned \(pending\) .*15:20 CET/,
+  );
+  await expectAccessible('campaign');
+  // Zoomed in on the first hours, each row's grace period is a visible band before step 1.
+  await page.getByLabel('Show').selectOption('start');
+  const grace = await timelineRow('Ada Lovelace').locator('.tl-grace').boundingBox();
+  const first = await timelineRow('Ada Lovelace').locator('.mk[data-step="1"]').boundingBox();
+  assert.ok(grace.width > 100, `the grace band is ${grace.width} px wide`);
+  assert.ok(Math.abs(grace.x + grace.width - (first.x + first.width / 2)) < 3, 'step 1 is planned at the end of the grace period');
+  await shot('02-started-not-started-pending');
+  await page.getByLabel('Show').selectOption('plan');
+});
+
+step('advancing the clock sends step 1; the timeline shows the sends', async () => {
+  await page.getByRole('button', { name: 'Advance the clock by 25 minutes' }).click();
+  await page.locator('#clock-now', { hasText: '14:25' }).waitFor();
+  for (const name of ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Katherine Johnson']) {
+    await row(name).getByText('In Progress').waitFor();
+    await timelineRow(name).locator('.mk-sent[data-step="1"]').waitFor();
+  }
+  assert.match(await row('Ada Lovelace').innerText(), /ada@engines\.example/);
+  assert.equal(await page.locator('.tl-track .mk-planned').count(), 4);
+  await shot('03-sent');
+});
+
+step('a sent message as the candidate sees it, with its headers', async () => {
+  await page.getByRole('link', { name: 'Ada Lovelace', exact: true }).first().click();
+  await page.getByRole('heading', { name: /Ada Lovelace/, level: 1 }).waitFor();
+  await page.getByRole('link', { name: 'View message' }).click();
+  await page.getByRole('heading', { name: 'Hello Ada', level: 1 }).waitFor();
+  const headers = await page.locator('dl.headers').innerText();
+  assert.match(headers, /From\s+"Alice Recruiter" <alice@acme\.example>/);
+  assert.match(headers, /To\s+<ada@engines\.example>/);
+  assert.match(headers, /List-Unsubscribe-Post\s+List-Unsubscribe=One-Click/);
+  const frame = page.locator('iframe.message-frame');
+  assert.equal(await frame.getAttribute('sandbox'), '');
+  await page.frameLocator('iframe.message-frame').locator('body').getByText('Hi Ada, we admire Analytical Engines.').waitFor();
+  await shot('04-message');
+  await page.getByRole('link', { name: 'Back to the candidate' }).click();
+  await page.getByRole('heading', { name: /Ada Lovelace/, level: 1 }).waitFor();
+});
+
+step('a hard bounce posted to /dev/ses-events ends a single-address candidate "Bounced (Ended)"', async () => {
+  const outbox = await dev('GET', '/dev/outbox');
+  const sent = outbox.items.find((m) => m.to === 'ada@engines.example' && m.step_index === 1);
+  assert.ok(sent, 'step 1 to Ada is in the outbox');
+  const message = {
+    eventType: 'Bounce',
+    bounce: {
+      bounceType: 'Permanent',
+      bounceSubType: 'General',
+      bouncedRecipients: [{ emailAddress: 'ada@engines.example', status: '5.1.1', action: 'failed' }],
+      feedbackId: 'browser-test-bounce-1',
+      timestamp: '2026-12-01T14:25:30.000Z',
+    },
+    mail: { messageId: sent.message_id, timestamp: sent.sent_at, source: 'alice@acme.example', destination: ['ada@engines.example'] },
+  };
+  await dev('POST', '/dev/ses-events', {
+    Type: 'Notification',
+    MessageId: 'sns-browser-test-1',
+    TopicArn: 'arn:aws:sns:local:000000000000:outreach-ses-events',
+    Message: JSON.stringify(message),
+    Timestamp: '2026-12-01T14:25:30.000Z',
+  });
+  // A few minutes later (the re-send window), with no address left, it has ended.
+  await page.getByLabel('To (UTC)').fill('2026-12-01T14:30');
+  await page.getByRole('button', { name: 'Move clock' }).click();
+  await page.locator('#clock-now', { hasText: '14:30' }).waitFor();
+  await page.getByRole('heading', { name: /Ada Lovelace\s+Bounced \(Ended\)/, level: 1 }).waitFor();
+  await page.getByRole('heading', { name: 'Retry with another address' }).waitFor();
+  await page.getByRole('link', { name: 'Backend Q1' }).first().click();
+  await row('Ada Lovelace').getByText('Bounced (Ended)').waitFor();
+  await timelineRow('Ada Lovelace').locator('.mk-bounced[data-step="1"]').waitFor();
+  await shot('05-bounced');
+});
+
+step('what comes back, from the console: a delivery and a reply', async () => {
+  await page.getByRole('link', { name: 'Alan Turing', exact: true }).first().click();
+  await page.getByRole('button', { name: /^Delivery for attempt 1/ }).click();
+  await page.locator('#status', { hasText: 'Delivery posted.' }).waitFor();
+  await page.getByRole('cell', { name: 'Delivered' }).first().waitFor();
+  await page.getByRole('link', { name: 'Backend Q1' }).first().click();
+  await page.getByRole('link', { name: 'Katherine Johnson', exact: true }).first().click();
+  await page.getByRole('button', { name: /^Reply for attempt 1/ }).click();
+  await page.getByRole('heading', { name: /Katherine Johnson\s+Replied \(Ended\)/, level: 1 }).waitFor();
+  await page.getByRole('link', { name: 'Backend Q1' }).first().click();
+  await row('Katherine Johnson').getByText('Replied (Ended)').waitFor();
+  await timelineRow('Alan Turing').locator('.mk-delivered[data-step="1"]').waitFor();
+  await timelineRow('Katherine Johnson').locator('.mk-replied[data-step="1"]').waitFor();
+});
+
+step('pausing one candidate shows "Paused"; the timeline for the README', async () => {
+  await page.getByRole('button', { name: 'Pause Grace Hopper' }).click();
+  await row('Grace Hopper').getByText('Paused').waitFor();
+  assert.match(await row('Alan Turing').innerText(), /In Progress/);
+  await page.getByRole('button', { name: 'Resume Grace Hopper' }).waitFor();
+  await expectAccessible('campaign after pause');
+  await shot('06-paused');
+  const timeline = page.locator('figure.timeline');
+  await timeline.scrollIntoViewIfNeeded();
+  await page.locator('section', { has: page.getByRole('heading', { name: 'Timeline (Europe/Berlin)' }) }).screenshot({
+    path: join(ARTIFACTS, 'timeline.png'),
+    timeout: 20_000,
+  });
+});
+
+step('the Outreach view: counts per status and step, a sender notification, Re-link', async () => {
+  // The sender account loses its verification (R-2.3); step 2 is due on 3 December.
+  await dev('POST', '/dev/faults', { sender: 'alice@acme.example', error: 'not_verified' });
+  await page.getByRole('button', { name: 'Advance the clock by 1 day' }).click();
+  await page.locator('#clock-now', { hasText: '2 Dec' }).waitFor();
+  await page.getByRole('button', { name: 'Advance the clock by 1 day' }).click();
+  await page.locator('#clock-now', { hasText: '3 Dec' }).waitFor();
+  await page.getByRole('heading', { name: /Backend Q1\s+Paused/ }).waitFor();
+  await page.getByText(/paused by the service: the sender account has a connection error/).waitFor();
+  await dev('POST', '/dev/faults', { sender: 'alice@acme.example', error: 'none' });
+
+  await page.getByRole('link', { name: 'Backend hiring' }).click();
+  await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+  const campaign = page.getByRole('row', { name: /Backend Q1/ });
+  for (const chip of ['Bounced (Ended): 1', 'Replied (Ended): 1', 'Paused: 1', 'In Progress: 1']) {
+    await campaign.getByText(chip, { exact: true }).waitFor();
+  }
+  assert.match(await campaign.innerText(), /Step 1: \d+ sent · 1 delivered · 1 bounced · 1 replied/);
+  await page.getByRole('heading', { name: 'Notifications (1 open)' }).waitFor();
+  await expectAccessible('outreach view');
+  await shot('07-outreach-notification');
+  await page.getByRole('button', { name: /^Re-link the sender account/ }).click();
+  await page.getByRole('heading', { name: 'Notifications (0 open)' }).waitFor();
+  // Paused by the service, so it resumes by itself once the account is connected again.
+  await campaign.getByText('Running').waitFor();
+  await shot('08-outreach-relinked');
+});
+
+step('keyboard: the skip link, visible focus, and buttons reached with Tab', async () => {
+  await page.goto(`${BASE}/#/`);
+  await page.reload();
+  await page.getByRole('heading', { name: 'Projects', level: 1 }).waitFor();
+  await page.keyboard.press('Tab');
+  const first = await page.evaluate(() => ({
+    text: document.activeElement.textContent,
+    outline: getComputedStyle(document.activeElement).outlineStyle,
+  }));
+  assert.equal(first.text, 'Skip to content');
+  assert.notEqual(first.outline, 'none');
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+  // Enter on a focused link opens the project.
+  await page.getByRole('link', { name: 'Backend hiring' }).focus();
+  await page.keyboard.press('Enter');
+  await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+});
+
+test('the page made no script errors, no policy violations and no outside requests', () => {
+  assert.deepEqual(pageErrors, []);
+  assert.deepEqual(consoleErrors, []);
+  assert.deepEqual(blockedRequests, []);
+});
