@@ -23,7 +23,11 @@ pub struct Identity {
 /// already and its claims arrive in the request's extensions (the Lambda
 /// request context).
 pub trait Authenticator: Send + Sync {
-    fn authenticate(&self, headers: &HeaderMap, extensions: &Extensions) -> Result<Identity, ApiError>;
+    fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        extensions: &Extensions,
+    ) -> Result<Identity, ApiError>;
 }
 
 #[derive(Debug, Serialize, Deserialize)]

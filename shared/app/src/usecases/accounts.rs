@@ -28,7 +28,10 @@ impl Service {
         if self.config.accounts_need_proof {
             self.refuse_unprotected_dmarc(&address).await?;
         }
-        let existing = self.store.find_account(&who.user_id, &who.org_id, &address).await?;
+        let existing = self
+            .store
+            .find_account(&who.user_id, &who.org_id, &address)
+            .await?;
         let account = match existing {
             Some(Versioned { mut value, version }) => {
                 // the same owner linking the same address revives the same account id.
@@ -64,7 +67,9 @@ impl Service {
         }
         self.send_confirmation(&account).await?;
         // Poll the mail service about every minute for 24 hours.
-        self.scheduler.schedule(&poll_wake_up(&account, self.now(), self.now())).await?;
+        self.scheduler
+            .schedule(&poll_wake_up(&account, self.now(), self.now()))
+            .await?;
         Ok(account)
     }
 
@@ -73,14 +78,21 @@ impl Service {
     async fn refuse_unprotected_dmarc(&self, address: &EmailAddress) -> Result<(), ApiError> {
         let domain = address.domain();
         let policy = self.identities.dmarc_policy(domain).await.unwrap_or(None);
-        let strict = policy.as_deref().is_some_and(|p| p.eq_ignore_ascii_case("quarantine") || p.eq_ignore_ascii_case("reject"));
-        if strict && !self.identities.domain_verified(domain).await.unwrap_or(false) {
+        let strict = policy.as_deref().is_some_and(|p| {
+            p.eq_ignore_ascii_case("quarantine") || p.eq_ignore_ascii_case("reject")
+        });
+        if strict
+            && !self
+                .identities
+                .domain_verified(domain)
+                .await
+                .unwrap_or(false)
+        {
             return Err(ApiError::invalid(
                 "address",
                 format!(
-                    "{domain} publishes a DMARC policy of `{}`: mail sent as {address} through our service would be {} unless the domain is verified with DKIM. Ask your operator to verify {domain}, then link the address again.",
-                    policy.unwrap_or_default(),
-                    if strict { "rejected or filed as spam" } else { "" }
+                    "{domain} publishes a DMARC policy of `{}`: mail sent as {address} through our service would be rejected or filed as spam unless the domain is verified with DKIM. Ask your operator to verify {domain}, then link the address again.",
+                    policy.unwrap_or_default()
                 ),
             ));
         }
@@ -97,7 +109,10 @@ impl Service {
             Ok(true)
         })
         .await?;
-        let link = format!("{}/v1/email-accounts/confirm/{token}", self.config.public_base_url.trim_end_matches('/'));
+        let link = format!(
+            "{}/v1/email-accounts/confirm/{token}",
+            self.config.public_base_url.trim_end_matches('/')
+        );
         let from = EmailAddress::parse(&format!("no-reply@{}", self.config.reply_domain))
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let mail = crate::mime::OutgoingMail {
@@ -110,8 +125,12 @@ impl Service {
             in_reply_to: None,
             references: Vec::new(),
             subject: "Confirm your sender address".into(),
-            html: format!("<p>Confirm that you control this address to send campaigns from it:</p><p><a href=\"{link}\">{link}</a></p>"),
-            text: format!("Confirm that you control this address to send campaigns from it:\n{link}\n"),
+            html: format!(
+                "<p>Confirm that you control this address to send campaigns from it:</p><p><a href=\"{link}\">{link}</a></p>"
+            ),
+            text: format!(
+                "Confirm that you control this address to send campaigns from it:\n{link}\n"
+            ),
             date: self.now(),
         };
         let outbound = crate::ports::OutboundMail {
@@ -131,9 +150,13 @@ impl Service {
     /// connected once the mail service can also send as it.
     pub async fn confirm_account(&self, token: &str) -> Result<bool, ApiError> {
         let c: Confirmation = self.read_record(&format!("confirm:{token}")).await?;
-        let Some(id) = c.account_id else { return Ok(false) };
+        let Some(id) = c.account_id else {
+            return Ok(false);
+        };
         for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned { mut value, version }) = self.store.get_account(&id).await? else { return Ok(false) };
+            let Some(Versioned { mut value, version }) = self.store.get_account(&id).await? else {
+                return Ok(false);
+            };
             if value.status == AccountStatus::Removed {
                 return Ok(false);
             }
@@ -154,13 +177,21 @@ impl Service {
     /// Connects a confirmed account whose identity the mail service verified;
     /// `true` once connected.
     pub(crate) async fn poll_identity(&self, id: &AccountId) -> Result<bool, ApiError> {
-        let Some(account) = self.store.get_account(id).await?.map(|v| v.value) else { return Ok(false) };
+        let Some(account) = self.store.get_account(id).await?.map(|v| v.value) else {
+            return Ok(false);
+        };
         match account.status {
             AccountStatus::Connected => return Ok(true),
             AccountStatus::Removed => return Ok(false),
             _ => {}
         }
-        if !account.confirmed || !self.identities.sendable(&account.address).await.unwrap_or(false) {
+        if !account.confirmed
+            || !self
+                .identities
+                .sendable(&account.address)
+                .await
+                .unwrap_or(false)
+        {
             return Ok(false);
         }
         self.connect(id).await.map(|_| true)
@@ -183,7 +214,9 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict("the account is being changed concurrently; try again".into()))
+        Err(ApiError::Conflict(
+            "the account is being changed concurrently; try again".into(),
+        ))
     }
 
     /// Counts the live links of an address, so that its mail-service identity is
@@ -557,18 +590,29 @@ struct Links {
 /// How long the service keeps asking the mail service about a pending identity.
 const POLL_FOR_HOURS: i64 = 24;
 
-fn poll_wake_up(account: &EmailAccount, since: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> crate::ports::WakeUp {
+fn poll_wake_up(
+    account: &EmailAccount,
+    since: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> crate::ports::WakeUp {
     let at = now + chrono::Duration::minutes(1);
     crate::ports::WakeUp {
         name: format!("idp.{}.{}", account.id, at.timestamp() / 60),
         at,
-        job: crate::ports::Job::PollIdentity { account_id: account.id.clone(), since },
+        job: crate::ports::Job::PollIdentity {
+            account_id: account.id.clone(),
+            since,
+        },
     }
 }
 
 impl Service {
     /// The minute-by-minute poll of a pending account, for 24 hours.
-    pub(crate) async fn run_identity_poll(&self, id: &AccountId, since: chrono::DateTime<chrono::Utc>) -> Result<bool, ApiError> {
+    pub(crate) async fn run_identity_poll(
+        &self,
+        id: &AccountId,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> Result<bool, ApiError> {
         if self.poll_identity(id).await? {
             return Ok(true);
         }
@@ -577,7 +621,9 @@ impl Service {
             && let Some(account) = self.store.get_account(id).await?.map(|v| v.value)
             && account.status == AccountStatus::Pending
         {
-            self.scheduler.schedule(&poll_wake_up(&account, since, now)).await?;
+            self.scheduler
+                .schedule(&poll_wake_up(&account, since, now))
+                .await?;
         }
         Ok(false)
     }
