@@ -139,6 +139,12 @@ pub struct MessageRef {
     pub attempt: u32,
     pub to: EmailAddress,
     pub sent_at: DateTime<Utc>,
+    /// Its place among its sender account's sends (R-2.5 window).
+    #[serde(default)]
+    pub account_seq: Option<u64>,
+    /// Its place among its organization's sends (R-2.5 window).
+    #[serde(default)]
+    pub org_seq: Option<u64>,
 }
 
 /// A notice on a project's Outreach view.

@@ -400,6 +400,8 @@ fn latest_message(e: &Enrollment, to: &[EmailAddress]) -> Option<MessageRef> {
             attempt: a.number,
             to: a.address.clone(),
             sent_at: a.sent_at.unwrap_or(a.claimed_at),
+            account_seq: None,
+            org_seq: None,
         })
 }
 

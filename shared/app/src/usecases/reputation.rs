@@ -6,8 +6,6 @@
 //! organization's last 1,000 sends pause all of the organization's campaigns.
 //! The guard never resumes by itself: a user resumes after the notification.
 
-use std::collections::VecDeque;
-
 use outreach_domain::campaign::PauseReason;
 use outreach_domain::ids::{AccountId, CampaignId, OrgId};
 use serde::{Deserialize, Serialize};
@@ -33,53 +31,53 @@ pub enum SendOutcome {
     Complained,
 }
 
-/// The last sends of an account or organization, newest last.
+/// The sends of an account or organization, numbered, with the bad outcomes
+/// among the latest ones: a small record whatever the window size.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Window {
-    pub sends: VecDeque<(String, SendOutcome)>,
+    /// Sends so far; the n-th send has sequence number n.
+    pub sent: u64,
+    /// Bounced or complained-about sends still inside the largest window.
+    pub hits: Vec<(u64, SendOutcome)>,
 }
 
 impl Window {
-    fn push(&mut self, message_id: &str, cap: usize) -> bool {
-        if self.sends.iter().any(|(id, _)| id == message_id) {
-            return false;
-        }
-        self.sends
-            .push_back((message_id.to_owned(), SendOutcome::Sent));
-        while self.sends.len() > cap {
-            self.sends.pop_front();
-        }
-        true
+    /// Counts one send and returns its sequence number.
+    fn record_send(&mut self, cap: usize) -> u64 {
+        self.sent += 1;
+        let oldest = self.sent.saturating_sub(cap as u64);
+        self.hits.retain(|(seq, _)| *seq > oldest);
+        self.sent
     }
 
-    fn mark(&mut self, message_id: &str, outcome: SendOutcome) -> bool {
-        match self.sends.iter_mut().find(|(id, _)| id == message_id) {
+    fn mark(&mut self, seq: u64, outcome: SendOutcome, cap: usize) -> bool {
+        if seq == 0 || seq > self.sent || seq <= self.sent.saturating_sub(cap as u64) {
+            return false;
+        }
+        match self.hits.iter_mut().find(|(s, _)| *s == seq) {
             // A complaint outranks a bounce; nothing goes back to `sent`.
-            Some((_, o))
-                if *o == SendOutcome::Sent
-                    || (*o == SendOutcome::Bounced && outcome == SendOutcome::Complained) =>
-            {
+            Some((_, o)) if *o == SendOutcome::Bounced && outcome == SendOutcome::Complained => {
                 *o = outcome;
                 true
             }
-            _ => false,
+            Some(_) => false,
+            None => {
+                self.hits.push((seq, outcome));
+                true
+            }
         }
     }
 
-    /// Whether the window is over a threshold of, and why.
-    pub fn breach(&self) -> Option<String> {
-        let n = self.sends.len();
+    /// Whether the last `cap` sends are over a threshold of, and why.
+    pub fn breach(&self, cap: usize) -> Option<String> {
+        let n = self.sent.min(cap as u64) as usize;
         if n < MIN_SENDS {
             return None;
         }
-        let bounced = self
-            .sends
-            .iter()
-            .filter(|(_, o)| *o == SendOutcome::Bounced)
-            .count();
-        let complained = self
-            .sends
-            .iter()
+        let oldest = self.sent - n as u64;
+        let live = || self.hits.iter().filter(move |(seq, _)| *seq > oldest);
+        let bounced = live().filter(|(_, o)| *o == SendOutcome::Bounced).count();
+        let complained = live()
             .filter(|(_, o)| *o == SendOutcome::Complained)
             .count();
         let bounce_rate = bounced as f64 / n as f64;
@@ -109,30 +107,41 @@ fn org_key(org: &OrgId) -> String {
 }
 
 impl Service {
-    /// Changes one window with a version check; returns it after the change.
-    async fn change_window(
+    /// Changes one window with a version check; returns it after the change
+    /// and what the change answered.
+    async fn change_window<R: Default + Copy>(
         &self,
         key: &str,
-        change: impl Fn(&mut Window) -> bool,
-    ) -> Result<Window, ApiError> {
-        self.update_record(key, |w: &mut Window| Ok(change(w)))
-            .await
+        change: impl Fn(&mut Window) -> (bool, R),
+    ) -> Result<(Window, R), ApiError> {
+        let answer = std::sync::Mutex::new(R::default());
+        let window = self
+            .update_record(key, |w: &mut Window| {
+                let (changed, r) = change(w);
+                *answer.lock().unwrap_or_else(|p| p.into_inner()) = r;
+                Ok(changed)
+            })
+            .await?;
+        let r = *answer.lock().unwrap_or_else(|p| p.into_inner());
+        Ok((window, r))
     }
 
-    /// Counts a hand-off in the account's and the organization's windows.
+    /// Counts a hand-off in the account's and the organization's windows and
+    /// returns its sequence numbers there (kept with the message, R-2.5).
     pub(crate) async fn reputation_sent(
         &self,
         org: &OrgId,
         account: &AccountId,
-        message_id: &str,
-    ) -> Result<(), ApiError> {
-        self.change_window(&account_key(account), |w| {
-            w.push(message_id, ACCOUNT_WINDOW)
-        })
-        .await?;
-        self.change_window(&org_key(org), |w| w.push(message_id, ORG_WINDOW))
+    ) -> Result<(u64, u64), ApiError> {
+        let (_, account_seq) = self
+            .change_window(&account_key(account), |w| {
+                (true, w.record_send(ACCOUNT_WINDOW))
+            })
             .await?;
-        Ok(())
+        let (_, org_seq) = self
+            .change_window(&org_key(org), |w| (true, w.record_send(ORG_WINDOW)))
+            .await?;
+        Ok((account_seq, org_seq))
     }
 
     /// Marks a hand-off bounced or complained about and applies the guard.
@@ -146,50 +155,61 @@ impl Service {
         let Some(c) = self.campaign_by_id(org, campaign).await? else {
             return Ok(());
         };
-        let account = self
-            .change_window(&account_key(&c.sender_account_id), |w| {
-                w.mark(message_id, outcome)
-            })
-            .await?;
-        if let Some(why) = account.breach() {
-            let campaigns = self.store.campaigns_using(&c.sender_account_id).await?;
-            self.reputation_pause(campaigns, Some(&c.sender_account_id), &why)
+        let Some(m) = self.store.find_message(message_id).await? else {
+            return Ok(());
+        };
+        if let Some(seq) = m.account_seq {
+            let (account, _) = self
+                .change_window(&account_key(&c.sender_account_id), |w| {
+                    (w.mark(seq, outcome, ACCOUNT_WINDOW), ())
+                })
                 .await?;
-        }
-        let organization = self
-            .change_window(&org_key(org), |w| w.mark(message_id, outcome))
-            .await?;
-        if let Some(why) = organization.breach() {
-            let mut campaigns = Vec::new();
-            let mut page = PageRequest {
-                limit: 100,
-                after: None,
-            };
-            loop {
-                let projects = self.store.list_projects(org, &page).await?;
-                for p in &projects.items {
-                    let mut cpage = PageRequest {
-                        limit: 100,
-                        after: None,
-                    };
-                    loop {
-                        let batch = self.store.list_campaigns(org, &p.id, &cpage).await?;
-                        campaigns.extend(batch.items.iter().map(|c| (org.clone(), c.id.clone())));
-                        match batch.next {
-                            Some(n) => cpage.after = Some(n),
-                            None => break,
-                        }
-                    }
-                }
-                match projects.next {
-                    Some(n) => page.after = Some(n),
-                    None => break,
-                }
+            if let Some(why) = account.breach(ACCOUNT_WINDOW) {
+                let campaigns = self.store.campaigns_using(&c.sender_account_id).await?;
+                self.reputation_pause(campaigns, Some(&c.sender_account_id), &why)
+                    .await?;
             }
-            self.reputation_pause(campaigns, None, &format!("the organization had {why}"))
+        }
+        if let Some(seq) = m.org_seq {
+            let (organization, _) = self
+                .change_window(&org_key(org), |w| (w.mark(seq, outcome, ORG_WINDOW), ()))
                 .await?;
+            if let Some(why) = organization.breach(ORG_WINDOW) {
+                let campaigns = self.org_campaigns(org).await?;
+                self.reputation_pause(campaigns, None, &format!("the organization had {why}"))
+                    .await?;
+            }
         }
         Ok(())
+    }
+
+    async fn org_campaigns(&self, org: &OrgId) -> Result<Vec<(OrgId, CampaignId)>, ApiError> {
+        let mut campaigns = Vec::new();
+        let mut page = PageRequest {
+            limit: 100,
+            after: None,
+        };
+        loop {
+            let projects = self.store.list_projects(org, &page).await?;
+            for p in &projects.items {
+                let mut cpage = PageRequest {
+                    limit: 100,
+                    after: None,
+                };
+                loop {
+                    let batch = self.store.list_campaigns(org, &p.id, &cpage).await?;
+                    campaigns.extend(batch.items.iter().map(|c| (org.clone(), c.id.clone())));
+                    match batch.next {
+                        Some(n) => cpage.after = Some(n),
+                        None => break,
+                    }
+                }
+            }
+            match projects.next {
+                Some(n) => page.after = Some(n),
+                None => return Ok(campaigns),
+            }
+        }
     }
 
     /// Pauses running campaigns with `sender_reputation` and notifies each project.
@@ -291,29 +311,41 @@ mod tests {
 
     fn window(sent: usize, bounced: usize, complained: usize) -> Window {
         let mut w = Window::default();
-        for i in 0..sent + bounced + complained {
-            w.push(&format!("m{i}"), ACCOUNT_WINDOW);
+        for _ in 0..sent + bounced + complained {
+            w.record_send(ACCOUNT_WINDOW);
         }
-        for i in 0..bounced {
-            w.mark(&format!("m{i}"), SendOutcome::Bounced);
+        for seq in 1..=bounced as u64 {
+            w.mark(seq, SendOutcome::Bounced, ACCOUNT_WINDOW);
         }
-        for i in bounced..bounced + complained {
-            w.mark(&format!("m{i}"), SendOutcome::Complained);
+        for seq in bounced as u64 + 1..=(bounced + complained) as u64 {
+            w.mark(seq, SendOutcome::Complained, ACCOUNT_WINDOW);
         }
         w
     }
 
     #[test]
     fn thresholds_and_minimum_sample_of_r_2_5() {
-        assert_eq!(window(40, 9, 0).breach(), None, "fewer than 50 sends");
         assert_eq!(
-            window(192, 8, 0).breach(),
+            window(40, 9, 0).breach(ACCOUNT_WINDOW),
+            None,
+            "fewer than 50 sends"
+        );
+        assert_eq!(
+            window(192, 8, 0).breach(ACCOUNT_WINDOW),
             None,
             "exactly 4 % is not above 4 %"
         );
-        assert!(window(191, 9, 0).breach().unwrap().contains("hard bounces"));
         assert!(
-            window(199, 0, 1).breach().unwrap().contains("complaints"),
+            window(191, 9, 0)
+                .breach(ACCOUNT_WINDOW)
+                .unwrap()
+                .contains("hard bounces")
+        );
+        assert!(
+            window(199, 0, 1)
+                .breach(ACCOUNT_WINDOW)
+                .unwrap()
+                .contains("complaints"),
             "one complaint in 200 is 0.5 %"
         );
     }
@@ -321,19 +353,25 @@ mod tests {
     #[test]
     fn the_window_keeps_the_last_sends_and_counts_each_once() {
         let mut w = Window::default();
-        for i in 0..250 {
-            w.push(&format!("m{i}"), ACCOUNT_WINDOW);
+        for _ in 0..250 {
+            w.record_send(ACCOUNT_WINDOW);
         }
-        assert_eq!(w.sends.len(), 200);
         assert!(
-            !w.mark("m10", SendOutcome::Bounced),
+            !w.mark(10, SendOutcome::Bounced, ACCOUNT_WINDOW),
             "fell out of the window"
         );
-        assert!(w.mark("m100", SendOutcome::Bounced));
+        assert!(w.mark(100, SendOutcome::Bounced, ACCOUNT_WINDOW));
         assert!(
-            !w.mark("m100", SendOutcome::Bounced),
+            !w.mark(100, SendOutcome::Bounced, ACCOUNT_WINDOW),
             "a duplicate changes nothing"
         );
-        assert!(!w.push("m100", ACCOUNT_WINDOW));
+        assert!(
+            w.mark(100, SendOutcome::Complained, ACCOUNT_WINDOW),
+            "a complaint outranks a bounce"
+        );
+        for _ in 0..200 {
+            w.record_send(ACCOUNT_WINDOW);
+        }
+        assert!(w.hits.is_empty(), "old hits leave the record");
     }
 }

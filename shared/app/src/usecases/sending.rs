@@ -555,6 +555,7 @@ impl Service {
             if let HandOff::Sent(sent) = &hand_off
                 && let Some(a) = e.attempt(step, attempt)
             {
+                let (account_seq, org_seq) = self.reputation_sent(org, &account.id).await?;
                 // Lets what comes back find this message by either id.
                 let entry = MessageRef {
                     message_id: sent.message_id.clone(),
@@ -566,10 +567,10 @@ impl Service {
                     attempt,
                     to: a.address.clone(),
                     sent_at: now,
+                    account_seq: Some(account_seq),
+                    org_seq: Some(org_seq),
                 };
                 self.store.index_message(&entry).await?;
-                self.reputation_sent(org, &account.id, &sent.message_id)
-                    .await?;
             }
             if let HandOff::Refused(_) = hand_off {
                 self.mark_address_bounced(&e, step, attempt).await?;

@@ -164,6 +164,8 @@ impl Service {
                 attempt,
                 to: a.address.clone(),
                 sent_at: a.sent_at.unwrap_or(a.claimed_at),
+                account_seq: None,
+                org_seq: None,
             }));
         }
         Ok(self.store.find_message(&mail.message_id).await?)
