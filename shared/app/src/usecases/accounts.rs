@@ -7,7 +7,7 @@ use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::model::{AccountStatus, EmailAccount};
 use crate::ports::Versioned;
-use crate::service::{CAS_ATTEMPTS, Service};
+use crate::service::Service;
 
 impl Service {
     /// Links a sender address. Linking an address the same owner linked
@@ -153,22 +153,17 @@ impl Service {
         let Some(id) = c.account_id else {
             return Ok(false);
         };
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned { mut value, version }) = self.store.get_account(&id).await? else {
-                return Ok(false);
-            };
-            if value.status == AccountStatus::Removed {
-                return Ok(false);
-            }
-            if value.confirmed {
-                break;
-            }
-            value.confirmed = true;
-            match self.store.put_account(&value, Some(version)).await {
-                Ok(_) => break,
-                Err(crate::ports::StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
+        let confirmed = self
+            .update_account(&id, |a| {
+                Ok(
+                    a.status != AccountStatus::Removed
+                        && !std::mem::replace(&mut a.confirmed, true),
+                )
+            })
+            .await?;
+        match confirmed {
+            Some((a, _)) if a.status != AccountStatus::Removed => {}
+            _ => return Ok(false),
         }
         self.poll_identity(&id).await?;
         Ok(true)
@@ -199,24 +194,16 @@ impl Service {
 
     /// `pending`/`error` → `connected`, then what the service paused resumes.
     async fn connect(&self, id: &AccountId) -> Result<EmailAccount, ApiError> {
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned { mut value, version }) = self.store.get_account(id).await? else {
-                return Err(ApiError::NotFound("email account"));
-            };
-            value.status = AccountStatus::Connected;
-            value.confirmed = true;
-            match self.store.put_account(&value, Some(version)).await {
-                Ok(_) => {
-                    self.sender_reconnected(&value).await?;
-                    return Ok(value);
-                }
-                Err(crate::ports::StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ApiError::Conflict(
-            "the account is being changed concurrently; try again".into(),
-        ))
+        let (account, _) = self
+            .update_account(id, |a| {
+                a.status = AccountStatus::Connected;
+                a.confirmed = true;
+                Ok(true)
+            })
+            .await?
+            .ok_or(ApiError::NotFound("email account"))?;
+        self.sender_reconnected(&account).await?;
+        Ok(account)
     }
 
     /// Counts the live links of an address, so that its mail-service identity is
@@ -371,20 +358,18 @@ impl Service {
         id: &str,
         change: impl Fn(&mut EmailAccount) -> Result<bool, ApiError>,
     ) -> Result<EmailAccount, ApiError> {
-        for _ in 0..crate::service::CAS_ATTEMPTS {
-            let Versioned { mut value, version } = self.owned_account(who, id).await?;
-            if !change(&mut value)? {
-                return Ok(value);
+        let account = self.owned_account(who, id).await?.value;
+        let (org, user) = (who.org_id.clone(), who.user_id.clone());
+        self.update_account(&account.id, |a| {
+            // Still the caller's, still linked: otherwise 404 as for any foreign id.
+            if !a.owned_by(&org, &user) || a.status == AccountStatus::Removed {
+                return Err(ApiError::NotFound("email account"));
             }
-            match self.store.put_account(&value, Some(version)).await {
-                Ok(_) => return Ok(value),
-                Err(crate::ports::StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ApiError::Conflict(
-            "the account is being changed concurrently; try again".into(),
-        ))
+            change(a)
+        })
+        .await?
+        .map(|(a, _)| a)
+        .ok_or(ApiError::NotFound("email account"))
     }
 
     /// the owner grants a named user (of any organization) the right to send.
@@ -523,28 +508,9 @@ impl Service {
         reason: outreach_domain::campaign::PauseReason,
         which: impl Fn(&outreach_domain::campaign::Campaign) -> bool,
     ) -> Result<usize, ApiError> {
-        let mut paused = 0;
-        for (org, cid) in self.store.campaigns_using(account).await? {
-            for _ in 0..crate::service::CAS_ATTEMPTS {
-                let Some(Versioned { mut value, version }) =
-                    self.store.get_campaign(&org, &cid).await?
-                else {
-                    break;
-                };
-                if !which(&value) || value.pause(reason).is_err() {
-                    break;
-                }
-                match self.store.put_campaign(&value, Some(version)).await {
-                    Ok(_) => {
-                        paused += 1;
-                        break;
-                    }
-                    Err(crate::ports::StoreError::Conflict) => continue,
-                    Err(e) => return Err(e.into()),
-                }
-            }
-        }
-        Ok(paused)
+        let campaigns = self.store.campaigns_using(account).await?;
+        let paused = self.pause_campaigns(&campaigns, reason, which).await?;
+        Ok(paused.values().map(Vec::len).sum())
     }
 
     /// an operator grants credits (admin scope), recorded as `grant`.

@@ -176,18 +176,12 @@ impl Service {
         id: &str,
         change: impl Fn(&mut Campaign) -> Result<(), ApiError>,
     ) -> Result<Campaign, ApiError> {
-        for _ in 0..CAS_ATTEMPTS {
-            let Versioned { mut value, version } = self.campaign(who, id).await?;
-            change(&mut value)?;
-            match self.store.put_campaign(&value, Some(version)).await {
-                Ok(_) => return Ok(value),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ApiError::Conflict(
-            "the campaign is being changed concurrently; try again".into(),
-        ))
+        self.update_campaign(&who.org_id, &CampaignId::from(id), |c| {
+            change(c).map(|_| true)
+        })
+        .await?
+        .map(|(c, _)| c)
+        .ok_or(ApiError::NotFound("campaign"))
     }
 
     /// `draft` → `running`: every enrollment gets its plan from now.
@@ -671,20 +665,8 @@ impl Service {
         org: &OrgId,
         id: &CampaignId,
     ) -> Result<(), ApiError> {
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned { mut value, version }) = self.store.get_campaign(org, id).await?
-            else {
-                return Ok(());
-            };
-            if !value.complete_if_done() {
-                return Ok(());
-            }
-            match self.store.put_campaign(&value, Some(version)).await {
-                Ok(_) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
+        self.update_campaign(org, id, |c| Ok(c.complete_if_done()))
+            .await?;
         Ok(())
     }
 }

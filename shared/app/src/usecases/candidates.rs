@@ -407,25 +407,15 @@ impl Service {
         id: &CandidateId,
         change: impl Fn(&mut Candidate) -> Result<(), ApiError>,
     ) -> Result<Candidate, ApiError> {
-        for _ in 0..crate::service::CAS_ATTEMPTS {
-            let Some(crate::ports::Versioned { mut value, version }) =
-                self.store.get_candidate(&who.org_id, id).await?
-            else {
-                return Err(ApiError::NotFound("candidate"));
-            };
-            if value.erased {
+        self.modify_candidate(&who.org_id, id, |c| {
+            if c.erased {
                 return Err(ApiError::NotFound("candidate"));
             }
-            change(&mut value)?;
-            match self.store.put_candidate(&value, Some(version)).await {
-                Ok(_) => return Ok(value),
-                Err(crate::ports::StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(ApiError::Conflict(
-            "the candidate is being changed concurrently; try again".into(),
-        ))
+            change(c).map(|_| true)
+        })
+        .await?
+        .map(|(c, _)| c)
+        .ok_or(ApiError::NotFound("candidate"))
     }
 
     /// Which of the candidate's addresses are suppressed (R-3.5 status `suppressed`).

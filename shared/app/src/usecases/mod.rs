@@ -10,6 +10,7 @@ pub mod me;
 pub mod messages;
 pub mod outreach;
 pub mod preview;
+pub mod records;
 pub mod reputation;
 pub mod returns;
 pub mod sending;

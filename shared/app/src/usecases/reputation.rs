@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
 use crate::model::{AccountStatus, Notification};
-use crate::ports::{PageRequest, StoreError, Versioned};
-use crate::service::{CAS_ATTEMPTS, Service};
+use crate::ports::PageRequest;
+use crate::service::Service;
 
 pub const ACCOUNT_WINDOW: usize = 200;
 pub const ORG_WINDOW: usize = 1000;
@@ -219,31 +219,9 @@ impl Service {
         account: Option<&AccountId>,
         why: &str,
     ) -> Result<(), ApiError> {
-        let mut by_project: std::collections::BTreeMap<(OrgId, String), Vec<(CampaignId, String)>> =
-            Default::default();
-        for (org, cid) in campaigns {
-            for _ in 0..CAS_ATTEMPTS {
-                let Some(Versioned { mut value, version }) =
-                    self.store.get_campaign(&org, &cid).await?
-                else {
-                    break;
-                };
-                if value.pause(PauseReason::SenderReputation).is_err() {
-                    break;
-                }
-                match self.store.put_campaign(&value, Some(version)).await {
-                    Ok(_) => {
-                        by_project
-                            .entry((org.clone(), value.project_id.to_string()))
-                            .or_default()
-                            .push((value.id.clone(), value.name.clone()));
-                        break;
-                    }
-                    Err(StoreError::Conflict) => continue,
-                    Err(err) => return Err(err.into()),
-                }
-            }
-        }
+        let by_project = self
+            .pause_campaigns(&campaigns, PauseReason::SenderReputation, |_| true)
+            .await?;
         for ((org, project), paused) in by_project {
             let names: Vec<String> = paused.iter().map(|(_, n)| format!("“{n}”")).collect();
             tracing::error!(alarm = "sender_reputation", %org, %why, "reputation guard paused campaigns (R-2.5)");

@@ -98,29 +98,6 @@ impl Service {
         Err(ApiError::Conflict("the enrollment kept changing".into()))
     }
 
-    async fn update_candidate_with(
-        &self,
-        org: &OrgId,
-        id: &CandidateId,
-        change: impl Fn(&mut Candidate) -> bool,
-    ) -> Result<Option<Candidate>, ApiError> {
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned { mut value, version }) = self.store.get_candidate(org, id).await?
-            else {
-                return Ok(None);
-            };
-            if !change(&mut value) {
-                return Ok(Some(value));
-            }
-            match self.store.put_candidate(&value, Some(version)).await {
-                Ok(_) => return Ok(Some(value)),
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
-            }
-        }
-        Err(ApiError::Conflict("the candidate kept changing".into()))
-    }
-
     /// a delivery marks the step `delivered`.
     pub async fn delivered(&self, m: &MessageRef) -> Result<ReturnOutcome, ApiError> {
         let (step, attempt) = (m.step, m.attempt);
@@ -235,13 +212,13 @@ impl Service {
 
     /// an address that hard-bounced is bounced on every candidate of the
     /// organization that has it.
-    async fn mark_bounced_in_org(
+    pub(crate) async fn mark_bounced_in_org(
         &self,
         org: &OrgId,
         address: &EmailAddress,
     ) -> Result<(), ApiError> {
         for candidate in self.store.candidates_with_address(org, address).await? {
-            self.update_candidate_with(org, &candidate, |c| c.mark_bounced(address))
+            self.modify_candidate(org, &candidate, |c| Ok(c.mark_bounced(address)))
                 .await?;
         }
         Ok(())
@@ -297,10 +274,8 @@ impl Service {
             .await?;
         let mut ended = 0;
         for candidate in self.store.candidates_with_address(org, address).await? {
-            self.update_candidate_with(org, &candidate, |c| {
-                !std::mem::replace(&mut c.opted_out, true)
-            })
-            .await?;
+            self.modify_candidate(org, &candidate, opt_out_candidate)
+                .await?;
             ended += self
                 .end_all(org, &candidate, EnrollmentStatus::Unsubscribed, reason)
                 .await?;
@@ -368,10 +343,8 @@ impl Service {
             }
             None => {
                 // Nothing sent yet: the person still said stop.
-                self.update_candidate_with(&org, &e.candidate_id, |c| {
-                    !std::mem::replace(&mut c.opted_out, true)
-                })
-                .await?;
+                self.modify_candidate(&org, &e.candidate_id, opt_out_candidate)
+                    .await?;
             }
         }
         self.end_all(
@@ -393,51 +366,22 @@ impl Service {
         account_id: &outreach_domain::ids::AccountId,
         why: &str,
     ) -> Result<(), ApiError> {
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned { mut value, version }) = self.store.get_account(account_id).await?
-            else {
-                return Ok(());
-            };
-            if value.status == AccountStatus::Error || value.status == AccountStatus::Removed {
-                break;
-            }
-            value.status = AccountStatus::Error;
-            match self.store.put_account(&value, Some(version)).await {
-                Ok(_) => break,
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
-            }
-        }
-        let Some(account) = self.store.get_account(account_id).await?.map(|v| v.value) else {
+        let Some((account, _)) = self
+            .update_account(account_id, |a| {
+                let healthy = !matches!(a.status, AccountStatus::Error | AccountStatus::Removed);
+                if healthy {
+                    a.status = AccountStatus::Error;
+                }
+                Ok(healthy)
+            })
+            .await?
+        else {
             return Ok(());
         };
-        let mut by_project: std::collections::BTreeMap<
-            (OrgId, String),
-            Vec<(outreach_domain::ids::CampaignId, String)>,
-        > = Default::default();
-        for (org, cid) in self.store.campaigns_using(account_id).await? {
-            for _ in 0..CAS_ATTEMPTS {
-                let Some(Versioned { mut value, version }) =
-                    self.store.get_campaign(&org, &cid).await?
-                else {
-                    break;
-                };
-                if value.pause(PauseReason::SenderError).is_err() {
-                    break;
-                }
-                match self.store.put_campaign(&value, Some(version)).await {
-                    Ok(_) => {
-                        by_project
-                            .entry((org.clone(), value.project_id.to_string()))
-                            .or_default()
-                            .push((value.id.clone(), value.name.clone()));
-                        break;
-                    }
-                    Err(StoreError::Conflict) => continue,
-                    Err(err) => return Err(err.into()),
-                }
-            }
-        }
+        let campaigns = self.store.campaigns_using(account_id).await?;
+        let by_project = self
+            .pause_campaigns(&campaigns, PauseReason::SenderError, |_| true)
+            .await?;
         for ((org, project), campaigns) in by_project {
             let names: Vec<String> = campaigns.iter().map(|(_, n)| format!("“{n}”")).collect();
             let notification = Notification {
@@ -459,6 +403,11 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// the person said stop; `true` when that is news.
+fn opt_out_candidate(c: &mut Candidate) -> Result<bool, ApiError> {
+    Ok(!std::mem::replace(&mut c.opted_out, true))
 }
 
 fn dedup(mut v: Vec<EmailAddress>) -> Vec<EmailAddress> {

@@ -631,29 +631,10 @@ impl Service {
         step: u32,
         attempt: u32,
     ) -> Result<(), ApiError> {
-        let Some(address) = e
-            .step(step)
-            .and_then(|s| s.attempts.iter().find(|a| a.number == attempt))
-            .map(|a| a.address.clone())
-        else {
-            return Ok(());
-        };
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned { mut value, version }) =
-                self.store.get_candidate(&e.org_id, &e.candidate_id).await?
-            else {
-                return Ok(());
-            };
-            if !value.mark_bounced(&address) {
-                return Ok(());
-            }
-            match self.store.put_candidate(&value, Some(version)).await {
-                Ok(_) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
-            }
+        match e.attempt(step, attempt) {
+            Some(a) => self.mark_bounced_in_org(&e.org_id, &a.address).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 }
 
