@@ -1,0 +1,66 @@
+//! The AWS clients of a process, built once from the default AWS configuration
+//! (environment, profile or the Lambda role) and shared by every adapter.
+//!
+//! `OUTREACH_AWS_ENDPOINT`, or the SDK's own `AWS_ENDPOINT_URL`, points every
+//! client at another endpoint: the emulator in tests.
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use aws_sdk_dynamodb::config::SharedInterceptor;
+
+/// The project's own endpoint override, checked before the SDK's.
+pub const ENDPOINT_VAR: &str = "OUTREACH_AWS_ENDPOINT";
+
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    pub s3: aws_sdk_s3::Client,
+    /// The region the clients talk to (it names SES' Message-ID domain).
+    pub region: String,
+}
+
+/// Loads the default AWS configuration, honouring [`ENDPOINT_VAR`].
+pub async fn load_config() -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Ok(endpoint) = std::env::var(ENDPOINT_VAR)
+        && !endpoint.is_empty()
+    {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+impl AwsClients {
+    /// The clients of this process, from the default configuration.
+    pub async fn from_env() -> Self {
+        Self::new(&load_config().await, &[])
+    }
+
+    /// Clients from `config`; `interceptors` see every request of every client
+    /// (tests count calls with one).
+    pub fn new(config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Self {
+        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(config);
+        let mut sesv2 = aws_sdk_sesv2::config::Builder::from(config);
+        let mut scheduler = aws_sdk_scheduler::config::Builder::from(config);
+        // An emulator or a local endpoint has no per-bucket host names.
+        let mut s3 = aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(config.endpoint_url().is_some());
+        for interceptor in interceptors {
+            dynamodb.push_interceptor(interceptor.clone());
+            sesv2.push_interceptor(interceptor.clone());
+            scheduler.push_interceptor(interceptor.clone());
+            s3.push_interceptor(interceptor.clone());
+        }
+        AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
+            sesv2: aws_sdk_sesv2::Client::from_conf(sesv2.build()),
+            scheduler: aws_sdk_scheduler::Client::from_conf(scheduler.build()),
+            s3: aws_sdk_s3::Client::from_conf(s3.build()),
+            region: config
+                .region()
+                .map(|r| r.as_ref().to_owned())
+                .unwrap_or_else(|| "us-east-1".to_owned()),
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! Every key shape of the one DynamoDB table, and the access patterns they serve.
+//!
+//! The table has a string partition key `PK` and sort key `SK`, and three
+//! global secondary indexes with string keys of their own (`GSI1PK`/`GSI1SK`,
+//! …). Indexes are sparse: an item carries an index's attributes only when the
+//! pattern needs it. Dynamic parts are escaped (`%` → `%25`, `#` → `%23`) so an
+//! opaque id containing `#` can never reach into another key's range.
+//!
+//! | record | PK | SK | index keys | access patterns |
+//! |---|---|---|---|---|
+//! | organization | `ORG#o` | `ORG` | | credit balance and ledger sequence (R-3.2) |
+//! | ledger entry | `ORG#o` | `LEDGER#{seq:020}` | | ledger, oldest first, paginated |
+//! | reveal marker | `ORG#o` | `REVEAL#c` | | is_revealed; reveal and refund-once conditions (R-3.2, R-9.3) |
+//! | user profile | `ORG#o` | `USER#u` | | get_user |
+//! | candidate | `ORG#o` | `CANDIDATE#c` | | get, list (paginated) |
+//! | project / template | `ORG#o` | `PROJECT#p` / `TEMPLATE#t` | | get, list (paginated) |
+//! | suppression | `ORG#o` | `SUPPRESSED#k` | | suppress once, is_suppressed (R-9.5) |
+//! | notification | `ORG#o` | `NOTIFICATION#p#n` | | a project's notifications |
+//! | candidate address | `ADDRESS#o#a` | `CANDIDATE#c` | | candidates_with_address (R-9.6) |
+//! | sender account | `ACCOUNT#a` | `ACCOUNT` | GSI1 `ACCOUNTS#o#owner` / `ADDRESS#addr#a`; GSI2 `ACCOUNTS` / `ACCOUNT#a` | get by id across organizations; find_account, accounts_of; every account for the identity check (R-2.3) |
+//! | campaign | `CAMPAIGN#o#c` | `CAMPAIGN` | GSI1 `CAMPAIGNS#o#p` / `CAMPAIGN#c`; GSI2 `SENDER#a` / `CAMPAIGN#o#c` | get; list by project; campaigns_using an account |
+//! | enrollment | `ENROLLMENT#o#e` | `ENROLLMENT` | GSI1 `ENROLLMENTS#o#c` / `ENROLLMENT#e`; GSI2 `CANDIDATE#o#cand` / `CAMPAIGN#c#ENROLLMENT#e`; GSI3 `DUE#shard` / `{due_ms:015}#e#o` (only while due) | get (consistent, decides a send); list by campaign; by candidate in a campaign or an organization; due enrollments, earliest first (the sweeper) |
+//! | enrollment event | `ENROLLMENT#o#e` | `EVENT#{at_ms:015}#{unique}` | | an enrollment's events in order, apart from the enrollment so it stays small |
+//! | token | `TOKEN#t` | `TOKEN` | | Reply-To and unsubscribe tokens (R-8.3, R-9.5, R-9.6) |
+//! | message | `MESSAGE#id` | `MESSAGE` | GSI1 `TO#addr` / `{sent_ms:015}#{id}` (the mail service's id only) | find_message by SES id or Message-ID; messages_to an address, newest first (R-9.6, R-9.8) |
+//! | seen marker | `SEEN#k` | `SEEN` | | first_time; expires through the `ttl` attribute |
+//! | keyed record | `RECORD#k` | `RECORD` | | small versioned aggregates (reputation windows, R-2.5) |
+//!
+//! GSI1 projects whole items (its lists return documents); GSI2 and GSI3
+//! project only the `org` and `id` attributes (lookups return ids, and the
+//! caller reads the record by key, consistently, before deciding anything).
+//! Index reads are eventually consistent; every base-table read is strongly
+//! consistent.
+//!
+//! Small, rarely written records of an organization share its partition, so
+//! their lists are consistent base-table queries. The records every send
+//! touches (enrollments, campaigns, accounts, messages, tokens) have
+//! partitions of their own, so sends spread over the table. The due index is
+//! sharded over [`DUE_SHARDS`] partitions so that the enrollment writes of a
+//! busy hour do not all land on one index partition; `list_due` merges them.
+
+use std::borrow::Cow;
+
+use chrono::{DateTime, Utc};
+
+pub const PK: &str = "PK";
+pub const SK: &str = "SK";
+pub const GSI1: &str = "GSI1";
+pub const GSI1PK: &str = "GSI1PK";
+pub const GSI1SK: &str = "GSI1SK";
+pub const GSI2: &str = "GSI2";
+pub const GSI2PK: &str = "GSI2PK";
+pub const GSI2SK: &str = "GSI2SK";
+pub const GSI3: &str = "GSI3";
+pub const GSI3PK: &str = "GSI3PK";
+pub const GSI3SK: &str = "GSI3SK";
+/// The table's time-to-live attribute (epoch seconds).
+pub const TTL: &str = "ttl";
+
+/// Partitions of the due index.
+pub const DUE_SHARDS: u32 = 4;
+
+/// A key of the table or of an index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Key {
+    pub pk: String,
+    pub sk: String,
+}
+
+fn key(pk: String, sk: impl Into<String>) -> Key {
+    Key { pk, sk: sk.into() }
+}
+
+/// Escapes one dynamic part of a key.
+pub fn esc(part: &str) -> Cow<'_, str> {
+    if part.contains(['%', '#']) {
+        Cow::Owned(part.replace('%', "%25").replace('#', "%23"))
+    } else {
+        Cow::Borrowed(part)
+    }
+}
+
+/// Milliseconds since the epoch, zero-padded so that text order is time order.
+pub fn time_part(t: DateTime<Utc>) -> String {
+    format!("{:015}", t.timestamp_millis().max(0))
+}
+
+// The organization's partition.
+
+pub fn org_pk(org: &str) -> String {
+    format!("ORG#{}", esc(org))
+}
+
+pub fn org(org: &str) -> Key {
+    key(org_pk(org), "ORG")
+}
+
+pub const LEDGER_PREFIX: &str = "LEDGER#";
+
+pub fn ledger(org: &str, seq: i64) -> Key {
+    key(org_pk(org), format!("{LEDGER_PREFIX}{:020}", seq.max(0)))
+}
+
+pub fn reveal(org: &str, candidate: &str) -> Key {
+    key(org_pk(org), format!("REVEAL#{}", esc(candidate)))
+}
+
+pub fn user(org: &str, user: &str) -> Key {
+    key(org_pk(org), format!("USER#{}", esc(user)))
+}
+
+pub const CANDIDATE_PREFIX: &str = "CANDIDATE#";
+
+pub fn candidate(org: &str, id: &str) -> Key {
+    key(org_pk(org), format!("{CANDIDATE_PREFIX}{}", esc(id)))
+}
+
+pub const PROJECT_PREFIX: &str = "PROJECT#";
+
+pub fn project(org: &str, id: &str) -> Key {
+    key(org_pk(org), format!("{PROJECT_PREFIX}{}", esc(id)))
+}
+
+pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
+
+pub fn template(org: &str, id: &str) -> Key {
+    key(org_pk(org), format!("{TEMPLATE_PREFIX}{}", esc(id)))
+}
+
+pub fn suppression(org: &str, hashed_address: &str) -> Key {
+    key(org_pk(org), format!("SUPPRESSED#{}", esc(hashed_address)))
+}
+
+pub fn notification_prefix(project: &str) -> String {
+    format!("NOTIFICATION#{}#", esc(project))
+}
+
+pub fn notification(org: &str, project: &str, id: &str) -> Key {
+    key(
+        org_pk(org),
+        format!("{}{}", notification_prefix(project), esc(id)),
+    )
+}
+
+// Candidate addresses, one item per (address, candidate).
+
+pub fn address_pk(org: &str, address: &str) -> String {
+    format!("ADDRESS#{}#{}", esc(org), esc(address))
+}
+
+pub fn candidate_address(org: &str, address: &str, candidate: &str) -> Key {
+    key(
+        address_pk(org, address),
+        format!("{CANDIDATE_PREFIX}{}", esc(candidate)),
+    )
+}
+
+// Sender accounts.
+
+pub fn account(id: &str) -> Key {
+    key(format!("ACCOUNT#{}", esc(id)), "ACCOUNT")
+}
+
+pub fn accounts_of_pk(org: &str, owner: &str) -> String {
+    format!("ACCOUNTS#{}#{}", esc(org), esc(owner))
+}
+
+/// GSI1SK prefix of every account of an owner.
+pub const ACCOUNT_ADDRESSES: &str = "ADDRESS#";
+
+pub fn account_address_prefix(address: &str) -> String {
+    format!("{ACCOUNT_ADDRESSES}{}#", esc(address))
+}
+
+/// GSI1: an owner's accounts, by address.
+pub fn account_by_owner(org: &str, owner: &str, address: &str, id: &str) -> Key {
+    key(
+        accounts_of_pk(org, owner),
+        format!("{}{}", account_address_prefix(address), esc(id)),
+    )
+}
+
+/// GSI2 partition of every account (few, rarely written).
+pub const ALL_ACCOUNTS_PK: &str = "ACCOUNTS";
+
+pub const ACCOUNT_PREFIX: &str = "ACCOUNT#";
+
+/// GSI2: every account, by id.
+pub fn account_in_all(id: &str) -> Key {
+    key(
+        ALL_ACCOUNTS_PK.to_owned(),
+        format!("{ACCOUNT_PREFIX}{}", esc(id)),
+    )
+}
+
+// Campaigns.
+
+pub fn campaign(org: &str, id: &str) -> Key {
+    key(format!("CAMPAIGN#{}#{}", esc(org), esc(id)), "CAMPAIGN")
+}
+
+pub const CAMPAIGN_PREFIX: &str = "CAMPAIGN#";
+
+pub fn campaigns_of_project_pk(org: &str, project: &str) -> String {
+    format!("CAMPAIGNS#{}#{}", esc(org), esc(project))
+}
+
+/// GSI1: a project's campaigns.
+pub fn campaign_in_project(org: &str, project: &str, id: &str) -> Key {
+    key(
+        campaigns_of_project_pk(org, project),
+        format!("{CAMPAIGN_PREFIX}{}", esc(id)),
+    )
+}
+
+pub fn campaigns_using_pk(account: &str) -> String {
+    format!("SENDER#{}", esc(account))
+}
+
+/// GSI2: campaigns sending from an account, in any organization.
+pub fn campaign_by_sender(account: &str, org: &str, id: &str) -> Key {
+    key(
+        campaigns_using_pk(account),
+        format!("{CAMPAIGN_PREFIX}{}#{}", esc(org), esc(id)),
+    )
+}
+
+// Enrollments and their events.
+
+pub fn enrollment_pk(org: &str, id: &str) -> String {
+    format!("ENROLLMENT#{}#{}", esc(org), esc(id))
+}
+
+pub fn enrollment(org: &str, id: &str) -> Key {
+    key(enrollment_pk(org, id), "ENROLLMENT")
+}
+
+pub const ENROLLMENT_PREFIX: &str = "ENROLLMENT#";
+
+pub fn enrollments_of_campaign_pk(org: &str, campaign: &str) -> String {
+    format!("ENROLLMENTS#{}#{}", esc(org), esc(campaign))
+}
+
+/// GSI1: a campaign's enrollments.
+pub fn enrollment_in_campaign(org: &str, campaign: &str, id: &str) -> Key {
+    key(
+        enrollments_of_campaign_pk(org, campaign),
+        format!("{ENROLLMENT_PREFIX}{}", esc(id)),
+    )
+}
+
+pub fn enrollments_of_candidate_pk(org: &str, candidate: &str) -> String {
+    format!("CANDIDATE#{}#{}", esc(org), esc(candidate))
+}
+
+pub fn candidate_campaign_prefix(campaign: &str) -> String {
+    format!("{CAMPAIGN_PREFIX}{}#", esc(campaign))
+}
+
+/// GSI2: a candidate's enrollments in an organization, grouped by campaign.
+pub fn enrollment_of_candidate(org: &str, candidate: &str, campaign: &str, id: &str) -> Key {
+    key(
+        enrollments_of_candidate_pk(org, candidate),
+        format!(
+            "{}{ENROLLMENT_PREFIX}{}",
+            candidate_campaign_prefix(campaign),
+            esc(id)
+        ),
+    )
+}
+
+pub fn due_pk(shard: u32) -> String {
+    format!("DUE#{shard}")
+}
+
+/// The shard of an enrollment in the due index: a stable hash (FNV-1a) of its id.
+pub fn due_shard(enrollment: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in enrollment.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash % DUE_SHARDS
+}
+
+/// GSI3: due enrollments by time, then id (the embedded store's order).
+pub fn due(org: &str, id: &str, due_at: DateTime<Utc>) -> Key {
+    key(
+        due_pk(due_shard(id)),
+        format!("{}#{}#{}", time_part(due_at), esc(id), esc(org)),
+    )
+}
+
+/// The exclusive upper bound of GSI3SK for "due at or before `before`".
+pub fn due_upper_bound(before: DateTime<Utc>) -> String {
+    format!("{:015}", before.timestamp_millis().max(-1) + 1)
+}
+
+pub const EVENT_PREFIX: &str = "EVENT#";
+
+pub fn event(org: &str, enrollment: &str, at: DateTime<Utc>, unique: &str) -> Key {
+    key(
+        enrollment_pk(org, enrollment),
+        format!("{EVENT_PREFIX}{}#{unique}", time_part(at)),
+    )
+}
+
+// What comes back.
+
+pub fn token(token: &str) -> Key {
+    key(format!("TOKEN#{}", esc(token)), "TOKEN")
+}
+
+pub fn message(id: &str) -> Key {
+    key(format!("MESSAGE#{}", esc(id)), "MESSAGE")
+}
+
+pub fn messages_to_pk(address: &str) -> String {
+    format!("TO#{}", esc(address))
+}
+
+/// GSI1: messages handed off to an address, by time.
+pub fn message_to(address: &str, sent_at: DateTime<Utc>, id: &str) -> Key {
+    key(
+        messages_to_pk(address),
+        format!("{}#{}", time_part(sent_at), esc(id)),
+    )
+}
+
+pub fn seen(marker: &str) -> Key {
+    key(format!("SEEN#{}", esc(marker)), "SEEN")
+}
+
+pub fn record(name: &str) -> Key {
+    key(format!("RECORD#{}", esc(name)), "RECORD")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn a_hash_in_an_id_cannot_reach_another_key() {
+        assert_eq!(candidate("o", "a#b").sk, "CANDIDATE#a%23b");
+        assert_eq!(org_pk("x%23"), "ORG#x%2523");
+        assert_ne!(
+            notification("o", "p#x", "n").sk,
+            notification("o", "p", "x#n").sk
+        );
+    }
+
+    #[test]
+    fn due_keys_sort_by_time_and_the_bound_is_inclusive() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+        let later = t + chrono::Duration::milliseconds(1);
+        let a = due("o", "e", t);
+        let b = due("o", "e", later);
+        assert!(a.sk < b.sk);
+        assert!(a.sk < due_upper_bound(t));
+        assert!(b.sk > due_upper_bound(t));
+        assert!(due_shard("enr_1") < DUE_SHARDS);
+        assert_eq!(due_shard("enr_1"), due_shard("enr_1"));
+    }
+
+    #[test]
+    fn ledger_keys_sort_by_sequence() {
+        assert!(ledger("o", 9).sk < ledger("o", 10).sk);
+    }
+}

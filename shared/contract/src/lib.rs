@@ -1,0 +1,18 @@
+//! One contract suite for every adapter set of the ports (issue 6): generic
+//! async checks over `Arc<dyn Store>`, `Arc<dyn Scheduler>` and
+//! `Arc<dyn Mailer>`, run against the embedded adapters
+//! (`shared/embedded/tests/contract.rs`) and the AWS adapters on the emulator
+//! (`shared/aws/tests/contract.rs`), so local mode can never pass where
+//! DynamoDB, SES or EventBridge would fail.
+//!
+//! Each check is one function that takes fresh adapters and panics with a
+//! message when the adapter breaks the port's promise. A test file calls every
+//! check, one test each.
+
+pub mod fixtures;
+pub mod mailer;
+pub mod scheduler;
+pub mod store;
+
+pub use mailer::{MailInspector, SentRecord};
+pub use scheduler::ScheduleInspector;
