@@ -1,25 +1,34 @@
 //! `/dev/*` routes of local mode (SPEC §14): clock, outbox, faults, token. They exist
-//! only when local mode mounts them, and need no token.
+//! only when local mode mounts them, and need no token. Their OpenAPI document is
+//! served at `/dev/openapi.json`, apart from the `/v1` one, because the API in
+//! AWS has none of them.
 
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::ToSchema;
+use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
 use crate::http::extract::Body;
+use crate::http::openapi;
 use crate::http::views::ts;
 use crate::service::Service;
+use crate::usecases::inbound::InboundResult;
+
+/// The tag of every `/dev` operation.
+pub const TAG: &str = "local mode only";
 
 /// One message of the local outbox.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, ToSchema)]
 pub struct OutboxItem {
     pub id: String,
     pub message_id: String,
@@ -27,9 +36,13 @@ pub struct OutboxItem {
     pub to: String,
     pub subject: String,
     #[serde(serialize_with = "ser_ts")]
+    #[schema(value_type = crate::http::views::Timestamp)]
     pub sent_at: DateTime<Utc>,
+    #[schema(required = true)]
     pub campaign_id: Option<String>,
+    #[schema(required = true)]
     pub enrollment_id: Option<String>,
+    #[schema(required = true)]
     pub step_index: Option<u32>,
 }
 
@@ -38,7 +51,7 @@ fn ser_ts<S: serde::Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Err
 }
 
 /// A fault the local mailer simulates for one sender (R-2.3, R-8.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
     NotVerified,
@@ -64,19 +77,77 @@ pub trait DevControl: Send + Sync {
 /// The `/dev` routes. SES events and inbound mail run the very handlers the
 /// Lambda functions run (SPEC §14).
 pub fn router(service: Arc<Service>, dev: Arc<dyn DevControl>) -> Router {
-    let events = Router::new()
-        .route("/dev/ses-events", post(ses_events))
-        .route("/dev/inbound", post(inbound))
+    let events = event_routes()
         .layer(axum::extract::DefaultBodyLimit::max(INBOUND_MAX_BYTES))
         .with_state(service);
-    Router::new()
-        .route("/dev/clock", get(get_clock).post(post_clock))
-        .route("/dev/outbox", get(outbox))
-        .route("/dev/outbox/{id}", get(outbox_raw))
-        .route("/dev/faults", post(faults))
-        .route("/dev/token", post(token))
+    let (router, _) = control_routes()
         .with_state(dev)
         .merge(events)
+        .split_for_parts();
+    router
+}
+
+/// The routes on local mode's controls, each registered with its OpenAPI
+/// operation (see [`crate::http::routes`]).
+pub fn control_routes() -> OpenApiRouter<Arc<dyn DevControl>> {
+    OpenApiRouter::with_openapi(base())
+        .routes(routes!(dev_openapi_json))
+        .routes(routes!(get_clock, post_clock))
+        .routes(routes!(outbox))
+        .routes(routes!(outbox_raw))
+        .routes(routes!(faults))
+        .routes(routes!(token))
+}
+
+/// The routes that run the Lambda functions' handlers.
+pub fn event_routes() -> OpenApiRouter<Arc<Service>> {
+    OpenApiRouter::new()
+        .routes(routes!(ses_events))
+        .routes(routes!(inbound))
+}
+
+fn base() -> OpenApi {
+    openapi::skeleton(
+        InfoBuilder::new()
+            .title("Outreach local mode")
+            .version(env!("CARGO_PKG_VERSION"))
+            .description(Some(
+                "The `/dev` routes of `outreach-local` (SPEC §14): a simulated clock, the \
+                 outbox in place of SES, simulated SES events and inbound mail, mailer \
+                 faults and sign-in tokens. Local mode only: they need no token and do \
+                 not exist in AWS. The product API is described at `/v1/openapi.json`.",
+            ))
+            .build(),
+        &[(TAG, "Local mode's controls; absent in AWS (SPEC §14)")],
+    )
+}
+
+/// The OpenAPI 3.1 document of the `/dev` routes, as served at `/dev/openapi.json`.
+pub fn dev_doc() -> OpenApi {
+    let mut doc = control_routes().into_openapi();
+    doc.merge(event_routes().into_openapi());
+    openapi::complete(doc)
+}
+
+static DEV_DOC: LazyLock<String> = LazyLock::new(|| {
+    dev_doc()
+        .to_pretty_json()
+        .expect("the OpenAPI document serializes")
+});
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/dev/openapi.json",
+    tag = TAG,
+    responses((status = 200, description = "The OpenAPI 3.1 document of the `/dev` routes", content_type = "application/json", body = Object)),
+)]
+async fn dev_openapi_json() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DEV_DOC.as_str(),
+    )
+        .into_response()
 }
 
 /// Inbound mail with attachments is larger than API bodies (§15: S3 holds it in AWS).
@@ -84,14 +155,53 @@ const INBOUND_MAX_BYTES: usize = 40 * 1024 * 1024;
 
 type Dev = State<Arc<dyn DevControl>>;
 
+/// What the SES events handler made of a notification.
+#[derive(Serialize, ToSchema)]
+struct SesEventsView {
+    /// The handler's outcome, e.g. `Applied([...])`, `RetryLater`, `Unknown`, `Ignored(...)`.
+    outcome: String,
+}
+
+/// Takes an SES notification (bounce, complaint, delivery) as SNS delivers it.
+///
+/// Runs the SES events handler of the Lambda function (R-9.1–R-9.5, R-9.8);
+/// `mail.messageId` is an outbox `message_id`.
+#[utoipa::path(
+    post,
+    path = "/dev/ses-events",
+    tag = TAG,
+    request_body(
+        description = "`{\"Type\": \"Notification\", \"Message\": \"<SES JSON>\", …}`",
+        content(("application/json")),
+    ),
+    responses((status = 200, description = "Handled", body = SesEventsView)),
+)]
 async fn ses_events(
     State(service): State<Arc<Service>>,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let outcome = service.handle_ses_notification(&body).await?;
-    Ok(Json(json!({"outcome": format!("{outcome:?}")})).into_response())
+    Ok(Json(SesEventsView {
+        outcome: format!("{outcome:?}"),
+    })
+    .into_response())
 }
 
+/// Takes a raw RFC 5322 message as if it arrived at the reply domain.
+///
+/// Runs the inbound handler of the Lambda function (R-9.6, R-9.7): replies,
+/// auto-replies and bounces (DSNs).
+#[utoipa::path(
+    post,
+    path = "/dev/inbound",
+    tag = TAG,
+    request_body(description = "The raw message", content(("message/rfc822"))),
+    responses(
+        (status = 200, description = "What the message was and which enrollments it concerned", body = InboundResult),
+        (status = 413, description = "The message is larger than 40 MB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Not a readable message", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn inbound(
     State(service): State<Arc<Service>>,
     body: axum::body::Bytes,
@@ -104,17 +214,49 @@ async fn inbound(
     Ok(Json(result).into_response())
 }
 
-#[derive(Deserialize)]
+/// Moves the manual clock: exactly one of `advance` or `to`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ClockMove {
+    /// An ISO 8601 duration of days, hours, minutes and seconds, e.g. `PT25M`, `P1DT2H`.
+    #[schema(example = "PT25M")]
     advance: Option<String>,
+    /// An RFC 3339 instant, not before now.
+    #[schema(example = "2026-12-01T07:00:00Z")]
     to: Option<String>,
 }
 
-async fn get_clock(State(dev): Dev) -> Response {
-    Json(json!({"now": ts(dev.now())})).into_response()
+/// The service's time.
+#[derive(Serialize, ToSchema)]
+struct ClockView {
+    now: crate::http::views::Timestamp,
 }
 
+/// The service's time.
+#[utoipa::path(
+    get,
+    path = "/dev/clock",
+    tag = TAG,
+    responses((status = 200, description = "Now", body = ClockView)),
+)]
+async fn get_clock(State(dev): Dev) -> Response {
+    Json(ClockView {
+        now: dev.now().into(),
+    })
+    .into_response()
+}
+
+/// Moves the manual clock; answers once everything due by then has run.
+#[utoipa::path(
+    post,
+    path = "/dev/clock",
+    tag = TAG,
+    request_body = ClockMove,
+    responses(
+        (status = 200, description = "The new time", body = ClockView),
+        (status = 409, description = "The clock is the system clock", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
 async fn post_clock(State(dev): Dev, Body(b): Body<ClockMove>) -> Result<Response, ApiError> {
     let target = match (b.advance, b.to) {
         (Some(d), None) => dev.now() + parse_duration(&d)?,
@@ -132,7 +274,7 @@ async fn post_clock(State(dev): Dev, Body(b): Body<ClockMove>) -> Result<Respons
         return Err(ApiError::invalid("to", "the clock never goes backwards"));
     }
     let now = dev.advance_clock(target).await?;
-    Ok(Json(json!({"now": ts(now)})).into_response())
+    Ok(Json(ClockView { now: now.into() }).into_response())
 }
 
 /// ISO 8601 durations of days, hours, minutes and seconds: `P1D`, `PT25M`, `P1DT2H`.
@@ -180,10 +322,34 @@ pub fn parse_duration(raw: &str) -> Result<chrono::Duration, ApiError> {
     Ok(total)
 }
 
-async fn outbox(State(dev): Dev) -> Result<Response, ApiError> {
-    Ok(Json(json!({"items": dev.outbox().await?})).into_response())
+/// Every message sent, in send order.
+#[derive(Serialize, ToSchema)]
+struct OutboxView {
+    items: Vec<OutboxItem>,
 }
 
+/// The outbox: every sent message, in send order.
+#[utoipa::path(
+    get,
+    path = "/dev/outbox",
+    tag = TAG,
+    responses((status = 200, description = "The outbox", body = OutboxView)),
+)]
+async fn outbox(State(dev): Dev) -> Result<Response, ApiError> {
+    Ok(Json(OutboxView {
+        items: dev.outbox().await?,
+    })
+    .into_response())
+}
+
+/// One sent message, raw.
+#[utoipa::path(
+    get,
+    path = "/dev/outbox/{id}",
+    tag = TAG,
+    params(("id" = String, Path, description = "The outbox item's `id`")),
+    responses((status = 200, description = "The message as sent", body = String, content_type = "message/rfc822")),
+)]
 async fn outbox_raw(State(dev): Dev, Path(id): Path<String>) -> Result<Response, ApiError> {
     let raw = dev
         .outbox_raw(&id)
@@ -197,26 +363,51 @@ async fn outbox_raw(State(dev): Dev, Path(id): Path<String>) -> Result<Response,
         .into_response())
 }
 
-#[derive(Deserialize)]
+/// A fault for one sender; `none` clears it.
+#[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct FaultBody {
+    /// The sender account's address.
     sender: String,
     error: Fault,
 }
 
+/// Makes the local mailer fail that way for that sender until cleared.
+#[utoipa::path(
+    post,
+    path = "/dev/faults",
+    tag = TAG,
+    request_body = FaultBody,
+    responses((status = 200, description = "The fault in force", body = FaultBody)),
+)]
 async fn faults(State(dev): Dev, Body(b): Body<FaultBody>) -> Result<Response, ApiError> {
     dev.set_fault(&b.sender, b.error)?;
-    Ok(Json(json!({"sender": b.sender, "error": b.error})).into_response())
+    Ok(Json(b).into_response())
 }
 
-#[derive(Deserialize)]
+/// Who to sign in as.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TokenBody {
     org: String,
     user: String,
 }
 
-/// `POST /dev/token {org, user}` → `{token}`: local mode's sign-in for the console.
+/// A bearer token.
+#[derive(Serialize, ToSchema)]
+struct TokenView {
+    /// A JWT signed with the data folder's secret, valid 12 hours.
+    token: String,
+}
+
+/// Signs a bearer token for a user of an organization: local mode's sign-in for the console.
+#[utoipa::path(
+    post,
+    path = "/dev/token",
+    tag = TAG,
+    request_body = TokenBody,
+    responses((status = 200, description = "The token", body = TokenView)),
+)]
 async fn token(State(dev): Dev, Body(b): Body<TokenBody>) -> Result<Response, ApiError> {
     let (org, user) = (b.org.trim(), b.user.trim());
     for (field, value) in [("org", org), ("user", user)] {
@@ -228,7 +419,7 @@ async fn token(State(dev): Dev, Body(b): Body<TokenBody>) -> Result<Response, Ap
         }
     }
     let token = dev.issue_token(org, user)?;
-    Ok(Json(json!({"token": token})).into_response())
+    Ok(Json(TokenView { token }).into_response())
 }
 
 #[cfg(test)]

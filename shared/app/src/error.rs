@@ -6,7 +6,8 @@ use serde::Serialize;
 
 use crate::ports::{SchedulerError, StoreError};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One invalid value: `field` names it (`steps[0].subject`, `body`, `cursor`…).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -101,15 +102,20 @@ impl From<SchedulerError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct Problem<'a> {
+/// An error, as `application/problem+json` (RFC 9457, SPEC §13).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// `https://outreach.dev/problems/<slug>`, one slug per kind of error.
     #[serde(rename = "type")]
-    kind: String,
-    title: &'a str,
-    status: u16,
-    detail: String,
+    #[schema(format = "uri")]
+    pub kind: String,
+    /// The HTTP status' reason phrase.
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Present for invalid values (422): each invalid field.
     #[serde(skip_serializing_if = "Option::is_none")]
-    errors: Option<&'a [FieldError]>,
+    pub errors: Option<Vec<FieldError>>,
 }
 
 impl IntoResponse for ApiError {
@@ -125,10 +131,10 @@ impl IntoResponse for ApiError {
         };
         let problem = Problem {
             kind: format!("https://outreach.dev/problems/{}", self.slug()),
-            title: status.canonical_reason().unwrap_or("Error"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail,
-            errors: match &self {
+            errors: match self {
                 ApiError::Invalid { errors, .. } => Some(errors),
                 _ => None,
             },

@@ -10,6 +10,7 @@ pub mod mime;
 pub mod model;
 pub mod ports;
 pub mod service;
+pub mod sns;
 pub mod usecases;
 
 pub use error::ApiError;

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 pub const GRACE_MINUTES: i64 = 20;
 
 /// When-to-send preference.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "mode", rename_all = "snake_case")]
 pub enum WhenToSend {
     /// step 1 at S + 20 min.
@@ -19,12 +19,13 @@ pub enum WhenToSend {
     /// step 1 0–20 minutes after the first occurrence of `time`.
     SpecificTime {
         #[serde(with = "hhmm")]
+        #[schema(value_type = String, pattern = "^[0-9]{2}:[0-9]{2}$", example = "09:30")]
         time: NaiveTime,
     },
 }
 
 /// Recipient email setting (R-7.2 (3)).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RecipientSetting {
     #[serde(default)]
     pub prefer: Option<crate::candidate::EmailType>,
@@ -33,7 +34,7 @@ pub struct RecipientSetting {
 }
 
 /// Whose time zone the plan uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TimezoneMode {
     #[default]
@@ -43,18 +44,23 @@ pub enum TimezoneMode {
 
 /// One step of a sequence. `subject` may be absent for a later step,
 /// which then threads as "Re: " + the first subject.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StepSpec {
+    /// A one-line template; required on the first step.
     #[serde(default)]
     pub subject: Option<String>,
+    /// The HTML body, a template with merge fields such as
+    /// `{{ candidate.first_name }}`; at most 100 KB.
     pub body: String,
+    /// An optional plain-text part, a template too; at most 100 KB.
     #[serde(default)]
     pub text: Option<String>,
+    /// Days after the previous step: 1 to 365 for every step after the first.
     #[serde(default)]
     pub delay_days: u32,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignStatus {
     Draft,
@@ -66,7 +72,7 @@ pub enum CampaignStatus {
 
 /// Why a campaign is paused. The service resumes by itself only what it paused
 /// for a sender problem that went away; the user resumes the rest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PauseReason {
     User,
@@ -128,7 +134,7 @@ pub struct Campaign {
 
 /// A sequence, or the carrier of one single message, which reuses
 /// the whole sending and returns machinery but belongs to no project view.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CampaignKind {
     #[default]

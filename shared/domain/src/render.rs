@@ -150,7 +150,7 @@ impl FieldError {
 }
 
 /// A step rendered for one recipient, ready to be put into a MIME message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct RenderedMessage {
     /// Single line: never contains CR or LF.
     pub subject: String,

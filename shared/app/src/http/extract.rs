@@ -56,10 +56,14 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// The pagination parameters of every list (SPEC §13).
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
-struct PageQuery {
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Items per page (default 50); values outside 1 to 100 are clamped.
     limit: Option<u32>,
+    /// The `cursor` of the previous page, as given.
     cursor: Option<String>,
 }
 

@@ -1,89 +1,448 @@
-//! The JSON shapes of responses (SPEC Appendix A). Views apply: a manual
-//! address is shown to its author alone.
+//! The JSON shapes of responses (SPEC Appendix A), one typed view per shape so
+//! that the OpenAPI document (`/v1/openapi.json`) is derived from the very types
+//! the handlers serialize. Views apply: a manual address is shown to its
+//! author alone.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use outreach_domain::EmailAddress;
-use outreach_domain::campaign::{Campaign, CampaignStatus};
-use outreach_domain::candidate::Candidate;
-use outreach_domain::enrollment::Enrollment;
+use outreach_domain::campaign::{
+    Campaign, CampaignKind, CampaignStatus, PauseReason, RecipientSetting, StepSpec, TimezoneMode,
+    WhenToSend,
+};
+use outreach_domain::candidate::{Candidate, EmailType};
+use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus, StepStatus};
 use outreach_domain::ids::UserId;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use crate::model::{EmailAccount, EnrollmentEvent, LedgerEntry};
+use crate::model::{
+    AccountStatus, EmailAccount, EnrollmentEvent, LedgerEntry, LedgerKind, Notification, Project,
+    Template, UserProfile,
+};
+use crate::usecases::enrollments::Refusal;
+use crate::usecases::outreach::CampaignCounts;
+use crate::usecases::preview::{MissingField, PreviewItem};
 
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-fn ts_opt(t: Option<DateTime<Utc>>) -> Value {
-    t.map(|t| Value::String(ts(t))).unwrap_or(Value::Null)
+/// An instant in UTC, RFC 3339 with seconds (`2026-12-01T07:00:00Z`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(format = DateTime, example = "2026-12-01T07:00:00Z")]
+pub struct Timestamp(String);
+
+impl From<DateTime<Utc>> for Timestamp {
+    fn from(t: DateTime<Utc>) -> Self {
+        Timestamp(ts(t))
+    }
 }
 
-pub fn account(a: &EmailAccount, viewer: &UserId) -> Value {
-    json!({
-        "id": a.id,
-        "address": a.address,
-        "display_name": a.display_name,
-        "status": a.status,
-        "owner_id": a.owner_id,
-        "delegated": &a.owner_id != viewer,
-        "created_at": ts(a.created_at),
-    })
+fn ts_opt(t: Option<DateTime<Utc>>) -> Option<Timestamp> {
+    t.map(Timestamp::from)
+}
+
+/// One page of a list: `cursor` is opaque and `null` on the last page; pass it
+/// back as `?cursor=` for the next page (SPEC §13).
+macro_rules! page {
+    ($(#[$doc:meta])* $name:ident, $item:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Serialize, ToSchema)]
+        pub struct $name {
+            pub items: Vec<$item>,
+            /// The next page's cursor; `null` when this is the last page.
+            #[schema(required = true)]
+            pub cursor: Option<String>,
+        }
+    };
+}
+
+page!(
+    /// A page of sender accounts.
+    AccountPage,
+    AccountView
+);
+page!(
+    /// A page of candidates.
+    CandidatePage,
+    CandidateView
+);
+page!(
+    /// A page of projects.
+    ProjectPage,
+    ProjectView
+);
+page!(
+    /// A page of templates.
+    TemplatePage,
+    TemplateView
+);
+page!(
+    /// A page of campaigns.
+    CampaignPage,
+    CampaignView
+);
+page!(
+    /// A page of enrollments (listed without their events).
+    EnrollmentPage,
+    EnrollmentView
+);
+page!(
+    /// The project's open and resolved notifications, newest first.
+    NotificationPage,
+    NotificationView
+);
+page!(
+    /// The single messages sent to a candidate.
+    MessagePage,
+    MessageView
+);
+
+/// The caller.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MeView {
+    pub id: String,
+    pub org_id: String,
+    pub display_name: String,
+    /// IANA time zone.
+    pub timezone: String,
+    /// Where the service sends the caller's notifications.
+    #[schema(required = true)]
+    pub notification_address: Option<String>,
+}
+
+pub fn me(p: &UserProfile) -> MeView {
+    MeView {
+        id: p.id.to_string(),
+        org_id: p.org_id.to_string(),
+        display_name: p.display_name.clone(),
+        timezone: p.timezone.to_string(),
+        notification_address: p.notification_address.as_ref().map(|a| a.to_string()),
+    }
+}
+
+/// A linked sender account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    pub id: String,
+    pub address: String,
+    pub display_name: String,
+    pub status: AccountStatus,
+    pub owner_id: String,
+    /// The caller uses this account as a delegate of its owner.
+    pub delegated: bool,
+    pub created_at: Timestamp,
+}
+
+pub fn account(a: &EmailAccount, viewer: &UserId) -> AccountView {
+    AccountView {
+        id: a.id.to_string(),
+        address: a.address.to_string(),
+        display_name: a.display_name.clone(),
+        status: a.status,
+        owner_id: a.owner_id.to_string(),
+        delegated: &a.owner_id != viewer,
+        created_at: a.created_at.into(),
+    }
+}
+
+/// Whether mail may go to an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailStatus {
+    Valid,
+    /// Hard-bounced for the whole organization.
+    Bounced,
+    /// The person opted out of the organization's mail.
+    Suppressed,
+}
+
+/// One address of a candidate as the caller sees it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateEmailView {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub kind: EmailType,
+    /// Added by hand by the caller; other users never see it.
+    pub manual: bool,
+    pub status: EmailStatus,
+}
+
+/// A candidate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CandidateView {
+    pub id: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub full_name: String,
+    #[schema(required = true)]
+    pub title: Option<String>,
+    #[schema(required = true)]
+    pub company: Option<String>,
+    #[schema(required = true)]
+    pub location: Option<String>,
+    /// IANA time zone.
+    #[schema(required = true)]
+    pub timezone: Option<String>,
+    pub emails: Vec<CandidateEmailView>,
 }
 
 /// A candidate as `viewer` sees it: a colleague's manual addresses are left
 /// out; each address has its status.
-pub fn candidate(c: &Candidate, viewer: &UserId, suppressed: &[EmailAddress]) -> Value {
-    let emails: Vec<Value> = c
+pub fn candidate(c: &Candidate, viewer: &UserId, suppressed: &[EmailAddress]) -> CandidateView {
+    let emails = c
         .emails
         .iter()
         .filter(|e| e.visible_to(viewer))
-        .map(|e| {
-            let status = if e.bounced {
-                "bounced"
+        .map(|e| CandidateEmailView {
+            address: e.address.to_string(),
+            kind: e.kind,
+            manual: e.is_manual(),
+            status: if e.bounced {
+                EmailStatus::Bounced
             } else if suppressed.contains(&e.address) {
-                "suppressed"
+                EmailStatus::Suppressed
             } else {
-                "valid"
-            };
-            json!({
-                "address": e.address,
-                "type": e.kind,
-                "manual": e.is_manual(),
-                "status": status,
-            })
+                EmailStatus::Valid
+            },
         })
         .collect();
-    json!({
-        "id": c.id,
-        "first_name": c.first_name,
-        "last_name": c.last_name,
-        "full_name": c.full_name(),
-        "title": c.title,
-        "company": c.company,
-        "location": c.location,
-        "timezone": c.timezone,
-        "emails": emails,
-    })
-}
-
-pub fn campaign(c: &Campaign) -> Value {
-    let mut v = serde_json::to_value(c).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        o.remove("active_enrollments");
-        o.insert("created_at".into(), Value::String(ts(c.created_at)));
-        o.insert("started_at".into(), ts_opt(c.started_at));
+    CandidateView {
+        id: c.id.to_string(),
+        first_name: c.first_name.clone(),
+        last_name: c.last_name.clone(),
+        full_name: c.full_name(),
+        title: c.title.clone(),
+        company: c.company.clone(),
+        location: c.location.clone(),
+        timezone: c.timezone.map(|z| z.to_string()),
+        emails,
     }
-    v
 }
 
-pub fn ledger_entry(e: &LedgerEntry) -> Value {
-    json!({
-        "kind": e.kind,
-        "candidate_id": e.candidate_id,
-        "amount": e.amount,
-        "at": ts(e.at),
-    })
+/// A campaign.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CampaignView {
+    pub id: String,
+    pub org_id: String,
+    pub project_id: String,
+    pub owner_id: String,
+    pub name: String,
+    pub sender_account_id: String,
+    pub steps: Vec<StepSpec>,
+    /// IANA time zone of the campaign.
+    pub timezone: String,
+    pub when_to_send: WhenToSend,
+    pub recipient: RecipientSetting,
+    pub skip_weekends: bool,
+    /// Sends per sender account and calendar day.
+    #[schema(required = true)]
+    pub daily_limit: Option<u32>,
+    pub timezone_mode: TimezoneMode,
+    pub status: CampaignStatus,
+    #[schema(required = true)]
+    pub pause_reason: Option<PauseReason>,
+    pub created_at: Timestamp,
+    #[schema(required = true)]
+    pub started_at: Option<Timestamp>,
+    pub kind: CampaignKind,
+}
+
+pub fn campaign(c: &Campaign) -> CampaignView {
+    CampaignView {
+        id: c.id.to_string(),
+        org_id: c.org_id.to_string(),
+        project_id: c.project_id.to_string(),
+        owner_id: c.owner_id.to_string(),
+        name: c.name.clone(),
+        sender_account_id: c.sender_account_id.to_string(),
+        steps: c.steps.clone(),
+        timezone: c.timezone.to_string(),
+        when_to_send: c.when_to_send,
+        recipient: c.recipient,
+        skip_weekends: c.skip_weekends,
+        daily_limit: c.daily_limit,
+        timezone_mode: c.timezone_mode,
+        status: c.status,
+        pause_reason: c.pause_reason,
+        created_at: c.created_at.into(),
+        started_at: ts_opt(c.started_at),
+        kind: c.kind,
+    }
+}
+
+/// A started campaign, with every candidate that lacks a merge field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StartedCampaignView {
+    #[serde(flatten)]
+    pub campaign: CampaignView,
+    pub missing_fields: Vec<MissingField>,
+}
+
+/// One entry of the credit ledger.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LedgerEntryView {
+    pub kind: LedgerKind,
+    #[schema(required = true)]
+    pub candidate_id: Option<String>,
+    /// Positive for grants and refunds, negative for reveals.
+    pub amount: i64,
+    pub at: Timestamp,
+}
+
+pub fn ledger_entry(e: &LedgerEntry) -> LedgerEntryView {
+    LedgerEntryView {
+        kind: e.kind,
+        candidate_id: e.candidate_id.as_ref().map(|c| c.to_string()),
+        amount: e.amount,
+        at: e.at.into(),
+    }
+}
+
+/// The organization's credits: the balance and one page of the ledger.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditsView {
+    pub balance: i64,
+    pub ledger: Vec<LedgerEntryView>,
+    /// The ledger's next page; `null` on the last page.
+    #[schema(required = true)]
+    pub cursor: Option<String>,
+}
+
+/// What a reveal cost.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RevealView {
+    /// 1 for a first reveal, 0 when the candidate was already revealed.
+    pub credits_spent: u32,
+}
+
+/// An admin's credit grant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GrantView {
+    pub org_id: String,
+    pub amount: i64,
+    /// The organization's balance after the grant.
+    pub balance: i64,
+}
+
+/// A project pin: "use this address first".
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PinView {
+    pub project_id: String,
+    pub candidate_id: String,
+    pub address: String,
+}
+
+/// A project.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProjectView {
+    pub id: String,
+    pub name: String,
+    pub created_at: Timestamp,
+}
+
+pub fn project(p: &Project) -> ProjectView {
+    ProjectView {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        created_at: p.created_at.into(),
+    }
+}
+
+/// A messaging template.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TemplateView {
+    pub id: String,
+    pub name: String,
+    pub steps: Vec<StepSpec>,
+    pub created_at: Timestamp,
+}
+
+pub fn template(t: &Template) -> TemplateView {
+    TemplateView {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        steps: t.steps.clone(),
+        created_at: t.created_at.into(),
+    }
+}
+
+/// One attempt to send a step.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AttemptView {
+    pub number: u32,
+    pub status: AttemptState,
+    /// `null` when it is a colleague's manual address.
+    #[schema(required = true)]
+    pub address: Option<String>,
+    #[schema(required = true)]
+    pub sent_at: Option<Timestamp>,
+    /// The mail service's id.
+    #[schema(required = true)]
+    pub message_id: Option<String>,
+    /// The Message-ID header the recipient sees.
+    #[schema(required = true)]
+    pub rfc822_message_id: Option<String>,
+    /// The mail service's answer was lost after dispatch: counted as sent.
+    pub unconfirmed: bool,
+    #[schema(required = true)]
+    pub reason: Option<String>,
+}
+
+/// One step of an enrollment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollmentStepView {
+    /// Counts from 1.
+    pub index: u32,
+    pub status: StepStatus,
+    #[schema(required = true)]
+    pub scheduled_at: Option<Timestamp>,
+    #[schema(required = true)]
+    pub sent_at: Option<Timestamp>,
+    #[schema(required = true)]
+    pub address: Option<String>,
+    #[schema(required = true)]
+    pub message_id: Option<String>,
+    #[schema(required = true)]
+    pub rfc822_message_id: Option<String>,
+    pub attempts: Vec<AttemptView>,
+}
+
+/// Something that happened to an enrollment.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollmentEventView {
+    pub at: Timestamp,
+    pub kind: String,
+    #[schema(required = true)]
+    pub step: Option<u32>,
+    #[schema(required = true)]
+    pub detail: Option<String>,
+}
+
+/// One candidate in one campaign.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EnrollmentView {
+    pub id: String,
+    pub campaign_id: String,
+    pub candidate_id: String,
+    pub status: EnrollmentStatus,
+    /// The label users see, e.g. `Replied (Ended)`.
+    pub status_label: String,
+    #[schema(required = true)]
+    pub blocked_reason: Option<String>,
+    /// The address in use, or the one the next step would use; `null` when none
+    /// (or when it is a colleague's manual address).
+    #[schema(required = true)]
+    pub address: Option<String>,
+    #[schema(required = true)]
+    pub plan_start: Option<Timestamp>,
+    pub steps: Vec<EnrollmentStepView>,
+    pub created_at: Timestamp,
+    #[schema(required = true)]
+    pub ended_at: Option<Timestamp>,
+    /// Present on a single enrollment, absent from lists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub events: Option<Vec<EnrollmentEventView>>,
 }
 
 /// An enrollment as `viewer` may see it. `candidate` lets the view hide a
@@ -97,73 +456,211 @@ pub fn enrollment(
     candidate: Option<&Candidate>,
     preview: Option<&EmailAddress>,
     events: Option<&[EnrollmentEvent]>,
-) -> Value {
-    let visible = |a: &EmailAddress| -> Value {
+) -> EnrollmentView {
+    let visible = |a: &EmailAddress| -> Option<String> {
         let hidden = candidate.is_some_and(|cand| {
             cand.emails
                 .iter()
                 .any(|x| &x.address == a && !x.visible_to(viewer))
         });
-        if hidden { Value::Null } else { json!(a) }
+        if hidden { None } else { Some(a.to_string()) }
     };
     let campaign_final = c.status == CampaignStatus::Stopped;
-    let steps: Vec<Value> = e
+    let steps = e
         .steps
         .iter()
         .map(|s| {
             let latest = s.latest();
-            let attempts: Vec<Value> = s
+            let attempts = s
                 .attempts
                 .iter()
-                .map(|a| {
-                    json!({
-                        "number": a.number,
-                        "status": a.state,
-                        "address": visible(&a.address),
-                        "sent_at": ts_opt(a.sent_at),
-                        "message_id": a.message_id,
-                        "rfc822_message_id": a.rfc822_message_id,
-                        "unconfirmed": a.unconfirmed,
-                        "reason": a.reason,
-                    })
+                .map(|a| AttemptView {
+                    number: a.number,
+                    status: a.state,
+                    address: visible(&a.address),
+                    sent_at: ts_opt(a.sent_at),
+                    message_id: a.message_id.clone(),
+                    rfc822_message_id: a.rfc822_message_id.clone(),
+                    unconfirmed: a.unconfirmed,
+                    reason: a.reason.clone(),
                 })
                 .collect();
-            json!({
-                "index": s.index,
-                "status": e.step_status(s.index, now, campaign_final),
-                "scheduled_at": ts_opt(s.planned_at),
-                "sent_at": ts_opt(latest.and_then(|a| a.sent_at)),
-                "address": latest.map(|a| visible(&a.address)).unwrap_or(Value::Null),
-                "message_id": latest.and_then(|a| a.message_id.clone()),
-                "rfc822_message_id": latest.and_then(|a| a.rfc822_message_id.clone()),
-                "attempts": attempts,
-            })
+            EnrollmentStepView {
+                index: s.index,
+                status: e.step_status(s.index, now, campaign_final),
+                scheduled_at: ts_opt(s.planned_at),
+                sent_at: ts_opt(latest.and_then(|a| a.sent_at)),
+                address: latest.and_then(|a| visible(&a.address)),
+                message_id: latest.and_then(|a| a.message_id.clone()),
+                rfc822_message_id: latest.and_then(|a| a.rfc822_message_id.clone()),
+                attempts,
+            }
         })
         .collect();
-    let address = e
-        .address
-        .as_ref()
-        .or(preview)
-        .map(visible)
-        .unwrap_or(Value::Null);
-    let mut v = json!({
-        "id": e.id,
-        "campaign_id": e.campaign_id,
-        "candidate_id": e.candidate_id,
-        "status": e.status,
-        "status_label": e.status.label(),
-        "blocked_reason": e.blocked_reason,
-        "address": address,
-        "plan_start": ts_opt(e.plan_start),
-        "steps": steps,
-        "created_at": ts(e.created_at),
-        "ended_at": ts_opt(e.ended_at),
-    });
-    if let Some(events) = events {
-        v["events"] = events
-            .iter()
-            .map(|ev| json!({"at": ts(ev.at), "kind": ev.kind, "step": ev.step, "detail": ev.detail}))
-            .collect();
+    EnrollmentView {
+        id: e.id.to_string(),
+        campaign_id: e.campaign_id.to_string(),
+        candidate_id: e.candidate_id.to_string(),
+        status: e.status,
+        status_label: e.status.label().to_owned(),
+        blocked_reason: e.blocked_reason.clone(),
+        address: e.address.as_ref().or(preview).and_then(visible),
+        plan_start: ts_opt(e.plan_start),
+        steps,
+        created_at: e.created_at.into(),
+        ended_at: ts_opt(e.ended_at),
+        events: events.map(|events| {
+            events
+                .iter()
+                .map(|ev| EnrollmentEventView {
+                    at: ev.at.into(),
+                    kind: ev.kind.clone(),
+                    step: ev.step,
+                    detail: ev.detail.clone(),
+                })
+                .collect()
+        }),
     }
-    v
+}
+
+/// A new enrollment, as the answer to adding candidates.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NewEnrollmentView {
+    pub id: String,
+    pub candidate_id: String,
+    pub status: EnrollmentStatus,
+}
+
+/// Candidates added to a campaign, and those refused (SPEC §13).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AddedView {
+    pub enrollments: Vec<NewEnrollmentView>,
+    pub refused: Vec<Refusal>,
+}
+
+/// A preview step's rendered message: present when the step rendered, absent
+/// when it failed (see `error`).
+#[derive(Debug, ToSchema)]
+pub struct RenderedParts {
+    /// Single line: never contains CR or LF.
+    #[schema(required = false)]
+    pub subject: String,
+    #[schema(required = false)]
+    pub html: String,
+    #[schema(required = false)]
+    pub text: String,
+}
+
+/// Each step rendered for each candidate, and every missing field.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PreviewView {
+    pub items: Vec<PreviewItem>,
+    pub missing_fields: Vec<MissingField>,
+    /// The next page's cursor; `null` when this is the last page.
+    #[schema(required = true)]
+    pub cursor: Option<String>,
+}
+
+/// A notification of a project.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: String,
+    pub kind: String,
+    pub message: String,
+    #[schema(required = true)]
+    pub account_id: Option<String>,
+    pub campaign_ids: Vec<String>,
+    pub created_at: Timestamp,
+    /// `null` while the notification is open.
+    #[schema(required = true)]
+    pub resolved_at: Option<Timestamp>,
+}
+
+pub fn notification(n: &Notification) -> NotificationView {
+    NotificationView {
+        id: n.id.clone(),
+        kind: n.kind.clone(),
+        message: n.message.clone(),
+        account_id: n.account_id.as_ref().map(|a| a.to_string()),
+        campaign_ids: n.campaign_ids.iter().map(|c| c.to_string()).collect(),
+        created_at: n.created_at.into(),
+        resolved_at: ts_opt(n.resolved_at),
+    }
+}
+
+/// One campaign of the Outreach view, with its counts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutreachCampaignView {
+    pub id: String,
+    pub name: String,
+    pub status: CampaignStatus,
+    #[schema(required = true)]
+    pub pause_reason: Option<PauseReason>,
+    pub counts: CampaignCounts,
+}
+
+/// The Outreach view of a project.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutreachView {
+    pub campaigns: Vec<OutreachCampaignView>,
+    pub notifications: Vec<NotificationView>,
+}
+
+pub fn outreach(view: &crate::usecases::outreach::OutreachView) -> OutreachView {
+    OutreachView {
+        campaigns: view
+            .campaigns
+            .iter()
+            .map(|(c, counts)| OutreachCampaignView {
+                id: c.id.to_string(),
+                name: c.name.clone(),
+                status: c.status,
+                pause_reason: c.pause_reason,
+                counts: counts.clone(),
+            })
+            .collect(),
+        notifications: view.notifications.iter().map(notification).collect(),
+    }
+}
+
+/// A single message.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    /// The message's enrollment id.
+    pub id: String,
+    pub candidate_id: String,
+    pub campaign_id: String,
+    pub status: StepStatus,
+    pub enrollment_status: EnrollmentStatus,
+    #[schema(required = true)]
+    pub address: Option<String>,
+    #[schema(required = true)]
+    pub message_id: Option<String>,
+    #[schema(required = true)]
+    pub rfc822_message_id: Option<String>,
+    #[schema(required = true)]
+    pub sent_at: Option<Timestamp>,
+    pub replied: bool,
+}
+
+pub fn message(e: &Enrollment, now: DateTime<Utc>) -> MessageView {
+    let latest = e.steps.first().and_then(|s| s.latest());
+    MessageView {
+        id: e.id.to_string(),
+        candidate_id: e.candidate_id.to_string(),
+        campaign_id: e.campaign_id.to_string(),
+        status: e.step_status(1, now, false),
+        enrollment_status: e.status,
+        address: latest.map(|a| a.address.to_string()),
+        message_id: latest.and_then(|a| a.message_id.clone()),
+        rfc822_message_id: latest.and_then(|a| a.rfc822_message_id.clone()),
+        sent_at: latest.and_then(|a| a.sent_at).map(Timestamp::from),
+        replied: e.status == EnrollmentStatus::Replied,
+    }
+}
+
+/// The answer of the one-click unsubscribe to a non-browser client.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UnsubscribedView {
+    pub unsubscribed: bool,
 }

@@ -17,15 +17,19 @@ use crate::ports::{Activity, Job, PageRequest, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
 use crate::usecases::catalog::validate_steps;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCampaign {
     pub name: String,
+    /// A sender account the caller owns or is a delegate of.
     pub sender_account_id: String,
+    /// Copies this template's steps; give it or `steps`, not both.
     #[serde(default)]
     pub template_id: Option<String>,
+    /// The steps inline; give them or `template_id`, not both.
     #[serde(default)]
     pub steps: Option<Vec<StepSpec>>,
+    /// IANA time zone of the plan; the caller's when absent.
     #[serde(default)]
     pub timezone: Option<String>,
     pub when_to_send: WhenToSend,
@@ -41,7 +45,7 @@ pub struct NewCampaign {
 }
 
 /// An edit of a campaign; absent fields stay as they are.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CampaignEdit {
     #[serde(default)]

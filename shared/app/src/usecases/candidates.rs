@@ -11,7 +11,7 @@ use crate::model::LedgerEntry;
 use crate::ports::{Page, PageRequest, RevealOutcome};
 use crate::service::Service;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCandidate {
     pub first_name: String,
@@ -28,7 +28,7 @@ pub struct NewCandidate {
     pub emails: Vec<NewEmail>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewEmail {
     pub address: String,
@@ -203,7 +203,7 @@ pub(crate) fn pins_key(
     format!("pins:{org}:{project}:{candidate}")
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CandidateUpdate {
     #[serde(default)]

@@ -17,15 +17,16 @@ use crate::usecases::candidates::{Pins, pins_key};
 /// At most this many candidates per call (§13).
 pub const MAX_CANDIDATES_PER_CALL: usize = 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddCandidates {
+    /// At most 1,000 per call (413 beyond).
     pub candidate_ids: Vec<String>,
     #[serde(default)]
     pub allow_duplicate: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RefusalReason {
     /// In a running, not-ended enrollment of another campaign.
@@ -37,12 +38,13 @@ pub enum RefusalReason {
     NotFound,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Refusal {
     pub candidate_id: String,
     pub reason: RefusalReason,
     /// The other campaign, for `duplicate`.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub campaign_id: Option<CampaignId>,
 }
 
@@ -509,12 +511,13 @@ impl Service {
 }
 
 /// Per-enrollment overrides: they affect this campaign only.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Overrides {
     /// An address of the candidate visible to the caller, or a new one typed in;
     /// `null` clears the override.
     #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
     pub address: Option<Option<String>>,
     /// Replaces the custom merge fields.
     #[serde(default)]

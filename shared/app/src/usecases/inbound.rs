@@ -27,10 +27,11 @@ pub struct Verdicts {
 }
 
 /// `POST /dev/inbound`'s answer (Appendix A).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct InboundResult {
     /// `reply`, `auto_reply`, `bounce` or `unmatched`.
     pub kind: &'static str,
+    #[schema(value_type = Vec<String>)]
     pub enrollment_ids: Vec<EnrollmentId>,
 }
 

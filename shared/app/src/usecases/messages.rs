@@ -16,7 +16,7 @@ use crate::service::Service;
 use crate::usecases::catalog::validate_steps;
 use crate::usecases::enrollments::enrollment_id;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMessage {
     pub sender_account_id: String,

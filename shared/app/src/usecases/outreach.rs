@@ -13,7 +13,7 @@ use crate::model::Notification;
 use crate::ports::PageRequest;
 use crate::service::Service;
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct StepCounts {
     pub index: u32,
     pub sent: u64,
@@ -23,7 +23,7 @@ pub struct StepCounts {
     pub unsubscribed: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CampaignCounts {
     /// Enrollments per status (every status of present, zero included).
     pub by_status: BTreeMap<&'static str, u64>,

@@ -12,7 +12,7 @@ use crate::ports::{Page, PageRequest};
 use crate::service::Service;
 use crate::usecases::sending::render_context;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MissingField {
     pub enrollment_id: String,
     pub candidate_id: String,
@@ -20,15 +20,17 @@ pub struct MissingField {
     pub field: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PreviewStep {
     pub index: u32,
     #[serde(flatten)]
+    #[schema(value_type = crate::http::views::RenderedParts)]
     pub rendered: Option<RenderedMessage>,
+    #[schema(required = true)]
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct PreviewItem {
     pub enrollment_id: String,
     pub candidate_id: String,
@@ -64,26 +66,25 @@ impl Service {
         ))
     }
 
-    /// Every candidate of the campaign with a missing field (for start, R-4.3).
+    /// The candidates with a missing field among the enrollments start plans
+    /// itself.
     pub async fn missing_fields(&self, campaign: &Campaign) -> Result<Vec<MissingField>, ApiError> {
-        let mut out = Vec::new();
-        let mut page = PageRequest {
-            limit: 200,
+        // Start answers at once however large the campaign (§15): it reports the
+        // enrollments it plans itself, the first chunk; the preview pages through
+        // all of them, and a step with a missing field is never sent.
+        let page = PageRequest {
+            limit: crate::usecases::campaigns::FAN_OUT_CHUNK,
             after: None,
         };
-        loop {
-            let batch = self
-                .store
-                .list_enrollments(&campaign.org_id, &campaign.id, &page)
-                .await?;
-            for e in batch.items.iter().filter(|e| !e.is_ended()) {
-                out.extend(self.preview_one(campaign, e).await?.1);
-            }
-            match batch.next {
-                Some(n) => page.after = Some(n),
-                None => return Ok(out),
-            }
+        let batch = self
+            .store
+            .list_enrollments(&campaign.org_id, &campaign.id, &page)
+            .await?;
+        let mut out = Vec::new();
+        for e in batch.items.iter().filter(|e| !e.is_ended()) {
+            out.extend(self.preview_one(campaign, e).await?.1);
         }
+        Ok(out)
     }
 
     async fn preview_one(
