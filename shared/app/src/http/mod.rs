@@ -199,18 +199,30 @@ async fn link_account(State(s): Svc, who: Identity, Body(b): Body<LinkAccount>) 
     path = "/v1/email-accounts",
     tag = "email-accounts",
     security(("bearer" = [])),
-    responses((status = 200, description = "Every usable account, in one page", body = AccountPage)),
+    params(PageQuery),
+    responses((status = 200, description = "A page of the usable accounts, by id", body = AccountPage)),
 )]
-async fn list_accounts(State(s): Svc, who: Identity) -> ApiResult {
-    let items: Vec<AccountView> = s
-        .usable_accounts(&who)
-        .await?
+async fn list_accounts(State(s): Svc, who: Identity, Paging(page): Paging) -> ApiResult {
+    // A user links a handful of accounts: they are read whole and paged here.
+    let mut accounts = s.usable_accounts(&who).await?;
+    accounts.sort_by(|a, b| a.id.cmp(&b.id));
+    accounts.retain(|a| {
+        page.after
+            .as_deref()
+            .is_none_or(|after| a.id.as_str() > after)
+    });
+    let more = accounts.len() > page.limit as usize;
+    accounts.truncate(page.limit as usize);
+    let next = more
+        .then(|| accounts.last().map(|a| a.id.to_string()))
+        .flatten();
+    let items: Vec<AccountView> = accounts
         .iter()
         .map(|a| views::account(a, &who.user_id))
         .collect();
     ok(AccountPage {
         items,
-        cursor: None,
+        cursor: cursor(next.as_ref()),
     })
 }
 

@@ -53,8 +53,20 @@ pub struct Refusal {
 /// it with a version check, so two concurrent adds cannot both pass.
 #[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
 struct Outreach {
-    entries: Vec<(CampaignId, EnrollmentId)>,
+    entries: Vec<OutreachEntry>,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+struct OutreachEntry {
+    campaign_id: CampaignId,
+    enrollment_id: EnrollmentId,
+    /// When the add that wrote it began: its enrollment may not exist yet.
+    added_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// How long an entry whose enrollment is not written yet still counts: longer
+/// than any add takes, so a concurrent add sees it.
+const PENDING_ADD_MINUTES: i64 = 2;
 
 fn outreach_key(org: &outreach_domain::ids::OrgId, candidate: &CandidateId) -> String {
     format!("outreach:{org}:{candidate}")
@@ -474,27 +486,36 @@ impl Service {
             };
             // Only running, not-ended enrollments of other campaigns count; the rest are pruned.
             let mut live = Vec::new();
-            for (cid, eid) in current.entries {
-                if cid == campaign.id {
+            let now = self.now();
+            for entry in current.entries {
+                if entry.campaign_id == campaign.id {
                     continue;
                 }
                 let running = self
-                    .campaign_by_id(&campaign.org_id, &cid)
+                    .campaign_by_id(&campaign.org_id, &entry.campaign_id)
                     .await?
                     .is_some_and(|c| c.is_running());
-                let active = self
+                let active = match self
                     .store
-                    .get_enrollment(&campaign.org_id, &eid)
+                    .get_enrollment(&campaign.org_id, &entry.enrollment_id)
                     .await?
-                    .is_some_and(|e| !e.value.is_ended());
+                {
+                    Some(e) => !e.value.is_ended(),
+                    // Being added right now by a concurrent request.
+                    None => now - entry.added_at < chrono::Duration::minutes(PENDING_ADD_MINUTES),
+                };
                 if running && active {
-                    live.push((cid, eid));
+                    live.push(entry);
                 }
             }
-            if !allow_duplicate && let Some((other, _)) = live.first() {
-                return Ok(Some(other.clone()));
+            if !allow_duplicate && let Some(other) = live.first() {
+                return Ok(Some(other.campaign_id.clone()));
             }
-            live.push((campaign.id.clone(), enrollment.clone()));
+            live.push(OutreachEntry {
+                campaign_id: campaign.id.clone(),
+                enrollment_id: enrollment.clone(),
+                added_at: now,
+            });
             let value = serde_json::to_value(Outreach { entries: live })
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
             // The version check makes the decision atomic: a concurrent add makes this write fail and retry.
