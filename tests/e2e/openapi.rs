@@ -729,8 +729,14 @@ async fn every_answer_matches_its_documented_schema() {
     )
     .await;
     // The confirmation link of: local mode mails none, so only its 404.
-    c.call(None, "GET", "/v1/email-accounts/confirm/notarealtokenatall0000", &[], Empty)
-        .await;
+    c.call(
+        None,
+        "GET",
+        "/v1/email-accounts/confirm/notarealtokenatall0000",
+        &[],
+        Empty,
+    )
+    .await;
     c.call(
         a,
         "POST",

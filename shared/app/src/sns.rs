@@ -295,7 +295,8 @@ impl SnsVerifier {
             .map_err(|_| SnsError::BadSignature)?;
         let canonical = canonical_string(kind, &fields)?;
         let key = self.public_key(&cert_url, now).await?;
-        let signature = Signature::try_from(signature.as_slice()).map_err(|_| SnsError::BadSignature)?;
+        let signature =
+            Signature::try_from(signature.as_slice()).map_err(|_| SnsError::BadSignature)?;
         let verified = match version.as_str() {
             "1" => VerifyingKey::<sha1::Sha1>::new(key).verify(canonical.as_bytes(), &signature),
             "2" => VerifyingKey::<sha2::Sha256>::new(key).verify(canonical.as_bytes(), &signature),
@@ -410,7 +411,9 @@ pub fn receipt(message: &str) -> Result<Receipt, ApiError> {
             .is_some_and(|s| s.eq_ignore_ascii_case("PASS"))
     };
     let verdicts = Verdicts {
-        sender_authenticated: passed("spfVerdict") || passed("dkimVerdict") || passed("dmarcVerdict"),
+        sender_authenticated: passed("spfVerdict")
+            || passed("dkimVerdict")
+            || passed("dmarcVerdict"),
     };
     let action = receipt.get("action").and_then(Value::as_object);
     let action_type = action
@@ -419,7 +422,8 @@ pub fn receipt(message: &str) -> Result<Receipt, ApiError> {
         .unwrap_or_default();
     let content = v.get("content").and_then(Value::as_str);
     let Some(content) = content else {
-        let stored = action.is_some_and(|a| a.contains_key("bucketName") || a.contains_key("objectKey"));
+        let stored =
+            action.is_some_and(|a| a.contains_key("bucketName") || a.contains_key("objectKey"));
         if action_type.eq_ignore_ascii_case("S3") || stored {
             return Err(ApiError::invalid(
                 "Message",
@@ -444,7 +448,11 @@ pub fn receipt(message: &str) -> Result<Receipt, ApiError> {
 
 impl Service {
     /// Verifies an SNS delivery with this service's clock and replay markers.
-    pub async fn verify_sns(&self, verifier: &SnsVerifier, body: &[u8]) -> Result<SnsMessage, ApiError> {
+    pub async fn verify_sns(
+        &self,
+        verifier: &SnsVerifier,
+        body: &[u8],
+    ) -> Result<SnsMessage, ApiError> {
         let markers = StoreMarkers(self.store.as_ref());
         Ok(verifier.verify(body, self.now(), &markers).await?)
     }
@@ -459,7 +467,9 @@ impl Service {
         match handshake(&m) {
             Some(outcome) => Ok(outcome),
             // The envelope is what the SES events handler parses.
-            None => Ok(WebhookOutcome::SesEvent(self.handle_ses_notification(body).await?)),
+            None => Ok(WebhookOutcome::SesEvent(
+                self.handle_ses_notification(body).await?,
+            )),
         }
     }
 
@@ -474,7 +484,9 @@ impl Service {
             return Ok(outcome);
         }
         let r = receipt(&m.message)?;
-        Ok(WebhookOutcome::Inbound(self.handle_inbound(&r.raw, r.verdicts).await?))
+        Ok(WebhookOutcome::Inbound(
+            self.handle_inbound(&r.raw, r.verdicts).await?,
+        ))
     }
 }
 
@@ -526,13 +538,16 @@ mod tests {
         let builder = CertificateBuilder::new(
             Profile::Root,
             SerialNumber::from(7u32),
-            Validity::from_now(std::time::Duration::from_secs(3600 * 24 * 365 * 20)).expect("validity"),
+            Validity::from_now(std::time::Duration::from_secs(3600 * 24 * 365 * 20))
+                .expect("validity"),
             Name::from_str("CN=sns.amazonaws.com").expect("name"),
             spki,
             &signer,
         )
         .expect("builder");
-        let cert = builder.build::<rsa::pkcs1v15::Signature>().expect("certificate");
+        let cert = builder
+            .build::<rsa::pkcs1v15::Signature>()
+            .expect("certificate");
         (key, cert.to_pem(LineEnding::LF).expect("pem"))
     }
 
@@ -557,19 +572,32 @@ mod tests {
     }
 
     /// A signed delivery of `kind` with `version`, signed by `key`.
-    fn signed(kind: &str, version: &str, mut fields: Map<String, Value>, key: &RsaPrivateKey) -> Value {
+    fn signed(
+        kind: &str,
+        version: &str,
+        mut fields: Map<String, Value>,
+        key: &RsaPrivateKey,
+    ) -> Value {
         fields.insert("Type".into(), kind.into());
-        fields.entry("MessageId").or_insert("3d7c1a0b-0000-4000-8000-000000000001".into());
-        fields.entry("TopicArn").or_insert(TOPIC.into());
         fields
-            .entry("Timestamp")
-            .or_insert(now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true).into());
+            .entry("MessageId")
+            .or_insert("3d7c1a0b-0000-4000-8000-000000000001".into());
+        fields.entry("TopicArn").or_insert(TOPIC.into());
+        fields.entry("Timestamp").or_insert(
+            now()
+                .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+                .into(),
+        );
         fields.insert("SignatureVersion".into(), version.into());
         fields.entry("SigningCertURL").or_insert(CERT_URL.into());
         let canonical = canonical_string(SnsKind::parse(kind).unwrap(), &fields).unwrap();
         let signature = match version {
-            "1" => SigningKey::<sha1::Sha1>::new(key.clone()).sign(canonical.as_bytes()).to_vec(),
-            _ => SigningKey::<sha2::Sha256>::new(key.clone()).sign(canonical.as_bytes()).to_vec(),
+            "1" => SigningKey::<sha1::Sha1>::new(key.clone())
+                .sign(canonical.as_bytes())
+                .to_vec(),
+            _ => SigningKey::<sha2::Sha256>::new(key.clone())
+                .sign(canonical.as_bytes())
+                .to_vec(),
         };
         fields.insert("Signature".into(), STANDARD.encode(signature).into());
         Value::Object(fields)
@@ -577,7 +605,12 @@ mod tests {
 
     fn notification(version: &str) -> Value {
         let fields = json!({"Message": "{\"eventType\":\"Delivery\"}", "Subject": "SES event"});
-        signed("Notification", version, fields.as_object().unwrap().clone(), &key_and_cert().0)
+        signed(
+            "Notification",
+            version,
+            fields.as_object().unwrap().clone(),
+            &key_and_cert().0,
+        )
     }
 
     async fn verify(v: &Value) -> Result<SnsMessage, SnsError> {
@@ -595,21 +628,36 @@ mod tests {
         }
         // Without the optional Subject too.
         let fields = json!({"Message": "x"});
-        let v = signed("Notification", "2", fields.as_object().unwrap().clone(), &key_and_cert().0);
+        let v = signed(
+            "Notification",
+            "2",
+            fields.as_object().unwrap().clone(),
+            &key_and_cert().0,
+        );
         assert!(verify(&v).await.is_ok());
     }
 
     #[tokio::test]
     async fn a_subscription_confirmation_names_its_subscribe_url() {
-        let url = "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=x&Token=t";
-        let fields = json!({"Message": "You have chosen to subscribe", "SubscribeURL": url, "Token": "t"});
-        let v = signed("SubscriptionConfirmation", "1", fields.as_object().unwrap().clone(), &key_and_cert().0);
+        let url =
+            "https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription&TopicArn=x&Token=t";
+        let fields =
+            json!({"Message": "You have chosen to subscribe", "SubscribeURL": url, "Token": "t"});
+        let v = signed(
+            "SubscriptionConfirmation",
+            "1",
+            fields.as_object().unwrap().clone(),
+            &key_and_cert().0,
+        );
         let m = verify(&v).await.unwrap();
         assert_eq!(m.kind, SnsKind::SubscriptionConfirmation);
         assert_eq!(m.subscribe_url.as_deref(), Some(url));
         assert_eq!(
             handshake(&m),
-            Some(WebhookOutcome::Confirm { topic_arn: TOPIC.into(), subscribe_url: url.into() })
+            Some(WebhookOutcome::Confirm {
+                topic_arn: TOPIC.into(),
+                subscribe_url: url.into()
+            })
         );
     }
 
@@ -641,7 +689,12 @@ mod tests {
         // Signed by another key than the certificate's.
         let other = RsaPrivateKey::new(&mut rand_core::OsRng, 1024).unwrap();
         let fields = json!({"Message": "x"});
-        let v = signed("Notification", "2", fields.as_object().unwrap().clone(), &other);
+        let v = signed(
+            "Notification",
+            "2",
+            fields.as_object().unwrap().clone(),
+            &other,
+        );
         assert_eq!(verify(&v).await.unwrap_err(), SnsError::BadSignature);
         // A version-1 signature presented as version 2.
         let mut v = notification("1");
@@ -649,7 +702,10 @@ mod tests {
         assert_eq!(verify(&v).await.unwrap_err(), SnsError::BadSignature);
         let mut v = notification("1");
         v["SignatureVersion"] = "3".into();
-        assert!(matches!(verify(&v).await.unwrap_err(), SnsError::UnsupportedVersion(_) | SnsError::BadSignature));
+        assert!(matches!(
+            verify(&v).await.unwrap_err(),
+            SnsError::UnsupportedVersion(_) | SnsError::BadSignature
+        ));
     }
 
     #[test]
@@ -687,34 +743,67 @@ mod tests {
     async fn an_untrusted_certificate_url_is_refused_before_any_fetch() {
         let mut v = notification("2");
         v["SigningCertURL"] = "https://evil.example/cert.pem".into();
-        assert!(matches!(verify(&v).await.unwrap_err(), SnsError::UntrustedCertificateUrl(_)));
+        assert!(matches!(
+            verify(&v).await.unwrap_err(),
+            SnsError::UntrustedCertificateUrl(_)
+        ));
         // A trusted host whose certificate is unknown (in AWS: a failed fetch).
         let mut v = notification("2");
         v["SigningCertURL"] = "https://sns.eu-west-1.amazonaws.com/other.pem".into();
-        assert!(matches!(verify(&v).await.unwrap_err(), SnsError::Certificate(_) | SnsError::BadSignature));
+        assert!(matches!(
+            verify(&v).await.unwrap_err(),
+            SnsError::Certificate(_) | SnsError::BadSignature
+        ));
     }
 
     #[tokio::test]
     async fn other_topics_old_messages_and_replays_are_refused() {
-        let fields = json!({"Message": "x", "TopicArn": "arn:aws:sns:us-east-1:999999999999:someone-else"});
-        let v = signed("Notification", "2", fields.as_object().unwrap().clone(), &key_and_cert().0);
-        assert!(matches!(verify(&v).await.unwrap_err(), SnsError::UnknownTopic(_)));
+        let fields =
+            json!({"Message": "x", "TopicArn": "arn:aws:sns:us-east-1:999999999999:someone-else"});
+        let v = signed(
+            "Notification",
+            "2",
+            fields.as_object().unwrap().clone(),
+            &key_and_cert().0,
+        );
+        assert!(matches!(
+            verify(&v).await.unwrap_err(),
+            SnsError::UnknownTopic(_)
+        ));
 
         let old = (now() - Duration::minutes(61)).to_rfc3339();
         let fields = json!({"Message": "x", "Timestamp": old});
-        let v = signed("Notification", "2", fields.as_object().unwrap().clone(), &key_and_cert().0);
+        let v = signed(
+            "Notification",
+            "2",
+            fields.as_object().unwrap().clone(),
+            &key_and_cert().0,
+        );
         assert!(matches!(verify(&v).await.unwrap_err(), SnsError::Stale(_)));
         let ahead = (now() + Duration::minutes(30)).to_rfc3339();
         let fields = json!({"Message": "x", "Timestamp": ahead});
-        let v = signed("Notification", "2", fields.as_object().unwrap().clone(), &key_and_cert().0);
+        let v = signed(
+            "Notification",
+            "2",
+            fields.as_object().unwrap().clone(),
+            &key_and_cert().0,
+        );
         assert!(matches!(verify(&v).await.unwrap_err(), SnsError::Stale(_)));
 
         let seen = Seen::default();
         let v = notification("2");
         let body = v.to_string();
-        assert!(verifier().verify(body.as_bytes(), now(), &seen).await.is_ok());
+        assert!(
+            verifier()
+                .verify(body.as_bytes(), now(), &seen)
+                .await
+                .is_ok()
+        );
         assert!(matches!(
-            verifier().verify(body.as_bytes(), now(), &seen).await.unwrap_err(),
+            verifier()
+                .verify(body.as_bytes(), now(), &seen)
+                .await
+                .unwrap_err(),
             SnsError::Replayed(_)
         ));
     }
@@ -722,7 +811,13 @@ mod tests {
     #[tokio::test]
     async fn malformed_bodies_are_refused() {
         for body in ["", "[]", "{}", "{\"Type\":\"Notification\"}", "not json"] {
-            assert!(verifier().verify(body.as_bytes(), now(), &Seen::default()).await.is_err(), "{body}");
+            assert!(
+                verifier()
+                    .verify(body.as_bytes(), now(), &Seen::default())
+                    .await
+                    .is_err(),
+                "{body}"
+            );
         }
         let mut v = notification("2");
         v["Message"] = json!({"not": "a string"});
@@ -763,8 +858,17 @@ mod tests {
     #[test]
     fn refusals_map_to_statuses() {
         use axum::http::StatusCode;
-        assert_eq!(ApiError::from(SnsError::BadSignature).status(), StatusCode::UNAUTHORIZED);
-        assert_eq!(ApiError::from(SnsError::Replayed("m".into())).status(), StatusCode::CONFLICT);
-        assert_eq!(ApiError::from(SnsError::Malformed("x".into())).status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            ApiError::from(SnsError::BadSignature).status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            ApiError::from(SnsError::Replayed("m".into())).status(),
+            StatusCode::CONFLICT
+        );
+        assert_eq!(
+            ApiError::from(SnsError::Malformed("x".into())).status(),
+            StatusCode::BAD_REQUEST
+        );
     }
 }

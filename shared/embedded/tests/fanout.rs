@@ -21,9 +21,16 @@ fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
 }
 
-async fn all_enrollments(store: &SqliteStore, org: &OrgId, campaign: &CampaignId) -> Vec<Enrollment> {
+async fn all_enrollments(
+    store: &SqliteStore,
+    org: &OrgId,
+    campaign: &CampaignId,
+) -> Vec<Enrollment> {
     let mut out = Vec::new();
-    let mut page = PageRequest { limit: 500, after: None };
+    let mut page = PageRequest {
+        limit: 500,
+        after: None,
+    };
     loop {
         let p = store.list_enrollments(org, campaign, &page).await.unwrap();
         out.extend(p.items);
@@ -42,7 +49,9 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
     let ids: Arc<dyn IdSource> = Arc::new(RandomIds::default());
     let store = Arc::new(SqliteStore::new(db.clone()));
     let scheduler = Arc::new(LocalScheduler::new(db.clone()));
-    let outbox = Arc::new(OutboxMailer::new(db, dir.path().join("outbox"), clock.clone(), ids.clone()).unwrap());
+    let outbox = Arc::new(
+        OutboxMailer::new(db, dir.path().join("outbox"), clock.clone(), ids.clone()).unwrap(),
+    );
     let mut config = Config::local(3000);
     config.initial_credits = 10_000;
     let service = Service::new(
@@ -58,8 +67,16 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         },
         config,
     );
-    let who = Identity { org_id: OrgId::from("acme"), user_id: UserId::from("alice"), email: None, admin: false };
-    let account = service.link_account(&who, "alice@acme.example", None).await.unwrap();
+    let who = Identity {
+        org_id: OrgId::from("acme"),
+        user_id: UserId::from("alice"),
+        email: None,
+        admin: false,
+    };
+    let account = service
+        .link_account(&who, "alice@acme.example", None)
+        .await
+        .unwrap();
     let project = service.create_project(&who, "P").await.unwrap();
     let campaign = service
         .create_campaign(
@@ -69,7 +86,12 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
                 name: "Big".into(),
                 sender_account_id: account.id.to_string(),
                 template_id: None,
-                steps: Some(vec![StepSpec { subject: Some("Hi".into()), body: "<p>Hi</p>".into(), text: None, delay_days: 0 }]),
+                steps: Some(vec![StepSpec {
+                    subject: Some("Hi".into()),
+                    body: "<p>Hi</p>".into(),
+                    text: None,
+                    delay_days: 0,
+                }]),
                 timezone: Some("UTC".into()),
                 when_to_send: WhenToSend::WhenStarted,
                 recipient: None,
@@ -93,7 +115,10 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
                     company: None,
                     location: None,
                     timezone: None,
-                    emails: vec![NewEmail { address: format!("c{i}@x.example"), kind: EmailType::Work }],
+                    emails: vec![NewEmail {
+                        address: format!("c{i}@x.example"),
+                        kind: EmailType::Work,
+                    }],
                 },
             )
             .await
@@ -101,11 +126,21 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         candidate_ids.push(c.id.to_string());
     }
     service
-        .add_candidates(&who, campaign.id.as_str(), AddCandidates { candidate_ids, allow_duplicate: false })
+        .add_candidates(
+            &who,
+            campaign.id.as_str(),
+            AddCandidates {
+                candidate_ids,
+                allow_duplicate: false,
+            },
+        )
         .await
         .unwrap();
     let start = clock.now();
-    service.start_campaign(&who, campaign.id.as_str()).await.unwrap();
+    service
+        .start_campaign(&who, campaign.id.as_str())
+        .await
+        .unwrap();
 
     // Answered after the first chunk: the rest shows `not_started`/pending, unplanned.
     let planned = |es: &[Enrollment]| es.iter().filter(|e| e.next_due_at.is_some()).count();
@@ -113,11 +148,22 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
     assert_eq!(planned(&after_start), FAN_OUT_CHUNK as usize);
 
     // The queue: a chunk that "crashes" before completing is simply run again.
-    let first = scheduler.next_due(clock.now()).unwrap().expect("a queued chunk");
+    let first = scheduler
+        .next_due(clock.now())
+        .unwrap()
+        .expect("a queued chunk");
     service.run_job(&first.job).await.unwrap();
-    let versions: Vec<u32> = all_enrollments(&store, &who.org_id, &campaign.id).await.iter().map(|e| e.plan_version).collect();
+    let versions: Vec<u32> = all_enrollments(&store, &who.org_id, &campaign.id)
+        .await
+        .iter()
+        .map(|e| e.plan_version)
+        .collect();
     service.run_job(&first.job).await.unwrap();
-    let again: Vec<u32> = all_enrollments(&store, &who.org_id, &campaign.id).await.iter().map(|e| e.plan_version).collect();
+    let again: Vec<u32> = all_enrollments(&store, &who.org_id, &campaign.id)
+        .await
+        .iter()
+        .map(|e| e.plan_version)
+        .collect();
     assert_eq!(versions, again, "re-running a chunk plans nothing twice");
     scheduler.complete(&first).unwrap();
     while let Some(job) = scheduler.next_due(clock.now()).unwrap() {
@@ -126,7 +172,10 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
     }
     let done = all_enrollments(&store, &who.org_id, &campaign.id).await;
     assert_eq!(planned(&done), n, "every enrollment is planned");
-    assert!(done.iter().all(|e| e.plan_start == Some(start)), "the grace period counts from the start, not from the chunk");
+    assert!(
+        done.iter().all(|e| e.plan_start == Some(start)),
+        "the grace period counts from the start, not from the chunk"
+    );
     assert!(done.iter().all(|e| e.plan_version == 1));
     // Every enrollment has exactly one live wake-up: n send wake-ups are pending.
     assert_eq!(scheduler.pending().unwrap(), n);
