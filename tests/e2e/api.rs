@@ -125,6 +125,22 @@ async fn a_manual_email_is_seen_and_used_by_its_author_alone() {
         )
         .await;
     assert_eq!(status, 422);
+    // A single message Alice sends to it is listed to Bob without it.
+    let m = alice
+        .post(
+            &format!("/v1/candidates/{cand}/messages"),
+            json!({"sender_account_id": acc, "subject": "Hi", "body": "<p>x</p>", "address": "ada.secret@work.example"}),
+        )
+        .await;
+    assert_eq!(m["address"], "ada.secret@work.example");
+    let mine = alice.get(&format!("/v1/candidates/{cand}/messages")).await;
+    assert_eq!(mine["items"][0]["address"], "ada.secret@work.example");
+    let theirs = bob.get(&format!("/v1/candidates/{cand}/messages")).await;
+    assert_eq!(theirs["items"].as_array().map(Vec::len), Some(1));
+    assert!(
+        !mentions(&theirs, "ada.secret"),
+        "messages leak the manual address: {theirs}"
+    );
 }
 
 #[tokio::test]

@@ -1462,7 +1462,8 @@ async fn send_message(
     Body(b): Body<NewMessage>,
 ) -> ApiResult {
     let (_, e) = s.send_single(&who, &id, b).await?;
-    created(views::message(&e, s.now()))
+    let candidate = s.candidate(&who, &id).await?;
+    created(views::message(&e, s.now(), &who.user_id, &candidate))
 }
 
 /// The single messages the caller's organization sent to a candidate.
@@ -1476,11 +1477,10 @@ async fn send_message(
 )]
 async fn list_messages(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
     let now = s.now();
-    let items: Vec<MessageView> = s
-        .single_messages(&who, &id)
-        .await?
+    let (candidate, messages) = s.single_messages(&who, &id).await?;
+    let items: Vec<MessageView> = messages
         .iter()
-        .map(|(_, e)| views::message(e, now))
+        .map(|(_, e)| views::message(e, now, &who.user_id, &candidate))
         .collect();
     ok(MessagePage {
         items,

@@ -643,15 +643,29 @@ pub struct MessageView {
     pub replied: bool,
 }
 
-pub fn message(e: &Enrollment, now: DateTime<Utc>) -> MessageView {
+/// A single message as `viewer` sees it: the address is `null` when it is a
+/// colleague's manual address of `candidate`.
+pub fn message(
+    e: &Enrollment,
+    now: DateTime<Utc>,
+    viewer: &UserId,
+    candidate: &Candidate,
+) -> MessageView {
     let latest = e.steps.first().and_then(|s| s.latest());
+    let visible = |a: &EmailAddress| -> Option<String> {
+        let hidden = candidate
+            .emails
+            .iter()
+            .any(|x| &x.address == a && !x.visible_to(viewer));
+        if hidden { None } else { Some(a.to_string()) }
+    };
     MessageView {
         id: e.id.to_string(),
         candidate_id: e.candidate_id.to_string(),
         campaign_id: e.campaign_id.to_string(),
         status: e.step_status(1, now, false),
         enrollment_status: e.status,
-        address: latest.map(|a| a.address.to_string()),
+        address: latest.and_then(|a| visible(&a.address)),
         message_id: latest.and_then(|a| a.message_id.clone()),
         rfc822_message_id: latest.and_then(|a| a.rfc822_message_id.clone()),
         sent_at: latest.and_then(|a| a.sent_at).map(Timestamp::from),

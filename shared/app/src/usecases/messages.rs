@@ -5,6 +5,7 @@
 
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::{Campaign, CampaignKind, CampaignStatus, StepSpec, WhenToSend};
+use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{Enrollment, NewEnrollment};
 use outreach_domain::ids::{CampaignId, ProjectId};
 use serde::Deserialize;
@@ -215,7 +216,7 @@ impl Service {
         &self,
         who: &Identity,
         candidate_id: &str,
-    ) -> Result<Vec<(Campaign, Enrollment)>, ApiError> {
+    ) -> Result<(Candidate, Vec<(Campaign, Enrollment)>), ApiError> {
         let candidate = self.candidate(who, candidate_id).await?;
         let mut out = Vec::new();
         for id in self
@@ -237,6 +238,6 @@ impl Service {
             }
         }
         out.sort_by_key(|(_, e)| std::cmp::Reverse(e.created_at));
-        Ok(out)
+        Ok((candidate, out))
     }
 }
