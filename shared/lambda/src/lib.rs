@@ -1,0 +1,169 @@
+//! The Lambda side of Outreach (SPEC §15): what the functions under
+//! `functions/` share. [`App`] is the service built once per execution
+//! environment from the variables the SAM template sets ([`settings`]) on the
+//! AWS adapters, and each trigger's event becomes a service call in
+//! [`triggers`]; a function's `main` only picks its trigger.
+//!
+//! | function | trigger | handler |
+//! |---|---|---|
+//! | `api` | API Gateway HTTP API (payload 2.0), JWT authorizer | [`App::router`] |
+//! | `send-step` | EventBridge Scheduler one-shot schedules | [`App::on_wake_up`] |
+//! | `ses-events` | SNS: SES bounce, complaint, delivery | [`App::on_ses_events`] |
+//! | `inbound` | SNS: SES receipt rule, raw message in S3 | [`App::on_inbound`] |
+//! | `identity-check` | EventBridge schedules (hourly, every 5 minutes) | [`App::on_maintenance`] |
+//! | `planner` | SQS planner queue | [`App::on_queue`] |
+
+pub mod auth;
+pub mod queue;
+pub mod settings;
+pub mod telemetry;
+pub mod triggers;
+
+use std::sync::Arc;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use outreach_app::ports::{Clock, IdSource};
+use outreach_app::{Config, Ports, Service};
+use outreach_aws::{
+    AwsClients, DynamoStore, EventBridgeScheduler, S3RawMessages, ScheduleTarget, SesIdentities,
+    SesMailer,
+};
+
+pub use lambda_http;
+pub use lambda_runtime;
+pub use settings::{Settings, SettingsError};
+pub use telemetry::init_tracing;
+pub use triggers::HandlerError;
+
+/// How long EventBridge Scheduler keeps retrying an invocation it could not
+/// make, and how often; after that the job lands in the scheduler's
+/// dead-letter queue (and the sweeper still finds the enrollment, R-8.1).
+const SCHEDULE_MAX_EVENT_AGE_SECONDS: i32 = 3600;
+const SCHEDULE_MAX_RETRIES: i32 = 10;
+
+/// The service of one execution environment, and what its triggers need
+/// besides it.
+pub struct App {
+    pub service: Arc<Service>,
+    raw_messages: S3RawMessages,
+}
+
+impl App {
+    /// Built from the environment the template sets, on the default AWS
+    /// configuration (the function's role in Lambda).
+    pub async fn from_env() -> Result<App, SettingsError> {
+        let settings = Settings::from_env()?;
+        let sdk = outreach_aws::config::load_config().await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        Ok(App::new(
+            &settings,
+            AwsClients::new(&sdk, &[]),
+            sqs,
+            Arc::new(SystemClock),
+        ))
+    }
+
+    pub fn new(
+        settings: &Settings,
+        clients: AwsClients,
+        sqs: aws_sdk_sqs::Client,
+        clock: Arc<dyn Clock>,
+    ) -> App {
+        let scheduler = EventBridgeScheduler::new(
+            clients.scheduler.clone(),
+            &settings.schedule_group,
+            ScheduleTarget {
+                function_arn: settings.wake_up_function_arn.clone(),
+                role_arn: settings.scheduler_role_arn.clone(),
+                dead_letter_arn: settings.scheduler_dlq_arn.clone(),
+                max_event_age_seconds: SCHEDULE_MAX_EVENT_AGE_SECONDS,
+                max_retries: SCHEDULE_MAX_RETRIES,
+            },
+            clock.clone(),
+        );
+        let ports = Ports {
+            store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &settings.table)),
+            scheduler: Arc::new(scheduler),
+            mailer: Arc::new(SesMailer::new(
+                clients.sesv2.clone(),
+                &clients.region,
+                settings.configuration_set.clone(),
+            )),
+            clock: clock.clone(),
+            ids: Arc::new(RandomIds),
+            auth: Arc::new(auth::AuthorizerClaims::new(settings.claims.clone())),
+            identities: Arc::new(match settings.dns_resolver {
+                Some(resolver) => SesIdentities::with_resolver(clients.sesv2.clone(), resolver),
+                None => SesIdentities::new(clients.sesv2.clone()),
+            }),
+            queue: Arc::new(queue::SqsQueue::new(
+                sqs,
+                &settings.planner_queue_url,
+                clock,
+            )),
+        };
+        App {
+            service: Service::new(ports, service_config(settings)),
+            raw_messages: S3RawMessages::new(clients.s3),
+        }
+    }
+}
+
+/// The deployment's parameters; the timing rules (claim lease, sweep margin,
+/// retry delays) are the service's own and the same as in local mode.
+pub fn service_config(settings: &Settings) -> Config {
+    Config {
+        public_base_url: settings.public_base_url.clone(),
+        reply_domain: settings.reply_domain.clone(),
+        initial_credits: settings.initial_credits,
+        // in AWS every link proves control of the address.
+        accounts_need_proof: true,
+        hash_key: settings.hash_key.clone(),
+        ..Config::local(0)
+    }
+}
+
+/// The system time.
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// Ids that sort by creation (milliseconds first) and stay apart across
+/// concurrent execution environments (80 random bits); 256-bit tokens.
+pub struct RandomIds;
+
+impl IdSource for RandomIds {
+    fn new_id(&self, prefix: &str) -> String {
+        let millis = Utc::now().timestamp_millis().max(0);
+        let random = rand::random::<u128>() >> 48;
+        format!("{prefix}_{millis:012x}{random:020x}")
+    }
+
+    fn token(&self) -> String {
+        URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_sort_by_creation_and_tokens_are_long() {
+        let first = RandomIds.new_id("cmp");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let second = RandomIds.new_id("cmp");
+        assert!(
+            first.starts_with("cmp_") && first < second,
+            "{first} {second}"
+        );
+        assert_ne!(RandomIds.token(), RandomIds.token());
+        assert_eq!(RandomIds.token().len(), 43);
+    }
+}

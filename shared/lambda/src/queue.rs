@@ -1,0 +1,90 @@
+//! The `Queue` port on SQS (§15, issue 8): background work such as the
+//! fan-out chunks of a start or resume goes to the planner queue, whose
+//! function runs each job with the same `run_job` as a fired wake-up. A
+//! message's body is the job's JSON, exactly what a schedule's input carries.
+//!
+//! SQS delivers at least once and the jobs are idempotent. A job planned for
+//! later is delayed by SQS itself, up to its 15-minute maximum; a job planned
+//! further ahead runs at 15 minutes and finds its own state (a fan-out chunk
+//! of a campaign still in draft queues itself again).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::error::DisplayErrorContext;
+use aws_sdk_sqs::types::MessageAttributeValue;
+use outreach_app::ports::{Clock, Queue, SchedulerError, WakeUp};
+
+/// SQS' longest per-message delay.
+pub const MAX_DELAY_SECONDS: i64 = 900;
+
+/// The message attribute naming the wake-up, for logs and the dead-letter queue.
+pub const WAKE_UP_ATTRIBUTE: &str = "wake_up";
+
+pub struct SqsQueue {
+    client: Client,
+    queue_url: String,
+    clock: Arc<dyn Clock>,
+}
+
+impl SqsQueue {
+    pub fn new(client: Client, queue_url: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
+        SqsQueue {
+            client,
+            queue_url: queue_url.into(),
+            clock,
+        }
+    }
+}
+
+/// The delay of a job planned for `at`, seen at `now`, in whole seconds SQS accepts.
+pub fn delay_seconds(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> i32 {
+    (at - now).num_seconds().clamp(0, MAX_DELAY_SECONDS) as i32
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn enqueue(&self, wake_up: &WakeUp) -> Result<(), SchedulerError> {
+        let body =
+            serde_json::to_string(&wake_up.job).map_err(|e| SchedulerError(e.to_string()))?;
+        let name = MessageAttributeValue::builder()
+            .data_type("String")
+            .string_value(&wake_up.name)
+            .build()
+            .map_err(|e| SchedulerError(e.to_string()))?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .delay_seconds(delay_seconds(wake_up.at, self.clock.now()))
+            .message_attributes(WAKE_UP_ATTRIBUTE, name)
+            .send()
+            .await
+            .map_err(|e| {
+                SchedulerError(format!(
+                    "could not queue {}: {}",
+                    wake_up.name,
+                    DisplayErrorContext(&e)
+                ))
+            })?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, TimeZone, Utc};
+
+    #[test]
+    fn delays_stay_within_what_sqs_accepts() {
+        let now = Utc
+            .with_ymd_and_hms(2026, 12, 1, 9, 0, 0)
+            .single()
+            .expect("an instant");
+        assert_eq!(delay_seconds(now - Duration::minutes(5), now), 0);
+        assert_eq!(delay_seconds(now + Duration::seconds(61), now), 61);
+        assert_eq!(delay_seconds(now + Duration::hours(2), now), 900);
+    }
+}

@@ -1,0 +1,283 @@
+//! What a function learns from its environment: the names of the resources the
+//! SAM template created and the deployment's parameters (SPEC §15). Every
+//! function of the stack gets the same variables (the template's `Globals`),
+//! because every function runs the same service.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+/// The variables, as the template sets them.
+pub mod vars {
+    pub const TABLE_NAME: &str = "TABLE_NAME";
+    pub const SCHEDULE_GROUP: &str = "SCHEDULE_GROUP";
+    /// The function EventBridge Scheduler invokes with a wake-up's job (send-step).
+    pub const WAKE_UP_FUNCTION_ARN: &str = "WAKE_UP_FUNCTION_ARN";
+    pub const SCHEDULER_ROLE_ARN: &str = "SCHEDULER_ROLE_ARN";
+    pub const SCHEDULER_DLQ_ARN: &str = "SCHEDULER_DLQ_ARN";
+    pub const PLANNER_QUEUE_URL: &str = "PLANNER_QUEUE_URL";
+    pub const CONFIGURATION_SET: &str = "CONFIGURATION_SET";
+    pub const REPLY_DOMAIN: &str = "REPLY_DOMAIN";
+    pub const PUBLIC_BASE_URL: &str = "PUBLIC_BASE_URL";
+    pub const USER_CLAIM: &str = "USER_CLAIM";
+    pub const ORG_CLAIM: &str = "ORG_CLAIM";
+    pub const EMAIL_CLAIM: &str = "EMAIL_CLAIM";
+    pub const SCOPE_CLAIM: &str = "SCOPE_CLAIM";
+    pub const ADMIN_SCOPE: &str = "ADMIN_SCOPE";
+    pub const INITIAL_CREDITS: &str = "INITIAL_CREDITS";
+    /// The key of the keyed hashes that stand for suppressed addresses.
+    pub const HASH_KEY: &str = "HASH_KEY";
+    /// Optional: the DNS resolver (`IP:PORT`) asked for DMARC policies;
+    /// the system's resolver by default.
+    pub const DNS_RESOLVER: &str = "DNS_RESOLVER";
+
+    /// Every variable the template sets (all but the optional [`DNS_RESOLVER`]).
+    pub const ALL: &[&str] = &[
+        TABLE_NAME,
+        SCHEDULE_GROUP,
+        WAKE_UP_FUNCTION_ARN,
+        SCHEDULER_ROLE_ARN,
+        SCHEDULER_DLQ_ARN,
+        PLANNER_QUEUE_URL,
+        CONFIGURATION_SET,
+        REPLY_DOMAIN,
+        PUBLIC_BASE_URL,
+        USER_CLAIM,
+        ORG_CLAIM,
+        EMAIL_CLAIM,
+        SCOPE_CLAIM,
+        ADMIN_SCOPE,
+        INITIAL_CREDITS,
+        HASH_KEY,
+    ];
+}
+
+/// Which claims of the JWT authorizer name the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimNames {
+    /// The user id (`sub`).
+    pub user: String,
+    /// The organization (`org_id`).
+    pub org: String,
+    /// The notification address, when the token carries one (`email`).
+    pub email: String,
+    /// The space-separated scopes (`scope`).
+    pub scope: String,
+    /// The scope that allows credit grants.
+    pub admin_scope: String,
+}
+
+impl Default for ClaimNames {
+    fn default() -> Self {
+        ClaimNames {
+            user: "sub".into(),
+            org: "org_id".into(),
+            email: "email".into(),
+            scope: "scope".into(),
+            admin_scope: "admin".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub table: String,
+    pub schedule_group: String,
+    pub wake_up_function_arn: String,
+    pub scheduler_role_arn: String,
+    pub scheduler_dlq_arn: String,
+    pub planner_queue_url: String,
+    /// The SES configuration set that publishes events to SNS.
+    pub configuration_set: Option<String>,
+    pub reply_domain: String,
+    pub public_base_url: String,
+    pub claims: ClaimNames,
+    pub initial_credits: i64,
+    pub hash_key: Vec<u8>,
+    pub dns_resolver: Option<SocketAddr>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("the environment variable {0} is not set")]
+    Missing(&'static str),
+    #[error("the environment variable {name} is not valid: {why}")]
+    Invalid { name: &'static str, why: String },
+}
+
+/// Shorter than this, a hash key could be guessed.
+const MIN_HASH_KEY_BYTES: usize = 32;
+
+impl Settings {
+    /// From the process environment.
+    pub fn from_env() -> Result<Settings, SettingsError> {
+        Settings::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// From a map of variables (tests, tools).
+    pub fn from_map(map: &HashMap<String, String>) -> Result<Settings, SettingsError> {
+        Settings::from_vars(|name| map.get(name).cloned())
+    }
+
+    pub fn from_vars(get: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        let optional = |name: &'static str| {
+            get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let required = |name: &'static str| optional(name).ok_or(SettingsError::Missing(name));
+        let claim = |name: &'static str, default: String| optional(name).unwrap_or(default);
+        let defaults = ClaimNames::default();
+        let public_base_url = required(vars::PUBLIC_BASE_URL)?;
+        if !public_base_url.starts_with("https://") && !public_base_url.starts_with("http://") {
+            return Err(SettingsError::Invalid {
+                name: vars::PUBLIC_BASE_URL,
+                why: format!("`{public_base_url}` is not an http(s) URL"),
+            });
+        }
+        let initial_credits =
+            match optional(vars::INITIAL_CREDITS) {
+                None => 100,
+                Some(v) => v.parse::<i64>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+                    SettingsError::Invalid {
+                        name: vars::INITIAL_CREDITS,
+                        why: format!("`{v}` is not a whole number of credits"),
+                    }
+                })?,
+            };
+        let hash_key = required(vars::HASH_KEY)?.into_bytes();
+        if hash_key.len() < MIN_HASH_KEY_BYTES {
+            return Err(SettingsError::Invalid {
+                name: vars::HASH_KEY,
+                why: format!("it must be at least {MIN_HASH_KEY_BYTES} characters long"),
+            });
+        }
+        let dns_resolver = match optional(vars::DNS_RESOLVER) {
+            None => None,
+            Some(v) => Some(
+                v.parse::<SocketAddr>()
+                    .map_err(|e| SettingsError::Invalid {
+                        name: vars::DNS_RESOLVER,
+                        why: format!("`{v}` is not IP:PORT: {e}"),
+                    })?,
+            ),
+        };
+        Ok(Settings {
+            table: required(vars::TABLE_NAME)?,
+            schedule_group: required(vars::SCHEDULE_GROUP)?,
+            wake_up_function_arn: required(vars::WAKE_UP_FUNCTION_ARN)?,
+            scheduler_role_arn: required(vars::SCHEDULER_ROLE_ARN)?,
+            scheduler_dlq_arn: required(vars::SCHEDULER_DLQ_ARN)?,
+            planner_queue_url: required(vars::PLANNER_QUEUE_URL)?,
+            configuration_set: optional(vars::CONFIGURATION_SET),
+            reply_domain: required(vars::REPLY_DOMAIN)?
+                .trim_end_matches('.')
+                .to_ascii_lowercase(),
+            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+            claims: ClaimNames {
+                user: claim(vars::USER_CLAIM, defaults.user),
+                org: claim(vars::ORG_CLAIM, defaults.org),
+                email: claim(vars::EMAIL_CLAIM, defaults.email),
+                scope: claim(vars::SCOPE_CLAIM, defaults.scope),
+                admin_scope: claim(vars::ADMIN_SCOPE, defaults.admin_scope),
+            },
+            initial_credits,
+            hash_key,
+            dns_resolver,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn complete() -> HashMap<String, String> {
+        [
+            (vars::TABLE_NAME, "outreach-table"),
+            (vars::SCHEDULE_GROUP, "outreach-wakeups"),
+            (
+                vars::WAKE_UP_FUNCTION_ARN,
+                "arn:aws:lambda:eu-west-1:123456789012:function:outreach-send-step",
+            ),
+            (
+                vars::SCHEDULER_ROLE_ARN,
+                "arn:aws:iam::123456789012:role/outreach-scheduler",
+            ),
+            (
+                vars::SCHEDULER_DLQ_ARN,
+                "arn:aws:sqs:eu-west-1:123456789012:outreach-scheduler-dlq",
+            ),
+            (
+                vars::PLANNER_QUEUE_URL,
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/outreach-planner",
+            ),
+            (vars::REPLY_DOMAIN, "Reply.Outreach.Example."),
+            (vars::PUBLIC_BASE_URL, "https://outreach.example/"),
+            (vars::HASH_KEY, "0123456789abcdef0123456789abcdef"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
+    }
+
+    #[test]
+    fn defaults_fill_what_the_template_may_leave_out() {
+        let s = Settings::from_map(&complete()).expect("complete settings");
+        assert_eq!(s.reply_domain, "reply.outreach.example");
+        assert_eq!(s.public_base_url, "https://outreach.example");
+        assert_eq!(s.claims, ClaimNames::default());
+        assert_eq!(s.initial_credits, 100);
+        assert_eq!(s.configuration_set, None);
+    }
+
+    #[test]
+    fn claim_names_and_credits_are_parameters() {
+        // R-1.2 (configurable claim names), R-3.2 (InitialCredits)
+        let mut m = complete();
+        m.insert(vars::ORG_CLAIM.into(), "custom:org".into());
+        m.insert(vars::INITIAL_CREDITS.into(), "250".into());
+        m.insert(vars::CONFIGURATION_SET.into(), "outreach-events".into());
+        let s = Settings::from_map(&m).expect("settings");
+        assert_eq!(s.claims.org, "custom:org");
+        assert_eq!(s.claims.user, "sub");
+        assert_eq!(s.initial_credits, 250);
+        assert_eq!(s.configuration_set.as_deref(), Some("outreach-events"));
+    }
+
+    #[test]
+    fn a_missing_or_bad_variable_is_named() {
+        let mut m = complete();
+        m.remove(vars::TABLE_NAME);
+        assert_eq!(
+            Settings::from_map(&m),
+            Err(SettingsError::Missing(vars::TABLE_NAME))
+        );
+        let mut m = complete();
+        m.insert(vars::INITIAL_CREDITS.into(), "-1".into());
+        assert!(matches!(
+            Settings::from_map(&m),
+            Err(SettingsError::Invalid {
+                name: vars::INITIAL_CREDITS,
+                ..
+            })
+        ));
+        let mut m = complete();
+        m.insert(vars::HASH_KEY.into(), "short".into());
+        assert!(matches!(
+            Settings::from_map(&m),
+            Err(SettingsError::Invalid {
+                name: vars::HASH_KEY,
+                ..
+            })
+        ));
+        let mut m = complete();
+        m.insert(vars::PUBLIC_BASE_URL.into(), "outreach.example".into());
+        assert!(matches!(
+            Settings::from_map(&m),
+            Err(SettingsError::Invalid {
+                name: vars::PUBLIC_BASE_URL,
+                ..
+            })
+        ));
+    }
+}

@@ -1,0 +1,424 @@
+//! Each trigger's event turned into a service call, and the answer back.
+//!
+//! What fails is sorted once, here: an error that may pass (the store or a
+//! service unavailable, a record changed concurrently) fails the invocation,
+//! so Lambda, SNS or SQS delivers it again, and after their retries it lands
+//! in a dead-letter queue that an alarm watches. An event that can never
+//! succeed (malformed, about nothing the service knows, a stored message
+//! that expired) is a poison event: logged with `poison: true` (a metric
+//! filter counts them) and acknowledged, never retried forever.
+
+use aws_lambda_events::event::sns::SnsEvent;
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use lambda_runtime::{Diagnostic, LambdaEvent};
+use outreach_app::ApiError;
+use outreach_app::ports::Job;
+use outreach_app::usecases::inbound::Verdicts;
+use outreach_aws::s3::RawMessageError;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::App;
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("the service failed; the event will be delivered again: {0}")]
+    Service(ApiError),
+    #[error("the stored message could not be read; the event will be delivered again: {0}")]
+    RawMessage(RawMessageError),
+    #[error("the event is not {expected}: {why}")]
+    Malformed { expected: &'static str, why: String },
+}
+
+impl From<HandlerError> for Diagnostic {
+    fn from(error: HandlerError) -> Diagnostic {
+        let kind = match &error {
+            HandlerError::Service(_) => "Outreach.ServiceUnavailable",
+            HandlerError::RawMessage(_) => "Outreach.RawMessageUnavailable",
+            HandlerError::Malformed { .. } => "Outreach.MalformedEvent",
+        };
+        Diagnostic {
+            error_type: kind.to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
+/// Whether an error of the service may pass on another delivery.
+fn transient(error: &ApiError) -> bool {
+    matches!(error, ApiError::Internal(_) | ApiError::Conflict(_))
+}
+
+/// Logs and acknowledges a poison event.
+fn poison(trigger: &'static str, why: &dyn std::fmt::Display) -> Value {
+    tracing::error!(poison = true, trigger, error = %why, "dropped an event that can never succeed");
+    json!({"dropped": why.to_string()})
+}
+
+/// The service's answer, or a poison event acknowledged, or a retry.
+fn settle<T>(
+    trigger: &'static str,
+    result: Result<T, ApiError>,
+    answer: impl FnOnce(T) -> Value,
+) -> Result<Value, HandlerError> {
+    match result {
+        Ok(value) => Ok(answer(value)),
+        Err(e) if transient(&e) => Err(HandlerError::Service(e)),
+        Err(e) => Ok(poison(trigger, &e)),
+    }
+}
+
+/// What a maintenance schedule asks for; the template sets one of these as
+/// each schedule's input. A plain EventBridge scheduled event runs both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// every connected account's identity, at least hourly.
+    IdentityCheck,
+    /// expired claims and missing wake-ups.
+    Sweep,
+}
+
+#[derive(Deserialize)]
+struct TaskInput {
+    task: Task,
+}
+
+/// The SNS message of an SES receipt rule (`notificationType: Received`).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ReceiptNotification {
+    notification_type: String,
+    #[serde(default)]
+    receipt: Receipt,
+    /// The message itself, when an SNS action (not an S3 action) carried it.
+    content: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct Receipt {
+    spam_verdict: Verdict,
+    virus_verdict: Verdict,
+    spf_verdict: Verdict,
+    dkim_verdict: Verdict,
+    dmarc_verdict: Verdict,
+    action: ReceiptAction,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct Verdict {
+    status: String,
+}
+
+impl Verdict {
+    fn is(&self, status: &str) -> bool {
+        self.status.eq_ignore_ascii_case(status)
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct ReceiptAction {
+    #[serde(rename = "type")]
+    kind: String,
+    bucket_name: Option<String>,
+    object_key: Option<String>,
+    encoding: Option<String>,
+}
+
+impl Receipt {
+    /// address-based matching trusts `From` when SPF, DKIM or DMARC passed.
+    fn verdicts(&self) -> Verdicts {
+        Verdicts {
+            sender_authenticated: [&self.spf_verdict, &self.dkim_verdict, &self.dmarc_verdict]
+                .iter()
+                .any(|v| v.is("PASS")),
+        }
+    }
+
+    /// Why SES' scanning says the message must not be acted on, if it does.
+    fn refusal(&self) -> Option<&'static str> {
+        if self.virus_verdict.is("FAIL") {
+            Some("virus")
+        } else if self.spam_verdict.is("FAIL") {
+            Some("spam")
+        } else {
+            None
+        }
+    }
+}
+
+fn sns_records(event: Value) -> Result<SnsEvent, String> {
+    serde_json::from_value(event).map_err(|e| e.to_string())
+}
+
+impl App {
+    /// The API function: the one router of local mode and the console (§13).
+    pub fn router(&self) -> axum::Router {
+        outreach_app::http::router(self.service.clone()).merge(outreach_app::console::router())
+    }
+
+    /// A fired wake-up (EventBridge Scheduler): the event is the job itself,
+    /// the schedule's input.
+    pub async fn on_wake_up(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        let job: Job = match serde_json::from_value(event.payload) {
+            Ok(job) => job,
+            Err(e) => return Ok(poison("wake-up", &format!("not a job: {e}"))),
+        };
+        let outcome = self.service.run_job(&job).await;
+        settle("wake-up", outcome, |o| {
+            tracing::info!(outcome = ?o, job = ?job, "ran a wake-up");
+            json!({"outcome": format!("{o:?}")})
+        })
+    }
+
+    /// SES events through SNS: each record is one SES notification.
+    pub async fn on_ses_events(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        let records = match sns_records(event.payload) {
+            Ok(records) => records,
+            Err(e) => return Ok(poison("ses-events", &format!("not an SNS event: {e}"))),
+        };
+        let mut answers = Vec::new();
+        for record in records.records {
+            // The envelope as an HTTPS subscription would post it: `Type`, `MessageId`, `Message`.
+            let body = serde_json::to_vec(&record.sns).map_err(|e| HandlerError::Malformed {
+                expected: "an SNS message",
+                why: e.to_string(),
+            })?;
+            let outcome = self.service.handle_ses_notification(&body).await;
+            answers.push(settle("ses-events", outcome, |o| {
+                tracing::info!(outcome = ?o, sns_message = %record.sns.message_id, "applied an SES event");
+                json!(format!("{o:?}"))
+            })?);
+        }
+        Ok(json!({"outcomes": answers}))
+    }
+
+    /// Inbound mail through SNS: the receipt rule stored the raw message in S3
+    /// and announced it; scanning verdicts decide whether it is acted on and
+    /// whether its sender is trusted (R-9.6, R-9.7, §15).
+    pub async fn on_inbound(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        let records = match sns_records(event.payload) {
+            Ok(records) => records,
+            Err(e) => return Ok(poison("inbound", &format!("not an SNS event: {e}"))),
+        };
+        let mut answers = Vec::new();
+        for record in records.records {
+            answers.push(self.inbound_message(&record.sns.message).await?);
+        }
+        Ok(json!({"results": answers}))
+    }
+
+    async fn inbound_message(&self, message: &str) -> Result<Value, HandlerError> {
+        let notification: ReceiptNotification = match serde_json::from_str(message) {
+            Ok(n) => n,
+            Err(e) => {
+                return Ok(poison(
+                    "inbound",
+                    &format!("not an SES receipt notification: {e}"),
+                ));
+            }
+        };
+        if notification.notification_type != "Received" {
+            // e.g. `AmazonSnsSubscriptionSucceeded` when the rule is set up.
+            tracing::info!(kind = %notification.notification_type, "ignored an SES notification");
+            return Ok(json!({"ignored": notification.notification_type}));
+        }
+        let receipt = &notification.receipt;
+        if let Some(reason) = receipt.refusal() {
+            tracing::warn!(dropped = reason, action = %receipt.action.kind, object = ?receipt.action.object_key, "dropped inbound mail that failed SES scanning");
+            return Ok(json!({"dropped": reason}));
+        }
+        let raw = match (&receipt.action, &notification.content) {
+            (
+                ReceiptAction {
+                    kind,
+                    bucket_name: Some(bucket),
+                    object_key: Some(key),
+                    ..
+                },
+                _,
+            ) if kind == "S3" => match self.raw_messages.get(bucket, key).await {
+                Ok(raw) => raw,
+                Err(e @ RawMessageError::NotFound { .. }) => return Ok(poison("inbound", &e)),
+                Err(e) => return Err(HandlerError::RawMessage(e)),
+            },
+            (action, Some(content))
+                if action
+                    .encoding
+                    .as_deref()
+                    .is_some_and(|e| e.eq_ignore_ascii_case("BASE64")) =>
+            {
+                match STANDARD.decode(content.trim()) {
+                    Ok(raw) => raw,
+                    Err(e) => {
+                        return Ok(poison(
+                            "inbound",
+                            &format!("the content is not Base64: {e}"),
+                        ));
+                    }
+                }
+            }
+            (_, Some(content)) => content.clone().into_bytes(),
+            _ => {
+                return Ok(poison(
+                    "inbound",
+                    &"the notification names no stored message and carries none",
+                ));
+            }
+        };
+        let result = self.service.handle_inbound(&raw, receipt.verdicts()).await;
+        settle("inbound", result, |r| {
+            tracing::info!(kind = r.kind, enrollments = ?r.enrollment_ids, "handled inbound mail");
+            json!({"kind": r.kind, "enrollment_ids": r.enrollment_ids})
+        })
+    }
+
+    /// The maintenance schedules: the identity check and the sweeper.
+    pub async fn on_maintenance(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        let tasks = match event.payload.get("task") {
+            None => vec![Task::IdentityCheck, Task::Sweep],
+            Some(_) => match serde_json::from_value::<TaskInput>(event.payload) {
+                Ok(input) => vec![input.task],
+                Err(e) => return Ok(poison("maintenance", &format!("not a task: {e}"))),
+            },
+        };
+        let mut report = serde_json::Map::new();
+        for task in tasks {
+            let answer = match task {
+                Task::IdentityCheck => settle(
+                    "maintenance",
+                    self.service.check_identities().await,
+                    |failed| {
+                        tracing::info!(failed, "checked the sender identities");
+                        json!({"accounts_failed": failed})
+                    },
+                )?,
+                Task::Sweep => {
+                    let margin = self.service.config().sweep_margin;
+                    settle("maintenance", self.service.sweep(margin).await, |r| {
+                        tracing::info!(
+                            expired_claims = r.expired_claims,
+                            rescued = r.rescued,
+                            cleared = r.cleared,
+                            "swept"
+                        );
+                        json!({"expired_claims": r.expired_claims, "rescued": r.rescued, "cleared": r.cleared})
+                    })?
+                }
+            };
+            let name = match task {
+                Task::IdentityCheck => "identity_check",
+                Task::Sweep => "sweep",
+            };
+            report.insert(name.to_owned(), answer);
+        }
+        Ok(Value::Object(report))
+    }
+
+    /// The planner queue: each record's body is a job (§15, issue 8). A record
+    /// that may pass later is reported as a batch item failure, so SQS
+    /// delivers only it again; a poison record is acknowledged.
+    pub async fn on_queue(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> Result<SqsBatchResponse, HandlerError> {
+        let batch: SqsEvent =
+            serde_json::from_value(event.payload).map_err(|e| HandlerError::Malformed {
+                expected: "an SQS batch",
+                why: e.to_string(),
+            })?;
+        let mut response = SqsBatchResponse::default();
+        for record in batch.records {
+            let id = record.message_id.unwrap_or_default();
+            let job: Job = match serde_json::from_str(record.body.as_deref().unwrap_or_default()) {
+                Ok(job) => job,
+                Err(e) => {
+                    poison("queue", &format!("message {id} is not a job: {e}"));
+                    continue;
+                }
+            };
+            if let Err(e) = settle("queue", self.service.run_job(&job).await, |o| {
+                tracing::info!(outcome = ?o, message = %id, "ran a queued job");
+                Value::Null
+            }) {
+                tracing::warn!(message = %id, error = %e, "a queued job failed; SQS delivers it again");
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                response.batch_item_failures.push(failure);
+            }
+        }
+        Ok(response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(spf: &str, dkim: &str, dmarc: &str, spam: &str, virus: &str) -> Receipt {
+        let v = |s: &str| Verdict {
+            status: s.to_owned(),
+        };
+        Receipt {
+            spf_verdict: v(spf),
+            dkim_verdict: v(dkim),
+            dmarc_verdict: v(dmarc),
+            spam_verdict: v(spam),
+            virus_verdict: v(virus),
+            action: ReceiptAction::default(),
+        }
+    }
+
+    #[test]
+    fn any_passing_verdict_authenticates_the_sender() {
+        //
+        assert!(
+            receipt("PASS", "FAIL", "FAIL", "PASS", "PASS")
+                .verdicts()
+                .sender_authenticated
+        );
+        assert!(
+            receipt("FAIL", "GRAY", "PASS", "PASS", "PASS")
+                .verdicts()
+                .sender_authenticated
+        );
+        assert!(
+            !receipt("FAIL", "GRAY", "PROCESSING_FAILED", "PASS", "PASS")
+                .verdicts()
+                .sender_authenticated
+        );
+        assert!(!receipt("", "", "", "", "").verdicts().sender_authenticated);
+    }
+
+    #[test]
+    fn spam_or_virus_failures_are_refused_and_anything_else_goes_on() {
+        assert_eq!(
+            receipt("PASS", "PASS", "PASS", "FAIL", "PASS").refusal(),
+            Some("spam")
+        );
+        assert_eq!(
+            receipt("PASS", "PASS", "PASS", "PASS", "FAIL").refusal(),
+            Some("virus")
+        );
+        // Scanning off or inconclusive: the message is acted on.
+        assert_eq!(
+            receipt("PASS", "PASS", "PASS", "GRAY", "DISABLED").refusal(),
+            None
+        );
+    }
+
+    #[test]
+    fn only_errors_that_may_pass_are_retried() {
+        assert!(transient(&ApiError::Internal("the store failed".into())));
+        assert!(transient(&ApiError::Conflict(
+            "changed concurrently".into()
+        )));
+        assert!(!transient(&ApiError::invalid("body", "not JSON")));
+        assert!(!transient(&ApiError::NotFound("enrollment")));
+    }
+}

@@ -1,0 +1,950 @@
+//! Every function's handler fed with the sample events of `infra/events/`
+//! (the shapes API Gateway, EventBridge Scheduler, SNS and SQS deliver), on
+//! the AWS adapters against the emulator, with the effect checked in the
+//! store through the API: a send recorded, a bounce cascaded to the next
+//! address, a reply ending the enrollment, a missing wake-up rescued.
+//! Also: the template sets what the functions read and declares the table
+//! the adapters use.
+
+#[path = "../../aws/tests/support/mod.rs"]
+mod support;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use lambda_http::request::LambdaRequest;
+use lambda_runtime::{Context, LambdaEvent};
+use outreach_app::model::AccountStatus;
+use outreach_app::ports::{Clock, Job, Scheduler, Store, WakeUp};
+use outreach_aws::DynamoStore;
+use outreach_aws::scheduler::parse_at_expression;
+use outreach_domain::ids::{AccountId, EnrollmentId, OrgId};
+use outreach_lambda::settings::vars;
+use outreach_lambda::{App, Settings};
+use serde_json::{Value, json};
+use support::{Aws, TestClock, unique};
+use tower::ServiceExt;
+
+const REPLY_DOMAIN: &str = "reply.outreach.example";
+const SENDER: &str = "alice@acme.example";
+
+fn infra(path: &str) -> String {
+    let full = format!("{}/../../infra/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+/// A sample event of `infra/events/`.
+fn sample(name: &str) -> Value {
+    serde_json::from_str(&infra(&format!("events/{name}")))
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+/// A sample SNS event whose message (SES JSON) `patch` changes.
+fn sns_sample(name: &str, patch: impl FnOnce(&mut Value)) -> Value {
+    let mut event = sample(name);
+    let message = &mut event["Records"][0]["Sns"]["Message"];
+    let mut inner: Value =
+        serde_json::from_str(message.as_str().expect("a JSON string")).expect("SES JSON");
+    patch(&mut inner);
+    *message = Value::String(inner.to_string());
+    event
+}
+
+fn invocation(payload: Value) -> LambdaEvent<Value> {
+    LambdaEvent::new(payload, Context::default())
+}
+
+fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 1, 14, 0, 0)
+        .single()
+        .expect("an instant")
+}
+
+/// Answers every DNS query on 127.0.0.1 with "no such name": no DMARC policy,
+/// and no query ever leaves the machine.
+async fn nxdomain_resolver() -> std::net::SocketAddr {
+    let socket = tokio::net::UdpSocket::bind("127.0.0.1:0")
+        .await
+        .expect("a UDP socket");
+    let address = socket.local_addr().expect("its address");
+    tokio::spawn(async move {
+        let mut buf = vec![0u8; 512];
+        while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+            let mut answer = buf[..n].to_vec();
+            if answer.len() >= 4 {
+                answer[2..4].copy_from_slice(&0x8183u16.to_be_bytes());
+                let _ = socket.send_to(&answer, from).await;
+            }
+        }
+    });
+    address
+}
+
+/// One deployment of the stack on the emulator: its own table, schedule
+/// group, planner queue and inbound bucket, and the functions' [`App`] built
+/// from the variables the template sets.
+struct Stack {
+    app: App,
+    aws: Aws,
+    store: Arc<DynamoStore>,
+    scheduler: Arc<outreach_aws::EventBridgeScheduler>,
+    sqs: aws_sdk_sqs::Client,
+    queue_url: String,
+    bucket: String,
+    clock: Arc<TestClock>,
+    org: String,
+}
+
+/// What one campaign's setup made.
+struct Campaign {
+    id: String,
+    account: String,
+    candidates: Vec<String>,
+    enrollments: Vec<String>,
+}
+
+impl Stack {
+    async fn new() -> Stack {
+        let aws = Aws::new().await;
+        let clock = TestClock::new(start_time());
+        let store = aws.store().await;
+        let scheduler = aws.scheduler(clock.clone()).await;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(Region::new(support::REGION))
+            .endpoint_url(&aws.endpoint)
+            .credentials_provider(Credentials::new("test", "test", None, None, "static"))
+            .load()
+            .await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let queue_url = sqs
+            .create_queue()
+            .queue_name(unique("planner"))
+            .send()
+            .await
+            .expect("the planner queue")
+            .queue_url
+            .expect("its URL");
+        let bucket = unique("inbound");
+        aws.clients
+            .s3
+            .create_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("the inbound bucket");
+        // moto sends only from identities it knows: the reply domain forwards replies.
+        aws.verify_sender(REPLY_DOMAIN).await;
+        let resolver = nxdomain_resolver().await;
+        let variables: HashMap<String, String> = [
+            (vars::TABLE_NAME, aws.table.clone()),
+            (vars::SCHEDULE_GROUP, aws.group.clone()),
+            (
+                vars::WAKE_UP_FUNCTION_ARN,
+                "arn:aws:lambda:us-east-1:123456789012:function:outreach-send-step".into(),
+            ),
+            (
+                vars::SCHEDULER_ROLE_ARN,
+                "arn:aws:iam::123456789012:role/outreach-scheduler".into(),
+            ),
+            (
+                vars::SCHEDULER_DLQ_ARN,
+                "arn:aws:sqs:us-east-1:123456789012:outreach-scheduler-dlq".into(),
+            ),
+            (vars::PLANNER_QUEUE_URL, queue_url.clone()),
+            (vars::CONFIGURATION_SET, "outreach-events".into()),
+            (vars::REPLY_DOMAIN, REPLY_DOMAIN.into()),
+            (vars::PUBLIC_BASE_URL, "https://outreach.example".into()),
+            (vars::USER_CLAIM, "sub".into()),
+            (vars::ORG_CLAIM, "org_id".into()),
+            (vars::EMAIL_CLAIM, "email".into()),
+            (vars::SCOPE_CLAIM, "scope".into()),
+            (vars::ADMIN_SCOPE, "outreach/admin".into()),
+            (vars::INITIAL_CREDITS, "100".into()),
+            (
+                vars::HASH_KEY,
+                "test-hash-key-of-at-least-32-characters".into(),
+            ),
+            (vars::DNS_RESOLVER, resolver.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        let settings = Settings::from_map(&variables).expect("the template's variables");
+        let app = App::new(&settings, aws.clients.clone(), sqs.clone(), clock.clone());
+        Stack {
+            app,
+            aws,
+            store,
+            scheduler,
+            sqs,
+            queue_url,
+            bucket,
+            clock,
+            org: unique("org"),
+        }
+    }
+
+    /// An HTTP API request through the API function, made from the sample
+    /// request with the JWT authorizer's claims.
+    async fn api(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut event = sample("api-create-candidate.json");
+        let claims = &mut event["requestContext"]["authorizer"]["jwt"]["claims"];
+        claims["org_id"] = json!(self.org);
+        claims["sub"] = json!("user_alice");
+        claims["email"] = json!(SENDER);
+        self.api_event(with_request(event, method, path, body))
+            .await
+    }
+
+    async fn api_event(&self, event: Value) -> (u16, Value) {
+        let request: LambdaRequest = serde_json::from_value(event).expect("an HTTP API request");
+        let adapter = lambda_http::Adapter::from(self.app.router());
+        let response = adapter
+            .oneshot(invocation_of(request))
+            .await
+            .expect("the router never fails");
+        let response =
+            serde_json::to_value(response).expect("the response as API Gateway reads it");
+        let status = response["statusCode"].as_u64().expect("a status") as u16;
+        let body = response["body"].as_str().unwrap_or_default();
+        (
+            status,
+            serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_owned())),
+        )
+    }
+
+    async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        let (status, answer) = self.api(method, path, body).await;
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path}: {status} {answer}"
+        );
+        answer
+    }
+
+    /// A running campaign from `SENDER` with one enrollment per candidate
+    /// (each with the given addresses, first one first), started now.
+    async fn campaign(&self, candidates: &[&[&str]]) -> Campaign {
+        self.ok(
+            "PUT",
+            "/v1/me",
+            Some(json!({"display_name": "Alice Recruiter", "timezone": "UTC"})),
+        )
+        .await;
+        let account = self
+            .ok(
+                "POST",
+                "/v1/email-accounts",
+                Some(json!({"address": SENDER, "display_name": "Alice Recruiter"})),
+            )
+            .await;
+        assert_eq!(
+            account["status"], "pending",
+            "R-2.1: in AWS a link proves control first"
+        );
+        let account = account["id"].as_str().expect("an account id").to_owned();
+        self.connect(&account).await;
+        let mut ids = Vec::new();
+        for (i, emails) in candidates.iter().enumerate() {
+            let emails: Vec<Value> = emails
+                .iter()
+                .map(|a| json!({"address": a, "type": "personal"}))
+                .collect();
+            let body =
+                json!({"first_name": format!("Ada{i}"), "last_name": "Lovelace", "emails": emails});
+            let c = self.ok("POST", "/v1/candidates", Some(body)).await;
+            ids.push(c["id"].as_str().expect("a candidate id").to_owned());
+        }
+        let template = self
+            .ok(
+                "POST",
+                "/v1/templates",
+                Some(json!({"name": "Intro", "steps": [
+                    {"subject": "Hello {{ candidate.first_name }}", "body": "<p>Hi {{ candidate.first_name }}</p>"},
+                    {"body": "<p>Just following up.</p>", "delay_days": 2}]})),
+            )
+            .await;
+        let project = self
+            .ok(
+                "POST",
+                "/v1/projects",
+                Some(json!({"name": "Backend hiring"})),
+            )
+            .await;
+        let campaign = self
+            .ok(
+                "POST",
+                &format!("/v1/projects/{}/campaigns", project["id"].as_str().expect("a project id")),
+                Some(json!({"name": "Backend Q1", "sender_account_id": account, "template_id": template["id"],
+                    "timezone": "UTC", "when_to_send": {"mode": "when_started"}})),
+            )
+            .await;
+        let id = campaign["id"].as_str().expect("a campaign id").to_owned();
+        let added = self
+            .ok(
+                "POST",
+                &format!("/v1/campaigns/{id}/enrollments"),
+                Some(json!({"candidate_ids": ids})),
+            )
+            .await;
+        let enrollments = added["enrollments"]
+            .as_array()
+            .expect("enrollments")
+            .iter()
+            .map(|e| e["id"].as_str().expect("an enrollment id").to_owned())
+            .collect();
+        let started = self
+            .ok("POST", &format!("/v1/campaigns/{id}/start"), None)
+            .await;
+        assert_eq!(started["status"], "running");
+        Campaign {
+            id,
+            account,
+            candidates: ids,
+            enrollments,
+        }
+    }
+
+    /// The emulator never verifies an identity for sending, so the test proves
+    /// control itself: the account is connected in the store.
+    async fn connect(&self, account: &str) {
+        let mut stored = self
+            .store
+            .get_account(&AccountId::new(account.to_owned()))
+            .await
+            .expect("the store answers")
+            .expect("the account");
+        stored.value.status = AccountStatus::Connected;
+        stored.value.confirmed = true;
+        self.store
+            .put_account(&stored.value, Some(stored.version))
+            .await
+            .expect("the account is connected");
+    }
+
+    async fn enrollment(&self, campaign: &Campaign, i: usize) -> Value {
+        self.ok(
+            "GET",
+            &format!(
+                "/v1/campaigns/{}/enrollments/{}",
+                campaign.id, campaign.enrollments[i]
+            ),
+            None,
+        )
+        .await
+    }
+
+    /// The wake-up the enrollment waits for, as EventBridge Scheduler holds it.
+    async fn pending_wake_up(&self, enrollment: &str) -> (String, DateTime<Utc>, Value) {
+        let e = self
+            .store
+            .get_enrollment(
+                &OrgId::new(self.org.clone()),
+                &EnrollmentId::new(enrollment.to_owned()),
+            )
+            .await
+            .expect("the store answers")
+            .expect("the enrollment")
+            .value;
+        let due = e.next_due_at.expect("the enrollment waits for a wake-up");
+        let name = WakeUp::send_step(&e, due).name;
+        let schedule = self
+            .aws
+            .clients
+            .scheduler
+            .get_schedule()
+            .group_name(&self.aws.group)
+            .name(&name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("no schedule {name}: {e:?}"));
+        let at = parse_at_expression(schedule.schedule_expression().unwrap_or_default())
+            .expect("a one-shot schedule");
+        let input = schedule
+            .target()
+            .and_then(|t| t.input())
+            .expect("the schedule's input");
+        (name, at, serde_json::from_str(input).expect("JSON input"))
+    }
+
+    /// Fires the enrollment's wake-up at its time — the send-step function
+    /// gets the schedule's input, as EventBridge Scheduler would hand it over —
+    /// and expects a send.
+    async fn fire(&self, enrollment: &str) {
+        let (_, at, input) = self.pending_wake_up(enrollment).await;
+        let shape = sample("send-step.json");
+        assert_eq!(
+            keys(&input),
+            keys(&shape),
+            "send-step.json has the scheduler's payload shape"
+        );
+        self.clock.set(self.clock.now().max(at));
+        let answer = self
+            .app
+            .on_wake_up(invocation(input))
+            .await
+            .expect("the wake-up ran");
+        let outcome = answer["outcome"].as_str().unwrap_or_default();
+        assert!(outcome.starts_with("Sent"), "{answer}");
+    }
+}
+
+fn invocation_of(request: LambdaRequest) -> LambdaEvent<LambdaRequest> {
+    LambdaEvent::new(request, Context::default())
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut keys: Vec<String> = v.as_object().expect("an object").keys().cloned().collect();
+    keys.sort();
+    keys
+}
+
+/// The sample HTTP API request turned into `method path` with `body`.
+fn with_request(mut event: Value, method: &str, path: &str, body: Option<Value>) -> Value {
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["method"] = json!(method);
+    event["requestContext"]["http"]["path"] = json!(path);
+    let text = body.map(|b| b.to_string()).unwrap_or_default();
+    event["headers"]["content-length"] = json!(text.len().to_string());
+    if text.is_empty() {
+        event.as_object_mut().expect("an object").remove("body");
+    } else {
+        event["body"] = json!(text);
+    }
+    event
+}
+
+/// A permanent bounce of `message_id` to `address` in the event-publishing
+/// format, with the message tags that name the attempt (R-9.8).
+fn bounce(stack: &Stack, campaign: &Campaign, message_id: &str, address: &str) -> Value {
+    sns_sample("ses-bounce-event.json", |m| {
+        m["mail"]["messageId"] = json!(message_id);
+        m["mail"]["destination"] = json!([address]);
+        m["bounce"]["bouncedRecipients"][0]["emailAddress"] = json!(address);
+        m["bounce"]["feedbackId"] = json!(unique("feedback"));
+        let tags = &mut m["mail"]["tags"];
+        tags["org"] = json!([stack.org]);
+        tags["campaign"] = json!([campaign.id]);
+        tags["enrollment"] = json!([campaign.enrollments[0]]);
+        tags["step"] = json!(["1"]);
+        tags["attempt"] = json!(["1"]);
+    })
+}
+
+#[tokio::test]
+async fn a_fired_wake_up_sends_and_a_bounce_cascades_to_the_next_address() {
+    // R-8.1 (send recorded), R-9.2 (hard bounce → next address), R-9.1 (delivery), R-9.8 (both formats)
+    let stack = Stack::new().await;
+    let campaign = stack
+        .campaign(&[&["ada@home.example", "ada@engines.example"]])
+        .await;
+    let enrollment = stack.enrollment(&campaign, 0).await;
+    assert_eq!(
+        enrollment["steps"][0]["status"], "pending",
+        "R-6.1: grace period"
+    );
+
+    stack.fire(&campaign.enrollments[0]).await;
+    let enrollment = stack.enrollment(&campaign, 0).await;
+    let step = &enrollment["steps"][0];
+    assert_eq!(step["status"], "sent", "{enrollment}");
+    assert_eq!(step["address"], "ada@home.example");
+    let first_message = step["message_id"]
+        .as_str()
+        .expect("the SES message id")
+        .to_owned();
+
+    // The same wake-up fired again (a duplicate firing) sends nothing (R-8.1).
+    let again = stack
+        .app
+        .on_wake_up(invocation(first_wake_up_input(&stack, &campaign).await))
+        .await
+        .expect("ran");
+    assert!(
+        !again["outcome"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Sent"),
+        "{again}"
+    );
+
+    let answer = stack
+        .app
+        .on_ses_events(invocation(bounce(
+            &stack,
+            &campaign,
+            &first_message,
+            "ada@home.example",
+        )))
+        .await
+        .expect("the bounce is applied");
+    assert!(
+        answer["outcomes"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Applied"),
+        "{answer}"
+    );
+    let candidate = stack
+        .ok(
+            "GET",
+            &format!("/v1/candidates/{}", campaign.candidates[0]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        candidate["emails"][0]["status"], "bounced",
+        "R-3.5: {candidate}"
+    );
+    assert_eq!(candidate["emails"][1]["status"], "valid");
+
+    // R-9.2: the step goes to the next address within minutes, through a new wake-up.
+    stack.fire(&campaign.enrollments[0]).await;
+    let enrollment = stack.enrollment(&campaign, 0).await;
+    let step = &enrollment["steps"][0];
+    assert_eq!(step["address"], "ada@engines.example", "{enrollment}");
+    assert_eq!(step["attempts"].as_array().map(Vec::len), Some(2));
+    let second_message = step["message_id"]
+        .as_str()
+        .expect("the SES message id")
+        .to_owned();
+    assert_ne!(first_message, second_message);
+
+    // A delivery in the notification format (no tags): found by the message id alone.
+    let delivery = sns_sample("ses-delivery-notification.json", |m| {
+        m["mail"]["messageId"] = json!(second_message);
+        m["mail"]["destination"] = json!(["ada@engines.example"]);
+        m["delivery"]["recipients"] = json!(["ada@engines.example"]);
+    });
+    stack
+        .app
+        .on_ses_events(invocation(delivery.clone()))
+        .await
+        .expect("the delivery is applied");
+    // A duplicate notification changes nothing twice (R-9.8).
+    stack
+        .app
+        .on_ses_events(invocation(delivery))
+        .await
+        .expect("the duplicate is acknowledged");
+    let enrollment = stack.enrollment(&campaign, 0).await;
+    assert_eq!(
+        enrollment["steps"][0]["status"], "delivered",
+        "{enrollment}"
+    );
+    assert_eq!(enrollment["status"], "in_progress");
+}
+
+/// The input of the enrollment's step-1 wake-up as it was first scheduled
+/// (plan version 1), rebuilt from the sample: a stale or duplicate firing.
+async fn first_wake_up_input(stack: &Stack, campaign: &Campaign) -> Value {
+    let mut input = sample("send-step.json");
+    input["org_id"] = json!(stack.org);
+    input["campaign_id"] = json!(campaign.id);
+    input["enrollment_id"] = json!(campaign.enrollments[0]);
+    input
+}
+
+#[tokio::test]
+async fn a_reply_stored_in_s3_ends_the_enrollment() {
+    // R-9.6 (reply by Reply-To token, verdicts), §15 (raw message in S3), spam dropped
+    let stack = Stack::new().await;
+    let campaign = stack.campaign(&[&["ada@home.example"]]).await;
+    stack.fire(&campaign.enrollments[0]).await;
+    let e = stack
+        .store
+        .get_enrollment(
+            &OrgId::new(stack.org.clone()),
+            &EnrollmentId::new(campaign.enrollments[0].clone()),
+        )
+        .await
+        .expect("the store answers")
+        .expect("the enrollment")
+        .value;
+    let raw = format!(
+        "From: Ada Lovelace <ada@home.example>\r\nTo: reply+{}@{REPLY_DOMAIN}\r\nSubject: Re: Hello Ada0\r\n\
+         Message-ID: <reply-1@mail.home.example>\r\nDate: Tue, 1 Dec 2026 16:02:09 +0100\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nHappy to talk next week.\r\nAda\r\n",
+        e.reply_token
+    );
+    let key = format!("inbound/{}", unique("message"));
+    stack
+        .aws
+        .clients
+        .s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key(&key)
+        .body(raw.into_bytes().into())
+        .send()
+        .await
+        .expect("the receipt rule stored the message");
+    let notification = |spam: &str, object: &str| {
+        sns_sample("inbound-s3.json", |m| {
+            m["receipt"]["action"]["bucketName"] = json!(stack.bucket);
+            m["receipt"]["action"]["objectKey"] = json!(object);
+            m["receipt"]["spamVerdict"]["status"] = json!(spam);
+        })
+    };
+
+    // Spam is recorded and dropped: nothing changes.
+    let dropped = stack
+        .app
+        .on_inbound(invocation(notification("FAIL", &key)))
+        .await
+        .expect("acknowledged");
+    assert_eq!(dropped["results"][0]["dropped"], "spam");
+    assert_eq!(
+        stack.enrollment(&campaign, 0).await["status"],
+        "in_progress"
+    );
+    // An object that expired is a poison event: acknowledged, not an error loop.
+    let gone = stack
+        .app
+        .on_inbound(invocation(notification("PASS", "inbound/expired")))
+        .await
+        .expect("acknowledged");
+    assert!(gone["results"][0]["dropped"].is_string(), "{gone}");
+
+    let answer = stack
+        .app
+        .on_inbound(invocation(notification("PASS", &key)))
+        .await
+        .expect("the reply is handled");
+    assert_eq!(answer["results"][0]["kind"], "reply", "{answer}");
+    let enrollment = stack.enrollment(&campaign, 0).await;
+    assert_eq!(enrollment["status"], "replied", "{enrollment}");
+    assert_eq!(
+        enrollment["steps"][1]["status"], "cancelled",
+        "R-9.6: later steps cancelled"
+    );
+}
+
+#[tokio::test]
+async fn unsubscribe_links_and_complaints_end_enrollments() {
+    // R-9.5: the public one-click route (no authorizer) and a complaint (event format)
+    let stack = Stack::new().await;
+    let campaign = stack
+        .campaign(&[&["ada@home.example"], &["grace@home.example"]])
+        .await;
+    for e in &campaign.enrollments {
+        stack.fire(e).await;
+    }
+    let first = stack
+        .store
+        .get_enrollment(
+            &OrgId::new(stack.org.clone()),
+            &EnrollmentId::new(campaign.enrollments[0].clone()),
+        )
+        .await
+        .expect("the store answers")
+        .expect("the enrollment")
+        .value;
+    let mut event = sample("api-unsubscribe-one-click.json");
+    assert!(
+        event["requestContext"].get("authorizer").is_none(),
+        "a public route"
+    );
+    let path = format!("/v1/unsubscribe/{}", first.unsubscribe_token);
+    event["rawPath"] = json!(path);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["pathParameters"]["token"] = json!(first.unsubscribe_token);
+    let (status, answer) = stack.api_event(event).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        stack.enrollment(&campaign, 0).await["status"],
+        "unsubscribed"
+    );
+
+    let second = stack.enrollment(&campaign, 1).await;
+    let message = second["steps"][0]["message_id"]
+        .as_str()
+        .expect("sent")
+        .to_owned();
+    let complaint = sns_sample("ses-complaint-event.json", |m| {
+        m["mail"]["messageId"] = json!(message);
+        m["mail"]["destination"] = json!(["grace@home.example"]);
+        m["complaint"]["complainedRecipients"] = json!([{"emailAddress": "grace@home.example"}]);
+        m["complaint"]["feedbackId"] = json!(unique("feedback"));
+        if let Some(tags) = m["mail"]["tags"].as_object_mut() {
+            tags.retain(|k, _| k.starts_with("ses:"));
+        }
+    });
+    stack
+        .app
+        .on_ses_events(invocation(complaint))
+        .await
+        .expect("the complaint is applied");
+    assert_eq!(
+        stack.enrollment(&campaign, 1).await["status"],
+        "unsubscribed"
+    );
+}
+
+#[tokio::test]
+async fn the_planner_runs_queued_chunks_and_acknowledges_poison() {
+    // §15 / issue 8: the fan-out goes through SQS; partial batch failures
+    let stack = Stack::new().await;
+    let campaign = stack.campaign(&[&["ada@home.example"]]).await;
+    let received = stack
+        .sqs
+        .receive_message()
+        .queue_url(&stack.queue_url)
+        .max_number_of_messages(10)
+        .message_attribute_names("All")
+        .send()
+        .await
+        .expect("the queue answers");
+    let messages = received.messages();
+    assert!(!messages.is_empty(), "start queued its fan-out");
+    let template = sample("planner-sqs.json")["Records"][0].clone();
+    let mut records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let mut r = template.clone();
+            r["messageId"] = json!(m.message_id());
+            r["receiptHandle"] = json!(m.receipt_handle());
+            r["body"] = json!(m.body());
+            r
+        })
+        .collect();
+    for record in &records {
+        let job: Job =
+            serde_json::from_str(record["body"].as_str().expect("a body")).expect("a job");
+        assert!(
+            matches!(&job, Job::PlanChunk { campaign_id, .. } if campaign_id.as_str() == campaign.id)
+        );
+    }
+    let mut poison = template.clone();
+    poison["messageId"] = json!("poison-1");
+    poison["body"] = json!("{\"not\": \"a job\"}");
+    records.push(poison);
+    let response = stack
+        .app
+        .on_queue(invocation(json!({"Records": records})))
+        .await
+        .expect("the batch ran");
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "{:?}",
+        response.batch_item_failures
+    );
+    // Idempotent: the enrollment keeps its one plan and its wake-up (issue 8).
+    let (name, _, _) = stack.pending_wake_up(&campaign.enrollments[0]).await;
+    assert!(name.ends_with(".s1.v1"), "{name}");
+}
+
+#[tokio::test]
+async fn maintenance_rescues_a_missing_wake_up_and_checks_identities() {
+    // R-8.1 (sweeper), R-2.3 (identity check pauses with sender_error)
+    let stack = Stack::new().await;
+    let campaign = stack.campaign(&[&["ada@home.example"]]).await;
+    let (name, at, _) = stack.pending_wake_up(&campaign.enrollments[0]).await;
+    stack
+        .scheduler
+        .cancel(&name)
+        .await
+        .expect("the wake-up is lost");
+    stack.clock.set(at + Duration::minutes(5));
+    let report = stack
+        .app
+        .on_maintenance(invocation(sample("sweep.json")))
+        .await
+        .expect("swept");
+    assert_eq!(report["sweep"]["rescued"], 1, "{report}");
+    assert_eq!(
+        stack.enrollment(&campaign, 0).await["steps"][0]["status"],
+        "sent"
+    );
+
+    // The emulator never verifies identities: the connected account lost its verification.
+    let report = stack
+        .app
+        .on_maintenance(invocation(sample("identity-check.json")))
+        .await
+        .expect("checked");
+    assert_eq!(report["identity_check"]["accounts_failed"], 1, "{report}");
+    let account = stack
+        .ok(
+            "GET",
+            &format!("/v1/email-accounts/{}", campaign.account),
+            None,
+        )
+        .await;
+    assert_eq!(account["status"], "error");
+    let paused = stack
+        .ok("GET", &format!("/v1/campaigns/{}", campaign.id), None)
+        .await;
+    assert_eq!(paused["status"], "paused");
+    assert_eq!(paused["pause_reason"], "sender_error");
+
+    // A plain scheduled event runs both tasks.
+    let report = stack
+        .app
+        .on_maintenance(invocation(sample("scheduled-event.json")))
+        .await
+        .expect("ran");
+    assert!(
+        report.get("sweep").is_some() && report.get("identity_check").is_some(),
+        "{report}"
+    );
+}
+
+#[tokio::test]
+async fn the_api_function_takes_its_identity_from_the_authorizer_only() {
+    // R-1.2, §13 (401), public console
+    let stack = Stack::new().await;
+    let (status, me) = stack.api_event(sample("api-get-me.json")).await;
+    assert_eq!(status, 200, "{me}");
+    assert_eq!(me["org_id"], "org_acme");
+    assert_eq!(me["id"], "user_alice");
+    let mut unverified = sample("api-get-me.json");
+    unverified["requestContext"]
+        .as_object_mut()
+        .expect("a context")
+        .remove("authorizer");
+    assert_eq!(
+        stack.api_event(unverified).await.0,
+        401,
+        "a bearer header alone proves nothing"
+    );
+    let mut console = sample("api-get-me.json");
+    console["requestContext"]
+        .as_object_mut()
+        .expect("a context")
+        .remove("authorizer");
+    let (status, page) = stack
+        .api_event(with_request(console, "GET", "/", None))
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        page.as_str().unwrap_or_default().contains("<html"),
+        "the console page"
+    );
+    // Malformed events are poison: acknowledged, never retried forever.
+    let answer = stack
+        .app
+        .on_wake_up(invocation(json!({"job": "nonsense"})))
+        .await
+        .expect("acknowledged");
+    assert!(answer["dropped"].is_string());
+    let answer = stack
+        .app
+        .on_ses_events(invocation(json!({"Records": "x"})))
+        .await
+        .expect("acknowledged");
+    assert!(answer["dropped"].is_string());
+}
+
+#[test]
+fn every_sample_event_has_its_triggers_shape() {
+    for name in [
+        "api-get-me.json",
+        "api-create-candidate.json",
+        "api-unsubscribe-one-click.json",
+    ] {
+        let request: LambdaRequest =
+            serde_json::from_value(sample(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(matches!(request, LambdaRequest::ApiGatewayV2(_)), "{name}");
+    }
+    let job: Job = serde_json::from_value(sample("send-step.json")).expect("a job");
+    assert!(matches!(job, Job::SendStep { .. }));
+    for name in [
+        "ses-bounce-event.json",
+        "ses-bounce-notification.json",
+        "ses-complaint-event.json",
+        "ses-complaint-notification.json",
+        "ses-delivery-event.json",
+        "ses-delivery-notification.json",
+        "inbound-s3.json",
+        "inbound-sns-content.json",
+    ] {
+        let event: aws_lambda_events::event::sns::SnsEvent =
+            serde_json::from_value(sample(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let message: Value = serde_json::from_str(&event.records[0].sns.message).expect("JSON");
+        if name.starts_with("ses-") {
+            let envelope = serde_json::to_vec(&event.records[0].sns).expect("an envelope");
+            outreach_domain::ses_event::parse_notification(&envelope)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+        } else {
+            assert_eq!(message["notificationType"], "Received", "{name}");
+        }
+    }
+    let batch: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(sample("planner-sqs.json")).expect("SQS");
+    let job: Job =
+        serde_json::from_str(batch.records[0].body.as_deref().expect("a body")).expect("a job");
+    assert!(matches!(job, Job::PlanChunk { .. }));
+}
+
+#[test]
+fn the_template_sets_every_variable_and_declares_the_adapters_table() {
+    let template = infra("template.yaml");
+    for name in vars::ALL {
+        assert!(
+            template.contains(&format!("        {name}: ")),
+            "the template sets {name}"
+        );
+    }
+    use outreach_aws::dynamo::keys;
+    for attribute in [
+        keys::PK,
+        keys::SK,
+        keys::GSI1PK,
+        keys::GSI1SK,
+        keys::GSI2PK,
+        keys::GSI2SK,
+        keys::GSI3PK,
+        keys::GSI3SK,
+    ] {
+        assert!(
+            template.contains(&format!(
+                "{{ AttributeName: {attribute}, AttributeType: S }}"
+            )),
+            "{attribute}"
+        );
+    }
+    for index in [keys::GSI1, keys::GSI2, keys::GSI3] {
+        assert!(
+            template.contains(&format!("IndexName: {index}\n")),
+            "{index}"
+        );
+    }
+    assert!(template.contains(&format!("AttributeName: {}\n", keys::TTL)));
+    // shared/aws/src/dynamo/table.rs: lookups project the organization and id only.
+    assert_eq!(template.matches("NonKeyAttributes: [org, id]").count(), 2);
+    // Metric filters read the fields the JSON log lines carry (telemetry.rs).
+    assert!(template.contains(r#"{ $.alarm = "ses_deferred" }"#));
+    assert!(template.contains(r#"{ $.alarm = "sender_reputation" }"#));
+    assert!(template.contains("{ $.poison IS TRUE }"));
+    // R-8.1: every function's timeout is shorter than the send claim's lease.
+    let lease = outreach_app::Config::local(0).claim_lease.num_seconds();
+    for line in template
+        .lines()
+        .filter(|l| l.trim_start().starts_with("Timeout:"))
+    {
+        let seconds: i64 = line
+            .trim()
+            .trim_start_matches("Timeout:")
+            .trim()
+            .parse()
+            .expect("seconds");
+        assert!(seconds < lease, "{line}");
+    }
+    // One crate per function, each built by cargo-lambda under its binary name.
+    for binary in [
+        "outreach-api",
+        "outreach-send-step",
+        "outreach-ses-events",
+        "outreach-inbound",
+        "outreach-identity-check",
+        "outreach-planner",
+    ] {
+        assert!(
+            template.contains(&format!("Binary: {binary}\n")),
+            "{binary}"
+        );
+    }
+}
