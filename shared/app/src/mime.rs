@@ -9,8 +9,13 @@
 //!
 //! Every header value is made single-line here as well, even though
 //! rendering already does it for subjects: this is the last point before the
-//! bytes leave the service, so it must not trust its callers.
+//! bytes leave the service, so it must not trust its callers. A subject or
+//! display name that contains an encoded-word look-alike (`=?utf-8?Q?=0D=0A?=`)
+//! is written encoded as a whole, so a reader decodes exactly our text and
+//! never a line break hidden in it (`mail-builder` writes plain ASCII as is).
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
 use mail_builder::MessageBuilder;
 use mail_builder::headers::Header;
@@ -50,21 +55,35 @@ pub struct OutgoingMail {
 /// Serialises `mail` as an RFC 5322 message with CRLF line endings.
 pub fn build_mime(mail: &OutgoingMail) -> Vec<u8> {
     let from_name = single_line(&mail.from_name).trim().to_owned();
-    let from = if from_name.is_empty() {
-        Address::new_address(None::<String>, mail.from.as_str().to_owned())
+    let builder = MessageBuilder::new();
+    let builder = if from_name.is_empty() {
+        builder.from(Address::new_address(
+            None::<String>,
+            mail.from.as_str().to_owned(),
+        ))
+    } else if looks_encoded(&from_name) {
+        builder.header(
+            "From",
+            Raw::new(format!(
+                "{} <{}>",
+                encoded_words(&from_name),
+                mail.from.as_str()
+            )),
+        )
     } else {
-        Address::new_address(Some(from_name), mail.from.as_str().to_owned())
+        builder.from(Address::new_address(
+            Some(from_name),
+            mail.from.as_str().to_owned(),
+        ))
     };
 
-    let mut builder = MessageBuilder::new()
-        .from(from)
+    let builder = builder
         .to(Address::new_address(
             None::<String>,
             mail.to.as_str().to_owned(),
         ))
-        .reply_to(Address::new_address(None::<String>, token(&mail.reply_to)))
-        .subject(Text::new(single_line(&mail.subject).trim().to_owned()))
-        .date(Date::new(mail.date.timestamp()));
+        .reply_to(Address::new_address(None::<String>, token(&mail.reply_to)));
+    let mut builder = with_subject(builder, &mail.subject).date(Date::new(mail.date.timestamp()));
     if let Some(id) = mail
         .message_id
         .as_deref()
@@ -139,7 +158,7 @@ pub struct ForwardedMail<'a> {
 }
 
 pub fn build_forward(mail: &ForwardedMail<'_>) -> Vec<u8> {
-    let mut builder = MessageBuilder::new()
+    let builder = MessageBuilder::new()
         .from(Address::new_address(
             Some("Outreach"),
             mail.from.as_str().to_owned(),
@@ -147,8 +166,8 @@ pub fn build_forward(mail: &ForwardedMail<'_>) -> Vec<u8> {
         .to(Address::new_address(
             None::<String>,
             mail.to.as_str().to_owned(),
-        ))
-        .subject(Text::new(single_line(mail.subject).trim().to_owned()))
+        ));
+    let mut builder = with_subject(builder, mail.subject)
         .date(Date::new(mail.date.timestamp()))
         .header("Auto-Submitted", Raw::new("auto-forwarded"))
         .text_body(mail.note.to_owned())
@@ -169,6 +188,40 @@ pub fn build_forward(mail: &ForwardedMail<'_>) -> Vec<u8> {
         .write_body(&mut out)
         .expect("writing to a Vec cannot fail");
     out
+}
+
+/// Sets the Subject: one line, and encoded as a whole when it holds
+/// something a reader would decode as an encoded word.
+fn with_subject<'x>(builder: MessageBuilder<'x>, subject: &str) -> MessageBuilder<'x> {
+    let subject = single_line(subject).trim().to_owned();
+    if looks_encoded(&subject) {
+        builder.header("Subject", Raw::new(encoded_words(&subject)))
+    } else {
+        builder.subject(Text::new(subject))
+    }
+}
+
+/// Whether a reader could take part of `text` for an RFC 2047 encoded word.
+fn looks_encoded(text: &str) -> bool {
+    text.contains("=?")
+}
+
+/// `text` as RFC 2047 base64 encoded words separated by spaces (folding
+/// points), each at most 52 characters and cut at character boundaries.
+fn encoded_words(text: &str) -> String {
+    const CHUNK: usize = 30;
+    let mut words = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let mut end = rest.len().min(CHUNK);
+        while !rest.is_char_boundary(end) {
+            end -= 1;
+        }
+        let (chunk, tail) = rest.split_at(end);
+        words.push(format!("=?utf-8?B?{}?=", STANDARD.encode(chunk)));
+        rest = tail;
+    }
+    words.join(" ")
 }
 
 fn token(value: &str) -> String {
@@ -344,6 +397,36 @@ mod tests {
         let msg = parse(&bytes);
         assert_eq!(msg.body_html(0).as_deref(), Some(long.as_str()));
         assert_eq!(msg.subject(), Some("s".repeat(300).as_str()));
+    }
+
+    #[test]
+    fn encoded_word_look_alikes_are_written_encoded() {
+        // issue 9: plain ASCII "=?utf-8?Q?=0D=0A?=" would be decoded by the
+        // reader into a line break; it is encoded so the reader sees our text.
+        let subject = "Re: =?utf-8?Q?a=0D=0AX-Injected:_1?= and more text to fold éé";
+        let name = "=?utf-8?B?QmNjOiB4QHkuZXhhbXBsZQ==?=";
+        let m = OutgoingMail {
+            subject: subject.into(),
+            from_name: name.into(),
+            ..mail()
+        };
+        let bytes = build_mime(&m);
+        let msg = parse(&bytes);
+        assert_eq!(msg.subject(), Some(subject));
+        assert_eq!(
+            single_address(msg.from()),
+            (Some(name.into()), "sam@example.com".into())
+        );
+        let forward = build_forward(&ForwardedMail {
+            from: &EmailAddress::parse("r@reply.example").unwrap(),
+            to: &EmailAddress::parse("owner@example.com").unwrap(),
+            reply_to: None,
+            subject,
+            note: "n",
+            original: b"Subject: x\r\n\r\nb",
+            date: Utc.timestamp_opt(0, 0).unwrap(),
+        });
+        assert_eq!(parse(&forward).subject(), Some(subject));
     }
 
     #[test]

@@ -68,6 +68,7 @@ use chrono::{Datelike, Days, NaiveDate};
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
 use crate::EmailAddress;
+use crate::render::single_line;
 
 /// What came back (R-9.6, R-9.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -112,7 +113,7 @@ pub struct Inbound {
     pub in_reply_to: Vec<String>,
     /// `References` ids, without angle brackets, oldest first.
     pub references: Vec<String>,
-    /// Decoded `Subject`.
+    /// Decoded `Subject`, on one line: controls and line breaks are spaces (R-4.4).
     pub subject: Option<String>,
     /// The `Auto-Submitted` value, as written.
     pub auto_submitted: Option<String>,
@@ -272,7 +273,10 @@ pub fn parse_inbound(raw: &[u8], reference: NaiveDate) -> Result<Inbound, Inboun
         .collect();
     dedup_keep_order(&mut recipients);
 
-    let subject = message.subject().map(|s| s.trim().to_owned());
+    // R-4.4: an encoded word (`=?utf-8?b?DQo=?=`) can decode to CR, LF or other
+    // controls; the subject is quoted into headers we write (the forward), so
+    // it is made one line right after decoding.
+    let subject = message.subject().map(|s| single_line(s).trim().to_owned());
     // French clients write "RE\u{a0}:" with a no-break space.
     let subject_lc = subject
         .as_deref()
@@ -2091,6 +2095,19 @@ mod tests {
             classify("Subject: Re: x\r\n", "I'm back on December 3.").return_date,
             None
         );
+    }
+
+    #[test]
+    fn an_encoded_subject_never_decodes_to_a_line_break() {
+        // R-4.4, issue 9: "=?utf-8?b?...?=" decoding to CR/LF would reach the
+        // forward's Subject header.
+        let raw = b"From: Ada <ada@example.com>\r\nTo: reply+Tok_1@reply.outreach.example\r\n\
+Subject: =?utf-8?b?UmU6IEhpDQpCY2M6IHZAZXZpbC5leGFtcGxl?= =?utf-8?q?_and=0Aon?=\r\n\r\nThanks!\r\n";
+        let inbound = parse_inbound(raw, d(2026, 11, 20)).unwrap();
+        let subject = inbound.subject.unwrap();
+        assert!(!subject.contains(['\r', '\n']), "{subject:?}");
+        assert!(subject.starts_with("Re: Hi  Bcc: v@evil.example"), "{subject:?}");
+        assert_eq!(inbound.kind, InboundKind::Reply);
     }
 
     #[test]

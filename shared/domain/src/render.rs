@@ -38,14 +38,31 @@
 //! [`FUEL`] units of MiniJinja fuel, at most [`MAX_OUTPUT_BYTES`] of output and
 //! `range()` of at most [`MAX_RANGE_LEN`] items; exceeding any of these is
 //! [`RenderError::Budget`].
+//!
+//! Fuel bounds time, not memory or stack, so a template first passes the
+//! guard in [`guard`]: it is refused when nested more than
+//! [`MAX_NESTING`] levels deep (MiniJinja parses by recursion and would
+//! overflow the stack) or when it uses a construct that builds values outside
+//! every budget (`*` repetition, `macro`, `call`, `filter` and block `set`,
+//! `with`, recursive loops, `autoescape`). Every value a template names with
+//! `set` or iterates with `for`, and every string a filter builds, counts
+//! against a working budget of [`MAX_WORKING_BYTES`] per part; `join`,
+//! `replace` and `indent` check their result's size before building it.
+//! `namespace()` (state carried across loop iterations) and `format`
+//! (padding to any width) are not available.
+
+mod guard;
 
 use crate::campaign::StepSpec;
-use minijinja::value::{Enumerator, Object, ObjectExt, Value};
-use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
+use minijinja::value::{Enumerator, Object, ObjectExt, Rest, Value, ValueKind};
+use minijinja::{AutoEscape, Environment, ErrorKind, State, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+
+pub use guard::MAX_NESTING;
 
 /// MiniJinja fuel for rendering one part (subject, body or text). One unit is
 /// roughly one engine instruction. A 100 KB body made only of `{{x}}` merge
@@ -60,6 +77,18 @@ pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
 /// Largest `range()` a template may build. MiniJinja's own cap (100 000) would
 /// be reported as a generic error; ours is lower and reported as a budget error.
 pub const MAX_RANGE_LEN: usize = 10_000;
+
+/// Bytes of values one part may build besides its output: what `set` names,
+/// what `for` iterates and what filters return, added up over the render.
+pub const MAX_WORKING_BYTES: usize = 8 * 1024 * 1024;
+
+/// Items of named or iterated values one part may inspect, added up (the
+/// measuring of [`MAX_WORKING_BYTES`] has a cost of its own).
+const MAX_WORKING_ITEMS: usize = 1_000_000;
+
+/// Deepest value (a list in a list …) a template may name; printing or
+/// dropping a deeper one recurses once per level.
+const MAX_VALUE_DEPTH: usize = 32;
 
 /// Longest subject template, in characters (R-4.1).
 pub const MAX_SUBJECT_CHARS: usize = 998;
@@ -164,7 +193,6 @@ pub struct RenderedMessage {
 /// `delay_days`) because the step does not know its index;
 /// [`validate_steps`] prefixes them as `steps[i].subject`.
 pub fn validate_step(step: &StepSpec, is_first: bool) -> Result<(), Vec<FieldError>> {
-    let env = environment();
     let mut errors = Vec::new();
 
     match non_blank(step.subject.as_deref()) {
@@ -186,7 +214,7 @@ pub fn validate_step(step: &StepSpec, is_first: bool) -> Result<(), Vec<FieldErr
                     format!("a subject is at most {MAX_SUBJECT_CHARS} characters"),
                 ));
             }
-            check_template(&env, "subject", SUBJECT_NAME, subject, &mut errors);
+            check_template("subject", SUBJECT_NAME, subject, &mut errors);
         }
     }
 
@@ -195,7 +223,7 @@ pub fn validate_step(step: &StepSpec, is_first: bool) -> Result<(), Vec<FieldErr
         Some(body) if body.len() > MAX_BODY_BYTES => {
             errors.push(FieldError::new("body", "a body is at most 100 KB"))
         }
-        Some(body) => check_template(&env, "body", BODY_NAME, body, &mut errors),
+        Some(body) => check_template("body", BODY_NAME, body, &mut errors),
     }
 
     match non_blank(step.text.as_deref()) {
@@ -203,7 +231,7 @@ pub fn validate_step(step: &StepSpec, is_first: bool) -> Result<(), Vec<FieldErr
         Some(text) if text.len() > MAX_BODY_BYTES => {
             errors.push(FieldError::new("text", "a text part is at most 100 KB"))
         }
-        Some(text) => check_template(&env, "text", TEXT_NAME, text, &mut errors),
+        Some(text) => check_template("text", TEXT_NAME, text, &mut errors),
     }
 
     if is_first && step.delay_days != 0 {
@@ -380,7 +408,184 @@ fn environment<'s>() -> Environment<'s> {
         }
     });
     env.add_function("range", bounded_range);
+    env.add_function(guard::BOUNDED_FN, bounded_value);
+    // State carried across loop iterations would let a loop grow a value
+    // without bound; printf-style padding builds strings of any width.
+    env.remove_global("namespace");
+    env.remove_filter("format");
+    add_bounded_filters(&mut env);
     env
+}
+
+/// The per-render working budget ([`MAX_WORKING_BYTES`]), kept in the
+/// render's state.
+#[derive(Debug, Default)]
+struct WorkingSet {
+    bytes: AtomicUsize,
+    items: AtomicUsize,
+}
+
+impl Object for WorkingSet {}
+
+/// Counts `bytes` and `items` against the render's working budget.
+fn charge(state: &State, bytes: usize, items: usize) -> Result<(), minijinja::Error> {
+    let set = state.get_or_set_temp_object("outreach.working_set", WorkingSet::default);
+    let bytes = set
+        .bytes
+        .fetch_add(bytes, Ordering::Relaxed)
+        .saturating_add(bytes);
+    let items = set
+        .items
+        .fetch_add(items, Ordering::Relaxed)
+        .saturating_add(items);
+    if bytes > MAX_WORKING_BYTES || items > MAX_WORKING_ITEMS {
+        return Err(budget_error(format!(
+            "the template builds more than {} MB of values",
+            MAX_WORKING_BYTES / (1024 * 1024)
+        )));
+    }
+    Ok(())
+}
+
+fn budget_error(message: String) -> minijinja::Error {
+    minijinja::Error::new(ErrorKind::InvalidOperation, message).with_source(BudgetExceeded)
+}
+
+/// What the guard wraps around every `set` value and `for` iterable: the
+/// value itself, once measured and counted against the working budget.
+fn bounded_value(state: &State, value: Value) -> Result<Value, minijinja::Error> {
+    let mut items = 0;
+    let bytes = measure(&value, 0, &mut items)?;
+    charge(state, bytes, items)?;
+    Ok(value)
+}
+
+/// Approximate bytes held by `value`, strings in full, containers item by
+/// item; refuses values nested deeper than [`MAX_VALUE_DEPTH`] or with more
+/// than [`MAX_WORKING_ITEMS`] items.
+fn measure(value: &Value, depth: usize, items: &mut usize) -> Result<usize, minijinja::Error> {
+    const SLOT: usize = std::mem::size_of::<Value>();
+    *items += 1;
+    if *items > MAX_WORKING_ITEMS {
+        return Err(budget_error("the template builds too large a value".into()));
+    }
+    match value.kind() {
+        ValueKind::String => Ok(SLOT + value.as_str().map_or(0, str::len)),
+        ValueKind::Bytes => Ok(SLOT + value.as_bytes().map_or(0, <[u8]>::len)),
+        ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => {
+            if depth >= MAX_VALUE_DEPTH {
+                return Err(budget_error(format!(
+                    "the template nests values more than {MAX_VALUE_DEPTH} levels deep"
+                )));
+            }
+            let Ok(iter) = value.try_iter() else {
+                return Ok(SLOT);
+            };
+            let is_map = value.kind() == ValueKind::Map;
+            let mut total = SLOT;
+            for item in iter {
+                total += measure(&item, depth + 1, items)?;
+                if is_map && let Ok(v) = value.get_item(&item) {
+                    total += measure(&v, depth + 1, items)?;
+                }
+            }
+            Ok(total)
+        }
+        _ => Ok(SLOT),
+    }
+}
+
+/// Replaces the built-in filters that build strings with versions that count
+/// their result against the working budget; `join`, `replace` and `indent`,
+/// whose result can be far larger than their input, are checked before they
+/// build it.
+fn add_bounded_filters(env: &mut Environment<'_>) {
+    use minijinja::filters;
+    let builtins = [
+        ("escape", Value::from_function(filters::escape)),
+        ("e", Value::from_function(filters::escape)),
+        ("upper", Value::from_function(filters::upper)),
+        ("lower", Value::from_function(filters::lower)),
+        ("title", Value::from_function(filters::title)),
+        ("capitalize", Value::from_function(filters::capitalize)),
+        ("trim", Value::from_function(filters::trim)),
+        ("reverse", Value::from_function(filters::reverse)),
+        ("string", Value::from_function(filters::string)),
+        ("pprint", Value::from_function(filters::pprint)),
+        ("list", Value::from_function(filters::list)),
+        ("join", Value::from_function(filters::join)),
+        ("replace", Value::from_function(filters::replace)),
+        ("indent", Value::from_function(filters::indent)),
+    ];
+    for (name, builtin) in builtins {
+        env.add_filter(
+            name,
+            move |state: &State, args: Rest<Value>| -> Result<Value, minijinja::Error> {
+                if let Some(size) = expected_size(name, &args)
+                    && size > MAX_OUTPUT_BYTES
+                {
+                    return Err(budget_error(format!(
+                        "`{name}` would build more than {MAX_OUTPUT_BYTES} bytes"
+                    )));
+                }
+                let result = builtin.call(state, &args)?;
+                let size = match result.kind() {
+                    ValueKind::String => result.as_str().map_or(0, str::len),
+                    _ => result.len().unwrap_or(0) * std::mem::size_of::<Value>(),
+                };
+                charge(state, size, 1)?;
+                Ok(result)
+            },
+        );
+    }
+}
+
+/// The size the result of `join`, `replace` or `indent` will have, from its
+/// arguments (`args[0]` is the filtered value), when it can grow.
+fn expected_size(filter: &str, args: &[Value]) -> Option<usize> {
+    let text_len = |v: &Value| v.as_str().map_or(0, str::len);
+    let value = args.first()?;
+    match filter {
+        "join" => {
+            let separator = args.get(1).map_or(0, text_len);
+            let mut total = 0usize;
+            for (i, item) in value.try_iter().ok()?.enumerate() {
+                let item_len = match item.as_str() {
+                    Some(s) => s.len(),
+                    None => item.to_string().len(),
+                };
+                total = total.saturating_add(item_len).saturating_add(if i > 0 {
+                    separator
+                } else {
+                    0
+                });
+                if total > MAX_OUTPUT_BYTES {
+                    break;
+                }
+            }
+            Some(total)
+        }
+        "replace" => {
+            let text = value.as_str()?;
+            let from = args.get(1)?.as_str()?;
+            let to = text_len(args.get(2)?);
+            let matches = if from.is_empty() {
+                text.chars().count() + 1
+            } else {
+                text.matches(from).count()
+            };
+            Some(text.len().saturating_add(matches.saturating_mul(to)))
+        }
+        "indent" => {
+            let text = value.as_str()?;
+            let width = args.get(1).and_then(Value::as_usize).unwrap_or(4);
+            Some(
+                text.len()
+                    .saturating_add((text.lines().count() + 1).saturating_mul(width)),
+            )
+        }
+        _ => None,
+    }
 }
 
 /// `range()` with a budget: same arguments as MiniJinja's, at most
@@ -401,11 +606,9 @@ fn bounded_range(
         s => ((start - end + (-s) - 1) / (-s)).max(0),
     };
     if len > MAX_RANGE_LEN as i128 {
-        return Err(minijinja::Error::new(
-            ErrorKind::InvalidOperation,
-            format!("range() is limited to {MAX_RANGE_LEN} items"),
-        )
-        .with_source(BudgetExceeded));
+        return Err(budget_error(format!(
+            "range() is limited to {MAX_RANGE_LEN} items"
+        )));
     }
     let as_isize = |v: i64| {
         isize::try_from(v).map_err(|_| {
@@ -516,13 +719,12 @@ impl Object for Root {
 }
 
 /// Renders parts of one step for one recipient.
-struct Renderer<'s> {
-    env: Environment<'s>,
+struct Renderer {
     root: Value,
     log: Arc<MissingLog>,
 }
 
-impl<'s> Renderer<'s> {
+impl Renderer {
     fn new(ctx: &RenderContext) -> Self {
         let env = environment();
         let log = Arc::new(MissingLog::default());
@@ -593,14 +795,17 @@ impl<'s> Renderer<'s> {
             globals,
             log: log.clone(),
         });
-        Renderer { env, root, log }
+        Renderer { root, log }
     }
 
     /// Renders one part completely, or fails without any output.
-    fn render(&self, name: &'s str, source: &'s str) -> Result<String, RenderError> {
+    fn render(&self, name: &str, source: &str) -> Result<String, RenderError> {
         self.log.take();
-        let template = self
-            .env
+        // The guard first: MiniJinja must never see what would overflow its stack.
+        let source = guard::check(source).map_err(RenderError::Syntax)?;
+        let source = source.as_ref();
+        let env = environment();
+        let template = env
             .template_from_named_str(name, source)
             .map_err(|e| syntax_error(&e))?;
         let mut out = CappedWriter::default();
@@ -705,14 +910,13 @@ impl io::Write for CappedWriter {
 /// Validation of one template source: syntax, then the tags that would read
 /// other templates (which fail anyway at render time, but should be refused
 /// when the template is saved).
-fn check_template(
-    env: &Environment<'_>,
-    field: &str,
-    name: &str,
-    source: &str,
-    errors: &mut Vec<FieldError>,
-) {
-    if let Err(e) = env.template_from_named_str(name, source) {
+fn check_template(field: &str, name: &str, source: &str, errors: &mut Vec<FieldError>) {
+    let checked = match guard::check(source) {
+        Ok(checked) => checked,
+        Err(why) => return errors.push(FieldError::new(field, why)),
+    };
+    let env = environment();
+    if let Err(e) = env.template_from_named_str(name, &checked) {
         errors.push(FieldError::new(field, error_message(&e)));
     } else if let Some(tag) = file_tag(source) {
         errors.push(FieldError::new(
@@ -1160,19 +1364,28 @@ mod tests {
     #[test]
     fn endless_or_huge_loops_hit_the_budget() {
         // R-4.2
+        let wide = format!("{{% set w = '{}' %}}", "x".repeat(2000));
         let cases = [
-            "{% for i in range(100000000) %}x{% endfor %}",
-            "{% for i in range(10000) %}{% for j in range(10000) %}x{% endfor %}{% endfor %}",
-            "{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+            "{% for i in range(100000000) %}x{% endfor %}".to_owned(),
+            "{% for i in range(10000) %}{% for j in range(10000) %}x{% endfor %}{% endfor %}"
+                .to_owned(),
             // Little fuel, lots of output.
-            "{% for i in range(10000) %}{{ 'x' * 1000 }}{% endfor %}",
+            format!("{wide}{{% for i in range(10000) %}}{{{{ w }}}}{{% endfor %}}"),
+            // Little fuel, lots of memory.
+            format!("{wide}{{{{ range(10000) | join(w) }}}}"),
+            format!("{wide}{{{{ w | replace('x', w) }}}}"),
+            format!("{wide}{{{{ w | indent(2000000) }}}}"),
+            format!("{wide}{}", "{% set w = w ~ w %}".repeat(20)),
+            "{% set x = 'x' %}".to_owned() + &"{% set x = [x] %}".repeat(40) + "{{ x }}",
+            format!("{wide}{{% for i in range(10000) %}}{{% set y = w | upper %}}{{% endfor %}}"),
         ];
-        for body in cases {
+        for body in &cases {
             let started = Instant::now();
             let result = render("s", body, &ctx());
             assert!(
                 matches!(result, Err(RenderError::Budget(_))),
-                "{body}: {result:?}"
+                "{body}: {:?}",
+                result.map(|m| m.html.len())
             );
             assert!(
                 started.elapsed() < Duration::from_secs(2),
@@ -1180,6 +1393,47 @@ mod tests {
                 started.elapsed()
             );
         }
+    }
+
+    #[test]
+    fn constructs_that_escape_the_budget_are_refused() {
+        // R-4.2, issue 9: repetition, captured blocks and unbounded nesting are
+        // refused when saved and when rendered, before MiniJinja runs.
+        for body in [
+            "{{ 'x' * 100000000 }}",
+            "{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+            "{% set x %}{% for i in range(10000) %}xxxx{% endfor %}{% endset %}",
+            "{% autoescape false %}{{ candidate.company }}{% endautoescape %}",
+            &format!("{{{{ {}1 }}}}", "-".repeat(MAX_NESTING + 1)),
+        ] {
+            assert!(
+                matches!(render("s", body, &ctx()), Err(RenderError::Syntax(_))),
+                "{body}"
+            );
+            assert_eq!(
+                fields(validate_step(&step(Some("s"), body), true)),
+                ["body"],
+                "{body}"
+            );
+        }
+        // `namespace()` and `format` are not available.
+        assert!(render("s", "{% set n = namespace(x=1) %}{{ n.x }}", &ctx()).is_err());
+        assert!(render("s", "{{ '%9999999s' | format(1) }}", &ctx()).is_err());
+    }
+
+    #[test]
+    fn assignments_loops_and_filters_still_work() {
+        // R-4.2: the guard's rewriting keeps ordinary templates working.
+        let m = render(
+            "{% set name = candidate.first_name | default('there') %}Hi {{ name }}",
+            "{% set greeting = 'Hello ' ~ candidate.first_name %}{{ greeting | upper }}\
+             {% for w in ['a', 'b'] if w != 'b' %}-{{ w | replace('a', 'A') }}{% endfor %}\
+             {{ range(3) | join(',') }}{% for a, b in [(1, 2)] %}{{ a + b }}{% endfor %}",
+            &ctx(),
+        )
+        .unwrap();
+        assert_eq!(m.subject, "Hi Ada");
+        assert_eq!(m.html, "HELLO ADA-A0,1,23");
     }
 
     #[test]

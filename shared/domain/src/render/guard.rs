@@ -1,0 +1,451 @@
+//! The template guard: a scan of a template's source that runs before
+//! MiniJinja sees it (R-4.2, issue 9).
+//!
+//! MiniJinja parses and compiles by recursion, and several constructs
+//! (`- - -1`, `not not x`, `a + a + …`, `x|f|f|…`, `x.a.a…`) nest without its
+//! own recursion guard; a 100 KB template can overflow a 2 MiB stack, which
+//! aborts the process. Fuel bounds time but not memory: a few bytes of
+//! `'x' * 100000000`, or a value doubled by `{% set x = x ~ x %}` thirty times,
+//! allocate gigabytes in one instruction each. So the guard:
+//!
+//! - refuses a template nested more than [`MAX_NESTING`] levels deep, counting
+//!   open blocks, brackets and the operators of one expression (an upper bound
+//!   of the depth of MiniJinja's syntax tree);
+//! - refuses the constructs that build values outside every budget: string and
+//!   list repetition (`*`), blocks that capture their output in memory
+//!   (`macro`, `call`, `filter`, block `set`, `with`), recursive loops, and
+//!   `autoescape`, which would turn off the escaping of merged values;
+//! - rewrites what a `set` assigns and what a `for` iterates as
+//!   `__outreach_bounded((…))`, so every value a template names is measured
+//!   against the render's working budget.
+//!
+//! The scan mirrors MiniJinja's lexer (delimiters, whitespace markers, string
+//! escapes, `raw` sections); where it cannot follow the source, MiniJinja
+//! reports the syntax error itself.
+
+use std::borrow::Cow;
+
+/// Deepest nesting of blocks, brackets and operators a template may use. Real
+/// templates stay below ten; MiniJinja itself overflows a 2 MiB stack in the
+/// thousands (debug builds), and refuses bracket nesting beyond 150.
+pub const MAX_NESTING: usize = 100;
+
+/// The function the guard wraps around every `set` value and `for` iterable.
+pub const BOUNDED_FN: &str = "__outreach_bounded";
+
+/// Checks `source` and returns the text to hand to MiniJinja (rewritten when it
+/// assigns or iterates), or why the template is refused.
+pub fn check(source: &str) -> Result<Cow<'_, str>, String> {
+    let bytes = source.as_bytes();
+    let mut inserts: Vec<(usize, &'static str)> = Vec::new();
+    let mut blocks = 0usize;
+    let mut at = 0;
+    while let Some(start) = next_tag(bytes, at) {
+        if bytes[start + 1] == b'#' {
+            at = find(bytes, start + 2, b"#}").map_or(bytes.len(), |end| end + 2);
+            continue;
+        }
+        let is_block = bytes[start + 1] == b'%';
+        let mut pos = start + 2;
+        if matches!(bytes.get(pos), Some(b'-' | b'+')) {
+            pos += 1;
+        }
+        let (tokens, end) = lex_tag(source, pos, is_block);
+        at = end;
+        let refuse = |why: String| Err(format!("{why} (line {})", line_of(source, start)));
+
+        let keyword = match tokens.first() {
+            Some(t) if is_block => t.ident(source),
+            _ => None,
+        };
+        if keyword == Some("raw") {
+            at = end_of_raw(bytes, end);
+            continue;
+        }
+        if tokens
+            .iter()
+            .any(|t| t.kind == Kind::Op && t.text(source) == "*")
+        {
+            return refuse(
+                "`*` (repeating a string or a list) is not available in templates".into(),
+            );
+        }
+        let depth = blocks + expression_depth(source, &tokens);
+        if depth > MAX_NESTING {
+            return refuse(format!(
+                "the template nests more than {MAX_NESTING} levels deep (blocks, brackets and operators)"
+            ));
+        }
+        match keyword {
+            Some(k @ ("macro" | "call" | "filter" | "with" | "block" | "autoescape")) => {
+                return refuse(format!(
+                    "`{{% {k} %}}` is not available in templates: use `if`, `for` and `set`"
+                ));
+            }
+            Some("set") => {
+                match top_level(&tokens, source, |t, s| t.kind == Kind::Assign && s == "=") {
+                    Some(eq) => wrap(&tokens, eq + 1, tokens.len(), &mut inserts),
+                    None => {
+                        return refuse(
+                        "a `{% set %}` block is not available in templates: assign with `{% set x = … %}`"
+                            .into(),
+                    );
+                    }
+                }
+            }
+            Some("for") => {
+                if tokens.iter().any(|t| t.ident(source) == Some("recursive")) {
+                    return refuse("recursive loops are not available in templates".into());
+                }
+                if let Some(in_at) =
+                    top_level(&tokens, source, |t, s| t.kind == Kind::Ident && s == "in")
+                {
+                    let end = top_level(&tokens[in_at + 1..], source, |t, s| {
+                        t.kind == Kind::Ident && s == "if"
+                    })
+                    .map_or(tokens.len(), |i| in_at + 1 + i);
+                    wrap(&tokens, in_at + 1, end, &mut inserts);
+                }
+                blocks += 1;
+            }
+            Some("if") => blocks += 1,
+            Some(k) if k.starts_with("end") => blocks = blocks.saturating_sub(1),
+            _ => {}
+        }
+    }
+    if inserts.is_empty() {
+        return Ok(Cow::Borrowed(source));
+    }
+    let mut out = String::with_capacity(source.len() + inserts.len() * 24);
+    let mut copied = 0;
+    for (pos, text) in inserts {
+        out.push_str(&source[copied..pos]);
+        out.push_str(text);
+        copied = pos;
+    }
+    out.push_str(&source[copied..]);
+    Ok(Cow::Owned(out))
+}
+
+/// Wraps `tokens[from..to]` (an expression) in the bounding function.
+fn wrap(tokens: &[Token], from: usize, to: usize, inserts: &mut Vec<(usize, &'static str)>) {
+    if from < to {
+        inserts.push((tokens[from].start, "__outreach_bounded(("));
+        inserts.push((tokens[to - 1].end, "))"));
+    }
+}
+
+/// The index of the first token outside any bracket that satisfies `wanted`.
+fn top_level(
+    tokens: &[Token],
+    source: &str,
+    wanted: impl Fn(&Token, &str) -> bool,
+) -> Option<usize> {
+    let mut balance = 0isize;
+    for (i, t) in tokens.iter().enumerate() {
+        match t.kind {
+            Kind::Open => balance += 1,
+            Kind::Close => balance -= 1,
+            _ if balance == 0 && wanted(t, t.text(source)) => return Some(i),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// An upper bound of the syntax-tree depth of one tag's expression: brackets
+/// open, plus the operators of the current item at each open level (items
+/// separated by `,` `:` or `=` are siblings, not nested).
+fn expression_depth(source: &str, tokens: &[Token]) -> usize {
+    let mut levels: Vec<usize> = vec![0];
+    let mut deepest = 0;
+    for t in tokens {
+        match t.kind {
+            Kind::Open => levels.push(0),
+            Kind::Close if levels.len() > 1 => {
+                levels.pop();
+            }
+            Kind::Separator | Kind::Assign => *levels.last_mut().expect("a level") = 0,
+            Kind::Op => *levels.last_mut().expect("a level") += 1,
+            Kind::Ident
+                if matches!(
+                    t.text(source),
+                    "and" | "or" | "not" | "in" | "is" | "if" | "else"
+                ) =>
+            {
+                *levels.last_mut().expect("a level") += 1
+            }
+            _ => {}
+        }
+        deepest = deepest.max(levels.len() - 1 + levels.iter().sum::<usize>());
+    }
+    deepest
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Ident,
+    Op,
+    Open,
+    Close,
+    Separator,
+    Assign,
+    Literal,
+    Other,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    kind: Kind,
+    start: usize,
+    end: usize,
+}
+
+impl Token {
+    fn text<'s>(&self, source: &'s str) -> &'s str {
+        &source[self.start..self.end]
+    }
+
+    fn ident<'s>(&self, source: &'s str) -> Option<&'s str> {
+        (self.kind == Kind::Ident).then(|| self.text(source))
+    }
+}
+
+/// The start of the next `{{`, `{%` or `{#` at or after `from`.
+fn next_tag(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while i + 1 < bytes.len() {
+        if bytes[i] == b'{' && matches!(bytes[i + 1], b'{' | b'%' | b'#') {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+fn find(bytes: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    bytes
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|i| from + i)
+}
+
+/// Where the text after `{% raw %}` ends: past the matching `{% endraw %}`, or
+/// the end of the source.
+fn end_of_raw(bytes: &[u8], from: usize) -> usize {
+    let mut at = from;
+    while let Some(start) = find(bytes, at, b"{%") {
+        let mut p = start + 2;
+        if matches!(bytes.get(p), Some(b'-' | b'+')) {
+            p += 1;
+        }
+        while bytes.get(p).is_some_and(u8::is_ascii_whitespace) {
+            p += 1;
+        }
+        if bytes[p..].starts_with(b"endraw") {
+            p += "endraw".len();
+            while bytes.get(p).is_some_and(u8::is_ascii_whitespace) {
+                p += 1;
+            }
+            if matches!(bytes.get(p), Some(b'-' | b'+')) {
+                p += 1;
+            }
+            if bytes[p..].starts_with(b"%}") {
+                return p + 2;
+            }
+        }
+        at = start + 2;
+    }
+    bytes.len()
+}
+
+/// The tokens of one tag starting at `pos` (after its opening delimiter) and
+/// where the tag ends. An unterminated tag runs to the end of the source.
+fn lex_tag(source: &str, mut pos: usize, is_block: bool) -> (Vec<Token>, usize) {
+    let bytes = source.as_bytes();
+    let close: &[u8] = if is_block { b"%}" } else { b"}}" };
+    let mut tokens = Vec::new();
+    let mut balance = 0isize;
+    loop {
+        while bytes.get(pos).is_some_and(u8::is_ascii_whitespace) {
+            pos += 1;
+        }
+        let Some(&c) = bytes.get(pos) else {
+            return (tokens, pos);
+        };
+        if balance == 0 {
+            let rest = &bytes[pos..];
+            if rest.starts_with(close) {
+                return (tokens, pos + 2);
+            }
+            if matches!(c, b'-' | b'+') && rest[1..].starts_with(close) {
+                return (tokens, pos + 3);
+            }
+        }
+        let start = pos;
+        let two = bytes.get(pos..pos + 2);
+        let kind = if matches!(two, Some(b"//" | b"**" | b"==" | b"!=" | b">=" | b"<=")) {
+            pos += 2;
+            Kind::Op
+        } else {
+            match c {
+                b'+' | b'-' | b'*' | b'/' | b'%' | b'.' | b'~' | b'|' | b'>' | b'<' => {
+                    pos += 1;
+                    Kind::Op
+                }
+                b',' | b':' => {
+                    pos += 1;
+                    Kind::Separator
+                }
+                b'=' => {
+                    pos += 1;
+                    Kind::Assign
+                }
+                b'(' | b'[' | b'{' => {
+                    balance += 1;
+                    pos += 1;
+                    Kind::Open
+                }
+                b')' | b']' | b'}' => {
+                    balance -= 1;
+                    pos += 1;
+                    Kind::Close
+                }
+                b'\'' | b'"' => {
+                    pos += 1;
+                    while let Some(&b) = bytes.get(pos) {
+                        pos += if b == b'\\' { 2 } else { 1 };
+                        if b == c {
+                            break;
+                        }
+                    }
+                    pos = pos.min(bytes.len());
+                    Kind::Literal
+                }
+                b'0'..=b'9' => {
+                    while bytes
+                        .get(pos)
+                        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                    {
+                        pos += 1;
+                    }
+                    if bytes.get(pos) == Some(&b'.')
+                        && bytes.get(pos + 1).is_some_and(u8::is_ascii_digit)
+                    {
+                        pos += 1;
+                        while bytes
+                            .get(pos)
+                            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                        {
+                            pos += 1;
+                        }
+                    }
+                    Kind::Literal
+                }
+                b if b.is_ascii_alphabetic() || b == b'_' => {
+                    while bytes
+                        .get(pos)
+                        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+                    {
+                        pos += 1;
+                    }
+                    Kind::Ident
+                }
+                _ => {
+                    // Anything else is a syntax error for MiniJinja; step over
+                    // one character.
+                    pos += source[pos..].chars().next().map_or(1, char::len_utf8);
+                    Kind::Other
+                }
+            }
+        };
+        tokens.push(Token {
+            kind,
+            start,
+            end: pos,
+        });
+    }
+}
+
+fn line_of(source: &str, at: usize) -> usize {
+    source[..at].bytes().filter(|b| *b == b'\n').count() + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refused(source: &str) -> String {
+        check(source).expect_err(source)
+    }
+
+    #[test]
+    fn ordinary_templates_pass_unchanged() {
+        for source in [
+            "Hi {{ candidate.first_name | default('there') }},",
+            "{% if candidate.company %}at {{ candidate.company }}{% else %}x{% endif %}",
+            "{{ '}}' }} {{ \"%}\" }} {# {{ * }} #}",
+            "{% raw %}{{ 'x' * 3 }}{% macro %}{% endraw %}{{ 2 ** 3 }}",
+            "{{ a ~ b ~ c }} {{ [1, 2, {'a': (1)}] }}",
+        ] {
+            assert_eq!(check(source), Ok(Cow::Borrowed(source)), "{source}");
+        }
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        // R-4.2, issue 9: each of these overflowed the stack in MiniJinja.
+        let depth = MAX_NESTING + 1;
+        for source in [
+            format!("{{{{ {}1 }}}}", "-".repeat(depth)),
+            format!("{{{{ {}true }}}}", "not ".repeat(depth)),
+            format!("{{{{ {}1{} }}}}", "(".repeat(depth), ")".repeat(depth)),
+            format!("{{{{ 'x'{} }}}}", "|upper".repeat(depth)),
+            format!("{{{{ candidate{} }}}}", ".a".repeat(depth)),
+            format!("{{{{ 1{} }}}}", " + 1".repeat(depth)),
+            format!(
+                "{}x{}",
+                "{% if true %}".repeat(depth),
+                "{% endif %}".repeat(depth)
+            ),
+            format!("{{{{ {}1", "-".repeat(depth)),
+        ] {
+            assert!(refused(&source).contains("nests more than"), "{source}");
+        }
+        // Siblings are not nested.
+        let list = format!("{{{{ [{}] }}}}", "a|upper, ".repeat(500));
+        assert!(check(&list).is_ok());
+        let ifs = "{% if a %}x{% endif %}".repeat(500);
+        assert!(check(&ifs).is_ok());
+    }
+
+    #[test]
+    fn constructs_outside_the_budget_are_refused() {
+        for source in [
+            "{{ 'x' * 100000000 }}",
+            "{% macro m() %}x{% endmacro %}",
+            "{% call m() %}x{% endcall %}",
+            "{% filter upper %}x{% endfilter %}",
+            "{% set x %}captured{% endset %}",
+            "{% with x = 1 %}{% endwith %}",
+            "{% for x in y recursive %}{% endfor %}",
+            "{%- autoescape false -%}{{ x }}{% endautoescape %}",
+        ] {
+            refused(source);
+        }
+    }
+
+    #[test]
+    fn assignments_and_loops_are_bounded() {
+        assert_eq!(
+            check("{% set x = x ~ x -%} {% for a, b in items | list if a %}{% endfor %}").unwrap(),
+            "{% set x = __outreach_bounded((x ~ x)) -%} \
+             {% for a, b in __outreach_bounded((items | list)) if a %}{% endfor %}"
+        );
+        assert_eq!(
+            check("{% set a, b = 1, 2 %}").unwrap(),
+            "{% set a, b = __outreach_bounded((1, 2)) %}"
+        );
+    }
+}
