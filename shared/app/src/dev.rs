@@ -6,7 +6,7 @@
 use std::sync::{Arc, LazyLock};
 
 use async_trait::async_trait;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::{ApiError, Problem};
-use crate::http::extract::Body;
+use crate::http::extract::{Body, Path};
 use crate::http::openapi;
 use crate::http::views::ts;
 use crate::service::Service;

@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
+use axum::body::Bytes;
+use axum::extract::rejection::{JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, Query, Request};
 use axum::http::request::Parts;
 use base64::Engine;
@@ -27,32 +28,53 @@ impl FromRequestParts<Arc<Service>> for Identity {
     }
 }
 
-/// A JSON body; malformed JSON is 400, well-formed but invalid values are 422,
-/// too large is 413.
+/// A JSON body; malformed JSON is 400, well-formed but invalid values are 422
+/// (a body that is not a JSON object included), too large is 413.
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        // The bytes are read first (within `DefaultBodyLimit`, which lives in the
+        // extensions) so that the shape of the document can be checked below.
+        let (parts, body) = req.into_parts();
+        let mut read = Request::new(body);
+        *read.extensions_mut() = parts.extensions.clone();
+        let bytes = Bytes::from_request(read, state)
+            .await
+            .map_err(|e| body_rejection(JsonRejection::BytesRejection(e)))?;
+        let is_object = bytes
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{');
+        let req = Request::from_parts(parts, axum::body::Body::from(bytes));
         match axum::Json::<T>::from_request(req, state).await {
+            // serde reads a struct from a JSON array too, field by field in
+            // order: every body of the API is an object (SPEC §13).
+            Ok(_) if !is_object => Err(ApiError::invalid("body", "must be a JSON object")),
             Ok(axum::Json(value)) => Ok(Body(value)),
-            Err(JsonRejection::JsonDataError(e)) => Err(ApiError::invalid("body", e.body_text())),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(ApiError::BadRequest(e.body_text())),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(ApiError::BadRequest(
-                "the body must be JSON with Content-Type: application/json".into(),
-            )),
-            Err(JsonRejection::BytesRejection(e)) => {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    Err(ApiError::TooLarge(
-                        "the request body is larger than 1 MB".into(),
-                    ))
-                } else {
-                    Err(ApiError::BadRequest(e.body_text()))
-                }
-            }
-            Err(other) => Err(ApiError::BadRequest(other.body_text())),
+            Err(e) => Err(body_rejection(e)),
         }
+    }
+}
+
+/// The problem+json answer to a body that `axum::Json` refused.
+fn body_rejection(rejection: JsonRejection) -> ApiError {
+    match rejection {
+        JsonRejection::JsonDataError(e) => ApiError::invalid("body", e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
+        JsonRejection::MissingJsonContentType(_) => {
+            ApiError::BadRequest("the body must be JSON with Content-Type: application/json".into())
+        }
+        JsonRejection::BytesRejection(e) => {
+            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge("the request body is larger than 1 MB".into())
+            } else {
+                ApiError::BadRequest(e.body_text())
+            }
+        }
+        other => ApiError::BadRequest(other.body_text()),
     }
 }
 
@@ -62,9 +84,46 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Items per page (default 50); values outside 1 to 100 are clamped.
+    // Any u32 is read (and clamped), larger ones answer 422: the bound is
+    // written out since utoipa's `int32` format would stop at 2^31 - 1.
+    #[param(value_type = Option<u64>, maximum = 4294967295_u64)]
     limit: Option<u32>,
     /// The `cursor` of the previous page, as given.
     cursor: Option<String>,
+}
+
+/// Path parameters. One that cannot be read (invalid UTF-8 once
+/// percent-decoded) names nothing, so it answers 404 problem+json like an
+/// unknown id (SPEC §13) rather than axum's plain-text 400.
+pub struct Path<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Err(PathRejection::FailedToDeserializePathParams(_)) => {
+                Err(ApiError::NotFound("resource"))
+            }
+            Err(other) => Err(ApiError::Internal(other.body_text())),
+        }
+    }
+}
+
+/// Query parameters other than paging: unreadable or unknown ones are 422
+/// problem+json (SPEC §13), as with [`Paging`], not axum's plain-text 400.
+pub struct Params<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Query(q) = Query::<T>::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::invalid("query", e.body_text()))?;
+        Ok(Params(q))
+    }
 }
 
 /// `?limit=&cursor=`: the cursor is opaque to clients.

@@ -8,7 +8,7 @@ pub mod views;
 
 use std::sync::{Arc, LazyLock};
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
@@ -24,7 +24,7 @@ use crate::usecases::campaigns::{CampaignEdit, NewCampaign};
 use crate::usecases::candidates::{CandidateUpdate, NewCandidate};
 use crate::usecases::enrollments::{AddCandidates, Overrides};
 use crate::usecases::messages::NewMessage;
-use extract::{Body, PageQuery, Paging, cursor};
+use extract::{Body, PageQuery, Paging, Params, Path, cursor};
 use outreach_domain::campaign::StepSpec;
 use views::*;
 
@@ -1334,7 +1334,7 @@ async fn remove_delegate(
     State(s): Svc,
     who: Identity,
     Path((id, user)): Path<(String, String)>,
-    axum::extract::Query(q): axum::extract::Query<DelegateQuery>,
+    Params(q): Params<DelegateQuery>,
 ) -> ApiResult {
     let a = s
         .remove_delegate(&who, &id, q.org_id.as_deref(), &user)
@@ -1348,6 +1348,7 @@ async fn remove_delegate(
 struct Grant {
     org_id: String,
     /// 1 to 1,000,000.
+    #[schema(minimum = 1, maximum = 1_000_000)]
     amount: i64,
 }
 

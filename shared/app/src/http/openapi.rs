@@ -171,7 +171,10 @@ pub fn skeleton(info: Info, tags: &[(&str, &str)]) -> OpenApi {
                     ObjectBuilder::new()
                         .schema_type(Type::String)
                         .min_length(Some(1))
-                        .max_length(Some(255)),
+                        .max_length(Some(255))
+                        // What idempotency.rs accepts: visible ASCII, spaces
+                        // inside only (the key is trimmed), 1 to 255 bytes.
+                        .pattern(Some(r"^[!-~]([ -~]*[!-~])?$")),
                 ))
                 .build(),
         ),
