@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use outreach_app::auth::{Hs256Authenticator, Identity};
-use outreach_app::ports::{Queue, SchedulerError, Store, WakeUp};
+use outreach_app::ports::{Clock, PageRequest, Queue, SchedulerError, Store, WakeUp};
 use outreach_app::usecases::campaigns::NewCampaign;
 use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
@@ -94,6 +94,208 @@ fn describe(body: &[u8]) -> String {
         return key(&body["Item"]);
     }
     String::new()
+}
+
+/// Lines `outreach-bench` reads (`BENCH <figure> <operation> <calls> <bytes>`):
+/// the calls of `what`, per operation with the bytes sent, divided by `per`.
+fn bench_lines(what: &str, per: usize, calls: &[support::Call]) {
+    let mut totals: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for c in calls {
+        let t = totals
+            .entry(format!("{}.{}", c.service, c.operation))
+            .or_default();
+        t.0 += 1;
+        t.1 += c.body.len();
+    }
+    println!("BENCH {what} total {} {per}", calls.len());
+    for (op, (n, bytes)) in totals {
+        println!("BENCH {what} {op} {n} {bytes}");
+    }
+}
+
+/// Captures what the service queues (SQS in AWS), so the test can run it as
+/// the planner function would.
+#[derive(Default)]
+struct Captured(std::sync::Mutex<Vec<WakeUp>>);
+
+#[async_trait::async_trait]
+impl Queue for Captured {
+    async fn enqueue(&self, job: &WakeUp) -> Result<(), SchedulerError> {
+        self.0.lock().expect("queue").push(job.clone());
+        Ok(())
+    }
+}
+
+/// The candidates of the start test: `OUTREACH_CALLS_START` (the bench sets
+/// 1,000), 40 by default to keep the suite quick.
+fn start_size() -> usize {
+    std::env::var("OUTREACH_CALLS_START")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(40)
+}
+
+/// How many AWS calls the start of a campaign costs, with every planning
+/// chunk it queues run as the planner function runs them (SPEC §15): each
+/// enrollment gets its first wake-up, and no call is made per candidate that
+/// a chunk could share.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starting_a_campaign_of_many_candidates() {
+    let n = start_size();
+    let aws = Aws::new().await;
+    let clock = TestClock::new(at("2026-12-01T14:00:00Z"));
+    let store = aws.store().await;
+    let scheduler = aws.scheduler(clock.clone()).await;
+    let queue = Arc::new(Captured::default());
+    let sender = format!("{}@recruit.example", unique("alice"));
+    aws.verify_sender(&sender).await;
+    let service = Service::new(
+        Ports {
+            store: store.clone(),
+            scheduler: scheduler.clone(),
+            mailer: aws.mailer(),
+            clock: clock.clone(),
+            ids: Arc::new(RandomIds::default()),
+            auth: Arc::new(Hs256Authenticator::new(b"test")),
+            identities: Arc::new(SesIdentities::new(aws.clients.sesv2.clone())),
+            queue: queue.clone(),
+        },
+        Config {
+            initial_credits: n as i64 + 10,
+            ..Config::local(3000)
+        },
+    );
+    let who = Identity {
+        org_id: OrgId::from(unique("acme").as_str()),
+        user_id: UserId::from("alice"),
+        email: None,
+        admin: false,
+    };
+    let account = service
+        .link_account(&who, &sender, Some("Alice Recruiter".into()))
+        .await
+        .expect("account linked");
+    let project = service
+        .create_project(&who, "Backend hiring")
+        .await
+        .expect("project created");
+    let campaign = service
+        .create_campaign(
+            &who,
+            &project.id,
+            NewCampaign {
+                name: "Backend Q1".into(),
+                sender_account_id: account.id.to_string(),
+                template_id: None,
+                steps: Some(vec![
+                    step(Some("Hello {{ candidate.first_name }}"), "<p>Hi</p>", 0),
+                    step(None, "<p>Following up</p>", 2),
+                ]),
+                timezone: Some("UTC".into()),
+                when_to_send: WhenToSend::WhenStarted,
+                recipient: None,
+                skip_weekends: false,
+                timezone_mode: Default::default(),
+                daily_limit: None,
+            },
+        )
+        .await
+        .expect("campaign created");
+    let mut ids = Vec::with_capacity(n);
+    for i in 0..n {
+        let c = service
+            .create_candidate(
+                &who,
+                NewCandidate {
+                    first_name: format!("C{i}"),
+                    last_name: "X".into(),
+                    title: None,
+                    company: None,
+                    location: None,
+                    timezone: None,
+                    emails: vec![NewEmail {
+                        address: format!("c{i}@home.example"),
+                        kind: EmailType::Personal,
+                    }],
+                },
+            )
+            .await
+            .expect("candidate created");
+        ids.push(c.id.to_string());
+    }
+    for chunk in ids.chunks(1000) {
+        service
+            .add_candidates(
+                &who,
+                campaign.id.as_str(),
+                AddCandidates {
+                    candidate_ids: chunk.to_vec(),
+                    allow_duplicate: false,
+                },
+            )
+            .await
+            .expect("candidates added");
+    }
+    queue.0.lock().expect("queue").clear();
+
+    aws.calls.take();
+    service
+        .start_campaign(&who, campaign.id.as_str())
+        .await
+        .expect("campaign started");
+    // The planner function: every queued chunk, in order, until none is left.
+    let mut runs = 0;
+    loop {
+        let next = {
+            let mut q = queue.0.lock().expect("queue");
+            if q.is_empty() {
+                break;
+            }
+            q.remove(0)
+        };
+        clock.set(next.at.max(clock.now()));
+        service.run_job(&next.job).await.expect("the chunk runs");
+        runs += 1;
+        assert!(runs < 10 * n + 100, "the fan-out does not end");
+    }
+    let calls = aws.calls.take();
+    let schedules = calls
+        .iter()
+        .filter(|c| c.operation == "CreateSchedule")
+        .count();
+    println!(
+        "AWS calls to start {n} candidates: {} ({schedules} CreateSchedule, {runs} queued jobs)",
+        calls.len()
+    );
+    bench_lines("per_start", n, &calls);
+    let mut after = None;
+    let mut planned = 0;
+    loop {
+        let page = store
+            .list_enrollments(
+                &who.org_id,
+                &campaign.id,
+                &PageRequest { limit: 500, after },
+            )
+            .await
+            .expect("enrollments");
+        for e in &page.items {
+            let due = e.next_due_at.expect("every enrollment is planned");
+            let wake_up = WakeUp::send_step(e, due);
+            let held = scheduler
+                .get(&wake_up.name)
+                .await
+                .expect("the schedule can be read")
+                .expect("every enrollment has its first wake-up");
+            assert_eq!(held.wake_up.job, wake_up.job);
+            planned += 1;
+        }
+        after = page.next;
+        if after.is_none() {
+            break;
+        }
+    }
+    assert_eq!(planned, n, "every enrollment is planned");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -230,6 +432,7 @@ async fn one_campaign_step_end_to_end() {
         println!("  {}.{} {}", c.service, c.operation, describe(&c.body));
     }
     println!("per operation: {per_operation:?}");
+    bench_lines("per_sent_step", 1, &calls);
 
     // What the step left behind: the message at SES, the attempt recorded with
     // SES' ids, and step 2's wake-up.

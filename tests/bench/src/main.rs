@@ -4,7 +4,9 @@
 //!
 //! Sizes can be lowered for a quick run: `OUTREACH_BENCH_SCALE=0.1`.
 
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -153,35 +155,43 @@ async fn campaign(l: &Local, n: usize, steps: usize) -> String {
         )
         .await;
     let cid = c["id"].as_str().unwrap().to_owned();
-    let mut batch = Vec::new();
-    for i in 0..n {
-        let cand = l
-            .call(Method::POST, "/v1/candidates", Some(json!({"first_name": format!("C{i}"), "last_name": "X", "emails": [{"address": format!("c{i}@x.example"), "type": "work"}]})))
-            .await;
-        batch.push(cand["id"].as_str().unwrap().to_owned());
-        if batch.len() == 1000 || i + 1 == n {
-            l.call(
-                Method::POST,
-                &format!("/v1/campaigns/{cid}/enrollments"),
-                Some(json!({"candidate_ids": batch})),
-            )
-            .await;
-            batch.clear();
+    // Candidates created 8 requests at a time, added 1,000 per request (§13).
+    for first in (0..n).step_by(1000) {
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut batch = Vec::new();
+        for lane in 0..8 {
+            let (http, base, token) = (l.http.clone(), l.base.clone(), l.token.clone());
+            let last = (first + 1000).min(n);
+            tasks.spawn(async move {
+                let mut ids = Vec::new();
+                for i in (first + lane..last).step_by(8) {
+                    let body = json!({"first_name": format!("C{i}"), "last_name": "X", "emails": [{"address": format!("c{i}@x.example"), "type": "work"}]});
+                    let v: Value = http
+                        .post(format!("{base}/v1/candidates"))
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                        .await
+                        .expect("request")
+                        .json()
+                        .await
+                        .expect("a candidate");
+                    ids.push(v["id"].as_str().expect("an id").to_owned());
+                }
+                ids
+            });
         }
+        while let Some(ids) = tasks.join_next().await {
+            batch.extend(ids.expect("the task ends"));
+        }
+        l.call(
+            Method::POST,
+            &format!("/v1/campaigns/{cid}/enrollments"),
+            Some(json!({"candidate_ids": batch})),
+        )
+        .await;
     }
     cid
-}
-
-fn rss_peak_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map(|kb| kb / 1024.0)
-        .unwrap_or(f64::NAN)
 }
 
 /// Start of a large campaign: the answer, then every wake-up; then the whole
@@ -237,41 +247,289 @@ async fn local_end_to_end() {
     figure("local_vs_bare_write_ratio", rate / bare_rate * 100.0, "%");
 }
 
-/// Peak resident memory of local mode holding 100,000 enrollments.
+/// The workspace's target directory (honours `CARGO_TARGET_DIR`).
+fn target_dir() -> PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => {
+            let dir = PathBuf::from(dir);
+            if dir.is_absolute() {
+                dir
+            } else {
+                workspace().join(dir)
+            }
+        }
+        None => workspace().join("target"),
+    }
+}
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn cargo() -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(workspace());
+    c
+}
+
+/// Peak resident memory of local mode (the `outreach-local` process, release)
+/// holding 100,000 enrollments of a started three-step campaign, every one
+/// planned with its wake-up.
 async fn memory() {
+    let status = cargo()
+        .args(["build", "--release", "--quiet", "-p", "outreach-local"])
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building outreach-local failed");
+    let binary = target_dir().join("release/outreach-local");
     let dir = tempfile::tempdir().unwrap();
     let n = scale(100_000);
-    let (l, _runtime) = serve(dir.path(), n as i64 + 10).await;
-    let _ = campaign(&l, n, 3).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    let mut child = Command::new(&binary)
+        .args(["--port", &port.to_string(), "--clock", "manual"])
+        .args(["--now", "2026-12-01T14:00:00Z"])
+        .args(["--initial-credits", &(n + 10).to_string()])
+        .arg("--data")
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("outreach-local starts");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http.get(format!("{base}/dev/clock")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "outreach-local did not answer");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let secret = outreach_embedded::local::token_secret(dir.path()).unwrap();
+    let token = outreach_app::auth::issue_hs256(
+        &secret,
+        "bench",
+        "alice",
+        None,
+        false,
+        Utc::now().timestamp() as u64,
+        86_400,
+    )
+    .unwrap();
+    let l = Local { base, http, token };
+    let t = Instant::now();
+    let cid = campaign(&l, n, 3).await;
+    l.call(
+        reqwest::Method::POST,
+        &format!("/v1/campaigns/{cid}/start"),
+        None,
+    )
+    .await;
+    // Every enrollment planned: none left `not_started` (the fan-out ran).
+    let project = l
+        .call(reqwest::Method::GET, &format!("/v1/campaigns/{cid}"), None)
+        .await["project_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let v = l
+            .call(
+                reqwest::Method::GET,
+                &format!("/v1/projects/{project}/outreach"),
+                None,
+            )
+            .await;
+        let waiting = v["campaigns"][0]["counts"]["by_status"]["not_started"]
+            .as_u64()
+            .unwrap_or(u64::MAX);
+        if waiting == 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the fan-out did not finish");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    let kb = |field: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(field))
+            .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+            .map_or(f64::NAN, |kb| kb / 1024.0)
+    };
     figure(
-        "local_peak_rss_with_enrollments",
-        rss_peak_mb(),
-        &format!("MB ({n} enrollments)"),
+        "local_peak_rss",
+        kb("VmHWM:"),
+        &format!("MB ({n} enrollments, 3 steps, started)"),
+    );
+    figure("local_rss_at_end", kb("VmRSS:"), "MB");
+    figure(
+        "local_setup_of_memory_run_seconds",
+        t.elapsed().as_secs_f64(),
+        "s",
     );
 }
 
-fn bootstrap_sizes() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/lambda");
-    let Ok(entries) = std::fs::read_dir(&root) else {
-        println!(
-            "lambda_bootstrap_sizes unavailable (run tests/lambda-build first: it builds target/lambda/*/bootstrap)"
-        );
-        return;
-    };
-    let mut found = false;
-    for e in entries.flatten() {
-        let bootstrap = e.path().join("bootstrap");
-        if let Ok(meta) = std::fs::metadata(&bootstrap) {
-            found = true;
-            figure(
-                &format!("lambda_bootstrap_{}", e.file_name().to_string_lossy()),
-                meta.len() as f64 / 1_048_576.0,
-                "MB",
-            );
+/// One operation's calls and request bytes, per unit of what was counted.
+#[derive(Default, Clone)]
+struct Calls {
+    by_operation: BTreeMap<String, (f64, f64)>,
+    total: f64,
+}
+
+/// AWS calls counted against the emulator by `shared/aws/tests/calls.rs`
+/// (moto, installed by `tests/moto install`), which prints `BENCH` lines: one
+/// sent step, and the start of 1,000 candidates with every planning chunk run.
+fn aws_calls() -> Option<(Calls, Calls)> {
+    if !workspace().join(".venv/bin/moto_server_serial").exists() {
+        let status = Command::new(workspace().join("tests/moto"))
+            .arg("install")
+            .status()
+            .expect("tests/moto runs");
+        assert!(status.success(), "tests/moto install failed");
+    }
+    let output = cargo()
+        .args([
+            "test",
+            "--quiet",
+            "--locked",
+            "-p",
+            "outreach-aws",
+            "--test",
+            "calls",
+        ])
+        .args(["--", "--nocapture", "--test-threads", "1"])
+        .env("OUTREACH_CALLS_START", scale(1000).to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("cargo test runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    if !output.status.success() {
+        println!("aws_calls unavailable: the calls test failed:\n{text}");
+        return None;
+    }
+    let mut step = Calls::default();
+    let mut start = Calls::default();
+    let mut per_step = 1.0;
+    let mut per_start = 1.0;
+    for line in text.lines().filter_map(|l| l.strip_prefix("BENCH ")) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let [what, op, a, b] = f[..] else { continue };
+        let (a, b): (f64, f64) = (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0));
+        let (calls, per) = match what {
+            "per_sent_step" => (&mut step, &mut per_step),
+            "per_start" => (&mut start, &mut per_start),
+            _ => continue,
+        };
+        if op == "total" {
+            calls.total = a;
+            *per = b;
+        } else {
+            calls.by_operation.insert(op.to_owned(), (a, b));
         }
     }
-    if !found {
-        println!("lambda_bootstrap_sizes unavailable (no bootstrap under target/lambda)");
+    Some((step, start))
+}
+
+/// Cost of 1,000 sent steps at us-east-1 list prices (on-demand, arm64), from
+/// the calls of one step. Assumptions, stated in BENCHMARKS.md: a DynamoDB
+/// read of an item under 4 KB is one read unit; a write is one unit per KB of
+/// the request body, two in a transaction; each step is one send-step and one
+/// ses-events invocation (the delivery notification) of 256 MB lasting 20 ms
+/// of compute plus 10 ms per AWS call made; one Scheduler invocation and one
+/// SNS publish per step.
+fn cost_per_thousand_steps(step: &Calls) {
+    const LAMBDA_REQUEST: f64 = 0.20 / 1e6;
+    const LAMBDA_GB_SECOND_ARM: f64 = 0.000_013_333_4;
+    const DYNAMO_WRU: f64 = 0.625 / 1e6;
+    const DYNAMO_RRU: f64 = 0.125 / 1e6;
+    const SCHEDULER_INVOCATION: f64 = 1.00 / 1e6;
+    const SNS_PUBLISH: f64 = 0.50 / 1e6;
+    const SES_MESSAGE: f64 = 0.10 / 1e3;
+    let (mut rru, mut wru) = (0.0, 0.0);
+    for (op, (n, bytes)) in &step.by_operation {
+        let kb = (bytes / n.max(1.0) / 1024.0).ceil().max(1.0);
+        match op.split('.').next_back().unwrap_or("") {
+            "GetItem" | "Query" | "BatchGetItem" | "Scan" => rru += n,
+            "PutItem" | "UpdateItem" | "DeleteItem" | "BatchWriteItem" => wru += n * kb,
+            "TransactWriteItems" => wru += 2.0 * n * kb,
+            _ => {}
+        }
+    }
+    let invocations = 2.0;
+    let seconds = 0.020 * invocations + 0.010 * step.total;
+    let lambda = invocations * LAMBDA_REQUEST + seconds * 0.25 * LAMBDA_GB_SECOND_ARM;
+    let dynamo = rru * DYNAMO_RRU + wru * DYNAMO_WRU;
+    let per_step = lambda + dynamo + SCHEDULER_INVOCATION + SNS_PUBLISH;
+    figure("dynamodb_read_units_per_sent_step", rru, "RRU");
+    figure("dynamodb_write_units_per_sent_step", wru, "WRU");
+    println!(
+        "cost_per_1000_sent_steps {:.4} USD (lambda {:.4}, dynamodb {:.4}, scheduler {:.4}, sns {:.4})",
+        per_step * 1000.0,
+        lambda * 1000.0,
+        dynamo * 1000.0,
+        SCHEDULER_INVOCATION * 1000.0,
+        SNS_PUBLISH * 1000.0
+    );
+    figure(
+        "ses_cost_per_1000_sent_steps",
+        SES_MESSAGE * 1000.0,
+        "USD (apart)",
+    );
+}
+
+fn aws_figures() {
+    let Some((step, start)) = aws_calls() else {
+        return;
+    };
+    figure("aws_calls_per_sent_step", step.total, "calls");
+    for (op, (n, _)) in &step.by_operation {
+        println!("aws_calls_per_sent_step.{op} {n}");
+    }
+    figure(
+        "aws_calls_per_start_of_1000",
+        start.total * 1000.0 / scale(1000) as f64,
+        "calls",
+    );
+    for (op, (n, _)) in &start.by_operation {
+        println!(
+            "aws_calls_per_start_of_1000.{op} {:.0}",
+            n * 1000.0 / scale(1000) as f64
+        );
+    }
+    cost_per_thousand_steps(&step);
+}
+
+/// The arm64 release bootstraps `tests/lambda-build` leaves in
+/// `<target>/lambda/<function>/bootstrap`.
+fn bootstrap_sizes() {
+    let root = target_dir().join("lambda");
+    let mut sizes: Vec<(String, u64)> = std::fs::read_dir(&root)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let meta = std::fs::metadata(e.path().join("bootstrap")).ok()?;
+            Some((e.file_name().to_string_lossy().into_owned(), meta.len()))
+        })
+        .collect();
+    sizes.sort();
+    if sizes.is_empty() {
+        println!(
+            "lambda_bootstrap_sizes unavailable: no {}/*/bootstrap (tests/lambda-build builds them)",
+            root.display()
+        );
+    }
+    for (name, bytes) in sizes {
+        figure(
+            &format!("lambda_bootstrap_{name}"),
+            bytes as f64 / 1_048_576.0,
+            "MiB",
+        );
     }
 }
 
@@ -281,9 +539,7 @@ async fn main() {
     planner();
     local_end_to_end().await;
     memory().await;
+    aws_figures();
     bootstrap_sizes();
-    println!(
-        "aws_calls_per_sent_step see `tests/aws-contract` (counted against the emulator; BENCHMARKS.md)"
-    );
     figure("bench_wall_seconds", t.elapsed().as_secs_f64(), "s");
 }
