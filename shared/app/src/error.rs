@@ -91,8 +91,13 @@ impl ApiError {
 }
 
 impl From<StoreError> for ApiError {
+    /// A conditional write that lost a race is the caller's to retry (409), not
+    /// a failure of the service (500).
     fn from(e: StoreError) -> Self {
-        ApiError::Internal(e.to_string())
+        match e {
+            StoreError::Conflict => ApiError::Conflict(format!("{e}; try again")),
+            StoreError::Unavailable(_) => ApiError::Internal(e.to_string()),
+        }
     }
 }
 
@@ -146,5 +151,23 @@ impl IntoResponse for ApiError {
             body,
         )
             .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lost_conditional_write_is_a_conflict_not_an_internal_error() {
+        // §13: a concurrent change (e.g. two re-links at once, R-2.2) answers 409.
+        assert!(matches!(
+            ApiError::from(StoreError::Conflict),
+            ApiError::Conflict(_)
+        ));
+        assert!(matches!(
+            ApiError::from(StoreError::Unavailable("down".into())),
+            ApiError::Internal(_)
+        ));
     }
 }

@@ -125,6 +125,11 @@ pub struct Campaign {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub started_at: Option<DateTime<Utc>>,
+    /// The moment of the latest start or resume: the fan-out that plans the
+    /// enrollments for it carries the same moment, and a fan-out of any other
+    /// moment is stale (R-10.1, SPEC §15).
+    #[serde(default)]
+    pub fan_out_at: Option<DateTime<Utc>>,
     /// Enrollments not yet ended; the campaign completes when it reaches 0 while running.
     #[serde(default)]
     pub active_enrollments: i64,
@@ -161,6 +166,7 @@ impl Campaign {
             CampaignStatus::Draft => {
                 self.status = CampaignStatus::Running;
                 self.started_at = Some(now);
+                self.fan_out_at = Some(now);
                 Ok(())
             }
             s @ (CampaignStatus::Stopped | CampaignStatus::Completed) => {
@@ -182,6 +188,28 @@ impl Campaign {
                 Err(CampaignTransitionError::Final(s))
             }
             s => Err(CampaignTransitionError::NotRunning(s)),
+        }
+    }
+
+    /// `paused` → `running` at `now`: the fan-out of this moment
+    /// re-plans the enrollments.
+    pub fn resume_at(&mut self, now: DateTime<Utc>) -> Result<(), CampaignTransitionError> {
+        self.resume()?;
+        self.fan_out_at = Some(now);
+        Ok(())
+    }
+
+    /// Whether a fan-out queued for the start or resume at `at` may still plan
+    /// (`Some(true)`), must wait for its state change to land (`None`), or is
+    /// stale (`Some(false)`): superseded by a later start or resume, or its
+    /// campaign no longer running.
+    pub fn fan_out_current(&self, at: DateTime<Utc>) -> Option<bool> {
+        match self.fan_out_at {
+            Some(latest) if latest > at => Some(false),
+            Some(latest) if latest == at => Some(self.is_running()),
+            // Written before this field existed: the running state decides.
+            None if self.is_running() => Some(true),
+            _ => None,
         }
     }
 
@@ -249,6 +277,38 @@ mod hhmm {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn campaign() -> Campaign {
+        serde_json::from_value(serde_json::json!({
+            "id": "cmp_1", "org_id": "org_1", "project_id": "prj_1", "owner_id": "u",
+            "name": "C", "sender_account_id": "acc_1",
+            "steps": [{ "subject": "Hi", "body": "<p>Hi</p>" }],
+            "timezone": "UTC", "when_to_send": { "mode": "when_started" },
+            "status": "draft", "created_at": "2026-12-01T09:00:00Z"
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_fan_out_plans_only_for_its_own_start_or_resume() {
+        // SPEC §15: a fan-out queued before a state change never re-plans
+        // with the state of an older start or resume.
+        let t = |m: u32| chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, m, 0).unwrap();
+        let mut c = campaign();
+        assert_eq!(
+            c.fan_out_current(t(0)),
+            None,
+            "the start has not landed yet"
+        );
+        c.start(t(0)).unwrap();
+        assert_eq!(c.fan_out_current(t(0)), Some(true));
+        c.pause(PauseReason::User).unwrap();
+        assert_eq!(c.fan_out_current(t(0)), Some(false), "paused since");
+        assert_eq!(c.fan_out_current(t(5)), None, "a resume on its way");
+        c.resume_at(t(5)).unwrap();
+        assert_eq!(c.fan_out_current(t(0)), Some(false), "superseded");
+        assert_eq!(c.fan_out_current(t(5)), Some(true));
+    }
 
     #[test]
     fn when_to_send_reads_the_pinned_shape() {

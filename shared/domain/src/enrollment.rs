@@ -311,7 +311,9 @@ impl Enrollment {
         }
         self.plan_start = Some(start);
         self.plan_version += 1;
-        self.next_due_at = self.next_planned_at();
+        // A claim in flight keeps its lease as the wake-up: the sweeper must
+        // still finalise it if its handler died.
+        self.next_due_at = self.live_claim_lease().or_else(|| self.next_planned_at());
     }
 
     fn has_live_claim(&self) -> bool {
@@ -319,6 +321,61 @@ impl Enrollment {
             .iter()
             .flat_map(|s| &s.attempts)
             .any(|a| a.state == AttemptState::Claimed)
+    }
+
+    /// The end of the lease of the attempt in flight, if any: when the sweeper
+    /// finalises it should its handler have died.
+    pub fn live_claim_lease(&self) -> Option<DateTime<Utc>> {
+        self.steps
+            .iter()
+            .flat_map(|s| &s.attempts)
+            .filter(|a| a.state == AttemptState::Claimed)
+            .filter_map(|a| a.lease_until)
+            .min()
+    }
+
+    /// Whether the due step (the next one or a re-send) may be handed off as far
+    /// as this enrollment goes.
+    pub fn has_sendable_step(&self) -> bool {
+        self.due_step().is_some_and(|s| self.may_send_step(s))
+    }
+
+    /// a pending re-send whose time passed (while its campaign was
+    /// paused) goes out after a grace period from `now`, under a new plan
+    /// version. Returns whether it moved.
+    pub fn reschedule_overdue_resend(&mut self, now: DateTime<Utc>) -> bool {
+        let claimed = self.has_live_claim();
+        match self.resend.as_mut() {
+            Some(r) if r.at <= now => {
+                r.at = crate::plan::earliest_send(now);
+                let at = r.at;
+                self.plan_version += 1;
+                if !claimed {
+                    self.next_due_at = Some(at);
+                }
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether anything may still be sent for this enrollment: it is active, or
+    /// a finished one with a re-send pending or in flight.
+    pub fn is_open(&self) -> bool {
+        !self.is_ended() || self.has_sendable_step() || self.has_live_claim()
+    }
+
+    /// Whether a change of an enrollment that `was_open` closed it for good (it
+    /// ended, or a finished one's re-send is done). Then it stays due at `now`,
+    /// so that the sweeper checks its campaign's completion should the
+    /// handler die between this write and that check; nothing is sent for it.
+    pub fn settle(&mut self, was_open: bool, now: DateTime<Utc>) -> bool {
+        // A claim still in flight does not keep the campaign from completing.
+        let settled = was_open && self.is_ended() && !self.has_sendable_step();
+        if settled && self.next_due_at.is_none() {
+            self.next_due_at = Some(now);
+        }
+        settled
     }
 
     /// When the due step should go, unless an attempt is in flight.
@@ -439,6 +496,9 @@ impl Enrollment {
 
     /// `next_planned_at`, when anything more can be sent at all.
     fn due_if_sendable(&self) -> Option<DateTime<Utc>> {
+        if let Some(lease) = self.live_claim_lease() {
+            return Some(lease);
+        }
         let step = self.due_step()?;
         if self.may_send_step(step) {
             self.next_planned_at()
@@ -553,12 +613,41 @@ impl Enrollment {
         (true, false)
     }
 
-    /// the mail service delivered the attempt.
-    pub fn mark_delivered(&mut self, step: u32, attempt: u32) -> bool {
+    /// the mail service delivered the attempt. A delivery of an attempt
+    /// still only claimed (its handler died or has not recorded the answer yet)
+    /// proves the hand-off: it is recorded as sent first, so the enrollment moves
+    /// on to its next step. Returns whether anything changed.
+    pub fn mark_delivered(&mut self, step: u32, attempt: u32, now: DateTime<Utc>) -> bool {
+        let claimed_at = match self.attempt(step, attempt) {
+            Some(a) if a.state == AttemptState::Claimed => Some(a.claimed_at),
+            Some(a) if a.state == AttemptState::Sent => None,
+            _ => return false,
+        };
+        if let Some(claimed_at) = claimed_at
+            && self
+                .record_sent(step, attempt, claimed_at.min(now), None, false)
+                .is_err()
+        {
+            return false;
+        }
         match self.attempt_mut(step, attempt) {
-            Some(a) if matches!(a.state, AttemptState::Sent | AttemptState::Claimed) => {
+            Some(a) => {
                 a.state = AttemptState::Delivered;
                 a.lease_until = None;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Fills in the mail service's ids of an attempt that was finalised before
+    /// its own handler recorded the answer (a delivery notification outran it).
+    /// Returns whether anything changed.
+    pub fn note_message_ids(&mut self, step: u32, attempt: u32, ids: (String, String)) -> bool {
+        match self.attempt_mut(step, attempt) {
+            Some(a) if a.message_id.is_none() && a.state != AttemptState::Claimed => {
+                a.message_id = Some(ids.0);
+                a.rfc822_message_id = Some(ids.1);
                 true
             }
             _ => false,
@@ -691,7 +780,7 @@ impl Enrollment {
             | EnrollmentStatus::Blocked => {
                 self.paused_from = Some(self.status);
                 self.status = EnrollmentStatus::Paused;
-                self.next_due_at = None;
+                self.next_due_at = self.live_claim_lease();
                 Ok(())
             }
             s if s.is_ended() => Err(EnrollmentError::Ended(s.as_str())),
@@ -725,7 +814,7 @@ impl Enrollment {
         if !self.is_ended() {
             self.status = EnrollmentStatus::Blocked;
             self.blocked_reason = Some(reason.into());
-            self.next_due_at = None;
+            self.next_due_at = self.live_claim_lease();
         }
     }
 
@@ -750,10 +839,13 @@ impl Enrollment {
         if !allowed {
             return Err(EnrollmentError::Ended(self.status.as_str()));
         }
+        // An ended enrollment keeps a pending completion check (`settle`).
+        if was_active || self.resend.is_some() {
+            self.next_due_at = None;
+        }
         self.status = status;
         self.paused_from = None;
         self.resend = None;
-        self.next_due_at = None;
         if was_active {
             self.ended_at = Some(now);
         }
@@ -885,6 +977,89 @@ mod tests {
         assert_eq!(e.end(EnrollmentStatus::Replied, t(10, 0)), Ok(false));
         assert_eq!(e.status, EnrollmentStatus::Replied);
         assert!(e.end(EnrollmentStatus::Bounced, t(10, 1)).is_err());
+    }
+
+    #[test]
+    fn a_replan_during_a_claim_keeps_the_lease_as_the_wake_up() {
+        // re-planning a claimed enrollment must not leave it without
+        // a wake-up; the sweeper finalises the claim when its lease ends.
+        let mut e = enrollment(2);
+        e.apply_plan(t(9, 0), &[t(9, 20), t(9, 30)]);
+        e.claim(1, addr(), t(9, 20), t(9, 25)).unwrap();
+        e.apply_plan(t(9, 21), &[t(9, 41), t(9, 50)]);
+        assert_eq!(e.next_due_at, Some(t(9, 25)));
+        e.pause().unwrap();
+        assert_eq!(e.next_due_at, Some(t(9, 25)));
+        assert_eq!(e.expired_claims(t(9, 25)), vec![(1, 1)]);
+    }
+
+    #[test]
+    fn a_delivery_of_a_claimed_attempt_records_the_send() {
+        // a delivery proves the hand-off; the enrollment moves on.
+        let mut e = enrollment(2);
+        e.apply_plan(t(9, 0), &[t(9, 20), t(9, 30)]);
+        e.claim(1, addr(), t(9, 20), t(9, 25)).unwrap();
+        assert!(e.mark_delivered(1, 1, t(9, 21)));
+        let a = e.attempt(1, 1).unwrap();
+        assert_eq!(a.state, AttemptState::Delivered);
+        assert_eq!(a.sent_at, Some(t(9, 20)));
+        assert_eq!(e.next_step, 2);
+        assert_eq!(e.status, EnrollmentStatus::InProgress);
+        assert_eq!(e.next_due_at, Some(t(9, 30)));
+        assert!(
+            !e.mark_delivered(1, 1, t(9, 22)),
+            "a duplicate changes nothing"
+        );
+        // The handler that made the hand-off still records the ids.
+        assert!(e.note_message_ids(1, 1, ("m".into(), "<m@x>".into())));
+        assert!(!e.note_message_ids(1, 1, ("n".into(), "<n@x>".into())));
+    }
+
+    #[test]
+    fn an_ended_enrollment_stays_due_for_its_completion_check() {
+        // the sweeper checks the campaign's completion after a crash.
+        let mut e = enrollment(1);
+        e.apply_plan(t(9, 0), &[t(9, 20)]);
+        let was_open = e.is_open();
+        e.end(EnrollmentStatus::Removed, t(9, 5)).unwrap();
+        assert_eq!(e.next_due_at, None);
+        assert!(e.settle(was_open, t(9, 5)));
+        assert_eq!(e.next_due_at, Some(t(9, 5)));
+        assert!(!e.has_sendable_step());
+        let mut active = enrollment(1);
+        assert!(!active.settle(true, t(9, 5)), "only an ended enrollment");
+        assert_eq!(active.next_due_at, None);
+        // A finished enrollment's re-send, once sent, settles it too.
+        let mut f = enrollment(1);
+        f.apply_plan(t(9, 0), &[t(9, 20)]);
+        f.claim(1, addr(), t(9, 20), t(9, 25)).unwrap();
+        f.record_sent(1, 1, t(9, 20), None, false).unwrap();
+        f.bounce_attempt(1, 1, "550", t(9, 22));
+        assert!(f.is_open());
+        f.claim(1, addr(), t(9, 22), t(9, 27)).unwrap();
+        let was_open = f.is_open();
+        assert!(was_open, "a re-send in flight");
+        f.record_sent(1, 2, t(9, 22), None, false).unwrap();
+        assert!(f.settle(was_open, t(9, 22)));
+        assert_eq!(f.next_due_at, Some(t(9, 22)));
+    }
+
+    #[test]
+    fn an_overdue_resend_goes_after_a_grace_period_from_the_resume() {
+        // a finished enrollment's re-send survives a pause.
+        let mut e = enrollment(1);
+        e.apply_plan(t(9, 0), &[t(9, 20)]);
+        e.claim(1, addr(), t(9, 20), t(9, 25)).unwrap();
+        e.record_sent(1, 1, t(9, 20), None, false).unwrap();
+        assert!(e.bounce_attempt(1, 1, "550", t(9, 22)));
+        assert_eq!(e.status, EnrollmentStatus::Finished);
+        assert!(e.has_sendable_step());
+        let version = e.plan_version;
+        assert!(!e.reschedule_overdue_resend(t(9, 21)), "still ahead");
+        assert!(e.reschedule_overdue_resend(t(10, 0)));
+        assert_eq!(e.resend.as_ref().map(|r| r.at), Some(t(10, 20)));
+        assert_eq!(e.next_due_at, Some(t(10, 20)));
+        assert_eq!(e.plan_version, version + 1);
     }
 
     #[test]

@@ -46,6 +46,11 @@ pub fn grace_end(start: DateTime<Utc>) -> DateTime<Utc> {
     start + chrono::Duration::minutes(crate::campaign::GRACE_MINUTES)
 }
 
+/// The first whole minute at or after the grace period that starts at `start`.
+pub fn earliest_send(start: DateTime<Utc>) -> DateTime<Utc> {
+    ceil_to_minute(grace_end(start))
+}
+
 /// Planned instants of steps `from_step..delays.len()`, whole minutes, strictly increasing.
 ///
 /// # Panics
@@ -60,6 +65,46 @@ pub fn plan(req: &PlanRequest<'_>) -> Vec<DateTime<Utc>> {
     let first = first_step(req, earliest);
     let rule = LaterRule::for_request(req, first);
 
+    let mut planned = Vec::with_capacity(req.delays.len() - req.from_step);
+    planned.push(first);
+    for index in req.from_step + 1..req.delays.len() {
+        let previous = *planned.last().expect("the first step is planned");
+        planned.push(later_step(req, index, previous, rule));
+    }
+    planned
+}
+
+/// Planned instants of steps `from_step..delays.len()` when the step before
+/// them went out at `previous` (a re-send, R-9.2, R-9.4, or a user's retry):
+/// each follows the one before it by its rule, the
+/// time of day of `previous` standing for that of step 1.
+pub fn plan_after(req: &PlanRequest<'_>, previous: DateTime<Utc>) -> Vec<DateTime<Utc>> {
+    if req.from_step >= req.delays.len() {
+        return Vec::new();
+    }
+    let rule = LaterRule::for_request(req, previous);
+    let mut planned = Vec::with_capacity(req.delays.len() - req.from_step);
+    let mut before = previous;
+    for index in req.from_step..req.delays.len() {
+        let at = later_step(req, index, before, rule);
+        planned.push(at);
+        before = at;
+    }
+    planned
+}
+
+/// Planned instants of steps `from_step..delays.len()` when step `from_step`
+/// moves to `date` at the local time of day `time` (an out-of-office hold,
+/// or the daily limit, R-6.7): with `skip_weekends` a Saturday or Sunday
+/// becomes the following Monday, and the later steps follow it by their
+/// rules, its time of day standing for that of step 1.
+pub fn plan_moved(req: &PlanRequest<'_>, date: NaiveDate, time: NaiveTime) -> Vec<DateTime<Utc>> {
+    if req.from_step >= req.delays.len() {
+        return Vec::new();
+    }
+    let wall = skip_weekend(req, at_minute(date, minute_of_day(time)));
+    let first = ceil_to_minute(resolve_local(req.zone, wall));
+    let rule = LaterRule::for_request(req, first);
     let mut planned = Vec::with_capacity(req.delays.len() - req.from_step);
     planned.push(first);
     for index in req.from_step + 1..req.delays.len() {
@@ -579,6 +624,68 @@ mod tests {
             plan(&req)[0],
             resolve_local(berlin, wall("2026-03-04 19:10"))
         );
+    }
+
+    #[test]
+    fn a_moved_step_and_the_ones_after_it_skip_weekends() {
+        // a hold or a postponement goes through the planner.
+        let berlin = zone("Europe/Berlin");
+        let delays = [0, 1, 1, 1];
+        let mut req = request(
+            berlin,
+            utc("2026-12-01T08:00:00Z"),
+            WhenToSend::WhenStarted,
+            &delays,
+        );
+        req.skip_weekends = true;
+        req.from_step = 1;
+        // Friday 2026-12-18 at 09:40: later steps would fall on the weekend.
+        let date = NaiveDate::from_ymd_opt(2026, 12, 18).unwrap();
+        let planned = plan_moved(&req, date, hm(9, 40));
+        assert_eq!(planned.len(), 3);
+        assert_eq!(planned[0], utc("2026-12-18T08:40:00Z"));
+        for pair in planned.windows(2) {
+            assert!(pair[0] < pair[1], "{planned:?}");
+        }
+        for at in &planned {
+            let weekday = at.with_timezone(&berlin.tz()).weekday();
+            assert!(!matches!(weekday, Weekday::Sat | Weekday::Sun), "{at}");
+        }
+        // A Saturday itself moves to Monday, same time of day.
+        let saturday = NaiveDate::from_ymd_opt(2026, 12, 19).unwrap();
+        assert_eq!(
+            plan_moved(&req, saturday, hm(9, 40))[0],
+            utc("2026-12-21T08:40:00Z")
+        );
+    }
+
+    #[test]
+    fn the_steps_after_a_resend_follow_it() {
+        // nothing goes out with or before the re-send.
+        let delays = [0, 2, 3];
+        let mut req = request(
+            zone("UTC"),
+            utc("2026-12-01T08:00:00Z"),
+            WhenToSend::WhenStarted,
+            &delays,
+        );
+        req.from_step = 1;
+        let resent = utc("2026-12-09T14:47:00Z");
+        let planned = plan_after(&req, resent);
+        assert_eq!(planned.len(), 2);
+        assert_eq!(
+            planned[0].date_naive(),
+            NaiveDate::from_ymd_opt(2026, 12, 11).unwrap()
+        );
+        assert_eq!(
+            planned[1].date_naive(),
+            NaiveDate::from_ymd_opt(2026, 12, 14).unwrap()
+        );
+        assert!(resent < planned[0] && planned[0] < planned[1]);
+        req.skip_weekends = true;
+        for at in plan_after(&req, resent) {
+            assert!(!matches!(at.weekday(), Weekday::Sat | Weekday::Sun), "{at}");
+        }
     }
 
     #[test]

@@ -6,8 +6,8 @@ use outreach_domain::ids::AccountId;
 use crate::auth::Identity;
 use crate::error::ApiError;
 use crate::model::{AccountStatus, EmailAccount};
-use crate::ports::Versioned;
-use crate::service::Service;
+use crate::ports::{StoreError, Versioned};
+use crate::service::{CAS_ATTEMPTS, Service};
 
 impl Service {
     /// Links a sender address. Linking an address the same owner linked
@@ -28,34 +28,50 @@ impl Service {
         if self.config.accounts_need_proof {
             self.refuse_unprotected_dmarc(&address).await?;
         }
-        let existing = self
-            .store
-            .find_account(&who.user_id, &who.org_id, &address)
-            .await?;
-        let account = match existing {
-            Some(Versioned { mut value, version }) => {
-                // the same owner linking the same address revives the same account id.
-                value.display_name = display_name;
-                value.status = AccountStatus::Pending;
-                value.confirmed = false;
-                self.store.put_account(&value, Some(version)).await?;
-                value
+        // Concurrent links of the same address (a double-clicked re-link) race on
+        // the account's version: the loser reads it again.
+        let mut linked = None;
+        for _ in 0..CAS_ATTEMPTS {
+            let existing = self
+                .store
+                .find_account(&who.user_id, &who.org_id, &address)
+                .await?;
+            let (account, expected) = match existing {
+                Some(Versioned { mut value, version }) => {
+                    // the same owner linking the same address revives the same account id.
+                    value.display_name = display_name.clone();
+                    value.status = AccountStatus::Pending;
+                    value.confirmed = false;
+                    (value, Some(version))
+                }
+                None => (
+                    EmailAccount {
+                        id: AccountId::new(self.new_id(AccountId::PREFIX)),
+                        org_id: who.org_id.clone(),
+                        owner_id: who.user_id.clone(),
+                        address: address.clone(),
+                        display_name: display_name.clone(),
+                        status: AccountStatus::Pending,
+                        delegates: Vec::new(),
+                        created_at: self.now(),
+                        confirmed: false,
+                    },
+                    None,
+                ),
+            };
+            match self.store.put_account(&account, expected).await {
+                Ok(_) => {
+                    linked = Some(account);
+                    break;
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
             }
-            None => {
-                let account = EmailAccount {
-                    id: AccountId::new(self.new_id(AccountId::PREFIX)),
-                    org_id: who.org_id.clone(),
-                    owner_id: who.user_id.clone(),
-                    address,
-                    display_name,
-                    status: AccountStatus::Pending,
-                    delegates: Vec::new(),
-                    created_at: self.now(),
-                    confirmed: false,
-                };
-                self.store.put_account(&account, None).await?;
-                account
-            }
+        }
+        let Some(account) = linked else {
+            return Err(ApiError::Conflict(
+                "the account is being linked concurrently; try again".into(),
+            ));
         };
         self.track_link(&account, true).await?;
         if !self.config.accounts_need_proof {

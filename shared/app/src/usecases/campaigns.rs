@@ -7,7 +7,7 @@ use outreach_domain::campaign::{
 };
 use outreach_domain::enrollment::Enrollment;
 use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId, ProjectId};
-use outreach_domain::plan::{PlanRequest, plan};
+use outreach_domain::plan::{PlanRequest, plan, plan_after};
 use serde::Deserialize;
 
 use crate::auth::Identity;
@@ -155,6 +155,7 @@ impl Service {
             pause_reason: None,
             created_at: self.now(),
             started_at: None,
+            fan_out_at: None,
             active_enrollments: 0,
             kind: Default::default(),
         };
@@ -203,6 +204,7 @@ impl Service {
             })
             .await?;
         self.plan_first_chunk(&campaign, Replan::Fresh(now)).await?;
+        self.complete_if_all_ended(&campaign).await?;
         Ok(campaign)
     }
 
@@ -400,11 +402,13 @@ impl Service {
             .await?;
         let campaign = self
             .change_campaign(who, id, |c| {
-                c.resume().map_err(|e| ApiError::Conflict(e.to_string()))
+                c.resume_at(now)
+                    .map_err(|e| ApiError::Conflict(e.to_string()))
             })
             .await?;
         self.plan_first_chunk(&campaign, Replan::Resume(now))
             .await?;
+        self.complete_if_all_ended(&campaign).await?;
         Ok(campaign)
     }
 
@@ -463,7 +467,12 @@ impl Service {
             .store
             .list_enrollments(&campaign.org_id, &campaign.id, &page)
             .await?;
-        for e in batch.items.iter().filter(|e| e.may_send()) {
+        // A finished enrollment's pending re-send is planned too.
+        for e in batch
+            .items
+            .iter()
+            .filter(|e| e.may_send() || e.has_sendable_step())
+        {
             self.replan(campaign, &e.id, how).await?;
         }
         Ok(batch.next)
@@ -517,12 +526,15 @@ impl Service {
         let since = match how {
             Replan::Fresh(t) | Replan::Resume(t) => t,
         };
-        if !campaign.is_running() {
+        // A fan-out plans for the start or resume it was queued for, never with the
+        // state of an older one after a later pause, edit or resume.
+        if campaign.fan_out_current(since) != Some(true) {
             // Queued just before the state change it belongs to: look again shortly.
-            let waiting = matches!(
-                campaign.status,
-                CampaignStatus::Draft | CampaignStatus::Paused
-            );
+            let waiting = campaign.fan_out_current(since).is_none()
+                && matches!(
+                    campaign.status,
+                    CampaignStatus::Draft | CampaignStatus::Paused | CampaignStatus::Running
+                );
             if waiting && self.now() - since < chrono::Duration::minutes(15) {
                 let job = Job::PlanChunk {
                     org_id: org.clone(),
@@ -544,6 +556,10 @@ impl Service {
         let next = self.plan_chunk(&campaign, how, after).await?;
         if next.is_some() {
             self.queue_fan_out(&campaign, how, next).await?;
+        } else {
+            // The fan-out is queued before the state change, so this check survives a
+            // crash of the request that started or resumed the campaign.
+            self.complete_if_all_ended(&campaign).await?;
         }
         Ok(true)
     }
@@ -566,6 +582,39 @@ impl Service {
             delays: &delays,
             from_step: enrollment.next_step_offset(),
         }))
+    }
+
+    /// once a re-send went out at `at`, the steps not yet sent
+    /// follow it by the rules of R-6 (as they followed the original send), so
+    /// none goes out before it or at the same time. Bumps the plan version.
+    pub(crate) async fn follow_resend(
+        &self,
+        campaign: &Campaign,
+        e: &mut Enrollment,
+        at: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        if e.next().is_none() || e.resend.is_some() || e.is_ended() {
+            return Ok(());
+        }
+        let zone = self.plan_zone(campaign, e).await?;
+        let delays = campaign.delays();
+        let start = e.plan_start.unwrap_or(at);
+        let instants = plan_after(
+            &PlanRequest {
+                enrollment: e.id.as_str(),
+                start,
+                zone,
+                when: campaign.when_to_send,
+                skip_weekends: campaign.skip_weekends,
+                delays: &delays,
+                from_step: e.next_step_offset(),
+            },
+            at,
+        );
+        if !instants.is_empty() {
+            e.apply_plan(start, &instants);
+        }
+        Ok(())
     }
 
     /// The zone an enrollment's plan uses: the campaign's, or the candidate's
@@ -601,15 +650,38 @@ impl Service {
             else {
                 return Ok(());
             };
+            if e.resend.is_some() && e.has_sendable_step() {
+                // A pending re-send keeps a time still ahead; an overdue
+                // one goes after a grace period from now. The steps after it
+                // follow it once it is sent.
+                let now = match how {
+                    Replan::Fresh(t) | Replan::Resume(t) => t,
+                };
+                let moved = e.reschedule_overdue_resend(now);
+                if moved || e.next_due_at != e.next_planned_at() {
+                    e.next_due_at = e.next_planned_at();
+                    match self
+                        .store
+                        .update_enrollment(&e, version, Activity::Unchanged)
+                        .await
+                    {
+                        Ok(_) => {}
+                        Err(StoreError::Conflict) => continue,
+                        Err(err) => return Err(err.into()),
+                    }
+                }
+                if let Some(at) = e.next_due_at {
+                    self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+                }
+                return Ok(());
+            }
             if !e.may_send() || e.next().is_none() {
                 return Ok(());
             }
             let start = match how {
-                // The same fresh plan twice is one plan (a re-run fan-out chunk).
+                // The same fresh plan twice is one plan (a re-run fan-out chunk):
+                // its wake-up was created before the plan was written, below.
                 Replan::Fresh(start) if e.plan_start == Some(start) && e.next_due_at.is_some() => {
-                    if let Some(at) = e.next_due_at {
-                        self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
-                    }
                     return Ok(());
                 }
                 Replan::Fresh(start) => start,
@@ -636,6 +708,13 @@ impl Service {
             };
             let instants = self.plan_for(campaign, &e, start).await?;
             e.apply_plan(start, &instants);
+            // The wake-up first, then the plan (§15): a crash in between leaves a
+            // wake-up of a plan version never written, which finds nothing to do
+            // and the enrollment unplanned for the re-run to plan; so a
+            // written plan always has its wake-up, and a re-run skips it.
+            if let Some(at) = e.next_due_at {
+                self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+            }
             match self
                 .store
                 .update_enrollment(&e, version, Activity::Unchanged)
@@ -644,9 +723,6 @@ impl Service {
                 Ok(_) => {}
                 Err(StoreError::Conflict) => continue,
                 Err(err) => return Err(err.into()),
-            }
-            if let Some(at) = e.next_due_at {
-                self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
             }
             return Ok(());
         }
@@ -661,6 +737,28 @@ impl Service {
         id: &CampaignId,
     ) -> Result<Option<Campaign>, ApiError> {
         Ok(self.store.get_campaign(org, id).await?.map(|v| v.value))
+    }
+
+    /// a campaign started or resumed with enrollments that all ended
+    /// while it was a draft or paused is `completed` at once; one without any
+    /// enrollment keeps running (candidates may still be added, R-5.4).
+    async fn complete_if_all_ended(&self, campaign: &Campaign) -> Result<(), ApiError> {
+        if campaign.active_enrollments > 0 {
+            return Ok(());
+        }
+        let page = PageRequest {
+            limit: 1,
+            after: None,
+        };
+        let any = self
+            .store
+            .list_enrollments(&campaign.org_id, &campaign.id, &page)
+            .await?;
+        if !any.items.is_empty() {
+            self.complete_if_done(&campaign.org_id, &campaign.id)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Marks a running campaign `completed` once no enrollment is active.

@@ -194,8 +194,11 @@ impl Service {
             Err(StoreError::Conflict) => return Ok(Err((RefusalReason::AlreadyEnrolled, None))),
             Err(e) => return Err(e.into()),
         }
-        if campaign.is_running() {
-            self.replan(campaign, &enrollment.id, Replan::Fresh(self.now()))
+        // Read again after the insert: a resume that raced this add either lists
+        // the new enrollment in its fan-out or is seen here.
+        let current = self.campaign_by_id(org, &campaign.id).await?;
+        if let Some(c) = current.filter(Campaign::is_running) {
+            self.replan(&c, &enrollment.id, Replan::Fresh(self.now()))
                 .await?;
         }
         let stored = self
@@ -255,8 +258,10 @@ impl Service {
             let (campaign, Versioned { mut value, version }) =
                 self.enrollment(who, campaign_id, id).await?;
             let was_active = !value.is_ended();
+            let was_open = value.is_open();
             change(&mut value)?;
             let ended_now = was_active && value.is_ended();
+            value.settle(was_open, self.now());
             match self
                 .store
                 .update_enrollment(&value, version, Activity::ended_if(ended_now))
@@ -302,12 +307,24 @@ impl Service {
             })
             .await?;
         self.record_event(&e, "resumed", None, None).await;
-        if campaign.is_running() {
-            self.replan(&campaign, &e.id, Replan::Resume(self.now()))
-                .await?;
-        }
+        self.replan_if_running(&campaign, &e.id).await?;
         let (campaign, e) = self.enrollment(who, campaign_id, id).await?;
         Ok((campaign, e.value))
+    }
+
+    /// Plans an enrollment that became sendable again if its campaign runs now.
+    /// The campaign is read after the enrollment's write: a resume that raced
+    /// it either lists the enrollment in its fan-out or is seen here.
+    async fn replan_if_running(
+        &self,
+        campaign: &Campaign,
+        id: &EnrollmentId,
+    ) -> Result<(), ApiError> {
+        let current = self.campaign_by_id(&campaign.org_id, &campaign.id).await?;
+        if let Some(c) = current.filter(Campaign::is_running) {
+            self.replan(&c, id, Replan::Resume(self.now())).await?;
+        }
+        Ok(())
     }
 
     /// final; nothing further is sent to this candidate by this campaign.
@@ -645,13 +662,9 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        if unblocked && campaign.is_running() {
-            self.replan(
-                &campaign,
-                &EnrollmentId::from(id),
-                Replan::Resume(self.now()),
-            )
-            .await?;
+        if unblocked {
+            self.replan_if_running(&campaign, &EnrollmentId::from(id))
+                .await?;
         }
         let (campaign, e) = self.enrollment(who, campaign_id, id).await?;
         Ok((campaign, e.value))

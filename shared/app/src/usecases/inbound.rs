@@ -6,11 +6,12 @@ use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate};
 use outreach_domain::EmailAddress;
+use outreach_domain::campaign::Campaign;
 use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{EnrollmentId, OrgId};
 use outreach_domain::inbound::{Inbound, InboundKind, parse_inbound};
 use outreach_domain::jitter::stable_hash;
-use outreach_domain::plan::resolve_local;
+use outreach_domain::plan::{PlanRequest, plan_moved};
 
 use crate::error::ApiError;
 use crate::mime::{ForwardedMail, build_forward};
@@ -225,9 +226,8 @@ impl Service {
         let Some(campaign) = self.campaign_by_id(org, &e.value.campaign_id).await? else {
             return Ok(());
         };
-        let zone = campaign.timezone;
-        let skip_weekends = campaign.skip_weekends;
-        self.update_enrollment_with(org, id, |e| hold_until(e, back, zone, skip_weekends))
+        let zone = self.plan_zone(&campaign, &e.value).await?;
+        self.update_enrollment_with(org, id, |e| hold_until(e, back, &campaign, zone))
             .await?;
         Ok(())
     }
@@ -406,50 +406,43 @@ fn latest_message(e: &Enrollment, to: &[EmailAddress]) -> Option<MessageRef> {
         })
 }
 
-/// Moves the next step (and the ones after it, by the same number of days) so
-/// that it goes out on or after `back`, keeping its local time of day.
+/// Moves the next step so that it goes out on or after `back`, keeping its
+/// local time of day, and plans the steps after it from there by the rules of
+/// R-6 (weekends skipped, order kept).
 fn hold_until(
     e: &mut Enrollment,
     back: NaiveDate,
+    campaign: &Campaign,
     zone: outreach_domain::Zone,
-    skip_weekends: bool,
 ) -> bool {
-    use chrono::{Datelike, Weekday};
     if !e.may_send() || e.resend.is_some() {
         return false;
     }
-    let tz = zone.tz();
     let Some(next) = e.next().and_then(|s| s.planned_at) else {
         return false;
     };
-    let local = next.with_timezone(&tz);
+    let local = next.with_timezone(&zone.tz());
     if local.date_naive() >= back {
         return false;
     }
-    let mut target = back;
-    if skip_weekends {
-        while matches!(target.weekday(), Weekday::Sat | Weekday::Sun) {
-            target = target.succ_opt().unwrap_or(target);
-        }
-    }
-    let shift_days = (target - local.date_naive()).num_days();
-    let from = e.next_step_offset();
-    let mut previous = None;
-    for step in e.steps.iter_mut().skip(from) {
-        let Some(at) = step.planned_at else { continue };
-        let l = at.with_timezone(&tz);
-        let moved = resolve_local(
+    let start = e.plan_start.unwrap_or(next);
+    let delays = campaign.delays();
+    let instants = plan_moved(
+        &PlanRequest {
+            enrollment: e.id.as_str(),
+            start,
             zone,
-            (l.date_naive() + Duration::days(shift_days)).and_time(l.time()),
-        );
-        let moved = match previous {
-            Some(p) if moved <= p => p + Duration::minutes(1),
-            _ => moved,
-        };
-        step.planned_at = Some(moved);
-        previous = Some(moved);
+            when: campaign.when_to_send,
+            skip_weekends: campaign.skip_weekends,
+            delays: &delays,
+            from_step: e.next_step_offset(),
+        },
+        back,
+        local.time(),
+    );
+    if instants.is_empty() {
+        return false;
     }
-    e.plan_version += 1;
-    e.next_due_at = e.next_planned_at();
+    e.apply_plan(start, &instants);
     true
 }

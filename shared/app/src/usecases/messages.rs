@@ -146,6 +146,7 @@ impl Service {
             pause_reason: None,
             created_at: now,
             started_at: Some(now),
+            fan_out_at: Some(now),
             active_enrollments: 0,
             kind: CampaignKind::Single,
         };

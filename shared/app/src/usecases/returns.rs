@@ -73,20 +73,24 @@ impl Service {
                 return Ok(None);
             };
             let was_active = !e.is_ended();
+            let was_open = e.is_open();
             if !change(&mut e) {
                 return Ok(Some((e, false)));
             }
             let ended_now = was_active && e.is_ended();
+            let settled = e.settle(was_open, self.now());
             match self
                 .store
                 .update_enrollment(&e, version, Activity::ended_if(ended_now))
                 .await
             {
                 Ok(_) => {
-                    if ended_now {
+                    if settled {
                         self.complete_if_done(org, &e.campaign_id).await?;
                     }
-                    if let Some(at) = e.next_due_at {
+                    if e.has_sendable_step()
+                        && let Some(at) = e.next_due_at
+                    {
                         self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
                     }
                     return Ok(Some((e, true)));
@@ -101,9 +105,10 @@ impl Service {
     /// a delivery marks the step `delivered`.
     pub async fn delivered(&self, m: &MessageRef) -> Result<ReturnOutcome, ApiError> {
         let (step, attempt) = (m.step, m.attempt);
+        let now = self.now();
         let changed = self
             .update_enrollment_with(&m.org_id, &m.enrollment_id, |e| {
-                e.mark_delivered(step, attempt)
+                e.mark_delivered(step, attempt, now)
             })
             .await?;
         Ok(match changed {
@@ -211,17 +216,47 @@ impl Service {
     }
 
     /// an address that hard-bounced is bounced on every candidate of the
-    /// organization that has it.
+    /// organization that has it. The organization's record of it is written
+    /// first, in one write, so that a crash in the middle of the cascade cannot
+    /// leave the address sendable (R-8.2 reads it, [`Service::bounced_in_org`]);
+    /// running this again finishes the cascade.
     pub(crate) async fn mark_bounced_in_org(
         &self,
         org: &OrgId,
         address: &EmailAddress,
     ) -> Result<(), ApiError> {
+        let marker = serde_json::json!({ "bounced": true });
+        match self
+            .store
+            .put_record(&self.bounced_key(org, address), &marker, None)
+            .await
+        {
+            Ok(_) | Err(StoreError::Conflict) => {}
+            Err(err) => return Err(err.into()),
+        }
         for candidate in self.store.candidates_with_address(org, address).await? {
             self.modify_candidate(org, &candidate, |c| Ok(c.mark_bounced(address)))
                 .await?;
         }
         Ok(())
+    }
+
+    /// whether `address` hard-bounced anywhere in the organization.
+    pub(crate) async fn bounced_in_org(
+        &self,
+        org: &OrgId,
+        address: &EmailAddress,
+    ) -> Result<bool, ApiError> {
+        Ok(self
+            .store
+            .get_record(&self.bounced_key(org, address))
+            .await?
+            .is_some())
+    }
+
+    /// The record of an address bounced in an organization, under its keyed hash.
+    fn bounced_key(&self, org: &OrgId, address: &EmailAddress) -> String {
+        format!("bounced:{org}:{}", self.suppression_key(address))
     }
 
     /// once one of the candidate's enrollments ended `bounced` and no
@@ -402,6 +437,30 @@ impl Service {
             self.store.put_notification(&notification).await?;
         }
         Ok(())
+    }
+}
+
+impl Service {
+    /// a campaign found running while its sender account is in
+    /// error or removed lost the pause that goes with that state (its handler
+    /// died between the two writes, or a resume raced the failure): pause it now.
+    pub(crate) async fn pause_for_failed_sender(
+        &self,
+        account: &crate::model::EmailAccount,
+    ) -> Result<(), ApiError> {
+        match account.status {
+            AccountStatus::Error => {
+                self.sender_account_failed(&account.id, "the account is in error")
+                    .await
+            }
+            AccountStatus::Removed => {
+                let campaigns = self.store.campaigns_using(&account.id).await?;
+                self.pause_campaigns(&campaigns, PauseReason::SenderRemoved, |_| true)
+                    .await?;
+                Ok(())
+            }
+            AccountStatus::Pending | AccountStatus::Connected => Ok(()),
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId};
+use outreach_domain::plan::{PlanRequest, plan_moved};
 use outreach_domain::render::{
     CandidateFields, RenderContext, RenderError, SenderFields, render_step,
 };
@@ -24,6 +25,10 @@ use crate::ports::{
     Activity, Job, MailerError, OutboundMail, SentMail, StoreError, Versioned, WakeUp,
 };
 use crate::service::{CAS_ATTEMPTS, Service};
+
+/// How long a send held for its sender account waits before the sweeper looks
+/// again: as often as the identities are checked.
+const SENDER_WAIT: chrono::Duration = chrono::Duration::hours(1);
 
 /// What became of a fired wake-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -154,10 +159,22 @@ impl Service {
                 .get_account(&campaign.sender_account_id)
                 .await?
                 .map(|v| v.value);
-            let Some(account) = account.filter(|a| {
+            let Some(account) = account.clone().filter(|a| {
                 a.status == AccountStatus::Connected
                     && a.usable_by(&campaign.org_id, &campaign.owner_id)
             }) else {
+                if let Some(a) = account {
+                    self.pause_for_failed_sender(&a).await?;
+                }
+                // A send that no pause holds (a completed campaign's re-send, R-5.3)
+                // waits for the account: the sweeper looks again later.
+                let wait = now + SENDER_WAIT;
+                if e.next_due_at.is_some_and(|d| d < wait) {
+                    e.next_due_at = Some(wait);
+                    if !self.write_enrollment(&mut e, version, false).await? {
+                        continue;
+                    }
+                }
                 return Ok(JobOutcome::Held("the sender account is not connected"));
             };
             let Some(candidate) = self.store.get_candidate(org, &e.candidate_id).await? else {
@@ -167,31 +184,47 @@ impl Service {
             if candidate.opted_out {
                 // a person who said stop is not mailed at any address.
                 let ended_now = e.end(EnrollmentStatus::Unsubscribed, now).unwrap_or(false);
-                if self.write_enrollment(&e, version, ended_now).await? {
-                    if ended_now {
-                        self.complete_if_done(org, campaign_id).await?;
-                    }
+                if self.write_enrollment(&mut e, version, ended_now).await? {
+                    self.complete_if_done(org, campaign_id).await?;
                     return Ok(JobOutcome::Ended("unsubscribed"));
                 }
                 continue;
             }
-            let suppressed = self.suppressed_among(org, &candidate, &e).await?;
-
-            let Some(address) = self.address_for(&campaign, &candidate, &e, &suppressed) else {
-                //
+            if step == 0 || campaign.steps.get(step as usize - 1).is_none() {
+                // An edit dropped this step; the edit re-plans the enrollment.
+                return Ok(JobOutcome::Stale("the campaign no longer has this step"));
+            }
+            let mut excluded = self.suppressed_among(org, &candidate, &e).await?;
+            let chosen = loop {
+                let Some(address) = self.address_for(&campaign, &candidate, &e, &excluded) else {
+                    break None;
+                };
+                if !self.bounced_in_org(org, &address).await? {
+                    break Some(address);
+                }
+                // bounced for the whole organization, though the cascade to
+                // this candidate's record was interrupted: finish it; the address is
+                // out either way.
+                self.mark_bounced_in_org(org, &address).await?;
+                excluded.push(address);
+            };
+            let Some(address) = chosen else {
+                // A finished enrollment's re-send exists because of a bounce
+                // and cannot wait blocked: it ends `bounced`.
                 let bounced_before = e
                     .steps
                     .iter()
                     .flat_map(|s| &s.attempts)
-                    .any(|a| a.state == AttemptState::Bounced);
+                    .any(|a| a.state == AttemptState::Bounced)
+                    || e.status == EnrollmentStatus::Finished;
                 let outcome = if bounced_before {
                     let ended_now = e.end(EnrollmentStatus::Bounced, now).unwrap_or(false);
-                    self.write_enrollment(&e, version, ended_now)
+                    self.write_enrollment(&mut e, version, ended_now)
                         .await?
                         .then_some(JobOutcome::Ended("bounced"))
                 } else {
                     e.block("no_address");
-                    self.write_enrollment(&e, version, false)
+                    self.write_enrollment(&mut e, version, false)
                         .await?
                         .then(|| JobOutcome::Blocked("no_address".into()))
                 };
@@ -221,7 +254,7 @@ impl Service {
                 Err(RenderError::MissingField(field)) => {
                     // never half-rendered; the user sets an override or removes the candidate.
                     e.block(format!("missing_field:{field}"));
-                    if self.write_enrollment(&e, version, false).await? {
+                    if self.write_enrollment(&mut e, version, false).await? {
                         self.record_event(
                             &e,
                             "blocked",
@@ -235,7 +268,7 @@ impl Service {
                 }
                 Err(other) => {
                     e.block(format!("template:{other}"));
-                    if self.write_enrollment(&e, version, false).await? {
+                    if self.write_enrollment(&mut e, version, false).await? {
                         self.record_event(&e, "blocked", Some(step), Some(other.to_string()))
                             .await;
                         return Ok(JobOutcome::Blocked(other.to_string()));
@@ -249,10 +282,10 @@ impl Service {
                     Some(slot) => Some(slot),
                     None => {
                         let zone = self.plan_zone(&campaign, &e).await?;
-                        if !postpone_a_day(&mut e, step, zone, campaign.skip_weekends, now) {
+                        if !postpone_a_day(&mut e, step, &campaign, zone, now) {
                             return Ok(JobOutcome::Held("daily limit reached"));
                         }
-                        if !self.write_enrollment(&e, version, false).await? {
+                        if !self.write_enrollment(&mut e, version, false).await? {
                             continue;
                         }
                         if let Some(at) = e.next_due_at {
@@ -330,10 +363,12 @@ impl Service {
     /// Writes an enrollment; `Ok(false)` when it lost a concurrent change.
     async fn write_enrollment(
         &self,
-        e: &Enrollment,
+        e: &mut Enrollment,
         version: u64,
         ended_now: bool,
     ) -> Result<bool, ApiError> {
+        // Only a sendable enrollment gets here.
+        e.settle(true, self.now());
         match self
             .store
             .update_enrollment(e, version, Activity::ended_if(ended_now))
@@ -417,10 +452,14 @@ impl Service {
         now: DateTime<Utc>,
     ) -> Result<OutgoingMail, RenderError> {
         let ctx = render_context(campaign, account, candidate, e);
-        let spec = &campaign.steps[(step - 1) as usize];
+        let Some(spec) = campaign.steps.get(step.saturating_sub(1) as usize) else {
+            return Err(RenderError::Syntax(format!(
+                "the campaign has no step {step}"
+            )));
+        };
         let first_subject = match step {
             1 => None,
-            _ => campaign.steps[0].subject.as_deref(),
+            _ => campaign.steps.first().and_then(|s| s.subject.as_deref()),
         };
         let rendered = render_step(spec, first_subject, &ctx)?;
         // Later steps thread under the messages sent before them.
@@ -479,25 +518,36 @@ impl Service {
             };
             let now = self.now();
             let was_active = !e.is_ended();
+            let was_open = e.is_open();
+            // Whether this write records the hand-off (and so plans what follows it).
+            let mut recorded_here = false;
             let (outcome, event) = match &hand_off {
                 HandOff::Sent(sent) => {
-                    if e.record_sent(
-                        step,
-                        attempt,
-                        now,
-                        Some((sent.message_id.clone(), sent.rfc822_message_id.clone())),
-                        false,
-                    )
-                    .is_err()
+                    let ids = (sent.message_id.clone(), sent.rfc822_message_id.clone());
+                    if e.record_sent(step, attempt, now, Some(ids.clone()), false)
+                        .is_ok()
                     {
+                        recorded_here = true;
+                        (JobOutcome::Sent { step, attempt }, ("sent", None))
+                    } else if e.note_message_ids(step, attempt, ids) {
+                        // A delivery notification finalised the claim first: keep the
+                        // ids so that what comes back finds the message.
+                        (
+                            JobOutcome::Sent { step, attempt },
+                            (
+                                "sent",
+                                Some("recorded after its delivery notification".to_owned()),
+                            ),
+                        )
+                    } else {
                         return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
                     }
-                    (JobOutcome::Sent { step, attempt }, ("sent", None))
                 }
                 HandOff::Unconfirmed => {
                     if e.record_sent(step, attempt, now, None, true).is_err() {
                         return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
                     }
+                    recorded_here = true;
                     (
                         JobOutcome::Sent { step, attempt },
                         (
@@ -541,7 +591,12 @@ impl Service {
                     (JobOutcome::Refused, ("bounced", Some(why.clone())))
                 }
             };
+            if recorded_here && attempt > 1 {
+                // the steps not yet sent follow the re-send.
+                self.follow_resend(campaign, &mut e, now).await?;
+            }
             let ended_now = was_active && e.is_ended();
+            let settled = e.settle(was_open, now);
             match self
                 .store
                 .update_enrollment(&e, version, Activity::ended_if(ended_now))
@@ -578,10 +633,12 @@ impl Service {
             if let HandOff::SenderFault(why) = &hand_off {
                 self.sender_account_failed(&account.id, why).await?;
             }
-            if let Some(at) = e.next_due_at {
+            if e.has_sendable_step()
+                && let Some(at) = e.next_due_at
+            {
                 self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
             }
-            if ended_now {
+            if settled {
                 self.complete_if_done(org, &campaign.id).await?;
             }
             return Ok(outcome);
@@ -688,50 +745,64 @@ impl Service {
     }
 }
 
-/// Moves the due step (and the unsent ones after it) to the next day, same
-/// local time of day, so that nothing is dropped and the order is kept.
+/// Moves the due step to the next day (the next weekday with `skip_weekends`),
+/// same local time of day, and plans the unsent steps after it from there by
+/// the rules of R-6, so that nothing is dropped and the order is kept.
 fn postpone_a_day(
     e: &mut Enrollment,
     step: u32,
+    campaign: &Campaign,
     zone: outreach_domain::Zone,
-    skip_weekends: bool,
     now: DateTime<Utc>,
 ) -> bool {
-    use chrono::{Datelike, Weekday};
     let tz = zone.tz();
     let Some(planned) = e.next_planned_at() else {
         return false;
     };
     let local = planned.with_timezone(&tz);
     let today = now.with_timezone(&tz).date_naive();
-    let mut day = local.date_naive().max(today) + chrono::Duration::days(1);
-    if skip_weekends {
-        while matches!(day.weekday(), Weekday::Sat | Weekday::Sun) {
-            day += chrono::Duration::days(1);
-        }
+    let day = local.date_naive().max(today) + chrono::Duration::days(1);
+    if e.resend.as_ref().is_some_and(|r| r.step == step) {
+        // A re-send alone moves; the steps after it follow it once it is sent.
+        let at = plan_moved(
+            &PlanRequest {
+                enrollment: e.id.as_str(),
+                start: e.plan_start.unwrap_or(now),
+                zone,
+                when: campaign.when_to_send,
+                skip_weekends: campaign.skip_weekends,
+                delays: &[0],
+                from_step: 0,
+            },
+            day,
+            local.time(),
+        );
+        let Some(r) = e.resend.as_mut() else {
+            return false;
+        };
+        r.at = at.first().copied().unwrap_or(r.at);
+        e.plan_version += 1;
+        e.next_due_at = e.next_planned_at();
+        return true;
     }
-    let shift = day - local.date_naive();
-    let moved = |at: DateTime<Utc>| {
-        let l = at.with_timezone(&tz);
-        outreach_domain::plan::resolve_local(zone, (l.date_naive() + shift).and_time(l.time()))
-    };
-    if let Some(r) = e.resend.as_mut().filter(|r| r.step == step) {
-        r.at = moved(r.at);
-    } else {
-        let from = e.next_step_offset();
-        let mut previous: Option<DateTime<Utc>> = None;
-        for s in e.steps.iter_mut().skip(from) {
-            if let Some(at) = s.planned_at {
-                let mut m = moved(at);
-                if previous.is_some_and(|p| m <= p) {
-                    m = previous.unwrap_or(m) + chrono::Duration::minutes(1);
-                }
-                s.planned_at = Some(m);
-                previous = Some(m);
-            }
-        }
+    let start = e.plan_start.unwrap_or(now);
+    let delays = campaign.delays();
+    let instants = plan_moved(
+        &PlanRequest {
+            enrollment: e.id.as_str(),
+            start,
+            zone,
+            when: campaign.when_to_send,
+            skip_weekends: campaign.skip_weekends,
+            delays: &delays,
+            from_step: e.next_step_offset(),
+        },
+        day,
+        local.time(),
+    );
+    if instants.is_empty() {
+        return false;
     }
-    e.plan_version += 1;
-    e.next_due_at = e.next_planned_at();
+    e.apply_plan(start, &instants);
     true
 }

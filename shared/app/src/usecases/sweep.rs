@@ -2,6 +2,8 @@
 //! enrollments whose wake-up went missing, so no enrollment is left without one.
 
 use chrono::Duration;
+use outreach_domain::campaign::CampaignStatus;
+use outreach_domain::enrollment::EnrollmentStatus;
 use outreach_domain::ids::{EnrollmentId, OrgId};
 
 use crate::error::ApiError;
@@ -62,15 +64,29 @@ impl Service {
             if !expired.is_empty() {
                 // The mailer may have accepted: counted as sent, never re-sent.
                 let was_active = !e.is_ended();
+                let was_open = e.is_open();
+                let mut resent_at = None;
                 for (step, attempt) in &expired {
                     let claimed_at = e
                         .step(*step)
                         .and_then(|s| s.attempts.iter().find(|a| a.number == *attempt))
                         .map(|a| a.claimed_at)
                         .unwrap_or(now);
-                    let _ = e.record_sent(*step, *attempt, claimed_at, None, true);
+                    if e.record_sent(*step, *attempt, claimed_at, None, true)
+                        .is_ok()
+                        && *attempt > 1
+                    {
+                        resent_at = Some(claimed_at);
+                    }
+                }
+                if let Some(at) = resent_at
+                    && let Some(campaign) = self.campaign_by_id(org, &e.campaign_id).await?
+                {
+                    // the steps not yet sent follow the re-send.
+                    self.follow_resend(&campaign, &mut e, at).await?;
                 }
                 let ended_now = was_active && e.is_ended();
+                let settled = e.settle(was_open, now);
                 match self
                     .store
                     .update_enrollment(&e, version, Activity::ended_if(ended_now))
@@ -90,21 +106,34 @@ impl Service {
                     )
                     .await;
                 }
-                if let Some(at) = e.next_due_at {
+                if e.has_sendable_step()
+                    && let Some(at) = e.next_due_at
+                {
                     self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
                 }
-                if ended_now {
+                if settled {
                     self.complete_if_done(org, &e.campaign_id).await?;
                 }
                 return Ok(true);
             }
-            let running = self
-                .campaign_by_id(org, &e.campaign_id)
-                .await?
-                .is_some_and(|c| c.is_running());
-            if !running || !e.may_send() {
-                // Nothing can be due while the campaign or enrollment waits; resume re-plans.
-                e.next_due_at = None;
+            let campaign = self.campaign_by_id(org, &e.campaign_id).await?;
+            if e.is_ended()
+                && !e.has_sendable_step()
+                && let Some(c) = &campaign
+            {
+                // Its handler may have died before checking the campaign's completion.
+                self.complete_if_done(org, &c.id).await?;
+            }
+            // A finished enrollment's re-send still goes out of a completed campaign.
+            let sending = campaign.is_some_and(|c| {
+                c.is_running()
+                    || (c.status == CampaignStatus::Completed
+                        && e.status == EnrollmentStatus::Finished)
+            });
+            if !sending || !e.has_sendable_step() {
+                // Nothing can be due while the campaign or enrollment waits; resume
+                // re-plans. A claim in flight is still finalised when its lease ends.
+                e.next_due_at = e.live_claim_lease();
                 match self
                     .store
                     .update_enrollment(&e, version, Activity::Unchanged)
