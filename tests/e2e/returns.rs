@@ -791,6 +791,18 @@ async fn events_about_unknown_messages_are_retried_for_fifteen_minutes_and_reord
         .ses(hard_bounce("never-sent-id", "x@y.example", "fb-unknown"))
         .await;
     assert_eq!(r["outcome"], "RetryLater");
+    // An event of a message that is no campaign step (its `kind` tag says so,
+    // e.g. a forwarded reply) is ignored at once, not retried.
+    let mut forward = ses_event(
+        "Delivery",
+        "forward-id",
+        json!({"recipients": ["alice@acme.example"], "timestamp": "2026-12-01T14:20:05.000Z"}),
+    );
+    let mut message: Value = serde_json::from_str(forward["Message"].as_str().unwrap()).unwrap();
+    message["mail"]["tags"] = json!({"kind": ["forward"]});
+    forward["Message"] = Value::String(message.to_string());
+    let r = w.local.ses(forward).await;
+    assert!(r["outcome"].to_string().contains("forward message"), "{r}");
     w.local.advance("PT16M").await;
     // The retries ran and gave up: no error, no effect.
     let cand = w

@@ -71,6 +71,15 @@ impl Service {
         if matches!(event, SesEvent::Other { .. }) {
             return Ok(SesOutcome::Ignored(event.kind().to_owned()));
         }
+        // Mail that is not a campaign step (an account's proof-of-control
+        // message, a forwarded reply) says so in its `kind` tag: its events
+        // concern no enrollment, and waiting 15 minutes for one would be waste.
+        if let Some(kind) = mail.tag("kind") {
+            return Ok(SesOutcome::Ignored(format!(
+                "{} of a {kind} message",
+                event.kind()
+            )));
+        }
         let Some(base) = self.resolve_message(mail).await? else {
             return self.retry_unknown(body, first_seen).await;
         };
