@@ -2106,7 +2106,10 @@ Subject: =?utf-8?b?UmU6IEhpDQpCY2M6IHZAZXZpbC5leGFtcGxl?= =?utf-8?q?_and=0Aon?=\
         let inbound = parse_inbound(raw, d(2026, 11, 20)).unwrap();
         let subject = inbound.subject.unwrap();
         assert!(!subject.contains(['\r', '\n']), "{subject:?}");
-        assert!(subject.starts_with("Re: Hi  Bcc: v@evil.example"), "{subject:?}");
+        assert!(
+            subject.starts_with("Re: Hi  Bcc: v@evil.example"),
+            "{subject:?}"
+        );
         assert_eq!(inbound.kind, InboundKind::Reply);
     }
 

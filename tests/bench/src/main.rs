@@ -272,51 +272,22 @@ fn cargo() -> Command {
     c
 }
 
-/// Peak resident memory of local mode (the `outreach-local` process, release)
-/// holding 100,000 enrollments of a started three-step campaign, every one
-/// planned with its wake-up.
-async fn memory() {
-    let status = cargo()
-        .args(["build", "--release", "--quiet", "-p", "outreach-local"])
+/// Peak resident memory of local mode holding 100,000 enrollments of a
+/// started three-step campaign, every one planned with its wake-up. Measured
+/// in a process of its own (this binary with `--memory`), which runs local mode
+/// (`LocalApp`, as `outreach-local` does) and the HTTP client that fills it.
+fn memory() {
+    let status = Command::new(std::env::current_exe().expect("this binary"))
+        .arg("--memory")
         .status()
-        .expect("cargo runs");
-    assert!(status.success(), "building outreach-local failed");
-    let binary = target_dir().join("release/outreach-local");
+        .expect("the memory run starts");
+    assert!(status.success(), "the memory run failed");
+}
+
+async fn memory_run() {
     let dir = tempfile::tempdir().unwrap();
     let n = scale(100_000);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port");
-    let mut child = Command::new(&binary)
-        .args(["--port", &port.to_string(), "--clock", "manual"])
-        .args(["--now", "2026-12-01T14:00:00Z"])
-        .args(["--initial-credits", &(n + 10).to_string()])
-        .arg("--data")
-        .arg(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("outreach-local starts");
-    let base = format!("http://127.0.0.1:{port}");
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while http.get(format!("{base}/dev/clock")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "outreach-local did not answer");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let secret = outreach_embedded::local::token_secret(dir.path()).unwrap();
-    let token = outreach_app::auth::issue_hs256(
-        &secret,
-        "bench",
-        "alice",
-        None,
-        false,
-        Utc::now().timestamp() as u64,
-        86_400,
-    )
-    .unwrap();
-    let l = Local { base, http, token };
+    let (l, runtime) = serve(dir.path(), n as i64 + 10).await;
     let t = Instant::now();
     let cid = campaign(&l, n, 3).await;
     l.call(
@@ -325,36 +296,13 @@ async fn memory() {
         None,
     )
     .await;
-    // Every enrollment planned: none left `not_started` (the fan-out ran).
-    let project = l
-        .call(reqwest::Method::GET, &format!("/v1/campaigns/{cid}"), None)
-        .await["project_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
-        let v = l
-            .call(
-                reqwest::Method::GET,
-                &format!("/v1/projects/{project}/outreach"),
-                None,
-            )
-            .await;
-        let waiting = v["campaigns"][0]["counts"]["by_status"]["not_started"]
-            .as_u64()
-            .unwrap_or(u64::MAX);
-        if waiting == 0 {
-            break;
-        }
+    while runtime.pending_wake_ups() < n {
         assert!(Instant::now() < deadline, "the fan-out did not finish");
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let _ = child.kill();
-    let _ = child.wait();
-    let kb = |field: &str| {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let mb = |field: &str| {
         status
             .lines()
             .find(|l| l.starts_with(field))
@@ -363,12 +311,12 @@ async fn memory() {
     };
     figure(
         "local_peak_rss",
-        kb("VmHWM:"),
-        &format!("MB ({n} enrollments, 3 steps, started)"),
+        mb("VmHWM:"),
+        &format!("MB ({n} enrollments of a started 3-step campaign, all planned)"),
     );
-    figure("local_rss_at_end", kb("VmRSS:"), "MB");
+    figure("local_rss_at_end", mb("VmRSS:"), "MB");
     figure(
-        "local_setup_of_memory_run_seconds",
+        "local_fill_and_start_seconds",
         t.elapsed().as_secs_f64(),
         "s",
     );
@@ -535,10 +483,14 @@ fn bootstrap_sizes() {
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    if std::env::args().any(|a| a == "--memory") {
+        memory_run().await;
+        return;
+    }
     let t = Instant::now();
     planner();
     local_end_to_end().await;
-    memory().await;
+    memory();
     aws_figures();
     bootstrap_sizes();
     figure("bench_wall_seconds", t.elapsed().as_secs_f64(), "s");
