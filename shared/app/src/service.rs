@@ -102,6 +102,11 @@ impl Service {
         &self.config
     }
 
+    /// The store, for tools that fill or inspect it directly (the bench).
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }

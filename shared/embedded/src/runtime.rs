@@ -167,6 +167,11 @@ impl LocalRuntime {
         }
     }
 
+    /// The service this runtime drives (for in-process tools such as the bench).
+    pub fn service(&self) -> Arc<Service> {
+        self.service.clone()
+    }
+
     pub fn pending_wake_ups(&self) -> usize {
         self.scheduler.pending().unwrap_or(0)
     }
