@@ -829,6 +829,10 @@ async fn templates_accounts_and_conventions() {
         .call("POST", "/v1/projects", Some(json!({"name": big})))
         .await;
     assert_eq!(status, 413);
+    let huge_step =
+        json!({"name": "Huge", "steps": [{"subject": "Hi", "body": "x".repeat(100 * 1024 + 1)}]});
+    let (status, _) = api.call("POST", "/v1/templates", Some(huge_step)).await;
+    assert_eq!(status, 413, "a step body over 100 KB (R-4.1, §13)");
     let ids: Vec<String> = (0..1001).map(|i| format!("c{i}")).collect();
     let (status, _) = api
         .call(

@@ -26,6 +26,15 @@ pub fn validate_steps(steps: &[StepSpec]) -> Result<(), ApiError> {
     if steps.len() > 20 {
         return Err(ApiError::invalid("steps", "at most 20 steps"));
     }
+    // A step body over 100 KB is a limit of §13: 413, like the request.
+    let limit = outreach_domain::render::MAX_BODY_BYTES;
+    for (i, s) in steps.iter().enumerate() {
+        if s.body.len() > limit || s.text.as_ref().is_some_and(|t| t.len() > limit) {
+            return Err(ApiError::TooLarge(format!(
+                "steps[{i}]: a body or text part is at most 100 KB"
+            )));
+        }
+    }
     let errors: Vec<FieldError> = steps
         .iter()
         .enumerate()
