@@ -16,7 +16,8 @@ use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::usecases::sending::JobOutcome;
 use outreach_app::{Config, Ports, Service};
-use outreach_aws::SesIdentities;
+use outreach_aws::{DynamoStore, EventBridgeScheduler, SesIdentities};
+use outreach_domain::campaign::Campaign;
 use outreach_domain::campaign::{StepSpec, WhenToSend};
 use outreach_domain::candidate::EmailType;
 use outreach_domain::enrollment::AttemptState;
@@ -97,6 +98,67 @@ fn describe(body: &[u8]) -> String {
     String::new()
 }
 
+/// The service on the AWS adapters against the emulator.
+fn service_on(
+    aws: &Aws,
+    clock: &Arc<TestClock>,
+    store: &Arc<DynamoStore>,
+    scheduler: &Arc<EventBridgeScheduler>,
+    queue: Arc<dyn Queue>,
+    initial_credits: i64,
+) -> Arc<Service> {
+    Service::new(
+        Ports {
+            store: store.clone(),
+            scheduler: scheduler.clone(),
+            mailer: aws.mailer(),
+            clock: clock.clone(),
+            ids: Arc::new(RandomIds::default()),
+            auth: Arc::new(Hs256Authenticator::new(b"test")),
+            identities: Arc::new(SesIdentities::new(aws.clients.sesv2.clone())),
+            queue,
+        },
+        Config {
+            initial_credits,
+            ..Config::local(3000)
+        },
+    )
+}
+
+/// A two-step campaign from `sender`'s account (linked here), not started.
+async fn two_step_campaign(service: &Service, who: &Identity, sender: &str) -> Campaign {
+    let account = service
+        .link_account(who, sender, Some("Alice Recruiter".into()))
+        .await
+        .expect("account linked");
+    let project = service
+        .create_project(who, "Backend hiring")
+        .await
+        .expect("project created");
+    service
+        .create_campaign(
+            who,
+            &project.id,
+            NewCampaign {
+                name: "Backend Q1".into(),
+                sender_account_id: account.id.to_string(),
+                template_id: None,
+                steps: Some(vec![
+                    step(Some("Hello {{ candidate.first_name }}"), "<p>Hi</p>", 0),
+                    step(None, "<p>Following up</p>", 2),
+                ]),
+                timezone: Some("UTC".into()),
+                when_to_send: WhenToSend::WhenStarted,
+                recipient: None,
+                skip_weekends: false,
+                timezone_mode: Default::default(),
+                daily_limit: None,
+            },
+        )
+        .await
+        .expect("campaign created")
+}
+
 /// Lines `outreach-bench` reads (`BENCH <figure> <operation> <calls> <bytes>`):
 /// the calls of `what`, per operation with the bytes sent, divided by `per`.
 fn bench_lines(what: &str, per: usize, calls: &[support::Call]) {
@@ -150,21 +212,13 @@ async fn starting_a_campaign_of_many_candidates() {
     let queue = Arc::new(Captured::default());
     let sender = format!("{}@recruit.example", unique("alice"));
     aws.verify_sender(&sender).await;
-    let service = Service::new(
-        Ports {
-            store: store.clone(),
-            scheduler: scheduler.clone(),
-            mailer: aws.mailer(),
-            clock: clock.clone(),
-            ids: Arc::new(RandomIds::default()),
-            auth: Arc::new(Hs256Authenticator::new(b"test")),
-            identities: Arc::new(SesIdentities::new(aws.clients.sesv2.clone())),
-            queue: queue.clone(),
-        },
-        Config {
-            initial_credits: n as i64 + 10,
-            ..Config::local(3000)
-        },
+    let service = service_on(
+        &aws,
+        &clock,
+        &store,
+        &scheduler,
+        queue.clone(),
+        n as i64 + 10,
     );
     let who = Identity {
         org_id: OrgId::from(unique("acme").as_str()),
@@ -172,36 +226,7 @@ async fn starting_a_campaign_of_many_candidates() {
         email: None,
         admin: false,
     };
-    let account = service
-        .link_account(&who, &sender, Some("Alice Recruiter".into()))
-        .await
-        .expect("account linked");
-    let project = service
-        .create_project(&who, "Backend hiring")
-        .await
-        .expect("project created");
-    let campaign = service
-        .create_campaign(
-            &who,
-            &project.id,
-            NewCampaign {
-                name: "Backend Q1".into(),
-                sender_account_id: account.id.to_string(),
-                template_id: None,
-                steps: Some(vec![
-                    step(Some("Hello {{ candidate.first_name }}"), "<p>Hi</p>", 0),
-                    step(None, "<p>Following up</p>", 2),
-                ]),
-                timezone: Some("UTC".into()),
-                when_to_send: WhenToSend::WhenStarted,
-                recipient: None,
-                skip_weekends: false,
-                timezone_mode: Default::default(),
-                daily_limit: None,
-            },
-        )
-        .await
-        .expect("campaign created");
+    let campaign = two_step_campaign(&service, &who, &sender).await;
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let c = service
@@ -307,19 +332,7 @@ async fn one_campaign_step_end_to_end() {
     let scheduler = aws.scheduler(clock.clone()).await;
     let sender = format!("{}@recruit.example", unique("alice"));
     aws.verify_sender(&sender).await;
-    let service = Service::new(
-        Ports {
-            store: store.clone(),
-            scheduler: scheduler.clone(),
-            mailer: aws.mailer(),
-            clock: clock.clone(),
-            ids: Arc::new(RandomIds::default()),
-            auth: Arc::new(Hs256Authenticator::new(b"test")),
-            identities: Arc::new(SesIdentities::new(aws.clients.sesv2.clone())),
-            queue: Arc::new(Ignored),
-        },
-        Config::local(3000),
-    );
+    let service = service_on(&aws, &clock, &store, &scheduler, Arc::new(Ignored), 100);
     let who = Identity {
         org_id: OrgId::from("acme"),
         user_id: UserId::from("alice"),
@@ -328,10 +341,6 @@ async fn one_campaign_step_end_to_end() {
     };
 
     // A running two-step campaign with one candidate, through the use cases.
-    let account = service
-        .link_account(&who, &sender, Some("Alice Recruiter".into()))
-        .await
-        .expect("account linked");
     let candidate = service
         .create_candidate(
             &who,
@@ -350,32 +359,7 @@ async fn one_campaign_step_end_to_end() {
         )
         .await
         .expect("candidate created");
-    let project = service
-        .create_project(&who, "Backend hiring")
-        .await
-        .expect("project created");
-    let campaign = service
-        .create_campaign(
-            &who,
-            &project.id,
-            NewCampaign {
-                name: "Backend Q1".into(),
-                sender_account_id: account.id.to_string(),
-                template_id: None,
-                steps: Some(vec![
-                    step(Some("Hello {{ candidate.first_name }}"), "<p>Hi</p>", 0),
-                    step(None, "<p>Following up</p>", 2),
-                ]),
-                timezone: Some("UTC".into()),
-                when_to_send: WhenToSend::WhenStarted,
-                recipient: None,
-                skip_weekends: false,
-                timezone_mode: Default::default(),
-                daily_limit: None,
-            },
-        )
-        .await
-        .expect("campaign created");
+    let campaign = two_step_campaign(&service, &who, &sender).await;
     let added = service
         .add_candidates(
             &who,

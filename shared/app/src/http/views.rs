@@ -445,6 +445,21 @@ pub struct EnrollmentView {
     pub events: Option<Vec<EnrollmentEventView>>,
 }
 
+/// An address a message went to, as `viewer` may see it: `None` when it is a
+/// colleague's manual address of `candidate`.
+fn shown_address(
+    a: &EmailAddress,
+    candidate: Option<&Candidate>,
+    viewer: &UserId,
+) -> Option<String> {
+    let hidden = candidate.is_some_and(|c| {
+        c.emails
+            .iter()
+            .any(|x| &x.address == a && !x.visible_to(viewer))
+    });
+    (!hidden).then(|| a.to_string())
+}
+
 /// An enrollment as `viewer` may see it. `candidate` lets the view hide a
 /// colleague's manual address; `preview` is the address the next step
 /// would use.
@@ -457,14 +472,7 @@ pub fn enrollment(
     preview: Option<&EmailAddress>,
     events: Option<&[EnrollmentEvent]>,
 ) -> EnrollmentView {
-    let visible = |a: &EmailAddress| -> Option<String> {
-        let hidden = candidate.is_some_and(|cand| {
-            cand.emails
-                .iter()
-                .any(|x| &x.address == a && !x.visible_to(viewer))
-        });
-        if hidden { None } else { Some(a.to_string()) }
-    };
+    let visible = |a: &EmailAddress| shown_address(a, candidate, viewer);
     let campaign_final = c.status == CampaignStatus::Stopped;
     let steps = e
         .steps
@@ -652,13 +660,7 @@ pub fn message(
     candidate: &Candidate,
 ) -> MessageView {
     let latest = e.steps.first().and_then(|s| s.latest());
-    let visible = |a: &EmailAddress| -> Option<String> {
-        let hidden = candidate
-            .emails
-            .iter()
-            .any(|x| &x.address == a && !x.visible_to(viewer));
-        if hidden { None } else { Some(a.to_string()) }
-    };
+    let visible = |a: &EmailAddress| shown_address(a, Some(candidate), viewer);
     MessageView {
         id: e.id.to_string(),
         candidate_id: e.candidate_id.to_string(),
