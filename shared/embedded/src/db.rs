@@ -30,8 +30,6 @@ CREATE TABLE IF NOT EXISTS docs (
     PRIMARY KEY (kind, id)
 );
 CREATE INDEX IF NOT EXISTS docs_by_parent ON docs (kind, org, parent, id);
-CREATE INDEX IF NOT EXISTS docs_by_lookup ON docs (kind, org, lookup);
-CREATE INDEX IF NOT EXISTS docs_by_due ON docs (due_at) WHERE due_at IS NOT NULL;
 CREATE TABLE IF NOT EXISTS orgs (
     org     TEXT PRIMARY KEY,
     balance INTEGER NOT NULL
@@ -68,7 +66,6 @@ CREATE TABLE IF NOT EXISTS outbox (
     id   TEXT NOT NULL UNIQUE,
     body TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS docs_by_any_org_lookup ON docs (kind, lookup);
 CREATE TABLE IF NOT EXISTS tokens (
     token      TEXT PRIMARY KEY,
     org        TEXT NOT NULL,
@@ -106,6 +103,16 @@ CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
+-- Every index ends with the column the queries order by, so that SQLite never
+-- walks a whole kind or organization or sorts it (tests/query_plans.rs). The
+-- first three replace indexes of earlier data folders, dropped here.
+DROP INDEX IF EXISTS docs_by_due;
+DROP INDEX IF EXISTS docs_by_lookup;
+DROP INDEX IF EXISTS docs_by_any_org_lookup;
+CREATE INDEX IF NOT EXISTS docs_by_kind_due ON docs (kind, due_at, id) WHERE due_at IS NOT NULL;
+CREATE INDEX IF NOT EXISTS docs_by_org_lookup ON docs (kind, org, lookup, id);
+CREATE INDEX IF NOT EXISTS docs_by_any_org_lookup_id ON docs (kind, lookup, id);
+CREATE INDEX IF NOT EXISTS candidate_addresses_by_candidate ON candidate_addresses (org, candidate);
 "#;
 
 impl Db {
