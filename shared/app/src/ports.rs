@@ -95,6 +95,29 @@ pub enum RevealOutcome {
     NoCredits,
 }
 
+/// One item of a batched read ([`Store::get_batch`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Lookup {
+    Enrollment(OrgId, EnrollmentId),
+    Campaign(OrgId, CampaignId),
+    Candidate(OrgId, CandidateId),
+    Account(AccountId),
+    /// Whether a keyed hash is on the organization's suppression list.
+    Suppressed(OrgId, String),
+    Record(String),
+}
+
+/// What a [`Lookup`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Found {
+    Enrollment(Box<Versioned<Enrollment>>),
+    Campaign(Box<Versioned<Campaign>>),
+    Candidate(Box<Versioned<Candidate>>),
+    Account(Box<Versioned<EmailAccount>>),
+    Suppressed,
+    Record(Versioned<serde_json::Value>),
+}
+
 /// Persistent state. Every write that decides something is conditional on the
 /// version that was read; reads are strongly consistent.
 #[async_trait]
@@ -323,6 +346,95 @@ pub trait Store: Send + Sync {
         expected: Option<u64>,
     ) -> Result<u64, StoreError>;
 
+    /// Adds one to the counter `key` (which starts at zero) and returns the new
+    /// value, atomically: no two calls get the same value (the reputation
+    /// windows' sequence numbers, R-2.5). Counters and records are apart.
+    async fn increment_counter(&self, key: &str) -> Result<u64, StoreError> {
+        // Stores without an atomic counter: a versioned record.
+        let key = format!("counter:{key}");
+        for _ in 0..crate::service::CAS_ATTEMPTS {
+            let current = self.get_record(&key).await?;
+            let (value, expected) = match &current {
+                Some(v) => (v.value.as_u64().unwrap_or(0), Some(v.version)),
+                None => (0, None),
+            };
+            match self
+                .put_record(&key, &serde_json::json!(value + 1), expected)
+                .await
+            {
+                Ok(_) => return Ok(value + 1),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+    /// The counter's value; zero when it was never incremented.
+    async fn read_counter(&self, key: &str) -> Result<u64, StoreError> {
+        Ok(self
+            .get_record(&format!("counter:{key}"))
+            .await?
+            .and_then(|v| v.value.as_u64())
+            .unwrap_or(0))
+    }
+
+    /// Reads many items at once, each as its own method reads it (one
+    /// `BatchGetItem` in DynamoDB): the answers in the order of `lookups`,
+    /// `None` for what is missing.
+    async fn get_batch(&self, lookups: &[Lookup]) -> Result<Vec<Option<Found>>, StoreError> {
+        let mut out = Vec::with_capacity(lookups.len());
+        for lookup in lookups {
+            out.push(match lookup {
+                Lookup::Enrollment(org, id) => self
+                    .get_enrollment(org, id)
+                    .await?
+                    .map(|v| Found::Enrollment(Box::new(v))),
+                Lookup::Campaign(org, id) => self
+                    .get_campaign(org, id)
+                    .await?
+                    .map(|v| Found::Campaign(Box::new(v))),
+                Lookup::Candidate(org, id) => self
+                    .get_candidate(org, id)
+                    .await?
+                    .map(|v| Found::Candidate(Box::new(v))),
+                Lookup::Account(id) => self
+                    .get_account(id)
+                    .await?
+                    .map(|v| Found::Account(Box::new(v))),
+                Lookup::Suppressed(org, key) => self
+                    .is_suppressed(org, key)
+                    .await?
+                    .then_some(Found::Suppressed),
+                Lookup::Record(key) => self.get_record(key).await?.map(Found::Record),
+            });
+        }
+        Ok(out)
+    }
+
+    /// [`Store::update_enrollment`] together with what the write records: its
+    /// event and, for a hand-off, the message's index entries,
+    /// in one atomic write where the store has one (a single
+    /// `TransactWriteItems` in DynamoDB, a transaction in SQLite).
+    async fn update_enrollment_recording(
+        &self,
+        enrollment: &Enrollment,
+        expected: u64,
+        activity: Activity,
+        event: &EnrollmentEvent,
+        message: Option<&MessageRef>,
+    ) -> Result<u64, StoreError> {
+        let version = self
+            .update_enrollment(enrollment, expected, activity)
+            .await?;
+        if let Err(err) = self.append_event(event).await {
+            tracing::warn!(enrollment = %enrollment.id, kind = %event.kind, error = %err, "could not record an enrollment event");
+        }
+        if let Some(message) = message {
+            self.index_message(message).await?;
+        }
+        Ok(version)
+    }
+
     // Events shown on an enrollment (kept apart so an enrollment stays small).
     async fn append_event(&self, event: &EnrollmentEvent) -> Result<(), StoreError>;
     async fn list_events(
@@ -344,6 +456,11 @@ pub enum Job {
         enrollment_id: EnrollmentId,
         step: u32,
         plan_version: u32,
+        /// The enrollment's candidate, so that the hand-off reads it with the
+        /// enrollment in one round trip (issue 8). Absent in wake-ups made
+        /// before it was added; the hand-off then reads it after the enrollment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        candidate_id: Option<CandidateId>,
     },
     /// Plans one chunk of a campaign's enrollments (start, resume; §15).
     PlanChunk {
@@ -385,6 +502,7 @@ impl WakeUp {
                 enrollment_id: enrollment.id.clone(),
                 step,
                 plan_version: enrollment.plan_version,
+                candidate_id: Some(enrollment.candidate_id.clone()),
             },
         }
     }

@@ -15,7 +15,7 @@ use outreach_app::ports::{
 use outreach_aws::s3::RawMessageError;
 use outreach_aws::{AwsClients, S3RawMessages, SesIdentities, SesMailer};
 use outreach_contract::fixtures::{self, address, at};
-use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId};
+use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
 use support::{Aws, TestClock, unique};
 
 fn job() -> Job {
@@ -25,6 +25,7 @@ fn job() -> Job {
         enrollment_id: EnrollmentId::from("enr-1"),
         step: 1,
         plan_version: 1,
+        candidate_id: Some(CandidateId::from("cand-1")),
     }
 }
 

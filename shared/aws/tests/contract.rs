@@ -49,6 +49,9 @@ store_checks!(
     notifications_are_listed_newest_first,
     events_are_kept_in_order,
     catalog_records_round_trip,
+    batched_reads_answer_each_lookup,
+    recording_writes_land_together,
+    counters_count_each_increment_once,
 );
 
 async fn fresh_scheduler() -> (Arc<dyn Scheduler>, Arc<dyn scheduler::ScheduleInspector>) {

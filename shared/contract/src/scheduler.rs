@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use outreach_app::ports::{Job, Scheduler, WakeUp};
-use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId};
+use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
 
 /// Reads wake-ups back from where an adapter keeps them (tests fire them this
 /// way: the emulator never fires a schedule).
@@ -28,6 +28,7 @@ fn wake_up(name: &str, at: DateTime<Utc>) -> WakeUp {
             enrollment_id: EnrollmentId::from("enr-1"),
             step: 2,
             plan_version: 3,
+            candidate_id: Some(CandidateId::from("cand-1")),
         },
     }
 }

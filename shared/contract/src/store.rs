@@ -7,7 +7,9 @@ use chrono::Duration;
 use outreach_app::model::{
     EnrollmentEvent, LedgerKind, Notification, Project, Template, UserProfile,
 };
-use outreach_app::ports::{Activity, PageRequest, RevealOutcome, Store, StoreError, Versioned};
+use outreach_app::ports::{
+    Activity, Found, Lookup, PageRequest, RevealOutcome, Store, StoreError, Versioned,
+};
 use outreach_domain::enrollment::{AttemptState, Enrollment};
 use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId, UserId};
 use tokio::sync::Barrier;
@@ -1189,5 +1191,223 @@ pub async fn catalog_records_round_trip(store: Arc<dyn Store>) {
             .await
             .map(|p| p.items.len()),
         Ok(2)
+    );
+}
+
+/// Issue 8: a batched read answers each lookup as its own method does, in the
+/// order asked, `None` for what is missing, also when a key is asked twice.
+pub async fn batched_reads_answer_each_lookup(store: Arc<dyn Store>) {
+    let org = OrgId::from("org-batch");
+    let e = one_enrollment(&store, org.as_str()).await;
+    let candidate = fixtures::candidate(org.as_str(), "cand-1", &["a@x.example"]);
+    store
+        .put_candidate(&candidate, None)
+        .await
+        .expect("candidate");
+    let account = fixtures::account(org.as_str(), "acc-1", "usr-1", "me@corp.example");
+    store.put_account(&account, None).await.expect("account");
+    store
+        .suppress(&org, "hash-1", "complaint", at(10, 0))
+        .await
+        .expect("suppressed");
+    store
+        .put_record("bounced:x", &serde_json::json!({"bounced": true}), None)
+        .await
+        .expect("record");
+    // A second version of the enrollment, so that versions are compared.
+    let current = enrollment(&store, org.as_str(), "enr-1").await;
+    store
+        .update_enrollment(&current.value, current.version, Activity::Unchanged)
+        .await
+        .expect("updated");
+    let lookups = [
+        Lookup::Enrollment(org.clone(), e.id.clone()),
+        Lookup::Campaign(org.clone(), CampaignId::from("cmp-1")),
+        Lookup::Candidate(org.clone(), CandidateId::from("cand-1")),
+        Lookup::Account(AccountId::from("acc-1")),
+        Lookup::Suppressed(org.clone(), "hash-1".into()),
+        Lookup::Suppressed(org.clone(), "hash-2".into()),
+        Lookup::Record("bounced:x".into()),
+        Lookup::Record("bounced:y".into()),
+        Lookup::Enrollment(org.clone(), EnrollmentId::from("enr-none")),
+        // Another organization's enrollment id is not this one's.
+        Lookup::Enrollment(OrgId::from("org-other"), e.id.clone()),
+        Lookup::Candidate(org.clone(), CandidateId::from("cand-1")),
+    ];
+    let found = store.get_batch(&lookups).await.expect("a batch read");
+    assert_eq!(found.len(), lookups.len());
+    let one = |v| Some(v);
+    assert_eq!(
+        found[0],
+        one(Found::Enrollment(Box::new(
+            enrollment(&store, org.as_str(), "enr-1").await
+        )))
+    );
+    assert_eq!(
+        found[0].as_ref().map(|f| match f {
+            Found::Enrollment(v) => v.version,
+            _ => 0,
+        }),
+        Some(current.version + 1),
+        "the latest version"
+    );
+    let campaign = store
+        .get_campaign(&org, &CampaignId::from("cmp-1"))
+        .await
+        .expect("campaign")
+        .expect("exists");
+    assert_eq!(found[1], one(Found::Campaign(Box::new(campaign))));
+    let read_candidate = store
+        .get_candidate(&org, &CandidateId::from("cand-1"))
+        .await
+        .expect("candidate")
+        .expect("exists");
+    assert_eq!(
+        found[2],
+        one(Found::Candidate(Box::new(read_candidate.clone())))
+    );
+    let read_account = store
+        .get_account(&AccountId::from("acc-1"))
+        .await
+        .expect("account")
+        .expect("exists");
+    assert_eq!(found[3], one(Found::Account(Box::new(read_account))));
+    assert_eq!(found[4], Some(Found::Suppressed));
+    assert_eq!(found[5], None);
+    let record = store.get_record("bounced:x").await.expect("record");
+    assert_eq!(found[6], record.map(Found::Record));
+    assert_eq!(found[7], None);
+    assert_eq!(found[8], None);
+    assert_eq!(found[9], None);
+    assert_eq!(found[10], one(Found::Candidate(Box::new(read_candidate))));
+    assert_eq!(store.get_batch(&[]).await, Ok(vec![]));
+}
+
+/// Issue 8, R-8.1: an enrollment's write with its event and its message's
+/// index entries lands whole, or, on a stale version, not at all.
+pub async fn recording_writes_land_together(store: Arc<dyn Store>) {
+    let org = OrgId::from("org-record");
+    one_enrollment(&store, org.as_str()).await;
+    let current = enrollment(&store, org.as_str(), "enr-1").await;
+    let event = |kind: &str| EnrollmentEvent {
+        org_id: org.clone(),
+        enrollment_id: EnrollmentId::from("enr-1"),
+        at: at(10, 0),
+        kind: kind.into(),
+        step: Some(1),
+        detail: None,
+    };
+    let message = fixtures::message(
+        org.as_str(),
+        "cmp-1",
+        "enr-1",
+        "ses-1",
+        "ses-1@email.amazonses.com",
+        "ada@home.example",
+        1,
+        at(10, 0),
+    );
+    let mut ended = current.value.clone();
+    ended.status = outreach_domain::enrollment::EnrollmentStatus::Replied;
+    let v = store
+        .update_enrollment_recording(
+            &ended,
+            current.version,
+            Activity::Ended,
+            &event("sent"),
+            Some(&message),
+        )
+        .await
+        .expect("recorded");
+    let read = enrollment(&store, org.as_str(), "enr-1").await;
+    assert_eq!(read.version, v);
+    assert_eq!(read.value, ended);
+    let kinds = |v: Vec<EnrollmentEvent>| v.into_iter().map(|e| e.kind).collect::<Vec<_>>();
+    let events = store
+        .list_events(&org, &EnrollmentId::from("enr-1"), 10)
+        .await
+        .expect("events");
+    assert_eq!(kinds(events), vec!["sent"]);
+    assert_eq!(store.find_message("ses-1").await, Ok(Some(message.clone())));
+    assert_eq!(
+        store.find_message("ses-1@email.amazonses.com").await,
+        Ok(Some(message))
+    );
+    let campaign = store
+        .get_campaign(&org, &CampaignId::from("cmp-1"))
+        .await
+        .expect("campaign")
+        .expect("exists");
+    assert_eq!(campaign.value.active_enrollments, 0, "the count moved too");
+
+    // A stale version: nothing of the write lands.
+    let other = fixtures::message(
+        org.as_str(),
+        "cmp-1",
+        "enr-1",
+        "ses-2",
+        "ses-2@email.amazonses.com",
+        "ada@home.example",
+        1,
+        at(11, 0),
+    );
+    assert_eq!(
+        store
+            .update_enrollment_recording(
+                &current.value,
+                current.version,
+                Activity::Reopened,
+                &event("stale"),
+                Some(&other),
+            )
+            .await,
+        Err(StoreError::Conflict)
+    );
+    assert_eq!(enrollment(&store, org.as_str(), "enr-1").await, read);
+    let events = store
+        .list_events(&org, &EnrollmentId::from("enr-1"), 10)
+        .await
+        .expect("events");
+    assert_eq!(kinds(events), vec!["sent"]);
+    assert_eq!(store.find_message("ses-2").await, Ok(None));
+    let campaign = store
+        .get_campaign(&org, &CampaignId::from("cmp-1"))
+        .await
+        .expect("campaign")
+        .expect("exists");
+    assert_eq!(campaign.value.active_enrollments, 0);
+}
+
+/// Issue 8, R-2.5: racing increments of a counter each get a value of their
+/// own, 1 to n; counters and records with the same name are apart.
+pub async fn counters_count_each_increment_once(store: Arc<dyn Store>) {
+    assert_eq!(store.read_counter("reputation:org:o1").await, Ok(0));
+    let values = race(CLAIMERS, |_| {
+        let store = store.clone();
+        async move {
+            store
+                .increment_counter("reputation:org:o1")
+                .await
+                .expect("incremented")
+        }
+    })
+    .await;
+    let mut sorted = values.clone();
+    sorted.sort();
+    assert_eq!(sorted, (1..=CLAIMERS as u64).collect::<Vec<_>>());
+    assert_eq!(
+        store.read_counter("reputation:org:o1").await,
+        Ok(CLAIMERS as u64)
+    );
+    assert_eq!(store.read_counter("reputation:org:o2").await, Ok(0));
+    assert_eq!(store.increment_counter("reputation:org:o2").await, Ok(1));
+    assert_eq!(store.get_record("reputation:org:o1").await, Ok(None));
+    store
+        .put_record("reputation:org:o1", &serde_json::json!({"hits": []}), None)
+        .await
+        .expect("a record");
+    assert_eq!(
+        store.read_counter("reputation:org:o1").await,
+        Ok(CLAIMERS as u64)
     );
 }

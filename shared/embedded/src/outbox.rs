@@ -13,7 +13,7 @@ use outreach_app::ports::{
 use outreach_domain::EmailAddress;
 use rusqlite::{OptionalExtension, params};
 
-use crate::db::Db;
+use crate::db::{Cached, Db};
 
 /// The domain of outbox Message-IDs, built like SES' `<id@region domain>`.
 pub const MESSAGE_ID_DOMAIN: &str = "outbox.outreach.localhost";
@@ -71,7 +71,7 @@ impl OutboxMailer {
         let known: Option<i64> = self
             .db
             .lock()
-            .query_row("SELECT seq FROM outbox WHERE id = ?1", [id], |r| r.get(0))
+            .query_row_cached("SELECT seq FROM outbox WHERE id = ?1", [id], |r| r.get(0))
             .optional()
             .map_err(|e| e.to_string())?;
         if known.is_none() {
@@ -139,7 +139,7 @@ impl Mailer for OutboxMailer {
         // The file is written: from here on the message counts as handed off.
         self.db
             .lock()
-            .execute(
+            .execute_cached(
                 "INSERT INTO outbox (id, body) VALUES (?1, ?2)",
                 params![id, body],
             )

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use outreach_app::ports::{Queue, Scheduler, SchedulerError, WakeUp};
 use rusqlite::{OptionalExtension, params};
 
-use crate::db::Db;
+use crate::db::{Cached, Db};
 
 pub struct LocalScheduler {
     db: Db,
@@ -25,7 +25,7 @@ impl LocalScheduler {
     pub fn next_due(&self, before: DateTime<Utc>) -> Result<Option<WakeUp>, SchedulerError> {
         let conn = self.db.lock();
         let body: Option<String> = conn
-            .query_row(
+            .query_row_cached(
                 "SELECT body FROM wakeups WHERE at <= ?1 ORDER BY at, name LIMIT 1",
                 [before.timestamp_millis()],
                 |r| r.get(0),
@@ -40,7 +40,7 @@ impl LocalScheduler {
     pub fn complete(&self, wake_up: &WakeUp) -> Result<(), SchedulerError> {
         self.db
             .lock()
-            .execute(
+            .execute_cached(
                 "DELETE FROM wakeups WHERE name = ?1 AND at = ?2",
                 params![wake_up.name, wake_up.at.timestamp_millis()],
             )
@@ -51,7 +51,7 @@ impl LocalScheduler {
     pub fn pending(&self) -> Result<usize, SchedulerError> {
         let conn = self.db.lock();
         let n: i64 = conn
-            .query_row("SELECT COUNT(*) FROM wakeups", [], |r| r.get(0))
+            .query_row_cached("SELECT COUNT(*) FROM wakeups", [], |r| r.get(0))
             .map_err(err)?;
         Ok(n as usize)
     }
@@ -64,7 +64,7 @@ impl Scheduler for LocalScheduler {
         // The same name is the same wake-up: creating it again only moves it.
         self.db
             .lock()
-            .execute(
+            .execute_cached(
                 "INSERT INTO wakeups (name, at, body) VALUES (?1, ?2, ?3)
                  ON CONFLICT(name) DO UPDATE SET at = excluded.at, body = excluded.body",
                 params![wake_up.name, wake_up.at.timestamp_millis(), body],
@@ -76,7 +76,7 @@ impl Scheduler for LocalScheduler {
     async fn cancel(&self, name: &str) -> Result<(), SchedulerError> {
         self.db
             .lock()
-            .execute("DELETE FROM wakeups WHERE name = ?1", [name])
+            .execute_cached("DELETE FROM wakeups WHERE name = ?1", [name])
             .map_err(err)?;
         Ok(())
     }

@@ -25,7 +25,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::db::Db;
+use crate::db::{Cached, Db};
 
 pub struct SqliteStore {
     db: Db,
@@ -72,7 +72,7 @@ fn get_doc<T: DeserializeOwned>(
     id: &str,
 ) -> Result<Option<Versioned<T>>, StoreError> {
     let row: Option<(String, String, i64, i64)> = conn
-        .query_row(
+        .query_row_cached(
             "SELECT org, body, version, counter FROM docs WHERE kind = ?1 AND id = ?2",
             params![kind, id],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
@@ -107,7 +107,7 @@ fn put_doc<T: Serialize>(
     match expected {
         None => {
             let inserted = conn
-                .execute(
+                .execute_cached(
                     "INSERT INTO docs (kind, id, org, parent, lookup, version, due_at, body) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)
                      ON CONFLICT(kind, id) DO NOTHING",
                     params![keys.kind, keys.id, keys.org, keys.parent, keys.lookup, keys.due_at, body],
@@ -121,7 +121,7 @@ fn put_doc<T: Serialize>(
         }
         Some(v) => {
             let updated = conn
-                .execute(
+                .execute_cached(
                     "UPDATE docs SET body = ?1, lookup = ?2, due_at = ?3, parent = ?4, version = version + 1
                      WHERE kind = ?5 AND id = ?6 AND org = ?7 AND version = ?8",
                     params![body, keys.lookup, keys.due_at, keys.parent, keys.kind, keys.id, keys.org, v as i64],
@@ -143,7 +143,7 @@ fn upsert_doc<T: Serialize>(
     value: &T,
 ) -> Result<(), StoreError> {
     let body = serde_json::to_string(value).map_err(err)?;
-    conn.execute(
+    conn.execute_cached(
         "INSERT INTO docs (kind, id, org, parent, lookup, version, due_at, body) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)
          ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body, lookup = excluded.lookup, version = docs.version + 1",
         params![keys.kind, keys.id, keys.org, keys.parent, keys.lookup, keys.due_at, body],
@@ -215,7 +215,7 @@ fn adjust_counter(
     campaign: &CampaignId,
     delta: i64,
 ) -> Result<(), StoreError> {
-    tx.execute(
+    tx.execute_cached(
         "UPDATE docs SET counter = counter + ?1, version = version + 1 WHERE kind = ?2 AND id = ?3",
         params![delta, CAMPAIGN, campaign.as_str()],
     )
@@ -232,7 +232,7 @@ fn add_ledger(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let kind = serde_json::to_value(kind).map_err(err)?;
-    tx.execute(
+    tx.execute_cached(
         "INSERT INTO ledger (org, kind, candidate, amount, at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![
             org.as_str(),
@@ -257,7 +257,7 @@ impl Store for SqliteStore {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err)?;
         let created = tx
-            .execute(
+            .execute_cached(
                 "INSERT INTO orgs (org, balance) VALUES (?1, ?2) ON CONFLICT(org) DO NOTHING",
                 params![org.as_str(), initial_credits],
             )
@@ -271,7 +271,7 @@ impl Store for SqliteStore {
     async fn credit_balance(&self, org: &OrgId) -> Result<i64, StoreError> {
         let conn = self.db.lock();
         Ok(conn
-            .query_row(
+            .query_row_cached(
                 "SELECT balance FROM orgs WHERE org = ?1",
                 [org.as_str()],
                 |r| r.get(0),
@@ -290,7 +290,7 @@ impl Store for SqliteStore {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err)?;
         let already: bool = tx
-            .query_row(
+            .query_row_cached(
                 "SELECT 1 FROM reveals WHERE org = ?1 AND candidate = ?2",
                 [org.as_str(), candidate.as_str()],
                 |_| Ok(true),
@@ -302,7 +302,7 @@ impl Store for SqliteStore {
             return Ok(RevealOutcome::AlreadyRevealed);
         }
         let spent = tx
-            .execute(
+            .execute_cached(
                 "UPDATE orgs SET balance = balance - 1 WHERE org = ?1 AND balance > 0",
                 [org.as_str()],
             )
@@ -310,7 +310,7 @@ impl Store for SqliteStore {
         if spent == 0 {
             return Ok(RevealOutcome::NoCredits);
         }
-        tx.execute(
+        tx.execute_cached(
             "INSERT INTO reveals (org, candidate) VALUES (?1, ?2)",
             [org.as_str(), candidate.as_str()],
         )
@@ -328,7 +328,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err)?;
-        tx.execute(
+        tx.execute_cached(
             "UPDATE orgs SET balance = balance + ?1 WHERE org = ?2",
             params![amount, org.as_str()],
         )
@@ -340,7 +340,7 @@ impl Store for SqliteStore {
     async fn is_revealed(&self, org: &OrgId, candidate: &CandidateId) -> Result<bool, StoreError> {
         let conn = self.db.lock();
         Ok(conn
-            .query_row(
+            .query_row_cached(
                 "SELECT 1 FROM reveals WHERE org = ?1 AND candidate = ?2",
                 [org.as_str(), candidate.as_str()],
                 |_| Ok(true),
@@ -435,7 +435,7 @@ impl Store for SqliteStore {
     ) -> Result<Option<Versioned<EmailAccount>>, StoreError> {
         let conn = self.db.lock();
         let id: Option<String> = conn
-            .query_row(
+            .query_row_cached(
                 "SELECT id FROM docs WHERE kind = ?1 AND org = ?2 AND lookup = ?3",
                 params![ACCOUNT, org.as_str(), account_lookup(owner, address)],
                 |r| r.get(0),
@@ -503,13 +503,13 @@ impl Store for SqliteStore {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err)?;
         let v = put_doc(&tx, &keys, c, expected)?;
-        tx.execute(
+        tx.execute_cached(
             "DELETE FROM candidate_addresses WHERE org = ?1 AND candidate = ?2",
             params![c.org_id.as_str(), c.id.as_str()],
         )
         .map_err(err)?;
         for e in &c.emails {
-            tx.execute(
+            tx.execute_cached(
                 "INSERT OR IGNORE INTO candidate_addresses (org, address, candidate) VALUES (?1, ?2, ?3)",
                 params![c.org_id.as_str(), e.address.as_str(), c.id.as_str()],
             )
@@ -570,7 +570,7 @@ impl Store for SqliteStore {
     async fn delete_template(&self, org: &OrgId, id: &str) -> Result<(), StoreError> {
         self.db
             .lock()
-            .execute(
+            .execute_cached(
                 "DELETE FROM docs WHERE kind = ?1 AND org = ?2 AND id = ?3",
                 params![TEMPLATE, org.as_str(), id],
             )
@@ -628,7 +628,7 @@ impl Store for SqliteStore {
         let tx = conn.transaction().map_err(err)?;
         put_doc(&tx, &enrollment_keys(e), e, None)?;
         for token in [&e.reply_token, &e.unsubscribe_token] {
-            tx.execute(
+            tx.execute_cached(
                 "INSERT INTO tokens (token, org, enrollment) VALUES (?1, ?2, ?3)",
                 params![token, e.org_id.as_str(), e.id.as_str()],
             )
@@ -705,7 +705,7 @@ impl Store for SqliteStore {
         candidate: &CandidateId,
     ) -> Result<Option<EnrollmentId>, StoreError> {
         let conn = self.db.lock();
-        conn.query_row(
+        conn.query_row_cached(
             "SELECT id FROM docs WHERE kind = ?1 AND org = ?2 AND lookup = ?3 AND parent = ?4 LIMIT 1",
             params![ENROLLMENT, org.as_str(), candidate.as_str(), campaign.as_str()],
             |r| Ok(EnrollmentId::new(r.get::<_, String>(0)?)),
@@ -755,7 +755,7 @@ impl Store for SqliteStore {
     async fn find_token(&self, token: &str) -> Result<Option<(OrgId, EnrollmentId)>, StoreError> {
         self.db
             .lock()
-            .query_row(
+            .query_row_cached(
                 "SELECT org, enrollment FROM tokens WHERE token = ?1",
                 [token],
                 |r| {
@@ -770,16 +770,9 @@ impl Store for SqliteStore {
     }
 
     async fn index_message(&self, m: &MessageRef) -> Result<(), StoreError> {
-        let body = serde_json::to_string(m).map_err(err)?;
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err)?;
-        for id in [&m.message_id, &m.rfc822_message_id] {
-            tx.execute(
-                "INSERT INTO messages (id, to_addr, body) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
-                params![id, m.to.as_str(), body],
-            )
-            .map_err(err)?;
-        }
+        insert_message(&tx, m)?;
         tx.commit().map_err(err)
     }
 
@@ -788,7 +781,7 @@ impl Store for SqliteStore {
         let body: Option<String> = self
             .db
             .lock()
-            .query_row("SELECT body FROM messages WHERE id = ?1", [id], |r| {
+            .query_row_cached("SELECT body FROM messages WHERE id = ?1", [id], |r| {
                 r.get(0)
             })
             .optional()
@@ -846,7 +839,7 @@ impl Store for SqliteStore {
         let n = self
             .db
             .lock()
-            .execute(
+            .execute_cached(
                 "INSERT INTO suppressions (org, key, reason, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(org, key) DO NOTHING",
                 params![org.as_str(), key, reason, now.to_rfc3339()],
             )
@@ -858,7 +851,7 @@ impl Store for SqliteStore {
         Ok(self
             .db
             .lock()
-            .query_row(
+            .query_row_cached(
                 "SELECT 1 FROM suppressions WHERE org = ?1 AND key = ?2",
                 [org.as_str(), key],
                 |_| Ok(true),
@@ -877,7 +870,7 @@ impl Store for SqliteStore {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(err)?;
         let revealed = tx
-            .query_row(
+            .query_row_cached(
                 "SELECT 1 FROM reveals WHERE org = ?1 AND candidate = ?2",
                 [org.as_str(), candidate.as_str()],
                 |_| Ok(true),
@@ -889,7 +882,7 @@ impl Store for SqliteStore {
             return Ok(false);
         }
         let marked = tx
-            .execute(
+            .execute_cached(
                 "INSERT INTO refunds (org, candidate) VALUES (?1, ?2) ON CONFLICT(org, candidate) DO NOTHING",
                 [org.as_str(), candidate.as_str()],
             )
@@ -897,7 +890,7 @@ impl Store for SqliteStore {
         if marked == 0 {
             return Ok(false);
         }
-        tx.execute(
+        tx.execute_cached(
             "UPDATE orgs SET balance = balance + 1 WHERE org = ?1",
             [org.as_str()],
         )
@@ -911,7 +904,7 @@ impl Store for SqliteStore {
         let n = self
             .db
             .lock()
-            .execute(
+            .execute_cached(
                 "INSERT INTO seen (key, expires_at) VALUES (?1, ?2) ON CONFLICT(key) DO NOTHING",
                 params![key, ms(expires_at)],
             )
@@ -1005,15 +998,54 @@ impl Store for SqliteStore {
     }
 
     async fn append_event(&self, event: &EnrollmentEvent) -> Result<(), StoreError> {
-        let body = serde_json::to_string(event).map_err(err)?;
-        self.db
+        insert_event(&self.db.lock(), event)
+    }
+
+    async fn update_enrollment_recording(
+        &self,
+        e: &Enrollment,
+        expected: u64,
+        activity: Activity,
+        event: &EnrollmentEvent,
+        message: Option<&MessageRef>,
+    ) -> Result<u64, StoreError> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        let v = put_doc(&tx, &enrollment_keys(e), e, Some(expected))?;
+        if activity != Activity::Unchanged {
+            adjust_counter(&tx, &e.campaign_id, activity.delta())?;
+        }
+        insert_event(&tx, event)?;
+        if let Some(m) = message {
+            insert_message(&tx, m)?;
+        }
+        tx.commit().map_err(err)?;
+        Ok(v)
+    }
+
+    async fn increment_counter(&self, key: &str) -> Result<u64, StoreError> {
+        let value: i64 = self
+            .db
             .lock()
-            .execute(
-                "INSERT INTO events (org, enrollment, body) VALUES (?1, ?2, ?3)",
-                params![event.org_id.as_str(), event.enrollment_id.as_str(), body],
+            .query_row_cached(
+                "INSERT INTO counters (key, value) VALUES (?1, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1 RETURNING value",
+                [key],
+                |r| r.get(0),
             )
             .map_err(err)?;
-        Ok(())
+        Ok(value as u64)
+    }
+
+    async fn read_counter(&self, key: &str) -> Result<u64, StoreError> {
+        let value: Option<i64> = self
+            .db
+            .lock()
+            .query_row_cached("SELECT value FROM counters WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(err)?;
+        Ok(value.unwrap_or(0) as u64)
     }
 
     async fn list_events(
@@ -1040,4 +1072,27 @@ impl Store for SqliteStore {
         })
         .collect()
     }
+}
+
+fn insert_event(conn: &Connection, event: &EnrollmentEvent) -> Result<(), StoreError> {
+    let body = serde_json::to_string(event).map_err(err)?;
+    conn.execute_cached(
+        "INSERT INTO events (org, enrollment, body) VALUES (?1, ?2, ?3)",
+        params![event.org_id.as_str(), event.enrollment_id.as_str(), body],
+    )
+    .map_err(err)?;
+    Ok(())
+}
+
+/// A handed-off message under both of its ids.
+fn insert_message(conn: &Connection, m: &MessageRef) -> Result<(), StoreError> {
+    let body = serde_json::to_string(m).map_err(err)?;
+    for id in [&m.message_id, &m.rfc822_message_id] {
+        conn.execute_cached(
+            "INSERT INTO messages (id, to_addr, body) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",
+            params![id, m.to.as_str(), body],
+        )
+        .map_err(err)?;
+    }
+    Ok(())
 }

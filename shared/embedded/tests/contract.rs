@@ -52,6 +52,9 @@ store_checks!(
     notifications_are_listed_newest_first,
     events_are_kept_in_order,
     catalog_records_round_trip,
+    batched_reads_answer_each_lookup,
+    recording_writes_land_together,
+    counters_count_each_increment_once,
 );
 
 /// Reads the in-process scheduler's table back.

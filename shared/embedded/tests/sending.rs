@@ -21,7 +21,7 @@ use outreach_app::{Config, Ports, Service};
 use outreach_domain::campaign::{CampaignStatus, PauseReason, StepSpec, WhenToSend};
 use outreach_domain::candidate::EmailType;
 use outreach_domain::enrollment::{AttemptState, EnrollmentStatus};
-use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId, UserId};
+use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId, OrgId, UserId};
 use outreach_embedded::{Db, LocalClock, LocalScheduler, OutboxMailer, RandomIds, SqliteStore};
 
 /// A mail service whose answers a test scripts: `None` delivers to the outbox.
@@ -607,4 +607,41 @@ async fn a_sender_fault_pauses_the_campaign_and_sends_nothing() {
         outreach_app::model::AccountStatus::Error
     );
     let _ = w.clock.now();
+}
+
+#[tokio::test]
+async fn a_wake_up_without_or_with_a_wrong_candidate_reads_the_enrollments_own() {
+    // Issue 8: a wake-up names the candidate so that the hand-off reads it with
+    // the enrollment. One made before that (no candidate), or naming another
+    // candidate, still sends to the enrollment's own candidate.
+    for hint in [None, Some(CandidateId::from("cand_someone_else"))] {
+        let w = World::new();
+        let (_, eid) = w
+            .campaign(
+                two_steps(),
+                vec![("ada@work.example", EmailType::Work)],
+                None,
+            )
+            .await;
+        w.clock.set(at("2026-12-01T14:20:00Z"));
+        let mut job = w.job(&eid).await;
+        let Job::SendStep { candidate_id, .. } = &mut job else {
+            panic!("a send-step job");
+        };
+        assert!(candidate_id.is_some(), "new wake-ups name the candidate");
+        *candidate_id = hint.clone();
+        assert!(
+            matches!(
+                w.service.run_job(&job).await.unwrap(),
+                JobOutcome::Sent {
+                    step: 1,
+                    attempt: 1
+                }
+            ),
+            "hint {hint:?}"
+        );
+        let e = w.enrollment(&eid).await;
+        assert_eq!(e.steps[0].attempts[0].address.as_str(), "ada@work.example");
+        assert_eq!(w.calls(), 1);
+    }
 }

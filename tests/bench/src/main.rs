@@ -2,7 +2,9 @@
 //! per line as `name value unit`. Timings are measured here, never asserted in
 //! tests (BENCHMARKS.md has one run's figures and what limits each).
 //!
-//! Sizes can be lowered for a quick run: `OUTREACH_BENCH_SCALE=0.1`.
+//! Sizes can be lowered for a quick run: `OUTREACH_BENCH_SCALE=0.1`; groups of
+//! figures can be picked: `outreach-bench local aws` (planner, local, memory,
+//! aws, bootstraps).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -376,7 +378,8 @@ async fn memory_run() {
 /// One operation's calls and request bytes, per unit of what was counted.
 #[derive(Default, Clone)]
 struct Calls {
-    by_operation: BTreeMap<String, (f64, f64)>,
+    /// Calls, bytes sent and items touched, per operation.
+    by_operation: BTreeMap<String, (f64, f64, f64)>,
     total: f64,
 }
 
@@ -419,8 +422,13 @@ fn aws_calls() -> Option<(Calls, Calls)> {
     let mut per_start = 1.0;
     for line in text.lines().filter_map(|l| l.strip_prefix("BENCH ")) {
         let f: Vec<&str> = line.split_whitespace().collect();
-        let [what, op, a, b] = f[..] else { continue };
-        let (a, b): (f64, f64) = (a.parse().unwrap_or(0.0), b.parse().unwrap_or(0.0));
+        let (what, op, a, b, items) = match f[..] {
+            [what, op, a, b] => (what, op, a, b, a),
+            [what, op, a, b, items] => (what, op, a, b, items),
+            _ => continue,
+        };
+        let number = |v: &str| v.parse::<f64>().unwrap_or(0.0);
+        let (a, b, items) = (number(a), number(b), number(items));
         let (calls, per) = match what {
             "per_sent_step" => (&mut step, &mut per_step),
             "per_start" => (&mut start, &mut per_start),
@@ -430,7 +438,7 @@ fn aws_calls() -> Option<(Calls, Calls)> {
             calls.total = a;
             *per = b;
         } else {
-            calls.by_operation.insert(op.to_owned(), (a, b));
+            calls.by_operation.insert(op.to_owned(), (a, b, items));
         }
     }
     Some((step, start))
@@ -438,8 +446,9 @@ fn aws_calls() -> Option<(Calls, Calls)> {
 
 /// Cost of 1,000 sent steps at us-east-1 list prices (on-demand, arm64), from
 /// the calls of one step. Assumptions, stated in BENCHMARKS.md: a DynamoDB
-/// read of an item under 4 KB is one read unit; a write is one unit per KB of
-/// the request body, two in a transaction; each step is one send-step and one
+/// read of an item under 4 KB is one read unit (a batch read one an item); a
+/// write is one unit per KB of the request body, two in a transaction (at
+/// least two an item); each step is one send-step and one
 /// ses-events invocation (the delivery notification) of 256 MB lasting 20 ms
 /// of compute plus 10 ms per AWS call made; one Scheduler invocation and one
 /// SNS publish per step.
@@ -452,12 +461,15 @@ fn cost_per_thousand_steps(step: &Calls) {
     const SNS_PUBLISH: f64 = 0.50 / 1e6;
     const SES_MESSAGE: f64 = 0.10 / 1e3;
     let (mut rru, mut wru) = (0.0, 0.0);
-    for (op, (n, bytes)) in &step.by_operation {
+    for (op, (n, bytes, items)) in &step.by_operation {
         let kb = (bytes / n.max(1.0) / 1024.0).ceil().max(1.0);
         match op.split('.').next_back().unwrap_or("") {
-            "GetItem" | "Query" | "BatchGetItem" | "Scan" => rru += n,
+            "GetItem" | "Query" | "Scan" => rru += n,
+            // One unit an item read (each under 4 KB).
+            "BatchGetItem" => rru += items,
             "PutItem" | "UpdateItem" | "DeleteItem" | "BatchWriteItem" => wru += n * kb,
-            "TransactWriteItems" => wru += 2.0 * n * kb,
+            // Two units a KB written, at least two an item.
+            "TransactWriteItems" => wru += 2.0 * (n * kb).max(*items),
             _ => {}
         }
     }
@@ -488,7 +500,7 @@ fn aws_figures() {
         return;
     };
     figure("aws_calls_per_sent_step", step.total, "calls");
-    for (op, (n, _)) in &step.by_operation {
+    for (op, (n, ..)) in &step.by_operation {
         println!("aws_calls_per_sent_step.{op} {n}");
     }
     figure(
@@ -496,7 +508,7 @@ fn aws_figures() {
         start.total * 1000.0 / scale(200) as f64,
         "calls",
     );
-    for (op, (n, _)) in &start.by_operation {
+    for (op, (n, ..)) in &start.by_operation {
         println!(
             "aws_calls_per_start_of_1000.{op} {:.0}",
             n * 1000.0 / scale(200) as f64
@@ -540,14 +552,38 @@ async fn main() {
         memory_run().await;
         return;
     }
+    // `outreach-bench planner local` runs only those groups of figures (for
+    // working on one of them); no argument runs every group.
+    let only: Vec<String> = std::env::args().skip(1).collect();
+    const GROUPS: [&str; 5] = ["planner", "local", "memory", "aws", "bootstraps"];
+    if let Some(unknown) = only.iter().find(|g| !GROUPS.contains(&g.as_str())) {
+        eprintln!(
+            "unknown group {unknown}; the groups are {}",
+            GROUPS.join(", ")
+        );
+        std::process::exit(2);
+    }
+    let run = |group: &str| only.is_empty() || only.iter().any(|g| g == group);
     let t = Instant::now();
-    planner();
-    local_end_to_end().await;
+    if run("planner") {
+        planner();
+    }
+    if run("local") {
+        local_end_to_end().await;
+    }
     // The memory run and the AWS call count (on moto) use a core each.
-    let mut memory_run = memory();
-    aws_figures();
-    let status = memory_run.wait().expect("the memory run ends");
-    assert!(status.success(), "the memory run failed");
-    bootstrap_sizes();
-    figure("bench_wall_seconds", t.elapsed().as_secs_f64(), "s");
+    let memory_run = run("memory").then(memory);
+    if run("aws") {
+        aws_figures();
+    }
+    if let Some(mut child) = memory_run {
+        let status = child.wait().expect("the memory run ends");
+        assert!(status.success(), "the memory run failed");
+    }
+    if run("bootstraps") {
+        bootstrap_sizes();
+    }
+    if only.is_empty() {
+        figure("bench_wall_seconds", t.elapsed().as_secs_f64(), "s");
+    }
 }

@@ -198,6 +198,7 @@ impl Service {
             enrollment_id: e.id.clone(),
             step: 1,
             plan_version: e.plan_version,
+            candidate_id: Some(e.candidate_id.clone()),
         };
         self.run_job(&job).await?;
         let e = self

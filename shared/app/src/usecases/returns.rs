@@ -255,7 +255,7 @@ impl Service {
     }
 
     /// The record of an address bounced in an organization, under its keyed hash.
-    fn bounced_key(&self, org: &OrgId, address: &EmailAddress) -> String {
+    pub(crate) fn bounced_key(&self, org: &OrgId, address: &EmailAddress) -> String {
         format!("bounced:{org}:{}", self.suppression_key(address))
     }
 

@@ -12,7 +12,7 @@ use outreach_domain::address::{AddressInputs, choose_address};
 use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus};
-use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId};
+use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
 use outreach_domain::plan::{PlanRequest, plan_moved};
 use outreach_domain::render::{
     CandidateFields, RenderContext, RenderError, SenderFields, render_step,
@@ -20,9 +20,10 @@ use outreach_domain::render::{
 
 use crate::error::ApiError;
 use crate::mime::{OutgoingMail, build_mime};
-use crate::model::{AccountStatus, EmailAccount, MessageRef};
+use crate::model::{AccountStatus, EmailAccount, EnrollmentEvent, MessageRef};
 use crate::ports::{
-    Activity, Job, MailerError, OutboundMail, SentMail, StoreError, Versioned, WakeUp,
+    Activity, Found, Job, Lookup, MailerError, OutboundMail, SentMail, StoreError, Versioned,
+    WakeUp,
 };
 use crate::service::{CAS_ATTEMPTS, Service};
 
@@ -72,9 +73,17 @@ impl Service {
                 enrollment_id,
                 step,
                 plan_version,
+                candidate_id,
             } => {
-                self.send_step(org_id, campaign_id, enrollment_id, *step, *plan_version)
-                    .await
+                self.send_step(
+                    org_id,
+                    campaign_id,
+                    enrollment_id,
+                    *step,
+                    *plan_version,
+                    candidate_id.as_ref(),
+                )
+                .await
             }
             Job::PlanChunk {
                 org_id,
@@ -112,14 +121,33 @@ impl Service {
         enrollment_id: &EnrollmentId,
         step: u32,
         plan_version: u32,
+        candidate_hint: Option<&CandidateId>,
     ) -> Result<JobOutcome, ApiError> {
         for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned {
+            // Issue 8: the enrollment, its campaign and (when the wake-up names
+            // it) its candidate in one read.
+            let mut lookups = vec![
+                Lookup::Enrollment(org.clone(), enrollment_id.clone()),
+                Lookup::Campaign(org.clone(), campaign_id.clone()),
+            ];
+            if let Some(id) = candidate_hint {
+                lookups.push(Lookup::Candidate(org.clone(), id.clone()));
+            }
+            let mut found = self.store.get_batch(&lookups).await?.into_iter();
+            let Some(Found::Enrollment(first)) = found.next().flatten() else {
+                return Ok(JobOutcome::Stale("unknown enrollment"));
+            };
+            let Versioned {
                 value: mut e,
                 version,
-            }) = self.store.get_enrollment(org, enrollment_id).await?
-            else {
-                return Ok(JobOutcome::Stale("unknown enrollment"));
+            } = *first;
+            let campaign = match found.next().flatten() {
+                Some(Found::Campaign(c)) => Some(c.value),
+                _ => None,
+            };
+            let mut candidate = match found.next().flatten() {
+                Some(Found::Candidate(c)) if c.value.id == e.candidate_id => Some(c.value),
+                _ => None,
             };
             if &e.campaign_id != campaign_id
                 || e.plan_version != plan_version
@@ -143,7 +171,7 @@ impl Service {
                 return Ok(JobOutcome::Early);
             }
             // re-check everything just before the hand-off.
-            let Some(campaign) = self.campaign_by_id(org, campaign_id).await? else {
+            let Some(campaign) = campaign else {
                 return Ok(JobOutcome::Stale("unknown campaign"));
             };
             // A finished enrollment's re-send also goes out once the
@@ -154,11 +182,28 @@ impl Service {
             {
                 return Ok(JobOutcome::Held("the campaign is not running"));
             }
-            let account = self
-                .store
-                .get_account(&campaign.sender_account_id)
-                .await?
-                .map(|v| v.value);
+            // The sender account, and the candidate if the first read did not
+            // have it, else what exclude: one more read.
+            let mut lookups = vec![Lookup::Account(campaign.sender_account_id.clone())];
+            match &candidate {
+                None => lookups.push(Lookup::Candidate(org.clone(), e.candidate_id.clone())),
+                Some(c) => lookups.extend(self.exclusion_lookups(org, c, &e)),
+            }
+            let mut found = self.store.get_batch(&lookups).await?.into_iter();
+            let account = match found.next().flatten() {
+                Some(Found::Account(a)) => Some(a.value),
+                _ => None,
+            };
+            let mut exclusions = None;
+            match candidate {
+                None => {
+                    candidate = match found.next().flatten() {
+                        Some(Found::Candidate(c)) => Some(c.value),
+                        _ => None,
+                    }
+                }
+                Some(_) => exclusions = Some(found.collect::<Vec<_>>()),
+            }
             let Some(account) = account.clone().filter(|a| {
                 a.status == AccountStatus::Connected
                     && a.usable_by(&campaign.org_id, &campaign.owner_id)
@@ -177,10 +222,9 @@ impl Service {
                 }
                 return Ok(JobOutcome::Held("the sender account is not connected"));
             };
-            let Some(candidate) = self.store.get_candidate(org, &e.candidate_id).await? else {
+            let Some(candidate) = candidate else {
                 return Ok(JobOutcome::Stale("the candidate no longer exists"));
             };
-            let candidate = candidate.value;
             if candidate.opted_out {
                 // a person who said stop is not mailed at any address.
                 let ended_now = e.end(EnrollmentStatus::Unsubscribed, now).unwrap_or(false);
@@ -194,12 +238,23 @@ impl Service {
                 // An edit dropped this step; the edit re-plans the enrollment.
                 return Ok(JobOutcome::Stale("the campaign no longer has this step"));
             }
-            let mut excluded = self.suppressed_among(org, &candidate, &e).await?;
+            let exclusions = match exclusions {
+                Some(found) => found,
+                None => {
+                    let lookups = self.exclusion_lookups(org, &candidate, &e);
+                    self.store.get_batch(&lookups).await?
+                }
+            };
+            let (mut excluded, bounced) = read_exclusions(&candidate, &e, &exclusions);
             let chosen = loop {
                 let Some(address) = self.address_for(&campaign, &candidate, &e, &excluded) else {
                     break None;
                 };
-                if !self.bounced_in_org(org, &address).await? {
+                let refused = match bounced.iter().find(|(a, _)| *a == &address) {
+                    Some((_, refused)) => *refused,
+                    None => self.bounced_in_org(org, &address).await?,
+                };
+                if !refused {
                     break Some(address);
                 }
                 // bounced for the whole organization, though the cascade to
@@ -306,18 +361,18 @@ impl Service {
                     return Ok(JobOutcome::Stale("the step is already claimed"));
                 }
             };
-            match self
+            let claimed = match self
                 .store
                 .update_enrollment(&e, version, Activity::Unchanged)
                 .await
             {
-                Ok(_) => {}
+                Ok(v) => v,
                 Err(StoreError::Conflict) => {
                     self.release_daily_slot(slot).await?;
                     continue;
                 }
                 Err(err) => return Err(err.into()),
-            }
+            };
             let tags = vec![
                 ("org".to_owned(), org.to_string()),
                 ("campaign".to_owned(), campaign_id.to_string()),
@@ -351,8 +406,12 @@ impl Service {
                 // Provably not sent: the day's slot is free again.
                 self.release_daily_slot(slot).await?;
             }
+            let claimed = Versioned {
+                value: e,
+                version: claimed,
+            };
             return self
-                .finish_hand_off(&campaign, &account, enrollment_id, step, attempt, hand_off)
+                .finish_hand_off(&campaign, &account, claimed, step, attempt, hand_off)
                 .await;
         }
         Err(ApiError::Conflict(
@@ -415,6 +474,21 @@ impl Service {
             setting: campaign.recipient,
             excluded: &excluded,
         })
+    }
+
+    /// What excludes each address the hand-off may choose: the organization's
+    /// suppression list and its record of refused addresses
+    /// two lookups an address, read with one batch.
+    fn exclusion_lookups(&self, org: &OrgId, candidate: &Candidate, e: &Enrollment) -> Vec<Lookup> {
+        choosable(candidate, e)
+            .into_iter()
+            .flat_map(|a| {
+                [
+                    Lookup::Suppressed(org.clone(), self.suppression_key(a)),
+                    Lookup::Record(self.bounced_key(org, a)),
+                ]
+            })
+            .collect()
     }
 
     /// The candidate's addresses (and the enrollment's override) that are on the
@@ -500,21 +574,34 @@ impl Service {
         &self,
         campaign: &Campaign,
         account: &EmailAccount,
-        enrollment_id: &EnrollmentId,
+        claimed: Versioned<Enrollment>,
         step: u32,
         attempt: u32,
         hand_off: HandOff,
     ) -> Result<JobOutcome, ApiError> {
         let org = &campaign.org_id;
+        let enrollment_id = claimed.value.id.clone();
+        // a message the mail service took counts in the sender's and the
+        // organization's windows, once, before it is recorded (its sequence
+        // numbers go into the message's index entry).
+        let seqs = match &hand_off {
+            HandOff::Sent(_) => Some(self.reputation_sent(org, &account.id).await?),
+            _ => None,
+        };
+        // The claim's own write is the first version to record on; only a
+        // concurrent change makes this read the enrollment again.
+        let mut claimed = Some(claimed);
         for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned {
-                value: mut e,
-                version,
-            }) = self.store.get_enrollment(org, enrollment_id).await?
-            else {
-                return Ok(JobOutcome::Stale(
-                    "the enrollment disappeared after the claim",
-                ));
+            let (mut e, version) = match claimed.take() {
+                Some(v) => (v.value, v.version),
+                None => match self.store.get_enrollment(org, &enrollment_id).await? {
+                    Some(v) => (v.value, v.version),
+                    None => {
+                        return Ok(JobOutcome::Stale(
+                            "the enrollment disappeared after the claim",
+                        ));
+                    }
+                },
             };
             let now = self.now();
             let was_active = !e.is_ended();
@@ -597,22 +684,9 @@ impl Service {
             }
             let ended_now = was_active && e.is_ended();
             let settled = e.settle(was_open, now);
-            match self
-                .store
-                .update_enrollment(&e, version, Activity::ended_if(ended_now))
-                .await
-            {
-                Ok(_) => {}
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
-            }
-            self.record_event(&e, event.0, Some(step), event.1).await;
-            if let HandOff::Sent(sent) = &hand_off
-                && let Some(a) = e.attempt(step, attempt)
-            {
-                let (account_seq, org_seq) = self.reputation_sent(org, &account.id).await?;
-                // Lets what comes back find this message by either id.
-                let entry = MessageRef {
+            // Lets what comes back find this message by either id.
+            let message = match (&hand_off, e.attempt(step, attempt), seqs) {
+                (HandOff::Sent(sent), Some(a), Some((account_seq, org_seq))) => Some(MessageRef {
                     message_id: sent.message_id.clone(),
                     rfc822_message_id: sent.rfc822_message_id.trim_matches(['<', '>']).to_owned(),
                     org_id: org.clone(),
@@ -624,8 +698,32 @@ impl Service {
                     sent_at: now,
                     account_seq: Some(account_seq),
                     org_seq: Some(org_seq),
-                };
-                self.store.index_message(&entry).await?;
+                }),
+                _ => None,
+            };
+            let record = EnrollmentEvent {
+                org_id: e.org_id.clone(),
+                enrollment_id: e.id.clone(),
+                at: now,
+                kind: event.0.to_owned(),
+                step: Some(step),
+                detail: event.1,
+            };
+            // The outcome, its event and the message's index in one write.
+            match self
+                .store
+                .update_enrollment_recording(
+                    &e,
+                    version,
+                    Activity::ended_if(ended_now),
+                    &record,
+                    message.as_ref(),
+                )
+                .await
+            {
+                Ok(_) => {}
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
             }
             if let HandOff::Refused(_) = hand_off {
                 self.mark_address_bounced(&e, step, attempt).await?;
@@ -805,4 +903,40 @@ fn postpone_a_day(
     }
     e.apply_plan(start, &instants);
     true
+}
+
+/// The addresses a hand-off may choose: the candidate's, the enrollment's
+/// override and its re-send address, each once.
+fn choosable<'a>(candidate: &'a Candidate, e: &'a Enrollment) -> Vec<&'a EmailAddress> {
+    let mut out: Vec<&EmailAddress> = Vec::new();
+    let all = candidate
+        .emails
+        .iter()
+        .map(|c| &c.address)
+        .chain(e.override_address.iter())
+        .chain(e.resend.as_ref().and_then(|r| r.address.as_ref()));
+    for a in all {
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    out
+}
+
+/// The answers to [`Service::exclusion_lookups`]: the suppressed addresses,
+/// and for each address whether the organization recorded it refused.
+fn read_exclusions<'a>(
+    candidate: &'a Candidate,
+    e: &'a Enrollment,
+    found: &[Option<Found>],
+) -> (Vec<EmailAddress>, Vec<(&'a EmailAddress, bool)>) {
+    let mut suppressed = Vec::new();
+    let mut bounced = Vec::new();
+    for (address, pair) in choosable(candidate, e).into_iter().zip(found.chunks(2)) {
+        if matches!(pair.first(), Some(Some(Found::Suppressed))) {
+            suppressed.push(address.clone());
+        }
+        bounced.push((address, matches!(pair.get(1), Some(Some(_)))));
+    }
+    (suppressed, bounced)
 }

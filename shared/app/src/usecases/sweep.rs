@@ -154,6 +154,7 @@ impl Service {
                 enrollment_id: e.id.clone(),
                 step: e.due_step().unwrap_or(e.next_step),
                 plan_version: e.plan_version,
+                candidate_id: Some(e.candidate_id.clone()),
             })
             .await?;
             return Ok(true);

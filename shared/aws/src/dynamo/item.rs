@@ -239,6 +239,8 @@ const NAMES: &[(&str, &str)] = &[
 
 pub(crate) const BALANCE: &str = "balance";
 pub(crate) const SEQ: &str = "seq";
+/// A counter item's value.
+pub(crate) const COUNT: &str = "count";
 pub(crate) const REFUNDED_AT: &str = "refunded_at";
 
 /// The `ExpressionAttributeNames` of the placeholders used in `expressions`

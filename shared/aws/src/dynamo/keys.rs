@@ -61,7 +61,7 @@ pub const TTL: &str = "ttl";
 pub const DUE_SHARDS: u32 = 4;
 
 /// A key of the table or of an index.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Key {
     pub pk: String,
     pub sk: String,
@@ -333,6 +333,11 @@ pub fn seen(marker: &str) -> Key {
 
 pub fn record(name: &str) -> Key {
     key(format!("RECORD#{}", esc(name)), "RECORD")
+}
+
+/// An atomic counter (the reputation windows' sequence numbers, R-2.5).
+pub fn counter(name: &str) -> Key {
+    key(format!("COUNTER#{}", esc(name)), "COUNTER")
 }
 
 #[cfg(test)]

@@ -27,14 +27,14 @@ use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::{KeysAndAttributes, ReturnValue, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use outreach_app::model::{
     EmailAccount, EnrollmentEvent, LedgerEntry, LedgerKind, MessageRef, Notification, Project,
     Template, UserProfile,
 };
 use outreach_app::ports::{
-    Activity, Page, PageRequest, RevealOutcome, Store, StoreError, Versioned,
+    Activity, Found, Lookup, Page, PageRequest, RevealOutcome, Store, StoreError, Versioned,
 };
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
@@ -45,9 +45,9 @@ use rand::Rng;
 use serde::de::DeserializeOwned;
 
 use item::{
-    ACTIVE, BALANCE, BUSY_ATTEMPTS, DynamoError, ID, Item, ItemBuilder, ORG, SEQ, VERSION, Values,
-    backoff, doc, n, names, number, s, sdk_error, text, transaction_error, tx_delete, tx_put,
-    tx_update, values, versioned,
+    ACTIVE, BALANCE, BUSY_ATTEMPTS, COUNT, DynamoError, ID, Item, ItemBuilder, ORG, SEQ, VERSION,
+    Values, backoff, doc, n, names, number, s, sdk_error, text, transaction_error, tx_delete,
+    tx_put, tx_update, values, versioned,
 };
 use keys::Key;
 
@@ -420,6 +420,47 @@ impl DynamoStore {
             }
         }
         Ok(found)
+    }
+
+    /// The index entries of a handed-off message: under the mail service's id
+    /// (in the recipient's index) and under its Message-ID.
+    fn message_writes(&self, message: &MessageRef) -> Result<Vec<TransactWriteItem>, StoreError> {
+        let service_id = trim_message_id(&message.message_id);
+        let rfc822_id = trim_message_id(&message.rfc822_message_id);
+        let by_service_id = ItemBuilder::new(&keys::message(service_id))
+            .doc(message)?
+            .index(
+                keys::GSI1PK,
+                keys::GSI1SK,
+                &keys::message_to(message.to.as_str(), message.sent_at, service_id),
+            )
+            .build();
+        let mut writes = vec![tx_put(&self.table, by_service_id, None, vec![])?];
+        if rfc822_id != service_id {
+            let by_rfc822_id = ItemBuilder::new(&keys::message(rfc822_id))
+                .doc(message)?
+                .build();
+            writes.push(tx_put(&self.table, by_rfc822_id, None, vec![])?);
+        }
+        Ok(writes)
+    }
+
+    /// An event's item: events of the same instant keep their order of
+    /// arrival within a process; the random part keeps two processes from
+    /// ever writing the same key.
+    fn event_item(event: &EnrollmentEvent) -> Result<Item, StoreError> {
+        let arrival = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let unique = format!("{arrival:020}{:08x}", rand::rng().random::<u32>());
+        let key = keys::event(
+            event.org_id.as_str(),
+            event.enrollment_id.as_str(),
+            event.at,
+            &unique,
+        );
+        Ok(ItemBuilder::new(&key).doc(event)?.build())
     }
 
     fn enrollment_item(e: &Enrollment, version: u64) -> Result<Item, StoreError> {
@@ -1185,25 +1226,10 @@ impl Store for DynamoStore {
     }
 
     async fn index_message(&self, message: &MessageRef) -> Result<(), StoreError> {
-        let service_id = trim_message_id(&message.message_id);
-        let rfc822_id = trim_message_id(&message.rfc822_message_id);
-        let by_service_id = ItemBuilder::new(&keys::message(service_id))
-            .doc(message)?
-            .index(
-                keys::GSI1PK,
-                keys::GSI1SK,
-                &keys::message_to(message.to.as_str(), message.sent_at, service_id),
-            )
-            .build();
-        let mut writes = vec![tx_put(&self.table, by_service_id, None, vec![])?];
-        if rfc822_id != service_id {
-            let by_rfc822_id = ItemBuilder::new(&keys::message(rfc822_id))
-                .doc(message)?
-                .build();
-            writes.push(tx_put(&self.table, by_rfc822_id, None, vec![])?);
-        }
         // Both ids find the message, or neither does.
-        self.transact(writes).await.map_err(StoreError::from)
+        self.transact(self.message_writes(message)?)
+            .await
+            .map_err(StoreError::from)
     }
 
     async fn find_message(&self, id: &str) -> Result<Option<MessageRef>, StoreError> {
@@ -1406,26 +1432,109 @@ impl Store for DynamoStore {
     }
 
     async fn append_event(&self, event: &EnrollmentEvent) -> Result<(), StoreError> {
-        // Events of the same instant keep their order of arrival within a process;
-        // the random part keeps two processes from ever writing the same key.
-        let arrival = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let unique = format!("{arrival:020}{:08x}", rand::rng().random::<u32>());
-        let key = keys::event(
-            event.org_id.as_str(),
-            event.enrollment_id.as_str(),
-            event.at,
-            &unique,
-        );
-        self.put(
-            ItemBuilder::new(&key).doc(event)?.build(),
+        self.put(Self::event_item(event)?, Some(CREATE), vec![])
+            .await
+            .map_err(StoreError::from)
+    }
+
+    async fn update_enrollment_recording(
+        &self,
+        e: &Enrollment,
+        expected: u64,
+        activity: Activity,
+        event: &EnrollmentEvent,
+        message: Option<&MessageRef>,
+    ) -> Result<u64, StoreError> {
+        // One TransactWriteItems (issue 8): the enrollment (first, so that a
+        // lost version check is told apart), the campaign's count, the event
+        // and the message's index entries.
+        let mut writes = vec![tx_put(
+            &self.table,
+            Self::enrollment_item(e, expected + 1)?,
+            Some(SAME_VERSION),
+            vec![(":v", n(expected))],
+        )?];
+        if activity != Activity::Unchanged {
+            writes.push(self.counter_change(e, activity.delta())?);
+        }
+        writes.push(tx_put(
+            &self.table,
+            Self::event_item(event)?,
             Some(CREATE),
             vec![],
-        )
-        .await
-        .map_err(StoreError::from)
+        )?);
+        if let Some(m) = message {
+            writes.extend(self.message_writes(m)?);
+        }
+        match self.transact(writes).await {
+            Ok(()) => Ok(expected + 1),
+            Err(err) if err.condition_failed_at(0) => Err(StoreError::Conflict),
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    async fn increment_counter(&self, key: &str) -> Result<u64, StoreError> {
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(item::key_item(&keys::counter(key))))
+            .update_expression("ADD #count :one")
+            .expression_attribute_names("#count", COUNT)
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(|e| StoreError::from(sdk_error(e)))?;
+        let value = number(&out.attributes.unwrap_or_default(), COUNT)?;
+        u64::try_from(value).map_err(|_| StoreError::Unavailable(format!("counter {key}: {value}")))
+    }
+
+    async fn read_counter(&self, key: &str) -> Result<u64, StoreError> {
+        match self.get(&keys::counter(key)).await? {
+            Some(item) => {
+                let value = number(&item, COUNT)?;
+                u64::try_from(value)
+                    .map_err(|_| StoreError::Unavailable(format!("counter {key}: {value}")))
+            }
+            None => Ok(0),
+        }
+    }
+
+    async fn get_batch(&self, lookups: &[Lookup]) -> Result<Vec<Option<Found>>, StoreError> {
+        // One BatchGetItem (consistent reads) for every key, each asked once.
+        let wanted: Vec<Key> = lookups.iter().map(lookup_key).collect();
+        let mut unique: Vec<Key> = Vec::with_capacity(wanted.len());
+        for k in &wanted {
+            if !unique.contains(k) {
+                unique.push(k.clone());
+            }
+        }
+        let mut found = std::collections::HashMap::new();
+        for item in self.get_many(&unique).await? {
+            let key = Key {
+                pk: text(&item, keys::PK)?.to_owned(),
+                sk: text(&item, keys::SK)?.to_owned(),
+            };
+            found.insert(key, item);
+        }
+        lookups
+            .iter()
+            .zip(&wanted)
+            .map(|(lookup, key)| {
+                let Some(item) = found.get(key) else {
+                    return Ok(None);
+                };
+                Ok(Some(match lookup {
+                    Lookup::Enrollment(..) => Found::Enrollment(Box::new(versioned(item)?)),
+                    Lookup::Campaign(..) => Found::Campaign(Box::new(campaign_from(item)?)),
+                    Lookup::Candidate(..) => Found::Candidate(Box::new(versioned(item)?)),
+                    Lookup::Account(_) => Found::Account(Box::new(versioned(item)?)),
+                    Lookup::Suppressed(..) => Found::Suppressed,
+                    Lookup::Record(_) => Found::Record(versioned(item)?),
+                }))
+            })
+            .collect()
     }
 
     async fn list_events(
@@ -1446,5 +1555,17 @@ impl Store for DynamoStore {
             .iter()
             .map(doc)
             .collect()
+    }
+}
+
+/// The table key a batched read asks for.
+fn lookup_key(lookup: &Lookup) -> Key {
+    match lookup {
+        Lookup::Enrollment(org, id) => keys::enrollment(org.as_str(), id.as_str()),
+        Lookup::Campaign(org, id) => keys::campaign(org.as_str(), id.as_str()),
+        Lookup::Candidate(org, id) => keys::candidate(org.as_str(), id.as_str()),
+        Lookup::Account(id) => keys::account(id.as_str()),
+        Lookup::Suppressed(org, key) => keys::suppression(org.as_str(), key),
+        Lookup::Record(name) => keys::record(name),
     }
 }
