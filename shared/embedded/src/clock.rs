@@ -40,15 +40,33 @@ impl LocalClock {
         matches!(self, LocalClock::Manual { .. })
     }
 
-    /// Moves a manual clock forward to `to` (never backwards). No effect on the system clock.
+    /// Moves a manual clock forward to `to` (never backwards) and saves it.
+    /// No effect on the system clock.
     pub fn set(&self, to: DateTime<Utc>) {
-        if let LocalClock::Manual { now, db } = self {
+        self.advance(to);
+        self.save();
+    }
+
+    /// Moves a manual clock forward to `to` without saving it: the runner
+    /// shows each wake-up's instant while it runs and saves now and then
+    /// ([`LocalClock::save`]), not once a wake-up (a write each, issue 8). A
+    /// crash in between restarts from the last saved instant, and the
+    /// wake-ups that already ran find nothing left to do.
+    pub fn advance(&self, to: DateTime<Utc>) {
+        if let LocalClock::Manual { now, .. } = self {
             let mut guard = now.write().unwrap_or_else(|p| p.into_inner());
             if to > *guard {
                 *guard = to;
-                if let Err(e) = db.set_meta(CLOCK_KEY, &to.to_rfc3339()) {
-                    tracing::error!(error = %e, "could not save the manual clock");
-                }
+            }
+        }
+    }
+
+    /// Saves a manual clock's time in the data folder.
+    pub fn save(&self) {
+        if let LocalClock::Manual { now, db } = self {
+            let at = *now.read().unwrap_or_else(|p| p.into_inner());
+            if let Err(e) = db.set_meta(CLOCK_KEY, &at.to_rfc3339()) {
+                tracing::error!(error = %e, "could not save the manual clock");
             }
         }
     }

@@ -36,6 +36,8 @@ const IDENTITY_CHECK_EVERY: Duration = Duration::hours(1);
 /// Upper bound of wake-ups one clock move runs, so a fault that keeps
 /// re-planning cannot hold the call forever.
 const MAX_RUNS_PER_MOVE: usize = 1_000_000;
+/// How many wake-ups run between two saves of the manual clock.
+const SAVE_CLOCK_EVERY: usize = 500;
 
 impl LocalRuntime {
     pub fn new(
@@ -77,9 +79,15 @@ impl LocalRuntime {
             let Some(wake_up) = self.scheduler.next_due(until)? else {
                 break;
             };
-            self.clock.set(wake_up.at);
+            self.clock.advance(wake_up.at);
             self.fire(&wake_up).await;
             ran += 1;
+            if ran % SAVE_CLOCK_EVERY == 0 {
+                self.clock.save();
+            }
+        }
+        if ran % SAVE_CLOCK_EVERY != 0 {
+            self.clock.save();
         }
         Ok(ran)
     }

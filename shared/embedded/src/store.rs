@@ -120,6 +120,21 @@ fn put_doc<T: Serialize>(
             }
         }
         Some(v) => {
+            // Most writes keep a document's parent and lookup (an enrollment's
+            // campaign and candidate): then the indexes on them are left alone
+            // (SQLite rewrites the index entries of every column it sets, a
+            // page written each, issue 8). Otherwise, or on a stale version,
+            // the full update below decides.
+            let kept = conn
+                .execute_cached(
+                    "UPDATE docs SET body = ?1, due_at = ?2, version = version + 1
+                     WHERE kind = ?3 AND id = ?4 AND org = ?5 AND version = ?6 AND parent = ?7 AND lookup IS ?8",
+                    params![body, keys.due_at, keys.kind, keys.id, keys.org, v as i64, keys.parent, keys.lookup],
+                )
+                .map_err(err)?;
+            if kept == 1 {
+                return Ok(v + 1);
+            }
             let updated = conn
                 .execute_cached(
                     "UPDATE docs SET body = ?1, lookup = ?2, due_at = ?3, parent = ?4, version = version + 1
