@@ -126,8 +126,10 @@ impl Service {
         let answer = std::sync::Mutex::new(R::default());
         // Read after the hit's own send was counted, so the window includes it.
         let sent = self.store.read_counter(key).await?;
+        // The hits live under a name of their own: records of windows kept
+        // before the counters (with their own numbering) are left aside.
         let window = self
-            .update_record(key, |w: &mut Window| {
+            .update_record(&format!("{key}:hits"), |w: &mut Window| {
                 w.sent = sent;
                 let (changed, r) = change(w);
                 *answer.lock().unwrap_or_else(|p| p.into_inner()) = r;
