@@ -322,8 +322,14 @@ impl Service {
 
     /// Resizes every enrollment to the campaign's steps and plans its unsent
     /// steps again under the new settings.
-    async fn replan_after_edit(&self, campaign: &Campaign) -> Result<(), ApiError> {
-        let count = campaign.steps.len();
+    ///
+    /// Each enrollment is read before the campaign, and the campaign again for
+    /// each enrollment: of two edits at once, the plan written last is then
+    /// made from the campaign as the last edit left it (a plan made from an
+    /// older one loses its version check). Found by the simulation: a
+    /// `skip_weekends` edit and a concurrent edit left a step on a Saturday
+    ///
+    async fn replan_after_edit(&self, edited: &Campaign) -> Result<(), ApiError> {
         let mut page = PageRequest {
             limit: 200,
             after: None,
@@ -331,18 +337,23 @@ impl Service {
         loop {
             let batch = self
                 .store
-                .list_enrollments(&campaign.org_id, &campaign.id, &page)
+                .list_enrollments(&edited.org_id, &edited.id, &page)
                 .await?;
             for e in batch.items.iter().filter(|e| !e.is_ended()) {
                 for _ in 0..CAS_ATTEMPTS {
                     let Some(Versioned {
                         value: mut e,
                         version,
-                    }) = self.store.get_enrollment(&campaign.org_id, &e.id).await?
+                    }) = self.store.get_enrollment(&edited.org_id, &e.id).await?
                     else {
                         break;
                     };
-                    if e.resize_steps(count).is_err() {
+                    let Some(campaign) = self.campaign_by_id(&edited.org_id, &edited.id).await?
+                    else {
+                        return Ok(());
+                    };
+                    let campaign = &campaign;
+                    if e.resize_steps(campaign.steps.len()).is_err() {
                         break;
                     }
                     if let Some(start) = e.plan_start {
