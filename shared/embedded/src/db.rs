@@ -150,7 +150,11 @@ CREATE INDEX IF NOT EXISTS candidate_addresses_by_candidate ON candidate_address
 impl Db {
     pub fn open(path: &Path) -> rusqlite::Result<Db> {
         let conn = Connection::open(path)?;
-        Self::init(conn)
+        let db = Self::init(conn)?;
+        // Takes the data folder's lock now (a write), so that a second process
+        // is refused when it opens, not at its first write.
+        db.lock().execute_batch("BEGIN IMMEDIATE; COMMIT;")?;
+        Ok(db)
     }
 
     pub fn in_memory() -> rusqlite::Result<Db> {
@@ -158,6 +162,11 @@ impl Db {
     }
 
     fn init(conn: Connection) -> rusqlite::Result<Db> {
+        // One process owns a data folder: the lock is taken once and held, so
+        // a transaction takes no file locks and the WAL index lives in memory
+        // (issue 8), and a second `outreach-local` on the same folder is
+        // refused instead of running the same wake-ups.
+        conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
         // WAL with NORMAL sync survives a process crash (kill -9) with every
         // committed transaction; only a power loss could lose the last ones.
         conn.pragma_update(None, "journal_mode", "WAL")?;

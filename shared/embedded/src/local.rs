@@ -53,7 +53,12 @@ impl LocalApp {
         let secret = token_secret(&options.data)
             .map_err(|e| format!("cannot use the data folder {}: {e}", options.data.display()))?;
         let db = Db::open(&options.data.join("outreach.db"))
-            .map_err(|e| format!("cannot open the database: {e}"))?;
+            .map_err(|e| {
+                format!(
+                    "cannot open the database in {} (is another outreach-local using this data folder?): {e}",
+                    options.data.display()
+                )
+            })?;
         let clock = Arc::new(match options.manual_clock {
             Some(start) => LocalClock::manual(db.clone(), start),
             None => LocalClock::System,
