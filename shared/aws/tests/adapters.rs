@@ -101,6 +101,7 @@ async fn unreachable_clients() -> AwsClients {
         .map(|a| a.port())
         .expect("a free port");
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(outreach_aws::config::https_client())
         .region(aws_sdk_dynamodb::config::Region::new(support::REGION))
         .endpoint_url(format!("http://127.0.0.1:{port}"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
@@ -174,6 +175,7 @@ fn one_shot_server(reply: Option<&'static str>) -> String {
 
 async fn mailer_at(endpoint: String) -> SesMailer {
     let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(outreach_aws::config::https_client())
         .region(aws_sdk_dynamodb::config::Region::new(support::REGION))
         .endpoint_url(endpoint)
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(

@@ -112,6 +112,7 @@ impl Stack {
         let store = aws.store().await;
         let scheduler = aws.scheduler(clock.clone()).await;
         let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(outreach_aws::config::https_client())
             .region(Region::new(support::REGION))
             .endpoint_url(&aws.endpoint)
             .credentials_provider(Credentials::new("test", "test", None, None, "static"))

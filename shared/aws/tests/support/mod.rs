@@ -219,6 +219,7 @@ impl Aws {
     pub async fn new() -> Aws {
         let endpoint = moto().endpoint.clone();
         let config = aws_config::defaults(BehaviorVersion::latest())
+            .http_client(outreach_aws::config::https_client())
             .region(Region::new(REGION))
             .endpoint_url(&endpoint)
             .credentials_provider(Credentials::new("test", "test", None, None, "static"))
