@@ -1486,17 +1486,12 @@ impl Store for DynamoStore {
             .send()
             .await
             .map_err(|e| StoreError::from(sdk_error(e)))?;
-        let value = number(&out.attributes.unwrap_or_default(), COUNT)?;
-        u64::try_from(value).map_err(|_| StoreError::Unavailable(format!("counter {key}: {value}")))
+        counter_value(&out.attributes.unwrap_or_default(), key)
     }
 
     async fn read_counter(&self, key: &str) -> Result<u64, StoreError> {
         match self.get(&keys::counter(key)).await? {
-            Some(item) => {
-                let value = number(&item, COUNT)?;
-                u64::try_from(value)
-                    .map_err(|_| StoreError::Unavailable(format!("counter {key}: {value}")))
-            }
+            Some(item) => counter_value(&item, key),
             None => Ok(0),
         }
     }
@@ -1568,4 +1563,10 @@ fn lookup_key(lookup: &Lookup) -> Key {
         Lookup::Suppressed(org, key) => keys::suppression(org.as_str(), key),
         Lookup::Record(name) => keys::record(name),
     }
+}
+
+/// A counter item's value (never negative: counters only grow).
+fn counter_value(item: &Item, key: &str) -> Result<u64, StoreError> {
+    let value = number(item, COUNT)?;
+    u64::try_from(value).map_err(|_| StoreError::Unavailable(format!("counter {key}: {value}")))
 }
