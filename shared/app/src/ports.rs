@@ -369,6 +369,15 @@ pub trait Store: Send + Sync {
         }
         Err(StoreError::Conflict)
     }
+    /// [`Store::increment_counter`] of each key, in order; one transaction
+    /// where the store has them (local mode), one call a key in DynamoDB.
+    async fn increment_counters(&self, keys: &[String]) -> Result<Vec<u64>, StoreError> {
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(self.increment_counter(key).await?);
+        }
+        Ok(values)
+    }
     /// The counter's value; zero when it was never incremented.
     async fn read_counter(&self, key: &str) -> Result<u64, StoreError> {
         Ok(self

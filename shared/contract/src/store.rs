@@ -1401,6 +1401,14 @@ pub async fn counters_count_each_increment_once(store: Arc<dyn Store>) {
     );
     assert_eq!(store.read_counter("reputation:org:o2").await, Ok(0));
     assert_eq!(store.increment_counter("reputation:org:o2").await, Ok(1));
+    // Several at once: each counter's next value, in the order asked.
+    assert_eq!(
+        store
+            .increment_counters(&["reputation:org:o2".into(), "reputation:org:o1".into()])
+            .await,
+        Ok(vec![2, CLAIMERS as u64 + 1])
+    );
+    assert_eq!(store.increment_counters(&[]).await, Ok(vec![]));
     assert_eq!(store.get_record("reputation:org:o1").await, Ok(None));
     store
         .put_record("reputation:org:o1", &serde_json::json!({"hits": []}), None)
@@ -1408,6 +1416,6 @@ pub async fn counters_count_each_increment_once(store: Arc<dyn Store>) {
         .expect("a record");
     assert_eq!(
         store.read_counter("reputation:org:o1").await,
-        Ok(CLAIMERS as u64)
+        Ok(CLAIMERS as u64 + 1)
     );
 }

@@ -1039,16 +1039,18 @@ impl Store for SqliteStore {
     }
 
     async fn increment_counter(&self, key: &str) -> Result<u64, StoreError> {
-        let value: i64 = self
-            .db
-            .lock()
-            .query_row_cached(
-                "INSERT INTO counters (key, value) VALUES (?1, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1 RETURNING value",
-                [key],
-                |r| r.get(0),
-            )
-            .map_err(err)?;
-        Ok(value as u64)
+        increment(&self.db.lock(), key)
+    }
+
+    async fn increment_counters(&self, keys: &[String]) -> Result<Vec<u64>, StoreError> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(err)?;
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(increment(&tx, key)?);
+        }
+        tx.commit().map_err(err)?;
+        Ok(values)
     }
 
     async fn read_counter(&self, key: &str) -> Result<u64, StoreError> {
@@ -1110,4 +1112,16 @@ fn insert_message(conn: &Connection, m: &MessageRef) -> Result<(), StoreError> {
         .map_err(err)?;
     }
     Ok(())
+}
+
+/// Adds one to a counter (created at zero) and returns the new value.
+fn increment(conn: &Connection, key: &str) -> Result<u64, StoreError> {
+    let value: i64 = conn
+        .query_row_cached(
+            "INSERT INTO counters (key, value) VALUES (?1, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1 RETURNING value",
+            [key],
+            |r| r.get(0),
+        )
+        .map_err(err)?;
+    Ok(value as u64)
 }

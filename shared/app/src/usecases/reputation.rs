@@ -147,9 +147,17 @@ impl Service {
         org: &OrgId,
         account: &AccountId,
     ) -> Result<(u64, u64), ApiError> {
-        let account_seq = self.store.increment_counter(&account_key(account)).await?;
-        let org_seq = self.store.increment_counter(&org_key(org)).await?;
-        Ok((account_seq, org_seq))
+        let seqs = self
+            .store
+            .increment_counters(&[account_key(account), org_key(org)])
+            .await?;
+        match seqs[..] {
+            [account_seq, org_seq] => Ok((account_seq, org_seq)),
+            _ => Err(ApiError::Internal(format!(
+                "two counters incremented, {} values back",
+                seqs.len()
+            ))),
+        }
     }
 
     /// Marks a hand-off bounced or complained about and applies the guard.
