@@ -1,13 +1,13 @@
 //! Campaigns: create, start, pause, resume, stop.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use outreach_domain::Zone;
 use outreach_domain::campaign::{
     Campaign, CampaignStatus, PauseReason, RecipientSetting, StepSpec, TimezoneMode, WhenToSend,
 };
 use outreach_domain::enrollment::Enrollment;
 use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId, ProjectId};
-use outreach_domain::plan::{PlanRequest, plan, plan_after};
+use outreach_domain::plan::{PlanRequest, plan, plan_after, plan_moved};
 use serde::Deserialize;
 
 use crate::auth::Identity;
@@ -358,15 +358,9 @@ impl Service {
                     }
                     if let Some(start) = e.plan_start {
                         // The whole plan from its S, kept only for steps not yet sent.
-                        let fresh = plan(&PlanRequest {
-                            enrollment: e.id.as_str(),
-                            start,
-                            zone: self.plan_zone(campaign, &e).await?,
-                            when: campaign.when_to_send,
-                            skip_weekends: campaign.skip_weekends,
-                            delays: &campaign.delays(),
-                            from_step: 0,
-                        });
+                        let zone = self.plan_zone(campaign, &e).await?;
+                        let delays = campaign.delays();
+                        let fresh = plan(&plan_request(campaign, &e, start, zone, &delays, 0));
                         let from = e.next_step_offset();
                         e.apply_plan(start, &fresh[from.min(fresh.len())..]);
                     }
@@ -584,15 +578,10 @@ impl Service {
     ) -> Result<Vec<DateTime<Utc>>, ApiError> {
         let zone = self.plan_zone(campaign, enrollment).await?;
         let delays = campaign.delays();
-        Ok(plan(&PlanRequest {
-            enrollment: enrollment.id.as_str(),
-            start,
-            zone,
-            when: campaign.when_to_send,
-            skip_weekends: campaign.skip_weekends,
-            delays: &delays,
-            from_step: enrollment.next_step_offset(),
-        }))
+        let from = enrollment.next_step_offset();
+        Ok(plan(&plan_request(
+            campaign, enrollment, start, zone, &delays, from,
+        )))
     }
 
     /// once a re-send went out at `at`, the steps not yet sent
@@ -610,18 +599,8 @@ impl Service {
         let zone = self.plan_zone(campaign, e).await?;
         let delays = campaign.delays();
         let start = e.plan_start.unwrap_or(at);
-        let instants = plan_after(
-            &PlanRequest {
-                enrollment: e.id.as_str(),
-                start,
-                zone,
-                when: campaign.when_to_send,
-                skip_weekends: campaign.skip_weekends,
-                delays: &delays,
-                from_step: e.next_step_offset(),
-            },
-            at,
-        );
+        let from = e.next_step_offset();
+        let instants = plan_after(&plan_request(campaign, e, start, zone, &delays, from), at);
         if !instants.is_empty() {
             e.apply_plan(start, &instants);
         }
@@ -782,4 +761,52 @@ impl Service {
             .await?;
         Ok(())
     }
+}
+
+/// The plan request of an enrollment under its campaign's settings:
+/// `delays` are the campaign's (`Campaign::delays`), `from_step` the 0-based
+/// step planned with the first-step rules.
+pub(crate) fn plan_request<'a>(
+    campaign: &Campaign,
+    e: &'a Enrollment,
+    start: DateTime<Utc>,
+    zone: Zone,
+    delays: &'a [u32],
+    from_step: usize,
+) -> PlanRequest<'a> {
+    PlanRequest {
+        enrollment: e.id.as_str(),
+        start,
+        zone,
+        when: campaign.when_to_send,
+        skip_weekends: campaign.skip_weekends,
+        delays,
+        from_step,
+    }
+}
+
+/// Moves an enrollment's next step to `day` at the local `time` and plans the
+/// unsent steps after it from there by the rules of R-6 (weekends skipped,
+/// order kept): a daily-limit postponement, an out-of-office hold
+/// . `false` when nothing is left to plan.
+pub(crate) fn move_unsent_steps(
+    e: &mut Enrollment,
+    campaign: &Campaign,
+    zone: Zone,
+    start: DateTime<Utc>,
+    day: NaiveDate,
+    time: NaiveTime,
+) -> bool {
+    let delays = campaign.delays();
+    let from = e.next_step_offset();
+    let instants = plan_moved(
+        &plan_request(campaign, e, start, zone, &delays, from),
+        day,
+        time,
+    );
+    if instants.is_empty() {
+        return false;
+    }
+    e.apply_plan(start, &instants);
+    true
 }

@@ -11,13 +11,13 @@ use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{EnrollmentId, OrgId};
 use outreach_domain::inbound::{Inbound, InboundKind, parse_inbound};
 use outreach_domain::jitter::stable_hash;
-use outreach_domain::plan::{PlanRequest, plan_moved};
 
 use crate::error::ApiError;
 use crate::mime::{ForwardedMail, build_forward};
 use crate::model::MessageRef;
 use crate::ports::OutboundMail;
 use crate::service::Service;
+use crate::usecases::campaigns::move_unsent_steps;
 
 /// What the mail service says about the sender: address-based
 /// matching trusts `From` only when SPF, DKIM or DMARC passed. Local mode has no
@@ -426,23 +426,5 @@ fn hold_until(
         return false;
     }
     let start = e.plan_start.unwrap_or(next);
-    let delays = campaign.delays();
-    let instants = plan_moved(
-        &PlanRequest {
-            enrollment: e.id.as_str(),
-            start,
-            zone,
-            when: campaign.when_to_send,
-            skip_weekends: campaign.skip_weekends,
-            delays: &delays,
-            from_step: e.next_step_offset(),
-        },
-        back,
-        local.time(),
-    );
-    if instants.is_empty() {
-        return false;
-    }
-    e.apply_plan(start, &instants);
-    true
+    move_unsent_steps(e, campaign, zone, start, back, local.time())
 }

@@ -255,8 +255,8 @@ impl Service {
     }
 
     /// The record of an address bounced in an organization, under its keyed hash.
-    pub(crate) fn bounced_key(&self, org: &OrgId, address: &EmailAddress) -> String {
-        format!("bounced:{org}:{}", self.suppression_key(address))
+    fn bounced_key(&self, org: &OrgId, address: &EmailAddress) -> String {
+        bounced_record(org, &self.suppression_key(address))
     }
 
     /// once one of the candidate's enrollments ended `bounced` and no
@@ -473,4 +473,10 @@ fn dedup(mut v: Vec<EmailAddress>) -> Vec<EmailAddress> {
     v.sort();
     v.dedup();
     v
+}
+
+/// The name of the record of an address refused in an organization, from the
+/// address's keyed hash ([`Service::suppression_key`]).
+pub(crate) fn bounced_record(org: &OrgId, hash: &str) -> String {
+    format!("bounced:{org}:{hash}")
 }

@@ -13,7 +13,7 @@ use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
-use outreach_domain::plan::{PlanRequest, plan_moved};
+use outreach_domain::plan::plan_moved;
 use outreach_domain::render::{
     CandidateFields, RenderContext, RenderError, SenderFields, render_step,
 };
@@ -26,6 +26,8 @@ use crate::ports::{
     WakeUp,
 };
 use crate::service::{CAS_ATTEMPTS, Service};
+use crate::usecases::campaigns::{move_unsent_steps, plan_request};
+use crate::usecases::returns::bounced_record;
 
 /// How long a send held for its sender account waits before the sweeper looks
 /// again: as often as the identities are checked.
@@ -476,16 +478,18 @@ impl Service {
         })
     }
 
-    /// What excludes each address the hand-off may choose: the organization's
-    /// suppression list and its record of refused addresses
-    /// two lookups an address, read with one batch.
+    /// What excludes each address the hand-off may choose, two lookups an
+    /// address in this order: the organization's record of refused addresses
+    /// and its suppression list; read with one batch.
+    /// The address's keyed hash is computed once for both.
     fn exclusion_lookups(&self, org: &OrgId, candidate: &Candidate, e: &Enrollment) -> Vec<Lookup> {
         choosable(candidate, e)
             .into_iter()
             .flat_map(|a| {
+                let hash = self.suppression_key(a);
                 [
-                    Lookup::Suppressed(org.clone(), self.suppression_key(a)),
-                    Lookup::Record(self.bounced_key(org, a)),
+                    Lookup::Record(bounced_record(org, &hash)),
+                    Lookup::Suppressed(org.clone(), hash),
                 ]
             })
             .collect()
@@ -862,16 +866,9 @@ fn postpone_a_day(
     let day = local.date_naive().max(today) + chrono::Duration::days(1);
     if e.resend.as_ref().is_some_and(|r| r.step == step) {
         // A re-send alone moves; the steps after it follow it once it is sent.
+        let start = e.plan_start.unwrap_or(now);
         let at = plan_moved(
-            &PlanRequest {
-                enrollment: e.id.as_str(),
-                start: e.plan_start.unwrap_or(now),
-                zone,
-                when: campaign.when_to_send,
-                skip_weekends: campaign.skip_weekends,
-                delays: &[0],
-                from_step: 0,
-            },
+            &plan_request(campaign, e, start, zone, &[0], 0),
             day,
             local.time(),
         );
@@ -884,25 +881,7 @@ fn postpone_a_day(
         return true;
     }
     let start = e.plan_start.unwrap_or(now);
-    let delays = campaign.delays();
-    let instants = plan_moved(
-        &PlanRequest {
-            enrollment: e.id.as_str(),
-            start,
-            zone,
-            when: campaign.when_to_send,
-            skip_weekends: campaign.skip_weekends,
-            delays: &delays,
-            from_step: e.next_step_offset(),
-        },
-        day,
-        local.time(),
-    );
-    if instants.is_empty() {
-        return false;
-    }
-    e.apply_plan(start, &instants);
-    true
+    move_unsent_steps(e, campaign, zone, start, day, local.time())
 }
 
 /// The addresses a hand-off may choose: the candidate's, the enrollment's
@@ -933,10 +912,10 @@ fn read_exclusions<'a>(
     let mut suppressed = Vec::new();
     let mut bounced = Vec::new();
     for (address, pair) in choosable(candidate, e).into_iter().zip(found.chunks(2)) {
-        if matches!(pair.first(), Some(Some(Found::Suppressed))) {
+        if matches!(pair.get(1), Some(Some(Found::Suppressed))) {
             suppressed.push(address.clone());
         }
-        bounced.push((address, matches!(pair.get(1), Some(Some(_)))));
+        bounced.push((address, matches!(pair.first(), Some(Some(_)))));
     }
     (suppressed, bounced)
 }
