@@ -561,7 +561,7 @@ fn operations(doc: &Value) -> Vec<Operation> {
             let Some(op) = item.get(*method) else {
                 continue;
             };
-            if !op["security"].as_array().is_some_and(|s| !s.is_empty()) {
+            if op["security"].as_array().is_none_or(|s| s.is_empty()) {
                 continue;
             }
             out.push(Operation {
@@ -838,6 +838,23 @@ async fn a_revoked_delegate_cannot_resume_or_change_their_own_campaign() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
     assert_eq!(
         answer["errors"][0]["field"], "sender_account_id",
+        "{answer}"
+    );
+    // The account's owner holds the right, but a campaign sends only while its
+    // own owner may send from its account (the send path asks the same): 409.
+    let (status, answer) = call(
+        &w,
+        "post",
+        &format!("/v1/campaigns/{camp}/resume"),
+        "alice",
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    assert!(
+        answer["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("owner may no longer send")),
         "{answer}"
     );
     // She may still stop it (a safety action).
