@@ -115,7 +115,10 @@ fn base() -> OpenApi {
                 "The `/dev` routes of `outreach-local` (SPEC §14): a simulated clock, the \
                  outbox in place of SES, simulated SES events and inbound mail, mailer \
                  faults and sign-in tokens. Local mode only: they need no token and do \
-                 not exist in AWS. The product API is described at `/v1/openapi.json`.",
+                 not exist in AWS. The product API is described at `/v1/openapi.json`. \
+                 Local mode answers only requests whose `Host` is a loopback name (else \
+                 421), and a change to `/dev` needs a JSON (`message/rfc822` for \
+                 `/dev/inbound`) body (else 415) and no foreign `Origin` (else 403).",
             ))
             .build(),
         &[(TAG, "Local mode's controls; absent in AWS (SPEC §14)")],
