@@ -443,3 +443,245 @@ async fn bad_input_gets_problem_json() {
     assert_eq!(status, 404);
     assert!(!p.to_string().contains(c["id"].as_str().unwrap()));
 }
+
+// --- local mode protects itself (SPEC §14, issue 15) ---
+
+#[cfg(unix)]
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// Every folder 0700 and every file 0600 under `dir`, `dir` included.
+#[cfg(unix)]
+fn assert_private(dir: &std::path::Path) {
+    assert_eq!(mode(dir), 0o700, "{}", dir.display());
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            assert_private(&path);
+        } else {
+            assert_eq!(mode(&path), 0o600, "{}", path.display());
+        }
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_data_folder_is_private_and_an_old_one_keeps_its_hash_key() {
+    // SPEC §14: 0700 folders, 0600 files; a random keyed-hash key per folder
+    let mut local = Local::spawn(START).await;
+    let s = setup(&local, "acme", 1, json!({"mode": "when_started"})).await;
+    s.api
+        .post(&format!("/v1/campaigns/{}/start", s.campaign), json!({}))
+        .await;
+    local.advance("PT20M").await;
+    assert_eq!(local.outbox().await.len(), 1, "an .eml file to check");
+    for file in ["outreach.db", "jwt-secret", "hash-key"] {
+        assert!(local.data.join(file).exists(), "{file}");
+    }
+    assert!(local.data.join("outbox").read_dir().unwrap().count() > 0);
+    assert_private(&local.data);
+    let key = std::fs::read_to_string(local.data.join("hash-key")).unwrap();
+    let legacy: String = b"outreach-local"
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(key.len(), 64, "32 random bytes in hex: {key}");
+    assert_ne!(key, legacy);
+
+    // A folder of an earlier version: world-readable, data but no key file.
+    local.kill();
+    std::fs::remove_file(local.data.join("hash-key")).unwrap();
+    let open = |path: &std::path::Path, m: u32| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(m)).unwrap();
+    };
+    open(&local.data, 0o755);
+    open(&local.data.join("outbox"), 0o755);
+    for entry in std::fs::read_dir(&local.data).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            open(&path, 0o644);
+        }
+    }
+    local.restart_after_kill().await;
+    assert_private(&local.data);
+    assert_eq!(
+        std::fs::read_to_string(local.data.join("hash-key")).unwrap(),
+        legacy,
+        "a folder with data keeps the key its suppressions were hashed with"
+    );
+    // The decision is kept: the next start reads the same key.
+    local.restart_after_kill().await;
+    assert_eq!(
+        std::fs::read_to_string(local.data.join("hash-key")).unwrap(),
+        legacy
+    );
+}
+
+/// A request to `path` with extra headers; status and body.
+async fn raw(
+    local: &Local,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String, Value) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = local
+        .http
+        .request(method, format!("{}{path}", local.base))
+        .body(body.to_owned());
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let r = req.send().await.expect("request reaches outreach-local");
+    let status = r.status().as_u16();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = r.text().await.unwrap_or_default();
+    (
+        status,
+        content_type,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+#[tokio::test]
+async fn only_requests_addressed_to_a_loopback_name_are_answered() {
+    // SPEC §14: DNS rebinding; a page at attacker.example resolving to 127.0.0.1
+    let local = Local::spawn(START).await;
+    let json_type = ("content-type", "application/json");
+    let sign_in = r#"{"org": "acme", "user": "alice"}"#;
+    let (status, content_type, p) = raw(
+        &local,
+        "POST",
+        "/dev/token",
+        &[("host", "attacker.example"), json_type],
+        sign_in,
+    )
+    .await;
+    assert_eq!(status, 421, "{p}");
+    assert_eq!(content_type, "application/problem+json");
+    assert!(p.get("token").is_none(), "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("attacker.example"),
+        "{p}"
+    );
+    let port = local.port.to_string();
+    for host in [
+        format!("attacker.example:{port}"),
+        format!("127.0.0.1.nip.io:{port}"),
+    ] {
+        let (status, _, p) = raw(&local, "GET", "/v1/openapi.json", &[("host", &host)], "").await;
+        assert_eq!(status, 421, "{host}: {p}");
+        let (status, _, p) = raw(&local, "GET", "/", &[("host", &host)], "").await;
+        assert_eq!(status, 421, "the console too, {host}: {p}");
+    }
+    // Loopback names, with the port or without, are answered.
+    for host in [
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+        format!("[::1]:{port}"),
+        "localhost".to_owned(),
+    ] {
+        let (status, _, p) = raw(
+            &local,
+            "POST",
+            "/dev/token",
+            &[("host", &host), json_type],
+            sign_in,
+        )
+        .await;
+        assert_eq!(status, 200, "{host}: {p}");
+        assert!(p["token"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn dev_routes_refuse_cross_site_simple_requests() {
+    // SPEC §14: a page cannot forge bounces, move the clock or sign in
+    let local = Local::spawn(START).await;
+    let s = setup(&local, "acme", 1, json!({"mode": "when_started"})).await;
+    s.api
+        .post(&format!("/v1/campaigns/{}/start", s.campaign), json!({}))
+        .await;
+    local.advance("PT20M").await;
+    let sent = local.outbox().await;
+    let before = enrollment(&s, &s.enrollments[0]["id"]).await;
+    let bounce = outreach_tests::hard_bounce(
+        sent[0]["message_id"].as_str().unwrap(),
+        sent[0]["to"].as_str().unwrap(),
+        "fb-forged",
+    )
+    .to_string();
+    // A cross-site form or fetch without a preflight can send only simple types.
+    for content_type in [
+        "text/plain",
+        "text/plain; charset=UTF-8",
+        "application/x-www-form-urlencoded",
+    ] {
+        let (status, ct, p) = raw(
+            &local,
+            "POST",
+            "/dev/ses-events",
+            &[("content-type", content_type)],
+            &bounce,
+        )
+        .await;
+        assert_eq!(status, 415, "{content_type}: {p}");
+        assert_eq!(ct, "application/problem+json");
+    }
+    let (status, _, p) = raw(
+        &local,
+        "POST",
+        "/dev/inbound",
+        &[("content-type", "text/plain")],
+        "From: x@y.example\r\n\r\nhi",
+    )
+    .await;
+    assert_eq!(status, 415, "{p}");
+    // A foreign Origin is refused even with a JSON body.
+    for (path, body) in [
+        ("/dev/ses-events", bounce.as_str()),
+        ("/dev/clock", r#"{"advance": "P1D"}"#),
+        ("/dev/token", r#"{"org": "acme", "user": "alice"}"#),
+    ] {
+        let (status, _, p) = raw(
+            &local,
+            "POST",
+            path,
+            &[
+                ("content-type", "application/json"),
+                ("origin", "https://attacker.example"),
+            ],
+            body,
+        )
+        .await;
+        assert_eq!(status, 403, "{path}: {p}");
+    }
+    // Nothing of it happened: the clock did not move and the candidate did not bounce.
+    let clock = local.anonymous().get("/dev/clock").await;
+    assert_eq!(clock["now"], "2026-12-01T14:20:00Z");
+    let after = enrollment(&s, &s.enrollments[0]["id"]).await;
+    assert_eq!(after, before, "the forged bounce changed nothing");
+    // The console's own origin is welcome.
+    let own = format!("http://127.0.0.1:{}", local.port);
+    let (status, _, p) = raw(
+        &local,
+        "POST",
+        "/dev/clock",
+        &[("content-type", "application/json"), ("origin", &own)],
+        r#"{"advance": "PT1M"}"#,
+    )
+    .await;
+    assert_eq!(status, 200, "{p}");
+}

@@ -62,8 +62,11 @@ fn concrete(template: &str) -> String {
 
 async fn oneshot(
     router: &axum::Router,
-    req: Request<Body>,
+    mut req: Request<Body>,
 ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    // Local mode answers only requests addressed to a loopback name (SPEC §14).
+    req.headers_mut()
+        .insert("host", axum::http::HeaderValue::from_static("127.0.0.1"));
     let response = router.clone().oneshot(req).await.expect("infallible");
     let (parts, body) = response.into_parts();
     let bytes = body.collect().await.expect("body").to_bytes().to_vec();

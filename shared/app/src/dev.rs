@@ -115,7 +115,10 @@ fn base() -> OpenApi {
                 "The `/dev` routes of `outreach-local` (SPEC §14): a simulated clock, the \
                  outbox in place of SES, simulated SES events and inbound mail, mailer \
                  faults and sign-in tokens. Local mode only: they need no token and do \
-                 not exist in AWS. The product API is described at `/v1/openapi.json`.",
+                 not exist in AWS. The product API is described at `/v1/openapi.json`. \
+                 Local mode answers only requests whose `Host` is a loopback name (else \
+                 421), and a change to `/dev` needs a JSON (`message/rfc822` for \
+                 `/dev/inbound`) body (else 415) and no foreign `Origin` (else 403).",
             ))
             .build(),
         &[(TAG, "Local mode's controls; absent in AWS (SPEC §14)")],
@@ -410,13 +413,13 @@ struct TokenView {
 )]
 async fn token(State(dev): Dev, Body(b): Body<TokenBody>) -> Result<Response, ApiError> {
     let (org, user) = (b.org.trim(), b.user.trim());
-    for (field, value) in [("org", org), ("user", user)] {
-        if value.is_empty() || value.len() > 128 || value.chars().any(char::is_control) {
-            return Err(ApiError::invalid(
-                field,
-                "must be 1 to 128 characters without control characters",
-            ));
-        }
+    // The ids the edge accepts (R-1.2), so that a token is never issued for
+    // an identity every call would then refuse.
+    if let Some(why) = crate::auth::invalid_org_id(org) {
+        return Err(ApiError::invalid("org", why));
+    }
+    if let Some(why) = crate::auth::invalid_user_id(user) {
+        return Err(ApiError::invalid("user", why));
     }
     let token = dev.issue_token(org, user)?;
     Ok(Json(TokenView { token }).into_response())

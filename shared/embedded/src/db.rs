@@ -191,6 +191,17 @@ impl Db {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Whether the database holds any record of the service (anything but
+    /// its clock): a data folder in use, not one just made.
+    pub fn has_data(&self) -> rusqlite::Result<bool> {
+        self.lock().query_row(
+            "SELECT EXISTS (SELECT 1 FROM docs) OR EXISTS (SELECT 1 FROM orgs) \
+             OR EXISTS (SELECT 1 FROM suppressions) OR EXISTS (SELECT 1 FROM outbox)",
+            [],
+            |r| r.get(0),
+        )
+    }
+
     pub fn get_meta(&self, key: &str) -> rusqlite::Result<Option<String>> {
         use rusqlite::OptionalExtension;
         self.lock()

@@ -4,6 +4,8 @@
 
 pub mod clock;
 pub mod db;
+pub mod folder;
+pub mod guard;
 pub mod ids;
 pub mod local;
 pub mod outbox;

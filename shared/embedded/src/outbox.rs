@@ -33,7 +33,7 @@ impl OutboxMailer {
         clock: Arc<dyn Clock>,
         ids: Arc<dyn IdSource>,
     ) -> std::io::Result<Self> {
-        std::fs::create_dir_all(&dir)?;
+        crate::folder::private_dir(&dir)?;
         Ok(OutboxMailer {
             db,
             dir,
@@ -118,10 +118,8 @@ impl Mailer for OutboxMailer {
         // Like SES, the service sets the Message-ID the recipient sees.
         let mut raw = format!("Message-ID: {rfc822}\r\n").into_bytes();
         raw.extend_from_slice(&mail.raw);
-        let path = self.dir.join(format!("{id}.eml"));
-        let tmp = self.dir.join(format!("{id}.eml.tmp"));
-        std::fs::write(&tmp, &raw)
-            .and_then(|_| std::fs::rename(&tmp, &path))
+        // A private file (SPEC §14): messages hold candidates' addresses.
+        crate::folder::write_private(&self.dir.join(format!("{id}.eml")), &raw)
             .map_err(|e| MailerError::Deferred(format!("could not write the outbox: {e}")))?;
         let item = OutboxItem {
             id: id.clone(),

@@ -210,8 +210,19 @@ fn list_docs<T: DeserializeOwned>(
     Ok(Page { items, next })
 }
 
+/// `owner|address`; a `|` in the owner (user ids may hold one, R-1.2) is
+/// escaped, as addresses may hold one too. Ids without `%` or `|` keep the
+/// keys of earlier data folders.
 fn account_lookup(owner: &UserId, address: &EmailAddress) -> String {
-    format!("{owner}|{address}")
+    let owner = owner.as_str();
+    if owner.contains(['%', '|']) {
+        format!(
+            "{}|{address}",
+            owner.replace('%', "%25").replace('|', "%7C")
+        )
+    } else {
+        format!("{owner}|{address}")
+    }
 }
 
 fn enrollment_keys(e: &Enrollment) -> Keys<'_> {

@@ -40,6 +40,11 @@ impl Authenticator for AuthorizerClaims {
         };
         let missing =
             |name: &str| ApiError::Unauthorized(format!("the token has no `{name}` claim"));
+        // The authorizer checks `nbf` too; a token not valid yet is refused
+        // here as well, whoever let it through.
+        if let Some(nbf) = claim("nbf") {
+            not_before(&nbf, unix_now())?;
+        }
         // Scopes arrive as the token's space-separated claim; API Gateway also
         // lists them apart when a route requires some.
         let admin = claim(&self.names.scope)
@@ -58,6 +63,28 @@ impl Authenticator for AuthorizerClaims {
         }
         .into_identity()
     }
+}
+
+/// How far a token's `nbf` may be ahead of this clock (as for local tokens).
+const NBF_LEEWAY_SECS: i64 = 60;
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Refuses a token whose `nbf` (seconds since the epoch) is still ahead of `now`.
+fn not_before(nbf: &str, now: i64) -> Result<(), ApiError> {
+    let nbf: f64 = nbf.parse().map_err(|_| {
+        ApiError::Unauthorized("the token's `nbf` claim is not a number of seconds".into())
+    })?;
+    if !nbf.is_finite() || nbf > (now + NBF_LEEWAY_SECS) as f64 {
+        return Err(ApiError::Unauthorized(
+            "the token is not valid yet (`nbf` is in the future)".into(),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -173,6 +200,56 @@ mod tests {
         match auth.authenticate(&HeaderMap::new(), &extensions_of(no_org)) {
             Err(ApiError::Unauthorized(why)) => assert!(why.contains("org_id"), "{why}"),
             other => panic!("expected 401, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_401() {
+        // §13 401: `nbf` in the future is refused even past the authorizer
+        let auth = AuthorizerClaims::new(ClaimNames::default());
+        let now = unix_now();
+        let later = event(
+            serde_json::json!({"sub": "alice", "org_id": "acme", "nbf": (now + 3600).to_string()}),
+            None,
+        );
+        match auth.authenticate(&HeaderMap::new(), &extensions_of(later)) {
+            Err(ApiError::Unauthorized(why)) => assert!(why.contains("nbf"), "{why}"),
+            other => panic!("expected 401, got {other:?}"),
+        }
+        let garbled = event(
+            serde_json::json!({"sub": "alice", "org_id": "acme", "nbf": "soon"}),
+            None,
+        );
+        assert!(matches!(
+            auth.authenticate(&HeaderMap::new(), &extensions_of(garbled)),
+            Err(ApiError::Unauthorized(_))
+        ));
+        let started = event(
+            serde_json::json!({"sub": "alice", "org_id": "acme", "nbf": (now - 10).to_string()}),
+            None,
+        );
+        assert!(
+            auth.authenticate(&HeaderMap::new(), &extensions_of(started))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn an_organization_id_with_a_key_separator_is_401() {
+        // ids are validated at the edge (they become parts of storage keys)
+        let auth = AuthorizerClaims::new(ClaimNames::default());
+        for claims in [
+            serde_json::json!({"sub": "alice", "org_id": "acme:other"}),
+            serde_json::json!({"sub": "alice", "org_id": "acme|other"}),
+            serde_json::json!({"sub": "al:ice", "org_id": "acme"}),
+        ] {
+            match auth.authenticate(
+                &HeaderMap::new(),
+                &extensions_of(event(claims.clone(), None)),
+            ) {
+                Err(ApiError::Unauthorized(why)) => assert!(why.contains("id"), "{why}"),
+                other => panic!("{claims}: expected 401, got {other:?}"),
+            }
         }
     }
 }

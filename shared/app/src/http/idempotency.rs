@@ -3,6 +3,11 @@
 //! a different request is refused with 422. Stored state, not a cache: a key is
 //! `pending` while its first request runs, so a concurrent repeat gets 409
 //! instead of running twice.
+//!
+//! A pending key is a lease: the running request renews it every
+//! [`RENEW_EVERY`], so a key whose first request died (a crash, a timeout)
+//! without an answer is free again [`LEASE`] after its last renewal. An
+//! answered key is kept [`KEPT`]; after that the key is free for a new request.
 
 use std::sync::Arc;
 
@@ -11,6 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -21,7 +27,15 @@ use crate::service::Service;
 
 pub const HEADER: &str = "idempotency-key";
 
-#[derive(Debug, Serialize, Deserialize)]
+/// How long an answered key is kept (SPEC §13).
+pub const KEPT: Duration = Duration::hours(24);
+/// How long after its last renewal a pending key is free again (SPEC §13).
+pub const LEASE: Duration = Duration::seconds(60);
+/// How often a running first request renews its lease (wall time), well
+/// within [`LEASE`].
+pub const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Saved {
     fingerprint: String,
     #[serde(default)]
@@ -30,6 +44,37 @@ struct Saved {
     content_type: Option<String>,
     #[serde(default)]
     body: Option<String>,
+    /// Pending: when the lease was last renewed. Answered: when the answer
+    /// was saved. Absent in keys saved before leases (a pending one is free,
+    /// an answered one is kept).
+    #[serde(default)]
+    at: Option<DateTime<Utc>>,
+}
+
+/// What a saved key means now.
+enum KeyState {
+    /// The first request's answer, to replay.
+    Answered(u16, Option<String>, String),
+    /// The first request is still running (its lease holds).
+    InFlight,
+    /// Free for a new first request: the answer is older than [`KEPT`], or
+    /// the lease ran out.
+    Free,
+}
+
+impl Saved {
+    fn state(self, now: DateTime<Utc>) -> KeyState {
+        match (self.status, self.body) {
+            (Some(status), Some(body)) => match self.at {
+                Some(at) if now - at >= KEPT => KeyState::Free,
+                _ => KeyState::Answered(status, self.content_type, body),
+            },
+            _ => match self.at {
+                Some(at) if now - at < LEASE => KeyState::InFlight,
+                _ => KeyState::Free,
+            },
+        }
+    }
 }
 
 pub async fn idempotency(
@@ -88,31 +133,41 @@ async fn run(
         .collect();
     let record = format!("idem:{}:{}:{key}", who.org_id, who.user_id);
 
+    let now = service.clock.now();
+    let mut expected = None;
     if let Some(saved) = service.store.get_record(&record).await? {
+        let version = saved.version;
         let saved: Saved =
             serde_json::from_value(saved.value).map_err(|e| ApiError::Internal(e.to_string()))?;
-        if saved.fingerprint != fingerprint {
-            return Err(ApiError::invalid(
-                "Idempotency-Key",
-                "this key was already used with a different request",
-            ));
+        let same_request = saved.fingerprint == fingerprint;
+        match saved.state(now) {
+            KeyState::Free => expected = Some(version),
+            _ if !same_request => {
+                return Err(ApiError::invalid(
+                    "Idempotency-Key",
+                    "this key was already used with a different request",
+                ));
+            }
+            KeyState::Answered(status, content_type, body) => {
+                return Ok(replay(status, content_type.as_deref(), body));
+            }
+            KeyState::InFlight => {
+                return Err(ApiError::Conflict(
+                    "a request with this Idempotency-Key is still in progress".into(),
+                ));
+            }
         }
-        return match (saved.status, saved.body) {
-            (Some(status), Some(body)) => Ok(replay(status, saved.content_type.as_deref(), body)),
-            _ => Err(ApiError::Conflict(
-                "a request with this Idempotency-Key is still in progress".into(),
-            )),
-        };
     }
     let pending = Saved {
         fingerprint: fingerprint.clone(),
         status: None,
         content_type: None,
         body: None,
+        at: Some(now),
     };
-    let version = match service
+    let mut version = match service
         .store
-        .put_record(&record, &json(&pending)?, None)
+        .put_record(&record, &json(&pending)?, expected)
         .await
     {
         Ok(v) => v,
@@ -123,9 +178,24 @@ async fn run(
         }
         Err(e) => return Err(e.into()),
     };
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+    // The request runs while its lease is renewed; if this process dies, the
+    // renewals stop and the key is free once the lease runs out.
+    let first = next.run(Request::from_parts(parts, Body::from(bytes)));
+    tokio::pin!(first);
+    let mut renewals =
+        tokio::time::interval_at(tokio::time::Instant::now() + RENEW_EVERY, RENEW_EVERY);
+    let response = loop {
+        tokio::select! {
+            response = &mut first => break response,
+            _ = renewals.tick() => {
+                let lease = Saved { at: Some(service.clock.now()), ..pending.clone() };
+                match service.store.put_record(&record, &json(&lease)?, Some(version)).await {
+                    Ok(v) => version = v,
+                    Err(e) => tracing::warn!(error = %e, "could not renew an Idempotency-Key's lease"),
+                }
+            }
+        }
+    };
     let (parts, body) = response.into_parts();
     let body = to_bytes(body, 16 * MAX_BODY_BYTES)
         .await
@@ -140,11 +210,17 @@ async fn run(
         status: Some(parts.status.as_u16()),
         content_type,
         body: Some(String::from_utf8_lossy(&body).into_owned()),
+        at: Some(service.clock.now()),
     };
-    service
+    // The request has run: its caller gets its answer even when the answer
+    // cannot be saved for repeats.
+    if let Err(e) = service
         .store
         .put_record(&record, &json(&done)?, Some(version))
-        .await?;
+        .await
+    {
+        tracing::error!(error = %e, "could not save the answer of an Idempotency-Key");
+    }
     Ok(Response::from_parts(parts, Body::from(body)))
 }
 
