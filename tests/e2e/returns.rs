@@ -1023,3 +1023,254 @@ async fn a_bounce_of_the_last_step_of_a_finished_enrollment_cascades_and_a_compl
         .await;
     assert_eq!(status, 422, "R-9.5: single messages to them answer 422");
 }
+
+/// A delivery-status report about `recipient`, addressed to `to`, returning
+/// the original `original_id`.
+fn dsn(to: &str, recipient: &str, status: &str, original_id: &str) -> String {
+    format!(
+        "From: Mail Delivery System <MAILER-DAEMON@mx.work.example>\nTo: {to}\nSubject: Undelivered Mail Returned to Sender\nDate: Tue, 1 Dec 2026 14:21:00 +0000\nMessage-ID: <dsn-{status}@mx.work.example>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=\"b1\"\n\n--b1\nContent-Type: text/plain\n\nThis is the mail system. Your message could not be delivered.\n\n--b1\nContent-Type: message/delivery-status\n\nReporting-MTA: dns; mx.work.example\n\nFinal-Recipient: rfc822; {recipient}\nAction: failed\nStatus: {status}\nDiagnostic-Code: smtp; 550 {status} refused\n\n--b1\nContent-Type: text/rfc822-headers\n\nMessage-ID: <{original_id}>\nTo: {recipient}\nSubject: Hello\n\n--b1--\n"
+    )
+}
+
+async fn message_id_header(w: &World, enrollment: &str) -> String {
+    let sent = w.sent(enrollment).await;
+    let raw = w.local.raw_message(id(&sent[0])).await;
+    mail_parser::MessageParser::default()
+        .parse(&raw)
+        .unwrap()
+        .message_id()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn a_forged_dsn_at_the_reply_domain_counts_only_within_its_enrollment() {
+    // R-9.7 (issue 15 finding 3): anyone can write a DSN to a Reply-To. It never
+    // pauses the sender, never bounces the address for the organization, never
+    // refunds: it only bounces that enrollment's step.
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@work.example", "work")]).await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+    w.local.advance("PT20M").await;
+    let to = reply_to_address(&w, &e[0]).await;
+    let original = message_id_header(&w, &e[0]).await;
+
+    // 5.7.1 at the reply domain: recorded only.
+    let r = w
+        .local
+        .inbound(&dsn(&to, "ada@work.example", "5.7.1", &original))
+        .await;
+    assert_eq!(r["kind"], "bounce");
+    assert_eq!(
+        w.api
+            .get(&format!("/v1/email-accounts/{}", w.account))
+            .await["status"],
+        "connected",
+        "a reply-domain DSN never puts the sender account in error"
+    );
+    assert_eq!(
+        w.api.get(&format!("/v1/campaigns/{c}")).await["status"],
+        "running"
+    );
+    let enr = w.enrollment(&c, &e[0]).await;
+    assert_eq!(enr["status"], "in_progress");
+    assert_ne!(enr["steps"][0]["attempts"][0]["status"], "bounced");
+
+    // A report about an address the message did not go to changes nothing.
+    w.local
+        .inbound(&dsn(&to, "someone@else.example", "5.1.1", &original))
+        .await;
+    assert_ne!(
+        w.enrollment(&c, &e[0]).await["steps"][0]["attempts"][0]["status"],
+        "bounced"
+    );
+
+    // 5.1.1: that step bounces within the enrollment, which has no other
+    // address and ends `bounced` — but the address is not bounced for the
+    // organization and no credit comes back.
+    w.local
+        .inbound(&dsn(&to, "ada@work.example", "5.1.1", &original))
+        .await;
+    assert_eq!(
+        w.enrollment(&c, &e[0]).await["steps"][0]["attempts"][0]["status"],
+        "bounced"
+    );
+    w.local.advance("PT5M").await;
+    assert_eq!(w.enrollment(&c, &e[0]).await["status"], "bounced");
+    assert_eq!(w.refunds().await, 0, "a forged bounce never refunds");
+    let candidate = w.api.get(&format!("/v1/candidates/{cand}")).await;
+    assert_ne!(candidate["emails"][0]["status"], "bounced", "{candidate}");
+    // Another campaign still mails the address.
+    let (_, e2) = w.campaign(&[&cand], json!(null)).await;
+    w.local.advance("PT20M").await;
+    let sent = w.sent(&e2[0]).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["to"], "ada@work.example");
+}
+
+#[tokio::test]
+async fn a_message_nested_twenty_thousand_deep_is_unmatched_too_complex() {
+    // R-9.6 (issue 15 finding 4): it used to overflow the stack and abort the process.
+    let w = World::new().await;
+    let mut raw = String::from(
+        "From: x@y.example\r\nTo: hello@reply.outreach.localhost\r\nSubject: deep\r\n",
+    );
+    for _ in 0..20_000 {
+        raw.push_str("Content-Type: message/rfc822\r\n\r\n");
+    }
+    raw.push_str("Subject: bottom\r\n\r\nhi\r\n");
+    let (status, body) = w
+        .local
+        .post_raw("/dev/inbound", "message/rfc822", raw.into_bytes())
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["kind"], "unmatched");
+    assert_eq!(body["reason"], "too_complex");
+    // Still serving.
+    assert_eq!(w.api.get("/v1/me").await["display_name"], "Alice");
+}
+
+#[tokio::test]
+async fn a_reply_without_token_or_threading_id_ends_nothing_and_reaches_no_organization() {
+    // R-9.6 (issue 15 finding 5): two organizations mailed the same address; a
+    // message From it with neither a token nor a threading id is unmatched.
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@shared.example", "work")]).await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+
+    let globex = w.local.as_user("globex", "bob");
+    globex
+        .call(
+            "PUT",
+            "/v1/me",
+            Some(json!({"display_name": "Bob", "timezone": "UTC"})),
+        )
+        .await;
+    let account = globex
+        .post(
+            "/v1/email-accounts",
+            json!({"address": "bob@globex-mail.example", "display_name": "Bob"}),
+        )
+        .await;
+    let project = globex.post("/v1/projects", json!({"name": "G"})).await;
+    let gcand = globex
+        .post(
+            "/v1/candidates",
+            json!({"first_name": "Ada", "last_name": "L", "emails": [{"address": "ada@shared.example", "type": "work"}]}),
+        )
+        .await;
+    let gc = globex
+        .post(
+            &format!("/v1/projects/{}/campaigns", project["id"].as_str().unwrap()),
+            json!({"name": "G", "sender_account_id": account["id"], "when_to_send": {"mode": "when_started"},
+                   "steps": [{"subject": "Hello", "body": "<p>Hi</p>"}, {"body": "<p>Again</p>", "delay_days": 2}]}),
+        )
+        .await;
+    let gcid = gc["id"].as_str().unwrap().to_owned();
+    let added = globex
+        .post(
+            &format!("/v1/campaigns/{gcid}/enrollments"),
+            json!({"candidate_ids": [gcand["id"]]}),
+        )
+        .await;
+    let ge = added["enrollments"][0]["id"].as_str().unwrap().to_owned();
+    globex
+        .post(&format!("/v1/campaigns/{gcid}/start"), json!({}))
+        .await;
+    w.local.advance("PT20M").await;
+    assert_eq!(w.sent(&e[0]).await.len(), 1);
+    assert_eq!(w.sent(&ge).await.len(), 1);
+
+    let raw = reply(
+        "hello@reply.outreach.localhost",
+        "ada@shared.example",
+        "Re: Hello",
+        "",
+    );
+    let r = w.local.inbound(&raw).await;
+    assert_eq!(r["kind"], "unmatched", "{r}");
+    assert_eq!(r["enrollment_ids"], json!([]));
+    assert_eq!(w.enrollment(&c, &e[0]).await["status"], "in_progress");
+    let genr = globex
+        .get(&format!("/v1/campaigns/{gcid}/enrollments/{ge}"))
+        .await;
+    assert_eq!(genr["status"], "in_progress");
+    let forwards = w
+        .local
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| m["to"] == "alice@acme.example" || m["to"] == "bob@globex.example")
+        .count();
+    assert_eq!(forwards, 0, "forwarded to no one");
+
+    // With acme's token the same sender ends acme's enrollment only.
+    let to = reply_to_address(&w, &e[0]).await;
+    let r = w
+        .local
+        .inbound(&reply(&to, "ada@shared.example", "Re: Hello", ""))
+        .await;
+    assert_eq!(r["enrollment_ids"], json!([e[0]]));
+    assert_eq!(w.enrollment(&c, &e[0]).await["status"], "replied");
+    let genr = globex
+        .get(&format!("/v1/campaigns/{gcid}/enrollments/{ge}"))
+        .await;
+    assert_eq!(genr["status"], "in_progress");
+}
+
+#[tokio::test]
+async fn tokens_match_whatever_case_a_mail_system_gives_them() {
+    // a lower-cased (or upper-cased) Reply-To still matches; so does
+    // the unsubscribe link.
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@work.example", "work")]).await;
+    let (c, e) = w.campaign(&[&cand], json!(null)).await;
+    let (c2, e2) = w.campaign(&[&cand], json!(null)).await;
+    w.local.advance("PT20M").await;
+    let to = reply_to_address(&w, &e[0]).await;
+    let r = w
+        .local
+        .inbound(&reply(
+            &to.to_lowercase(),
+            "assistant@elsewhere.example",
+            "New subject",
+            "",
+        ))
+        .await;
+    assert_eq!(r["enrollment_ids"], json!([e[0]]), "{to}");
+    assert_eq!(w.enrollment(&c, &e[0]).await["status"], "replied");
+
+    let to2 = reply_to_address(&w, &e2[0]).await;
+    let (local, domain) = to2.split_once('@').unwrap();
+    let upper = format!("{}@{domain}", local.to_uppercase());
+    let r = w
+        .local
+        .inbound(&reply(&upper, "assistant@elsewhere.example", "Other", ""))
+        .await;
+    assert_eq!(r["enrollment_ids"], json!([e2[0]]), "{upper}");
+
+    // The unsubscribe link, upper-cased.
+    let (_, e3) = w.campaign(&[&cand], json!(null)).await;
+    w.local.advance("PT20M").await;
+    let sent = w.sent(&e3[0]).await;
+    let raw = w.local.raw_message(id(&sent[0])).await;
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let url = msg
+        .header_raw("List-Unsubscribe")
+        .unwrap()
+        .trim()
+        .trim_matches(['<', '>'])
+        .to_owned();
+    let path = url.strip_prefix(&w.local.base).unwrap();
+    let (prefix, token) = path.rsplit_once('/').unwrap();
+    let (status, body) = w
+        .local
+        .post_raw(
+            &format!("{prefix}/{}", token.to_uppercase()),
+            "application/x-www-form-urlencoded",
+            b"List-Unsubscribe=One-Click".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let _ = c2;
+}

@@ -411,9 +411,8 @@ pub fn receipt(message: &str) -> Result<Receipt, ApiError> {
             .is_some_and(|s| s.eq_ignore_ascii_case("PASS"))
     };
     let verdicts = Verdicts {
-        sender_authenticated: passed("spfVerdict")
-            || passed("dkimVerdict")
-            || passed("dmarcVerdict"),
+        // SPF and DKIM vouch for some domain, not for the From.
+        sender_authenticated: passed("dmarcVerdict"),
     };
     let action = receipt.get("action").and_then(Value::as_object);
     let action_type = action
@@ -836,7 +835,21 @@ mod tests {
         });
         let r = receipt(&sns_action.to_string()).unwrap();
         assert_eq!(r.raw, raw.as_bytes());
-        assert!(r.verdicts.sender_authenticated);
+        assert!(
+            !r.verdicts.sender_authenticated,
+            "R-9.6: DKIM passing for some domain does not vouch for the From"
+        );
+        let dmarc = json!({
+            "receipt": {"spfVerdict": {"status": "FAIL"}, "dkimVerdict": {"status": "FAIL"},
+                        "dmarcVerdict": {"status": "PASS"}, "action": {"type": "SNS", "encoding": "UTF8"}},
+            "content": raw,
+        });
+        assert!(
+            receipt(&dmarc.to_string())
+                .unwrap()
+                .verdicts
+                .sender_authenticated
+        );
 
         let failing = json!({
             "receipt": {"spfVerdict": {"status": "FAIL"}, "dkimVerdict": {"status": "FAIL"},

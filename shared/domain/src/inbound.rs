@@ -46,13 +46,19 @@
 //!    auto-respond to this message, and add-ins and CRMs set it on mail people write.
 //! 3. Everything else is a **reply** from a person.
 //!
-//! # Reply tokens are case-sensitive
-//! [`EmailAddress`] lower-cases the local part, but the token in
-//! `reply+TOKEN@reply-domain` is URL-safe base64 and case-sensitive. So [`Inbound`] keeps
-//! every recipient twice: canonical in `recipients` (for comparing addresses) and as
-//! written in `recipients_raw` (for tokens). Use [`Inbound::reply_tokens`] or
-//! [`reply_tokens_raw`]; [`reply_tokens`] on canonical addresses only returns lower-cased
-//! tokens and exists for callers that only have an [`EmailAddress`].
+//! # Reply tokens and case
+//! Tokens are issued in lower-case base32 ([`crate::token`]), which case-folding cannot
+//! change, and are matched ignoring case. Tokens issued earlier were mixed-case
+//! URL-safe base64 and are found only with their case intact, so [`Inbound`] keeps every
+//! recipient twice: canonical in `recipients` (for comparing addresses; [`EmailAddress`]
+//! lower-cases the local part, R-3.5) and as written in `recipients_raw` (for tokens). Use
+//! [`Inbound::reply_tokens`] or [`reply_tokens_raw`]; [`reply_tokens`] on canonical
+//! addresses returns lower-cased tokens.
+//!
+//! # Limits
+//! A message over 25 MB, nested deeper than 20 levels or with more than 500 parts is
+//! [`InboundError::TooComplex`] before mail-parser sees it (R-9.6; see `limits`): no
+//! message, however built, can overflow the stack.
 //!
 //! # Return dates of out-of-office replies
 //! See [`return_date`]. `parse_inbound` reads it only for automatic replies, from the
@@ -69,6 +75,10 @@ use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
 use crate::EmailAddress;
 use crate::render::single_line;
+
+mod limits;
+
+pub use limits::{MAX_BYTES, MAX_DEPTH, MAX_PARTS};
 
 /// What came back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -98,14 +108,14 @@ impl InboundKind {
 pub struct Inbound {
     pub kind: InboundKind,
     /// The `From` address (canonical); `None` when missing or not an address. Trust it for
-    /// matching only with a passing SPF/DKIM/DMARC verdict, which is not ours to see.
+    /// matching only with a passing DMARC verdict, which is not ours to see.
     pub from: Option<EmailAddress>,
     /// Every recipient (canonical, deduplicated, in order): `To`, `Cc`, `Delivered-To`,
     /// `X-Original-To`, `Envelope-To`, `X-Envelope-To`, `X-Forwarded-To`, `X-Rcpt-To`,
     /// and the `for` clause of `Received` lines (envelope hints).
     pub recipients: Vec<EmailAddress>,
-    /// The same recipients as written, original case kept (reply tokens are
-    /// case-sensitive).
+    /// The same recipients as written, original case kept (tokens issued as
+    /// mixed-case base64 are found only as written).
     pub recipients_raw: Vec<String>,
     /// `Message-ID`, without angle brackets.
     pub message_id: Option<String>,
@@ -166,6 +176,9 @@ pub enum InboundError {
     NotAMessage,
     #[error("the message's MIME structure is too corrupt to read")]
     Unreadable,
+    /// over 25 MB, nested deeper than 20 levels or more than 500 parts.
+    #[error("the message is too large or too deeply nested to read")]
+    TooComplex,
 }
 
 impl Inbound {
@@ -192,7 +205,8 @@ pub fn reply_tokens(recipients: &[EmailAddress], reply_domain: &str) -> Vec<Stri
     reply_tokens_raw(&addresses, reply_domain)
 }
 
-/// Tokens of `reply+TOKEN@reply_domain` among addresses as written, exact case. The
+/// Tokens of `reply+TOKEN@reply_domain` among addresses as written, case kept (look
+/// them up with [`crate::token::lookup_forms`]). The
 /// domain compares case-insensitively; a token is one or more of `[A-Za-z0-9_-]` (URL-safe
 /// base64). Duplicates are dropped, order kept.
 pub fn reply_tokens_raw<S: AsRef<str>>(addresses: &[S], reply_domain: &str) -> Vec<String> {
@@ -233,6 +247,9 @@ pub fn reply_tokens_raw<S: AsRef<str>>(addresses: &[S], reply_domain: &str) -> V
 pub fn parse_inbound(raw: &[u8], reference: NaiveDate) -> Result<Inbound, InboundError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(InboundError::Empty);
+    }
+    if limits::too_complex(raw) {
+        return Err(InboundError::TooComplex);
     }
     let message = parse_mime(raw, false)
         .ok_or(InboundError::Unreadable)?

@@ -15,6 +15,7 @@ pub mod jitter;
 pub mod plan;
 pub mod render;
 pub mod ses_event;
+pub mod token;
 pub mod zone;
 
 pub use email::EmailAddress;

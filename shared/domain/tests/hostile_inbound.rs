@@ -16,7 +16,9 @@ use std::sync::Once;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
-use outreach_domain::inbound::{InboundKind, parse_inbound, reply_tokens_raw, return_date};
+use outreach_domain::inbound::{
+    InboundError, InboundKind, parse_inbound, reply_tokens_raw, return_date,
+};
 use proptest::prelude::*;
 
 const REPLY_DOMAIN: &str = "reply.outreach.example";
@@ -304,4 +306,249 @@ proptest! {
             prop_assert!(token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'));
         }
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// size, depth and part-count limits, in a memory-capped child process.
+//
+// A message nested 20,000 levels deep used to overflow the stack: an abort, which no
+// `catch_unwind` sees and which would kill the test runner with it. So the property runs
+// in a child: this test binary re-executed with `capped_mime_shapes` (ignored when run
+// directly), under `ulimit -v` (address space) and `ulimit -s` (the main thread's 8 MB;
+// the test itself runs on a 2 MB test thread, as small as a tokio worker's). An abort
+// in the child fails `huge_deep_and_wide_mime_never_stops_the_process` with the child's
+// output.
+
+/// Virtual memory of the child, KiB.
+const CHILD_ADDRESS_SPACE_KIB: u64 = 3 * 1024 * 1024;
+
+/// At most this many shapes per run (a shape can be 26 MB): `OUTREACH_FUZZ_CASES`, capped.
+fn shape_cases() -> u32 {
+    std::env::var("OUTREACH_FUZZ_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(64u32)
+        .min(400)
+}
+
+/// One generated message and what says of it.
+#[derive(Debug, Clone)]
+struct Shape {
+    raw: Vec<u8>,
+    /// Certainly over a limit (must be `TooComplex`); `false` when certainly within.
+    over: bool,
+}
+
+impl Shape {
+    /// A chain of `levels` attached messages, every `boundary_every`-th level
+    /// wrapped in a multipart too; the level `base64_at`, if any, base64-encoded
+    /// with the rest of the chain inside it. Built in linear time.
+    fn nested(levels: usize, boundary_every: usize, base64_at: Option<usize>) -> Shape {
+        let bottom = b"From: a@b.example\r\nSubject: bottom\r\n\r\nhello\r\n".to_vec();
+        let split = base64_at.filter(|&b| b < levels);
+        let (body, depth) = match split {
+            Some(b) => {
+                let (inner, inner_depth) = chain(b + 1..levels, boundary_every, bottom);
+                let mut encoded =
+                    b"Content-Type: message/rfc822\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+                        .to_vec();
+                encoded.extend_from_slice(base64(&inner).as_bytes());
+                let (outer, outer_depth) = chain(0..b, boundary_every, encoded);
+                (outer, outer_depth + 1 + inner_depth)
+            }
+            None => chain(0..levels, boundary_every, bottom),
+        };
+        let mut raw =
+            b"From: x@y.example\r\nTo: reply+abc@reply.outreach.example\r\nSubject: nest\r\n"
+                .to_vec();
+        raw.extend_from_slice(&body);
+        Shape {
+            raw,
+            over: depth > 20,
+        }
+    }
+
+    fn wide(parts: usize) -> Shape {
+        let mut raw = String::from(
+            "From: x@y.example\r\nSubject: wide\r\nContent-Type: multipart/mixed; boundary=w\r\n\r\n",
+        );
+        for i in 0..parts {
+            raw.push_str(&format!(
+                "--w\r\nContent-Type: text/plain\r\n\r\npart {i}\r\n"
+            ));
+        }
+        raw.push_str("--w--\r\n");
+        Shape {
+            raw: raw.into_bytes(),
+            // The message itself is a part too.
+            over: parts + 1 > 500,
+        }
+    }
+
+    fn large(bytes: usize) -> Shape {
+        let mut raw = b"From: x@y.example\r\nSubject: large\r\n\r\n".to_vec();
+        let line = b"The quick brown fox jumps over the lazy dog, again and again.\r\n";
+        while raw.len() < bytes {
+            raw.extend_from_slice(line);
+        }
+        raw.truncate(bytes);
+        Shape {
+            over: raw.len() > 25 * 1024 * 1024,
+            raw,
+        }
+    }
+}
+
+/// `core` inside the levels `levels` of attached messages (outermost first),
+/// and how many levels deep that puts it.
+fn chain(levels: std::ops::Range<usize>, boundary_every: usize, core: Vec<u8>) -> (Vec<u8>, usize) {
+    let mut prefix = Vec::new();
+    let mut suffixes: Vec<String> = Vec::new();
+    let mut depth = 0;
+    for level in levels {
+        if boundary_every > 0 && level % boundary_every == 0 {
+            prefix.extend_from_slice(
+                format!(
+                    "Content-Type: multipart/mixed; boundary=\"l{level}\"\r\n\r\n--l{level}\r\n"
+                )
+                .as_bytes(),
+            );
+            suffixes.push(format!("\r\n--l{level}--\r\n"));
+            depth += 1;
+        }
+        prefix.extend_from_slice(b"Content-Type: message/rfc822\r\n\r\n");
+        depth += 1;
+    }
+    prefix.extend_from_slice(&core);
+    for suffix in suffixes.iter().rev() {
+        prefix.extend_from_slice(suffix.as_bytes());
+    }
+    (prefix, depth)
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for (i, chunk) in bytes.chunks(3).enumerate() {
+        let n = chunk.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for k in 0..4 {
+            out.push(if k <= chunk.len() {
+                char::from(B64[((n >> (18 - 6 * k)) & 63) as usize])
+            } else {
+                '='
+            });
+        }
+        if i % 19 == 18 {
+            out.push_str("\r\n");
+        }
+    }
+    out
+}
+
+fn shape() -> impl Strategy<Value = Shape> {
+    let levels = prop_oneof![0..40usize, 15_000..25_000usize, 500..3_000usize];
+    prop_oneof![
+        6 => (levels, 0..4usize, prop::option::of(0..40usize))
+            .prop_map(|(l, every, b64)| Shape::nested(l, every, b64)),
+        3 => prop_oneof![0..600usize, 400..20_000usize].prop_map(Shape::wide),
+        1 => prop_oneof![
+            0..1_000_000usize,
+            (25 * 1024 * 1024 - 64usize)..(25 * 1024 * 1024 + 64),
+            (25 * 1024 * 1024 + 64usize)..(27 * 1024 * 1024),
+        ]
+        .prop_map(Shape::large),
+    ]
+}
+
+#[test]
+#[ignore = "the child half of huge_deep_and_wide_mime_never_stops_the_process, which runs it capped"]
+fn capped_mime_shapes() {
+    quiet_mail_parser_asserts();
+    let config = ProptestConfig {
+        cases: shape_cases(),
+        max_shrink_iters: 50,
+        // Shapes are built, not random bytes worth keeping.
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    };
+    let mut runner = proptest::test_runner::TestRunner::new(config);
+    let result = runner.run(&shape(), |shape| {
+        let parsed = parse_inbound(&shape.raw, reference());
+        if shape.over {
+            prop_assert_eq!(
+                parsed,
+                Err(InboundError::TooComplex),
+                "{} bytes",
+                shape.raw.len()
+            );
+        } else {
+            prop_assert_ne!(
+                parsed,
+                Err(InboundError::TooComplex),
+                "{} bytes",
+                shape.raw.len()
+            );
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
+    }
+}
+
+#[test]
+fn huge_deep_and_wide_mime_never_stops_the_process() {
+    // "no message, however built, can stop the process".
+    let exe = std::env::current_exe().expect("the test binary");
+    let script =
+        format!("ulimit -v {CHILD_ADDRESS_SPACE_KIB} && ulimit -s 8192 && exec \"$0\" \"$@\"");
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(exe)
+        .args([
+            "capped_mime_shapes",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .output()
+        .expect("the child runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let tail = |s: &str| {
+        s.chars()
+            .rev()
+            .take(3000)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect::<String>()
+    };
+    assert!(
+        out.status.success(),
+        "the capped child failed ({}):\n{}\n{}",
+        out.status,
+        tail(&stdout),
+        tail(&stderr)
+    );
+    assert!(
+        stdout.contains("1 passed"),
+        "the child ran no test:\n{stdout}"
+    );
+}
+
+#[test]
+fn a_message_nested_twenty_thousand_deep_is_too_complex() {
+    // issue 15 finding 4 (this one would abort the runner before the fix: it runs
+    // on this thread only because the limit is checked before any recursive parsing).
+    let shape = Shape::nested(20_000, 0, None);
+    assert!(shape.over);
+    assert_eq!(
+        parse_inbound(&shape.raw, reference()),
+        Err(InboundError::TooComplex)
+    );
+    let ok = Shape::nested(19, 0, None);
+    assert!(parse_inbound(&ok.raw, reference()).is_ok());
 }

@@ -3,12 +3,11 @@
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use outreach_app::ports::IdSource;
 use rand::RngCore;
 
-/// Time-ordered random ids (`cmp_0193…`) and 256-bit URL-safe tokens.
+/// Time-ordered random ids (`cmp_0193…`) and 256-bit tokens in lower-case
+/// base32, which survive a mail system's case-folding.
 #[derive(Default)]
 pub struct RandomIds {
     counter: AtomicU16,
@@ -31,6 +30,6 @@ impl IdSource for RandomIds {
     fn token(&self) -> String {
         let mut bytes = [0u8; 32];
         rand::rng().fill_bytes(&mut bytes);
-        URL_SAFE_NO_PAD.encode(bytes)
+        outreach_domain::token::encode(&bytes)
     }
 }

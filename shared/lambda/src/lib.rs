@@ -21,8 +21,6 @@ pub mod triggers;
 
 use std::sync::Arc;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use outreach_app::ports::{Clock, IdSource};
 use outreach_app::{Config, Ports, Service};
@@ -146,7 +144,8 @@ impl IdSource for RandomIds {
     }
 
     fn token(&self) -> String {
-        URL_SAFE_NO_PAD.encode(rand::random::<[u8; 32]>())
+        // Lower-case base32: survives case-folding of the Reply-To.
+        outreach_domain::token::encode(&rand::random::<[u8; 32]>())
     }
 }
 
@@ -164,6 +163,8 @@ mod tests {
             "{first} {second}"
         );
         assert_ne!(RandomIds.token(), RandomIds.token());
-        assert_eq!(RandomIds.token().len(), 43);
+        let token = RandomIds.token();
+        assert_eq!(token.len(), 52);
+        assert_eq!(token, token.to_ascii_lowercase());
     }
 }

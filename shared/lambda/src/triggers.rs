@@ -102,8 +102,8 @@ struct ReceiptNotification {
 struct Receipt {
     spam_verdict: Verdict,
     virus_verdict: Verdict,
-    spf_verdict: Verdict,
-    dkim_verdict: Verdict,
+    /// The only verdict that vouches for the From; SPF and DKIM
+    /// verdicts are not read.
     dmarc_verdict: Verdict,
     action: ReceiptAction,
 }
@@ -131,12 +131,11 @@ struct ReceiptAction {
 }
 
 impl Receipt {
-    /// address-based matching trusts `From` when SPF, DKIM or DMARC passed.
+    /// address-based matching trusts `From` only when DMARC passed (SPF
+    /// and DKIM vouch for some domain, not for the From).
     fn verdicts(&self) -> Verdicts {
         Verdicts {
-            sender_authenticated: [&self.spf_verdict, &self.dkim_verdict, &self.dmarc_verdict]
-                .iter()
-                .any(|v| v.is("PASS")),
+            sender_authenticated: self.dmarc_verdict.is("PASS"),
         }
     }
 
@@ -360,13 +359,12 @@ impl App {
 mod tests {
     use super::*;
 
-    fn receipt(spf: &str, dkim: &str, dmarc: &str, spam: &str, virus: &str) -> Receipt {
+    /// SPF and DKIM verdicts are taken to show that they change nothing.
+    fn receipt(_spf: &str, _dkim: &str, dmarc: &str, spam: &str, virus: &str) -> Receipt {
         let v = |s: &str| Verdict {
             status: s.to_owned(),
         };
         Receipt {
-            spf_verdict: v(spf),
-            dkim_verdict: v(dkim),
             dmarc_verdict: v(dmarc),
             spam_verdict: v(spam),
             virus_verdict: v(virus),
@@ -375,10 +373,15 @@ mod tests {
     }
 
     #[test]
-    fn any_passing_verdict_authenticates_the_sender() {
-        //
+    fn only_a_dmarc_pass_authenticates_the_from() {
+        // SPF or DKIM passing for some domain is no proof of the From.
         assert!(
-            receipt("PASS", "FAIL", "FAIL", "PASS", "PASS")
+            !receipt("PASS", "PASS", "FAIL", "PASS", "PASS")
+                .verdicts()
+                .sender_authenticated
+        );
+        assert!(
+            !receipt("PASS", "PASS", "GRAY", "PASS", "PASS")
                 .verdicts()
                 .sender_authenticated
         );

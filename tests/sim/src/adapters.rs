@@ -134,12 +134,10 @@ impl IdSource for SimIds {
     }
 
     fn token(&self) -> String {
-        let mut rng = self.rng.lock().expect("rng");
-        // URL-safe, 128 random bits, mixed case like the real base64 tokens.
-        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        (0..24)
-            .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-            .collect()
+        let mut bytes = [0u8; 16];
+        self.rng.lock().expect("rng").fill_bytes(&mut bytes);
+        // 128 random bits, spelt like the real tokens.
+        outreach_domain::token::encode(&bytes)
     }
 }
 

@@ -8,22 +8,24 @@ use chrono::{Duration, NaiveDate};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
-use outreach_domain::ids::{EnrollmentId, OrgId};
-use outreach_domain::inbound::{Inbound, InboundKind, parse_inbound};
+use outreach_domain::ids::{AccountId, EnrollmentId, OrgId};
+use outreach_domain::inbound::{Inbound, InboundError, InboundKind, parse_inbound};
 use outreach_domain::jitter::stable_hash;
+use outreach_domain::token;
 
 use crate::error::ApiError;
 use crate::mime::{ForwardedMail, build_forward};
 use crate::model::MessageRef;
-use crate::ports::OutboundMail;
+use crate::ports::{MailerError, OutboundMail, Versioned};
 use crate::service::Service;
 use crate::usecases::campaigns::move_unsent_steps;
 
 /// What the mail service says about the sender: address-based
-/// matching trusts `From` only when SPF, DKIM or DMARC passed. Local mode has no
-/// verdicts and trusts it.
+/// matching trusts `From` only when DMARC passed (SPF and DKIM vouch for some
+/// domain, not for the From). Local mode has no verdicts and trusts it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verdicts {
+    /// The mail service's DMARC verdict was `PASS`.
     pub sender_authenticated: bool,
 }
 
@@ -34,6 +36,29 @@ pub struct InboundResult {
     pub kind: &'static str,
     #[schema(value_type = Vec<String>)]
     pub enrollment_ids: Vec<EnrollmentId>,
+    /// Why an `unmatched` message was not read (`too_complex`: over 25 MB,
+    /// nested deeper than 20 levels or more than 500 parts, R-9.6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub reason: Option<&'static str>,
+}
+
+impl InboundResult {
+    fn unmatched(reason: Option<&'static str>) -> InboundResult {
+        InboundResult {
+            kind: "unmatched",
+            enrollment_ids: Vec::new(),
+            reason,
+        }
+    }
+}
+
+/// What a Reply-To token or a threading id names: the one
+/// organization and sender account a message can concern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Scope {
+    org: OrgId,
+    account: AccountId,
 }
 
 impl Service {
@@ -43,26 +68,32 @@ impl Service {
         verdicts: Verdicts,
     ) -> Result<InboundResult, ApiError> {
         let today = self.now().date_naive();
-        let inbound = parse_inbound(raw, today).map_err(|e| {
-            tracing::warn!(error = %e, "rejected an inbound message");
-            ApiError::invalid("body", e.to_string())
-        })?;
+        let inbound = match parse_inbound(raw, today) {
+            Ok(inbound) => inbound,
+            Err(InboundError::TooComplex) => {
+                // recorded for the operator, not parsed any further.
+                tracing::warn!(bytes = raw.len(), "inbound message unmatched: too_complex");
+                return Ok(InboundResult::unmatched(Some("too_complex")));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "rejected an inbound message");
+                return Err(ApiError::invalid("body", e.to_string()));
+            }
+        };
         if self.is_own_mail(&inbound) {
             // Never act on, or forward, what the service itself sent (no loops).
-            return Ok(InboundResult {
-                kind: "unmatched",
-                enrollment_ids: Vec::new(),
-            });
+            return Ok(InboundResult::unmatched(None));
         }
         if inbound.kind == InboundKind::Bounce {
             return self.inbound_bounce(&inbound).await;
         }
         let matched = self.match_inbound(&inbound, verdicts).await?;
         if matched.is_empty() {
-            return Ok(InboundResult {
-                kind: "unmatched",
-                enrollment_ids: Vec::new(),
-            });
+            tracing::info!(
+                kind = inbound.kind.as_str(),
+                "inbound message unmatched: no token or threading id of ours"
+            );
+            return Ok(InboundResult::unmatched(None));
         }
         let mut ids = Vec::new();
         for (org, id) in &matched {
@@ -76,6 +107,7 @@ impl Service {
         Ok(InboundResult {
             kind: inbound.kind.as_str(),
             enrollment_ids: ids,
+            reason: None,
         })
     }
 
@@ -96,90 +128,137 @@ impl Service {
         forwarded || from_reply_domain
     }
 
-    /// in order: the Reply-To token; a threading id of a message this
-    /// service sent; the sender being an address the enrollment sent to; then
-    /// every running enrollment of that candidate from the same sender account
-    /// when the sender is one of the candidate's addresses.
-    async fn match_inbound(
+    /// The enrollment a Reply-To token names, whatever case the token arrives
+    /// in (R-9.6; tokens issued as mixed-case base64 are found as written).
+    async fn enrollment_by_reply_token(
         &self,
-        inbound: &Inbound,
-        verdicts: Verdicts,
-    ) -> Result<Vec<(OrgId, EnrollmentId)>, ApiError> {
-        let mut found: Vec<(OrgId, EnrollmentId)> = Vec::new();
-        for token in inbound.reply_tokens(&self.config.reply_domain) {
-            if let Some((org, id)) = self.store.find_token(&token).await?
+        presented: &str,
+    ) -> Result<Option<Versioned<Enrollment>>, ApiError> {
+        for key in token::lookup_forms(presented) {
+            if let Some((org, id)) = self.store.find_token(&key).await?
                 && let Some(e) = self.store.get_enrollment(&org, &id).await?
-                && e.value.reply_token == token
+                && token::same_token(&e.value.reply_token, presented)
             {
-                push_unique(&mut found, (org, id));
+                return Ok(Some(e));
             }
         }
-        if found.is_empty() {
+        Ok(None)
+    }
+
+    /// The sender account an enrollment's campaign sends from.
+    async fn sender_of(&self, e: &Enrollment) -> Result<Option<AccountId>, ApiError> {
+        Ok(self
+            .campaign_by_id(&e.org_id, &e.campaign_id)
+            .await?
+            .map(|c| c.sender_account_id))
+    }
+
+    /// the token (first) or a threading id (`In-Reply-To`, then
+    /// `References` newest first) names enrollments, and with them the scope.
+    /// Only tokens of the same organization and sender account as the first
+    /// one count; threading ids count only when no token does.
+    async fn named_by_message(
+        &self,
+        inbound: &Inbound,
+    ) -> Result<Option<(Scope, Vec<(OrgId, EnrollmentId)>)>, ApiError> {
+        let mut scope: Option<Scope> = None;
+        let mut named = Vec::new();
+        for presented in inbound.reply_tokens(&self.config.reply_domain) {
+            let Some(e) = self.enrollment_by_reply_token(&presented).await? else {
+                continue;
+            };
+            let Some(account) = self.sender_of(&e.value).await? else {
+                continue;
+            };
+            let this = Scope {
+                org: e.value.org_id.clone(),
+                account,
+            };
+            if scope.as_ref().is_some_and(|s| *s != this) {
+                continue;
+            }
+            scope = Some(this);
+            push_unique(&mut named, (e.value.org_id, e.value.id));
+        }
+        if scope.is_none() {
             for id in inbound
                 .in_reply_to
                 .iter()
                 .chain(inbound.references.iter().rev())
             {
-                if let Some(m) = self.store.find_message(id).await? {
-                    push_unique(&mut found, (m.org_id, m.enrollment_id));
-                    break;
-                }
+                let Some(m) = self.store.find_message(id).await? else {
+                    continue;
+                };
+                let Some(campaign) = self.campaign_by_id(&m.org_id, &m.campaign_id).await? else {
+                    continue;
+                };
+                scope = Some(Scope {
+                    org: m.org_id.clone(),
+                    account: campaign.sender_account_id,
+                });
+                named.push((m.org_id, m.enrollment_id));
+                break;
             }
         }
-        let trusted_from = inbound
+        Ok(scope.map(|s| (s, named)))
+    }
+
+    /// in order: the Reply-To token; a threading id of a message this
+    /// service sent; the sender being an address an enrollment sent to; the
+    /// sender being any address of a candidate (every running enrollment of
+    /// that candidate ends). The first two name the organization and sender
+    /// account; the two address rules, each on its own, add only running
+    /// enrollments of that organization sent from that account, and only when
+    /// DMARC vouches for the From. Neither token nor threading id: nothing.
+    async fn match_inbound(
+        &self,
+        inbound: &Inbound,
+        verdicts: Verdicts,
+    ) -> Result<Vec<(OrgId, EnrollmentId)>, ApiError> {
+        let Some((scope, mut found)) = self.named_by_message(inbound).await? else {
+            return Ok(Vec::new());
+        };
+        let Some(from) = inbound
             .from
             .as_ref()
-            .filter(|_| verdicts.sender_authenticated);
-        if found.is_empty()
-            && let Some(from) = trusted_from
-        {
-            for m in self.store.messages_to(from, 50).await? {
+            .filter(|_| verdicts.sender_authenticated)
+        else {
+            return Ok(found);
+        };
+        // The sender is an address an enrollment sent to.
+        for m in self.store.messages_to(from, 50).await? {
+            if m.org_id == scope.org && self.is_running_in_scope(&scope, &m.enrollment_id).await? {
                 push_unique(&mut found, (m.org_id, m.enrollment_id));
             }
         }
-        // The sender is one of the candidate's addresses: every running
-        // enrollment of that candidate from the same sender account ends too.
-        if let Some(from) = trusted_from {
-            let primary = found.clone();
-            for (org, id) in primary {
-                let Some(e) = self.store.get_enrollment(&org, &id).await? else {
-                    continue;
-                };
-                let Some(candidate) = self
-                    .store
-                    .get_candidate(&org, &e.value.candidate_id)
-                    .await?
-                else {
-                    continue;
-                };
-                if !candidate.value.emails.iter().any(|c| &c.address == from) {
-                    continue;
-                }
-                let Some(campaign) = self.campaign_by_id(&org, &e.value.campaign_id).await? else {
-                    continue;
-                };
-                for other in self
-                    .store
-                    .enrollments_of_candidate_in_org(&org, &e.value.candidate_id)
-                    .await?
-                {
-                    let Some(o) = self.store.get_enrollment(&org, &other).await? else {
-                        continue;
-                    };
-                    if o.value.is_ended() {
-                        continue;
-                    }
-                    let same_sender = self
-                        .campaign_by_id(&org, &o.value.campaign_id)
-                        .await?
-                        .is_some_and(|c| c.sender_account_id == campaign.sender_account_id);
-                    if same_sender {
-                        push_unique(&mut found, (org.clone(), other));
-                    }
+        // The sender is one of a candidate's addresses.
+        for candidate in self.store.candidates_with_address(&scope.org, from).await? {
+            for id in self
+                .store
+                .enrollments_of_candidate_in_org(&scope.org, &candidate)
+                .await?
+            {
+                if self.is_running_in_scope(&scope, &id).await? {
+                    push_unique(&mut found, (scope.org.clone(), id));
                 }
             }
         }
         Ok(found)
+    }
+
+    /// A running enrollment of the scope's organization sent from its account.
+    async fn is_running_in_scope(
+        &self,
+        scope: &Scope,
+        id: &EnrollmentId,
+    ) -> Result<bool, ApiError> {
+        let Some(e) = self.store.get_enrollment(&scope.org, id).await? else {
+            return Ok(false);
+        };
+        if e.value.is_ended() {
+            return Ok(false);
+        }
+        Ok(self.sender_of(&e.value).await?.as_ref() == Some(&scope.account))
     }
 
     /// a reply ends the enrollment `replied` (a `finished` one too) and cancels its later steps.
@@ -232,74 +311,109 @@ impl Service {
         Ok(())
     }
 
-    /// a delivery-status notification at the reply domain is a bounce.
+    /// a delivery-status notification at the reply domain is a bounce,
+    /// but anyone can write one: it counts only within the enrollment its
+    /// token or threading id names, for an address that message went to. A
+    /// permanent status other than 5.7.x bounces that step (re-sent to the
+    /// next address R-7 allows, or the enrollment ends `bounced`); a transient
+    /// or 5.7.x status is only recorded. Never an organization-wide bounce, a
+    /// refund, a reputation count or a sender pause: those follow only the
+    /// mail service's own notifications.
     async fn inbound_bounce(&self, inbound: &Inbound) -> Result<InboundResult, ApiError> {
-        let Some(bounce) = &inbound.bounce else {
-            return Ok(InboundResult {
-                kind: "bounce",
-                enrollment_ids: Vec::new(),
-            });
+        let none = InboundResult {
+            kind: "bounce",
+            enrollment_ids: Vec::new(),
+            reason: None,
         };
-        let mut refs: Vec<MessageRef> = Vec::new();
-        if let Some(id) = &bounce.original_message_id
-            && let Some(m) = self.store.find_message(id).await?
+        let Some(bounce) = &inbound.bounce else {
+            return Ok(none);
+        };
+        let Some(m) = self.message_a_bounce_names(inbound).await? else {
+            return Ok(none);
+        };
+        if !bounce.recipients.is_empty() && !bounce.recipients.contains(&m.to) {
+            // It names someone the message did not go to.
+            return Ok(none);
+        }
+        let reason = bounce
+            .status
+            .clone()
+            .unwrap_or_else(|| "bounce report at the reply domain".into());
+        let counts = bounce.permanent && !bounce.is_auth_failure();
+        let (step, attempt) = (m.step, m.attempt);
+        let resend_at = self.now() + self.config.resend_delay;
+        let detail = format!("{}: {reason} (report at the reply domain)", m.to);
+        if counts {
+            let changed = self
+                .update_enrollment_with(&m.org_id, &m.enrollment_id, |e| {
+                    e.bounce_attempt(step, attempt, &detail, resend_at)
+                })
+                .await?;
+            if let Some((e, true)) = changed {
+                self.record_event(&e, "bounced", Some(step), Some(detail))
+                    .await;
+            }
+        } else if let Some(e) = self
+            .store
+            .get_enrollment(&m.org_id, &m.enrollment_id)
+            .await?
         {
-            refs.push(m);
-        }
-        if refs.is_empty() {
-            for token in inbound.reply_tokens(&self.config.reply_domain) {
-                let Some((org, id)) = self.store.find_token(&token).await? else {
-                    continue;
-                };
-                let Some(e) = self.store.get_enrollment(&org, &id).await? else {
-                    continue;
-                };
-                if let Some(m) = latest_message(&e.value, &bounce.recipients) {
-                    refs.push(m);
-                }
-            }
-        }
-        let mut ids = Vec::new();
-        for m in refs {
-            let failed: Vec<EmailAddress> = if bounce.recipients.is_empty() {
-                vec![m.to.clone()]
-            } else {
-                bounce.recipients.clone()
-            };
-            for address in failed.iter().filter(|a| **a == m.to) {
-                let reason = bounce
-                    .status
-                    .clone()
-                    .unwrap_or_else(|| "bounce report at the reply domain".into());
-                if bounce.is_auth_failure() {
-                    if let Some(c) = self.campaign_by_id(&m.org_id, &m.campaign_id).await? {
-                        self.sender_account_failed(&c.sender_account_id, &reason)
-                            .await?;
-                    }
-                } else if bounce.permanent {
-                    self.hard_bounced(&m, address, &reason).await?;
-                } else {
-                    self.soft_bounced(&m, address, &reason).await?;
-                }
-            }
-            ids.push(m.enrollment_id.clone());
+            self.record_event(&e.value, "bounce_report", Some(step), Some(detail))
+                .await;
         }
         Ok(InboundResult {
             kind: "bounce",
-            enrollment_ids: ids,
+            enrollment_ids: vec![m.enrollment_id],
+            reason: None,
         })
     }
 
-    /// forwarded once per inbound message to the notification addresses
-    /// of the sender account's owner and of the campaign's owner, never back to
-    /// its own author.
+    /// The sent message a bounce report refers to: by the Reply-To
+    /// token (which wins), else by a threading id — the returned original's
+    /// Message-ID, `In-Reply-To`, `References`. With a token, a threading id
+    /// picks the attempt only among that enrollment's own messages.
+    async fn message_a_bounce_names(
+        &self,
+        inbound: &Inbound,
+    ) -> Result<Option<MessageRef>, ApiError> {
+        let Some(bounce) = &inbound.bounce else {
+            return Ok(None);
+        };
+        let mut by_token = None;
+        for presented in inbound.reply_tokens(&self.config.reply_domain) {
+            if let Some(e) = self.enrollment_by_reply_token(&presented).await? {
+                by_token = Some(e.value);
+                break;
+            }
+        }
+        let thread_ids = bounce
+            .original_message_id
+            .iter()
+            .chain(&inbound.in_reply_to)
+            .chain(inbound.references.iter().rev());
+        for id in thread_ids {
+            let Some(m) = self.store.find_message(id).await? else {
+                continue;
+            };
+            match &by_token {
+                Some(e) if m.org_id != e.org_id || m.enrollment_id != e.id => continue,
+                _ => return Ok(Some(m)),
+            }
+        }
+        Ok(by_token.and_then(|e| latest_message(&e, &bounce.recipients)))
+    }
+
+    /// forwarded once per inbound message, once to each address: the
+    /// notification addresses of the sender account's owner and of the
+    /// campaign's owner of every enrollment it matched, never back to its own
+    /// author.
     async fn forward_once(
         &self,
         raw: &[u8],
         inbound: &Inbound,
         matched: &[(OrgId, EnrollmentId)],
     ) -> Result<(), ApiError> {
-        let Some((org, id)) = matched.first() else {
+        let Some((first_org, _)) = matched.first() else {
             return Ok(());
         };
         let key = match &inbound.message_id {
@@ -309,26 +423,32 @@ impl Service {
                 stable_hash(&String::from_utf8_lossy(raw), 0, "forward")
             ),
         };
-        let Some(e) = self.store.get_enrollment(org, id).await? else {
-            return Ok(());
-        };
-        let Some(campaign) = self.campaign_by_id(org, &e.value.campaign_id).await? else {
-            return Ok(());
-        };
         let mut recipients: BTreeSet<EmailAddress> = BTreeSet::new();
-        if let Some(account) = self.store.get_account(&campaign.sender_account_id).await?
-            && let Some(p) = self
-                .store
-                .get_user(&account.value.org_id, &account.value.owner_id)
-                .await?
-            && let Some(a) = p.notification_address
-        {
-            recipients.insert(a);
-        }
-        if let Some(p) = self.store.get_user(org, &campaign.owner_id).await?
-            && let Some(a) = p.notification_address
-        {
-            recipients.insert(a);
+        let mut campaign_names: Vec<String> = Vec::new();
+        for (org, id) in matched {
+            let Some(e) = self.store.get_enrollment(org, id).await? else {
+                continue;
+            };
+            let Some(campaign) = self.campaign_by_id(org, &e.value.campaign_id).await? else {
+                continue;
+            };
+            if let Some(account) = self.store.get_account(&campaign.sender_account_id).await?
+                && let Some(p) = self
+                    .store
+                    .get_user(&account.value.org_id, &account.value.owner_id)
+                    .await?
+                && let Some(a) = p.notification_address
+            {
+                recipients.insert(a);
+            }
+            if let Some(p) = self.store.get_user(org, &campaign.owner_id).await?
+                && let Some(a) = p.notification_address
+            {
+                recipients.insert(a);
+            }
+            if !campaign_names.contains(&campaign.name) {
+                campaign_names.push(campaign.name);
+            }
         }
         if let Some(from) = &inbound.from {
             recipients.remove(from);
@@ -345,9 +465,10 @@ impl Service {
             "Reply from a candidate: {}",
             inbound.subject.clone().unwrap_or_default()
         );
+        let names: Vec<String> = campaign_names.iter().map(|n| format!("“{n}”")).collect();
         let note = format!(
-            "A candidate of the campaign “{}” wrote back. Their message is attached; replying to this email answers them.",
-            campaign.name
+            "A candidate of the campaign {} wrote back. Their message is attached; replying to this email answers them.",
+            names.join(", ")
         );
         let from = self.reply_address();
         for to in &recipients {
@@ -367,11 +488,25 @@ impl Service {
                 raw: raw_forward,
                 tags: vec![
                     ("kind".into(), "forward".into()),
-                    ("org".into(), org.to_string()),
+                    ("org".into(), first_org.to_string()),
                 ],
             };
             if let Err(err) = self.mailer.send(&mail).await {
-                tracing::warn!(%to, error = %err, "could not forward a reply");
+                // Addresses stay out of logs: the recipient by its keyed hash
+                // the error by its kind (the service's text may quote
+                // the address).
+                let key = self.suppression_key(to);
+                let kind = match err {
+                    MailerError::SenderFault(_) => "sender_fault",
+                    MailerError::Deferred(_) => "deferred",
+                    MailerError::Unconfirmed(_) => "unconfirmed",
+                    MailerError::RecipientRefused(_) => "recipient_refused",
+                };
+                tracing::warn!(
+                    recipient = &key[..16],
+                    error = kind,
+                    "could not forward a reply"
+                );
             }
         }
         Ok(())

@@ -349,18 +349,22 @@ impl Service {
 
     /// The public one-click unsubscribe (R-9.5, RFC 8058): the token is the proof.
     /// `false` for a token this service never issued.
+    /// The token matches whatever its case (R-9.6's rule for tokens).
     pub async fn unsubscribe(&self, token: &str) -> Result<bool, ApiError> {
-        let Some((org, id)) = self.store.find_token(token).await? else {
-            return Ok(false);
-        };
-        let Some(e) = self.store.get_enrollment(&org, &id).await? else {
-            return Ok(false);
-        };
-        let e = e.value;
-        if e.unsubscribe_token != token {
-            // A Reply-To token is not an unsubscribe link.
-            return Ok(false);
+        let mut found = None;
+        for key in outreach_domain::token::lookup_forms(token) {
+            if let Some((org, id)) = self.store.find_token(&key).await?
+                && let Some(e) = self.store.get_enrollment(&org, &id).await?
+                // A Reply-To token is not an unsubscribe link.
+                && outreach_domain::token::same_token(&e.value.unsubscribe_token, token)
+            {
+                found = Some((org, e.value));
+                break;
+            }
         }
+        let Some((org, e)) = found else {
+            return Ok(false);
+        };
         let addresses: Vec<EmailAddress> = e
             .steps
             .iter()
