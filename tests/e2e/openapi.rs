@@ -1204,6 +1204,17 @@ async fn every_answer_matches_its_documented_schema() {
         .await;
     c.call(a, "POST", &format!("/v1/campaigns/{cmp}/pause"), &[], Empty)
         .await; // 409
+    // A colleague without sender rights: 403.
+    let refused = c
+        .call(
+            Some(&bob),
+            "POST",
+            &format!("/v1/campaigns/{cmp}/resume"),
+            &[],
+            Empty,
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.text);
     c.call(
         a,
         "POST",

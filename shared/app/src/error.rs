@@ -30,6 +30,9 @@ pub enum ApiError {
     Unauthorized(String),
     #[error("{0}")]
     PaymentRequired(String),
+    /// The caller sees the resource but may not do this to it (sender rights, R-2.4).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("{0}")]
@@ -68,6 +71,7 @@ impl ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -81,6 +85,7 @@ impl ApiError {
             ApiError::BadRequest(_) => "malformed-request",
             ApiError::Unauthorized(_) => "unauthorized",
             ApiError::PaymentRequired(_) => "no-credits",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(_) => "state-conflict",
             ApiError::TooLarge(_) => "too-large",
@@ -169,5 +174,17 @@ mod tests {
             ApiError::from(StoreError::Unavailable("down".into())),
             ApiError::Internal(_)
         ));
+    }
+
+    #[test]
+    fn no_sender_rights_is_a_403_problem() {
+        // §13: 403 visible but not allowed (sender rights, R-2.4).
+        let response = ApiError::Forbidden("not yours".into()).into_response();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/problem+json"
+        );
+        assert_eq!(ApiError::Forbidden(String::new()).slug(), "forbidden");
     }
 }

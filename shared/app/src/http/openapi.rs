@@ -28,6 +28,20 @@ pub const BEARER: &str = "bearer";
 
 const IDEMPOTENCY_KEY: &str = "IdempotencyKey";
 
+/// The operations that can make mail leave from a campaign's sender account
+/// and so answer 403 to a caller without sender rights (R-2.4, `sender_rights.rs`).
+/// The sender-rights sweep (tests/sim/tests/sender_rights.rs) checks that
+/// exactly these answer 403 to a colleague.
+pub const SENDER_RIGHTS: &[&str] = &[
+    "edit_campaign",
+    "start_campaign",
+    "resume_campaign",
+    "add_enrollments",
+    "set_overrides",
+    "resume_enrollment",
+    "retry_enrollment",
+];
+
 /// The reusable error answers, by status: (component name, description).
 const PROBLEMS: &[(u16, &str, &str)] = &[
     (
@@ -39,6 +53,12 @@ const PROBLEMS: &[(u16, &str, &str)] = &[
         401,
         "Unauthorized",
         "No bearer token, or one that is not valid",
+    ),
+    (
+        403,
+        "Forbidden",
+        "The caller sees the resource but may not send from its sender account: only the \
+         account's owner and its current delegates may (sender rights, R-2.4)",
     ),
     (
         404,
@@ -228,6 +248,14 @@ fn complete_operation(method: HttpMethod, op: &mut Operation) {
     // without a valid token.
     if secured {
         add.push(401);
+    }
+    // `Service::require_sender_rights`: a colleague without sender rights (R-2.4).
+    if op
+        .operation_id
+        .as_deref()
+        .is_some_and(|id| SENDER_RIGHTS.contains(&id))
+    {
+        add.push(403);
     }
     // Unknown or foreign ids in the path answer 404 (SPEC §13).
     if has_in(ParameterIn::Path) {

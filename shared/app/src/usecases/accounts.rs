@@ -304,9 +304,10 @@ impl Service {
                     email: None,
                     admin: false,
                 };
-                // Another resumer may have won the race; that is fine.
+                // Another resumer may have won the race; that is fine. An owner
+                // whose grant was revoked meanwhile may not resume it.
                 match self.resume_campaign(&owner, cid.as_str()).await {
-                    Ok(_) | Err(ApiError::Conflict(_)) => {}
+                    Ok(_) | Err(ApiError::Conflict(_)) | Err(ApiError::Forbidden(_)) => {}
                     Err(e) => return Err(e),
                 }
             }

@@ -103,14 +103,8 @@ impl Service {
             return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
         }
         let account = self
-            .account_for(who, &input.sender_account_id)
-            .await
-            .map_err(|_| {
-                ApiError::invalid(
-                    "sender_account_id",
-                    "no sender account with this id is available to you",
-                )
-            })?;
+            .sender_named_in_body(who, &input.sender_account_id, "sender_account_id")
+            .await?;
         let steps = match (input.template_id, input.steps) {
             (Some(_), Some(_)) => {
                 return Err(ApiError::invalid(
@@ -192,6 +186,7 @@ impl Service {
     /// `draft` → `running`: every enrollment gets its plan from now.
     pub async fn start_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
         let current = self.campaign(who, id).await?.value;
+        self.require_sender_rights(who, &current).await?;
         self.require_connected_sender(&current).await?;
         let now = self.now();
         // The background fan-out is queued before the state change, so a crash
@@ -217,6 +212,8 @@ impl Service {
         edit: CampaignEdit,
     ) -> Result<Campaign, ApiError> {
         let current = self.campaign(who, id).await?.value;
+        // Every edit needs sender rights, not only those of steps and timing.
+        self.require_sender_rights(who, &current).await?;
         if !current.editable(self.now()) {
             return Err(ApiError::Conflict(
                 "a campaign can be edited in draft, paused, or within 20 minutes of its start"
@@ -390,6 +387,7 @@ impl Service {
         }
     }
 
+    /// A safety action: any user who sees the campaign may pause it.
     pub async fn pause_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
         self.change_campaign(who, id, |c| {
             c.pause(PauseReason::User)
@@ -401,6 +399,7 @@ impl Service {
     /// `paused` → `running`, re-planning overdue steps.
     pub async fn resume_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
         let current = self.campaign(who, id).await?.value;
+        self.require_sender_rights(who, &current).await?;
         self.require_connected_sender(&current).await?;
         let now = self.now();
         self.queue_fan_out(&current, Replan::Resume(now), None)
@@ -418,6 +417,7 @@ impl Service {
     }
 
     /// Final: nothing further is sent; wake-ups left behind do nothing.
+    /// A safety action: any user who sees the campaign may stop it.
     pub async fn stop_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
         self.change_campaign(who, id, |c| {
             c.stop().map_err(|e| ApiError::Conflict(e.to_string()))
@@ -425,7 +425,8 @@ impl Service {
         .await
     }
 
-    /// a campaign sends only from a connected account its owner may use.
+    /// a campaign sends only from a connected account its owner may use
+    /// (the send path asks the same, R-2.4).
     async fn require_connected_sender(&self, campaign: &Campaign) -> Result<(), ApiError> {
         let account = self
             .store
@@ -439,6 +440,10 @@ impl Service {
             {
                 Ok(())
             }
+            Some(a) if a.status == AccountStatus::Connected => Err(ApiError::Conflict(format!(
+                "the campaign's owner may no longer send from the sender account {} ({})",
+                a.id, a.address
+            ))),
             Some(a) => Err(ApiError::Conflict(format!(
                 "the sender account {} ({}) is not connected",
                 a.id, a.address

@@ -101,6 +101,7 @@ impl Service {
             )));
         }
         let campaign = self.campaign(who, campaign_id).await?.value;
+        self.require_sender_rights(who, &campaign).await?;
         if matches!(
             campaign.status,
             CampaignStatus::Stopped | CampaignStatus::Completed
@@ -277,7 +278,8 @@ impl Service {
         ))
     }
 
-    /// stops every send of this enrollment not yet handed off.
+    /// stops every send of this enrollment not yet handed off. A
+    /// safety action: any user who sees the campaign may take it.
     pub async fn pause_enrollment(
         &self,
         who: &Identity,
@@ -300,6 +302,8 @@ impl Service {
         campaign_id: &str,
         id: &str,
     ) -> Result<(Campaign, Enrollment), ApiError> {
+        let (campaign, _) = self.enrollment(who, campaign_id, id).await?;
+        self.require_sender_rights(who, &campaign).await?;
         let (campaign, e, _) = self
             .change_enrollment(who, campaign_id, id, |e| {
                 e.resume()
@@ -328,6 +332,7 @@ impl Service {
     }
 
     /// final; nothing further is sent to this candidate by this campaign.
+    /// A safety action: any user who sees the campaign may take it.
     pub async fn remove_enrollment(
         &self,
         who: &Identity,
@@ -388,9 +393,10 @@ impl Service {
         id: &str,
         address: &str,
     ) -> Result<(Campaign, Enrollment), ApiError> {
+        let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
+        self.require_sender_rights(who, &campaign).await?;
         let address = outreach_domain::EmailAddress::parse(address)
             .map_err(|e| ApiError::invalid("address", e.to_string()))?;
-        let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
         if self.is_suppressed(&who.org_id, &address).await? {
             return Err(ApiError::invalid(
                 "address",
@@ -584,6 +590,7 @@ impl Service {
         input: Overrides,
     ) -> Result<(Campaign, Enrollment), ApiError> {
         let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
+        self.require_sender_rights(who, &campaign).await?;
         let address = match &input.address {
             Some(Some(raw)) => {
                 let a = outreach_domain::EmailAddress::parse(raw)

@@ -45,14 +45,8 @@ impl Service {
     ) -> Result<(Campaign, Enrollment), ApiError> {
         self.ensure_org(&who.org_id).await?;
         let account = self
-            .account_for(who, &input.sender_account_id)
-            .await
-            .map_err(|_| {
-                ApiError::invalid(
-                    "sender_account_id",
-                    "no sender account with this id is available to you",
-                )
-            })?;
+            .sender_named_in_body(who, &input.sender_account_id, "sender_account_id")
+            .await?;
         let candidate = self.candidate(who, candidate_id).await?;
         if candidate.opted_out {
             return Err(ApiError::invalid(

@@ -13,6 +13,7 @@ pub mod preview;
 pub mod records;
 pub mod reputation;
 pub mod returns;
+pub mod sender_rights;
 pub mod sending;
 pub mod ses_events;
 pub mod sweep;
