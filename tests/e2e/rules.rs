@@ -225,3 +225,120 @@ async fn a_breach_while_a_user_paused_the_campaign_still_notifies() {
         "the breach is told even though nothing was left to pause"
     );
 }
+
+impl World {
+    /// A draft two-step campaign named `name` with `candidates`.
+    async fn draft(&self, name: &str, candidates: &[String], allow_duplicate: bool) -> String {
+        let c = self
+            .api
+            .post(
+                &format!("/v1/projects/{}/campaigns", self.project),
+                json!({"name": name, "sender_account_id": self.account,
+                       "when_to_send": {"mode": "when_started"},
+                       "steps": [{"subject": "Hello", "body": "<p>Hi</p>"},
+                                 {"body": "<p>Again</p>", "delay_days": 3}]}),
+            )
+            .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let added = self
+            .api
+            .post(
+                &format!("/v1/campaigns/{id}/enrollments"),
+                json!({"candidate_ids": candidates, "allow_duplicate": allow_duplicate}),
+            )
+            .await;
+        assert_eq!(
+            added["refused"],
+            json!([]),
+            "drafts do not refuse each other: {added}"
+        );
+        id
+    }
+
+    async fn only_enrollment(&self, campaign: &str) -> Value {
+        let list = self
+            .api
+            .get(&format!("/v1/campaigns/{campaign}/enrollments"))
+            .await;
+        list["items"][0].clone()
+    }
+
+    async fn outreach_counts(&self, campaign: &str) -> Value {
+        let view = self
+            .api
+            .get(&format!("/v1/projects/{}/outreach", self.project))
+            .await;
+        view["campaigns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == campaign)
+            .unwrap()["counts"]
+            .clone()
+    }
+}
+
+#[tokio::test]
+async fn two_drafts_with_the_same_candidate_send_step_one_once() {
+    // Issue 16 item 8, R-5.6: the check runs again at start; the later start's
+    // enrollment is `blocked` with reason `duplicate` naming the other campaign.
+    let w = World::new().await;
+    let x = w.candidates(1).await;
+    let a = w.draft("A", &x, false).await;
+    let b = w.draft("B", &x, false).await;
+    w.api
+        .post(&format!("/v1/campaigns/{a}/start"), json!({}))
+        .await;
+    w.local.advance("PT2H").await;
+    w.api
+        .post(&format!("/v1/campaigns/{b}/start"), json!({}))
+        .await;
+    w.local.advance("P1D").await;
+    let sent = w.local.outbox().await;
+    assert_eq!(sent.len(), 1, "step 1 once: {sent:?}");
+    assert_eq!(sent[0]["campaign_id"], json!(a));
+    let e = w.only_enrollment(&b).await;
+    assert_eq!(e["status"], "blocked", "{e}");
+    assert_eq!(e["blocked_reason"], json!(format!("duplicate:{a}")));
+    assert_eq!(w.outreach_counts(&b).await["duplicates"], 1);
+    assert_eq!(w.outreach_counts(&a).await["duplicates"], 0);
+}
+
+#[tokio::test]
+async fn a_resume_checks_again_and_allow_duplicate_still_sends() {
+    // at resume: A paused, B started meanwhile with the same candidate;
+    // A's resume blocks A's enrollment. C, added with allow_duplicate, sends.
+    let w = World::new().await;
+    let x = w.candidates(1).await;
+    let a = w.draft("A", &x, false).await;
+    let b = w.draft("B", &x, false).await;
+    w.api
+        .post(&format!("/v1/campaigns/{a}/start"), json!({}))
+        .await;
+    w.api
+        .post(&format!("/v1/campaigns/{a}/pause"), json!({}))
+        .await;
+    w.api
+        .post(&format!("/v1/campaigns/{b}/start"), json!({}))
+        .await;
+    w.api
+        .post(&format!("/v1/campaigns/{a}/resume"), json!({}))
+        .await;
+    w.local.advance("PT1H").await;
+    let sent = w.local.outbox().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["campaign_id"], json!(b));
+    let e = w.only_enrollment(&a).await;
+    assert_eq!(e["blocked_reason"], json!(format!("duplicate:{b}")), "{e}");
+
+    let c = w.draft("C", &x, true).await;
+    w.api
+        .post(&format!("/v1/campaigns/{c}/start"), json!({}))
+        .await;
+    w.local.advance("PT1H").await;
+    assert_eq!(
+        w.local.outbox().await.len(),
+        2,
+        "allow_duplicate lets the candidate through at start too"
+    );
+}
