@@ -70,6 +70,13 @@ pub enum CampaignStatus {
     Stopped,
 }
 
+impl CampaignStatus {
+    /// `completed` and `stopped` never change again (R-5.2, R-10.2).
+    pub fn is_final(self) -> bool {
+        matches!(self, CampaignStatus::Completed | CampaignStatus::Stopped)
+    }
+}
+
 /// Why a campaign is paused. The service resumes by itself only what it paused
 /// for a sender problem that went away (R-2.3); the user resumes the rest.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -189,6 +196,24 @@ impl Campaign {
             }
             s => Err(CampaignTransitionError::NotRunning(s)),
         }
+    }
+
+    /// R-2.5: the reputation guard acts whatever state the campaign is in. A
+    /// running campaign pauses, and one paused by the service (whose pause a
+    /// relink would lift, R-2.3) takes the reason `sender_reputation`, so that
+    /// only a user's explicit resume lifts it. A user's own pause, a draft and
+    /// a final campaign stay as they are. Returns whether anything changed.
+    pub fn pause_for_reputation(&mut self) -> bool {
+        let affected = match (self.status, self.pause_reason) {
+            (CampaignStatus::Running, _) => true,
+            (CampaignStatus::Paused, Some(reason)) => reason.resumes_by_itself(),
+            _ => false,
+        };
+        if affected {
+            self.status = CampaignStatus::Paused;
+            self.pause_reason = Some(PauseReason::SenderReputation);
+        }
+        affected
     }
 
     /// `paused` → `running` at `now` (R-5.2, R-10.1): the fan-out of this moment
@@ -326,5 +351,39 @@ mod tests {
             serde_json::from_str::<WhenToSend>(r#"{"mode":"specific_time","time":"25:00"}"#)
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_reputation_guard_acts_in_every_state() {
+        // R-2.5: running → paused; paused by the service → the guard's reason
+        // (a relink then resumes nothing); a user's pause, a draft and a final
+        // campaign are left alone.
+        let t = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, 0, 0).unwrap();
+        let mut draft = campaign();
+        assert!(!draft.pause_for_reputation());
+        assert_eq!(draft.status, CampaignStatus::Draft);
+
+        let mut running = campaign();
+        running.start(t).unwrap();
+        assert!(running.pause_for_reputation());
+        assert_eq!(running.status, CampaignStatus::Paused);
+        assert_eq!(running.pause_reason, Some(PauseReason::SenderReputation));
+        assert!(!running.pause_for_reputation(), "already the guard's pause");
+
+        for reason in [PauseReason::SenderError, PauseReason::SenderRemoved] {
+            let mut c = campaign();
+            c.start(t).unwrap();
+            c.pause(reason).unwrap();
+            assert!(c.pause_for_reputation());
+            assert_eq!(c.pause_reason, Some(PauseReason::SenderReputation));
+            assert!(!c.pause_reason.unwrap().resumes_by_itself());
+        }
+        for reason in [PauseReason::User, PauseReason::SenderRevoked] {
+            let mut c = campaign();
+            c.start(t).unwrap();
+            c.pause(reason).unwrap();
+            assert!(!c.pause_for_reputation());
+            assert_eq!(c.pause_reason, Some(reason));
+        }
     }
 }

@@ -208,6 +208,10 @@ pub struct Enrollment {
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub ended_at: Option<DateTime<Utc>>,
+    /// Added with `allow_duplicate`: the no-double-outreach check at
+    /// start and resume lets it through too.
+    #[serde(default)]
+    pub allow_duplicate: bool,
 }
 
 pub struct NewEnrollment {
@@ -252,6 +256,7 @@ impl Enrollment {
             resend: None,
             created_at: n.now,
             ended_at: None,
+            allow_duplicate: false,
         }
     }
 

@@ -314,7 +314,10 @@ impl Service {
         }
         for (org, project) in projects {
             for mut n in self.store.list_notifications(&org, &project).await? {
-                if n.account_id.as_ref() == Some(&account.id) && n.resolved_at.is_none() {
+                if n.account_id.as_ref() == Some(&account.id)
+                    && n.resolved_at.is_none()
+                    && n.kind != "sender_reputation"
+                {
                     n.resolved_at = Some(now);
                     self.store.put_notification(&n).await?;
                 }

@@ -630,13 +630,21 @@ impl Service {
         })
     }
 
-    /// Plans an enrollment and creates the wake-up of its next step.
+    /// Plans an enrollment and creates the wake-up of its next step; every
+    /// start or resume (of the campaign or the enrollment) checks again
+    /// first ([`Service::blocked_as_duplicate`]).
     pub(crate) async fn replan(
         &self,
         campaign: &Campaign,
         id: &EnrollmentId,
         how: Replan,
     ) -> Result<(), ApiError> {
+        let moment = match how {
+            Replan::Fresh(t) | Replan::Resume(t) => t,
+        };
+        if self.blocked_as_duplicate(campaign, id, moment).await? {
+            return Ok(());
+        }
         for _ in 0..CAS_ATTEMPTS {
             let Some(Versioned {
                 value: mut e,
@@ -724,6 +732,41 @@ impl Service {
         Err(ApiError::Conflict(
             "the enrollment is being changed concurrently; try again".into(),
         ))
+    }
+
+    /// at start and resume: an enrollment whose candidate meanwhile
+    /// became active in another running campaign sends nothing; it becomes
+    /// `blocked` with reason `duplicate:<campaign id>`. Returns whether it is.
+    async fn blocked_as_duplicate(
+        &self,
+        campaign: &Campaign,
+        id: &EnrollmentId,
+        moment: DateTime<Utc>,
+    ) -> Result<bool, ApiError> {
+        let Some(e) = self.store.get_enrollment(&campaign.org_id, id).await? else {
+            return Ok(false);
+        };
+        if !e.value.may_send() {
+            return Ok(false);
+        }
+        let Some(other) = self.recheck_outreach(campaign, &e.value, moment).await? else {
+            return Ok(false);
+        };
+        let reason = format!("duplicate:{other}");
+        if let Some((e, true)) = self
+            .update_enrollment_with(&campaign.org_id, id, |e| {
+                let open = e.may_send();
+                if open {
+                    e.block(reason.clone());
+                }
+                open
+            })
+            .await?
+        {
+            let detail = format!("the candidate is already being contacted by campaign {other}");
+            self.record_event(&e, "blocked", None, Some(detail)).await;
+        }
+        Ok(true)
     }
 
     pub(crate) async fn campaign_by_id(

@@ -62,6 +62,16 @@ struct OutreachEntry {
     enrollment_id: EnrollmentId,
     /// When the add that wrote it began: its enrollment may not exist yet.
     added_at: chrono::DateTime<chrono::Utc>,
+    /// The start or resume moment whose check the enrollment passed:
+    /// added to a running campaign, or planned by a start or resume. `null`
+    /// while its campaign is a draft; entries written before the field existed
+    /// were added to running campaigns, so they count as started.
+    #[serde(default = "started_long_ago")]
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+fn started_long_ago() -> Option<chrono::DateTime<chrono::Utc>> {
+    Some(chrono::DateTime::UNIX_EPOCH)
 }
 
 /// How long an entry whose enrollment is not written yet still counts: longer
@@ -175,7 +185,7 @@ impl Service {
         if self.store.reveal(org, &candidate.id, self.now()).await? == RevealOutcome::NoCredits {
             return Ok(Err((RefusalReason::NoCredits, None)));
         }
-        let enrollment = Enrollment::new(NewEnrollment {
+        let mut enrollment = Enrollment::new(NewEnrollment {
             id,
             org_id: org.clone(),
             campaign_id: campaign.id.clone(),
@@ -190,6 +200,7 @@ impl Service {
             unsubscribe_token: self.ids.token(),
             now: self.now(),
         });
+        enrollment.allow_duplicate = allow_duplicate;
         match self.store.insert_enrollment(&enrollment).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => return Ok(Err((RefusalReason::AlreadyEnrolled, None))),
@@ -538,6 +549,8 @@ impl Service {
                 campaign_id: campaign.id.clone(),
                 enrollment_id: enrollment.clone(),
                 added_at: now,
+                // Added to a running campaign, it is planned at once.
+                started_at: campaign.is_running().then_some(now),
             });
             let value = serde_json::to_value(Outreach { entries: live })
                 .map_err(|e| ApiError::Internal(e.to_string()))?;
@@ -550,6 +563,82 @@ impl Service {
         }
         Err(ApiError::Conflict(
             "the candidate is being added concurrently; try again".into(),
+        ))
+    }
+
+    /// again when an enrollment starts or resumes (a start or resume of
+    /// its campaign, or of the enrollment): when its candidate meanwhile became
+    /// active in another running campaign (two drafts with the same candidate,
+    /// started one after the other), returns that campaign, and this enrollment
+    /// must send nothing. Otherwise records that this enrollment started.
+    /// Atomic like the add: of two starts racing, the version check of the
+    /// candidate's record lets one pass and shows it to the other. `moment`
+    /// is the start or resume: a fan-out chunk run again for the same moment
+    /// finds its own decision and keeps it.
+    pub(crate) async fn recheck_outreach(
+        &self,
+        campaign: &Campaign,
+        e: &Enrollment,
+        moment: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<CampaignId>, ApiError> {
+        let key = outreach_key(&campaign.org_id, &e.candidate_id);
+        for _ in 0..CAS_ATTEMPTS {
+            let (current, expected) = match self.store.get_record(&key).await? {
+                Some(v) => (
+                    serde_json::from_value::<Outreach>(v.value).unwrap_or_default(),
+                    Some(v.version),
+                ),
+                None => (Outreach::default(), None),
+            };
+            let now = self.now();
+            if current
+                .entries
+                .iter()
+                .any(|x| x.enrollment_id == e.id && x.started_at == Some(moment))
+            {
+                return Ok(None);
+            }
+            let mut kept = Vec::new();
+            for entry in current.entries {
+                if entry.campaign_id == campaign.id {
+                    continue;
+                }
+                let running = self
+                    .campaign_by_id(&campaign.org_id, &entry.campaign_id)
+                    .await?
+                    .is_some_and(|c| c.is_running());
+                let active = match self
+                    .store
+                    .get_enrollment(&campaign.org_id, &entry.enrollment_id)
+                    .await?
+                {
+                    Some(other) => !other.value.is_ended(),
+                    None => now - entry.added_at < chrono::Duration::minutes(PENDING_ADD_MINUTES),
+                };
+                if !(running && active) {
+                    continue;
+                }
+                if entry.started_at.is_some() && !e.allow_duplicate {
+                    return Ok(Some(entry.campaign_id));
+                }
+                kept.push(entry);
+            }
+            kept.push(OutreachEntry {
+                campaign_id: campaign.id.clone(),
+                enrollment_id: e.id.clone(),
+                added_at: e.created_at,
+                started_at: Some(moment),
+            });
+            let value = serde_json::to_value(Outreach { entries: kept })
+                .map_err(|err| ApiError::Internal(err.to_string()))?;
+            match self.store.put_record(&key, &value, expected).await {
+                Ok(_) => return Ok(None),
+                Err(StoreError::Conflict) => continue,
+                Err(err) => return Err(err.into()),
+            }
+        }
+        Err(ApiError::Conflict(
+            "the candidate is being started concurrently; try again".into(),
         ))
     }
 }

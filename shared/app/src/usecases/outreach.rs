@@ -27,6 +27,9 @@ pub struct StepCounts {
 pub struct CampaignCounts {
     /// Enrollments per status (every status of present, zero included).
     pub by_status: BTreeMap<&'static str, u64>,
+    /// Of the `blocked` ones, those held because the candidate is already
+    /// being contacted by another running campaign.
+    pub duplicates: u64,
     pub steps: Vec<StepCounts>,
 }
 
@@ -95,6 +98,7 @@ impl Service {
                 ..Default::default()
             })
             .collect();
+        let mut duplicates = 0;
         let mut page = PageRequest {
             limit: 500,
             after: None,
@@ -103,6 +107,13 @@ impl Service {
             let batch = self.store.list_enrollments(&c.org_id, &c.id, &page).await?;
             for e in &batch.items {
                 *by_status.entry(e.status.as_str()).or_default() += 1;
+                if e.status == EnrollmentStatus::Blocked
+                    && e.blocked_reason
+                        .as_deref()
+                        .is_some_and(|r| r.starts_with("duplicate:"))
+                {
+                    duplicates += 1;
+                }
                 let mut last_sent = None;
                 for (s, counts) in e.steps.iter().zip(steps.iter_mut()) {
                     let Some(a) = s.latest() else { continue };
@@ -137,6 +148,10 @@ impl Service {
                 None => break,
             }
         }
-        Ok(CampaignCounts { by_status, steps })
+        Ok(CampaignCounts {
+            by_status,
+            duplicates,
+            steps,
+        })
     }
 }

@@ -6,8 +6,11 @@
 //! organization's last 1,000 sends pause all of the organization's campaigns.
 //! The guard never resumes by itself: a user resumes after the notification.
 
+use std::collections::BTreeMap;
+
 use outreach_domain::campaign::PauseReason;
-use outreach_domain::ids::{AccountId, CampaignId, OrgId};
+
+use outreach_domain::ids::{AccountId, CampaignId, OrgId, ProjectId};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
@@ -75,6 +78,18 @@ impl Window {
                 true
             }
         }
+    }
+
+    /// Marks a bad outcome whose send's number is not known (its message was
+    /// never indexed: the hand-off's record was lost, R-8.1) on the latest
+    /// send that has none yet. lets a window be approximate by the sends
+    /// in flight, never lose a bad outcome.
+    fn mark_unnumbered(&mut self, outcome: SendOutcome, cap: usize) -> bool {
+        let oldest = self.sent.saturating_sub(cap as u64);
+        let free = (oldest + 1..=self.sent)
+            .rev()
+            .find(|seq| !self.hits.iter().any(|(s, _)| s == seq));
+        free.is_some_and(|seq| self.mark(seq, outcome, cap))
     }
 
     /// Whether the last `cap` sends are over a threshold of, and why.
@@ -171,30 +186,36 @@ impl Service {
         let Some(c) = self.campaign_by_id(org, campaign).await? else {
             return Ok(());
         };
-        let Some(m) = self.store.find_message(message_id).await? else {
-            return Ok(());
+        // A message whose record was lost has no index and no numbers: its
+        // bad outcome still counts, on the latest unmarked send.
+        let (account_seq, org_seq) = match self.store.find_message(message_id).await? {
+            Some(m) => (m.account_seq, m.org_seq),
+            None => (None, None),
         };
-        if let Some(seq) = m.account_seq {
-            let (account, _) = self
-                .change_window(&account_key(&c.sender_account_id), |w| {
-                    (w.mark(seq, outcome, ACCOUNT_WINDOW), ())
-                })
-                .await?;
-            if let Some(why) = account.breach(ACCOUNT_WINDOW) {
-                let campaigns = self.store.campaigns_using(&c.sender_account_id).await?;
-                self.reputation_pause(campaigns, Some(&c.sender_account_id), &why)
-                    .await?;
+        let mark = |seq: Option<u64>, cap: usize| {
+            move |w: &mut Window| match seq {
+                Some(seq) => (w.mark(seq, outcome, cap), ()),
+                None => (w.mark_unnumbered(outcome, cap), ()),
             }
+        };
+        let (account, _) = self
+            .change_window(
+                &account_key(&c.sender_account_id),
+                mark(account_seq, ACCOUNT_WINDOW),
+            )
+            .await?;
+        if let Some(why) = account.breach(ACCOUNT_WINDOW) {
+            let campaigns = self.store.campaigns_using(&c.sender_account_id).await?;
+            self.reputation_pause(campaigns, Some(&c.sender_account_id), &why)
+                .await?;
         }
-        if let Some(seq) = m.org_seq {
-            let (organization, _) = self
-                .change_window(&org_key(org), |w| (w.mark(seq, outcome, ORG_WINDOW), ()))
+        let (organization, _) = self
+            .change_window(&org_key(org), mark(org_seq, ORG_WINDOW))
+            .await?;
+        if let Some(why) = organization.breach(ORG_WINDOW) {
+            let campaigns = self.org_campaigns(org).await?;
+            self.reputation_pause(campaigns, None, &format!("the organization had {why}"))
                 .await?;
-            if let Some(why) = organization.breach(ORG_WINDOW) {
-                let campaigns = self.org_campaigns(org).await?;
-                self.reputation_pause(campaigns, None, &format!("the organization had {why}"))
-                    .await?;
-            }
         }
         Ok(())
     }
@@ -228,27 +249,68 @@ impl Service {
         }
     }
 
-    /// Pauses running campaigns with `sender_reputation` and notifies each project.
+    /// a breach acts on every campaign it concerns, whatever its state
+    /// ([`pause_for_reputation`](outreach_domain::campaign::Campaign::pause_for_reputation)), and always leaves a notification
+    /// on each project of a campaign not yet final: one per project and scope
+    /// (the account, or the organization), rewritten while it stays open.
     async fn reputation_pause(
         &self,
         campaigns: Vec<(OrgId, CampaignId)>,
         account: Option<&AccountId>,
         why: &str,
     ) -> Result<(), ApiError> {
-        let by_project = self
-            .pause_campaigns(&campaigns, PauseReason::SenderReputation, |_| true)
-            .await?;
+        // (org, project) → the campaigns the guard holds paused there.
+        let mut by_project: BTreeMap<(OrgId, ProjectId), Vec<(CampaignId, String)>> =
+            BTreeMap::new();
+        let mut newly_paused = false;
+        for (org, id) in &campaigns {
+            let Some((c, changed)) = self
+                .update_campaign(org, id, |c| Ok(c.pause_for_reputation()))
+                .await?
+            else {
+                continue;
+            };
+            if c.status.is_final() && !changed {
+                continue;
+            }
+            let paused = by_project
+                .entry((org.clone(), c.project_id.clone()))
+                .or_default();
+            if c.pause_reason == Some(PauseReason::SenderReputation) {
+                paused.push((c.id, c.name));
+            }
+            if changed {
+                newly_paused = true;
+            }
+        }
         for ((org, project), paused) in by_project {
-            let names: Vec<String> = paused.iter().map(|(_, n)| format!("“{n}”")).collect();
+            let id = format!(
+                "ntf_reputation_{}_{project}",
+                account.map_or("org", |a| a.as_str())
+            );
+            let open = self
+                .store
+                .list_notifications(&org, project.as_str())
+                .await?
+                .into_iter()
+                .any(|n| n.id == id && n.resolved_at.is_none());
+            if open && !newly_paused {
+                continue;
+            }
             tracing::error!(alarm = "sender_reputation", %org, %why, "reputation guard paused campaigns (R-2.5)");
+            let names: Vec<String> = paused.iter().map(|(_, n)| format!("“{n}”")).collect();
+            let what = if names.is_empty() {
+                "No campaign of this project was running".to_owned()
+            } else {
+                format!("Paused: {}", names.join(", "))
+            };
             let n = Notification {
-                id: self.new_id("ntf"),
+                id,
                 org_id: org,
-                project_id: project,
+                project_id: project.to_string(),
                 kind: "sender_reputation".into(),
                 message: format!(
-                    "Paused to protect sending for everyone: {why}. Paused: {}. Check the addresses, then resume the campaigns.",
-                    names.join(", ")
+                    "Sending is on hold to protect it for everyone: {why}. {what}. Check the addresses, then resume the campaigns yourself; re-linking the account does not resume them."
                 ),
                 account_id: account.cloned(),
                 campaign_ids: paused.into_iter().map(|(id, _)| id).collect(),
@@ -372,6 +434,27 @@ mod tests {
             w.hits,
             vec![(400, SendOutcome::Bounced)],
             "old hits leave the record with the next change"
+        );
+    }
+
+    #[test]
+    fn a_bad_outcome_without_its_send_number_still_counts_once() {
+        // a bounce whose send was never indexed lands on the latest
+        // send without a hit, never on one already counted.
+        let mut w = Window::default();
+        for _ in 0..60 {
+            w.record_send();
+        }
+        assert!(w.mark(60, SendOutcome::Bounced, ACCOUNT_WINDOW));
+        assert!(w.mark_unnumbered(SendOutcome::Bounced, ACCOUNT_WINDOW));
+        assert!(w.mark_unnumbered(SendOutcome::Bounced, ACCOUNT_WINDOW));
+        let mut seqs: Vec<u64> = w.hits.iter().map(|(s, _)| *s).collect();
+        seqs.sort();
+        assert_eq!(seqs, vec![58, 59, 60]);
+        let mut empty = Window::default();
+        assert!(
+            !empty.mark_unnumbered(SendOutcome::Bounced, ACCOUNT_WINDOW),
+            "no send to hang it on"
         );
     }
 }
