@@ -731,15 +731,16 @@ async fn every_answer_matches_its_documented_schema() {
         Empty,
     )
     .await;
-    // The confirmation link of: local mode mails none, so only its 404.
-    c.call(
-        None,
-        "GET",
-        "/v1/email-accounts/confirm/notarealtokenatall0000",
-        &[],
-        Empty,
-    )
-    .await;
+    // The confirmation and "this wasn't me" links of: local mode mails
+    // none, so only their 404.
+    for (method, path) in [
+        ("GET", "/v1/email-accounts/confirm/notarealtokenatall0000"),
+        ("POST", "/v1/email-accounts/confirm/notarealtokenatall0000"),
+        ("GET", "/v1/email-accounts/not-me/notarealtokenatall0000"),
+        ("POST", "/v1/email-accounts/not-me/notarealtokenatall0000"),
+    ] {
+        c.call(None, method, path, &[], Empty).await;
+    }
     c.call(
         a,
         "POST",
@@ -1394,11 +1395,15 @@ async fn every_answer_matches_its_documented_schema() {
     // Every operation of both documents was called, and answered as documented.
     // Local mode links accounts without proof of control, so no account
     // is ever pending, `resend` can only answer 409 there and no confirmation
-    // link is ever mailed (the flow is tested in shared/embedded/tests/accounts.rs).
+    // link is ever mailed (the flow is tested in shared/embedded/tests/accounts.rs
+    // and tests/sim/tests/confirmation_links.rs).
     // The SNS webhooks need AWS' signatures and answer 404 in local mode.
     let no_success_in_local_mode = [
         ("/v1/email-accounts/{id}/resend", "post"),
         ("/v1/email-accounts/confirm/{token}", "get"),
+        ("/v1/email-accounts/confirm/{token}", "post"),
+        ("/v1/email-accounts/not-me/{token}", "get"),
+        ("/v1/email-accounts/not-me/{token}", "post"),
         ("/v1/webhooks/ses-events", "post"),
         ("/v1/webhooks/inbound", "post"),
     ];

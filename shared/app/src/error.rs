@@ -46,6 +46,12 @@ pub enum ApiError {
     },
     #[error("internal error: {0}")]
     Internal(String),
+    /// 429 with `Retry-After` (§13).
+    #[error("{detail}")]
+    TooManyRequests { detail: String, retry_after_s: u64 },
+    /// 503 with `Retry-After`: something the answer depends on did not answer.
+    #[error("{detail}")]
+    Unavailable { detail: String, retry_after_s: u64 },
 }
 
 impl ApiError {
@@ -77,6 +83,8 @@ impl ApiError {
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -91,6 +99,8 @@ impl ApiError {
             ApiError::TooLarge(_) => "too-large",
             ApiError::Invalid { .. } => "invalid-values",
             ApiError::Internal(_) => "internal",
+            ApiError::TooManyRequests { .. } => "rate-limited",
+            ApiError::Unavailable { .. } => "unavailable",
         }
     }
 }
@@ -139,6 +149,11 @@ impl IntoResponse for ApiError {
             ApiError::Internal(_) => "the service failed to complete the request".to_owned(),
             other => other.to_string(),
         };
+        let retry_after_s = match &self {
+            ApiError::TooManyRequests { retry_after_s, .. }
+            | ApiError::Unavailable { retry_after_s, .. } => Some((*retry_after_s).max(1)),
+            _ => None,
+        };
         let problem = Problem {
             kind: format!("https://outreach.dev/problems/{}", self.slug()),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
@@ -150,18 +165,43 @@ impl IntoResponse for ApiError {
             },
         };
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body,
         )
-            .into_response()
+            .into_response();
+        if let Some(seconds) = retry_after_s {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+        }
+        response
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rate_limit_and_an_outage_say_when_to_try_again() {
+        // §13: 429 (and 503) carry `Retry-After`.
+        let limited = ApiError::TooManyRequests {
+            detail: "slow down".into(),
+            retry_after_s: 120,
+        }
+        .into_response();
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(limited.headers()[header::RETRY_AFTER], "120");
+        let down = ApiError::Unavailable {
+            detail: "DNS did not answer".into(),
+            retry_after_s: 0,
+        }
+        .into_response();
+        assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(down.headers()[header::RETRY_AFTER], "1");
+    }
 
     #[test]
     fn a_lost_conditional_write_is_a_conflict_not_an_internal_error() {

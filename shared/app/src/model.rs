@@ -41,6 +41,9 @@ pub struct EmailAccount {
     /// The owner proved control of the address; local mode needs no proof.
     #[serde(default)]
     pub confirmed: bool,
+    /// The proof of control this link waits for.
+    #[serde(default)]
+    pub proof: Proof,
     /// Users allowed to send from this account, possibly of other organizations.
     #[serde(default)]
     pub delegates: Vec<Delegate>,
@@ -63,6 +66,23 @@ impl EmailAccount {
             .iter()
             .any(|d| &d.org_id == org && &d.user_id == user)
     }
+}
+
+/// The confirmation link of an account's current link. Its tokens
+/// name `link`; a resend or relink issues another, which voids the older ones.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Proof {
+    /// The open confirmation link, until it is used or cancelled.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// When the current link was issued: it expires, and the polling of the
+    /// mail service stops, 24 hours later.
+    #[serde(default)]
+    pub issued_at: Option<DateTime<Utc>>,
+    /// When confirmation mails went out again (`resend`, relink) in the last
+    /// day, for the resend limits.
+    #[serde(default)]
+    pub resent_at: Vec<DateTime<Utc>>,
 }
 
 /// A user granted the right to send from someone else's account.

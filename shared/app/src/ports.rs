@@ -589,7 +589,9 @@ pub trait Identities: Send + Sync {
     async fn release(&self, address: &EmailAddress) -> Result<(), String>;
     /// Whether `domain` is a verified domain identity with DKIM.
     async fn domain_verified(&self, domain: &str) -> Result<bool, String>;
-    /// The `p=` of the domain's published DMARC policy, if any.
+    /// The DMARC policy (`none`, `quarantine`, `reject`) receivers apply to
+    /// mail from `domain` (R-2.1: its record, else its organizational
+    /// domain's), if any; an error when the lookup failed, never "no policy".
     async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, String>;
 }
 

@@ -200,7 +200,11 @@ impl From<SnsError> for ApiError {
 }
 
 /// Whether `url` is an SNS signing certificate URL:
-/// `https://sns.<region>.amazonaws.com[.cn]/<path>.pem`, nothing else.
+/// `https://sns.<region>.amazonaws.com/<path>.pem`, or
+/// `https://sns.cn-<…>.amazonaws.com.cn/<path>.pem` in the China partition,
+/// nothing else (§15). The host is exactly SNS' regional endpoint: an S3
+/// bucket named `sns` (`sns.s3.amazonaws.com`) or a legacy `sns.s3-…` name is
+/// not SNS, so a region must look like one (`us-east-1`, `us-gov-west-1`).
 pub fn trusted_certificate_url(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("https://") else {
         return false;
@@ -208,21 +212,37 @@ pub fn trusted_certificate_url(url: &str) -> bool {
     let Some((host, path)) = rest.split_once('/') else {
         return false;
     };
-    let region = host
-        .strip_prefix("sns.")
-        .and_then(|h| {
-            h.strip_suffix(".amazonaws.com")
-                .or_else(|| h.strip_suffix(".amazonaws.com.cn"))
-        })
-        .unwrap_or_default();
-    let region_ok = !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let Some(endpoint) = host.strip_prefix("sns.") else {
+        return false;
+    };
+    let region_ok = match endpoint.strip_suffix(".amazonaws.com.cn") {
+        Some(region) => region.starts_with("cn-") && is_region(region),
+        None => endpoint
+            .strip_suffix(".amazonaws.com")
+            .is_some_and(|region| !region.starts_with("cn-") && is_region(region)),
+    };
     let path_ok = path.ends_with(".pem")
         && !path.contains(['?', '#', '\\', '@'])
         && path.bytes().all(|b| b.is_ascii_graphic());
     region_ok && path_ok
+}
+
+/// An AWS region name: a two-letter area, optional partition words, a
+/// direction and a number (`eu-central-1`, `us-gov-west-1`, `cn-northwest-1`).
+fn is_region(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let [area, middle @ .., number] = parts.as_slice() else {
+        return false;
+    };
+    area.len() == 2
+        && area.bytes().all(|b| b.is_ascii_lowercase())
+        && (1..=3).contains(&middle.len())
+        && middle
+            .iter()
+            .all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !number.is_empty()
+        && number.len() <= 2
+        && number.bytes().all(|b| b.is_ascii_digit())
 }
 
 /// The string SNS signs: `Name\nvalue\n` for each signed field present, in order.
@@ -713,6 +733,9 @@ mod tests {
             "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-abc.pem",
             "https://sns.eu-central-1.amazonaws.com/x/y.pem",
             "https://sns.cn-north-1.amazonaws.com.cn/SimpleNotificationService-abc.pem",
+            "https://sns.cn-northwest-1.amazonaws.com.cn/x.pem",
+            "https://sns.us-gov-west-1.amazonaws.com/x.pem",
+            "https://sns.ap-southeast-2.amazonaws.com/x.pem",
         ] {
             assert!(trusted_certificate_url(ok), "{ok}");
         }
@@ -721,6 +744,14 @@ mod tests {
             "https://sns.us-east-1.amazonaws.com.evil.example/x.pem",
             "https://evil.example/sns.us-east-1.amazonaws.com/x.pem",
             "https://sns.amazonaws.com/x.pem",
+            // An S3 bucket named `sns`, and legacy S3 endpoint names (§15).
+            "https://sns.s3.amazonaws.com/x.pem",
+            "https://sns.s3-us-west-2.amazonaws.com/x.pem",
+            "https://sns.s3.us-west-2.amazonaws.com/x.pem",
+            "https://sns.s3-external-1.amazonaws.com/x.pem",
+            "https://sns.s3.amazonaws.com.cn/x.pem",
+            "https://sns.us-east-1.amazonaws.com.cn/x.pem",
+            "https://sns.cn-north-1.amazonaws.com/x.pem",
             "https://sns..amazonaws.com/x.pem",
             "https://sns.US-EAST-1.amazonaws.com/x.pem",
             "https://sns.us_east_1.amazonaws.com/x.pem",

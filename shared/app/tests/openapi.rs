@@ -197,13 +197,14 @@ fn the_documents_are_well_formed_openapi_3_1() {
     errors.extend(well_formed("/dev/openapi.json", &dev));
     assert!(errors.is_empty(), "{errors:#?}");
     // Every non-public route of the API takes the bearer token; the public
-    // ones are the unsubscribe and confirmation links, the SNS webhooks
+    // ones are the unsubscribe, confirmation and "this wasn't me" links, the SNS webhooks
     // (SNS-signed) and this document.
     for (path, item) in v1["paths"].as_object().unwrap() {
         for method in METHODS {
             if let Some(op) = item.get(method) {
                 let public = path.starts_with("/v1/unsubscribe/")
                     || path.starts_with("/v1/email-accounts/confirm/")
+                    || path.starts_with("/v1/email-accounts/not-me/")
                     || path.starts_with("/v1/webhooks/")
                     || path == "/v1/openapi.json";
                 assert_eq!(

@@ -1,257 +1,452 @@
-//! The one DNS lookup the service makes: a domain's published DMARC policy
-//! (`TXT _dmarc.<domain>`, R-2.1). A plain UDP query to the system resolver
-//! (the VPC resolver in Lambda), so that no resolver library joins the
-//! dependencies for a single record type.
+//! The one DNS question the service asks: which DMARC policy a receiver
+//! applies to mail from a domain (R-2.1, RFC 7489 §6.6.3). The record at
+//! `_dmarc.<domain>` counts; without one, the organizational domain's record
+//! (the public suffix list says where it is) with its `sp=` for subdomains. A
+//! lookup that fails is an error, never "no policy".
+//!
+//! The rules are plain functions over a [`TxtLookup`], tested with a fake;
+//! [`SystemResolver`] is the network side (hickory on the system's name
+//! server, the VPC resolver in Lambda).
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::net::UdpSocket;
-
-const TXT: u16 = 16;
-const IN: u16 = 1;
-const TIMEOUT: Duration = Duration::from_secs(2);
-const TRIES: usize = 2;
+use hickory_resolver::TokioResolver;
+use hickory_resolver::config::{
+    ConnectionConfig, NameServerConfig, ResolveHosts, ResolverConfig, ResolverOpts,
+};
+use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::proto::rr::RData;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DnsError {
     #[error("`{0}` is not a domain name")]
     BadName(String),
-    #[error("the DNS query failed: {0}")]
-    Failed(String),
+    /// A timeout, SERVFAIL, a truncated answer, no resolver: nothing is known.
+    #[error("the DNS lookup of {name} failed: {why}")]
+    Failed { name: String, why: String },
 }
 
-/// The first `nameserver` of `/etc/resolv.conf`, or 127.0.0.1.
-pub fn system_resolver() -> SocketAddr {
-    let ip = std::fs::read_to_string("/etc/resolv.conf")
-        .ok()
-        .and_then(|conf| {
-            conf.lines().find_map(|line| {
-                let mut words = line.split_whitespace();
-                (words.next() == Some("nameserver"))
-                    .then(|| words.next()?.parse::<IpAddr>().ok())
-                    .flatten()
-            })
-        })
-        .unwrap_or(IpAddr::V4(Ipv4Addr::LOCALHOST));
-    SocketAddr::new(ip, 53)
+/// The TXT records at a name: the network side of the DMARC rules.
+#[async_trait::async_trait]
+pub trait TxtLookup: Send + Sync {
+    /// Each TXT record's strings joined into one; none when the name does not
+    /// exist or has no TXT record (NXDOMAIN, NODATA).
+    async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError>;
 }
 
-/// A recursive query for the TXT records of `name`.
-pub fn txt_query(id: u16, name: &str) -> Result<Vec<u8>, DnsError> {
-    let mut q = Vec::with_capacity(name.len() + 18);
-    q.extend_from_slice(&id.to_be_bytes());
-    q.extend_from_slice(&0x0100u16.to_be_bytes()); // recursion desired
-    q.extend_from_slice(&[0, 1, 0, 0, 0, 0, 0, 0]); // one question
-    for label in name.trim_end_matches('.').split('.') {
-        if label.is_empty() || label.len() > 63 || !label.is_ascii() {
-            return Err(DnsError::BadName(name.to_owned()));
+/// A DMARC policy (`p=`, `sp=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Policy {
+    None,
+    Quarantine,
+    Reject,
+}
+
+impl Policy {
+    fn parse(value: &str) -> Option<Policy> {
+        match value.trim().to_ascii_lowercase().as_str() {
+            "none" => Some(Policy::None),
+            "quarantine" => Some(Policy::Quarantine),
+            "reject" => Some(Policy::Reject),
+            _ => None,
         }
-        q.push(label.len() as u8);
-        q.extend_from_slice(label.as_bytes());
     }
-    q.push(0);
-    q.extend_from_slice(&TXT.to_be_bytes());
-    q.extend_from_slice(&IN.to_be_bytes());
-    Ok(q)
-}
 
-fn read_u16(bytes: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]))
-}
-
-/// The offset just past the (possibly compressed) name starting at `at`.
-fn skip_name(bytes: &[u8], mut at: usize) -> Option<usize> {
-    loop {
-        let len = *bytes.get(at)?;
-        match len {
-            0 => return Some(at + 1),
-            l if l & 0xC0 == 0xC0 => return Some(at + 2),
-            l => at += 1 + l as usize,
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::None => "none",
+            Policy::Quarantine => "quarantine",
+            Policy::Reject => "reject",
         }
     }
 }
 
-/// The TXT records of an answer to query `id`; none for a name that does not exist.
-pub fn parse_txt_answer(id: u16, bytes: &[u8]) -> Result<Vec<String>, DnsError> {
-    let malformed = || DnsError::Failed("a malformed DNS answer".into());
-    if read_u16(bytes, 0) != Some(id) {
-        return Err(DnsError::Failed("an answer to another query".into()));
-    }
-    let flags = read_u16(bytes, 2).ok_or_else(malformed)?;
-    if flags & 0x8000 == 0 {
-        return Err(malformed());
-    }
-    if flags & 0x0200 != 0 {
-        return Err(DnsError::Failed("the answer was truncated".into()));
-    }
-    match flags & 0x000F {
-        0 => {}
-        3 => return Ok(Vec::new()), // NXDOMAIN: no policy published
-        code => {
-            return Err(DnsError::Failed(format!(
-                "the resolver answered rcode {code}"
-            )));
-        }
-    }
-    let questions = read_u16(bytes, 4).ok_or_else(malformed)?;
-    let answers = read_u16(bytes, 6).ok_or_else(malformed)?;
-    let mut at = 12;
-    for _ in 0..questions {
-        at = skip_name(bytes, at).ok_or_else(malformed)? + 4;
-    }
-    let mut records = Vec::new();
-    for _ in 0..answers {
-        at = skip_name(bytes, at).ok_or_else(malformed)?;
-        let kind = read_u16(bytes, at).ok_or_else(malformed)?;
-        let length = read_u16(bytes, at + 8).ok_or_else(malformed)? as usize;
-        let start = at + 10;
-        let data = bytes.get(start..start + length).ok_or_else(malformed)?;
-        at = start + length;
-        if kind != TXT {
-            continue; // e.g. a CNAME on the way
-        }
-        // A TXT record is one or more <length><text> strings, read as one.
-        let mut text = Vec::new();
-        let mut i = 0;
-        while i < data.len() {
-            let n = data[i] as usize;
-            text.extend_from_slice(data.get(i + 1..i + 1 + n).ok_or_else(malformed)?);
-            i += 1 + n;
-        }
-        records.push(String::from_utf8_lossy(&text).into_owned());
-    }
-    Ok(records)
+/// A published DMARC record, reduced to what decides delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DmarcRecord {
+    /// `p=`; a record without a valid one acts as `none` (RFC 7489 §6.6.3).
+    pub policy: Policy,
+    /// `sp=`, the policy for subdomains of the organizational domain.
+    pub subdomain_policy: Option<Policy>,
 }
 
-/// The `p=` tag of a DMARC record (`none`, `quarantine`, `reject`), lower-cased.
-pub fn dmarc_policy_of(records: &[String]) -> Option<String> {
-    records
-        .iter()
-        .find(|r| {
-            r.trim_start()
-                .get(..8)
-                .is_some_and(|v| v.eq_ignore_ascii_case("v=DMARC1"))
-        })
-        .and_then(|r| {
-            r.split(';').find_map(|tag| {
-                let (name, value) = tag.split_once('=')?;
-                name.trim()
-                    .eq_ignore_ascii_case("p")
-                    .then(|| value.trim().to_ascii_lowercase())
-            })
-        })
-}
-
-/// The TXT records of `name`, asked of `resolver`.
-pub async fn lookup_txt(resolver: SocketAddr, name: &str) -> Result<Vec<String>, DnsError> {
-    let id: u16 = rand::random();
-    let query = txt_query(id, name)?;
-    let local: SocketAddr = if resolver.is_ipv4() {
-        (Ipv4Addr::UNSPECIFIED, 0).into()
-    } else {
-        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+/// One TXT record read as DMARC: `v=DMARC1` first, then `tag=value` pairs.
+pub fn parse_record(text: &str) -> Option<DmarcRecord> {
+    let mut tags = text
+        .split(';')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .filter_map(|t| t.split_once('='))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim()));
+    match tags.next() {
+        Some((v, version)) if v == "v" && version.eq_ignore_ascii_case("DMARC1") => {}
+        _ => return None,
+    }
+    let mut record = DmarcRecord {
+        policy: Policy::None,
+        subdomain_policy: None,
     };
-    let socket = UdpSocket::bind(local)
-        .await
-        .map_err(|e| DnsError::Failed(e.to_string()))?;
-    let mut answer = vec![0u8; 4096];
-    let mut last = DnsError::Failed("no answer".into());
-    for _ in 0..TRIES {
-        if let Err(e) = socket.send_to(&query, resolver).await {
-            last = DnsError::Failed(e.to_string());
-            continue;
-        }
-        match tokio::time::timeout(TIMEOUT, socket.recv_from(&mut answer)).await {
-            Ok(Ok((n, from))) if from == resolver => {
-                return parse_txt_answer(id, &answer[..n]);
-            }
-            Ok(Ok(_)) => last = DnsError::Failed("an answer from elsewhere".into()),
-            Ok(Err(e)) => last = DnsError::Failed(e.to_string()),
-            Err(_) => last = DnsError::Failed("the resolver did not answer in time".into()),
+    for (name, value) in tags {
+        match name.as_str() {
+            "p" => record.policy = Policy::parse(value).unwrap_or(Policy::None),
+            "sp" => record.subdomain_policy = Policy::parse(value),
+            _ => {}
         }
     }
-    Err(last)
+    Some(record)
 }
 
-/// The DMARC policy `domain` publishes, if any.
-pub async fn dmarc_policy(resolver: SocketAddr, domain: &str) -> Result<Option<String>, DnsError> {
-    let records = lookup_txt(
-        resolver,
-        &format!("_dmarc.{}", domain.trim_end_matches('.')),
-    )
-    .await?;
-    Ok(dmarc_policy_of(&records))
+/// The DMARC record among a name's TXT records. Several DMARC records are an
+/// error of the domain's owner, and receivers then apply none (§6.6.3).
+pub fn dmarc_record(records: &[String]) -> Option<DmarcRecord> {
+    let mut found = records.iter().filter_map(|r| parse_record(r));
+    match (found.next(), found.next()) {
+        (Some(record), None) => Some(record),
+        _ => None,
+    }
+}
+
+/// The organizational domain of `domain` (its registrable domain by the
+/// public suffix list): `acme.co.uk` for `mail.acme.co.uk`.
+pub fn organizational_domain(domain: &str) -> Option<&str> {
+    psl::domain_str(domain)
+}
+
+/// `domain` lower-cased, without a final dot, checked label by label.
+fn domain_name(domain: &str) -> Result<String, DnsError> {
+    let name = domain.trim_end_matches('.').to_ascii_lowercase();
+    let labels_ok = !name.is_empty()
+        && name.len() <= 240
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+    if labels_ok {
+        Ok(name)
+    } else {
+        Err(DnsError::BadName(domain.to_owned()))
+    }
+}
+
+/// The policy a receiver applies to mail whose From domain is `domain`:
+/// the domain's own record, else its organizational domain's `sp=` (or `p=`).
+pub async fn applicable_policy(lookup: &dyn TxtLookup, domain: &str) -> Result<Policy, DnsError> {
+    let domain = domain_name(domain)?;
+    if let Some(record) = dmarc_record(&lookup.txt(&format!("_dmarc.{domain}")).await?) {
+        return Ok(record.policy);
+    }
+    match organizational_domain(&domain) {
+        Some(org) if org != domain => {
+            let records = lookup.txt(&format!("_dmarc.{org}")).await?;
+            Ok(dmarc_record(&records)
+                .map_or(Policy::None, |r| r.subdomain_policy.unwrap_or(r.policy)))
+        }
+        _ => Ok(Policy::None),
+    }
+}
+
+/// How long one query waits, and how often it is asked: the link request waits
+/// for it (at worst about 2 × 2 s per name).
+const TIMEOUT: Duration = Duration::from_secs(2);
+const ATTEMPTS: usize = 2;
+
+/// TXT lookups through hickory on the system's name servers (`/etc/resolv.conf`).
+pub struct SystemResolver {
+    resolver: Result<TokioResolver, String>,
+}
+
+impl SystemResolver {
+    /// The name servers of `/etc/resolv.conf`; without it, every lookup fails.
+    pub fn new() -> Self {
+        let resolver = TokioResolver::builder_tokio()
+            .map(|mut builder| {
+                let opts = options(builder.options_mut().clone());
+                *builder.options_mut() = opts;
+                builder
+            })
+            .and_then(|builder| builder.build())
+            .map_err(|e| format!("no DNS resolver: {e}"));
+        SystemResolver { resolver }
+    }
+
+    /// One name server at `server` (UDP, with TCP when an answer is truncated).
+    pub fn with_name_server(server: SocketAddr) -> Self {
+        let mut udp = ConnectionConfig::udp();
+        udp.port = server.port();
+        let mut tcp = ConnectionConfig::tcp();
+        tcp.port = server.port();
+        let config = ResolverConfig::from_name_servers(vec![NameServerConfig::new(
+            server.ip(),
+            true,
+            vec![udp, tcp],
+        )]);
+        let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
+            .with_options(options(ResolverOpts::default()))
+            .build()
+            .map_err(|e| format!("no DNS resolver: {e}"));
+        SystemResolver { resolver }
+    }
+}
+
+impl Default for SystemResolver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+fn options(mut opts: ResolverOpts) -> ResolverOpts {
+    opts.timeout = TIMEOUT;
+    opts.attempts = ATTEMPTS;
+    opts.use_hosts_file = ResolveHosts::Never;
+    opts.cache_size = 256;
+    opts
+}
+
+#[async_trait::async_trait]
+impl TxtLookup for SystemResolver {
+    async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
+        let failed = |why: String| DnsError::Failed {
+            name: name.to_owned(),
+            why,
+        };
+        let resolver = self.resolver.as_ref().map_err(|e| failed(e.clone()))?;
+        // Fully qualified: no search domain is appended.
+        match resolver.txt_lookup(format!("{name}.")).await {
+            Ok(lookup) => Ok(lookup
+                .answers()
+                .iter()
+                .filter_map(|record| match &record.data {
+                    RData::TXT(txt) => Some(
+                        txt.txt_data
+                            .iter()
+                            .map(|s| String::from_utf8_lossy(s))
+                            .collect::<String>(),
+                    ),
+                    _ => None, // e.g. a CNAME on the way
+                })
+                .collect()),
+            Err(e) if e.is_no_records_found() => Ok(Vec::new()),
+            Err(e) => Err(failed(e.to_string())),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
-    /// An answer to `query` carrying `records` as TXT answers.
-    fn answer(query: &[u8], rcode: u16, records: &[&[&str]]) -> Vec<u8> {
-        let mut a = query.to_vec();
-        a[2..4].copy_from_slice(&(0x8180u16 | rcode).to_be_bytes());
-        a[6..8].copy_from_slice(&(records.len() as u16).to_be_bytes());
-        for strings in records {
-            a.extend_from_slice(&[0xC0, 12]); // the question's name
-            a.extend_from_slice(&TXT.to_be_bytes());
-            a.extend_from_slice(&IN.to_be_bytes());
-            a.extend_from_slice(&300u32.to_be_bytes());
-            let data: Vec<u8> = strings
-                .iter()
-                .flat_map(|s| std::iter::once(s.len() as u8).chain(s.bytes()))
-                .collect();
-            a.extend_from_slice(&(data.len() as u16).to_be_bytes());
-            a.extend_from_slice(&data);
+    /// Answers from a table; a name marked `FAIL` fails, any other is absent.
+    struct FakeDns(HashMap<&'static str, Vec<&'static str>>);
+
+    #[async_trait::async_trait]
+    impl TxtLookup for FakeDns {
+        async fn txt(&self, name: &str) -> Result<Vec<String>, DnsError> {
+            match self.0.get(name) {
+                Some(records) if records == &["FAIL"] => Err(DnsError::Failed {
+                    name: name.into(),
+                    why: "SERVFAIL".into(),
+                }),
+                Some(records) => Ok(records.iter().map(|r| r.to_string()).collect()),
+                None => Ok(Vec::new()),
+            }
         }
-        a
+    }
+
+    fn dns(entries: &[(&'static str, &[&'static str])]) -> FakeDns {
+        FakeDns(entries.iter().map(|(k, v)| (*k, v.to_vec())).collect())
     }
 
     #[test]
-    fn queries_and_answers_round_trip() {
-        let q = txt_query(7, "_dmarc.acme.example").expect("a query");
-        let a = answer(
-            &q,
-            0,
-            &[
-                &["v=spf1 -all"],
-                &["v=DMARC1; ", "p=Reject; rua=mailto:d@acme.example"],
-            ],
-        );
-        let records = parse_txt_answer(7, &a).expect("parsed");
-        assert_eq!(records[1], "v=DMARC1; p=Reject; rua=mailto:d@acme.example");
-        assert_eq!(dmarc_policy_of(&records), Some("reject".into()));
-        assert_eq!(parse_txt_answer(7, &answer(&q, 3, &[])), Ok(vec![]));
-        assert!(parse_txt_answer(8, &a).is_err());
-        assert!(parse_txt_answer(7, &a[..a.len() - 3]).is_err());
-        assert!(txt_query(1, "bad..name").is_err());
-    }
-
-    #[test]
-    fn only_a_dmarc_record_has_a_policy() {
-        assert_eq!(dmarc_policy_of(&["v=spf1 p=reject".into()]), None);
+    fn a_record_is_read_as_rfc_7489_says() {
         assert_eq!(
-            dmarc_policy_of(&["v=DMARC1;p=quarantine;pct=50".into()]),
-            Some("quarantine".into())
+            parse_record("v=DMARC1; p=Reject; sp=none; rua=mailto:d@acme.example"),
+            Some(DmarcRecord {
+                policy: Policy::Reject,
+                subdomain_policy: Some(Policy::None)
+            })
         );
-        assert_eq!(dmarc_policy_of(&["v=DMARC1; rua=mailto:x@y".into()]), None);
+        assert_eq!(parse_record("v=spf1 -all"), None);
+        assert_eq!(parse_record("p=reject; v=DMARC1"), None, "v= comes first");
+        assert_eq!(
+            parse_record("v=DMARC1; rua=mailto:x@y").map(|r| r.policy),
+            Some(Policy::None)
+        );
+        assert_eq!(
+            parse_record("v=DMARC1;p=bogus").map(|r| r.policy),
+            Some(Policy::None)
+        );
+        // Two DMARC records: receivers apply none.
+        assert_eq!(
+            dmarc_record(&["v=DMARC1; p=reject".into(), "v=DMARC1; p=none".into()]),
+            None
+        );
+        assert_eq!(
+            dmarc_record(&["v=spf1 -all".into(), "v=DMARC1;p=quarantine;pct=50".into()])
+                .map(|r| r.policy),
+            Some(Policy::Quarantine)
+        );
+    }
+
+    #[test]
+    fn the_organizational_domain_comes_from_the_public_suffix_list() {
+        assert_eq!(organizational_domain("mail.acme.co.uk"), Some("acme.co.uk"));
+        assert_eq!(organizational_domain("acme.com"), Some("acme.com"));
+        assert_eq!(
+            organizational_domain("a.b.acme.example"),
+            Some("acme.example")
+        );
+        assert_eq!(organizational_domain("co.uk"), None);
     }
 
     #[tokio::test]
-    async fn a_policy_is_asked_of_the_resolver() {
-        let server = UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
-        let resolver = server.local_addr().expect("its address");
-        let responder = tokio::spawn(async move {
-            let mut buf = vec![0u8; 512];
-            let (n, from) = server.recv_from(&mut buf).await.expect("a query");
-            let reply = answer(&buf[..n], 0, &[&["v=DMARC1; p=none"]]);
-            server.send_to(&reply, from).await.expect("answered");
-        });
+    async fn a_subdomain_of_a_reject_domain_is_strict() {
+        // no record at the subdomain; the organizational domain's p=reject applies.
+        let d = dns(&[("_dmarc.acme.example", &["v=DMARC1; p=reject"])]);
         assert_eq!(
-            dmarc_policy(resolver, "acme.example").await,
-            Ok(Some("none".into()))
+            applicable_policy(&d, "mail.acme.example").await,
+            Ok(Policy::Reject)
         );
-        responder.await.expect("the responder ran");
+        assert_eq!(
+            applicable_policy(&d, "Mail.Acme.Example.").await,
+            Ok(Policy::Reject)
+        );
+    }
+
+    #[tokio::test]
+    async fn sp_governs_subdomains_and_the_domains_own_record_wins() {
+        let d = dns(&[
+            ("_dmarc.acme.example", &["v=DMARC1; p=reject; sp=none"]),
+            ("_dmarc.strict.lax.example", &["v=DMARC1; p=quarantine"]),
+            ("_dmarc.lax.example", &["v=DMARC1; p=none; sp=reject"]),
+        ]);
+        assert_eq!(
+            applicable_policy(&d, "acme.example").await,
+            Ok(Policy::Reject)
+        );
+        assert_eq!(
+            applicable_policy(&d, "mail.acme.example").await,
+            Ok(Policy::None)
+        );
+        assert_eq!(applicable_policy(&d, "lax.example").await, Ok(Policy::None));
+        assert_eq!(
+            applicable_policy(&d, "news.lax.example").await,
+            Ok(Policy::Reject)
+        );
+        assert_eq!(
+            applicable_policy(&d, "strict.lax.example").await,
+            Ok(Policy::Quarantine)
+        );
+        assert_eq!(
+            applicable_policy(&d, "other.example").await,
+            Ok(Policy::None)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_lookup_is_never_no_policy() {
+        // fail closed, at the domain or at its organizational domain.
+        let d = dns(&[("_dmarc.down.example", &["FAIL"])]);
+        assert!(matches!(
+            applicable_policy(&d, "down.example").await,
+            Err(DnsError::Failed { .. })
+        ));
+        assert!(matches!(
+            applicable_policy(&d, "mail.down.example").await,
+            Err(DnsError::Failed { .. })
+        ));
+        assert!(matches!(
+            applicable_policy(&d, "bad..name").await,
+            Err(DnsError::BadName(_))
+        ));
+    }
+
+    mod network {
+        //! The hickory adapter against a name server made here.
+        use super::super::*;
+        use hickory_resolver::proto::op::{Message, ResponseCode};
+        use hickory_resolver::proto::rr::rdata::TXT;
+        use hickory_resolver::proto::rr::{Name, Record};
+        use tokio::net::UdpSocket;
+
+        /// Answers every query on a local UDP socket the way `answer` says.
+        async fn name_server(
+            answer: fn(&Message) -> Message,
+        ) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+            let socket = UdpSocket::bind("127.0.0.1:0").await.expect("a socket");
+            let address = socket.local_addr().expect("its address");
+            let task = tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                while let Ok((n, from)) = socket.recv_from(&mut buf).await {
+                    let Ok(query) = Message::from_vec(&buf[..n]) else {
+                        continue;
+                    };
+                    let reply = answer(&query).to_vec().expect("encoded");
+                    let _ = socket.send_to(&reply, from).await;
+                }
+            });
+            (address, task)
+        }
+
+        fn reply(query: &Message, code: ResponseCode) -> Message {
+            let mut m = Message::response(query.metadata.id, query.metadata.op_code);
+            m.metadata.response_code = code;
+            m.metadata.recursion_desired = true;
+            m.metadata.recursion_available = true;
+            m.add_queries(query.queries.clone());
+            m
+        }
+
+        fn dmarc(query: &Message) -> Message {
+            let mut m = reply(query, ResponseCode::NoError);
+            let name: Name = query.queries[0].name().clone();
+            m.add_answer(Record::from_rdata(
+                name,
+                300,
+                RData::TXT(TXT::new(vec!["v=DMARC1; ".into(), "p=reject".into()])),
+            ));
+            m
+        }
+
+        #[tokio::test]
+        async fn records_nxdomain_and_failures_are_told_apart() {
+            let (server, task) = name_server(dmarc).await;
+            let records = SystemResolver::with_name_server(server)
+                .txt("_dmarc.acme.example")
+                .await;
+            assert_eq!(records, Ok(vec!["v=DMARC1; p=reject".to_owned()]));
+            task.abort();
+
+            let (server, task) = name_server(|q| reply(q, ResponseCode::NXDomain)).await;
+            let records = SystemResolver::with_name_server(server)
+                .txt("_dmarc.acme.example")
+                .await;
+            assert_eq!(records, Ok(vec![]));
+            task.abort();
+
+            let (server, task) = name_server(|q| reply(q, ResponseCode::ServFail)).await;
+            let failed = SystemResolver::with_name_server(server)
+                .txt("_dmarc.acme.example")
+                .await;
+            assert!(matches!(failed, Err(DnsError::Failed { .. })), "{failed:?}");
+            task.abort();
+
+            // Truncated, and no TCP answer to fall back on: nothing is known.
+            let (server, task) = name_server(|q| {
+                let mut m = dmarc(q);
+                m.metadata.truncation = true;
+                m
+            })
+            .await;
+            let failed = SystemResolver::with_name_server(server)
+                .txt("_dmarc.acme.example")
+                .await;
+            assert!(matches!(failed, Err(DnsError::Failed { .. })), "{failed:?}");
+            task.abort();
+        }
     }
 }

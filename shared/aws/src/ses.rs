@@ -18,8 +18,9 @@ use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
 use outreach_app::ports::{Identities, Mailer, MailerError, OutboundMail, SentMail};
 use outreach_domain::EmailAddress;
 
-use crate::dns;
+use crate::dns::{self, SystemResolver, TxtLookup};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 /// The domain of the Message-ID header SES gives a message sent in `region`.
 pub fn message_id_domain(region: &str) -> String {
@@ -107,16 +108,21 @@ pub fn classify(failure: &SendFailure, from: &EmailAddress, to: &EmailAddress) -
     }
 }
 
-/// `MessageRejected` covers the sender, the recipient and the content; the
-/// message says which.
+/// `MessageRejected` covers the sender, the recipient and the content: its
+/// message says which kind of refusal, and whom it blames is read from the
+/// identities it names, each compared whole with the sender's address and
+/// domain (R-8.4). A recipient at the sender's own domain is not the sender:
+/// in the SES sandbox such a refusal is R-2.5's deferral.
 fn classify_rejection(
     message: &str,
     from: &EmailAddress,
     to: &EmailAddress,
     why: String,
 ) -> MailerError {
+    let named = named_identities(message);
+    let names = |identity: &str| named.iter().any(|n| n.eq_ignore_ascii_case(identity));
+    let names_sender = names(from.as_str()) || names(from.domain());
     let text = message.to_ascii_lowercase();
-    let names_sender = text.contains(from.as_str()) || text.contains(from.domain());
     if text.contains("not verified") || text.contains("failed the check") {
         // "Email address is not verified. The following identities failed the
         // check…": the sender's identity, or, in the SES sandbox, a recipient
@@ -130,7 +136,7 @@ fn classify_rejection(
     if text.contains("authority to send from") || text.contains("not authorized") {
         return MailerError::SenderFault(why);
     }
-    if text.contains(to.as_str())
+    if names(to.as_str())
         || text.contains("address blacklisted")
         || text.contains("illegal address")
         || text.contains("invalid address")
@@ -139,6 +145,38 @@ fn classify_rejection(
     }
     // Content or anything unforeseen: stop and show it rather than retry forever.
     MailerError::SenderFault(why)
+}
+
+/// The addresses and domains an SES error message names (`… in region
+/// US-EAST-1: alice@acme.example, acme.example`), lower-cased, in order.
+pub fn named_identities(message: &str) -> Vec<String> {
+    message
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    ',' | ';' | '<' | '>' | '"' | '\'' | '(' | ')' | '[' | ']'
+                )
+        })
+        .map(|word| {
+            word.trim_end_matches(['.', ':'])
+                .trim_start_matches(':')
+                .to_ascii_lowercase()
+        })
+        .filter(|word| {
+            let domain = match word.rsplit_once('@') {
+                Some((local, domain)) if !local.is_empty() => domain,
+                Some(_) => return false,
+                None => word.as_str(),
+            };
+            domain.contains('.')
+                && !domain.starts_with('.')
+                && domain.bytes().any(|b| b.is_ascii_alphabetic())
+                && domain
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        })
+        .collect()
 }
 
 /// Whether a connector error happened before any byte of the request left: a
@@ -300,17 +338,22 @@ where
 /// identity; domain identities are the operator's and are never deleted here.
 pub struct SesIdentities {
     client: Client,
-    resolver: SocketAddr,
+    dns: Arc<dyn TxtLookup>,
 }
 
 impl SesIdentities {
     /// Identities on `client`; DMARC policies are asked of the system resolver.
     pub fn new(client: Client) -> Self {
-        Self::with_resolver(client, dns::system_resolver())
+        Self::with_lookup(client, Arc::new(SystemResolver::new()))
     }
 
+    /// DMARC policies are asked of the name server at `resolver`.
     pub fn with_resolver(client: Client, resolver: SocketAddr) -> Self {
-        SesIdentities { client, resolver }
+        Self::with_lookup(client, Arc::new(SystemResolver::with_name_server(resolver)))
+    }
+
+    pub fn with_lookup(client: Client, dns: Arc<dyn TxtLookup>) -> Self {
+        SesIdentities { client, dns }
     }
 
     /// `None` when SES does not know the identity.
@@ -381,14 +424,22 @@ impl Identities for SesIdentities {
     }
 
     /// Nothing when the domain is verified with DKIM (the recommended setup);
-    /// otherwise an address identity, which SES verifies by mailing the address.
+    /// otherwise an address identity, which SES verifies by mailing the
+    /// address. An address identity SES has not verified is created anew, so
+    /// that SES mails its verification again (R-2.1: `resend`); SES offers no
+    /// other way, and nobody can send from it meanwhile, so no link loses
+    /// anything. A verified one is left alone.
     async fn prepare(&self, address: &EmailAddress) -> Result<(), String> {
         if self.domain_verified(address.domain()).await? {
             return Ok(());
         }
-        self.create(address.as_str())
-            .await
-            .map_err(|e| e.to_string())
+        let identity = address.as_str();
+        match self.get(identity).await.map_err(|e| e.to_string())? {
+            Some(health) if health.verified_for_sending => return Ok(()),
+            Some(_) => self.delete(identity).await.map_err(|e| e.to_string())?,
+            None => {}
+        }
+        self.create(identity).await.map_err(|e| e.to_string())
     }
 
     async fn release(&self, address: &EmailAddress) -> Result<(), String> {
@@ -405,9 +456,13 @@ impl Identities for SesIdentities {
             .is_some_and(|h| h.verified_for_sending && h.dkim_verified))
     }
 
+    /// The policy receivers apply to mail from `domain` (R-2.1: the domain's
+    /// record, else its organizational domain's); an error when DNS did not
+    /// answer, never "no policy".
     async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, String> {
-        dns::dmarc_policy(self.resolver, domain)
+        dns::applicable_policy(self.dns.as_ref(), domain)
             .await
+            .map(|policy| Some(policy.as_str().to_owned()))
             .map_err(|e| e.to_string())
     }
 }
@@ -462,6 +517,42 @@ mod tests {
                 "Email address is not verified. The following identities failed the check in region US-EAST-1: ada@home.example"
             )),
             "deferred"
+        );
+    }
+
+    #[test]
+    fn a_sandbox_refusal_of_a_colleague_is_not_the_senders_fault() {
+        // R-8.4: the recipient shares the sender's domain; SES names only the
+        // recipient, so this is R-2.5's deferral, not an account error (R-2.3).
+        let colleague = classify(
+            &refused(
+                400,
+                "MessageRejected",
+                "Email address is not verified. The following identities failed the check in region EU-WEST-1: bob@acme.example",
+            ),
+            &addr("alice@acme.example"),
+            &addr("bob@acme.example"),
+        );
+        assert!(
+            matches!(colleague, MailerError::Deferred(_)),
+            "{colleague:?}"
+        );
+        // The sender's domain identity named whole is the sender's.
+        let domain = classify(
+            &refused(
+                400,
+                "MessageRejected",
+                "Email address is not verified. The following identities failed the check in region EU-WEST-1: acme.example, bob@acme.example",
+            ),
+            &addr("alice@acme.example"),
+            &addr("bob@acme.example"),
+        );
+        assert!(matches!(domain, MailerError::SenderFault(_)), "{domain:?}");
+        assert_eq!(
+            named_identities(
+                "failed the check in region US-EAST-1: Alice@Acme.example, acme.example."
+            ),
+            vec!["alice@acme.example".to_owned(), "acme.example".to_owned()]
         );
     }
 

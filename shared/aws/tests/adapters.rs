@@ -272,6 +272,43 @@ async fn identities_are_created_checked_and_deleted() {
 }
 
 #[tokio::test]
+async fn preparing_an_unverified_address_asks_ses_to_verify_it_again() {
+    // `resend` starts SES' own verification again. SES v2 mails its
+    // verification only when an identity is created, so an unverified address
+    // identity is created anew (moto never verifies one).
+    let aws = Aws::new().await;
+    let identities = SesIdentities::new(aws.clients.sesv2.clone());
+    let address = fixtures::address(&format!("{}@acme.example", unique("alice")));
+    let identity_calls = |calls: Vec<support::Call>| {
+        calls
+            .into_iter()
+            .map(|c| c.operation)
+            .filter(|op| op != "GetEmailIdentity")
+            .collect::<Vec<_>>()
+    };
+    aws.calls.take();
+    Identities::prepare(&identities, &address)
+        .await
+        .expect("prepared");
+    assert_eq!(identity_calls(aws.calls.take()), ["CreateEmailIdentity"]);
+    Identities::prepare(&identities, &address)
+        .await
+        .expect("prepared again");
+    assert_eq!(
+        identity_calls(aws.calls.take()),
+        ["DeleteEmailIdentity", "CreateEmailIdentity"]
+    );
+    assert!(
+        identities
+            .get(address.as_str())
+            .await
+            .expect("read")
+            .is_some(),
+        "the identity exists again"
+    );
+}
+
+#[tokio::test]
 async fn raw_messages_are_read_from_s3() {
     let aws = Aws::new().await;
     let bucket = unique("inbound");

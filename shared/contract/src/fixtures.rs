@@ -28,6 +28,7 @@ pub fn account(org: &str, id: &str, owner: &str, addr: &str) -> EmailAccount {
         display_name: "Alice Recruiter".into(),
         status: AccountStatus::Connected,
         confirmed: true,
+        proof: Default::default(),
         delegates: Vec::new(),
         created_at: at(9, 0),
     }

@@ -39,6 +39,13 @@ use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::time::Validity;
 
 const CERT_URL: &str = "https://sns.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem";
+/// Hosts that look like SNS but are S3 buckets named `sns` (§15): the same
+/// certificate is served there, so only the URL check can refuse them.
+const LOOKALIKE_CERT_URLS: &[&str] = &[
+    "https://sns.s3.amazonaws.com/SimpleNotificationService-test.pem",
+    "https://sns.s3-eu-west-1.amazonaws.com/SimpleNotificationService-test.pem",
+    "https://sns.s3.eu-west-1.amazonaws.com/SimpleNotificationService-test.pem",
+];
 const EVENTS_TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:outreach-ses-events";
 const INBOUND_TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:outreach-inbound";
 
@@ -103,6 +110,9 @@ fn app() -> (App, SnsVerifier) {
     );
     let (key, pem) = key_and_certificate();
     let certificates = InMemoryCertificates::new();
+    for url in LOOKALIKE_CERT_URLS {
+        certificates.insert(*url, pem.clone());
+    }
     certificates.insert(CERT_URL, pem);
     let verifier = SnsVerifier::new(Arc::new(certificates), [EVENTS_TOPIC, INBOUND_TOPIC]);
     let app = App {
@@ -390,6 +400,33 @@ async fn a_signed_bounce_is_applied_once_and_forgeries_are_refused() {
     // A replay of the same message is refused.
     let (status, answer) = post(&router, "/v1/webhooks/ses-events", body).await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+}
+
+#[tokio::test]
+async fn a_certificate_from_an_s3_bucket_named_sns_is_refused() {
+    // §15: exactly `sns.<region>.amazonaws.com`; an S3 bucket named `sns` serves
+    // whatever its owner uploads.
+    let (app, verifier) = app();
+    let router = router(&app, verifier);
+    for (n, url) in LOOKALIKE_CERT_URLS.iter().enumerate() {
+        let mut forged: Value = serde_json::from_str(&app.signed(
+            "Notification",
+            EVENTS_TOPIC,
+            &format!("lookalike-{n}"),
+            json!({"Message": "{}"}),
+            "2",
+        ))
+        .unwrap();
+        forged["SigningCertURL"] = (*url).into();
+        let (status, answer) = post(&router, "/v1/webhooks/ses-events", forged.to_string()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{url}: {answer}");
+        assert!(
+            answer["detail"]
+                .as_str()
+                .is_some_and(|d| d.contains("not an SNS one")),
+            "{url}: {answer}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -65,7 +65,8 @@ pub fn routes() -> OpenApiRouter<Arc<Service>> {
         .routes(routes!(list_accounts, link_account))
         .routes(routes!(get_account, remove_account))
         .routes(routes!(resend_confirmation))
-        .routes(routes!(confirm_account))
+        .routes(routes!(confirm_page, confirm_account))
+        .routes(routes!(not_me_page, cancel_link))
         .routes(routes!(relink_account))
         .routes(routes!(add_delegate))
         .routes(routes!(remove_delegate))
@@ -186,7 +187,12 @@ struct LinkAccount {
     tag = "email-accounts",
     security(("bearer" = [])),
     request_body = LinkAccount,
-    responses((status = 201, description = "The account, `pending` until its address is confirmed", body = AccountView)),
+    responses(
+        (status = 201, description = "The account, `pending` until its address is confirmed", body = AccountView),
+        (status = 422, description = "Invalid, or the domain's DMARC policy needs a verified domain identity", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "5 links pending, or a relink sent again too often; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The DMARC lookup failed; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+    ),
 )]
 async fn link_account(State(s): Svc, who: Identity, Body(b): Body<LinkAccount>) -> ApiResult {
     let a = s.link_account(&who, &b.address, b.display_name).await?;
@@ -1032,18 +1038,38 @@ fn token_shape_ok(token: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// The one-time confirmation link mailed to a newly linked address (R-2.1).
+/// The page of the confirmation link mailed to a newly linked address (R-2.1).
 ///
-/// Public: the token is the proof. The account connects once the mail service
-/// has verified the address too.
+/// Public: the token is the proof. Opening the link changes nothing (mail
+/// scanners and link prefetchers follow GETs): the page's button posts.
 #[utoipa::path(
     get,
     path = "/v1/email-accounts/confirm/{token}",
     tag = "email-accounts",
     params(("token" = String, Path, description = "The token of the confirmation link")),
     responses(
+        (status = 200, description = "A page with a button that confirms the address", body = String, content_type = "text/html"),
+        (status = 404, description = "Not an open confirmation link (unknown, used, replaced or expired)", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn confirm_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
+    if !token_shape_ok(&token) || !s.confirmation_link_open(&token, false).await? {
+        return Err(ApiError::NotFound("confirmation link"));
+    }
+    Ok(axum::response::Html(CONFIRM_PAGE).into_response())
+}
+
+/// Confirms the address (R-2.1): single-use, for 24 hours, only the latest
+/// link of the account. The account connects once the mail service has
+/// verified the address too.
+#[utoipa::path(
+    post,
+    path = "/v1/email-accounts/confirm/{token}",
+    tag = "email-accounts",
+    params(("token" = String, Path, description = "The token of the confirmation link")),
+    responses(
         (status = 200, description = "A page saying the address is confirmed", body = String, content_type = "text/html"),
-        (status = 404, description = "Not a confirmation token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Not an open confirmation link (unknown, used, replaced or expired)", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 async fn confirm_account(State(s): Svc, Path(token): Path<String>) -> ApiResult {
@@ -1053,10 +1079,78 @@ async fn confirm_account(State(s): Svc, Path(token): Path<String>) -> ApiResult 
     Ok(axum::response::Html(CONFIRMED_PAGE).into_response())
 }
 
+/// The "this wasn't me" page of a confirmation mail (R-2.1), also its
+/// `List-Unsubscribe` URL. Opening it changes nothing.
+#[utoipa::path(
+    get,
+    path = "/v1/email-accounts/not-me/{token}",
+    tag = "email-accounts",
+    params(("token" = String, Path, description = "The cancel token of the confirmation mail")),
+    responses(
+        (status = 200, description = "A page with a button that cancels the pending link", body = String, content_type = "text/html"),
+        (status = 404, description = "Not an open link", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn not_me_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
+    if !token_shape_ok(&token) || !s.confirmation_link_open(&token, true).await? {
+        return Err(ApiError::NotFound("confirmation link"));
+    }
+    Ok(axum::response::Html(NOT_ME_PAGE).into_response())
+}
+
+/// Cancels the pending link of the address (R-2.1, R-2.2): its owner says
+/// they did not link it. Any form body is accepted (RFC 8058 one-click).
+#[utoipa::path(
+    post,
+    path = "/v1/email-accounts/not-me/{token}",
+    tag = "email-accounts",
+    params(("token" = String, Path, description = "The cancel token of the confirmation mail")),
+    responses(
+        (status = 200, description = "A page saying the link is cancelled", body = String, content_type = "text/html"),
+        (status = 404, description = "Not an open link", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn cancel_link(
+    State(s): Svc,
+    Path(token): Path<String>,
+    _body: axum::body::Bytes,
+) -> ApiResult {
+    if !token_shape_ok(&token) || !s.cancel_link(&token).await? {
+        return Err(ApiError::NotFound("confirmation link"));
+    }
+    Ok(axum::response::Html(CANCELLED_PAGE).into_response())
+}
+
+const CONFIRM_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Confirm your sender address</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1a1a1a}
+button{font-size:1rem;padding:.6rem 1.2rem;background:#1d4ed8;color:#fff;border:0;border-radius:.3rem;cursor:pointer}
+button:focus{outline:3px solid #93c5fd}</style></head>
+<body><main><h1>Confirm your sender address?</h1>
+<p>Confirm only if you linked this address to send campaigns from it.</p>
+<form method="post"><button type="submit">Confirm</button></form></main></body></html>"#;
+
 const CONFIRMED_PAGE: &str = r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Address confirmed</title></head>
 <body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
 <main><h1>Address confirmed</h1><p>Thank you. The account connects as soon as the mail service has verified it too.</p></main></body></html>"#;
+
+const NOT_ME_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Not you?</title>
+<style>body{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1a1a1a}
+button{font-size:1rem;padding:.6rem 1.2rem;background:#b91c1c;color:#fff;border:0;border-radius:.3rem;cursor:pointer}
+button:focus{outline:3px solid #fca5a5}</style></head>
+<body><main><h1>Did someone else link your address?</h1>
+<p>Cancel the request, and nothing will be sent from your address.</p>
+<form method="post"><input type="hidden" name="List-Unsubscribe" value="One-Click">
+<button type="submit">This wasn't me</button></form></main></body></html>"#;
+
+const CANCELLED_PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Request cancelled</title></head>
+<body style="font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem">
+<main><h1>Request cancelled</h1><p>Your address is not linked. Nothing will be sent from it.</p></main></body></html>"#;
 
 /// The unsubscribe page of a message's link (R-9.5).
 ///
@@ -1267,6 +1361,7 @@ async fn remove_account(State(s): Svc, who: Identity, Path(id): Path<String>) ->
     responses(
         (status = 200, description = "The account", body = AccountView),
         (status = 409, description = "The account needs no confirmation", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Sent again too often (3 an hour, 10 a day), or 5 links pending; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 async fn resend_confirmation(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {

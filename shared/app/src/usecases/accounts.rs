@@ -5,7 +5,7 @@ use outreach_domain::ids::AccountId;
 
 use crate::auth::Identity;
 use crate::error::ApiError;
-use crate::model::{AccountStatus, EmailAccount};
+use crate::model::{AccountStatus, EmailAccount, Proof};
 use crate::ports::{StoreError, Versioned};
 use crate::service::{CAS_ATTEMPTS, Service};
 
@@ -25,9 +25,12 @@ impl Service {
             .map(|d| d.replace(['\r', '\n'], " ").trim().to_owned())
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| address.local_part().to_owned());
-        if self.config.accounts_need_proof {
+        let proof = self.config.accounts_need_proof;
+        if proof {
             self.refuse_unprotected_dmarc(&address).await?;
         }
+        let link = proof.then(|| self.new_link());
+        let now = self.now();
         // Concurrent links of the same address (a double-clicked re-link) race on
         // the account's version: the loser reads it again.
         let mut linked = None;
@@ -36,12 +39,24 @@ impl Service {
                 .store
                 .find_account(&who.user_id, &who.org_id, &address)
                 .await?;
-            let (account, expected) = match existing {
+            if proof {
+                let id = existing.as_ref().map(|v| &v.value.id);
+                self.refuse_beyond_pending_cap(who, id).await?;
+                if let Some(v) = &existing {
+                    // A relink mails the address again: it counts as a resend.
+                    resend_allowed(&v.value.proof, now)?;
+                }
+            }
+            let (mut account, expected) = match existing {
                 Some(Versioned { mut value, version }) => {
                     // the same owner linking the same address revives the same account id.
                     value.display_name = display_name.clone();
                     value.status = AccountStatus::Pending;
                     value.confirmed = false;
+                    if proof {
+                        value.proof.resent_at = resends_in_last_day(&value.proof, now);
+                        value.proof.resent_at.push(now);
+                    }
                     (value, Some(version))
                 }
                 None => (
@@ -53,12 +68,17 @@ impl Service {
                         display_name: display_name.clone(),
                         status: AccountStatus::Pending,
                         delegates: Vec::new(),
-                        created_at: self.now(),
+                        created_at: now,
                         confirmed: false,
+                        proof: Proof::default(),
                     },
                     None,
                 ),
             };
+            if let Some(link) = &link {
+                account.proof.link = Some(link.id.clone());
+                account.proof.issued_at = Some(now);
+            }
             match self.store.put_account(&account, expected).await {
                 Ok(_) => {
                     linked = Some(account);
@@ -74,26 +94,74 @@ impl Service {
             ));
         };
         self.track_link(&account, true).await?;
-        if !self.config.accounts_need_proof {
+        let Some(link) = link else {
             // Local mode needs no proof.
             return self.connect(&account.id).await;
-        }
+        };
+        self.start_proof(&account, &link).await?;
+        Ok(account)
+    }
+
+    /// Mails the confirmation link, asks the mail service to verify the
+    /// identity, and polls it about every minute for 24 hours.
+    async fn start_proof(&self, account: &EmailAccount, link: &IssuedLink) -> Result<(), ApiError> {
         if let Err(e) = self.identities.prepare(&account.address).await {
             tracing::warn!(account = %account.id, error = %e, "could not prepare the sending identity");
         }
-        self.send_confirmation(&account).await?;
-        // Poll the mail service about every minute for 24 hours.
+        self.write_link_tokens(&account.id, link).await?;
+        self.send_confirmation(account, link).await?;
         self.scheduler
-            .schedule(&poll_wake_up(&account, self.now(), self.now()))
+            .schedule(&poll_wake_up(account, self.now(), self.now()))
             .await?;
-        Ok(account)
+        Ok(())
+    }
+
+    /// a user has at most [`PENDING_LINKS_PER_USER`] pending links whose
+    /// 24 hours run; `except` is the account being linked again.
+    async fn refuse_beyond_pending_cap(
+        &self,
+        who: &Identity,
+        except: Option<&AccountId>,
+    ) -> Result<(), ApiError> {
+        let now = self.now();
+        let accounts = self.store.accounts_of(&who.org_id, &who.user_id).await?;
+        let mut ends: Vec<_> = accounts
+            .iter()
+            .filter(|a| a.status == AccountStatus::Pending && Some(&a.id) != except)
+            .filter_map(|a| a.proof.issued_at.map(|t| t + link_lifetime()))
+            .filter(|end| *end > now)
+            .collect();
+        if ends.len() < PENDING_LINKS_PER_USER {
+            return Ok(());
+        }
+        ends.sort();
+        let wait = ends[ends.len() - PENDING_LINKS_PER_USER] - now;
+        Err(ApiError::TooManyRequests {
+            detail: format!(
+                "you have {PENDING_LINKS_PER_USER} sender addresses waiting for confirmation; confirm or remove one, or wait until one expires"
+            ),
+            retry_after_s: wait.num_seconds().max(1) as u64,
+        })
     }
 
     /// an address whose domain publishes a DMARC policy of quarantine or
     /// reject needs a verified domain identity, or its mail would be refused.
     async fn refuse_unprotected_dmarc(&self, address: &EmailAddress) -> Result<(), ApiError> {
         let domain = address.domain();
-        let policy = self.identities.dmarc_policy(domain).await.unwrap_or(None);
+        // A lookup that fails refuses the link: never "no policy".
+        let policy = self
+            .identities
+            .dmarc_policy(domain)
+            .await
+            .map_err(|e| {
+                tracing::warn!(%domain, error = %e, "the DMARC lookup failed");
+                ApiError::Unavailable {
+                    detail: format!(
+                        "could not look up the DMARC policy of {domain} (DNS did not answer); try again in a minute"
+                    ),
+                    retry_after_s: 60,
+                }
+            })?;
         let strict = policy.as_deref().is_some_and(|p| {
             p.eq_ignore_ascii_case("quarantine") || p.eq_ignore_ascii_case("reject")
         });
@@ -115,20 +183,49 @@ impl Service {
         Ok(())
     }
 
-    /// Mails the one-time confirmation link to the address.
-    async fn send_confirmation(&self, account: &EmailAccount) -> Result<(), ApiError> {
-        let token = self.ids.token();
-        let key = format!("confirm:{token}");
-        let id = account.id.clone();
-        self.update_record(&key, |c: &mut Confirmation| {
-            c.account_id = Some(id.clone());
-            Ok(true)
-        })
-        .await?;
-        let link = format!(
-            "{}/v1/email-accounts/confirm/{token}",
-            self.config.public_base_url.trim_end_matches('/')
-        );
+    /// A new confirmation link: one token confirms, the other cancels
+    /// ("this wasn't me"). Both name the link, so they work only while it is
+    /// the account's current one.
+    fn new_link(&self) -> IssuedLink {
+        IssuedLink {
+            id: self.ids.token(),
+            confirm: self.ids.token(),
+            cancel: self.ids.token(),
+        }
+    }
+
+    /// Writes the link's two tokens; nobody knows them before the mail goes.
+    async fn write_link_tokens(
+        &self,
+        account: &AccountId,
+        link: &IssuedLink,
+    ) -> Result<(), ApiError> {
+        for (token, cancel) in [(&link.confirm, false), (&link.cancel, true)] {
+            let target = Confirmation {
+                account_id: Some(account.clone()),
+                link: link.id.clone(),
+                cancel,
+            };
+            self.update_record(&format!("confirm:{token}"), |c: &mut Confirmation| {
+                *c = target.clone();
+                Ok(true)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Mails the confirmation link to the address. Its
+    /// `List-Unsubscribe` is the "this wasn't me" link, never the confirm link:
+    /// mail clients and gateways follow unsubscribe links by themselves.
+    async fn send_confirmation(
+        &self,
+        account: &EmailAccount,
+        link: &IssuedLink,
+    ) -> Result<(), ApiError> {
+        let base = self.config.public_base_url.trim_end_matches('/');
+        let confirm = format!("{base}/v1/email-accounts/confirm/{}", link.confirm);
+        let not_me = format!("{base}/v1/email-accounts/not-me/{}", link.cancel);
         let from = EmailAddress::parse(&format!("no-reply@{}", self.config.reply_domain))
             .map_err(|e| ApiError::Internal(e.to_string()))?;
         let mail = crate::mime::OutgoingMail {
@@ -136,16 +233,16 @@ impl Service {
             from: from.clone(),
             to: account.address.clone(),
             reply_to: from.to_string(),
-            list_unsubscribe_url: link.clone(),
+            list_unsubscribe_url: not_me.clone(),
             message_id: None,
             in_reply_to: None,
             references: Vec::new(),
             subject: "Confirm your sender address".into(),
             html: format!(
-                "<p>Confirm that you control this address to send campaigns from it:</p><p><a href=\"{link}\">{link}</a></p>"
+                "<p>Confirm that you control this address to send campaigns from it:</p><p><a href=\"{confirm}\">{confirm}</a></p><p>The link works once, for 24 hours.</p><p>If you did not link this address, tell us: <a href=\"{not_me}\">{not_me}</a></p>"
             ),
             text: format!(
-                "Confirm that you control this address to send campaigns from it:\n{link}\n"
+                "Confirm that you control this address to send campaigns from it:\n{confirm}\n\nThe link works once, for 24 hours.\n\nIf you did not link this address, tell us:\n{not_me}\n"
             ),
             date: self.now(),
         };
@@ -162,27 +259,84 @@ impl Service {
         Ok(())
     }
 
-    /// The public confirmation link: proof of control. The account is
-    /// connected once the mail service can also send as it.
-    pub async fn confirm_account(&self, token: &str) -> Result<bool, ApiError> {
+    /// The account a confirmation token's link belongs to, while that link is
+    /// open: the account's current link, unused, not expired, still pending.
+    async fn open_link(
+        &self,
+        token: &str,
+        cancel: bool,
+    ) -> Result<Option<(Confirmation, EmailAccount)>, ApiError> {
         let c: Confirmation = self.read_record(&format!("confirm:{token}")).await?;
-        let Some(id) = c.account_id else {
+        if c.cancel != cancel || c.link.is_empty() {
+            return Ok(None);
+        }
+        let Some(id) = &c.account_id else {
+            return Ok(None);
+        };
+        let Some(account) = self.store.get_account(id).await?.map(|v| v.value) else {
+            return Ok(None);
+        };
+        Ok(link_is_open(&account, &c.link, self.now()).then_some((c, account)))
+    }
+
+    /// Whether a confirmation (or "this wasn't me") token is open, for the
+    /// page a GET shows; a GET never changes anything.
+    pub async fn confirmation_link_open(
+        &self,
+        token: &str,
+        cancel: bool,
+    ) -> Result<bool, ApiError> {
+        Ok(self.open_link(token, cancel).await?.is_some())
+    }
+
+    /// The POST of the confirmation page: proof of control, once. The
+    /// account is connected once the mail service can also send as it.
+    pub async fn confirm_account(&self, token: &str) -> Result<bool, ApiError> {
+        let Some((c, account)) = self.open_link(token, false).await? else {
             return Ok(false);
         };
-        let confirmed = self
-            .update_account(&id, |a| {
-                Ok(
-                    a.status != AccountStatus::Removed
-                        && !std::mem::replace(&mut a.confirmed, true),
-                )
+        let now = self.now();
+        let used = self
+            .update_account(&account.id, |a| {
+                if !link_is_open(a, &c.link, now) {
+                    return Ok(false);
+                }
+                a.proof.link = None;
+                a.confirmed = true;
+                Ok(true)
             })
             .await?;
-        match confirmed {
-            Some((a, _)) if a.status != AccountStatus::Removed => {}
-            _ => return Ok(false),
+        if !used.is_some_and(|(_, changed)| changed) {
+            return Ok(false);
         }
-        self.poll_identity(&id).await?;
+        self.poll_identity(&account.id).await?;
         Ok(true)
+    }
+
+    /// The POST of the "this wasn't me" page: the pending link is
+    /// cancelled, as if its owner had removed it.
+    pub async fn cancel_link(&self, token: &str) -> Result<bool, ApiError> {
+        let Some((c, account)) = self.open_link(token, true).await? else {
+            return Ok(false);
+        };
+        let now = self.now();
+        let cancelled = self
+            .update_account(&account.id, |a| {
+                if !link_is_open(a, &c.link, now) {
+                    return Ok(false);
+                }
+                a.proof.link = None;
+                a.status = AccountStatus::Removed;
+                Ok(true)
+            })
+            .await?;
+        match cancelled {
+            Some((account, true)) => {
+                self.account_removed(&account).await?;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 
     /// Connects a confirmed account whose identity the mail service verified;
@@ -486,13 +640,19 @@ impl Service {
                 Ok(true)
             })
             .await?;
+        self.account_removed(&account).await
+    }
+
+    /// What follows a removed link: campaigns that used it pause with
+    /// `sender_removed`, and the identity goes once no link uses it.
+    async fn account_removed(&self, account: &EmailAccount) -> Result<(), ApiError> {
         self.pause_campaigns_of_account(
             &account.id,
             outreach_domain::campaign::PauseReason::SenderRemoved,
             |_| true,
         )
         .await?;
-        if self.track_link(&account, false).await? == 0
+        if self.track_link(account, false).await? == 0
             && let Err(e) = self.identities.release(&account.address).await
         {
             tracing::warn!(account = %account.id, error = %e, "could not delete the sending identity");
@@ -500,7 +660,10 @@ impl Service {
         Ok(())
     }
 
-    /// sends the proof-of-control mail again while the account is pending.
+    /// sends the proof-of-control mail again while the account is
+    /// pending, with a new link that voids the older ones, and starts the 24
+    /// hours and the mail service's own verification again. At most
+    /// [`RESENDS_PER_HOUR`] an hour and [`RESENDS_PER_DAY`] a day (429).
     /// Local mode needs no proof: a connected account answers 409.
     pub async fn resend_confirmation(
         &self,
@@ -508,16 +671,37 @@ impl Service {
         id: &str,
     ) -> Result<EmailAccount, ApiError> {
         let account = self.owned_account(who, id).await?.value;
-        if account.status != AccountStatus::Pending {
-            return Err(ApiError::Conflict(
+        let not_pending = |a: &EmailAccount| {
+            ApiError::Conflict(
                 format!(
                     "the account is {:?}; only a pending account needs confirming",
-                    account.status
+                    a.status
                 )
                 .to_lowercase(),
-            ));
+            )
+        };
+        if account.status != AccountStatus::Pending {
+            return Err(not_pending(&account));
         }
-        self.send_confirmation(&account).await?;
+        let now = self.now();
+        resend_allowed(&account.proof, now)?;
+        self.refuse_beyond_pending_cap(who, Some(&account.id))
+            .await?;
+        let link = self.new_link();
+        let account = self
+            .change_account(who, id, |a| {
+                if a.status != AccountStatus::Pending {
+                    return Err(not_pending(a));
+                }
+                resend_allowed(&a.proof, now)?;
+                a.proof.resent_at = resends_in_last_day(&a.proof, now);
+                a.proof.resent_at.push(now);
+                a.proof.link = Some(link.id.clone());
+                a.proof.issued_at = Some(now);
+                Ok(true)
+            })
+            .await?;
+        self.start_proof(&account, &link).await?;
         Ok(account)
     }
 
@@ -561,10 +745,86 @@ impl Service {
     }
 }
 
-/// A confirmation link's target.
+/// What a confirmation token names: an account and the link it
+/// belongs to. Tokens of older links (and of the first version, which named
+/// no link) name no open link.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Confirmation {
     account_id: Option<AccountId>,
+    #[serde(default)]
+    link: String,
+    /// The "this wasn't me" token of the link, not its confirm token.
+    #[serde(default)]
+    cancel: bool,
+}
+
+/// A confirmation link just issued: its id and its two tokens.
+struct IssuedLink {
+    id: String,
+    confirm: String,
+    cancel: String,
+}
+
+/// How many confirmation mails may go out again to one account.
+const RESENDS_PER_HOUR: usize = 3;
+const RESENDS_PER_DAY: usize = 10;
+/// How many pending links whose 24 hours run a user may have.
+const PENDING_LINKS_PER_USER: usize = 5;
+
+/// A confirmation link works for 24 hours, as long as the polling.
+fn link_lifetime() -> chrono::Duration {
+    chrono::Duration::hours(POLL_FOR_HOURS)
+}
+
+/// Whether `link` is the account's open confirmation link at `now`.
+fn link_is_open(account: &EmailAccount, link: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+    account.status == AccountStatus::Pending
+        && account.proof.link.as_deref() == Some(link)
+        && account
+            .proof
+            .issued_at
+            .is_some_and(|at| now < at + link_lifetime())
+}
+
+/// The re-sent confirmation mails of the last day.
+fn resends_in_last_day(
+    proof: &Proof,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<chrono::DateTime<chrono::Utc>> {
+    proof
+        .resent_at
+        .iter()
+        .copied()
+        .filter(|at| now - *at < chrono::Duration::days(1))
+        .collect()
+}
+
+/// another confirmation mail may go out now, or 429 with how long to
+/// wait: at most [`RESENDS_PER_HOUR`] in any hour and [`RESENDS_PER_DAY`] in
+/// any day.
+fn resend_allowed(proof: &Proof, now: chrono::DateTime<chrono::Utc>) -> Result<(), ApiError> {
+    let mut sent = resends_in_last_day(proof, now);
+    sent.sort();
+    let mut wait = chrono::Duration::zero();
+    for (window, limit) in [
+        (chrono::Duration::hours(1), RESENDS_PER_HOUR),
+        (chrono::Duration::days(1), RESENDS_PER_DAY),
+    ] {
+        let within: Vec<_> = sent.iter().filter(|at| now - **at < window).collect();
+        if within.len() >= limit {
+            // Free again when the oldest that still counts leaves the window.
+            wait = wait.max(*within[within.len() - limit] + window - now);
+        }
+    }
+    if wait <= chrono::Duration::zero() {
+        return Ok(());
+    }
+    Err(ApiError::TooManyRequests {
+        detail: format!(
+            "the confirmation mail was sent again too often (at most {RESENDS_PER_HOUR} an hour and {RESENDS_PER_DAY} a day); try again later"
+        ),
+        retry_after_s: wait.num_seconds().max(1) as u64,
+    })
 }
 
 /// The accounts that link one address, across users and organizations.
@@ -603,10 +863,13 @@ impl Service {
             return Ok(true);
         }
         let now = self.now();
-        if now - since < chrono::Duration::hours(POLL_FOR_HOURS)
-            && let Some(account) = self.store.get_account(id).await?.map(|v| v.value)
-            && account.status == AccountStatus::Pending
-        {
+        let Some(account) = self.store.get_account(id).await?.map(|v| v.value) else {
+            return Ok(false);
+        };
+        // A resend or relink starts the 24 hours again: the window runs
+        // from the account's latest link, whichever wake-up chain asks.
+        let since = account.proof.issued_at.map_or(since, |at| at.max(since));
+        if now - since < link_lifetime() && account.status == AccountStatus::Pending {
             self.scheduler
                 .schedule(&poll_wake_up(&account, since, now))
                 .await?;
