@@ -372,6 +372,18 @@ fn register_tests(env: &mut Environment<'_>) {
     }
 }
 
+/// MiniJinja's `divisibleby` computes `a % b` unchecked: `divisibleby(0)`
+/// panics (a division by zero), as does the smallest integer by -1.
+fn is_divisibleby(value: &Value, divisor: &Value) -> bool {
+    match (i128::try_from(value.clone()), i128::try_from(divisor.clone())) {
+        (Ok(a), Ok(b)) => a.checked_rem(b) == Some(0),
+        _ => match (f64::try_from(value.clone()), f64::try_from(divisor.clone())) {
+            (Ok(a), Ok(b)) => a % b == 0.0,
+            _ => false,
+        },
+    }
+}
+
 fn builtin_test(name: &str) -> Value {
     match name {
         "undefined" => Value::from_function(tests::is_undefined),
@@ -381,7 +393,7 @@ fn builtin_test(name: &str) -> Value {
         "boolean" => Value::from_function(tests::is_boolean),
         "odd" => Value::from_function(tests::is_odd),
         "even" => Value::from_function(tests::is_even),
-        "divisibleby" => Value::from_function(tests::is_divisibleby),
+        "divisibleby" => Value::from_function(is_divisibleby),
         "number" => Value::from_function(tests::is_number),
         "integer" | "int" => Value::from_function(tests::is_integer),
         "float" => Value::from_function(tests::is_float),
