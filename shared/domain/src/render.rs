@@ -44,17 +44,24 @@
 //! [`MAX_NESTING`] levels deep (MiniJinja parses by recursion and would
 //! overflow the stack) or when it uses a construct that builds values outside
 //! every budget (`*` repetition, `macro`, `call`, `filter` and block `set`,
-//! `with`, recursive loops, `autoescape`). Every value a template names with
-//! `set` or iterates with `for`, and every string a filter builds, counts
-//! against a working budget of [`MAX_WORKING_BYTES`] per part; `join`,
-//! `replace` and `indent` check their result's size before building it.
-//! `namespace()` (state carried across loop iterations) and `format`
-//! (padding to any width) are not available.
+//! `with`, recursive loops, `autoescape`, more than
+//! [`guard::MAX_CONCATENATIONS`] `~`/`+` in one tag) or calls a filter, test,
+//! function or method that is not on the allow-list. Every value a template
+//! names with `set` or iterates with `for`, and every value a filter builds,
+//! counts against a working budget of [`MAX_WORKING_BYTES`] per part.
+//!
+//! The environment holds only that allow-list ([`allowed`]): each filter's
+//! result is estimated from its arguments *before* it runs (`batch`, `slice`,
+//! `join`, `replace`, `indent`…), because a failed allocation aborts the
+//! process rather than panicking, and stored content is rendered again at
+//! every restart (issue 15). `namespace()`, `debug()`, `format`, `pprint` and
+//! `safe` are not available.
 
+mod allowed;
 mod guard;
 
 use crate::campaign::StepSpec;
-use minijinja::value::{Enumerator, Object, ObjectExt, Rest, Value, ValueKind};
+use minijinja::value::{Enumerator, Object, ObjectExt, Value, ValueKind};
 use minijinja::{AutoEscape, Environment, ErrorKind, State, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -62,6 +69,10 @@ use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+pub use allowed::{
+    FUNCTIONS as ALLOWED_FUNCTIONS, METHODS as ALLOWED_METHODS, TESTS as ALLOWED_TESTS,
+    filter_names as allowed_filters,
+};
 pub use guard::MAX_NESTING;
 
 /// MiniJinja fuel for rendering one part (subject, body or text). One unit is
@@ -393,13 +404,15 @@ pub fn html_to_text(html: &str) -> String {
 // Rendering machinery
 // ---------------------------------------------------------------------------
 
-/// The sandboxed environment: no loader (so no file access), SemiStrict
-/// undefined values, fuel, HTML auto-escaping for `.html` names only, and a
-/// bounded `range`.
+/// The sandboxed environment: empty but for the allow-list of
+/// [`allowed`] (so no loader, no file access, nothing unbounded), SemiStrict
+/// undefined values, fuel, and HTML auto-escaping for `.html` names only.
 fn environment<'s>() -> Environment<'s> {
-    let mut env = Environment::new();
+    let mut env = Environment::empty();
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
     env.set_fuel(Some(FUEL));
+    // Debug info would copy every variable in scope into each error.
+    env.set_debug(false);
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html") {
             AutoEscape::Html
@@ -407,13 +420,7 @@ fn environment<'s>() -> Environment<'s> {
             AutoEscape::None
         }
     });
-    env.add_function("range", bounded_range);
-    env.add_function(guard::BOUNDED_FN, bounded_value);
-    // State carried across loop iterations would let a loop grow a value
-    // without bound; printf-style padding builds strings of any width.
-    env.remove_global("namespace");
-    env.remove_filter("format");
-    add_bounded_filters(&mut env);
+    allowed::register(&mut env);
     env
 }
 
@@ -456,6 +463,13 @@ fn budget_error(message: String) -> minijinja::Error {
 fn bounded_value(state: &State, value: Value) -> Result<Value, minijinja::Error> {
     let mut items = 0;
     let bytes = measure(&value, 0, &mut items)?;
+    // One named value is never larger than the largest output, so that the
+    // few concatenations the guard lets one expression make stay small.
+    if bytes > MAX_OUTPUT_BYTES {
+        return Err(budget_error(format!(
+            "the template names a value larger than {MAX_OUTPUT_BYTES} bytes"
+        )));
+    }
     charge(state, bytes, items)?;
     Ok(value)
 }
@@ -492,99 +506,6 @@ fn measure(value: &Value, depth: usize, items: &mut usize) -> Result<usize, mini
             Ok(total)
         }
         _ => Ok(SLOT),
-    }
-}
-
-/// Replaces the built-in filters that build strings with versions that count
-/// their result against the working budget; `join`, `replace` and `indent`,
-/// whose result can be far larger than their input, are checked before they
-/// build it.
-fn add_bounded_filters(env: &mut Environment<'_>) {
-    use minijinja::filters;
-    let builtins = [
-        ("escape", Value::from_function(filters::escape)),
-        ("e", Value::from_function(filters::escape)),
-        ("upper", Value::from_function(filters::upper)),
-        ("lower", Value::from_function(filters::lower)),
-        ("title", Value::from_function(filters::title)),
-        ("capitalize", Value::from_function(filters::capitalize)),
-        ("trim", Value::from_function(filters::trim)),
-        ("reverse", Value::from_function(filters::reverse)),
-        ("string", Value::from_function(filters::string)),
-        ("pprint", Value::from_function(filters::pprint)),
-        ("list", Value::from_function(filters::list)),
-        ("join", Value::from_function(filters::join)),
-        ("replace", Value::from_function(filters::replace)),
-        ("indent", Value::from_function(filters::indent)),
-    ];
-    for (name, builtin) in builtins {
-        env.add_filter(
-            name,
-            move |state: &State, args: Rest<Value>| -> Result<Value, minijinja::Error> {
-                if let Some(size) = expected_size(name, &args)
-                    && size > MAX_OUTPUT_BYTES
-                {
-                    return Err(budget_error(format!(
-                        "`{name}` would build more than {MAX_OUTPUT_BYTES} bytes"
-                    )));
-                }
-                let result = builtin.call(state, &args)?;
-                let size = match result.kind() {
-                    ValueKind::String => result.as_str().map_or(0, str::len),
-                    _ => result.len().unwrap_or(0) * std::mem::size_of::<Value>(),
-                };
-                charge(state, size, 1)?;
-                Ok(result)
-            },
-        );
-    }
-}
-
-/// The size the result of `join`, `replace` or `indent` will have, from its
-/// arguments (`args[0]` is the filtered value), when it can grow.
-fn expected_size(filter: &str, args: &[Value]) -> Option<usize> {
-    let text_len = |v: &Value| v.as_str().map_or(0, str::len);
-    let value = args.first()?;
-    match filter {
-        "join" => {
-            let separator = args.get(1).map_or(0, text_len);
-            let mut total = 0usize;
-            for (i, item) in value.try_iter().ok()?.enumerate() {
-                let item_len = match item.as_str() {
-                    Some(s) => s.len(),
-                    None => item.to_string().len(),
-                };
-                total = total.saturating_add(item_len).saturating_add(if i > 0 {
-                    separator
-                } else {
-                    0
-                });
-                if total > MAX_OUTPUT_BYTES {
-                    break;
-                }
-            }
-            Some(total)
-        }
-        "replace" => {
-            let text = value.as_str()?;
-            let from = args.get(1)?.as_str()?;
-            let to = text_len(args.get(2)?);
-            let matches = if from.is_empty() {
-                text.chars().count() + 1
-            } else {
-                text.matches(from).count()
-            };
-            Some(text.len().saturating_add(matches.saturating_mul(to)))
-        }
-        "indent" => {
-            let text = value.as_str()?;
-            let width = args.get(1).and_then(Value::as_usize).unwrap_or(4);
-            Some(
-                text.len()
-                    .saturating_add((text.lines().count() + 1).saturating_mul(width)),
-            )
-        }
-        _ => None,
     }
 }
 

@@ -16,8 +16,9 @@ use outreach_app::ports::{
 use outreach_app::usecases::campaigns::NewCampaign;
 use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
+use outreach_app::usecases::messages::NewMessage;
 use outreach_app::usecases::sending::JobOutcome;
-use outreach_app::{Config, Ports, Service};
+use outreach_app::{ApiError, Config, Ports, Service};
 use outreach_domain::campaign::{CampaignStatus, PauseReason, StepSpec, WhenToSend};
 use outreach_domain::candidate::EmailType;
 use outreach_domain::enrollment::{AttemptState, EnrollmentStatus};
@@ -506,6 +507,76 @@ async fn a_missing_merge_field_blocks_instead_of_sending_half_rendered() {
         Some("missing_field:candidate.title")
     );
     assert_eq!(w.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_step_over_the_render_budget_blocks_with_render_limit() {
+    // issue 15: like a missing field, never a crash.
+    let w = World::new();
+    let bomb = "{% for i in range(10000) %}{% for j in range(10000) %}x{% endfor %}{% endfor %}";
+    let (_, eid) = w
+        .campaign(
+            vec![step(Some("Hi"), bomb, 0)],
+            vec![("ada@work.example", EmailType::Work)],
+            None,
+        )
+        .await;
+    w.clock.set(at("2026-12-01T14:20:00Z"));
+    let outcome = w.service.run_job(&w.job(&eid).await).await.unwrap();
+    assert_eq!(outcome, JobOutcome::Blocked("render_limit".into()));
+    let e = w.enrollment(&eid).await;
+    assert_eq!(e.status, EnrollmentStatus::Blocked);
+    assert_eq!(e.blocked_reason.as_deref(), Some("render_limit"));
+    assert_eq!(w.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_single_message_over_the_render_budget_is_refused_with_422() {
+    // issue 15: refused before anything is stored or sent.
+    let w = World::new();
+    let s = &w.service;
+    let account = s
+        .link_account(&w.who, "alice@recruit.example", Some("Alice R".into()))
+        .await
+        .unwrap();
+    let candidate = s
+        .create_candidate(
+            &w.who,
+            NewCandidate {
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                title: None,
+                company: None,
+                location: None,
+                timezone: None,
+                emails: vec![NewEmail {
+                    address: "ada@work.example".into(),
+                    kind: EmailType::Work,
+                }],
+            },
+        )
+        .await
+        .unwrap();
+    let message = NewMessage {
+        sender_account_id: account.id.to_string(),
+        template_id: None,
+        step_index: None,
+        subject: Some("Hi".into()),
+        body: Some("{{ [1]|batch(100000000000) }}".into()),
+        address: None,
+    };
+    match s.send_single(&w.who, candidate.id.as_str(), message).await {
+        Err(ApiError::Invalid { detail, .. }) => {
+            assert!(detail.contains("render_limit"), "{detail}")
+        }
+        other => panic!("expected 422, got {other:?}"),
+    }
+    assert_eq!(w.calls(), 0);
+    let (_, sent) = s
+        .single_messages(&w.who, candidate.id.as_str())
+        .await
+        .unwrap();
+    assert!(sent.is_empty(), "a refused message is not stored");
 }
 
 #[tokio::test]

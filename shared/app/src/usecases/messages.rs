@@ -8,6 +8,7 @@ use outreach_domain::campaign::{Campaign, CampaignKind, CampaignStatus, StepSpec
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{Enrollment, NewEnrollment};
 use outreach_domain::ids::{CampaignId, ProjectId};
+use outreach_domain::render::{RenderError, render_step};
 use serde::Deserialize;
 
 use crate::auth::Identity;
@@ -16,6 +17,7 @@ use crate::ports::{Activity, Job, RevealOutcome, WakeUp};
 use crate::service::Service;
 use crate::usecases::catalog::validate_steps;
 use crate::usecases::enrollments::enrollment_id;
+use crate::usecases::sending::render_context;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -156,6 +158,20 @@ impl Service {
             now,
         });
         enrollment.override_address = address;
+        // a message over a render budget is refused now rather than
+        // stored to be blocked (`render_limit`) by the send that follows.
+        let ctx = render_context(&campaign, &account, &candidate, &enrollment);
+        if let Err(RenderError::Budget(why)) = render_step(&campaign.steps[0], None, &ctx) {
+            let field = if input.body.is_some() {
+                "body"
+            } else {
+                "template_id"
+            };
+            return Err(ApiError::invalid(
+                field,
+                format!("render_limit: the message exceeds its render budget ({why})"),
+            ));
+        }
         if self
             .address_for(&campaign, &candidate, &enrollment, &suppressed)
             .is_none()

@@ -323,6 +323,16 @@ impl Service {
                     }
                     continue;
                 }
+                Err(RenderError::Budget(why)) => {
+                    // over a render budget, like a missing field.
+                    e.block("render_limit");
+                    if self.write_enrollment(&mut e, version, false).await? {
+                        self.record_event(&e, "blocked", Some(step), Some(why))
+                            .await;
+                        return Ok(JobOutcome::Blocked("render_limit".into()));
+                    }
+                    continue;
+                }
                 Err(other) => {
                     e.block(format!("template:{other}"));
                     if self.write_enrollment(&mut e, version, false).await? {

@@ -33,6 +33,16 @@ pub const MAX_NESTING: usize = 100;
 /// The function the guard wraps around every `set` value and `for` iterable.
 pub const BOUNDED_FN: &str = "__outreach_bounded";
 
+/// Most `~` and `+` one tag may use. Each joins two values of up to
+/// [`MAX_OUTPUT_BYTES`](super::MAX_OUTPUT_BYTES) into a new one, which no
+/// budget check sees; real templates join a handful.
+pub const MAX_CONCATENATIONS: usize = 16;
+
+/// Words that may stand before `(` without calling a function.
+const KEYWORDS: &[&str] = &[
+    "and", "elif", "else", "for", "if", "in", "is", "not", "or", "set",
+];
+
 /// Checks `source` and returns the text to hand to MiniJinja (rewritten when it
 /// assigns or iterates), or why the template is refused.
 pub fn check(source: &str) -> Result<Cow<'_, str>, String> {
@@ -75,6 +85,9 @@ pub fn check(source: &str) -> Result<Cow<'_, str>, String> {
             return refuse(format!(
                 "the template nests more than {MAX_NESTING} levels deep (blocks, brackets and operators)"
             ));
+        }
+        if let Err(why) = check_calls(source, &tokens) {
+            return refuse(why);
         }
         match keyword {
             Some(k @ ("macro" | "call" | "filter" | "with" | "block" | "autoescape")) => {
@@ -125,6 +138,64 @@ pub fn check(source: &str) -> Result<Cow<'_, str>, String> {
     }
     out.push_str(&source[copied..]);
     Ok(Cow::Owned(out))
+}
+
+/// Refuses the filters, tests, functions and methods that are not on the
+/// allow-list ([`super::allowed`]), `loop.cycle()` without arguments (which
+/// MiniJinja would divide by zero) and more than [`MAX_CONCATENATIONS`]
+/// concatenations, so a template that would fail on them is refused when it
+/// is saved.
+fn check_calls(source: &str, tokens: &[Token]) -> Result<(), String> {
+    use super::allowed::{FUNCTIONS, METHODS, TESTS, filter_names};
+    let concatenations = tokens
+        .iter()
+        .filter(|t| t.kind == Kind::Op && matches!(t.text(source), "~" | "+"))
+        .count();
+    if concatenations > MAX_CONCATENATIONS {
+        return Err(format!(
+            "one tag joins values with `~` or `+` more than {MAX_CONCATENATIONS} times: use `{{% set %}}` for the parts"
+        ));
+    }
+    let text = |i: usize| tokens.get(i).map(|t| t.text(source));
+    let op =
+        |i: usize, s: &str| tokens.get(i).is_some_and(|t| t.kind == Kind::Op) && text(i) == Some(s);
+    for (i, t) in tokens.iter().enumerate() {
+        let Some(name) = t.ident(source) else {
+            continue;
+        };
+        let before = i.checked_sub(1);
+        let after_is = before.is_some_and(|b| text(b) == Some("is"))
+            || (before.is_some_and(|b| text(b) == Some("not"))
+                && before
+                    .and_then(|b| b.checked_sub(1))
+                    .is_some_and(|bb| text(bb) == Some("is")));
+        let called = tokens
+            .get(i + 1)
+            .is_some_and(|n| n.kind == Kind::Open && n.text(source) == "(");
+        if before.is_some_and(|b| op(b, "|")) {
+            if !filter_names().any(|f| f == name) {
+                return Err(format!("there is no filter `{name}` in templates"));
+            }
+        } else if after_is && name != "not" {
+            if !TESTS.contains(&name) {
+                return Err(format!("there is no test `{name}` in templates"));
+            }
+        } else if before.is_some_and(|b| op(b, ".")) {
+            if called {
+                if !METHODS.contains(&name) {
+                    return Err(format!("there is no method `{name}` in templates"));
+                }
+                if name == "cycle" && text(i + 2) == Some(")") {
+                    return Err("`cycle()` needs at least one value".into());
+                }
+            }
+        } else if called && !KEYWORDS.contains(&name) && !FUNCTIONS.contains(&name) {
+            return Err(format!(
+                "there is no function `{name}` in templates (available: range, dict)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Wraps `tokens[from..to]` (an expression) in the bounding function.
