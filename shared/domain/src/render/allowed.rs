@@ -375,7 +375,10 @@ fn register_tests(env: &mut Environment<'_>) {
 /// MiniJinja's `divisibleby` computes `a % b` unchecked: `divisibleby(0)`
 /// panics (a division by zero), as does the smallest integer by -1.
 fn is_divisibleby(value: &Value, divisor: &Value) -> bool {
-    match (i128::try_from(value.clone()), i128::try_from(divisor.clone())) {
+    match (
+        i128::try_from(value.clone()),
+        i128::try_from(divisor.clone()),
+    ) {
         (Ok(a), Ok(b)) => a.checked_rem(b) == Some(0),
         _ => match (f64::try_from(value.clone()), f64::try_from(divisor.clone())) {
             (Ok(a), Ok(b)) => a % b == 0.0,
