@@ -76,10 +76,14 @@ pub use allowed::{
 pub use guard::MAX_NESTING;
 
 /// MiniJinja fuel for rendering one part (subject, body or text). One unit is
-/// roughly one engine instruction. A 100 KB body made only of `{{x}}` merge
-/// fields (the densest possible, ~20 000 of them) needs about 40 000, so real
-/// templates never come close, while a runaway loop stops within milliseconds.
-pub const FUEL: u64 = 100_000;
+/// roughly one engine instruction: a merge field costs about two, a loop
+/// iteration with a test five. Real templates use a few hundred; 20 000 still
+/// renders a body of several thousand merge fields or a 256-item loop with
+/// work in it. Fuel also bounds time, and an operator (`in`, `==`, `~`) is one
+/// instruction whatever its operands hold, so together with the size of named
+/// values ([`MAX_NAMED_ITEMS`], [`MAX_NAMED_BYTES`]) and of one tag's
+/// concatenations it keeps the costliest render far under a second.
+pub const FUEL: u64 = 20_000;
 
 /// Largest rendered part, in bytes. A 100 KB template can legitimately grow
 /// with merged values, but not past this.
@@ -87,7 +91,18 @@ pub const MAX_OUTPUT_BYTES: usize = 1024 * 1024;
 
 /// Largest `range()` a template may build. MiniJinja's own cap (100 000) would
 /// be reported as a generic error; ours is lower and reported as a budget error.
-pub const MAX_RANGE_LEN: usize = 10_000;
+/// As small as a named list (below): an email never needs a longer one.
+pub const MAX_RANGE_LEN: usize = MAX_NAMED_ITEMS;
+
+/// Most items (counted through nested lists and maps) in one value a template
+/// names with `set` or iterates with `for`, and most bytes in it. Fuel counts
+/// an operator (`in`, `==`, `<`, `~`) as one instruction whatever its operands
+/// hold, so the size of what a template keeps bounds the cost of each
+/// instruction: with these limits, the worst loop of comparisons or
+/// concatenations the fuel lets run stays well under a second (issue 15's
+/// adversarial pass ran `x in l` over a 10,000-item list for 23 s).
+pub const MAX_NAMED_ITEMS: usize = 256;
+pub const MAX_NAMED_BYTES: usize = 16 * 1024;
 
 /// Bytes of values one part may build besides its output: what `set` names,
 /// what `for` iterates and what filters return, added up over the render.
@@ -463,11 +478,17 @@ fn budget_error(message: String) -> minijinja::Error {
 fn bounded_value(state: &State, value: Value) -> Result<Value, minijinja::Error> {
     let mut items = 0;
     let bytes = measure(&value, 0, &mut items)?;
-    // One named value is never larger than the largest output, so that the
-    // few concatenations the guard lets one expression make stay small.
-    if bytes > MAX_OUTPUT_BYTES {
+    // A named value stays small, so that the operators applied to it (which
+    // fuel counts once each, whatever they hold) and the few concatenations
+    // the guard lets one expression make stay cheap.
+    if bytes > MAX_NAMED_BYTES {
         return Err(budget_error(format!(
-            "the template names a value larger than {MAX_OUTPUT_BYTES} bytes"
+            "the template names a value larger than {MAX_NAMED_BYTES} bytes"
+        )));
+    }
+    if items > MAX_NAMED_ITEMS + 1 {
+        return Err(budget_error(format!(
+            "the template names a list or map of more than {MAX_NAMED_ITEMS} items"
         )));
     }
     charge(state, bytes, items)?;

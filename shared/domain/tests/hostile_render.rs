@@ -750,3 +750,32 @@ fn every_allowed_call_stays_within_a_memory_cap() {
         "the child ran no test:\n{stdout}"
     );
 }
+
+#[test]
+fn operators_on_large_named_values_are_budget_errors() {
+    // issue 15's adversarial pass: fuel counts `in`, `==` or `~` once
+    // whatever their operands hold, so `x in l` over a 10,000-item list in a
+    // loop rendered for 23 s. A named or iterated value now holds at most
+    // MAX_NAMED_ITEMS items and MAX_NAMED_BYTES bytes; these are refused at
+    // once instead of running.
+    use outreach_domain::render::{MAX_NAMED_BYTES, MAX_NAMED_ITEMS};
+    let big_string = format!("{{% set s = '{}' %}}", "x".repeat(MAX_NAMED_BYTES));
+    for body in [
+        "{% set l = range(10000)|list %}{% for i in range(10000) %}{% if 9999 in l %}{% endif %}{% endfor %}".to_owned(),
+        "{% set l = range(10000)|list %}{% for i in range(10000) %}{% if l ~ '' %}{% endif %}{% endfor %}".to_owned(),
+        format!("{{% set l = ('x' ~ '{}')|list %}}", "y".repeat(MAX_NAMED_ITEMS)),
+        format!("{big_string}{{{{ s }}}}"),
+    ] {
+        let step = step(Some("Hi".into()), body.clone(), None);
+        let result = render_step(&step, None, &RenderContext::default());
+        assert!(
+            matches!(result, Err(RenderError::Budget(_))),
+            "{body}: {result:?}"
+        );
+    }
+    // What an email needs still renders: a short list looped over and tested.
+    let fine = "{% set l = range(200)|list %}{% for i in l %}{% if i in l %}.{% endif %}{% endfor %}";
+    let step = step(Some("Hi".into()), fine.into(), None);
+    let rendered = render_step(&step, None, &RenderContext::default()).unwrap();
+    assert_eq!(rendered.html.matches('.').count(), 200);
+}

@@ -33,10 +33,10 @@ pub const MAX_NESTING: usize = 100;
 /// The function the guard wraps around every `set` value and `for` iterable.
 pub const BOUNDED_FN: &str = "__outreach_bounded";
 
-/// Most `~` and `+` one tag may use. Each joins two values of up to
-/// [`MAX_OUTPUT_BYTES`](super::MAX_OUTPUT_BYTES) into a new one, which no
+/// Most `~` and `+` one tag may use. Each joins two values (named ones of up
+/// to [`MAX_NAMED_BYTES`](super::MAX_NAMED_BYTES)) into a new one, which no
 /// budget check sees; real templates join a handful.
-pub const MAX_CONCATENATIONS: usize = 16;
+pub const MAX_CONCATENATIONS: usize = 8;
 
 /// Words that may stand before `(` without calling a function.
 const KEYWORDS: &[&str] = &[
