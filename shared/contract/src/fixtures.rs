@@ -29,6 +29,7 @@ pub fn account(org: &str, id: &str, owner: &str, addr: &str) -> EmailAccount {
         status: AccountStatus::Connected,
         confirmed: true,
         delegates: Vec::new(),
+        daily_limit: None,
         created_at: at(9, 0),
     }
 }
