@@ -544,9 +544,14 @@ impl Service {
         let since = match how {
             Replan::Fresh(t) | Replan::Resume(t) => t,
         };
+        // A start's fan-out belongs to that start: one queued by a start that
+        // failed is stale even when a resume lands at the same instant (found by
+        // the simulation: it planned an in-progress enrollment afresh, R-6.9).
+        let other_start =
+            matches!(how, Replan::Fresh(t) if campaign.started_at.is_some_and(|s| s != t));
         // A fan-out plans for the start or resume it was queued for, never with the
         // state of an older one after a later pause, edit or resume.
-        if campaign.fan_out_current(since) != Some(true) {
+        if other_start || campaign.fan_out_current(since) != Some(true) {
             // Queued just before the state change it belongs to: look again shortly.
             let waiting = campaign.fan_out_current(since).is_none()
                 && matches!(
@@ -613,7 +618,9 @@ impl Service {
         let delays = campaign.delays();
         let start = e.plan_start.unwrap_or(at);
         let from = e.next_step_offset();
-        let instants = plan_after(&plan_request(campaign, e, start, zone, &delays, from), at);
+        let req = plan_request(campaign, e, start, zone, &delays, from);
+        // Never before an out-of-office hold of the next step.
+        let instants = keep_hold(&req, e.next_step_hold(), plan_after(&req, at));
         if !instants.is_empty() {
             e.apply_plan(start, &instants);
         }
@@ -716,6 +723,13 @@ impl Service {
                 // The same fresh plan twice is one plan (a re-run fan-out chunk):
                 // its wake-up was created before the plan was written, below.
                 Replan::Fresh(start) if e.plan_start == Some(start) && e.next_due_at.is_some() => {
+                    return Ok(());
+                }
+                // Planned from another S (added later, or resumed): a start's
+                // fan-out delivered again must not plan it afresh from an older
+                // S, before or at the send it already made (R-6.9; found by the
+                // simulation).
+                Replan::Fresh(start) if e.plan_start.is_some_and(|s| s != start) => {
                     return Ok(());
                 }
                 Replan::Fresh(start) => start,

@@ -64,7 +64,9 @@ pub enum JobOutcome {
 enum HandOff {
     Sent(SentMail),
     Unconfirmed,
-    Deferred,
+    /// Throttled: the step is due again shortly, keeping the day's slot it
+    /// held, if any.
+    Deferred(Option<ReservedSlot>),
     SenderFault(String),
     Refused(String),
 }
@@ -410,13 +412,13 @@ impl Service {
                     // account-wide refusals are back-pressure, never bounces; an operator alarm fires.
                     tracing::error!(alarm = "ses_deferred", enrollment = %enrollment_id, %why, "the mail service refused the send for the whole account");
                     tracing::warn!(enrollment = %enrollment_id, step, attempt, %why, "mail service deferred the send");
-                    HandOff::Deferred
+                    HandOff::Deferred(slot.as_ref().map(|s| ReservedSlot { step, day: s.day }))
                 }
                 Err(MailerError::SenderFault(why)) => HandOff::SenderFault(why),
                 Err(MailerError::RecipientRefused(why)) => HandOff::Refused(why),
             };
-            if matches!(hand_off, HandOff::Deferred | HandOff::SenderFault(_)) {
-                // Provably not sent: the day's slot is free again.
+            if matches!(hand_off, HandOff::SenderFault(_)) {
+                // Provably not sent, and the campaign pauses: the slot is free again.
                 self.release_daily_slot(slot).await?;
             }
             let claimed = Versioned {
@@ -661,12 +663,14 @@ impl Service {
                         ),
                     )
                 }
-                HandOff::Deferred => {
+                HandOff::Deferred(kept) => {
                     if e.release_claim(step, attempt, Some(now + self.config.defer_delay))
                         .is_err()
                     {
                         return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
                     }
+                    // The retry keeps its place under the daily limits.
+                    e.reserved_slot = *kept;
                     (
                         JobOutcome::Deferred,
                         (
@@ -824,6 +828,8 @@ struct DailyCount {
 /// service provably did not take the message.
 struct DailySlot {
     key: String,
+    /// The day, in the account owner's time zone.
+    day: NaiveDate,
     campaign: CampaignId,
     /// Reserved when the message was moved here: the enrollment records it
     /// until a write uses it up.
@@ -905,11 +911,24 @@ impl Service {
         let day = now.with_timezone(&zone.tz()).date_naive();
         let mut slot = DailySlot {
             key: daily_key(account, day),
+            day,
             campaign: campaign.id.clone(),
             reserved: true,
         };
         if reserved.is_some_and(|r| r.step == step && r.day == day) {
-            return Ok(Room::Slot(slot));
+            // Still within the limits, which may have been lowered since.
+            let count: DailyCount = self.read_record(&slot.key).await?;
+            let of_campaign = count.campaigns.get(campaign.id.as_str()).copied();
+            if account.daily_limit.is_none_or(|l| count.sent <= l)
+                && campaign
+                    .daily_limit
+                    .is_none_or(|l| of_campaign.unwrap_or(0) <= l)
+            {
+                return Ok(Room::Slot(slot));
+            }
+            slot.reserved = false;
+            self.release_daily_slot(Some(slot)).await?;
+            return Ok(Room::Full);
         }
         slot.reserved = false;
         Ok(
@@ -962,6 +981,7 @@ impl Service {
                 *e = moved;
                 return Ok(Some(DailySlot {
                     key,
+                    day: owner_day,
                     campaign: campaign.id.clone(),
                     reserved: false,
                 }));
