@@ -158,8 +158,9 @@ struct State {
     /// Messages that left, per (account or campaign, owner's day): (enrollment,
     /// step, whether the daily limit had moved it to that day).
     day_sends: HashMap<(String, NaiveDate), Vec<DaySend>>,
-    /// The day the daily limit last moved each (enrollment, step) to.
-    limit_moves: HashMap<(String, u32), NaiveDate>,
+    /// The day the daily limit last moved each (enrollment, step) to, and the
+    /// write that moved it.
+    limit_moves: HashMap<(String, u32), (NaiveDate, u64)>,
     /// Out-of-office holds: (enrollment, step) → not before.
     holds: HashMap<(String, u32), DateTime<Utc>>,
 }
@@ -677,10 +678,22 @@ impl Oracle {
                 // A wake-up that moved its own step later: the daily limit.
                 let today = now.with_timezone(&owner).date_naive();
                 let key = (id.clone(), step);
-                if s.limit_moves.get(&key) == Some(&today) {
+                let account = c.sender_account_id.to_string();
+                // A limit changed since the move (lowered below what already
+                // left) may push it again: the order is judged under steady limits.
+                let steady = |since: u64| {
+                    [&account, &c.id.to_string()].iter().all(|k| {
+                        s.limits
+                            .get(*k)
+                            .is_none_or(|h| h.iter().all(|(seq, _)| *seq < since))
+                    })
+                };
+                if let Some((day, since)) = s.limit_moves.get(&key).copied()
+                    && day == today
+                    && steady(since)
+                {
                     // Pushed again on the day it was moved to: nothing first
                     // planned for this day may have taken its place.
-                    let account = c.sender_account_id.to_string();
                     let mut scopes = vec![c.id.to_string()];
                     if s.limits
                         .get(&account)
@@ -703,8 +716,9 @@ impl Oracle {
                         ));
                     }
                 }
+                let seq = s.seq;
                 s.limit_moves
-                    .insert(key, after.with_timezone(&owner).date_naive());
+                    .insert(key, (after.with_timezone(&owner).date_naive(), seq));
             }
             if label.starts_with("inbound") {
                 s.holds.insert((id.clone(), step), after);
@@ -982,7 +996,10 @@ impl Oracle {
             return;
         };
         let day = at.with_timezone(&s.owner_zone.tz()).date_naive();
-        let moved_in = s.limit_moves.get(&(enrollment.to_owned(), step)) == Some(&day);
+        let moved_in = s
+            .limit_moves
+            .get(&(enrollment.to_owned(), step))
+            .is_some_and(|m| m.0 == day);
         let r0 = s
             .claims
             .get(&(enrollment.to_owned(), step, attempt))

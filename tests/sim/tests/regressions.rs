@@ -119,3 +119,12 @@ fn a_failed_starts_fan_out_is_stale_beside_a_resume() {
 fn a_redelivered_fan_out_leaves_later_plans_alone() {
     replay_of(20_260_101, 1773);
 }
+
+/// Two handlers of a moved message found its reserved slot over a limit
+/// lowered since: the one that lost the enrollment's write gave the slot back
+/// while the enrollment still held it, and the other sent on it: three
+/// messages on a day limited to two. Found with seed 161616.
+#[test]
+fn a_reserved_slot_is_given_back_only_with_the_move() {
+    replay_of(161_616, 226);
+}

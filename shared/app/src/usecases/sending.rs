@@ -348,7 +348,7 @@ impl Service {
             {
                 Room::Unlimited => None,
                 Room::Slot(slot) => Some(slot),
-                Room::Full => {
+                Room::Full(outdated) => {
                     let zone = self.plan_zone(&campaign, &e).await?;
                     let Some(reserved) = self
                         .move_to_a_free_day(&mut e, step, &account, &campaign, zone, now)
@@ -360,6 +360,7 @@ impl Service {
                         self.release_daily_slot(Some(reserved)).await?;
                         continue;
                     }
+                    self.release_daily_slot(outdated).await?;
                     if let Some(at) = e.next_due_at {
                         self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
                     }
@@ -841,7 +842,9 @@ enum Room {
     /// Neither its account nor its campaign has a limit: nothing is counted.
     Unlimited,
     Slot(DailySlot),
-    Full,
+    /// Over a limit; with the reservation to give back once the move that
+    /// replaces it is written (a limit lowered since it was made).
+    Full(Option<DailySlot>),
 }
 
 /// How far a message over the daily limits looks for a day with room:
@@ -926,15 +929,15 @@ impl Service {
             {
                 return Ok(Room::Slot(slot));
             }
+            // Given back only once the enrollment no longer holds it.
             slot.reserved = false;
-            self.release_daily_slot(Some(slot)).await?;
-            return Ok(Room::Full);
+            return Ok(Room::Full(Some(slot)));
         }
         slot.reserved = false;
         Ok(
             match self.count_daily(&slot.key, account, campaign).await? {
                 true => Room::Slot(slot),
-                false => Room::Full,
+                false => Room::Full(None),
             },
         )
     }
