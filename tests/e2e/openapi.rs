@@ -759,6 +759,16 @@ async fn every_answer_matches_its_documented_schema() {
     .await;
     c.call(Some(&bob), "GET", "/v1/email-accounts", &[], Empty)
         .await;
+    // The account's daily limit: owner only, 403 to the delegate, 422 out of range.
+    let limit = format!("/v1/email-accounts/{acc}");
+    for (who, body) in [
+        (a, json!({"daily_limit": 1000})),
+        (Some(&bob), json!({"daily_limit": 5})),
+        (a, json!({"daily_limit": 0})),
+        (a, json!({"daily_limit": null})),
+    ] {
+        c.call(who, "PATCH", &limit, &[], Json(body)).await;
+    }
     c.call(
         a,
         "DELETE",

@@ -47,6 +47,10 @@ pub struct EmailAccount {
     /// Users allowed to send from this account, possibly of other organizations.
     #[serde(default)]
     pub delegates: Vec<Delegate>,
+    /// Messages that may leave from this account per calendar day of its
+    /// owner's time zone, whatever sends them; set by the owner.
+    #[serde(default)]
+    pub daily_limit: Option<u32>,
     pub created_at: DateTime<Utc>,
 }
 

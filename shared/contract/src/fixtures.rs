@@ -30,6 +30,7 @@ pub fn account(org: &str, id: &str, owner: &str, addr: &str) -> EmailAccount {
         confirmed: true,
         proof: Default::default(),
         delegates: Vec::new(),
+        daily_limit: None,
         created_at: at(9, 0),
     }
 }

@@ -6,7 +6,7 @@
 
 use crate::email::EmailAddress;
 use crate::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -96,6 +96,24 @@ pub struct Resend {
     /// The address to use again (soft-bounce retry, user retry); otherwise R-7 chooses.
     #[serde(default)]
     pub address: Option<EmailAddress>,
+}
+
+/// What the service decided about a step since its plan was made: it
+/// leaves no earlier than `not_before` — an out-of-office hold or a
+/// daily-limit move — whatever an edit of the campaign re-plans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StepHold {
+    pub step: u32,
+    pub not_before: DateTime<Utc>,
+}
+
+/// A slot of a day under the daily limits taken for a step when it was
+/// moved to that day, so that it goes before every message first planned for
+/// the day. `day` is a date in the sender account owner's time zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservedSlot {
+    pub step: u32,
+    pub day: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -205,6 +223,12 @@ pub struct Enrollment {
     /// A step waiting to be handed off again; it goes before `next_step`.
     #[serde(default)]
     pub resend: Option<Resend>,
+    /// The hold of the next step, if the service moved it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<StepHold>,
+    /// The daily slot reserved for the due step when it was moved.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reserved_slot: Option<ReservedSlot>,
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub ended_at: Option<DateTime<Utc>>,
@@ -254,6 +278,8 @@ impl Enrollment {
                 })
                 .collect(),
             resend: None,
+            hold: None,
+            reserved_slot: None,
             created_at: n.now,
             ended_at: None,
             allow_duplicate: false,
@@ -300,6 +326,23 @@ impl Enrollment {
             Some(r) => Some(r.step),
             None => self.next().map(|s| s.index),
         }
+    }
+
+    /// The instant before which the next step may not leave: its hold.
+    pub fn next_step_hold(&self) -> Option<DateTime<Utc>> {
+        self.hold
+            .filter(|h| h.step == self.next_step)
+            .map(|h| h.not_before)
+    }
+
+    /// When the step before the next one last left (its latest attempt handed
+    /// off), the instant the steps after it are spaced from.
+    pub fn previous_send(&self) -> Option<DateTime<Utc>> {
+        self.step(self.next_step.checked_sub(1)?)?
+            .attempts
+            .iter()
+            .filter_map(|a| a.sent_at)
+            .max()
     }
 
     /// Index (0-based) of the step the next plan starts from.

@@ -93,6 +93,22 @@ pub fn plan_after(req: &PlanRequest<'_>, previous: DateTime<Utc>) -> Vec<DateTim
     planned
 }
 
+/// whether step `from_step`, planned at `planned`, keeps its spacing
+/// from the step before it that actually left at `previous`: its date (in the
+/// request's zone) is not earlier than that send's date plus its delay in days.
+/// Dates, not 24-hour periods: a best-time step at 07:00 after a 16:00 send
+/// the day before is spaced.
+pub fn is_spaced(req: &PlanRequest<'_>, previous: DateTime<Utc>, planned: DateTime<Utc>) -> bool {
+    let Some(delay) = req.delays.get(req.from_step) else {
+        return true;
+    };
+    let earliest = local(req.zone, previous)
+        .date()
+        .checked_add_days(Days::new(u64::from(*delay)))
+        .expect("a planned date stays within chrono's range");
+    local(req.zone, planned).date() >= earliest && planned > previous
+}
+
 /// Planned instants of steps `from_step..delays.len()` when step `from_step`
 /// moves to `date` at the local time of day `time` (an out-of-office hold,
 /// or the daily limit, R-6.7): with `skip_weekends` a Saturday or Sunday
@@ -891,5 +907,32 @@ mod tests {
         );
         let first = utc("2026-03-04T16:00:00Z");
         assert_eq!(plan(&req), vec![first, first + Duration::minutes(1)]);
+    }
+
+    #[test]
+    fn spacing_counts_dates_in_the_zone_not_24_hour_periods() {
+        // a best-time step at 07:00 after a 16:00 send the day before is spaced.
+        let delays = [0, 1];
+        let req = PlanRequest {
+            from_step: 1,
+            ..request(
+                zone("Europe/Berlin"),
+                utc("2026-12-01T10:00:00Z"),
+                WhenToSend::BestTime,
+                &delays,
+            )
+        };
+        let sent = utc("2026-12-01T15:00:00Z"); // 16:00 in Berlin
+        assert!(is_spaced(&req, sent, utc("2026-12-02T06:00:00Z")));
+        // Step 1 deferred to the next day, step 2 left on that same day: not spaced.
+        let deferred = utc("2026-12-02T13:00:00Z");
+        assert!(!is_spaced(&req, deferred, utc("2026-12-02T13:35:00Z")));
+        // Re-planned from the actual send, it is.
+        let after = plan_after(&req, deferred);
+        assert!(is_spaced(&req, deferred, after[0]), "{after:?}");
+        assert_eq!(
+            local(req.zone, after[0]).date(),
+            NaiveDate::from_ymd_opt(2026, 12, 3).unwrap()
+        );
     }
 }

@@ -48,6 +48,9 @@ pub struct Chaos {
     /// Whether faults are injected at all (off while a run drains).
     pub enabled: AtomicBool,
     pub mailer: Mutex<MailerFaults>,
+    /// A throttling storm: the mail service defers every send
+    /// for hours, so that steps leave a day or more late.
+    pub throttled: AtomicBool,
 }
 
 impl Chaos {
@@ -57,6 +60,7 @@ impl Chaos {
             concurrent: AtomicBool::new(false),
             enabled: AtomicBool::new(true),
             mailer: Mutex::new(MailerFaults::default()),
+            throttled: AtomicBool::new(false),
         })
     }
 
@@ -82,6 +86,11 @@ impl Chaos {
     fn mailer_fault(&self) -> Option<MailerError> {
         if !self.enabled.load(Ordering::Relaxed) {
             return None;
+        }
+        if self.throttled.load(Ordering::Relaxed) {
+            return Some(MailerError::Deferred(
+                "Daily message quota exceeded.".into(),
+            ));
         }
         let f = *self.mailer.lock().expect("faults");
         let roll: f64 = self.rng.lock().expect("rng").random();

@@ -14,14 +14,14 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Timelike, Utc, Weekday};
 use hmac::{Hmac, Mac};
 use outreach_app::model::{AccountStatus, EmailAccount};
 use outreach_app::ports::{Clock, OutboundMail, SentMail};
-use outreach_domain::EmailAddress;
-use outreach_domain::campaign::{Campaign, CampaignStatus, TimezoneMode};
+use outreach_domain::campaign::{Campaign, CampaignKind, CampaignStatus, TimezoneMode};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus};
+use outreach_domain::{EmailAddress, Zone};
 use sha2::Sha256;
 
 use crate::handler;
@@ -102,6 +102,10 @@ impl Cond {
 
 type AttemptKey = (String, u32, u32);
 
+/// A message that left on a day: (enrollment, step, whether the daily limit
+/// moved it to that day, the handler's read before its claim).
+type DaySend = (String, u32, bool, u64);
+
 /// (step, attempt) → (claimed_at, address) of the attempts that left `claimed`.
 type Finals = BTreeMap<(u32, u32), (DateTime<Utc>, EmailAddress)>;
 
@@ -147,12 +151,56 @@ struct State {
     /// The latest written state of every enrollment and campaign status, by id.
     latest: BTreeMap<String, Enrollment>,
     campaign_status: HashMap<String, CampaignStatus>,
+    /// the owner's time zone (one owner in a run), the days of the limits.
+    owner_zone: Zone,
+    /// Every value the daily limit of an account or a campaign took, with when.
+    limits: HashMap<String, Vec<(u64, Option<u32>)>>,
+    /// Messages that left, per (account or campaign, owner's day): (enrollment,
+    /// step, whether the daily limit had moved it to that day).
+    day_sends: HashMap<(String, NaiveDate), Vec<DaySend>>,
+    /// The day the daily limit last moved each (enrollment, step) to, and the
+    /// write that moved it.
+    limit_moves: HashMap<(String, u32), (NaiveDate, u64)>,
+    /// Out-of-office holds: (enrollment, step) → not before.
+    holds: HashMap<(String, u32), DateTime<Utc>>,
+}
+
+/// The largest daily limit in force over a day's messages if every one of
+/// them saw a limit (the handler read the account or campaign after the
+/// limit's write, at `r0`, so that it counted, R-6.7), else `None`. `history`
+/// holds (write sequence number, limit); before its first write the account
+/// or campaign did not exist.
+fn limit_seen(history: Option<&Vec<(u64, Option<u32>)>>, r0s: &[u64]) -> Option<u32> {
+    let history = history?;
+    let mut earliest = usize::MAX;
+    for r0 in r0s {
+        let i = history.iter().rposition(|(seq, _)| seq < r0).unwrap_or(0);
+        history.get(i)?.1?;
+        earliest = earliest.min(i);
+    }
+    history
+        .get(earliest..)?
+        .iter()
+        .filter_map(|(_, v)| *v)
+        .max()
 }
 
 pub struct Oracle {
     clock: Arc<dyn Clock>,
     hash_key: Vec<u8>,
     state: Mutex<State>,
+}
+
+fn record_limit(
+    limits: &mut HashMap<String, Vec<(u64, Option<u32>)>>,
+    id: String,
+    seq: u64,
+    limit: Option<u32>,
+) {
+    let history = limits.entry(id).or_default();
+    if history.last().is_none_or(|(_, v)| *v != limit) {
+        history.push((seq, limit));
+    }
 }
 
 fn tag<'a>(mail: &'a OutboundMail, name: &str) -> Option<&'a str> {
@@ -209,6 +257,11 @@ impl Oracle {
         s.seq
     }
 
+    /// The owner's time zone: the days of the daily limits.
+    pub fn set_owner_zone(&self, zone: Zone) {
+        self.lock().owner_zone = zone;
+    }
+
     pub fn violate(&self, rule: &'static str, detail: impl Into<String>) {
         self.lock().violations.push(Violation {
             rule,
@@ -260,6 +313,7 @@ impl Oracle {
             .set(stop, seq);
         s.campaigns.insert(c.id.to_string(), c.clone());
         s.campaign_status.insert(c.id.to_string(), c.status);
+        record_limit(&mut s.limits, c.id.to_string(), seq, c.daily_limit);
     }
 
     pub fn on_candidate_write(&self, c: &Candidate) {
@@ -291,6 +345,7 @@ impl Oracle {
             .entry(a.id.to_string())
             .or_default()
             .set(a.status != AccountStatus::Connected, seq);
+        record_limit(&mut s.limits, a.id.to_string(), seq, a.daily_limit);
     }
 
     pub fn on_suppress(&self, org: &outreach_domain::ids::OrgId, key: &str) {
@@ -440,6 +495,14 @@ impl Oracle {
                     ),
                 ));
             }
+            if let Some(hold) = s.holds.get(&(id.clone(), step))
+                && now < *hold
+            {
+                found.push((
+                    "R-9.7",
+                    format!("enrollment {id} step {step} claimed at {now}, before its out-of-office hold {hold}"),
+                ));
+            }
             let r0 = handler
                 .as_ref()
                 .and_then(|h| h.last_read(&id))
@@ -566,7 +629,8 @@ impl Oracle {
                         ),
                     ));
                 }
-                if at.second() != 0 || at.nanosecond() != 0 {
+                // A single message is planned at the instant it is asked for.
+                if (at.second() != 0 || at.nanosecond() != 0) && c.kind != CampaignKind::Single {
                     found.push((
                         "R-6",
                         format!(
@@ -577,10 +641,131 @@ impl Oracle {
                 }
             }
         }
+        self.judge_moves(&mut s, old, new, now, &mut found);
         for (rule, detail) in found {
             s.violations.push(Violation { rule, detail });
         }
         s.latest.insert(id, new.clone());
+    }
+
+    /// What the service decided about an enrollment's next step: a move by the
+    /// daily limit keeps its place, an out-of-office hold is remembered
+    /// and the next step stays spaced from the step before.
+    fn judge_moves(
+        &self,
+        s: &mut State,
+        old: Option<&Enrollment>,
+        new: &Enrollment,
+        now: DateTime<Utc>,
+        found: &mut Vec<(&'static str, String)>,
+    ) {
+        let id = new.id.to_string();
+        let Some(c) = s.campaigns.get(&new.campaign_id.to_string()).cloned() else {
+            return;
+        };
+        let label = handler::current()
+            .map(|h| h.label.clone())
+            .unwrap_or_default();
+        let moved = old.and_then(|o| {
+            let step = new.due_step()?;
+            let before = o.next_planned_at()?;
+            let after = new.next_planned_at()?;
+            (o.due_step() == Some(step) && after > before).then_some((step, before, after))
+        });
+        if let Some((step, before, after)) = moved {
+            let owner = s.owner_zone.tz();
+            if label.starts_with(&format!("wake-up {id} s")) && before <= now && after > now {
+                // A wake-up that moved its own step later: the daily limit.
+                let today = now.with_timezone(&owner).date_naive();
+                let key = (id.clone(), step);
+                let account = c.sender_account_id.to_string();
+                // A limit changed since the move (lowered below what already
+                // left) may push it again: the order is judged under steady limits.
+                let steady = |since: u64| {
+                    [&account, &c.id.to_string()].iter().all(|k| {
+                        s.limits
+                            .get(*k)
+                            .is_none_or(|h| h.iter().all(|(seq, _)| *seq < since))
+                    })
+                };
+                if let Some((day, since)) = s.limit_moves.get(&key).copied()
+                    && day == today
+                    && steady(since)
+                {
+                    // Pushed again on the day it was moved to: nothing first
+                    // planned for this day may have taken its place.
+                    let mut scopes = vec![c.id.to_string()];
+                    if s.limits
+                        .get(&account)
+                        .and_then(|h| h.last())
+                        .is_some_and(|(_, v)| v.is_some())
+                    {
+                        scopes.push(account);
+                    }
+                    let taken: Vec<(String, u32)> = scopes
+                        .iter()
+                        .filter_map(|k| s.day_sends.get(&(k.clone(), today)))
+                        .flatten()
+                        .filter(|m| !m.2)
+                        .map(|m| (m.0.clone(), m.1))
+                        .collect();
+                    if !taken.is_empty() {
+                        found.push((
+                            "R-6.7",
+                            format!("enrollment {id} step {step}, moved to {today} by the daily limit, was pushed again to {after} while {taken:?}, first planned for that day, took its place"),
+                        ));
+                    }
+                }
+                let seq = s.seq;
+                s.limit_moves
+                    .insert(key, (after.with_timezone(&owner).date_naive(), seq));
+            }
+            if label.starts_with("inbound") {
+                s.holds.insert((id.clone(), step), after);
+            }
+        }
+        // judged when this write planned the next step or recorded the send before it.
+        let Some(next) = new.next() else { return };
+        let Some(planned) = next.planned_at else {
+            return;
+        };
+        let Some(sent) = new.previous_send() else {
+            return;
+        };
+        let replanned = old
+            .and_then(|o| o.step(next.index))
+            .is_none_or(|b| b.planned_at != next.planned_at);
+        let recorded =
+            old.is_none_or(|o| o.previous_send() != Some(sent) || o.next_step != new.next_step);
+        if !(replanned || recorded)
+            || !new.may_send()
+            || new.resend.is_some()
+            || new.next_planned_at().is_none()
+        {
+            return;
+        }
+        let zone = match c.timezone_mode {
+            TimezoneMode::Recipient => s
+                .candidates
+                .get(&new.candidate_id.to_string())
+                .and_then(|k| k.timezone)
+                .unwrap_or(c.timezone),
+            TimezoneMode::Campaign => c.timezone,
+        };
+        let Some(delay) = c.steps.get(next.index as usize - 1).map(|st| st.delay_days) else {
+            return;
+        };
+        let earliest = sent
+            .with_timezone(&zone.tz())
+            .date_naive()
+            .checked_add_days(Days::new(u64::from(delay)));
+        let date = planned.with_timezone(&zone.tz()).date_naive();
+        if earliest.is_some_and(|e| date < e) {
+            found.push((
+                "R-6.9",
+                format!("enrollment {id}: step {} planned at {planned} ({date} in {}), earlier than the step before's send {sent} plus {delay} days", next.index, zone.name()),
+            ));
+        }
     }
 
     /// Enrollments (campaign id, enrollment) whose status is one of `status`
@@ -700,8 +885,13 @@ impl Oracle {
                         ));
                     }
                 }
-                // nothing before S + 20 minutes.
+                // nothing before S + 20 minutes; a single message goes at once.
+                let single = s
+                    .campaigns
+                    .get(&campaign)
+                    .is_some_and(|c| c.kind == CampaignKind::Single);
                 if let Some(start) = s.starts.get(enrollment)
+                    && !single
                     && now < *start + Duration::minutes(20)
                 {
                     found.push((
@@ -753,6 +943,16 @@ impl Oracle {
                 s.first_hand_off.insert((enrollment.clone(), step), p.at);
             }
         }
+        if matches!(
+            outcome,
+            CallOutcome::Sent | CallOutcome::Unconfirmed | CallOutcome::CrashedAfter
+        ) {
+            self.count_day(&mut s, &enrollment, step, attempt, p.at);
+        }
+        if outcome.consumes_attempt() {
+            // The move's place is used up; a re-send is a message of its own.
+            s.limit_moves.remove(&(enrollment.clone(), step));
+        }
         if let Some((mail, receipt)) = sent {
             let raw = String::from_utf8_lossy(&mail.raw);
             let head = raw.split("\r\n\r\n").next().unwrap_or_default();
@@ -771,6 +971,54 @@ impl Oracle {
                 unsubscribe_token: find_token(head, "/v1/unsubscribe/", &['>']),
                 at: p.at,
             });
+        }
+    }
+
+    /// a message that left counts on its owner's day under its account
+    /// and its campaign; while a limit was in force since the first message of
+    /// that day (every one counted), the day never holds more than it allows.
+    fn count_day(
+        &self,
+        s: &mut State,
+        enrollment: &str,
+        step: u32,
+        attempt: u32,
+        at: DateTime<Utc>,
+    ) {
+        let Some((campaign, _)) = s.owners.get(enrollment).cloned() else {
+            return;
+        };
+        let Some(account) = s
+            .campaigns
+            .get(&campaign)
+            .map(|c| c.sender_account_id.to_string())
+        else {
+            return;
+        };
+        let day = at.with_timezone(&s.owner_zone.tz()).date_naive();
+        let moved_in = s
+            .limit_moves
+            .get(&(enrollment.to_owned(), step))
+            .is_some_and(|m| m.0 == day);
+        let r0 = s
+            .claims
+            .get(&(enrollment.to_owned(), step, attempt))
+            .map_or(0, |c| c.r0);
+        for scope in [account, campaign] {
+            let sends = s.day_sends.entry((scope.clone(), day)).or_default();
+            sends.push((enrollment.to_owned(), step, moved_in, r0));
+            let r0s: Vec<u64> = sends.iter().map(|m| m.3).collect();
+            let count = sends.len();
+            if let Some(limit) = limit_seen(s.limits.get(&scope), &r0s)
+                && count > limit as usize
+            {
+                s.violations.push(Violation {
+                    rule: "R-6.7",
+                    detail: format!(
+                        "{count} messages left for {scope} on {day} (owner's day), over its daily limit of {limit}"
+                    ),
+                });
+            }
         }
     }
 }

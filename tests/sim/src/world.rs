@@ -121,6 +121,10 @@ enum Task {
     Retry(String, String, String),
     Overrides(String, String, Option<String>),
     Relink(String),
+    /// The owner sets or clears an account's daily limit.
+    AccountLimit(String, Option<u32>),
+    /// A single message from an account to a candidate.
+    Single(String, String),
 }
 
 #[derive(Debug, Clone)]
@@ -129,6 +133,9 @@ enum Edit {
     When(WhenToSend),
     SkipWeekends(bool),
     DailyLimit(u32),
+    /// An edit that changes no timing: nothing is re-planned.
+    Name(String),
+    Timezone(String),
 }
 
 impl Task {
@@ -179,6 +186,8 @@ impl Task {
             Task::Retry(_, e, a) => format!("retry enrollment {e} to {a}"),
             Task::Overrides(_, e, a) => format!("overrides of {e} (address {a:?})"),
             Task::Relink(a) => format!("relink account {a}"),
+            Task::AccountLimit(a, n) => format!("daily limit of account {a}: {n:?}"),
+            Task::Single(c, a) => format!("single message to {c} from {a}"),
         }
     }
 }
@@ -261,6 +270,8 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
                 Edit::When(w) => e.when_to_send = Some(w),
                 Edit::SkipWeekends(b) => e.skip_weekends = Some(b),
                 Edit::DailyLimit(n) => e.daily_limit = Some(n),
+                Edit::Name(n) => e.name = Some(n),
+                Edit::Timezone(z) => e.timezone = Some(z),
             }
             show(s.edit_campaign(&who, &c, e).await, |c| {
                 format!("{:?}", c.status)
@@ -316,6 +327,22 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
         Task::Relink(a) => show(s.relink_account(&who, &a).await, |a| {
             format!("{:?}", a.status)
         }),
+        Task::AccountLimit(a, n) => show(s.set_account_daily_limit(&who, &a, n).await, |a| {
+            format!("{:?}", a.daily_limit)
+        }),
+        Task::Single(c, a) => {
+            let input = outreach_app::usecases::messages::NewMessage {
+                sender_account_id: a,
+                template_id: None,
+                step_index: None,
+                subject: Some("A word, {{ candidate.first_name }}".into()),
+                body: Some("<p>Hi {{ candidate.first_name }}</p>".into()),
+                address: None,
+            };
+            show(s.send_single(&who, &c, input).await, |(_, e)| {
+                format!("{} {:?} next {:?}", e.id, e.status, e.next_planned_at())
+            })
+        }
     }
 }
 
@@ -502,6 +529,9 @@ impl World {
         let _ = s
             .update_me(&who, Some("Olivia Owner".into()), Some(zone.into()))
             .await;
+        if let Ok(z) = outreach_domain::Zone::parse(zone) {
+            self.oracle.set_owner_zone(z);
+        }
         let n_accounts = self.rng.random_range(1..=2);
         for i in 0..n_accounts {
             let a = s
@@ -513,6 +543,12 @@ impl World {
                 .await
                 .expect("link account");
             self.log(format!("account {} = {}", a.id, a.address));
+            if self.rng.random_bool(0.3) {
+                // a limit on everything that leaves from the account.
+                let limit = Some(self.rng.random_range(1..=6));
+                let task = Task::AccountLimit(a.id.to_string(), limit);
+                self.run_tasks(vec![(task, Crash::None)]).await;
+            }
             self.accounts.push(a.id);
         }
         let project = s.create_project(&who, "Hiring").await.expect("project");
@@ -965,6 +1001,19 @@ impl World {
                     _ => Duration::minutes(self.rng.random_range(24 * 60..3 * 24 * 60)),
                 };
                 let target = self.now() + by;
+                // Sometimes the mail service throttles everything meanwhile: the
+                // steps due leave late, some a day or more.
+                // A few hours of it: every due send is retried every few minutes.
+                if self.faults_on() && self.rng.random_bool(0.25) {
+                    let calm = (self.now() + Duration::minutes(self.rng.random_range(60..8 * 60)))
+                        .min(target);
+                    self.log(format!(
+                        "» clock to {calm}, the mail service throttling everything"
+                    ));
+                    self.chaos.throttled.store(true, Ordering::Relaxed);
+                    self.advance_to(calm).await;
+                    self.chaos.throttled.store(false, Ordering::Relaxed);
+                }
                 self.log(format!("» clock to {target}"));
                 self.advance_to(target).await;
             }
@@ -1191,7 +1240,7 @@ impl World {
         }
         let ci = self.rng.random_range(0..self.campaigns.len());
         let cid = self.campaigns[ci].id.to_string();
-        Some(match self.rng.random_range(0..14) {
+        Some(match self.rng.random_range(0..17) {
             0 | 1 => Task::PauseCampaign(cid),
             2 | 3 => Task::ResumeCampaign(cid),
             4 => {
@@ -1203,11 +1252,13 @@ impl World {
             }
             5 => Task::StartCampaign(cid),
             6 => {
-                let edit = match self.rng.random_range(0..4) {
+                let edit = match self.rng.random_range(0..6) {
                     0 => Edit::Steps(self.random_steps()),
                     1 => Edit::When(self.random_when()),
                     2 => Edit::SkipWeekends(self.rng.random_bool(0.5)),
-                    _ => Edit::DailyLimit(self.rng.random_range(1..=6)),
+                    3 => Edit::DailyLimit(self.rng.random_range(1..=6)),
+                    4 => Edit::Name(format!("Renamed {}", self.next())),
+                    _ => Edit::Timezone(pick(&mut self.rng, ZONES).expect("zones").to_string()),
                 };
                 Task::Edit(cid, edit)
             }
@@ -1250,9 +1301,22 @@ impl World {
                     .then(|| format!("override{n}@typed.example"));
                 Task::Overrides(self.campaigns[c].id.to_string(), e, address)
             }
-            _ => {
+            13 => {
                 let a = pick(&mut self.rng, &self.accounts)?.clone();
                 Task::Relink(a.to_string())
+            }
+            14 => {
+                let a = pick(&mut self.rng, &self.accounts)?.clone();
+                let limit = self
+                    .rng
+                    .random_bool(0.8)
+                    .then(|| self.rng.random_range(1..=6));
+                Task::AccountLimit(a.to_string(), limit)
+            }
+            _ => {
+                let a = pick(&mut self.rng, &self.accounts)?.clone();
+                let (c, _) = pick(&mut self.rng, &self.candidates)?.clone();
+                Task::Single(c.to_string(), a.to_string())
             }
         })
     }

@@ -95,3 +95,36 @@ fn a_shrunk_campaign_does_not_panic() {
 fn a_delivery_that_outruns_the_send_records_it() {
     replay(4173);
 }
+
+/// A soft-bounce retry re-planned the steps after it from its send and lost
+/// the next step's out-of-office hold: step 2 left two weeks early (R-9.7,
+/// Found by the hold invariant (issue 16) with seed 99.
+#[test]
+fn the_steps_after_a_retry_keep_an_out_of_office_hold() {
+    replay_of(99, 888);
+}
+
+/// A start that answered 409 queued a fan-out that a relink's resume at the
+/// same instant made current: it planned in-progress enrollments afresh, a
+/// step the same day as the one before. Found with seed 99.
+#[test]
+fn a_failed_starts_fan_out_is_stale_beside_a_resume() {
+    replay_of(99, 897);
+}
+
+/// A start's fan-out delivered again planned an enrollment added later, and
+/// already sending, from the older S: step 2 left 23 minutes after step 1
+/// . Found with seed 20260101.
+#[test]
+fn a_redelivered_fan_out_leaves_later_plans_alone() {
+    replay_of(20_260_101, 1773);
+}
+
+/// Two handlers of a moved message found its reserved slot over a limit
+/// lowered since: the one that lost the enrollment's write gave the slot back
+/// while the enrollment still held it, and the other sent on it: three
+/// messages on a day limited to two. Found with seed 161616.
+#[test]
+fn a_reserved_slot_is_given_back_only_with_the_move() {
+    replay_of(161_616, 226);
+}

@@ -65,6 +65,10 @@ const SAFETY: &[(&str, &str)] = &[
     ("post", "/v1/campaigns/{id}/enrollments/{eid}/remove"),
 ];
 /// a body naming a sender account the caller cannot use: 422 on it.
+/// Routes that answer 403 for another reason than: the account's owner
+/// alone changes it, and a delegate sees it (R-6.7's daily limit).
+const OWNER_ONLY: &[(&str, &str)] = &[("patch", "/v1/email-accounts/{id}")];
+
 const NAMES_SENDER: &[(&str, &str)] = &[
     ("post", "/v1/projects/{id}/campaigns"),
     ("post", "/v1/candidates/{id}/messages"),
@@ -700,7 +704,7 @@ async fn no_route_lets_a_colleague_or_a_revoked_delegate_send_from_alices_accoun
     }
     let documented: BTreeSet<(String, String)> = ops
         .iter()
-        .filter(|o| o.documents_403)
+        .filter(|o| o.documents_403 && !is(o, OWNER_ONLY))
         .map(|o| (o.method.clone(), o.path.clone()))
         .collect();
     if documented != expected {

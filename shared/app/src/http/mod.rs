@@ -63,7 +63,7 @@ pub fn routes() -> OpenApiRouter<Arc<Service>> {
         .routes(routes!(openapi_json))
         .routes(routes!(get_me, put_me))
         .routes(routes!(list_accounts, link_account))
-        .routes(routes!(get_account, remove_account))
+        .routes(routes!(get_account, remove_account, set_account_limit))
         .routes(routes!(resend_confirmation))
         .routes(routes!(confirm_page, confirm_account))
         .routes(routes!(not_me_page, cancel_link))
@@ -243,6 +243,52 @@ async fn list_accounts(State(s): Svc, who: Identity, Paging(page): Paging) -> Ap
 )]
 async fn get_account(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
     let a = s.account_for(&who, &id).await?;
+    ok(views::account(&a, &who.user_id))
+}
+
+/// The settings of a sender account its owner changes.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AccountSettings {
+    /// Messages per calendar day of the owner's time zone, 1 to 100000, whatever
+    /// sends them; `null` removes the limit; absent leaves it as it is.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<u32>, required = false, minimum = 1, maximum = 100000)]
+    daily_limit: Option<Option<u32>>,
+}
+
+/// A field that is present, `null` included (absent stays `None`).
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Sets the account's daily limit; owner only.
+#[utoipa::path(
+    patch,
+    path = "/v1/email-accounts/{id}",
+    tag = "email-accounts",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Account id")),
+    request_body = AccountSettings,
+    responses(
+        (status = 200, description = "The account", body = AccountView),
+        (status = 403, description = "A delegate sees the account but only its owner changes it", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn set_account_limit(
+    State(s): Svc,
+    who: Identity,
+    Path(id): Path<String>,
+    Body(b): Body<AccountSettings>,
+) -> ApiResult {
+    let a = match b.daily_limit {
+        Some(limit) => s.set_account_daily_limit(&who, &id, limit).await?,
+        None => s.account_for(&who, &id).await?,
+    };
     ok(views::account(&a, &who.user_id))
 }
 

@@ -131,6 +131,9 @@ pub struct AccountView {
     pub owner_id: String,
     /// The caller uses this account as a delegate of its owner.
     pub delegated: bool,
+    /// Messages per day from this account, whatever sends them.
+    #[schema(required = true)]
+    pub daily_limit: Option<u32>,
     pub created_at: Timestamp,
 }
 
@@ -142,6 +145,7 @@ pub fn account(a: &EmailAccount, viewer: &UserId) -> AccountView {
         status: a.status,
         owner_id: a.owner_id.to_string(),
         delegated: &a.owner_id != viewer,
+        daily_limit: a.daily_limit,
         created_at: a.created_at.into(),
     }
 }
@@ -648,6 +652,10 @@ pub struct MessageView {
     pub rfc822_message_id: Option<String>,
     #[schema(required = true)]
     pub sent_at: Option<Timestamp>,
+    /// When a message not yet sent will leave: later than now when the sender
+    /// account's daily limit is reached.
+    #[schema(required = true)]
+    pub scheduled_at: Option<Timestamp>,
     pub replied: bool,
 }
 
@@ -661,16 +669,22 @@ pub fn message(
 ) -> MessageView {
     let latest = e.steps.first().and_then(|s| s.latest());
     let visible = |a: &EmailAddress| shown_address(a, Some(candidate), viewer);
+    let status = match e.step_status(1, now, false) {
+        // A single message has no grace period: planned is scheduled.
+        StepStatus::Pending if e.next_planned_at().is_some() => StepStatus::Scheduled,
+        other => other,
+    };
     MessageView {
         id: e.id.to_string(),
         candidate_id: e.candidate_id.to_string(),
         campaign_id: e.campaign_id.to_string(),
-        status: e.step_status(1, now, false),
+        status,
         enrollment_status: e.status,
         address: latest.and_then(|a| visible(&a.address)),
         message_id: latest.and_then(|a| a.message_id.clone()),
         rfc822_message_id: latest.and_then(|a| a.rfc822_message_id.clone()),
         sent_at: latest.and_then(|a| a.sent_at).map(Timestamp::from),
+        scheduled_at: e.next_planned_at().map(Timestamp::from),
         replied: e.status == EnrollmentStatus::Replied,
     }
 }

@@ -68,6 +68,7 @@ impl Service {
                         display_name: display_name.clone(),
                         status: AccountStatus::Pending,
                         delegates: Vec::new(),
+                        daily_limit: None,
                         created_at: now,
                         confirmed: false,
                         proof: Proof::default(),
@@ -875,5 +876,35 @@ impl Service {
                 .await?;
         }
         Ok(false)
+    }
+}
+
+impl Service {
+    /// the owner sets the account's daily limit (`None` clears it). A
+    /// delegate sees the account and gets 403; anyone else 404.
+    pub async fn set_account_daily_limit(
+        &self,
+        who: &Identity,
+        id: &str,
+        daily_limit: Option<u32>,
+    ) -> Result<EmailAccount, ApiError> {
+        let account = self.account_for(who, id).await?;
+        if !account.owned_by(&who.org_id, &who.user_id) {
+            return Err(ApiError::Forbidden(
+                "only the account's owner sets its daily limit (R-6.7)".into(),
+            ));
+        }
+        if daily_limit.is_some_and(|n| !(1..=100_000).contains(&n)) {
+            return Err(ApiError::invalid(
+                "daily_limit",
+                "must be 1 to 100000, or null to clear it",
+            ));
+        }
+        self.change_account(who, id, |a| {
+            let changed = a.daily_limit != daily_limit;
+            a.daily_limit = daily_limit;
+            Ok(changed)
+        })
+        .await
     }
 }

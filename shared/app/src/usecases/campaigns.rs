@@ -5,9 +5,9 @@ use outreach_domain::Zone;
 use outreach_domain::campaign::{
     Campaign, CampaignStatus, PauseReason, RecipientSetting, StepSpec, TimezoneMode, WhenToSend,
 };
-use outreach_domain::enrollment::Enrollment;
+use outreach_domain::enrollment::{Enrollment, StepHold};
 use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId, ProjectId};
-use outreach_domain::plan::{PlanRequest, plan, plan_after, plan_moved};
+use outreach_domain::plan::{PlanRequest, is_spaced, plan, plan_after, plan_moved};
 use serde::Deserialize;
 
 use crate::auth::Identity;
@@ -313,12 +313,15 @@ impl Service {
                 Ok(())
             })
             .await?;
-        self.replan_after_edit(&campaign).await?;
+        self.replan_after_edit(&current, &campaign).await?;
         Ok(campaign)
     }
 
-    /// Resizes every enrollment to the campaign's steps and plans its unsent
-    /// steps again under the new settings.
+    /// Resizes every enrollment to the campaign's steps and, when the edit
+    /// changed how steps are timed, plans its unsent steps again under the new
+    /// settings ([`replan_unsent`]). An edit that changes no timing (a name,
+    /// the texts, the recipient setting, the daily limit) re-plans nothing:
+    /// what the service decided since the start stays.
     ///
     /// Each enrollment is read before the campaign, and the campaign again for
     /// each enrollment: of two edits at once, the plan written last is then
@@ -326,7 +329,12 @@ impl Service {
     /// older one loses its version check). Found by the simulation: a
     /// `skip_weekends` edit and a concurrent edit left a step on a Saturday
     ///
-    async fn replan_after_edit(&self, edited: &Campaign) -> Result<(), ApiError> {
+    async fn replan_after_edit(
+        &self,
+        before: &Campaign,
+        edited: &Campaign,
+    ) -> Result<(), ApiError> {
+        let retimed = timing(before) != timing(edited);
         let mut page = PageRequest {
             limit: 200,
             after: None,
@@ -350,16 +358,16 @@ impl Service {
                         return Ok(());
                     };
                     let campaign = &campaign;
+                    let resized = e.steps.len() != campaign.steps.len();
                     if e.resize_steps(campaign.steps.len()).is_err() {
                         break;
                     }
-                    if let Some(start) = e.plan_start {
-                        // The whole plan from its S, kept only for steps not yet sent.
+                    if !(retimed || resized) {
+                        break;
+                    }
+                    if e.plan_start.is_some() {
                         let zone = self.plan_zone(campaign, &e).await?;
-                        let delays = campaign.delays();
-                        let fresh = plan(&plan_request(campaign, &e, start, zone, &delays, 0));
-                        let from = e.next_step_offset();
-                        e.apply_plan(start, &fresh[from.min(fresh.len())..]);
+                        replan_unsent(&mut e, campaign, zone);
                     }
                     match self
                         .store
@@ -536,9 +544,14 @@ impl Service {
         let since = match how {
             Replan::Fresh(t) | Replan::Resume(t) => t,
         };
+        // A start's fan-out belongs to that start: one queued by a start that
+        // failed is stale even when a resume lands at the same instant (found by
+        // the simulation: it planned an in-progress enrollment afresh, R-6.9).
+        let other_start =
+            matches!(how, Replan::Fresh(t) if campaign.started_at.is_some_and(|s| s != t));
         // A fan-out plans for the start or resume it was queued for, never with the
         // state of an older one after a later pause, edit or resume.
-        if campaign.fan_out_current(since) != Some(true) {
+        if other_start || campaign.fan_out_current(since) != Some(true) {
             // Queued just before the state change it belongs to: look again shortly.
             let waiting = campaign.fan_out_current(since).is_none()
                 && matches!(
@@ -605,7 +618,40 @@ impl Service {
         let delays = campaign.delays();
         let start = e.plan_start.unwrap_or(at);
         let from = e.next_step_offset();
-        let instants = plan_after(&plan_request(campaign, e, start, zone, &delays, from), at);
+        let req = plan_request(campaign, e, start, zone, &delays, from);
+        // Never before an out-of-office hold of the next step.
+        let instants = keep_hold(&req, e.next_step_hold(), plan_after(&req, at));
+        if !instants.is_empty() {
+            e.apply_plan(start, &instants);
+        }
+        Ok(())
+    }
+
+    /// once a step left at `at`, a later step planned on a date earlier
+    /// than that send's date plus its delay (the send left later than planned:
+    /// deferred, moved, retried) is planned again from that send by the rules
+    /// of R-6; a step still spaced keeps its time. Bumps the plan version when
+    /// it re-plans.
+    pub(crate) async fn space_after_send(
+        &self,
+        campaign: &Campaign,
+        e: &mut Enrollment,
+        at: DateTime<Utc>,
+    ) -> Result<(), ApiError> {
+        let Some(planned) = e.next().and_then(|s| s.planned_at) else {
+            return Ok(());
+        };
+        if e.resend.is_some() || e.is_ended() {
+            return Ok(());
+        }
+        let zone = self.plan_zone(campaign, e).await?;
+        let delays = campaign.delays();
+        let start = e.plan_start.unwrap_or(at);
+        let req = plan_request(campaign, e, start, zone, &delays, e.next_step_offset());
+        if is_spaced(&req, at, planned) {
+            return Ok(());
+        }
+        let instants = keep_hold(&req, e.next_step_hold(), plan_after(&req, at));
         if !instants.is_empty() {
             e.apply_plan(start, &instants);
         }
@@ -685,6 +731,13 @@ impl Service {
                 // The same fresh plan twice is one plan (a re-run fan-out chunk):
                 // its wake-up was created before the plan was written, below.
                 Replan::Fresh(start) if e.plan_start == Some(start) && e.next_due_at.is_some() => {
+                    return Ok(());
+                }
+                // Planned from another S (added later, or resumed): a start's
+                // fan-out delivered again must not plan it afresh from an older
+                // S, before or at the send it already made (R-6.9; found by the
+                // simulation).
+                Replan::Fresh(start) if e.plan_start.is_some_and(|s| s != start) => {
                     return Ok(());
                 }
                 Replan::Fresh(start) => start,
@@ -856,5 +909,64 @@ pub(crate) fn move_unsent_steps(
         return false;
     }
     e.apply_plan(start, &instants);
+    // An edit re-plans around it, never earlier.
+    e.hold = Some(StepHold {
+        step: e.next_step,
+        not_before: instants[0],
+    });
     true
+}
+
+/// What of a campaign decides when its steps leave: an edit that changes
+/// none of it re-plans nothing.
+fn timing(c: &Campaign) -> (Vec<u32>, Zone, WhenToSend, bool, TimezoneMode) {
+    (
+        c.delays(),
+        c.timezone,
+        c.when_to_send,
+        c.skip_weekends,
+        c.timezone_mode,
+    )
+}
+
+/// Plans an enrollment's unsent steps again after an edit changed their timing
+/// before any send, the plan from its S; after one, the steps follow
+/// the last send by the rules of R-6, so a re-send and the steps
+/// after it stay spaced from it; a held step never moves earlier than its hold.
+/// A pending re-send keeps its time.
+fn replan_unsent(e: &mut Enrollment, campaign: &Campaign, zone: Zone) {
+    let Some(start) = e.plan_start else {
+        return;
+    };
+    let delays = campaign.delays();
+    let from = e.next_step_offset();
+    let req = plan_request(campaign, e, start, zone, &delays, from);
+    let instants = match e.previous_send() {
+        Some(sent) => plan_after(&req, sent),
+        None => {
+            let fresh = plan(&plan_request(campaign, e, start, zone, &delays, 0));
+            fresh[from.min(fresh.len())..].to_vec()
+        }
+    };
+    let instants = keep_hold(&req, e.next_step_hold(), instants);
+    let hold = e.hold;
+    e.apply_plan(start, &instants);
+    e.hold = hold;
+}
+
+/// `instants` (from the request's `from_step`), unless its first step falls
+/// before `hold`: then that step goes at the hold and the later steps follow
+/// it.
+fn keep_hold(
+    req: &PlanRequest<'_>,
+    hold: Option<DateTime<Utc>>,
+    instants: Vec<DateTime<Utc>>,
+) -> Vec<DateTime<Utc>> {
+    match (hold, instants.first()) {
+        (Some(hold), Some(first)) if *first < hold => {
+            let local = hold.with_timezone(&req.zone.tz());
+            plan_moved(req, local.date_naive(), local.time())
+        }
+        _ => instants,
+    }
 }

@@ -6,17 +6,21 @@
 //! caller that won the claim. An answer that may mean acceptance is recorded as
 //! sent and never retried; only a provable non-acceptance gives the claim back.
 
-use chrono::{DateTime, Utc};
-use outreach_domain::EmailAddress;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use outreach_domain::address::{AddressInputs, choose_address};
 use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::candidate::Candidate;
+use outreach_domain::enrollment::ReservedSlot;
 use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
 use outreach_domain::plan::plan_moved;
 use outreach_domain::render::{
     CandidateFields, RenderContext, RenderError, SenderFields, render_step,
 };
+use outreach_domain::{EmailAddress, Zone};
 
 use crate::error::ApiError;
 use crate::mime::{OutgoingMail, build_mime};
@@ -60,7 +64,9 @@ pub enum JobOutcome {
 enum HandOff {
     Sent(SentMail),
     Unconfirmed,
-    Deferred,
+    /// Throttled: the step is due again shortly, keeping the day's slot it
+    /// held, if any.
+    Deferred(Option<ReservedSlot>),
     SenderFault(String),
     Refused(String),
 }
@@ -343,33 +349,41 @@ impl Service {
                     continue;
                 }
             };
-            // over the sender's daily limit, the message moves to the next day.
-            let slot = match campaign.daily_limit {
-                Some(limit) => match self.reserve_daily_slot(&account, limit, now).await? {
-                    Some(slot) => Some(slot),
-                    None => {
-                        let zone = self.plan_zone(&campaign, &e).await?;
-                        if !postpone_a_day(&mut e, step, &campaign, zone, now) {
-                            return Ok(JobOutcome::Held("daily limit reached"));
-                        }
-                        if !self.write_enrollment(&mut e, version, false).await? {
-                            continue;
-                        }
-                        if let Some(at) = e.next_due_at {
-                            self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
-                        }
-                        return Ok(JobOutcome::Held(
-                            "daily limit reached; moved to the next day",
-                        ));
+            // every message counts under its sender account's daily limit,
+            // and a campaign's under the campaign's own; one over either moves to
+            // the next day that has room, its slot reserved there.
+            let slot = match self
+                .take_daily_slot(&account, &campaign, &mut e, step, now)
+                .await?
+            {
+                Room::Unlimited => None,
+                Room::Slot(slot) => Some(slot),
+                Room::Full(outdated) => {
+                    let zone = self.plan_zone(&campaign, &e).await?;
+                    let Some(reserved) = self
+                        .move_to_a_free_day(&mut e, step, &account, &campaign, zone, now)
+                        .await?
+                    else {
+                        return Ok(JobOutcome::Held("daily limit reached"));
+                    };
+                    if !self.write_enrollment(&mut e, version, false).await? {
+                        self.release_daily_slot(Some(reserved)).await?;
+                        continue;
                     }
-                },
-                None => None,
+                    self.release_daily_slot(outdated).await?;
+                    if let Some(at) = e.next_due_at {
+                        self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+                    }
+                    return Ok(JobOutcome::Held(
+                        "daily limit reached; moved to the next day with room",
+                    ));
+                }
             };
             // claim before calling the mail service.
             let attempt = match e.claim(step, address, now, now + self.config.claim_lease) {
                 Ok(n) => n,
                 Err(_) => {
-                    self.release_daily_slot(slot).await?;
+                    self.release_unused_slot(slot).await?;
                     return Ok(JobOutcome::Stale("the step is already claimed"));
                 }
             };
@@ -380,7 +394,7 @@ impl Service {
             {
                 Ok(v) => v,
                 Err(StoreError::Conflict) => {
-                    self.release_daily_slot(slot).await?;
+                    self.release_unused_slot(slot).await?;
                     continue;
                 }
                 Err(err) => return Err(err.into()),
@@ -409,13 +423,13 @@ impl Service {
                     // account-wide refusals are back-pressure, never bounces; an operator alarm fires.
                     tracing::error!(alarm = "ses_deferred", enrollment = %enrollment_id, %why, "the mail service refused the send for the whole account");
                     tracing::warn!(enrollment = %enrollment_id, step, attempt, %why, "mail service deferred the send");
-                    HandOff::Deferred
+                    HandOff::Deferred(slot.as_ref().map(|s| ReservedSlot { step, day: s.day }))
                 }
                 Err(MailerError::SenderFault(why)) => HandOff::SenderFault(why),
                 Err(MailerError::RecipientRefused(why)) => HandOff::Refused(why),
             };
-            if matches!(hand_off, HandOff::Deferred | HandOff::SenderFault(_)) {
-                // Provably not sent: the day's slot is free again.
+            if matches!(hand_off, HandOff::SenderFault(_)) {
+                // Provably not sent, and the campaign pauses: the slot is free again.
                 self.release_daily_slot(slot).await?;
             }
             let claimed = Versioned {
@@ -660,12 +674,14 @@ impl Service {
                         ),
                     )
                 }
-                HandOff::Deferred => {
+                HandOff::Deferred(kept) => {
                     if e.release_claim(step, attempt, Some(now + self.config.defer_delay))
                         .is_err()
                     {
                         return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
                     }
+                    // The retry keeps its place under the daily limits.
+                    e.reserved_slot = *kept;
                     (
                         JobOutcome::Deferred,
                         (
@@ -695,6 +711,9 @@ impl Service {
             if recorded_here && attempt > 1 {
                 // the steps not yet sent follow the re-send.
                 self.follow_resend(campaign, &mut e, now).await?;
+            } else if recorded_here {
+                // a step that left late (deferred, moved) re-spaces the rest.
+                self.space_after_send(campaign, &mut e, now).await?;
             }
             let ended_now = was_active && e.is_ended();
             let settled = e.settle(was_open, now);
@@ -807,81 +826,222 @@ impl Service {
     }
 }
 
-/// A day's count of sends of one sender account.
+/// A day's count of the messages that left from one sender account, and of
+/// each campaign's among them; a moved message's reserved slot counts.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct DailyCount {
     sent: u32,
+    #[serde(default)]
+    campaigns: BTreeMap<String, u32>,
+}
+
+/// A slot taken under the daily limits: given back when the mail
+/// service provably did not take the message.
+struct DailySlot {
+    key: String,
+    /// The day, in the account owner's time zone.
+    day: NaiveDate,
+    campaign: CampaignId,
+    /// Reserved when the message was moved here: the enrollment records it
+    /// until a write uses it up.
+    reserved: bool,
+}
+
+/// Whether a message may leave today under the daily limits.
+enum Room {
+    /// Neither its account nor its campaign has a limit: nothing is counted.
+    Unlimited,
+    Slot(DailySlot),
+    /// Over a limit; with the reservation to give back once the move that
+    /// replaces it is written (a limit lowered since it was made).
+    Full(Option<DailySlot>),
+}
+
+/// How far a message over the daily limits looks for a day with room:
+/// a limit of at least 1 always finds one within a year of a year's backlog.
+const MAX_MOVE_DAYS: u32 = 400;
+
+fn daily_key(account: &EmailAccount, day: NaiveDate) -> String {
+    format!("daily:{}:{day}", account.id)
 }
 
 impl Service {
-    /// Takes one of the day's slots of a sender account (the day in the account
-    /// owner's time zone, R-6.7); `None` when the limit is reached.
-    async fn reserve_daily_slot(
-        &self,
-        account: &EmailAccount,
-        limit: u32,
-        now: DateTime<Utc>,
-    ) -> Result<Option<String>, ApiError> {
-        let zone = self
+    /// The calendar date of `at` in the account owner's time zone: the days of
+    /// the daily limits.
+    async fn owner_zone(&self, account: &EmailAccount) -> Result<Zone, ApiError> {
+        Ok(self
             .store
             .get_user(&account.org_id, &account.owner_id)
             .await?
             .map(|p| p.timezone)
-            .unwrap_or_default();
-        let day = now.with_timezone(&zone.tz()).date_naive();
-        let key = format!("daily:{}:{day}", account.id);
-        let taken = std::sync::atomic::AtomicBool::new(false);
-        self.update_record(&key, |c: &mut DailyCount| {
-            let free = c.sent < limit;
-            taken.store(free, std::sync::atomic::Ordering::Relaxed);
+            .unwrap_or_default())
+    }
+
+    /// Counts one message of `campaign` on `key`'s day if both the account's
+    /// and the campaign's limits leave room; whether it did.
+    async fn count_daily(
+        &self,
+        key: &str,
+        account: &EmailAccount,
+        campaign: &Campaign,
+    ) -> Result<bool, ApiError> {
+        let taken = AtomicBool::new(false);
+        let id = campaign.id.to_string();
+        self.update_record(key, |c: &mut DailyCount| {
+            let of_campaign = c.campaigns.get(&id).copied().unwrap_or(0);
+            let free = account.daily_limit.is_none_or(|limit| c.sent < limit)
+                && campaign.daily_limit.is_none_or(|limit| of_campaign < limit);
+            taken.store(free, Ordering::Relaxed);
             if free {
                 c.sent += 1;
+                c.campaigns.insert(id.clone(), of_campaign + 1);
             }
             Ok(free)
         })
         .await?;
-        Ok(taken
-            .load(std::sync::atomic::Ordering::Relaxed)
-            .then_some(key))
+        Ok(taken.load(Ordering::Relaxed))
     }
 
-    async fn release_daily_slot(&self, slot: Option<String>) -> Result<(), ApiError> {
-        if let Some(key) = slot {
-            self.update_record(&key, |c: &mut DailyCount| {
-                c.sent = c.sent.saturating_sub(1);
-                Ok(true)
-            })
-            .await?;
+    /// Takes today's slot of the message (step `step` of `e`): the one reserved
+    /// for it when it was moved here, else a free one; `Full` when either limit
+    /// is reached. While its account or its campaign has a limit, every
+    /// message of the account counts, whatever sends it; with neither, nothing
+    /// is counted (no extra call on the hand-off).
+    async fn take_daily_slot(
+        &self,
+        account: &EmailAccount,
+        campaign: &Campaign,
+        e: &mut Enrollment,
+        step: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Room, ApiError> {
+        // A reservation is used once; one of another day stays counted there.
+        let reserved = e.reserved_slot.take();
+        if account.daily_limit.is_none() && campaign.daily_limit.is_none() {
+            return Ok(Room::Unlimited);
         }
+        let zone = self.owner_zone(account).await?;
+        let day = now.with_timezone(&zone.tz()).date_naive();
+        let mut slot = DailySlot {
+            key: daily_key(account, day),
+            day,
+            campaign: campaign.id.clone(),
+            reserved: true,
+        };
+        if reserved.is_some_and(|r| r.step == step && r.day == day) {
+            // Still within the limits, which may have been lowered since.
+            let count: DailyCount = self.read_record(&slot.key).await?;
+            let of_campaign = count.campaigns.get(campaign.id.as_str()).copied();
+            if account.daily_limit.is_none_or(|l| count.sent <= l)
+                && campaign
+                    .daily_limit
+                    .is_none_or(|l| of_campaign.unwrap_or(0) <= l)
+            {
+                return Ok(Room::Slot(slot));
+            }
+            // Given back only once the enrollment no longer holds it.
+            slot.reserved = false;
+            return Ok(Room::Full(Some(slot)));
+        }
+        slot.reserved = false;
+        Ok(
+            match self.count_daily(&slot.key, account, campaign).await? {
+                true => Room::Slot(slot),
+                false => Room::Full(None),
+            },
+        )
+    }
+
+    /// Moves the due step of `e` to the first following day whose limits leave
+    /// room, same time-of-day rule, and reserves its slot there, so that it goes
+    /// before every message first planned for that day and is never pushed
+    /// twice; the steps after it follow it. `None` when nothing
+    /// is left to plan.
+    async fn move_to_a_free_day(
+        &self,
+        e: &mut Enrollment,
+        step: u32,
+        account: &EmailAccount,
+        campaign: &Campaign,
+        zone: Zone,
+        now: DateTime<Utc>,
+    ) -> Result<Option<DailySlot>, ApiError> {
+        let Some(planned) = e.next_planned_at() else {
+            return Ok(None);
+        };
+        let owner = self.owner_zone(account).await?;
+        let tz = zone.tz();
+        let local = planned.with_timezone(&tz);
+        let mut day = local.date_naive().max(now.with_timezone(&tz).date_naive());
+        for _ in 0..MAX_MOVE_DAYS {
+            day += chrono::Duration::days(1);
+            let mut moved = e.clone();
+            if !postpone_to(&mut moved, step, campaign, zone, day, local.time(), now) {
+                return Ok(None);
+            }
+            let Some(at) = moved.next_planned_at() else {
+                return Ok(None);
+            };
+            // Skipped weekends and DST moves land later: look on from there.
+            day = day.max(at.with_timezone(&tz).date_naive());
+            let owner_day = at.with_timezone(&owner.tz()).date_naive();
+            let key = daily_key(account, owner_day);
+            if self.count_daily(&key, account, campaign).await? {
+                moved.reserved_slot = Some(ReservedSlot {
+                    step,
+                    day: owner_day,
+                });
+                *e = moved;
+                return Ok(Some(DailySlot {
+                    key,
+                    day: owner_day,
+                    campaign: campaign.id.clone(),
+                    reserved: false,
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Gives back a slot that no write used up: a reservation the enrollment
+    /// still records stays (the next run uses it).
+    async fn release_unused_slot(&self, slot: Option<DailySlot>) -> Result<(), ApiError> {
+        self.release_daily_slot(slot.filter(|s| !s.reserved)).await
+    }
+
+    async fn release_daily_slot(&self, slot: Option<DailySlot>) -> Result<(), ApiError> {
+        let Some(slot) = slot else {
+            return Ok(());
+        };
+        let id = slot.campaign.to_string();
+        self.update_record(&slot.key, |c: &mut DailyCount| {
+            c.sent = c.sent.saturating_sub(1);
+            if let Some(n) = c.campaigns.get_mut(&id) {
+                *n = n.saturating_sub(1);
+            }
+            Ok(true)
+        })
+        .await?;
         Ok(())
     }
 }
 
-/// Moves the due step to the next day (the next weekday with `skip_weekends`),
-/// same local time of day, and plans the unsent steps after it from there by
-/// the rules of R-6, so that nothing is dropped and the order is kept.
-fn postpone_a_day(
+/// Moves the due step to `day` (the next weekday with `skip_weekends`) at the
+/// local `time`, and plans the unsent steps after it from there by the rules
+/// of R-6, so that nothing is dropped and the order is kept.
+fn postpone_to(
     e: &mut Enrollment,
     step: u32,
     campaign: &Campaign,
-    zone: outreach_domain::Zone,
+    zone: Zone,
+    day: NaiveDate,
+    time: NaiveTime,
     now: DateTime<Utc>,
 ) -> bool {
-    let tz = zone.tz();
-    let Some(planned) = e.next_planned_at() else {
-        return false;
-    };
-    let local = planned.with_timezone(&tz);
-    let today = now.with_timezone(&tz).date_naive();
-    let day = local.date_naive().max(today) + chrono::Duration::days(1);
+    let start = e.plan_start.unwrap_or(now);
     if e.resend.as_ref().is_some_and(|r| r.step == step) {
         // A re-send alone moves; the steps after it follow it once it is sent.
-        let start = e.plan_start.unwrap_or(now);
-        let at = plan_moved(
-            &plan_request(campaign, e, start, zone, &[0], 0),
-            day,
-            local.time(),
-        );
+        let at = plan_moved(&plan_request(campaign, e, start, zone, &[0], 0), day, time);
         let Some(r) = e.resend.as_mut() else {
             return false;
         };
@@ -890,8 +1050,7 @@ fn postpone_a_day(
         e.next_due_at = e.next_planned_at();
         return true;
     }
-    let start = e.plan_start.unwrap_or(now);
-    move_unsent_steps(e, campaign, zone, start, day, local.time())
+    move_unsent_steps(e, campaign, zone, start, day, time)
 }
 
 /// The addresses a hand-off may choose: the candidate's, the enrollment's

@@ -65,7 +65,7 @@ impl Service {
                 // The mailer may have accepted: counted as sent, never re-sent.
                 let was_active = !e.is_ended();
                 let was_open = e.is_open();
-                let mut resent_at = None;
+                let (mut resent_at, mut sent_at) = (None, None);
                 for (step, attempt) in &expired {
                     let claimed_at = e
                         .step(*step)
@@ -74,9 +74,11 @@ impl Service {
                         .unwrap_or(now);
                     if e.record_sent(*step, *attempt, claimed_at, None, true)
                         .is_ok()
-                        && *attempt > 1
                     {
-                        resent_at = Some(claimed_at);
+                        match attempt {
+                            1 => sent_at = Some(claimed_at),
+                            _ => resent_at = Some(claimed_at),
+                        }
                     }
                 }
                 if let Some(at) = resent_at
@@ -84,6 +86,11 @@ impl Service {
                 {
                     // the steps not yet sent follow the re-send.
                     self.follow_resend(&campaign, &mut e, at).await?;
+                } else if let Some(at) = sent_at
+                    && let Some(campaign) = self.campaign_by_id(org, &e.campaign_id).await?
+                {
+                    // a step that left late re-spaces the rest.
+                    self.space_after_send(&campaign, &mut e, at).await?;
                 }
                 let ended_now = was_active && e.is_ended();
                 let settled = e.settle(was_open, now);
