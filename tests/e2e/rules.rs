@@ -342,3 +342,19 @@ async fn a_resume_checks_again_and_allow_duplicate_still_sends() {
         "allow_duplicate lets the candidate through at start too"
     );
 }
+
+#[tokio::test]
+async fn a_wrong_method_answers_405_problem_json() {
+    // §13: every error is application/problem+json; issue 15's adversarial
+    // pass found 405 answered with an empty body.
+    let w = World::new().await;
+    for (method, path) in [("DELETE", "/v1/me"), ("PUT", "/v1/candidates")] {
+        let (status, headers, body) = w.api.call_with(method, path, &[], None).await;
+        assert_eq!(status, 405, "{method} {path}");
+        assert_eq!(
+            headers["content-type"], "application/problem+json",
+            "{method} {path}"
+        );
+        assert_eq!(body["status"], 405, "{body}");
+    }
+}

@@ -188,7 +188,7 @@ impl Inbound {
         let mut tokens = reply_tokens_raw(&self.recipients_raw, reply_domain);
         if let Some(bounce) = &self.bounce {
             for token in reply_tokens_raw(&bounce.original_reply_to, reply_domain) {
-                if !tokens.contains(&token) {
+                if tokens.len() < MAX_REPLY_TOKENS && !tokens.contains(&token) {
                     tokens.push(token);
                 }
             }
@@ -196,6 +196,13 @@ impl Inbound {
         tokens
     }
 }
+
+/// Most recipients of an inbound message that are read (R-9.6: matching and
+/// forwarding look at these only).
+pub const MAX_RECIPIENTS: usize = 100;
+
+/// Most reply tokens one message is looked up by.
+pub const MAX_REPLY_TOKENS: usize = 10;
 
 /// Tokens of `reply+TOKEN@reply_domain` among canonical addresses. [`EmailAddress`] has
 /// lower-cased the local part, so these tokens are lower-cased too: prefer
@@ -236,6 +243,9 @@ pub fn reply_tokens_raw<S: AsRef<str>>(addresses: &[S], reply_domain: &str) -> V
                 .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
         if valid && !tokens.iter().any(|t| t == token) {
             tokens.push(token.to_owned());
+            if tokens.len() == MAX_REPLY_TOKENS {
+                break;
+            }
         }
     }
     tokens
@@ -284,6 +294,9 @@ pub fn parse_inbound(raw: &[u8], reference: NaiveDate) -> Result<Inbound, Inboun
         recipients_raw.extend(received_for(received));
     }
     dedup_keep_order(&mut recipients_raw);
+    // A reply names a handful of recipients; anyone can write to the reply
+    // domain, so a message naming 100,000 costs no more than one naming 100.
+    recipients_raw.truncate(MAX_RECIPIENTS);
     let mut recipients: Vec<EmailAddress> = recipients_raw
         .iter()
         .filter_map(|a| EmailAddress::parse(a).ok())
@@ -1981,6 +1994,27 @@ mod tests {
         assert_eq!(find_status("version 15.1.1 and 1.2.3.4"), None);
         assert_eq!(find_status("5.7.26"), Some("5.7.26".into()));
         assert_eq!(find_status("5."), None);
+    }
+
+    #[test]
+    fn a_message_naming_many_reply_addresses_is_read_in_linear_time() {
+        // issue 15's adversarial pass: 100,000 reply-domain recipients
+        // took 20-33 s (tokens were de-duplicated pairwise, then each looked
+        // up). Only the first MAX_RECIPIENTS recipients and MAX_REPLY_TOKENS
+        // tokens are read.
+        let to: Vec<String> = (0..100_000)
+            .map(|i| format!("reply+tok{i}@reply.outreach.example"))
+            .collect();
+        let raw = format!(
+            "From: a@x.example\r\nTo: {}\r\nSubject: s\r\n\r\nb\r\n",
+            to.join(",\r\n ")
+        );
+        let reference = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let inbound = parse_inbound(raw.as_bytes(), reference).unwrap();
+        assert_eq!(inbound.recipients_raw.len(), MAX_RECIPIENTS);
+        let tokens = inbound.reply_tokens("reply.outreach.example");
+        assert_eq!(tokens.len(), MAX_REPLY_TOKENS);
+        assert_eq!(tokens[0], "tok0", "the first ones, in order");
     }
 
     #[test]

@@ -774,7 +774,8 @@ fn operators_on_large_named_values_are_budget_errors() {
         );
     }
     // What an email needs still renders: a short list looped over and tested.
-    let fine = "{% set l = range(200)|list %}{% for i in l %}{% if i in l %}.{% endif %}{% endfor %}";
+    let fine =
+        "{% set l = range(200)|list %}{% for i in l %}{% if i in l %}.{% endif %}{% endfor %}";
     let step = step(Some("Hi".into()), fine.into(), None);
     let rendered = render_step(&step, None, &RenderContext::default()).unwrap();
     assert_eq!(rendered.html.matches('.').count(), 200);

@@ -47,6 +47,7 @@ pub fn router(service: Arc<Service>) -> Router {
     let (router, _) = routes().split_for_parts();
     router
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             service.clone(),
             idempotency::idempotency,
@@ -130,6 +131,23 @@ async fn openapi_json() -> Response {
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("route")
+}
+
+/// 405 as problem+json like every other error (§13), not axum's empty body.
+async fn method_not_allowed(method: axum::http::Method) -> Response {
+    let problem = crate::error::Problem {
+        kind: "https://outreach.dev/problems/method-not-allowed".into(),
+        title: "Method Not Allowed".into(),
+        status: StatusCode::METHOD_NOT_ALLOWED.as_u16(),
+        detail: format!("{method} is not allowed on this route"),
+        errors: None,
+    };
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
+        Json(problem),
+    )
+        .into_response()
 }
 
 // --- me (R-1.3) ---
