@@ -1,4 +1,4 @@
-//! Runs of `outreach-sim --seed 424242` (and one of seed 515151) that once found a bug, replayed: each
+//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002) that once found a bug, replayed: each
 //! must now break no invariant. The run indices hold for the simulation as it
 //! is; if a change of the simulation moves them, the full run
 //! (`outreach-sim --runs 10000 --seed 424242`) is the judge.
@@ -94,4 +94,14 @@ fn a_shrunk_campaign_does_not_panic() {
 #[test]
 fn a_delivery_that_outruns_the_send_records_it() {
     replay(4173);
+}
+
+/// Hard bounces of a completed one-step campaign took its account over 4 %,
+/// and no sender_reputation notification appeared: the guard wrote it only on
+/// projects of campaigns not yet final. Found with seed 16002 (also
+/// runs 487, 593, 615, 656, 798).
+#[test]
+fn a_breach_after_the_last_campaign_completed_still_notifies() {
+    replay_of(16_002, 236);
+    replay_of(16_002, 487);
 }
