@@ -512,6 +512,14 @@ impl Enrollment {
         }
     }
 
+    /// `due_if_sendable` after something came back about an attempt: an
+    /// ended enrollment keeps a pending completion check ([`Enrollment::settle`])
+    /// its handler may have left for the sweeper.
+    fn due_after_a_return(&self) -> Option<DateTime<Utc>> {
+        self.due_if_sendable()
+            .or_else(|| self.next_due_at.filter(|_| self.is_ended()))
+    }
+
     /// Gives back a claim that provably never reached the mail service
     /// (throttling, a sender fault before acceptance): the attempt disappears
     /// and, with `retry_at`, the step is due again then under a new plan version.
@@ -571,7 +579,7 @@ impl Enrollment {
             });
             self.plan_version += 1;
         }
-        self.next_due_at = self.due_if_sendable();
+        self.next_due_at = self.due_after_a_return();
         true
     }
 
@@ -614,7 +622,7 @@ impl Enrollment {
             });
             self.plan_version += 1;
         }
-        self.next_due_at = self.due_if_sendable();
+        self.next_due_at = self.due_after_a_return();
         (true, false)
     }
 
@@ -662,7 +670,7 @@ impl Enrollment {
             });
             self.plan_version += 1;
         }
-        self.next_due_at = self.due_if_sendable();
+        self.next_due_at = self.due_after_a_return();
         true
     }
 
@@ -1095,6 +1103,18 @@ mod tests {
         f.record_sent(1, 2, t(9, 22), None, false).unwrap();
         assert!(f.settle(was_open, t(9, 22)));
         assert_eq!(f.next_due_at, Some(t(9, 22)));
+        // What comes back later about an attempt keeps the check pending
+        // (its handler may have died before the campaign's completion check).
+        let mut r = f.clone();
+        r.end(EnrollmentStatus::Replied, t(9, 23)).unwrap();
+        r.next_due_at = Some(t(9, 22));
+        assert!(r.bounce_attempt(1, 2, "550", t(9, 30)));
+        assert_eq!(r.next_due_at, Some(t(9, 22)));
+        let mut r = f.clone();
+        r.end(EnrollmentStatus::Replied, t(9, 23)).unwrap();
+        r.next_due_at = Some(t(9, 22));
+        assert!(r.fail_for_sender(1, 2, "550 5.7.1", t(9, 30)));
+        assert_eq!(r.next_due_at, Some(t(9, 22)));
     }
 
     #[test]

@@ -687,6 +687,12 @@ impl Service {
                 Replan::Fresh(start) if e.plan_start == Some(start) && e.next_due_at.is_some() => {
                     return Ok(());
                 }
+                // Planned since from a later moment (added to the running
+                // campaign, R-5.4): a fan-out chunk of the start that runs
+                // again late keeps that plan and its grace period.
+                Replan::Fresh(start) if e.plan_start.is_some_and(|p| p > start) => {
+                    return Ok(());
+                }
                 Replan::Fresh(start) => start,
                 Replan::Resume(now) => match e.next_planned_at() {
                     Some(at) if at > now => {
