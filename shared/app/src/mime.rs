@@ -25,6 +25,7 @@ use mail_builder::headers::message_id::MessageId;
 use mail_builder::headers::raw::Raw;
 use mail_builder::headers::text::Text;
 use mail_builder::headers::url::URL;
+use mail_builder::mime::MimePart;
 use outreach_domain::EmailAddress;
 use outreach_domain::render::single_line;
 
@@ -145,7 +146,8 @@ pub fn build_mime(mail: &OutgoingMail) -> Vec<u8> {
 /// adds itself.
 /// A reply forwarded to the people who should read it: from a
 /// reply-domain address, Reply-To the candidate, the original attached unchanged
-/// as `message/rfc822`, marked `Auto-Submitted: auto-forwarded` so that no
+/// as `message/rfc822` in 7bit or 8bit (never base64, which RFC 2046 forbids
+/// there), marked `Auto-Submitted: auto-forwarded` so that no
 /// responder answers it.
 pub struct ForwardedMail<'a> {
     pub from: &'a EmailAddress,
@@ -167,11 +169,21 @@ pub fn build_forward(mail: &ForwardedMail<'_>) -> Vec<u8> {
             None::<String>,
             mail.to.as_str().to_owned(),
         ));
+    let note = MimePart::new("text/plain", mail.note.to_owned());
+    let original = match eight_bit_form(mail.original) {
+        Some((bytes, encoding)) => MimePart::new("message/rfc822", bytes)
+            .attachment("original.eml")
+            .transfer_encoding(encoding),
+        // Not a message SMTP could have carried (NUL, or lines over 998
+        // octets): attached as opaque bytes rather than as a message/rfc822
+        // in an encoding RFC 2046 forbids there.
+        None => MimePart::new("application/octet-stream", mail.original.to_vec())
+            .attachment("original.eml"),
+    };
     let mut builder = with_subject(builder, mail.subject)
         .date(Date::new(mail.date.timestamp()))
         .header("Auto-Submitted", Raw::new("auto-forwarded"))
-        .text_body(mail.note.to_owned())
-        .attachment("message/rfc822", "original.eml", mail.original.to_vec());
+        .body(MimePart::new("multipart/mixed", vec![note, original]));
     if let Some(r) = mail.reply_to {
         builder = builder.reply_to(Address::new_address(None::<String>, r.as_str().to_owned()));
     }
@@ -188,6 +200,37 @@ pub fn build_forward(mail: &ForwardedMail<'_>) -> Vec<u8> {
         .write_body(&mut out)
         .expect("writing to a Vec cannot fail");
     out
+}
+
+/// The original as a `message/rfc822` body may carry it (RFC 2046: 7bit or
+/// 8bit only, RFC 2045 §2.7–2.8): line breaks made CRLF, and `7bit` when it is
+/// all ASCII, else `8bit`. `None` when it holds a NUL or a line over 998
+/// octets, which neither encoding allows.
+fn eight_bit_form(original: &[u8]) -> Option<(Vec<u8>, &'static str)> {
+    let mut out = Vec::with_capacity(original.len() + original.len() / 40);
+    let mut line = 0usize;
+    let mut bytes = original.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        match b {
+            0 => return None,
+            b'\r' | b'\n' => {
+                if b == b'\r' && bytes.peek() == Some(&b'\n') {
+                    bytes.next();
+                }
+                out.extend_from_slice(b"\r\n");
+                line = 0;
+            }
+            _ => {
+                line += 1;
+                if line > 998 {
+                    return None;
+                }
+                out.push(b);
+            }
+        }
+    }
+    let encoding = if out.is_ascii() { "7bit" } else { "8bit" };
+    Some((out, encoding))
 }
 
 /// Sets the Subject: one line, and encoded as a whole when it holds
@@ -427,6 +470,64 @@ mod tests {
             date: Utc.timestamp_opt(0, 0).unwrap(),
         });
         assert_eq!(parse(&forward).subject(), Some(subject));
+    }
+
+    fn forward_of(original: &[u8]) -> Vec<u8> {
+        build_forward(&ForwardedMail {
+            from: &EmailAddress::parse("r@reply.example").unwrap(),
+            to: &EmailAddress::parse("owner@example.com").unwrap(),
+            reply_to: None,
+            subject: "Reply from a candidate",
+            note: "A candidate wrote back.",
+            original,
+            date: Utc.timestamp_opt(0, 0).unwrap(),
+        })
+    }
+
+    /// The attached part's Content-Type and Content-Transfer-Encoding.
+    fn attached(forward: &[u8]) -> (String, Option<String>) {
+        let msg = parse(forward);
+        let part = msg.attachments().next().expect("an attachment");
+        let ct = part.content_type().expect("a content type");
+        (
+            format!("{}/{}", ct.ctype(), ct.subtype().unwrap_or_default()),
+            part.content_transfer_encoding()
+                .map(str::to_ascii_lowercase),
+        )
+    }
+
+    #[test]
+    fn a_forwarded_original_travels_unchanged_in_seven_or_eight_bit() {
+        // RFC 2046 §5.2.1: message/rfc822 only in 7bit, 8bit or binary.
+        let eight = "From: a@b.example\r\nSubject: x\r\n\r\nGrüße\r\n".as_bytes();
+        let fwd = forward_of(eight);
+        assert_eq!(
+            attached(&fwd),
+            ("message/rfc822".to_owned(), Some("8bit".to_owned()))
+        );
+        assert!(fwd.windows(eight.len()).any(|w| w == eight));
+        let seven = b"From: a@b.example\r\nSubject: x\r\n\r\nHello\r\n";
+        assert_eq!(
+            attached(&forward_of(seven)),
+            ("message/rfc822".to_owned(), Some("7bit".to_owned()))
+        );
+        // Bare line feeds become CRLF, the only line break 7bit/8bit allow.
+        let fwd = forward_of(b"From: a@b.example\nSubject: x\n\nHello\n");
+        assert!(fwd.windows(seven.len()).any(|w| w == seven));
+        assert!(!fwd.windows(2).any(|w| w[1] == b'\n' && w[0] != b'\r'));
+    }
+
+    #[test]
+    fn an_original_no_smtp_could_carry_goes_as_opaque_bytes() {
+        // A NUL or a line over 998 octets fits neither 7bit nor 8bit.
+        for original in [
+            b"Subject: x\r\n\r\na\0b\r\n".to_vec(),
+            format!("Subject: x\r\n\r\n{}\r\n", "a".repeat(1200)).into_bytes(),
+        ] {
+            let (ct, cte) = attached(&forward_of(&original));
+            assert_eq!(ct, "application/octet-stream");
+            assert_eq!(cte.as_deref(), Some("base64"));
+        }
     }
 
     #[test]

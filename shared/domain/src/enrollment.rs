@@ -555,6 +555,14 @@ impl Enrollment {
         }
     }
 
+    /// `due_if_sendable` after something came back about an attempt: an
+    /// ended enrollment keeps a pending completion check ([`Enrollment::settle`])
+    /// its handler may have left for the sweeper.
+    fn due_after_a_return(&self) -> Option<DateTime<Utc>> {
+        self.due_if_sendable()
+            .or_else(|| self.next_due_at.filter(|_| self.is_ended()))
+    }
+
     /// Gives back a claim that provably never reached the mail service
     /// (throttling, a sender fault before acceptance): the attempt disappears
     /// and, with `retry_at`, the step is due again then under a new plan version.
@@ -614,7 +622,7 @@ impl Enrollment {
             });
             self.plan_version += 1;
         }
-        self.next_due_at = self.due_if_sendable();
+        self.next_due_at = self.due_after_a_return();
         true
     }
 
@@ -657,8 +665,56 @@ impl Enrollment {
             });
             self.plan_version += 1;
         }
-        self.next_due_at = self.due_if_sendable();
+        self.next_due_at = self.due_after_a_return();
         (true, false)
+    }
+
+    /// An authentication refusal of an attempt (a 5.7.x bounce, R-2.3): the
+    /// sender account's fault, not the address's. The attempt ends `failed`
+    /// and, when it is the step's latest, the same step is due again at `at`
+    /// to the same address as the next attempt; the caller pauses the
+    /// campaign with the account, so it goes once the account is connected
+    /// again. An attempt still only claimed is recorded as sent first (the
+    /// refusal proves the hand-off). Returns `false` when the attempt already
+    /// ended (duplicate notification, R-9.8) or is unknown.
+    pub fn fail_for_sender(
+        &mut self,
+        step: u32,
+        attempt: u32,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> bool {
+        let claimed_at = match self.attempt(step, attempt) {
+            Some(a) if a.state == AttemptState::Claimed => Some(a.claimed_at),
+            Some(a) if matches!(a.state, AttemptState::Sent | AttemptState::Delivered) => None,
+            _ => return false,
+        };
+        if let Some(claimed_at) = claimed_at
+            && self
+                .record_sent(step, attempt, claimed_at.min(at), None, false)
+                .is_err()
+        {
+            return false;
+        }
+        let accepts = self.accepts_returns();
+        let Some(a) = self.attempt_mut(step, attempt) else {
+            return false;
+        };
+        a.state = AttemptState::Failed;
+        a.lease_until = None;
+        a.reason = Some(reason.to_owned());
+        let address = a.address.clone();
+        let latest = self.step(step).and_then(|s| s.latest()).map(|l| l.number) == Some(attempt);
+        if latest && accepts {
+            self.resend = Some(Resend {
+                step,
+                at,
+                address: Some(address),
+            });
+            self.plan_version += 1;
+        }
+        self.next_due_at = self.due_after_a_return();
+        true
     }
 
     /// the mail service delivered the attempt. A delivery of an attempt
@@ -1090,6 +1146,18 @@ mod tests {
         f.record_sent(1, 2, t(9, 22), None, false).unwrap();
         assert!(f.settle(was_open, t(9, 22)));
         assert_eq!(f.next_due_at, Some(t(9, 22)));
+        // What comes back later about an attempt keeps the check pending
+        // (its handler may have died before the campaign's completion check).
+        let mut r = f.clone();
+        r.end(EnrollmentStatus::Replied, t(9, 23)).unwrap();
+        r.next_due_at = Some(t(9, 22));
+        assert!(r.bounce_attempt(1, 2, "550", t(9, 30)));
+        assert_eq!(r.next_due_at, Some(t(9, 22)));
+        let mut r = f.clone();
+        r.end(EnrollmentStatus::Replied, t(9, 23)).unwrap();
+        r.next_due_at = Some(t(9, 22));
+        assert!(r.fail_for_sender(1, 2, "550 5.7.1", t(9, 30)));
+        assert_eq!(r.next_due_at, Some(t(9, 22)));
     }
 
     #[test]
@@ -1108,6 +1176,32 @@ mod tests {
         assert_eq!(e.resend.as_ref().map(|r| r.at), Some(t(10, 20)));
         assert_eq!(e.next_due_at, Some(t(10, 20)));
         assert_eq!(e.plan_version, version + 1);
+    }
+
+    #[test]
+    fn an_authentication_refusal_sends_the_step_again_to_the_same_address() {
+        // attempt 2 of the same step, to the same address, only
+        // once attempt 1 ended; a duplicate refusal changes nothing.
+        let mut e = enrollment(2);
+        let n = e.claim(1, addr(), t(9, 0), t(9, 15)).unwrap();
+        e.record_sent(1, n, t(9, 1), None, false).unwrap();
+        assert!(e.fail_for_sender(1, 1, "550 5.7.26", t(10, 0)));
+        assert!(!e.fail_for_sender(1, 1, "550 5.7.26", t(10, 0)));
+        assert_eq!(e.attempt(1, 1).unwrap().state, AttemptState::Failed);
+        assert_eq!(e.due_step(), Some(1));
+        assert_eq!(e.resend.as_ref().unwrap().address, Some(addr()));
+        assert_eq!(e.next_due_at, Some(t(10, 0)));
+        assert_eq!(e.claim(1, addr(), t(10, 0), t(10, 15)), Ok(2));
+    }
+
+    #[test]
+    fn an_authentication_refusal_of_a_claimed_attempt_records_it_sent_first() {
+        let mut e = enrollment(2);
+        e.claim(1, addr(), t(9, 0), t(9, 15)).unwrap();
+        assert!(e.fail_for_sender(1, 1, "550 5.7.1", t(9, 5)));
+        assert_eq!(e.attempt(1, 1).unwrap().sent_at, Some(t(9, 0)));
+        assert_eq!(e.next_step, 2);
+        assert_eq!(e.due_step(), Some(1));
     }
 
     #[test]

@@ -163,6 +163,8 @@ struct State {
     limit_moves: HashMap<(String, u32), (NaiveDate, u64)>,
     /// Out-of-office holds: (enrollment, step) → not before.
     holds: HashMap<(String, u32), DateTime<Utc>>,
+    /// Attempts a 5.7.x bounce refused for the sender account (R-2.3, issue 16).
+    auth_refused: Vec<AttemptKey>,
 }
 
 /// The largest daily limit in force over a day's messages if every one of
@@ -885,6 +887,9 @@ impl Oracle {
                         ));
                     }
                 }
+                if step == 1 && attempt == 1 {
+                    found.extend(double_outreach(&s, enrollment));
+                }
                 // nothing before S + 20 minutes; a single message goes at once.
                 let single = s
                     .campaigns
@@ -1019,6 +1024,109 @@ impl Oracle {
                     ),
                 });
             }
+        }
+    }
+}
+
+// --- issue 16: and R-2.3 ---------------------------------------------
+
+/// the first step of an enrollment goes out while another enrollment
+/// of the same candidate, in another running campaign, was started (planned
+/// by a start, resume or add) and neither ended, blocked nor paused, and
+/// neither was added with `allow_duplicate`: the candidate gets step 1 twice.
+fn double_outreach(s: &State, enrollment: &str) -> Option<(&'static str, String)> {
+    let this = s.latest.get(enrollment)?;
+    if this.allow_duplicate {
+        return None;
+    }
+    let other = s.latest.values().find(|o| {
+        o.id != this.id
+            && o.candidate_id == this.candidate_id
+            && o.campaign_id != this.campaign_id
+            && !o.allow_duplicate
+            && o.plan_start.is_some()
+            && matches!(
+                o.status,
+                EnrollmentStatus::NotStarted | EnrollmentStatus::InProgress
+            )
+            && s.campaign_status.get(o.campaign_id.as_str()) == Some(&CampaignStatus::Running)
+    })?;
+    Some((
+        "R-5.6",
+        format!(
+            "enrollment {enrollment} (campaign {}) hands off step 1 to candidate {} while enrollment {} ({:?}) of running campaign {} was started and not ended; neither allows duplicates",
+            this.campaign_id, this.candidate_id, other.id, other.status, other.campaign_id
+        ),
+    ))
+}
+
+impl Oracle {
+    /// The latest attempt of a step, if the enrollment accepts what comes back.
+    fn returnable_attempt(&self, enrollment: &str, step: u32) -> Option<(u32, AttemptState)> {
+        let s = self.lock();
+        let e = s.latest.get(enrollment)?;
+        if !e.accepts_returns() {
+            return None;
+        }
+        e.step(step)?.latest().map(|a| (a.number, a.state))
+    }
+
+    /// Whether a 5.7.x refusal of (enrollment, step, attempt) arriving now
+    /// must lead to a re-send: the attempt is its step's latest and
+    /// reached the mail service.
+    pub fn refusal_counts(&self, enrollment: &str, step: u32, attempt: u32) -> bool {
+        matches!(
+            self.returnable_attempt(enrollment, step),
+            Some((n, AttemptState::Sent | AttemptState::Delivered)) if n == attempt
+        )
+    }
+
+    /// A 5.7.x refusal the service applied.
+    pub fn note_auth_refusal(&self, enrollment: &str, step: u32, attempt: u32) {
+        self.lock()
+            .auth_refused
+            .push((enrollment.to_owned(), step, attempt));
+    }
+
+    /// after the drain (accounts re-linked): a step refused for the
+    /// sender account never stays `sent`; its next attempt goes to the same
+    /// address unless that address was since refused or suppressed.
+    pub fn check_auth_refusals(&self) {
+        let mut s = self.lock();
+        let mut found = Vec::new();
+        for (id, step, n) in &s.auth_refused {
+            let Some(e) = s.latest.get(id) else { continue };
+            let Some(refused) = e.attempt(*step, *n) else {
+                continue;
+            };
+            match e.attempt(*step, n + 1) {
+                None if !refused.state.ended_unsent() => found.push(format!(
+                    "enrollment {id} step {step} attempt {n} was refused for the sender account (5.7.x) and is still {:?} with no next attempt",
+                    refused.state
+                )),
+                Some(next)
+                    if refused.state == AttemptState::Failed
+                        && next.address != refused.address
+                        && !s
+                            .bounced
+                            .get(&(e.org_id.to_string(), refused.address.clone()))
+                            .is_some_and(|c| c.on) =>
+                {
+                    found.push(format!(
+                        "enrollment {id} step {step}: attempt {} went to {}, not to {} which attempt {n} was refused for the sender account",
+                        n + 1,
+                        next.address,
+                        refused.address
+                    ))
+                }
+                _ => {}
+            }
+        }
+        for detail in found {
+            s.violations.push(Violation {
+                rule: "R-2.3",
+                detail,
+            });
         }
     }
 }

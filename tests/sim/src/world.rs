@@ -984,6 +984,9 @@ impl World {
     }
 
     async fn event(&mut self) {
+        if self.issue16_scenario().await {
+            return;
+        }
         match self.rng.random_range(0..100) {
             0..30 => {
                 let next = self.scheduler.next_due(self.now() + Duration::days(30));
@@ -1061,7 +1064,9 @@ impl World {
     /// Delivers a notification once (and remembers it for duplicates).
     async fn deliver(&mut self, task: Task) {
         self.delivered.push(task.clone());
+        let refusal = self.auth_refusal_of(&task);
         self.run_background(vec![task]).await;
+        self.note_auth_refusal(refusal);
     }
 
     /// Several handlers at once: wake-ups (some early, some twice), users,
@@ -1437,6 +1442,7 @@ impl World {
         self.advance_to(target).await;
         self.check_liveness().await;
         self.final_checks().await;
+        self.oracle.check_auth_refusals();
         self.mark();
     }
 
@@ -1558,4 +1564,354 @@ fn sns(inner: &serde_json::Value, n: u64, now: &str) -> String {
         "Timestamp": now,
     })
     .to_string()
+}
+
+// --- issue 16: reputation breaches while paused, overlapping drafts, 5.7.x refusals
+
+/// A tagged SES bounce of `msg` with an SMTP status.
+fn bounce_of(msg: &SentMessage, n: u64, now: &str, status: &str, diagnostic: &str) -> Task {
+    let detail = json!({"bounceType": "Permanent", "bounceSubType": "General", "timestamp": now,
+        "feedbackId": format!("fb-{n}"),
+        "bouncedRecipients": [{"emailAddress": msg.to.as_str(), "action": "failed",
+            "status": status, "diagnosticCode": diagnostic}]});
+    Task::Ses(sns(&ses_json(msg, "Bounce", detail, true, true), n, now))
+}
+
+impl World {
+    /// Rolls for one of issue 16's directed scenarios; `true` when one ran.
+    async fn issue16_scenario(&mut self) -> bool {
+        match self.rng.random_range(0..1000) {
+            0..8 => self.breach_while_paused().await,
+            8..38 => self.overlapping_drafts().await,
+            _ => return false,
+        }
+        true
+    }
+
+    /// The project every campaign of the run lives in.
+    async fn project(&self) -> Option<outreach_domain::ids::ProjectId> {
+        let first = self.campaigns.first()?;
+        let c = self
+            .store
+            .get_campaign(&self.who.org_id, &first.id)
+            .await
+            .ok()
+            .flatten()?;
+        Some(c.value.project_id)
+    }
+
+    /// `n` new candidates with one address each at `domain`; their ids.
+    async fn fresh_candidates(&mut self, n: usize, domain: &str) -> Vec<String> {
+        let s = self.service.clone();
+        let batch = self.next();
+        let mut ids = Vec::new();
+        for i in 0..n {
+            let address = format!("b{batch}.k{i}@{domain}");
+            let made = s
+                .create_candidate(
+                    &self.who,
+                    NewCandidate {
+                        first_name: format!("Bea{i}"),
+                        last_name: format!("Batch{batch}"),
+                        title: None,
+                        company: Some(format!("Company {i}")),
+                        location: None,
+                        timezone: None,
+                        emails: vec![NewEmail {
+                            address: address.clone(),
+                            kind: EmailType::Work,
+                        }],
+                    },
+                )
+                .await;
+            match made {
+                Ok(c) => {
+                    self.log(format!("candidate {} with [{address:?}]", c.id));
+                    self.candidates.push((c.id.clone(), vec![address]));
+                    ids.push(c.id.to_string());
+                }
+                Err(e) => self.log(format!("candidate refused: {e:?}")),
+            }
+        }
+        ids
+    }
+
+    /// A draft campaign from `account`; its id.
+    async fn draft(&mut self, account: &AccountId, steps: Vec<StepSpec>) -> Option<String> {
+        let project = self.project().await?;
+        let n = self.next();
+        let when = self.random_when();
+        let made = self
+            .service
+            .create_campaign(
+                &self.who,
+                project.as_str(),
+                NewCampaign {
+                    name: format!("Scenario {n}"),
+                    sender_account_id: account.to_string(),
+                    template_id: None,
+                    steps: Some(steps.clone()),
+                    timezone: Some("UTC".into()),
+                    when_to_send: when,
+                    recipient: None,
+                    skip_weekends: false,
+                    timezone_mode: TimezoneMode::Campaign,
+                    daily_limit: None,
+                },
+            )
+            .await;
+        match made {
+            Ok(c) => {
+                self.log(format!(
+                    "campaign {} from {account}: {} steps, UTC, {when:?}",
+                    c.id,
+                    steps.len()
+                ));
+                self.campaigns.push(Camp { id: c.id.clone() });
+                Some(c.id.to_string())
+            }
+            Err(e) => {
+                self.log(format!("campaign refused: {e:?}"));
+                None
+            }
+        }
+    }
+
+    /// the same new candidates in two draft campaigns, started one
+    /// after the other (or at once), with pauses and resumes around the
+    /// starts. The oracle judges every first step handed off.
+    async fn overlapping_drafts(&mut self) {
+        let k = self.rng.random_range(1..=3);
+        self.log("» scenario: overlapping drafts".into());
+        let ids = self.fresh_candidates(k, "drafts.example").await;
+        let mut drafts = Vec::new();
+        for _ in 0..2 {
+            let account = pick(&mut self.rng, &self.accounts)
+                .expect("accounts")
+                .clone();
+            let steps = self.random_steps();
+            if let Some(c) = self.draft(&account, steps).await {
+                drafts.push(c);
+            }
+        }
+        let [a, b] = &drafts[..] else { return };
+        for c in [a, b] {
+            let dup = self.rng.random_bool(0.15);
+            let add = Task::Add(c.clone(), ids.clone(), dup);
+            self.run_tasks(vec![(add, Crash::None)]).await;
+        }
+        let start = |c: &String| (Task::StartCampaign(c.clone()), Crash::None);
+        let pause = |c: &String| (Task::PauseCampaign(c.clone()), Crash::None);
+        let resume = |c: &String| (Task::ResumeCampaign(c.clone()), Crash::None);
+        let script: Vec<Vec<(Task, Crash)>> = match self.rng.random_range(0..5) {
+            0 => vec![vec![start(a)], vec![start(b)]],
+            1 => vec![vec![start(a), start(b)]],
+            2 => vec![
+                vec![start(a)],
+                vec![pause(a)],
+                vec![start(b)],
+                vec![resume(a)],
+            ],
+            3 => vec![
+                vec![start(a)],
+                vec![start(b)],
+                vec![pause(b)],
+                vec![pause(a)],
+                vec![resume(b), resume(a)],
+            ],
+            _ => vec![
+                vec![start(a)],
+                vec![pause(a)],
+                vec![start(b)],
+                vec![pause(b)],
+                vec![resume(a)],
+                vec![resume(b)],
+            ],
+        };
+        for tasks in script {
+            if self.rng.random_bool(0.3) {
+                let target = self.now() + Duration::minutes(self.rng.random_range(1..40));
+                self.log(format!("» clock to {target}"));
+                self.advance_to(target).await;
+            }
+            self.run_tasks(tasks).await;
+        }
+    }
+
+    /// issue 16: an account sends a bulk campaign, is paused for a
+    /// sender error (a 5.7.x bounce) or not, then hard bounces take its window
+    /// clearly over 4 %. The guard must leave its notification and hold every
+    /// campaign of the account that was running or paused by the service.
+    /// Faults are off meanwhile, so the breach is certain.
+    async fn breach_while_paused(&mut self) {
+        let Some(account) = pick(&mut self.rng, &self.accounts).cloned() else {
+            return;
+        };
+        let paused_first = self.rng.random_bool(0.7);
+        self.log(format!(
+            "» scenario: a reputation breach of {account} (a sender error first: {paused_first})"
+        ));
+        let faults = self.chaos.enabled.swap(false, Ordering::Relaxed);
+        self.breach(&account, paused_first).await;
+        self.chaos.enabled.store(faults, Ordering::Relaxed);
+    }
+
+    async fn breach(&mut self, account: &AccountId, paused_first: bool) {
+        const BULK: usize = 60;
+        let org = self.who.org_id.clone();
+        let Some(acc) = self.store.get_account(account).await.ok().flatten() else {
+            return;
+        };
+        let address = acc.value.address.clone();
+        if acc.value.status != AccountStatus::Connected {
+            let relink = Task::Relink(account.to_string());
+            self.run_tasks(vec![(relink, Crash::None)]).await;
+        }
+        let Some(project) = self.project().await else {
+            return;
+        };
+        let ids = self.fresh_candidates(BULK, "bulk.example").await;
+        // A second step keeps the campaign going through the breach, unless
+        // it has one step and completes first (the notification is still due).
+        let mut steps = vec![StepSpec {
+            subject: Some("Hello {{ candidate.first_name }}".into()),
+            body: "<p>Hi {{ candidate.first_name }}.</p>".into(),
+            text: None,
+            delay_days: 0,
+        }];
+        if self.rng.random_bool(0.7) {
+            steps.push(StepSpec {
+                subject: None,
+                body: "<p>Again, {{ candidate.first_name }}.</p>".into(),
+                text: None,
+                delay_days: 4,
+            });
+        }
+        let Some(cid) = self.draft(account, steps).await else {
+            return;
+        };
+        self.run_tasks(vec![(Task::Add(cid.clone(), ids, false), Crash::None)])
+            .await;
+        self.run_tasks(vec![(Task::StartCampaign(cid.clone()), Crash::None)])
+            .await;
+        let target = self.now() + Duration::days(2);
+        self.log(format!("» clock to {target}"));
+        self.advance_to(target).await;
+        let sent = self.oracle.sent();
+        let fresh: Vec<SentMessage> = sent
+            .iter()
+            .filter(|m| m.campaign == cid && m.attempt == 1)
+            .cloned()
+            .collect();
+        // The service counts at most what reached the outbox; fewer sends
+        // only make the rate higher.
+        let total = sent.iter().filter(|m| m.from == address).count();
+        let hits = (total.min(200) as f64 * 0.04).floor() as usize + 2;
+        if fresh.len() < 50 || fresh.len() <= hits {
+            self.log(format!(
+                "» scenario skipped: {} bulk sends for {hits} bounces",
+                fresh.len()
+            ));
+            return;
+        }
+        let now = self.now().to_rfc3339();
+        if paused_first {
+            let n = self.next();
+            let task = bounce_of(
+                &fresh[0],
+                n,
+                &now,
+                "5.7.26",
+                "smtp; 550 5.7.26 unauthenticated (DMARC)",
+            );
+            let refusal = self.auth_refusal_of(&task);
+            self.run_tasks(vec![(task, Crash::None)]).await;
+            self.note_auth_refusal(refusal);
+        }
+        let campaigns = self
+            .store
+            .campaigns_using(account)
+            .await
+            .unwrap_or_default();
+        let mut held = Vec::new();
+        for (o, c) in &campaigns {
+            if let Ok(Some(c)) = self.store.get_campaign(o, c).await {
+                let c = c.value;
+                let by_service = c.status == CampaignStatus::Paused
+                    && c.pause_reason.is_some_and(|r| r.resumes_by_itself());
+                if c.status == CampaignStatus::Running || by_service {
+                    held.push((c.id, c.status, c.pause_reason));
+                }
+            }
+        }
+        for m in &fresh[1..=hits] {
+            let n = self.next();
+            let task = bounce_of(m, n, &now, "5.1.1", "smtp; 550 5.1.1 user unknown");
+            self.run_tasks(vec![(task, Crash::None)]).await;
+        }
+        let notified = self
+            .store
+            .list_notifications(&org, project.as_str())
+            .await
+            .unwrap_or_default()
+            .iter()
+            .any(|n| n.kind == "sender_reputation" && n.resolved_at.is_none());
+        if !notified {
+            self.oracle.violate(
+                "R-2.5",
+                format!("{hits} hard bounces of {total} sends of {account}: no open sender_reputation notification"),
+            );
+        }
+        for (id, status, reason) in held {
+            let now = self.store.get_campaign(&org, &id).await.ok().flatten();
+            let reputation = now.as_ref().is_some_and(|c| {
+                c.value.status == CampaignStatus::Paused
+                    && c.value.pause_reason
+                        == Some(outreach_domain::campaign::PauseReason::SenderReputation)
+            });
+            if !reputation {
+                self.oracle.violate(
+                    "R-2.5",
+                    format!(
+                        "campaign {id} ({status:?}, {reason:?}) of {account} is {:?} after a breach, not paused for sender_reputation",
+                        now.map(|c| (c.value.status, c.value.pause_reason))
+                    ),
+                );
+            }
+        }
+    }
+
+    /// A 5.7.x bounce about a step's latest attempt that reached the mail
+    /// service: (enrollment, step, attempt), for R-2.3's re-send check.
+    fn auth_refusal_of(&self, task: &Task) -> Option<(String, u32, u32)> {
+        let Task::Ses(body) = task else { return None };
+        let v: serde_json::Value = serde_json::from_str(body).ok()?;
+        let inner: serde_json::Value = serde_json::from_str(v["Message"].as_str()?).ok()?;
+        let status = inner["bounce"]["bouncedRecipients"][0]["status"].as_str()?;
+        if !status.starts_with("5.7.") {
+            return None;
+        }
+        let id = inner["mail"]["messageId"].as_str()?;
+        let m = self
+            .oracle
+            .sent()
+            .into_iter()
+            .find(|m| m.message_id == id)?;
+        self.oracle
+            .refusal_counts(&m.enrollment, m.step, m.attempt)
+            .then_some((m.enrollment, m.step, m.attempt))
+    }
+
+    /// Records a refusal the service applied (its handler did not crash).
+    fn note_auth_refusal(&self, refusal: Option<(String, u32, u32)>) {
+        let applied = self
+            .trace
+            .last()
+            .is_some_and(|l| l.contains("SenderFault") && !l.contains("crashed"));
+        if let Some((e, step, attempt)) = refusal
+            && applied
+        {
+            self.oracle.note_auth_refusal(&e, step, attempt);
+        }
+    }
 }

@@ -1,4 +1,4 @@
-//! Runs of `outreach-sim --seed 424242` (and one of seed 515151) that once found a bug, replayed: each
+//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206) that once found a bug, replayed: each
 //! must now break no invariant. The run indices hold for the simulation as it
 //! is; if a change of the simulation moves them, the full run
 //! (`outreach-sim --runs 10000 --seed 424242`) is the judge.
@@ -127,4 +127,31 @@ fn a_redelivered_fan_out_leaves_later_plans_alone() {
 #[test]
 fn a_reserved_slot_is_given_back_only_with_the_move() {
     replay_of(161_616, 226);
+}
+
+/// Hard bounces of a completed one-step campaign took its account over 4 %,
+/// and no sender_reputation notification appeared: the guard wrote it only on
+/// projects of campaigns not yet final. Found with seed 16002 (also
+/// runs 487, 593, 615, 656, 798).
+#[test]
+fn a_breach_after_the_last_campaign_completed_still_notifies() {
+    replay_of(16_002, 236);
+    replay_of(16_002, 487);
+}
+
+/// A fan-out chunk of a campaign's start, run again late, re-planned an
+/// enrollment added since to the running campaign from the start's moment,
+/// and its first step went out at once, inside the grace period of its add
+/// . Found with seed 20261206.
+#[test]
+fn a_late_start_chunk_keeps_the_plan_of_a_later_add() {
+    replay_of(20_261_206, 2371);
+}
+
+/// A bounce arriving after an enrollment ended cleared the completion check
+/// its crashed handler had left for the sweeper; the campaign stayed running
+/// with every enrollment ended. Found with seed 20261206.
+#[test]
+fn a_late_bounce_keeps_the_completion_check() {
+    replay_of(20_261_206, 996);
 }

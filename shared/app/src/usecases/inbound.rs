@@ -405,8 +405,8 @@ impl Service {
 
     /// forwarded once per inbound message, once to each address: the
     /// notification addresses of the sender account's owner and of the
-    /// campaign's owner of every enrollment it matched, never back to its own
-    /// author.
+    /// campaign's owner of every enrollment it matched; never when it came from
+    /// any of those owners' addresses or a sender account's own (no loops).
     async fn forward_once(
         &self,
         raw: &[u8],
@@ -424,6 +424,9 @@ impl Service {
             ),
         };
         let mut recipients: BTreeSet<EmailAddress> = BTreeSet::new();
+        // Every owner's address: their notification addresses and the sender
+        // accounts' own. Mail from any of them is never forwarded (no loops).
+        let mut owners: BTreeSet<EmailAddress> = BTreeSet::new();
         let mut campaign_names: Vec<String> = Vec::new();
         for (org, id) in matched {
             let Some(e) = self.store.get_enrollment(org, id).await? else {
@@ -432,14 +435,16 @@ impl Service {
             let Some(campaign) = self.campaign_by_id(org, &e.value.campaign_id).await? else {
                 continue;
             };
-            if let Some(account) = self.store.get_account(&campaign.sender_account_id).await?
-                && let Some(p) = self
+            if let Some(account) = self.store.get_account(&campaign.sender_account_id).await? {
+                owners.insert(account.value.address.clone());
+                if let Some(p) = self
                     .store
                     .get_user(&account.value.org_id, &account.value.owner_id)
                     .await?
-                && let Some(a) = p.notification_address
-            {
-                recipients.insert(a);
+                    && let Some(a) = p.notification_address
+                {
+                    recipients.insert(a);
+                }
             }
             if let Some(p) = self.store.get_user(org, &campaign.owner_id).await?
                 && let Some(a) = p.notification_address
@@ -450,8 +455,12 @@ impl Service {
                 campaign_names.push(campaign.name);
             }
         }
-        if let Some(from) = &inbound.from {
-            recipients.remove(from);
+        owners.extend(recipients.iter().cloned());
+        if let Some(from) = &inbound.from
+            && owners.contains(from)
+        {
+            tracing::info!("a matched message from an owner's address is not forwarded");
+            return Ok(());
         }
         if recipients.is_empty()
             || !self

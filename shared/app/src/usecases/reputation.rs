@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use outreach_domain::campaign::PauseReason;
+use outreach_domain::campaign::{CampaignStatus, PauseReason};
 
 use outreach_domain::ids::{AccountId, CampaignId, OrgId, ProjectId};
 use serde::{Deserialize, Serialize};
@@ -251,7 +251,8 @@ impl Service {
 
     /// a breach acts on every campaign it concerns, whatever its state
     /// ([`pause_for_reputation`](outreach_domain::campaign::Campaign::pause_for_reputation)), and always leaves a notification
-    /// on each project of a campaign not yet final: one per project and scope
+    /// on each project of a campaign it concerns, final ones included (a
+    /// completed campaign's bounces still breach): one per project and scope
     /// (the account, or the organization), rewritten while it stays open.
     async fn reputation_pause(
         &self,
@@ -270,13 +271,15 @@ impl Service {
             else {
                 continue;
             };
-            if c.status.is_final() && !changed {
-                continue;
-            }
+            // A final campaign is not held, but its project still gets the
+            // notification: the breach happened (bounces arrive after the
+            // last step of a completed campaign went out).
             let paused = by_project
                 .entry((org.clone(), c.project_id.clone()))
                 .or_default();
-            if c.pause_reason == Some(PauseReason::SenderReputation) {
+            if c.status == CampaignStatus::Paused
+                && c.pause_reason == Some(PauseReason::SenderReputation)
+            {
                 paused.push((c.id, c.name));
             }
             if changed {

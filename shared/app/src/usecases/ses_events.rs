@@ -210,7 +210,13 @@ impl Service {
         Ok(SesOutcome::RetryLater)
     }
 
-    /// for the account that sent `m`.
+    /// for the account that sent `m`: the account fails (its campaigns
+    /// pause with `sender_error`), and the refused attempt ends `failed` with
+    /// the same step due again to the same address as the next attempt
+    /// which goes once the account is connected again and its
+    /// campaign resumed. The address stays valid: no bounce, no reputation
+    /// count, no refund. The pause comes first, so the re-send never finds the
+    /// campaign still running on a failed account.
     async fn sender_fault_for_message(
         &self,
         m: &MessageRef,
@@ -221,6 +227,21 @@ impl Service {
         };
         self.sender_account_failed(&campaign.sender_account_id, why)
             .await?;
+        let (step, attempt) = (m.step, m.attempt);
+        let at = self.now() + self.config.resend_delay;
+        let detail = format!(
+            "{}: {why} (refused for the sender account; sent again once it is connected)",
+            m.to
+        );
+        let changed = self
+            .update_enrollment_with(&m.org_id, &m.enrollment_id, |e| {
+                e.fail_for_sender(step, attempt, &detail, at)
+            })
+            .await?;
+        if let Some((e, true)) = changed {
+            self.record_event(&e, "sender_error", Some(step), Some(detail))
+                .await;
+        }
         Ok(ReturnOutcome::SenderFault)
     }
 }
