@@ -1035,12 +1035,20 @@ impl Oracle {
 /// by a start, resume or add) and neither ended, blocked nor paused, and
 /// neither was added with `allow_duplicate`: the candidate gets step 1 twice.
 fn double_outreach(s: &State, enrollment: &str) -> Option<(&'static str, String)> {
+    // is about campaigns: a single message is no campaign's
+    // enrollment, on either side.
+    let single = |campaign: &str| {
+        s.campaigns
+            .get(campaign)
+            .is_some_and(|c| c.kind == CampaignKind::Single)
+    };
     let this = s.latest.get(enrollment)?;
-    if this.allow_duplicate {
+    if this.allow_duplicate || single(this.campaign_id.as_str()) {
         return None;
     }
     let other = s.latest.values().find(|o| {
         o.id != this.id
+            && !single(o.campaign_id.as_str())
             && o.candidate_id == this.candidate_id
             && o.campaign_id != this.campaign_id
             && !o.allow_duplicate
