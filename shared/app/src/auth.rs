@@ -6,7 +6,7 @@ use outreach_domain::EmailAddress;
 use outreach_domain::ids::{OrgId, UserId};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use crate::error::Error;
 
 /// The caller of a request: one user of one organization.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,11 +23,8 @@ pub struct Identity {
 /// already and its claims arrive in the request's extensions (the Lambda
 /// request context).
 pub trait Authenticator: Send + Sync {
-    fn authenticate(
-        &self,
-        headers: &HeaderMap,
-        extensions: &Extensions,
-    ) -> Result<Identity, ApiError>;
+    fn authenticate(&self, headers: &HeaderMap, extensions: &Extensions)
+    -> Result<Identity, Error>;
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -76,19 +73,19 @@ fn invalid_id(id: &str, also: &str) -> Option<String> {
 }
 
 impl Claims {
-    pub fn into_identity(self) -> Result<Identity, ApiError> {
+    pub fn into_identity(self) -> Result<Identity, Error> {
         if self.sub.trim().is_empty() || self.org_id.trim().is_empty() {
-            return Err(ApiError::Unauthorized(
+            return Err(Error::Unauthenticated(
                 "the token names no user or organization".into(),
             ));
         }
         if let Some(why) = invalid_org_id(&self.org_id) {
-            return Err(ApiError::Unauthorized(format!(
+            return Err(Error::Unauthenticated(format!(
                 "the token's organization id {why}"
             )));
         }
         if let Some(why) = invalid_user_id(&self.sub) {
-            return Err(ApiError::Unauthorized(format!("the token's user id {why}")));
+            return Err(Error::Unauthenticated(format!("the token's user id {why}")));
         }
         Ok(Identity {
             org_id: OrgId::new(self.org_id),
@@ -126,11 +123,11 @@ impl Hs256Authenticator {
 }
 
 impl Authenticator for Hs256Authenticator {
-    fn authenticate(&self, headers: &HeaderMap, _: &Extensions) -> Result<Identity, ApiError> {
+    fn authenticate(&self, headers: &HeaderMap, _: &Extensions) -> Result<Identity, Error> {
         let value = headers
             .get(axum::http::header::AUTHORIZATION)
             .ok_or_else(|| {
-                ApiError::Unauthorized("an Authorization: Bearer token is required".into())
+                Error::Unauthenticated("an Authorization: Bearer token is required".into())
             })?;
         let token = value
             .to_str()
@@ -138,10 +135,10 @@ impl Authenticator for Hs256Authenticator {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim)
             .ok_or_else(|| {
-                ApiError::Unauthorized("the Authorization header must be `Bearer <token>`".into())
+                Error::Unauthenticated("the Authorization header must be `Bearer <token>`".into())
             })?;
         let data = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation)
-            .map_err(|e| ApiError::Unauthorized(format!("the token is not valid: {e}")))?;
+            .map_err(|e| Error::Unauthenticated(format!("the token is not valid: {e}")))?;
         data.claims.into_identity()
     }
 }
@@ -226,17 +223,17 @@ mod tests {
         let forged = issue_hs256(b"other", "acme", "alice", None, false, now(), 3600).unwrap();
         assert!(matches!(
             auth.authenticate(&headers(&forged), &Extensions::new()),
-            Err(ApiError::Unauthorized(_))
+            Err(Error::Unauthenticated(_))
         ));
         let expired =
             issue_hs256(b"secret", "acme", "alice", None, false, now() - 7200, 60).unwrap();
         assert!(matches!(
             auth.authenticate(&headers(&expired), &Extensions::new()),
-            Err(ApiError::Unauthorized(_))
+            Err(Error::Unauthenticated(_))
         ));
         assert!(matches!(
             auth.authenticate(&HeaderMap::new(), &Extensions::new()),
-            Err(ApiError::Unauthorized(_))
+            Err(Error::Unauthenticated(_))
         ));
     }
 
@@ -257,7 +254,7 @@ mod tests {
             "sub": "alice", "org_id": "acme", "exp": now() + 7200, "nbf": now() + 3600
         }));
         match auth.authenticate(&headers(&later), &Extensions::new()) {
-            Err(ApiError::Unauthorized(why)) => assert!(why.contains("Immature"), "{why}"),
+            Err(Error::Unauthenticated(why)) => assert!(why.contains("Immature"), "{why}"),
             other => panic!("expected 401, got {other:?}"),
         }
         let started = signed(serde_json::json!({
@@ -289,7 +286,7 @@ mod tests {
             ("acme", &"u".repeat(MAX_ID_CHARS + 1)),
         ] {
             match auth.authenticate(&headers(&token(org, user)), &Extensions::new()) {
-                Err(ApiError::Unauthorized(why)) => {
+                Err(Error::Unauthenticated(why)) => {
                     assert!(why.contains("id"), "{org} / {user}: {why}")
                 }
                 other => panic!("{org} / {user}: expected 401, got {other:?}"),

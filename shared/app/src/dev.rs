@@ -17,9 +17,10 @@ use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, Problem};
+use crate::error::Error;
 use crate::http::extract::{Body, Path};
 use crate::http::openapi;
+use crate::http::problem::Problem;
 use crate::http::views::ts;
 use crate::service::Service;
 use crate::usecases::inbound::InboundResult;
@@ -64,14 +65,14 @@ pub enum Fault {
 pub trait DevControl: Send + Sync {
     /// Moves the manual clock to `to`, running everything due by then in due
     /// order, and returns the new time. Refused for the system clock.
-    async fn advance_clock(&self, to: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError>;
+    async fn advance_clock(&self, to: DateTime<Utc>) -> Result<DateTime<Utc>, Error>;
     fn now(&self) -> DateTime<Utc>;
-    async fn outbox(&self) -> Result<Vec<OutboxItem>, ApiError>;
-    async fn outbox_raw(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError>;
-    fn set_fault(&self, sender: &str, fault: Fault) -> Result<(), ApiError>;
+    async fn outbox(&self) -> Result<Vec<OutboxItem>, Error>;
+    async fn outbox_raw(&self, id: &str) -> Result<Option<Vec<u8>>, Error>;
+    fn set_fault(&self, sender: &str, fault: Fault) -> Result<(), Error>;
     /// Signs a bearer token for `user` of `org` with the data folder's secret
     /// (the console's local sign-in; ).
-    fn issue_token(&self, org: &str, user: &str) -> Result<String, ApiError>;
+    fn issue_token(&self, org: &str, user: &str) -> Result<String, Error>;
 }
 
 /// The `/dev` routes. SES events and inbound mail run the very handlers the
@@ -182,7 +183,7 @@ struct SesEventsView {
 async fn ses_events(
     State(service): State<Arc<Service>>,
     body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let outcome = service.handle_ses_notification(&body).await?;
     Ok(Json(SesEventsView {
         outcome: format!("{outcome:?}"),
@@ -208,7 +209,7 @@ async fn ses_events(
 async fn inbound(
     State(service): State<Arc<Service>>,
     body: axum::body::Bytes,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     // Local mode has no SPF/DKIM/DMARC verdicts and trusts From.
     let verdicts = crate::usecases::inbound::Verdicts {
         sender_authenticated: true,
@@ -260,30 +261,30 @@ async fn get_clock(State(dev): Dev) -> Response {
         (status = 409, description = "The clock is the system clock", body = Problem, content_type = "application/problem+json"),
     ),
 )]
-async fn post_clock(State(dev): Dev, Body(b): Body<ClockMove>) -> Result<Response, ApiError> {
+async fn post_clock(State(dev): Dev, Body(b): Body<ClockMove>) -> Result<Response, Error> {
     let target = match (b.advance, b.to) {
         (Some(d), None) => dev.now() + parse_duration(&d)?,
         (None, Some(t)) => DateTime::parse_from_rfc3339(&t)
-            .map_err(|_| ApiError::invalid("to", "must be an RFC 3339 instant"))?
+            .map_err(|_| Error::invalid("to", "must be an RFC 3339 instant"))?
             .with_timezone(&Utc),
         _ => {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "advance",
                 "give exactly one of `advance` or `to`",
             ));
         }
     };
     if target < dev.now() {
-        return Err(ApiError::invalid("to", "the clock never goes backwards"));
+        return Err(Error::invalid("to", "the clock never goes backwards"));
     }
     let now = dev.advance_clock(target).await?;
     Ok(Json(ClockView { now: now.into() }).into_response())
 }
 
 /// ISO 8601 durations of days, hours, minutes and seconds: `P1D`, `PT25M`, `P1DT2H`.
-pub fn parse_duration(raw: &str) -> Result<chrono::Duration, ApiError> {
+pub fn parse_duration(raw: &str) -> Result<chrono::Duration, Error> {
     let bad = || {
-        ApiError::invalid(
+        Error::invalid(
             "advance",
             format!("`{raw}` is not an ISO 8601 duration such as PT25M or P1D"),
         )
@@ -294,7 +295,7 @@ pub fn parse_duration(raw: &str) -> Result<chrono::Duration, ApiError> {
         None => (rest, None),
     };
     let mut total = chrono::Duration::zero();
-    let mut parse_part = |part: &str, units: &[(char, i64)]| -> Result<(), ApiError> {
+    let mut parse_part = |part: &str, units: &[(char, i64)]| -> Result<(), Error> {
         let mut num = String::new();
         for ch in part.chars() {
             if ch.is_ascii_digit() {
@@ -338,7 +339,7 @@ struct OutboxView {
     tag = TAG,
     responses((status = 200, description = "The outbox", body = OutboxView)),
 )]
-async fn outbox(State(dev): Dev) -> Result<Response, ApiError> {
+async fn outbox(State(dev): Dev) -> Result<Response, Error> {
     Ok(Json(OutboxView {
         items: dev.outbox().await?,
     })
@@ -353,11 +354,11 @@ async fn outbox(State(dev): Dev) -> Result<Response, ApiError> {
     params(("id" = String, Path, description = "The outbox item's `id`")),
     responses((status = 200, description = "The message as sent", body = String, content_type = "message/rfc822")),
 )]
-async fn outbox_raw(State(dev): Dev, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn outbox_raw(State(dev): Dev, Path(id): Path<String>) -> Result<Response, Error> {
     let raw = dev
         .outbox_raw(&id)
         .await?
-        .ok_or(ApiError::NotFound("outbox message"))?;
+        .ok_or(Error::NotFound("outbox message"))?;
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "message/rfc822")],
@@ -383,7 +384,7 @@ struct FaultBody {
     request_body = FaultBody,
     responses((status = 200, description = "The fault in force", body = FaultBody)),
 )]
-async fn faults(State(dev): Dev, Body(b): Body<FaultBody>) -> Result<Response, ApiError> {
+async fn faults(State(dev): Dev, Body(b): Body<FaultBody>) -> Result<Response, Error> {
     dev.set_fault(&b.sender, b.error)?;
     Ok(Json(b).into_response())
 }
@@ -411,15 +412,15 @@ struct TokenView {
     request_body = TokenBody,
     responses((status = 200, description = "The token", body = TokenView)),
 )]
-async fn token(State(dev): Dev, Body(b): Body<TokenBody>) -> Result<Response, ApiError> {
+async fn token(State(dev): Dev, Body(b): Body<TokenBody>) -> Result<Response, Error> {
     let (org, user) = (b.org.trim(), b.user.trim());
     // The ids the edge accepts, so that a token is never issued for
     // an identity every call would then refuse.
     if let Some(why) = crate::auth::invalid_org_id(org) {
-        return Err(ApiError::invalid("org", why));
+        return Err(Error::invalid("org", why));
     }
     if let Some(why) = crate::auth::invalid_user_id(user) {
-        return Err(ApiError::invalid("user", why));
+        return Err(Error::invalid("user", why));
     }
     let token = dev.issue_token(org, user)?;
     Ok(Json(TokenView { token }).into_response())

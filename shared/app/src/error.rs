@@ -1,7 +1,8 @@
-//! Errors of the use cases and their problem+json form (SPEC §13, RFC 9457).
+//! The errors of the use cases, by what went wrong rather than by protocol.
+//! `http/problem.rs` gives each its problem+json form (SPEC §13, RFC 9457) and
+//! `outreach-lambda` decides retry-or-drop of an event from
+//! [`Error::is_transient`].
 
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::ports::{SchedulerError, StoreError};
@@ -22,42 +23,49 @@ impl FieldError {
     }
 }
 
+/// What a use case could not do, and why.
 #[derive(Debug, thiserror::Error)]
-pub enum ApiError {
+pub enum Error {
+    /// The request could not be read at all (not JSON, a bad header…).
     #[error("{0}")]
-    BadRequest(String),
+    Malformed(String),
+    /// No valid credentials.
     #[error("{0}")]
-    Unauthorized(String),
+    Unauthenticated(String),
+    /// The organization has no contact credits left.
     #[error("{0}")]
-    PaymentRequired(String),
+    NoCredits(String),
     /// The caller sees the resource but may not do this to it (sender rights, R-2.4).
     #[error("{0}")]
     Forbidden(String),
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The resource is not in a state that allows this, or a concurrent change won.
     #[error("{0}")]
     Conflict(String),
     #[error("{0}")]
     TooLarge(String),
+    /// Values that break a rule; each names its field.
     #[error("{detail}")]
     Invalid {
         detail: String,
         errors: Vec<FieldError>,
     },
+    /// A failure of the service or of something it depends on (logged, not shown).
     #[error("internal error: {0}")]
     Internal(String),
-    /// 429 with `Retry-After` (§13).
+    /// Too many requests of this kind; try again after `retry_after_s`.
     #[error("{detail}")]
-    TooManyRequests { detail: String, retry_after_s: u64 },
-    /// 503 with `Retry-After`: something the answer depends on did not answer.
+    RateLimited { detail: String, retry_after_s: u64 },
+    /// Something the answer depends on did not answer; try again after `retry_after_s`.
     #[error("{detail}")]
     Unavailable { detail: String, retry_after_s: u64 },
 }
 
-impl ApiError {
+impl Error {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         let message = message.into();
-        ApiError::Invalid {
+        Error::Invalid {
             detail: message.clone(),
             errors: vec![FieldError::new(field, message)],
         }
@@ -69,114 +77,34 @@ impl ApiError {
             .map(|e| format!("{}: {}", e.field, e.message))
             .collect::<Vec<_>>()
             .join("; ");
-        ApiError::Invalid { detail, errors }
+        Error::Invalid { detail, errors }
     }
 
-    pub fn status(&self) -> StatusCode {
-        match self {
-            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApiError::PaymentRequired(_) => StatusCode::PAYMENT_REQUIRED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
-        }
-    }
-
-    fn slug(&self) -> &'static str {
-        match self {
-            ApiError::BadRequest(_) => "malformed-request",
-            ApiError::Unauthorized(_) => "unauthorized",
-            ApiError::PaymentRequired(_) => "no-credits",
-            ApiError::Forbidden(_) => "forbidden",
-            ApiError::NotFound(_) => "not-found",
-            ApiError::Conflict(_) => "state-conflict",
-            ApiError::TooLarge(_) => "too-large",
-            ApiError::Invalid { .. } => "invalid-values",
-            ApiError::Internal(_) => "internal",
-            ApiError::TooManyRequests { .. } => "rate-limited",
-            ApiError::Unavailable { .. } => "unavailable",
-        }
+    /// Whether the same work may succeed when tried again unchanged: a failure
+    /// of a dependency or a lost race. An event that failed this way is retried
+    /// (its source redelivers it); any other error is recorded and dropped.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            Error::Internal(_) | Error::Conflict(_) | Error::Unavailable { .. }
+        )
     }
 }
 
-impl From<StoreError> for ApiError {
+impl From<StoreError> for Error {
     /// A conditional write that lost a race is the caller's to retry (409), not
     /// a failure of the service (500).
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Conflict => ApiError::Conflict(format!("{e}; try again")),
-            StoreError::Unavailable(_) => ApiError::Internal(e.to_string()),
+            StoreError::Conflict => Error::Conflict(format!("{e}; try again")),
+            StoreError::Unavailable(_) => Error::Internal(e.to_string()),
         }
     }
 }
 
-impl From<SchedulerError> for ApiError {
+impl From<SchedulerError> for Error {
     fn from(e: SchedulerError) -> Self {
-        ApiError::Internal(e.to_string())
-    }
-}
-
-/// An error, as `application/problem+json` (RFC 9457, SPEC §13).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Problem {
-    /// `https://outreach.dev/problems/<slug>`, one slug per kind of error.
-    #[serde(rename = "type")]
-    #[schema(format = "uri")]
-    pub kind: String,
-    /// The HTTP status' reason phrase.
-    pub title: String,
-    pub status: u16,
-    pub detail: String,
-    /// Present for invalid values (422): each invalid field.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub errors: Option<Vec<FieldError>>,
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        if let ApiError::Internal(detail) = &self {
-            tracing::error!(%detail, "request failed");
-        }
-        let detail = match &self {
-            // Internal details stay in the log.
-            ApiError::Internal(_) => "the service failed to complete the request".to_owned(),
-            other => other.to_string(),
-        };
-        let retry_after_s = match &self {
-            ApiError::TooManyRequests { retry_after_s, .. }
-            | ApiError::Unavailable { retry_after_s, .. } => Some((*retry_after_s).max(1)),
-            _ => None,
-        };
-        let problem = Problem {
-            kind: format!("https://outreach.dev/problems/{}", self.slug()),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            detail,
-            errors: match self {
-                ApiError::Invalid { errors, .. } => Some(errors),
-                _ => None,
-            },
-        };
-        let body = serde_json::to_vec(&problem).unwrap_or_default();
-        let mut response = (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body,
-        )
-            .into_response();
-        if let Some(seconds) = retry_after_s {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
-        }
-        response
+        Error::Internal(e.to_string())
     }
 }
 
@@ -185,46 +113,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_rate_limit_and_an_outage_say_when_to_try_again() {
-        // §13: 429 (and 503) carry `Retry-After`.
-        let limited = ApiError::TooManyRequests {
-            detail: "slow down".into(),
-            retry_after_s: 120,
-        }
-        .into_response();
-        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(limited.headers()[header::RETRY_AFTER], "120");
-        let down = ApiError::Unavailable {
-            detail: "DNS did not answer".into(),
-            retry_after_s: 0,
-        }
-        .into_response();
-        assert_eq!(down.status(), StatusCode::SERVICE_UNAVAILABLE);
-        assert_eq!(down.headers()[header::RETRY_AFTER], "1");
-    }
-
-    #[test]
     fn a_lost_conditional_write_is_a_conflict_not_an_internal_error() {
         // §13: a concurrent change (e.g. two re-links at once, R-2.2) answers 409.
         assert!(matches!(
-            ApiError::from(StoreError::Conflict),
-            ApiError::Conflict(_)
+            Error::from(StoreError::Conflict),
+            Error::Conflict(_)
         ));
         assert!(matches!(
-            ApiError::from(StoreError::Unavailable("down".into())),
-            ApiError::Internal(_)
+            Error::from(StoreError::Unavailable("down".into())),
+            Error::Internal(_)
         ));
     }
 
     #[test]
-    fn no_sender_rights_is_a_403_problem() {
-        // §13: 403 visible but not allowed (sender rights, R-2.4).
-        let response = ApiError::Forbidden("not yours".into()).into_response();
-        assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        assert_eq!(
-            response.headers()[header::CONTENT_TYPE],
-            "application/problem+json"
-        );
-        assert_eq!(ApiError::Forbidden(String::new()).slug(), "forbidden");
+    fn only_failures_of_a_dependency_or_a_lost_race_are_worth_retrying() {
+        assert!(Error::Internal("the store failed".into()).is_transient());
+        assert!(Error::Conflict("lost a race".into()).is_transient());
+        assert!(!Error::invalid("body", "not JSON").is_transient());
+        assert!(!Error::NotFound("enrollment").is_transient());
     }
 }

@@ -13,5 +13,5 @@ pub mod service;
 pub mod sns;
 pub mod usecases;
 
-pub use error::ApiError;
+pub use error::Error;
 pub use service::{Config, Ports, Service};

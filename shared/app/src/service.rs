@@ -8,7 +8,7 @@ use chrono::Duration;
 use outreach_domain::ids::OrgId;
 
 use crate::auth::Authenticator;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::ports::{Clock, IdSource, Identities, Mailer, Queue, Scheduler, Store};
 
 #[derive(Debug, Clone)]
@@ -112,7 +112,7 @@ impl Service {
     }
 
     /// Gives an organization its initial credits the first time it is seen.
-    pub(crate) async fn ensure_org(&self, org: &OrgId) -> Result<(), ApiError> {
+    pub(crate) async fn ensure_org(&self, org: &OrgId) -> Result<(), Error> {
         if self.known_orgs.lock().expect("lock").contains(org) {
             return Ok(());
         }
@@ -139,8 +139,8 @@ impl Service {
     pub(crate) async fn update_record<T>(
         &self,
         key: &str,
-        change: impl Fn(&mut T) -> Result<bool, ApiError>,
-    ) -> Result<T, ApiError>
+        change: impl Fn(&mut T) -> Result<bool, Error>,
+    ) -> Result<T, Error>
     where
         T: serde::Serialize + serde::de::DeserializeOwned + Default,
     {
@@ -148,7 +148,7 @@ impl Service {
             let (mut value, expected) = match self.store.get_record(key).await? {
                 Some(v) => (
                     serde_json::from_value(v.value)
-                        .map_err(|e| ApiError::Internal(format!("record {key}: {e}")))?,
+                        .map_err(|e| Error::Internal(format!("record {key}: {e}")))?,
                     Some(v.version),
                 ),
                 None => (T::default(), None),
@@ -156,26 +156,25 @@ impl Service {
             if !change(&mut value)? {
                 return Ok(value);
             }
-            let json =
-                serde_json::to_value(&value).map_err(|e| ApiError::Internal(e.to_string()))?;
+            let json = serde_json::to_value(&value).map_err(|e| Error::Internal(e.to_string()))?;
             match self.store.put_record(key, &json, expected).await {
                 Ok(_) => return Ok(value),
                 Err(crate::ports::StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict(format!(
+        Err(Error::Conflict(format!(
             "{key} is being changed concurrently; try again"
         )))
     }
 
-    pub(crate) async fn read_record<T>(&self, key: &str) -> Result<T, ApiError>
+    pub(crate) async fn read_record<T>(&self, key: &str) -> Result<T, Error>
     where
         T: serde::de::DeserializeOwned + Default,
     {
         match self.store.get_record(key).await? {
             Some(v) => serde_json::from_value(v.value)
-                .map_err(|e| ApiError::Internal(format!("record {key}: {e}"))),
+                .map_err(|e| Error::Internal(format!("record {key}: {e}"))),
             None => Ok(T::default()),
         }
     }

@@ -40,7 +40,7 @@ use serde_json::{Map, Value};
 use x509_cert::Certificate;
 use x509_cert::der::{DecodePem, Encode};
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::ports::Store;
 use crate::service::Service;
 use crate::usecases::inbound::{InboundResult, Verdicts};
@@ -188,13 +188,13 @@ pub enum SnsError {
     Unavailable(String),
 }
 
-impl From<SnsError> for ApiError {
+impl From<SnsError> for Error {
     fn from(e: SnsError) -> Self {
         match e {
-            SnsError::Malformed(_) => ApiError::BadRequest(e.to_string()),
-            SnsError::Replayed(_) => ApiError::Conflict(e.to_string()),
-            SnsError::Unavailable(_) => ApiError::Internal(e.to_string()),
-            _ => ApiError::Unauthorized(e.to_string()),
+            SnsError::Malformed(_) => Error::Malformed(e.to_string()),
+            SnsError::Replayed(_) => Error::Conflict(e.to_string()),
+            SnsError::Unavailable(_) => Error::Internal(e.to_string()),
+            _ => Error::Unauthenticated(e.to_string()),
         }
     }
 }
@@ -416,13 +416,13 @@ pub struct Receipt {
 /// Reads the `Message` of an inbound notification: `content` in Base64 (or
 /// UTF-8) when the receipt rule's action is SNS; a message stored in S3 is the
 /// inbound function's to read, so it is refused here with 422.
-pub fn receipt(message: &str) -> Result<Receipt, ApiError> {
+pub fn receipt(message: &str) -> Result<Receipt, Error> {
     let v: Value = serde_json::from_str(message)
-        .map_err(|e| ApiError::invalid("Message", format!("not SES receipt JSON: {e}")))?;
+        .map_err(|e| Error::invalid("Message", format!("not SES receipt JSON: {e}")))?;
     let receipt = v
         .get("receipt")
         .and_then(Value::as_object)
-        .ok_or_else(|| ApiError::invalid("Message", "no `receipt` object"))?;
+        .ok_or_else(|| Error::invalid("Message", "no `receipt` object"))?;
     let passed = |name: &str| {
         receipt
             .get(name)
@@ -444,12 +444,12 @@ pub fn receipt(message: &str) -> Result<Receipt, ApiError> {
         let stored =
             action.is_some_and(|a| a.contains_key("bucketName") || a.contains_key("objectKey"));
         if action_type.eq_ignore_ascii_case("S3") || stored {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "Message",
                 "the message was stored in S3 (receipt.action.bucketName/objectKey); the inbound function reads S3, this webhook takes only the SNS action's content",
             ));
         }
-        return Err(ApiError::invalid("Message", "no `content`"));
+        return Err(Error::invalid("Message", "no `content`"));
     };
     let encoding = action
         .and_then(|a| a.get("encoding"))
@@ -458,7 +458,7 @@ pub fn receipt(message: &str) -> Result<Receipt, ApiError> {
     let raw = if encoding.eq_ignore_ascii_case("BASE64") {
         STANDARD
             .decode(content.trim())
-            .map_err(|_| ApiError::invalid("Message", "`content` is not Base64"))?
+            .map_err(|_| Error::invalid("Message", "`content` is not Base64"))?
     } else {
         content.as_bytes().to_vec()
     };
@@ -471,7 +471,7 @@ impl Service {
         &self,
         verifier: &SnsVerifier,
         body: &[u8],
-    ) -> Result<SnsMessage, ApiError> {
+    ) -> Result<SnsMessage, Error> {
         let markers = StoreMarkers(self.store.as_ref());
         Ok(verifier.verify(body, self.now(), &markers).await?)
     }
@@ -481,7 +481,7 @@ impl Service {
         &self,
         verifier: &SnsVerifier,
         body: &[u8],
-    ) -> Result<WebhookOutcome, ApiError> {
+    ) -> Result<WebhookOutcome, Error> {
         let m = self.verify_sns(verifier, body).await?;
         match handshake(&m) {
             Some(outcome) => Ok(outcome),
@@ -497,7 +497,7 @@ impl Service {
         &self,
         verifier: &SnsVerifier,
         body: &[u8],
-    ) -> Result<WebhookOutcome, ApiError> {
+    ) -> Result<WebhookOutcome, Error> {
         let m = self.verify_sns(verifier, body).await?;
         if let Some(outcome) = handshake(&m) {
             return Ok(outcome);
@@ -895,7 +895,10 @@ mod tests {
             "receipt": {"action": {"type": "S3", "bucketName": "inbound", "objectKey": "k/1"}},
         });
         let err = receipt(&s3.to_string()).unwrap_err();
-        assert_eq!(err.status(), axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            crate::http::problem::status(&err),
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY
+        );
         assert!(err.to_string().contains("S3"), "{err}");
     }
 
@@ -903,15 +906,15 @@ mod tests {
     fn refusals_map_to_statuses() {
         use axum::http::StatusCode;
         assert_eq!(
-            ApiError::from(SnsError::BadSignature).status(),
+            crate::http::problem::status(&Error::from(SnsError::BadSignature)),
             StatusCode::UNAUTHORIZED
         );
         assert_eq!(
-            ApiError::from(SnsError::Replayed("m".into())).status(),
+            crate::http::problem::status(&Error::from(SnsError::Replayed("m".into()))),
             StatusCode::CONFLICT
         );
         assert_eq!(
-            ApiError::from(SnsError::Malformed("x".into())).status(),
+            crate::http::problem::status(&Error::from(SnsError::Malformed("x".into()))),
             StatusCode::BAD_REQUEST
         );
     }

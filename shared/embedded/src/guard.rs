@@ -14,7 +14,7 @@ use axum::extract::Request;
 use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use outreach_app::error::Problem;
+use outreach_app::http::problem::Problem;
 
 /// The names local mode answers to (with any port).
 const LOOPBACK_NAMES: [&str; 3] = ["127.0.0.1", "localhost", "[::1]"];

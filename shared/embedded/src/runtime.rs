@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use outreach_app::dev::{DevControl, Fault, OutboxItem};
 use outreach_app::ports::{Clock, WakeUp};
-use outreach_app::{ApiError, Service};
+use outreach_app::{Error, Service};
 use outreach_domain::EmailAddress;
 
 use crate::clock::LocalClock;
@@ -73,7 +73,7 @@ impl LocalRuntime {
 
     /// Runs every wake-up due at or before `until`, earliest first; with the
     /// manual clock, the clock shows each wake-up's instant while it runs.
-    async fn run_due(&self, until: DateTime<Utc>) -> Result<usize, ApiError> {
+    async fn run_due(&self, until: DateTime<Utc>) -> Result<usize, Error> {
         let mut ran = 0;
         while ran < MAX_RUNS_PER_MOVE {
             let Some(wake_up) = self.scheduler.next_due(until)? else {
@@ -113,9 +113,9 @@ impl LocalRuntime {
     }
 
     /// Moves the manual clock to `target` and runs everything due by then.
-    pub async fn advance_to(&self, target: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    pub async fn advance_to(&self, target: DateTime<Utc>) -> Result<DateTime<Utc>, Error> {
         if !self.clock.is_manual() {
-            return Err(ApiError::Conflict(
+            return Err(Error::Conflict(
                 "the clock is the system clock; start with --clock manual to move it".into(),
             ));
         }
@@ -187,7 +187,7 @@ impl LocalRuntime {
 
 #[async_trait]
 impl DevControl for LocalRuntime {
-    async fn advance_clock(&self, to: DateTime<Utc>) -> Result<DateTime<Utc>, ApiError> {
+    async fn advance_clock(&self, to: DateTime<Utc>) -> Result<DateTime<Utc>, Error> {
         self.advance_to(to).await
     }
 
@@ -195,28 +195,28 @@ impl DevControl for LocalRuntime {
         self.clock.now()
     }
 
-    async fn outbox(&self) -> Result<Vec<OutboxItem>, ApiError> {
-        self.outbox.list().map_err(ApiError::Internal)
+    async fn outbox(&self) -> Result<Vec<OutboxItem>, Error> {
+        self.outbox.list().map_err(Error::Internal)
     }
 
-    async fn outbox_raw(&self, id: &str) -> Result<Option<Vec<u8>>, ApiError> {
-        self.outbox.raw(id).map_err(ApiError::Internal)
+    async fn outbox_raw(&self, id: &str) -> Result<Option<Vec<u8>>, Error> {
+        self.outbox.raw(id).map_err(Error::Internal)
     }
 
-    fn set_fault(&self, sender: &str, fault: Fault) -> Result<(), ApiError> {
+    fn set_fault(&self, sender: &str, fault: Fault) -> Result<(), Error> {
         let sender =
-            EmailAddress::parse(sender).map_err(|e| ApiError::invalid("sender", e.to_string()))?;
+            EmailAddress::parse(sender).map_err(|e| Error::invalid("sender", e.to_string()))?;
         self.outbox.set_fault(sender, fault);
         Ok(())
     }
 
-    fn issue_token(&self, org: &str, user: &str) -> Result<String, ApiError> {
+    fn issue_token(&self, org: &str, user: &str) -> Result<String, Error> {
         // Token expiry is checked against wall time, whatever the manual clock says.
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| Error::Internal(e.to_string()))?
             .as_secs();
         outreach_app::auth::issue_hs256(&self.secret, org, user, None, false, now, 12 * 3600)
-            .map_err(ApiError::Internal)
+            .map_err(Error::Internal)
     }
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::model::AccountStatus;
 use outreach_app::ports::{IdSource, Identities, Scheduler};
-use outreach_app::{ApiError, Config, Ports, Service};
+use outreach_app::{Config, Error, Ports, Service};
 use outreach_domain::EmailAddress;
 use outreach_domain::ids::{OrgId, UserId};
 use outreach_embedded::{Db, LocalClock, LocalScheduler, OutboxMailer, RandomIds, SqliteStore};
@@ -95,7 +95,7 @@ async fn a_linked_address_connects_only_after_proof_and_verification() {
             .link_account(&who, &format!("alice@{domain}"), None)
             .await;
         match refused {
-            Err(ApiError::Invalid { detail, .. }) => assert!(detail.contains("DMARC"), "{detail}"),
+            Err(Error::Invalid { detail, .. }) => assert!(detail.contains("DMARC"), "{detail}"),
             other => panic!("expected 422, got {other:?}"),
         }
     }

@@ -18,7 +18,7 @@ use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::usecases::messages::NewMessage;
 use outreach_app::usecases::sending::JobOutcome;
-use outreach_app::{ApiError, Config, Ports, Service};
+use outreach_app::{Config, Error, Ports, Service};
 use outreach_domain::campaign::{CampaignStatus, PauseReason, StepSpec, WhenToSend};
 use outreach_domain::candidate::EmailType;
 use outreach_domain::enrollment::{AttemptState, EnrollmentStatus};
@@ -566,7 +566,7 @@ async fn a_single_message_over_the_render_budget_is_refused_with_422() {
         address: None,
     };
     match s.send_single(&w.who, candidate.id.as_str(), message).await {
-        Err(ApiError::Invalid { detail, .. }) => {
+        Err(Error::Invalid { detail, .. }) => {
             assert!(detail.contains("render_limit"), "{detail}")
         }
         other => panic!("expected 422, got {other:?}"),

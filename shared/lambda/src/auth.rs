@@ -8,7 +8,7 @@
 
 use axum::http::{Extensions, HeaderMap};
 use lambda_http::request::RequestContext;
-use outreach_app::ApiError;
+use outreach_app::Error;
 use outreach_app::auth::{Authenticator, Claims, Identity};
 
 use crate::settings::ClaimNames;
@@ -24,14 +24,14 @@ impl AuthorizerClaims {
 }
 
 impl Authenticator for AuthorizerClaims {
-    fn authenticate(&self, _: &HeaderMap, extensions: &Extensions) -> Result<Identity, ApiError> {
+    fn authenticate(&self, _: &HeaderMap, extensions: &Extensions) -> Result<Identity, Error> {
         let jwt = match extensions.get::<RequestContext>() {
             Some(RequestContext::ApiGatewayV2(context)) => {
                 context.authorizer.as_ref().and_then(|a| a.jwt.as_ref())
             }
             _ => None,
         }
-        .ok_or_else(|| ApiError::Unauthorized("the request carries no verified token".into()))?;
+        .ok_or_else(|| Error::Unauthenticated("the request carries no verified token".into()))?;
         let claim = |name: &str| {
             jwt.claims
                 .get(name)
@@ -39,7 +39,7 @@ impl Authenticator for AuthorizerClaims {
                 .filter(|v| !v.is_empty())
         };
         let missing =
-            |name: &str| ApiError::Unauthorized(format!("the token has no `{name}` claim"));
+            |name: &str| Error::Unauthenticated(format!("the token has no `{name}` claim"));
         // The authorizer checks `nbf` too; a token not valid yet is refused
         // here as well, whoever let it through.
         if let Some(nbf) = claim("nbf") {
@@ -75,12 +75,12 @@ fn unix_now() -> i64 {
 }
 
 /// Refuses a token whose `nbf` (seconds since the epoch) is still ahead of `now`.
-fn not_before(nbf: &str, now: i64) -> Result<(), ApiError> {
+fn not_before(nbf: &str, now: i64) -> Result<(), Error> {
     let nbf: f64 = nbf.parse().map_err(|_| {
-        ApiError::Unauthorized("the token's `nbf` claim is not a number of seconds".into())
+        Error::Unauthenticated("the token's `nbf` claim is not a number of seconds".into())
     })?;
     if !nbf.is_finite() || nbf > (now + NBF_LEEWAY_SECS) as f64 {
-        return Err(ApiError::Unauthorized(
+        return Err(Error::Unauthenticated(
             "the token is not valid yet (`nbf` is in the future)".into(),
         ));
     }
@@ -190,15 +190,15 @@ mod tests {
             .remove("authorizer");
         assert!(matches!(
             auth.authenticate(&HeaderMap::new(), &extensions_of(public)),
-            Err(ApiError::Unauthorized(_))
+            Err(Error::Unauthenticated(_))
         ));
         assert!(matches!(
             auth.authenticate(&HeaderMap::new(), &Extensions::new()),
-            Err(ApiError::Unauthorized(_))
+            Err(Error::Unauthenticated(_))
         ));
         let no_org = event(serde_json::json!({"sub": "alice"}), None);
         match auth.authenticate(&HeaderMap::new(), &extensions_of(no_org)) {
-            Err(ApiError::Unauthorized(why)) => assert!(why.contains("org_id"), "{why}"),
+            Err(Error::Unauthenticated(why)) => assert!(why.contains("org_id"), "{why}"),
             other => panic!("expected 401, got {other:?}"),
         }
     }
@@ -213,7 +213,7 @@ mod tests {
             None,
         );
         match auth.authenticate(&HeaderMap::new(), &extensions_of(later)) {
-            Err(ApiError::Unauthorized(why)) => assert!(why.contains("nbf"), "{why}"),
+            Err(Error::Unauthenticated(why)) => assert!(why.contains("nbf"), "{why}"),
             other => panic!("expected 401, got {other:?}"),
         }
         let garbled = event(
@@ -222,7 +222,7 @@ mod tests {
         );
         assert!(matches!(
             auth.authenticate(&HeaderMap::new(), &extensions_of(garbled)),
-            Err(ApiError::Unauthorized(_))
+            Err(Error::Unauthenticated(_))
         ));
         let started = event(
             serde_json::json!({"sub": "alice", "org_id": "acme", "nbf": (now - 10).to_string()}),
@@ -247,7 +247,7 @@ mod tests {
                 &HeaderMap::new(),
                 &extensions_of(event(claims.clone(), None)),
             ) {
-                Err(ApiError::Unauthorized(why)) => assert!(why.contains("id"), "{why}"),
+                Err(Error::Unauthenticated(why)) => assert!(why.contains("id"), "{why}"),
                 other => panic!("{claims}: expected 401, got {other:?}"),
             }
         }

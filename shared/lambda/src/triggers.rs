@@ -13,7 +13,7 @@ use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_runtime::{Diagnostic, LambdaEvent};
-use outreach_app::ApiError;
+use outreach_app::Error;
 use outreach_app::ports::Job;
 use outreach_app::usecases::inbound::Verdicts;
 use outreach_aws::s3::RawMessageError;
@@ -25,7 +25,7 @@ use crate::App;
 #[derive(Debug, thiserror::Error)]
 pub enum HandlerError {
     #[error("the service failed; the event will be delivered again: {0}")]
-    Service(ApiError),
+    Service(Error),
     #[error("the stored message could not be read; the event will be delivered again: {0}")]
     RawMessage(RawMessageError),
     #[error("the event is not {expected}: {why}")]
@@ -46,11 +46,6 @@ impl From<HandlerError> for Diagnostic {
     }
 }
 
-/// Whether an error of the service may pass on another delivery.
-fn transient(error: &ApiError) -> bool {
-    matches!(error, ApiError::Internal(_) | ApiError::Conflict(_))
-}
-
 /// Logs and acknowledges a poison event.
 fn poison(trigger: &'static str, why: &dyn std::fmt::Display) -> Value {
     tracing::error!(poison = true, trigger, error = %why, "dropped an event that can never succeed");
@@ -60,12 +55,12 @@ fn poison(trigger: &'static str, why: &dyn std::fmt::Display) -> Value {
 /// The service's answer, or a poison event acknowledged, or a retry.
 fn settle<T>(
     trigger: &'static str,
-    result: Result<T, ApiError>,
+    result: Result<T, Error>,
     answer: impl FnOnce(T) -> Value,
 ) -> Result<Value, HandlerError> {
     match result {
         Ok(value) => Ok(answer(value)),
-        Err(e) if transient(&e) => Err(HandlerError::Service(e)),
+        Err(e) if e.is_transient() => Err(HandlerError::Service(e)),
         Err(e) => Ok(poison(trigger, &e)),
     }
 }
@@ -417,11 +412,10 @@ mod tests {
 
     #[test]
     fn only_errors_that_may_pass_are_retried() {
-        assert!(transient(&ApiError::Internal("the store failed".into())));
-        assert!(transient(&ApiError::Conflict(
-            "changed concurrently".into()
-        )));
-        assert!(!transient(&ApiError::invalid("body", "not JSON")));
-        assert!(!transient(&ApiError::NotFound("enrollment")));
+        let retried = |e: Error| settle("test", Err::<(), _>(e), |_| json!({})).is_err();
+        assert!(retried(Error::Internal("the store failed".into())));
+        assert!(retried(Error::Conflict("changed concurrently".into())));
+        assert!(!retried(Error::invalid("body", "not JSON")));
+        assert!(!retried(Error::NotFound("enrollment")));
     }
 }

@@ -15,7 +15,7 @@ use outreach_app::usecases::campaigns::{CampaignEdit, NewCampaign};
 use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::{AddCandidates, Overrides};
 use outreach_app::usecases::inbound::Verdicts;
-use outreach_app::{ApiError, Config, Ports, Service};
+use outreach_app::{Config, Error, Ports, Service};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::{
     CampaignStatus, RecipientSetting, StepSpec, TimezoneMode, WhenToSend,
@@ -227,7 +227,7 @@ fn summarize_ses(body: &str) -> String {
 
 /// Runs one task as its handler would, returning a line for the trace.
 async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Duration) -> String {
-    fn show<T>(r: Result<T, ApiError>, ok: impl Fn(T) -> String) -> String {
+    fn show<T>(r: Result<T, Error>, ok: impl Fn(T) -> String) -> String {
         match r {
             Ok(v) => ok(v),
             Err(e) => format!("error: {e:?}"),

@@ -20,7 +20,7 @@ use http_body_util::BodyExt;
 use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::model::{AccountStatus, EmailAccount};
 use outreach_app::ports::{Clock, IdSource, Identities};
-use outreach_app::{ApiError, Config, Ports, Service};
+use outreach_app::{Config, Error, Ports, Service};
 use outreach_domain::EmailAddress;
 use outreach_domain::ids::{OrgId, UserId};
 use outreach_embedded::{Db, LocalClock, LocalScheduler, OutboxMailer, RandomIds, SqliteStore};
@@ -130,7 +130,7 @@ struct Mail {
 }
 
 impl App {
-    async fn link(&self, address: &str) -> Result<EmailAccount, ApiError> {
+    async fn link(&self, address: &str) -> Result<EmailAccount, Error> {
         self.service.link_account(&self.who, address, None).await
     }
 
@@ -227,10 +227,10 @@ fn path_after(raw: &str, prefix: &str) -> String {
     format!("{prefix}{token}")
 }
 
-fn retry_after(e: ApiError) -> u64 {
+fn retry_after(e: Error) -> u64 {
     match e {
-        ApiError::TooManyRequests { retry_after_s, .. } => {
-            let response = ApiError::TooManyRequests {
+        Error::RateLimited { retry_after_s, .. } => {
+            let response = Error::RateLimited {
                 detail: String::new(),
                 retry_after_s,
             }
@@ -381,7 +381,7 @@ async fn resend_is_limited_to_3_an_hour_and_10_a_day() {
     // A relink mails the address too: it counts.
     assert!(matches!(
         app.service.relink_account(&app.who, id).await,
-        Err(ApiError::TooManyRequests { .. })
+        Err(Error::RateLimited { .. })
     ));
 
     app.advance(Duration::hours(1));
@@ -458,7 +458,7 @@ async fn a_failed_dmarc_lookup_refuses_the_link_with_503() {
     // never "no policy".
     let app = app(true);
     match app.link("alice@down.example").await {
-        Err(e @ ApiError::Unavailable { .. }) => {
+        Err(e @ Error::Unavailable { .. }) => {
             let response = e.into_response();
             assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
             assert!(response.headers().contains_key("retry-after"));

@@ -13,12 +13,12 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::auth::Identity;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::ports::PageRequest;
 use crate::service::{Service, page_limit};
 
 impl FromRequestParts<Arc<Service>> for Identity {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(
         parts: &mut Parts,
@@ -33,7 +33,7 @@ impl FromRequestParts<Arc<Service>> for Identity {
 pub struct Body<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         // The bytes are read first (within `DefaultBodyLimit`, which lives in the
@@ -52,7 +52,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
         match axum::Json::<T>::from_request(req, state).await {
             // serde reads a struct from a JSON array too, field by field in
             // order: every body of the API is an object (SPEC §13).
-            Ok(_) if !is_object => Err(ApiError::invalid("body", "must be a JSON object")),
+            Ok(_) if !is_object => Err(Error::invalid("body", "must be a JSON object")),
             Ok(axum::Json(value)) => Ok(Body(value)),
             Err(e) => Err(body_rejection(e)),
         }
@@ -60,21 +60,21 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
 }
 
 /// The problem+json answer to a body that `axum::Json` refused.
-fn body_rejection(rejection: JsonRejection) -> ApiError {
+fn body_rejection(rejection: JsonRejection) -> Error {
     match rejection {
-        JsonRejection::JsonDataError(e) => ApiError::invalid("body", e.body_text()),
-        JsonRejection::JsonSyntaxError(e) => ApiError::BadRequest(e.body_text()),
+        JsonRejection::JsonDataError(e) => Error::invalid("body", e.body_text()),
+        JsonRejection::JsonSyntaxError(e) => Error::Malformed(e.body_text()),
         JsonRejection::MissingJsonContentType(_) => {
-            ApiError::BadRequest("the body must be JSON with Content-Type: application/json".into())
+            Error::Malformed("the body must be JSON with Content-Type: application/json".into())
         }
         JsonRejection::BytesRejection(e) => {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::TooLarge("the request body is larger than 1 MB".into())
+                Error::TooLarge("the request body is larger than 1 MB".into())
             } else {
-                ApiError::BadRequest(e.body_text())
+                Error::Malformed(e.body_text())
             }
         }
-        other => ApiError::BadRequest(other.body_text()),
+        other => Error::Malformed(other.body_text()),
     }
 }
 
@@ -98,15 +98,15 @@ pub struct PageQuery {
 pub struct Path<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T> {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(value)) => Ok(Path(value)),
             Err(PathRejection::FailedToDeserializePathParams(_)) => {
-                Err(ApiError::NotFound("resource"))
+                Err(Error::NotFound("resource"))
             }
-            Err(other) => Err(ApiError::Internal(other.body_text())),
+            Err(other) => Err(Error::Internal(other.body_text())),
         }
     }
 }
@@ -116,12 +116,12 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
 pub struct Params<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Query(q) = Query::<T>::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::invalid("query", e.body_text()))?;
+            .map_err(|e| Error::invalid("query", e.body_text()))?;
         Ok(Params(q))
     }
 }
@@ -130,21 +130,19 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Params<T> {
 pub struct Paging(pub PageRequest);
 
 impl<S: Send + Sync> FromRequestParts<S> for Paging {
-    type Rejection = ApiError;
+    type Rejection = Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Query(q) = Query::<PageQuery>::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::invalid("query", e.body_text()))?;
+            .map_err(|e| Error::invalid("query", e.body_text()))?;
         let after = match q.cursor.filter(|c| !c.is_empty()) {
             Some(c) => Some(
                 URL_SAFE_NO_PAD
                     .decode(c.as_bytes())
                     .ok()
                     .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| {
-                        ApiError::invalid("cursor", "not a cursor this service issued")
-                    })?,
+                    .ok_or_else(|| Error::invalid("cursor", "not a cursor this service issued"))?,
             ),
             None => None,
         };

@@ -20,7 +20,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::http::MAX_BODY_BYTES;
 use crate::ports::StoreError;
 use crate::service::Service;
@@ -99,14 +99,14 @@ async fn run(
     key: HeaderValue,
     req: Request,
     next: Next,
-) -> Result<Response, ApiError> {
+) -> Result<Response, Error> {
     let key = key
         .to_str()
         .ok()
         .map(str::trim)
         .filter(|k| !k.is_empty() && k.len() <= 255)
         .ok_or_else(|| {
-            ApiError::BadRequest(
+            Error::Malformed(
                 "the Idempotency-Key header must be 1 to 255 visible characters".into(),
             )
         })?
@@ -119,7 +119,7 @@ async fn run(
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, MAX_BODY_BYTES)
         .await
-        .map_err(|_| ApiError::TooLarge("the request body is larger than 1 MB".into()))?;
+        .map_err(|_| Error::TooLarge("the request body is larger than 1 MB".into()))?;
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str().as_bytes());
     hasher.update([0]);
@@ -138,12 +138,12 @@ async fn run(
     if let Some(saved) = service.store.get_record(&record).await? {
         let version = saved.version;
         let saved: Saved =
-            serde_json::from_value(saved.value).map_err(|e| ApiError::Internal(e.to_string()))?;
+            serde_json::from_value(saved.value).map_err(|e| Error::Internal(e.to_string()))?;
         let same_request = saved.fingerprint == fingerprint;
         match saved.state(now) {
             KeyState::Free => expected = Some(version),
             _ if !same_request => {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "Idempotency-Key",
                     "this key was already used with a different request",
                 ));
@@ -152,7 +152,7 @@ async fn run(
                 return Ok(replay(status, content_type.as_deref(), body));
             }
             KeyState::InFlight => {
-                return Err(ApiError::Conflict(
+                return Err(Error::Conflict(
                     "a request with this Idempotency-Key is still in progress".into(),
                 ));
             }
@@ -172,7 +172,7 @@ async fn run(
     {
         Ok(v) => v,
         Err(StoreError::Conflict) => {
-            return Err(ApiError::Conflict(
+            return Err(Error::Conflict(
                 "a request with this Idempotency-Key is in progress".into(),
             ));
         }
@@ -199,7 +199,7 @@ async fn run(
     let (parts, body) = response.into_parts();
     let body = to_bytes(body, 16 * MAX_BODY_BYTES)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| Error::Internal(e.to_string()))?;
     let content_type = parts
         .headers
         .get(header::CONTENT_TYPE)
@@ -224,8 +224,8 @@ async fn run(
     Ok(Response::from_parts(parts, Body::from(body)))
 }
 
-fn json(s: &Saved) -> Result<serde_json::Value, ApiError> {
-    serde_json::to_value(s).map_err(|e| ApiError::Internal(e.to_string()))
+fn json(s: &Saved) -> Result<serde_json::Value, Error> {
+    serde_json::to_value(s).map_err(|e| Error::Internal(e.to_string()))
 }
 
 fn replay(status: u16, content_type: Option<&str>, body: String) -> Response {

@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod idempotency;
 pub mod openapi;
+pub mod problem;
 pub mod views;
 
 use std::sync::{Arc, LazyLock};
@@ -18,7 +19,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::auth::Identity;
-use crate::error::{ApiError, Problem};
+use crate::error::Error;
 use crate::service::Service;
 use crate::usecases::campaigns::{CampaignEdit, NewCampaign};
 use crate::usecases::candidates::{CandidateUpdate, NewCandidate};
@@ -26,13 +27,14 @@ use crate::usecases::enrollments::{AddCandidates, Overrides};
 use crate::usecases::messages::NewMessage;
 use extract::{Body, PageQuery, Paging, Params, Path, cursor};
 use outreach_domain::campaign::StepSpec;
+use problem::Problem;
 use views::*;
 
 /// Request bodies above this answer 413 (§13).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 type Svc = State<Arc<Service>>;
-type ApiResult = Result<Response, ApiError>;
+type ApiResult = Result<Response, Error>;
 
 fn ok(v: impl Serialize) -> ApiResult {
     Ok(Json(v).into_response())
@@ -129,13 +131,13 @@ async fn openapi_json() -> Response {
         .into_response()
 }
 
-async fn not_found() -> ApiError {
-    ApiError::NotFound("route")
+async fn not_found() -> Error {
+    Error::NotFound("route")
 }
 
 /// 405 as problem+json like every other error (§13), not axum's empty body.
 async fn method_not_allowed(method: axum::http::Method) -> Response {
-    let problem = crate::error::Problem {
+    let problem = problem::Problem {
         kind: "https://outreach.dev/problems/method-not-allowed".into(),
         title: "Method Not Allowed".into(),
         status: StatusCode::METHOD_NOT_ALLOWED.as_u16(),
@@ -317,7 +319,7 @@ async fn candidate_value(
     s: &Service,
     who: &Identity,
     c: &outreach_domain::candidate::Candidate,
-) -> Result<CandidateView, ApiError> {
+) -> Result<CandidateView, Error> {
     let suppressed = s.suppressed_addresses(&who.org_id, c).await?;
     Ok(views::candidate(c, &who.user_id, &suppressed))
 }
@@ -844,7 +846,7 @@ async fn enrollment_value(
     c: &outreach_domain::campaign::Campaign,
     e: &outreach_domain::enrollment::Enrollment,
     with_events: bool,
-) -> Result<EnrollmentView, ApiError> {
+) -> Result<EnrollmentView, Error> {
     let candidate = s
         .store
         .get_candidate(&who.org_id, &e.candidate_id)
@@ -1118,7 +1120,7 @@ fn token_shape_ok(token: &str) -> bool {
 )]
 async fn confirm_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
     if !token_shape_ok(&token) || !s.confirmation_link_open(&token, false).await? {
-        return Err(ApiError::NotFound("confirmation link"));
+        return Err(Error::NotFound("confirmation link"));
     }
     Ok(axum::response::Html(CONFIRM_PAGE).into_response())
 }
@@ -1138,7 +1140,7 @@ async fn confirm_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
 )]
 async fn confirm_account(State(s): Svc, Path(token): Path<String>) -> ApiResult {
     if !token_shape_ok(&token) || !s.confirm_account(&token).await? {
-        return Err(ApiError::NotFound("confirmation link"));
+        return Err(Error::NotFound("confirmation link"));
     }
     Ok(axum::response::Html(CONFIRMED_PAGE).into_response())
 }
@@ -1157,7 +1159,7 @@ async fn confirm_account(State(s): Svc, Path(token): Path<String>) -> ApiResult 
 )]
 async fn not_me_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
     if !token_shape_ok(&token) || !s.confirmation_link_open(&token, true).await? {
-        return Err(ApiError::NotFound("confirmation link"));
+        return Err(Error::NotFound("confirmation link"));
     }
     Ok(axum::response::Html(NOT_ME_PAGE).into_response())
 }
@@ -1180,7 +1182,7 @@ async fn cancel_link(
     _body: axum::body::Bytes,
 ) -> ApiResult {
     if !token_shape_ok(&token) || !s.cancel_link(&token).await? {
-        return Err(ApiError::NotFound("confirmation link"));
+        return Err(Error::NotFound("confirmation link"));
     }
     Ok(axum::response::Html(CANCELLED_PAGE).into_response())
 }
@@ -1231,7 +1233,7 @@ const CANCELLED_PAGE: &str = r#"<!doctype html>
 )]
 async fn unsubscribe_page(Path(token): Path<String>) -> ApiResult {
     if !token_shape_ok(&token) {
-        return Err(ApiError::NotFound("unsubscribe link"));
+        return Err(Error::NotFound("unsubscribe link"));
     }
     Ok(axum::response::Html(UNSUBSCRIBE_PAGE).into_response())
 }
@@ -1267,7 +1269,7 @@ async fn unsubscribe_one_click(
     _body: axum::body::Bytes,
 ) -> ApiResult {
     if !token_shape_ok(&token) || !s.unsubscribe(&token).await? {
-        return Err(ApiError::NotFound("unsubscribe link"));
+        return Err(Error::NotFound("unsubscribe link"));
     }
     let wants_html = headers
         .get(axum::http::header::ACCEPT)
@@ -1365,7 +1367,7 @@ async fn ses_events_webhook(
     body: axum::body::Bytes,
 ) -> ApiResult {
     let Some(axum::Extension(verifier)) = verifier else {
-        return Err(ApiError::NotFound("SNS webhook"));
+        return Err(Error::NotFound("SNS webhook"));
     };
     ok(webhook_view(s.ses_events_webhook(&verifier, &body).await?))
 }
@@ -1394,7 +1396,7 @@ async fn ses_events_webhook(
 )]
 async fn inbound_webhook(State(s): Svc, verifier: Verifier, body: axum::body::Bytes) -> ApiResult {
     let Some(axum::Extension(verifier)) = verifier else {
-        return Err(ApiError::NotFound("SNS webhook"));
+        return Err(Error::NotFound("SNS webhook"));
     };
     ok(webhook_view(s.inbound_webhook(&verifier, &body).await?))
 }

@@ -18,7 +18,7 @@ use utoipa::openapi::{
 };
 use utoipa::{PartialSchema, ToSchema};
 
-use crate::error::Problem;
+use crate::http::problem::Problem;
 
 /// The media type of every error (RFC 9457).
 pub const PROBLEM_JSON: &str = "application/problem+json";

@@ -4,7 +4,7 @@ use outreach_domain::EmailAddress;
 use outreach_domain::ids::AccountId;
 
 use crate::auth::Identity;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::model::{AccountStatus, EmailAccount, Proof};
 use crate::ports::{StoreError, Versioned};
 use crate::service::{CAS_ATTEMPTS, Service};
@@ -17,10 +17,10 @@ impl Service {
         who: &Identity,
         address: &str,
         display_name: Option<String>,
-    ) -> Result<EmailAccount, ApiError> {
+    ) -> Result<EmailAccount, Error> {
         self.ensure_org(&who.org_id).await?;
-        let address = EmailAddress::parse(address)
-            .map_err(|e| ApiError::invalid("address", e.to_string()))?;
+        let address =
+            EmailAddress::parse(address).map_err(|e| Error::invalid("address", e.to_string()))?;
         let display_name = display_name
             .map(|d| d.replace(['\r', '\n'], " ").trim().to_owned())
             .filter(|d| !d.is_empty())
@@ -90,7 +90,7 @@ impl Service {
             }
         }
         let Some(account) = linked else {
-            return Err(ApiError::Conflict(
+            return Err(Error::Conflict(
                 "the account is being linked concurrently; try again".into(),
             ));
         };
@@ -105,7 +105,7 @@ impl Service {
 
     /// Mails the confirmation link, asks the mail service to verify the
     /// identity, and polls it about every minute for 24 hours.
-    async fn start_proof(&self, account: &EmailAccount, link: &IssuedLink) -> Result<(), ApiError> {
+    async fn start_proof(&self, account: &EmailAccount, link: &IssuedLink) -> Result<(), Error> {
         if let Err(e) = self.identities.prepare(&account.address).await {
             tracing::warn!(account = %account.id, error = %e, "could not prepare the sending identity");
         }
@@ -123,7 +123,7 @@ impl Service {
         &self,
         who: &Identity,
         except: Option<&AccountId>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let now = self.now();
         let accounts = self.store.accounts_of(&who.org_id, &who.user_id).await?;
         let mut ends: Vec<_> = accounts
@@ -137,7 +137,7 @@ impl Service {
         }
         ends.sort();
         let wait = ends[ends.len() - PENDING_LINKS_PER_USER] - now;
-        Err(ApiError::TooManyRequests {
+        Err(Error::RateLimited {
             detail: format!(
                 "you have {PENDING_LINKS_PER_USER} sender addresses waiting for confirmation; confirm or remove one, or wait until one expires"
             ),
@@ -147,7 +147,7 @@ impl Service {
 
     /// an address whose domain publishes a DMARC policy of quarantine or
     /// reject needs a verified domain identity, or its mail would be refused.
-    async fn refuse_unprotected_dmarc(&self, address: &EmailAddress) -> Result<(), ApiError> {
+    async fn refuse_unprotected_dmarc(&self, address: &EmailAddress) -> Result<(), Error> {
         let domain = address.domain();
         // A lookup that fails refuses the link: never "no policy".
         let policy = self
@@ -156,7 +156,7 @@ impl Service {
             .await
             .map_err(|e| {
                 tracing::warn!(%domain, error = %e, "the DMARC lookup failed");
-                ApiError::Unavailable {
+                Error::Unavailable {
                     detail: format!(
                         "could not look up the DMARC policy of {domain} (DNS did not answer); try again in a minute"
                     ),
@@ -173,7 +173,7 @@ impl Service {
                 .await
                 .unwrap_or(false)
         {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "address",
                 format!(
                     "{domain} publishes a DMARC policy of `{}`: mail sent as {address} through our service would be rejected or filed as spam unless the domain is verified with DKIM. Ask your operator to verify {domain}, then link the address again.",
@@ -196,11 +196,7 @@ impl Service {
     }
 
     /// Writes the link's two tokens; nobody knows them before the mail goes.
-    async fn write_link_tokens(
-        &self,
-        account: &AccountId,
-        link: &IssuedLink,
-    ) -> Result<(), ApiError> {
+    async fn write_link_tokens(&self, account: &AccountId, link: &IssuedLink) -> Result<(), Error> {
         for (token, cancel) in [(&link.confirm, false), (&link.cancel, true)] {
             let target = Confirmation {
                 account_id: Some(account.clone()),
@@ -223,12 +219,12 @@ impl Service {
         &self,
         account: &EmailAccount,
         link: &IssuedLink,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let base = self.config.public_base_url.trim_end_matches('/');
         let confirm = format!("{base}/v1/email-accounts/confirm/{}", link.confirm);
         let not_me = format!("{base}/v1/email-accounts/not-me/{}", link.cancel);
         let from = EmailAddress::parse(&format!("no-reply@{}", self.config.reply_domain))
-            .map_err(|e| ApiError::Internal(e.to_string()))?;
+            .map_err(|e| Error::Internal(e.to_string()))?;
         let mail = crate::mime::OutgoingMail {
             from_name: "Outreach".into(),
             from: from.clone(),
@@ -266,7 +262,7 @@ impl Service {
         &self,
         token: &str,
         cancel: bool,
-    ) -> Result<Option<(Confirmation, EmailAccount)>, ApiError> {
+    ) -> Result<Option<(Confirmation, EmailAccount)>, Error> {
         let c: Confirmation = self.read_record(&format!("confirm:{token}")).await?;
         if c.cancel != cancel || c.link.is_empty() {
             return Ok(None);
@@ -282,17 +278,13 @@ impl Service {
 
     /// Whether a confirmation (or "this wasn't me") token is open, for the
     /// page a GET shows; a GET never changes anything.
-    pub async fn confirmation_link_open(
-        &self,
-        token: &str,
-        cancel: bool,
-    ) -> Result<bool, ApiError> {
+    pub async fn confirmation_link_open(&self, token: &str, cancel: bool) -> Result<bool, Error> {
         Ok(self.open_link(token, cancel).await?.is_some())
     }
 
     /// The POST of the confirmation page: proof of control, once. The
     /// account is connected once the mail service can also send as it.
-    pub async fn confirm_account(&self, token: &str) -> Result<bool, ApiError> {
+    pub async fn confirm_account(&self, token: &str) -> Result<bool, Error> {
         let Some((c, account)) = self.open_link(token, false).await? else {
             return Ok(false);
         };
@@ -316,7 +308,7 @@ impl Service {
 
     /// The POST of the "this wasn't me" page: the pending link is
     /// cancelled, as if its owner had removed it.
-    pub async fn cancel_link(&self, token: &str) -> Result<bool, ApiError> {
+    pub async fn cancel_link(&self, token: &str) -> Result<bool, Error> {
         let Some((c, account)) = self.open_link(token, true).await? else {
             return Ok(false);
         };
@@ -342,7 +334,7 @@ impl Service {
 
     /// Connects a confirmed account whose identity the mail service verified;
     /// `true` once connected.
-    pub(crate) async fn poll_identity(&self, id: &AccountId) -> Result<bool, ApiError> {
+    pub(crate) async fn poll_identity(&self, id: &AccountId) -> Result<bool, Error> {
         let Some(account) = self.store.get_account(id).await?.map(|v| v.value) else {
             return Ok(false);
         };
@@ -364,7 +356,7 @@ impl Service {
     }
 
     /// `pending`/`error` → `connected`, then what the service paused resumes.
-    async fn connect(&self, id: &AccountId) -> Result<EmailAccount, ApiError> {
+    async fn connect(&self, id: &AccountId) -> Result<EmailAccount, Error> {
         let (account, _) = self
             .update_account(id, |a| {
                 a.status = AccountStatus::Connected;
@@ -372,14 +364,14 @@ impl Service {
                 Ok(true)
             })
             .await?
-            .ok_or(ApiError::NotFound("email account"))?;
+            .ok_or(Error::NotFound("email account"))?;
         self.sender_reconnected(&account).await?;
         Ok(account)
     }
 
     /// Counts the live links of an address, so that its mail-service identity is
     /// deleted only when no link uses it any more.
-    async fn track_link(&self, account: &EmailAccount, linked: bool) -> Result<usize, ApiError> {
+    async fn track_link(&self, account: &EmailAccount, linked: bool) -> Result<usize, Error> {
         let id = account.id.clone();
         let links = self
             .update_record(&format!("links:{}", account.address), |l: &mut Links| {
@@ -397,20 +389,20 @@ impl Service {
         Ok(links.accounts.len())
     }
 
-    pub async fn list_accounts(&self, who: &Identity) -> Result<Vec<EmailAccount>, ApiError> {
+    pub async fn list_accounts(&self, who: &Identity) -> Result<Vec<EmailAccount>, Error> {
         let mut accounts = self.store.accounts_of(&who.org_id, &who.user_id).await?;
         accounts.retain(|a| a.status != AccountStatus::Removed);
         Ok(accounts)
     }
 
     /// An account the caller may use; anything else is 404.
-    pub async fn account_for(&self, who: &Identity, id: &str) -> Result<EmailAccount, ApiError> {
+    pub async fn account_for(&self, who: &Identity, id: &str) -> Result<EmailAccount, Error> {
         self.store
             .get_account(&AccountId::from(id))
             .await?
             .map(|v| v.value)
             .filter(|a| a.usable_by(&who.org_id, &who.user_id))
-            .ok_or(ApiError::NotFound("email account"))
+            .ok_or(Error::NotFound("email account"))
     }
 }
 
@@ -419,10 +411,10 @@ impl Service {
     /// `pending`, resolves its notifications and, once connected, resumes the
     /// campaigns the service paused for it (`sender_error`, `sender_removed`),
     /// re-planning overdue steps. Campaigns a user paused stay paused.
-    pub async fn relink_account(&self, who: &Identity, id: &str) -> Result<EmailAccount, ApiError> {
+    pub async fn relink_account(&self, who: &Identity, id: &str) -> Result<EmailAccount, Error> {
         let account = self.account_for(who, id).await?;
         if account.owner_id != who.user_id || account.org_id != who.org_id {
-            return Err(ApiError::NotFound("email account"));
+            return Err(Error::NotFound("email account"));
         }
         let linked = self
             .link_account(
@@ -438,7 +430,7 @@ impl Service {
     }
 
     /// Resolves the account's notifications and resumes what the service paused.
-    pub(crate) async fn sender_reconnected(&self, account: &EmailAccount) -> Result<(), ApiError> {
+    pub(crate) async fn sender_reconnected(&self, account: &EmailAccount) -> Result<(), Error> {
         use outreach_domain::campaign::CampaignStatus;
         let now = self.now();
         let mut projects = std::collections::BTreeSet::new();
@@ -462,7 +454,7 @@ impl Service {
                 // Another resumer may have won the race; that is fine. An owner
                 // whose grant was revoked meanwhile may not resume it.
                 match self.resume_campaign(&owner, cid.as_str()).await {
-                    Ok(_) | Err(ApiError::Conflict(_)) | Err(ApiError::Forbidden(_)) => {}
+                    Ok(_) | Err(Error::Conflict(_)) | Err(Error::Forbidden(_)) => {}
                     Err(e) => return Err(e),
                 }
             }
@@ -495,7 +487,7 @@ fn delegated_key(org: &outreach_domain::ids::OrgId, user: &outreach_domain::ids:
 
 impl Service {
     /// The accounts the caller owns or was granted (R-2.4: `delegated: true`).
-    pub async fn usable_accounts(&self, who: &Identity) -> Result<Vec<EmailAccount>, ApiError> {
+    pub async fn usable_accounts(&self, who: &Identity) -> Result<Vec<EmailAccount>, Error> {
         let mut accounts = self.list_accounts(who).await?;
         let delegated: DelegatedTo = self
             .read_record(&delegated_key(&who.org_id, &who.user_id))
@@ -516,7 +508,7 @@ impl Service {
         &self,
         who: &Identity,
         id: &str,
-    ) -> Result<Versioned<EmailAccount>, ApiError> {
+    ) -> Result<Versioned<EmailAccount>, Error> {
         self.store
             .get_account(&AccountId::from(id))
             .await?
@@ -524,27 +516,27 @@ impl Service {
                 v.value.owned_by(&who.org_id, &who.user_id)
                     && v.value.status != AccountStatus::Removed
             })
-            .ok_or(ApiError::NotFound("email account"))
+            .ok_or(Error::NotFound("email account"))
     }
 
     async fn change_account(
         &self,
         who: &Identity,
         id: &str,
-        change: impl Fn(&mut EmailAccount) -> Result<bool, ApiError>,
-    ) -> Result<EmailAccount, ApiError> {
+        change: impl Fn(&mut EmailAccount) -> Result<bool, Error>,
+    ) -> Result<EmailAccount, Error> {
         let account = self.owned_account(who, id).await?.value;
         let (org, user) = (who.org_id.clone(), who.user_id.clone());
         self.update_account(&account.id, |a| {
             // Still the caller's, still linked: otherwise 404 as for any foreign id.
             if !a.owned_by(&org, &user) || a.status == AccountStatus::Removed {
-                return Err(ApiError::NotFound("email account"));
+                return Err(Error::NotFound("email account"));
             }
             change(a)
         })
         .await?
         .map(|(a, _)| a)
-        .ok_or(ApiError::NotFound("email account"))
+        .ok_or(Error::NotFound("email account"))
     }
 
     /// the owner grants a named user (of any organization) the right to send.
@@ -554,10 +546,10 @@ impl Service {
         id: &str,
         org: Option<&str>,
         user: &str,
-    ) -> Result<EmailAccount, ApiError> {
+    ) -> Result<EmailAccount, Error> {
         let user = user.trim();
         if user.is_empty() || user.len() > 200 {
-            return Err(ApiError::invalid("user_id", "a user id is required"));
+            return Err(Error::invalid("user_id", "a user id is required"));
         }
         let delegate = crate::model::Delegate {
             org_id: org
@@ -566,7 +558,7 @@ impl Service {
             user_id: outreach_domain::ids::UserId::from(user),
         };
         if delegate.org_id == who.org_id && delegate.user_id == who.user_id {
-            return Err(ApiError::invalid("user_id", "you own this account already"));
+            return Err(Error::invalid("user_id", "you own this account already"));
         }
         let account = self
             .change_account(who, id, |a| {
@@ -600,7 +592,7 @@ impl Service {
         id: &str,
         org: Option<&str>,
         user: &str,
-    ) -> Result<EmailAccount, ApiError> {
+    ) -> Result<EmailAccount, Error> {
         let org_id = org
             .map(outreach_domain::ids::OrgId::from)
             .unwrap_or_else(|| who.org_id.clone());
@@ -611,7 +603,7 @@ impl Service {
                 a.delegates
                     .retain(|d| !(d.org_id == org_id && d.user_id == user_id));
                 if a.delegates.len() == before {
-                    return Err(ApiError::NotFound("delegate"));
+                    return Err(Error::NotFound("delegate"));
                 }
                 Ok(true)
             })
@@ -634,7 +626,7 @@ impl Service {
 
     /// removes this user's link and nothing else; campaigns that used it
     /// pause with `sender_removed`. Linking the same address again revives it.
-    pub async fn remove_account(&self, who: &Identity, id: &str) -> Result<(), ApiError> {
+    pub async fn remove_account(&self, who: &Identity, id: &str) -> Result<(), Error> {
         let account = self
             .change_account(who, id, |a| {
                 a.status = AccountStatus::Removed;
@@ -646,7 +638,7 @@ impl Service {
 
     /// What follows a removed link: campaigns that used it pause with
     /// `sender_removed`, and the identity goes once no link uses it.
-    async fn account_removed(&self, account: &EmailAccount) -> Result<(), ApiError> {
+    async fn account_removed(&self, account: &EmailAccount) -> Result<(), Error> {
         self.pause_campaigns_of_account(
             &account.id,
             outreach_domain::campaign::PauseReason::SenderRemoved,
@@ -670,10 +662,10 @@ impl Service {
         &self,
         who: &Identity,
         id: &str,
-    ) -> Result<EmailAccount, ApiError> {
+    ) -> Result<EmailAccount, Error> {
         let account = self.owned_account(who, id).await?.value;
         let not_pending = |a: &EmailAccount| {
-            ApiError::Conflict(
+            Error::Conflict(
                 format!(
                     "the account is {:?}; only a pending account needs confirming",
                     a.status
@@ -712,7 +704,7 @@ impl Service {
         account: &AccountId,
         reason: outreach_domain::campaign::PauseReason,
         which: impl Fn(&outreach_domain::campaign::Campaign) -> bool,
-    ) -> Result<usize, ApiError> {
+    ) -> Result<usize, Error> {
         let campaigns = self.store.campaigns_using(account).await?;
         let paused = self.pause_campaigns(&campaigns, reason, which).await?;
         Ok(paused.values().map(Vec::len).sum())
@@ -724,19 +716,16 @@ impl Service {
         who: &Identity,
         org: &str,
         amount: i64,
-    ) -> Result<i64, ApiError> {
+    ) -> Result<i64, Error> {
         if !who.admin {
-            return Err(ApiError::NotFound("route"));
+            return Err(Error::NotFound("route"));
         }
         if !(1..=1_000_000).contains(&amount) {
-            return Err(ApiError::invalid("amount", "must be 1 to 1000000"));
+            return Err(Error::invalid("amount", "must be 1 to 1000000"));
         }
         let org = outreach_domain::ids::OrgId::from(org.trim());
         if org.as_str().is_empty() {
-            return Err(ApiError::invalid(
-                "org_id",
-                "an organization id is required",
-            ));
+            return Err(Error::invalid("org_id", "an organization id is required"));
         }
         self.store
             .ensure_org(&org, self.config.initial_credits, self.now())
@@ -803,7 +792,7 @@ fn resends_in_last_day(
 /// another confirmation mail may go out now, or 429 with how long to
 /// wait: at most [`RESENDS_PER_HOUR`] in any hour and [`RESENDS_PER_DAY`] in
 /// any day.
-fn resend_allowed(proof: &Proof, now: chrono::DateTime<chrono::Utc>) -> Result<(), ApiError> {
+fn resend_allowed(proof: &Proof, now: chrono::DateTime<chrono::Utc>) -> Result<(), Error> {
     let mut sent = resends_in_last_day(proof, now);
     sent.sort();
     let mut wait = chrono::Duration::zero();
@@ -820,7 +809,7 @@ fn resend_allowed(proof: &Proof, now: chrono::DateTime<chrono::Utc>) -> Result<(
     if wait <= chrono::Duration::zero() {
         return Ok(());
     }
-    Err(ApiError::TooManyRequests {
+    Err(Error::RateLimited {
         detail: format!(
             "the confirmation mail was sent again too often (at most {RESENDS_PER_HOUR} an hour and {RESENDS_PER_DAY} a day); try again later"
         ),
@@ -859,7 +848,7 @@ impl Service {
         &self,
         id: &AccountId,
         since: chrono::DateTime<chrono::Utc>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, Error> {
         if self.poll_identity(id).await? {
             return Ok(true);
         }
@@ -887,15 +876,15 @@ impl Service {
         who: &Identity,
         id: &str,
         daily_limit: Option<u32>,
-    ) -> Result<EmailAccount, ApiError> {
+    ) -> Result<EmailAccount, Error> {
         let account = self.account_for(who, id).await?;
         if !account.owned_by(&who.org_id, &who.user_id) {
-            return Err(ApiError::Forbidden(
+            return Err(Error::Forbidden(
                 "only the account's owner sets its daily limit (R-6.7)".into(),
             ));
         }
         if daily_limit.is_some_and(|n| !(1..=100_000).contains(&n)) {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "daily_limit",
                 "must be 1 to 100000, or null to clear it",
             ));

@@ -11,7 +11,7 @@ use outreach_domain::plan::{PlanRequest, is_spaced, plan, plan_after, plan_moved
 use serde::Deserialize;
 
 use crate::auth::Identity;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::model::AccountStatus;
 use crate::ports::{Activity, Job, PageRequest, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
@@ -68,9 +68,9 @@ pub struct CampaignEdit {
     pub timezone_mode: Option<TimezoneMode>,
 }
 
-fn valid_daily_limit(limit: Option<u32>) -> Result<Option<u32>, ApiError> {
+fn valid_daily_limit(limit: Option<u32>) -> Result<Option<u32>, Error> {
     match limit {
-        Some(0) | Some(100_001..) => Err(ApiError::invalid("daily_limit", "must be 1 to 100000")),
+        Some(0) | Some(100_001..) => Err(Error::invalid("daily_limit", "must be 1 to 100000")),
         other => Ok(other),
     }
 }
@@ -95,19 +95,19 @@ impl Service {
         who: &Identity,
         project_id: &str,
         input: NewCampaign,
-    ) -> Result<Campaign, ApiError> {
+    ) -> Result<Campaign, Error> {
         self.ensure_org(&who.org_id).await?;
         let project = self.project(who, project_id).await?;
         let name = input.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
-            return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+            return Err(Error::invalid("name", "must be 1 to 200 characters"));
         }
         let account = self
             .sender_named_in_body(who, &input.sender_account_id, "sender_account_id")
             .await?;
         let steps = match (input.template_id, input.steps) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "steps",
                     "give either template_id or steps, not both",
                 ));
@@ -115,20 +115,18 @@ impl Service {
             (Some(tid), None) => {
                 self.template(who, &tid)
                     .await
-                    .map_err(|_| ApiError::invalid("template_id", "no template with this id"))?
+                    .map_err(|_| Error::invalid("template_id", "no template with this id"))?
                     .steps
             }
             (None, Some(steps)) => {
                 validate_steps(&steps)?;
                 steps
             }
-            (None, None) => return Err(ApiError::invalid("steps", "give template_id or steps")),
+            (None, None) => return Err(Error::invalid("steps", "give template_id or steps")),
         };
         // "Your time zone" defaults to the owner's profile.
         let timezone = match input.timezone.as_deref() {
-            Some(tz) => {
-                Zone::parse(tz).map_err(|e| ApiError::invalid("timezone", e.to_string()))?
-            }
+            Some(tz) => Zone::parse(tz).map_err(|e| Error::invalid("timezone", e.to_string()))?,
             None => self.me(who).await?.timezone,
         };
         let campaign = Campaign {
@@ -157,15 +155,11 @@ impl Service {
         Ok(campaign)
     }
 
-    pub async fn campaign(
-        &self,
-        who: &Identity,
-        id: &str,
-    ) -> Result<Versioned<Campaign>, ApiError> {
+    pub async fn campaign(&self, who: &Identity, id: &str) -> Result<Versioned<Campaign>, Error> {
         self.store
             .get_campaign(&who.org_id, &CampaignId::from(id))
             .await?
-            .ok_or(ApiError::NotFound("campaign"))
+            .ok_or(Error::NotFound("campaign"))
     }
 
     /// Applies `change` to the campaign with a version check, re-reading on conflict.
@@ -173,18 +167,18 @@ impl Service {
         &self,
         who: &Identity,
         id: &str,
-        change: impl Fn(&mut Campaign) -> Result<(), ApiError>,
-    ) -> Result<Campaign, ApiError> {
+        change: impl Fn(&mut Campaign) -> Result<(), Error>,
+    ) -> Result<Campaign, Error> {
         self.update_campaign(&who.org_id, &CampaignId::from(id), |c| {
             change(c).map(|_| true)
         })
         .await?
         .map(|(c, _)| c)
-        .ok_or(ApiError::NotFound("campaign"))
+        .ok_or(Error::NotFound("campaign"))
     }
 
     /// `draft` → `running`: every enrollment gets its plan from now.
-    pub async fn start_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
+    pub async fn start_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, Error> {
         let current = self.campaign(who, id).await?.value;
         self.require_sender_rights(who, &current).await?;
         self.require_connected_sender(&current).await?;
@@ -195,7 +189,7 @@ impl Service {
             .await?;
         let campaign = self
             .change_campaign(who, id, |c| {
-                c.start(now).map_err(|e| ApiError::Conflict(e.to_string()))
+                c.start(now).map_err(|e| Error::Conflict(e.to_string()))
             })
             .await?;
         self.plan_first_chunk(&campaign, Replan::Fresh(now)).await?;
@@ -210,19 +204,19 @@ impl Service {
         who: &Identity,
         id: &str,
         edit: CampaignEdit,
-    ) -> Result<Campaign, ApiError> {
+    ) -> Result<Campaign, Error> {
         let current = self.campaign(who, id).await?.value;
         // Every edit needs sender rights, not only those of steps and timing.
         self.require_sender_rights(who, &current).await?;
         if !current.editable(self.now()) {
-            return Err(ApiError::Conflict(
+            return Err(Error::Conflict(
                 "a campaign can be edited in draft, paused, or within 20 minutes of its start"
                     .into(),
             ));
         }
         let steps = match (edit.template_id, edit.steps) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "steps",
                     "give either template_id or steps, not both",
                 ));
@@ -230,7 +224,7 @@ impl Service {
             (Some(tid), None) => Some(
                 self.template(who, &tid)
                     .await
-                    .map_err(|_| ApiError::invalid("template_id", "no template with this id"))?
+                    .map_err(|_| Error::invalid("template_id", "no template with this id"))?
                     .steps,
             ),
             (None, Some(steps)) => {
@@ -241,7 +235,7 @@ impl Service {
         };
         let name = match edit.name.map(|n| n.trim().to_owned()) {
             Some(n) if n.is_empty() || n.chars().count() > 200 => {
-                return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+                return Err(Error::invalid("name", "must be 1 to 200 characters"));
             }
             other => other,
         };
@@ -250,7 +244,7 @@ impl Service {
             .as_deref()
             .map(Zone::parse)
             .transpose()
-            .map_err(|e| ApiError::invalid("timezone", e.to_string()))?;
+            .map_err(|e| Error::invalid("timezone", e.to_string()))?;
         let daily_limit = valid_daily_limit(edit.daily_limit)?;
         // Every enrollment must keep the steps it already received.
         if let Some(steps) = &steps {
@@ -266,7 +260,7 @@ impl Service {
                 for e in &batch.items {
                     let handed_off = e.steps.iter().filter(|s| !s.attempts.is_empty()).count();
                     if steps.len() < handed_off {
-                        return Err(ApiError::Conflict(format!(
+                        return Err(Error::Conflict(format!(
                             "enrollment {} already received {handed_off} steps; keep at least that many",
                             e.id
                         )));
@@ -282,7 +276,7 @@ impl Service {
         let campaign = self
             .change_campaign(who, id, |c| {
                 if !c.editable(now) {
-                    return Err(ApiError::Conflict(
+                    return Err(Error::Conflict(
                         "the campaign can no longer be edited".into(),
                     ));
                 }
@@ -329,11 +323,7 @@ impl Service {
     /// older one loses its version check). Found by the simulation: a
     /// `skip_weekends` edit and a concurrent edit left a step on a Saturday
     ///
-    async fn replan_after_edit(
-        &self,
-        before: &Campaign,
-        edited: &Campaign,
-    ) -> Result<(), ApiError> {
+    async fn replan_after_edit(&self, before: &Campaign, edited: &Campaign) -> Result<(), Error> {
         let retimed = timing(before) != timing(edited);
         let mut page = PageRequest {
             limit: 200,
@@ -396,16 +386,16 @@ impl Service {
     }
 
     /// A safety action: any user who sees the campaign may pause it.
-    pub async fn pause_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
+    pub async fn pause_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, Error> {
         self.change_campaign(who, id, |c| {
             c.pause(PauseReason::User)
-                .map_err(|e| ApiError::Conflict(e.to_string()))
+                .map_err(|e| Error::Conflict(e.to_string()))
         })
         .await
     }
 
     /// `paused` → `running`, re-planning overdue steps.
-    pub async fn resume_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
+    pub async fn resume_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, Error> {
         let current = self.campaign(who, id).await?.value;
         self.require_sender_rights(who, &current).await?;
         self.require_connected_sender(&current).await?;
@@ -414,8 +404,7 @@ impl Service {
             .await?;
         let campaign = self
             .change_campaign(who, id, |c| {
-                c.resume_at(now)
-                    .map_err(|e| ApiError::Conflict(e.to_string()))
+                c.resume_at(now).map_err(|e| Error::Conflict(e.to_string()))
             })
             .await?;
         self.plan_first_chunk(&campaign, Replan::Resume(now))
@@ -426,16 +415,16 @@ impl Service {
 
     /// Final: nothing further is sent; wake-ups left behind do nothing.
     /// A safety action: any user who sees the campaign may stop it.
-    pub async fn stop_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, ApiError> {
+    pub async fn stop_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, Error> {
         self.change_campaign(who, id, |c| {
-            c.stop().map_err(|e| ApiError::Conflict(e.to_string()))
+            c.stop().map_err(|e| Error::Conflict(e.to_string()))
         })
         .await
     }
 
     /// a campaign sends only from a connected account its owner may use
     /// (the send path asks the same, R-2.4).
-    async fn require_connected_sender(&self, campaign: &Campaign) -> Result<(), ApiError> {
+    async fn require_connected_sender(&self, campaign: &Campaign) -> Result<(), Error> {
         let account = self
             .store
             .get_account(&campaign.sender_account_id)
@@ -448,15 +437,15 @@ impl Service {
             {
                 Ok(())
             }
-            Some(a) if a.status == AccountStatus::Connected => Err(ApiError::Conflict(format!(
+            Some(a) if a.status == AccountStatus::Connected => Err(Error::Conflict(format!(
                 "the campaign's owner may no longer send from the sender account {} ({})",
                 a.id, a.address
             ))),
-            Some(a) => Err(ApiError::Conflict(format!(
+            Some(a) => Err(Error::Conflict(format!(
                 "the sender account {} ({}) is not connected",
                 a.id, a.address
             ))),
-            None => Err(ApiError::Conflict(format!(
+            None => Err(Error::Conflict(format!(
                 "the sender account {} no longer exists",
                 campaign.sender_account_id
             ))),
@@ -465,7 +454,7 @@ impl Service {
 
     /// Plans the first chunk of a fan-out in the request itself, so a small
     /// campaign is planned when start answers; the queued job does the rest.
-    async fn plan_first_chunk(&self, campaign: &Campaign, how: Replan) -> Result<(), ApiError> {
+    async fn plan_first_chunk(&self, campaign: &Campaign, how: Replan) -> Result<(), Error> {
         self.plan_chunk(campaign, how, None).await.map(|_| ())
     }
 
@@ -476,7 +465,7 @@ impl Service {
         campaign: &Campaign,
         how: Replan,
         after: Option<String>,
-    ) -> Result<Option<String>, ApiError> {
+    ) -> Result<Option<String>, Error> {
         let page = PageRequest {
             limit: FAN_OUT_CHUNK,
             after,
@@ -503,7 +492,7 @@ impl Service {
         campaign: &Campaign,
         how: Replan,
         after: Option<String>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let at = match how {
             Replan::Fresh(t) | Replan::Resume(t) => t,
         };
@@ -537,7 +526,7 @@ impl Service {
         id: &CampaignId,
         how: Replan,
         after: Option<String>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, Error> {
         let Some(campaign) = self.campaign_by_id(org, id).await? else {
             return Ok(false);
         };
@@ -593,7 +582,7 @@ impl Service {
         campaign: &Campaign,
         enrollment: &Enrollment,
         start: DateTime<Utc>,
-    ) -> Result<Vec<DateTime<Utc>>, ApiError> {
+    ) -> Result<Vec<DateTime<Utc>>, Error> {
         let zone = self.plan_zone(campaign, enrollment).await?;
         let delays = campaign.delays();
         let from = enrollment.next_step_offset();
@@ -610,7 +599,7 @@ impl Service {
         campaign: &Campaign,
         e: &mut Enrollment,
         at: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         if e.next().is_none() || e.resend.is_some() || e.is_ended() {
             return Ok(());
         }
@@ -637,7 +626,7 @@ impl Service {
         campaign: &Campaign,
         e: &mut Enrollment,
         at: DateTime<Utc>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let Some(planned) = e.next().and_then(|s| s.planned_at) else {
             return Ok(());
         };
@@ -664,7 +653,7 @@ impl Service {
         &self,
         campaign: &Campaign,
         enrollment: &Enrollment,
-    ) -> Result<Zone, ApiError> {
+    ) -> Result<Zone, Error> {
         Ok(match campaign.timezone_mode {
             TimezoneMode::Campaign => campaign.timezone,
             TimezoneMode::Recipient => self
@@ -684,7 +673,7 @@ impl Service {
         campaign: &Campaign,
         id: &EnrollmentId,
         how: Replan,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let moment = match how {
             Replan::Fresh(t) | Replan::Resume(t) => t,
         };
@@ -782,7 +771,7 @@ impl Service {
             }
             return Ok(());
         }
-        Err(ApiError::Conflict(
+        Err(Error::Conflict(
             "the enrollment is being changed concurrently; try again".into(),
         ))
     }
@@ -795,7 +784,7 @@ impl Service {
         campaign: &Campaign,
         id: &EnrollmentId,
         moment: DateTime<Utc>,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, Error> {
         let Some(e) = self.store.get_enrollment(&campaign.org_id, id).await? else {
             return Ok(false);
         };
@@ -826,14 +815,14 @@ impl Service {
         &self,
         org: &OrgId,
         id: &CampaignId,
-    ) -> Result<Option<Campaign>, ApiError> {
+    ) -> Result<Option<Campaign>, Error> {
         Ok(self.store.get_campaign(org, id).await?.map(|v| v.value))
     }
 
     /// a campaign started or resumed with enrollments that all ended
     /// while it was a draft or paused is `completed` at once; one without any
     /// enrollment keeps running (candidates may still be added, R-5.4).
-    async fn complete_if_all_ended(&self, campaign: &Campaign) -> Result<(), ApiError> {
+    async fn complete_if_all_ended(&self, campaign: &Campaign) -> Result<(), Error> {
         if campaign.active_enrollments > 0 {
             return Ok(());
         }
@@ -853,11 +842,7 @@ impl Service {
     }
 
     /// Marks a running campaign `completed` once no enrollment is active.
-    pub(crate) async fn complete_if_done(
-        &self,
-        org: &OrgId,
-        id: &CampaignId,
-    ) -> Result<(), ApiError> {
+    pub(crate) async fn complete_if_done(&self, org: &OrgId, id: &CampaignId) -> Result<(), Error> {
         self.update_campaign(org, id, |c| Ok(c.complete_if_done()))
             .await?;
         Ok(())

@@ -6,7 +6,7 @@ use outreach_domain::{EmailAddress, Zone};
 use serde::Deserialize;
 
 use crate::auth::Identity;
-use crate::error::{ApiError, FieldError};
+use crate::error::{Error, FieldError};
 use crate::model::LedgerEntry;
 use crate::ports::{Page, PageRequest, RevealOutcome};
 use crate::service::Service;
@@ -63,7 +63,7 @@ impl Service {
         &self,
         who: &Identity,
         input: NewCandidate,
-    ) -> Result<Candidate, ApiError> {
+    ) -> Result<Candidate, Error> {
         self.ensure_org(&who.org_id).await?;
         let mut errors = Vec::new();
         let first_name = text_field("first_name", Some(input.first_name), true, &mut errors);
@@ -110,7 +110,7 @@ impl Service {
             }
         }
         if !errors.is_empty() {
-            return Err(ApiError::invalid_many(errors));
+            return Err(Error::invalid_many(errors));
         }
         let candidate = Candidate {
             id: CandidateId::new(self.new_id(CandidateId::PREFIX)),
@@ -129,27 +129,27 @@ impl Service {
         Ok(candidate)
     }
 
-    pub async fn candidate(&self, who: &Identity, id: &str) -> Result<Candidate, ApiError> {
+    pub async fn candidate(&self, who: &Identity, id: &str) -> Result<Candidate, Error> {
         self.store
             .get_candidate(&who.org_id, &CandidateId::from(id))
             .await?
             .map(|v| v.value)
             .filter(|c| !c.erased)
-            .ok_or(ApiError::NotFound("candidate"))
+            .ok_or(Error::NotFound("candidate"))
     }
 
     pub async fn list_candidates(
         &self,
         who: &Identity,
         page: &PageRequest,
-    ) -> Result<Page<Candidate>, ApiError> {
+    ) -> Result<Page<Candidate>, Error> {
         let mut p = self.store.list_candidates(&who.org_id, page).await?;
         p.items.retain(|c| !c.erased);
         Ok(p)
     }
 
     /// Reveals a candidate's contacts for the organization: one credit, once.
-    pub async fn reveal(&self, who: &Identity, id: &str) -> Result<u32, ApiError> {
+    pub async fn reveal(&self, who: &Identity, id: &str) -> Result<u32, Error> {
         self.ensure_org(&who.org_id).await?;
         let candidate = self.candidate(who, id).await?;
         match self
@@ -159,7 +159,7 @@ impl Service {
         {
             RevealOutcome::Spent => Ok(1),
             RevealOutcome::AlreadyRevealed => Ok(0),
-            RevealOutcome::NoCredits => Err(ApiError::PaymentRequired(
+            RevealOutcome::NoCredits => Err(Error::NoCredits(
                 "the organization has no contact credits left".into(),
             )),
         }
@@ -169,7 +169,7 @@ impl Service {
         &self,
         who: &Identity,
         page: &PageRequest,
-    ) -> Result<(i64, Page<LedgerEntry>), ApiError> {
+    ) -> Result<(i64, Page<LedgerEntry>), Error> {
         self.ensure_org(&who.org_id).await?;
         let balance = self.store.credit_balance(&who.org_id).await?;
         let ledger = self.store.ledger(&who.org_id, page).await?;
@@ -228,9 +228,9 @@ impl Service {
         id: &str,
         address: &str,
         kind: EmailType,
-    ) -> Result<Candidate, ApiError> {
-        let address = EmailAddress::parse(address)
-            .map_err(|e| ApiError::invalid("address", e.to_string()))?;
+    ) -> Result<Candidate, Error> {
+        let address =
+            EmailAddress::parse(address).map_err(|e| Error::invalid("address", e.to_string()))?;
         let candidate = self.candidate(who, id).await?;
         let user = who.user_id.clone();
         let updated = self
@@ -239,12 +239,12 @@ impl Service {
                     .iter()
                     .any(|e| e.address == address && e.visible_to(&user))
                 {
-                    return Err(ApiError::Conflict(
+                    return Err(Error::Conflict(
                         "the candidate already has this address".into(),
                     ));
                 }
                 if c.emails.len() >= MAX_EMAILS * 2 {
-                    return Err(ApiError::invalid(
+                    return Err(Error::invalid(
                         "address",
                         "too many addresses on this candidate",
                     ));
@@ -268,17 +268,17 @@ impl Service {
         project_id: &str,
         candidate_id: &str,
         address: &str,
-    ) -> Result<EmailAddress, ApiError> {
+    ) -> Result<EmailAddress, Error> {
         let project = self.project(who, project_id).await?;
         let candidate = self.candidate(who, candidate_id).await?;
-        let address = EmailAddress::parse(address)
-            .map_err(|e| ApiError::invalid("address", e.to_string()))?;
+        let address =
+            EmailAddress::parse(address).map_err(|e| Error::invalid("address", e.to_string()))?;
         let Some(email) = candidate
             .emails
             .iter()
             .find(|e| e.address == address && e.visible_to(&who.user_id))
         else {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "address",
                 "not an address of this candidate",
             ));
@@ -307,7 +307,7 @@ impl Service {
         who: &Identity,
         id: &str,
         input: CandidateUpdate,
-    ) -> Result<Candidate, ApiError> {
+    ) -> Result<Candidate, Error> {
         let mut errors = Vec::new();
         let first_name = input
             .first_name
@@ -336,7 +336,7 @@ impl Service {
             None => None,
         };
         if !errors.is_empty() {
-            return Err(ApiError::invalid_many(errors));
+            return Err(Error::invalid_many(errors));
         }
         let candidate = self.candidate(who, id).await?;
         self.change_candidate(who, &candidate.id, |c| {
@@ -366,7 +366,7 @@ impl Service {
     /// erases the candidate's personal data for the organization; its
     /// enrollments end `removed`; suppressed addresses stay suppressed, as keyed
     /// hashes only (the suppression list never held anything else).
-    pub async fn erase_candidate(&self, who: &Identity, id: &str) -> Result<(), ApiError> {
+    pub async fn erase_candidate(&self, who: &Identity, id: &str) -> Result<(), Error> {
         let candidate = self.candidate(who, id).await?;
         let now = self.now();
         for eid in self
@@ -405,17 +405,17 @@ impl Service {
         &self,
         who: &Identity,
         id: &CandidateId,
-        change: impl Fn(&mut Candidate) -> Result<(), ApiError>,
-    ) -> Result<Candidate, ApiError> {
+        change: impl Fn(&mut Candidate) -> Result<(), Error>,
+    ) -> Result<Candidate, Error> {
         self.modify_candidate(&who.org_id, id, |c| {
             if c.erased {
-                return Err(ApiError::NotFound("candidate"));
+                return Err(Error::NotFound("candidate"));
             }
             change(c).map(|_| true)
         })
         .await?
         .map(|(c, _)| c)
-        .ok_or(ApiError::NotFound("candidate"))
+        .ok_or(Error::NotFound("candidate"))
     }
 
     /// Which of the candidate's addresses are suppressed (R-3.5 status `suppressed`).
@@ -423,7 +423,7 @@ impl Service {
         &self,
         org: &outreach_domain::ids::OrgId,
         c: &Candidate,
-    ) -> Result<Vec<EmailAddress>, ApiError> {
+    ) -> Result<Vec<EmailAddress>, Error> {
         let mut out = Vec::new();
         for e in &c.emails {
             if self.is_suppressed(org, &e.address).await? {

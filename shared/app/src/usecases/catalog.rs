@@ -5,32 +5,32 @@ use outreach_domain::ids::{ProjectId, TemplateId};
 use outreach_domain::render::validate_step;
 
 use crate::auth::Identity;
-use crate::error::{ApiError, FieldError};
+use crate::error::{Error, FieldError};
 use crate::model::{Project, Template};
 use crate::ports::{Page, PageRequest};
 use crate::service::Service;
 
-fn valid_name(name: &str) -> Result<String, ApiError> {
+fn valid_name(name: &str) -> Result<String, Error> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
-        return Err(ApiError::invalid("name", "must be 1 to 200 characters"));
+        return Err(Error::invalid("name", "must be 1 to 200 characters"));
     }
     Ok(name.to_owned())
 }
 
 /// Validates a sequence's steps; errors name `steps[i].field`.
-pub fn validate_steps(steps: &[StepSpec]) -> Result<(), ApiError> {
+pub fn validate_steps(steps: &[StepSpec]) -> Result<(), Error> {
     if steps.is_empty() {
-        return Err(ApiError::invalid("steps", "at least one step is required"));
+        return Err(Error::invalid("steps", "at least one step is required"));
     }
     if steps.len() > 20 {
-        return Err(ApiError::invalid("steps", "at most 20 steps"));
+        return Err(Error::invalid("steps", "at most 20 steps"));
     }
     // A step body over 100 KB is a limit of §13: 413, like the request.
     let limit = outreach_domain::render::MAX_BODY_BYTES;
     for (i, s) in steps.iter().enumerate() {
         if s.body.len() > limit || s.text.as_ref().is_some_and(|t| t.len() > limit) {
-            return Err(ApiError::TooLarge(format!(
+            return Err(Error::TooLarge(format!(
                 "steps[{i}]: a body or text part is at most 100 KB"
             )));
         }
@@ -53,12 +53,12 @@ pub fn validate_steps(steps: &[StepSpec]) -> Result<(), ApiError> {
     if errors.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::invalid_many(errors))
+        Err(Error::invalid_many(errors))
     }
 }
 
 impl Service {
-    pub async fn create_project(&self, who: &Identity, name: &str) -> Result<Project, ApiError> {
+    pub async fn create_project(&self, who: &Identity, name: &str) -> Result<Project, Error> {
         self.ensure_org(&who.org_id).await?;
         let project = Project {
             id: self.new_id(ProjectId::PREFIX),
@@ -71,18 +71,18 @@ impl Service {
         Ok(project)
     }
 
-    pub async fn project(&self, who: &Identity, id: &str) -> Result<Project, ApiError> {
+    pub async fn project(&self, who: &Identity, id: &str) -> Result<Project, Error> {
         self.store
             .get_project(&who.org_id, id)
             .await?
-            .ok_or(ApiError::NotFound("project"))
+            .ok_or(Error::NotFound("project"))
     }
 
     pub async fn list_projects(
         &self,
         who: &Identity,
         page: &PageRequest,
-    ) -> Result<Page<Project>, ApiError> {
+    ) -> Result<Page<Project>, Error> {
         Ok(self.store.list_projects(&who.org_id, page).await?)
     }
 
@@ -91,7 +91,7 @@ impl Service {
         who: &Identity,
         name: &str,
         steps: Vec<StepSpec>,
-    ) -> Result<Template, ApiError> {
+    ) -> Result<Template, Error> {
         self.ensure_org(&who.org_id).await?;
         let name = valid_name(name)?;
         validate_steps(&steps)?;
@@ -107,18 +107,18 @@ impl Service {
         Ok(template)
     }
 
-    pub async fn template(&self, who: &Identity, id: &str) -> Result<Template, ApiError> {
+    pub async fn template(&self, who: &Identity, id: &str) -> Result<Template, Error> {
         self.store
             .get_template(&who.org_id, id)
             .await?
-            .ok_or(ApiError::NotFound("template"))
+            .ok_or(Error::NotFound("template"))
     }
 
     pub async fn list_templates(
         &self,
         who: &Identity,
         page: &PageRequest,
-    ) -> Result<Page<Template>, ApiError> {
+    ) -> Result<Page<Template>, Error> {
         Ok(self.store.list_templates(&who.org_id, page).await?)
     }
 }
@@ -131,7 +131,7 @@ impl Service {
         id: &str,
         name: &str,
         steps: Vec<StepSpec>,
-    ) -> Result<Template, ApiError> {
+    ) -> Result<Template, Error> {
         let mut template = self.template(who, id).await?;
         template.name = valid_name(name)?;
         validate_steps(&steps)?;
@@ -140,7 +140,7 @@ impl Service {
         Ok(template)
     }
 
-    pub async fn delete_template(&self, who: &Identity, id: &str) -> Result<(), ApiError> {
+    pub async fn delete_template(&self, who: &Identity, id: &str) -> Result<(), Error> {
         let template = self.template(who, id).await?;
         self.store
             .delete_template(&who.org_id, &template.id)

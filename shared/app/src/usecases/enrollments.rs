@@ -7,7 +7,7 @@ use outreach_domain::jitter::stable_hash;
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Identity;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::model::EnrollmentEvent;
 use crate::ports::{Activity, Page, PageRequest, RevealOutcome, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
@@ -104,9 +104,9 @@ impl Service {
         who: &Identity,
         campaign_id: &str,
         input: AddCandidates,
-    ) -> Result<Added, ApiError> {
+    ) -> Result<Added, Error> {
         if input.candidate_ids.len() > MAX_CANDIDATES_PER_CALL {
-            return Err(ApiError::TooLarge(format!(
+            return Err(Error::TooLarge(format!(
                 "at most {MAX_CANDIDATES_PER_CALL} candidate_ids per call"
             )));
         }
@@ -116,7 +116,7 @@ impl Service {
             campaign.status,
             CampaignStatus::Stopped | CampaignStatus::Completed
         ) {
-            return Err(ApiError::Conflict(format!(
+            return Err(Error::Conflict(format!(
                 "the campaign is {}; candidates cannot be added",
                 serde_json::to_value(campaign.status)
                     .unwrap_or_default()
@@ -150,7 +150,7 @@ impl Service {
         campaign: &Campaign,
         candidate_id: &str,
         allow_duplicate: bool,
-    ) -> Result<Result<Enrollment, (RefusalReason, Option<CampaignId>)>, ApiError> {
+    ) -> Result<Result<Enrollment, (RefusalReason, Option<CampaignId>)>, Error> {
         let org = &campaign.org_id;
         let Some(candidate) = self
             .store
@@ -226,7 +226,7 @@ impl Service {
         who: &Identity,
         campaign_id: &str,
         page: &PageRequest,
-    ) -> Result<(Campaign, Page<Enrollment>), ApiError> {
+    ) -> Result<(Campaign, Page<Enrollment>), Error> {
         let campaign = self.campaign(who, campaign_id).await?.value;
         let items = self
             .store
@@ -240,21 +240,18 @@ impl Service {
         who: &Identity,
         campaign_id: &str,
         id: &str,
-    ) -> Result<(Campaign, Versioned<Enrollment>), ApiError> {
+    ) -> Result<(Campaign, Versioned<Enrollment>), Error> {
         let campaign = self.campaign(who, campaign_id).await?.value;
         let e = self
             .store
             .get_enrollment(&who.org_id, &EnrollmentId::from(id))
             .await?
             .filter(|e| e.value.campaign_id == campaign.id)
-            .ok_or(ApiError::NotFound("enrollment"))?;
+            .ok_or(Error::NotFound("enrollment"))?;
         Ok((campaign, e))
     }
 
-    pub async fn enrollment_events(
-        &self,
-        e: &Enrollment,
-    ) -> Result<Vec<EnrollmentEvent>, ApiError> {
+    pub async fn enrollment_events(&self, e: &Enrollment) -> Result<Vec<EnrollmentEvent>, Error> {
         Ok(self.store.list_events(&e.org_id, &e.id, 100).await?)
     }
 
@@ -264,8 +261,8 @@ impl Service {
         who: &Identity,
         campaign_id: &str,
         id: &str,
-        change: impl Fn(&mut Enrollment) -> Result<(), ApiError>,
-    ) -> Result<(Campaign, Enrollment, bool), ApiError> {
+        change: impl Fn(&mut Enrollment) -> Result<(), Error>,
+    ) -> Result<(Campaign, Enrollment, bool), Error> {
         for _ in 0..CAS_ATTEMPTS {
             let (campaign, Versioned { mut value, version }) =
                 self.enrollment(who, campaign_id, id).await?;
@@ -284,7 +281,7 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict(
+        Err(Error::Conflict(
             "the enrollment is being changed concurrently; try again".into(),
         ))
     }
@@ -296,10 +293,10 @@ impl Service {
         who: &Identity,
         campaign_id: &str,
         id: &str,
-    ) -> Result<(Campaign, Enrollment), ApiError> {
+    ) -> Result<(Campaign, Enrollment), Error> {
         let (c, e, _) = self
             .change_enrollment(who, campaign_id, id, |e| {
-                e.pause().map_err(|err| ApiError::Conflict(err.to_string()))
+                e.pause().map_err(|err| Error::Conflict(err.to_string()))
             })
             .await?;
         self.record_event(&e, "paused", None, None).await;
@@ -312,13 +309,12 @@ impl Service {
         who: &Identity,
         campaign_id: &str,
         id: &str,
-    ) -> Result<(Campaign, Enrollment), ApiError> {
+    ) -> Result<(Campaign, Enrollment), Error> {
         let (campaign, _) = self.enrollment(who, campaign_id, id).await?;
         self.require_sender_rights(who, &campaign).await?;
         let (campaign, e, _) = self
             .change_enrollment(who, campaign_id, id, |e| {
-                e.resume()
-                    .map_err(|err| ApiError::Conflict(err.to_string()))
+                e.resume().map_err(|err| Error::Conflict(err.to_string()))
             })
             .await?;
         self.record_event(&e, "resumed", None, None).await;
@@ -330,11 +326,7 @@ impl Service {
     /// Plans an enrollment that became sendable again if its campaign runs now.
     /// The campaign is read after the enrollment's write: a resume that raced
     /// it either lists the enrollment in its fan-out or is seen here.
-    async fn replan_if_running(
-        &self,
-        campaign: &Campaign,
-        id: &EnrollmentId,
-    ) -> Result<(), ApiError> {
+    async fn replan_if_running(&self, campaign: &Campaign, id: &EnrollmentId) -> Result<(), Error> {
         let current = self.campaign_by_id(&campaign.org_id, &campaign.id).await?;
         if let Some(c) = current.filter(Campaign::is_running) {
             self.replan(&c, id, Replan::Resume(self.now())).await?;
@@ -349,18 +341,16 @@ impl Service {
         who: &Identity,
         campaign_id: &str,
         id: &str,
-    ) -> Result<(Campaign, Enrollment), ApiError> {
+    ) -> Result<(Campaign, Enrollment), Error> {
         let now = self.now();
         let (campaign, e, ended_now) = self
             .change_enrollment(who, campaign_id, id, |e| {
                 if e.status == EnrollmentStatus::Removed {
-                    return Err(ApiError::Conflict(
-                        "the enrollment is already removed".into(),
-                    ));
+                    return Err(Error::Conflict("the enrollment is already removed".into()));
                 }
                 e.end(EnrollmentStatus::Removed, now)
                     .map(|_| ())
-                    .map_err(|err| ApiError::Conflict(err.to_string()))
+                    .map_err(|err| Error::Conflict(err.to_string()))
             })
             .await?;
         self.record_event(&e, "removed", None, None).await;
@@ -403,13 +393,13 @@ impl Service {
         campaign_id: &str,
         id: &str,
         address: &str,
-    ) -> Result<(Campaign, Enrollment), ApiError> {
+    ) -> Result<(Campaign, Enrollment), Error> {
         let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
         self.require_sender_rights(who, &campaign).await?;
         let address = outreach_domain::EmailAddress::parse(address)
-            .map_err(|e| ApiError::invalid("address", e.to_string()))?;
+            .map_err(|e| Error::invalid("address", e.to_string()))?;
         if self.is_suppressed(&who.org_id, &address).await? {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "address",
                 "the address is on the organization's suppression list (R-9.5)",
             ));
@@ -418,7 +408,7 @@ impl Service {
             .candidate(who, current.value.candidate_id.as_str())
             .await?;
         if candidate.opted_out {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "address",
                 "the candidate opted out of this organization's mail (R-9.5)",
             ));
@@ -428,7 +418,7 @@ impl Service {
             .iter()
             .any(|e| e.address == address && (e.bounced || !e.visible_to(&who.user_id)))
         {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "address",
                 "this address bounced or is not yours to use",
             ));
@@ -437,7 +427,7 @@ impl Service {
             campaign.status,
             CampaignStatus::Stopped | CampaignStatus::Draft
         ) {
-            return Err(ApiError::Conflict("the campaign is not sending".into()));
+            return Err(Error::Conflict("the campaign is not sending".into()));
         }
         let now = self.now();
         let mut reopened = false;
@@ -446,7 +436,7 @@ impl Service {
                 self.enrollment(who, campaign_id, id).await?;
             reopened = value
                 .retry(address.clone(), now)
-                .map_err(|e| ApiError::Conflict(e.to_string()))?;
+                .map_err(|e| Error::Conflict(e.to_string()))?;
             let activity = if reopened {
                 Activity::Reopened
             } else {
@@ -508,7 +498,7 @@ impl Service {
         candidate: &CandidateId,
         enrollment: &EnrollmentId,
         allow_duplicate: bool,
-    ) -> Result<Option<CampaignId>, ApiError> {
+    ) -> Result<Option<CampaignId>, Error> {
         let key = outreach_key(&campaign.org_id, candidate);
         for _ in 0..CAS_ATTEMPTS {
             let (current, expected) = match self.store.get_record(&key).await? {
@@ -553,7 +543,7 @@ impl Service {
                 started_at: campaign.is_running().then_some(now),
             });
             let value = serde_json::to_value(Outreach { entries: live })
-                .map_err(|e| ApiError::Internal(e.to_string()))?;
+                .map_err(|e| Error::Internal(e.to_string()))?;
             // The version check makes the decision atomic: a concurrent add makes this write fail and retry.
             match self.store.put_record(&key, &value, expected).await {
                 Ok(_) => return Ok(None),
@@ -561,7 +551,7 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict(
+        Err(Error::Conflict(
             "the candidate is being added concurrently; try again".into(),
         ))
     }
@@ -580,7 +570,7 @@ impl Service {
         campaign: &Campaign,
         e: &Enrollment,
         moment: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Option<CampaignId>, ApiError> {
+    ) -> Result<Option<CampaignId>, Error> {
         let key = outreach_key(&campaign.org_id, &e.candidate_id);
         for _ in 0..CAS_ATTEMPTS {
             let (current, expected) = match self.store.get_record(&key).await? {
@@ -630,14 +620,14 @@ impl Service {
                 started_at: Some(moment),
             });
             let value = serde_json::to_value(Outreach { entries: kept })
-                .map_err(|err| ApiError::Internal(err.to_string()))?;
+                .map_err(|err| Error::Internal(err.to_string()))?;
             match self.store.put_record(&key, &value, expected).await {
                 Ok(_) => return Ok(None),
                 Err(StoreError::Conflict) => continue,
                 Err(err) => return Err(err.into()),
             }
         }
-        Err(ApiError::Conflict(
+        Err(Error::Conflict(
             "the candidate is being started concurrently; try again".into(),
         ))
     }
@@ -677,13 +667,13 @@ impl Service {
         campaign_id: &str,
         id: &str,
         input: Overrides,
-    ) -> Result<(Campaign, Enrollment), ApiError> {
+    ) -> Result<(Campaign, Enrollment), Error> {
         let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
         self.require_sender_rights(who, &campaign).await?;
         let address = match &input.address {
             Some(Some(raw)) => {
                 let a = outreach_domain::EmailAddress::parse(raw)
-                    .map_err(|e| ApiError::invalid("address", e.to_string()))?;
+                    .map_err(|e| Error::invalid("address", e.to_string()))?;
                 let candidate = self
                     .candidate(who, current.value.candidate_id.as_str())
                     .await?;
@@ -693,10 +683,10 @@ impl Service {
                     .any(|e| e.address == a && !e.visible_to(&who.user_id))
                 {
                     // A colleague's manual address is not the caller's to use.
-                    return Err(ApiError::invalid("address", "not an address you may use"));
+                    return Err(Error::invalid("address", "not an address you may use"));
                 }
                 if self.is_suppressed(&who.org_id, &a).await? {
-                    return Err(ApiError::invalid(
+                    return Err(Error::invalid(
                         "address",
                         "the address is on the organization's suppression list (R-9.5)",
                     ));
@@ -708,23 +698,20 @@ impl Service {
         };
         if let Some(fields) = &input.custom_fields {
             if fields.len() > 50 {
-                return Err(ApiError::invalid(
-                    "custom_fields",
-                    "at most 50 custom fields",
-                ));
+                return Err(Error::invalid("custom_fields", "at most 50 custom fields"));
             }
             for (k, v) in fields {
                 let valid_name = !k.is_empty()
                     && k.len() <= 64
                     && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
                 if !valid_name {
-                    return Err(ApiError::invalid(
+                    return Err(Error::invalid(
                         format!("custom_fields.{k}"),
                         "names are letters, digits and _",
                     ));
                 }
                 if v.len() > 2000 {
-                    return Err(ApiError::invalid(
+                    return Err(Error::invalid(
                         format!("custom_fields.{k}"),
                         "at most 2000 characters",
                     ));
@@ -736,7 +723,7 @@ impl Service {
             let (_, Versioned { mut value, version }) =
                 self.enrollment(who, campaign_id, id).await?;
             if value.is_ended() {
-                return Err(ApiError::Conflict(format!(
+                return Err(Error::Conflict(format!(
                     "the enrollment has ended ({})",
                     value.status.as_str()
                 )));

@@ -13,7 +13,7 @@ use outreach_domain::inbound::{Inbound, InboundError, InboundKind, parse_inbound
 use outreach_domain::jitter::stable_hash;
 use outreach_domain::token;
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::mime::{ForwardedMail, build_forward};
 use crate::model::MessageRef;
 use crate::ports::{MailerError, OutboundMail, Versioned};
@@ -66,7 +66,7 @@ impl Service {
         &self,
         raw: &[u8],
         verdicts: Verdicts,
-    ) -> Result<InboundResult, ApiError> {
+    ) -> Result<InboundResult, Error> {
         let today = self.now().date_naive();
         let inbound = match parse_inbound(raw, today) {
             Ok(inbound) => inbound,
@@ -77,7 +77,7 @@ impl Service {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "rejected an inbound message");
-                return Err(ApiError::invalid("body", e.to_string()));
+                return Err(Error::invalid("body", e.to_string()));
             }
         };
         if self.is_own_mail(&inbound) {
@@ -133,7 +133,7 @@ impl Service {
     async fn enrollment_by_reply_token(
         &self,
         presented: &str,
-    ) -> Result<Option<Versioned<Enrollment>>, ApiError> {
+    ) -> Result<Option<Versioned<Enrollment>>, Error> {
         for key in token::lookup_forms(presented) {
             if let Some((org, id)) = self.store.find_token(&key).await?
                 && let Some(e) = self.store.get_enrollment(&org, &id).await?
@@ -146,7 +146,7 @@ impl Service {
     }
 
     /// The sender account an enrollment's campaign sends from.
-    async fn sender_of(&self, e: &Enrollment) -> Result<Option<AccountId>, ApiError> {
+    async fn sender_of(&self, e: &Enrollment) -> Result<Option<AccountId>, Error> {
         Ok(self
             .campaign_by_id(&e.org_id, &e.campaign_id)
             .await?
@@ -160,7 +160,7 @@ impl Service {
     async fn named_by_message(
         &self,
         inbound: &Inbound,
-    ) -> Result<Option<(Scope, Vec<(OrgId, EnrollmentId)>)>, ApiError> {
+    ) -> Result<Option<(Scope, Vec<(OrgId, EnrollmentId)>)>, Error> {
         let mut scope: Option<Scope> = None;
         let mut named = Vec::new();
         for presented in inbound.reply_tokens(&self.config.reply_domain) {
@@ -214,7 +214,7 @@ impl Service {
         &self,
         inbound: &Inbound,
         verdicts: Verdicts,
-    ) -> Result<Vec<(OrgId, EnrollmentId)>, ApiError> {
+    ) -> Result<Vec<(OrgId, EnrollmentId)>, Error> {
         let Some((scope, mut found)) = self.named_by_message(inbound).await? else {
             return Ok(Vec::new());
         };
@@ -247,11 +247,7 @@ impl Service {
     }
 
     /// A running enrollment of the scope's organization sent from its account.
-    async fn is_running_in_scope(
-        &self,
-        scope: &Scope,
-        id: &EnrollmentId,
-    ) -> Result<bool, ApiError> {
+    async fn is_running_in_scope(&self, scope: &Scope, id: &EnrollmentId) -> Result<bool, Error> {
         let Some(e) = self.store.get_enrollment(&scope.org, id).await? else {
             return Ok(false);
         };
@@ -267,7 +263,7 @@ impl Service {
         org: &OrgId,
         id: &EnrollmentId,
         inbound: &Inbound,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let now = self.now();
         let changed = self
             .update_enrollment_with(org, id, |e| {
@@ -289,7 +285,7 @@ impl Service {
         org: &OrgId,
         id: &EnrollmentId,
         inbound: &Inbound,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let Some(e) = self.store.get_enrollment(org, id).await? else {
             return Ok(());
         };
@@ -319,7 +315,7 @@ impl Service {
     /// or 5.7.x status is only recorded. Never an organization-wide bounce, a
     /// refund, a reputation count or a sender pause: those follow only the
     /// mail service's own notifications.
-    async fn inbound_bounce(&self, inbound: &Inbound) -> Result<InboundResult, ApiError> {
+    async fn inbound_bounce(&self, inbound: &Inbound) -> Result<InboundResult, Error> {
         let none = InboundResult {
             kind: "bounce",
             enrollment_ids: Vec::new(),
@@ -372,10 +368,7 @@ impl Service {
     /// token (which wins), else by a threading id — the returned original's
     /// Message-ID, `In-Reply-To`, `References`. With a token, a threading id
     /// picks the attempt only among that enrollment's own messages.
-    async fn message_a_bounce_names(
-        &self,
-        inbound: &Inbound,
-    ) -> Result<Option<MessageRef>, ApiError> {
+    async fn message_a_bounce_names(&self, inbound: &Inbound) -> Result<Option<MessageRef>, Error> {
         let Some(bounce) = &inbound.bounce else {
             return Ok(None);
         };
@@ -412,7 +405,7 @@ impl Service {
         raw: &[u8],
         inbound: &Inbound,
         matched: &[(OrgId, EnrollmentId)],
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let Some((first_org, _)) = matched.first() else {
             return Ok(());
         };

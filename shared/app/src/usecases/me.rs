@@ -3,13 +3,13 @@
 use outreach_domain::Zone;
 
 use crate::auth::Identity;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::model::UserProfile;
 use crate::service::Service;
 
 impl Service {
     /// The caller's profile; a user never seen before gets the defaults.
-    pub async fn me(&self, who: &Identity) -> Result<UserProfile, ApiError> {
+    pub async fn me(&self, who: &Identity) -> Result<UserProfile, Error> {
         self.ensure_org(&who.org_id).await?;
         Ok(self
             .store
@@ -23,12 +23,12 @@ impl Service {
         who: &Identity,
         display_name: Option<String>,
         timezone: Option<String>,
-    ) -> Result<UserProfile, ApiError> {
+    ) -> Result<UserProfile, Error> {
         let mut profile = self.me(who).await?;
         if let Some(name) = display_name {
             let name = name.trim().to_owned();
             if name.is_empty() || name.chars().count() > 200 {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "display_name",
                     "must be 1 to 200 characters",
                 ));
@@ -37,7 +37,7 @@ impl Service {
         }
         if let Some(tz) = timezone {
             profile.timezone =
-                Zone::parse(&tz).map_err(|e| ApiError::invalid("timezone", e.to_string()))?;
+                Zone::parse(&tz).map_err(|e| Error::invalid("timezone", e.to_string()))?;
         }
         self.store.put_user(&profile).await?;
         Ok(profile)

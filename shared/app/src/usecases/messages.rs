@@ -12,7 +12,7 @@ use outreach_domain::render::{RenderError, render_step};
 use serde::Deserialize;
 
 use crate::auth::Identity;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::ports::{Activity, Job, RevealOutcome, WakeUp};
 use crate::service::Service;
 use crate::usecases::catalog::validate_steps;
@@ -44,21 +44,21 @@ impl Service {
         who: &Identity,
         candidate_id: &str,
         input: NewMessage,
-    ) -> Result<(Campaign, Enrollment), ApiError> {
+    ) -> Result<(Campaign, Enrollment), Error> {
         self.ensure_org(&who.org_id).await?;
         let account = self
             .sender_named_in_body(who, &input.sender_account_id, "sender_account_id")
             .await?;
         let candidate = self.candidate(who, candidate_id).await?;
         if candidate.opted_out {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "candidate_id",
                 "the candidate opted out of this organization's mail (R-9.5)",
             ));
         }
         let step = match (&input.template_id, &input.body) {
             (Some(_), Some(_)) => {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "body",
                     "give either template_id or subject and body",
                 ));
@@ -67,15 +67,13 @@ impl Service {
                 let template = self
                     .template(who, tid)
                     .await
-                    .map_err(|_| ApiError::invalid("template_id", "no template with this id"))?;
+                    .map_err(|_| Error::invalid("template_id", "no template with this id"))?;
                 let index = input.step_index.unwrap_or(1);
                 let mut spec = template
                     .steps
                     .get(index.saturating_sub(1) as usize)
                     .cloned()
-                    .ok_or_else(|| {
-                        ApiError::invalid("step_index", "the template has no such step")
-                    })?;
+                    .ok_or_else(|| Error::invalid("step_index", "the template has no such step"))?;
                 // Alone, a later step has no first message to thread under.
                 if spec.subject.is_none() {
                     spec.subject = template.steps[0].subject.clone();
@@ -90,7 +88,7 @@ impl Service {
                 delay_days: 0,
             },
             (None, None) => {
-                return Err(ApiError::invalid(
+                return Err(Error::invalid(
                     "body",
                     "give template_id or subject and body",
                 ));
@@ -100,13 +98,13 @@ impl Service {
         let address = match &input.address {
             Some(raw) => {
                 let a = EmailAddress::parse(raw)
-                    .map_err(|e| ApiError::invalid("address", e.to_string()))?;
+                    .map_err(|e| Error::invalid("address", e.to_string()))?;
                 if candidate
                     .emails
                     .iter()
                     .any(|e| e.address == a && (e.bounced || !e.visible_to(&who.user_id)))
                 {
-                    return Err(ApiError::invalid(
+                    return Err(Error::invalid(
                         "address",
                         "this address bounced or is not yours to use",
                     ));
@@ -117,7 +115,7 @@ impl Service {
         };
         let suppressed = self.suppressed_addresses(&who.org_id, &candidate).await?;
         if address.as_ref().is_some_and(|a| suppressed.contains(a)) {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "address",
                 "the address is on the organization's suppression list (R-9.5)",
             ));
@@ -167,7 +165,7 @@ impl Service {
             } else {
                 "template_id"
             };
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 field,
                 format!("render_limit: the message exceeds its render budget ({why})"),
             ));
@@ -176,14 +174,14 @@ impl Service {
             .address_for(&campaign, &candidate, &enrollment, &suppressed)
             .is_none()
         {
-            return Err(ApiError::invalid(
+            return Err(Error::invalid(
                 "address",
                 "no address of this candidate can receive mail (R-7.3)",
             ));
         }
         // Mailing a candidate reveals their contacts, as adding them to a campaign does.
         if self.store.reveal(&who.org_id, &candidate.id, now).await? == RevealOutcome::NoCredits {
-            return Err(ApiError::PaymentRequired(
+            return Err(Error::NoCredits(
                 "the organization has no contact credits left".into(),
             ));
         }
@@ -194,7 +192,7 @@ impl Service {
             .store
             .get_enrollment(&who.org_id, &enrollment.id)
             .await?
-            .ok_or(ApiError::Internal("lost the message".into()))?;
+            .ok_or(Error::Internal("lost the message".into()))?;
         let mut e = v.value;
         e.apply_plan(now, &[now]);
         self.store
@@ -215,7 +213,7 @@ impl Service {
             .store
             .get_enrollment(&who.org_id, &e.id)
             .await?
-            .ok_or(ApiError::Internal("lost the message".into()))?;
+            .ok_or(Error::Internal("lost the message".into()))?;
         let campaign = self
             .campaign_by_id(&who.org_id, &campaign.id)
             .await?
@@ -228,7 +226,7 @@ impl Service {
         &self,
         who: &Identity,
         candidate_id: &str,
-    ) -> Result<(Candidate, Vec<(Campaign, Enrollment)>), ApiError> {
+    ) -> Result<(Candidate, Vec<(Campaign, Enrollment)>), Error> {
         let candidate = self.candidate(who, candidate_id).await?;
         let mut out = Vec::new();
         for id in self

@@ -8,7 +8,7 @@ use outreach_domain::enrollment::{AttemptState, EnrollmentStatus};
 use serde::Serialize;
 
 use crate::auth::Identity;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::model::Notification;
 use crate::ports::PageRequest;
 use crate::service::Service;
@@ -55,7 +55,7 @@ impl Service {
         &self,
         who: &Identity,
         project_id: &str,
-    ) -> Result<OutreachView, ApiError> {
+    ) -> Result<OutreachView, Error> {
         let project = self.project(who, project_id).await?;
         let mut campaigns = Vec::new();
         let mut page = PageRequest {
@@ -89,7 +89,7 @@ impl Service {
         })
     }
 
-    async fn campaign_counts(&self, c: &Campaign) -> Result<CampaignCounts, ApiError> {
+    async fn campaign_counts(&self, c: &Campaign) -> Result<CampaignCounts, Error> {
         let mut by_status: BTreeMap<&'static str, u64> =
             STATUSES.iter().map(|s| (s.as_str(), 0)).collect();
         let mut steps: Vec<StepCounts> = (1..=c.steps.len() as u32)

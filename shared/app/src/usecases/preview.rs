@@ -7,7 +7,7 @@ use outreach_domain::render::{RenderError, RenderedMessage, render_step};
 use serde::Serialize;
 
 use crate::auth::Identity;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::ports::{Page, PageRequest};
 use crate::service::Service;
 use crate::usecases::sending::render_context;
@@ -44,7 +44,7 @@ impl Service {
         who: &Identity,
         campaign_id: &str,
         page: &PageRequest,
-    ) -> Result<(Page<PreviewItem>, Vec<MissingField>), ApiError> {
+    ) -> Result<(Page<PreviewItem>, Vec<MissingField>), Error> {
         let campaign = self.campaign(who, campaign_id).await?.value;
         let enrollments = self
             .store
@@ -68,7 +68,7 @@ impl Service {
 
     /// The candidates with a missing field among the enrollments start plans
     /// itself.
-    pub async fn missing_fields(&self, campaign: &Campaign) -> Result<Vec<MissingField>, ApiError> {
+    pub async fn missing_fields(&self, campaign: &Campaign) -> Result<Vec<MissingField>, Error> {
         // Start answers at once however large the campaign (§15): it reports the
         // enrollments it plans itself, the first chunk; the preview pages through
         // all of them, and a step with a missing field is never sent.
@@ -91,7 +91,7 @@ impl Service {
         &self,
         campaign: &Campaign,
         e: &Enrollment,
-    ) -> Result<(PreviewItem, Vec<MissingField>), ApiError> {
+    ) -> Result<(PreviewItem, Vec<MissingField>), Error> {
         let candidate = self
             .store
             .get_candidate(&campaign.org_id, &e.candidate_id)

@@ -8,7 +8,7 @@ use outreach_domain::campaign::{Campaign, PauseReason};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::ids::{AccountId, CampaignId, CandidateId, OrgId};
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::model::EmailAccount;
 use crate::ports::{StoreError, Versioned};
 use crate::service::{CAS_ATTEMPTS, Service};
@@ -23,8 +23,8 @@ impl Service {
         &self,
         org: &OrgId,
         id: &CampaignId,
-        change: impl Fn(&mut Campaign) -> Result<bool, ApiError>,
-    ) -> Result<Option<(Campaign, bool)>, ApiError> {
+        change: impl Fn(&mut Campaign) -> Result<bool, Error>,
+    ) -> Result<Option<(Campaign, bool)>, Error> {
         for _ in 0..CAS_ATTEMPTS {
             let Some(Versioned { mut value, version }) = self.store.get_campaign(org, id).await?
             else {
@@ -39,7 +39,7 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict(
+        Err(Error::Conflict(
             "the campaign is being changed concurrently; try again".into(),
         ))
     }
@@ -48,8 +48,8 @@ impl Service {
     pub(crate) async fn update_account(
         &self,
         id: &AccountId,
-        change: impl Fn(&mut EmailAccount) -> Result<bool, ApiError>,
-    ) -> Result<Option<(EmailAccount, bool)>, ApiError> {
+        change: impl Fn(&mut EmailAccount) -> Result<bool, Error>,
+    ) -> Result<Option<(EmailAccount, bool)>, Error> {
         for _ in 0..CAS_ATTEMPTS {
             let Some(Versioned { mut value, version }) = self.store.get_account(id).await? else {
                 return Ok(None);
@@ -63,7 +63,7 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict(
+        Err(Error::Conflict(
             "the account is being changed concurrently; try again".into(),
         ))
     }
@@ -73,8 +73,8 @@ impl Service {
         &self,
         org: &OrgId,
         id: &CandidateId,
-        change: impl Fn(&mut Candidate) -> Result<bool, ApiError>,
-    ) -> Result<Option<(Candidate, bool)>, ApiError> {
+        change: impl Fn(&mut Candidate) -> Result<bool, Error>,
+    ) -> Result<Option<(Candidate, bool)>, Error> {
         for _ in 0..CAS_ATTEMPTS {
             let Some(Versioned { mut value, version }) = self.store.get_candidate(org, id).await?
             else {
@@ -89,7 +89,7 @@ impl Service {
                 Err(e) => return Err(e.into()),
             }
         }
-        Err(ApiError::Conflict(
+        Err(Error::Conflict(
             "the candidate is being changed concurrently; try again".into(),
         ))
     }
@@ -101,7 +101,7 @@ impl Service {
         campaigns: &[(OrgId, CampaignId)],
         reason: PauseReason,
         which: impl Fn(&Campaign) -> bool,
-    ) -> Result<PausedByProject, ApiError> {
+    ) -> Result<PausedByProject, Error> {
         let mut paused = PausedByProject::new();
         for (org, id) in campaigns {
             let changed = self

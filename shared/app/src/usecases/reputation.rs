@@ -13,7 +13,7 @@ use outreach_domain::campaign::{CampaignStatus, PauseReason};
 use outreach_domain::ids::{AccountId, CampaignId, OrgId, ProjectId};
 use serde::{Deserialize, Serialize};
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::model::{AccountStatus, Notification};
 use crate::ports::PageRequest;
 use crate::service::Service;
@@ -137,7 +137,7 @@ impl Service {
         &self,
         key: &str,
         change: impl Fn(&mut Window) -> (bool, R),
-    ) -> Result<(Window, R), ApiError> {
+    ) -> Result<(Window, R), Error> {
         let answer = std::sync::Mutex::new(R::default());
         // Read after the hit's own send was counted, so the window includes it.
         let sent = self.store.read_counter(key).await?;
@@ -161,14 +161,14 @@ impl Service {
         &self,
         org: &OrgId,
         account: &AccountId,
-    ) -> Result<(u64, u64), ApiError> {
+    ) -> Result<(u64, u64), Error> {
         let seqs = self
             .store
             .increment_counters(&[account_key(account), org_key(org)])
             .await?;
         match seqs[..] {
             [account_seq, org_seq] => Ok((account_seq, org_seq)),
-            _ => Err(ApiError::Internal(format!(
+            _ => Err(Error::Internal(format!(
                 "two counters incremented, {} values back",
                 seqs.len()
             ))),
@@ -182,7 +182,7 @@ impl Service {
         campaign: &CampaignId,
         message_id: &str,
         outcome: SendOutcome,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let Some(c) = self.campaign_by_id(org, campaign).await? else {
             return Ok(());
         };
@@ -220,7 +220,7 @@ impl Service {
         Ok(())
     }
 
-    async fn org_campaigns(&self, org: &OrgId) -> Result<Vec<(OrgId, CampaignId)>, ApiError> {
+    async fn org_campaigns(&self, org: &OrgId) -> Result<Vec<(OrgId, CampaignId)>, Error> {
         let mut campaigns = Vec::new();
         let mut page = PageRequest {
             limit: 100,
@@ -259,7 +259,7 @@ impl Service {
         campaigns: Vec<(OrgId, CampaignId)>,
         account: Option<&AccountId>,
         why: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         // (org, project) → the campaigns the guard holds paused there.
         let mut by_project: BTreeMap<(OrgId, ProjectId), Vec<(CampaignId, String)>> =
             BTreeMap::new();
@@ -328,7 +328,7 @@ impl Service {
     /// SES raises no event when an identity stops being verified, so
     /// every connected account is checked (at least hourly); a lost
     /// verification is handled like a sending error. Returns the accounts failed.
-    pub async fn check_identities(&self) -> Result<usize, ApiError> {
+    pub async fn check_identities(&self) -> Result<usize, Error> {
         let mut failed = 0;
         let mut page = PageRequest {
             limit: 100,

@@ -14,7 +14,7 @@ use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{CandidateId, EnrollmentId, OrgId};
 use sha2::Sha256;
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::model::{AccountStatus, MessageRef, Notification};
 use crate::ports::{Activity, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
@@ -49,7 +49,7 @@ impl Service {
         &self,
         org: &OrgId,
         address: &EmailAddress,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, Error> {
         Ok(self
             .store
             .is_suppressed(org, &self.suppression_key(address))
@@ -63,7 +63,7 @@ impl Service {
         org: &OrgId,
         id: &EnrollmentId,
         change: impl Fn(&mut Enrollment) -> bool,
-    ) -> Result<Option<(Enrollment, bool)>, ApiError> {
+    ) -> Result<Option<(Enrollment, bool)>, Error> {
         for _ in 0..CAS_ATTEMPTS {
             let Some(Versioned {
                 value: mut e,
@@ -99,11 +99,11 @@ impl Service {
                 Err(err) => return Err(err.into()),
             }
         }
-        Err(ApiError::Conflict("the enrollment kept changing".into()))
+        Err(Error::Conflict("the enrollment kept changing".into()))
     }
 
     /// a delivery marks the step `delivered`.
-    pub async fn delivered(&self, m: &MessageRef) -> Result<ReturnOutcome, ApiError> {
+    pub async fn delivered(&self, m: &MessageRef) -> Result<ReturnOutcome, Error> {
         let (step, attempt) = (m.step, m.attempt);
         let now = self.now();
         let changed = self
@@ -125,7 +125,7 @@ impl Service {
         m: &MessageRef,
         address: &EmailAddress,
         reason: &str,
-    ) -> Result<ReturnOutcome, ApiError> {
+    ) -> Result<ReturnOutcome, Error> {
         let resend_at = self.now() + self.config.resend_delay;
         let (step, attempt) = (m.step, m.attempt);
         let Some((e, changed)) = self
@@ -167,7 +167,7 @@ impl Service {
         m: &MessageRef,
         address: &EmailAddress,
         reason: &str,
-    ) -> Result<ReturnOutcome, ApiError> {
+    ) -> Result<ReturnOutcome, Error> {
         let retry_at = self.now() + self.config.soft_retry_delay;
         let resend_at = self.now() + self.config.resend_delay;
         let (step, attempt) = (m.step, m.attempt);
@@ -224,7 +224,7 @@ impl Service {
         &self,
         org: &OrgId,
         address: &EmailAddress,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let marker = serde_json::json!({ "bounced": true });
         match self
             .store
@@ -246,7 +246,7 @@ impl Service {
         &self,
         org: &OrgId,
         address: &EmailAddress,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, Error> {
         Ok(self
             .store
             .get_record(&self.bounced_key(org, address))
@@ -265,7 +265,7 @@ impl Service {
         &self,
         org: &OrgId,
         candidate: &CandidateId,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, Error> {
         let Some(c) = self.store.get_candidate(org, candidate).await? else {
             return Ok(false);
         };
@@ -303,7 +303,7 @@ impl Service {
         org: &OrgId,
         address: &EmailAddress,
         reason: &str,
-    ) -> Result<usize, ApiError> {
+    ) -> Result<usize, Error> {
         self.store
             .suppress(org, &self.suppression_key(address), reason, self.now())
             .await?;
@@ -325,7 +325,7 @@ impl Service {
         candidate: &CandidateId,
         status: EnrollmentStatus,
         reason: &str,
-    ) -> Result<usize, ApiError> {
+    ) -> Result<usize, Error> {
         let now = self.now();
         let mut ended = 0;
         for id in self
@@ -350,7 +350,7 @@ impl Service {
     /// The public one-click unsubscribe (R-9.5, RFC 8058): the token is the proof.
     /// `false` for a token this service never issued.
     /// The token matches whatever its case (R-9.6's rule for tokens).
-    pub async fn unsubscribe(&self, token: &str) -> Result<bool, ApiError> {
+    pub async fn unsubscribe(&self, token: &str) -> Result<bool, Error> {
         let mut found = None;
         for key in outreach_domain::token::lookup_forms(token) {
             if let Some((org, id)) = self.store.find_token(&key).await?
@@ -404,7 +404,7 @@ impl Service {
         &self,
         account_id: &outreach_domain::ids::AccountId,
         why: &str,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         let Some((account, _)) = self
             .update_account(account_id, |a| {
                 let healthy = !matches!(a.status, AccountStatus::Error | AccountStatus::Removed);
@@ -451,7 +451,7 @@ impl Service {
     pub(crate) async fn pause_for_failed_sender(
         &self,
         account: &crate::model::EmailAccount,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         match account.status {
             AccountStatus::Error => {
                 self.sender_account_failed(&account.id, "the account is in error")
@@ -469,7 +469,7 @@ impl Service {
 }
 
 /// the person said stop; `true` when that is news.
-fn opt_out_candidate(c: &mut Candidate) -> Result<bool, ApiError> {
+fn opt_out_candidate(c: &mut Candidate) -> Result<bool, Error> {
     Ok(!std::mem::replace(&mut c.opted_out, true))
 }
 

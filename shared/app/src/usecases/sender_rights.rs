@@ -14,7 +14,7 @@ use outreach_domain::campaign::Campaign;
 use outreach_domain::ids::AccountId;
 
 use crate::auth::Identity;
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::model::EmailAccount;
 use crate::service::Service;
 
@@ -25,7 +25,7 @@ impl Service {
         &self,
         who: &Identity,
         id: &AccountId,
-    ) -> Result<Option<EmailAccount>, ApiError> {
+    ) -> Result<Option<EmailAccount>, Error> {
         Ok(self
             .store
             .get_account(id)
@@ -41,11 +41,11 @@ impl Service {
         who: &Identity,
         id: &str,
         field: &str,
-    ) -> Result<EmailAccount, ApiError> {
+    ) -> Result<EmailAccount, Error> {
         self.sendable_account(who, &AccountId::from(id))
             .await?
             .ok_or_else(|| {
-                ApiError::invalid(field, "no sender account with this id is available to you")
+                Error::invalid(field, "no sender account with this id is available to you")
             })
     }
 
@@ -56,13 +56,13 @@ impl Service {
         &self,
         who: &Identity,
         campaign: &Campaign,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         match self
             .sendable_account(who, &campaign.sender_account_id)
             .await?
         {
             Some(_) => Ok(()),
-            None => Err(ApiError::Forbidden(format!(
+            None => Err(Error::Forbidden(format!(
                 "only the owner of the sender account {} and its delegates may do this; \
                  you may pause or stop the campaign and pause or remove its enrollments",
                 campaign.sender_account_id

@@ -22,7 +22,7 @@ use outreach_domain::render::{
 };
 use outreach_domain::{EmailAddress, Zone};
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::mime::{OutgoingMail, build_mime};
 use crate::model::{AccountStatus, EmailAccount, EnrollmentEvent, MessageRef};
 use crate::ports::{
@@ -73,7 +73,7 @@ enum HandOff {
 
 impl Service {
     /// Runs a fired wake-up. Safe to run any number of times, concurrently.
-    pub async fn run_job(&self, job: &Job) -> Result<JobOutcome, ApiError> {
+    pub async fn run_job(&self, job: &Job) -> Result<JobOutcome, Error> {
         match job {
             Job::SendStep {
                 org_id,
@@ -130,7 +130,7 @@ impl Service {
         step: u32,
         plan_version: u32,
         candidate_hint: Option<&CandidateId>,
-    ) -> Result<JobOutcome, ApiError> {
+    ) -> Result<JobOutcome, Error> {
         for _ in 0..CAS_ATTEMPTS {
             // Issue 8: the enrollment, its campaign and (when the wake-up names
             // it) its candidate in one read.
@@ -440,7 +440,7 @@ impl Service {
                 .finish_hand_off(&campaign, &account, claimed, step, attempt, hand_off)
                 .await;
         }
-        Err(ApiError::Conflict(
+        Err(Error::Conflict(
             "the enrollment kept changing; the wake-up will be retried".into(),
         ))
     }
@@ -451,7 +451,7 @@ impl Service {
         e: &mut Enrollment,
         version: u64,
         ended_now: bool,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, Error> {
         // Only a sendable enrollment gets here.
         e.settle(true, self.now());
         match self
@@ -526,7 +526,7 @@ impl Service {
         org: &OrgId,
         candidate: &Candidate,
         e: &Enrollment,
-    ) -> Result<Vec<EmailAddress>, ApiError> {
+    ) -> Result<Vec<EmailAddress>, Error> {
         let mut out = Vec::new();
         let candidates = candidate
             .emails
@@ -606,7 +606,7 @@ impl Service {
         step: u32,
         attempt: u32,
         hand_off: HandOff,
-    ) -> Result<JobOutcome, ApiError> {
+    ) -> Result<JobOutcome, Error> {
         let org = &campaign.org_id;
         let enrollment_id = claimed.value.id.clone();
         // a message the mail service took counts in the sender's and the
@@ -774,7 +774,7 @@ impl Service {
             }
             return Ok(outcome);
         }
-        Err(ApiError::Conflict(
+        Err(Error::Conflict(
             "the enrollment kept changing after the hand-off".into(),
         ))
     }
@@ -818,7 +818,7 @@ impl Service {
         e: &Enrollment,
         step: u32,
         attempt: u32,
-    ) -> Result<(), ApiError> {
+    ) -> Result<(), Error> {
         match e.attempt(step, attempt) {
             Some(a) => self.mark_bounced_in_org(&e.org_id, &a.address).await,
             None => Ok(()),
@@ -868,7 +868,7 @@ fn daily_key(account: &EmailAccount, day: NaiveDate) -> String {
 impl Service {
     /// The calendar date of `at` in the account owner's time zone: the days of
     /// the daily limits.
-    async fn owner_zone(&self, account: &EmailAccount) -> Result<Zone, ApiError> {
+    async fn owner_zone(&self, account: &EmailAccount) -> Result<Zone, Error> {
         Ok(self
             .store
             .get_user(&account.org_id, &account.owner_id)
@@ -884,7 +884,7 @@ impl Service {
         key: &str,
         account: &EmailAccount,
         campaign: &Campaign,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, Error> {
         let taken = AtomicBool::new(false);
         let id = campaign.id.to_string();
         self.update_record(key, |c: &mut DailyCount| {
@@ -914,7 +914,7 @@ impl Service {
         e: &mut Enrollment,
         step: u32,
         now: DateTime<Utc>,
-    ) -> Result<Room, ApiError> {
+    ) -> Result<Room, Error> {
         // A reservation is used once; one of another day stays counted there.
         let reserved = e.reserved_slot.take();
         if account.daily_limit.is_none() && campaign.daily_limit.is_none() {
@@ -965,7 +965,7 @@ impl Service {
         campaign: &Campaign,
         zone: Zone,
         now: DateTime<Utc>,
-    ) -> Result<Option<DailySlot>, ApiError> {
+    ) -> Result<Option<DailySlot>, Error> {
         let Some(planned) = e.next_planned_at() else {
             return Ok(None);
         };
@@ -1005,11 +1005,11 @@ impl Service {
 
     /// Gives back a slot that no write used up: a reservation the enrollment
     /// still records stays (the next run uses it).
-    async fn release_unused_slot(&self, slot: Option<DailySlot>) -> Result<(), ApiError> {
+    async fn release_unused_slot(&self, slot: Option<DailySlot>) -> Result<(), Error> {
         self.release_daily_slot(slot.filter(|s| !s.reserved)).await
     }
 
-    async fn release_daily_slot(&self, slot: Option<DailySlot>) -> Result<(), ApiError> {
+    async fn release_daily_slot(&self, slot: Option<DailySlot>) -> Result<(), Error> {
         let Some(slot) = slot else {
             return Ok(());
         };

@@ -16,7 +16,7 @@ use outreach_domain::ses_event::{
     BounceType, MailInfo, SesEvent, SesNotification, parse_notification,
 };
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::model::MessageRef;
 use crate::ports::{Job, WakeUp};
 use crate::service::Service;
@@ -45,7 +45,7 @@ pub enum SesOutcome {
 
 impl Service {
     /// Handles an SNS-delivered SES notification received now.
-    pub async fn handle_ses_notification(&self, body: &[u8]) -> Result<SesOutcome, ApiError> {
+    pub async fn handle_ses_notification(&self, body: &[u8]) -> Result<SesOutcome, Error> {
         self.handle_ses_notification_since(body, self.now()).await
     }
 
@@ -54,10 +54,10 @@ impl Service {
         &self,
         body: &[u8],
         first_seen: DateTime<Utc>,
-    ) -> Result<SesOutcome, ApiError> {
+    ) -> Result<SesOutcome, Error> {
         let notification = parse_notification(body).map_err(|e| {
             tracing::warn!(error = %e, "rejected an SES notification");
-            ApiError::invalid("body", e.to_string())
+            Error::invalid("body", e.to_string())
         })?;
         let event = match notification {
             SesNotification::Confirmation(c) => {
@@ -143,7 +143,7 @@ impl Service {
     }
 
     /// by the message tags when present, else by the mail service's id.
-    async fn resolve_message(&self, mail: &MailInfo) -> Result<Option<MessageRef>, ApiError> {
+    async fn resolve_message(&self, mail: &MailInfo) -> Result<Option<MessageRef>, Error> {
         let tagged = (|| {
             Some((
                 OrgId::new(mail.tag("org")?),
@@ -186,7 +186,7 @@ impl Service {
         &self,
         body: &[u8],
         first_seen: DateTime<Utc>,
-    ) -> Result<SesOutcome, ApiError> {
+    ) -> Result<SesOutcome, Error> {
         let now = self.now();
         if now - first_seen >= Duration::minutes(UNKNOWN_RETRY_WINDOW_MINUTES) {
             tracing::warn!(%first_seen, "SES event about an unknown message ignored after the retry window");
@@ -221,7 +221,7 @@ impl Service {
         &self,
         m: &MessageRef,
         why: &str,
-    ) -> Result<ReturnOutcome, ApiError> {
+    ) -> Result<ReturnOutcome, Error> {
         let Some(campaign) = self.campaign_by_id(&m.org_id, &m.campaign_id).await? else {
             return Ok(ReturnOutcome::Unknown);
         };

@@ -6,7 +6,7 @@ use outreach_domain::campaign::CampaignStatus;
 use outreach_domain::enrollment::EnrollmentStatus;
 use outreach_domain::ids::{EnrollmentId, OrgId};
 
-use crate::error::ApiError;
+use crate::error::Error;
 use crate::ports::{Activity, Job, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
 
@@ -22,7 +22,7 @@ const SWEEP_BATCH: u32 = 200;
 
 impl Service {
     /// Looks at every enrollment due more than `margin` ago.
-    pub async fn sweep(&self, margin: Duration) -> Result<SweepReport, ApiError> {
+    pub async fn sweep(&self, margin: Duration) -> Result<SweepReport, Error> {
         let mut report = SweepReport::default();
         let before = self.now() - margin;
         // Each pass moves or clears `next_due_at` of what it handles; a bounded
@@ -47,7 +47,7 @@ impl Service {
         id: &EnrollmentId,
         before: chrono::DateTime<chrono::Utc>,
         report: &mut SweepReport,
-    ) -> Result<bool, ApiError> {
+    ) -> Result<bool, Error> {
         for _ in 0..CAS_ATTEMPTS {
             let Some(Versioned {
                 value: mut e,
