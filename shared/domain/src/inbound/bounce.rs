@@ -10,7 +10,9 @@ use crate::EmailAddress;
 
 use super::InboundBounce;
 use super::dsn::{DeliveryReport, DsnRecipient, find_status, status_class};
-use super::mime::{Headers, dedup_keep_order, message_ids, parse_mime, scan_addresses};
+use super::mime::{
+    Headers, dedup_keep_order, first_address, message_ids, parse_mime, scan_addresses,
+};
 
 /// Where a mail system's report stops and its copy of the original message begins.
 fn notification_part(text: &str) -> &str {
@@ -37,6 +39,8 @@ fn notification_part(text: &str) -> &str {
     text.get(..cut).unwrap_or(text)
 }
 
+/// What a bounce says (module docs): which recipients failed, hard or soft, its status
+/// code, and the returned original's Message-ID and Reply-To.
 pub(super) fn bounce_details(
     message: &Message<'_>,
     headers: &Headers,
@@ -49,6 +53,9 @@ pub(super) fn bounce_details(
     let notification = notification_part(text);
     let (original_message_id, original_from, original_reply_to) =
         returned_original(message, headers, text);
+    let failed: Vec<&DsnRecipient> = report
+        .map(|r| r.recipients.iter().filter(|r| r.is_failure()).collect())
+        .unwrap_or_default();
 
     // Addresses that are never the failed recipient: the bounce's own parties, the mail
     // system, and the original's sender.
@@ -61,73 +68,97 @@ pub(super) fn bounce_details(
                 "postmaster" | "mailer-daemon" | "mailerdaemon" | "mailer_daemon" | "abuse"
             )
     };
+    let mut recipients = reported_recipients(&failed, headers);
+    if recipients.is_empty() {
+        recipients = recipients_in_text(notification, excluded);
+    }
+    dedup_keep_order(&mut recipients);
 
-    let mut bounce = InboundBounce {
+    let (permanent, status) = if failed.is_empty() {
+        severity_in_text(notification, subject_lc)
+    } else {
+        (
+            failed.iter().any(|r| r.is_permanent()),
+            failed.iter().find_map(|r| r.status.clone()),
+        )
+    };
+    InboundBounce {
+        recipients,
+        permanent,
+        status,
         original_message_id,
         original_reply_to,
-        ..InboundBounce::default()
+    }
+}
+
+/// The failed recipients a report names in so many words: the failed blocks of its
+/// delivery-status part (rule 1.1), else its `X-Failed-Recipients` header (rule 1.2).
+fn reported_recipients(failed: &[&DsnRecipient], headers: &Headers) -> Vec<EmailAddress> {
+    let named: Vec<EmailAddress> = failed
+        .iter()
+        .filter_map(|r| r.address.as_deref())
+        .filter_map(|a| EmailAddress::parse(a).ok())
+        .collect();
+    if !named.is_empty() {
+        return named;
+    }
+    headers
+        .all("x-failed-recipients")
+        .flat_map(scan_addresses)
+        .filter_map(|a| EmailAddress::parse(&a).ok())
+        .collect()
+}
+
+/// The failed recipients of a report that names none in its fields: the addresses in
+/// the line shapes mail systems use ([`recipients_from_text`]), else every address in the
+/// report's text, leaving out the `excluded` ones (the bounce's own parties).
+fn recipients_in_text(
+    notification: &str,
+    excluded: impl Fn(&EmailAddress) -> bool,
+) -> Vec<EmailAddress> {
+    let shaped: Vec<EmailAddress> = recipients_from_text(notification)
+        .into_iter()
+        .filter(|a| !excluded(a))
+        .collect();
+    if !shaped.is_empty() {
+        return shaped;
+    }
+    scan_addresses(notification)
+        .iter()
+        .filter_map(|a| EmailAddress::parse(a).ok())
+        .filter(|a| !excluded(a))
+        .collect()
+}
+
+/// Words of a report that says the mail system is still trying (a delay, R-9.4).
+const DELAY_WORDING: &[&str] = &[
+    "delay",
+    "still being retried",
+    "will be retried",
+    "will retry",
+    "will keep trying",
+    "will continue to try",
+    "not yet been delivered",
+    "verzögert",
+    "retardé",
+    "retrasad",
+    "vertraagd",
+];
+
+/// Hard or soft, and the status code, of a bounce without a failed delivery-status block:
+/// a 5.x.x status in the report's text is permanent, a 4.x.x one is not;
+/// without a status, delay wording in the subject or text makes it soft, else it is hard.
+fn severity_in_text(notification: &str, subject_lc: &str) -> (bool, Option<String>) {
+    let status = find_status(notification);
+    let lc = notification.to_lowercase();
+    let permanent = match status.as_deref().and_then(status_class) {
+        Some('5') => true,
+        Some('4') => false,
+        _ => !DELAY_WORDING
+            .iter()
+            .any(|d| subject_lc.contains(d) || lc.contains(d)),
     };
-
-    let failed: Vec<&DsnRecipient> = report
-        .map(|r| r.recipients.iter().filter(|r| r.is_failure()).collect())
-        .unwrap_or_default();
-    if !failed.is_empty() {
-        bounce.recipients = failed
-            .iter()
-            .filter_map(|r| r.address.as_deref())
-            .filter_map(|a| EmailAddress::parse(a).ok())
-            .collect();
-        bounce.permanent = failed.iter().any(|r| r.is_permanent());
-        bounce.status = failed.iter().find_map(|r| r.status.clone());
-    }
-
-    if bounce.recipients.is_empty() {
-        bounce.recipients = headers
-            .all("x-failed-recipients")
-            .flat_map(scan_addresses)
-            .filter_map(|a| EmailAddress::parse(&a).ok())
-            .collect();
-    }
-    if bounce.recipients.is_empty() {
-        bounce.recipients = recipients_from_text(notification)
-            .into_iter()
-            .filter(|a| !excluded(a))
-            .collect();
-    }
-    if bounce.recipients.is_empty() {
-        bounce.recipients = scan_addresses(notification)
-            .iter()
-            .filter_map(|a| EmailAddress::parse(a).ok())
-            .filter(|a| !excluded(a))
-            .collect();
-    }
-    dedup_keep_order(&mut bounce.recipients);
-
-    if failed.is_empty() {
-        bounce.status = find_status(notification);
-        let delayed = [
-            "delay",
-            "still being retried",
-            "will be retried",
-            "will retry",
-            "will keep trying",
-            "will continue to try",
-            "not yet been delivered",
-            "verzögert",
-            "retardé",
-            "retrasad",
-            "vertraagd",
-        ];
-        let lc = notification.to_lowercase();
-        bounce.permanent = match bounce.status.as_deref().and_then(status_class) {
-            Some('5') => true,
-            Some('4') => false,
-            _ => !delayed
-                .iter()
-                .any(|d| subject_lc.contains(d) || lc.contains(d)),
-        };
-    }
-    bounce
+    (permanent, status)
 }
 
 /// Failed recipients from the line shapes mail systems use:
@@ -220,10 +251,7 @@ fn returned_original(
         if let Some(h) = original_headers {
             let id = message_ids(h.all("message-id")).into_iter().next();
             if id.is_some() {
-                let from = h
-                    .get("from")
-                    .and_then(|f| scan_addresses(f).into_iter().next())
-                    .and_then(|a| EmailAddress::parse(&a).ok());
+                let from = h.get("from").and_then(first_address);
                 let reply_to = h.all("reply-to").flat_map(scan_addresses).collect();
                 return (id, from, reply_to);
             }
@@ -245,10 +273,7 @@ fn returned_original(
                 .into_iter()
                 .next();
         } else if from.is_none() && lower.starts_with("from:") {
-            from = scan_addresses(&trimmed[5..])
-                .into_iter()
-                .next()
-                .and_then(|a| EmailAddress::parse(&a).ok());
+            from = first_address(&trimmed[5..]);
         } else if reply_to.is_empty() && lower.starts_with("reply-to:") {
             reply_to = scan_addresses(&trimmed[9..]);
         }

@@ -91,6 +91,14 @@ pub(super) fn scan_addresses(text: &str) -> Vec<String> {
     found
 }
 
+/// The first valid address in `text` (a `From` value), canonical.
+pub(super) fn first_address(text: &str) -> Option<EmailAddress> {
+    scan_addresses(text)
+        .into_iter()
+        .next()
+        .and_then(|a| EmailAddress::parse(&a).ok())
+}
+
 /// The address in the `for` clause of a `Received` field (`… for <a@b>; date`).
 pub(super) fn received_for(received: &str) -> Vec<String> {
     let lower = received.to_ascii_lowercase();

@@ -93,15 +93,16 @@ mod return_date;
 mod tokenize;
 
 use chrono::NaiveDate;
+use mail_parser::Message;
 
 use crate::EmailAddress;
 use crate::render::single_line;
 use bounce::bounce_details;
 use classify::{is_auto_reply, is_bounce};
-use dsn::delivery_report;
+use dsn::{DeliveryReport, delivery_report};
 use mime::{
-    Headers, body_text, dedup_keep_order, message_ids, own_text, parse_mime, received_for,
-    scan_addresses,
+    Headers, body_text, dedup_keep_order, first_address, message_ids, own_text, parse_mime,
+    received_for, scan_addresses,
 };
 
 pub use limits::{MAX_BYTES, MAX_DEPTH, MAX_PARTS};
@@ -233,6 +234,70 @@ pub const MAX_RECIPIENTS: usize = 100;
 /// arrived; the return date of an out-of-office is read against the `Date` header's day
 /// when there is one, else against `reference`.
 pub fn parse_inbound(raw: &[u8], reference: NaiveDate) -> Result<Inbound, InboundError> {
+    let message = read_message(raw)?;
+    let headers = Headers::of(&message);
+    let from = first_address(headers.get("from").unwrap_or_default());
+    let (recipients_raw, recipients) = read_recipients(&headers);
+    let subject = read_subject(&message);
+    // French clients write "RE\u{a0}:" with a no-break space.
+    let subject_lc = subject
+        .as_deref()
+        .unwrap_or_default()
+        .to_lowercase()
+        .replace('\u{a0}', " ");
+    let date = message.date().and_then(|d| {
+        NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
+    });
+    let text = body_text(&message);
+    let own = own_text(&text);
+
+    let report = delivery_report(&message);
+    let kind = kind_of(
+        &message,
+        &headers,
+        report.as_ref(),
+        from.as_ref(),
+        &subject_lc,
+        &own,
+    );
+    let bounce = (kind == InboundKind::Bounce).then(|| {
+        bounce_details(
+            &message,
+            &headers,
+            report.as_ref(),
+            &text,
+            &subject_lc,
+            &from,
+            &recipients,
+        )
+    });
+    let return_date = (kind == InboundKind::AutoReply)
+        .then(|| {
+            let subject = subject.as_deref().unwrap_or_default();
+            return_date(&format!("{subject}\n\n{own}"), date.unwrap_or(reference))
+        })
+        .flatten();
+
+    Ok(Inbound {
+        kind,
+        from,
+        recipients,
+        recipients_raw,
+        message_id: message_ids(headers.all("message-id")).into_iter().next(),
+        in_reply_to: distinct_ids(&headers, "in-reply-to"),
+        references: distinct_ids(&headers, "references"),
+        subject,
+        auto_submitted: headers.get("auto-submitted").map(str::to_owned),
+        date,
+        return_date,
+        bounce,
+    })
+}
+
+/// The message mail-parser reads from `raw`, or why there is none.: a message over
+/// the limits ([`MAX_BYTES`], [`MAX_DEPTH`], [`MAX_PARTS`]) is refused before mail-parser
+/// sees it, and input without a single header field is not a message.
+fn read_message(raw: &[u8]) -> Result<Message<'_>, InboundError> {
     if raw.iter().all(u8::is_ascii_whitespace) {
         return Err(InboundError::Empty);
     }
@@ -245,25 +310,27 @@ pub fn parse_inbound(raw: &[u8], reference: NaiveDate) -> Result<Inbound, Inboun
     if message.root_part().headers.is_empty() {
         return Err(InboundError::NotAMessage);
     }
-    let headers = Headers::of(&message);
+    Ok(message)
+}
 
-    let from_raw = headers.get("from").unwrap_or_default();
-    let from = scan_addresses(from_raw)
-        .into_iter()
-        .next()
-        .and_then(|a| EmailAddress::parse(&a).ok());
+/// Header fields that name a recipient, besides the `for` clause of `Received` lines.
+const RECIPIENT_FIELDS: &[&str] = &[
+    "to",
+    "cc",
+    "delivered-to",
+    "x-original-to",
+    "envelope-to",
+    "x-envelope-to",
+    "x-forwarded-to",
+    "x-rcpt-to",
+];
 
+/// Every recipient, as written and canonical ([`Inbound::recipients_raw`],
+/// [`Inbound::recipients`]), deduplicated in order.: only the first
+/// [`MAX_RECIPIENTS`] are read.
+fn read_recipients(headers: &Headers) -> (Vec<String>, Vec<EmailAddress>) {
     let mut recipients_raw = Vec::new();
-    for name in [
-        "to",
-        "cc",
-        "delivered-to",
-        "x-original-to",
-        "envelope-to",
-        "x-envelope-to",
-        "x-forwarded-to",
-        "x-rcpt-to",
-    ] {
+    for name in RECIPIENT_FIELDS {
         for value in headers.all(name) {
             recipients_raw.extend(scan_addresses(value));
         }
@@ -280,81 +347,53 @@ pub fn parse_inbound(raw: &[u8], reference: NaiveDate) -> Result<Inbound, Inboun
         .filter_map(|a| EmailAddress::parse(a).ok())
         .collect();
     dedup_keep_order(&mut recipients);
+    (recipients_raw, recipients)
+}
 
-    // an encoded word (`=?utf-8?b?DQo=?=`) can decode to CR, LF or other
-    // controls; the subject is quoted into headers we write (the forward), so
-    // it is made one line right after decoding.
-    let subject = message.subject().map(|s| single_line(s).trim().to_owned());
-    // French clients write "RE\u{a0}:" with a no-break space.
-    let subject_lc = subject
-        .as_deref()
-        .unwrap_or_default()
-        .to_lowercase()
-        .replace('\u{a0}', " ");
-    let auto_submitted = headers.get("auto-submitted").map(str::to_owned);
-    let date = message.date().and_then(|d| {
-        NaiveDate::from_ymd_opt(i32::from(d.year), u32::from(d.month), u32::from(d.day))
-    });
+/// The decoded subject on one line.: an encoded word (`=?utf-8?b?DQo=?=`) can
+/// decode to CR, LF or other controls; the subject is quoted into headers we write (the
+/// forward), so it is made one line right after decoding.
+fn read_subject(message: &Message<'_>) -> Option<String> {
+    message.subject().map(|s| single_line(s).trim().to_owned())
+}
+
+/// The classification of the module docs, first match wins: a bounce (rules 1.1–1.5,
+/// last sentence: delivery-status notifications are bounces, never replies), an
+/// automatic reply (rules 2.1–2.6, R-9.7), else a person's reply.
+fn kind_of(
+    message: &Message<'_>,
+    headers: &Headers,
+    report: Option<&DeliveryReport>,
+    from: Option<&EmailAddress>,
+    subject_lc: &str,
+    own: &str,
+) -> InboundKind {
+    if let Some(report) = report {
+        return if report.is_failure() {
+            InboundKind::Bounce
+        } else {
+            InboundKind::AutoReply
+        };
+    }
+    let from_raw = headers.get("from").unwrap_or_default();
+    if is_bounce(headers, from_raw, from, subject_lc, &own.to_lowercase()) {
+        return InboundKind::Bounce;
+    }
     let null_return_path = headers
         .get("return-path")
         .is_some_and(|rp| matches!(rp.trim(), "" | "<>" | "< >"));
+    if is_auto_reply(message, headers, null_return_path, subject_lc) {
+        InboundKind::AutoReply
+    } else {
+        InboundKind::Reply
+    }
+}
 
-    let text = body_text(&message);
-    let own = own_text(&text);
-    let own_lc = own.to_lowercase();
-
-    // last sentence: delivery-status notifications are bounces, never replies.
-    let report = delivery_report(&message);
-    let kind = match &report {
-        Some(report) if report.is_failure() => InboundKind::Bounce,
-        Some(_) => InboundKind::AutoReply,
-        None if is_bounce(&headers, from_raw, from.as_ref(), &subject_lc, &own_lc) => {
-            InboundKind::Bounce
-        }
-        None if is_auto_reply(&message, &headers, null_return_path, &subject_lc) => {
-            InboundKind::AutoReply
-        }
-        None => InboundKind::Reply,
-    };
-
-    let bounce = (kind == InboundKind::Bounce).then(|| {
-        bounce_details(
-            &message,
-            &headers,
-            report.as_ref(),
-            &text,
-            &subject_lc,
-            &from,
-            &recipients,
-        )
-    });
-
-    let return_date = (kind == InboundKind::AutoReply)
-        .then(|| {
-            let subject = subject.as_deref().unwrap_or_default();
-            return_date(&format!("{subject}\n\n{own}"), date.unwrap_or(reference))
-        })
-        .flatten();
-
-    let mut in_reply_to = message_ids(headers.all("in-reply-to"));
-    dedup_keep_order(&mut in_reply_to);
-    let mut references = message_ids(headers.all("references"));
-    dedup_keep_order(&mut references);
-
-    Ok(Inbound {
-        kind,
-        from,
-        recipients,
-        recipients_raw,
-        message_id: message_ids(headers.all("message-id")).into_iter().next(),
-        in_reply_to,
-        references,
-        subject,
-        auto_submitted,
-        date,
-        return_date,
-        bounce,
-    })
+/// The message ids of every `name` field (`In-Reply-To`, `References`), each once, in order.
+fn distinct_ids(headers: &Headers, name: &str) -> Vec<String> {
+    let mut ids = message_ids(headers.all(name));
+    dedup_keep_order(&mut ids);
+    ids
 }
 
 #[cfg(test)]
