@@ -94,87 +94,116 @@ fn classify_word(w: &str, list_en: &[&str], list_other: &[&str]) -> Option<Langu
     }
 }
 
-/// What the words around a date say it means (see [`super::return_date()`]).
+/// What the words around a date say it means (see [`super::return_date()`]): the first
+/// word before it that is not a filler decides ([`cue_of_word`]); without one, a return
+/// cue anywhere near makes it a return date.
 pub(super) fn cue_of(tokens: &[Tok], found: &FoundDate) -> Cue {
-    // Look back within the sentence.
-    let mut before: Vec<&Tok> = Vec::new();
-    let mut earlier_date_in_sentence = false;
-    let mut j = found.start;
-    // Bounded, so that a long text full of numbers stays linear.
-    while j > 0 && found.start - j < 40 {
-        j -= 1;
-        if tokens[j] == Tok::Break {
-            break;
+    let context = Context::around(tokens, found);
+    let immediate = context.before.iter().find_map(|t| match t {
+        Tok::Word(w) if FILLERS.contains(&w.as_str()) => None,
+        Tok::Punct(',') => None,
+        other => Some(*other),
+    });
+    let decided = match immediate {
+        Some(Tok::Word(w)) => cue_of_word(w, &context),
+        Some(Tok::Punct('-')) if context.earlier_date_in_sentence => {
+            Some(Cue::Until(Language::Unknown))
         }
-        if before.len() < 8 {
-            before.push(&tokens[j]);
+        _ => None,
+    };
+    decided.unwrap_or(match (context.back_after, context.back_before) {
+        (Some(language), _) | (None, Some(language)) => Cue::Back(language),
+        (None, None) => Cue::Plain(Language::Unknown),
+    })
+}
+
+/// The words of a date's sentence that its cue depends on.
+struct Context<'t> {
+    /// Up to 8 tokens before the date, nearest first, within its sentence.
+    before: Vec<&'t Tok>,
+    /// A number earlier in the sentence: "to" or a dash may end a range.
+    earlier_date_in_sentence: bool,
+    /// A return cue before the date in its sentence ("back", "wieder", …).
+    back_before: Option<Language>,
+    /// A verb-final return cue a few words after it ("ab dem 4. Dezember wieder").
+    back_after: Option<Language>,
+}
+
+impl<'t> Context<'t> {
+    fn around(tokens: &'t [Tok], found: &FoundDate) -> Self {
+        let mut before: Vec<&Tok> = Vec::new();
+        let mut earlier_date_in_sentence = false;
+        let mut j = found.start;
+        // Bounded, so that a long text full of numbers stays linear.
+        while j > 0 && found.start - j < 40 {
+            j -= 1;
+            if tokens[j] == Tok::Break {
+                break;
+            }
+            if before.len() < 8 {
+                before.push(&tokens[j]);
+            }
+            if matches!(tokens[j], Tok::Num(_)) {
+                earlier_date_in_sentence = true;
+            }
         }
-        if matches!(tokens[j], Tok::Num(_)) {
-            earlier_date_in_sentence = true;
+        let back_before = before.iter().find_map(|t| match t {
+            Tok::Word(w) => classify_word(w, BACK_EN, BACK_OTHER),
+            _ => None,
+        });
+        Context {
+            before,
+            earlier_date_in_sentence,
+            back_before,
+            back_after: trailing_return_cue(tokens, found.end),
         }
     }
-    let back_before = before.iter().find_map(|t| match t {
-        Tok::Word(w) => classify_word(w, BACK_EN, BACK_OTHER),
-        _ => None,
-    });
+}
 
-    // Look ahead a few words for a verb-final return cue ("ab dem 4. Dezember wieder").
-    let mut back_after = None;
-    for t in tokens.iter().skip(found.end + 1).take(4) {
+/// A return cue in the few words after a date, before a conjunction, comma or sentence
+/// end: German, French, Spanish and Dutch put the verb last ("ab dem 4. Dezember wieder").
+fn trailing_return_cue(tokens: &[Tok], end: usize) -> Option<Language> {
+    for t in tokens.iter().skip(end + 1).take(4) {
         match t {
             Tok::Word(w) if CONJUNCTIONS.contains(&w.as_str()) => break,
             Tok::Word(w) => {
                 if let Some(language) = classify_word(w, &[], BACK_OTHER) {
-                    back_after = Some(language);
-                    break;
+                    return Some(language);
                 }
             }
             Tok::Break | Tok::Punct(',') => break,
             _ => {}
         }
     }
+    None
+}
 
-    // The first word before the date that is not a filler decides.
-    let immediate = before.iter().find_map(|t| match t {
-        Tok::Word(w) if FILLERS.contains(&w.as_str()) => None,
-        Tok::Punct(',') => None,
-        other => Some(*other),
-    });
-    match immediate {
-        Some(Tok::Word(w)) => {
-            if let Some(language) = classify_word(w, AFTER_EN, AFTER_OTHER) {
-                // "back after 3 December": absent through that date.
-                return Cue::Until(language);
-            }
-            if let Some(language) = classify_word(w, UNTIL_EN, UNTIL_OTHER) {
-                // "not back until 4 January" is back on that date.
-                return match back_before {
-                    Some(_) => Cue::Back(language),
-                    None => Cue::Until(language),
-                };
-            }
-            if earlier_date_in_sentence
-                && let Some(language) = classify_word(w, RANGE_EN, RANGE_OTHER)
-            {
-                return Cue::Until(language);
-            }
-            if let Some(language) = classify_word(w, BACK_EN, BACK_OTHER) {
-                return Cue::Back(language);
-            }
-            if let Some(language) = classify_word(w, FROM_EN, FROM_OTHER) {
-                return match back_after.or(back_before) {
-                    Some(_) => Cue::Back(language),
-                    None => Cue::From(language),
-                };
-            }
-        }
-        Some(Tok::Punct('-')) if earlier_date_in_sentence => {
-            return Cue::Until(Language::Unknown);
-        }
-        _ => {}
+/// The cue of the word right before a date (fillers skipped), or `None` when it is no
+/// cue word: "after" and "until" mean absent through the date — but "not back until 4
+/// January" is back on it —, "to" after an earlier date ends a range, "back" is a return,
+/// and "from" is the start of the absence unless a return cue is near.
+fn cue_of_word(w: &str, context: &Context<'_>) -> Option<Cue> {
+    if let Some(language) = classify_word(w, AFTER_EN, AFTER_OTHER) {
+        return Some(Cue::Until(language));
     }
-    match (back_after, back_before) {
-        (Some(language), _) | (None, Some(language)) => Cue::Back(language),
-        (None, None) => Cue::Plain(Language::Unknown),
+    if let Some(language) = classify_word(w, UNTIL_EN, UNTIL_OTHER) {
+        return Some(match context.back_before {
+            Some(_) => Cue::Back(language),
+            None => Cue::Until(language),
+        });
     }
+    if context.earlier_date_in_sentence
+        && let Some(language) = classify_word(w, RANGE_EN, RANGE_OTHER)
+    {
+        return Some(Cue::Until(language));
+    }
+    if let Some(language) = classify_word(w, BACK_EN, BACK_OTHER) {
+        return Some(Cue::Back(language));
+    }
+    classify_word(w, FROM_EN, FROM_OTHER).map(|language| {
+        match context.back_after.or(context.back_before) {
+            Some(_) => Cue::Back(language),
+            None => Cue::From(language),
+        }
+    })
 }

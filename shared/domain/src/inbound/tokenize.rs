@@ -14,16 +14,11 @@ pub(super) enum Tok {
 
 const ORDINAL_SUFFIXES: &[&str] = &["st", "nd", "rd", "th", "er", "e", "ème", "eme", "º", "ª"];
 
+/// The tokens of `text`, lower-cased: words, numbers (with their date separators and
+/// ordinal suffixes), the punctuation a date phrase uses, and breaks at the end of a
+/// sentence or at a blank line.
 pub(super) fn tokenize(text: &str) -> Vec<Tok> {
-    // Dutch "t/m", "t.e.m." and "tot en met" (through) become one word; the leading space
-    // lets the patterns require a word start.
-    let text = format!(" {}", text.to_lowercase())
-        .replace(['’', '‘', '´'], "'")
-        .replace(['\u{a0}', '\t'], " ")
-        .replace(" t/m", " totenmet ")
-        .replace(" t.e.m.", " totenmet ")
-        .replace(" tot en met ", " totenmet ");
-    let chars: Vec<char> = text.chars().collect();
+    let chars: Vec<char> = normalize(text).chars().collect();
     let mut tokens = Vec::new();
     let mut i = 0;
     let mut newlines = 0;
@@ -42,67 +37,91 @@ pub(super) fn tokenize(text: &str) -> Vec<Tok> {
             continue;
         }
         newlines = 0;
-        if c.is_ascii_digit() {
-            let start = i;
-            while i < chars.len() && chars[i].is_ascii_digit() {
-                i += 1;
-            }
-            // Internal separators: 03.12.2026, 2026-12-03, 12/03/2026.
-            while i + 1 < chars.len()
-                && matches!(chars[i], '.' | '-' | '/')
-                && chars[i + 1].is_ascii_digit()
-                && i - start < 12
-            {
-                i += 1;
-                while i < chars.len() && chars[i].is_ascii_digit() {
-                    i += 1;
-                }
-            }
-            // A trailing dot: German ordinal ("4. Dezember") or yearless date ("3.12.").
-            if i < chars.len() && chars[i] == '.' {
-                i += 1;
-            }
-            let mut raw: String = chars[start..i].iter().collect();
-            // Ordinal suffix: 3rd, 1er, 1º.
-            let suffix_end = (i..chars.len())
-                .find(|&j| !chars[j].is_alphabetic())
-                .unwrap_or(chars.len());
-            let suffix: String = chars[i..suffix_end].iter().collect();
-            if !suffix.is_empty()
-                && !raw.ends_with('.')
-                && ORDINAL_SUFFIXES.contains(&suffix.as_str())
-            {
-                raw.push_str(&suffix);
-                i = suffix_end;
-            }
-            tokens.push(Tok::Num(raw));
-            continue;
-        }
-        if c.is_alphabetic() {
-            let start = i;
-            while i < chars.len()
-                && (chars[i].is_alphabetic()
-                    || (chars[i] == '\'' && i + 1 < chars.len() && chars[i + 1].is_alphabetic()))
-            {
-                i += 1;
-            }
-            let word: String = chars[start..i].iter().collect();
-            // "Dec. 3": the abbreviation's dot does not end the sentence.
-            if i < chars.len() && chars[i] == '.' && month_of(&word).is_some() {
-                i += 1;
-            }
-            tokens.push(Tok::Word(word));
-            continue;
-        }
-        match c {
-            '.' | '!' | '?' | ';' => tokens.push(Tok::Break),
-            '-' | '–' | '—' => tokens.push(Tok::Punct('-')),
-            ',' | ':' | '(' | ')' => tokens.push(Tok::Punct(c)),
-            _ => {}
-        }
-        i += 1;
+        let (token, next) = if c.is_ascii_digit() {
+            read_number(&chars, i)
+        } else if c.is_alphabetic() {
+            read_word(&chars, i)
+        } else {
+            (punctuation(c), i + 1)
+        };
+        tokens.extend(token);
+        i = next;
     }
     tokens
+}
+
+/// Lower case, one kind of apostrophe and of space, and the Dutch "t/m", "t.e.m." and
+/// "tot en met" (through) as one word; the leading space lets the patterns require a
+/// word start.
+fn normalize(text: &str) -> String {
+    format!(" {}", text.to_lowercase())
+        .replace(['’', '‘', '´'], "'")
+        .replace(['\u{a0}', '\t'], " ")
+        .replace(" t/m", " totenmet ")
+        .replace(" t.e.m.", " totenmet ")
+        .replace(" tot en met ", " totenmet ")
+}
+
+/// The number starting at `chars[start]` and the index after it: digits with internal
+/// date separators (`03.12.2026`, `2026-12-03`, `12/03/2026`), a trailing dot (German
+/// ordinal "4. Dezember", yearless "3.12.") or an ordinal suffix (`3rd`, `1er`, `1º`).
+fn read_number(chars: &[char], start: usize) -> (Option<Tok>, usize) {
+    let mut i = start;
+    while i < chars.len() && chars[i].is_ascii_digit() {
+        i += 1;
+    }
+    while i + 1 < chars.len()
+        && matches!(chars[i], '.' | '-' | '/')
+        && chars[i + 1].is_ascii_digit()
+        && i - start < 12
+    {
+        i += 1;
+        while i < chars.len() && chars[i].is_ascii_digit() {
+            i += 1;
+        }
+    }
+    if i < chars.len() && chars[i] == '.' {
+        i += 1;
+    }
+    let mut raw: String = chars[start..i].iter().collect();
+    let suffix_end = (i..chars.len())
+        .find(|&j| !chars[j].is_alphabetic())
+        .unwrap_or(chars.len());
+    let suffix: String = chars[i..suffix_end].iter().collect();
+    if !suffix.is_empty() && !raw.ends_with('.') && ORDINAL_SUFFIXES.contains(&suffix.as_str()) {
+        raw.push_str(&suffix);
+        i = suffix_end;
+    }
+    (Some(Tok::Num(raw)), i)
+}
+
+/// The word starting at `chars[start]` (an apostrophe inside it included: "jusqu'au")
+/// and the index after it. A month abbreviation's dot ("Dec. 3") does not end the
+/// sentence.
+fn read_word(chars: &[char], start: usize) -> (Option<Tok>, usize) {
+    let mut i = start;
+    while i < chars.len()
+        && (chars[i].is_alphabetic()
+            || (chars[i] == '\'' && i + 1 < chars.len() && chars[i + 1].is_alphabetic()))
+    {
+        i += 1;
+    }
+    let word: String = chars[start..i].iter().collect();
+    if i < chars.len() && chars[i] == '.' && month_of(&word).is_some() {
+        i += 1;
+    }
+    (Some(Tok::Word(word)), i)
+}
+
+/// The token of one punctuation character: a sentence end, a dash (of a range), or a
+/// separator of a date phrase; other characters are dropped.
+fn punctuation(c: char) -> Option<Tok> {
+    match c {
+        '.' | '!' | '?' | ';' => Some(Tok::Break),
+        '-' | '–' | '—' => Some(Tok::Punct('-')),
+        ',' | ':' | '(' | ')' => Some(Tok::Punct(c)),
+        _ => None,
+    }
 }
 
 pub(super) fn month_of(word: &str) -> Option<u32> {
