@@ -41,16 +41,7 @@ impl Enrollment {
         a.state = AttemptState::Bounced;
         a.lease_until = None;
         a.reason = Some(reason.to_owned());
-        let latest = self.step(step).and_then(|s| s.latest()).map(|l| l.number) == Some(attempt);
-        if latest && self.accepts_returns() {
-            self.resend = Some(Resend {
-                step,
-                at: resend_at,
-                address: None,
-            });
-            self.plan_version += 1;
-        }
-        self.next_due_at = self.due_after_a_return();
+        self.send_again_if_latest(step, attempt, resend_at, None);
         true
     }
 
@@ -74,7 +65,6 @@ impl Enrollment {
         if earlier_soft {
             return (self.bounce_attempt(step, attempt, reason, resend_at), true);
         }
-        let accepts = self.accepts_returns();
         let Some(a) = self.attempt_mut(step, attempt) else {
             return (false, false);
         };
@@ -84,16 +74,7 @@ impl Enrollment {
         a.state = AttemptState::SoftBounced;
         a.reason = Some(reason.to_owned());
         let address = a.address.clone();
-        let latest = self.step(step).and_then(|s| s.latest()).map(|l| l.number) == Some(attempt);
-        if latest && accepts {
-            self.resend = Some(Resend {
-                step,
-                at: retry_at,
-                address: Some(address),
-            });
-            self.plan_version += 1;
-        }
-        self.next_due_at = self.due_after_a_return();
+        self.send_again_if_latest(step, attempt, retry_at, Some(address));
         (true, false)
     }
 
@@ -112,19 +93,10 @@ impl Enrollment {
         reason: &str,
         at: DateTime<Utc>,
     ) -> bool {
-        let claimed_at = match self.attempt(step, attempt) {
-            Some(a) if a.state == AttemptState::Claimed => Some(a.claimed_at),
-            Some(a) if matches!(a.state, AttemptState::Sent | AttemptState::Delivered) => None,
-            _ => return false,
-        };
-        if let Some(claimed_at) = claimed_at
-            && self
-                .record_sent(step, attempt, claimed_at.min(at), None, false)
-                .is_err()
-        {
+        let proven = [AttemptState::Sent, AttemptState::Delivered];
+        if !self.prove_hand_off(step, attempt, at, &proven) {
             return false;
         }
-        let accepts = self.accepts_returns();
         let Some(a) = self.attempt_mut(step, attempt) else {
             return false;
         };
@@ -132,16 +104,7 @@ impl Enrollment {
         a.lease_until = None;
         a.reason = Some(reason.to_owned());
         let address = a.address.clone();
-        let latest = self.step(step).and_then(|s| s.latest()).map(|l| l.number) == Some(attempt);
-        if latest && accepts {
-            self.resend = Some(Resend {
-                step,
-                at,
-                address: Some(address),
-            });
-            self.plan_version += 1;
-        }
-        self.next_due_at = self.due_after_a_return();
+        self.send_again_if_latest(step, attempt, at, Some(address));
         true
     }
 
@@ -150,16 +113,7 @@ impl Enrollment {
     /// proves the hand-off: it is recorded as sent first, so the enrollment moves
     /// on to its next step. Returns whether anything changed.
     pub fn mark_delivered(&mut self, step: u32, attempt: u32, now: DateTime<Utc>) -> bool {
-        let claimed_at = match self.attempt(step, attempt) {
-            Some(a) if a.state == AttemptState::Claimed => Some(a.claimed_at),
-            Some(a) if a.state == AttemptState::Sent => None,
-            _ => return false,
-        };
-        if let Some(claimed_at) = claimed_at
-            && self
-                .record_sent(step, attempt, claimed_at.min(now), None, false)
-                .is_err()
-        {
+        if !self.prove_hand_off(step, attempt, now, &[AttemptState::Sent]) {
             return false;
         }
         match self.attempt_mut(step, attempt) {
@@ -170,6 +124,49 @@ impl Enrollment {
             }
             None => false,
         }
+    }
+
+    /// What a notification about attempt `attempt` of `step` proves: an attempt
+    /// still only claimed was handed off, and is recorded sent at the earlier of its claim
+    /// and `at`. `false` when the attempt is unknown, neither claimed nor in one of the
+    /// `proven` states (a duplicate or late notification, R-9.8), or cannot be recorded.
+    fn prove_hand_off(
+        &mut self,
+        step: u32,
+        attempt: u32,
+        at: DateTime<Utc>,
+        proven: &[AttemptState],
+    ) -> bool {
+        let claimed_at = match self.attempt(step, attempt) {
+            Some(a) if a.state == AttemptState::Claimed => Some(a.claimed_at),
+            Some(a) if proven.contains(&a.state) => None,
+            _ => return false,
+        };
+        match claimed_at {
+            Some(claimed_at) => self
+                .record_sent(step, attempt, claimed_at.min(at), None, false)
+                .is_ok(),
+            None => true,
+        }
+    }
+
+    /// After attempt `attempt` of `step` ended unsent: when it is the step's latest and
+    /// the enrollment still takes returns, the step is due again at `at` — to
+    /// `address`, or to the next address R-7 allows when `None` — as its next attempt,
+    /// under a new plan version. The next wake-up follows either way.
+    fn send_again_if_latest(
+        &mut self,
+        step: u32,
+        attempt: u32,
+        at: DateTime<Utc>,
+        address: Option<EmailAddress>,
+    ) {
+        let latest = self.step(step).and_then(|s| s.latest()).map(|l| l.number) == Some(attempt);
+        if latest && self.accepts_returns() {
+            self.resend = Some(Resend { step, at, address });
+            self.plan_version += 1;
+        }
+        self.next_due_at = self.due_after_a_return();
     }
 
     /// Whether any attempt of this enrollment hard-bounced.
