@@ -11,45 +11,36 @@ use std::sync::{Arc, Mutex};
 
 use super::non_blank;
 
-/// Candidate merge fields (`candidate.*`).
+/// Candidate merge fields (`candidate.*`); each may be absent from the JSON form.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct CandidateFields {
-    #[serde(default)]
     pub first_name: Option<String>,
-    #[serde(default)]
     pub last_name: Option<String>,
-    #[serde(default)]
     pub full_name: Option<String>,
-    #[serde(default)]
     pub title: Option<String>,
-    #[serde(default)]
     pub company: Option<String>,
-    #[serde(default)]
     pub location: Option<String>,
 }
 
-/// Sender merge fields (`sender.*`).
+/// Sender merge fields (`sender.*`); each may be absent from the JSON form.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SenderFields {
-    #[serde(default)]
     pub first_name: Option<String>,
-    #[serde(default)]
     pub full_name: Option<String>,
-    #[serde(default)]
     pub email: Option<String>,
 }
 
-/// Everything a step can merge for one recipient.
+/// Everything a step can merge for one recipient; each part may be absent from
+/// the JSON form.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RenderContext {
-    #[serde(default)]
     pub candidate: CandidateFields,
-    #[serde(default)]
     pub sender: SenderFields,
-    #[serde(default)]
     pub campaign_name: Option<String>,
     /// Per-enrollment custom fields (and overrides), by name.
-    #[serde(default)]
     pub custom: BTreeMap<String, String>,
 }
 

@@ -620,6 +620,18 @@ mod tests {
     }
 
     #[test]
+    fn every_part_of_a_context_may_be_absent_from_its_json() {
+        let empty: RenderContext = serde_json::from_str("{}").unwrap();
+        assert_eq!(empty, RenderContext::default());
+        let partial: RenderContext =
+            serde_json::from_str(r#"{"candidate": {"company": "Acme"}, "sender": {}}"#).unwrap();
+        assert_eq!(partial.candidate.company.as_deref(), Some("Acme"));
+        assert_eq!(partial.candidate.first_name, None);
+        assert_eq!(partial.sender, SenderFields::default());
+        assert!(partial.custom.is_empty());
+    }
+
+    #[test]
     fn single_line_replaces_control_characters() {
         // R-4.4
         assert_eq!(single_line("a\r\nb\tc\u{2028}d"), "a  b c d");
