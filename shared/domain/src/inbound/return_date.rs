@@ -267,93 +267,57 @@ mod tests {
     #[test]
     fn return_dates_in_english() {
         //
-        assert_eq!(rd("I will be back on December 3."), Some(d(2026, 12, 3)));
-        assert_eq!(rd("Returning on 3 December."), Some(d(2026, 12, 3)));
-        assert_eq!(
-            rd("I'm out of the office until December 2, 2026."),
-            Some(d(2026, 12, 3))
-        );
-        assert_eq!(rd("I won't be back until January 4."), Some(d(2027, 1, 4)));
-        assert_eq!(
-            rd("Away from Nov 20 to Dec 2 with no email."),
-            Some(d(2026, 12, 3))
-        );
-        assert_eq!(
-            rd("I'll be back in the office on Thursday, Dec. 3rd"),
-            Some(d(2026, 12, 3))
-        );
-        assert_eq!(rd("back 2026-12-03"), Some(d(2026, 12, 3)));
-        // US month-first is the only reading within a year.
-        assert_eq!(rd("until 12/02/2026"), Some(d(2026, 12, 3)));
-        // Both readings within a year: not read.
-        assert_eq!(rd("back on 01/02/2027"), None);
-        // Only a start date, or a date with no cue.
-        assert_eq!(rd("I am on leave from December 1."), None);
-        assert_eq!(rd("I am out of office on December 3."), None);
-        // "after" is absent through that date too.
-        assert_eq!(
-            rd("I'll get back to you after December 3."),
-            Some(d(2026, 12, 4))
-        );
-        // The date of the quoted original or a signature is not a return date.
-        assert_eq!(rd("Sent: Thursday, November 19, 2026 4:00 PM"), None);
-        assert_eq!(
-            rd("I am out of the office with limited access to email."),
-            None
-        );
-        // Start, then return: the return wins.
-        assert_eq!(
-            rd("I am out from December 1 and will be back on December 7."),
-            Some(d(2026, 12, 7))
-        );
+        #[rustfmt::skip]
+        let cases = [
+            ("I will be back on December 3.", Some(d(2026, 12, 3))),
+            ("Returning on 3 December.", Some(d(2026, 12, 3))),
+            ("I'm out of the office until December 2, 2026.", Some(d(2026, 12, 3))),
+            ("I won't be back until January 4.", Some(d(2027, 1, 4))),
+            ("Away from Nov 20 to Dec 2 with no email.", Some(d(2026, 12, 3))),
+            ("I'll be back in the office on Thursday, Dec. 3rd", Some(d(2026, 12, 3))),
+            ("back 2026-12-03", Some(d(2026, 12, 3))),
+            // US month-first is the only reading within a year.
+            ("until 12/02/2026", Some(d(2026, 12, 3))),
+            // Both readings within a year: not read.
+            ("back on 01/02/2027", None),
+            // Only a start date, or a date with no cue.
+            ("I am on leave from December 1.", None),
+            ("I am out of office on December 3.", None),
+            // "after" is absent through that date too.
+            ("I'll get back to you after December 3.", Some(d(2026, 12, 4))),
+            // The date of the quoted original or a signature is not a return date.
+            ("Sent: Thursday, November 19, 2026 4:00 PM", None),
+            ("I am out of the office with limited access to email.", None),
+            // Start, then return: the return wins.
+            ("I am out from December 1 and will be back on December 7.", Some(d(2026, 12, 7))),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(rd(text), expected, "{text}");
+        }
     }
 
     #[test]
     fn return_dates_in_other_languages() {
         //
-        assert_eq!(
-            rd("Ich bin bis zum 03.12.2026 nicht im Büro."),
-            Some(d(2026, 12, 4))
-        );
-        assert_eq!(
-            rd("Ab dem 4. Dezember bin ich wieder erreichbar."),
-            Some(d(2026, 12, 4))
-        );
-        assert_eq!(
-            rd("Vom 20.11. bis 2.12. bin ich im Urlaub."),
-            Some(d(2026, 12, 3))
-        );
-        assert_eq!(
-            rd("Je serai de retour le 3 décembre."),
-            Some(d(2026, 12, 3))
-        );
-        assert_eq!(
-            rd("Je suis absente jusqu’au 2 décembre inclus."),
-            Some(d(2026, 12, 3))
-        );
-        assert_eq!(
-            rd("Je suis absent du 20 au 30 novembre."),
-            Some(d(2026, 12, 1))
-        );
-        assert_eq!(rd("Regresaré el 3 de diciembre."), Some(d(2026, 12, 3)));
-        assert_eq!(
-            rd("Estaré fuera hasta el 03/12/2026."),
-            Some(d(2026, 12, 4))
-        );
-        assert_eq!(
-            rd("A partir del 4 de diciembre de 2026 estaré de vuelta."),
-            Some(d(2026, 12, 4))
-        );
-        assert_eq!(rd("Ik ben terug op 3 december."), Some(d(2026, 12, 3)));
-        assert_eq!(
-            rd("Ik ben afwezig tot en met 03-12-2026."),
-            Some(d(2026, 12, 4))
-        );
-        assert_eq!(rd("Ik ben t/m 3 december afwezig."), Some(d(2026, 12, 4)));
-        assert_eq!(
-            rd("Vanaf 4 december ben ik weer aanwezig."),
-            Some(d(2026, 12, 4))
-        );
+        #[rustfmt::skip]
+        let cases = [
+            ("Ich bin bis zum 03.12.2026 nicht im Büro.", Some(d(2026, 12, 4))),
+            ("Ab dem 4. Dezember bin ich wieder erreichbar.", Some(d(2026, 12, 4))),
+            ("Vom 20.11. bis 2.12. bin ich im Urlaub.", Some(d(2026, 12, 3))),
+            ("Je serai de retour le 3 décembre.", Some(d(2026, 12, 3))),
+            ("Je suis absente jusqu’au 2 décembre inclus.", Some(d(2026, 12, 3))),
+            ("Je suis absent du 20 au 30 novembre.", Some(d(2026, 12, 1))),
+            ("Regresaré el 3 de diciembre.", Some(d(2026, 12, 3))),
+            ("Estaré fuera hasta el 03/12/2026.", Some(d(2026, 12, 4))),
+            ("A partir del 4 de diciembre de 2026 estaré de vuelta.", Some(d(2026, 12, 4))),
+            ("Ik ben terug op 3 december.", Some(d(2026, 12, 3))),
+            ("Ik ben afwezig tot en met 03-12-2026.", Some(d(2026, 12, 4))),
+            ("Ik ben t/m 3 december afwezig.", Some(d(2026, 12, 4))),
+            ("Vanaf 4 december ben ik weer aanwezig.", Some(d(2026, 12, 4))),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(rd(text), expected, "{text}");
+        }
     }
 
     #[test]
