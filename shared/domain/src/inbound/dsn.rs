@@ -82,12 +82,36 @@ pub(super) fn delivery_report(message: &Message<'_>) -> Option<DeliveryReport> {
     report
 }
 
-/// The per-recipient field groups of a `message/delivery-status` body (RFC 3464 §2.3).
+/// The per-recipient field groups of a `message/delivery-status` body (RFC 3464 §2.3):
+/// groups are separated by blank lines, and a group with a `Final-Recipient` or
+/// `Original-Recipient` field is one recipient's block.
 fn parse_dsn_fields(text: &str) -> Vec<DsnRecipient> {
     let mut recipients = Vec::new();
     let mut current = DsnRecipient::default();
     let mut has_recipient_field = false;
-    // Unfold continuation lines, then read groups separated by blank lines.
+    for field in unfolded_fields(text) {
+        match field {
+            None => {
+                if has_recipient_field {
+                    current.prefer_specific_status();
+                    recipients.push(std::mem::take(&mut current));
+                }
+                current = DsnRecipient::default();
+                has_recipient_field = false;
+            }
+            Some((name, value)) => {
+                has_recipient_field |=
+                    matches!(name.as_str(), "final-recipient" | "original-recipient");
+                current.read_field(&name, value);
+            }
+        }
+    }
+    recipients
+}
+
+/// The fields of `text` as (lower-case name, value), continuation lines unfolded, with
+/// `None` for each blank line and one more at the end, so that every group is closed.
+fn unfolded_fields(text: &str) -> Vec<Option<(String, String)>> {
     let mut fields: Vec<Option<(String, String)>> = Vec::new();
     for line in text.lines() {
         if line.trim().is_empty() {
@@ -105,57 +129,50 @@ fn parse_dsn_fields(text: &str) -> Vec<DsnRecipient> {
         }
     }
     fields.push(None);
-    for field in fields {
-        match field {
-            None => {
-                if has_recipient_field {
-                    // A generic `x.0.0` status (Exim, SES) hides the code the remote
-                    // server gave in its diagnostic; the specific one decides, e.g.
-                    // 5.7.x for.
-                    let specific = current.diagnostic.as_deref().and_then(find_status);
-                    let generic = current
-                        .status
-                        .as_deref()
-                        .is_none_or(|s| s.ends_with(".0.0"));
-                    if generic
-                        && let Some(specific) = specific
-                        && current
-                            .status
-                            .as_deref()
-                            .and_then(status_class)
-                            .is_none_or(|class| status_class(&specific) == Some(class))
-                    {
-                        current.status = Some(specific);
-                    }
-                    recipients.push(std::mem::take(&mut current));
+    fields
+}
+
+impl DsnRecipient {
+    /// Reads one field of a recipient's block; fields that do not matter are ignored.
+    fn read_field(&mut self, name: &str, value: String) {
+        match name {
+            "final-recipient" | "original-recipient" => {
+                // `rfc822; ada@example.com` — Final-Recipient wins over Original-Recipient.
+                let address = value.split_once(';').map_or(value.as_str(), |(_, a)| a);
+                if let Some(address) = scan_addresses(address).into_iter().next()
+                    && (name == "final-recipient" || self.address.is_none())
+                {
+                    self.address = Some(address);
                 }
-                current = DsnRecipient::default();
-                has_recipient_field = false;
             }
-            Some((name, value)) => match name.as_str() {
-                "final-recipient" | "original-recipient" => {
-                    has_recipient_field = true;
-                    // `rfc822; ada@example.com` — Final-Recipient wins over Original-Recipient.
-                    let address = value.split_once(';').map_or(value.as_str(), |(_, a)| a);
-                    if let Some(address) = scan_addresses(address).into_iter().next()
-                        && (name == "final-recipient" || current.address.is_none())
-                    {
-                        current.address = Some(address);
-                    }
-                }
-                "action" => {
-                    current.action = value
-                        .split_whitespace()
-                        .next()
-                        .map(|a| a.to_ascii_lowercase());
-                }
-                "status" => current.status = find_status(&value),
-                "diagnostic-code" => current.diagnostic = Some(value),
-                _ => {}
-            },
+            "action" => {
+                self.action = value
+                    .split_whitespace()
+                    .next()
+                    .map(|a| a.to_ascii_lowercase());
+            }
+            "status" => self.status = find_status(&value),
+            "diagnostic-code" => self.diagnostic = Some(value),
+            _ => {}
         }
     }
-    recipients
+
+    /// A generic `x.0.0` status (Exim, SES) hides the code the remote server gave in its
+    /// diagnostic; the specific one of the same class decides, e.g. 5.7.x for.
+    fn prefer_specific_status(&mut self) {
+        let specific = self.diagnostic.as_deref().and_then(find_status);
+        let generic = self.status.as_deref().is_none_or(|s| s.ends_with(".0.0"));
+        if generic
+            && let Some(specific) = specific
+            && self
+                .status
+                .as_deref()
+                .and_then(status_class)
+                .is_none_or(|class| status_class(&specific) == Some(class))
+        {
+            self.status = Some(specific);
+        }
+    }
 }
 
 /// The first enhanced status code (`5.1.1`, `4.4.7`, …) in `text` (RFC 3463).
