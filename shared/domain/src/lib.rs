@@ -12,6 +12,7 @@ pub mod enrollment;
 pub mod ids;
 pub mod inbound;
 pub mod jitter;
+pub mod name;
 pub mod plan;
 pub mod render;
 pub mod ses_event;
@@ -19,4 +20,5 @@ pub mod token;
 pub mod zone;
 
 pub use email::EmailAddress;
+pub use name::Name;
 pub use zone::Zone;

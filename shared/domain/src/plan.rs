@@ -349,6 +349,8 @@ mod tests {
     use super::*;
 
     const ENR: &str = "enr_plan_example";
+    const STARTED: WhenToSend = WhenToSend::WhenStarted;
+    const BEST: WhenToSend = WhenToSend::BestTime;
 
     fn zone(name: &str) -> Zone {
         Zone::parse(name).unwrap()
@@ -366,15 +368,16 @@ mod tests {
         NaiveTime::from_hms_opt(h, m, 0).unwrap()
     }
 
+    /// The plan of ENR's `delays` from `start` (an RFC 3339 instant) in `zone`.
     fn request<'a>(
         zone: Zone,
-        start: DateTime<Utc>,
+        start: &str,
         when: WhenToSend,
         delays: &'a [u32],
     ) -> PlanRequest<'a> {
         PlanRequest {
             enrollment: ENR,
-            start,
+            start: utc(start),
             zone,
             when,
             skip_weekends: false,
@@ -393,6 +396,11 @@ mod tests {
 
     fn first_jitter(step: u32) -> Duration {
         jitter(step, FIRST_STEP_JITTER, 0, 20)
+    }
+
+    /// A plan of step 1 alone, at `at` plus its 0–20 min jitter.
+    fn jittered_first(at: &str) -> Vec<DateTime<Utc>> {
+        vec![utc(at) + first_jitter(1)]
     }
 
     fn specific(h: u32, m: u32) -> WhenToSend {
@@ -445,12 +453,7 @@ mod tests {
         // step 1 at S + 20 min rounded up to the minute; later steps on
         // previous date + delay at step 1's time of day ± 20 min.
         let delays = [0, 2, 3];
-        let req = request(
-            Zone::UTC,
-            utc("2026-03-02T10:00:30Z"),
-            WhenToSend::WhenStarted,
-            &delays,
-        );
+        let req = request(Zone::UTC, "2026-03-02T10:00:30Z", STARTED, &delays);
         let first = utc("2026-03-02T10:21:00Z");
         let second = utc("2026-03-04T10:21:00Z") + around(2);
         let third = utc("2026-03-07T10:21:00Z") + around(3);
@@ -461,12 +464,7 @@ mod tests {
     fn when_started_uses_the_grace_end_as_is_when_it_is_a_whole_minute() {
         // grace: exactly S + 20 min.
         let delays = [0];
-        let req = request(
-            Zone::UTC,
-            utc("2026-03-02T10:00:00Z"),
-            WhenToSend::WhenStarted,
-            &delays,
-        );
+        let req = request(Zone::UTC, "2026-03-02T10:00:00Z", STARTED, &delays);
         assert_eq!(plan(&req), vec![utc("2026-03-02T10:20:00Z")]);
         // The first step's delay is ignored.
         let delays = [7];
@@ -492,7 +490,7 @@ mod tests {
                 let delays = [0, 1];
                 let req = PlanRequest {
                     enrollment: &enrollment,
-                    ..request(Zone::UTC, utc(start), WhenToSend::WhenStarted, &delays)
+                    ..request(Zone::UTC, start, STARTED, &delays)
                 };
                 let planned = plan(&req);
                 let date = planned[0].date_naive().succ_opt().unwrap();
@@ -507,12 +505,7 @@ mod tests {
     fn specific_time_before_t_goes_the_same_day() {
         // before T: S + 20 (08:20) is before 09:30, so today 09:30 + 0–20 min.
         let delays = [0, 1];
-        let req = request(
-            Zone::UTC,
-            utc("2026-03-03T08:00:00Z"),
-            specific(9, 30),
-            &delays,
-        );
+        let req = request(Zone::UTC, "2026-03-03T08:00:00Z", specific(9, 30), &delays);
         let first = utc("2026-03-03T09:30:00Z") + first_jitter(1);
         let planned = plan(&req);
         assert_eq!(planned[0], first);
@@ -524,37 +517,21 @@ mod tests {
     fn specific_time_after_t_goes_the_next_day() {
         // after T: S + 20 (09:35) is past 09:30, so tomorrow's 09:30 + 0–20 min.
         let delays = [0];
-        let req = request(
-            Zone::UTC,
-            utc("2026-03-03T09:15:00Z"),
-            specific(9, 30),
-            &delays,
-        );
-        assert_eq!(
-            plan(&req),
-            vec![utc("2026-03-04T09:30:00Z") + first_jitter(1)]
-        );
+        let req = request(Zone::UTC, "2026-03-03T09:15:00Z", specific(9, 30), &delays);
+        assert_eq!(plan(&req), jittered_first("2026-03-04T09:30:00Z"));
         // exactly at T: S + 20 = 09:30 leaves room, so today.
         let req = PlanRequest {
             start: utc("2026-03-03T09:10:00Z"),
             ..req
         };
-        assert_eq!(
-            plan(&req),
-            vec![utc("2026-03-03T09:30:00Z") + first_jitter(1)]
-        );
+        assert_eq!(plan(&req), jittered_first("2026-03-03T09:30:00Z"));
     }
 
     #[test]
     fn specific_time_jitter_stays_on_its_date() {
         // clipped: T = 23:50 + up to 20 min stays at or before 23:59.
         let delays = [0];
-        let req = request(
-            Zone::UTC,
-            utc("2026-03-03T08:00:00Z"),
-            specific(23, 50),
-            &delays,
-        );
+        let req = request(Zone::UTC, "2026-03-03T08:00:00Z", specific(23, 50), &delays);
         let expected = utc("2026-03-03T23:50:00Z") + first_jitter(1).min(Duration::minutes(9));
         assert_eq!(plan(&req), vec![expected]);
     }
@@ -564,12 +541,7 @@ mod tests {
         // evening bucket: 20:00 in Berlin → 07:00–07:20 the next morning.
         let berlin = zone("Europe/Berlin");
         let delays = [0, 2];
-        let req = request(
-            berlin,
-            utc("2026-03-03T19:00:00Z"),
-            WhenToSend::BestTime,
-            &delays,
-        );
+        let req = request(berlin, "2026-03-03T19:00:00Z", BEST, &delays);
         let first = resolve_local(berlin, wall("2026-03-04 07:00")) + first_jitter(1);
         let second = first + Duration::days(2) + around(2);
         assert_eq!(plan(&req), vec![first, second]);
@@ -580,12 +552,7 @@ mod tests {
         // night bucket (t < 06:00): 03:00 → 07:00–07:20 the same morning.
         let berlin = zone("Europe/Berlin");
         let delays = [0];
-        let req = request(
-            berlin,
-            utc("2026-03-04T02:00:00Z"),
-            WhenToSend::BestTime,
-            &delays,
-        );
+        let req = request(berlin, "2026-03-04T02:00:00Z", BEST, &delays);
         let first = resolve_local(berlin, wall("2026-03-04 07:00")) + first_jitter(1);
         assert_eq!(plan(&req), vec![first]);
     }
@@ -595,12 +562,7 @@ mod tests {
         // morning bucket: 08:00 → S + 20 min; later steps as.
         let berlin = zone("Europe/Berlin");
         let delays = [0, 1];
-        let req = request(
-            berlin,
-            utc("2026-03-04T07:00:00Z"),
-            WhenToSend::BestTime,
-            &delays,
-        );
+        let req = request(berlin, "2026-03-04T07:00:00Z", BEST, &delays);
         let first = utc("2026-03-04T07:20:00Z");
         assert_eq!(
             plan(&req),
@@ -613,12 +575,7 @@ mod tests {
         // midday bucket: 11:00 → 16:00; later steps between 07:00 and 09:00 on their date.
         let berlin = zone("Europe/Berlin");
         let delays = [0, 1, 3];
-        let req = request(
-            berlin,
-            utc("2026-03-04T10:00:00Z"),
-            WhenToSend::BestTime,
-            &delays,
-        );
+        let req = request(berlin, "2026-03-04T10:00:00Z", BEST, &delays);
         let planned = plan(&req);
         assert_eq!(planned[0], resolve_local(berlin, wall("2026-03-04 16:00")));
         let morning = |date: &str, step: u32| {
@@ -647,12 +604,7 @@ mod tests {
         // a hold or a postponement goes through the planner.
         let berlin = zone("Europe/Berlin");
         let delays = [0, 1, 1, 1];
-        let mut req = request(
-            berlin,
-            utc("2026-12-01T08:00:00Z"),
-            WhenToSend::WhenStarted,
-            &delays,
-        );
+        let mut req = request(berlin, "2026-12-01T08:00:00Z", STARTED, &delays);
         req.skip_weekends = true;
         req.from_step = 1;
         // Friday 2026-12-18 at 09:40: later steps would fall on the weekend.
@@ -679,12 +631,7 @@ mod tests {
     fn the_steps_after_a_resend_follow_it() {
         // nothing goes out with or before the re-send.
         let delays = [0, 2, 3];
-        let mut req = request(
-            zone("UTC"),
-            utc("2026-12-01T08:00:00Z"),
-            WhenToSend::WhenStarted,
-            &delays,
-        );
+        let mut req = request(zone("UTC"), "2026-12-01T08:00:00Z", STARTED, &delays);
         req.from_step = 1;
         let resent = utc("2026-12-09T14:47:00Z");
         let planned = plan_after(&req, resent);
@@ -708,12 +655,7 @@ mod tests {
     fn skip_weekends_moves_the_first_step_to_monday() {
         // step 1 due Saturday 10:20 moves to Monday 10:20.
         let delays = [0];
-        let saturday = request(
-            Zone::UTC,
-            utc("2026-03-07T10:00:00Z"),
-            WhenToSend::WhenStarted,
-            &delays,
-        );
+        let saturday = request(Zone::UTC, "2026-03-07T10:00:00Z", STARTED, &delays);
         assert_eq!(plan(&saturday), vec![utc("2026-03-07T10:20:00Z")]);
         let skipping = PlanRequest {
             skip_weekends: true,
@@ -728,7 +670,7 @@ mod tests {
         };
         assert_eq!(
             plan(&friday_evening),
-            vec![utc("2026-03-09T07:00:00Z") + first_jitter(1)]
+            jittered_first("2026-03-09T07:00:00Z")
         );
     }
 
@@ -738,12 +680,7 @@ mod tests {
         let delays = [0, 2, 1];
         let req = PlanRequest {
             skip_weekends: true,
-            ..request(
-                Zone::UTC,
-                utc("2026-03-05T10:00:00Z"),
-                WhenToSend::WhenStarted,
-                &delays,
-            )
+            ..request(Zone::UTC, "2026-03-05T10:00:00Z", STARTED, &delays)
         };
         let first = utc("2026-03-05T10:20:00Z");
         let second = utc("2026-03-09T10:20:00Z") + around(2);
@@ -756,23 +693,12 @@ mod tests {
         // spring forward: T = 02:30 on 2026-03-08 in New York does not exist; 03:30 EDT.
         let ny = zone("America/New_York");
         let delays = [0];
-        let req = request(ny, utc("2026-03-07T17:00:00Z"), specific(2, 30), &delays);
-        assert_eq!(
-            plan(&req),
-            vec![utc("2026-03-08T07:30:00Z") + first_jitter(1)]
-        );
+        let req = request(ny, "2026-03-07T17:00:00Z", specific(2, 30), &delays);
+        assert_eq!(plan(&req), jittered_first("2026-03-08T07:30:00Z"));
         // 30-minute gap: T = 02:00 on 2026-10-04 at Lord Howe → 02:30 LHDT + jitter.
         let lord_howe = zone("Australia/Lord_Howe");
-        let req = request(
-            lord_howe,
-            utc("2026-10-03T02:00:00Z"),
-            specific(2, 0),
-            &delays,
-        );
-        assert_eq!(
-            plan(&req),
-            vec![utc("2026-10-03T15:30:00Z") + first_jitter(1)]
-        );
+        let req = request(lord_howe, "2026-10-03T02:00:00Z", specific(2, 0), &delays);
+        assert_eq!(plan(&req), jittered_first("2026-10-03T15:30:00Z"));
     }
 
     #[test]
@@ -786,12 +712,7 @@ mod tests {
             let delays = [0, 1];
             let req = PlanRequest {
                 enrollment: &enrollment,
-                ..request(
-                    ny,
-                    utc("2026-03-07T06:50:00Z"),
-                    WhenToSend::WhenStarted,
-                    &delays,
-                )
+                ..request(ny, "2026-03-07T06:50:00Z", STARTED, &delays)
             };
             let planned = plan(&req);
             assert_eq!(planned[0], utc("2026-03-07T07:10:00Z"));
@@ -816,11 +737,8 @@ mod tests {
         // fall back: T = 01:30 on 2026-11-01 in New York happens twice; the EDT one (05:30Z).
         let ny = zone("America/New_York");
         let delays = [0];
-        let req = request(ny, utc("2026-10-31T16:00:00Z"), specific(1, 30), &delays);
-        assert_eq!(
-            plan(&req),
-            vec![utc("2026-11-01T05:30:00Z") + first_jitter(1)]
-        );
+        let req = request(ny, "2026-10-31T16:00:00Z", specific(1, 30), &delays);
+        assert_eq!(plan(&req), jittered_first("2026-11-01T05:30:00Z"));
     }
 
     #[test]
@@ -829,12 +747,7 @@ mod tests {
         // give the EDT instant an hour earlier, so the grace end itself is kept.
         let ny = zone("America/New_York");
         let delays = [0];
-        let req = request(
-            ny,
-            utc("2026-11-01T06:05:00Z"),
-            WhenToSend::WhenStarted,
-            &delays,
-        );
+        let req = request(ny, "2026-11-01T06:05:00Z", STARTED, &delays);
         assert_eq!(plan(&req), vec![utc("2026-11-01T06:25:00Z")]);
     }
 
@@ -845,12 +758,7 @@ mod tests {
         let delays = [0, 3, 2, 4];
         let req = PlanRequest {
             from_step: 2,
-            ..request(
-                Zone::UTC,
-                utc("2026-03-03T20:00:00Z"),
-                WhenToSend::BestTime,
-                &delays,
-            )
+            ..request(Zone::UTC, "2026-03-03T20:00:00Z", BEST, &delays)
         };
         let third = utc("2026-03-04T07:00:00Z") + first_jitter(3);
         let fourth = third + Duration::days(4) + around(4);
@@ -876,7 +784,7 @@ mod tests {
             let delays = [0, 1];
             let with = |when, start| PlanRequest {
                 enrollment: &enrollment,
-                ..request(Zone::UTC, utc(start), when, &delays)
+                ..request(Zone::UTC, start, when, &delays)
             };
             let minutes = |a: DateTime<Utc>, b: DateTime<Utc>| (a - b).num_minutes();
             let specific = plan(&with(specific(12, 0), "2026-03-03T08:00:00Z"));
@@ -899,12 +807,7 @@ mod tests {
     fn a_zero_delay_still_plans_strictly_later() {
         // order: a (not validated) zero delay on the midday rule would land before step 1.
         let delays = [0, 0];
-        let req = request(
-            Zone::UTC,
-            utc("2026-03-04T10:00:00Z"),
-            WhenToSend::BestTime,
-            &delays,
-        );
+        let req = request(Zone::UTC, "2026-03-04T10:00:00Z", BEST, &delays);
         let first = utc("2026-03-04T16:00:00Z");
         assert_eq!(plan(&req), vec![first, first + Duration::minutes(1)]);
     }
@@ -915,12 +818,7 @@ mod tests {
         let delays = [0, 1];
         let req = PlanRequest {
             from_step: 1,
-            ..request(
-                zone("Europe/Berlin"),
-                utc("2026-12-01T10:00:00Z"),
-                WhenToSend::BestTime,
-                &delays,
-            )
+            ..request(zone("Europe/Berlin"), "2026-12-01T10:00:00Z", BEST, &delays)
         };
         let sent = utc("2026-12-01T15:00:00Z"); // 16:00 in Berlin
         assert!(is_spaced(&req, sent, utc("2026-12-02T06:00:00Z")));

@@ -363,6 +363,8 @@ fn parse_sns_envelope(
     }
 }
 
+/// One SES event object (event publishing's `eventType` or identity notifications'
+/// `notificationType`): a bounce, a complaint, a delivery, or any other kind kept by name.
 fn parse_ses_object(object: &Map<String, Value>) -> Result<SesEvent, SesEventError> {
     let kind = object
         .get("eventType")
@@ -374,76 +376,86 @@ fn parse_ses_object(object: &Map<String, Value>) -> Result<SesEvent, SesEventErr
             )
         })?;
     match kind {
-        "Bounce" => {
-            let mail = parse_mail(object)?;
-            let bounce = sub_object(object, "bounce", kind)?;
-            let feedback_id = feedback_id(bounce, kind)?;
-            let bounce_type = match str_field(bounce, "bounceType")
-                .map(|t| t.to_ascii_lowercase())
-                .as_deref()
-            {
-                Some("permanent") => BounceType::Permanent,
-                Some("transient") => BounceType::Transient,
-                _ => BounceType::Undetermined,
-            };
-            let recipients = array_field(bounce, "bouncedRecipients")
-                .filter_map(|r| {
-                    let r = r.as_object()?;
-                    Some(BouncedRecipient {
-                        address: parse_address(&str_field(r, "emailAddress")?)?,
-                        status: str_field(r, "status"),
-                        diagnostic: str_field(r, "diagnosticCode"),
-                        action: str_field(r, "action"),
-                    })
-                })
-                .collect();
-            Ok(SesEvent::Bounce {
-                mail,
-                bounce_type,
-                sub_type: str_field(bounce, "bounceSubType").unwrap_or_default(),
-                recipients,
-                feedback_id,
-                timestamp: str_field(bounce, "timestamp"),
-            })
-        }
-        "Complaint" => {
-            let mail = parse_mail(object)?;
-            let complaint = sub_object(object, "complaint", kind)?;
-            let feedback_id = feedback_id(complaint, kind)?;
-            let recipients = array_field(complaint, "complainedRecipients")
-                .filter_map(|r| parse_address(&str_field(r.as_object()?, "emailAddress")?))
-                .collect();
-            Ok(SesEvent::Complaint {
-                mail,
-                recipients,
-                feedback_id,
-                feedback_type: str_field(complaint, "complaintFeedbackType"),
-                timestamp: str_field(complaint, "timestamp"),
-            })
-        }
-        "Delivery" => {
-            let mail = parse_mail(object)?;
-            // Both formats carry a `delivery` object; tolerate its absence and fall back
-            // to `mail.destination` in `dedupe_keys`.
-            let delivery = object.get("delivery").and_then(Value::as_object);
-            let recipients = delivery
-                .map(|d| {
-                    array_field(d, "recipients")
-                        .filter_map(|r| parse_address(r.as_str()?))
-                        .collect()
-                })
-                .unwrap_or_default();
-            Ok(SesEvent::Delivery {
-                mail,
-                recipients,
-                timestamp: delivery.and_then(|d| str_field(d, "timestamp")),
-            })
-        }
+        "Bounce" => parse_bounce(object, kind),
+        "Complaint" => parse_complaint(object, kind),
+        "Delivery" => parse_delivery(object),
         other => Ok(SesEvent::Other {
             kind: other.to_owned(),
             mail: parse_mail(object).ok(),
         }),
     }
+}
+
+/// A bounce: permanent, transient or undetermined, with each bounced
+/// recipient's status and diagnostic (a 5.7.x status is an authentication refusal, R-2.3).
+fn parse_bounce(object: &Map<String, Value>, kind: &str) -> Result<SesEvent, SesEventError> {
+    let mail = parse_mail(object)?;
+    let bounce = sub_object(object, "bounce", kind)?;
+    let feedback_id = feedback_id(bounce, kind)?;
+    let bounce_type = match str_field(bounce, "bounceType")
+        .map(|t| t.to_ascii_lowercase())
+        .as_deref()
+    {
+        Some("permanent") => BounceType::Permanent,
+        Some("transient") => BounceType::Transient,
+        _ => BounceType::Undetermined,
+    };
+    let recipients = array_field(bounce, "bouncedRecipients")
+        .filter_map(|r| {
+            let r = r.as_object()?;
+            Some(BouncedRecipient {
+                address: parse_address(&str_field(r, "emailAddress")?)?,
+                status: str_field(r, "status"),
+                diagnostic: str_field(r, "diagnosticCode"),
+                action: str_field(r, "action"),
+            })
+        })
+        .collect();
+    Ok(SesEvent::Bounce {
+        mail,
+        bounce_type,
+        sub_type: str_field(bounce, "bounceSubType").unwrap_or_default(),
+        recipients,
+        feedback_id,
+        timestamp: str_field(bounce, "timestamp"),
+    })
+}
+
+/// A complaint: the complained recipients and the feedback type.
+fn parse_complaint(object: &Map<String, Value>, kind: &str) -> Result<SesEvent, SesEventError> {
+    let mail = parse_mail(object)?;
+    let complaint = sub_object(object, "complaint", kind)?;
+    let feedback_id = feedback_id(complaint, kind)?;
+    let recipients = array_field(complaint, "complainedRecipients")
+        .filter_map(|r| parse_address(&str_field(r.as_object()?, "emailAddress")?))
+        .collect();
+    Ok(SesEvent::Complaint {
+        mail,
+        recipients,
+        feedback_id,
+        feedback_type: str_field(complaint, "complaintFeedbackType"),
+        timestamp: str_field(complaint, "timestamp"),
+    })
+}
+
+/// A delivery and the recipients it reached.
+fn parse_delivery(object: &Map<String, Value>) -> Result<SesEvent, SesEventError> {
+    let mail = parse_mail(object)?;
+    // Both formats carry a `delivery` object; tolerate its absence and fall back
+    // to `mail.destination` in `dedupe_keys`.
+    let delivery = object.get("delivery").and_then(Value::as_object);
+    let recipients = delivery
+        .map(|d| {
+            array_field(d, "recipients")
+                .filter_map(|r| parse_address(r.as_str()?))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(SesEvent::Delivery {
+        mail,
+        recipients,
+        timestamp: delivery.and_then(|d| str_field(d, "timestamp")),
+    })
 }
 
 fn parse_mail(object: &Map<String, Value>) -> Result<MailInfo, SesEventError> {

@@ -201,10 +201,7 @@ fn read_head(raw: &[u8], pos: usize) -> Head {
         }
     };
     while i < raw.len() {
-        let end = raw[i..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(raw.len(), |n| i + n);
+        let end = line_end(raw, i);
         let line = &raw[i..end];
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         let next = (end + 1).min(raw.len());
@@ -250,6 +247,14 @@ struct Delimiter {
     end: usize,
 }
 
+/// Where the line starting at `from` ends: its `\n`, or the end of `raw`.
+fn line_end(raw: &[u8], from: usize) -> usize {
+    raw[from..]
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(raw.len(), |n| from + n)
+}
+
 /// The first line at or after `from` that is `--boundary` of an open multipart.
 fn next_delimiter(raw: &[u8], from: usize, open: &[Open]) -> Option<Delimiter> {
     if open.is_empty() {
@@ -257,10 +262,7 @@ fn next_delimiter(raw: &[u8], from: usize, open: &[Open]) -> Option<Delimiter> {
     }
     let mut i = from;
     while i < raw.len() {
-        let end = raw[i..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(raw.len(), |n| i + n);
+        let end = line_end(raw, i);
         let line = &raw[i..end];
         if let Some(rest) = line.strip_prefix(b"--") {
             for (index, o) in open.iter().enumerate().rev() {

@@ -21,7 +21,10 @@
 //! uncounted comparison per iteration) and `cycle()` without arguments
 //! (MiniJinja divides by the number of arguments).
 
-use super::{MAX_OUTPUT_BYTES, budget_error, charge, guard, measure};
+use super::budget::{
+    MAX_OUTPUT_BYTES, bounded_range, bounded_value, budget_error, charge, measure,
+};
+use super::guard;
 use minijinja::value::{Rest, Value, ValueKind};
 use minijinja::{Environment, ErrorKind, State, filters, tests};
 
@@ -175,9 +178,9 @@ pub(super) fn register(env: &mut Environment<'_>) {
         );
     }
     register_tests(env);
-    env.add_function("range", super::bounded_range);
+    env.add_function("range", bounded_range);
     env.add_function("dict", minijinja::functions::dict);
-    env.add_function(guard::BOUNDED_FN, super::bounded_value);
+    env.add_function(guard::BOUNDED_FN, bounded_value);
 }
 
 const SLOT: usize = std::mem::size_of::<Value>();
@@ -431,7 +434,7 @@ mod tests_of_the_list {
     #[test]
     fn every_listed_name_is_registered_and_nothing_else() {
         // the environment holds exactly the allow-list.
-        let env = super::super::environment();
+        let env = super::super::budget::environment();
         let is = |kind: &str, name: &str| {
             env.render_str(&format!("{{{{ {name:?} is {kind} }}}}"), ())
                 .unwrap()

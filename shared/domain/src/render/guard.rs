@@ -62,8 +62,6 @@ pub fn check(source: &str) -> Result<Cow<'_, str>, String> {
         }
         let (tokens, end) = lex_tag(source, pos, is_block);
         at = end;
-        let refuse = |why: String| Err(format!("{why} (line {})", line_of(source, start)));
-
         let keyword = match tokens.first() {
             Some(t) if is_block => t.ident(source),
             _ => None,
@@ -72,62 +70,84 @@ pub fn check(source: &str) -> Result<Cow<'_, str>, String> {
             at = end_of_raw(bytes, end);
             continue;
         }
-        if tokens
-            .iter()
-            .any(|t| t.kind == Kind::Op && t.text(source) == "*")
-        {
-            return refuse(
-                "`*` (repeating a string or a list) is not available in templates".into(),
-            );
-        }
-        let depth = blocks + expression_depth(source, &tokens);
-        if depth > MAX_NESTING {
-            return refuse(format!(
-                "the template nests more than {MAX_NESTING} levels deep (blocks, brackets and operators)"
+        check_tag(source, &tokens, keyword, &mut blocks, &mut inserts)
+            .map_err(|why| format!("{why} (line {})", line_of(source, start)))?;
+    }
+    Ok(apply_inserts(source, inserts))
+}
+
+/// The rules of the module docs for one tag, whose first word is `keyword` when it is a
+/// block: no `*` repetition, no nesting past [`MAX_NESTING`] (counting the `blocks` open
+/// around it), only allowed calls ([`check_calls`]), no block that captures its output or
+/// turns off escaping, no recursive loop. Counts the blocks it opens and closes, and notes
+/// in `inserts` where a `set` value or a `for` iterable is wrapped in [`BOUNDED_FN`].
+fn check_tag(
+    source: &str,
+    tokens: &[Token],
+    keyword: Option<&str>,
+    blocks: &mut usize,
+    inserts: &mut Vec<(usize, &'static str)>,
+) -> Result<(), String> {
+    if tokens
+        .iter()
+        .any(|t| t.kind == Kind::Op && t.text(source) == "*")
+    {
+        return Err("`*` (repeating a string or a list) is not available in templates".into());
+    }
+    let depth = *blocks + expression_depth(source, tokens);
+    if depth > MAX_NESTING {
+        return Err(format!(
+            "the template nests more than {MAX_NESTING} levels deep (blocks, brackets and operators)"
+        ));
+    }
+    check_calls(source, tokens)?;
+    match keyword {
+        Some(k @ ("macro" | "call" | "filter" | "with" | "block" | "autoescape")) => {
+            return Err(format!(
+                "`{{% {k} %}}` is not available in templates: use `if`, `for` and `set`"
             ));
         }
-        if let Err(why) = check_calls(source, &tokens) {
-            return refuse(why);
+        Some("set") => {
+            let Some(eq) = top_level(tokens, source, |t, s| t.kind == Kind::Assign && s == "=")
+            else {
+                return Err(
+                    "a `{% set %}` block is not available in templates: assign with `{% set x = … %}`"
+                        .into(),
+                );
+            };
+            wrap(tokens, eq + 1, tokens.len(), inserts);
         }
-        match keyword {
-            Some(k @ ("macro" | "call" | "filter" | "with" | "block" | "autoescape")) => {
-                return refuse(format!(
-                    "`{{% {k} %}}` is not available in templates: use `if`, `for` and `set`"
-                ));
+        Some("for") => {
+            if tokens.iter().any(|t| t.ident(source) == Some("recursive")) {
+                return Err("recursive loops are not available in templates".into());
             }
-            Some("set") => {
-                match top_level(&tokens, source, |t, s| t.kind == Kind::Assign && s == "=") {
-                    Some(eq) => wrap(&tokens, eq + 1, tokens.len(), &mut inserts),
-                    None => {
-                        return refuse(
-                        "a `{% set %}` block is not available in templates: assign with `{% set x = … %}`"
-                            .into(),
-                    );
-                    }
-                }
-            }
-            Some("for") => {
-                if tokens.iter().any(|t| t.ident(source) == Some("recursive")) {
-                    return refuse("recursive loops are not available in templates".into());
-                }
-                if let Some(in_at) =
-                    top_level(&tokens, source, |t, s| t.kind == Kind::Ident && s == "in")
-                {
-                    let end = top_level(&tokens[in_at + 1..], source, |t, s| {
-                        t.kind == Kind::Ident && s == "if"
-                    })
-                    .map_or(tokens.len(), |i| in_at + 1 + i);
-                    wrap(&tokens, in_at + 1, end, &mut inserts);
-                }
-                blocks += 1;
-            }
-            Some("if") => blocks += 1,
-            Some(k) if k.starts_with("end") => blocks = blocks.saturating_sub(1),
-            _ => {}
+            wrap_iterable(source, tokens, inserts);
+            *blocks += 1;
         }
+        Some("if") => *blocks += 1,
+        Some(k) if k.starts_with("end") => *blocks = blocks.saturating_sub(1),
+        _ => {}
     }
+    Ok(())
+}
+
+/// Wraps what a `for` tag iterates: the expression after `in`, up to a loop filter's
+/// `if` when there is one.
+fn wrap_iterable(source: &str, tokens: &[Token], inserts: &mut Vec<(usize, &'static str)>) {
+    if let Some(in_at) = top_level(tokens, source, |t, s| t.kind == Kind::Ident && s == "in") {
+        let end = top_level(&tokens[in_at + 1..], source, |t, s| {
+            t.kind == Kind::Ident && s == "if"
+        })
+        .map_or(tokens.len(), |i| in_at + 1 + i);
+        wrap(tokens, in_at + 1, end, inserts);
+    }
+}
+
+/// `source` with each `(position, text)` of `inserts` (in source order) inserted;
+/// borrowed when there is nothing to insert.
+fn apply_inserts<'s>(source: &'s str, inserts: Vec<(usize, &'static str)>) -> Cow<'s, str> {
     if inserts.is_empty() {
-        return Ok(Cow::Borrowed(source));
+        return Cow::Borrowed(source);
     }
     let mut out = String::with_capacity(source.len() + inserts.len() * 24);
     let mut copied = 0;
@@ -137,7 +157,7 @@ pub fn check(source: &str) -> Result<Cow<'_, str>, String> {
         copied = pos;
     }
     out.push_str(&source[copied..]);
-    Ok(Cow::Owned(out))
+    Cow::Owned(out)
 }
 
 /// Refuses the filters, tests, functions and methods that are not on the
@@ -345,6 +365,7 @@ fn lex_tag(source: &str, mut pos: usize, is_block: bool) -> (Vec<Token>, usize) 
         let Some(&c) = bytes.get(pos) else {
             return (tokens, pos);
         };
+        // A closing delimiter inside brackets belongs to a map literal.
         if balance == 0 {
             let rest = &bytes[pos..];
             if rest.starts_with(close) {
@@ -354,89 +375,81 @@ fn lex_tag(source: &str, mut pos: usize, is_block: bool) -> (Vec<Token>, usize) 
                 return (tokens, pos + 3);
             }
         }
-        let start = pos;
-        let two = bytes.get(pos..pos + 2);
-        let kind = if matches!(two, Some(b"//" | b"**" | b"==" | b"!=" | b">=" | b"<=")) {
-            pos += 2;
-            Kind::Op
-        } else {
-            match c {
-                b'+' | b'-' | b'*' | b'/' | b'%' | b'.' | b'~' | b'|' | b'>' | b'<' => {
-                    pos += 1;
-                    Kind::Op
-                }
-                b',' | b':' => {
-                    pos += 1;
-                    Kind::Separator
-                }
-                b'=' => {
-                    pos += 1;
-                    Kind::Assign
-                }
-                b'(' | b'[' | b'{' => {
-                    balance += 1;
-                    pos += 1;
-                    Kind::Open
-                }
-                b')' | b']' | b'}' => {
-                    balance -= 1;
-                    pos += 1;
-                    Kind::Close
-                }
-                b'\'' | b'"' => {
-                    pos += 1;
-                    while let Some(&b) = bytes.get(pos) {
-                        pos += if b == b'\\' { 2 } else { 1 };
-                        if b == c {
-                            break;
-                        }
-                    }
-                    pos = pos.min(bytes.len());
-                    Kind::Literal
-                }
-                b'0'..=b'9' => {
-                    while bytes
-                        .get(pos)
-                        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
-                    {
-                        pos += 1;
-                    }
-                    if bytes.get(pos) == Some(&b'.')
-                        && bytes.get(pos + 1).is_some_and(u8::is_ascii_digit)
-                    {
-                        pos += 1;
-                        while bytes
-                            .get(pos)
-                            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
-                        {
-                            pos += 1;
-                        }
-                    }
-                    Kind::Literal
-                }
-                b if b.is_ascii_alphabetic() || b == b'_' => {
-                    while bytes
-                        .get(pos)
-                        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
-                    {
-                        pos += 1;
-                    }
-                    Kind::Ident
-                }
-                _ => {
-                    // Anything else is a syntax error for MiniJinja; step over
-                    // one character.
-                    pos += source[pos..].chars().next().map_or(1, char::len_utf8);
-                    Kind::Other
-                }
-            }
-        };
+        let (kind, end) = lex_token(source, pos);
+        match kind {
+            Kind::Open => balance += 1,
+            Kind::Close => balance -= 1,
+            _ => {}
+        }
         tokens.push(Token {
             kind,
-            start,
-            end: pos,
+            start: pos,
+            end,
         });
+        pos = end;
     }
+}
+
+/// The kind of the token at `pos` (not whitespace) and where it ends, as MiniJinja's
+/// lexer reads it: operators of one or two characters, separators, brackets, string
+/// literals with their escapes, numbers and names. Anything else is a syntax error for
+/// MiniJinja; the scan steps over one character.
+fn lex_token(source: &str, pos: usize) -> (Kind, usize) {
+    let bytes = source.as_bytes();
+    if matches!(
+        bytes.get(pos..pos + 2),
+        Some(b"//" | b"**" | b"==" | b"!=" | b">=" | b"<=")
+    ) {
+        return (Kind::Op, pos + 2);
+    }
+    match bytes[pos] {
+        b'+' | b'-' | b'*' | b'/' | b'%' | b'.' | b'~' | b'|' | b'>' | b'<' => (Kind::Op, pos + 1),
+        b',' | b':' => (Kind::Separator, pos + 1),
+        b'=' => (Kind::Assign, pos + 1),
+        b'(' | b'[' | b'{' => (Kind::Open, pos + 1),
+        b')' | b']' | b'}' => (Kind::Close, pos + 1),
+        quote @ (b'\'' | b'"') => (Kind::Literal, end_of_string(bytes, pos + 1, quote)),
+        b'0'..=b'9' => (Kind::Literal, end_of_number(bytes, pos)),
+        b if b.is_ascii_alphabetic() || b == b'_' => (Kind::Ident, end_of_name(bytes, pos)),
+        _ => {
+            let width = source[pos..].chars().next().map_or(1, char::len_utf8);
+            (Kind::Other, pos + width)
+        }
+    }
+}
+
+/// Past the closing `quote` of a string literal whose text starts at `pos` (a backslash
+/// escapes the next byte), or the end of the source.
+fn end_of_string(bytes: &[u8], mut pos: usize, quote: u8) -> usize {
+    while let Some(&b) = bytes.get(pos) {
+        pos += if b == b'\\' { 2 } else { 1 };
+        if b == quote {
+            break;
+        }
+    }
+    pos.min(bytes.len())
+}
+
+/// Past a number starting at `pos`: digits, letters and underscores (`1_000`, `1e5`), then
+/// a fraction when a digit follows the dot.
+fn end_of_number(bytes: &[u8], pos: usize) -> usize {
+    let pos = end_of_name(bytes, pos);
+    if bytes.get(pos) == Some(&b'.') && bytes.get(pos + 1).is_some_and(u8::is_ascii_digit) {
+        end_of_name(bytes, pos + 1)
+    } else {
+        pos
+    }
+}
+
+/// Past the letters, digits and underscores starting at `pos`.
+fn end_of_name(bytes: &[u8], mut pos: usize) -> usize {
+    while bytes
+        .get(pos)
+        .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
+    {
+        pos += 1;
+    }
+    pos
 }
 
 fn line_of(source: &str, at: usize) -> usize {
