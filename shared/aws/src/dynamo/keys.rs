@@ -71,6 +71,11 @@ fn key(pk: String, sk: impl Into<String>) -> Key {
     Key { pk, sk: sk.into() }
 }
 
+/// `prefix` and one escaped dynamic part.
+fn prefixed(prefix: &str, part: &str) -> String {
+    format!("{prefix}{}", esc(part))
+}
+
 /// Escapes one dynamic part of a key.
 pub fn esc(part: &str) -> Cow<'_, str> {
     if part.contains(['%', '#']) {
@@ -112,19 +117,19 @@ pub fn user(org: &str, user: &str) -> Key {
 pub const CANDIDATE_PREFIX: &str = "CANDIDATE#";
 
 pub fn candidate(org: &str, id: &str) -> Key {
-    key(org_pk(org), format!("{CANDIDATE_PREFIX}{}", esc(id)))
+    key(org_pk(org), prefixed(CANDIDATE_PREFIX, id))
 }
 
 pub const PROJECT_PREFIX: &str = "PROJECT#";
 
 pub fn project(org: &str, id: &str) -> Key {
-    key(org_pk(org), format!("{PROJECT_PREFIX}{}", esc(id)))
+    key(org_pk(org), prefixed(PROJECT_PREFIX, id))
 }
 
 pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
 
 pub fn template(org: &str, id: &str) -> Key {
-    key(org_pk(org), format!("{TEMPLATE_PREFIX}{}", esc(id)))
+    key(org_pk(org), prefixed(TEMPLATE_PREFIX, id))
 }
 
 pub fn suppression(org: &str, hashed_address: &str) -> Key {
@@ -151,7 +156,7 @@ pub fn address_pk(org: &str, address: &str) -> String {
 pub fn candidate_address(org: &str, address: &str, candidate: &str) -> Key {
     key(
         address_pk(org, address),
-        format!("{CANDIDATE_PREFIX}{}", esc(candidate)),
+        prefixed(CANDIDATE_PREFIX, candidate),
     )
 }
 
@@ -187,10 +192,7 @@ pub const ACCOUNT_PREFIX: &str = "ACCOUNT#";
 
 /// GSI2: every account, by id.
 pub fn account_in_all(id: &str) -> Key {
-    key(
-        ALL_ACCOUNTS_PK.to_owned(),
-        format!("{ACCOUNT_PREFIX}{}", esc(id)),
-    )
+    key(ALL_ACCOUNTS_PK.to_owned(), prefixed(ACCOUNT_PREFIX, id))
 }
 
 // Campaigns.
@@ -209,7 +211,7 @@ pub fn campaigns_of_project_pk(org: &str, project: &str) -> String {
 pub fn campaign_in_project(org: &str, project: &str, id: &str) -> Key {
     key(
         campaigns_of_project_pk(org, project),
-        format!("{CAMPAIGN_PREFIX}{}", esc(id)),
+        prefixed(CAMPAIGN_PREFIX, id),
     )
 }
 
@@ -245,7 +247,7 @@ pub fn enrollments_of_campaign_pk(org: &str, campaign: &str) -> String {
 pub fn enrollment_in_campaign(org: &str, campaign: &str, id: &str) -> Key {
     key(
         enrollments_of_campaign_pk(org, campaign),
-        format!("{ENROLLMENT_PREFIX}{}", esc(id)),
+        prefixed(ENROLLMENT_PREFIX, id),
     )
 }
 
