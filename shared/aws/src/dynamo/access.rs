@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 
 use super::DynamoStore;
 use super::item::{
-    self, BUSY_ATTEMPTS, DynamoError, Item, ItemBuilder, VERSION, Values, backoff, doc, n, names,
-    s, sdk_error, transaction_error, values, versioned,
+    self, BUSY_ATTEMPTS, DynamoError, ID, Item, ItemBuilder, VERSION, Values, backoff, doc, n,
+    names, s, sdk_error, text, transaction_error, values, versioned,
 };
 use super::keys::{self, Key};
 
@@ -85,6 +85,22 @@ impl Query {
     }
 }
 
+/// Runs a write again, after a backoff, while it met a concurrent transaction
+/// (nothing was written), up to [`BUSY_ATTEMPTS`] times; then fails with `gave_up`.
+async fn while_busy<F, Fut>(gave_up: &str, write: F) -> Result<(), DynamoError>
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Result<(), DynamoError>>,
+{
+    for attempt in 0..BUSY_ATTEMPTS {
+        match write().await {
+            Err(DynamoError::Busy) => backoff(attempt).await,
+            other => return other,
+        }
+    }
+    Err(DynamoError::Failed(gave_up.into()))
+}
+
 impl DynamoStore {
     /// A strongly consistent read of one item.
     pub(super) async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
@@ -107,9 +123,9 @@ impl DynamoStore {
         condition: Option<&str>,
         vals: Values,
     ) -> Result<(), DynamoError> {
-        for attempt in 0..BUSY_ATTEMPTS {
-            let result = self
-                .client
+        let locked = "the item stayed locked by transactions";
+        while_busy(locked, || async {
+            self.client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item.clone()))
@@ -117,15 +133,11 @@ impl DynamoStore {
                 .set_expression_attribute_names(names(&[condition]))
                 .set_expression_attribute_values(values(vals.clone()))
                 .send()
-                .await;
-            match result.map_err(sdk_error) {
-                Err(DynamoError::Busy) => backoff(attempt).await,
-                other => return other.map(|_| ()),
-            }
-        }
-        Err(DynamoError::Failed(
-            "the item stayed locked by transactions".into(),
-        ))
+                .await
+                .map(|_| ())
+                .map_err(sdk_error)
+        })
+        .await
     }
 
     /// An `UpdateItem`, retried while a concurrent transaction holds the item.
@@ -136,9 +148,9 @@ impl DynamoStore {
         condition: Option<&str>,
         vals: Values,
     ) -> Result<(), DynamoError> {
-        for attempt in 0..BUSY_ATTEMPTS {
-            let result = self
-                .client
+        let locked = "the item stayed locked by transactions";
+        while_busy(locked, || async {
+            self.client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(item::key_item(key)))
@@ -147,36 +159,28 @@ impl DynamoStore {
                 .set_expression_attribute_names(names(&[Some(expression), condition]))
                 .set_expression_attribute_values(values(vals.clone()))
                 .send()
-                .await;
-            match result.map_err(sdk_error) {
-                Err(DynamoError::Busy) => backoff(attempt).await,
-                other => return other.map(|_| ()),
-            }
-        }
-        Err(DynamoError::Failed(
-            "the item stayed locked by transactions".into(),
-        ))
+                .await
+                .map(|_| ())
+                .map_err(sdk_error)
+        })
+        .await
     }
 
     /// One `TransactWriteItems`, retried while it only met contention. (The SDK
     /// fills in the idempotency token, so its own retries of a request whose
     /// answer was lost cannot apply it twice.)
     pub(super) async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<(), DynamoError> {
-        for attempt in 0..BUSY_ATTEMPTS {
-            let result = self
-                .client
+        let contended = "the transaction kept meeting concurrent ones";
+        while_busy(contended, || async {
+            self.client
                 .transact_write_items()
                 .set_transact_items(Some(writes.clone()))
                 .send()
-                .await;
-            match result.map_err(transaction_error) {
-                Err(DynamoError::Busy) => backoff(attempt).await,
-                other => return other.map(|_| ()),
-            }
-        }
-        Err(DynamoError::Failed(
-            "the transaction kept meeting concurrent ones".into(),
-        ))
+                .await
+                .map(|_| ())
+                .map_err(transaction_error)
+        })
+        .await
     }
 
     /// Runs `query`, following `LastEvaluatedKey` until `want` items (or all) are read.
@@ -276,6 +280,31 @@ impl DynamoStore {
         };
         result.map_err(StoreError::from)?;
         Ok(next)
+    }
+
+    /// The documents `query` finds (up to `want`), in the query's order.
+    pub(super) async fn query_docs<T: DeserializeOwned>(
+        &self,
+        query: &Query,
+        want: Option<usize>,
+    ) -> Result<Vec<T>, StoreError> {
+        self.query(query, want).await?.iter().map(doc).collect()
+    }
+
+    /// The ids (`id` attribute) of everything `query` finds, sorted, as the
+    /// embedded store answers them.
+    pub(super) async fn sorted_ids<T: Ord>(
+        &self,
+        query: &Query,
+        id: impl Fn(String) -> T,
+    ) -> Result<Vec<T>, StoreError> {
+        let items = self.query(query, None).await?;
+        let mut ids = items
+            .iter()
+            .map(|i| text(i, ID).map(|t| id(t.to_owned())))
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.sort();
+        Ok(ids)
     }
 
     /// A versioned record by key, read consistently.

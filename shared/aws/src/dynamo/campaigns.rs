@@ -322,14 +322,7 @@ pub(super) async fn enrollments_of_candidate_in_org(
         keys::enrollments_of_candidate_pk(org.as_str(), candidate.as_str()),
         Range::BeginsWith(keys::CAMPAIGN_PREFIX.into()),
     );
-    let mut ids = store
-        .query(&query, None)
-        .await?
-        .iter()
-        .map(|i| text(i, ID).map(EnrollmentId::new))
-        .collect::<Result<Vec<_>, _>>()?;
-    ids.sort();
-    Ok(ids)
+    store.sorted_ids(&query, EnrollmentId::new).await
 }
 
 pub(super) async fn list_due(

@@ -93,12 +93,7 @@ pub(super) async fn accounts_of(
         keys::accounts_of_pk(org.as_str(), owner.as_str()),
         Range::BeginsWith(keys::ACCOUNT_ADDRESSES.into()),
     );
-    let mut accounts = store
-        .query(&query, None)
-        .await?
-        .iter()
-        .map(doc)
-        .collect::<Result<Vec<EmailAccount>, _>>()?;
+    let mut accounts: Vec<EmailAccount> = store.query_docs(&query, None).await?;
     accounts.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(accounts)
 }

@@ -10,7 +10,7 @@ use outreach_domain::ids::{CandidateId, EnrollmentId, OrgId};
 
 use super::DynamoStore;
 use super::access::{Query, Range};
-use super::item::{ID, ItemBuilder, ORG, doc, n, text};
+use super::item::{ID, ItemBuilder, ORG, n, text};
 use super::keys;
 
 pub(super) async fn find_token(
@@ -32,14 +32,7 @@ pub(super) async fn candidates_with_address(
     address: &EmailAddress,
 ) -> Result<Vec<CandidateId>, StoreError> {
     let query = Query::table(keys::address_pk(org.as_str(), address.as_str()), Range::All);
-    let mut ids = store
-        .query(&query, None)
-        .await?
-        .iter()
-        .map(|i| text(i, ID).map(CandidateId::new))
-        .collect::<Result<Vec<_>, _>>()?;
-    ids.sort();
-    Ok(ids)
+    store.sorted_ids(&query, CandidateId::new).await
 }
 
 pub(super) async fn suppress(
@@ -101,12 +94,7 @@ pub(super) async fn list_notifications(
         keys::org_pk(org.as_str()),
         Range::BeginsWith(keys::notification_prefix(project)),
     );
-    let mut found = store
-        .query(&query, None)
-        .await?
-        .iter()
-        .map(doc)
-        .collect::<Result<Vec<Notification>, _>>()?;
+    let mut found: Vec<Notification> = store.query_docs(&query, None).await?;
     found.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     Ok(found)
 }

@@ -14,16 +14,13 @@ use rand::Rng;
 use super::DynamoStore;
 use super::access::{CREATE, Query, Range, SAME_VERSION};
 use super::campaigns::enrollment_item;
-use super::item::{Item, ItemBuilder, doc, n, tx_put};
+use super::item::{Item, ItemBuilder, n, tx_put};
 use super::keys;
 
 impl DynamoStore {
     /// The index entries of a handed-off message: under the mail service's id
     /// (in the recipient's index) and under its Message-ID.
-    fn message_writes(
-        &self,
-        message: &MessageRef,
-    ) -> Result<Vec<TransactWriteItem>, StoreError> {
+    fn message_writes(&self, message: &MessageRef) -> Result<Vec<TransactWriteItem>, StoreError> {
         let service_id = trim_message_id(&message.message_id);
         let rfc822_id = trim_message_id(&message.rfc822_message_id);
         let by_service_id = ItemBuilder::new(&keys::message(service_id))
@@ -126,12 +123,7 @@ pub(super) async fn list_events(
         keys::enrollment_pk(org.as_str(), enrollment.as_str()),
         Range::BeginsWith(keys::EVENT_PREFIX.into()),
     );
-    store
-        .query(&query, Some(limit as usize))
-        .await?
-        .iter()
-        .map(doc)
-        .collect()
+    store.query_docs(&query, Some(limit as usize)).await
 }
 
 pub(super) async fn index_message(
@@ -166,10 +158,5 @@ pub(super) async fn messages_to(
         Range::All,
     )
     .newest_first();
-    store
-        .query(&query, Some(limit as usize))
-        .await?
-        .iter()
-        .map(doc)
-        .collect()
+    store.query_docs(&query, Some(limit as usize)).await
 }
