@@ -10,7 +10,7 @@ use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, Org
 use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::SqliteStore;
-use super::docs::{CAMPAIGN, ENROLLMENT, Keys, err, get_doc, list_docs, ms, put_doc};
+use super::docs::{CAMPAIGN, ENROLLMENT, Keys, err, get_doc, list_docs, ms, put_doc, read_rows};
 use crate::db::Cached;
 
 /// An enrollment is listed under its campaign, found by its candidate, and
@@ -73,19 +73,17 @@ pub(super) async fn campaigns_using(
     store: &SqliteStore,
     account: &AccountId,
 ) -> Result<Vec<(OrgId, CampaignId)>, StoreError> {
-    let conn = store.db.lock();
-    let mut stmt = conn
-        .prepare_cached("SELECT org, id FROM docs WHERE kind = ?1 AND lookup = ?2 ORDER BY id")
-        .map_err(err)?;
-    let rows = stmt
-        .query_map(params![CAMPAIGN, account.as_str()], |r| {
+    read_rows(
+        &store.db.lock(),
+        "SELECT org, id FROM docs WHERE kind = ?1 AND lookup = ?2 ORDER BY id",
+        params![CAMPAIGN, account.as_str()],
+        |r| {
             Ok((
                 OrgId::new(r.get::<_, String>(0)?),
                 CampaignId::new(r.get::<_, String>(1)?),
             ))
-        })
-        .map_err(err)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(err)
+        },
+    )
 }
 
 pub(super) async fn get_enrollment(
@@ -188,18 +186,12 @@ pub(super) async fn enrollments_of_candidate_in_org(
     org: &OrgId,
     candidate: &CandidateId,
 ) -> Result<Vec<EnrollmentId>, StoreError> {
-    let conn = store.db.lock();
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id FROM docs WHERE kind = ?1 AND org = ?2 AND lookup = ?3 ORDER BY id",
-        )
-        .map_err(err)?;
-    let rows = stmt
-        .query_map(params![ENROLLMENT, org.as_str(), candidate.as_str()], |r| {
-            Ok(EnrollmentId::new(r.get::<_, String>(0)?))
-        })
-        .map_err(err)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    read_rows(
+        &store.db.lock(),
+        "SELECT id FROM docs WHERE kind = ?1 AND org = ?2 AND lookup = ?3 ORDER BY id",
+        params![ENROLLMENT, org.as_str(), candidate.as_str()],
+        |r| Ok(EnrollmentId::new(r.get::<_, String>(0)?)),
+    )
 }
 
 /// Due enrollments of every organization (the sweeper), earliest first, then by id.
@@ -208,17 +200,15 @@ pub(super) async fn list_due(
     before: DateTime<Utc>,
     limit: u32,
 ) -> Result<Vec<(OrgId, EnrollmentId)>, StoreError> {
-    let conn = store.db.lock();
-    let mut stmt = conn
-        .prepare_cached("SELECT org, id FROM docs WHERE due_at IS NOT NULL AND due_at <= ?1 AND kind = ?2 ORDER BY due_at, id LIMIT ?3")
-        .map_err(err)?;
-    let rows = stmt
-        .query_map(params![ms(before), ENROLLMENT, limit as i64], |r| {
+    read_rows(
+        &store.db.lock(),
+        "SELECT org, id FROM docs WHERE due_at IS NOT NULL AND due_at <= ?1 AND kind = ?2 ORDER BY due_at, id LIMIT ?3",
+        params![ms(before), ENROLLMENT, limit as i64],
+        |r| {
             Ok((
                 OrgId::new(r.get::<_, String>(0)?),
                 EnrollmentId::new(r.get::<_, String>(1)?),
             ))
-        })
-        .map_err(err)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(err)
+        },
+    )
 }

@@ -11,7 +11,8 @@ use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use super::docs::{
-    ACCOUNT, CANDIDATE, Keys, PROJECT, TEMPLATE, USER, err, get_doc, list_docs, put_doc, upsert_doc,
+    ACCOUNT, CANDIDATE, Keys, PROJECT, TEMPLATE, USER, err, get_doc, list_docs, page_of, put_doc,
+    read_rows, upsert_doc,
 };
 use crate::db::Cached;
 
@@ -112,33 +113,19 @@ pub(super) async fn list_all_accounts(
     store: &SqliteStore,
     page: &PageRequest,
 ) -> Result<Page<EmailAccount>, StoreError> {
-    let conn = store.db.lock();
     let limit = page.limit.max(1) as i64;
     let after = page.after.clone().unwrap_or_default();
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, body FROM docs WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
-        )
-        .map_err(err)?;
-    let rows = stmt
-        .query_map(params![ACCOUNT, after, limit + 1], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })
-        .map_err(err)?;
-    let mut items = Vec::new();
-    let mut last = Vec::new();
-    for row in rows {
-        let (id, body) = row.map_err(err)?;
-        items.push(serde_json::from_str(&body).map_err(err)?);
-        last.push(id);
-    }
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        last.get(limit as usize - 1).cloned()
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+    let rows = read_rows(
+        &store.db.lock(),
+        "SELECT id, body FROM docs WHERE kind = ?1 AND id > ?2 ORDER BY id LIMIT ?3",
+        params![ACCOUNT, after, limit + 1],
+        |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+    )?;
+    let items = rows
+        .into_iter()
+        .map(|(id, body)| Ok((id, serde_json::from_str(&body).map_err(err)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(page_of(items, limit))
 }
 
 pub(super) async fn get_candidate(

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use outreach_app::ports::{Page, PageRequest, StoreError, Versioned};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -86,18 +86,22 @@ pub(super) fn get_doc<T: DeserializeOwned>(
     match row {
         // A foreign id reads exactly as an unknown one.
         Some((row_org, _, _, _)) if org.is_some_and(|o| o != row_org) => Ok(None),
-        Some((_, body, version, counter)) => {
-            let mut value: serde_json::Value = serde_json::from_str(&body).map_err(err)?;
-            if kind == CAMPAIGN {
-                value["active_enrollments"] = counter.into();
-            }
-            Ok(Some(Versioned {
-                value: serde_json::from_value(value).map_err(err)?,
-                version: version as u64,
-            }))
-        }
+        Some((_, body, version, counter)) => Ok(Some(Versioned {
+            value: decode(kind, &body, counter)?,
+            version: version as u64,
+        })),
         None => Ok(None),
     }
+}
+
+/// A document's body; a campaign's gets its counter column, the only truth
+/// about its active enrollments.
+fn decode<T: DeserializeOwned>(kind: &str, body: &str, counter: i64) -> Result<T, StoreError> {
+    let mut value: serde_json::Value = serde_json::from_str(body).map_err(err)?;
+    if kind == CAMPAIGN {
+        value["active_enrollments"] = counter.into();
+    }
+    serde_json::from_value(value).map_err(err)
 }
 
 /// Creates (`expected: None`) or replaces version `expected` of a document.
@@ -182,36 +186,61 @@ pub(super) fn list_docs<T: DeserializeOwned>(
 ) -> Result<Page<T>, StoreError> {
     let limit = page.limit.max(1) as i64;
     let after = page.after.clone().unwrap_or_default();
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT id, body, counter FROM docs WHERE kind = ?1 AND org = ?2 AND parent = ?3 AND id > ?4 ORDER BY id LIMIT ?5",
-        )
-        .map_err(err)?;
-    let rows = stmt
-        .query_map(params![kind, org, parent, after, limit + 1], |r| {
+    let rows = read_rows(
+        conn,
+        "SELECT id, body, counter FROM docs WHERE kind = ?1 AND org = ?2 AND parent = ?3 AND id > ?4 ORDER BY id LIMIT ?5",
+        params![kind, org, parent, after, limit + 1],
+        |r| {
             Ok((
                 r.get::<_, String>(0)?,
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
             ))
-        })
-        .map_err(err)?;
-    let mut items = Vec::new();
-    let mut ids = Vec::new();
-    for row in rows {
-        let (id, body, counter) = row.map_err(err)?;
-        let mut value: serde_json::Value = serde_json::from_str(&body).map_err(err)?;
-        if kind == CAMPAIGN {
-            value["active_enrollments"] = counter.into();
-        }
-        items.push(serde_json::from_value(value).map_err(err)?);
-        ids.push(id);
-    }
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        ids.get(limit as usize - 1).cloned()
+        },
+    )?;
+    let items = rows
+        .into_iter()
+        .map(|(id, body, counter)| Ok((id, decode(kind, &body, counter)?)))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(page_of(items, limit))
+}
+
+/// A page of rows read with one more than `limit`: the extra row only tells
+/// that more follow, and the cursor is the id of the last row kept.
+pub(super) fn page_of<T>(mut rows: Vec<(String, T)>, limit: i64) -> Page<T> {
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    let next = if more {
+        rows.last().map(|(id, _)| id.clone())
     } else {
         None
     };
-    Ok(Page { items, next })
+    Page {
+        items: rows.into_iter().map(|(_, item)| item).collect(),
+        next,
+    }
+}
+
+/// Every row `sql` reads, each made by `row`.
+pub(super) fn read_rows<T>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+    row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>, StoreError> {
+    let mut stmt = conn.prepare_cached(sql).map_err(err)?;
+    let rows = stmt.query_map(params, row).map_err(err)?;
+    rows.collect::<Result<Vec<_>, _>>().map_err(err)
+}
+
+/// The JSON documents `sql` reads in its first column, decoded.
+pub(super) fn read_bodies<T: DeserializeOwned>(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> Result<Vec<T>, StoreError> {
+    read_rows(conn, sql, params, |r| r.get::<_, String>(0))?
+        .iter()
+        .map(|body| serde_json::from_str(body).map_err(err))
+        .collect()
 }

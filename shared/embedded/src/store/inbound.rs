@@ -10,7 +10,7 @@ use outreach_domain::ids::{CandidateId, EnrollmentId, OrgId};
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
-use super::docs::{Keys, NOTIFICATION, err, list_docs, ms, upsert_doc};
+use super::docs::{Keys, NOTIFICATION, err, list_docs, ms, read_rows, upsert_doc};
 use crate::db::Cached;
 
 pub(super) async fn find_token(
@@ -39,16 +39,12 @@ pub(super) async fn candidates_with_address(
     org: &OrgId,
     address: &EmailAddress,
 ) -> Result<Vec<CandidateId>, StoreError> {
-    let conn = store.db.lock();
-    let mut stmt = conn
-        .prepare_cached("SELECT candidate FROM candidate_addresses WHERE org = ?1 AND address = ?2 ORDER BY candidate")
-        .map_err(err)?;
-    let rows = stmt
-        .query_map(params![org.as_str(), address.as_str()], |r| {
-            Ok(CandidateId::new(r.get::<_, String>(0)?))
-        })
-        .map_err(err)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(err)
+    read_rows(
+        &store.db.lock(),
+        "SELECT candidate FROM candidate_addresses WHERE org = ?1 AND address = ?2 ORDER BY candidate",
+        params![org.as_str(), address.as_str()],
+        |r| Ok(CandidateId::new(r.get::<_, String>(0)?)),
+    )
 }
 
 /// `true` only for the call whose insert created the row.

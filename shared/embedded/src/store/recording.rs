@@ -11,7 +11,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use super::campaigns::{adjust_counter, enrollment_keys};
-use super::docs::{err, put_doc};
+use super::docs::{err, put_doc, read_bodies};
 use crate::db::Cached;
 
 /// Events keep the order of their rows, not of their timestamps.
@@ -74,23 +74,11 @@ pub(super) async fn list_events(
     enrollment: &EnrollmentId,
     limit: u32,
 ) -> Result<Vec<EnrollmentEvent>, StoreError> {
-    let conn = store.db.lock();
-    let mut stmt = conn
-        .prepare_cached(
-            "SELECT body FROM events WHERE org = ?1 AND enrollment = ?2 ORDER BY seq LIMIT ?3",
-        )
-        .map_err(err)?;
-    let rows = stmt
-        .query_map(
-            params![org.as_str(), enrollment.as_str(), limit as i64],
-            |r| r.get::<_, String>(0),
-        )
-        .map_err(err)?;
-    rows.map(|r| {
-        r.map_err(err)
-            .and_then(|b| serde_json::from_str(&b).map_err(err))
-    })
-    .collect()
+    read_bodies(
+        &store.db.lock(),
+        "SELECT body FROM events WHERE org = ?1 AND enrollment = ?2 ORDER BY seq LIMIT ?3",
+        params![org.as_str(), enrollment.as_str(), limit as i64],
+    )
 }
 
 pub(super) async fn index_message(store: &SqliteStore, m: &MessageRef) -> Result<(), StoreError> {
@@ -123,19 +111,10 @@ pub(super) async fn messages_to(
     address: &EmailAddress,
     limit: u32,
 ) -> Result<Vec<MessageRef>, StoreError> {
-    let conn = store.db.lock();
     // Each message is indexed under two ids; the Message-ID form contains '@'.
-    let mut stmt = conn
-        .prepare_cached("SELECT body FROM messages WHERE to_addr = ?1 AND id NOT LIKE '%@%' ORDER BY rowid DESC LIMIT ?2")
-        .map_err(err)?;
-    let rows = stmt
-        .query_map(params![address.as_str(), limit as i64], |r| {
-            r.get::<_, String>(0)
-        })
-        .map_err(err)?;
-    rows.map(|r| {
-        r.map_err(err)
-            .and_then(|b| serde_json::from_str(&b).map_err(err))
-    })
-    .collect()
+    read_bodies(
+        &store.db.lock(),
+        "SELECT body FROM messages WHERE to_addr = ?1 AND id NOT LIKE '%@%' ORDER BY rowid DESC LIMIT ?2",
+        params![address.as_str(), limit as i64],
+    )
 }
