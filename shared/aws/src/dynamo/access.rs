@@ -79,6 +79,22 @@ impl Query {
         self
     }
 
+    /// The records of one kind (`prefix`) in an index partition, after the
+    /// record with id `after`, whose table and index keys `keys_of` gives.
+    pub(super) fn index_page(
+        index: &'static str,
+        pk: String,
+        prefix: &str,
+        after: Option<&str>,
+        keys_of: impl Fn(&str) -> (Key, Key),
+    ) -> Self {
+        let after = after.map(|id| {
+            let (key, index_key) = keys_of(id);
+            (key, Some(index_key))
+        });
+        Query::index(index, pk, Range::BeginsWith(prefix.into())).after(after)
+    }
+
     pub(super) fn newest_first(mut self) -> Self {
         self.forward = false;
         self

@@ -141,18 +141,19 @@ pub(super) async fn list_campaigns(
     project: &str,
     page: &PageRequest,
 ) -> Result<Page<Campaign>, StoreError> {
-    let after = page.after.as_deref().map(|id| {
-        (
-            keys::campaign(org.as_str(), id),
-            Some(keys::campaign_in_project(org.as_str(), project, id)),
-        )
-    });
-    let query = Query::index(
+    let org = org.as_str();
+    let query = Query::index_page(
         keys::GSI1,
-        keys::campaigns_of_project_pk(org.as_str(), project),
-        Range::BeginsWith(keys::CAMPAIGN_PREFIX.into()),
-    )
-    .after(after);
+        keys::campaigns_of_project_pk(org, project),
+        keys::CAMPAIGN_PREFIX,
+        page.after.as_deref(),
+        |id| {
+            (
+                keys::campaign(org, id),
+                keys::campaign_in_project(org, project, id),
+            )
+        },
+    );
     store
         .page(
             query,
@@ -273,22 +274,19 @@ pub(super) async fn list_enrollments(
     campaign: &CampaignId,
     page: &PageRequest,
 ) -> Result<Page<Enrollment>, StoreError> {
-    let after = page.after.as_deref().map(|id| {
-        (
-            keys::enrollment(org.as_str(), id),
-            Some(keys::enrollment_in_campaign(
-                org.as_str(),
-                campaign.as_str(),
-                id,
-            )),
-        )
-    });
-    let query = Query::index(
+    let (org, campaign) = (org.as_str(), campaign.as_str());
+    let query = Query::index_page(
         keys::GSI1,
-        keys::enrollments_of_campaign_pk(org.as_str(), campaign.as_str()),
-        Range::BeginsWith(keys::ENROLLMENT_PREFIX.into()),
-    )
-    .after(after);
+        keys::enrollments_of_campaign_pk(org, campaign),
+        keys::ENROLLMENT_PREFIX,
+        page.after.as_deref(),
+        |id| {
+            (
+                keys::enrollment(org, id),
+                keys::enrollment_in_campaign(org, campaign, id),
+            )
+        },
+    );
     store
         .page(query, page.limit, doc, |e: &Enrollment| e.id.to_string())
         .await

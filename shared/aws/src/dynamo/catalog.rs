@@ -110,16 +110,13 @@ pub(super) async fn list_all_accounts(
     store: &DynamoStore,
     page: &PageRequest,
 ) -> Result<Page<EmailAccount>, StoreError> {
-    let after = page
-        .after
-        .as_deref()
-        .map(|id| (keys::account(id), Some(keys::account_in_all(id))));
-    let query = Query::index(
+    let query = Query::index_page(
         keys::GSI2,
         keys::ALL_ACCOUNTS_PK.to_owned(),
-        Range::BeginsWith(keys::ACCOUNT_PREFIX.into()),
-    )
-    .after(after);
+        keys::ACCOUNT_PREFIX,
+        page.after.as_deref(),
+        |id| (keys::account(id), keys::account_in_all(id)),
+    );
     // The index holds ids; the accounts themselves are read by key.
     let ids = store
         .page(
