@@ -93,7 +93,7 @@ pub fn time_part(t: DateTime<Utc>) -> String {
 // The organization's partition.
 
 pub fn org_pk(org: &str) -> String {
-    format!("ORG#{}", esc(org))
+    prefixed("ORG#", org)
 }
 
 pub fn org(org: &str) -> Key {
@@ -107,11 +107,11 @@ pub fn ledger(org: &str, seq: i64) -> Key {
 }
 
 pub fn reveal(org: &str, candidate: &str) -> Key {
-    key(org_pk(org), format!("REVEAL#{}", esc(candidate)))
+    key(org_pk(org), prefixed("REVEAL#", candidate))
 }
 
 pub fn user(org: &str, user: &str) -> Key {
-    key(org_pk(org), format!("USER#{}", esc(user)))
+    key(org_pk(org), prefixed("USER#", user))
 }
 
 pub const CANDIDATE_PREFIX: &str = "CANDIDATE#";
@@ -133,7 +133,7 @@ pub fn template(org: &str, id: &str) -> Key {
 }
 
 pub fn suppression(org: &str, hashed_address: &str) -> Key {
-    key(org_pk(org), format!("SUPPRESSED#{}", esc(hashed_address)))
+    key(org_pk(org), prefixed("SUPPRESSED#", hashed_address))
 }
 
 pub fn notification_prefix(project: &str) -> String {
@@ -141,10 +141,7 @@ pub fn notification_prefix(project: &str) -> String {
 }
 
 pub fn notification(org: &str, project: &str, id: &str) -> Key {
-    key(
-        org_pk(org),
-        format!("{}{}", notification_prefix(project), esc(id)),
-    )
+    key(org_pk(org), prefixed(&notification_prefix(project), id))
 }
 
 // Candidate addresses, one item per (address, candidate).
@@ -163,7 +160,7 @@ pub fn candidate_address(org: &str, address: &str, candidate: &str) -> Key {
 // Sender accounts.
 
 pub fn account(id: &str) -> Key {
-    key(format!("ACCOUNT#{}", esc(id)), "ACCOUNT")
+    key(prefixed("ACCOUNT#", id), "ACCOUNT")
 }
 
 pub fn accounts_of_pk(org: &str, owner: &str) -> String {
@@ -181,7 +178,7 @@ pub fn account_address_prefix(address: &str) -> String {
 pub fn account_by_owner(org: &str, owner: &str, address: &str, id: &str) -> Key {
     key(
         accounts_of_pk(org, owner),
-        format!("{}{}", account_address_prefix(address), esc(id)),
+        prefixed(&account_address_prefix(address), id),
     )
 }
 
@@ -216,7 +213,7 @@ pub fn campaign_in_project(org: &str, project: &str, id: &str) -> Key {
 }
 
 pub fn campaigns_using_pk(account: &str) -> String {
-    format!("SENDER#{}", esc(account))
+    prefixed("SENDER#", account)
 }
 
 /// GSI2: campaigns sending from an account, in any organization.
@@ -310,15 +307,15 @@ pub fn event(org: &str, enrollment: &str, at: DateTime<Utc>, unique: &str) -> Ke
 // What comes back.
 
 pub fn token(token: &str) -> Key {
-    key(format!("TOKEN#{}", esc(token)), "TOKEN")
+    key(prefixed("TOKEN#", token), "TOKEN")
 }
 
 pub fn message(id: &str) -> Key {
-    key(format!("MESSAGE#{}", esc(id)), "MESSAGE")
+    key(prefixed("MESSAGE#", id), "MESSAGE")
 }
 
 pub fn messages_to_pk(address: &str) -> String {
-    format!("TO#{}", esc(address))
+    prefixed("TO#", address)
 }
 
 /// GSI1: messages handed off to an address, by time.
@@ -330,16 +327,16 @@ pub fn message_to(address: &str, sent_at: DateTime<Utc>, id: &str) -> Key {
 }
 
 pub fn seen(marker: &str) -> Key {
-    key(format!("SEEN#{}", esc(marker)), "SEEN")
+    key(prefixed("SEEN#", marker), "SEEN")
 }
 
 pub fn record(name: &str) -> Key {
-    key(format!("RECORD#{}", esc(name)), "RECORD")
+    key(prefixed("RECORD#", name), "RECORD")
 }
 
 /// An atomic counter (the reputation windows' sequence numbers, R-2.5).
 pub fn counter(name: &str) -> Key {
-    key(format!("COUNTER#{}", esc(name)), "COUNTER")
+    key(prefixed("COUNTER#", name), "COUNTER")
 }
 
 #[cfg(test)]
