@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use outreach_app::ports::{Activity, Store, StoreError, Versioned};
-use outreach_domain::enrollment::AttemptState;
+use outreach_domain::enrollment::{AttemptState, Enrollment};
 use outreach_domain::ids::{EnrollmentId, OrgId};
 use tokio::sync::Barrier;
 
@@ -18,32 +18,19 @@ use crate::fixtures::{self, address, at};
 pub async fn claim_is_won_once(store: Arc<dyn Store>) {
     let org = "org-claim";
     one_enrollment(&store, org).await;
-    let barrier = Arc::new(Barrier::new(CLAIMERS));
-    let wins = race(CLAIMERS, |i| {
-        let store = store.clone();
-        let barrier = barrier.clone();
-        async move {
-            let Versioned {
-                value: mut e,
-                version,
-            } = enrollment(&store, org, "enr-1").await;
-            // Everyone has read the same version before anyone writes.
-            barrier.wait().await;
-            let to = address(&format!("ada{i}@home.example"));
-            if e.claim(1, to, at(10, 0), at(10, 5)).is_err() {
-                return false;
-            }
-            match store
-                .update_enrollment(&e, version, Activity::Unchanged)
-                .await
-            {
-                Ok(_) => true,
-                Err(StoreError::Conflict) => false,
-                Err(other) => panic!("a claim failed otherwise than by conflict: {other}"),
-            }
-        }
+    let answers = write_from_one_version(&store, org, CLAIMERS, |i, e| {
+        let to = address(&format!("ada{i}@home.example"));
+        e.claim(1, to, at(10, 0), at(10, 5)).is_ok()
     })
     .await;
+    let wins: Vec<bool> = answers
+        .into_iter()
+        .map(|answer| match answer {
+            Some(Ok(_)) => true,
+            None | Some(Err(StoreError::Conflict)) => false,
+            Some(Err(other)) => panic!("a claim failed otherwise than by conflict: {other}"),
+        })
+        .collect();
     assert_eq!(
         wins.iter().filter(|w| **w).count(),
         1,
@@ -82,27 +69,15 @@ pub async fn expired_claim_is_swept_once(store: Arc<dyn Store>) {
     );
     assert!(due(at(10, 6)).await.contains(&mine), "the lease expired");
 
-    let barrier = Arc::new(Barrier::new(5));
-    let wins = race(5, |_| {
-        let store = store.clone();
-        let barrier = barrier.clone();
-        async move {
-            let Versioned {
-                value: mut e,
-                version,
-            } = enrollment(&store, org, "enr-1").await;
-            barrier.wait().await;
-            for (step, attempt) in e.expired_claims(at(10, 6)) {
-                e.record_sent(step, attempt, at(10, 0), None, true)
-                    .expect("an expired claim is recorded");
-            }
-            store
-                .update_enrollment(&e, version, Activity::Unchanged)
-                .await
-                .is_ok()
+    let answers = write_from_one_version(&store, org, 5, |_, e| {
+        for (step, attempt) in e.expired_claims(at(10, 6)) {
+            e.record_sent(step, attempt, at(10, 0), None, true)
+                .expect("an expired claim is recorded");
         }
+        true
     })
     .await;
+    let wins: Vec<bool> = answers.iter().map(|a| matches!(a, Some(Ok(_)))).collect();
     assert_eq!(wins.iter().filter(|w| **w).count(), 1, "one sweeper wins");
     let after = enrollment(&store, org, "enr-1").await.value;
     let attempt = &after.steps[0].attempts[0];
@@ -113,6 +88,42 @@ pub async fn expired_claim_is_swept_once(store: Arc<dyn Store>) {
         "step 2 is due tomorrow"
     );
     assert!(due(at(10, 0) + Duration::days(1)).await.contains(&mine));
+}
+
+/// Runs `n` handlers that each read `enr-1` of `org` and, once all of them
+/// have read the same version, write back what `change` made of it (nothing
+/// when `change` declines): the answer of each write.
+async fn write_from_one_version<F>(
+    store: &Arc<dyn Store>,
+    org: &'static str,
+    n: usize,
+    change: F,
+) -> Vec<Option<Result<u64, StoreError>>>
+where
+    F: Fn(usize, &mut Enrollment) -> bool + Send + Sync + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    let change = Arc::new(change);
+    race(n, |i| {
+        let (store, barrier, change) = (store.clone(), barrier.clone(), change.clone());
+        async move {
+            let Versioned {
+                value: mut e,
+                version,
+            } = enrollment(&store, org, "enr-1").await;
+            // Everyone has read the same version before anyone writes.
+            barrier.wait().await;
+            if !change(i, &mut e) {
+                return None;
+            }
+            Some(
+                store
+                    .update_enrollment(&e, version, Activity::Unchanged)
+                    .await,
+            )
+        }
+    })
+    .await
 }
 
 /// duplicate handling of one hard bounce ends attempt 1 once,
