@@ -9,7 +9,7 @@ use outreach_domain::ids::{CandidateId, OrgId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
-use super::docs::err;
+use super::docs::{err, page_of, read_rows};
 use crate::db::Cached;
 
 /// Appends a ledger entry in the caller's transaction; `seq` is the table's
@@ -159,11 +159,11 @@ pub(super) async fn ledger(
         .and_then(|a| a.parse().ok())
         .unwrap_or(0);
     let limit = page.limit.max(1) as i64;
-    let mut stmt = conn
-        .prepare_cached("SELECT seq, kind, candidate, amount, at FROM ledger WHERE org = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3")
-        .map_err(err)?;
-    let rows = stmt
-        .query_map(params![org.as_str(), after, limit + 1], |r| {
+    let rows = read_rows(
+        &conn,
+        "SELECT seq, kind, candidate, amount, at FROM ledger WHERE org = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+        params![org.as_str(), after, limit + 1],
+        |r| {
             Ok((
                 r.get::<_, i64>(0)?,
                 r.get::<_, String>(1)?,
@@ -171,28 +171,24 @@ pub(super) async fn ledger(
                 r.get::<_, i64>(3)?,
                 r.get::<_, String>(4)?,
             ))
+        },
+    )?;
+    let entries = rows
+        .into_iter()
+        .map(|(seq, kind, candidate, amount, at)| {
+            let entry = LedgerEntry {
+                seq,
+                kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(err)?,
+                candidate_id: candidate.map(CandidateId::new),
+                amount,
+                at: DateTime::parse_from_rfc3339(&at)
+                    .map_err(err)?
+                    .with_timezone(&Utc),
+            };
+            Ok((seq.to_string(), entry))
         })
-        .map_err(err)?;
-    let mut items = Vec::new();
-    for row in rows {
-        let (seq, kind, candidate, amount, at) = row.map_err(err)?;
-        items.push(LedgerEntry {
-            seq,
-            kind: serde_json::from_value(serde_json::Value::String(kind)).map_err(err)?,
-            candidate_id: candidate.map(CandidateId::new),
-            amount,
-            at: DateTime::parse_from_rfc3339(&at)
-                .map_err(err)?
-                .with_timezone(&Utc),
-        });
-    }
-    let next = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|e| e.seq.to_string())
-    } else {
-        None
-    };
-    Ok(Page { items, next })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    Ok(page_of(entries, limit))
 }
 
 /// The refund marker's primary key makes a second refund change nothing.
