@@ -303,18 +303,26 @@ mod tests {
         assert_eq!(organizational_domain("co.uk"), None);
     }
 
+    /// Asserts the policy `applicable_policy` finds for each domain.
+    async fn assert_policies(d: &FakeDns, expected: &[(&str, Policy)]) {
+        for (domain, policy) in expected {
+            assert_eq!(
+                applicable_policy(d, domain).await,
+                Ok(*policy),
+                "the policy of {domain}"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn a_subdomain_of_a_reject_domain_is_strict() {
         // no record at the subdomain; the organizational domain's p=reject applies.
         let d = dns(&[("_dmarc.acme.example", &["v=DMARC1; p=reject"])]);
-        assert_eq!(
-            applicable_policy(&d, "mail.acme.example").await,
-            Ok(Policy::Reject)
-        );
-        assert_eq!(
-            applicable_policy(&d, "Mail.Acme.Example.").await,
-            Ok(Policy::Reject)
-        );
+        let expected = [
+            ("mail.acme.example", Policy::Reject),
+            ("Mail.Acme.Example.", Policy::Reject),
+        ];
+        assert_policies(&d, &expected).await;
     }
 
     #[tokio::test]
@@ -324,27 +332,15 @@ mod tests {
             ("_dmarc.strict.lax.example", &["v=DMARC1; p=quarantine"]),
             ("_dmarc.lax.example", &["v=DMARC1; p=none; sp=reject"]),
         ]);
-        assert_eq!(
-            applicable_policy(&d, "acme.example").await,
-            Ok(Policy::Reject)
-        );
-        assert_eq!(
-            applicable_policy(&d, "mail.acme.example").await,
-            Ok(Policy::None)
-        );
-        assert_eq!(applicable_policy(&d, "lax.example").await, Ok(Policy::None));
-        assert_eq!(
-            applicable_policy(&d, "news.lax.example").await,
-            Ok(Policy::Reject)
-        );
-        assert_eq!(
-            applicable_policy(&d, "strict.lax.example").await,
-            Ok(Policy::Quarantine)
-        );
-        assert_eq!(
-            applicable_policy(&d, "other.example").await,
-            Ok(Policy::None)
-        );
+        let expected = [
+            ("acme.example", Policy::Reject),
+            ("mail.acme.example", Policy::None),
+            ("lax.example", Policy::None),
+            ("news.lax.example", Policy::Reject),
+            ("strict.lax.example", Policy::Quarantine),
+            ("other.example", Policy::None),
+        ];
+        assert_policies(&d, &expected).await;
     }
 
     #[tokio::test]

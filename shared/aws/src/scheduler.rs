@@ -61,6 +61,24 @@ where
     SchedulerError(format!("{what}: {}", DisplayErrorContext(err)))
 }
 
+/// Success, or the error `code` that says it is done already (a group or a
+/// wake-up created before, a schedule deleted before); any other error fails
+/// as `what`.
+fn done_unless<T, E>(
+    result: Result<T, SdkError<E>>,
+    code: &str,
+    what: &str,
+) -> Result<(), SchedulerError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if err.code() == Some(code) => Ok(()),
+        Err(err) => Err(sdk_fail(what, &err)),
+    }
+}
+
 /// Whether `name` is a valid schedule name: 1–64 characters of `[0-9a-zA-Z-_.]`.
 pub fn valid_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
@@ -115,17 +133,14 @@ impl EventBridgeScheduler {
     /// Creates the schedule group (the deployment does this; tests must, since
     /// a schedule in a missing group fails). One that exists is success.
     pub async fn ensure_group(&self) -> Result<(), SchedulerError> {
-        match self
+        let result = self
             .client
             .create_schedule_group()
             .name(&self.group)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) if err.code() == Some("ConflictException") => Ok(()),
-            Err(err) => Err(sdk_fail("could not create the schedule group", &err)),
-        }
+            .await;
+        let what = "could not create the schedule group";
+        done_unless(result, "ConflictException", what)
     }
 
     /// Reads a schedule back; `None` when there is none by that name.
@@ -234,12 +249,8 @@ impl Scheduler for EventBridgeScheduler {
             .target(self.target(input)?)
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Same name, same wake-up: it exists already.
-            Err(err) if err.code() == Some("ConflictException") => Ok(()),
-            Err(err) => Err(sdk_fail("could not create the schedule", &err)),
-        }
+        // Same name, same wake-up: it exists already.
+        done_unless(result, "ConflictException", "could not create the schedule")
     }
 
     async fn cancel(&self, name: &str) -> Result<(), SchedulerError> {
@@ -247,18 +258,15 @@ impl Scheduler for EventBridgeScheduler {
             // No schedule can have that name, so there is nothing to cancel.
             return Ok(());
         }
-        match self
+        let result = self
             .client
             .delete_schedule()
             .group_name(&self.group)
             .name(name)
             .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) if err.code() == Some("ResourceNotFoundException") => Ok(()),
-            Err(err) => Err(sdk_fail("could not delete the schedule", &err)),
-        }
+            .await;
+        let what = "could not delete the schedule";
+        done_unless(result, "ResourceNotFoundException", what)
     }
 }
 

@@ -332,6 +332,18 @@ where
     }
 }
 
+/// Success, or the error `code` that says the identity is as wanted already.
+fn done_unless<T, E>(result: Result<T, SdkError<E>>, code: &str) -> Result<(), IdentityError>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(err) if err.code() == Some(code) => Ok(()),
+        Err(err) => Err(identity_error(err)),
+    }
+}
+
 /// SES identities: created when an account is linked, checked by the identity
 /// check, deleted when no link uses them any more. An address is
 /// sendable through its own address identity or through its domain's
@@ -380,32 +392,16 @@ impl SesIdentities {
 
     /// Creates an address or domain identity; one that exists already is success.
     pub async fn create(&self, identity: &str) -> Result<(), IdentityError> {
-        match self
-            .client
-            .create_email_identity()
-            .email_identity(identity)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) if err.code() == Some("AlreadyExistsException") => Ok(()),
-            Err(err) => Err(identity_error(err)),
-        }
+        let client = &self.client;
+        let request = client.create_email_identity().email_identity(identity);
+        done_unless(request.send().await, "AlreadyExistsException")
     }
 
     /// Deletes an identity; one that does not exist is success.
     pub async fn delete(&self, identity: &str) -> Result<(), IdentityError> {
-        match self
-            .client
-            .delete_email_identity()
-            .email_identity(identity)
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(err) if err.code() == Some("NotFoundException") => Ok(()),
-            Err(err) => Err(identity_error(err)),
-        }
+        let client = &self.client;
+        let request = client.delete_email_identity().email_identity(identity);
+        done_unless(request.send().await, "NotFoundException")
     }
 }
 

@@ -26,33 +26,7 @@ macro_rules! store_checks {
     };
 }
 
-store_checks!(
-    claim_is_won_once,
-    expired_claim_is_swept_once,
-    next_attempt_is_created_once,
-    refund_is_given_once,
-    grants_add_credits,
-    reveals_spend_each_credit_once,
-    first_time_is_seen_once,
-    stale_writes_conflict,
-    campaign_counter_survives_campaign_writes,
-    tokens_find_their_enrollment,
-    messages_are_found_by_either_id,
-    candidates_are_found_by_address,
-    enrollments_are_found_by_candidate,
-    campaigns_are_found_by_sender,
-    accounts_are_found,
-    due_enrollments_come_earliest_first,
-    lists_paginate,
-    organizations_are_isolated,
-    suppression_is_recorded_once,
-    notifications_are_listed_newest_first,
-    events_are_kept_in_order,
-    catalog_records_round_trip,
-    batched_reads_answer_each_lookup,
-    recording_writes_land_together,
-    counters_count_each_increment_once,
-);
+outreach_contract::every_store_check!(store_checks);
 
 async fn fresh_scheduler() -> (Arc<dyn Scheduler>, Arc<dyn scheduler::ScheduleInspector>) {
     let clock: Arc<dyn Clock> = TestClock::new(at(9, 0));

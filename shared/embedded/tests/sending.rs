@@ -137,6 +137,12 @@ impl World {
     }
 
     /// A running campaign with one candidate; returns (campaign, enrollment).
+    /// A campaign of `two_steps` with one candidate, Ada, at her work address.
+    async fn ada_at_work(&self) -> (CampaignId, EnrollmentId) {
+        let emails = vec![("ada@work.example", EmailType::Work)];
+        self.campaign(two_steps(), emails, None).await
+    }
+
     async fn campaign(
         &self,
         steps: Vec<StepSpec>,
@@ -247,13 +253,7 @@ fn two_steps() -> Vec<StepSpec> {
 async fn twenty_concurrent_wake_ups_hand_an_attempt_off_once() {
     // duplicate firings and concurrent calls never hand an attempt off twice.
     let w = World::new();
-    let (_, eid) = w
-        .campaign(
-            two_steps(),
-            vec![("ada@work.example", EmailType::Work)],
-            None,
-        )
-        .await;
+    let (_, eid) = w.ada_at_work().await;
     w.clock.set(at("2026-12-01T14:20:00Z"));
     let job = w.job(&eid).await;
     let runs: Vec<_> = (0..20)
@@ -286,13 +286,7 @@ async fn twenty_concurrent_wake_ups_hand_an_attempt_off_once() {
 async fn an_answer_lost_after_dispatch_is_sent_unconfirmed_and_never_resent() {
     // a timeout or 5xx after dispatch records the attempt sent, unconfirmed.
     let w = World::new();
-    let (_, eid) = w
-        .campaign(
-            two_steps(),
-            vec![("ada@work.example", EmailType::Work)],
-            None,
-        )
-        .await;
+    let (_, eid) = w.ada_at_work().await;
     w.clock.set(at("2026-12-01T14:20:00Z"));
     w.script(vec![Some(MailerError::Unconfirmed("timeout".into()))]);
     let job = w.job(&eid).await;
@@ -327,13 +321,7 @@ async fn an_answer_lost_after_dispatch_is_sent_unconfirmed_and_never_resent() {
 async fn a_deferred_send_is_replanned_not_dropped() {
     // throttling proves non-acceptance; the step is re-planned under a new plan version.
     let w = World::new();
-    let (_, eid) = w
-        .campaign(
-            two_steps(),
-            vec![("ada@work.example", EmailType::Work)],
-            None,
-        )
-        .await;
+    let (_, eid) = w.ada_at_work().await;
     w.clock.set(at("2026-12-01T14:20:00Z"));
     w.script(vec![Some(MailerError::Deferred(
         "Maximum sending rate exceeded".into(),
@@ -370,13 +358,7 @@ async fn a_claim_whose_lease_expired_is_finalised_once_by_the_sweeper() {
     // a crash between claim and record leaves a claim; the sweeper counts it
     // as sent (unconfirmed) once and plans the next step.
     let w = World::new();
-    let (_, eid) = w
-        .campaign(
-            two_steps(),
-            vec![("ada@work.example", EmailType::Work)],
-            None,
-        )
-        .await;
+    let (_, eid) = w.ada_at_work().await;
     let now = at("2026-12-01T14:20:00Z");
     w.clock.set(now);
     // The process "dies" right after its claim was written.
@@ -423,13 +405,7 @@ async fn a_claim_whose_lease_expired_is_finalised_once_by_the_sweeper() {
 async fn a_lost_wake_up_is_rescued_by_the_sweeper() {
     // no enrollment is left without a wake-up.
     let w = World::new();
-    let (_, eid) = w
-        .campaign(
-            two_steps(),
-            vec![("ada@work.example", EmailType::Work)],
-            None,
-        )
-        .await;
+    let (_, eid) = w.ada_at_work().await;
     let e = w.enrollment(&eid).await;
     w.scheduler
         .cancel(&WakeUp::send_step(&e, e.next_due_at.unwrap()).name)
@@ -449,13 +425,7 @@ async fn a_lost_wake_up_is_rescued_by_the_sweeper() {
 async fn a_wake_up_after_pause_or_stop_sends_nothing() {
     //
     let w = World::new();
-    let (cid, eid) = w
-        .campaign(
-            two_steps(),
-            vec![("ada@work.example", EmailType::Work)],
-            None,
-        )
-        .await;
+    let (cid, eid) = w.ada_at_work().await;
     let job = w.job(&eid).await;
     w.service
         .pause_campaign(&w.who, cid.as_str())
@@ -647,13 +617,7 @@ async fn a_sender_fault_pauses_the_campaign_and_sends_nothing() {
     // R-2.3 (the part the foundation covers): the account goes to `error`, the
     // campaign pauses with `sender_error`, the claim is given back.
     let w = World::new();
-    let (cid, eid) = w
-        .campaign(
-            two_steps(),
-            vec![("ada@work.example", EmailType::Work)],
-            None,
-        )
-        .await;
+    let (cid, eid) = w.ada_at_work().await;
     w.clock.set(at("2026-12-01T14:20:00Z"));
     w.script(vec![Some(MailerError::SenderFault(
         "Email address is not verified".into(),
@@ -687,13 +651,7 @@ async fn a_wake_up_without_or_with_a_wrong_candidate_reads_the_enrollments_own()
     // candidate, still sends to the enrollment's own candidate.
     for hint in [None, Some(CandidateId::from("cand_someone_else"))] {
         let w = World::new();
-        let (_, eid) = w
-            .campaign(
-                two_steps(),
-                vec![("ada@work.example", EmailType::Work)],
-                None,
-            )
-            .await;
+        let (_, eid) = w.ada_at_work().await;
         w.clock.set(at("2026-12-01T14:20:00Z"));
         let mut job = w.job(&eid).await;
         let Job::SendStep { candidate_id, .. } = &mut job else {

@@ -244,6 +244,13 @@ mod tests {
         assert_eq!(s.configuration_set.as_deref(), Some("outreach-events"));
     }
 
+    /// The settings of a complete environment but for `name` set to `value`.
+    fn with(name: &str, value: &str) -> Result<Settings, SettingsError> {
+        let mut m = complete();
+        m.insert(name.into(), value.into());
+        Settings::from_map(&m)
+    }
+
     #[test]
     fn a_missing_or_bad_variable_is_named() {
         let mut m = complete();
@@ -252,32 +259,15 @@ mod tests {
             Settings::from_map(&m),
             Err(SettingsError::Missing(vars::TABLE_NAME))
         );
-        let mut m = complete();
-        m.insert(vars::INITIAL_CREDITS.into(), "-1".into());
-        assert!(matches!(
-            Settings::from_map(&m),
-            Err(SettingsError::Invalid {
-                name: vars::INITIAL_CREDITS,
-                ..
-            })
-        ));
-        let mut m = complete();
-        m.insert(vars::HASH_KEY.into(), "short".into());
-        assert!(matches!(
-            Settings::from_map(&m),
-            Err(SettingsError::Invalid {
-                name: vars::HASH_KEY,
-                ..
-            })
-        ));
-        let mut m = complete();
-        m.insert(vars::PUBLIC_BASE_URL.into(), "outreach.example".into());
-        assert!(matches!(
-            Settings::from_map(&m),
-            Err(SettingsError::Invalid {
-                name: vars::PUBLIC_BASE_URL,
-                ..
-            })
-        ));
+        for (bad, value) in [
+            (vars::INITIAL_CREDITS, "-1"),
+            (vars::HASH_KEY, "short"),
+            (vars::PUBLIC_BASE_URL, "outreach.example"),
+        ] {
+            assert!(
+                matches!(with(bad, value), Err(SettingsError::Invalid { name, .. }) if name == bad),
+                "{bad}={value} is named as invalid"
+            );
+        }
     }
 }

@@ -71,6 +71,11 @@ fn key(pk: String, sk: impl Into<String>) -> Key {
     Key { pk, sk: sk.into() }
 }
 
+/// `prefix` and one escaped dynamic part.
+fn prefixed(prefix: &str, part: &str) -> String {
+    format!("{prefix}{}", esc(part))
+}
+
 /// Escapes one dynamic part of a key.
 pub fn esc(part: &str) -> Cow<'_, str> {
     if part.contains(['%', '#']) {
@@ -88,7 +93,7 @@ pub fn time_part(t: DateTime<Utc>) -> String {
 // The organization's partition.
 
 pub fn org_pk(org: &str) -> String {
-    format!("ORG#{}", esc(org))
+    prefixed("ORG#", org)
 }
 
 pub fn org(org: &str) -> Key {
@@ -102,33 +107,33 @@ pub fn ledger(org: &str, seq: i64) -> Key {
 }
 
 pub fn reveal(org: &str, candidate: &str) -> Key {
-    key(org_pk(org), format!("REVEAL#{}", esc(candidate)))
+    key(org_pk(org), prefixed("REVEAL#", candidate))
 }
 
 pub fn user(org: &str, user: &str) -> Key {
-    key(org_pk(org), format!("USER#{}", esc(user)))
+    key(org_pk(org), prefixed("USER#", user))
 }
 
 pub const CANDIDATE_PREFIX: &str = "CANDIDATE#";
 
 pub fn candidate(org: &str, id: &str) -> Key {
-    key(org_pk(org), format!("{CANDIDATE_PREFIX}{}", esc(id)))
+    key(org_pk(org), prefixed(CANDIDATE_PREFIX, id))
 }
 
 pub const PROJECT_PREFIX: &str = "PROJECT#";
 
 pub fn project(org: &str, id: &str) -> Key {
-    key(org_pk(org), format!("{PROJECT_PREFIX}{}", esc(id)))
+    key(org_pk(org), prefixed(PROJECT_PREFIX, id))
 }
 
 pub const TEMPLATE_PREFIX: &str = "TEMPLATE#";
 
 pub fn template(org: &str, id: &str) -> Key {
-    key(org_pk(org), format!("{TEMPLATE_PREFIX}{}", esc(id)))
+    key(org_pk(org), prefixed(TEMPLATE_PREFIX, id))
 }
 
 pub fn suppression(org: &str, hashed_address: &str) -> Key {
-    key(org_pk(org), format!("SUPPRESSED#{}", esc(hashed_address)))
+    key(org_pk(org), prefixed("SUPPRESSED#", hashed_address))
 }
 
 pub fn notification_prefix(project: &str) -> String {
@@ -136,10 +141,7 @@ pub fn notification_prefix(project: &str) -> String {
 }
 
 pub fn notification(org: &str, project: &str, id: &str) -> Key {
-    key(
-        org_pk(org),
-        format!("{}{}", notification_prefix(project), esc(id)),
-    )
+    key(org_pk(org), prefixed(&notification_prefix(project), id))
 }
 
 // Candidate addresses, one item per (address, candidate).
@@ -151,14 +153,14 @@ pub fn address_pk(org: &str, address: &str) -> String {
 pub fn candidate_address(org: &str, address: &str, candidate: &str) -> Key {
     key(
         address_pk(org, address),
-        format!("{CANDIDATE_PREFIX}{}", esc(candidate)),
+        prefixed(CANDIDATE_PREFIX, candidate),
     )
 }
 
 // Sender accounts.
 
 pub fn account(id: &str) -> Key {
-    key(format!("ACCOUNT#{}", esc(id)), "ACCOUNT")
+    key(prefixed("ACCOUNT#", id), "ACCOUNT")
 }
 
 pub fn accounts_of_pk(org: &str, owner: &str) -> String {
@@ -176,7 +178,7 @@ pub fn account_address_prefix(address: &str) -> String {
 pub fn account_by_owner(org: &str, owner: &str, address: &str, id: &str) -> Key {
     key(
         accounts_of_pk(org, owner),
-        format!("{}{}", account_address_prefix(address), esc(id)),
+        prefixed(&account_address_prefix(address), id),
     )
 }
 
@@ -187,10 +189,7 @@ pub const ACCOUNT_PREFIX: &str = "ACCOUNT#";
 
 /// GSI2: every account, by id.
 pub fn account_in_all(id: &str) -> Key {
-    key(
-        ALL_ACCOUNTS_PK.to_owned(),
-        format!("{ACCOUNT_PREFIX}{}", esc(id)),
-    )
+    key(ALL_ACCOUNTS_PK.to_owned(), prefixed(ACCOUNT_PREFIX, id))
 }
 
 // Campaigns.
@@ -209,12 +208,12 @@ pub fn campaigns_of_project_pk(org: &str, project: &str) -> String {
 pub fn campaign_in_project(org: &str, project: &str, id: &str) -> Key {
     key(
         campaigns_of_project_pk(org, project),
-        format!("{CAMPAIGN_PREFIX}{}", esc(id)),
+        prefixed(CAMPAIGN_PREFIX, id),
     )
 }
 
 pub fn campaigns_using_pk(account: &str) -> String {
-    format!("SENDER#{}", esc(account))
+    prefixed("SENDER#", account)
 }
 
 /// GSI2: campaigns sending from an account, in any organization.
@@ -245,7 +244,7 @@ pub fn enrollments_of_campaign_pk(org: &str, campaign: &str) -> String {
 pub fn enrollment_in_campaign(org: &str, campaign: &str, id: &str) -> Key {
     key(
         enrollments_of_campaign_pk(org, campaign),
-        format!("{ENROLLMENT_PREFIX}{}", esc(id)),
+        prefixed(ENROLLMENT_PREFIX, id),
     )
 }
 
@@ -308,15 +307,15 @@ pub fn event(org: &str, enrollment: &str, at: DateTime<Utc>, unique: &str) -> Ke
 // What comes back.
 
 pub fn token(token: &str) -> Key {
-    key(format!("TOKEN#{}", esc(token)), "TOKEN")
+    key(prefixed("TOKEN#", token), "TOKEN")
 }
 
 pub fn message(id: &str) -> Key {
-    key(format!("MESSAGE#{}", esc(id)), "MESSAGE")
+    key(prefixed("MESSAGE#", id), "MESSAGE")
 }
 
 pub fn messages_to_pk(address: &str) -> String {
-    format!("TO#{}", esc(address))
+    prefixed("TO#", address)
 }
 
 /// GSI1: messages handed off to an address, by time.
@@ -328,16 +327,16 @@ pub fn message_to(address: &str, sent_at: DateTime<Utc>, id: &str) -> Key {
 }
 
 pub fn seen(marker: &str) -> Key {
-    key(format!("SEEN#{}", esc(marker)), "SEEN")
+    key(prefixed("SEEN#", marker), "SEEN")
 }
 
 pub fn record(name: &str) -> Key {
-    key(format!("RECORD#{}", esc(name)), "RECORD")
+    key(prefixed("RECORD#", name), "RECORD")
 }
 
 /// An atomic counter (the reputation windows' sequence numbers, R-2.5).
 pub fn counter(name: &str) -> Key {
-    key(format!("COUNTER#{}", esc(name)), "COUNTER")
+    key(prefixed("COUNTER#", name), "COUNTER")
 }
 
 #[cfg(test)]

@@ -1,0 +1,354 @@
+//! Campaigns and their enrollments: the campaign document beside its
+//! active-enrollment counter, enrollment writes that move the counter in the
+//! same transaction, the lookups by candidate and sender, and the sharded due
+//! index the sweeper reads.
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use chrono::{DateTime, Utc};
+use outreach_app::ports::{Activity, Page, PageRequest, StoreError, Versioned};
+use outreach_domain::campaign::Campaign;
+use outreach_domain::enrollment::Enrollment;
+use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId};
+
+use super::DynamoStore;
+use super::access::{CREATE, Query, Range, SAME_VERSION};
+use super::item::{
+    self, ACTIVE, DynamoError, ID, Item, ItemBuilder, ORG, VERSION, doc, n, number, s, text,
+    tx_put, tx_update, versioned,
+};
+use super::keys;
+
+impl DynamoStore {
+    /// `ADD` to a campaign's counter; the version moves too, so that a campaign
+    /// read before the change cannot be written back over it (as in the
+    /// embedded store, which `complete_if_done` relies on).
+    pub(super) fn counter_change(
+        &self,
+        e: &Enrollment,
+        delta: i64,
+    ) -> Result<TransactWriteItem, StoreError> {
+        tx_update(
+            &self.table,
+            &keys::campaign(e.org_id.as_str(), e.campaign_id.as_str()),
+            "ADD #active :delta, #v :one",
+            Some("attribute_exists(#pk)"),
+            vec![(":delta", n(delta)), (":one", n(1))],
+        )
+    }
+}
+
+pub(super) fn campaign_from(item: &Item) -> Result<Versioned<Campaign>, StoreError> {
+    let mut campaign: Versioned<Campaign> = versioned(item)?;
+    // The counter lives beside the document and is the only truth about it.
+    campaign.value.active_enrollments = number(item, ACTIVE).unwrap_or(0);
+    Ok(campaign)
+}
+
+pub(super) fn enrollment_item(e: &Enrollment, version: u64) -> Result<Item, StoreError> {
+    let (org, id) = (e.org_id.as_str(), e.id.as_str());
+    let mut item = ItemBuilder::new(&keys::enrollment(org, id))
+        .doc(e)?
+        .attr(VERSION, n(version))
+        .text(ORG, org)
+        .text(ID, id)
+        .index(
+            keys::GSI1PK,
+            keys::GSI1SK,
+            &keys::enrollment_in_campaign(org, e.campaign_id.as_str(), id),
+        )
+        .index(
+            keys::GSI2PK,
+            keys::GSI2SK,
+            &keys::enrollment_of_candidate(
+                org,
+                e.candidate_id.as_str(),
+                e.campaign_id.as_str(),
+                id,
+            ),
+        );
+    // Sparse: only an enrollment with something due is in the due index.
+    if let Some(due) = e.next_due_at {
+        item = item.index(keys::GSI3PK, keys::GSI3SK, &keys::due(org, id, due));
+    }
+    Ok(item.build())
+}
+
+pub(super) async fn get_campaign(
+    store: &DynamoStore,
+    org: &OrgId,
+    id: &CampaignId,
+) -> Result<Option<Versioned<Campaign>>, StoreError> {
+    store
+        .get(&keys::campaign(org.as_str(), id.as_str()))
+        .await?
+        .map(|i| campaign_from(&i))
+        .transpose()
+}
+
+pub(super) async fn put_campaign(
+    store: &DynamoStore,
+    campaign: &Campaign,
+    expected: Option<u64>,
+) -> Result<u64, StoreError> {
+    let (org, id) = (campaign.org_id.as_str(), campaign.id.as_str());
+    let key = keys::campaign(org, id);
+    let in_project = keys::campaign_in_project(org, campaign.project_id.as_str(), id);
+    let by_sender = keys::campaign_by_sender(campaign.sender_account_id.as_str(), org, id);
+    let body = item::to_json(campaign)?;
+    match expected {
+        None => {
+            let item = ItemBuilder::new(&key)
+                .text(item::DOC, body)
+                .attr(VERSION, n(1))
+                .attr(ACTIVE, n(0))
+                .text(ORG, org)
+                .text(ID, id)
+                .index(keys::GSI1PK, keys::GSI1SK, &in_project)
+                .index(keys::GSI2PK, keys::GSI2SK, &by_sender)
+                .build();
+            store
+                .put(item, Some(CREATE), vec![])
+                .await
+                .map_err(StoreError::from)?;
+            Ok(1)
+        }
+        Some(v) => {
+            // The document and its index keys only: the counter is not ours to set.
+            store.update(
+                &key,
+                "SET #doc = :doc, #v = :next, #g1pk = :g1pk, #g1sk = :g1sk, #g2pk = :g2pk, #g2sk = :g2sk",
+                Some(SAME_VERSION),
+                vec![
+                    (":doc", s(body)),
+                    (":next", n(v + 1)),
+                    (":v", n(v)),
+                    (":g1pk", s(in_project.pk)),
+                    (":g1sk", s(in_project.sk)),
+                    (":g2pk", s(by_sender.pk)),
+                    (":g2sk", s(by_sender.sk)),
+                ],
+            )
+            .await
+            .map_err(StoreError::from)?;
+            Ok(v + 1)
+        }
+    }
+}
+
+pub(super) async fn list_campaigns(
+    store: &DynamoStore,
+    org: &OrgId,
+    project: &str,
+    page: &PageRequest,
+) -> Result<Page<Campaign>, StoreError> {
+    let org = org.as_str();
+    let query = Query::index_page(
+        keys::GSI1,
+        keys::campaigns_of_project_pk(org, project),
+        keys::CAMPAIGN_PREFIX,
+        page.after.as_deref(),
+        |id| {
+            (
+                keys::campaign(org, id),
+                keys::campaign_in_project(org, project, id),
+            )
+        },
+    );
+    store
+        .page(
+            query,
+            page.limit,
+            |i| campaign_from(i).map(|c| c.value),
+            |c: &Campaign| c.id.to_string(),
+        )
+        .await
+}
+
+pub(super) async fn campaigns_using(
+    store: &DynamoStore,
+    account: &AccountId,
+) -> Result<Vec<(OrgId, CampaignId)>, StoreError> {
+    let query = Query::index(
+        keys::GSI2,
+        keys::campaigns_using_pk(account.as_str()),
+        Range::BeginsWith(keys::CAMPAIGN_PREFIX.into()),
+    );
+    let mut found = store
+        .query(&query, None)
+        .await?
+        .iter()
+        .map(|i| Ok((OrgId::new(text(i, ORG)?), CampaignId::new(text(i, ID)?))))
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    found.sort_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)));
+    Ok(found)
+}
+
+pub(super) async fn get_enrollment(
+    store: &DynamoStore,
+    org: &OrgId,
+    id: &EnrollmentId,
+) -> Result<Option<Versioned<Enrollment>>, StoreError> {
+    store
+        .get_versioned(&keys::enrollment(org.as_str(), id.as_str()))
+        .await
+}
+
+pub(super) async fn insert_enrollment(
+    store: &DynamoStore,
+    e: &Enrollment,
+) -> Result<(), StoreError> {
+    let mut writes = vec![tx_put(
+        &store.table,
+        enrollment_item(e, 1)?,
+        Some(CREATE),
+        vec![],
+    )?];
+    for token in [&e.reply_token, &e.unsubscribe_token] {
+        let item = ItemBuilder::new(&keys::token(token))
+            .text(ORG, e.org_id.as_str())
+            .text(ID, e.id.as_str())
+            .build();
+        writes.push(tx_put(&store.table, item, Some(CREATE), vec![])?);
+    }
+    let counted = !e.is_ended();
+    if counted {
+        writes.push(store.counter_change(e, 1)?);
+    }
+    match store.transact(writes).await {
+        Ok(()) => Ok(()),
+        Err(err)
+            if counted
+                && err.condition_failed_at(3)
+                && !(0..3).any(|i| err.condition_failed_at(i)) =>
+        {
+            Err(StoreError::Unavailable(format!(
+                "campaign {} does not exist",
+                e.campaign_id
+            )))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+pub(super) async fn update_enrollment(
+    store: &DynamoStore,
+    e: &Enrollment,
+    expected: u64,
+    activity: Activity,
+) -> Result<u64, StoreError> {
+    let item = enrollment_item(e, expected + 1)?;
+    if activity != Activity::Unchanged {
+        let writes = vec![
+            tx_put(
+                &store.table,
+                item,
+                Some(SAME_VERSION),
+                vec![(":v", n(expected))],
+            )?,
+            store.counter_change(e, activity.delta())?,
+        ];
+        match store.transact(writes).await {
+            Ok(()) => {}
+            Err(err) if err.condition_failed_at(0) => return Err(StoreError::Conflict),
+            Err(DynamoError::Cancelled(reasons)) => {
+                return Err(StoreError::Unavailable(format!(
+                    "campaign {} does not exist ({reasons:?})",
+                    e.campaign_id
+                )));
+            }
+            Err(err) => return Err(err.into()),
+        }
+    } else {
+        // A claim, a record, a re-plan: one conditional write.
+        store
+            .put(item, Some(SAME_VERSION), vec![(":v", n(expected))])
+            .await
+            .map_err(StoreError::from)?;
+    }
+    Ok(expected + 1)
+}
+
+pub(super) async fn list_enrollments(
+    store: &DynamoStore,
+    org: &OrgId,
+    campaign: &CampaignId,
+    page: &PageRequest,
+) -> Result<Page<Enrollment>, StoreError> {
+    let (org, campaign) = (org.as_str(), campaign.as_str());
+    let query = Query::index_page(
+        keys::GSI1,
+        keys::enrollments_of_campaign_pk(org, campaign),
+        keys::ENROLLMENT_PREFIX,
+        page.after.as_deref(),
+        |id| {
+            (
+                keys::enrollment(org, id),
+                keys::enrollment_in_campaign(org, campaign, id),
+            )
+        },
+    );
+    store
+        .page(query, page.limit, doc, |e: &Enrollment| e.id.to_string())
+        .await
+}
+
+pub(super) async fn enrollment_of_candidate(
+    store: &DynamoStore,
+    org: &OrgId,
+    campaign: &CampaignId,
+    candidate: &CandidateId,
+) -> Result<Option<EnrollmentId>, StoreError> {
+    let query = Query::index(
+        keys::GSI2,
+        keys::enrollments_of_candidate_pk(org.as_str(), candidate.as_str()),
+        Range::BeginsWith(keys::candidate_campaign_prefix(campaign.as_str())),
+    );
+    let found = store.query(&query, Some(1)).await?;
+    found
+        .first()
+        .map(|i| text(i, ID).map(EnrollmentId::new))
+        .transpose()
+}
+
+pub(super) async fn enrollments_of_candidate_in_org(
+    store: &DynamoStore,
+    org: &OrgId,
+    candidate: &CandidateId,
+) -> Result<Vec<EnrollmentId>, StoreError> {
+    let query = Query::index(
+        keys::GSI2,
+        keys::enrollments_of_candidate_pk(org.as_str(), candidate.as_str()),
+        Range::BeginsWith(keys::CAMPAIGN_PREFIX.into()),
+    );
+    store.sorted_ids(&query, EnrollmentId::new).await
+}
+
+pub(super) async fn list_due(
+    store: &DynamoStore,
+    before: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<(OrgId, EnrollmentId)>, StoreError> {
+    let limit = limit as usize;
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let bound = keys::due_upper_bound(before);
+    // Each shard is in due order; the earliest `limit` overall are among the
+    // earliest `limit` of each shard.
+    let mut due = Vec::new();
+    for shard in 0..keys::DUE_SHARDS {
+        let query = Query::index(keys::GSI3, keys::due_pk(shard), Range::Below(bound.clone()));
+        for item in store.query(&query, Some(limit)).await? {
+            let sort = text(&item, keys::GSI3SK)?.to_owned();
+            let org = OrgId::new(text(&item, ORG)?);
+            let id = EnrollmentId::new(text(&item, ID)?);
+            due.push((sort, org, id));
+        }
+    }
+    due.sort();
+    Ok(due
+        .into_iter()
+        .take(limit)
+        .map(|(_, org, id)| (org, id))
+        .collect())
+}
