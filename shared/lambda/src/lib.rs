@@ -23,10 +23,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use outreach_app::ports::{Clock, IdSource};
+use outreach_app::sns::{CertificateSource, SnsVerifier, SubscriptionConfirmer};
 use outreach_app::{Config, Ports, Service};
 use outreach_aws::{
-    AwsClients, DynamoStore, EventBridgeScheduler, S3RawMessages, ScheduleTarget, SesIdentities,
-    SesMailer,
+    AwsClients, DynamoStore, EventBridgeScheduler, HttpsCertificates, S3RawMessages,
+    ScheduleTarget, SesIdentities, SesMailer, SnsSubscriptions,
 };
 
 pub use lambda_http;
@@ -46,6 +47,8 @@ const SCHEDULE_MAX_RETRIES: i32 = 10;
 pub struct App {
     pub service: Arc<Service>,
     raw_messages: S3RawMessages,
+    /// The SNS HTTPS webhooks' verifier, when the deployment names topics (§15).
+    webhooks: Option<Arc<SnsVerifier>>,
 }
 
 impl App {
@@ -60,7 +63,31 @@ impl App {
             AwsClients::new(&sdk, &[]),
             sqs,
             Arc::new(SystemClock),
+        )
+        .with_sns_webhooks(
+            &settings,
+            Arc::new(HttpsCertificates::new()),
+            Arc::new(SnsSubscriptions::new(&sdk)),
         ))
+    }
+
+    /// Attaches the SNS HTTPS webhooks (§15) for the settings' topics, with
+    /// certificates from `certificates` (in AWS: fetched from SNS over HTTPS)
+    /// and subscription confirmations made by `confirmer` (`ConfirmSubscription`);
+    /// without topics the webhooks stay off (404).
+    pub fn with_sns_webhooks(
+        mut self,
+        settings: &Settings,
+        certificates: Arc<dyn CertificateSource>,
+        confirmer: Arc<dyn SubscriptionConfirmer>,
+    ) -> App {
+        self.webhooks = (!settings.sns_topic_arns.is_empty()).then(|| {
+            Arc::new(
+                SnsVerifier::new(certificates, settings.sns_topic_arns.iter().cloned())
+                    .with_confirmer(confirmer),
+            )
+        });
+        self
     }
 
     pub fn new(
@@ -105,6 +132,7 @@ impl App {
         App {
             service: Service::new(ports, service_config(settings)),
             raw_messages: S3RawMessages::new(clients.s3),
+            webhooks: None,
         }
     }
 }

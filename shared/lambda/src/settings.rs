@@ -29,6 +29,9 @@ pub mod vars {
     /// Optional: the DNS resolver (`IP:PORT`) asked for DMARC policies;
     /// the system's resolver by default.
     pub const DNS_RESOLVER: &str = "DNS_RESOLVER";
+    /// The SNS topics (comma-separated ARNs) whose HTTPS deliveries the
+    /// webhooks accept (§15); empty: the webhooks answer 404.
+    pub const SNS_TOPIC_ARNS: &str = "SNS_TOPIC_ARNS";
 
     /// Every variable the template sets (all but the optional [`DNS_RESOLVER`]).
     pub const ALL: &[&str] = &[
@@ -48,6 +51,7 @@ pub mod vars {
         ADMIN_SCOPE,
         INITIAL_CREDITS,
         HASH_KEY,
+        SNS_TOPIC_ARNS,
     ];
 }
 
@@ -94,6 +98,8 @@ pub struct Settings {
     pub initial_credits: i64,
     pub hash_key: Vec<u8>,
     pub dns_resolver: Option<SocketAddr>,
+    /// The SNS topics whose HTTPS deliveries the webhooks accept (§15).
+    pub sns_topic_arns: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,6 +167,7 @@ impl Settings {
                     })?,
             ),
         };
+        let sns_topic_arns = sns_topic_arns(optional(vars::SNS_TOPIC_ARNS))?;
         Ok(Settings {
             table: required(vars::TABLE_NAME)?,
             schedule_group: required(vars::SCHEDULE_GROUP)?,
@@ -183,8 +190,27 @@ impl Settings {
             initial_credits,
             hash_key,
             dns_resolver,
+            sns_topic_arns,
         })
     }
+}
+
+/// The comma-separated topic ARNs, each checked.
+fn sns_topic_arns(value: Option<String>) -> Result<Vec<String>, SettingsError> {
+    let mut arns = Vec::new();
+    for arn in value.iter().flat_map(|v| v.split(',')).map(str::trim) {
+        if arn.is_empty() {
+            continue;
+        }
+        if outreach_aws::sns::topic_region(arn).is_none() {
+            return Err(SettingsError::Invalid {
+                name: vars::SNS_TOPIC_ARNS,
+                why: format!("`{arn}` is not an SNS topic ARN"),
+            });
+        }
+        arns.push(arn.to_owned());
+    }
+    Ok(arns)
 }
 
 #[cfg(test)]
@@ -228,6 +254,34 @@ mod tests {
         assert_eq!(s.claims, ClaimNames::default());
         assert_eq!(s.initial_credits, 100);
         assert_eq!(s.configuration_set, None);
+        assert!(s.sns_topic_arns.is_empty());
+    }
+
+    #[test]
+    fn webhook_topics_are_a_list_of_topic_arns() {
+        // §15: the webhooks accept the topics the deployment names.
+        let mut m = complete();
+        m.insert(
+            vars::SNS_TOPIC_ARNS.into(),
+            "arn:aws:sns:eu-west-1:123456789012:events, arn:aws:sns:us-east-2:123456789012:inbound,"
+                .into(),
+        );
+        let s = Settings::from_map(&m).expect("settings");
+        assert_eq!(
+            s.sns_topic_arns,
+            [
+                "arn:aws:sns:eu-west-1:123456789012:events",
+                "arn:aws:sns:us-east-2:123456789012:inbound"
+            ]
+        );
+        m.insert(vars::SNS_TOPIC_ARNS.into(), "events".into());
+        assert!(matches!(
+            Settings::from_map(&m),
+            Err(SettingsError::Invalid {
+                name: vars::SNS_TOPIC_ARNS,
+                ..
+            })
+        ));
     }
 
     #[test]
