@@ -12,6 +12,7 @@ pub mod dns;
 pub mod dynamo;
 pub mod s3;
 pub mod scheduler;
+pub mod secrets;
 pub mod ses;
 pub mod sns;
 

@@ -57,17 +57,28 @@ impl App {
     pub async fn from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
         let sdk = outreach_aws::config::load_config().await;
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        App::start(settings, &sdk).await
+    }
+
+    /// What [`App::from_env`] does once the settings and the AWS configuration
+    /// are known: reads the hash key from its secret (§15), then builds the
+    /// service on the adapters with the SNS webhooks.
+    pub async fn start(
+        settings: Settings,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<App, SettingsError> {
+        let settings = read_hash_key(settings, sdk).await?;
+        let sqs = aws_sdk_sqs::Client::new(sdk);
         Ok(App::new(
             &settings,
-            AwsClients::new(&sdk, &[]),
+            AwsClients::new(sdk, &[]),
             sqs,
             Arc::new(SystemClock),
         )
         .with_sns_webhooks(
             &settings,
             Arc::new(HttpsCertificates::new()),
-            Arc::new(SnsSubscriptions::new(&sdk)),
+            Arc::new(SnsSubscriptions::new(sdk)),
         ))
     }
 
@@ -135,6 +146,24 @@ impl App {
             webhooks: None,
         }
     }
+}
+
+/// The settings with the hash key read from its secret, when they name one.
+async fn read_hash_key(
+    settings: Settings,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Settings, SettingsError> {
+    let Some(arn) = settings.hash_key_secret_arn.clone() else {
+        return Ok(settings);
+    };
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let secret = outreach_aws::secrets::secret_string(&client, &arn)
+        .await
+        .map_err(|why| SettingsError::Secret {
+            arn: arn.clone(),
+            why,
+        })?;
+    settings.with_hash_key_secret(secret)
 }
 
 /// The deployment's parameters; the timing rules (claim lease, sweep margin,
