@@ -62,3 +62,38 @@ fn the_webhook_topics_are_a_parameter_and_only_they_may_be_confirmed() {
         "{policy}"
     );
 }
+
+#[test]
+fn operations_tracing_alarms_deletion_protection_and_no_build_cache() {
+    // Issue 18 item 7.
+    let template = infra("template.yaml");
+    assert!(
+        template.contains("\n    Tracing: Active\n"),
+        "X-Ray on every function"
+    );
+    assert!(resource(&template, "Table").contains("DeletionProtectionEnabled: true"));
+    let age = resource(&template, "PlannerQueueAgeAlarm");
+    assert!(age.contains("ApproximateAgeOfOldestMessage"), "{age}");
+    assert!(age.contains("!GetAtt PlannerQueue.QueueName"), "{age}");
+    let throttles = resource(&template, "FunctionThrottlesAlarm");
+    for function in [
+        "ApiFunction",
+        "SendStepFunction",
+        "SesEventsFunction",
+        "InboundFunction",
+        "IdentityCheckFunction",
+        "PlannerFunction",
+    ] {
+        assert!(
+            throttles.contains(&format!("MetricName: Throttles, Dimensions: [{{ Name: FunctionName, Value: !Ref {function} }}]")),
+            "{function}"
+        );
+        assert!(
+            resource(&template, "FunctionErrorsAlarm")
+                .contains(&format!("Value: !Ref {function} }}")),
+            "{function}"
+        );
+    }
+    let samconfig = infra("samconfig.toml");
+    assert!(samconfig.contains("\ncached = false\n"), "{samconfig}");
+}
