@@ -22,8 +22,10 @@
 //!   being handled; should that handling fail, SNS's retry is refused too, so
 //!   the SNS-to-Lambda subscription stays the primary path of SES events.
 //!
-//! A `SubscriptionConfirmation` is verified the same way and answered with the
-//! `SubscribeURL` that must be visited to confirm; nothing here fetches it.
+//! A `SubscriptionConfirmation` is verified the same way; with a
+//! [`SubscriptionConfirmer`] (in AWS: `ConfirmSubscription` through the SNS
+//! API, in the topic's region) it is confirmed with its `Token`, otherwise
+//! answered with the `SubscribeURL` to visit. Nothing here fetches that URL.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -89,6 +91,14 @@ impl CertificateSource for InMemoryCertificates {
             .cloned()
             .ok_or_else(|| format!("no certificate is known at {url}"))
     }
+}
+
+/// Confirms a verified subscription through the SNS API (§15), never by
+/// fetching a URL taken from the message.
+#[async_trait]
+pub trait SubscriptionConfirmer: Send + Sync {
+    /// Confirms the subscription to `topic_arn` with `token`; the subscription's ARN.
+    async fn confirm(&self, topic_arn: &str, token: &str) -> Result<String, String>;
 }
 
 /// The replay check: `true` the first time a key is seen.
@@ -163,6 +173,8 @@ pub struct SnsMessage {
     pub timestamp: DateTime<Utc>,
     /// For confirmations: the URL to visit to confirm the subscription.
     pub subscribe_url: Option<String>,
+    /// For confirmations: the token `ConfirmSubscription` takes.
+    pub token: Option<String>,
 }
 
 /// Why a delivery is refused.
@@ -276,6 +288,7 @@ fn text(fields: &Map<String, Value>, name: &str) -> Result<String, SnsError> {
 pub struct SnsVerifier {
     certificates: Arc<dyn CertificateSource>,
     topics: Vec<String>,
+    confirmer: Option<Arc<dyn SubscriptionConfirmer>>,
 }
 
 impl SnsVerifier {
@@ -286,7 +299,46 @@ impl SnsVerifier {
         SnsVerifier {
             certificates,
             topics: topics.into_iter().map(Into::into).collect(),
+            confirmer: None,
         }
+    }
+
+    /// Confirms subscription confirmations through `confirmer` instead of
+    /// answering their URL.
+    pub fn with_confirmer(mut self, confirmer: Arc<dyn SubscriptionConfirmer>) -> Self {
+        self.confirmer = Some(confirmer);
+        self
+    }
+
+    /// The topics whose deliveries are accepted.
+    pub fn topics(&self) -> &[String] {
+        &self.topics
+    }
+
+    /// The handshake answer of a verified confirmation: confirmed through the
+    /// confirmer when there is one; otherwise the URL to visit.
+    async fn handshake(&self, m: &SnsMessage) -> Result<Option<WebhookOutcome>, Error> {
+        let (Some(confirmer), SnsKind::SubscriptionConfirmation) = (&self.confirmer, m.kind) else {
+            return Ok(handshake(m));
+        };
+        let token = m
+            .token
+            .as_deref()
+            .ok_or_else(|| Error::Malformed("`Token` is missing".into()))?;
+        let subscription_arn = confirmer
+            .confirm(&m.topic_arn, token)
+            .await
+            .map_err(|why| Error::Unavailable {
+                detail: format!(
+                    "the subscription to {} was not confirmed: {why}",
+                    m.topic_arn
+                ),
+                retry_after_s: 60,
+            })?;
+        Ok(Some(WebhookOutcome::Confirmed {
+            topic_arn: m.topic_arn.clone(),
+            subscription_arn,
+        }))
     }
 
     /// Verifies one delivery received at `now` (module docs); marks its
@@ -346,9 +398,12 @@ impl SnsVerifier {
         if !first {
             return Err(SnsError::Replayed(message_id));
         }
-        let subscribe_url = match kind {
-            SnsKind::Notification => None,
-            _ => Some(text(&fields, "SubscribeURL")?),
+        let (subscribe_url, token) = match kind {
+            SnsKind::Notification => (None, None),
+            _ => (
+                Some(text(&fields, "SubscribeURL")?),
+                Some(text(&fields, "Token")?),
+            ),
         };
         Ok(SnsMessage {
             kind,
@@ -361,6 +416,7 @@ impl SnsVerifier {
                 .map(str::to_owned),
             timestamp,
             subscribe_url,
+            token,
         })
     }
 
@@ -397,6 +453,11 @@ pub enum WebhookOutcome {
     Confirm {
         topic_arn: String,
         subscribe_url: String,
+    },
+    /// A subscription handshake confirmed through the SNS API.
+    Confirmed {
+        topic_arn: String,
+        subscription_arn: String,
     },
     Unsubscribed {
         topic_arn: String,
@@ -483,7 +544,7 @@ impl Service {
         body: &[u8],
     ) -> Result<WebhookOutcome, Error> {
         let m = self.verify_sns(verifier, body).await?;
-        match handshake(&m) {
+        match verifier.handshake(&m).await? {
             Some(outcome) => Ok(outcome),
             // The envelope is what the SES events handler parses.
             None => Ok(WebhookOutcome::SesEvent(
@@ -499,7 +560,7 @@ impl Service {
         body: &[u8],
     ) -> Result<WebhookOutcome, Error> {
         let m = self.verify_sns(verifier, body).await?;
-        if let Some(outcome) = handshake(&m) {
+        if let Some(outcome) = verifier.handshake(&m).await? {
             return Ok(outcome);
         }
         let r = receipt(&m.message)?;

@@ -12,10 +12,13 @@ pub mod dns;
 pub mod dynamo;
 pub mod s3;
 pub mod scheduler;
+pub mod secrets;
 pub mod ses;
+pub mod sns;
 
 pub use config::AwsClients;
 pub use dynamo::DynamoStore;
 pub use s3::S3RawMessages;
 pub use scheduler::{EventBridgeScheduler, ScheduleTarget};
 pub use ses::{SesIdentities, SesMailer};
+pub use sns::{HttpsCertificates, SnsSubscriptions};

@@ -23,10 +23,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use outreach_app::ports::{Clock, IdSource};
+use outreach_app::sns::{CertificateSource, SnsVerifier, SubscriptionConfirmer};
 use outreach_app::{Config, Ports, Service};
 use outreach_aws::{
-    AwsClients, DynamoStore, EventBridgeScheduler, S3RawMessages, ScheduleTarget, SesIdentities,
-    SesMailer,
+    AwsClients, DynamoStore, EventBridgeScheduler, HttpsCertificates, S3RawMessages,
+    ScheduleTarget, SesIdentities, SesMailer, SnsSubscriptions,
 };
 
 pub use lambda_http;
@@ -46,6 +47,8 @@ const SCHEDULE_MAX_RETRIES: i32 = 10;
 pub struct App {
     pub service: Arc<Service>,
     raw_messages: S3RawMessages,
+    /// The SNS HTTPS webhooks' verifier, when the deployment names topics (§15).
+    webhooks: Option<Arc<SnsVerifier>>,
 }
 
 impl App {
@@ -54,13 +57,48 @@ impl App {
     pub async fn from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
         let sdk = outreach_aws::config::load_config().await;
-        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        App::start(settings, &sdk).await
+    }
+
+    /// What [`App::from_env`] does once the settings and the AWS configuration
+    /// are known: reads the hash key from its secret (§15), then builds the
+    /// service on the adapters with the SNS webhooks.
+    pub async fn start(
+        settings: Settings,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<App, SettingsError> {
+        let settings = read_hash_key(settings, sdk).await?;
+        let sqs = aws_sdk_sqs::Client::new(sdk);
         Ok(App::new(
             &settings,
-            AwsClients::new(&sdk, &[]),
+            AwsClients::new(sdk, &[]),
             sqs,
             Arc::new(SystemClock),
+        )
+        .with_sns_webhooks(
+            &settings,
+            Arc::new(HttpsCertificates::new()),
+            Arc::new(SnsSubscriptions::new(sdk)),
         ))
+    }
+
+    /// Attaches the SNS HTTPS webhooks (§15) for the settings' topics, with
+    /// certificates from `certificates` (in AWS: fetched from SNS over HTTPS)
+    /// and subscription confirmations made by `confirmer` (`ConfirmSubscription`);
+    /// without topics the webhooks stay off (404).
+    pub fn with_sns_webhooks(
+        mut self,
+        settings: &Settings,
+        certificates: Arc<dyn CertificateSource>,
+        confirmer: Arc<dyn SubscriptionConfirmer>,
+    ) -> App {
+        self.webhooks = (!settings.sns_topic_arns.is_empty()).then(|| {
+            Arc::new(
+                SnsVerifier::new(certificates, settings.sns_topic_arns.iter().cloned())
+                    .with_confirmer(confirmer),
+            )
+        });
+        self
     }
 
     pub fn new(
@@ -105,8 +143,27 @@ impl App {
         App {
             service: Service::new(ports, service_config(settings)),
             raw_messages: S3RawMessages::new(clients.s3),
+            webhooks: None,
         }
     }
+}
+
+/// The settings with the hash key read from its secret, when they name one.
+async fn read_hash_key(
+    settings: Settings,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Settings, SettingsError> {
+    let Some(arn) = settings.hash_key_secret_arn.clone() else {
+        return Ok(settings);
+    };
+    let client = aws_sdk_secretsmanager::Client::new(sdk);
+    let secret = outreach_aws::secrets::secret_string(&client, &arn)
+        .await
+        .map_err(|why| SettingsError::Secret {
+            arn: arn.clone(),
+            why,
+        })?;
+    settings.with_hash_key_secret(secret)
 }
 
 /// The deployment's parameters; the timing rules (claim lease, sweep margin,

@@ -26,11 +26,19 @@ pub mod vars {
     pub const INITIAL_CREDITS: &str = "INITIAL_CREDITS";
     /// The key of the keyed hashes that stand for suppressed addresses.
     pub const HASH_KEY: &str = "HASH_KEY";
+    /// The Secrets Manager secret holding that key, read when a function
+    /// starts (§15): what the template sets instead of [`HASH_KEY`], whose
+    /// value `GetFunctionConfiguration` would show.
+    pub const HASH_KEY_SECRET_ARN: &str = "HASH_KEY_SECRET_ARN";
     /// Optional: the DNS resolver (`IP:PORT`) asked for DMARC policies;
     /// the system's resolver by default.
     pub const DNS_RESOLVER: &str = "DNS_RESOLVER";
+    /// The SNS topics (comma-separated ARNs) whose HTTPS deliveries the
+    /// webhooks accept (§15); empty: the webhooks answer 404.
+    pub const SNS_TOPIC_ARNS: &str = "SNS_TOPIC_ARNS";
 
-    /// Every variable the template sets (all but the optional [`DNS_RESOLVER`]).
+    /// Every variable the template sets (all but the optional [`DNS_RESOLVER`],
+    /// and [`HASH_KEY`], which tools and tests may set instead of the secret).
     pub const ALL: &[&str] = &[
         TABLE_NAME,
         SCHEDULE_GROUP,
@@ -47,7 +55,8 @@ pub mod vars {
         SCOPE_CLAIM,
         ADMIN_SCOPE,
         INITIAL_CREDITS,
-        HASH_KEY,
+        HASH_KEY_SECRET_ARN,
+        SNS_TOPIC_ARNS,
     ];
 }
 
@@ -92,8 +101,13 @@ pub struct Settings {
     pub public_base_url: String,
     pub claims: ClaimNames,
     pub initial_credits: i64,
+    /// The key itself; empty until read from [`Settings::hash_key_secret_arn`].
     pub hash_key: Vec<u8>,
+    /// The secret to read the key from at start (§15), when set.
+    pub hash_key_secret_arn: Option<String>,
     pub dns_resolver: Option<SocketAddr>,
+    /// The SNS topics whose HTTPS deliveries the webhooks accept (§15).
+    pub sns_topic_arns: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -102,6 +116,8 @@ pub enum SettingsError {
     Missing(&'static str),
     #[error("the environment variable {name} is not valid: {why}")]
     Invalid { name: &'static str, why: String },
+    #[error("the secret {arn} could not be read: {why}")]
+    Secret { arn: String, why: String },
 }
 
 /// Shorter than this, a hash key could be guessed.
@@ -144,13 +160,12 @@ impl Settings {
                     }
                 })?,
             };
-        let hash_key = required(vars::HASH_KEY)?.into_bytes();
-        if hash_key.len() < MIN_HASH_KEY_BYTES {
-            return Err(SettingsError::Invalid {
-                name: vars::HASH_KEY,
-                why: format!("it must be at least {MIN_HASH_KEY_BYTES} characters long"),
-            });
-        }
+        let hash_key_secret_arn = optional(vars::HASH_KEY_SECRET_ARN);
+        let hash_key = match (optional(vars::HASH_KEY), &hash_key_secret_arn) {
+            (Some(key), _) => checked_hash_key(key, vars::HASH_KEY)?,
+            (None, Some(_)) => Vec::new(),
+            (None, None) => return Err(SettingsError::Missing(vars::HASH_KEY_SECRET_ARN)),
+        };
         let dns_resolver = match optional(vars::DNS_RESOLVER) {
             None => None,
             Some(v) => Some(
@@ -161,6 +176,7 @@ impl Settings {
                     })?,
             ),
         };
+        let sns_topic_arns = sns_topic_arns(optional(vars::SNS_TOPIC_ARNS))?;
         Ok(Settings {
             table: required(vars::TABLE_NAME)?,
             schedule_group: required(vars::SCHEDULE_GROUP)?,
@@ -182,9 +198,50 @@ impl Settings {
             },
             initial_credits,
             hash_key,
+            hash_key_secret_arn,
             dns_resolver,
+            sns_topic_arns,
         })
     }
+}
+
+/// A hash key long enough not to be guessed.
+fn checked_hash_key(key: String, name: &'static str) -> Result<Vec<u8>, SettingsError> {
+    let key = key.trim().as_bytes().to_vec();
+    if key.len() < MIN_HASH_KEY_BYTES {
+        return Err(SettingsError::Invalid {
+            name,
+            why: format!("it must be at least {MIN_HASH_KEY_BYTES} characters long"),
+        });
+    }
+    Ok(key)
+}
+
+impl Settings {
+    /// The hash key read from its secret at start (§15): `secret` is the
+    /// secret's value.
+    pub fn with_hash_key_secret(mut self, secret: String) -> Result<Settings, SettingsError> {
+        self.hash_key = checked_hash_key(secret, vars::HASH_KEY_SECRET_ARN)?;
+        Ok(self)
+    }
+}
+
+/// The comma-separated topic ARNs, each checked.
+fn sns_topic_arns(value: Option<String>) -> Result<Vec<String>, SettingsError> {
+    let mut arns = Vec::new();
+    for arn in value.iter().flat_map(|v| v.split(',')).map(str::trim) {
+        if arn.is_empty() {
+            continue;
+        }
+        if outreach_aws::sns::topic_region(arn).is_none() {
+            return Err(SettingsError::Invalid {
+                name: vars::SNS_TOPIC_ARNS,
+                why: format!("`{arn}` is not an SNS topic ARN"),
+            });
+        }
+        arns.push(arn.to_owned());
+    }
+    Ok(arns)
 }
 
 #[cfg(test)]
@@ -228,6 +285,65 @@ mod tests {
         assert_eq!(s.claims, ClaimNames::default());
         assert_eq!(s.initial_credits, 100);
         assert_eq!(s.configuration_set, None);
+        assert!(s.sns_topic_arns.is_empty());
+    }
+
+    #[test]
+    fn the_hash_key_may_come_from_its_secret() {
+        // §15: the template passes the secret's ARN; the key is read at start.
+        let arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hash-key-AbCdEf";
+        let mut m = complete();
+        m.remove(vars::HASH_KEY);
+        assert_eq!(
+            Settings::from_map(&m),
+            Err(SettingsError::Missing(vars::HASH_KEY_SECRET_ARN))
+        );
+        m.insert(vars::HASH_KEY_SECRET_ARN.into(), arn.into());
+        let s = Settings::from_map(&m).expect("settings");
+        assert_eq!(s.hash_key_secret_arn.as_deref(), Some(arn));
+        assert!(
+            s.hash_key.is_empty(),
+            "read at start, not from the environment"
+        );
+        assert!(matches!(
+            s.clone().with_hash_key_secret("short".into()),
+            Err(SettingsError::Invalid {
+                name: vars::HASH_KEY_SECRET_ARN,
+                ..
+            })
+        ));
+        let key = "k".repeat(64);
+        assert_eq!(
+            s.with_hash_key_secret(key.clone()).expect("a key").hash_key,
+            key.into_bytes()
+        );
+    }
+
+    #[test]
+    fn webhook_topics_are_a_list_of_topic_arns() {
+        // §15: the webhooks accept the topics the deployment names.
+        let mut m = complete();
+        m.insert(
+            vars::SNS_TOPIC_ARNS.into(),
+            "arn:aws:sns:eu-west-1:123456789012:events, arn:aws:sns:us-east-2:123456789012:inbound,"
+                .into(),
+        );
+        let s = Settings::from_map(&m).expect("settings");
+        assert_eq!(
+            s.sns_topic_arns,
+            [
+                "arn:aws:sns:eu-west-1:123456789012:events",
+                "arn:aws:sns:us-east-2:123456789012:inbound"
+            ]
+        );
+        m.insert(vars::SNS_TOPIC_ARNS.into(), "events".into());
+        assert!(matches!(
+            Settings::from_map(&m),
+            Err(SettingsError::Invalid {
+                name: vars::SNS_TOPIC_ARNS,
+                ..
+            })
+        ));
     }
 
     #[test]

@@ -151,9 +151,15 @@ fn sns_records(event: Value) -> Result<SnsEvent, String> {
 }
 
 impl App {
-    /// The API function: the one router of local mode and the console (§13).
+    /// The API function: the one router of local mode and the console (§13),
+    /// with the SNS HTTPS webhooks when the deployment names topics (§15).
     pub fn router(&self) -> axum::Router {
-        outreach_app::http::router(self.service.clone()).merge(outreach_app::console::router())
+        let api = outreach_app::http::router(self.service.clone());
+        let api = match &self.webhooks {
+            Some(verifier) => api.layer(axum::Extension(verifier.clone())),
+            None => api,
+        };
+        api.merge(outreach_app::console::router())
     }
 
     /// A fired wake-up (EventBridge Scheduler): the event is the job itself,

@@ -34,6 +34,9 @@ pub const LEASE: Duration = Duration::seconds(60);
 /// How often a running first request renews its lease (wall time), well
 /// within [`LEASE`].
 pub const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
+/// The largest answer kept for repeats: a DynamoDB item holds at most 400 KB,
+/// and the answer is stored escaped inside the record's document.
+pub const MAX_SAVED_BODY_BYTES: usize = 128 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Saved {
@@ -49,6 +52,10 @@ struct Saved {
     /// an answered one is kept).
     #[serde(default)]
     at: Option<DateTime<Utc>>,
+    /// Answered, but the answer was larger than [`MAX_SAVED_BODY_BYTES`]:
+    /// kept without it, so a repeat is refused rather than run again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    oversized: bool,
 }
 
 /// What a saved key means now.
@@ -57,6 +64,8 @@ enum KeyState {
     Answered(u16, Option<String>, String),
     /// The first request is still running (its lease holds).
     InFlight,
+    /// The first request was answered with this status, too large to keep.
+    Oversized(u16),
     /// Free for a new first request: the answer is older than [`KEPT`], or
     /// the lease ran out.
     Free,
@@ -64,6 +73,12 @@ enum KeyState {
 
 impl Saved {
     fn state(self, now: DateTime<Utc>) -> KeyState {
+        if let (Some(status), true) = (self.status, self.oversized) {
+            return match self.at {
+                Some(at) if now - at >= KEPT => KeyState::Free,
+                _ => KeyState::Oversized(status),
+            };
+        }
         match (self.status, self.body) {
             (Some(status), Some(body)) => match self.at {
                 Some(at) if now - at >= KEPT => KeyState::Free,
@@ -117,6 +132,7 @@ async fn run(
         content_type: None,
         body: None,
         at: Some(service.clock.now()),
+        oversized: false,
     };
     let version = match take_key(service, &record, &pending).await? {
         Taken::Replay(response) => return Ok(response),
@@ -189,6 +205,11 @@ async fn take_key(service: &Service, record: &str, pending: &Saved) -> Result<Ta
                     "a request with this Idempotency-Key is still in progress".into(),
                 ));
             }
+            KeyState::Oversized(status) => {
+                return Err(Error::Conflict(format!(
+                    "the request with this Idempotency-Key was answered ({status}), but its answer was too large to keep; read the resource instead"
+                )));
+            }
         }
     }
     match service
@@ -249,12 +270,14 @@ async fn save_answer(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
+    let oversized = body.len() > MAX_SAVED_BODY_BYTES;
     let done = Saved {
         fingerprint,
         status: Some(parts.status.as_u16()),
         content_type,
-        body: Some(String::from_utf8_lossy(&body).into_owned()),
+        body: (!oversized).then(|| String::from_utf8_lossy(&body).into_owned()),
         at: Some(service.clock.now()),
+        oversized,
     };
     if let Err(e) = service
         .store
@@ -280,4 +303,36 @@ fn replay(status: u16, content_type: Option<&str>, body: String) -> Response {
         .headers_mut()
         .insert("idempotent-replayed", HeaderValue::from_static("true"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answered(oversized: bool, at: DateTime<Utc>) -> Saved {
+        Saved {
+            fingerprint: "f".into(),
+            status: Some(201),
+            content_type: None,
+            body: (!oversized).then(|| "{}".to_owned()),
+            at: Some(at),
+            oversized,
+        }
+    }
+
+    #[test]
+    fn an_answer_too_large_to_keep_is_refused_not_run_again() {
+        // §13: never twice; the record fits a DynamoDB item (issue 18).
+        let at = Utc::now();
+        let saved: Saved =
+            serde_json::from_value(json(&answered(true, at)).unwrap()).expect("round trip");
+        assert!(matches!(
+            saved.clone().state(at + LEASE + Duration::seconds(1)),
+            KeyState::Oversized(201)
+        ));
+        assert!(matches!(saved.state(at + KEPT), KeyState::Free));
+        // A kept answer has no flag in its record.
+        let kept = json(&answered(false, at)).unwrap();
+        assert!(kept.get("oversized").is_none(), "{kept}");
+    }
 }

@@ -12,13 +12,17 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
 /// What an SNS webhook delivery did.
 #[derive(Debug, Serialize, ToSchema)]
 struct WebhookView {
-    /// `confirm_subscription` (visit `subscribe_url`), `unsubscribed` or `processed`.
+    /// `confirm_subscription` (visit `subscribe_url`), `subscription_confirmed`
+    /// (through the SNS API), `unsubscribed` or `processed`.
     outcome: String,
     /// The SNS topic of the delivery.
     topic_arn: Option<String>,
     /// For a subscription confirmation: the URL that must be visited to confirm it.
     #[serde(skip_serializing_if = "Option::is_none")]
     subscribe_url: Option<String>,
+    /// For a subscription confirmed through the SNS API: its ARN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    subscription_arn: Option<String>,
     /// For inbound mail: `reply`, `auto_reply`, `bounce` or `unmatched`.
     #[serde(skip_serializing_if = "Option::is_none")]
     kind: Option<String>,
@@ -33,6 +37,7 @@ fn webhook_view(outcome: crate::sns::WebhookOutcome) -> WebhookView {
         outcome: "processed".into(),
         topic_arn: None,
         subscribe_url: None,
+        subscription_arn: None,
         kind: None,
         enrollment_ids: None,
     };
@@ -44,6 +49,15 @@ fn webhook_view(outcome: crate::sns::WebhookOutcome) -> WebhookView {
             outcome: "confirm_subscription".into(),
             topic_arn: Some(topic_arn),
             subscribe_url: Some(subscribe_url),
+            ..empty
+        },
+        WebhookOutcome::Confirmed {
+            topic_arn,
+            subscription_arn,
+        } => WebhookView {
+            outcome: "subscription_confirmed".into(),
+            topic_arn: Some(topic_arn),
+            subscription_arn: Some(subscription_arn),
             ..empty
         },
         WebhookOutcome::Unsubscribed { topic_arn } => WebhookView {
@@ -68,7 +82,8 @@ type Verifier = Option<axum::Extension<Arc<crate::sns::SnsVerifier>>>;
 ///
 /// Public: the SNS signature is the proof (SignatureVersion 1 or 2, a certificate
 /// of `sns.<region>.amazonaws.com`, a subscribed topic, at most an hour old, never
-/// twice). A `SubscriptionConfirmation` answers the `SubscribeURL` to visit.
+/// twice). A `SubscriptionConfirmation` is confirmed through the SNS API where the
+/// deployment can (AWS), or answers the `SubscribeURL` to visit.
 #[utoipa::path(
     post,
     path = "/v1/webhooks/ses-events",
@@ -84,6 +99,7 @@ type Verifier = Option<axum::Extension<Arc<crate::sns::SnsVerifier>>>;
         (status = 404, description = "This deployment takes no SNS deliveries (local mode)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A replay: this message was accepted before", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The SES event cannot be read", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The subscription could not be confirmed through the SNS API", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 async fn ses_events_webhook(
@@ -117,6 +133,7 @@ async fn ses_events_webhook(
         (status = 404, description = "This deployment takes no SNS deliveries (local mode)", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "A replay: this message was accepted before", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The receipt cannot be used (stored in S3, no content, not a message)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The subscription could not be confirmed through the SNS API", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 async fn inbound_webhook(State(s): Svc, verifier: Verifier, body: axum::body::Bytes) -> ApiResult {

@@ -1,0 +1,99 @@
+//! What the SAM template promises for a first deploy (SPEC §15, issue 18),
+//! read from its text: cfn-lint and `sam validate` (tests/infra-lint) check
+//! its shape, these check the choices.
+
+fn infra(path: &str) -> String {
+    let full = format!("{}/../../infra/{path}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"))
+}
+
+/// The lines of the resource `name` (up to the next resource).
+fn resource(template: &str, name: &str) -> String {
+    let start = template
+        .find(&format!("\n  {name}:\n"))
+        .unwrap_or_else(|| panic!("no resource {name}"));
+    // Everything until the next line indented by exactly two spaces.
+    let mut out = String::new();
+    for (i, line) in template[start + 1..].lines().enumerate() {
+        if i > 0 && line.starts_with("  ") && !line.starts_with("   ") {
+            break;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_hash_key_never_sits_in_the_environment() {
+    // §15: the secret's ARN is passed, read at start.
+    let template = infra("template.yaml");
+    assert!(!template.contains("resolve:secretsmanager"));
+    assert!(template.contains("        HASH_KEY_SECRET_ARN: !Ref HashKeySecret\n"));
+    assert!(!template.contains("        HASH_KEY: "));
+    let policy = resource(&template, "ReadHashKey");
+    assert!(policy.contains("secretsmanager:GetSecretValue"), "{policy}");
+    assert!(policy.contains("Resource: !Ref HashKeySecret"), "{policy}");
+}
+
+#[test]
+fn the_inbound_bucket_takes_mail_from_the_rule_set_the_parameter_names() {
+    // Issue 18: an account whose active rule set must stay adds the reply rule to it.
+    let template = infra("template.yaml");
+    let policy = resource(&template, "InboundBucketPolicy");
+    assert!(
+        policy.contains("RuleSet: !If [OwnRuleSet, !Ref ReceiptRuleSet, !Ref InboundRuleSetName]"),
+        "{policy}"
+    );
+    assert!(template.contains("  OwnRuleSet: !Equals [!Ref InboundRuleSetName, \"\"]\n"));
+}
+
+#[test]
+fn the_webhook_topics_are_a_parameter_and_only_they_may_be_confirmed() {
+    let template = infra("template.yaml");
+    assert!(template.contains("        SNS_TOPIC_ARNS: !Join [\",\", !Ref WebhookTopicArns]\n"));
+    let policy = resource(&template, "ApiConfirmsWebhookSubscriptions");
+    assert!(
+        policy.contains("Action: sns:ConfirmSubscription"),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("Resource: !Ref WebhookTopicArns"),
+        "{policy}"
+    );
+}
+
+#[test]
+fn operations_tracing_alarms_deletion_protection_and_no_build_cache() {
+    // Issue 18 item 7.
+    let template = infra("template.yaml");
+    assert!(
+        template.contains("\n    Tracing: Active\n"),
+        "X-Ray on every function"
+    );
+    assert!(resource(&template, "Table").contains("DeletionProtectionEnabled: true"));
+    let age = resource(&template, "PlannerQueueAgeAlarm");
+    assert!(age.contains("ApproximateAgeOfOldestMessage"), "{age}");
+    assert!(age.contains("!GetAtt PlannerQueue.QueueName"), "{age}");
+    let throttles = resource(&template, "FunctionThrottlesAlarm");
+    for function in [
+        "ApiFunction",
+        "SendStepFunction",
+        "SesEventsFunction",
+        "InboundFunction",
+        "IdentityCheckFunction",
+        "PlannerFunction",
+    ] {
+        assert!(
+            throttles.contains(&format!("MetricName: Throttles, Dimensions: [{{ Name: FunctionName, Value: !Ref {function} }}]")),
+            "{function}"
+        );
+        assert!(
+            resource(&template, "FunctionErrorsAlarm")
+                .contains(&format!("Value: !Ref {function} }}")),
+            "{function}"
+        );
+    }
+    let samconfig = infra("samconfig.toml");
+    assert!(samconfig.contains("\ncached = false\n"), "{samconfig}");
+}
