@@ -164,3 +164,12 @@ fn a_late_bounce_keeps_the_completion_check() {
 fn a_moved_message_keeps_its_reservation_through_a_sender_fault() {
     replay_of(61_206, 6893);
 }
+
+/// A re-send whose handler crashed between the hand-off and its record was
+/// recorded by its delivery notification, which left step 2 on its old plan,
+/// earlier than the re-send plus its delay. Found with
+/// seed 61206.
+#[test]
+fn a_resend_recorded_by_its_delivery_re_spaces_the_next_step() {
+    replay_of(61_206, 9530);
+}
