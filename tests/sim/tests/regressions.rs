@@ -1,4 +1,4 @@
-//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206) that once found a bug, replayed: each
+//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206) that once found a bug, replayed: each
 //! must now break no invariant. The run indices hold for the simulation as it
 //! is; if a change of the simulation moves them, the full run
 //! (`outreach-sim --runs 10000 --seed 424242`) is the judge.
@@ -154,4 +154,22 @@ fn a_late_start_chunk_keeps_the_plan_of_a_later_add() {
 #[test]
 fn a_late_bounce_keeps_the_completion_check() {
     replay_of(20_261_206, 996);
+}
+
+/// A message the daily limit had moved to its owner's day met a sender fault
+/// there: the fault gave its reserved slot back, and after the relink's resume
+/// that same day a message first planned for the day took the slot while the
+/// moved one was pushed a second time. Found with seed 61206.
+#[test]
+fn a_moved_message_keeps_its_reservation_through_a_sender_fault() {
+    replay_of(61_206, 6893);
+}
+
+/// A re-send whose handler crashed between the hand-off and its record was
+/// recorded by its delivery notification, which left step 2 on its old plan,
+/// earlier than the re-send plus its delay. Found with
+/// seed 61206.
+#[test]
+fn a_resend_recorded_by_its_delivery_re_spaces_the_next_step() {
+    replay_of(61_206, 9530);
 }

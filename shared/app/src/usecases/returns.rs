@@ -10,7 +10,7 @@ use hmac::{Hmac, Mac};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::PauseReason;
 use outreach_domain::candidate::Candidate;
-use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
+use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{CandidateId, EnrollmentId, OrgId};
 use sha2::Sha256;
 
@@ -19,6 +19,23 @@ use crate::model::{AccountStatus, MessageRef, Notification};
 use crate::ports::{Activity, StoreError, Versioned, WakeUp};
 use crate::service::{CAS_ATTEMPTS, Service};
 use crate::usecases::reputation::SendOutcome;
+
+/// What an enrollment was before a change: whether the change ended it or
+/// closed it for good.
+#[derive(Clone, Copy)]
+struct Before {
+    active: bool,
+    open: bool,
+}
+
+impl Before {
+    fn of(e: &Enrollment) -> Self {
+        Before {
+            active: !e.is_ended(),
+            open: e.is_open(),
+        }
+    }
+}
 
 /// What a returned event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,50 +89,88 @@ impl Service {
             else {
                 return Ok(None);
             };
-            let was_active = !e.is_ended();
-            let was_open = e.is_open();
+            let before = Before::of(&e);
             if !change(&mut e) {
                 return Ok(Some((e, false)));
             }
-            let ended_now = was_active && e.is_ended();
-            let settled = e.settle(was_open, self.now());
-            match self
-                .store
-                .update_enrollment(&e, version, Activity::ended_if(ended_now))
-                .await
-            {
-                Ok(_) => {
-                    if settled {
-                        self.complete_if_done(org, &e.campaign_id).await?;
-                    }
-                    if e.has_sendable_step()
-                        && let Some(at) = e.next_due_at
-                    {
-                        self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
-                    }
-                    return Ok(Some((e, true)));
-                }
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
+            if self.write_returned(&mut e, version, before).await? {
+                return Ok(Some((e, true)));
             }
         }
         Err(Error::Conflict("the enrollment kept changing".into()))
     }
 
-    /// a delivery marks the step `delivered`.
+    /// Writes an enrollment changed by what came back, then checks its
+    /// campaign's completion and creates its next wake-up; `Ok(false)` when it
+    /// lost a concurrent change.
+    async fn write_returned(
+        &self,
+        e: &mut Enrollment,
+        version: u64,
+        before: Before,
+    ) -> Result<bool, Error> {
+        let ended_now = before.active && e.is_ended();
+        let settled = e.settle(before.open, self.now());
+        match self
+            .store
+            .update_enrollment(e, version, Activity::ended_if(ended_now))
+            .await
+        {
+            Ok(_) => {}
+            Err(StoreError::Conflict) => return Ok(false),
+            Err(err) => return Err(err.into()),
+        }
+        if settled {
+            self.complete_if_done(&e.org_id, &e.campaign_id).await?;
+        }
+        if e.has_sendable_step()
+            && let Some(at) = e.next_due_at
+        {
+            self.scheduler.schedule(&WakeUp::send_step(e, at)).await?;
+        }
+        Ok(true)
+    }
+
+    /// a delivery marks the step `delivered`. The delivery of an attempt
+    /// still only claimed (its handler died between the hand-off and its
+    /// record) records the send, and plans the steps after it from that send as
+    /// the handler would have: after a re-send or a late send,
+    /// the next step stays its delay after it.
     pub async fn delivered(&self, m: &MessageRef) -> Result<ReturnOutcome, Error> {
         let (step, attempt) = (m.step, m.attempt);
-        let now = self.now();
-        let changed = self
-            .update_enrollment_with(&m.org_id, &m.enrollment_id, |e| {
-                e.mark_delivered(step, attempt, now)
-            })
-            .await?;
-        Ok(match changed {
-            Some((_, true)) => ReturnOutcome::Applied,
-            Some((_, false)) => ReturnOutcome::Duplicate,
-            None => ReturnOutcome::Unknown,
-        })
+        for _ in 0..CAS_ATTEMPTS {
+            let Some(Versioned {
+                value: mut e,
+                version,
+            }) = self
+                .store
+                .get_enrollment(&m.org_id, &m.enrollment_id)
+                .await?
+            else {
+                return Ok(ReturnOutcome::Unknown);
+            };
+            let now = self.now();
+            let before = Before::of(&e);
+            let sent_at = e
+                .attempt(step, attempt)
+                .filter(|a| a.state == AttemptState::Claimed)
+                .map(|a| a.claimed_at.min(now));
+            if !e.mark_delivered(step, attempt, now) {
+                return Ok(ReturnOutcome::Duplicate);
+            }
+            if let Some(at) = sent_at
+                && let Some(campaign) = self.campaign_by_id(&m.org_id, &e.campaign_id).await?
+            {
+                match attempt {
+                    1 => self.space_after_send(&campaign, &mut e, at).await?,
+                    _ => self.follow_resend(&campaign, &mut e, at).await?,
+                }
+            }
+            if self.write_returned(&mut e, version, before).await? {
+                return Ok(ReturnOutcome::Applied);
+            }
+        }
+        Err(Error::Conflict("the enrollment kept changing".into()))
     }
 
     /// a hard bounce marks the address bounced for the organization and

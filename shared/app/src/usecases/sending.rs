@@ -67,7 +67,9 @@ enum HandOff {
     /// Throttled: the step is due again shortly, keeping the day's slot it
     /// held, if any.
     Deferred(Option<ReservedSlot>),
-    SenderFault(String),
+    /// The sender account's fault: a moved message keeps the slot reserved
+    /// for it, for when the campaign is resumed.
+    SenderFault(String, Option<ReservedSlot>),
     Refused(String),
 }
 
@@ -425,12 +427,18 @@ impl Service {
                     tracing::warn!(enrollment = %enrollment_id, step, attempt, %why, "mail service deferred the send");
                     HandOff::Deferred(slot.as_ref().map(|s| ReservedSlot { step, day: s.day }))
                 }
-                Err(MailerError::SenderFault(why)) => HandOff::SenderFault(why),
+                Err(MailerError::SenderFault(why)) => HandOff::SenderFault(
+                    why,
+                    slot.as_ref()
+                        .filter(|s| s.reserved)
+                        .map(|s| ReservedSlot { step, day: s.day }),
+                ),
                 Err(MailerError::RecipientRefused(why)) => HandOff::Refused(why),
             };
-            if matches!(hand_off, HandOff::SenderFault(_)) {
-                // Provably not sent, and the campaign pauses: the slot is free again.
-                self.release_daily_slot(slot).await?;
+            if matches!(hand_off, HandOff::SenderFault(..)) {
+                // Provably not sent, and the campaign pauses: a slot taken now is
+                // free again; a moved message's reservation stays its own.
+                self.release_unused_slot(slot).await?;
             }
             let claimed = Versioned {
                 value: e,
@@ -692,10 +700,11 @@ impl Service {
                         ),
                     )
                 }
-                HandOff::SenderFault(why) => {
+                HandOff::SenderFault(why, kept) => {
                     if e.release_claim(step, attempt, None).is_err() {
                         return Ok(JobOutcome::Stale("the claim was finalised elsewhere"));
                     }
+                    e.reserved_slot = *kept;
                     (JobOutcome::SenderFault, ("sender_error", Some(why.clone())))
                 }
                 HandOff::Refused(why) => {
@@ -761,7 +770,7 @@ impl Service {
             if let HandOff::Refused(_) = hand_off {
                 self.mark_address_bounced(&e, step, attempt).await?;
             }
-            if let HandOff::SenderFault(why) = &hand_off {
+            if let HandOff::SenderFault(why, _) = &hand_off {
                 self.sender_account_failed(&account.id, why).await?;
             }
             if e.has_sendable_step()
