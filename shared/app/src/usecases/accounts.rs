@@ -6,8 +6,27 @@ use outreach_domain::ids::AccountId;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::{AccountStatus, EmailAccount, Proof};
-use crate::ports::{StoreError, Versioned};
-use crate::service::{CAS_ATTEMPTS, Service};
+use crate::ports::Versioned;
+use crate::retry::retry_versioned;
+use crate::service::Service;
+use crate::usecases::records::lost;
+
+/// the same owner linking the same address revives the same account
+/// id, pending again; with proof, the relink counts as a resend.
+fn relink(
+    account: &mut EmailAccount,
+    display_name: &str,
+    proof: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) {
+    account.display_name = display_name.to_owned();
+    account.status = AccountStatus::Pending;
+    account.confirmed = false;
+    if proof {
+        account.proof.resent_at = resends_in_last_day(&account.proof, now);
+        account.proof.resent_at.push(now);
+    }
+}
 
 impl Service {
     /// Links a sender address. Linking an address the same owner linked
@@ -33,67 +52,37 @@ impl Service {
         let now = self.now();
         // Concurrent links of the same address (a double-clicked re-link) race on
         // the account's version: the loser reads it again.
-        let mut linked = None;
-        for _ in 0..CAS_ATTEMPTS {
-            let existing = self
-                .store
-                .find_account(&who.user_id, &who.org_id, &address)
-                .await?;
-            if proof {
-                let id = existing.as_ref().map(|v| &v.value.id);
-                self.refuse_beyond_pending_cap(who, id).await?;
-                if let Some(v) = &existing {
-                    // A relink mails the address again: it counts as a resend.
-                    resend_allowed(&v.value.proof, now)?;
-                }
-            }
-            let (mut account, expected) = match existing {
-                Some(Versioned { mut value, version }) => {
-                    // the same owner linking the same address revives the same account id.
-                    value.display_name = display_name.clone();
-                    value.status = AccountStatus::Pending;
-                    value.confirmed = false;
-                    if proof {
-                        value.proof.resent_at = resends_in_last_day(&value.proof, now);
-                        value.proof.resent_at.push(now);
+        let (address, display_name, link) = (&address, &display_name, &link);
+        let account = retry_versioned(
+            || async move {
+                let existing = self
+                    .store
+                    .find_account(&who.user_id, &who.org_id, &address)
+                    .await?;
+                if proof {
+                    let id = existing.as_ref().map(|v| &v.value.id);
+                    self.refuse_beyond_pending_cap(who, id).await?;
+                    if let Some(v) = &existing {
+                        // A relink mails the address again: it counts as a resend.
+                        resend_allowed(&v.value.proof, now)?;
                     }
-                    (value, Some(version))
                 }
-                None => (
-                    EmailAccount {
-                        id: AccountId::new(self.new_id(AccountId::PREFIX)),
-                        org_id: who.org_id.clone(),
-                        owner_id: who.user_id.clone(),
-                        address: address.clone(),
-                        display_name: display_name.clone(),
-                        status: AccountStatus::Pending,
-                        delegates: Vec::new(),
-                        daily_limit: None,
-                        created_at: now,
-                        confirmed: false,
-                        proof: Proof::default(),
-                    },
-                    None,
-                ),
-            };
-            if let Some(link) = &link {
-                account.proof.link = Some(link.id.clone());
-                account.proof.issued_at = Some(now);
-            }
-            match self.store.put_account(&account, expected).await {
-                Ok(_) => {
-                    linked = Some(account);
-                    break;
+                let (mut account, expected) = match existing {
+                    Some(Versioned { mut value, version }) => {
+                        relink(&mut value, &display_name, proof, now);
+                        (value, Some(version))
+                    }
+                    None => (self.new_account(who, &address, &display_name, now), None),
+                };
+                if let Some(link) = &link {
+                    account.proof.link = Some(link.id.clone());
+                    account.proof.issued_at = Some(now);
                 }
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let Some(account) = linked else {
-            return Err(Error::Conflict(
-                "the account is being linked concurrently; try again".into(),
-            ));
-        };
+                Ok(lost(self.store.put_account(&account, expected).await)?.map(|_| account))
+            },
+            || Error::Conflict("the account is being linked concurrently; try again".into()),
+        )
+        .await?;
         self.track_link(&account, true).await?;
         let Some(link) = link else {
             // Local mode needs no proof.
@@ -101,6 +90,29 @@ impl Service {
         };
         self.start_proof(&account, &link).await?;
         Ok(account)
+    }
+
+    /// A new pending account of the caller for `address`.
+    fn new_account(
+        &self,
+        who: &Identity,
+        address: &EmailAddress,
+        display_name: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> EmailAccount {
+        EmailAccount {
+            id: AccountId::new(self.new_id(AccountId::PREFIX)),
+            org_id: who.org_id.clone(),
+            owner_id: who.user_id.clone(),
+            address: address.clone(),
+            display_name: display_name.to_owned(),
+            status: AccountStatus::Pending,
+            delegates: Vec::new(),
+            daily_limit: None,
+            created_at: now,
+            confirmed: false,
+            proof: Proof::default(),
+        }
     }
 
     /// Mails the confirmation link, asks the mail service to verify the
@@ -282,11 +294,17 @@ impl Service {
         Ok(self.open_link(token, cancel).await?.is_some())
     }
 
-    /// The POST of the confirmation page: proof of control, once. The
-    /// account is connected once the mail service can also send as it.
-    pub async fn confirm_account(&self, token: &str) -> Result<bool, Error> {
-        let Some((c, account)) = self.open_link(token, false).await? else {
-            return Ok(false);
+    /// Uses an open confirmation or "this wasn't me" link, once:
+    /// `apply` changes the account it belongs to. `None` when the link is not
+    /// open (any more).
+    async fn use_link(
+        &self,
+        token: &str,
+        cancel: bool,
+        apply: impl Fn(&mut EmailAccount),
+    ) -> Result<Option<EmailAccount>, Error> {
+        let Some((c, account)) = self.open_link(token, cancel).await? else {
+            return Ok(None);
         };
         let now = self.now();
         let used = self
@@ -295,13 +313,19 @@ impl Service {
                     return Ok(false);
                 }
                 a.proof.link = None;
-                a.confirmed = true;
+                apply(a);
                 Ok(true)
             })
             .await?;
-        if !used.is_some_and(|(_, changed)| changed) {
+        Ok(used.filter(|(_, changed)| *changed).map(|(a, _)| a))
+    }
+
+    /// The POST of the confirmation page: proof of control, once. The
+    /// account is connected once the mail service can also send as it.
+    pub async fn confirm_account(&self, token: &str) -> Result<bool, Error> {
+        let Some(account) = self.use_link(token, false, |a| a.confirmed = true).await? else {
             return Ok(false);
-        }
+        };
         self.poll_identity(&account.id).await?;
         Ok(true)
     }
@@ -309,27 +333,12 @@ impl Service {
     /// The POST of the "this wasn't me" page: the pending link is
     /// cancelled, as if its owner had removed it.
     pub async fn cancel_link(&self, token: &str) -> Result<bool, Error> {
-        let Some((c, account)) = self.open_link(token, true).await? else {
+        let removed = |a: &mut EmailAccount| a.status = AccountStatus::Removed;
+        let Some(account) = self.use_link(token, true, removed).await? else {
             return Ok(false);
         };
-        let now = self.now();
-        let cancelled = self
-            .update_account(&account.id, |a| {
-                if !link_is_open(a, &c.link, now) {
-                    return Ok(false);
-                }
-                a.proof.link = None;
-                a.status = AccountStatus::Removed;
-                Ok(true)
-            })
-            .await?;
-        match cancelled {
-            Some((account, true)) => {
-                self.account_removed(&account).await?;
-                Ok(true)
-            }
-            _ => Ok(false),
-        }
+        self.account_removed(&account).await?;
+        Ok(true)
     }
 
     /// Connects a confirmed account whose identity the mail service verified;

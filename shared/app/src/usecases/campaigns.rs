@@ -14,7 +14,8 @@ use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::AccountStatus;
 use crate::ports::{Activity, Job, PageRequest, StoreError, Versioned, WakeUp};
-use crate::service::{CAS_ATTEMPTS, Service};
+use crate::retry::CAS_ATTEMPTS;
+use crate::service::Service;
 use crate::usecases::catalog::validate_steps;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -78,16 +79,7 @@ fn valid_daily_limit(limit: Option<u32>) -> Result<Option<u32>, Error> {
 /// Enrollments planned per fan-out chunk.
 pub const FAN_OUT_CHUNK: u32 = 200;
 
-/// How an enrollment's plan is (re)made.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(tag = "how", content = "at", rename_all = "snake_case")]
-pub enum Replan {
-    /// A new plan from S (start of the campaign or addition of the enrollment, R-5.4).
-    Fresh(DateTime<Utc>),
-    /// After a resume: a step still ahead keeps its time; an overdue
-    /// one is planned as if the enrollment started now.
-    Resume(DateTime<Utc>),
-}
+pub use crate::model::Replan;
 
 impl Service {
     pub async fn create_campaign(

@@ -10,7 +10,8 @@ use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::EnrollmentEvent;
 use crate::ports::{Activity, Page, PageRequest, RevealOutcome, StoreError, Versioned, WakeUp};
-use crate::service::{CAS_ATTEMPTS, Service};
+use crate::retry::CAS_ATTEMPTS;
+use crate::service::Service;
 use crate::usecases::campaigns::Replan;
 use crate::usecases::candidates::{Pins, pins_key};
 

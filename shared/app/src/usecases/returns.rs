@@ -17,7 +17,8 @@ use sha2::Sha256;
 use crate::error::Error;
 use crate::model::{AccountStatus, MessageRef, Notification};
 use crate::ports::{Activity, StoreError, Versioned, WakeUp};
-use crate::service::{CAS_ATTEMPTS, Service};
+use crate::retry::CAS_ATTEMPTS;
+use crate::service::Service;
 use crate::usecases::reputation::SendOutcome;
 
 /// What a returned event did.

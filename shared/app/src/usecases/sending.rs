@@ -29,7 +29,8 @@ use crate::ports::{
     Activity, Found, Job, Lookup, MailerError, OutboundMail, SentMail, StoreError, Versioned,
     WakeUp,
 };
-use crate::service::{CAS_ATTEMPTS, Service};
+use crate::retry::CAS_ATTEMPTS;
+use crate::service::Service;
 use crate::usecases::campaigns::{move_unsent_steps, plan_request};
 use crate::usecases::returns::bounced_record;
 

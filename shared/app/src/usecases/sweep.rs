@@ -8,7 +8,8 @@ use outreach_domain::ids::{EnrollmentId, OrgId};
 
 use crate::error::Error;
 use crate::ports::{Activity, Job, StoreError, Versioned, WakeUp};
-use crate::service::{CAS_ATTEMPTS, Service};
+use crate::retry::CAS_ATTEMPTS;
+use crate::service::Service;
 
 /// What one sweep did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
