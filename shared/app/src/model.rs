@@ -199,3 +199,12 @@ pub enum Replan {
     /// one is planned as if the enrollment started now.
     Resume(DateTime<Utc>),
 }
+
+impl Replan {
+    /// The start or resume this plan is made at.
+    pub fn moment(self) -> DateTime<Utc> {
+        match self {
+            Replan::Fresh(t) | Replan::Resume(t) => t,
+        }
+    }
+}

@@ -370,7 +370,7 @@ pub trait Store: Send + Sync {
                     Err(e) => Err(e),
                 }
             },
-            || StoreError::Conflict,
+            || Err(StoreError::Conflict),
         )
         .await
     }

@@ -15,6 +15,11 @@ pub enum Attempt<T> {
 }
 
 impl<T> Attempt<T> {
+    /// Whether the write lost its race.
+    pub fn is_lost(&self) -> bool {
+        matches!(self, Attempt::Lost)
+    }
+
     /// The answer of a finished attempt changed by `f`; a lost race stays lost.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Attempt<U> {
         match self {
@@ -25,14 +30,14 @@ impl<T> Attempt<T> {
 }
 
 /// Runs `attempt` until it is [`Attempt::Done`], at most [`CAS_ATTEMPTS`]
-/// times; `exhausted` is the error when every attempt lost its race.
+/// times; `exhausted` answers when every attempt lost its race (mostly an error).
 ///
 /// `attempt` is a closure returning an `async move` block (not an async
 /// closure): its future's type is then fixed, so a caller's future stays
 /// `Send` where a handler needs it.
 pub async fn retry_versioned<T, E, F>(
     mut attempt: impl FnMut() -> F,
-    exhausted: impl FnOnce() -> E,
+    exhausted: impl FnOnce() -> Result<T, E>,
 ) -> Result<T, E>
 where
     F: Future<Output = Result<Attempt<T>, E>>,
@@ -42,5 +47,5 @@ where
             return Ok(answer);
         }
     }
-    Err(exhausted())
+    exhausted()
 }

@@ -80,7 +80,11 @@ impl Service {
                 }
                 Ok(lost(self.store.put_account(&account, expected).await)?.map(|_| account))
             },
-            || Error::Conflict("the account is being linked concurrently; try again".into()),
+            || {
+                Err(Error::Conflict(
+                    "the account is being linked concurrently; try again".into(),
+                ))
+            },
         )
         .await?;
         self.track_link(&account, true).await?;

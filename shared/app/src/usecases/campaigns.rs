@@ -13,8 +13,8 @@ use serde::Deserialize;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::AccountStatus;
-use crate::ports::{Activity, Job, PageRequest, StoreError, Versioned, WakeUp};
-use crate::retry::CAS_ATTEMPTS;
+use crate::ports::{Activity, Job, PageRequest, Versioned, WakeUp};
+use crate::retry::{Attempt, retry_versioned};
 use crate::service::Service;
 use crate::usecases::catalog::validate_steps;
 
@@ -73,6 +73,36 @@ fn valid_daily_limit(limit: Option<u32>) -> Result<Option<u32>, Error> {
     match limit {
         Some(0) | Some(100_001..) => Err(Error::invalid("daily_limit", "must be 1 to 100000")),
         other => Ok(other),
+    }
+}
+
+/// Where a (re)plan of an enrollment starts from.
+enum PlanFrom {
+    /// Already planned from this start, or from another one: left as it is.
+    Nothing,
+    /// A resume with the next step still ahead: it keeps this time.
+    Ahead(DateTime<Utc>),
+    /// Planned afresh from this instant.
+    Start(DateTime<Utc>),
+}
+
+fn plan_from(how: Replan, e: &Enrollment) -> PlanFrom {
+    match how {
+        // The same fresh plan twice is one plan (a re-run fan-out chunk):
+        // its wake-up was created before the plan was written.
+        Replan::Fresh(start) if e.plan_start == Some(start) && e.next_due_at.is_some() => {
+            PlanFrom::Nothing
+        }
+        // Planned from another S (added later, or resumed): a start's
+        // fan-out delivered again must not plan it afresh from an older
+        // S, before or at the send it already made (R-6.9; found by the
+        // simulation).
+        Replan::Fresh(start) if e.plan_start.is_some_and(|s| s != start) => PlanFrom::Nothing,
+        Replan::Fresh(start) => PlanFrom::Start(start),
+        Replan::Resume(now) => match e.next_planned_at() {
+            Some(at) if at > now => PlanFrom::Ahead(at),
+            _ => PlanFrom::Start(now),
+        },
     }
 }
 
@@ -327,47 +357,8 @@ impl Service {
                 .list_enrollments(&edited.org_id, &edited.id, &page)
                 .await?;
             for e in batch.items.iter().filter(|e| !e.is_ended()) {
-                for _ in 0..CAS_ATTEMPTS {
-                    let Some(Versioned {
-                        value: mut e,
-                        version,
-                    }) = self.store.get_enrollment(&edited.org_id, &e.id).await?
-                    else {
-                        break;
-                    };
-                    let Some(campaign) = self.campaign_by_id(&edited.org_id, &edited.id).await?
-                    else {
-                        return Ok(());
-                    };
-                    let campaign = &campaign;
-                    let resized = e.steps.len() != campaign.steps.len();
-                    if e.resize_steps(campaign.steps.len()).is_err() {
-                        break;
-                    }
-                    if !(retimed || resized) {
-                        break;
-                    }
-                    if e.plan_start.is_some() {
-                        let zone = self.plan_zone(campaign, &e).await?;
-                        replan_unsent(&mut e, campaign, zone);
-                    }
-                    match self
-                        .store
-                        .update_enrollment(&e, version, Activity::Unchanged)
-                        .await
-                    {
-                        Ok(_) => {
-                            if campaign.is_running()
-                                && e.may_send()
-                                && let Some(at) = e.next_due_at
-                            {
-                                self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
-                            }
-                            break;
-                        }
-                        Err(StoreError::Conflict) => continue,
-                        Err(err) => return Err(err.into()),
-                    }
+                if !self.resize_and_retime(edited, &e.id, retimed).await? {
+                    return Ok(());
                 }
             }
             match batch.next {
@@ -375,6 +366,54 @@ impl Service {
                 None => return Ok(()),
             }
         }
+    }
+
+    /// Resizes one enrollment to the campaign's steps as it is now and, when
+    /// `retimed` or resized, plans its unsent steps again. `false` when
+    /// the campaign is gone.
+    async fn resize_and_retime(
+        &self,
+        edited: &Campaign,
+        id: &EnrollmentId,
+        retimed: bool,
+    ) -> Result<bool, Error> {
+        retry_versioned(
+            || async move {
+                let org = &edited.org_id;
+                let Some(Versioned {
+                    value: mut e,
+                    version,
+                }) = self.store.get_enrollment(org, id).await?
+                else {
+                    return Ok(Attempt::Done(true));
+                };
+                let Some(campaign) = self.campaign_by_id(org, &edited.id).await? else {
+                    return Ok(Attempt::Done(false));
+                };
+                let resized = e.steps.len() != campaign.steps.len();
+                if e.resize_steps(campaign.steps.len()).is_err() || !(retimed || resized) {
+                    return Ok(Attempt::Done(true));
+                }
+                if e.plan_start.is_some() {
+                    let zone = self.plan_zone(&campaign, &e).await?;
+                    replan_unsent(&mut e, &campaign, zone);
+                }
+                let written = self.store_enrollment(&e, version, Activity::Unchanged);
+                if written.await?.is_lost() {
+                    return Ok(Attempt::Lost);
+                }
+                if campaign.is_running()
+                    && e.may_send()
+                    && let Some(at) = e.next_due_at
+                {
+                    self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+                }
+                Ok(Attempt::Done(true))
+            },
+            // Another edit keeps changing it: that edit plans it.
+            || Ok(true),
+        )
+        .await
     }
 
     /// A safety action: any user who sees the campaign may pause it.
@@ -583,6 +622,22 @@ impl Service {
         )))
     }
 
+    /// What follows a step that left at `at`: after a re-send the steps not
+    /// yet sent follow it; after a first send a step that left
+    /// late re-spaces the rest.
+    pub(crate) async fn plan_after_send(
+        &self,
+        campaign: &Campaign,
+        e: &mut Enrollment,
+        resent: bool,
+        at: DateTime<Utc>,
+    ) -> Result<(), Error> {
+        match resent {
+            true => self.follow_resend(campaign, e, at).await,
+            false => self.space_after_send(campaign, e, at).await,
+        }
+    }
+
     /// once a re-send went out at `at`, the steps not yet sent
     /// follow it by the rules of R-6 (as they followed the original send), so
     /// none goes out before it or at the same time. Bumps the plan version.
@@ -666,106 +721,91 @@ impl Service {
         id: &EnrollmentId,
         how: Replan,
     ) -> Result<(), Error> {
-        let moment = match how {
-            Replan::Fresh(t) | Replan::Resume(t) => t,
-        };
+        let moment = how.moment();
         if self.blocked_as_duplicate(campaign, id, moment).await? {
             return Ok(());
         }
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned {
-                value: mut e,
-                version,
-            }) = self.store.get_enrollment(&campaign.org_id, id).await?
-            else {
-                return Ok(());
-            };
-            if e.resend.is_some() && e.has_sendable_step() {
-                // A pending re-send keeps a time still ahead; an overdue
-                // one goes after a grace period from now. The steps after it
-                // follow it once it is sent.
-                let now = match how {
-                    Replan::Fresh(t) | Replan::Resume(t) => t,
+        retry_versioned(
+            || async move {
+                let Some(Versioned {
+                    value: mut e,
+                    version,
+                }) = self.store.get_enrollment(&campaign.org_id, id).await?
+                else {
+                    return Ok(Attempt::Done(()));
                 };
-                let moved = e.reschedule_overdue_resend(now);
-                if moved || e.next_due_at != e.next_planned_at() {
-                    e.next_due_at = e.next_planned_at();
-                    match self
-                        .store
-                        .update_enrollment(&e, version, Activity::Unchanged)
-                        .await
-                    {
-                        Ok(_) => {}
-                        Err(StoreError::Conflict) => continue,
-                        Err(err) => return Err(err.into()),
-                    }
+                if e.resend.is_some() && e.has_sendable_step() {
+                    // A pending re-send keeps a time still ahead; an
+                    // overdue one goes after a grace period from now. The
+                    // steps after it follow it once it is sent.
+                    let moved = e.reschedule_overdue_resend(moment);
+                    let at = e.next_planned_at();
+                    return self.write_due(e, version, at, moved).await;
                 }
-                if let Some(at) = e.next_due_at {
-                    self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+                if !e.may_send() || e.next().is_none() {
+                    return Ok(Attempt::Done(()));
                 }
-                return Ok(());
-            }
-            if !e.may_send() || e.next().is_none() {
-                return Ok(());
-            }
-            let start = match how {
-                // The same fresh plan twice is one plan (a re-run fan-out chunk):
-                // its wake-up was created before the plan was written, below.
-                Replan::Fresh(start) if e.plan_start == Some(start) && e.next_due_at.is_some() => {
-                    return Ok(());
+                match plan_from(how, &e) {
+                    PlanFrom::Nothing => Ok(Attempt::Done(())),
+                    // Still ahead: keeps its time and its plan version.
+                    PlanFrom::Ahead(at) => self.write_due(e, version, Some(at), false).await,
+                    PlanFrom::Start(start) => self.plan_afresh(campaign, e, version, start).await,
                 }
-                // Planned from another S (added later, or resumed): a start's
-                // fan-out delivered again must not plan it afresh from an older
-                // S, before or at the send it already made (R-6.9; found by the
-                // simulation).
-                Replan::Fresh(start) if e.plan_start.is_some_and(|s| s != start) => {
-                    return Ok(());
-                }
-                Replan::Fresh(start) => start,
-                Replan::Resume(now) => match e.next_planned_at() {
-                    Some(at) if at > now => {
-                        // Still ahead: keeps its time and its plan version.
-                        if e.next_due_at != Some(at) {
-                            e.next_due_at = Some(at);
-                            match self
-                                .store
-                                .update_enrollment(&e, version, Activity::Unchanged)
-                                .await
-                            {
-                                Ok(_) => {}
-                                Err(StoreError::Conflict) => continue,
-                                Err(err) => return Err(err.into()),
-                            }
-                        }
-                        self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
-                        return Ok(());
-                    }
-                    _ => now,
-                },
-            };
-            let instants = self.plan_for(campaign, &e, start).await?;
-            e.apply_plan(start, &instants);
-            // The wake-up first, then the plan (§15): a crash in between leaves a
-            // wake-up of a plan version never written, which finds nothing to do
-            // and the enrollment unplanned for the re-run to plan; so a
-            // written plan always has its wake-up, and a re-run skips it.
-            if let Some(at) = e.next_due_at {
-                self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
-            }
-            match self
-                .store
-                .update_enrollment(&e, version, Activity::Unchanged)
-                .await
+            },
+            || {
+                Err(Error::Conflict(
+                    "the enrollment is being changed concurrently; try again".into(),
+                ))
+            },
+        )
+        .await
+    }
+
+    /// Sets when an enrollment is next due and creates that wake-up;
+    /// writes only when that time or (`changed`) something else changed.
+    async fn write_due(
+        &self,
+        mut e: Enrollment,
+        version: u64,
+        at: Option<DateTime<Utc>>,
+        changed: bool,
+    ) -> Result<Attempt<()>, Error> {
+        if changed || e.next_due_at != at {
+            e.next_due_at = at;
+            if self
+                .store_enrollment(&e, version, Activity::Unchanged)
+                .await?
+                .is_lost()
             {
-                Ok(_) => {}
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
+                return Ok(Attempt::Lost);
             }
-            return Ok(());
         }
-        Err(Error::Conflict(
-            "the enrollment is being changed concurrently; try again".into(),
-        ))
+        if let Some(at) = e.next_due_at {
+            self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+        }
+        Ok(Attempt::Done(()))
+    }
+
+    /// Plans an enrollment's unsent steps from `start` and creates the
+    /// wake-up of the first.
+    async fn plan_afresh(
+        &self,
+        campaign: &Campaign,
+        mut e: Enrollment,
+        version: u64,
+        start: DateTime<Utc>,
+    ) -> Result<Attempt<()>, Error> {
+        let instants = self.plan_for(campaign, &e, start).await?;
+        e.apply_plan(start, &instants);
+        // The wake-up first, then the plan (§15): a crash in between leaves a
+        // wake-up of a plan version never written, which finds nothing to do
+        // and the enrollment unplanned for the re-run to plan; so a
+        // written plan always has its wake-up, and a re-run skips it.
+        if let Some(at) = e.next_due_at {
+            self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
+        }
+        self.store_enrollment(&e, version, Activity::Unchanged)
+            .await
     }
 
     /// at start and resume: an enrollment whose candidate meanwhile

@@ -1,19 +1,22 @@
 //! Enrollments: add candidates, pause, resume, remove.
 
+use outreach_domain::EmailAddress;
 use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::enrollment::{Enrollment, EnrollmentStatus, NewEnrollment};
 use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId};
 use outreach_domain::jitter::stable_hash;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::EnrollmentEvent;
 use crate::ports::{Activity, Page, PageRequest, RevealOutcome, StoreError, Versioned, WakeUp};
-use crate::retry::CAS_ATTEMPTS;
+use crate::retry::{Attempt, retry_versioned};
 use crate::service::Service;
 use crate::usecases::campaigns::Replan;
 use crate::usecases::candidates::{Pins, pins_key};
+use crate::usecases::records::lost;
 
 /// At most this many candidates per call (§13).
 pub const MAX_CANDIDATES_PER_CALL: usize = 1000;
@@ -264,27 +267,23 @@ impl Service {
         id: &str,
         change: impl Fn(&mut Enrollment) -> Result<(), Error>,
     ) -> Result<(Campaign, Enrollment, bool), Error> {
-        for _ in 0..CAS_ATTEMPTS {
-            let (campaign, Versioned { mut value, version }) =
-                self.enrollment(who, campaign_id, id).await?;
-            let was_active = !value.is_ended();
-            let was_open = value.is_open();
-            change(&mut value)?;
-            let ended_now = was_active && value.is_ended();
-            value.settle(was_open, self.now());
-            match self
-                .store
-                .update_enrollment(&value, version, Activity::ended_if(ended_now))
-                .await
-            {
-                Ok(_) => return Ok((campaign, value, ended_now)),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(Error::Conflict(
-            "the enrollment is being changed concurrently; try again".into(),
-        ))
+        let change = &change;
+        retry_versioned(
+            || async move {
+                let (campaign, Versioned { mut value, version }) =
+                    self.enrollment(who, campaign_id, id).await?;
+                let was_active = !value.is_ended();
+                let was_open = value.is_open();
+                change(&mut value)?;
+                let ended_now = was_active && value.is_ended();
+                value.settle(was_open, self.now());
+                let activity = Activity::ended_if(ended_now);
+                let written = self.store_enrollment(&value, version, activity).await?;
+                Ok(written.map(|_| (campaign, value, ended_now)))
+            },
+            || Err(concurrent_change()),
+        )
+        .await
     }
 
     /// stops every send of this enrollment not yet handed off. A
@@ -397,17 +396,68 @@ impl Service {
     ) -> Result<(Campaign, Enrollment), Error> {
         let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
         self.require_sender_rights(who, &campaign).await?;
-        let address = outreach_domain::EmailAddress::parse(address)
-            .map_err(|e| Error::invalid("address", e.to_string()))?;
+        let address = &self.retry_address(who, &current.value, address).await?;
+        if matches!(
+            campaign.status,
+            CampaignStatus::Stopped | CampaignStatus::Draft
+        ) {
+            return Err(Error::Conflict("the campaign is not sending".into()));
+        }
+        let now = self.now();
+        // Eight lost races leave the enrollment as the last attempt found it.
+        let reopened = &AtomicBool::new(false);
+        let retried = retry_versioned(
+            || async move {
+                let (_, Versioned { mut value, version }) =
+                    self.enrollment(who, campaign_id, id).await?;
+                let reopen = value
+                    .retry(address.clone(), now)
+                    .map_err(|e| Error::Conflict(e.to_string()))?;
+                reopened.store(reopen, Ordering::Relaxed);
+                let activity = match reopen {
+                    true => Activity::Reopened,
+                    false => Activity::Unchanged,
+                };
+                let written = self.store_enrollment(&value, version, activity).await?;
+                Ok(written.map(|_| Some(value)))
+            },
+            || Ok::<_, Error>(None),
+        )
+        .await?;
+        if let Some(value) = &retried {
+            let step = value.resend.as_ref().map(|r| r.step);
+            let detail = format!("retry to {address}");
+            self.record_event(value, "retry", step, Some(detail)).await;
+            if let Some(at) = value.next_due_at {
+                self.scheduler
+                    .schedule(&WakeUp::send_step(value, at))
+                    .await?;
+            }
+        }
+        if reopened.load(Ordering::Relaxed) && campaign.status == CampaignStatus::Completed {
+            self.reopen_completed(&campaign).await?;
+        }
+        let (campaign, e) = self.enrollment(who, campaign_id, id).await?;
+        Ok((campaign, e.value))
+    }
+
+    /// The address a retry goes to: not on the suppression list and
+    /// not opted out, not bounced, the caller's to use.
+    async fn retry_address(
+        &self,
+        who: &Identity,
+        current: &Enrollment,
+        address: &str,
+    ) -> Result<EmailAddress, Error> {
+        let address =
+            EmailAddress::parse(address).map_err(|e| Error::invalid("address", e.to_string()))?;
         if self.is_suppressed(&who.org_id, &address).await? {
             return Err(Error::invalid(
                 "address",
                 "the address is on the organization's suppression list (R-9.5)",
             ));
         }
-        let candidate = self
-            .candidate(who, current.value.candidate_id.as_str())
-            .await?;
+        let candidate = self.candidate(who, current.candidate_id.as_str()).await?;
         if candidate.opted_out {
             return Err(Error::invalid(
                 "address",
@@ -424,66 +474,25 @@ impl Service {
                 "this address bounced or is not yours to use",
             ));
         }
-        if matches!(
-            campaign.status,
-            CampaignStatus::Stopped | CampaignStatus::Draft
-        ) {
-            return Err(Error::Conflict("the campaign is not sending".into()));
-        }
-        let now = self.now();
-        let mut reopened = false;
-        for _ in 0..CAS_ATTEMPTS {
-            let (_, Versioned { mut value, version }) =
-                self.enrollment(who, campaign_id, id).await?;
-            reopened = value
-                .retry(address.clone(), now)
-                .map_err(|e| Error::Conflict(e.to_string()))?;
-            let activity = if reopened {
-                Activity::Reopened
-            } else {
-                Activity::Unchanged
-            };
-            match self
-                .store
-                .update_enrollment(&value, version, activity)
-                .await
-            {
-                Ok(_) => {
-                    self.record_event(
-                        &value,
-                        "retry",
-                        value.resend.as_ref().map(|r| r.step),
-                        Some(format!("retry to {address}")),
-                    )
-                    .await;
-                    if let Some(at) = value.next_due_at {
-                        self.scheduler
-                            .schedule(&WakeUp::send_step(&value, at))
-                            .await?;
-                    }
-                    break;
+        Ok(address)
+    }
+
+    /// A completed campaign has an active enrollment again: it runs again.
+    async fn reopen_completed(&self, campaign: &Campaign) -> Result<(), Error> {
+        let reopened = self
+            .update_campaign(&campaign.org_id, &campaign.id, |c| {
+                let completed = c.status == CampaignStatus::Completed;
+                if completed {
+                    c.status = CampaignStatus::Running;
                 }
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
-            }
+                Ok(completed)
+            })
+            .await;
+        match reopened {
+            // Eight lost races leave it to the change that won them.
+            Err(Error::Conflict(_)) => Ok(()),
+            other => other.map(|_| ()),
         }
-        if reopened && campaign.status == CampaignStatus::Completed {
-            // A completed campaign has an active enrollment again.
-            for _ in 0..CAS_ATTEMPTS {
-                let Versioned { mut value, version } = self.campaign(who, campaign_id).await?;
-                if value.status != CampaignStatus::Completed {
-                    break;
-                }
-                value.status = CampaignStatus::Running;
-                match self.store.put_campaign(&value, Some(version)).await {
-                    Ok(_) => break,
-                    Err(StoreError::Conflict) => continue,
-                    Err(err) => return Err(err.into()),
-                }
-            }
-        }
-        let (campaign, e) = self.enrollment(who, campaign_id, id).await?;
-        Ok((campaign, e.value))
     }
 }
 
@@ -500,61 +509,36 @@ impl Service {
         enrollment: &EnrollmentId,
         allow_duplicate: bool,
     ) -> Result<Option<CampaignId>, Error> {
-        let key = outreach_key(&campaign.org_id, candidate);
-        for _ in 0..CAS_ATTEMPTS {
-            let (current, expected) = match self.store.get_record(&key).await? {
-                Some(v) => (
-                    serde_json::from_value::<Outreach>(v.value).unwrap_or_default(),
-                    Some(v.version),
-                ),
-                None => (Outreach::default(), None),
-            };
-            // Only running, not-ended enrollments of other campaigns count; the rest are pruned.
-            let mut live = Vec::new();
-            let now = self.now();
-            for entry in current.entries {
-                if entry.campaign_id == campaign.id {
-                    continue;
+        let key = &outreach_key(&campaign.org_id, candidate);
+        retry_versioned(
+            || async move {
+                let (current, expected) = self.read_outreach(key).await?;
+                let now = self.now();
+                let mut live = self.live_elsewhere(campaign, current, now).await?;
+                if !allow_duplicate && let Some(other) = live.first() {
+                    return Ok(Attempt::Done(Some(other.campaign_id.clone())));
                 }
-                let running = self
-                    .campaign_by_id(&campaign.org_id, &entry.campaign_id)
+                live.push(OutreachEntry {
+                    campaign_id: campaign.id.clone(),
+                    enrollment_id: enrollment.clone(),
+                    added_at: now,
+                    // Added to a running campaign, it is planned at once.
+                    started_at: campaign.is_running().then_some(now),
+                });
+                // The version check makes the decision atomic: a concurrent add
+                // makes this write fail and retry.
+                Ok(self
+                    .write_outreach(key, live, expected)
                     .await?
-                    .is_some_and(|c| c.is_running());
-                let active = match self
-                    .store
-                    .get_enrollment(&campaign.org_id, &entry.enrollment_id)
-                    .await?
-                {
-                    Some(e) => !e.value.is_ended(),
-                    // Being added right now by a concurrent request.
-                    None => now - entry.added_at < chrono::Duration::minutes(PENDING_ADD_MINUTES),
-                };
-                if running && active {
-                    live.push(entry);
-                }
-            }
-            if !allow_duplicate && let Some(other) = live.first() {
-                return Ok(Some(other.campaign_id.clone()));
-            }
-            live.push(OutreachEntry {
-                campaign_id: campaign.id.clone(),
-                enrollment_id: enrollment.clone(),
-                added_at: now,
-                // Added to a running campaign, it is planned at once.
-                started_at: campaign.is_running().then_some(now),
-            });
-            let value = serde_json::to_value(Outreach { entries: live })
-                .map_err(|e| Error::Internal(e.to_string()))?;
-            // The version check makes the decision atomic: a concurrent add makes this write fail and retry.
-            match self.store.put_record(&key, &value, expected).await {
-                Ok(_) => return Ok(None),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(Error::Conflict(
-            "the candidate is being added concurrently; try again".into(),
-        ))
+                    .map(|_| None))
+            },
+            || {
+                Err(Error::Conflict(
+                    "the candidate is being added concurrently; try again".into(),
+                ))
+            },
+        )
+        .await
     }
 
     /// again when an enrollment starts or resumes (a start or resume of
@@ -572,65 +556,95 @@ impl Service {
         e: &Enrollment,
         moment: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<CampaignId>, Error> {
-        let key = outreach_key(&campaign.org_id, &e.candidate_id);
-        for _ in 0..CAS_ATTEMPTS {
-            let (current, expected) = match self.store.get_record(&key).await? {
-                Some(v) => (
-                    serde_json::from_value::<Outreach>(v.value).unwrap_or_default(),
-                    Some(v.version),
-                ),
-                None => (Outreach::default(), None),
-            };
-            let now = self.now();
-            if current
-                .entries
-                .iter()
-                .any(|x| x.enrollment_id == e.id && x.started_at == Some(moment))
-            {
-                return Ok(None);
-            }
-            let mut kept = Vec::new();
-            for entry in current.entries {
-                if entry.campaign_id == campaign.id {
-                    continue;
-                }
-                let running = self
-                    .campaign_by_id(&campaign.org_id, &entry.campaign_id)
-                    .await?
-                    .is_some_and(|c| c.is_running());
-                let active = match self
-                    .store
-                    .get_enrollment(&campaign.org_id, &entry.enrollment_id)
-                    .await?
+        let key = &outreach_key(&campaign.org_id, &e.candidate_id);
+        retry_versioned(
+            || async move {
+                let (current, expected) = self.read_outreach(key).await?;
+                if current
+                    .entries
+                    .iter()
+                    .any(|x| x.enrollment_id == e.id && x.started_at == Some(moment))
                 {
-                    Some(other) => !other.value.is_ended(),
-                    None => now - entry.added_at < chrono::Duration::minutes(PENDING_ADD_MINUTES),
-                };
-                if !(running && active) {
-                    continue;
+                    return Ok(Attempt::Done(None));
                 }
-                if entry.started_at.is_some() && !e.allow_duplicate {
-                    return Ok(Some(entry.campaign_id));
+                let mut live = self.live_elsewhere(campaign, current, self.now()).await?;
+                if !e.allow_duplicate
+                    && let Some(started) = live.iter().find(|x| x.started_at.is_some())
+                {
+                    return Ok(Attempt::Done(Some(started.campaign_id.clone())));
                 }
-                kept.push(entry);
+                live.push(OutreachEntry {
+                    campaign_id: campaign.id.clone(),
+                    enrollment_id: e.id.clone(),
+                    added_at: e.created_at,
+                    started_at: Some(moment),
+                });
+                Ok(self
+                    .write_outreach(key, live, expected)
+                    .await?
+                    .map(|_| None))
+            },
+            || {
+                Err(Error::Conflict(
+                    "the candidate is being started concurrently; try again".into(),
+                ))
+            },
+        )
+        .await
+    }
+
+    /// A candidate's outreach record and its version (`None`: not written yet).
+    async fn read_outreach(&self, key: &str) -> Result<(Outreach, Option<u64>), Error> {
+        Ok(match self.store.get_record(key).await? {
+            Some(v) => (
+                serde_json::from_value::<Outreach>(v.value).unwrap_or_default(),
+                Some(v.version),
+            ),
+            None => (Outreach::default(), None),
+        })
+    }
+
+    /// The entries of `current` that still count against `campaign`:
+    /// running, not-ended enrollments of other campaigns (or one being added
+    /// right now); the rest are pruned.
+    async fn live_elsewhere(
+        &self,
+        campaign: &Campaign,
+        current: Outreach,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<OutreachEntry>, Error> {
+        let org = &campaign.org_id;
+        let mut live = Vec::new();
+        for entry in current.entries {
+            if entry.campaign_id == campaign.id {
+                continue;
             }
-            kept.push(OutreachEntry {
-                campaign_id: campaign.id.clone(),
-                enrollment_id: e.id.clone(),
-                added_at: e.created_at,
-                started_at: Some(moment),
-            });
-            let value = serde_json::to_value(Outreach { entries: kept })
-                .map_err(|err| Error::Internal(err.to_string()))?;
-            match self.store.put_record(&key, &value, expected).await {
-                Ok(_) => return Ok(None),
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
+            let running = self
+                .campaign_by_id(org, &entry.campaign_id)
+                .await?
+                .is_some_and(|c| c.is_running());
+            let active = match self.store.get_enrollment(org, &entry.enrollment_id).await? {
+                Some(e) => !e.value.is_ended(),
+                // Being added right now by a concurrent request.
+                None => now - entry.added_at < chrono::Duration::minutes(PENDING_ADD_MINUTES),
+            };
+            if running && active {
+                live.push(entry);
             }
         }
-        Err(Error::Conflict(
-            "the candidate is being started concurrently; try again".into(),
-        ))
+        Ok(live)
+    }
+
+    /// Writes a candidate's outreach record read at `expected`.
+    async fn write_outreach(
+        &self,
+        key: &str,
+        entries: Vec<OutreachEntry>,
+        expected: Option<u64>,
+    ) -> Result<Attempt<()>, Error> {
+        let value = serde_json::to_value(Outreach { entries })
+            .map_err(|err| Error::Internal(err.to_string()))?;
+        Ok(lost(self.store.put_record(key, &value, expected).await)?.map(|_| ()))
     }
 }
 
@@ -671,86 +685,102 @@ impl Service {
     ) -> Result<(Campaign, Enrollment), Error> {
         let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
         self.require_sender_rights(who, &campaign).await?;
-        let address = match &input.address {
-            Some(Some(raw)) => {
-                let a = outreach_domain::EmailAddress::parse(raw)
-                    .map_err(|e| Error::invalid("address", e.to_string()))?;
-                let candidate = self
-                    .candidate(who, current.value.candidate_id.as_str())
-                    .await?;
-                if candidate
-                    .emails
-                    .iter()
-                    .any(|e| e.address == a && !e.visible_to(&who.user_id))
-                {
-                    // A colleague's manual address is not the caller's to use.
-                    return Err(Error::invalid("address", "not an address you may use"));
-                }
-                if self.is_suppressed(&who.org_id, &a).await? {
-                    return Err(Error::invalid(
-                        "address",
-                        "the address is on the organization's suppression list (R-9.5)",
-                    ));
-                }
-                Some(Some(a))
-            }
+        let address = &match &input.address {
+            Some(Some(raw)) => Some(Some(self.override_address(who, &current.value, raw).await?)),
             Some(None) => Some(None),
             None => None,
         };
         if let Some(fields) = &input.custom_fields {
-            if fields.len() > 50 {
-                return Err(Error::invalid("custom_fields", "at most 50 custom fields"));
-            }
-            for (k, v) in fields {
-                let valid_name = !k.is_empty()
-                    && k.len() <= 64
-                    && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-                if !valid_name {
-                    return Err(Error::invalid(
-                        format!("custom_fields.{k}"),
-                        "names are letters, digits and _",
-                    ));
-                }
-                if v.len() > 2000 {
-                    return Err(Error::invalid(
-                        format!("custom_fields.{k}"),
-                        "at most 2000 characters",
-                    ));
-                }
-            }
+            check_custom_fields(fields)?;
         }
-        let mut unblocked = false;
-        for _ in 0..CAS_ATTEMPTS {
-            let (_, Versioned { mut value, version }) =
-                self.enrollment(who, campaign_id, id).await?;
-            if value.is_ended() {
-                return Err(Error::Conflict(format!(
-                    "the enrollment has ended ({})",
-                    value.status.as_str()
-                )));
-            }
-            if let Some(a) = &address {
-                value.override_address = a.clone();
-            }
-            if let Some(f) = &input.custom_fields {
-                value.custom_fields = f.clone();
-            }
-            unblocked = value.unblock();
-            match self
-                .store
-                .update_enrollment(&value, version, Activity::Unchanged)
-                .await
-            {
-                Ok(_) => break,
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        if unblocked {
+        let fields = &input.custom_fields;
+        // Eight lost races leave the enrollment as the last attempt found it.
+        let unblocked = &AtomicBool::new(false);
+        retry_versioned(
+            || async move {
+                let (_, Versioned { mut value, version }) =
+                    self.enrollment(who, campaign_id, id).await?;
+                if value.is_ended() {
+                    return Err(Error::Conflict(format!(
+                        "the enrollment has ended ({})",
+                        value.status.as_str()
+                    )));
+                }
+                if let Some(a) = address {
+                    value.override_address = a.clone();
+                }
+                if let Some(f) = fields {
+                    value.custom_fields = f.clone();
+                }
+                unblocked.store(value.unblock(), Ordering::Relaxed);
+                self.store_enrollment(&value, version, Activity::Unchanged)
+                    .await
+            },
+            || Ok::<_, Error>(()),
+        )
+        .await?;
+        if unblocked.load(Ordering::Relaxed) {
             self.replan_if_running(&campaign, &EnrollmentId::from(id))
                 .await?;
         }
         let (campaign, e) = self.enrollment(who, campaign_id, id).await?;
         Ok((campaign, e.value))
     }
+
+    /// An override address: the caller's to use, not on the
+    /// suppression list.
+    async fn override_address(
+        &self,
+        who: &Identity,
+        current: &Enrollment,
+        raw: &str,
+    ) -> Result<EmailAddress, Error> {
+        let a = EmailAddress::parse(raw).map_err(|e| Error::invalid("address", e.to_string()))?;
+        let candidate = self.candidate(who, current.candidate_id.as_str()).await?;
+        if candidate
+            .emails
+            .iter()
+            .any(|e| e.address == a && !e.visible_to(&who.user_id))
+        {
+            // A colleague's manual address is not the caller's to use.
+            return Err(Error::invalid("address", "not an address you may use"));
+        }
+        if self.is_suppressed(&who.org_id, &a).await? {
+            return Err(Error::invalid(
+                "address",
+                "the address is on the organization's suppression list (R-9.5)",
+            ));
+        }
+        Ok(a)
+    }
+}
+
+/// Custom merge fields: at most 50, named with letters, digits and
+/// `_`, each value at most 2,000 characters.
+fn check_custom_fields(fields: &std::collections::BTreeMap<String, String>) -> Result<(), Error> {
+    if fields.len() > 50 {
+        return Err(Error::invalid("custom_fields", "at most 50 custom fields"));
+    }
+    for (k, v) in fields {
+        let valid_name = !k.is_empty()
+            && k.len() <= 64
+            && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !valid_name {
+            return Err(Error::invalid(
+                format!("custom_fields.{k}"),
+                "names are letters, digits and _",
+            ));
+        }
+        if v.len() > 2000 {
+            return Err(Error::invalid(
+                format!("custom_fields.{k}"),
+                "at most 2000 characters",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn concurrent_change() -> Error {
+    Error::Conflict("the enrollment is being changed concurrently; try again".into())
 }

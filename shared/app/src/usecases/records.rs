@@ -6,11 +6,12 @@ use std::collections::BTreeMap;
 
 use outreach_domain::campaign::{Campaign, PauseReason};
 use outreach_domain::candidate::Candidate;
+use outreach_domain::enrollment::Enrollment;
 use outreach_domain::ids::{AccountId, CampaignId, CandidateId, OrgId};
 
 use crate::error::Error;
 use crate::model::EmailAccount;
-use crate::ports::{Store, StoreError, Versioned};
+use crate::ports::{Activity, Store, StoreError, Versioned, WakeUp};
 use crate::retry::{Attempt, retry_versioned};
 use crate::service::Service;
 
@@ -51,9 +52,9 @@ where
             Ok(lost(write(store, &value, version).await)?.map(|_| Some((value, true))))
         },
         || {
-            Error::Conflict(format!(
+            Err(Error::Conflict(format!(
                 "the {what} is being changed concurrently; try again"
-            ))
+            )))
         },
     )
     .await
@@ -63,6 +64,30 @@ where
 type BoxFuture<'a, T> = std::pin::Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 impl Service {
+    /// Writes an enrollment read at `version`; a lost race is [`Attempt::Lost`].
+    pub(crate) async fn store_enrollment(
+        &self,
+        e: &Enrollment,
+        version: u64,
+        activity: Activity,
+    ) -> Result<Attempt<()>, Error> {
+        Ok(lost(self.store.update_enrollment(e, version, activity).await)?.map(|_| ()))
+    }
+
+    /// What follows a written change of an enrollment: the wake-up of its next
+    /// step and, when it settled, its campaign's completion.
+    pub(crate) async fn follow_up(&self, e: &Enrollment, settled: bool) -> Result<(), Error> {
+        if e.has_sendable_step()
+            && let Some(at) = e.next_due_at
+        {
+            self.scheduler.schedule(&WakeUp::send_step(e, at)).await?;
+        }
+        if settled {
+            self.complete_if_done(&e.org_id, &e.campaign_id).await?;
+        }
+        Ok(())
+    }
+
     /// Changes a campaign; `change` answers `Ok(false)` to leave it as it is.
     /// `None` when the campaign does not exist.
     pub(crate) async fn update_campaign(
@@ -167,7 +192,11 @@ impl Service {
                     serde_json::to_value(&value).map_err(|e| Error::Internal(e.to_string()))?;
                 Ok(lost(self.store.put_record(key, &json, expected).await)?.map(|_| value))
             },
-            || Error::Conflict(format!("{key} is being changed concurrently; try again")),
+            || {
+                Err(Error::Conflict(format!(
+                    "{key} is being changed concurrently; try again"
+                )))
+            },
         )
         .await
     }

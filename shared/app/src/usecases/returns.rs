@@ -16,8 +16,8 @@ use sha2::Sha256;
 
 use crate::error::Error;
 use crate::model::{AccountStatus, MessageRef, Notification};
-use crate::ports::{Activity, StoreError, Versioned, WakeUp};
-use crate::retry::CAS_ATTEMPTS;
+use crate::ports::{Activity, StoreError, Versioned};
+use crate::retry::{Attempt, retry_versioned};
 use crate::service::Service;
 use crate::usecases::reputation::SendOutcome;
 
@@ -65,42 +65,37 @@ impl Service {
         id: &EnrollmentId,
         change: impl Fn(&mut Enrollment) -> bool,
     ) -> Result<Option<(Enrollment, bool)>, Error> {
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned {
-                value: mut e,
-                version,
-            }) = self.store.get_enrollment(org, id).await?
-            else {
-                return Ok(None);
-            };
-            let was_active = !e.is_ended();
-            let was_open = e.is_open();
-            if !change(&mut e) {
-                return Ok(Some((e, false)));
-            }
-            let ended_now = was_active && e.is_ended();
-            let settled = e.settle(was_open, self.now());
-            match self
-                .store
-                .update_enrollment(&e, version, Activity::ended_if(ended_now))
-                .await
-            {
-                Ok(_) => {
-                    if settled {
-                        self.complete_if_done(org, &e.campaign_id).await?;
-                    }
-                    if e.has_sendable_step()
-                        && let Some(at) = e.next_due_at
-                    {
-                        self.scheduler.schedule(&WakeUp::send_step(&e, at)).await?;
-                    }
-                    return Ok(Some((e, true)));
+        let change = &change;
+        retry_versioned(
+            || async move {
+                let Some(Versioned {
+                    value: mut e,
+                    version,
+                }) = self.store.get_enrollment(org, id).await?
+                else {
+                    return Ok(Attempt::Done(None));
+                };
+                let was_active = !e.is_ended();
+                let was_open = e.is_open();
+                if !change(&mut e) {
+                    return Ok(Attempt::Done(Some((e, false))));
                 }
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
-            }
-        }
-        Err(Error::Conflict("the enrollment kept changing".into()))
+                let ended_now = was_active && e.is_ended();
+                let settled = e.settle(was_open, self.now());
+                let activity = Activity::ended_if(ended_now);
+                if self
+                    .store_enrollment(&e, version, activity)
+                    .await?
+                    .is_lost()
+                {
+                    return Ok(Attempt::Lost);
+                }
+                self.follow_up(&e, settled).await?;
+                Ok(Attempt::Done(Some((e, true))))
+            },
+            || Err(Error::Conflict("the enrollment kept changing".into())),
+        )
+        .await
     }
 
     /// a delivery marks the step `delivered`.
