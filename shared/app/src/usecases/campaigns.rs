@@ -69,6 +69,47 @@ pub struct CampaignEdit {
     pub timezone_mode: Option<TimezoneMode>,
 }
 
+/// The fields an edit sets, validated; `None` keeps a field.
+struct Changes {
+    name: Option<String>,
+    steps: Option<Vec<StepSpec>>,
+    timezone: Option<Zone>,
+    when_to_send: Option<WhenToSend>,
+    recipient: Option<RecipientSetting>,
+    skip_weekends: Option<bool>,
+    daily_limit: Option<u32>,
+    timezone_mode: Option<TimezoneMode>,
+}
+
+impl Changes {
+    fn apply(&self, c: &mut Campaign) {
+        if let Some(n) = &self.name {
+            c.name = n.clone();
+        }
+        if let Some(st) = &self.steps {
+            c.steps = st.clone();
+        }
+        if let Some(z) = self.timezone {
+            c.timezone = z;
+        }
+        if let Some(w) = self.when_to_send {
+            c.when_to_send = w;
+        }
+        if let Some(r) = self.recipient {
+            c.recipient = r;
+        }
+        if let Some(sw) = self.skip_weekends {
+            c.skip_weekends = sw;
+        }
+        if self.daily_limit.is_some() {
+            c.daily_limit = self.daily_limit;
+        }
+        if let Some(m) = self.timezone_mode {
+            c.timezone_mode = m;
+        }
+    }
+}
+
 fn valid_daily_limit(limit: Option<u32>) -> Result<Option<u32>, Error> {
     match limit {
         Some(0) | Some(100_001..) => Err(Error::invalid("daily_limit", "must be 1 to 100000")),
@@ -127,24 +168,11 @@ impl Service {
         let account = self
             .sender_named_in_body(who, &input.sender_account_id, "sender_account_id")
             .await?;
-        let steps = match (input.template_id, input.steps) {
-            (Some(_), Some(_)) => {
-                return Err(Error::invalid(
-                    "steps",
-                    "give either template_id or steps, not both",
-                ));
-            }
-            (Some(tid), None) => {
-                self.template(who, &tid)
-                    .await
-                    .map_err(|_| Error::invalid("template_id", "no template with this id"))?
-                    .steps
-            }
-            (None, Some(steps)) => {
-                validate_steps(&steps)?;
-                steps
-            }
-            (None, None) => return Err(Error::invalid("steps", "give template_id or steps")),
+        let Some(steps) = self
+            .steps_given(who, input.template_id, input.steps)
+            .await?
+        else {
+            return Err(Error::invalid("steps", "give template_id or steps"));
         };
         // "Your time zone" defaults to the owner's profile.
         let timezone = match input.timezone.as_deref() {
@@ -201,22 +229,35 @@ impl Service {
 
     /// `draft` → `running`: every enrollment gets its plan from now.
     pub async fn start_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, Error> {
-        let current = self.campaign(who, id).await?.value;
-        self.require_sender_rights(who, &current).await?;
-        self.require_connected_sender(&current).await?;
-        let now = self.now();
-        // The background fan-out is queued before the state change, so a crash
-        // between the two can never leave a running campaign unplanned.
-        self.queue_fan_out(&current, Replan::Fresh(now), None)
-            .await?;
-        let campaign = self
-            .change_campaign(who, id, |c| {
-                c.start(now).map_err(|e| Error::Conflict(e.to_string()))
-            })
-            .await?;
-        self.plan_first_chunk(&campaign, Replan::Fresh(now)).await?;
-        self.complete_if_all_ended(&campaign).await?;
-        Ok(campaign)
+        self.set_running(who, id, Replan::Fresh, Campaign::start)
+            .await
+    }
+
+    /// The templates's steps, or the steps given (validated), or `None` when
+    /// neither is given; both is an error.
+    async fn steps_given(
+        &self,
+        who: &Identity,
+        template_id: Option<String>,
+        steps: Option<Vec<StepSpec>>,
+    ) -> Result<Option<Vec<StepSpec>>, Error> {
+        match (template_id, steps) {
+            (Some(_), Some(_)) => Err(Error::invalid(
+                "steps",
+                "give either template_id or steps, not both",
+            )),
+            (Some(tid), None) => Ok(Some(
+                self.template(who, &tid)
+                    .await
+                    .map_err(|_| Error::invalid("template_id", "no template with this id"))?
+                    .steps,
+            )),
+            (None, Some(steps)) => {
+                validate_steps(&steps)?;
+                Ok(Some(steps))
+            }
+            (None, None) => Ok(None),
+        }
     }
 
     /// steps and settings are edited in draft, in paused and during the
@@ -236,25 +277,7 @@ impl Service {
                     .into(),
             ));
         }
-        let steps = match (edit.template_id, edit.steps) {
-            (Some(_), Some(_)) => {
-                return Err(Error::invalid(
-                    "steps",
-                    "give either template_id or steps, not both",
-                ));
-            }
-            (Some(tid), None) => Some(
-                self.template(who, &tid)
-                    .await
-                    .map_err(|_| Error::invalid("template_id", "no template with this id"))?
-                    .steps,
-            ),
-            (None, Some(steps)) => {
-                validate_steps(&steps)?;
-                Some(steps)
-            }
-            (None, None) => None,
-        };
+        let steps = self.steps_given(who, edit.template_id, edit.steps).await?;
         let name = match edit.name.map(|n| n.trim().to_owned()) {
             Some(n) if n.is_empty() || n.chars().count() > 200 => {
                 return Err(Error::invalid("name", "must be 1 to 200 characters"));
@@ -270,30 +293,18 @@ impl Service {
         let daily_limit = valid_daily_limit(edit.daily_limit)?;
         // Every enrollment must keep the steps it already received.
         if let Some(steps) = &steps {
-            let mut page = PageRequest {
-                limit: 200,
-                after: None,
-            };
-            loop {
-                let batch = self
-                    .store
-                    .list_enrollments(&current.org_id, &current.id, &page)
-                    .await?;
-                for e in &batch.items {
-                    let handed_off = e.steps.iter().filter(|s| !s.attempts.is_empty()).count();
-                    if steps.len() < handed_off {
-                        return Err(Error::Conflict(format!(
-                            "enrollment {} already received {handed_off} steps; keep at least that many",
-                            e.id
-                        )));
-                    }
-                }
-                match batch.next {
-                    Some(n) => page.after = Some(n),
-                    None => break,
-                }
-            }
+            self.check_steps_kept(&current, steps).await?;
         }
+        let changes = Changes {
+            name,
+            steps,
+            timezone,
+            when_to_send: edit.when_to_send,
+            recipient: edit.recipient,
+            skip_weekends: edit.skip_weekends,
+            daily_limit,
+            timezone_mode: edit.timezone_mode,
+        };
         let now = self.now();
         let campaign = self
             .change_campaign(who, id, |c| {
@@ -302,35 +313,39 @@ impl Service {
                         "the campaign can no longer be edited".into(),
                     ));
                 }
-                if let Some(n) = &name {
-                    c.name = n.clone();
-                }
-                if let Some(st) = &steps {
-                    c.steps = st.clone();
-                }
-                if let Some(z) = timezone {
-                    c.timezone = z;
-                }
-                if let Some(w) = edit.when_to_send {
-                    c.when_to_send = w;
-                }
-                if let Some(r) = edit.recipient {
-                    c.recipient = r;
-                }
-                if let Some(sw) = edit.skip_weekends {
-                    c.skip_weekends = sw;
-                }
-                if daily_limit.is_some() {
-                    c.daily_limit = daily_limit;
-                }
-                if let Some(m) = edit.timezone_mode {
-                    c.timezone_mode = m;
-                }
+                changes.apply(c);
                 Ok(())
             })
             .await?;
         self.replan_after_edit(&current, &campaign).await?;
         Ok(campaign)
+    }
+
+    /// an edit keeps at least as many steps as any enrollment already received.
+    async fn check_steps_kept(&self, current: &Campaign, steps: &[StepSpec]) -> Result<(), Error> {
+        let mut page = PageRequest {
+            limit: 200,
+            after: None,
+        };
+        loop {
+            let batch = self
+                .store
+                .list_enrollments(&current.org_id, &current.id, &page)
+                .await?;
+            for e in &batch.items {
+                let handed_off = e.steps.iter().filter(|s| !s.attempts.is_empty()).count();
+                if steps.len() < handed_off {
+                    return Err(Error::Conflict(format!(
+                        "enrollment {} already received {handed_off} steps; keep at least that many",
+                        e.id
+                    )));
+                }
+            }
+            match batch.next {
+                Some(n) => page.after = Some(n),
+                None => return Ok(()),
+            }
+        }
     }
 
     /// Resizes every enrollment to the campaign's steps and, when the edit
@@ -427,19 +442,33 @@ impl Service {
 
     /// `paused` → `running`, re-planning overdue steps.
     pub async fn resume_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, Error> {
+        self.set_running(who, id, Replan::Resume, Campaign::resume_at)
+            .await
+    }
+
+    /// Start or resume: a campaign runs (`change`) from now, and its
+    /// enrollments are planned `how`. Needs sender rights and
+    /// a connected sender. The background fan-out is queued
+    /// before the state change, so a crash between the two can never leave a
+    /// running campaign unplanned.
+    async fn set_running<E: std::fmt::Display>(
+        &self,
+        who: &Identity,
+        id: &str,
+        how: fn(DateTime<Utc>) -> Replan,
+        change: fn(&mut Campaign, DateTime<Utc>) -> Result<(), E>,
+    ) -> Result<Campaign, Error> {
         let current = self.campaign(who, id).await?.value;
         self.require_sender_rights(who, &current).await?;
         self.require_connected_sender(&current).await?;
         let now = self.now();
-        self.queue_fan_out(&current, Replan::Resume(now), None)
-            .await?;
+        self.queue_fan_out(&current, how(now), None).await?;
         let campaign = self
             .change_campaign(who, id, |c| {
-                c.resume_at(now).map_err(|e| Error::Conflict(e.to_string()))
+                change(c, now).map_err(|e| Error::Conflict(e.to_string()))
             })
             .await?;
-        self.plan_first_chunk(&campaign, Replan::Resume(now))
-            .await?;
+        self.plan_first_chunk(&campaign, how(now)).await?;
         self.complete_if_all_ended(&campaign).await?;
         Ok(campaign)
     }
@@ -650,17 +679,7 @@ impl Service {
         if e.next().is_none() || e.resend.is_some() || e.is_ended() {
             return Ok(());
         }
-        let zone = self.plan_zone(campaign, e).await?;
-        let delays = campaign.delays();
-        let start = e.plan_start.unwrap_or(at);
-        let from = e.next_step_offset();
-        let req = plan_request(campaign, e, start, zone, &delays, from);
-        // Never before an out-of-office hold of the next step.
-        let instants = keep_hold(&req, e.next_step_hold(), plan_after(&req, at));
-        if !instants.is_empty() {
-            e.apply_plan(start, &instants);
-        }
-        Ok(())
+        self.replan_from_send(campaign, e, at, None).await
     }
 
     /// once a step left at `at`, a later step planned on a date earlier
@@ -680,11 +699,25 @@ impl Service {
         if e.resend.is_some() || e.is_ended() {
             return Ok(());
         }
+        self.replan_from_send(campaign, e, at, Some(planned)).await
+    }
+
+    /// Plans the steps not yet sent again from a send at `at` by the rules of
+    /// R-6, never before an out-of-office hold of the next step.
+    /// With `planned`, the next step's time stays while it is still spaced
+    /// from that send.
+    async fn replan_from_send(
+        &self,
+        campaign: &Campaign,
+        e: &mut Enrollment,
+        at: DateTime<Utc>,
+        planned: Option<DateTime<Utc>>,
+    ) -> Result<(), Error> {
         let zone = self.plan_zone(campaign, e).await?;
         let delays = campaign.delays();
         let start = e.plan_start.unwrap_or(at);
         let req = plan_request(campaign, e, start, zone, &delays, e.next_step_offset());
-        if is_spaced(&req, at, planned) {
+        if planned.is_some_and(|p| is_spaced(&req, at, p)) {
             return Ok(());
         }
         let instants = keep_hold(&req, e.next_step_hold(), plan_after(&req, at));

@@ -309,21 +309,15 @@ impl Service {
         input: CandidateUpdate,
     ) -> Result<Candidate, Error> {
         let mut errors = Vec::new();
-        let first_name = input
-            .first_name
-            .map(|v| text_field("first_name", Some(v), true, &mut errors));
-        let last_name = input
-            .last_name
-            .map(|v| text_field("last_name", Some(v), false, &mut errors));
-        let title = input
-            .title
-            .map(|v| text_field("title", Some(v), false, &mut errors));
-        let company = input
-            .company
-            .map(|v| text_field("company", Some(v), false, &mut errors));
-        let location = input
-            .location
-            .map(|v| text_field("location", Some(v), false, &mut errors));
+        // A field given is checked; one left out stays as it is.
+        let mut given = |name, value: Option<String>, required| {
+            value.map(|v| text_field(name, Some(v), required, &mut errors))
+        };
+        let first_name = given("first_name", input.first_name, true);
+        let last_name = given("last_name", input.last_name, false);
+        let title = given("title", input.title, false);
+        let company = given("company", input.company, false);
+        let location = given("location", input.location, false);
         let timezone = match input.timezone.as_deref() {
             Some("") => Some(None),
             Some(tz) => match Zone::parse(tz) {

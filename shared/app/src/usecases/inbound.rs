@@ -416,38 +416,11 @@ impl Service {
                 stable_hash(&String::from_utf8_lossy(raw), 0, "forward")
             ),
         };
-        let mut recipients: BTreeSet<EmailAddress> = BTreeSet::new();
-        // Every owner's address: their notification addresses and the sender
-        // accounts' own. Mail from any of them is never forwarded (no loops).
-        let mut owners: BTreeSet<EmailAddress> = BTreeSet::new();
-        let mut campaign_names: Vec<String> = Vec::new();
-        for (org, id) in matched {
-            let Some(e) = self.store.get_enrollment(org, id).await? else {
-                continue;
-            };
-            let Some(campaign) = self.campaign_by_id(org, &e.value.campaign_id).await? else {
-                continue;
-            };
-            if let Some(account) = self.store.get_account(&campaign.sender_account_id).await? {
-                owners.insert(account.value.address.clone());
-                if let Some(p) = self
-                    .store
-                    .get_user(&account.value.org_id, &account.value.owner_id)
-                    .await?
-                    && let Some(a) = p.notification_address
-                {
-                    recipients.insert(a);
-                }
-            }
-            if let Some(p) = self.store.get_user(org, &campaign.owner_id).await?
-                && let Some(a) = p.notification_address
-            {
-                recipients.insert(a);
-            }
-            if !campaign_names.contains(&campaign.name) {
-                campaign_names.push(campaign.name);
-            }
-        }
+        let Owners {
+            recipients,
+            mut owners,
+            campaign_names,
+        } = self.owners_of(matched).await?;
         owners.extend(recipients.iter().cloned());
         if let Some(from) = &inbound.from
             && owners.contains(from)
@@ -494,25 +467,75 @@ impl Service {
                 ],
             };
             if let Err(err) = self.mailer.send(&mail).await {
-                // Addresses stay out of logs: the recipient by its keyed hash
-                // the error by its kind (the service's text may quote
-                // the address).
-                let key = self.suppression_key(to);
-                let kind = match err {
-                    MailerError::SenderFault(_) => "sender_fault",
-                    MailerError::Deferred(_) => "deferred",
-                    MailerError::Unconfirmed(_) => "unconfirmed",
-                    MailerError::RecipientRefused(_) => "recipient_refused",
-                };
-                tracing::warn!(
-                    recipient = &key[..16],
-                    error = kind,
-                    "could not forward a reply"
-                );
+                self.log_forward_failure(to, &err);
             }
         }
         Ok(())
     }
+
+    /// Who a reply to the matched enrollments goes to: the
+    /// notification addresses of each sender account's owner and each
+    /// campaign's owner; and every owner's address, whose mail is never
+    /// forwarded (no loops).
+    async fn owners_of(&self, matched: &[(OrgId, EnrollmentId)]) -> Result<Owners, Error> {
+        let mut found = Owners::default();
+        for (org, id) in matched {
+            let Some(e) = self.store.get_enrollment(org, id).await? else {
+                continue;
+            };
+            let Some(campaign) = self.campaign_by_id(org, &e.value.campaign_id).await? else {
+                continue;
+            };
+            if let Some(account) = self.store.get_account(&campaign.sender_account_id).await? {
+                let account = account.value;
+                found.owners.insert(account.address.clone());
+                if let Some(p) = self
+                    .store
+                    .get_user(&account.org_id, &account.owner_id)
+                    .await?
+                    && let Some(a) = p.notification_address
+                {
+                    found.recipients.insert(a);
+                }
+            }
+            if let Some(p) = self.store.get_user(org, &campaign.owner_id).await?
+                && let Some(a) = p.notification_address
+            {
+                found.recipients.insert(a);
+            }
+            if !found.campaign_names.contains(&campaign.name) {
+                found.campaign_names.push(campaign.name);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Addresses stay out of logs: the recipient by its keyed hash,
+    /// the error by its kind (the service's text may quote the address).
+    fn log_forward_failure(&self, to: &EmailAddress, err: &MailerError) {
+        let key = self.suppression_key(to);
+        let kind = match err {
+            MailerError::SenderFault(_) => "sender_fault",
+            MailerError::Deferred(_) => "deferred",
+            MailerError::Unconfirmed(_) => "unconfirmed",
+            MailerError::RecipientRefused(_) => "recipient_refused",
+        };
+        tracing::warn!(
+            recipient = &key[..16],
+            error = kind,
+            "could not forward a reply"
+        );
+    }
+}
+
+/// The people behind the enrollments a reply matched.
+#[derive(Default)]
+struct Owners {
+    /// Where the reply is forwarded.
+    recipients: BTreeSet<EmailAddress>,
+    /// The sender accounts' own addresses.
+    owners: BTreeSet<EmailAddress>,
+    campaign_names: Vec<String>,
 }
 
 fn push_unique(v: &mut Vec<(OrgId, EnrollmentId)>, item: (OrgId, EnrollmentId)) {

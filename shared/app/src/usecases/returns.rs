@@ -132,29 +132,38 @@ impl Service {
         else {
             return Ok(ReturnOutcome::Unknown);
         };
-        self.mark_bounced_in_org(&m.org_id, address).await?;
-        if changed {
-            self.reputation_hit(
-                &m.org_id,
-                &m.campaign_id,
-                &m.message_id,
-                SendOutcome::Bounced,
-            )
+        let detail = format!("{address}: {reason}");
+        self.hard_bounce_effects(m, &e, address, detail, changed)
             .await?;
-            self.record_event(
-                &e,
-                "bounced",
-                Some(step),
-                Some(format!("{address}: {reason}")),
-            )
-            .await;
-        }
-        self.check_refund(&m.org_id, &e.candidate_id).await?;
         Ok(if changed {
             ReturnOutcome::Applied
         } else {
             ReturnOutcome::Duplicate
         })
+    }
+
+    /// What a hard bounce does beyond its enrollment: the address is bounced
+    /// for the whole organization; a `first` report of it counts in
+    /// the reputation windows and is recorded; the refund of is
+    /// checked.
+    async fn hard_bounce_effects(
+        &self,
+        m: &MessageRef,
+        e: &Enrollment,
+        address: &EmailAddress,
+        detail: String,
+        first: bool,
+    ) -> Result<(), Error> {
+        self.mark_bounced_in_org(&m.org_id, address).await?;
+        if first {
+            let outcome = SendOutcome::Bounced;
+            self.reputation_hit(&m.org_id, &m.campaign_id, &m.message_id, outcome)
+                .await?;
+            self.record_event(e, "bounced", Some(m.step), Some(detail))
+                .await;
+        }
+        self.check_refund(&m.org_id, &e.candidate_id).await?;
+        Ok(())
     }
 
     /// a soft bounce retries the step once, 24 hours later; a second one counts as hard.
@@ -183,22 +192,9 @@ impl Service {
             return Ok(ReturnOutcome::Duplicate);
         }
         if hard.load(std::sync::atomic::Ordering::Relaxed) {
-            self.mark_bounced_in_org(&m.org_id, address).await?;
-            self.reputation_hit(
-                &m.org_id,
-                &m.campaign_id,
-                &m.message_id,
-                SendOutcome::Bounced,
-            )
-            .await?;
-            self.record_event(
-                &e,
-                "bounced",
-                Some(step),
-                Some(format!("{address}: second soft bounce (R-9.4): {reason}")),
-            )
-            .await;
-            self.check_refund(&m.org_id, &e.candidate_id).await?;
+            let detail = format!("{address}: second soft bounce (R-9.4): {reason}");
+            self.hard_bounce_effects(m, &e, address, detail, true)
+                .await?;
         } else {
             self.record_event(
                 &e,

@@ -83,11 +83,26 @@ impl Service {
         let Some(base) = self.resolve_message(mail).await? else {
             return self.retry_unknown(body, first_seen).await;
         };
+        let outcomes = self.apply_event(&event, &base).await?;
+        let expires = self.now() + Duration::days(DEDUPE_TTL_DAYS);
+        for key in event.dedupe_keys() {
+            self.store.first_time(&key, expires).await?;
+        }
+        Ok(SesOutcome::Applied(outcomes))
+    }
+
+    /// What an event about a known message does: a delivery, a
+    /// bounce of each recipient, a complaint.
+    async fn apply_event(
+        &self,
+        event: &SesEvent,
+        base: &MessageRef,
+    ) -> Result<Vec<ReturnOutcome>, Error> {
         let mut outcomes = Vec::new();
-        match &event {
+        match event {
             SesEvent::Delivery { recipients, .. } => {
-                for to in recipients_or(recipients, &base) {
-                    outcomes.push(self.delivered(&with_recipient(&base, &to)).await?);
+                for to in recipients_or(recipients, base) {
+                    outcomes.push(self.delivered(&with_recipient(base, &to)).await?);
                 }
             }
             SesEvent::Bounce {
@@ -97,7 +112,7 @@ impl Service {
                 ..
             } => {
                 for r in recipients {
-                    let m = with_recipient(&base, &r.address);
+                    let m = with_recipient(base, &r.address);
                     let reason = r
                         .diagnostic
                         .clone()
@@ -121,7 +136,7 @@ impl Service {
                 }
             }
             SesEvent::Complaint { recipients, .. } => {
-                for to in recipients_or(recipients, &base) {
+                for to in recipients_or(recipients, base) {
                     self.opt_out(&base.org_id, &to, "complaint").await?;
                     self.reputation_hit(
                         &base.org_id,
@@ -135,11 +150,7 @@ impl Service {
             }
             SesEvent::Other { .. } => {}
         }
-        let expires = self.now() + Duration::days(DEDUPE_TTL_DAYS);
-        for key in event.dedupe_keys() {
-            self.store.first_time(&key, expires).await?;
-        }
-        Ok(SesOutcome::Applied(outcomes))
+        Ok(outcomes)
     }
 
     /// by the message tags when present, else by the mail service's id.
