@@ -100,17 +100,7 @@ async fn run(
     req: Request,
     next: Next,
 ) -> Result<Response, Error> {
-    let key = key
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255)
-        .ok_or_else(|| {
-            Error::Malformed(
-                "the Idempotency-Key header must be 1 to 255 visible characters".into(),
-            )
-        })?
-        .to_owned();
+    let key = key_text(&key)?;
     // Keys belong to the caller; without an identity (public routes, or a 401 to
     // come) the handler answers for itself.
     let Ok(who) = service.auth.authenticate(req.headers(), req.extensions()) else {
@@ -120,27 +110,70 @@ async fn run(
     let bytes = to_bytes(body, MAX_BODY_BYTES)
         .await
         .map_err(|_| Error::TooLarge("the request body is larger than 1 MB".into()))?;
+    let record = format!("idem:{}:{}:{key}", who.org_id, who.user_id);
+    let pending = Saved {
+        fingerprint: fingerprint(&parts, &bytes),
+        status: None,
+        content_type: None,
+        body: None,
+        at: Some(service.clock.now()),
+    };
+    let version = match take_key(service, &record, &pending).await? {
+        Taken::Replay(response) => return Ok(response),
+        Taken::Ours(version) => version,
+    };
+    let first = next.run(Request::from_parts(parts, Body::from(bytes)));
+    let (response, version) = renewing_lease(service, &record, &pending, version, first).await?;
+    save_answer(service, &record, pending.fingerprint, version, response).await
+}
+
+/// The key as sent: 1 to 255 visible characters.
+fn key_text(key: &HeaderValue) -> Result<String, Error> {
+    key.to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255)
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            Error::Malformed(
+                "the Idempotency-Key header must be 1 to 255 visible characters".into(),
+            )
+        })
+}
+
+/// What makes two requests "the same request": method, path and body.
+fn fingerprint(parts: &axum::http::request::Parts, body: &[u8]) -> String {
     let mut hasher = Sha256::new();
     hasher.update(parts.method.as_str().as_bytes());
     hasher.update([0]);
     hasher.update(parts.uri.path().as_bytes());
     hasher.update([0]);
-    hasher.update(&bytes);
-    let fingerprint: String = hasher
+    hasher.update(body);
+    hasher
         .finalize()
         .iter()
         .map(|b| format!("{b:02x}"))
-        .collect();
-    let record = format!("idem:{}:{}:{key}", who.org_id, who.user_id);
+        .collect()
+}
 
-    let now = service.clock.now();
+/// Whether this request runs (the key is now pending at `version`) or the
+/// first request's answer is replayed.
+enum Taken {
+    Ours(u64),
+    Replay(Response),
+}
+
+/// Takes the key for this request: a free key becomes pending (a conditional
+/// write, so two first requests cannot both run); an answered one is replayed
+/// for the same request and refused (422) for another; a pending one is 409.
+async fn take_key(service: &Service, record: &str, pending: &Saved) -> Result<Taken, Error> {
     let mut expected = None;
-    if let Some(saved) = service.store.get_record(&record).await? {
+    if let Some(saved) = service.store.get_record(record).await? {
         let version = saved.version;
         let saved: Saved =
             serde_json::from_value(saved.value).map_err(|e| Error::Internal(e.to_string()))?;
-        let same_request = saved.fingerprint == fingerprint;
-        match saved.state(now) {
+        let same_request = saved.fingerprint == pending.fingerprint;
+        match saved.state(service.clock.now()) {
             KeyState::Free => expected = Some(version),
             _ if !same_request => {
                 return Err(Error::invalid(
@@ -149,7 +182,7 @@ async fn run(
                 ));
             }
             KeyState::Answered(status, content_type, body) => {
-                return Ok(replay(status, content_type.as_deref(), body));
+                return Ok(Taken::Replay(replay(status, content_type.as_deref(), body)));
             }
             KeyState::InFlight => {
                 return Err(Error::Conflict(
@@ -158,44 +191,55 @@ async fn run(
             }
         }
     }
-    let pending = Saved {
-        fingerprint: fingerprint.clone(),
-        status: None,
-        content_type: None,
-        body: None,
-        at: Some(now),
-    };
-    let mut version = match service
+    match service
         .store
-        .put_record(&record, &json(&pending)?, expected)
+        .put_record(record, &json(pending)?, expected)
         .await
     {
-        Ok(v) => v,
-        Err(StoreError::Conflict) => {
-            return Err(Error::Conflict(
-                "a request with this Idempotency-Key is in progress".into(),
-            ));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    // The request runs while its lease is renewed; if this process dies, the
-    // renewals stop and the key is free once the lease runs out.
-    let first = next.run(Request::from_parts(parts, Body::from(bytes)));
+        Ok(version) => Ok(Taken::Ours(version)),
+        Err(StoreError::Conflict) => Err(Error::Conflict(
+            "a request with this Idempotency-Key is in progress".into(),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs the first request while renewing its lease every [`RENEW_EVERY`]; if
+/// this process dies, the renewals stop and the key is free once the lease
+/// runs out.
+async fn renewing_lease(
+    service: &Service,
+    record: &str,
+    pending: &Saved,
+    mut version: u64,
+    first: impl std::future::Future<Output = Response>,
+) -> Result<(Response, u64), Error> {
     tokio::pin!(first);
     let mut renewals =
         tokio::time::interval_at(tokio::time::Instant::now() + RENEW_EVERY, RENEW_EVERY);
-    let response = loop {
+    loop {
         tokio::select! {
-            response = &mut first => break response,
+            response = &mut first => return Ok((response, version)),
             _ = renewals.tick() => {
                 let lease = Saved { at: Some(service.clock.now()), ..pending.clone() };
-                match service.store.put_record(&record, &json(&lease)?, Some(version)).await {
+                match service.store.put_record(record, &json(&lease)?, Some(version)).await {
                     Ok(v) => version = v,
                     Err(e) => tracing::warn!(error = %e, "could not renew an Idempotency-Key's lease"),
                 }
             }
         }
-    };
+    }
+}
+
+/// Saves the first request's answer for repeats and returns it. The request
+/// has run: its caller gets its answer even when it cannot be saved.
+async fn save_answer(
+    service: &Service,
+    record: &str,
+    fingerprint: String,
+    version: u64,
+    response: Response,
+) -> Result<Response, Error> {
     let (parts, body) = response.into_parts();
     let body = to_bytes(body, 16 * MAX_BODY_BYTES)
         .await
@@ -212,11 +256,9 @@ async fn run(
         body: Some(String::from_utf8_lossy(&body).into_owned()),
         at: Some(service.clock.now()),
     };
-    // The request has run: its caller gets its answer even when the answer
-    // cannot be saved for repeats.
     if let Err(e) = service
         .store
-        .put_record(&record, &json(&done)?, Some(version))
+        .put_record(record, &json(&done)?, Some(version))
         .await
     {
         tracing::error!(error = %e, "could not save the answer of an Idempotency-Key");

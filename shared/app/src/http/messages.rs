@@ -1,0 +1,57 @@
+//! Single messages.
+
+use super::*;
+
+/// The routes of this resource, each with its OpenAPI operation.
+pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
+    OpenApiRouter::new().routes(routes!(list_messages, send_message))
+}
+
+/// Sends one message to a candidate at once.
+///
+/// From a template step or an inline subject and body; the address follows R-7
+/// unless given.
+#[utoipa::path(
+    post,
+    path = "/v1/candidates/{id}/messages",
+    tag = "candidates",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Candidate id")),
+    request_body = NewMessage,
+    responses(
+        (status = 201, description = "The message", body = MessageView),
+        (status = 402, description = "The candidate is not revealed and no credit is left", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn send_message(
+    State(s): Svc,
+    who: Identity,
+    Path(id): Path<String>,
+    Body(b): Body<NewMessage>,
+) -> ApiResult {
+    let (_, e) = s.send_single(&who, &id, b).await?;
+    let candidate = s.candidate(&who, &id).await?;
+    created(views::message(&e, s.now(), &who.user_id, &candidate))
+}
+
+/// The single messages the caller's organization sent to a candidate.
+#[utoipa::path(
+    get,
+    path = "/v1/candidates/{id}/messages",
+    tag = "candidates",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Candidate id")),
+    responses((status = 200, description = "Every message, in one page", body = MessagePage)),
+)]
+async fn list_messages(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    let now = s.now();
+    let (candidate, messages) = s.single_messages(&who, &id).await?;
+    let items: Vec<MessageView> = messages
+        .iter()
+        .map(|(_, e)| views::message(e, now, &who.user_id, &candidate))
+        .collect();
+    ok(MessagePage {
+        items,
+        cursor: None,
+    })
+}
