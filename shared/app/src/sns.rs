@@ -43,8 +43,8 @@ use x509_cert::der::{DecodePem, Encode};
 use crate::error::Error;
 use crate::ports::Store;
 use crate::service::Service;
-use crate::usecases::inbound::{InboundResult, Verdicts};
-use crate::usecases::ses_events::SesOutcome;
+use crate::usecases::returns::inbound::{InboundResult, Verdicts};
+use crate::usecases::returns::ses_events::SesOutcome;
 
 /// How old a delivery's `Timestamp` may be.
 pub const MAX_AGE: Duration = Duration::hours(1);

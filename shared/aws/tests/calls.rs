@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::ports::{Clock, PageRequest, Queue, SchedulerError, Store, WakeUp};
 use outreach_app::usecases::campaigns::NewCampaign;
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::usecases::sending::JobOutcome;
 use outreach_app::{Config, Ports, Service};

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::ports::{Clock, IdSource, PageRequest, Store};
 use outreach_app::usecases::campaigns::{FAN_OUT_CHUNK, NewCampaign};
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::{Config, Ports, Service};
 use outreach_domain::campaign::{StepSpec, WhenToSend};

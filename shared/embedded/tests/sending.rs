@@ -14,9 +14,9 @@ use outreach_app::ports::{
     WakeUp,
 };
 use outreach_app::usecases::campaigns::NewCampaign;
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
-use outreach_app::usecases::messages::NewMessage;
+use outreach_app::usecases::sending::messages::NewMessage;
 use outreach_app::usecases::sending::JobOutcome;
 use outreach_app::{Config, Error, Ports, Service};
 use outreach_domain::campaign::{CampaignStatus, PauseReason, StepSpec, WhenToSend};

@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use outreach_app::Error;
 use outreach_app::ports::Job;
-use outreach_app::usecases::inbound::Verdicts;
+use outreach_app::usecases::returns::inbound::Verdicts;
 use outreach_aws::s3::RawMessageError;
 use serde::Deserialize;
 use serde_json::{Value, json};

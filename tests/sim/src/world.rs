@@ -12,9 +12,9 @@ use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::model::AccountStatus;
 use outreach_app::ports::{Identities, Job, Store, WakeUp};
 use outreach_app::usecases::campaigns::{CampaignEdit, NewCampaign};
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::{AddCandidates, Overrides};
-use outreach_app::usecases::inbound::Verdicts;
+use outreach_app::usecases::returns::inbound::Verdicts;
 use outreach_app::{Config, Error, Ports, Service};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::{
@@ -331,7 +331,7 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
             format!("{:?}", a.daily_limit)
         }),
         Task::Single(c, a) => {
-            let input = outreach_app::usecases::messages::NewMessage {
+            let input = outreach_app::usecases::sending::messages::NewMessage {
                 sender_account_id: a,
                 template_id: None,
                 step_index: None,

@@ -27,7 +27,7 @@ use http_body_util::BodyExt;
 use outreach_app::auth::{Hs256Authenticator, Identity, issue_hs256};
 use outreach_app::ports::{Clock, IdSource, PageRequest};
 use outreach_app::usecases::campaigns::NewCampaign;
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::{Config, Ports, Service};
 use outreach_domain::campaign::{StepSpec, WhenToSend};

@@ -17,7 +17,7 @@ use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::ports::{Clock, IdSource, Store};
 use outreach_app::sns::{InMemoryCertificates, SnsVerifier};
 use outreach_app::usecases::campaigns::NewCampaign;
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::{Config, Ports, Service};
 use outreach_domain::campaign::{StepSpec, WhenToSend};

@@ -14,8 +14,10 @@
 
 mod compose;
 mod daily_limit;
+pub mod messages;
 mod pipeline;
 mod record;
+pub mod sweep;
 
 pub(crate) use compose::render_enrollment_step;
 

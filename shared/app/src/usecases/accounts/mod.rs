@@ -1,5 +1,8 @@
 //! Sender accounts.
 
+pub mod me;
+pub mod sender_rights;
+
 use outreach_domain::EmailAddress;
 use outreach_domain::ids::AccountId;
 

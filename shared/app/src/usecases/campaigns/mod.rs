@@ -1,5 +1,8 @@
 //! Campaigns: create, start, pause, resume, stop.
 
+pub mod outreach;
+pub mod preview;
+
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use outreach_domain::Zone;
 use outreach_domain::campaign::{

@@ -1,5 +1,7 @@
 //! Projects and messaging templates.
 
+pub mod candidates;
+
 use outreach_domain::campaign::StepSpec;
 use outreach_domain::ids::{ProjectId, TemplateId};
 use outreach_domain::render::validate_step;

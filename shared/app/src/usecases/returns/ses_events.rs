@@ -20,8 +20,8 @@ use crate::error::Error;
 use crate::model::MessageRef;
 use crate::ports::{Job, WakeUp};
 use crate::service::Service;
-use crate::usecases::reputation::SendOutcome;
 use crate::usecases::returns::ReturnOutcome;
+use crate::usecases::returns::reputation::SendOutcome;
 
 /// How long an event about a message not yet recorded keeps being retried.
 pub const UNKNOWN_RETRY_WINDOW_MINUTES: i64 = 15;

@@ -6,6 +6,10 @@
 //! refuses to happen twice (an attempt bounced once, a refund marker, a
 //! suppression entry) rather than counting on a de-duplication marker alone.
 
+pub mod inbound;
+pub mod reputation;
+pub mod ses_events;
+
 use hmac::{Hmac, Mac};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::PauseReason;
@@ -19,7 +23,7 @@ use crate::model::{AccountStatus, MessageRef, Notification};
 use crate::ports::{Activity, StoreError, Versioned};
 use crate::retry::{Attempt, retry_versioned};
 use crate::service::Service;
-use crate::usecases::reputation::SendOutcome;
+use crate::usecases::returns::reputation::SendOutcome;
 
 /// What a returned event did.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use crate::ports::{Activity, Page, PageRequest, RevealOutcome, StoreError, Versi
 use crate::retry::{Attempt, retry_versioned};
 use crate::service::Service;
 use crate::usecases::campaigns::Replan;
-use crate::usecases::candidates::{Pins, pins_key};
+use crate::usecases::catalog::candidates::{Pins, pins_key};
 use crate::usecases::records::lost;
 
 /// At most this many candidates per call (§13).
