@@ -302,7 +302,11 @@ async fn starting_a_campaign_of_many_candidates() {
             q.remove(0)
         };
         clock.set(next.at.max(clock.now()));
-        service.run_job(&next.job).await.expect("the chunk runs");
+        service
+            .sending()
+            .run_job(&next.job)
+            .await
+            .expect("the chunk runs");
         runs += 1;
         assert!(runs < 10 * n + 100, "the fan-out does not end");
     }
@@ -416,6 +420,7 @@ async fn one_campaign_step_end_to_end() {
 
     aws.calls.take();
     let outcome = service
+        .sending()
         .run_job(&fired.wake_up.job)
         .await
         .expect("the job runs");

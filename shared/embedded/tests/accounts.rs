@@ -147,7 +147,7 @@ async fn a_linked_address_connects_only_after_proof_and_verification() {
     let now = outreach_app::ports::Clock::now(clock.as_ref());
     let mut polls = 0;
     while let Some(due) = scheduler.next_due(now).unwrap() {
-        service.run_job(&due.job).await.unwrap();
+        service.sending().run_job(&due.job).await.unwrap();
         scheduler.complete(&due).unwrap();
         polls += 1;
     }

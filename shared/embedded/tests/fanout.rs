@@ -152,13 +152,13 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         .next_due(clock.now())
         .unwrap()
         .expect("a queued chunk");
-    service.run_job(&first.job).await.unwrap();
+    service.sending().run_job(&first.job).await.unwrap();
     let versions: Vec<u32> = all_enrollments(&store, &who.org_id, &campaign.id)
         .await
         .iter()
         .map(|e| e.plan_version)
         .collect();
-    service.run_job(&first.job).await.unwrap();
+    service.sending().run_job(&first.job).await.unwrap();
     let again: Vec<u32> = all_enrollments(&store, &who.org_id, &campaign.id)
         .await
         .iter()
@@ -167,7 +167,7 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
     assert_eq!(versions, again, "re-running a chunk plans nothing twice");
     scheduler.complete(&first).unwrap();
     while let Some(job) = scheduler.next_due(clock.now()).unwrap() {
-        service.run_job(&job.job).await.unwrap();
+        service.sending().run_job(&job.job).await.unwrap();
         scheduler.complete(&job).unwrap();
     }
     let done = all_enrollments(&store, &who.org_id, &campaign.id).await;

@@ -163,7 +163,7 @@ impl App {
             Ok(job) => job,
             Err(e) => return Ok(poison("wake-up", &format!("not a job: {e}"))),
         };
-        let outcome = self.service.run_job(&job).await;
+        let outcome = self.service.sending().run_job(&job).await;
         settle("wake-up", outcome, |o| {
             tracing::info!(outcome = ?o, job = ?job, "ran a wake-up");
             json!({"outcome": format!("{o:?}")})
@@ -294,15 +294,19 @@ impl App {
                 )?,
                 Task::Sweep => {
                     let margin = self.service.config().sweep_margin;
-                    settle("maintenance", self.service.sweep(margin).await, |r| {
-                        tracing::info!(
-                            expired_claims = r.expired_claims,
-                            rescued = r.rescued,
-                            cleared = r.cleared,
-                            "swept"
-                        );
-                        json!({"expired_claims": r.expired_claims, "rescued": r.rescued, "cleared": r.cleared})
-                    })?
+                    settle(
+                        "maintenance",
+                        self.service.sending().sweep(margin).await,
+                        |r| {
+                            tracing::info!(
+                                expired_claims = r.expired_claims,
+                                rescued = r.rescued,
+                                cleared = r.cleared,
+                                "swept"
+                            );
+                            json!({"expired_claims": r.expired_claims, "rescued": r.rescued, "cleared": r.cleared})
+                        },
+                    )?
                 }
             };
             let name = match task {
@@ -336,7 +340,7 @@ impl App {
                     continue;
                 }
             };
-            if let Err(e) = settle("queue", self.service.run_job(&job).await, |o| {
+            if let Err(e) = settle("queue", self.service.sending().run_job(&job).await, |o| {
                 tracing::info!(outcome = ?o, message = %id, "ran a queued job");
                 Value::Null
             }) {

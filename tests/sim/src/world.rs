@@ -235,8 +235,8 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
     }
     let s = &service;
     match task {
-        Task::Job(job) => show(s.run_job(&job).await, |o| format!("{o:?}")),
-        Task::Sweep => show(s.sweep(margin).await, |r| format!("{r:?}")),
+        Task::Job(job) => show(s.sending().run_job(&job).await, |o| format!("{o:?}")),
+        Task::Sweep => show(s.sending().sweep(margin).await, |r| format!("{r:?}")),
         Task::Ses(body) => show(s.handle_ses_notification(body.as_bytes()).await, |o| {
             format!("{o:?}")
         }),
@@ -339,7 +339,7 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
                 body: Some("<p>Hi {{ candidate.first_name }}</p>".into()),
                 address: None,
             };
-            show(s.send_single(&who, &c, input).await, |(_, e)| {
+            show(s.sending().send_single(&who, &c, input).await, |(_, e)| {
                 format!("{} {:?} next {:?}", e.id, e.status, e.next_planned_at())
             })
         }

@@ -153,7 +153,7 @@ impl App {
         let now = self.clock.now();
         let mut ran = 0;
         while let Some(due) = self.scheduler.next_due(now).unwrap() {
-            self.service.run_job(&due.job).await.unwrap();
+            self.service.sending().run_job(&due.job).await.unwrap();
             self.scheduler.complete(&due).unwrap();
             ran += 1;
         }

@@ -143,12 +143,16 @@ async fn run_forward(w: &World, days: i64) {
             if wake_up.at > w.clock.now() {
                 w.clock.set(wake_up.at);
             }
-            w.service.run_job(&wake_up.job).await.unwrap();
+            w.service.sending().run_job(&wake_up.job).await.unwrap();
             w.scheduler.complete(&wake_up).unwrap();
         }
         if pass == 0 {
             w.clock.set(until);
-            w.service.sweep(Duration::minutes(5)).await.unwrap();
+            w.service
+                .sending()
+                .sweep(Duration::minutes(5))
+                .await
+                .unwrap();
         }
     }
 }

@@ -270,7 +270,7 @@ impl App {
         let until = self.now() + Duration::minutes(30);
         while let Some(w) = self.scheduler.next_due(until).unwrap() {
             self.clock.set(w.at);
-            s.run_job(&w.job).await.unwrap();
+            s.sending().run_job(&w.job).await.unwrap();
             self.scheduler.complete(&w).unwrap();
         }
         let item = self.outbox.list().unwrap().pop().expect("a sent message");

@@ -216,23 +216,24 @@ async fn acme(w: &World) -> Acme {
     let until = w.clock.now() + Duration::minutes(30);
     while let Some(wake_up) = w.scheduler.next_due(until).unwrap() {
         w.clock.set(wake_up.at);
-        s.run_job(&wake_up.job).await.unwrap();
+        s.sending().run_job(&wake_up.job).await.unwrap();
         w.scheduler.complete(&wake_up).unwrap();
     }
-    s.send_single(
-        &alice,
-        &id,
-        NewMessage {
-            sender_account_id: account.id.to_string(),
-            template_id: None,
-            step_index: None,
-            subject: Some("A private note".into()),
-            body: Some("<p>To your private address</p>".into()),
-            address: Some(MANUAL.into()),
-        },
-    )
-    .await
-    .unwrap();
+    s.sending()
+        .send_single(
+            &alice,
+            &id,
+            NewMessage {
+                sender_account_id: account.id.to_string(),
+                template_id: None,
+                step_index: None,
+                subject: Some("A private note".into()),
+                body: Some("<p>To your private address</p>".into()),
+                address: Some(MANUAL.into()),
+            },
+        )
+        .await
+        .unwrap();
     let enrollment = added.enrollments[0].id.to_string();
     // Alice sends the rest of her sequence to her manual address.
     s.set_overrides(

@@ -66,8 +66,8 @@ async fn enrollment_value(
         .map(|v| v.value);
     let preview = match (&e.address, &candidate) {
         (None, Some(cand)) if !e.is_ended() => {
-            let suppressed = s.suppressed_among(&who.org_id, cand, e).await?;
-            s.address_for(c, cand, e, &suppressed)
+            let suppressed = s.sending().suppressed_among(&who.org_id, cand, e).await?;
+            s.sending().address_for(c, cand, e, &suppressed)
         }
         _ => None,
     };

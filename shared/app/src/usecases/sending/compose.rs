@@ -10,9 +10,9 @@ use outreach_domain::render::{
     CandidateFields, RenderContext, RenderError, RenderedMessage, SenderFields, render_step,
 };
 
+use super::Sending;
 use crate::mime::OutgoingMail;
 use crate::model::EmailAccount;
-use crate::service::Service;
 
 /// Step `step` (from 1) of `campaign` rendered for one enrollment. Later steps
 /// thread under step 1's subject: the one place that rule is applied,
@@ -40,7 +40,7 @@ pub(crate) fn render_enrollment_step(
     )
 }
 
-impl Service {
+impl Sending<'_> {
     /// Renders the step and the headers of.
     #[allow(clippy::too_many_arguments)]
     pub(super) fn compose(

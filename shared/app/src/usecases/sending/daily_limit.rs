@@ -13,9 +13,9 @@ use outreach_domain::enrollment::{Enrollment, ReservedSlot};
 use outreach_domain::ids::CampaignId;
 use outreach_domain::plan::plan_moved;
 
+use super::Sending;
 use crate::error::Error;
 use crate::model::EmailAccount;
-use crate::service::Service;
 use crate::usecases::campaigns::{move_unsent_steps, plan_request};
 
 /// A day's count of the messages that left from one sender account, and of
@@ -57,7 +57,7 @@ fn daily_key(account: &EmailAccount, day: NaiveDate) -> String {
     format!("daily:{}:{day}", account.id)
 }
 
-impl Service {
+impl Sending<'_> {
     /// The calendar date of `at` in the account owner's time zone: the days of
     /// the daily limits.
     async fn owner_zone(&self, account: &EmailAccount) -> Result<Zone, Error> {

@@ -13,11 +13,11 @@ use outreach_domain::ids::{CampaignId, ProjectId};
 use outreach_domain::render::RenderError;
 use serde::Deserialize;
 
+use super::Sending;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::EmailAccount;
 use crate::ports::{Activity, Job, RevealOutcome, WakeUp};
-use crate::service::Service;
 use crate::usecases::catalog::validate_steps;
 use crate::usecases::enrollments::enrollment_id;
 use crate::usecases::sending::render_enrollment_step;
@@ -39,7 +39,7 @@ pub struct NewMessage {
     pub address: Option<String>,
 }
 
-impl Service {
+impl Sending<'_> {
     /// Sends one message now (no grace, R-12). The answer carries the enrollment
     /// that stands for the message, its step and the mail service's id.
     pub async fn send_single(

@@ -34,6 +34,30 @@ use crate::service::Service;
 use crate::usecases::returns::bounced_record;
 use pipeline::SendJob;
 
+/// The sending process: every step of a send, the daily limits
+/// the sweeper and single messages. A view of the
+/// [`Service`] (`service.sending()`): its methods are the process' own; the
+/// ports and the steps it shares with other processes (completing a
+/// campaign, recording an event, a bounce's effects) are the service's.
+pub struct Sending<'a> {
+    service: &'a Service,
+}
+
+impl Service {
+    /// The sending process.
+    pub fn sending(&self) -> Sending<'_> {
+        Sending { service: self }
+    }
+}
+
+impl std::ops::Deref for Sending<'_> {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        self.service
+    }
+}
+
 /// What became of a fired wake-up.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JobOutcome {
@@ -57,7 +81,7 @@ pub enum JobOutcome {
     Ended(&'static str),
 }
 
-impl Service {
+impl Sending<'_> {
     /// Runs a fired wake-up. Safe to run any number of times, concurrently.
     pub async fn run_job(&self, job: &Job) -> Result<JobOutcome, Error> {
         match job {
@@ -210,7 +234,7 @@ impl Service {
     }
 }
 
-impl Service {
+impl Sending<'_> {
     /// an address refused outright is bounced for the whole organization.
     pub(super) async fn mark_address_bounced(
         &self,

@@ -16,6 +16,7 @@ use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
 use outreach_domain::render::RenderError;
 
 use super::JobOutcome;
+use super::Sending;
 use super::daily_limit::{DailySlot, Room};
 use super::read_exclusions;
 use super::record::HandOff;
@@ -24,7 +25,6 @@ use crate::mime::{OutgoingMail, build_mime};
 use crate::model::{AccountStatus, EmailAccount};
 use crate::ports::{Activity, Found, Lookup, MailerError, OutboundMail, Versioned, WakeUp};
 use crate::retry::{Attempt, retry_versioned};
-use crate::service::Service;
 use crate::usecases::records::lost;
 
 /// How long a send held for its sender account waits before the sweeper looks
@@ -95,7 +95,7 @@ struct Claimed {
     slot: Option<DailySlot>,
 }
 
-impl Service {
+impl Sending<'_> {
     /// Runs the send of a wake-up; a pass that lost a write to a concurrent
     /// change starts again from the load.
     pub(super) async fn send_step(&self, job: &SendJob<'_>) -> Result<JobOutcome, Error> {

@@ -8,11 +8,12 @@ use outreach_domain::campaign::Campaign;
 use outreach_domain::enrollment::{AttemptState, Enrollment, ReservedSlot};
 
 use super::JobOutcome;
+use super::Sending;
 use crate::error::Error;
 use crate::model::{EmailAccount, EnrollmentEvent, MessageRef};
 use crate::ports::{Activity, SentMail, Versioned};
 use crate::retry::{Attempt, retry_versioned};
-use crate::service::{Config, Service};
+use crate::service::Config;
 use crate::usecases::records::lost;
 
 /// How the hand-off went, to be written on the claimed attempt.
@@ -40,7 +41,7 @@ struct Recorded {
 /// and its organization's reputation windows.
 type Seqs = Option<(u64, u64)>;
 
-impl Service {
+impl Sending<'_> {
     /// Records the outcome on the claimed attempt and plans what follows. The
     /// claim's own write is the first version to record on; only a concurrent
     /// change makes this read the enrollment again.

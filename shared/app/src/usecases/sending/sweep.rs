@@ -6,10 +6,10 @@ use outreach_domain::campaign::CampaignStatus;
 use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{EnrollmentId, OrgId};
 
+use super::Sending;
 use crate::error::Error;
 use crate::ports::{Activity, Job, Versioned};
 use crate::retry::{Attempt, retry_versioned};
-use crate::service::Service;
 
 /// What one sweep did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -21,7 +21,7 @@ pub struct SweepReport {
 
 const SWEEP_BATCH: u32 = 200;
 
-impl Service {
+impl Sending<'_> {
     /// Looks at every enrollment due more than `margin` ago.
     pub async fn sweep(&self, margin: Duration) -> Result<SweepReport, Error> {
         let mut report = SweepReport::default();
