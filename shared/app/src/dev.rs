@@ -184,7 +184,7 @@ async fn ses_events(
     State(service): State<Arc<Service>>,
     body: axum::body::Bytes,
 ) -> Result<Response, Error> {
-    let outcome = service.handle_ses_notification(&body).await?;
+    let outcome = service.returns().handle_ses_notification(&body).await?;
     Ok(Json(SesEventsView {
         outcome: format!("{outcome:?}"),
     })
@@ -214,7 +214,7 @@ async fn inbound(
     let verdicts = crate::usecases::returns::inbound::Verdicts {
         sender_authenticated: true,
     };
-    let result = service.handle_inbound(&body, verdicts).await?;
+    let result = service.returns().handle_inbound(&body, verdicts).await?;
     Ok(Json(result).into_response())
 }
 

@@ -487,7 +487,7 @@ impl Service {
             Some(outcome) => Ok(outcome),
             // The envelope is what the SES events handler parses.
             None => Ok(WebhookOutcome::SesEvent(
-                self.handle_ses_notification(body).await?,
+                self.returns().handle_ses_notification(body).await?,
             )),
         }
     }
@@ -504,7 +504,7 @@ impl Service {
         }
         let r = receipt(&m.message)?;
         Ok(WebhookOutcome::Inbound(
-            self.handle_inbound(&r.raw, r.verdicts).await?,
+            self.returns().handle_inbound(&r.raw, r.verdicts).await?,
         ))
     }
 }

@@ -105,7 +105,7 @@ impl LocalRuntime {
             }
             *last = now;
         }
-        match self.service.check_identities().await {
+        match self.service.returns().check_identities().await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(accounts = n, "identity check: accounts lost verification"),
             Err(e) => tracing::error!(error = %e, "identity check failed"),

@@ -183,7 +183,7 @@ impl App {
                 expected: "an SNS message",
                 why: e.to_string(),
             })?;
-            let outcome = self.service.handle_ses_notification(&body).await;
+            let outcome = self.service.returns().handle_ses_notification(&body).await;
             answers.push(settle("ses-events", outcome, |o| {
                 tracing::info!(outcome = ?o, sns_message = %record.sns.message_id, "applied an SES event");
                 json!(format!("{o:?}"))
@@ -265,7 +265,11 @@ impl App {
                 ));
             }
         };
-        let result = self.service.handle_inbound(&raw, receipt.verdicts()).await;
+        let result = self
+            .service
+            .returns()
+            .handle_inbound(&raw, receipt.verdicts())
+            .await;
         settle("inbound", result, |r| {
             tracing::info!(kind = r.kind, enrollments = ?r.enrollment_ids, "handled inbound mail");
             json!({"kind": r.kind, "enrollment_ids": r.enrollment_ids})
@@ -286,7 +290,7 @@ impl App {
             let answer = match task {
                 Task::IdentityCheck => settle(
                     "maintenance",
-                    self.service.check_identities().await,
+                    self.service.returns().check_identities().await,
                     |failed| {
                         tracing::info!(failed, "checked the sender identities");
                         json!({"accounts_failed": failed})

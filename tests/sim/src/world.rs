@@ -237,20 +237,24 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
     match task {
         Task::Job(job) => show(s.sending().run_job(&job).await, |o| format!("{o:?}")),
         Task::Sweep => show(s.sending().sweep(margin).await, |r| format!("{r:?}")),
-        Task::Ses(body) => show(s.handle_ses_notification(body.as_bytes()).await, |o| {
-            format!("{o:?}")
-        }),
+        Task::Ses(body) => show(
+            s.returns().handle_ses_notification(body.as_bytes()).await,
+            |o| format!("{o:?}"),
+        ),
         Task::Inbound(raw, auth) => show(
-            s.handle_inbound(
-                &raw,
-                Verdicts {
-                    sender_authenticated: auth,
-                },
-            )
-            .await,
+            s.returns()
+                .handle_inbound(
+                    &raw,
+                    Verdicts {
+                        sender_authenticated: auth,
+                    },
+                )
+                .await,
             |r| format!("{} {:?}", r.kind, r.enrollment_ids),
         ),
-        Task::Unsubscribe(token) => show(s.unsubscribe(&token).await, |b| format!("known: {b}")),
+        Task::Unsubscribe(token) => show(s.returns().unsubscribe(&token).await, |b| {
+            format!("known: {b}")
+        }),
         Task::PauseCampaign(c) => show(s.pause_campaign(&who, &c).await, |c| {
             format!("{:?}", c.status)
         }),

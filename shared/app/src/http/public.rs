@@ -197,7 +197,7 @@ async fn unsubscribe_one_click(
     headers: axum::http::HeaderMap,
     _body: axum::body::Bytes,
 ) -> ApiResult {
-    if !token_shape_ok(&token) || !s.unsubscribe(&token).await? {
+    if !token_shape_ok(&token) || !s.returns().unsubscribe(&token).await? {
         return Err(Error::NotFound("unsubscribe link"));
     }
     let wants_html = headers

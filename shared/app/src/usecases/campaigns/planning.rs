@@ -272,6 +272,7 @@ impl Service {
         };
         let reason = format!("duplicate:{other}");
         if let Some((e, true)) = self
+            .returns()
             .update_enrollment_with(&campaign.org_id, id, |e| {
                 let open = e.may_send();
                 if open {

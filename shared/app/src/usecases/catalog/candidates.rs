@@ -368,17 +368,18 @@ impl Service {
             .enrollments_of_candidate_in_org(&who.org_id, &candidate.id)
             .await?
         {
-            self.update_enrollment_with(&who.org_id, &eid, |e| {
-                let ended = !e.is_ended()
-                    && e.end(outreach_domain::enrollment::EnrollmentStatus::Removed, now)
-                        .is_ok();
-                // Overrides and custom fields are personal data too.
-                let had_data = e.override_address.is_some() || !e.custom_fields.is_empty();
-                e.override_address = None;
-                e.custom_fields.clear();
-                ended || had_data
-            })
-            .await?;
+            self.returns()
+                .update_enrollment_with(&who.org_id, &eid, |e| {
+                    let ended = !e.is_ended()
+                        && e.end(outreach_domain::enrollment::EnrollmentStatus::Removed, now)
+                            .is_ok();
+                    // Overrides and custom fields are personal data too.
+                    let had_data = e.override_address.is_some() || !e.custom_fields.is_empty();
+                    e.override_address = None;
+                    e.custom_fields.clear();
+                    ended || had_data
+                })
+                .await?;
         }
         self.change_candidate(who, &candidate.id, |c| {
             c.first_name = String::new();
@@ -420,7 +421,7 @@ impl Service {
     ) -> Result<Vec<EmailAddress>, Error> {
         let mut out = Vec::new();
         for e in &c.emails {
-            if self.is_suppressed(org, &e.address).await? {
+            if self.returns().is_suppressed(org, &e.address).await? {
                 out.push(e.address.clone());
             }
         }

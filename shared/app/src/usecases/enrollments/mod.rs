@@ -451,7 +451,7 @@ impl Service {
     ) -> Result<EmailAddress, Error> {
         let address =
             EmailAddress::parse(address).map_err(|e| Error::invalid("address", e.to_string()))?;
-        if self.is_suppressed(&who.org_id, &address).await? {
+        if self.returns().is_suppressed(&who.org_id, &address).await? {
             return Err(Error::invalid(
                 "address",
                 "the address is on the organization's suppression list (R-9.5)",
@@ -745,7 +745,7 @@ impl Service {
             // A colleague's manual address is not the caller's to use.
             return Err(Error::invalid("address", "not an address you may use"));
         }
-        if self.is_suppressed(&who.org_id, &a).await? {
+        if self.returns().is_suppressed(&who.org_id, &a).await? {
             return Err(Error::invalid(
                 "address",
                 "the address is on the organization's suppression list (R-9.5)",

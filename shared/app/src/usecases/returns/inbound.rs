@@ -13,11 +13,11 @@ use outreach_domain::inbound::{Inbound, InboundError, InboundKind, parse_inbound
 use outreach_domain::jitter::stable_hash;
 use outreach_domain::token;
 
+use super::Returns;
 use crate::error::Error;
 use crate::mime::{ForwardedMail, build_forward};
 use crate::model::MessageRef;
 use crate::ports::{MailerError, OutboundMail, Versioned};
-use crate::service::Service;
 use crate::usecases::campaigns::move_unsent_steps;
 
 /// What the mail service says about the sender: address-based
@@ -61,7 +61,7 @@ struct Scope {
     account: AccountId,
 }
 
-impl Service {
+impl Returns<'_> {
     pub async fn handle_inbound(
         &self,
         raw: &[u8],

@@ -25,6 +25,29 @@ use crate::retry::{Attempt, retry_versioned};
 use crate::service::Service;
 use crate::usecases::returns::reputation::SendOutcome;
 
+/// The returns process: what comes back after a send — deliveries, bounces
+/// and complaints (R-9.1–, from SES events), replies and their
+/// forwarding — and the reputation windows.
+/// A view of the [`Service`] (`service.returns()`): its methods are the
+/// process' own; the ports and what other processes share are the service's.
+pub struct Returns<'a> {
+    service: &'a Service,
+}
+
+impl Service {
+    pub fn returns(&self) -> Returns<'_> {
+        Returns { service: self }
+    }
+}
+
+impl std::ops::Deref for Returns<'_> {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        self.service
+    }
+}
+
 /// What a returned event did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReturnOutcome {
@@ -37,7 +60,7 @@ pub enum ReturnOutcome {
     SenderFault,
 }
 
-impl Service {
+impl Returns<'_> {
     /// The keyed hash that stands for an address on the suppression list.
     pub(crate) fn suppression_key(&self, address: &EmailAddress) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.config.hash_key)
@@ -440,7 +463,7 @@ impl Service {
     }
 }
 
-impl Service {
+impl Returns<'_> {
     /// a campaign found running while its sender account is in
     /// error or removed lost the pause that goes with that state (its handler
     /// died between the two writes, or a resume raced the failure): pause it now.

@@ -16,10 +16,10 @@ use outreach_domain::ses_event::{
     BounceType, MailInfo, SesEvent, SesNotification, parse_notification,
 };
 
+use super::Returns;
 use crate::error::Error;
 use crate::model::MessageRef;
 use crate::ports::{Job, WakeUp};
-use crate::service::Service;
 use crate::usecases::returns::ReturnOutcome;
 use crate::usecases::returns::reputation::SendOutcome;
 
@@ -43,7 +43,7 @@ pub enum SesOutcome {
     Ignored(String),
 }
 
-impl Service {
+impl Returns<'_> {
     /// Handles an SNS-delivered SES notification received now.
     pub async fn handle_ses_notification(&self, body: &[u8]) -> Result<SesOutcome, Error> {
         self.handle_ses_notification_since(body, self.now()).await

@@ -125,6 +125,7 @@ impl Sending<'_> {
                 first_seen,
             } => {
                 let outcome = self
+                    .returns()
                     .handle_ses_notification_since(payload.as_bytes(), *first_seen)
                     .await?;
                 Ok(JobOutcome::Event(format!("{outcome:?}")))
@@ -202,7 +203,7 @@ impl Sending<'_> {
         choosable(candidate, e)
             .into_iter()
             .flat_map(|a| {
-                let hash = self.suppression_key(a);
+                let hash = self.returns().suppression_key(a);
                 [
                     Lookup::Record(bounced_record(org, &hash)),
                     Lookup::Suppressed(org.clone(), hash),
@@ -226,7 +227,7 @@ impl Sending<'_> {
             .map(|c| &c.address)
             .chain(e.override_address.iter());
         for a in candidates {
-            if self.is_suppressed(org, a).await? {
+            if self.returns().is_suppressed(org, a).await? {
                 out.push(a.clone());
             }
         }
@@ -243,7 +244,11 @@ impl Sending<'_> {
         attempt: u32,
     ) -> Result<(), Error> {
         match e.attempt(step, attempt) {
-            Some(a) => self.mark_bounced_in_org(&e.org_id, &a.address).await,
+            Some(a) => {
+                self.returns()
+                    .mark_bounced_in_org(&e.org_id, &a.address)
+                    .await
+            }
             None => Ok(()),
         }
     }

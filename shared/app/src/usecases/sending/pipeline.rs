@@ -302,7 +302,7 @@ impl Sending<'_> {
         now: DateTime<Utc>,
     ) -> Result<Flow<T>, Error> {
         if let Some(a) = account {
-            self.pause_for_failed_sender(&a).await?;
+            self.returns().pause_for_failed_sender(&a).await?;
         }
         let wait = now + SENDER_WAIT;
         if e.next_due_at.is_some_and(|d| d < wait) {
@@ -355,7 +355,7 @@ impl Sending<'_> {
             };
             let refused = match bounced.iter().find(|(a, _)| *a == &address) {
                 Some((_, refused)) => *refused,
-                None => self.bounced_in_org(org, &address).await?,
+                None => self.returns().bounced_in_org(org, &address).await?,
             };
             if !refused {
                 return Ok(Some(address));
@@ -363,7 +363,7 @@ impl Sending<'_> {
             // bounced for the whole organization, though the cascade to
             // this candidate's record was interrupted: finish it; the address is
             // out either way.
-            self.mark_bounced_in_org(org, &address).await?;
+            self.returns().mark_bounced_in_org(org, &address).await?;
             excluded.push(address);
         }
     }
@@ -396,7 +396,9 @@ impl Sending<'_> {
             self.complete_if_done(&e.org_id, &e.campaign_id).await?;
         }
         if e.status == EnrollmentStatus::Bounced {
-            self.check_refund(&e.org_id, &e.candidate_id).await?;
+            self.returns()
+                .check_refund(&e.org_id, &e.candidate_id)
+                .await?;
         }
         Ok(Flow::Stop(outcome))
     }

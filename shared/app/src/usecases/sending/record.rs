@@ -60,7 +60,7 @@ impl Sending<'_> {
         // organization's windows, once, before it is recorded (its sequence
         // numbers go into the message's index entry).
         let seqs = match &hand_off {
-            HandOff::Sent(_) => Some(self.reputation_sent(org, &account.id).await?),
+            HandOff::Sent(_) => Some(self.returns().reputation_sent(org, &account.id).await?),
             _ => None,
         };
         let hand_off = &hand_off;
@@ -142,7 +142,11 @@ impl Sending<'_> {
         }
         match hand_off {
             HandOff::Refused(_) => self.mark_address_bounced(&e, step, attempt).await?,
-            HandOff::SenderFault(why) => self.sender_account_failed(&account.id, why).await?,
+            HandOff::SenderFault(why) => {
+                self.returns()
+                    .sender_account_failed(&account.id, why)
+                    .await?
+            }
             _ => {}
         }
         self.follow_up(&e, settled).await?;
