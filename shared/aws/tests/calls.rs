@@ -273,6 +273,7 @@ async fn starting_a_campaign_of_many_candidates() {
     }
     for chunk in ids.chunks(1000) {
         service
+            .enrollments()
             .add_candidates(
                 &who,
                 campaign.id.as_str(),
@@ -387,6 +388,7 @@ async fn one_campaign_step_end_to_end() {
         .expect("candidate created");
     let campaign = two_step_campaign(&service, &who, &sender).await;
     let added = service
+        .enrollments()
         .add_candidates(
             &who,
             campaign.id.as_str(),

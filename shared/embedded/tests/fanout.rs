@@ -126,6 +126,7 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         candidate_ids.push(c.id.to_string());
     }
     service
+        .enrollments()
         .add_candidates(
             &who,
             campaign.id.as_str(),

@@ -190,6 +190,7 @@ impl World {
             .await
             .unwrap();
         let added = s
+            .enrollments()
             .add_candidates(
                 &self.who,
                 campaign.id.as_str(),

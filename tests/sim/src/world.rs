@@ -282,15 +282,16 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
             })
         }
         Task::Add(c, ids, allow_duplicate) => show(
-            s.add_candidates(
-                &who,
-                &c,
-                AddCandidates {
-                    candidate_ids: ids,
-                    allow_duplicate,
-                },
-            )
-            .await,
+            s.enrollments()
+                .add_candidates(
+                    &who,
+                    &c,
+                    AddCandidates {
+                        candidate_ids: ids,
+                        allow_duplicate,
+                    },
+                )
+                .await,
             |a| {
                 format!(
                     "added {:?}, refused {:?}",
@@ -305,18 +306,22 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
                 )
             },
         ),
-        Task::PauseEnrollment(c, e) => show(s.pause_enrollment(&who, &c, &e).await, |(_, e)| {
-            format!("{:?}", e.status)
-        }),
-        Task::ResumeEnrollment(c, e) => show(s.resume_enrollment(&who, &c, &e).await, |(_, e)| {
-            format!("{:?}", e.status)
-        }),
-        Task::RemoveEnrollment(c, e) => show(s.remove_enrollment(&who, &c, &e).await, |(_, e)| {
-            format!("{:?}", e.status)
-        }),
-        Task::Retry(c, e, a) => show(s.retry_enrollment(&who, &c, &e, &a).await, |(_, e)| {
-            format!("{:?}", e.status)
-        }),
+        Task::PauseEnrollment(c, e) => show(
+            s.enrollments().pause_enrollment(&who, &c, &e).await,
+            |(_, e)| format!("{:?}", e.status),
+        ),
+        Task::ResumeEnrollment(c, e) => show(
+            s.enrollments().resume_enrollment(&who, &c, &e).await,
+            |(_, e)| format!("{:?}", e.status),
+        ),
+        Task::RemoveEnrollment(c, e) => show(
+            s.enrollments().remove_enrollment(&who, &c, &e).await,
+            |(_, e)| format!("{:?}", e.status),
+        ),
+        Task::Retry(c, e, a) => show(
+            s.enrollments().retry_enrollment(&who, &c, &e, &a).await,
+            |(_, e)| format!("{:?}", e.status),
+        ),
         Task::Overrides(c, e, address) => {
             let mut fields = std::collections::BTreeMap::new();
             fields.insert("company".to_owned(), "Analytical Engines".to_owned());
@@ -324,9 +329,10 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
                 address: address.map(Some),
                 custom_fields: Some(fields),
             };
-            show(s.set_overrides(&who, &c, &e, input).await, |(_, e)| {
-                format!("{:?}", e.status)
-            })
+            show(
+                s.enrollments().set_overrides(&who, &c, &e, input).await,
+                |(_, e)| format!("{:?}", e.status),
+            )
         }
         Task::Relink(a) => show(s.relink_account(&who, &a).await, |a| {
             format!("{:?}", a.status)

@@ -242,6 +242,7 @@ async fn campaign(
         .await
         .unwrap();
     let added = s
+        .enrollments()
         .add_candidates(
             who,
             c.id.as_str(),
@@ -286,7 +287,8 @@ async fn scene(w: &World) -> Scene {
     let (carol_campaign, carol_enrollments) =
         campaign(s, &carol, &project, &account, vec![z3]).await;
     run_forward(w, 1).await;
-    s.pause_enrollment(&alice, &alice_campaign, &alice_enrollments[1])
+    s.enrollments()
+        .pause_enrollment(&alice, &alice_campaign, &alice_enrollments[1])
         .await
         .unwrap();
     s.pause_campaign(&alice, &alice_campaign).await.unwrap();
@@ -786,6 +788,7 @@ async fn a_colleague_cannot_send_his_words_from_alices_campaign() {
         after: None,
     };
     let (now, enrollments) = s
+        .enrollments()
         .list_enrollments(&identity("bob"), camp, &page)
         .await
         .unwrap();

@@ -252,6 +252,7 @@ impl App {
             .await
             .unwrap();
         let added = s
+            .enrollments()
             .add_candidates(
                 &self.who,
                 campaign.id.as_str(),

@@ -200,6 +200,7 @@ async fn acme(w: &World) -> Acme {
         .await
         .unwrap();
     let added = s
+        .enrollments()
         .add_candidates(
             &alice,
             campaign.id.as_str(),
@@ -236,17 +237,18 @@ async fn acme(w: &World) -> Acme {
         .unwrap();
     let enrollment = added.enrollments[0].id.to_string();
     // Alice sends the rest of her sequence to her manual address.
-    s.set_overrides(
-        &alice,
-        campaign.id.as_str(),
-        &enrollment,
-        outreach_app::usecases::enrollments::Overrides {
-            address: Some(Some(MANUAL.into())),
-            custom_fields: None,
-        },
-    )
-    .await
-    .unwrap();
+    s.enrollments()
+        .set_overrides(
+            &alice,
+            campaign.id.as_str(),
+            &enrollment,
+            outreach_app::usecases::enrollments::Overrides {
+                address: Some(Some(MANUAL.into())),
+                custom_fields: None,
+            },
+        )
+        .await
+        .unwrap();
     Acme {
         secrets: vec![
             account.id.to_string(),

@@ -267,7 +267,11 @@ impl Service {
         if !e.value.may_send() {
             return Ok(false);
         }
-        let Some(other) = self.recheck_outreach(campaign, &e.value, moment).await? else {
+        let Some(other) = self
+            .enrollments()
+            .recheck_outreach(campaign, &e.value, moment)
+            .await?
+        else {
             return Ok(false);
         };
         let reason = format!("duplicate:{other}");
@@ -283,7 +287,9 @@ impl Service {
             .await?
         {
             let detail = format!("the candidate is already being contacted by campaign {other}");
-            self.record_event(&e, "blocked", None, Some(detail)).await;
+            self.enrollments()
+                .record_event(&e, "blocked", None, Some(detail))
+                .await;
         }
         Ok(true)
     }

@@ -18,6 +18,29 @@ use crate::usecases::campaigns::Replan;
 use crate::usecases::catalog::candidates::{Pins, pins_key};
 use crate::usecases::records::lost;
 
+/// The enrollments process: adding candidates to a campaign with the
+/// no-double-outreach check, and an enrollment's pause, resume,
+/// removal, retry and overrides.
+/// A view of the [`Service`] (`service.enrollments()`): its methods are the
+/// process' own; the ports and what other processes share are the service's.
+pub struct Enrollments<'a> {
+    service: &'a Service,
+}
+
+impl Service {
+    pub fn enrollments(&self) -> Enrollments<'_> {
+        Enrollments { service: self }
+    }
+}
+
+impl std::ops::Deref for Enrollments<'_> {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        self.service
+    }
+}
+
 /// At most this many candidates per call (§13).
 pub const MAX_CANDIDATES_PER_CALL: usize = 1000;
 
@@ -100,7 +123,7 @@ pub(crate) fn enrollment_id(campaign: &CampaignId, candidate: &CandidateId) -> E
     EnrollmentId::new(format!("{}_{hi:016x}{lo:016x}", EnrollmentId::PREFIX))
 }
 
-impl Service {
+impl Enrollments<'_> {
     /// Adds candidates: each is revealed if needed and, in a
     /// running campaign, planned from now with its own grace period.
     pub async fn add_candidates(
@@ -384,7 +407,7 @@ impl Service {
     }
 }
 
-impl Service {
+impl Enrollments<'_> {
     /// a user picks another address for a bounced enrollment and retries;
     /// the enrollment resumes from the bounced step.
     pub async fn retry_enrollment(
@@ -496,7 +519,7 @@ impl Service {
     }
 }
 
-impl Service {
+impl Enrollments<'_> {
     /// refuses (returning the other campaign) a candidate already in a
     /// running, not-ended enrollment of another campaign, unless duplicates are
     /// allowed; records this enrollment either way. Atomic through the version
@@ -673,7 +696,7 @@ mod double_option {
     }
 }
 
-impl Service {
+impl Enrollments<'_> {
     /// sets the recipient override and custom fields; an enrollment
     /// blocked for a missing field or address is unblocked and re-planned.
     pub async fn set_overrides(

@@ -272,7 +272,8 @@ impl Returns<'_> {
             .await?;
         if let Some((e, true)) = changed {
             let subject = inbound.subject.clone().unwrap_or_default();
-            self.record_event(&e, "replied", None, Some(format!("reply: {subject}")))
+            self.enrollments()
+                .record_event(&e, "replied", None, Some(format!("reply: {subject}")))
                 .await;
         }
         Ok(())
@@ -293,7 +294,8 @@ impl Returns<'_> {
             Some(d) => format!("automatic reply; back on {d}"),
             None => "automatic reply".to_owned(),
         };
-        self.record_event(&e.value, "auto_reply", None, Some(detail))
+        self.enrollments()
+            .record_event(&e.value, "auto_reply", None, Some(detail))
             .await;
         let Some(back) = inbound.return_date else {
             return Ok(());
@@ -346,7 +348,8 @@ impl Returns<'_> {
                 })
                 .await?;
             if let Some((e, true)) = changed {
-                self.record_event(&e, "bounced", Some(step), Some(detail))
+                self.enrollments()
+                    .record_event(&e, "bounced", Some(step), Some(detail))
                     .await;
             }
         } else if let Some(e) = self
@@ -354,7 +357,8 @@ impl Returns<'_> {
             .get_enrollment(&m.org_id, &m.enrollment_id)
             .await?
         {
-            self.record_event(&e.value, "bounce_report", Some(step), Some(detail))
+            self.enrollments()
+                .record_event(&e.value, "bounce_report", Some(step), Some(detail))
                 .await;
         }
         Ok(InboundResult {

@@ -186,7 +186,8 @@ impl Returns<'_> {
             let outcome = SendOutcome::Bounced;
             self.reputation_hit(&m.org_id, &m.campaign_id, &m.message_id, outcome)
                 .await?;
-            self.record_event(e, "bounced", Some(m.step), Some(detail))
+            self.enrollments()
+                .record_event(e, "bounced", Some(m.step), Some(detail))
                 .await;
         }
         self.check_refund(&m.org_id, &e.candidate_id).await?;
@@ -223,13 +224,14 @@ impl Returns<'_> {
             self.hard_bounce_effects(m, &e, address, detail, true)
                 .await?;
         } else {
-            self.record_event(
-                &e,
-                "soft_bounced",
-                Some(step),
-                Some(format!("{address}: {reason}; retried in 24 hours")),
-            )
-            .await;
+            self.enrollments()
+                .record_event(
+                    &e,
+                    "soft_bounced",
+                    Some(step),
+                    Some(format!("{address}: {reason}; retried in 24 hours")),
+                )
+                .await;
         }
         Ok(ReturnOutcome::Applied)
     }
@@ -359,7 +361,8 @@ impl Returns<'_> {
                 .await?;
             if let Some((e, true)) = changed {
                 ended += 1;
-                self.record_event(&e, status.as_str(), None, Some(reason.to_owned()))
+                self.enrollments()
+                    .record_event(&e, status.as_str(), None, Some(reason.to_owned()))
                     .await;
             }
         }

@@ -250,7 +250,8 @@ impl Returns<'_> {
             })
             .await?;
         if let Some((e, true)) = changed {
-            self.record_event(&e, "sender_error", Some(step), Some(detail))
+            self.enrollments()
+                .record_event(&e, "sender_error", Some(step), Some(detail))
                 .await;
         }
         Ok(ReturnOutcome::SenderFault)

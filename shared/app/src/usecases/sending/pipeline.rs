@@ -390,7 +390,8 @@ impl Sending<'_> {
             return Ok(Flow::Lost);
         }
         let detail = Some("no address qualifies (R-7.3)".into());
-        self.record_event(e, e.status.as_str(), Some(ready.step), detail)
+        self.enrollments()
+            .record_event(e, e.status.as_str(), Some(ready.step), detail)
             .await;
         if e.is_ended() {
             self.complete_if_done(&e.org_id, &e.campaign_id).await?;
@@ -444,7 +445,8 @@ impl Sending<'_> {
         if !self.write_enrollment(e, ready.version, false).await? {
             return Ok(Flow::Lost);
         }
-        self.record_event(&ready.e, "blocked", Some(ready.step), Some(detail))
+        self.enrollments()
+            .record_event(&ready.e, "blocked", Some(ready.step), Some(detail))
             .await;
         Ok(Flow::Stop(outcome))
     }

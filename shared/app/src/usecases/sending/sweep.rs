@@ -120,13 +120,14 @@ impl Sending<'_> {
             return Ok(Attempt::Lost);
         }
         for (step, _) in expired {
-            self.record_event(
-                &e,
-                "sent",
-                Some(*step),
-                Some("unconfirmed: the claim's lease expired (R-8.1)".into()),
-            )
-            .await;
+            self.enrollments()
+                .record_event(
+                    &e,
+                    "sent",
+                    Some(*step),
+                    Some("unconfirmed: the claim's lease expired (R-8.1)".into()),
+                )
+                .await;
         }
         self.follow_up(&e, settled).await?;
         Ok(Attempt::Done(Swept::Finalised(expired.len())))
