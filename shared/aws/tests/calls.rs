@@ -137,6 +137,7 @@ async fn two_step_campaign(service: &Service, who: &Identity, sender: &str) -> C
         .await
         .expect("project created");
     service
+        .campaigns()
         .create_campaign(
             who,
             &project.id,
@@ -289,6 +290,7 @@ async fn starting_a_campaign_of_many_candidates() {
 
     aws.calls.take();
     service
+        .campaigns()
         .start_campaign(&who, campaign.id.as_str())
         .await
         .expect("campaign started");
@@ -400,6 +402,7 @@ async fn one_campaign_step_end_to_end() {
         .await
         .expect("candidate added");
     service
+        .campaigns()
         .start_campaign(&who, campaign.id.as_str())
         .await
         .expect("campaign started");

@@ -79,6 +79,7 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         .unwrap();
     let project = service.create_project(&who, "P").await.unwrap();
     let campaign = service
+        .campaigns()
         .create_campaign(
             &who,
             &project.id,
@@ -139,6 +140,7 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         .unwrap();
     let start = clock.now();
     service
+        .campaigns()
         .start_campaign(&who, campaign.id.as_str())
         .await
         .unwrap();

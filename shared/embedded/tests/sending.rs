@@ -171,6 +171,7 @@ impl World {
             .unwrap();
         let project = s.create_project(&self.who, "P").await.unwrap();
         let campaign = s
+            .campaigns()
             .create_campaign(
                 &self.who,
                 &project.id,
@@ -201,7 +202,8 @@ impl World {
             )
             .await
             .unwrap();
-        s.start_campaign(&self.who, campaign.id.as_str())
+        s.campaigns()
+            .start_campaign(&self.who, campaign.id.as_str())
             .await
             .unwrap();
         (campaign.id, added.enrollments[0].id.clone())
@@ -464,6 +466,7 @@ async fn a_wake_up_after_pause_or_stop_sends_nothing() {
         .await;
     let job = w.job(&eid).await;
     w.service
+        .campaigns()
         .pause_campaign(&w.who, cid.as_str())
         .await
         .unwrap();
@@ -473,6 +476,7 @@ async fn a_wake_up_after_pause_or_stop_sends_nothing() {
         JobOutcome::Held(_)
     ));
     w.service
+        .campaigns()
         .resume_campaign(&w.who, cid.as_str())
         .await
         .unwrap();
@@ -483,7 +487,11 @@ async fn a_wake_up_after_pause_or_stop_sends_nothing() {
         ),
         "resume re-planned the overdue step"
     );
-    w.service.stop_campaign(&w.who, cid.as_str()).await.unwrap();
+    w.service
+        .campaigns()
+        .stop_campaign(&w.who, cid.as_str())
+        .await
+        .unwrap();
     let replanned = w.job(&eid).await;
     w.clock.set(at("2026-12-01T15:00:00Z"));
     assert!(matches!(

@@ -255,16 +255,16 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
         Task::Unsubscribe(token) => show(s.returns().unsubscribe(&token).await, |b| {
             format!("known: {b}")
         }),
-        Task::PauseCampaign(c) => show(s.pause_campaign(&who, &c).await, |c| {
+        Task::PauseCampaign(c) => show(s.campaigns().pause_campaign(&who, &c).await, |c| {
             format!("{:?}", c.status)
         }),
-        Task::ResumeCampaign(c) => show(s.resume_campaign(&who, &c).await, |c| {
+        Task::ResumeCampaign(c) => show(s.campaigns().resume_campaign(&who, &c).await, |c| {
             format!("{:?}", c.status)
         }),
-        Task::StopCampaign(c) => show(s.stop_campaign(&who, &c).await, |c| {
+        Task::StopCampaign(c) => show(s.campaigns().stop_campaign(&who, &c).await, |c| {
             format!("{:?}", c.status)
         }),
-        Task::StartCampaign(c) => show(s.start_campaign(&who, &c).await, |c| {
+        Task::StartCampaign(c) => show(s.campaigns().start_campaign(&who, &c).await, |c| {
             format!("{:?}", c.status)
         }),
         Task::Edit(c, edit) => {
@@ -277,7 +277,7 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
                 Edit::Name(n) => e.name = Some(n),
                 Edit::Timezone(z) => e.timezone = Some(z),
             }
-            show(s.edit_campaign(&who, &c, e).await, |c| {
+            show(s.campaigns().edit_campaign(&who, &c, e).await, |c| {
                 format!("{:?}", c.status)
             })
         }
@@ -654,6 +654,7 @@ impl World {
                 TimezoneMode::Campaign
             };
             let c = s
+                .campaigns()
                 .create_campaign(
                     &who,
                     &project.id,
@@ -1666,6 +1667,7 @@ impl World {
         let when = self.random_when();
         let made = self
             .service
+            .campaigns()
             .create_campaign(
                 &self.who,
                 project.as_str(),

@@ -223,6 +223,7 @@ async fn campaign(
     candidates: Vec<String>,
 ) -> (String, Vec<String>) {
     let c = s
+        .campaigns()
         .create_campaign(
             who,
             project,
@@ -254,7 +255,10 @@ async fn campaign(
         .await
         .unwrap();
     assert!(added.refused.is_empty());
-    s.start_campaign(who, c.id.as_str()).await.unwrap();
+    s.campaigns()
+        .start_campaign(who, c.id.as_str())
+        .await
+        .unwrap();
     let enrollments = added.enrollments.iter().map(|e| e.id.to_string()).collect();
     (c.id.to_string(), enrollments)
 }
@@ -291,11 +295,19 @@ async fn scene(w: &World) -> Scene {
         .pause_enrollment(&alice, &alice_campaign, &alice_enrollments[1])
         .await
         .unwrap();
-    s.pause_campaign(&alice, &alice_campaign).await.unwrap();
+    s.campaigns()
+        .pause_campaign(&alice, &alice_campaign)
+        .await
+        .unwrap();
     s.remove_delegate(&alice, &account, None, "carol")
         .await
         .unwrap();
-    let carols = s.campaign(&carol, &carol_campaign).await.unwrap().value;
+    let carols = s
+        .campaigns()
+        .campaign(&carol, &carol_campaign)
+        .await
+        .unwrap()
+        .value;
     assert_eq!(
         serde_json::to_value(carols.pause_reason).unwrap(),
         json!("sender_revoked")
@@ -348,6 +360,7 @@ async fn aftermath(w: &World, sc: &Scene) -> Vec<Sent> {
     // The call may have stopped it (a safety action): then this is refused.
     let _ = w
         .service
+        .campaigns()
         .resume_campaign(&identity("alice"), &sc.alice_campaign)
         .await;
     run_forward(w, 10).await;
@@ -747,7 +760,10 @@ async fn a_colleague_cannot_send_his_words_from_alices_campaign() {
     let camp = &sc.alice_campaign;
     let s = &w.service;
     // Alice's campaign is running again; Bob pauses it (a safety action).
-    s.resume_campaign(&identity("alice"), camp).await.unwrap();
+    s.campaigns()
+        .resume_campaign(&identity("alice"), camp)
+        .await
+        .unwrap();
     let (status, answer) = call(
         &w,
         "post",
@@ -797,7 +813,10 @@ async fn a_colleague_cannot_send_his_words_from_alices_campaign() {
     run_forward(&w, 10).await;
     assert_eq!(from_alice(&w).len(), sc.sent_before, "paused: nothing left");
     // Alice resumes: her own words, to her own candidates only.
-    s.resume_campaign(&identity("alice"), camp).await.unwrap();
+    s.campaigns()
+        .resume_campaign(&identity("alice"), camp)
+        .await
+        .unwrap();
     run_forward(&w, 10).await;
     let sent = from_alice(&w).split_off(sc.sent_before);
     assert_eq!(sent.len(), 1, "{sent:?}");

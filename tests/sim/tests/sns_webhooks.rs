@@ -228,6 +228,7 @@ impl App {
             .unwrap();
         let project = s.create_project(&self.who, "P").await.unwrap();
         let campaign = s
+            .campaigns()
             .create_campaign(
                 &self.who,
                 &project.id,
@@ -263,7 +264,8 @@ impl App {
             )
             .await
             .unwrap();
-        s.start_campaign(&self.who, campaign.id.as_str())
+        s.campaigns()
+            .start_campaign(&self.who, campaign.id.as_str())
             .await
             .unwrap();
         let enrollment = added.enrollments[0].id.clone();

@@ -181,6 +181,7 @@ async fn acme(w: &World) -> Acme {
         .await
         .unwrap();
     let campaign = s
+        .campaigns()
         .create_campaign(
             &alice,
             &project.id,
@@ -211,7 +212,8 @@ async fn acme(w: &World) -> Acme {
         )
         .await
         .unwrap();
-    s.start_campaign(&alice, campaign.id.as_str())
+    s.campaigns()
+        .start_campaign(&alice, campaign.id.as_str())
         .await
         .unwrap();
     let until = w.clock.now() + Duration::minutes(30);

@@ -83,7 +83,9 @@ impl Service {
             self.scheduler.schedule(&WakeUp::send_step(e, at)).await?;
         }
         if settled {
-            self.complete_if_done(&e.org_id, &e.campaign_id).await?;
+            self.campaigns()
+                .complete_if_done(&e.org_id, &e.campaign_id)
+                .await?;
         }
         Ok(())
     }

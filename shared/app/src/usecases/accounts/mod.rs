@@ -189,7 +189,7 @@ impl Service {
                 };
                 // Another resumer may have won the race; that is fine. An owner
                 // whose grant was revoked meanwhile may not resume it.
-                match self.resume_campaign(&owner, cid.as_str()).await {
+                match self.campaigns().resume_campaign(&owner, cid.as_str()).await {
                     Ok(_) | Err(Error::Conflict(_)) | Err(Error::Forbidden(_)) => {}
                     Err(e) => return Err(e),
                 }

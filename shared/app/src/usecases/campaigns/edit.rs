@@ -8,15 +8,15 @@ use outreach_domain::enrollment::Enrollment;
 use outreach_domain::ids::EnrollmentId;
 use outreach_domain::plan::{plan, plan_after};
 
+use super::Campaigns;
 use super::planning::keep_hold;
 use super::*;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::ports::{Activity, PageRequest, Versioned, WakeUp};
 use crate::retry::{Attempt, retry_versioned};
-use crate::service::Service;
 
-impl Service {
+impl Campaigns<'_> {
     /// steps and settings are edited in draft, in paused and during the
     /// grace period; the edit applies to steps not yet sent.
     pub async fn edit_campaign(

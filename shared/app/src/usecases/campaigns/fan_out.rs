@@ -6,14 +6,14 @@ use chrono::{DateTime, Utc};
 use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::ids::{CampaignId, OrgId};
 
+use super::Campaigns;
 use super::*;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::AccountStatus;
 use crate::ports::{Job, PageRequest, WakeUp};
-use crate::service::Service;
 
-impl Service {
+impl Campaigns<'_> {
     /// Start or resume: a campaign runs (`change`) from now, and its
     /// enrollments are planned `how`. Needs sender rights and
     /// a connected sender. The background fan-out is queued

@@ -10,11 +10,11 @@ use outreach_domain::enrollment::{Enrollment, StepHold};
 use outreach_domain::ids::EnrollmentId;
 use outreach_domain::plan::{PlanRequest, is_spaced, plan, plan_after, plan_moved};
 
+use super::Campaigns;
 use super::*;
 use crate::error::Error;
 use crate::ports::{Activity, Versioned, WakeUp};
 use crate::retry::{Attempt, retry_versioned};
-use crate::service::Service;
 
 /// Where a (re)plan of an enrollment starts from.
 pub(super) enum PlanFrom {
@@ -46,7 +46,7 @@ pub(super) fn plan_from(how: Replan, e: &Enrollment) -> PlanFrom {
     }
 }
 
-impl Service {
+impl Campaigns<'_> {
     /// The planned instants of an enrollment's steps from its next step on.
     pub(crate) async fn plan_for(
         &self,

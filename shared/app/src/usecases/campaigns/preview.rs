@@ -6,11 +6,11 @@ use outreach_domain::enrollment::Enrollment;
 use outreach_domain::render::{RenderError, RenderedMessage};
 use serde::Serialize;
 
+use super::Campaigns;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::EmailAccount;
 use crate::ports::{Page, PageRequest};
-use crate::service::Service;
 use crate::usecases::sending::render_enrollment_step;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -38,7 +38,7 @@ pub struct PreviewItem {
     pub steps: Vec<PreviewStep>,
 }
 
-impl Service {
+impl Campaigns<'_> {
     /// One page of the preview: each step for each enrollment.
     pub async fn preview(
         &self,

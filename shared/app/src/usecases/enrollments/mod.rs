@@ -137,7 +137,7 @@ impl Enrollments<'_> {
                 "at most {MAX_CANDIDATES_PER_CALL} candidate_ids per call"
             )));
         }
-        let campaign = self.campaign(who, campaign_id).await?.value;
+        let campaign = self.campaigns().campaign(who, campaign_id).await?.value;
         self.require_sender_rights(who, &campaign).await?;
         if matches!(
             campaign.status,
@@ -235,9 +235,10 @@ impl Enrollments<'_> {
         }
         // Read again after the insert: a resume that raced this add either lists
         // the new enrollment in its fan-out or is seen here.
-        let current = self.campaign_by_id(org, &campaign.id).await?;
+        let current = self.campaigns().campaign_by_id(org, &campaign.id).await?;
         if let Some(c) = current.filter(Campaign::is_running) {
-            self.replan(&c, &enrollment.id, Replan::Fresh(self.now()))
+            self.campaigns()
+                .replan(&c, &enrollment.id, Replan::Fresh(self.now()))
                 .await?;
         }
         let stored = self
@@ -254,7 +255,7 @@ impl Enrollments<'_> {
         campaign_id: &str,
         page: &PageRequest,
     ) -> Result<(Campaign, Page<Enrollment>), Error> {
-        let campaign = self.campaign(who, campaign_id).await?.value;
+        let campaign = self.campaigns().campaign(who, campaign_id).await?.value;
         let items = self
             .store
             .list_enrollments(&who.org_id, &campaign.id, page)
@@ -268,7 +269,7 @@ impl Enrollments<'_> {
         campaign_id: &str,
         id: &str,
     ) -> Result<(Campaign, Versioned<Enrollment>), Error> {
-        let campaign = self.campaign(who, campaign_id).await?.value;
+        let campaign = self.campaigns().campaign(who, campaign_id).await?.value;
         let e = self
             .store
             .get_enrollment(&who.org_id, &EnrollmentId::from(id))
@@ -350,9 +351,14 @@ impl Enrollments<'_> {
     /// The campaign is read after the enrollment's write: a resume that raced
     /// it either lists the enrollment in its fan-out or is seen here.
     async fn replan_if_running(&self, campaign: &Campaign, id: &EnrollmentId) -> Result<(), Error> {
-        let current = self.campaign_by_id(&campaign.org_id, &campaign.id).await?;
+        let current = self
+            .campaigns()
+            .campaign_by_id(&campaign.org_id, &campaign.id)
+            .await?;
         if let Some(c) = current.filter(Campaign::is_running) {
-            self.replan(&c, id, Replan::Resume(self.now())).await?;
+            self.campaigns()
+                .replan(&c, id, Replan::Resume(self.now()))
+                .await?;
         }
         Ok(())
     }
@@ -378,10 +384,11 @@ impl Enrollments<'_> {
             .await?;
         self.record_event(&e, "removed", None, None).await;
         if ended_now {
-            self.complete_if_done(&campaign.org_id, &campaign.id)
+            self.campaigns()
+                .complete_if_done(&campaign.org_id, &campaign.id)
                 .await?;
         }
-        let campaign = self.campaign(who, campaign_id).await?.value;
+        let campaign = self.campaigns().campaign(who, campaign_id).await?.value;
         Ok((campaign, e))
     }
 
@@ -643,6 +650,7 @@ impl Enrollments<'_> {
                 continue;
             }
             let running = self
+                .campaigns()
                 .campaign_by_id(org, &entry.campaign_id)
                 .await?
                 .is_some_and(|c| c.is_running());

@@ -148,6 +148,7 @@ impl Returns<'_> {
     /// The sender account an enrollment's campaign sends from.
     async fn sender_of(&self, e: &Enrollment) -> Result<Option<AccountId>, Error> {
         Ok(self
+            .campaigns()
             .campaign_by_id(&e.org_id, &e.campaign_id)
             .await?
             .map(|c| c.sender_account_id))
@@ -189,7 +190,11 @@ impl Returns<'_> {
                 let Some(m) = self.store.find_message(id).await? else {
                     continue;
                 };
-                let Some(campaign) = self.campaign_by_id(&m.org_id, &m.campaign_id).await? else {
+                let Some(campaign) = self
+                    .campaigns()
+                    .campaign_by_id(&m.org_id, &m.campaign_id)
+                    .await?
+                else {
                     continue;
                 };
                 scope = Some(Scope {
@@ -300,10 +305,14 @@ impl Returns<'_> {
         let Some(back) = inbound.return_date else {
             return Ok(());
         };
-        let Some(campaign) = self.campaign_by_id(org, &e.value.campaign_id).await? else {
+        let Some(campaign) = self
+            .campaigns()
+            .campaign_by_id(org, &e.value.campaign_id)
+            .await?
+        else {
             return Ok(());
         };
-        let zone = self.plan_zone(&campaign, &e.value).await?;
+        let zone = self.campaigns().plan_zone(&campaign, &e.value).await?;
         self.update_enrollment_with(org, id, |e| hold_until(e, back, &campaign, zone))
             .await?;
         Ok(())
@@ -487,7 +496,11 @@ impl Returns<'_> {
             let Some(e) = self.store.get_enrollment(org, id).await? else {
                 continue;
             };
-            let Some(campaign) = self.campaign_by_id(org, &e.value.campaign_id).await? else {
+            let Some(campaign) = self
+                .campaigns()
+                .campaign_by_id(org, &e.value.campaign_id)
+                .await?
+            else {
                 continue;
             };
             if let Some(account) = self.store.get_account(&campaign.sender_account_id).await? {

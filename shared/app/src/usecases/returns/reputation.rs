@@ -183,7 +183,7 @@ impl Returns<'_> {
         message_id: &str,
         outcome: SendOutcome,
     ) -> Result<(), Error> {
-        let Some(c) = self.campaign_by_id(org, campaign).await? else {
+        let Some(c) = self.campaigns().campaign_by_id(org, campaign).await? else {
             return Ok(());
         };
         // A message whose record was lost has no index and no numbers: its

@@ -233,7 +233,11 @@ impl Returns<'_> {
         m: &MessageRef,
         why: &str,
     ) -> Result<ReturnOutcome, Error> {
-        let Some(campaign) = self.campaign_by_id(&m.org_id, &m.campaign_id).await? else {
+        let Some(campaign) = self
+            .campaigns()
+            .campaign_by_id(&m.org_id, &m.campaign_id)
+            .await?
+        else {
             return Ok(ReturnOutcome::Unknown);
         };
         self.sender_account_failed(&campaign.sender_account_id, why)

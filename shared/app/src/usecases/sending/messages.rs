@@ -238,6 +238,7 @@ impl Sending<'_> {
             .await?
             .ok_or_else(lost)?;
         let campaign = self
+            .campaigns()
             .campaign_by_id(org, &campaign.id)
             .await?
             .unwrap_or(campaign);
@@ -261,6 +262,7 @@ impl Sending<'_> {
                 continue;
             };
             let Some(c) = self
+                .campaigns()
                 .campaign_by_id(&who.org_id, &e.value.campaign_id)
                 .await?
             else {

@@ -110,6 +110,7 @@ impl Sending<'_> {
                 after,
             } => {
                 let ran = self
+                    .campaigns()
                     .run_plan_chunk(org_id, campaign_id, *how, after.clone())
                     .await?;
                 Ok(JobOutcome::Event(format!("fan-out chunk ran: {ran}")))

@@ -326,7 +326,9 @@ impl Sending<'_> {
         if !self.write_enrollment(&mut e, version, ended_now).await? {
             return Ok(Flow::Lost);
         }
-        self.complete_if_done(&e.org_id, &e.campaign_id).await?;
+        self.campaigns()
+            .complete_if_done(&e.org_id, &e.campaign_id)
+            .await?;
         Ok(Flow::Stop(JobOutcome::Ended("unsubscribed")))
     }
 
@@ -394,7 +396,9 @@ impl Sending<'_> {
             .record_event(e, e.status.as_str(), Some(ready.step), detail)
             .await;
         if e.is_ended() {
-            self.complete_if_done(&e.org_id, &e.campaign_id).await?;
+            self.campaigns()
+                .complete_if_done(&e.org_id, &e.campaign_id)
+                .await?;
         }
         if e.status == EnrollmentStatus::Bounced {
             self.returns()
@@ -472,7 +476,7 @@ impl Sending<'_> {
             Room::Slot(slot) => return Ok(Flow::Go(Some(slot))),
             Room::Full(outdated) => outdated,
         };
-        let zone = self.plan_zone(campaign, e).await?;
+        let zone = self.campaigns().plan_zone(campaign, e).await?;
         let Some(reserved) = self
             .move_to_a_free_day(e, *step, account, campaign, zone, *now)
             .await?

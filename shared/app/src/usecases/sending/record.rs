@@ -112,7 +112,8 @@ impl Sending<'_> {
             return Ok(Attempt::Done(JobOutcome::Stale(why)));
         };
         if recorded.sent_here {
-            self.plan_after_send(campaign, &mut e, attempt > 1, now)
+            self.campaigns()
+                .plan_after_send(campaign, &mut e, attempt > 1, now)
                 .await?;
         }
         let ended_now = was_active && e.is_ended();

@@ -105,9 +105,14 @@ impl Sending<'_> {
             }
         }
         if let Some((at, resent)) = last_sent
-            && let Some(campaign) = self.campaign_by_id(&e.org_id, &e.campaign_id).await?
+            && let Some(campaign) = self
+                .campaigns()
+                .campaign_by_id(&e.org_id, &e.campaign_id)
+                .await?
         {
-            self.plan_after_send(&campaign, &mut e, resent, at).await?;
+            self.campaigns()
+                .plan_after_send(&campaign, &mut e, resent, at)
+                .await?;
         }
         let ended_now = was_active && e.is_ended();
         let settled = e.settle(was_open, now);
@@ -141,13 +146,13 @@ impl Sending<'_> {
         version: u64,
     ) -> Result<Attempt<Swept>, Error> {
         let org = &e.org_id;
-        let campaign = self.campaign_by_id(org, &e.campaign_id).await?;
+        let campaign = self.campaigns().campaign_by_id(org, &e.campaign_id).await?;
         if e.is_ended()
             && !e.has_sendable_step()
             && let Some(c) = &campaign
         {
             // Its handler may have died before checking the campaign's completion.
-            self.complete_if_done(org, &c.id).await?;
+            self.campaigns().complete_if_done(org, &c.id).await?;
         }
         // A finished enrollment's re-send still goes out of a completed campaign.
         let sending = campaign.is_some_and(|c| {
