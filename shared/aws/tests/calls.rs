@@ -129,10 +129,12 @@ fn service_on(
 /// A two-step campaign from `sender`'s account (linked here), not started.
 async fn two_step_campaign(service: &Service, who: &Identity, sender: &str) -> Campaign {
     let account = service
+        .accounts()
         .link_account(who, sender, Some("Alice Recruiter".into()))
         .await
         .expect("account linked");
     let project = service
+        .catalog()
         .create_project(who, "Backend hiring")
         .await
         .expect("project created");
@@ -253,6 +255,7 @@ async fn starting_a_campaign_of_many_candidates() {
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let c = service
+            .catalog()
             .create_candidate(
                 &who,
                 NewCandidate {
@@ -371,6 +374,7 @@ async fn one_campaign_step_end_to_end() {
 
     // A running two-step campaign with one candidate, through the use cases.
     let candidate = service
+        .catalog()
         .create_candidate(
             &who,
             NewCandidate {

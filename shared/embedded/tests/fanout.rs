@@ -74,10 +74,11 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         admin: false,
     };
     let account = service
+        .accounts()
         .link_account(&who, "alice@acme.example", None)
         .await
         .unwrap();
-    let project = service.create_project(&who, "P").await.unwrap();
+    let project = service.catalog().create_project(&who, "P").await.unwrap();
     let campaign = service
         .campaigns()
         .create_campaign(
@@ -107,6 +108,7 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
     let mut candidate_ids = Vec::new();
     for i in 0..n {
         let c = service
+            .catalog()
             .create_candidate(
                 &who,
                 NewCandidate {

@@ -145,10 +145,12 @@ impl World {
     ) -> (CampaignId, EnrollmentId) {
         let s = &self.service;
         let account = s
+            .accounts()
             .link_account(&self.who, "alice@recruit.example", Some("Alice R".into()))
             .await
             .unwrap();
         let candidate = s
+            .catalog()
             .create_candidate(
                 &self.who,
                 NewCandidate {
@@ -169,7 +171,7 @@ impl World {
             )
             .await
             .unwrap();
-        let project = s.create_project(&self.who, "P").await.unwrap();
+        let project = s.catalog().create_project(&self.who, "P").await.unwrap();
         let campaign = s
             .campaigns()
             .create_campaign(
@@ -563,10 +565,12 @@ async fn a_single_message_over_the_render_budget_is_refused_with_422() {
     let w = World::new();
     let s = &w.service;
     let account = s
+        .accounts()
         .link_account(&w.who, "alice@recruit.example", Some("Alice R".into()))
         .await
         .unwrap();
     let candidate = s
+        .catalog()
         .create_candidate(
             &w.who,
             NewCandidate {
@@ -673,6 +677,7 @@ async fn no_address_blocks_and_a_refused_recipient_cascades_then_ends_bounced() 
     assert_eq!(e.status, EnrollmentStatus::Bounced);
     let candidate = w
         .service
+        .catalog()
         .candidate(&w.who, e.candidate_id.as_str())
         .await
         .unwrap();
@@ -724,7 +729,7 @@ async fn a_sender_fault_pauses_the_campaign_and_sends_nothing() {
     assert_eq!(c.status, CampaignStatus::Paused);
     assert_eq!(c.pause_reason, Some(PauseReason::SenderError));
     assert!(w.enrollment(&eid).await.steps[0].attempts.is_empty());
-    let accounts = w.service.list_accounts(&w.who).await.unwrap();
+    let accounts = w.service.accounts().list_accounts(&w.who).await.unwrap();
     assert_eq!(
         accounts[0].status,
         outreach_app::model::AccountStatus::Error

@@ -334,12 +334,13 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
                 |(_, e)| format!("{:?}", e.status),
             )
         }
-        Task::Relink(a) => show(s.relink_account(&who, &a).await, |a| {
+        Task::Relink(a) => show(s.accounts().relink_account(&who, &a).await, |a| {
             format!("{:?}", a.status)
         }),
-        Task::AccountLimit(a, n) => show(s.set_account_daily_limit(&who, &a, n).await, |a| {
-            format!("{:?}", a.daily_limit)
-        }),
+        Task::AccountLimit(a, n) => show(
+            s.accounts().set_account_daily_limit(&who, &a, n).await,
+            |a| format!("{:?}", a.daily_limit),
+        ),
         Task::Single(c, a) => {
             let input = outreach_app::usecases::sending::messages::NewMessage {
                 sender_account_id: a,
@@ -537,6 +538,7 @@ impl World {
         let who = self.who.clone();
         let zone = *pick(&mut self.rng, ZONES).expect("zones");
         let _ = s
+            .accounts()
             .update_me(&who, Some("Olivia Owner".into()), Some(zone.into()))
             .await;
         if let Ok(z) = outreach_domain::Zone::parse(zone) {
@@ -545,6 +547,7 @@ impl World {
         let n_accounts = self.rng.random_range(1..=2);
         for i in 0..n_accounts {
             let a = s
+                .accounts()
                 .link_account(
                     &who,
                     &format!("sender{i}@recruit{i}.example"),
@@ -561,7 +564,11 @@ impl World {
             }
             self.accounts.push(a.id);
         }
-        let project = s.create_project(&who, "Hiring").await.expect("project");
+        let project = s
+            .catalog()
+            .create_project(&who, "Hiring")
+            .await
+            .expect("project");
         // 1 to 30, small organizations more often (they are cheaper and find as much).
         let u: f64 = self.rng.random();
         let n_candidates = 1 + (29.0 * u * u).round() as usize;
@@ -600,6 +607,7 @@ impl World {
                 .then(|| pick(&mut self.rng, ZONES).expect("zones").to_string());
             let company = self.rng.random_bool(0.8).then(|| format!("Company {i}"));
             match s
+                .catalog()
                 .create_candidate(
                     &who,
                     NewCandidate {
@@ -1632,6 +1640,7 @@ impl World {
         for i in 0..n {
             let address = format!("b{batch}.k{i}@{domain}");
             let made = s
+                .catalog()
                 .create_candidate(
                     &self.who,
                     NewCandidate {

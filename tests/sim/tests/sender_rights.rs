@@ -194,25 +194,26 @@ fn steps(who: &str) -> Vec<StepSpec> {
 }
 
 async fn candidate(s: &Service, who: &Identity, name: &str) -> String {
-    s.create_candidate(
-        who,
-        NewCandidate {
-            first_name: name.into(),
-            last_name: "Doe".into(),
-            title: None,
-            company: None,
-            location: None,
-            timezone: None,
-            emails: vec![NewEmail {
-                address: format!("{}@candidates.example", name.to_lowercase()),
-                kind: EmailType::Work,
-            }],
-        },
-    )
-    .await
-    .unwrap()
-    .id
-    .to_string()
+    s.catalog()
+        .create_candidate(
+            who,
+            NewCandidate {
+                first_name: name.into(),
+                last_name: "Doe".into(),
+                title: None,
+                company: None,
+                location: None,
+                timezone: None,
+                emails: vec![NewEmail {
+                    address: format!("{}@candidates.example", name.to_lowercase()),
+                    kind: EmailType::Work,
+                }],
+            },
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string()
 }
 
 async fn campaign(
@@ -267,16 +268,24 @@ async fn scene(w: &World) -> Scene {
     let s = &w.service;
     let (alice, carol) = (identity("alice"), identity("carol"));
     let account = s
+        .accounts()
         .link_account(&alice, ALICE_ADDRESS, Some("Alice".into()))
         .await
         .unwrap()
         .id
         .to_string();
-    s.add_delegate(&alice, &account, None, "carol")
+    s.accounts()
+        .add_delegate(&alice, &account, None, "carol")
         .await
         .unwrap();
-    let project = s.create_project(&alice, "Hiring").await.unwrap().id;
+    let project = s
+        .catalog()
+        .create_project(&alice, "Hiring")
+        .await
+        .unwrap()
+        .id;
     let template = s
+        .catalog()
         .create_template(&alice, "Alice's template", steps("alice"))
         .await
         .unwrap()
@@ -299,7 +308,8 @@ async fn scene(w: &World) -> Scene {
         .pause_campaign(&alice, &alice_campaign)
         .await
         .unwrap();
-    s.remove_delegate(&alice, &account, None, "carol")
+    s.accounts()
+        .remove_delegate(&alice, &account, None, "carol")
         .await
         .unwrap();
     let carols = s
@@ -907,7 +917,8 @@ async fn the_owner_and_a_current_delegate_keep_the_right() {
     let w = world();
     let sc = scene(&w).await;
     let s = &w.service;
-    s.add_delegate(&identity("alice"), &sc.account, None, "dave")
+    s.accounts()
+        .add_delegate(&identity("alice"), &sc.account, None, "dave")
         .await
         .unwrap();
     let camp = &sc.alice_campaign;

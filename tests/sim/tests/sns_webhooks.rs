@@ -199,10 +199,12 @@ impl App {
     async fn sent_message(&self) -> (EnrollmentId, outreach_app::dev::OutboxItem, String) {
         let s = &self.service;
         let account = s
+            .accounts()
             .link_account(&self.who, "alice@recruit.example", Some("Alice R".into()))
             .await
             .unwrap();
         let candidate = s
+            .catalog()
             .create_candidate(
                 &self.who,
                 NewCandidate {
@@ -226,7 +228,7 @@ impl App {
             )
             .await
             .unwrap();
-        let project = s.create_project(&self.who, "P").await.unwrap();
+        let project = s.catalog().create_project(&self.who, "P").await.unwrap();
         let campaign = s
             .campaigns()
             .create_campaign(

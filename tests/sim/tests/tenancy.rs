@@ -112,14 +112,16 @@ struct Acme {
 async fn acme(w: &World) -> Acme {
     let s = &w.service;
     let alice = identity("acme", "alice");
-    s.update_me(
-        &alice,
-        Some("Alice Acme-Secret".into()),
-        Some("Europe/Berlin".into()),
-    )
-    .await
-    .unwrap();
+    s.accounts()
+        .update_me(
+            &alice,
+            Some("Alice Acme-Secret".into()),
+            Some("Europe/Berlin".into()),
+        )
+        .await
+        .unwrap();
     let account = s
+        .accounts()
         .link_account(
             &alice,
             "alice@acme-secret.example",
@@ -128,6 +130,7 @@ async fn acme(w: &World) -> Acme {
         .await
         .unwrap();
     let candidate = s
+        .catalog()
         .create_candidate(
             &alice,
             NewCandidate {
@@ -152,14 +155,17 @@ async fn acme(w: &World) -> Acme {
         .await
         .unwrap();
     let id = candidate.id.to_string();
-    s.add_manual_email(&alice, &id, MANUAL, EmailType::Personal)
+    s.catalog()
+        .add_manual_email(&alice, &id, MANUAL, EmailType::Personal)
         .await
         .unwrap();
     let project = s
+        .catalog()
         .create_project(&alice, "Project Acme-Secret")
         .await
         .unwrap();
-    s.pin_address(&alice, &project.id, &id, "zq@work-secret.example")
+    s.catalog()
+        .pin_address(&alice, &project.id, &id, "zq@work-secret.example")
         .await
         .unwrap();
     let steps = vec![
@@ -177,6 +183,7 @@ async fn acme(w: &World) -> Acme {
         },
     ];
     let template = s
+        .catalog()
         .create_template(&alice, "Template Acme-Secret", steps.clone())
         .await
         .unwrap();
@@ -460,6 +467,7 @@ async fn another_organization_gets_404_and_nothing_of_ours_from_every_route() {
     let gary = identity("globex", "gary");
     let account = w
         .service
+        .accounts()
         .link_account(&gary, "gary@globex.example", Some("Gary".into()))
         .await
         .unwrap();

@@ -49,7 +49,7 @@ async fn list_campaigns(
     Path(project): Path<String>,
     Paging(page): Paging,
 ) -> ApiResult {
-    let project = s.project(&who, &project).await?;
+    let project = s.catalog().project(&who, &project).await?;
     let p = s
         .store
         .list_campaigns(&who.org_id, &project.id, &page)

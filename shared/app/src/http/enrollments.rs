@@ -218,7 +218,7 @@ async fn remove_enrollment(
     responses((status = 200, description = "The account", body = AccountView)),
 )]
 async fn relink_account(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    let a = s.relink_account(&who, &id).await?;
+    let a = s.accounts().relink_account(&who, &id).await?;
     ok(views::account(&a, &who.user_id))
 }
 

@@ -30,7 +30,7 @@ async fn send_message(
     Body(b): Body<NewMessage>,
 ) -> ApiResult {
     let (_, e) = s.sending().send_single(&who, &id, b).await?;
-    let candidate = s.candidate(&who, &id).await?;
+    let candidate = s.catalog().candidate(&who, &id).await?;
     created(views::message(&e, s.now(), &who.user_id, &candidate))
 }
 

@@ -17,6 +17,29 @@ use crate::retry::retry_versioned;
 use crate::service::Service;
 use crate::usecases::records::lost;
 
+/// The accounts process: the user and their sender accounts — linking
+/// and proof of control, relinking and removal, delegates and
+/// sender rights, daily limits and credits.
+/// A view of the [`Service`] (`service.accounts()`): its methods are the
+/// process' own; the ports and what other processes share are the service's.
+pub struct Accounts<'a> {
+    service: &'a Service,
+}
+
+impl Service {
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts { service: self }
+    }
+}
+
+impl std::ops::Deref for Accounts<'_> {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        self.service
+    }
+}
+
 /// the same owner linking the same address revives the same account
 /// id, pending again; with proof, the relink counts as a resend.
 fn relink(
@@ -34,7 +57,7 @@ fn relink(
     }
 }
 
-impl Service {
+impl Accounts<'_> {
     /// Links a sender address. Linking an address the same owner linked
     /// before revives the same account id.
     pub async fn link_account(
@@ -142,7 +165,7 @@ impl Service {
     }
 }
 
-impl Service {
+impl Accounts<'_> {
     /// re-linking an account returns it to `connected` (local mode) or
     /// `pending`, resolves its notifications and, once connected, resumes the
     /// campaigns the service paused for it (`sender_error`, `sender_removed`),
@@ -221,7 +244,7 @@ fn delegated_key(org: &outreach_domain::ids::OrgId, user: &outreach_domain::ids:
     format!("delegated:{org}:{user}")
 }
 
-impl Service {
+impl Accounts<'_> {
     /// The accounts the caller owns or was granted (R-2.4: `delegated: true`).
     pub async fn usable_accounts(&self, who: &Identity) -> Result<Vec<EmailAccount>, Error> {
         let mut accounts = self.list_accounts(who).await?;
@@ -426,7 +449,7 @@ impl Service {
     }
 }
 
-impl Service {
+impl Accounts<'_> {
     /// the owner sets the account's daily limit (`None` clears it). A
     /// delegate sees the account and gets 403; anyone else 404.
     pub async fn set_account_daily_limit(

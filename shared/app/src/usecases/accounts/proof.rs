@@ -5,12 +5,12 @@
 use outreach_domain::EmailAddress;
 use outreach_domain::ids::AccountId;
 
+use super::Accounts;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::{AccountStatus, EmailAccount, Proof};
-use crate::service::Service;
 
-impl Service {
+impl Accounts<'_> {
     /// Mails the confirmation link, asks the mail service to verify the
     /// identity, and polls it about every minute for 24 hours.
     pub(super) async fn start_proof(
@@ -469,7 +469,7 @@ pub(super) fn poll_wake_up(
     }
 }
 
-impl Service {
+impl Accounts<'_> {
     /// The minute-by-minute poll of a pending account, for 24 hours.
     pub(crate) async fn run_identity_poll(
         &self,

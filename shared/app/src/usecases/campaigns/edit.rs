@@ -27,7 +27,7 @@ impl Campaigns<'_> {
     ) -> Result<Campaign, Error> {
         let current = self.campaign(who, id).await?.value;
         // Every edit needs sender rights, not only those of steps and timing.
-        self.require_sender_rights(who, &current).await?;
+        self.accounts().require_sender_rights(who, &current).await?;
         if !current.editable(self.now()) {
             return Err(Error::Conflict(
                 "a campaign can be edited in draft, paused, or within 20 minutes of its start"

@@ -27,7 +27,7 @@ impl Campaigns<'_> {
         change: fn(&mut Campaign, DateTime<Utc>) -> Result<(), E>,
     ) -> Result<Campaign, Error> {
         let current = self.campaign(who, id).await?.value;
-        self.require_sender_rights(who, &current).await?;
+        self.accounts().require_sender_rights(who, &current).await?;
         self.require_connected_sender(&current).await?;
         let now = self.now();
         self.queue_fan_out(&current, how(now), None).await?;

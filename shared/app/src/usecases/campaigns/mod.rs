@@ -115,12 +115,13 @@ impl Campaigns<'_> {
         input: NewCampaign,
     ) -> Result<Campaign, Error> {
         self.ensure_org(&who.org_id).await?;
-        let project = self.project(who, project_id).await?;
+        let project = self.catalog().project(who, project_id).await?;
         let name = input.name.trim().to_owned();
         if name.is_empty() || name.chars().count() > 200 {
             return Err(Error::invalid("name", "must be 1 to 200 characters"));
         }
         let account = self
+            .accounts()
             .sender_named_in_body(who, &input.sender_account_id, "sender_account_id")
             .await?;
         let Some(steps) = self
@@ -132,7 +133,7 @@ impl Campaigns<'_> {
         // "Your time zone" defaults to the owner's profile.
         let timezone = match input.timezone.as_deref() {
             Some(tz) => Zone::parse(tz).map_err(|e| Error::invalid("timezone", e.to_string()))?,
-            None => self.me(who).await?.timezone,
+            None => self.accounts().me(who).await?.timezone,
         };
         let campaign = Campaign {
             id: CampaignId::new(self.new_id(CampaignId::PREFIX)),
@@ -202,7 +203,8 @@ impl Campaigns<'_> {
                 "give either template_id or steps, not both",
             )),
             (Some(tid), None) => Ok(Some(
-                self.template(who, &tid)
+                self.catalog()
+                    .template(who, &tid)
                     .await
                     .map_err(|_| Error::invalid("template_id", "no template with this id"))?
                     .steps,

@@ -56,7 +56,7 @@ impl Campaigns<'_> {
         who: &Identity,
         project_id: &str,
     ) -> Result<OutreachView, Error> {
-        let project = self.project(who, project_id).await?;
+        let project = self.catalog().project(who, project_id).await?;
         let mut campaigns = Vec::new();
         let mut page = PageRequest {
             limit: 100,

@@ -5,11 +5,11 @@ use outreach_domain::ids::CandidateId;
 use outreach_domain::{EmailAddress, Zone};
 use serde::Deserialize;
 
+use super::Catalog;
 use crate::auth::Identity;
 use crate::error::{Error, FieldError};
 use crate::model::LedgerEntry;
 use crate::ports::{Page, PageRequest, RevealOutcome};
-use crate::service::Service;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -57,7 +57,7 @@ fn text_field(
     value
 }
 
-impl Service {
+impl Catalog<'_> {
     /// Creates a candidate; creating never spends a credit.
     pub async fn create_candidate(
         &self,
@@ -220,7 +220,7 @@ pub struct CandidateUpdate {
     pub timezone: Option<String>,
 }
 
-impl Service {
+impl Catalog<'_> {
     /// a manual address, visible to and usable by its author alone.
     pub async fn add_manual_email(
         &self,

@@ -12,6 +12,28 @@ use crate::model::{Project, Template};
 use crate::ports::{Page, PageRequest};
 use crate::service::Service;
 
+/// The catalog process: an organization's projects, templates and candidates
+/// read and changed.
+/// A view of the [`Service`] (`service.catalog()`): its methods are the
+/// process' own; the ports and what other processes share are the service's.
+pub struct Catalog<'a> {
+    service: &'a Service,
+}
+
+impl Service {
+    pub fn catalog(&self) -> Catalog<'_> {
+        Catalog { service: self }
+    }
+}
+
+impl std::ops::Deref for Catalog<'_> {
+    type Target = Service;
+
+    fn deref(&self) -> &Service {
+        self.service
+    }
+}
+
 fn valid_name(name: &str) -> Result<String, Error> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -59,7 +81,7 @@ pub fn validate_steps(steps: &[StepSpec]) -> Result<(), Error> {
     }
 }
 
-impl Service {
+impl Catalog<'_> {
     pub async fn create_project(&self, who: &Identity, name: &str) -> Result<Project, Error> {
         self.ensure_org(&who.org_id).await?;
         let project = Project {
@@ -125,7 +147,7 @@ impl Service {
     }
 }
 
-impl Service {
+impl Catalog<'_> {
     /// Replaces a template's name and steps; campaigns keep the steps they copied.
     pub async fn update_template(
         &self,

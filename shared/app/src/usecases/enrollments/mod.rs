@@ -138,7 +138,9 @@ impl Enrollments<'_> {
             )));
         }
         let campaign = self.campaigns().campaign(who, campaign_id).await?.value;
-        self.require_sender_rights(who, &campaign).await?;
+        self.accounts()
+            .require_sender_rights(who, &campaign)
+            .await?;
         if matches!(
             campaign.status,
             CampaignStatus::Stopped | CampaignStatus::Completed
@@ -335,7 +337,9 @@ impl Enrollments<'_> {
         id: &str,
     ) -> Result<(Campaign, Enrollment), Error> {
         let (campaign, _) = self.enrollment(who, campaign_id, id).await?;
-        self.require_sender_rights(who, &campaign).await?;
+        self.accounts()
+            .require_sender_rights(who, &campaign)
+            .await?;
         let (campaign, e, _) = self
             .change_enrollment(who, campaign_id, id, |e| {
                 e.resume().map_err(|err| Error::Conflict(err.to_string()))
@@ -425,7 +429,9 @@ impl Enrollments<'_> {
         address: &str,
     ) -> Result<(Campaign, Enrollment), Error> {
         let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
-        self.require_sender_rights(who, &campaign).await?;
+        self.accounts()
+            .require_sender_rights(who, &campaign)
+            .await?;
         let address = &self.retry_address(who, &current.value, address).await?;
         if matches!(
             campaign.status,
@@ -487,7 +493,10 @@ impl Enrollments<'_> {
                 "the address is on the organization's suppression list (R-9.5)",
             ));
         }
-        let candidate = self.candidate(who, current.candidate_id.as_str()).await?;
+        let candidate = self
+            .catalog()
+            .candidate(who, current.candidate_id.as_str())
+            .await?;
         if candidate.opted_out {
             return Err(Error::invalid(
                 "address",
@@ -715,7 +724,9 @@ impl Enrollments<'_> {
         input: Overrides,
     ) -> Result<(Campaign, Enrollment), Error> {
         let (campaign, current) = self.enrollment(who, campaign_id, id).await?;
-        self.require_sender_rights(who, &campaign).await?;
+        self.accounts()
+            .require_sender_rights(who, &campaign)
+            .await?;
         let address = &match &input.address {
             Some(Some(raw)) => Some(Some(self.override_address(who, &current.value, raw).await?)),
             Some(None) => Some(None),
@@ -767,7 +778,10 @@ impl Enrollments<'_> {
         raw: &str,
     ) -> Result<EmailAddress, Error> {
         let a = EmailAddress::parse(raw).map_err(|e| Error::invalid("address", e.to_string()))?;
-        let candidate = self.candidate(who, current.candidate_id.as_str()).await?;
+        let candidate = self
+            .catalog()
+            .candidate(who, current.candidate_id.as_str())
+            .await?;
         if candidate
             .emails
             .iter()

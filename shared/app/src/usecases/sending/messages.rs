@@ -50,9 +50,10 @@ impl Sending<'_> {
     ) -> Result<(Campaign, Enrollment), Error> {
         self.ensure_org(&who.org_id).await?;
         let account = self
+            .accounts()
             .sender_named_in_body(who, &input.sender_account_id, "sender_account_id")
             .await?;
-        let candidate = self.candidate(who, candidate_id).await?;
+        let candidate = self.catalog().candidate(who, candidate_id).await?;
         if candidate.opted_out {
             return Err(Error::invalid(
                 "candidate_id",
@@ -66,7 +67,10 @@ impl Sending<'_> {
             .as_deref()
             .map(|raw| chosen_address(who, &candidate, raw))
             .transpose()?;
-        let suppressed = self.suppressed_addresses(&who.org_id, &candidate).await?;
+        let suppressed = self
+            .catalog()
+            .suppressed_addresses(&who.org_id, &candidate)
+            .await?;
         if address.as_ref().is_some_and(|a| suppressed.contains(a)) {
             return Err(Error::invalid(
                 "address",
@@ -74,7 +78,7 @@ impl Sending<'_> {
             ));
         }
         let now = self.now();
-        let profile = self.me(who).await?;
+        let profile = self.accounts().me(who).await?;
         let campaign = self.single_campaign(who, &account, step, profile.timezone, now);
         let mut enrollment = Enrollment::new(NewEnrollment {
             id: enrollment_id(&campaign.id, &candidate.id),
@@ -124,6 +128,7 @@ impl Sending<'_> {
             )),
             (Some(tid), None) => {
                 let template = self
+                    .catalog()
                     .template(who, tid)
                     .await
                     .map_err(|_| Error::invalid("template_id", "no template with this id"))?;
@@ -251,7 +256,7 @@ impl Sending<'_> {
         who: &Identity,
         candidate_id: &str,
     ) -> Result<(Candidate, Vec<(Campaign, Enrollment)>), Error> {
-        let candidate = self.candidate(who, candidate_id).await?;
+        let candidate = self.catalog().candidate(who, candidate_id).await?;
         let mut out = Vec::new();
         for id in self
             .store

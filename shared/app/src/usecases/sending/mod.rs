@@ -116,7 +116,10 @@ impl Sending<'_> {
                 Ok(JobOutcome::Event(format!("fan-out chunk ran: {ran}")))
             }
             Job::PollIdentity { account_id, since } => {
-                let connected = self.run_identity_poll(account_id, *since).await?;
+                let connected = self
+                    .accounts()
+                    .run_identity_poll(account_id, *since)
+                    .await?;
                 Ok(JobOutcome::Event(format!(
                     "identity poll: connected={connected}"
                 )))
