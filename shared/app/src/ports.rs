@@ -356,13 +356,13 @@ pub trait Store: Send + Sync {
         let key = &key;
         retry_versioned(
             || async move {
-                let current = self.get_record(&key).await?;
+                let current = self.get_record(key).await?;
                 let (value, expected) = match &current {
                     Some(v) => (v.value.as_u64().unwrap_or(0), Some(v.version)),
                     None => (0, None),
                 };
                 match self
-                    .put_record(&key, &serde_json::json!(value + 1), expected)
+                    .put_record(key, &serde_json::json!(value + 1), expected)
                     .await
                 {
                     Ok(_) => Ok(Attempt::Done(value + 1)),

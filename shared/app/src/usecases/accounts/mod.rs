@@ -86,7 +86,7 @@ impl Accounts<'_> {
             || async move {
                 let existing = self
                     .store
-                    .find_account(&who.user_id, &who.org_id, &address)
+                    .find_account(&who.user_id, &who.org_id, address)
                     .await?;
                 if proof {
                     let id = existing.as_ref().map(|v| &v.value.id);
@@ -98,10 +98,10 @@ impl Accounts<'_> {
                 }
                 let (mut account, expected) = match existing {
                     Some(Versioned { mut value, version }) => {
-                        relink(&mut value, &display_name, proof, now);
+                        relink(&mut value, display_name, proof, now);
                         (value, Some(version))
                     }
-                    None => (self.new_account(who, &address, &display_name, now), None),
+                    None => (self.new_account(who, address, display_name, now), None),
                 };
                 if let Some(link) = &link {
                     account.proof.link = Some(link.id.clone());
@@ -121,7 +121,7 @@ impl Accounts<'_> {
             // Local mode needs no proof.
             return self.connect(&account.id).await;
         };
-        self.start_proof(&account, &link).await?;
+        self.start_proof(&account, link).await?;
         Ok(account)
     }
 
