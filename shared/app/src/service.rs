@@ -1,5 +1,7 @@
 //! The service: the ports wired together and the configuration every use case
-//! shares. Use cases live in `usecases/`, one module per resource.
+//! shares. The use cases live in `usecases/`, one folder per process; each
+//! process is a view of the service (`service.sending()`,
+//! `service.campaigns()`, …) whose methods are that process' steps.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
