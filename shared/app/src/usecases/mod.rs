@@ -18,6 +18,33 @@
 //!
 //! [`records`] holds the versioned read-modify-writes they share.
 
+/// Declares a process: a view of the [`Service`](crate::service::Service)
+/// (`service.<accessor>()`) whose methods are that process' steps; the
+/// ports, and what several processes share, stay the service's.
+macro_rules! process {
+    ($(#[$doc:meta])* $name:ident, $accessor:ident) => {
+        $(#[$doc])*
+        pub struct $name<'a> {
+            service: &'a crate::service::Service,
+        }
+
+        impl crate::service::Service {
+            #[doc = concat!("The ", stringify!($accessor), " process.")]
+            pub fn $accessor(&self) -> $name<'_> {
+                $name { service: self }
+            }
+        }
+
+        impl std::ops::Deref for $name<'_> {
+            type Target = crate::service::Service;
+
+            fn deref(&self) -> &crate::service::Service {
+                self.service
+            }
+        }
+    };
+}
+
 pub mod accounts;
 pub mod campaigns;
 pub mod catalog;

@@ -14,30 +14,13 @@ use crate::error::Error;
 use crate::model::{AccountStatus, EmailAccount, Proof};
 use crate::ports::Versioned;
 use crate::retry::retry_versioned;
-use crate::service::Service;
 use crate::usecases::records::lost;
 
-/// The accounts process: the user and their sender accounts — linking
-/// and proof of control, relinking and removal, delegates and
-/// sender rights, daily limits and credits.
-/// A view of the [`Service`] (`service.accounts()`): its methods are the
-/// process' own; the ports and what other processes share are the service's.
-pub struct Accounts<'a> {
-    service: &'a Service,
-}
-
-impl Service {
-    pub fn accounts(&self) -> Accounts<'_> {
-        Accounts { service: self }
-    }
-}
-
-impl std::ops::Deref for Accounts<'_> {
-    type Target = Service;
-
-    fn deref(&self) -> &Service {
-        self.service
-    }
+process! {
+    /// The accounts process: the user and their sender accounts — linking
+    /// and proof of control, relinking and removal, delegates and
+    /// sender rights, daily limits and credits.
+    Accounts, accounts
 }
 
 /// the same owner linking the same address revives the same account

@@ -18,30 +18,13 @@ use serde::Deserialize;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::ports::{PageRequest, Versioned};
-use crate::service::Service;
 use crate::usecases::catalog::validate_steps;
 
-/// The campaigns process: a campaign's life — create, edit, start, pause,
-/// resume, stop — the planning of its enrollments, its
-/// preview and the project's Outreach view.
-/// A view of the [`Service`] (`service.campaigns()`): its methods are the
-/// process' own; the ports and what other processes share are the service's.
-pub struct Campaigns<'a> {
-    service: &'a Service,
-}
-
-impl Service {
-    pub fn campaigns(&self) -> Campaigns<'_> {
-        Campaigns { service: self }
-    }
-}
-
-impl std::ops::Deref for Campaigns<'_> {
-    type Target = Service;
-
-    fn deref(&self) -> &Service {
-        self.service
-    }
+process! {
+    /// The campaigns process: a campaign's life — create, edit, start, pause,
+    /// resume, stop — the planning of its enrollments, its
+    /// preview and the project's Outreach view.
+    Campaigns, campaigns
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

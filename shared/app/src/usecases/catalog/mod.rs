@@ -10,28 +10,11 @@ use crate::auth::Identity;
 use crate::error::{Error, FieldError};
 use crate::model::{Project, Template};
 use crate::ports::{Page, PageRequest};
-use crate::service::Service;
 
-/// The catalog process: an organization's projects, templates and candidates
-/// read and changed.
-/// A view of the [`Service`] (`service.catalog()`): its methods are the
-/// process' own; the ports and what other processes share are the service's.
-pub struct Catalog<'a> {
-    service: &'a Service,
-}
-
-impl Service {
-    pub fn catalog(&self) -> Catalog<'_> {
-        Catalog { service: self }
-    }
-}
-
-impl std::ops::Deref for Catalog<'_> {
-    type Target = Service;
-
-    fn deref(&self) -> &Service {
-        self.service
-    }
+process! {
+    /// The catalog process: an organization's projects, templates and candidates
+    /// read and changed.
+    Catalog, catalog
 }
 
 fn valid_name(name: &str) -> Result<String, Error> {

@@ -15,31 +15,14 @@ use crate::error::Error;
 use crate::model::EnrollmentEvent;
 use crate::ports::{Activity, Page, PageRequest, RevealOutcome, StoreError, Versioned, WakeUp};
 use crate::retry::retry_versioned;
-use crate::service::Service;
 use crate::usecases::campaigns::Replan;
 use crate::usecases::catalog::candidates::{Pins, pins_key};
 
-/// The enrollments process: adding candidates to a campaign with the
-/// no-double-outreach check, and an enrollment's pause, resume,
-/// removal, retry and overrides.
-/// A view of the [`Service`] (`service.enrollments()`): its methods are the
-/// process' own; the ports and what other processes share are the service's.
-pub struct Enrollments<'a> {
-    service: &'a Service,
-}
-
-impl Service {
-    pub fn enrollments(&self) -> Enrollments<'_> {
-        Enrollments { service: self }
-    }
-}
-
-impl std::ops::Deref for Enrollments<'_> {
-    type Target = Service;
-
-    fn deref(&self) -> &Service {
-        self.service
-    }
+process! {
+    /// The enrollments process: adding candidates to a campaign with the
+    /// no-double-outreach check, and an enrollment's pause, resume,
+    /// removal, retry and overrides.
+    Enrollments, enrollments
 }
 
 /// At most this many candidates per call (§13).

@@ -22,30 +22,13 @@ use crate::error::Error;
 use crate::model::{AccountStatus, MessageRef, Notification};
 use crate::ports::{Activity, StoreError, Versioned};
 use crate::retry::{Attempt, retry_versioned};
-use crate::service::Service;
 use crate::usecases::returns::reputation::SendOutcome;
 
-/// The returns process: what comes back after a send — deliveries, bounces
-/// and complaints (R-9.1–, from SES events), replies and their
-/// forwarding — and the reputation windows.
-/// A view of the [`Service`] (`service.returns()`): its methods are the
-/// process' own; the ports and what other processes share are the service's.
-pub struct Returns<'a> {
-    service: &'a Service,
-}
-
-impl Service {
-    pub fn returns(&self) -> Returns<'_> {
-        Returns { service: self }
-    }
-}
-
-impl std::ops::Deref for Returns<'_> {
-    type Target = Service;
-
-    fn deref(&self) -> &Service {
-        self.service
-    }
+process! {
+    /// The returns process: what comes back after a send — deliveries, bounces
+    /// and complaints (R-9.1–, from SES events), replies and their
+    /// forwarding — and the reputation windows.
+    Returns, returns
 }
 
 /// What a returned event did.

@@ -30,32 +30,15 @@ use outreach_domain::ids::OrgId;
 
 use crate::error::Error;
 use crate::ports::{Activity, Found, Job, Lookup, StoreError};
-use crate::service::Service;
 use crate::usecases::returns::bounced_record;
 use pipeline::SendJob;
 
-/// The sending process: every step of a send, the daily limits
-/// the sweeper and single messages. A view of the
-/// [`Service`] (`service.sending()`): its methods are the process' own; the
-/// ports and the steps it shares with other processes (completing a
-/// campaign, recording an event, a bounce's effects) are the service's.
-pub struct Sending<'a> {
-    service: &'a Service,
-}
-
-impl Service {
-    /// The sending process.
-    pub fn sending(&self) -> Sending<'_> {
-        Sending { service: self }
-    }
-}
-
-impl std::ops::Deref for Sending<'_> {
-    type Target = Service;
-
-    fn deref(&self) -> &Service {
-        self.service
-    }
+process! {
+    /// The sending process: every step of a send, the daily limits
+    /// the sweeper and single messages. What it
+    /// shares with other processes (completing a campaign, recording an
+    /// event, a bounce's effects) is theirs or the service's.
+    Sending, sending
 }
 
 /// What became of a fired wake-up.
