@@ -23,7 +23,7 @@ use crate::http::openapi;
 use crate::http::problem::Problem;
 use crate::http::views::ts;
 use crate::service::Service;
-use crate::usecases::inbound::InboundResult;
+use crate::usecases::returns::inbound::InboundResult;
 
 /// The tag of every `/dev` operation.
 pub const TAG: &str = "local mode only";
@@ -184,7 +184,7 @@ async fn ses_events(
     State(service): State<Arc<Service>>,
     body: axum::body::Bytes,
 ) -> Result<Response, Error> {
-    let outcome = service.handle_ses_notification(&body).await?;
+    let outcome = service.returns().handle_ses_notification(&body).await?;
     Ok(Json(SesEventsView {
         outcome: format!("{outcome:?}"),
     })
@@ -211,10 +211,10 @@ async fn inbound(
     body: axum::body::Bytes,
 ) -> Result<Response, Error> {
     // Local mode has no SPF/DKIM/DMARC verdicts and trusts From.
-    let verdicts = crate::usecases::inbound::Verdicts {
+    let verdicts = crate::usecases::returns::inbound::Verdicts {
         sender_authenticated: true,
     };
-    let result = service.handle_inbound(&body, verdicts).await?;
+    let result = service.returns().handle_inbound(&body, verdicts).await?;
     Ok(Json(result).into_response())
 }
 

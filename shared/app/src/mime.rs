@@ -55,36 +55,56 @@ pub struct OutgoingMail {
 
 /// Serialises `mail` as an RFC 5322 message with CRLF line endings.
 pub fn build_mime(mail: &OutgoingMail) -> Vec<u8> {
-    let from_name = single_line(&mail.from_name).trim().to_owned();
-    let builder = MessageBuilder::new();
-    let builder = if from_name.is_empty() {
-        builder.from(Address::new_address(
-            None::<String>,
-            mail.from.as_str().to_owned(),
-        ))
-    } else if looks_encoded(&from_name) {
-        builder.header(
-            "From",
-            Raw::new(format!(
-                "{} <{}>",
-                encoded_words(&from_name),
-                mail.from.as_str()
-            )),
-        )
-    } else {
-        builder.from(Address::new_address(
-            Some(from_name),
-            mail.from.as_str().to_owned(),
-        ))
-    };
-
-    let builder = builder
+    let builder = with_from(MessageBuilder::new(), &mail.from_name, &mail.from)
         .to(Address::new_address(
             None::<String>,
             mail.to.as_str().to_owned(),
         ))
         .reply_to(Address::new_address(None::<String>, token(&mail.reply_to)));
-    let mut builder = with_subject(builder, &mail.subject).date(Date::new(mail.date.timestamp()));
+    let builder = with_subject(builder, &mail.subject).date(Date::new(mail.date.timestamp()));
+    let builder = with_threading(builder, mail)
+        .header(
+            "List-Unsubscribe",
+            URL::new(token(&mail.list_unsubscribe_url)),
+        )
+        // RFC 8058: mailbox providers POST this body to the URL above.
+        .header(
+            "List-Unsubscribe-Post",
+            Raw::new("List-Unsubscribe=One-Click"),
+        )
+        .text_body(mail.text.as_str())
+        .html_body(mail.html.as_str());
+    write_message(builder)
+}
+
+/// The From header: the display name as given, in encoded words when it
+/// looks like one (so it is not decoded as one), or the bare address.
+fn with_from<'x>(
+    builder: MessageBuilder<'x>,
+    from_name: &str,
+    from: &EmailAddress,
+) -> MessageBuilder<'x> {
+    let from_name = single_line(from_name).trim().to_owned();
+    if from_name.is_empty() {
+        builder.from(Address::new_address(
+            None::<String>,
+            from.as_str().to_owned(),
+        ))
+    } else if looks_encoded(&from_name) {
+        builder.header(
+            "From",
+            Raw::new(format!("{} <{}>", encoded_words(&from_name), from.as_str())),
+        )
+    } else {
+        builder.from(Address::new_address(
+            Some(from_name),
+            from.as_str().to_owned(),
+        ))
+    }
+}
+
+/// Message-ID (when set), In-Reply-To and References.
+fn with_threading<'x>(mut builder: MessageBuilder<'x>, mail: &OutgoingMail) -> MessageBuilder<'x> {
     if let Some(id) = mail
         .message_id
         .as_deref()
@@ -110,22 +130,13 @@ pub fn build_mime(mail: &OutgoingMail) -> Vec<u8> {
     if !references.is_empty() {
         builder = builder.references(MessageId::new_list(references.into_iter()));
     }
-    let builder = builder
-        .header(
-            "List-Unsubscribe",
-            URL::new(token(&mail.list_unsubscribe_url)),
-        )
-        // RFC 8058: mailbox providers POST this body to the URL above.
-        .header(
-            "List-Unsubscribe-Post",
-            Raw::new("List-Unsubscribe=One-Click"),
-        )
-        .text_body(mail.text.as_str())
-        .html_body(mail.html.as_str());
+    builder
+}
 
-    // `MessageBuilder::write_to` invents a Message-ID when none is set, which
-    // would stop the mail service from assigning its own, so the headers are
-    // written here and only the body is left to the builder.
+/// The message's bytes. `MessageBuilder::write_to` invents a Message-ID when
+/// none is set, which would stop the mail service from assigning its own, so
+/// the headers are written here and only the body is left to the builder.
+fn write_message(builder: MessageBuilder<'_>) -> Vec<u8> {
     let mut out = Vec::new();
     for (name, value) in &builder.headers {
         out.extend_from_slice(name.as_bytes());
@@ -187,19 +198,7 @@ pub fn build_forward(mail: &ForwardedMail<'_>) -> Vec<u8> {
     if let Some(r) = mail.reply_to {
         builder = builder.reply_to(Address::new_address(None::<String>, r.as_str().to_owned()));
     }
-    let mut out = Vec::new();
-    for (name, value) in &builder.headers {
-        out.extend_from_slice(name.as_bytes());
-        out.extend_from_slice(b": ");
-        value
-            .write_header(&mut out, name.len() + 2)
-            .expect("writing to a Vec cannot fail");
-    }
-    out.extend_from_slice(b"MIME-Version: 1.0\r\n");
-    builder
-        .write_body(&mut out)
-        .expect("writing to a Vec cannot fail");
-    out
+    write_message(builder)
 }
 
 /// The original as a `message/rfc822` body may carry it (RFC 2046: 7bit or

@@ -188,3 +188,23 @@ pub struct Notification {
     #[serde(default)]
     pub resolved_at: Option<DateTime<Utc>>,
 }
+
+/// How an enrollment's plan is (re)made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "how", content = "at", rename_all = "snake_case")]
+pub enum Replan {
+    /// A new plan from S (start of the campaign or addition of the enrollment, R-5.4).
+    Fresh(DateTime<Utc>),
+    /// After a resume: a step still ahead keeps its time; an overdue
+    /// one is planned as if the enrollment started now.
+    Resume(DateTime<Utc>),
+}
+
+impl Replan {
+    /// The start or resume this plan is made at.
+    pub fn moment(self) -> DateTime<Utc> {
+        match self {
+            Replan::Fresh(t) | Replan::Resume(t) => t,
+        }
+    }
+}

@@ -14,6 +14,7 @@ use crate::model::{
     EmailAccount, EnrollmentEvent, LedgerEntry, MessageRef, Notification, Project, Template,
     UserProfile,
 };
+use crate::retry::{Attempt, retry_versioned};
 
 /// The time source. Only clock adapters read the system time.
 pub trait Clock: Send + Sync {
@@ -352,22 +353,26 @@ pub trait Store: Send + Sync {
     async fn increment_counter(&self, key: &str) -> Result<u64, StoreError> {
         // Stores without an atomic counter: a versioned record.
         let key = format!("counter:{key}");
-        for _ in 0..crate::service::CAS_ATTEMPTS {
-            let current = self.get_record(&key).await?;
-            let (value, expected) = match &current {
-                Some(v) => (v.value.as_u64().unwrap_or(0), Some(v.version)),
-                None => (0, None),
-            };
-            match self
-                .put_record(&key, &serde_json::json!(value + 1), expected)
-                .await
-            {
-                Ok(_) => return Ok(value + 1),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(StoreError::Conflict)
+        let key = &key;
+        retry_versioned(
+            || async move {
+                let current = self.get_record(key).await?;
+                let (value, expected) = match &current {
+                    Some(v) => (v.value.as_u64().unwrap_or(0), Some(v.version)),
+                    None => (0, None),
+                };
+                match self
+                    .put_record(key, &serde_json::json!(value + 1), expected)
+                    .await
+                {
+                    Ok(_) => Ok(Attempt::Done(value + 1)),
+                    Err(StoreError::Conflict) => Ok(Attempt::Lost),
+                    Err(e) => Err(e),
+                }
+            },
+            || Err(StoreError::Conflict),
+        )
+        .await
     }
     /// [`Store::increment_counter`] of each key, in order; one transaction
     /// where the store has them (local mode), one call a key in DynamoDB.
@@ -475,7 +480,7 @@ pub enum Job {
     PlanChunk {
         org_id: OrgId,
         campaign_id: CampaignId,
-        how: crate::usecases::campaigns::Replan,
+        how: crate::model::Replan,
         after: Option<String>,
     },
     /// Asks the mail service whether a pending account's identity is verified.

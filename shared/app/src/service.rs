@@ -1,5 +1,7 @@
 //! The service: the ports wired together and the configuration every use case
-//! shares. Use cases live in `usecases/`, one module per resource.
+//! shares. The use cases live in `usecases/`, one folder per process; each
+//! process is a view of the service (`service.sending()`,
+//! `service.campaigns()`, …) whose methods are that process' steps.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -79,9 +81,6 @@ pub struct Service {
     known_orgs: Mutex<HashSet<OrgId>>,
 }
 
-/// Attempts at a read-modify-write before giving up on a hot record.
-pub(crate) const CAS_ATTEMPTS: usize = 8;
-
 impl Service {
     pub fn new(ports: Ports, config: Config) -> Arc<Self> {
         Arc::new(Service {
@@ -131,51 +130,4 @@ impl Service {
 /// Clamp a requested page size to 1..=100 (default 50).
 pub(crate) fn page_limit(limit: Option<u32>) -> u32 {
     limit.unwrap_or(50).clamp(1, 100)
-}
-
-impl Service {
-    /// Read-modify-write of a small keyed record with a version check. `change`
-    /// returns whether it changed anything (nothing is written otherwise).
-    pub(crate) async fn update_record<T>(
-        &self,
-        key: &str,
-        change: impl Fn(&mut T) -> Result<bool, Error>,
-    ) -> Result<T, Error>
-    where
-        T: serde::Serialize + serde::de::DeserializeOwned + Default,
-    {
-        for _ in 0..CAS_ATTEMPTS {
-            let (mut value, expected) = match self.store.get_record(key).await? {
-                Some(v) => (
-                    serde_json::from_value(v.value)
-                        .map_err(|e| Error::Internal(format!("record {key}: {e}")))?,
-                    Some(v.version),
-                ),
-                None => (T::default(), None),
-            };
-            if !change(&mut value)? {
-                return Ok(value);
-            }
-            let json = serde_json::to_value(&value).map_err(|e| Error::Internal(e.to_string()))?;
-            match self.store.put_record(key, &json, expected).await {
-                Ok(_) => return Ok(value),
-                Err(crate::ports::StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Err(Error::Conflict(format!(
-            "{key} is being changed concurrently; try again"
-        )))
-    }
-
-    pub(crate) async fn read_record<T>(&self, key: &str) -> Result<T, Error>
-    where
-        T: serde::de::DeserializeOwned + Default,
-    {
-        match self.store.get_record(key).await? {
-            Some(v) => serde_json::from_value(v.value)
-                .map_err(|e| Error::Internal(format!("record {key}: {e}"))),
-            None => Ok(T::default()),
-        }
-    }
 }

@@ -45,8 +45,8 @@ use x509_cert::der::{DecodePem, Encode};
 use crate::error::Error;
 use crate::ports::Store;
 use crate::service::Service;
-use crate::usecases::inbound::{InboundResult, Verdicts};
-use crate::usecases::ses_events::SesOutcome;
+use crate::usecases::returns::inbound::{InboundResult, Verdicts};
+use crate::usecases::returns::ses_events::SesOutcome;
 
 /// How old a delivery's `Timestamp` may be.
 pub const MAX_AGE: Duration = Duration::hours(1);
@@ -548,7 +548,7 @@ impl Service {
             Some(outcome) => Ok(outcome),
             // The envelope is what the SES events handler parses.
             None => Ok(WebhookOutcome::SesEvent(
-                self.handle_ses_notification(body).await?,
+                self.returns().handle_ses_notification(body).await?,
             )),
         }
     }
@@ -565,7 +565,7 @@ impl Service {
         }
         let r = receipt(&m.message)?;
         Ok(WebhookOutcome::Inbound(
-            self.handle_inbound(&r.raw, r.verdicts).await?,
+            self.returns().handle_inbound(&r.raw, r.verdicts).await?,
         ))
     }
 }

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::ports::{Clock, PageRequest, Queue, SchedulerError, Store, WakeUp};
 use outreach_app::usecases::campaigns::NewCampaign;
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::usecases::sending::JobOutcome;
 use outreach_app::{Config, Ports, Service};
@@ -129,14 +129,17 @@ fn service_on(
 /// A two-step campaign from `sender`'s account (linked here), not started.
 async fn two_step_campaign(service: &Service, who: &Identity, sender: &str) -> Campaign {
     let account = service
+        .accounts()
         .link_account(who, sender, Some("Alice Recruiter".into()))
         .await
         .expect("account linked");
     let project = service
+        .catalog()
         .create_project(who, "Backend hiring")
         .await
         .expect("project created");
     service
+        .campaigns()
         .create_campaign(
             who,
             &project.id,
@@ -252,6 +255,7 @@ async fn starting_a_campaign_of_many_candidates() {
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let c = service
+            .catalog()
             .create_candidate(
                 &who,
                 NewCandidate {
@@ -273,6 +277,7 @@ async fn starting_a_campaign_of_many_candidates() {
     }
     for chunk in ids.chunks(1000) {
         service
+            .enrollments()
             .add_candidates(
                 &who,
                 campaign.id.as_str(),
@@ -288,6 +293,7 @@ async fn starting_a_campaign_of_many_candidates() {
 
     aws.calls.take();
     service
+        .campaigns()
         .start_campaign(&who, campaign.id.as_str())
         .await
         .expect("campaign started");
@@ -302,7 +308,11 @@ async fn starting_a_campaign_of_many_candidates() {
             q.remove(0)
         };
         clock.set(next.at.max(clock.now()));
-        service.run_job(&next.job).await.expect("the chunk runs");
+        service
+            .sending()
+            .run_job(&next.job)
+            .await
+            .expect("the chunk runs");
         runs += 1;
         assert!(runs < 10 * n + 100, "the fan-out does not end");
     }
@@ -364,6 +374,7 @@ async fn one_campaign_step_end_to_end() {
 
     // A running two-step campaign with one candidate, through the use cases.
     let candidate = service
+        .catalog()
         .create_candidate(
             &who,
             NewCandidate {
@@ -383,6 +394,7 @@ async fn one_campaign_step_end_to_end() {
         .expect("candidate created");
     let campaign = two_step_campaign(&service, &who, &sender).await;
     let added = service
+        .enrollments()
         .add_candidates(
             &who,
             campaign.id.as_str(),
@@ -394,6 +406,7 @@ async fn one_campaign_step_end_to_end() {
         .await
         .expect("candidate added");
     service
+        .campaigns()
         .start_campaign(&who, campaign.id.as_str())
         .await
         .expect("campaign started");
@@ -416,6 +429,7 @@ async fn one_campaign_step_end_to_end() {
 
     aws.calls.take();
     let outcome = service
+        .sending()
         .run_job(&fired.wake_up.job)
         .await
         .expect("the job runs");

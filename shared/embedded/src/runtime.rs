@@ -62,7 +62,7 @@ impl LocalRuntime {
     /// Runs one wake-up. A failing job is logged and dropped: the sweeper picks
     /// the enrollment up again, so an error never becomes a retry loop.
     async fn fire(&self, wake_up: &WakeUp) {
-        match self.service.run_job(&wake_up.job).await {
+        match self.service.sending().run_job(&wake_up.job).await {
             Ok(outcome) => tracing::debug!(name = %wake_up.name, ?outcome, "wake-up ran"),
             Err(e) => tracing::error!(name = %wake_up.name, error = %e, "wake-up failed"),
         }
@@ -105,7 +105,7 @@ impl LocalRuntime {
             }
             *last = now;
         }
-        match self.service.check_identities().await {
+        match self.service.returns().check_identities().await {
             Ok(0) => {}
             Ok(n) => tracing::warn!(accounts = n, "identity check: accounts lost verification"),
             Err(e) => tracing::error!(error = %e, "identity check failed"),
@@ -125,7 +125,7 @@ impl LocalRuntime {
             self.run_due(target).await?;
             self.clock.set(target);
             // Claims whose lease ended and wake-ups lost to a crash.
-            self.service.sweep(Duration::zero()).await?;
+            self.service.sending().sweep(Duration::zero()).await?;
             self.check_identities_if_due().await;
             if self.scheduler.next_due(target)?.is_none() {
                 break;
@@ -147,7 +147,7 @@ impl LocalRuntime {
                 self.check_identities_if_due().await;
                 if last_sweep.elapsed() >= StdDuration::from_secs(60) {
                     let margin = self.service.config().sweep_margin;
-                    match self.service.sweep(margin).await {
+                    match self.service.sending().sweep(margin).await {
                         Ok(report) if report != Default::default() => {
                             tracing::info!(?report, "sweep")
                         }

@@ -92,6 +92,7 @@ async fn a_linked_address_connects_only_after_proof_and_verification() {
     // a DMARC policy of quarantine or reject needs a verified domain identity.
     for domain in ["strict.example", "quarantine.example"] {
         let refused = service
+            .accounts()
             .link_account(&who, &format!("alice@{domain}"), None)
             .await;
         match refused {
@@ -101,6 +102,7 @@ async fn a_linked_address_connects_only_after_proof_and_verification() {
     }
     assert!(
         service
+            .accounts()
             .link_account(&who, "alice@verified.example", None)
             .await
             .is_ok()
@@ -108,6 +110,7 @@ async fn a_linked_address_connects_only_after_proof_and_verification() {
 
     // Every new link is pending and mails a one-time confirmation link.
     let account = service
+        .accounts()
         .link_account(&who, "alice@acme.example", Some("Alice".into()))
         .await
         .unwrap();
@@ -131,12 +134,13 @@ async fn a_linked_address_connects_only_after_proof_and_verification() {
         .expect("the link carries a token")
         .to_owned();
     // Proof of control alone is not enough while SES has not verified the identity.
-    assert!(service.confirm_account(&token).await.unwrap());
-    let listed = service.list_accounts(&who).await.unwrap();
+    assert!(service.accounts().confirm_account(&token).await.unwrap());
+    let listed = service.accounts().list_accounts(&who).await.unwrap();
     let mine = listed.iter().find(|a| a.id == account.id).unwrap();
     assert_eq!(mine.status, AccountStatus::Pending);
     assert!(
         !service
+            .accounts()
             .confirm_account("not-a-token-at-all-000")
             .await
             .unwrap()
@@ -147,18 +151,19 @@ async fn a_linked_address_connects_only_after_proof_and_verification() {
     let now = outreach_app::ports::Clock::now(clock.as_ref());
     let mut polls = 0;
     while let Some(due) = scheduler.next_due(now).unwrap() {
-        service.run_job(&due.job).await.unwrap();
+        service.sending().run_job(&due.job).await.unwrap();
         scheduler.complete(&due).unwrap();
         polls += 1;
     }
     assert!(polls >= 1, "a poll wake-up was planned");
-    let listed = service.list_accounts(&who).await.unwrap();
+    let listed = service.accounts().list_accounts(&who).await.unwrap();
     assert_eq!(
         listed.iter().find(|a| a.id == account.id).unwrap().status,
         AccountStatus::Connected
     );
     // Removing the last link deletes the identity.
     service
+        .accounts()
         .remove_account(&who, account.id.as_str())
         .await
         .unwrap();

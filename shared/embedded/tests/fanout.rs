@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::ports::{Clock, IdSource, PageRequest, Store};
 use outreach_app::usecases::campaigns::{FAN_OUT_CHUNK, NewCampaign};
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::{Config, Ports, Service};
 use outreach_domain::campaign::{StepSpec, WhenToSend};
@@ -74,11 +74,13 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         admin: false,
     };
     let account = service
+        .accounts()
         .link_account(&who, "alice@acme.example", None)
         .await
         .unwrap();
-    let project = service.create_project(&who, "P").await.unwrap();
+    let project = service.catalog().create_project(&who, "P").await.unwrap();
     let campaign = service
+        .campaigns()
         .create_campaign(
             &who,
             &project.id,
@@ -106,6 +108,7 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
     let mut candidate_ids = Vec::new();
     for i in 0..n {
         let c = service
+            .catalog()
             .create_candidate(
                 &who,
                 NewCandidate {
@@ -126,6 +129,7 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         candidate_ids.push(c.id.to_string());
     }
     service
+        .enrollments()
         .add_candidates(
             &who,
             campaign.id.as_str(),
@@ -138,6 +142,7 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         .unwrap();
     let start = clock.now();
     service
+        .campaigns()
         .start_campaign(&who, campaign.id.as_str())
         .await
         .unwrap();
@@ -152,13 +157,13 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         .next_due(clock.now())
         .unwrap()
         .expect("a queued chunk");
-    service.run_job(&first.job).await.unwrap();
+    service.sending().run_job(&first.job).await.unwrap();
     let versions: Vec<u32> = all_enrollments(&store, &who.org_id, &campaign.id)
         .await
         .iter()
         .map(|e| e.plan_version)
         .collect();
-    service.run_job(&first.job).await.unwrap();
+    service.sending().run_job(&first.job).await.unwrap();
     let again: Vec<u32> = all_enrollments(&store, &who.org_id, &campaign.id)
         .await
         .iter()
@@ -167,7 +172,7 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
     assert_eq!(versions, again, "re-running a chunk plans nothing twice");
     scheduler.complete(&first).unwrap();
     while let Some(job) = scheduler.next_due(clock.now()).unwrap() {
-        service.run_job(&job.job).await.unwrap();
+        service.sending().run_job(&job.job).await.unwrap();
         scheduler.complete(&job).unwrap();
     }
     let done = all_enrollments(&store, &who.org_id, &campaign.id).await;

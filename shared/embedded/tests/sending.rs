@@ -14,10 +14,10 @@ use outreach_app::ports::{
     WakeUp,
 };
 use outreach_app::usecases::campaigns::NewCampaign;
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
-use outreach_app::usecases::messages::NewMessage;
 use outreach_app::usecases::sending::JobOutcome;
+use outreach_app::usecases::sending::messages::NewMessage;
 use outreach_app::{Config, Error, Ports, Service};
 use outreach_domain::campaign::{CampaignStatus, PauseReason, StepSpec, WhenToSend};
 use outreach_domain::candidate::EmailType;
@@ -151,10 +151,12 @@ impl World {
     ) -> (CampaignId, EnrollmentId) {
         let s = &self.service;
         let account = s
+            .accounts()
             .link_account(&self.who, "alice@recruit.example", Some("Alice R".into()))
             .await
             .unwrap();
         let candidate = s
+            .catalog()
             .create_candidate(
                 &self.who,
                 NewCandidate {
@@ -175,8 +177,9 @@ impl World {
             )
             .await
             .unwrap();
-        let project = s.create_project(&self.who, "P").await.unwrap();
+        let project = s.catalog().create_project(&self.who, "P").await.unwrap();
         let campaign = s
+            .campaigns()
             .create_campaign(
                 &self.who,
                 &project.id,
@@ -196,6 +199,7 @@ impl World {
             .await
             .unwrap();
         let added = s
+            .enrollments()
             .add_candidates(
                 &self.who,
                 campaign.id.as_str(),
@@ -206,7 +210,8 @@ impl World {
             )
             .await
             .unwrap();
-        s.start_campaign(&self.who, campaign.id.as_str())
+        s.campaigns()
+            .start_campaign(&self.who, campaign.id.as_str())
             .await
             .unwrap();
         (campaign.id, added.enrollments[0].id.clone())
@@ -260,7 +265,7 @@ async fn twenty_concurrent_wake_ups_hand_an_attempt_off_once() {
         .map(|_| {
             let service = w.service.clone();
             let job = job.clone();
-            tokio::spawn(async move { service.run_job(&job).await })
+            tokio::spawn(async move { service.sending().run_job(&job).await })
         })
         .collect();
     let mut sent = 0;
@@ -276,7 +281,7 @@ async fn twenty_concurrent_wake_ups_hand_an_attempt_off_once() {
     assert_eq!(e.status, EnrollmentStatus::InProgress);
     // The fired wake-up again, later: stale, does nothing.
     assert!(matches!(
-        w.service.run_job(&job).await.unwrap(),
+        w.service.sending().run_job(&job).await.unwrap(),
         JobOutcome::Stale(_)
     ));
     assert_eq!(w.calls(), 1);
@@ -291,14 +296,14 @@ async fn an_answer_lost_after_dispatch_is_sent_unconfirmed_and_never_resent() {
     w.script(vec![Some(MailerError::Unconfirmed("timeout".into()))]);
     let job = w.job(&eid).await;
     assert!(matches!(
-        w.service.run_job(&job).await.unwrap(),
+        w.service.sending().run_job(&job).await.unwrap(),
         JobOutcome::Sent {
             step: 1,
             attempt: 1
         }
     ));
     assert!(matches!(
-        w.service.run_job(&job).await.unwrap(),
+        w.service.sending().run_job(&job).await.unwrap(),
         JobOutcome::Stale(_)
     ));
     assert_eq!(w.calls(), 1);
@@ -328,7 +333,7 @@ async fn a_deferred_send_is_replanned_not_dropped() {
     ))]);
     let first = w.job(&eid).await;
     assert_eq!(
-        w.service.run_job(&first).await.unwrap(),
+        w.service.sending().run_job(&first).await.unwrap(),
         JobOutcome::Deferred
     );
     let e = w.enrollment(&eid).await;
@@ -336,7 +341,7 @@ async fn a_deferred_send_is_replanned_not_dropped() {
     assert_eq!(e.next_due_at, Some(at("2026-12-01T14:25:00Z")));
     assert!(
         matches!(
-            w.service.run_job(&first).await.unwrap(),
+            w.service.sending().run_job(&first).await.unwrap(),
             JobOutcome::Stale(_)
         ),
         "the old wake-up is stale"
@@ -344,7 +349,7 @@ async fn a_deferred_send_is_replanned_not_dropped() {
     let retry = w.job(&eid).await;
     w.clock.set(at("2026-12-01T14:25:00Z"));
     assert!(matches!(
-        w.service.run_job(&retry).await.unwrap(),
+        w.service.sending().run_job(&retry).await.unwrap(),
         JobOutcome::Sent {
             step: 1,
             attempt: 1
@@ -381,12 +386,12 @@ async fn a_claim_whose_lease_expired_is_finalised_once_by_the_sweeper() {
         .await
         .unwrap();
 
-    let early = w.service.sweep(Duration::zero()).await.unwrap();
+    let early = w.service.sending().sweep(Duration::zero()).await.unwrap();
     assert_eq!(early.expired_claims, 0, "the lease still holds");
     w.clock.set(at("2026-12-01T14:26:00Z"));
-    let report = w.service.sweep(Duration::zero()).await.unwrap();
+    let report = w.service.sending().sweep(Duration::zero()).await.unwrap();
     assert_eq!(report.expired_claims, 1);
-    let again = w.service.sweep(Duration::zero()).await.unwrap();
+    let again = w.service.sending().sweep(Duration::zero()).await.unwrap();
     assert_eq!(again.expired_claims, 0);
     let e = w.enrollment(&eid).await;
     assert!(e.steps[0].attempts[0].unconfirmed);
@@ -412,7 +417,12 @@ async fn a_lost_wake_up_is_rescued_by_the_sweeper() {
         .await
         .unwrap();
     w.clock.set(at("2026-12-01T14:30:00Z"));
-    let report = w.service.sweep(Duration::minutes(2)).await.unwrap();
+    let report = w
+        .service
+        .sending()
+        .sweep(Duration::minutes(2))
+        .await
+        .unwrap();
     assert_eq!(report.rescued, 1);
     assert_eq!(w.calls(), 1);
     assert_eq!(
@@ -428,27 +438,36 @@ async fn a_wake_up_after_pause_or_stop_sends_nothing() {
     let (cid, eid) = w.ada_at_work().await;
     let job = w.job(&eid).await;
     w.service
+        .campaigns()
         .pause_campaign(&w.who, cid.as_str())
         .await
         .unwrap();
     w.clock.set(at("2026-12-01T14:20:00Z"));
     assert!(matches!(
-        w.service.run_job(&job).await.unwrap(),
+        w.service.sending().run_job(&job).await.unwrap(),
         JobOutcome::Held(_)
     ));
     w.service
+        .campaigns()
         .resume_campaign(&w.who, cid.as_str())
         .await
         .unwrap();
     assert!(
-        matches!(w.service.run_job(&job).await.unwrap(), JobOutcome::Stale(_)),
+        matches!(
+            w.service.sending().run_job(&job).await.unwrap(),
+            JobOutcome::Stale(_)
+        ),
         "resume re-planned the overdue step"
     );
-    w.service.stop_campaign(&w.who, cid.as_str()).await.unwrap();
+    w.service
+        .campaigns()
+        .stop_campaign(&w.who, cid.as_str())
+        .await
+        .unwrap();
     let replanned = w.job(&eid).await;
     w.clock.set(at("2026-12-01T15:00:00Z"));
     assert!(matches!(
-        w.service.run_job(&replanned).await.unwrap(),
+        w.service.sending().run_job(&replanned).await.unwrap(),
         JobOutcome::Held(_)
     ));
     assert_eq!(w.calls(), 0);
@@ -467,7 +486,12 @@ async fn a_missing_merge_field_blocks_instead_of_sending_half_rendered() {
         .campaign(steps, vec![("ada@work.example", EmailType::Work)], None)
         .await;
     w.clock.set(at("2026-12-01T14:20:00Z"));
-    let outcome = w.service.run_job(&w.job(&eid).await).await.unwrap();
+    let outcome = w
+        .service
+        .sending()
+        .run_job(&w.job(&eid).await)
+        .await
+        .unwrap();
     assert_eq!(outcome, JobOutcome::Blocked("candidate.title".into()));
     let e = w.enrollment(&eid).await;
     assert_eq!(e.status, EnrollmentStatus::Blocked);
@@ -492,7 +516,12 @@ async fn a_step_over_the_render_budget_blocks_with_render_limit() {
         )
         .await;
     w.clock.set(at("2026-12-01T14:20:00Z"));
-    let outcome = w.service.run_job(&w.job(&eid).await).await.unwrap();
+    let outcome = w
+        .service
+        .sending()
+        .run_job(&w.job(&eid).await)
+        .await
+        .unwrap();
     assert_eq!(outcome, JobOutcome::Blocked("render_limit".into()));
     let e = w.enrollment(&eid).await;
     assert_eq!(e.status, EnrollmentStatus::Blocked);
@@ -506,10 +535,12 @@ async fn a_single_message_over_the_render_budget_is_refused_with_422() {
     let w = World::new();
     let s = &w.service;
     let account = s
+        .accounts()
         .link_account(&w.who, "alice@recruit.example", Some("Alice R".into()))
         .await
         .unwrap();
     let candidate = s
+        .catalog()
         .create_candidate(
             &w.who,
             NewCandidate {
@@ -535,7 +566,11 @@ async fn a_single_message_over_the_render_budget_is_refused_with_422() {
         body: Some("{{ [1]|batch(100000000000) }}".into()),
         address: None,
     };
-    match s.send_single(&w.who, candidate.id.as_str(), message).await {
+    match s
+        .sending()
+        .send_single(&w.who, candidate.id.as_str(), message)
+        .await
+    {
         Err(Error::Invalid { detail, .. }) => {
             assert!(detail.contains("render_limit"), "{detail}")
         }
@@ -543,6 +578,7 @@ async fn a_single_message_over_the_render_budget_is_refused_with_422() {
     }
     assert_eq!(w.calls(), 0);
     let (_, sent) = s
+        .sending()
         .single_messages(&w.who, candidate.id.as_str())
         .await
         .unwrap();
@@ -556,7 +592,11 @@ async fn no_address_blocks_and_a_refused_recipient_cascades_then_ends_bounced() 
     let (_, eid) = w.campaign(two_steps(), vec![], None).await;
     w.clock.set(at("2026-12-01T14:20:00Z"));
     assert_eq!(
-        w.service.run_job(&w.job(&eid).await).await.unwrap(),
+        w.service
+            .sending()
+            .run_job(&w.job(&eid).await)
+            .await
+            .unwrap(),
         JobOutcome::Blocked("no_address".into())
     );
 
@@ -578,23 +618,36 @@ async fn no_address_blocks_and_a_refused_recipient_cascades_then_ends_bounced() 
         Some(MailerError::RecipientRefused("550 no such user".into())),
         Some(MailerError::RecipientRefused("550 no such user".into())),
     ]);
-    w.service.run_job(&w.job(&eid).await).await.unwrap();
+    w.service
+        .sending()
+        .run_job(&w.job(&eid).await)
+        .await
+        .unwrap();
     let e = w.enrollment(&eid).await;
     assert_eq!(e.steps[0].attempts[0].state, AttemptState::Bounced);
     w.clock.set(e.next_due_at.unwrap());
-    w.service.run_job(&w.job(&eid).await).await.unwrap();
+    w.service
+        .sending()
+        .run_job(&w.job(&eid).await)
+        .await
+        .unwrap();
     let e = w.enrollment(&eid).await;
     assert_eq!(e.steps[0].attempts[1].number, 2);
     assert_eq!(e.steps[0].attempts[1].address.as_str(), "ada@home.example");
     w.clock.set(e.next_due_at.unwrap());
     assert_eq!(
-        w.service.run_job(&w.job(&eid).await).await.unwrap(),
+        w.service
+            .sending()
+            .run_job(&w.job(&eid).await)
+            .await
+            .unwrap(),
         JobOutcome::Ended("bounced")
     );
     let e = w.enrollment(&eid).await;
     assert_eq!(e.status, EnrollmentStatus::Bounced);
     let candidate = w
         .service
+        .catalog()
         .candidate(&w.who, e.candidate_id.as_str())
         .await
         .unwrap();
@@ -623,7 +676,11 @@ async fn a_sender_fault_pauses_the_campaign_and_sends_nothing() {
         "Email address is not verified".into(),
     ))]);
     assert_eq!(
-        w.service.run_job(&w.job(&eid).await).await.unwrap(),
+        w.service
+            .sending()
+            .run_job(&w.job(&eid).await)
+            .await
+            .unwrap(),
         JobOutcome::SenderFault
     );
     let c = w
@@ -636,7 +693,7 @@ async fn a_sender_fault_pauses_the_campaign_and_sends_nothing() {
     assert_eq!(c.status, CampaignStatus::Paused);
     assert_eq!(c.pause_reason, Some(PauseReason::SenderError));
     assert!(w.enrollment(&eid).await.steps[0].attempts.is_empty());
-    let accounts = w.service.list_accounts(&w.who).await.unwrap();
+    let accounts = w.service.accounts().list_accounts(&w.who).await.unwrap();
     assert_eq!(
         accounts[0].status,
         outreach_app::model::AccountStatus::Error
@@ -661,7 +718,7 @@ async fn a_wake_up_without_or_with_a_wrong_candidate_reads_the_enrollments_own()
         *candidate_id = hint.clone();
         assert!(
             matches!(
-                w.service.run_job(&job).await.unwrap(),
+                w.service.sending().run_job(&job).await.unwrap(),
                 JobOutcome::Sent {
                     step: 1,
                     attempt: 1

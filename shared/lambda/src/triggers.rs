@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use outreach_app::Error;
 use outreach_app::ports::Job;
-use outreach_app::usecases::inbound::Verdicts;
+use outreach_app::usecases::returns::inbound::Verdicts;
 use outreach_aws::s3::RawMessageError;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -169,7 +169,7 @@ impl App {
             Ok(job) => job,
             Err(e) => return Ok(poison("wake-up", &format!("not a job: {e}"))),
         };
-        let outcome = self.service.run_job(&job).await;
+        let outcome = self.service.sending().run_job(&job).await;
         settle("wake-up", outcome, |o| {
             tracing::info!(outcome = ?o, job = ?job, "ran a wake-up");
             json!({"outcome": format!("{o:?}")})
@@ -189,7 +189,7 @@ impl App {
                 expected: "an SNS message",
                 why: e.to_string(),
             })?;
-            let outcome = self.service.handle_ses_notification(&body).await;
+            let outcome = self.service.returns().handle_ses_notification(&body).await;
             answers.push(settle("ses-events", outcome, |o| {
                 tracing::info!(outcome = ?o, sns_message = %record.sns.message_id, "applied an SES event");
                 json!(format!("{o:?}"))
@@ -271,7 +271,11 @@ impl App {
                 ));
             }
         };
-        let result = self.service.handle_inbound(&raw, receipt.verdicts()).await;
+        let result = self
+            .service
+            .returns()
+            .handle_inbound(&raw, receipt.verdicts())
+            .await;
         settle("inbound", result, |r| {
             tracing::info!(kind = r.kind, enrollments = ?r.enrollment_ids, "handled inbound mail");
             json!({"kind": r.kind, "enrollment_ids": r.enrollment_ids})
@@ -292,7 +296,7 @@ impl App {
             let answer = match task {
                 Task::IdentityCheck => settle(
                     "maintenance",
-                    self.service.check_identities().await,
+                    self.service.returns().check_identities().await,
                     |failed| {
                         tracing::info!(failed, "checked the sender identities");
                         json!({"accounts_failed": failed})
@@ -300,15 +304,19 @@ impl App {
                 )?,
                 Task::Sweep => {
                     let margin = self.service.config().sweep_margin;
-                    settle("maintenance", self.service.sweep(margin).await, |r| {
-                        tracing::info!(
-                            expired_claims = r.expired_claims,
-                            rescued = r.rescued,
-                            cleared = r.cleared,
-                            "swept"
-                        );
-                        json!({"expired_claims": r.expired_claims, "rescued": r.rescued, "cleared": r.cleared})
-                    })?
+                    settle(
+                        "maintenance",
+                        self.service.sending().sweep(margin).await,
+                        |r| {
+                            tracing::info!(
+                                expired_claims = r.expired_claims,
+                                rescued = r.rescued,
+                                cleared = r.cleared,
+                                "swept"
+                            );
+                            json!({"expired_claims": r.expired_claims, "rescued": r.rescued, "cleared": r.cleared})
+                        },
+                    )?
                 }
             };
             let name = match task {
@@ -342,7 +350,7 @@ impl App {
                     continue;
                 }
             };
-            if let Err(e) = settle("queue", self.service.run_job(&job).await, |o| {
+            if let Err(e) = settle("queue", self.service.sending().run_job(&job).await, |o| {
                 tracing::info!(outcome = ?o, message = %id, "ran a queued job");
                 Value::Null
             }) {

@@ -12,9 +12,9 @@ use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::model::AccountStatus;
 use outreach_app::ports::{Identities, Job, Store, WakeUp};
 use outreach_app::usecases::campaigns::{CampaignEdit, NewCampaign};
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::{AddCandidates, Overrides};
-use outreach_app::usecases::inbound::Verdicts;
+use outreach_app::usecases::returns::inbound::Verdicts;
 use outreach_app::{Config, Error, Ports, Service};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::{
@@ -235,32 +235,36 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
     }
     let s = &service;
     match task {
-        Task::Job(job) => show(s.run_job(&job).await, |o| format!("{o:?}")),
-        Task::Sweep => show(s.sweep(margin).await, |r| format!("{r:?}")),
-        Task::Ses(body) => show(s.handle_ses_notification(body.as_bytes()).await, |o| {
-            format!("{o:?}")
-        }),
+        Task::Job(job) => show(s.sending().run_job(&job).await, |o| format!("{o:?}")),
+        Task::Sweep => show(s.sending().sweep(margin).await, |r| format!("{r:?}")),
+        Task::Ses(body) => show(
+            s.returns().handle_ses_notification(body.as_bytes()).await,
+            |o| format!("{o:?}"),
+        ),
         Task::Inbound(raw, auth) => show(
-            s.handle_inbound(
-                &raw,
-                Verdicts {
-                    sender_authenticated: auth,
-                },
-            )
-            .await,
+            s.returns()
+                .handle_inbound(
+                    &raw,
+                    Verdicts {
+                        sender_authenticated: auth,
+                    },
+                )
+                .await,
             |r| format!("{} {:?}", r.kind, r.enrollment_ids),
         ),
-        Task::Unsubscribe(token) => show(s.unsubscribe(&token).await, |b| format!("known: {b}")),
-        Task::PauseCampaign(c) => show(s.pause_campaign(&who, &c).await, |c| {
+        Task::Unsubscribe(token) => show(s.returns().unsubscribe(&token).await, |b| {
+            format!("known: {b}")
+        }),
+        Task::PauseCampaign(c) => show(s.campaigns().pause_campaign(&who, &c).await, |c| {
             format!("{:?}", c.status)
         }),
-        Task::ResumeCampaign(c) => show(s.resume_campaign(&who, &c).await, |c| {
+        Task::ResumeCampaign(c) => show(s.campaigns().resume_campaign(&who, &c).await, |c| {
             format!("{:?}", c.status)
         }),
-        Task::StopCampaign(c) => show(s.stop_campaign(&who, &c).await, |c| {
+        Task::StopCampaign(c) => show(s.campaigns().stop_campaign(&who, &c).await, |c| {
             format!("{:?}", c.status)
         }),
-        Task::StartCampaign(c) => show(s.start_campaign(&who, &c).await, |c| {
+        Task::StartCampaign(c) => show(s.campaigns().start_campaign(&who, &c).await, |c| {
             format!("{:?}", c.status)
         }),
         Task::Edit(c, edit) => {
@@ -273,20 +277,21 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
                 Edit::Name(n) => e.name = Some(n),
                 Edit::Timezone(z) => e.timezone = Some(z),
             }
-            show(s.edit_campaign(&who, &c, e).await, |c| {
+            show(s.campaigns().edit_campaign(&who, &c, e).await, |c| {
                 format!("{:?}", c.status)
             })
         }
         Task::Add(c, ids, allow_duplicate) => show(
-            s.add_candidates(
-                &who,
-                &c,
-                AddCandidates {
-                    candidate_ids: ids,
-                    allow_duplicate,
-                },
-            )
-            .await,
+            s.enrollments()
+                .add_candidates(
+                    &who,
+                    &c,
+                    AddCandidates {
+                        candidate_ids: ids,
+                        allow_duplicate,
+                    },
+                )
+                .await,
             |a| {
                 format!(
                     "added {:?}, refused {:?}",
@@ -301,18 +306,22 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
                 )
             },
         ),
-        Task::PauseEnrollment(c, e) => show(s.pause_enrollment(&who, &c, &e).await, |(_, e)| {
-            format!("{:?}", e.status)
-        }),
-        Task::ResumeEnrollment(c, e) => show(s.resume_enrollment(&who, &c, &e).await, |(_, e)| {
-            format!("{:?}", e.status)
-        }),
-        Task::RemoveEnrollment(c, e) => show(s.remove_enrollment(&who, &c, &e).await, |(_, e)| {
-            format!("{:?}", e.status)
-        }),
-        Task::Retry(c, e, a) => show(s.retry_enrollment(&who, &c, &e, &a).await, |(_, e)| {
-            format!("{:?}", e.status)
-        }),
+        Task::PauseEnrollment(c, e) => show(
+            s.enrollments().pause_enrollment(&who, &c, &e).await,
+            |(_, e)| format!("{:?}", e.status),
+        ),
+        Task::ResumeEnrollment(c, e) => show(
+            s.enrollments().resume_enrollment(&who, &c, &e).await,
+            |(_, e)| format!("{:?}", e.status),
+        ),
+        Task::RemoveEnrollment(c, e) => show(
+            s.enrollments().remove_enrollment(&who, &c, &e).await,
+            |(_, e)| format!("{:?}", e.status),
+        ),
+        Task::Retry(c, e, a) => show(
+            s.enrollments().retry_enrollment(&who, &c, &e, &a).await,
+            |(_, e)| format!("{:?}", e.status),
+        ),
         Task::Overrides(c, e, address) => {
             let mut fields = std::collections::BTreeMap::new();
             fields.insert("company".to_owned(), "Analytical Engines".to_owned());
@@ -320,18 +329,20 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
                 address: address.map(Some),
                 custom_fields: Some(fields),
             };
-            show(s.set_overrides(&who, &c, &e, input).await, |(_, e)| {
-                format!("{:?}", e.status)
-            })
+            show(
+                s.enrollments().set_overrides(&who, &c, &e, input).await,
+                |(_, e)| format!("{:?}", e.status),
+            )
         }
-        Task::Relink(a) => show(s.relink_account(&who, &a).await, |a| {
+        Task::Relink(a) => show(s.accounts().relink_account(&who, &a).await, |a| {
             format!("{:?}", a.status)
         }),
-        Task::AccountLimit(a, n) => show(s.set_account_daily_limit(&who, &a, n).await, |a| {
-            format!("{:?}", a.daily_limit)
-        }),
+        Task::AccountLimit(a, n) => show(
+            s.accounts().set_account_daily_limit(&who, &a, n).await,
+            |a| format!("{:?}", a.daily_limit),
+        ),
         Task::Single(c, a) => {
-            let input = outreach_app::usecases::messages::NewMessage {
+            let input = outreach_app::usecases::sending::messages::NewMessage {
                 sender_account_id: a,
                 template_id: None,
                 step_index: None,
@@ -339,7 +350,7 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
                 body: Some("<p>Hi {{ candidate.first_name }}</p>".into()),
                 address: None,
             };
-            show(s.send_single(&who, &c, input).await, |(_, e)| {
+            show(s.sending().send_single(&who, &c, input).await, |(_, e)| {
                 format!("{} {:?} next {:?}", e.id, e.status, e.next_planned_at())
             })
         }
@@ -527,6 +538,7 @@ impl World {
         let who = self.who.clone();
         let zone = *pick(&mut self.rng, ZONES).expect("zones");
         let _ = s
+            .accounts()
             .update_me(&who, Some("Olivia Owner".into()), Some(zone.into()))
             .await;
         if let Ok(z) = outreach_domain::Zone::parse(zone) {
@@ -535,6 +547,7 @@ impl World {
         let n_accounts = self.rng.random_range(1..=2);
         for i in 0..n_accounts {
             let a = s
+                .accounts()
                 .link_account(
                     &who,
                     &format!("sender{i}@recruit{i}.example"),
@@ -551,7 +564,11 @@ impl World {
             }
             self.accounts.push(a.id);
         }
-        let project = s.create_project(&who, "Hiring").await.expect("project");
+        let project = s
+            .catalog()
+            .create_project(&who, "Hiring")
+            .await
+            .expect("project");
         // 1 to 30, small organizations more often (they are cheaper and find as much).
         let u: f64 = self.rng.random();
         let n_candidates = 1 + (29.0 * u * u).round() as usize;
@@ -590,6 +607,7 @@ impl World {
                 .then(|| pick(&mut self.rng, ZONES).expect("zones").to_string());
             let company = self.rng.random_bool(0.8).then(|| format!("Company {i}"));
             match s
+                .catalog()
                 .create_candidate(
                     &who,
                     NewCandidate {
@@ -644,6 +662,7 @@ impl World {
                 TimezoneMode::Campaign
             };
             let c = s
+                .campaigns()
                 .create_campaign(
                     &who,
                     &project.id,
@@ -1621,6 +1640,7 @@ impl World {
         for i in 0..n {
             let address = format!("b{batch}.k{i}@{domain}");
             let made = s
+                .catalog()
                 .create_candidate(
                     &self.who,
                     NewCandidate {
@@ -1656,6 +1676,7 @@ impl World {
         let when = self.random_when();
         let made = self
             .service
+            .campaigns()
             .create_campaign(
                 &self.who,
                 project.as_str(),

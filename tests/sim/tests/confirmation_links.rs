@@ -131,11 +131,15 @@ struct Mail {
 
 impl App {
     async fn link(&self, address: &str) -> Result<EmailAccount, Error> {
-        self.service.link_account(&self.who, address, None).await
+        self.service
+            .accounts()
+            .link_account(&self.who, address, None)
+            .await
     }
 
     async fn status(&self, account: &EmailAccount) -> Option<AccountStatus> {
         self.service
+            .accounts()
             .list_accounts(&self.who)
             .await
             .unwrap()
@@ -153,7 +157,7 @@ impl App {
         let now = self.clock.now();
         let mut ran = 0;
         while let Some(due) = self.scheduler.next_due(now).unwrap() {
-            self.service.run_job(&due.job).await.unwrap();
+            self.service.sending().run_job(&due.job).await.unwrap();
             self.scheduler.complete(&due).unwrap();
             ran += 1;
         }
@@ -291,6 +295,7 @@ async fn a_link_expires_after_24_hours_and_a_resend_or_relink_voids_older_ones()
     let first = app.last_mail("alice@acme.example");
     app.advance(Duration::minutes(10));
     app.service
+        .accounts()
         .resend_confirmation(&app.who, account.id.as_str())
         .await
         .unwrap();
@@ -306,6 +311,7 @@ async fn a_link_expires_after_24_hours_and_a_resend_or_relink_voids_older_ones()
         StatusCode::NOT_FOUND
     );
     app.service
+        .accounts()
         .relink_account(&app.who, account.id.as_str())
         .await
         .unwrap();
@@ -326,6 +332,7 @@ async fn a_link_expires_after_24_hours_and_a_resend_or_relink_voids_older_ones()
         StatusCode::NOT_FOUND
     );
     app.service
+        .accounts()
         .resend_confirmation(&app.who, account.id.as_str())
         .await
         .unwrap();
@@ -366,7 +373,8 @@ async fn resend_is_limited_to_3_an_hour_and_10_a_day() {
     let app = app(true);
     let account = app.link("alice@acme.example").await.unwrap();
     let id = account.id.as_str();
-    let resend = || app.service.resend_confirmation(&app.who, id);
+    let accounts = app.service.accounts();
+    let resend = || accounts.resend_confirmation(&app.who, id);
     for _ in 0..3 {
         resend().await.unwrap();
         app.advance(Duration::minutes(1));
@@ -380,7 +388,7 @@ async fn resend_is_limited_to_3_an_hour_and_10_a_day() {
     assert_eq!(app.mails_to("alice@acme.example").len(), 4);
     // A relink mails the address too: it counts.
     assert!(matches!(
-        app.service.relink_account(&app.who, id).await,
+        app.service.accounts().relink_account(&app.who, id).await,
         Err(Error::RateLimited { .. })
     ));
 
@@ -439,6 +447,7 @@ async fn resend_starts_the_24_hours_and_the_mail_services_verification_again() {
     assert_eq!(app.status(&account).await, Some(AccountStatus::Pending));
 
     app.service
+        .accounts()
         .resend_confirmation(&app.who, account.id.as_str())
         .await
         .unwrap();

@@ -27,7 +27,7 @@ use http_body_util::BodyExt;
 use outreach_app::auth::{Hs256Authenticator, Identity, issue_hs256};
 use outreach_app::ports::{Clock, IdSource, PageRequest};
 use outreach_app::usecases::campaigns::NewCampaign;
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::{Config, Ports, Service};
 use outreach_domain::campaign::{StepSpec, WhenToSend};
@@ -143,12 +143,16 @@ async fn run_forward(w: &World, days: i64) {
             if wake_up.at > w.clock.now() {
                 w.clock.set(wake_up.at);
             }
-            w.service.run_job(&wake_up.job).await.unwrap();
+            w.service.sending().run_job(&wake_up.job).await.unwrap();
             w.scheduler.complete(&wake_up).unwrap();
         }
         if pass == 0 {
             w.clock.set(until);
-            w.service.sweep(Duration::minutes(5)).await.unwrap();
+            w.service
+                .sending()
+                .sweep(Duration::minutes(5))
+                .await
+                .unwrap();
         }
     }
 }
@@ -190,25 +194,26 @@ fn steps(who: &str) -> Vec<StepSpec> {
 }
 
 async fn candidate(s: &Service, who: &Identity, name: &str) -> String {
-    s.create_candidate(
-        who,
-        NewCandidate {
-            first_name: name.into(),
-            last_name: "Doe".into(),
-            title: None,
-            company: None,
-            location: None,
-            timezone: None,
-            emails: vec![NewEmail {
-                address: format!("{}@candidates.example", name.to_lowercase()),
-                kind: EmailType::Work,
-            }],
-        },
-    )
-    .await
-    .unwrap()
-    .id
-    .to_string()
+    s.catalog()
+        .create_candidate(
+            who,
+            NewCandidate {
+                first_name: name.into(),
+                last_name: "Doe".into(),
+                title: None,
+                company: None,
+                location: None,
+                timezone: None,
+                emails: vec![NewEmail {
+                    address: format!("{}@candidates.example", name.to_lowercase()),
+                    kind: EmailType::Work,
+                }],
+            },
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string()
 }
 
 async fn campaign(
@@ -219,6 +224,7 @@ async fn campaign(
     candidates: Vec<String>,
 ) -> (String, Vec<String>) {
     let c = s
+        .campaigns()
         .create_campaign(
             who,
             project,
@@ -238,6 +244,7 @@ async fn campaign(
         .await
         .unwrap();
     let added = s
+        .enrollments()
         .add_candidates(
             who,
             c.id.as_str(),
@@ -249,7 +256,10 @@ async fn campaign(
         .await
         .unwrap();
     assert!(added.refused.is_empty());
-    s.start_campaign(who, c.id.as_str()).await.unwrap();
+    s.campaigns()
+        .start_campaign(who, c.id.as_str())
+        .await
+        .unwrap();
     let enrollments = added.enrollments.iter().map(|e| e.id.to_string()).collect();
     (c.id.to_string(), enrollments)
 }
@@ -258,16 +268,24 @@ async fn scene(w: &World) -> Scene {
     let s = &w.service;
     let (alice, carol) = (identity("alice"), identity("carol"));
     let account = s
+        .accounts()
         .link_account(&alice, ALICE_ADDRESS, Some("Alice".into()))
         .await
         .unwrap()
         .id
         .to_string();
-    s.add_delegate(&alice, &account, None, "carol")
+    s.accounts()
+        .add_delegate(&alice, &account, None, "carol")
         .await
         .unwrap();
-    let project = s.create_project(&alice, "Hiring").await.unwrap().id;
+    let project = s
+        .catalog()
+        .create_project(&alice, "Hiring")
+        .await
+        .unwrap()
+        .id;
     let template = s
+        .catalog()
         .create_template(&alice, "Alice's template", steps("alice"))
         .await
         .unwrap()
@@ -282,14 +300,24 @@ async fn scene(w: &World) -> Scene {
     let (carol_campaign, carol_enrollments) =
         campaign(s, &carol, &project, &account, vec![z3]).await;
     run_forward(w, 1).await;
-    s.pause_enrollment(&alice, &alice_campaign, &alice_enrollments[1])
+    s.enrollments()
+        .pause_enrollment(&alice, &alice_campaign, &alice_enrollments[1])
         .await
         .unwrap();
-    s.pause_campaign(&alice, &alice_campaign).await.unwrap();
-    s.remove_delegate(&alice, &account, None, "carol")
+    s.campaigns()
+        .pause_campaign(&alice, &alice_campaign)
         .await
         .unwrap();
-    let carols = s.campaign(&carol, &carol_campaign).await.unwrap().value;
+    s.accounts()
+        .remove_delegate(&alice, &account, None, "carol")
+        .await
+        .unwrap();
+    let carols = s
+        .campaigns()
+        .campaign(&carol, &carol_campaign)
+        .await
+        .unwrap()
+        .value;
     assert_eq!(
         serde_json::to_value(carols.pause_reason).unwrap(),
         json!("sender_revoked")
@@ -342,6 +370,7 @@ async fn aftermath(w: &World, sc: &Scene) -> Vec<Sent> {
     // The call may have stopped it (a safety action): then this is refused.
     let _ = w
         .service
+        .campaigns()
         .resume_campaign(&identity("alice"), &sc.alice_campaign)
         .await;
     run_forward(w, 10).await;
@@ -741,7 +770,10 @@ async fn a_colleague_cannot_send_his_words_from_alices_campaign() {
     let camp = &sc.alice_campaign;
     let s = &w.service;
     // Alice's campaign is running again; Bob pauses it (a safety action).
-    s.resume_campaign(&identity("alice"), camp).await.unwrap();
+    s.campaigns()
+        .resume_campaign(&identity("alice"), camp)
+        .await
+        .unwrap();
     let (status, answer) = call(
         &w,
         "post",
@@ -782,6 +814,7 @@ async fn a_colleague_cannot_send_his_words_from_alices_campaign() {
         after: None,
     };
     let (now, enrollments) = s
+        .enrollments()
         .list_enrollments(&identity("bob"), camp, &page)
         .await
         .unwrap();
@@ -790,7 +823,10 @@ async fn a_colleague_cannot_send_his_words_from_alices_campaign() {
     run_forward(&w, 10).await;
     assert_eq!(from_alice(&w).len(), sc.sent_before, "paused: nothing left");
     // Alice resumes: her own words, to her own candidates only.
-    s.resume_campaign(&identity("alice"), camp).await.unwrap();
+    s.campaigns()
+        .resume_campaign(&identity("alice"), camp)
+        .await
+        .unwrap();
     run_forward(&w, 10).await;
     let sent = from_alice(&w).split_off(sc.sent_before);
     assert_eq!(sent.len(), 1, "{sent:?}");
@@ -881,7 +917,8 @@ async fn the_owner_and_a_current_delegate_keep_the_right() {
     let w = world();
     let sc = scene(&w).await;
     let s = &w.service;
-    s.add_delegate(&identity("alice"), &sc.account, None, "dave")
+    s.accounts()
+        .add_delegate(&identity("alice"), &sc.account, None, "dave")
         .await
         .unwrap();
     let camp = &sc.alice_campaign;

@@ -17,7 +17,7 @@ use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::ports::{Clock, IdSource, Store};
 use outreach_app::sns::{InMemoryCertificates, SnsVerifier};
 use outreach_app::usecases::campaigns::NewCampaign;
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::{Config, Ports, Service};
 use outreach_domain::campaign::{StepSpec, WhenToSend};
@@ -199,10 +199,12 @@ impl App {
     async fn sent_message(&self) -> (EnrollmentId, outreach_app::dev::OutboxItem, String) {
         let s = &self.service;
         let account = s
+            .accounts()
             .link_account(&self.who, "alice@recruit.example", Some("Alice R".into()))
             .await
             .unwrap();
         let candidate = s
+            .catalog()
             .create_candidate(
                 &self.who,
                 NewCandidate {
@@ -226,8 +228,9 @@ impl App {
             )
             .await
             .unwrap();
-        let project = s.create_project(&self.who, "P").await.unwrap();
+        let project = s.catalog().create_project(&self.who, "P").await.unwrap();
         let campaign = s
+            .campaigns()
             .create_campaign(
                 &self.who,
                 &project.id,
@@ -252,6 +255,7 @@ impl App {
             .await
             .unwrap();
         let added = s
+            .enrollments()
             .add_candidates(
                 &self.who,
                 campaign.id.as_str(),
@@ -262,7 +266,8 @@ impl App {
             )
             .await
             .unwrap();
-        s.start_campaign(&self.who, campaign.id.as_str())
+        s.campaigns()
+            .start_campaign(&self.who, campaign.id.as_str())
             .await
             .unwrap();
         let enrollment = added.enrollments[0].id.clone();
@@ -270,7 +275,7 @@ impl App {
         let until = self.now() + Duration::minutes(30);
         while let Some(w) = self.scheduler.next_due(until).unwrap() {
             self.clock.set(w.at);
-            s.run_job(&w.job).await.unwrap();
+            s.sending().run_job(&w.job).await.unwrap();
             self.scheduler.complete(&w).unwrap();
         }
         let item = self.outbox.list().unwrap().pop().expect("a sent message");

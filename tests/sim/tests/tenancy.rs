@@ -20,9 +20,9 @@ use http_body_util::BodyExt;
 use outreach_app::auth::{Hs256Authenticator, Identity, issue_hs256};
 use outreach_app::ports::{Clock, IdSource};
 use outreach_app::usecases::campaigns::NewCampaign;
-use outreach_app::usecases::candidates::{NewCandidate, NewEmail};
+use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
-use outreach_app::usecases::messages::NewMessage;
+use outreach_app::usecases::sending::messages::NewMessage;
 use outreach_app::{Config, Ports, Service};
 use outreach_domain::campaign::{StepSpec, WhenToSend};
 use outreach_domain::candidate::EmailType;
@@ -112,14 +112,16 @@ struct Acme {
 async fn acme(w: &World) -> Acme {
     let s = &w.service;
     let alice = identity("acme", "alice");
-    s.update_me(
-        &alice,
-        Some("Alice Acme-Secret".into()),
-        Some("Europe/Berlin".into()),
-    )
-    .await
-    .unwrap();
+    s.accounts()
+        .update_me(
+            &alice,
+            Some("Alice Acme-Secret".into()),
+            Some("Europe/Berlin".into()),
+        )
+        .await
+        .unwrap();
     let account = s
+        .accounts()
         .link_account(
             &alice,
             "alice@acme-secret.example",
@@ -128,6 +130,7 @@ async fn acme(w: &World) -> Acme {
         .await
         .unwrap();
     let candidate = s
+        .catalog()
         .create_candidate(
             &alice,
             NewCandidate {
@@ -152,14 +155,17 @@ async fn acme(w: &World) -> Acme {
         .await
         .unwrap();
     let id = candidate.id.to_string();
-    s.add_manual_email(&alice, &id, MANUAL, EmailType::Personal)
+    s.catalog()
+        .add_manual_email(&alice, &id, MANUAL, EmailType::Personal)
         .await
         .unwrap();
     let project = s
+        .catalog()
         .create_project(&alice, "Project Acme-Secret")
         .await
         .unwrap();
-    s.pin_address(&alice, &project.id, &id, "zq@work-secret.example")
+    s.catalog()
+        .pin_address(&alice, &project.id, &id, "zq@work-secret.example")
         .await
         .unwrap();
     let steps = vec![
@@ -177,10 +183,12 @@ async fn acme(w: &World) -> Acme {
         },
     ];
     let template = s
+        .catalog()
         .create_template(&alice, "Template Acme-Secret", steps.clone())
         .await
         .unwrap();
     let campaign = s
+        .campaigns()
         .create_campaign(
             &alice,
             &project.id,
@@ -200,6 +208,7 @@ async fn acme(w: &World) -> Acme {
         .await
         .unwrap();
     let added = s
+        .enrollments()
         .add_candidates(
             &alice,
             campaign.id.as_str(),
@@ -210,42 +219,45 @@ async fn acme(w: &World) -> Acme {
         )
         .await
         .unwrap();
-    s.start_campaign(&alice, campaign.id.as_str())
+    s.campaigns()
+        .start_campaign(&alice, campaign.id.as_str())
         .await
         .unwrap();
     let until = w.clock.now() + Duration::minutes(30);
     while let Some(wake_up) = w.scheduler.next_due(until).unwrap() {
         w.clock.set(wake_up.at);
-        s.run_job(&wake_up.job).await.unwrap();
+        s.sending().run_job(&wake_up.job).await.unwrap();
         w.scheduler.complete(&wake_up).unwrap();
     }
-    s.send_single(
-        &alice,
-        &id,
-        NewMessage {
-            sender_account_id: account.id.to_string(),
-            template_id: None,
-            step_index: None,
-            subject: Some("A private note".into()),
-            body: Some("<p>To your private address</p>".into()),
-            address: Some(MANUAL.into()),
-        },
-    )
-    .await
-    .unwrap();
+    s.sending()
+        .send_single(
+            &alice,
+            &id,
+            NewMessage {
+                sender_account_id: account.id.to_string(),
+                template_id: None,
+                step_index: None,
+                subject: Some("A private note".into()),
+                body: Some("<p>To your private address</p>".into()),
+                address: Some(MANUAL.into()),
+            },
+        )
+        .await
+        .unwrap();
     let enrollment = added.enrollments[0].id.to_string();
     // Alice sends the rest of her sequence to her manual address.
-    s.set_overrides(
-        &alice,
-        campaign.id.as_str(),
-        &enrollment,
-        outreach_app::usecases::enrollments::Overrides {
-            address: Some(Some(MANUAL.into())),
-            custom_fields: None,
-        },
-    )
-    .await
-    .unwrap();
+    s.enrollments()
+        .set_overrides(
+            &alice,
+            campaign.id.as_str(),
+            &enrollment,
+            outreach_app::usecases::enrollments::Overrides {
+                address: Some(Some(MANUAL.into())),
+                custom_fields: None,
+            },
+        )
+        .await
+        .unwrap();
     Acme {
         secrets: vec![
             account.id.to_string(),
@@ -455,6 +467,7 @@ async fn another_organization_gets_404_and_nothing_of_ours_from_every_route() {
     let gary = identity("globex", "gary");
     let account = w
         .service
+        .accounts()
         .link_account(&gary, "gary@globex.example", Some("Gary".into()))
         .await
         .unwrap();

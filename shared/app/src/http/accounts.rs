@@ -35,7 +35,10 @@ struct LinkAccount {
     ),
 )]
 async fn link_account(State(s): Svc, who: Identity, Body(b): Body<LinkAccount>) -> ApiResult {
-    let a = s.link_account(&who, &b.address, b.display_name).await?;
+    let a = s
+        .accounts()
+        .link_account(&who, &b.address, b.display_name)
+        .await?;
     created(views::account(&a, &who.user_id))
 }
 
@@ -50,7 +53,7 @@ async fn link_account(State(s): Svc, who: Identity, Body(b): Body<LinkAccount>) 
 )]
 async fn list_accounts(State(s): Svc, who: Identity, Paging(page): Paging) -> ApiResult {
     // A user links a handful of accounts: they are read whole and paged here.
-    let mut accounts = s.usable_accounts(&who).await?;
+    let mut accounts = s.accounts().usable_accounts(&who).await?;
     accounts.sort_by(|a, b| a.id.cmp(&b.id));
     accounts.retain(|a| {
         page.after
@@ -82,7 +85,7 @@ async fn list_accounts(State(s): Svc, who: Identity, Paging(page): Paging) -> Ap
     responses((status = 200, description = "The account", body = AccountView)),
 )]
 async fn get_account(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    let a = s.account_for(&who, &id).await?;
+    let a = s.accounts().account_for(&who, &id).await?;
     ok(views::account(&a, &who.user_id))
 }
 
@@ -126,8 +129,12 @@ async fn set_account_limit(
     Body(b): Body<AccountSettings>,
 ) -> ApiResult {
     let a = match b.daily_limit {
-        Some(limit) => s.set_account_daily_limit(&who, &id, limit).await?,
-        None => s.account_for(&who, &id).await?,
+        Some(limit) => {
+            s.accounts()
+                .set_account_daily_limit(&who, &id, limit)
+                .await?
+        }
+        None => s.accounts().account_for(&who, &id).await?,
     };
     ok(views::account(&a, &who.user_id))
 }
@@ -142,7 +149,7 @@ async fn set_account_limit(
     responses((status = 204, description = "Removed")),
 )]
 async fn remove_account(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    s.remove_account(&who, &id).await?;
+    s.accounts().remove_account(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -160,7 +167,7 @@ async fn remove_account(State(s): Svc, who: Identity, Path(id): Path<String>) ->
     ),
 )]
 async fn resend_confirmation(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    let a = s.resend_confirmation(&who, &id).await?;
+    let a = s.accounts().resend_confirmation(&who, &id).await?;
     ok(views::account(&a, &who.user_id))
 }
 
@@ -191,6 +198,7 @@ async fn add_delegate(
     Body(b): Body<NewDelegate>,
 ) -> ApiResult {
     let a = s
+        .accounts()
         .add_delegate(&who, &id, b.org_id.as_deref(), &b.user_id)
         .await?;
     created(views::account(&a, &who.user_id))
@@ -227,6 +235,7 @@ async fn remove_delegate(
     Params(q): Params<DelegateQuery>,
 ) -> ApiResult {
     let a = s
+        .accounts()
         .remove_delegate(&who, &id, q.org_id.as_deref(), &user)
         .await?;
     ok(views::account(&a, &who.user_id))

@@ -30,7 +30,7 @@ async fn create_campaign(
     Path(project): Path<String>,
     Body(b): Body<NewCampaign>,
 ) -> ApiResult {
-    let c = s.create_campaign(&who, &project, b).await?;
+    let c = s.campaigns().create_campaign(&who, &project, b).await?;
     created(views::campaign(&c))
 }
 
@@ -49,7 +49,7 @@ async fn list_campaigns(
     Path(project): Path<String>,
     Paging(page): Paging,
 ) -> ApiResult {
-    let project = s.project(&who, &project).await?;
+    let project = s.catalog().project(&who, &project).await?;
     let p = s
         .store
         .list_campaigns(&who.org_id, &project.id, &page)
@@ -70,7 +70,9 @@ async fn list_campaigns(
     responses((status = 200, description = "The campaign", body = CampaignView)),
 )]
 async fn get_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    ok(views::campaign(&s.campaign(&who, &id).await?.value))
+    ok(views::campaign(
+        &s.campaigns().campaign(&who, &id).await?.value,
+    ))
 }
 
 /// Starts a draft campaign.
@@ -88,8 +90,8 @@ async fn get_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -> A
     ),
 )]
 async fn start_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    let campaign = s.start_campaign(&who, &id).await?;
-    let missing = s.missing_fields(&campaign).await?;
+    let campaign = s.campaigns().start_campaign(&who, &id).await?;
+    let missing = s.campaigns().missing_fields(&campaign).await?;
     ok(StartedCampaignView {
         campaign: views::campaign(&campaign),
         missing_fields: missing,
@@ -118,7 +120,9 @@ async fn edit_campaign(
     Path(id): Path<String>,
     Body(b): Body<CampaignEdit>,
 ) -> ApiResult {
-    ok(views::campaign(&s.edit_campaign(&who, &id, b).await?))
+    ok(views::campaign(
+        &s.campaigns().edit_campaign(&who, &id, b).await?,
+    ))
 }
 
 /// Previews a campaign: each step rendered for each enrolled candidate.
@@ -138,7 +142,7 @@ async fn preview_campaign(
     Path(id): Path<String>,
     Paging(page): Paging,
 ) -> ApiResult {
-    let (p, missing) = s.preview(&who, &id, &page).await?;
+    let (p, missing) = s.campaigns().preview(&who, &id, &page).await?;
     ok(PreviewView {
         items: p.items,
         missing_fields: missing,
@@ -159,7 +163,9 @@ async fn preview_campaign(
     ),
 )]
 async fn pause_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    ok(views::campaign(&s.pause_campaign(&who, &id).await?))
+    ok(views::campaign(
+        &s.campaigns().pause_campaign(&who, &id).await?,
+    ))
 }
 
 /// Resumes a paused campaign.
@@ -175,7 +181,9 @@ async fn pause_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) ->
     ),
 )]
 async fn resume_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    ok(views::campaign(&s.resume_campaign(&who, &id).await?))
+    ok(views::campaign(
+        &s.campaigns().resume_campaign(&who, &id).await?,
+    ))
 }
 
 /// Stops a campaign for good.
@@ -191,5 +199,7 @@ async fn resume_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -
     ),
 )]
 async fn stop_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    ok(views::campaign(&s.stop_campaign(&who, &id).await?))
+    ok(views::campaign(
+        &s.campaigns().stop_campaign(&who, &id).await?,
+    ))
 }

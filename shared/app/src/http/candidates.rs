@@ -20,7 +20,7 @@ async fn candidate_value(
     who: &Identity,
     c: &outreach_domain::candidate::Candidate,
 ) -> Result<CandidateView, Error> {
-    let suppressed = s.suppressed_addresses(&who.org_id, c).await?;
+    let suppressed = s.catalog().suppressed_addresses(&who.org_id, c).await?;
     Ok(views::candidate(c, &who.user_id, &suppressed))
 }
 
@@ -34,7 +34,7 @@ async fn candidate_value(
     responses((status = 201, description = "The candidate", body = CandidateView)),
 )]
 async fn create_candidate(State(s): Svc, who: Identity, Body(b): Body<NewCandidate>) -> ApiResult {
-    let c = s.create_candidate(&who, b).await?;
+    let c = s.catalog().create_candidate(&who, b).await?;
     created(candidate_value(&s, &who, &c).await?)
 }
 
@@ -48,7 +48,7 @@ async fn create_candidate(State(s): Svc, who: Identity, Body(b): Body<NewCandida
     responses((status = 200, description = "The candidate", body = CandidateView)),
 )]
 async fn get_candidate(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    let c = s.candidate(&who, &id).await?;
+    let c = s.catalog().candidate(&who, &id).await?;
     ok(candidate_value(&s, &who, &c).await?)
 }
 
@@ -68,7 +68,7 @@ async fn update_candidate(
     Path(id): Path<String>,
     Body(b): Body<CandidateUpdate>,
 ) -> ApiResult {
-    let c = s.update_candidate(&who, &id, b).await?;
+    let c = s.catalog().update_candidate(&who, &id, b).await?;
     ok(candidate_value(&s, &who, &c).await?)
 }
 
@@ -82,7 +82,7 @@ async fn update_candidate(
     responses((status = 204, description = "Erased")),
 )]
 async fn erase_candidate(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    s.erase_candidate(&who, &id).await?;
+    s.catalog().erase_candidate(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -96,7 +96,7 @@ async fn erase_candidate(State(s): Svc, who: Identity, Path(id): Path<String>) -
     responses((status = 200, description = "A page of candidates", body = CandidatePage)),
 )]
 async fn list_candidates(State(s): Svc, who: Identity, Paging(page): Paging) -> ApiResult {
-    let p = s.list_candidates(&who, &page).await?;
+    let p = s.catalog().list_candidates(&who, &page).await?;
     let mut items = Vec::with_capacity(p.items.len());
     for c in &p.items {
         items.push(candidate_value(&s, &who, c).await?);
@@ -135,7 +135,10 @@ async fn add_manual_email(
     Path(id): Path<String>,
     Body(b): Body<ManualEmail>,
 ) -> ApiResult {
-    let c = s.add_manual_email(&who, &id, &b.address, b.kind).await?;
+    let c = s
+        .catalog()
+        .add_manual_email(&who, &id, &b.address, b.kind)
+        .await?;
     created(candidate_value(&s, &who, &c).await?)
 }
 
@@ -166,6 +169,7 @@ async fn pin_address(
     Body(b): Body<Pin>,
 ) -> ApiResult {
     let address = s
+        .catalog()
         .pin_address(&who, &project, &candidate, &b.address)
         .await?;
     ok(PinView {
@@ -188,7 +192,7 @@ async fn pin_address(
     ),
 )]
 async fn reveal(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    let spent = s.reveal(&who, &id).await?;
+    let spent = s.catalog().reveal(&who, &id).await?;
     ok(RevealView {
         credits_spent: spent,
     })
@@ -204,7 +208,7 @@ async fn reveal(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResu
     responses((status = 200, description = "The balance and a page of the ledger", body = CreditsView)),
 )]
 async fn credits(State(s): Svc, who: Identity, Paging(page): Paging) -> ApiResult {
-    let (balance, ledger) = s.credits(&who, &page).await?;
+    let (balance, ledger) = s.catalog().credits(&who, &page).await?;
     ok(CreditsView {
         balance,
         ledger: ledger.items.iter().map(views::ledger_entry).collect(),
@@ -237,7 +241,10 @@ struct Grant {
     ),
 )]
 async fn grant_credits(State(s): Svc, who: Identity, Body(b): Body<Grant>) -> ApiResult {
-    let balance = s.grant_credits(&who, &b.org_id, b.amount).await?;
+    let balance = s
+        .accounts()
+        .grant_credits(&who, &b.org_id, b.amount)
+        .await?;
     created(GrantView {
         org_id: b.org_id,
         amount: b.amount,

@@ -28,7 +28,7 @@ struct Named {
     responses((status = 201, description = "The project", body = ProjectView)),
 )]
 async fn create_project(State(s): Svc, who: Identity, Body(b): Body<Named>) -> ApiResult {
-    let p = s.create_project(&who, &b.name).await?;
+    let p = s.catalog().create_project(&who, &b.name).await?;
     created(views::project(&p))
 }
 
@@ -42,7 +42,7 @@ async fn create_project(State(s): Svc, who: Identity, Body(b): Body<Named>) -> A
     responses((status = 200, description = "The project", body = ProjectView)),
 )]
 async fn get_project(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    let p = s.project(&who, &id).await?;
+    let p = s.catalog().project(&who, &id).await?;
     ok(views::project(&p))
 }
 
@@ -56,7 +56,7 @@ async fn get_project(State(s): Svc, who: Identity, Path(id): Path<String>) -> Ap
     responses((status = 200, description = "A page of projects", body = ProjectPage)),
 )]
 async fn list_projects(State(s): Svc, who: Identity, Paging(page): Paging) -> ApiResult {
-    let p = s.list_projects(&who, &page).await?;
+    let p = s.catalog().list_projects(&who, &page).await?;
     ok(ProjectPage {
         items: p.items.iter().map(views::project).collect(),
         cursor: cursor(p.next.as_ref()),
@@ -81,7 +81,7 @@ struct NewTemplate {
     responses((status = 201, description = "The template", body = TemplateView)),
 )]
 async fn create_template(State(s): Svc, who: Identity, Body(b): Body<NewTemplate>) -> ApiResult {
-    let t = s.create_template(&who, &b.name, b.steps).await?;
+    let t = s.catalog().create_template(&who, &b.name, b.steps).await?;
     created(views::template(&t))
 }
 
@@ -95,7 +95,7 @@ async fn create_template(State(s): Svc, who: Identity, Body(b): Body<NewTemplate
     responses((status = 200, description = "The template", body = TemplateView)),
 )]
 async fn get_template(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    ok(views::template(&s.template(&who, &id).await?))
+    ok(views::template(&s.catalog().template(&who, &id).await?))
 }
 
 /// The organization's templates.
@@ -108,7 +108,7 @@ async fn get_template(State(s): Svc, who: Identity, Path(id): Path<String>) -> A
     responses((status = 200, description = "A page of templates", body = TemplatePage)),
 )]
 async fn list_templates(State(s): Svc, who: Identity, Paging(page): Paging) -> ApiResult {
-    let p = s.list_templates(&who, &page).await?;
+    let p = s.catalog().list_templates(&who, &page).await?;
     ok(TemplatePage {
         items: p.items.iter().map(views::template).collect(),
         cursor: cursor(p.next.as_ref()),
@@ -132,7 +132,9 @@ async fn update_template(
     Body(b): Body<NewTemplate>,
 ) -> ApiResult {
     ok(views::template(
-        &s.update_template(&who, &id, &b.name, b.steps).await?,
+        &s.catalog()
+            .update_template(&who, &id, &b.name, b.steps)
+            .await?,
     ))
 }
 
@@ -146,6 +148,6 @@ async fn update_template(
     responses((status = 204, description = "Deleted")),
 )]
 async fn delete_template(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    s.delete_template(&who, &id).await?;
+    s.catalog().delete_template(&who, &id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -36,7 +36,7 @@ async fn add_enrollments(
     Path(id): Path<String>,
     Body(b): Body<AddCandidates>,
 ) -> ApiResult {
-    let added = s.add_candidates(&who, &id, b).await?;
+    let added = s.enrollments().add_candidates(&who, &id, b).await?;
     created(AddedView {
         enrollments: added
             .enrollments
@@ -66,13 +66,13 @@ async fn enrollment_value(
         .map(|v| v.value);
     let preview = match (&e.address, &candidate) {
         (None, Some(cand)) if !e.is_ended() => {
-            let suppressed = s.suppressed_among(&who.org_id, cand, e).await?;
-            s.address_for(c, cand, e, &suppressed)
+            let suppressed = s.sending().suppressed_among(&who.org_id, cand, e).await?;
+            s.sending().address_for(c, cand, e, &suppressed)
         }
         _ => None,
     };
     let events = if with_events {
-        Some(s.enrollment_events(e).await?)
+        Some(s.enrollments().enrollment_events(e).await?)
     } else {
         None
     };
@@ -102,7 +102,7 @@ async fn list_enrollments(
     Path(id): Path<String>,
     Paging(page): Paging,
 ) -> ApiResult {
-    let (c, p) = s.list_enrollments(&who, &id, &page).await?;
+    let (c, p) = s.enrollments().list_enrollments(&who, &id, &page).await?;
     let mut items = Vec::with_capacity(p.items.len());
     for e in &p.items {
         items.push(enrollment_value(&s, &who, &c, e, false).await?);
@@ -130,7 +130,7 @@ async fn get_enrollment(
     who: Identity,
     Path((id, eid)): Path<(String, String)>,
 ) -> ApiResult {
-    let (c, e) = s.enrollment(&who, &id, &eid).await?;
+    let (c, e) = s.enrollments().enrollment(&who, &id, &eid).await?;
     ok(enrollment_value(&s, &who, &c, &e.value, true).await?)
 }
 
@@ -154,7 +154,7 @@ async fn pause_enrollment(
     who: Identity,
     Path((id, eid)): Path<(String, String)>,
 ) -> ApiResult {
-    let (c, e) = s.pause_enrollment(&who, &id, &eid).await?;
+    let (c, e) = s.enrollments().pause_enrollment(&who, &id, &eid).await?;
     ok(enrollment_value(&s, &who, &c, &e, true).await?)
 }
 
@@ -178,7 +178,7 @@ async fn resume_enrollment(
     who: Identity,
     Path((id, eid)): Path<(String, String)>,
 ) -> ApiResult {
-    let (c, e) = s.resume_enrollment(&who, &id, &eid).await?;
+    let (c, e) = s.enrollments().resume_enrollment(&who, &id, &eid).await?;
     ok(enrollment_value(&s, &who, &c, &e, true).await?)
 }
 
@@ -202,7 +202,7 @@ async fn remove_enrollment(
     who: Identity,
     Path((id, eid)): Path<(String, String)>,
 ) -> ApiResult {
-    let (c, e) = s.remove_enrollment(&who, &id, &eid).await?;
+    let (c, e) = s.enrollments().remove_enrollment(&who, &id, &eid).await?;
     ok(enrollment_value(&s, &who, &c, &e, true).await?)
 }
 
@@ -218,7 +218,7 @@ async fn remove_enrollment(
     responses((status = 200, description = "The account", body = AccountView)),
 )]
 async fn relink_account(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    let a = s.relink_account(&who, &id).await?;
+    let a = s.accounts().relink_account(&who, &id).await?;
     ok(views::account(&a, &who.user_id))
 }
 
@@ -251,7 +251,10 @@ async fn retry_enrollment(
     Path((id, eid)): Path<(String, String)>,
     Body(b): Body<Retry>,
 ) -> ApiResult {
-    let (c, e) = s.retry_enrollment(&who, &id, &eid, &b.address).await?;
+    let (c, e) = s
+        .enrollments()
+        .retry_enrollment(&who, &id, &eid, &b.address)
+        .await?;
     ok(enrollment_value(&s, &who, &c, &e, true).await?)
 }
 
@@ -277,6 +280,6 @@ async fn set_overrides(
     Path((id, eid)): Path<(String, String)>,
     Body(b): Body<Overrides>,
 ) -> ApiResult {
-    let (c, e) = s.set_overrides(&who, &id, &eid, b).await?;
+    let (c, e) = s.enrollments().set_overrides(&who, &id, &eid, b).await?;
     ok(enrollment_value(&s, &who, &c, &e, true).await?)
 }

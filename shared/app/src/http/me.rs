@@ -16,7 +16,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
     responses((status = 200, description = "The caller", body = MeView)),
 )]
 async fn get_me(State(s): Svc, who: Identity) -> ApiResult {
-    let p = s.me(&who).await?;
+    let p = s.accounts().me(&who).await?;
     ok(views::me(&p))
 }
 
@@ -39,6 +39,9 @@ struct PutMe {
     responses((status = 200, description = "The caller", body = MeView)),
 )]
 async fn put_me(State(s): Svc, who: Identity, Body(b): Body<PutMe>) -> ApiResult {
-    let p = s.update_me(&who, b.display_name, b.timezone).await?;
+    let p = s
+        .accounts()
+        .update_me(&who, b.display_name, b.timezone)
+        .await?;
     ok(views::me(&p))
 }

@@ -29,8 +29,8 @@ async fn send_message(
     Path(id): Path<String>,
     Body(b): Body<NewMessage>,
 ) -> ApiResult {
-    let (_, e) = s.send_single(&who, &id, b).await?;
-    let candidate = s.candidate(&who, &id).await?;
+    let (_, e) = s.sending().send_single(&who, &id, b).await?;
+    let candidate = s.catalog().candidate(&who, &id).await?;
     created(views::message(&e, s.now(), &who.user_id, &candidate))
 }
 
@@ -45,7 +45,7 @@ async fn send_message(
 )]
 async fn list_messages(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
     let now = s.now();
-    let (candidate, messages) = s.single_messages(&who, &id).await?;
+    let (candidate, messages) = s.sending().single_messages(&who, &id).await?;
     let items: Vec<MessageView> = messages
         .iter()
         .map(|(_, e)| views::message(e, now, &who.user_id, &candidate))

@@ -22,7 +22,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
     responses((status = 200, description = "The Outreach view", body = OutreachView)),
 )]
 async fn outreach_view(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    let view = s.outreach_view(&who, &id).await?;
+    let view = s.campaigns().outreach_view(&who, &id).await?;
     ok(views::outreach(&view))
 }
 
@@ -36,7 +36,7 @@ async fn outreach_view(State(s): Svc, who: Identity, Path(id): Path<String>) -> 
     responses((status = 200, description = "Every notification, in one page", body = NotificationPage)),
 )]
 async fn project_notifications(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    let view = s.outreach_view(&who, &id).await?;
+    let view = s.campaigns().outreach_view(&who, &id).await?;
     ok(NotificationPage {
         items: view.notifications.iter().map(views::notification).collect(),
         cursor: None,

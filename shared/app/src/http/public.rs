@@ -48,7 +48,7 @@ fn token_shape_ok(token: &str) -> bool {
     ),
 )]
 async fn confirm_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
-    if !token_shape_ok(&token) || !s.confirmation_link_open(&token, false).await? {
+    if !token_shape_ok(&token) || !s.accounts().confirmation_link_open(&token, false).await? {
         return Err(Error::NotFound("confirmation link"));
     }
     Ok(axum::response::Html(CONFIRM_PAGE).into_response())
@@ -68,7 +68,7 @@ async fn confirm_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
     ),
 )]
 async fn confirm_account(State(s): Svc, Path(token): Path<String>) -> ApiResult {
-    if !token_shape_ok(&token) || !s.confirm_account(&token).await? {
+    if !token_shape_ok(&token) || !s.accounts().confirm_account(&token).await? {
         return Err(Error::NotFound("confirmation link"));
     }
     Ok(axum::response::Html(CONFIRMED_PAGE).into_response())
@@ -87,7 +87,7 @@ async fn confirm_account(State(s): Svc, Path(token): Path<String>) -> ApiResult 
     ),
 )]
 async fn not_me_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
-    if !token_shape_ok(&token) || !s.confirmation_link_open(&token, true).await? {
+    if !token_shape_ok(&token) || !s.accounts().confirmation_link_open(&token, true).await? {
         return Err(Error::NotFound("confirmation link"));
     }
     Ok(axum::response::Html(NOT_ME_PAGE).into_response())
@@ -110,7 +110,7 @@ async fn cancel_link(
     Path(token): Path<String>,
     _body: axum::body::Bytes,
 ) -> ApiResult {
-    if !token_shape_ok(&token) || !s.cancel_link(&token).await? {
+    if !token_shape_ok(&token) || !s.accounts().cancel_link(&token).await? {
         return Err(Error::NotFound("confirmation link"));
     }
     Ok(axum::response::Html(CANCELLED_PAGE).into_response())
@@ -197,7 +197,7 @@ async fn unsubscribe_one_click(
     headers: axum::http::HeaderMap,
     _body: axum::body::Bytes,
 ) -> ApiResult {
-    if !token_shape_ok(&token) || !s.unsubscribe(&token).await? {
+    if !token_shape_ok(&token) || !s.returns().unsubscribe(&token).await? {
         return Err(Error::NotFound("unsubscribe link"));
     }
     let wants_html = headers

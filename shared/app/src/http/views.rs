@@ -19,9 +19,9 @@ use crate::model::{
     AccountStatus, EmailAccount, EnrollmentEvent, LedgerEntry, LedgerKind, Notification, Project,
     Template, UserProfile,
 };
+use crate::usecases::campaigns::outreach::CampaignCounts;
+use crate::usecases::campaigns::preview::{MissingField, PreviewItem};
 use crate::usecases::enrollments::Refusal;
-use crate::usecases::outreach::CampaignCounts;
-use crate::usecases::preview::{MissingField, PreviewItem};
 
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -618,7 +618,7 @@ pub struct OutreachView {
     pub notifications: Vec<NotificationView>,
 }
 
-pub fn outreach(view: &crate::usecases::outreach::OutreachView) -> OutreachView {
+pub fn outreach(view: &crate::usecases::campaigns::outreach::OutreachView) -> OutreachView {
     OutreachView {
         campaigns: view
             .campaigns

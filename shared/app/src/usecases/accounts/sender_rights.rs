@@ -13,12 +13,12 @@
 use outreach_domain::campaign::Campaign;
 use outreach_domain::ids::AccountId;
 
+use super::Accounts;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::EmailAccount;
-use crate::service::Service;
 
-impl Service {
+impl Accounts<'_> {
     /// The account `who` may send from now (owner or current delegate), or
     /// `None`: unknown, removed, foreign, or a grant since revoked.
     pub(crate) async fn sendable_account(

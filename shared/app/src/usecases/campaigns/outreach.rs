@@ -7,11 +7,11 @@ use outreach_domain::campaign::Campaign;
 use outreach_domain::enrollment::{AttemptState, EnrollmentStatus};
 use serde::Serialize;
 
+use super::Campaigns;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::Notification;
 use crate::ports::PageRequest;
-use crate::service::Service;
 
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct StepCounts {
@@ -50,13 +50,13 @@ const STATUSES: [EnrollmentStatus; 9] = [
     EnrollmentStatus::Removed,
 ];
 
-impl Service {
+impl Campaigns<'_> {
     pub async fn outreach_view(
         &self,
         who: &Identity,
         project_id: &str,
     ) -> Result<OutreachView, Error> {
-        let project = self.project(who, project_id).await?;
+        let project = self.catalog().project(who, project_id).await?;
         let mut campaigns = Vec::new();
         let mut page = PageRequest {
             limit: 100,

@@ -13,11 +13,11 @@ use outreach_domain::inbound::{Inbound, InboundError, InboundKind, parse_inbound
 use outreach_domain::jitter::stable_hash;
 use outreach_domain::token;
 
+use super::Returns;
 use crate::error::Error;
 use crate::mime::{ForwardedMail, build_forward};
 use crate::model::MessageRef;
 use crate::ports::{MailerError, OutboundMail, Versioned};
-use crate::service::Service;
 use crate::usecases::campaigns::move_unsent_steps;
 
 /// What the mail service says about the sender: address-based
@@ -61,7 +61,7 @@ struct Scope {
     account: AccountId,
 }
 
-impl Service {
+impl Returns<'_> {
     pub async fn handle_inbound(
         &self,
         raw: &[u8],
@@ -148,6 +148,7 @@ impl Service {
     /// The sender account an enrollment's campaign sends from.
     async fn sender_of(&self, e: &Enrollment) -> Result<Option<AccountId>, Error> {
         Ok(self
+            .campaigns()
             .campaign_by_id(&e.org_id, &e.campaign_id)
             .await?
             .map(|c| c.sender_account_id))
@@ -189,7 +190,11 @@ impl Service {
                 let Some(m) = self.store.find_message(id).await? else {
                     continue;
                 };
-                let Some(campaign) = self.campaign_by_id(&m.org_id, &m.campaign_id).await? else {
+                let Some(campaign) = self
+                    .campaigns()
+                    .campaign_by_id(&m.org_id, &m.campaign_id)
+                    .await?
+                else {
                     continue;
                 };
                 scope = Some(Scope {
@@ -272,7 +277,8 @@ impl Service {
             .await?;
         if let Some((e, true)) = changed {
             let subject = inbound.subject.clone().unwrap_or_default();
-            self.record_event(&e, "replied", None, Some(format!("reply: {subject}")))
+            self.enrollments()
+                .record_event(&e, "replied", None, Some(format!("reply: {subject}")))
                 .await;
         }
         Ok(())
@@ -293,15 +299,20 @@ impl Service {
             Some(d) => format!("automatic reply; back on {d}"),
             None => "automatic reply".to_owned(),
         };
-        self.record_event(&e.value, "auto_reply", None, Some(detail))
+        self.enrollments()
+            .record_event(&e.value, "auto_reply", None, Some(detail))
             .await;
         let Some(back) = inbound.return_date else {
             return Ok(());
         };
-        let Some(campaign) = self.campaign_by_id(org, &e.value.campaign_id).await? else {
+        let Some(campaign) = self
+            .campaigns()
+            .campaign_by_id(org, &e.value.campaign_id)
+            .await?
+        else {
             return Ok(());
         };
-        let zone = self.plan_zone(&campaign, &e.value).await?;
+        let zone = self.campaigns().plan_zone(&campaign, &e.value).await?;
         self.update_enrollment_with(org, id, |e| hold_until(e, back, &campaign, zone))
             .await?;
         Ok(())
@@ -346,7 +357,8 @@ impl Service {
                 })
                 .await?;
             if let Some((e, true)) = changed {
-                self.record_event(&e, "bounced", Some(step), Some(detail))
+                self.enrollments()
+                    .record_event(&e, "bounced", Some(step), Some(detail))
                     .await;
             }
         } else if let Some(e) = self
@@ -354,7 +366,8 @@ impl Service {
             .get_enrollment(&m.org_id, &m.enrollment_id)
             .await?
         {
-            self.record_event(&e.value, "bounce_report", Some(step), Some(detail))
+            self.enrollments()
+                .record_event(&e.value, "bounce_report", Some(step), Some(detail))
                 .await;
         }
         Ok(InboundResult {
@@ -416,38 +429,11 @@ impl Service {
                 stable_hash(&String::from_utf8_lossy(raw), 0, "forward")
             ),
         };
-        let mut recipients: BTreeSet<EmailAddress> = BTreeSet::new();
-        // Every owner's address: their notification addresses and the sender
-        // accounts' own. Mail from any of them is never forwarded (no loops).
-        let mut owners: BTreeSet<EmailAddress> = BTreeSet::new();
-        let mut campaign_names: Vec<String> = Vec::new();
-        for (org, id) in matched {
-            let Some(e) = self.store.get_enrollment(org, id).await? else {
-                continue;
-            };
-            let Some(campaign) = self.campaign_by_id(org, &e.value.campaign_id).await? else {
-                continue;
-            };
-            if let Some(account) = self.store.get_account(&campaign.sender_account_id).await? {
-                owners.insert(account.value.address.clone());
-                if let Some(p) = self
-                    .store
-                    .get_user(&account.value.org_id, &account.value.owner_id)
-                    .await?
-                    && let Some(a) = p.notification_address
-                {
-                    recipients.insert(a);
-                }
-            }
-            if let Some(p) = self.store.get_user(org, &campaign.owner_id).await?
-                && let Some(a) = p.notification_address
-            {
-                recipients.insert(a);
-            }
-            if !campaign_names.contains(&campaign.name) {
-                campaign_names.push(campaign.name);
-            }
-        }
+        let Owners {
+            recipients,
+            mut owners,
+            campaign_names,
+        } = self.owners_of(matched).await?;
         owners.extend(recipients.iter().cloned());
         if let Some(from) = &inbound.from
             && owners.contains(from)
@@ -494,25 +480,79 @@ impl Service {
                 ],
             };
             if let Err(err) = self.mailer.send(&mail).await {
-                // Addresses stay out of logs: the recipient by its keyed hash
-                // the error by its kind (the service's text may quote
-                // the address).
-                let key = self.suppression_key(to);
-                let kind = match err {
-                    MailerError::SenderFault(_) => "sender_fault",
-                    MailerError::Deferred(_) => "deferred",
-                    MailerError::Unconfirmed(_) => "unconfirmed",
-                    MailerError::RecipientRefused(_) => "recipient_refused",
-                };
-                tracing::warn!(
-                    recipient = &key[..16],
-                    error = kind,
-                    "could not forward a reply"
-                );
+                self.log_forward_failure(to, &err);
             }
         }
         Ok(())
     }
+
+    /// Who a reply to the matched enrollments goes to: the
+    /// notification addresses of each sender account's owner and each
+    /// campaign's owner; and every owner's address, whose mail is never
+    /// forwarded (no loops).
+    async fn owners_of(&self, matched: &[(OrgId, EnrollmentId)]) -> Result<Owners, Error> {
+        let mut found = Owners::default();
+        for (org, id) in matched {
+            let Some(e) = self.store.get_enrollment(org, id).await? else {
+                continue;
+            };
+            let Some(campaign) = self
+                .campaigns()
+                .campaign_by_id(org, &e.value.campaign_id)
+                .await?
+            else {
+                continue;
+            };
+            if let Some(account) = self.store.get_account(&campaign.sender_account_id).await? {
+                let account = account.value;
+                found.owners.insert(account.address.clone());
+                if let Some(p) = self
+                    .store
+                    .get_user(&account.org_id, &account.owner_id)
+                    .await?
+                    && let Some(a) = p.notification_address
+                {
+                    found.recipients.insert(a);
+                }
+            }
+            if let Some(p) = self.store.get_user(org, &campaign.owner_id).await?
+                && let Some(a) = p.notification_address
+            {
+                found.recipients.insert(a);
+            }
+            if !found.campaign_names.contains(&campaign.name) {
+                found.campaign_names.push(campaign.name);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Addresses stay out of logs: the recipient by its keyed hash,
+    /// the error by its kind (the service's text may quote the address).
+    fn log_forward_failure(&self, to: &EmailAddress, err: &MailerError) {
+        let key = self.suppression_key(to);
+        let kind = match err {
+            MailerError::SenderFault(_) => "sender_fault",
+            MailerError::Deferred(_) => "deferred",
+            MailerError::Unconfirmed(_) => "unconfirmed",
+            MailerError::RecipientRefused(_) => "recipient_refused",
+        };
+        tracing::warn!(
+            recipient = &key[..16],
+            error = kind,
+            "could not forward a reply"
+        );
+    }
+}
+
+/// The people behind the enrollments a reply matched.
+#[derive(Default)]
+struct Owners {
+    /// Where the reply is forwarded.
+    recipients: BTreeSet<EmailAddress>,
+    /// The sender accounts' own addresses.
+    owners: BTreeSet<EmailAddress>,
+    campaign_names: Vec<String>,
 }
 
 fn push_unique(v: &mut Vec<(OrgId, EnrollmentId)>, item: (OrgId, EnrollmentId)) {

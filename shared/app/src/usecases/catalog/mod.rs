@@ -1,5 +1,7 @@
 //! Projects and messaging templates.
 
+pub mod candidates;
+
 use outreach_domain::campaign::StepSpec;
 use outreach_domain::ids::{ProjectId, TemplateId};
 use outreach_domain::render::validate_step;
@@ -8,7 +10,12 @@ use crate::auth::Identity;
 use crate::error::{Error, FieldError};
 use crate::model::{Project, Template};
 use crate::ports::{Page, PageRequest};
-use crate::service::Service;
+
+process! {
+    /// The catalog process: an organization's projects, templates and candidates
+    /// read and changed.
+    Catalog, catalog
+}
 
 fn valid_name(name: &str) -> Result<String, Error> {
     let name = name.trim();
@@ -57,7 +64,7 @@ pub fn validate_steps(steps: &[StepSpec]) -> Result<(), Error> {
     }
 }
 
-impl Service {
+impl Catalog<'_> {
     pub async fn create_project(&self, who: &Identity, name: &str) -> Result<Project, Error> {
         self.ensure_org(&who.org_id).await?;
         let project = Project {
@@ -123,7 +130,7 @@ impl Service {
     }
 }
 
-impl Service {
+impl Catalog<'_> {
     /// Replaces a template's name and steps; campaigns keep the steps they copied.
     pub async fn update_template(
         &self,

@@ -3,21 +3,24 @@
 //! campaign of kind `single` (in no project), so the claim, the headers of
 //! R-8 and everything of R-9 apply to it unchanged.
 
+use chrono::{DateTime, Utc};
 use outreach_domain::EmailAddress;
+use outreach_domain::Zone;
 use outreach_domain::campaign::{Campaign, CampaignKind, CampaignStatus, StepSpec, WhenToSend};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{Enrollment, NewEnrollment};
 use outreach_domain::ids::{CampaignId, ProjectId};
-use outreach_domain::render::{RenderError, render_step};
+use outreach_domain::render::RenderError;
 use serde::Deserialize;
 
+use super::Sending;
 use crate::auth::Identity;
 use crate::error::Error;
+use crate::model::EmailAccount;
 use crate::ports::{Activity, Job, RevealOutcome, WakeUp};
-use crate::service::Service;
 use crate::usecases::catalog::validate_steps;
 use crate::usecases::enrollments::enrollment_id;
-use crate::usecases::sending::render_context;
+use crate::usecases::sending::render_enrollment_step;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,7 +39,7 @@ pub struct NewMessage {
     pub address: Option<String>,
 }
 
-impl Service {
+impl Sending<'_> {
     /// Sends one message now (no grace, R-12). The answer carries the enrollment
     /// that stands for the message, its step and the mail service's id.
     pub async fn send_single(
@@ -47,73 +50,27 @@ impl Service {
     ) -> Result<(Campaign, Enrollment), Error> {
         self.ensure_org(&who.org_id).await?;
         let account = self
+            .accounts()
             .sender_named_in_body(who, &input.sender_account_id, "sender_account_id")
             .await?;
-        let candidate = self.candidate(who, candidate_id).await?;
+        let candidate = self.catalog().candidate(who, candidate_id).await?;
         if candidate.opted_out {
             return Err(Error::invalid(
                 "candidate_id",
                 "the candidate opted out of this organization's mail (R-9.5)",
             ));
         }
-        let step = match (&input.template_id, &input.body) {
-            (Some(_), Some(_)) => {
-                return Err(Error::invalid(
-                    "body",
-                    "give either template_id or subject and body",
-                ));
-            }
-            (Some(tid), None) => {
-                let template = self
-                    .template(who, tid)
-                    .await
-                    .map_err(|_| Error::invalid("template_id", "no template with this id"))?;
-                let index = input.step_index.unwrap_or(1);
-                let mut spec = template
-                    .steps
-                    .get(index.saturating_sub(1) as usize)
-                    .cloned()
-                    .ok_or_else(|| Error::invalid("step_index", "the template has no such step"))?;
-                // Alone, a later step has no first message to thread under.
-                if spec.subject.is_none() {
-                    spec.subject = template.steps[0].subject.clone();
-                }
-                spec.delay_days = 0;
-                spec
-            }
-            (None, Some(body)) => StepSpec {
-                subject: input.subject.clone(),
-                body: body.clone(),
-                text: None,
-                delay_days: 0,
-            },
-            (None, None) => {
-                return Err(Error::invalid(
-                    "body",
-                    "give template_id or subject and body",
-                ));
-            }
-        };
+        let step = self.single_step(who, &input).await?;
         validate_steps(std::slice::from_ref(&step))?;
-        let address = match &input.address {
-            Some(raw) => {
-                let a = EmailAddress::parse(raw)
-                    .map_err(|e| Error::invalid("address", e.to_string()))?;
-                if candidate
-                    .emails
-                    .iter()
-                    .any(|e| e.address == a && (e.bounced || !e.visible_to(&who.user_id)))
-                {
-                    return Err(Error::invalid(
-                        "address",
-                        "this address bounced or is not yours to use",
-                    ));
-                }
-                Some(a)
-            }
-            None => None,
-        };
-        let suppressed = self.suppressed_addresses(&who.org_id, &candidate).await?;
+        let address = input
+            .address
+            .as_deref()
+            .map(|raw| chosen_address(who, &candidate, raw))
+            .transpose()?;
+        let suppressed = self
+            .catalog()
+            .suppressed_addresses(&who.org_id, &candidate)
+            .await?;
         if address.as_ref().is_some_and(|a| suppressed.contains(a)) {
             return Err(Error::invalid(
                 "address",
@@ -121,29 +78,8 @@ impl Service {
             ));
         }
         let now = self.now();
-        let profile = self.me(who).await?;
-        let campaign = Campaign {
-            id: CampaignId::new(self.new_id("msg")),
-            org_id: who.org_id.clone(),
-            project_id: ProjectId::new(""),
-            owner_id: who.user_id.clone(),
-            name: "Single message".into(),
-            sender_account_id: account.id.clone(),
-            steps: vec![step],
-            timezone: profile.timezone,
-            when_to_send: WhenToSend::WhenStarted,
-            recipient: Default::default(),
-            skip_weekends: false,
-            daily_limit: None,
-            timezone_mode: Default::default(),
-            status: CampaignStatus::Running,
-            pause_reason: None,
-            created_at: now,
-            started_at: Some(now),
-            fan_out_at: Some(now),
-            active_enrollments: 0,
-            kind: CampaignKind::Single,
-        };
+        let profile = self.accounts().me(who).await?;
+        let campaign = self.single_campaign(who, &account, step, profile.timezone, now);
         let mut enrollment = Enrollment::new(NewEnrollment {
             id: enrollment_id(&campaign.id, &candidate.id),
             org_id: who.org_id.clone(),
@@ -158,12 +94,12 @@ impl Service {
         enrollment.override_address = address;
         // a message over a render budget is refused now rather than
         // stored to be blocked (`render_limit`) by the send that follows.
-        let ctx = render_context(&campaign, &account, &candidate, &enrollment);
-        if let Err(RenderError::Budget(why)) = render_step(&campaign.steps[0], None, &ctx) {
-            let field = if input.body.is_some() {
-                "body"
-            } else {
-                "template_id"
+        if let Err(RenderError::Budget(why)) =
+            render_enrollment_step(&campaign, &account, &candidate, &enrollment, 1)
+        {
+            let field = match input.body {
+                Some(_) => "body",
+                None => "template_id",
             };
             return Err(Error::invalid(
                 field,
@@ -179,8 +115,100 @@ impl Service {
                 "no address of this candidate can receive mail (R-7.3)",
             ));
         }
+        self.send_now(who, campaign, enrollment, now).await
+    }
+
+    /// The message's step: a template's step (the first by default) or the
+    /// subject and body given.
+    async fn single_step(&self, who: &Identity, input: &NewMessage) -> Result<StepSpec, Error> {
+        match (&input.template_id, &input.body) {
+            (Some(_), Some(_)) => Err(Error::invalid(
+                "body",
+                "give either template_id or subject and body",
+            )),
+            (Some(tid), None) => {
+                let template = self
+                    .catalog()
+                    .template(who, tid)
+                    .await
+                    .map_err(|_| Error::invalid("template_id", "no template with this id"))?;
+                let index = input.step_index.unwrap_or(1);
+                let mut spec = template
+                    .steps
+                    .get(index.saturating_sub(1) as usize)
+                    .cloned()
+                    .ok_or_else(|| Error::invalid("step_index", "the template has no such step"))?;
+                // Alone, a later step has no first message to thread under.
+                if spec.subject.is_none() {
+                    spec.subject = template.steps[0].subject.clone();
+                }
+                spec.delay_days = 0;
+                Ok(spec)
+            }
+            (None, Some(body)) => Ok(StepSpec {
+                subject: input.subject.clone(),
+                body: body.clone(),
+                text: None,
+                delay_days: 0,
+            }),
+            (None, None) => Err(Error::invalid(
+                "body",
+                "give template_id or subject and body",
+            )),
+        }
+    }
+
+    /// The one-step campaign of kind `single` a message rides on, running now.
+    fn single_campaign(
+        &self,
+        who: &Identity,
+        account: &EmailAccount,
+        step: StepSpec,
+        timezone: Zone,
+        now: DateTime<Utc>,
+    ) -> Campaign {
+        Campaign {
+            id: CampaignId::new(self.new_id("msg")),
+            org_id: who.org_id.clone(),
+            project_id: ProjectId::new(""),
+            owner_id: who.user_id.clone(),
+            name: "Single message".into(),
+            sender_account_id: account.id.clone(),
+            steps: vec![step],
+            timezone,
+            when_to_send: WhenToSend::WhenStarted,
+            recipient: Default::default(),
+            skip_weekends: false,
+            daily_limit: None,
+            timezone_mode: Default::default(),
+            status: CampaignStatus::Running,
+            pause_reason: None,
+            created_at: now,
+            started_at: Some(now),
+            fan_out_at: Some(now),
+            active_enrollments: 0,
+            kind: CampaignKind::Single,
+        }
+    }
+
+    /// Reveals the candidate, stores the message's campaign and
+    /// enrollment due now, and sends it in this request through the send of
+    /// R-8; the wake-up is the safety net.
+    async fn send_now(
+        &self,
+        who: &Identity,
+        campaign: Campaign,
+        enrollment: Enrollment,
+        now: DateTime<Utc>,
+    ) -> Result<(Campaign, Enrollment), Error> {
+        let org = &who.org_id;
         // Mailing a candidate reveals their contacts, as adding them to a campaign does.
-        if self.store.reveal(&who.org_id, &candidate.id, now).await? == RevealOutcome::NoCredits {
+        if self
+            .store
+            .reveal(org, &enrollment.candidate_id, now)
+            .await?
+            == RevealOutcome::NoCredits
+        {
             return Err(Error::NoCredits(
                 "the organization has no contact credits left".into(),
             ));
@@ -188,20 +216,20 @@ impl Service {
         self.store.put_campaign(&campaign, None).await?;
         self.store.insert_enrollment(&enrollment).await?;
         // No grace for a single message: due now.
+        let lost = || Error::Internal("lost the message".into());
         let v = self
             .store
-            .get_enrollment(&who.org_id, &enrollment.id)
+            .get_enrollment(org, &enrollment.id)
             .await?
-            .ok_or(Error::Internal("lost the message".into()))?;
+            .ok_or_else(lost)?;
         let mut e = v.value;
         e.apply_plan(now, &[now]);
         self.store
             .update_enrollment(&e, v.version, Activity::Unchanged)
             .await?;
-        // The wake-up is the safety net; the send happens in this request.
         self.scheduler.schedule(&WakeUp::send_step(&e, now)).await?;
         let job = Job::SendStep {
-            org_id: who.org_id.clone(),
+            org_id: org.clone(),
             campaign_id: campaign.id.clone(),
             enrollment_id: e.id.clone(),
             step: 1,
@@ -211,11 +239,12 @@ impl Service {
         self.run_job(&job).await?;
         let e = self
             .store
-            .get_enrollment(&who.org_id, &e.id)
+            .get_enrollment(org, &e.id)
             .await?
-            .ok_or(Error::Internal("lost the message".into()))?;
+            .ok_or_else(lost)?;
         let campaign = self
-            .campaign_by_id(&who.org_id, &campaign.id)
+            .campaigns()
+            .campaign_by_id(org, &campaign.id)
             .await?
             .unwrap_or(campaign);
         Ok((campaign, e.value))
@@ -227,7 +256,7 @@ impl Service {
         who: &Identity,
         candidate_id: &str,
     ) -> Result<(Candidate, Vec<(Campaign, Enrollment)>), Error> {
-        let candidate = self.candidate(who, candidate_id).await?;
+        let candidate = self.catalog().candidate(who, candidate_id).await?;
         let mut out = Vec::new();
         for id in self
             .store
@@ -238,6 +267,7 @@ impl Service {
                 continue;
             };
             let Some(c) = self
+                .campaigns()
                 .campaign_by_id(&who.org_id, &e.value.campaign_id)
                 .await?
             else {
@@ -250,4 +280,21 @@ impl Service {
         out.sort_by_key(|(_, e)| std::cmp::Reverse(e.created_at));
         Ok((candidate, out))
     }
+}
+
+/// An address the user typed for the message: valid, not bounced and the
+/// user's to use.
+fn chosen_address(who: &Identity, candidate: &Candidate, raw: &str) -> Result<EmailAddress, Error> {
+    let a = EmailAddress::parse(raw).map_err(|e| Error::invalid("address", e.to_string()))?;
+    if candidate
+        .emails
+        .iter()
+        .any(|e| e.address == a && (e.bounced || !e.visible_to(&who.user_id)))
+    {
+        return Err(Error::invalid(
+            "address",
+            "this address bounced or is not yours to use",
+        ));
+    }
+    Ok(a)
 }

@@ -5,11 +5,11 @@ use outreach_domain::ids::CandidateId;
 use outreach_domain::{EmailAddress, Zone};
 use serde::Deserialize;
 
+use super::Catalog;
 use crate::auth::Identity;
 use crate::error::{Error, FieldError};
 use crate::model::LedgerEntry;
 use crate::ports::{Page, PageRequest, RevealOutcome};
-use crate::service::Service;
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -57,7 +57,7 @@ fn text_field(
     value
 }
 
-impl Service {
+impl Catalog<'_> {
     /// Creates a candidate; creating never spends a credit.
     pub async fn create_candidate(
         &self,
@@ -220,7 +220,7 @@ pub struct CandidateUpdate {
     pub timezone: Option<String>,
 }
 
-impl Service {
+impl Catalog<'_> {
     /// a manual address, visible to and usable by its author alone.
     pub async fn add_manual_email(
         &self,
@@ -309,21 +309,15 @@ impl Service {
         input: CandidateUpdate,
     ) -> Result<Candidate, Error> {
         let mut errors = Vec::new();
-        let first_name = input
-            .first_name
-            .map(|v| text_field("first_name", Some(v), true, &mut errors));
-        let last_name = input
-            .last_name
-            .map(|v| text_field("last_name", Some(v), false, &mut errors));
-        let title = input
-            .title
-            .map(|v| text_field("title", Some(v), false, &mut errors));
-        let company = input
-            .company
-            .map(|v| text_field("company", Some(v), false, &mut errors));
-        let location = input
-            .location
-            .map(|v| text_field("location", Some(v), false, &mut errors));
+        // A field given is checked; one left out stays as it is.
+        let mut given = |name, value: Option<String>, required| {
+            value.map(|v| text_field(name, Some(v), required, &mut errors))
+        };
+        let first_name = given("first_name", input.first_name, true);
+        let last_name = given("last_name", input.last_name, false);
+        let title = given("title", input.title, false);
+        let company = given("company", input.company, false);
+        let location = given("location", input.location, false);
         let timezone = match input.timezone.as_deref() {
             Some("") => Some(None),
             Some(tz) => match Zone::parse(tz) {
@@ -374,17 +368,18 @@ impl Service {
             .enrollments_of_candidate_in_org(&who.org_id, &candidate.id)
             .await?
         {
-            self.update_enrollment_with(&who.org_id, &eid, |e| {
-                let ended = !e.is_ended()
-                    && e.end(outreach_domain::enrollment::EnrollmentStatus::Removed, now)
-                        .is_ok();
-                // Overrides and custom fields are personal data too.
-                let had_data = e.override_address.is_some() || !e.custom_fields.is_empty();
-                e.override_address = None;
-                e.custom_fields.clear();
-                ended || had_data
-            })
-            .await?;
+            self.returns()
+                .update_enrollment_with(&who.org_id, &eid, |e| {
+                    let ended = !e.is_ended()
+                        && e.end(outreach_domain::enrollment::EnrollmentStatus::Removed, now)
+                            .is_ok();
+                    // Overrides and custom fields are personal data too.
+                    let had_data = e.override_address.is_some() || !e.custom_fields.is_empty();
+                    e.override_address = None;
+                    e.custom_fields.clear();
+                    ended || had_data
+                })
+                .await?;
         }
         self.change_candidate(who, &candidate.id, |c| {
             c.first_name = String::new();
@@ -426,7 +421,7 @@ impl Service {
     ) -> Result<Vec<EmailAddress>, Error> {
         let mut out = Vec::new();
         for e in &c.emails {
-            if self.is_suppressed(org, &e.address).await? {
+            if self.returns().is_suppressed(org, &e.address).await? {
                 out.push(e.address.clone());
             }
         }

@@ -13,10 +13,10 @@ use outreach_domain::campaign::{CampaignStatus, PauseReason};
 use outreach_domain::ids::{AccountId, CampaignId, OrgId, ProjectId};
 use serde::{Deserialize, Serialize};
 
+use super::Returns;
 use crate::error::Error;
 use crate::model::{AccountStatus, Notification};
 use crate::ports::PageRequest;
-use crate::service::Service;
 
 pub const ACCOUNT_WINDOW: usize = 200;
 pub const ORG_WINDOW: usize = 1000;
@@ -130,7 +130,7 @@ fn org_key(org: &OrgId) -> String {
     format!("reputation:org:{org}")
 }
 
-impl Service {
+impl Returns<'_> {
     /// Changes one window's hits with a version check; returns the window
     /// after the change and what the change answered.
     async fn change_window<R: Default + Copy>(
@@ -183,7 +183,7 @@ impl Service {
         message_id: &str,
         outcome: SendOutcome,
     ) -> Result<(), Error> {
-        let Some(c) = self.campaign_by_id(org, campaign).await? else {
+        let Some(c) = self.campaigns().campaign_by_id(org, campaign).await? else {
             return Ok(());
         };
         // A message whose record was lost has no index and no numbers: its

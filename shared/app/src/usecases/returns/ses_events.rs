@@ -16,12 +16,12 @@ use outreach_domain::ses_event::{
     BounceType, MailInfo, SesEvent, SesNotification, parse_notification,
 };
 
+use super::Returns;
 use crate::error::Error;
 use crate::model::MessageRef;
 use crate::ports::{Job, WakeUp};
-use crate::service::Service;
-use crate::usecases::reputation::SendOutcome;
 use crate::usecases::returns::ReturnOutcome;
+use crate::usecases::returns::reputation::SendOutcome;
 
 /// How long an event about a message not yet recorded keeps being retried.
 pub const UNKNOWN_RETRY_WINDOW_MINUTES: i64 = 15;
@@ -43,7 +43,7 @@ pub enum SesOutcome {
     Ignored(String),
 }
 
-impl Service {
+impl Returns<'_> {
     /// Handles an SNS-delivered SES notification received now.
     pub async fn handle_ses_notification(&self, body: &[u8]) -> Result<SesOutcome, Error> {
         self.handle_ses_notification_since(body, self.now()).await
@@ -83,11 +83,26 @@ impl Service {
         let Some(base) = self.resolve_message(mail).await? else {
             return self.retry_unknown(body, first_seen).await;
         };
+        let outcomes = self.apply_event(&event, &base).await?;
+        let expires = self.now() + Duration::days(DEDUPE_TTL_DAYS);
+        for key in event.dedupe_keys() {
+            self.store.first_time(&key, expires).await?;
+        }
+        Ok(SesOutcome::Applied(outcomes))
+    }
+
+    /// What an event about a known message does: a delivery, a
+    /// bounce of each recipient, a complaint.
+    async fn apply_event(
+        &self,
+        event: &SesEvent,
+        base: &MessageRef,
+    ) -> Result<Vec<ReturnOutcome>, Error> {
         let mut outcomes = Vec::new();
-        match &event {
+        match event {
             SesEvent::Delivery { recipients, .. } => {
-                for to in recipients_or(recipients, &base) {
-                    outcomes.push(self.delivered(&with_recipient(&base, &to)).await?);
+                for to in recipients_or(recipients, base) {
+                    outcomes.push(self.delivered(&with_recipient(base, &to)).await?);
                 }
             }
             SesEvent::Bounce {
@@ -97,7 +112,7 @@ impl Service {
                 ..
             } => {
                 for r in recipients {
-                    let m = with_recipient(&base, &r.address);
+                    let m = with_recipient(base, &r.address);
                     let reason = r
                         .diagnostic
                         .clone()
@@ -121,7 +136,7 @@ impl Service {
                 }
             }
             SesEvent::Complaint { recipients, .. } => {
-                for to in recipients_or(recipients, &base) {
+                for to in recipients_or(recipients, base) {
                     self.opt_out(&base.org_id, &to, "complaint").await?;
                     self.reputation_hit(
                         &base.org_id,
@@ -135,11 +150,7 @@ impl Service {
             }
             SesEvent::Other { .. } => {}
         }
-        let expires = self.now() + Duration::days(DEDUPE_TTL_DAYS);
-        for key in event.dedupe_keys() {
-            self.store.first_time(&key, expires).await?;
-        }
-        Ok(SesOutcome::Applied(outcomes))
+        Ok(outcomes)
     }
 
     /// by the message tags when present, else by the mail service's id.
@@ -222,7 +233,11 @@ impl Service {
         m: &MessageRef,
         why: &str,
     ) -> Result<ReturnOutcome, Error> {
-        let Some(campaign) = self.campaign_by_id(&m.org_id, &m.campaign_id).await? else {
+        let Some(campaign) = self
+            .campaigns()
+            .campaign_by_id(&m.org_id, &m.campaign_id)
+            .await?
+        else {
             return Ok(ReturnOutcome::Unknown);
         };
         self.sender_account_failed(&campaign.sender_account_id, why)
@@ -239,7 +254,8 @@ impl Service {
             })
             .await?;
         if let Some((e, true)) = changed {
-            self.record_event(&e, "sender_error", Some(step), Some(detail))
+            self.enrollments()
+                .record_event(&e, "sender_error", Some(step), Some(detail))
                 .await;
         }
         Ok(ReturnOutcome::SenderFault)

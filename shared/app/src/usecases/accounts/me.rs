@@ -2,12 +2,12 @@
 
 use outreach_domain::Zone;
 
+use super::Accounts;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::UserProfile;
-use crate::service::Service;
 
-impl Service {
+impl Accounts<'_> {
     /// The caller's profile; a user never seen before gets the defaults.
     pub async fn me(&self, who: &Identity) -> Result<UserProfile, Error> {
         self.ensure_org(&who.org_id).await?;

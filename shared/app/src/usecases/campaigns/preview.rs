@@ -3,14 +3,15 @@
 
 use outreach_domain::campaign::Campaign;
 use outreach_domain::enrollment::Enrollment;
-use outreach_domain::render::{RenderError, RenderedMessage, render_step};
+use outreach_domain::render::{RenderError, RenderedMessage};
 use serde::Serialize;
 
+use super::Campaigns;
 use crate::auth::Identity;
 use crate::error::Error;
+use crate::model::EmailAccount;
 use crate::ports::{Page, PageRequest};
-use crate::service::Service;
-use crate::usecases::sending::render_context;
+use crate::usecases::sending::render_enrollment_step;
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MissingField {
@@ -37,7 +38,7 @@ pub struct PreviewItem {
     pub steps: Vec<PreviewStep>,
 }
 
-impl Service {
+impl Campaigns<'_> {
     /// One page of the preview: each step for each enrollment.
     pub async fn preview(
         &self,
@@ -50,10 +51,11 @@ impl Service {
             .store
             .list_enrollments(&who.org_id, &campaign.id, page)
             .await?;
+        let account = self.sender_account_of(&campaign).await?;
         let mut items = Vec::new();
         let mut missing = Vec::new();
         for e in &enrollments.items {
-            let (item, m) = self.preview_one(&campaign, e).await?;
+            let (item, m) = self.preview_one(&campaign, account.as_ref(), e).await?;
             items.push(item);
             missing.extend(m);
         }
@@ -80,16 +82,28 @@ impl Service {
             .store
             .list_enrollments(&campaign.org_id, &campaign.id, &page)
             .await?;
+        // One read of the sender account for the whole chunk.
+        let account = self.sender_account_of(campaign).await?;
         let mut out = Vec::new();
         for e in batch.items.iter().filter(|e| !e.is_ended()) {
-            out.extend(self.preview_one(campaign, e).await?.1);
+            out.extend(self.preview_one(campaign, account.as_ref(), e).await?.1);
         }
         Ok(out)
+    }
+
+    /// The campaign's sender account, read once for all the enrollments previewed.
+    async fn sender_account_of(&self, campaign: &Campaign) -> Result<Option<EmailAccount>, Error> {
+        Ok(self
+            .store
+            .get_account(&campaign.sender_account_id)
+            .await?
+            .map(|v| v.value))
     }
 
     async fn preview_one(
         &self,
         campaign: &Campaign,
+        account: Option<&EmailAccount>,
         e: &Enrollment,
     ) -> Result<(PreviewItem, Vec<MissingField>), Error> {
         let candidate = self
@@ -97,23 +111,11 @@ impl Service {
             .get_candidate(&campaign.org_id, &e.candidate_id)
             .await?
             .map(|v| v.value);
-        let account = self
-            .store
-            .get_account(&campaign.sender_account_id)
-            .await?
-            .map(|v| v.value);
         let mut steps = Vec::new();
         let mut missing = Vec::new();
         if let (Some(candidate), Some(account)) = (candidate, account) {
-            let ctx = render_context(campaign, &account, &candidate, e);
-            for (i, spec) in campaign.steps.iter().enumerate() {
-                let index = i as u32 + 1;
-                let first = if i == 0 {
-                    None
-                } else {
-                    campaign.steps[0].subject.as_deref()
-                };
-                match render_step(spec, first, &ctx) {
+            for index in 1..=campaign.steps.len() as u32 {
+                match render_enrollment_step(campaign, account, &candidate, e, index) {
                     Ok(r) => steps.push(PreviewStep {
                         index,
                         rendered: Some(r),

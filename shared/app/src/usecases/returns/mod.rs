@@ -6,6 +6,10 @@
 //! refuses to happen twice (an attempt bounced once, a refund marker, a
 //! suppression entry) rather than counting on a de-duplication marker alone.
 
+pub mod inbound;
+pub mod reputation;
+pub mod ses_events;
+
 use hmac::{Hmac, Mac};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::PauseReason;
@@ -16,9 +20,16 @@ use sha2::Sha256;
 
 use crate::error::Error;
 use crate::model::{AccountStatus, MessageRef, Notification};
-use crate::ports::{Activity, StoreError, Versioned, WakeUp};
-use crate::service::{CAS_ATTEMPTS, Service};
-use crate::usecases::reputation::SendOutcome;
+use crate::ports::{Activity, StoreError, Versioned};
+use crate::retry::{Attempt, retry_versioned};
+use crate::usecases::returns::reputation::SendOutcome;
+
+process! {
+    /// The returns process: what comes back after a send — deliveries, bounces
+    /// and complaints (R-9.1–, from SES events), replies and their
+    /// forwarding — and the reputation windows.
+    Returns, returns
+}
 
 /// What an enrollment was before a change: whether the change ended it or
 /// closed it for good.
@@ -49,7 +60,7 @@ pub enum ReturnOutcome {
     SenderFault,
 }
 
-impl Service {
+impl Returns<'_> {
     /// The keyed hash that stands for an address on the suppression list.
     pub(crate) fn suppression_key(&self, address: &EmailAddress) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.config.hash_key)
@@ -81,54 +92,51 @@ impl Service {
         id: &EnrollmentId,
         change: impl Fn(&mut Enrollment) -> bool,
     ) -> Result<Option<(Enrollment, bool)>, Error> {
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned {
-                value: mut e,
-                version,
-            }) = self.store.get_enrollment(org, id).await?
-            else {
-                return Ok(None);
-            };
-            let before = Before::of(&e);
-            if !change(&mut e) {
-                return Ok(Some((e, false)));
-            }
-            if self.write_returned(&mut e, version, before).await? {
-                return Ok(Some((e, true)));
-            }
-        }
-        Err(Error::Conflict("the enrollment kept changing".into()))
+        let change = &change;
+        retry_versioned(
+            || async move {
+                let Some(Versioned {
+                    value: mut e,
+                    version,
+                }) = self.store.get_enrollment(org, id).await?
+                else {
+                    return Ok(Attempt::Done(None));
+                };
+                let before = Before::of(&e);
+                if !change(&mut e) {
+                    return Ok(Attempt::Done(Some((e, false))));
+                }
+                if self
+                    .write_returned(&mut e, version, before)
+                    .await?
+                    .is_lost()
+                {
+                    return Ok(Attempt::Lost);
+                }
+                Ok(Attempt::Done(Some((e, true))))
+            },
+            || Err(Error::Conflict("the enrollment kept changing".into())),
+        )
+        .await
     }
 
-    /// Writes an enrollment changed by what came back, then checks its
-    /// campaign's completion and creates its next wake-up; `Ok(false)` when it
-    /// lost a concurrent change.
+    /// Writes an enrollment changed by what came back (read at `version`, as
+    /// it was `before`), then what follows it: its next wake-up and its
+    /// campaign's completion. A lost race is [`Attempt::Lost`].
     async fn write_returned(
         &self,
         e: &mut Enrollment,
         version: u64,
         before: Before,
-    ) -> Result<bool, Error> {
+    ) -> Result<Attempt<()>, Error> {
         let ended_now = before.active && e.is_ended();
         let settled = e.settle(before.open, self.now());
-        match self
-            .store
-            .update_enrollment(e, version, Activity::ended_if(ended_now))
-            .await
-        {
-            Ok(_) => {}
-            Err(StoreError::Conflict) => return Ok(false),
-            Err(err) => return Err(err.into()),
+        let activity = Activity::ended_if(ended_now);
+        if self.store_enrollment(e, version, activity).await?.is_lost() {
+            return Ok(Attempt::Lost);
         }
-        if settled {
-            self.complete_if_done(&e.org_id, &e.campaign_id).await?;
-        }
-        if e.has_sendable_step()
-            && let Some(at) = e.next_due_at
-        {
-            self.scheduler.schedule(&WakeUp::send_step(e, at)).await?;
-        }
-        Ok(true)
+        self.follow_up(e, settled).await?;
+        Ok(Attempt::Done(()))
     }
 
     /// a delivery marks the step `delivered`. The delivery of an attempt
@@ -137,40 +145,47 @@ impl Service {
     /// the handler would have: after a re-send or a late send,
     /// the next step stays its delay after it.
     pub async fn delivered(&self, m: &MessageRef) -> Result<ReturnOutcome, Error> {
+        retry_versioned(
+            || self.deliver_once(m),
+            || Err(Error::Conflict("the enrollment kept changing".into())),
+        )
+        .await
+    }
+
+    async fn deliver_once(&self, m: &MessageRef) -> Result<Attempt<ReturnOutcome>, Error> {
         let (step, attempt) = (m.step, m.attempt);
-        for _ in 0..CAS_ATTEMPTS {
-            let Some(Versioned {
-                value: mut e,
-                version,
-            }) = self
-                .store
-                .get_enrollment(&m.org_id, &m.enrollment_id)
-                .await?
-            else {
-                return Ok(ReturnOutcome::Unknown);
-            };
-            let now = self.now();
-            let before = Before::of(&e);
-            let sent_at = e
-                .attempt(step, attempt)
-                .filter(|a| a.state == AttemptState::Claimed)
-                .map(|a| a.claimed_at.min(now));
-            if !e.mark_delivered(step, attempt, now) {
-                return Ok(ReturnOutcome::Duplicate);
-            }
-            if let Some(at) = sent_at
-                && let Some(campaign) = self.campaign_by_id(&m.org_id, &e.campaign_id).await?
-            {
-                match attempt {
-                    1 => self.space_after_send(&campaign, &mut e, at).await?,
-                    _ => self.follow_resend(&campaign, &mut e, at).await?,
-                }
-            }
-            if self.write_returned(&mut e, version, before).await? {
-                return Ok(ReturnOutcome::Applied);
+        let Some(Versioned {
+            value: mut e,
+            version,
+        }) = self
+            .store
+            .get_enrollment(&m.org_id, &m.enrollment_id)
+            .await?
+        else {
+            return Ok(Attempt::Done(ReturnOutcome::Unknown));
+        };
+        let now = self.now();
+        let before = Before::of(&e);
+        let sent_at = e
+            .attempt(step, attempt)
+            .filter(|a| a.state == AttemptState::Claimed)
+            .map(|a| a.claimed_at.min(now));
+        if !e.mark_delivered(step, attempt, now) {
+            return Ok(Attempt::Done(ReturnOutcome::Duplicate));
+        }
+        let campaigns = self.campaigns();
+        if let Some(at) = sent_at
+            && let Some(campaign) = campaigns.campaign_by_id(&m.org_id, &e.campaign_id).await?
+        {
+            match attempt {
+                1 => campaigns.space_after_send(&campaign, &mut e, at).await?,
+                _ => campaigns.follow_resend(&campaign, &mut e, at).await?,
             }
         }
-        Err(Error::Conflict("the enrollment kept changing".into()))
+        Ok(self
+            .write_returned(&mut e, version, before)
+            .await?
+            .map(|()| ReturnOutcome::Applied))
     }
 
     /// a hard bounce marks the address bounced for the organization and
@@ -191,29 +206,39 @@ impl Service {
         else {
             return Ok(ReturnOutcome::Unknown);
         };
-        self.mark_bounced_in_org(&m.org_id, address).await?;
-        if changed {
-            self.reputation_hit(
-                &m.org_id,
-                &m.campaign_id,
-                &m.message_id,
-                SendOutcome::Bounced,
-            )
+        let detail = format!("{address}: {reason}");
+        self.hard_bounce_effects(m, &e, address, detail, changed)
             .await?;
-            self.record_event(
-                &e,
-                "bounced",
-                Some(step),
-                Some(format!("{address}: {reason}")),
-            )
-            .await;
-        }
-        self.check_refund(&m.org_id, &e.candidate_id).await?;
         Ok(if changed {
             ReturnOutcome::Applied
         } else {
             ReturnOutcome::Duplicate
         })
+    }
+
+    /// What a hard bounce does beyond its enrollment: the address is bounced
+    /// for the whole organization; a `first` report of it counts in
+    /// the reputation windows and is recorded; the refund of is
+    /// checked.
+    async fn hard_bounce_effects(
+        &self,
+        m: &MessageRef,
+        e: &Enrollment,
+        address: &EmailAddress,
+        detail: String,
+        first: bool,
+    ) -> Result<(), Error> {
+        self.mark_bounced_in_org(&m.org_id, address).await?;
+        if first {
+            let outcome = SendOutcome::Bounced;
+            self.reputation_hit(&m.org_id, &m.campaign_id, &m.message_id, outcome)
+                .await?;
+            self.enrollments()
+                .record_event(e, "bounced", Some(m.step), Some(detail))
+                .await;
+        }
+        self.check_refund(&m.org_id, &e.candidate_id).await?;
+        Ok(())
     }
 
     /// a soft bounce retries the step once, 24 hours later; a second one counts as hard.
@@ -242,30 +267,18 @@ impl Service {
             return Ok(ReturnOutcome::Duplicate);
         }
         if hard.load(std::sync::atomic::Ordering::Relaxed) {
-            self.mark_bounced_in_org(&m.org_id, address).await?;
-            self.reputation_hit(
-                &m.org_id,
-                &m.campaign_id,
-                &m.message_id,
-                SendOutcome::Bounced,
-            )
-            .await?;
-            self.record_event(
-                &e,
-                "bounced",
-                Some(step),
-                Some(format!("{address}: second soft bounce (R-9.4): {reason}")),
-            )
-            .await;
-            self.check_refund(&m.org_id, &e.candidate_id).await?;
+            let detail = format!("{address}: second soft bounce (R-9.4): {reason}");
+            self.hard_bounce_effects(m, &e, address, detail, true)
+                .await?;
         } else {
-            self.record_event(
-                &e,
-                "soft_bounced",
-                Some(step),
-                Some(format!("{address}: {reason}; retried in 24 hours")),
-            )
-            .await;
+            self.enrollments()
+                .record_event(
+                    &e,
+                    "soft_bounced",
+                    Some(step),
+                    Some(format!("{address}: {reason}; retried in 24 hours")),
+                )
+                .await;
         }
         Ok(ReturnOutcome::Applied)
     }
@@ -395,7 +408,8 @@ impl Service {
                 .await?;
             if let Some((e, true)) = changed {
                 ended += 1;
-                self.record_event(&e, status.as_str(), None, Some(reason.to_owned()))
+                self.enrollments()
+                    .record_event(&e, status.as_str(), None, Some(reason.to_owned()))
                     .await;
             }
         }
@@ -499,7 +513,7 @@ impl Service {
     }
 }
 
-impl Service {
+impl Returns<'_> {
     /// a campaign found running while its sender account is in
     /// error or removed lost the pause that goes with that state (its handler
     /// died between the two writes, or a resume raced the failure): pause it now.

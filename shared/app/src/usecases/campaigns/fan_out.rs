@@ -1,0 +1,201 @@
+//! Start and resume: a campaign runs, and its enrollments
+//! are planned by a fan-out in chunks (§15) — the first in the request, the
+//! rest from the queue.
+
+use chrono::{DateTime, Utc};
+use outreach_domain::campaign::{Campaign, CampaignStatus};
+use outreach_domain::ids::{CampaignId, OrgId};
+
+use super::Campaigns;
+use super::*;
+use crate::auth::Identity;
+use crate::error::Error;
+use crate::model::AccountStatus;
+use crate::ports::{Job, PageRequest, WakeUp};
+
+impl Campaigns<'_> {
+    /// Start or resume: a campaign runs (`change`) from now, and its
+    /// enrollments are planned `how`. Needs sender rights and
+    /// a connected sender. The background fan-out is queued
+    /// before the state change, so a crash between the two can never leave a
+    /// running campaign unplanned.
+    pub(super) async fn set_running<E: std::fmt::Display>(
+        &self,
+        who: &Identity,
+        id: &str,
+        how: fn(DateTime<Utc>) -> Replan,
+        change: fn(&mut Campaign, DateTime<Utc>) -> Result<(), E>,
+    ) -> Result<Campaign, Error> {
+        let current = self.campaign(who, id).await?.value;
+        self.accounts().require_sender_rights(who, &current).await?;
+        self.require_connected_sender(&current).await?;
+        let now = self.now();
+        self.queue_fan_out(&current, how(now), None).await?;
+        let campaign = self
+            .change_campaign(who, id, |c| {
+                change(c, now).map_err(|e| Error::Conflict(e.to_string()))
+            })
+            .await?;
+        self.plan_first_chunk(&campaign, how(now)).await?;
+        self.complete_if_all_ended(&campaign).await?;
+        Ok(campaign)
+    }
+
+    /// a campaign sends only from a connected account its owner may use
+    /// (the send path asks the same, R-2.4).
+    pub(super) async fn require_connected_sender(&self, campaign: &Campaign) -> Result<(), Error> {
+        let account = self
+            .store
+            .get_account(&campaign.sender_account_id)
+            .await?
+            .map(|v| v.value);
+        match account {
+            Some(a)
+                if a.status == AccountStatus::Connected
+                    && a.usable_by(&campaign.org_id, &campaign.owner_id) =>
+            {
+                Ok(())
+            }
+            Some(a) if a.status == AccountStatus::Connected => Err(Error::Conflict(format!(
+                "the campaign's owner may no longer send from the sender account {} ({})",
+                a.id, a.address
+            ))),
+            Some(a) => Err(Error::Conflict(format!(
+                "the sender account {} ({}) is not connected",
+                a.id, a.address
+            ))),
+            None => Err(Error::Conflict(format!(
+                "the sender account {} no longer exists",
+                campaign.sender_account_id
+            ))),
+        }
+    }
+
+    /// Plans the first chunk of a fan-out in the request itself, so a small
+    /// campaign is planned when start answers; the queued job does the rest.
+    pub(super) async fn plan_first_chunk(
+        &self,
+        campaign: &Campaign,
+        how: Replan,
+    ) -> Result<(), Error> {
+        self.plan_chunk(campaign, how, None).await.map(|_| ())
+    }
+
+    /// Plans one page of enrollments; returns the cursor of the next page.
+    /// Idempotent: a fresh plan from the same S is not made twice.
+    pub(super) async fn plan_chunk(
+        &self,
+        campaign: &Campaign,
+        how: Replan,
+        after: Option<String>,
+    ) -> Result<Option<String>, Error> {
+        let page = PageRequest {
+            limit: FAN_OUT_CHUNK,
+            after,
+        };
+        let batch = self
+            .store
+            .list_enrollments(&campaign.org_id, &campaign.id, &page)
+            .await?;
+        // A finished enrollment's pending re-send is planned too.
+        for e in batch
+            .items
+            .iter()
+            .filter(|e| e.may_send() || e.has_sendable_step())
+        {
+            self.replan(campaign, &e.id, how).await?;
+        }
+        Ok(batch.next)
+    }
+
+    /// Queues the planning of a campaign's enrollments from `after` on (SPEC §15:
+    /// large campaigns start without the API waiting for every wake-up).
+    pub(super) async fn queue_fan_out(
+        &self,
+        campaign: &Campaign,
+        how: Replan,
+        after: Option<String>,
+    ) -> Result<(), Error> {
+        let at = match how {
+            Replan::Fresh(t) | Replan::Resume(t) => t,
+        };
+        let cursor = after.clone().unwrap_or_else(|| "start".to_owned());
+        let job = Job::PlanChunk {
+            org_id: campaign.org_id.clone(),
+            campaign_id: campaign.id.clone(),
+            how,
+            after,
+        };
+        let name = format!(
+            "fan.{}.{}.{:016x}",
+            campaign.id,
+            at.timestamp(),
+            outreach_domain::jitter::stable_hash(&cursor, 0, "fan-out")
+        );
+        self.queue
+            .enqueue(&WakeUp {
+                name,
+                at: self.now(),
+                job,
+            })
+            .await?;
+        Ok(())
+    }
+
+    /// One chunk of a fan-out, run from the queue (R-5.2, R-10.1, §15).
+    pub(crate) async fn run_plan_chunk(
+        &self,
+        org: &OrgId,
+        id: &CampaignId,
+        how: Replan,
+        after: Option<String>,
+    ) -> Result<bool, Error> {
+        let Some(campaign) = self.campaign_by_id(org, id).await? else {
+            return Ok(false);
+        };
+        let since = match how {
+            Replan::Fresh(t) | Replan::Resume(t) => t,
+        };
+        // A start's fan-out belongs to that start: one queued by a start that
+        // failed is stale even when a resume lands at the same instant (found by
+        // the simulation: it planned an in-progress enrollment afresh, R-6.9).
+        let other_start =
+            matches!(how, Replan::Fresh(t) if campaign.started_at.is_some_and(|s| s != t));
+        // A fan-out plans for the start or resume it was queued for, never with the
+        // state of an older one after a later pause, edit or resume.
+        if other_start || campaign.fan_out_current(since) != Some(true) {
+            // Queued just before the state change it belongs to: look again shortly.
+            let waiting = campaign.fan_out_current(since).is_none()
+                && matches!(
+                    campaign.status,
+                    CampaignStatus::Draft | CampaignStatus::Paused | CampaignStatus::Running
+                );
+            if waiting && self.now() - since < chrono::Duration::minutes(15) {
+                let job = Job::PlanChunk {
+                    org_id: org.clone(),
+                    campaign_id: id.clone(),
+                    how,
+                    after,
+                };
+                let at = self.now() + chrono::Duration::minutes(1);
+                let name = format!(
+                    "fan.{}.{}.retry{}",
+                    id,
+                    since.timestamp(),
+                    at.timestamp() / 60
+                );
+                self.queue.enqueue(&WakeUp { name, at, job }).await?;
+            }
+            return Ok(false);
+        }
+        let next = self.plan_chunk(&campaign, how, after).await?;
+        if next.is_some() {
+            self.queue_fan_out(&campaign, how, next).await?;
+        } else {
+            // The fan-out is queued before the state change, so this check survives a
+            // crash of the request that started or resumed the campaign.
+            self.complete_if_all_ended(&campaign).await?;
+        }
+        Ok(true)
+    }
+}

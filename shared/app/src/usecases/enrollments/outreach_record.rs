@@ -1,0 +1,200 @@
+//! No double outreach: a candidate's record of their enrollments
+//! across the organization's campaigns, rewritten with a version check on
+//! every add, start and resume, so that two at once cannot both pass.
+
+use outreach_domain::campaign::Campaign;
+use outreach_domain::enrollment::Enrollment;
+use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId};
+use serde::Serialize;
+
+use super::*;
+use crate::error::Error;
+use crate::retry::{Attempt, retry_versioned};
+use crate::usecases::records::lost;
+
+/// A candidate's enrollments across the organization's campaigns, the record
+/// that makes the no-double-outreach check atomic: every add rewrites
+/// it with a version check, so two concurrent adds cannot both pass.
+#[derive(Debug, Clone, Default, Serialize, serde::Deserialize)]
+pub(super) struct Outreach {
+    entries: Vec<OutreachEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub(super) struct OutreachEntry {
+    campaign_id: CampaignId,
+    enrollment_id: EnrollmentId,
+    /// When the add that wrote it began: its enrollment may not exist yet.
+    added_at: chrono::DateTime<chrono::Utc>,
+    /// The start or resume moment whose check the enrollment passed:
+    /// added to a running campaign, or planned by a start or resume. `null`
+    /// while its campaign is a draft; entries written before the field existed
+    /// were added to running campaigns, so they count as started.
+    #[serde(default = "started_long_ago")]
+    started_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+pub(super) fn started_long_ago() -> Option<chrono::DateTime<chrono::Utc>> {
+    Some(chrono::DateTime::UNIX_EPOCH)
+}
+
+/// How long an entry whose enrollment is not written yet still counts: longer
+/// than any add takes, so a concurrent add sees it.
+pub(super) const PENDING_ADD_MINUTES: i64 = 2;
+
+pub(super) fn outreach_key(org: &outreach_domain::ids::OrgId, candidate: &CandidateId) -> String {
+    format!("outreach:{org}:{candidate}")
+}
+
+impl Enrollments<'_> {
+    /// refuses (returning the other campaign) a candidate already in a
+    /// running, not-ended enrollment of another campaign, unless duplicates are
+    /// allowed; records this enrollment either way. Atomic through the version
+    /// check of the candidate's outreach record, never an eventually
+    /// consistent index.
+    pub(super) async fn claim_outreach(
+        &self,
+        campaign: &Campaign,
+        candidate: &CandidateId,
+        enrollment: &EnrollmentId,
+        allow_duplicate: bool,
+    ) -> Result<Option<CampaignId>, Error> {
+        let key = &outreach_key(&campaign.org_id, candidate);
+        retry_versioned(
+            || async move {
+                let (current, expected) = self.read_outreach(key).await?;
+                let now = self.now();
+                let mut live = self.live_elsewhere(campaign, current, now).await?;
+                if !allow_duplicate && let Some(other) = live.first() {
+                    return Ok(Attempt::Done(Some(other.campaign_id.clone())));
+                }
+                live.push(OutreachEntry {
+                    campaign_id: campaign.id.clone(),
+                    enrollment_id: enrollment.clone(),
+                    added_at: now,
+                    // Added to a running campaign, it is planned at once.
+                    started_at: campaign.is_running().then_some(now),
+                });
+                // The version check makes the decision atomic: a concurrent add
+                // makes this write fail and retry.
+                Ok(self
+                    .write_outreach(key, live, expected)
+                    .await?
+                    .map(|_| None))
+            },
+            || {
+                Err(Error::Conflict(
+                    "the candidate is being added concurrently; try again".into(),
+                ))
+            },
+        )
+        .await
+    }
+
+    /// again when an enrollment starts or resumes (a start or resume of
+    /// its campaign, or of the enrollment): when its candidate meanwhile became
+    /// active in another running campaign (two drafts with the same candidate,
+    /// started one after the other), returns that campaign, and this enrollment
+    /// must send nothing. Otherwise records that this enrollment started.
+    /// Atomic like the add: of two starts racing, the version check of the
+    /// candidate's record lets one pass and shows it to the other. `moment`
+    /// is the start or resume: a fan-out chunk run again for the same moment
+    /// finds its own decision and keeps it.
+    pub(crate) async fn recheck_outreach(
+        &self,
+        campaign: &Campaign,
+        e: &Enrollment,
+        moment: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Option<CampaignId>, Error> {
+        let key = &outreach_key(&campaign.org_id, &e.candidate_id);
+        retry_versioned(
+            || async move {
+                let (current, expected) = self.read_outreach(key).await?;
+                if current
+                    .entries
+                    .iter()
+                    .any(|x| x.enrollment_id == e.id && x.started_at == Some(moment))
+                {
+                    return Ok(Attempt::Done(None));
+                }
+                let mut live = self.live_elsewhere(campaign, current, self.now()).await?;
+                if !e.allow_duplicate
+                    && let Some(started) = live.iter().find(|x| x.started_at.is_some())
+                {
+                    return Ok(Attempt::Done(Some(started.campaign_id.clone())));
+                }
+                live.push(OutreachEntry {
+                    campaign_id: campaign.id.clone(),
+                    enrollment_id: e.id.clone(),
+                    added_at: e.created_at,
+                    started_at: Some(moment),
+                });
+                Ok(self
+                    .write_outreach(key, live, expected)
+                    .await?
+                    .map(|_| None))
+            },
+            || {
+                Err(Error::Conflict(
+                    "the candidate is being started concurrently; try again".into(),
+                ))
+            },
+        )
+        .await
+    }
+
+    /// A candidate's outreach record and its version (`None`: not written yet).
+    pub(super) async fn read_outreach(&self, key: &str) -> Result<(Outreach, Option<u64>), Error> {
+        Ok(match self.store.get_record(key).await? {
+            Some(v) => (
+                serde_json::from_value::<Outreach>(v.value).unwrap_or_default(),
+                Some(v.version),
+            ),
+            None => (Outreach::default(), None),
+        })
+    }
+
+    /// The entries of `current` that still count against `campaign`:
+    /// running, not-ended enrollments of other campaigns (or one being added
+    /// right now); the rest are pruned.
+    pub(super) async fn live_elsewhere(
+        &self,
+        campaign: &Campaign,
+        current: Outreach,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<OutreachEntry>, Error> {
+        let org = &campaign.org_id;
+        let mut live = Vec::new();
+        for entry in current.entries {
+            if entry.campaign_id == campaign.id {
+                continue;
+            }
+            let running = self
+                .campaigns()
+                .campaign_by_id(org, &entry.campaign_id)
+                .await?
+                .is_some_and(|c| c.is_running());
+            let active = match self.store.get_enrollment(org, &entry.enrollment_id).await? {
+                Some(e) => !e.value.is_ended(),
+                // Being added right now by a concurrent request.
+                None => now - entry.added_at < chrono::Duration::minutes(PENDING_ADD_MINUTES),
+            };
+            if running && active {
+                live.push(entry);
+            }
+        }
+        Ok(live)
+    }
+
+    /// Writes a candidate's outreach record read at `expected`.
+    pub(super) async fn write_outreach(
+        &self,
+        key: &str,
+        entries: Vec<OutreachEntry>,
+        expected: Option<u64>,
+    ) -> Result<Attempt<()>, Error> {
+        let value = serde_json::to_value(Outreach { entries })
+            .map_err(|err| Error::Internal(err.to_string()))?;
+        Ok(lost(self.store.put_record(key, &value, expected).await)?.map(|_| ()))
+    }
+}

@@ -1,0 +1,192 @@
+//! The sweeper: finalises claims whose lease expired and catches
+//! enrollments whose wake-up went missing, so no enrollment is left without one.
+
+use chrono::{DateTime, Duration, Utc};
+use outreach_domain::campaign::CampaignStatus;
+use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
+use outreach_domain::ids::{EnrollmentId, OrgId};
+
+use super::Sending;
+use crate::error::Error;
+use crate::ports::{Activity, Job, Versioned};
+use crate::retry::{Attempt, retry_versioned};
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SweepReport {
+    pub expired_claims: usize,
+    pub rescued: usize,
+    pub cleared: usize,
+}
+
+const SWEEP_BATCH: u32 = 200;
+
+impl Sending<'_> {
+    /// Looks at every enrollment due more than `margin` ago.
+    pub async fn sweep(&self, margin: Duration) -> Result<SweepReport, Error> {
+        let mut report = SweepReport::default();
+        let before = self.now() - margin;
+        // Each pass moves or clears `next_due_at` of what it handles; a bounded
+        // number of passes keeps one sweep from running forever.
+        for _ in 0..50 {
+            let due = self.store.list_due(before, SWEEP_BATCH).await?;
+            let full = due.len() as u32 == SWEEP_BATCH;
+            let mut progressed = false;
+            for (org, id) in due {
+                progressed |= self.sweep_one(&org, &id, before, &mut report).await?;
+            }
+            if !full || !progressed {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
+    async fn sweep_one(
+        &self,
+        org: &OrgId,
+        id: &EnrollmentId,
+        before: DateTime<Utc>,
+        report: &mut SweepReport,
+    ) -> Result<bool, Error> {
+        let swept = retry_versioned(
+            || async move {
+                let Some(Versioned { value: e, version }) =
+                    self.store.get_enrollment(org, id).await?
+                else {
+                    return Ok(Attempt::Done(Swept::Nothing));
+                };
+                if e.next_due_at.is_none_or(|d| d > before) {
+                    return Ok(Attempt::Done(Swept::Nothing));
+                }
+                let now = self.now();
+                let expired = e.expired_claims(now);
+                if !expired.is_empty() {
+                    return self.finalise_expired(e, version, &expired, now).await;
+                }
+                self.clear_or_rescue(e, version).await
+            },
+            || Ok(Swept::Nothing),
+        )
+        .await?;
+        match swept {
+            Swept::Nothing => return Ok(false),
+            Swept::Finalised(n) => report.expired_claims += n,
+            Swept::Cleared => report.cleared += 1,
+            Swept::Rescued => report.rescued += 1,
+        }
+        Ok(true)
+    }
+
+    /// Claims whose lease expired: the mailer may have accepted, so each is
+    /// counted as sent, never re-sent; what follows is planned from it.
+    async fn finalise_expired(
+        &self,
+        mut e: Enrollment,
+        version: u64,
+        expired: &[(u32, u32)],
+        now: DateTime<Utc>,
+    ) -> Result<Attempt<Swept>, Error> {
+        let was_active = !e.is_ended();
+        let was_open = e.is_open();
+        let mut last_sent: Option<(DateTime<Utc>, bool)> = None;
+        for &(step, attempt) in expired {
+            let claimed_at = e
+                .step(step)
+                .and_then(|s| s.attempts.iter().find(|a| a.number == attempt))
+                .map(|a| a.claimed_at)
+                .unwrap_or(now);
+            if e.record_sent(step, attempt, claimed_at, None, true).is_ok() {
+                // A re-send's time counts before a first send's.
+                let resent = attempt != 1;
+                if last_sent.is_none_or(|(_, r)| resent || !r) {
+                    last_sent = Some((claimed_at, resent));
+                }
+            }
+        }
+        if let Some((at, resent)) = last_sent
+            && let Some(campaign) = self
+                .campaigns()
+                .campaign_by_id(&e.org_id, &e.campaign_id)
+                .await?
+        {
+            self.campaigns()
+                .plan_after_send(&campaign, &mut e, resent, at)
+                .await?;
+        }
+        let ended_now = was_active && e.is_ended();
+        let settled = e.settle(was_open, now);
+        let activity = Activity::ended_if(ended_now);
+        if self
+            .store_enrollment(&e, version, activity)
+            .await?
+            .is_lost()
+        {
+            return Ok(Attempt::Lost);
+        }
+        for (step, _) in expired {
+            self.enrollments()
+                .record_event(
+                    &e,
+                    "sent",
+                    Some(*step),
+                    Some("unconfirmed: the claim's lease expired (R-8.1)".into()),
+                )
+                .await;
+        }
+        self.follow_up(&e, settled).await?;
+        Ok(Attempt::Done(Swept::Finalised(expired.len())))
+    }
+
+    /// An enrollment due with no claim to finalise: its wake-up went missing,
+    /// so it runs now; or nothing can be due, and its due time is cleared.
+    async fn clear_or_rescue(
+        &self,
+        mut e: Enrollment,
+        version: u64,
+    ) -> Result<Attempt<Swept>, Error> {
+        let org = &e.org_id;
+        let campaign = self.campaigns().campaign_by_id(org, &e.campaign_id).await?;
+        if e.is_ended()
+            && !e.has_sendable_step()
+            && let Some(c) = &campaign
+        {
+            // Its handler may have died before checking the campaign's completion.
+            self.campaigns().complete_if_done(org, &c.id).await?;
+        }
+        // A finished enrollment's re-send still goes out of a completed campaign.
+        let sending = campaign.is_some_and(|c| {
+            c.is_running()
+                || (c.status == CampaignStatus::Completed && e.status == EnrollmentStatus::Finished)
+        });
+        if !sending || !e.has_sendable_step() {
+            // Nothing can be due while the campaign or enrollment waits; resume
+            // re-plans. A claim in flight is still finalised when its lease ends.
+            e.next_due_at = e.live_claim_lease();
+            let written = self.store_enrollment(&e, version, Activity::Unchanged);
+            return Ok(written.await?.map(|_| Swept::Cleared));
+        }
+        // A planned step whose wake-up went missing: run it now.
+        self.run_job(&Job::SendStep {
+            org_id: org.clone(),
+            campaign_id: e.campaign_id.clone(),
+            enrollment_id: e.id.clone(),
+            step: e.due_step().unwrap_or(e.next_step),
+            plan_version: e.plan_version,
+            candidate_id: Some(e.candidate_id.clone()),
+        })
+        .await?;
+        Ok(Attempt::Done(Swept::Rescued))
+    }
+}
+
+/// What a sweep did to one enrollment.
+enum Swept {
+    Nothing,
+    /// This many expired claims were counted as sent.
+    Finalised(usize),
+    /// Nothing could be due: its due time was cleared.
+    Cleared,
+    /// Its wake-up went missing: it ran.
+    Rescued,
+}
