@@ -17,6 +17,7 @@ use outreach_app::Error;
 use outreach_app::ports::Job;
 use outreach_app::usecases::returns::inbound::Verdicts;
 use outreach_aws::s3::RawMessageError;
+use outreach_domain::ses_event::SesEvent;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -184,12 +185,20 @@ impl App {
         };
         let mut answers = Vec::new();
         for record in records.records {
-            // The envelope as an HTTPS subscription would post it: `Type`, `MessageId`, `Message`.
-            let body = serde_json::to_vec(&record.sns).map_err(|e| HandlerError::Malformed {
-                expected: "an SNS message",
-                why: e.to_string(),
-            })?;
-            let outcome = self.service.returns().handle_ses_notification(&body).await;
+            // The SNS envelope is read once (above); its message once, here,
+            // into the domain's type.
+            let event = match SesEvent::from_json(&record.sns.message) {
+                Ok(event) => event,
+                Err(e) => {
+                    answers.push(poison("ses-events", &format!("not an SES event: {e}")));
+                    continue;
+                }
+            };
+            let outcome = self
+                .service
+                .returns()
+                .handle_ses_event(event, &record.sns.message)
+                .await;
             answers.push(settle("ses-events", outcome, |o| {
                 tracing::info!(outcome = ?o, sns_message = %record.sns.message_id, "applied an SES event");
                 json!(format!("{o:?}"))

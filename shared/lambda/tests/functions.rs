@@ -837,6 +837,22 @@ async fn the_api_function_takes_its_identity_from_the_authorizer_only() {
         .await
         .expect("acknowledged");
     assert!(answer["dropped"].is_string());
+    // An SNS record whose message is no SES event is dropped alone: the
+    // record is read once into the domain's type, and what cannot be read
+    // is poison, acknowledged (never retried).
+    let mut garbled = sns_sample("ses-delivery-event.json", |_| {});
+    garbled["Records"][0]["Sns"]["Message"] = json!("{\"not\": \"an SES event\"}");
+    let answer = stack
+        .app
+        .on_ses_events(invocation(garbled))
+        .await
+        .expect("acknowledged");
+    assert!(
+        answer["outcomes"][0]["dropped"]
+            .as_str()
+            .is_some_and(|why| why.starts_with("not an SES event")),
+        "{answer}"
+    );
 }
 
 #[test]

@@ -59,12 +59,33 @@ impl Returns<'_> {
             tracing::warn!(error = %e, "rejected an SES notification");
             Error::invalid("body", e.to_string())
         })?;
-        let event = match notification {
+        match notification {
             SesNotification::Confirmation(c) => {
-                return Ok(SesOutcome::Ignored(format!("SNS {:?} handshake", c.kind)));
+                Ok(SesOutcome::Ignored(format!("SNS {:?} handshake", c.kind)))
             }
-            SesNotification::Event { event, .. } => event,
-        };
+            SesNotification::Event { event, .. } => {
+                self.apply_ses_event(event, body, first_seen).await
+            }
+        }
+    }
+
+    /// Handles an SES event already read into the domain's type (the Lambda
+    /// function's SNS record, parsed once); `raw` is its JSON, kept for a
+    /// retry of an event about a message not recorded yet.
+    pub async fn handle_ses_event(&self, event: SesEvent, raw: &str) -> Result<SesOutcome, Error> {
+        self.apply_ses_event(event, raw.as_bytes(), self.now())
+            .await
+    }
+
+    /// Applies one SES event: ignored when it concerns no campaign step,
+    /// retried while its message is not recorded yet, else applied
+    /// once (its de-duplication keys recorded).
+    async fn apply_ses_event(
+        &self,
+        event: SesEvent,
+        body: &[u8],
+        first_seen: DateTime<Utc>,
+    ) -> Result<SesOutcome, Error> {
         let Some(mail) = event.mail() else {
             return Ok(SesOutcome::Ignored(event.kind().to_owned()));
         };
