@@ -26,14 +26,9 @@ impl Accounts<'_> {
     ) -> Result<UserProfile, Error> {
         let mut profile = self.me(who).await?;
         if let Some(name) = display_name {
-            let name = name.trim().to_owned();
-            if name.is_empty() || name.chars().count() > 200 {
-                return Err(Error::invalid(
-                    "display_name",
-                    "must be 1 to 200 characters",
-                ));
-            }
-            profile.display_name = name;
+            profile.display_name = outreach_domain::Name::parse(&name)
+                .map_err(|e| Error::invalid("display_name", e.to_string()))?
+                .into_string();
         }
         if let Some(tz) = timezone {
             profile.timezone =

@@ -2,6 +2,7 @@
 
 pub mod candidates;
 
+use outreach_domain::Name;
 use outreach_domain::campaign::StepSpec;
 use outreach_domain::ids::{ProjectId, TemplateId};
 use outreach_domain::render::validate_step;
@@ -18,11 +19,9 @@ process! {
 }
 
 fn valid_name(name: &str) -> Result<String, Error> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 {
-        return Err(Error::invalid("name", "must be 1 to 200 characters"));
-    }
-    Ok(name.to_owned())
+    Name::parse(name)
+        .map(Name::into_string)
+        .map_err(|e| Error::invalid("name", e.to_string()))
 }
 
 /// Validates a sequence's steps; errors name `steps[i].field`.
