@@ -581,23 +581,40 @@ pub trait Queue: Send + Sync {
     async fn enqueue(&self, job: &WakeUp) -> Result<(), SchedulerError>;
 }
 
+/// The identity service (or the DNS lookup behind it) did not answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct IdentityError(pub String);
+
+impl From<String> for IdentityError {
+    fn from(why: String) -> Self {
+        IdentityError(why)
+    }
+}
+
+impl From<&str> for IdentityError {
+    fn from(why: &str) -> Self {
+        IdentityError(why.to_owned())
+    }
+}
+
 /// Whether the mail service may send as an address: SES
 /// identities in AWS; the fault settings in local mode.
 #[async_trait]
 pub trait Identities: Send + Sync {
     /// Whether the mail service may send as `address` now.
-    async fn sendable(&self, address: &EmailAddress) -> Result<bool, String>;
+    async fn sendable(&self, address: &EmailAddress) -> Result<bool, IdentityError>;
     /// Makes `address` sendable: nothing when its domain is a verified domain
     /// identity, else an address identity the mail service verifies by mail.
-    async fn prepare(&self, address: &EmailAddress) -> Result<(), String>;
+    async fn prepare(&self, address: &EmailAddress) -> Result<(), IdentityError>;
     /// Deletes the address identity once no link uses it.
-    async fn release(&self, address: &EmailAddress) -> Result<(), String>;
+    async fn release(&self, address: &EmailAddress) -> Result<(), IdentityError>;
     /// Whether `domain` is a verified domain identity with DKIM.
-    async fn domain_verified(&self, domain: &str) -> Result<bool, String>;
+    async fn domain_verified(&self, domain: &str) -> Result<bool, IdentityError>;
     /// The DMARC policy (`none`, `quarantine`, `reject`) receivers apply to
     /// mail from `domain` (R-2.1: its record, else its organizational
     /// domain's), if any; an error when the lookup failed, never "no policy".
-    async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, String>;
+    async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, IdentityError>;
 }
 
 #[async_trait]

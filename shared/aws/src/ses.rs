@@ -15,7 +15,7 @@ use aws_sdk_sesv2::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_sesv2::operation::send_email::SendEmailError;
 use aws_sdk_sesv2::primitives::Blob;
 use aws_sdk_sesv2::types::{Destination, EmailContent, MessageTag, RawMessage};
-use outreach_app::ports::{Identities, Mailer, MailerError, OutboundMail, SentMail};
+use outreach_app::ports::{self, Identities, Mailer, MailerError, OutboundMail, SentMail};
 use outreach_domain::EmailAddress;
 
 use crate::dns::{self, SystemResolver, TxtLookup};
@@ -409,9 +409,12 @@ impl SesIdentities {
 impl Identities for SesIdentities {
     /// An address is sendable when its own identity, or its domain's, is
     /// verified for sending (R-2.1: address identity or DKIM domain identity).
-    async fn sendable(&self, address: &EmailAddress) -> Result<bool, String> {
+    async fn sendable(&self, address: &EmailAddress) -> Result<bool, ports::IdentityError> {
         for identity in [address.as_str(), address.domain()] {
-            let health = self.get(identity).await.map_err(|e| e.to_string())?;
+            let health = self
+                .get(identity)
+                .await
+                .map_err(|e| ports::IdentityError(e.to_string()))?;
             if health.is_some_and(|h| h.verified_for_sending) {
                 return Ok(true);
             }
@@ -425,41 +428,50 @@ impl Identities for SesIdentities {
     /// that SES mails its verification again (R-2.1: `resend`); SES offers no
     /// other way, and nobody can send from it meanwhile, so no link loses
     /// anything. A verified one is left alone.
-    async fn prepare(&self, address: &EmailAddress) -> Result<(), String> {
+    async fn prepare(&self, address: &EmailAddress) -> Result<(), ports::IdentityError> {
         if self.domain_verified(address.domain()).await? {
             return Ok(());
         }
         let identity = address.as_str();
-        match self.get(identity).await.map_err(|e| e.to_string())? {
+        match self
+            .get(identity)
+            .await
+            .map_err(|e| ports::IdentityError(e.to_string()))?
+        {
             Some(health) if health.verified_for_sending => return Ok(()),
-            Some(_) => self.delete(identity).await.map_err(|e| e.to_string())?,
+            Some(_) => self
+                .delete(identity)
+                .await
+                .map_err(|e| ports::IdentityError(e.to_string()))?,
             None => {}
         }
-        self.create(identity).await.map_err(|e| e.to_string())
+        self.create(identity)
+            .await
+            .map_err(|e| ports::IdentityError(e.to_string()))
     }
 
-    async fn release(&self, address: &EmailAddress) -> Result<(), String> {
+    async fn release(&self, address: &EmailAddress) -> Result<(), ports::IdentityError> {
         self.delete(address.as_str())
             .await
-            .map_err(|e| e.to_string())
+            .map_err(|e| ports::IdentityError(e.to_string()))
     }
 
-    async fn domain_verified(&self, domain: &str) -> Result<bool, String> {
+    async fn domain_verified(&self, domain: &str) -> Result<bool, ports::IdentityError> {
         Ok(self
             .get(domain)
             .await
-            .map_err(|e| e.to_string())?
+            .map_err(|e| ports::IdentityError(e.to_string()))?
             .is_some_and(|h| h.verified_for_sending && h.dkim_verified))
     }
 
     /// The policy receivers apply to mail from `domain` (R-2.1: the domain's
     /// record, else its organizational domain's); an error when DNS did not
     /// answer, never "no policy".
-    async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, String> {
+    async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, ports::IdentityError> {
         dns::applicable_policy(self.dns.as_ref(), domain)
             .await
             .map(|policy| Some(policy.as_str().to_owned()))
-            .map_err(|e| e.to_string())
+            .map_err(|e| ports::IdentityError(e.to_string()))
     }
 }
 

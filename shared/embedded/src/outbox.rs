@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use outreach_app::dev::{Fault, OutboxItem};
 use outreach_app::ports::{
-    Clock, IdSource, Identities, Mailer, MailerError, OutboundMail, SentMail,
+    Clock, IdSource, Identities, IdentityError, Mailer, MailerError, OutboundMail, SentMail,
 };
 use outreach_domain::EmailAddress;
 use rusqlite::{OptionalExtension, params};
@@ -153,25 +153,25 @@ impl Mailer for OutboxMailer {
 /// fault (R-2.3's identity check sees it too).
 #[async_trait]
 impl Identities for OutboxMailer {
-    async fn sendable(&self, address: &EmailAddress) -> Result<bool, String> {
+    async fn sendable(&self, address: &EmailAddress) -> Result<bool, IdentityError> {
         let faults = self.faults.lock().unwrap_or_else(|p| p.into_inner());
         Ok(faults.get(address) != Some(&Fault::NotVerified))
     }
 
-    async fn prepare(&self, _: &EmailAddress) -> Result<(), String> {
+    async fn prepare(&self, _: &EmailAddress) -> Result<(), IdentityError> {
         Ok(())
     }
 
-    async fn release(&self, _: &EmailAddress) -> Result<(), String> {
+    async fn release(&self, _: &EmailAddress) -> Result<(), IdentityError> {
         Ok(())
     }
 
-    async fn domain_verified(&self, _: &str) -> Result<bool, String> {
+    async fn domain_verified(&self, _: &str) -> Result<bool, IdentityError> {
         Ok(true)
     }
 
     /// Local mode makes no DNS lookups.
-    async fn dmarc_policy(&self, _: &str) -> Result<Option<String>, String> {
+    async fn dmarc_policy(&self, _: &str) -> Result<Option<String>, IdentityError> {
         Ok(None)
     }
 }

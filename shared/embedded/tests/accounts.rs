@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::model::AccountStatus;
-use outreach_app::ports::{IdSource, Identities, Scheduler};
+use outreach_app::ports::{IdSource, Identities, IdentityError, Scheduler};
 use outreach_app::{Config, Error, Ports, Service};
 use outreach_domain::EmailAddress;
 use outreach_domain::ids::{OrgId, UserId};
@@ -21,20 +21,20 @@ struct ScriptedIdentities {
 
 #[async_trait]
 impl Identities for ScriptedIdentities {
-    async fn sendable(&self, _: &EmailAddress) -> Result<bool, String> {
+    async fn sendable(&self, _: &EmailAddress) -> Result<bool, IdentityError> {
         Ok(self.verified.load(Ordering::SeqCst))
     }
-    async fn prepare(&self, _: &EmailAddress) -> Result<(), String> {
+    async fn prepare(&self, _: &EmailAddress) -> Result<(), IdentityError> {
         Ok(())
     }
-    async fn release(&self, _: &EmailAddress) -> Result<(), String> {
+    async fn release(&self, _: &EmailAddress) -> Result<(), IdentityError> {
         self.released.store(true, Ordering::SeqCst);
         Ok(())
     }
-    async fn domain_verified(&self, domain: &str) -> Result<bool, String> {
+    async fn domain_verified(&self, domain: &str) -> Result<bool, IdentityError> {
         Ok(domain == "verified.example")
     }
-    async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, String> {
+    async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, IdentityError> {
         Ok(match domain {
             "strict.example" | "verified.example" => Some("reject".into()),
             "quarantine.example" => Some("quarantine".into()),

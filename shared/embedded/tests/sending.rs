@@ -50,23 +50,35 @@ struct AllSendable;
 
 #[async_trait]
 impl outreach_app::ports::Identities for AllSendable {
-    async fn sendable(&self, _: &outreach_domain::EmailAddress) -> Result<bool, String> {
+    async fn sendable(
+        &self,
+        _: &outreach_domain::EmailAddress,
+    ) -> Result<bool, outreach_app::ports::IdentityError> {
         Ok(true)
     }
 
-    async fn prepare(&self, _: &outreach_domain::EmailAddress) -> Result<(), String> {
+    async fn prepare(
+        &self,
+        _: &outreach_domain::EmailAddress,
+    ) -> Result<(), outreach_app::ports::IdentityError> {
         Ok(())
     }
 
-    async fn release(&self, _: &outreach_domain::EmailAddress) -> Result<(), String> {
+    async fn release(
+        &self,
+        _: &outreach_domain::EmailAddress,
+    ) -> Result<(), outreach_app::ports::IdentityError> {
         Ok(())
     }
 
-    async fn domain_verified(&self, _: &str) -> Result<bool, String> {
+    async fn domain_verified(&self, _: &str) -> Result<bool, outreach_app::ports::IdentityError> {
         Ok(true)
     }
 
-    async fn dmarc_policy(&self, _: &str) -> Result<Option<String>, String> {
+    async fn dmarc_policy(
+        &self,
+        _: &str,
+    ) -> Result<Option<String>, outreach_app::ports::IdentityError> {
         Ok(None)
     }
 }

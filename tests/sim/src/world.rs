@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::model::AccountStatus;
-use outreach_app::ports::{Identities, Job, Store, WakeUp};
+use outreach_app::ports::{Identities, IdentityError, Job, Store, WakeUp};
 use outreach_app::usecases::campaigns::{CampaignEdit, NewCampaign};
 use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::{AddCandidates, Overrides};
@@ -84,19 +84,19 @@ struct Identities0;
 
 #[async_trait]
 impl Identities for Identities0 {
-    async fn sendable(&self, _: &EmailAddress) -> Result<bool, String> {
+    async fn sendable(&self, _: &EmailAddress) -> Result<bool, IdentityError> {
         Ok(true)
     }
-    async fn prepare(&self, _: &EmailAddress) -> Result<(), String> {
+    async fn prepare(&self, _: &EmailAddress) -> Result<(), IdentityError> {
         Ok(())
     }
-    async fn release(&self, _: &EmailAddress) -> Result<(), String> {
+    async fn release(&self, _: &EmailAddress) -> Result<(), IdentityError> {
         Ok(())
     }
-    async fn domain_verified(&self, _: &str) -> Result<bool, String> {
+    async fn domain_verified(&self, _: &str) -> Result<bool, IdentityError> {
         Ok(true)
     }
-    async fn dmarc_policy(&self, _: &str) -> Result<Option<String>, String> {
+    async fn dmarc_policy(&self, _: &str) -> Result<Option<String>, IdentityError> {
         Ok(None)
     }
 }

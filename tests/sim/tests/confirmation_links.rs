@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
 use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::model::{AccountStatus, EmailAccount};
-use outreach_app::ports::{Clock, IdSource, Identities};
+use outreach_app::ports::{Clock, IdSource, Identities, IdentityError};
 use outreach_app::{Config, Error, Ports, Service};
 use outreach_domain::EmailAddress;
 use outreach_domain::ids::{OrgId, UserId};
@@ -37,21 +37,21 @@ struct ScriptedIdentities {
 
 #[async_trait]
 impl Identities for ScriptedIdentities {
-    async fn sendable(&self, _: &EmailAddress) -> Result<bool, String> {
+    async fn sendable(&self, _: &EmailAddress) -> Result<bool, IdentityError> {
         Ok(self.verified.load(Ordering::SeqCst))
     }
-    async fn prepare(&self, _: &EmailAddress) -> Result<(), String> {
+    async fn prepare(&self, _: &EmailAddress) -> Result<(), IdentityError> {
         self.prepared.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
-    async fn release(&self, _: &EmailAddress) -> Result<(), String> {
+    async fn release(&self, _: &EmailAddress) -> Result<(), IdentityError> {
         self.released.fetch_add(1, Ordering::SeqCst);
         Ok(())
     }
-    async fn domain_verified(&self, _: &str) -> Result<bool, String> {
+    async fn domain_verified(&self, _: &str) -> Result<bool, IdentityError> {
         Ok(false)
     }
-    async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, String> {
+    async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, IdentityError> {
         self.dmarc_lookups.fetch_add(1, Ordering::SeqCst);
         match domain {
             "down.example" => Err("the DNS lookup of _dmarc.down.example failed: SERVFAIL".into()),
