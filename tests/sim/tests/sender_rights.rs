@@ -126,6 +126,14 @@ fn identity(user: &str) -> Identity {
     }
 }
 
+/// A delegation to `user` of the owner's organization.
+fn delegate(owner: &Identity, user: &str) -> outreach_app::model::Delegate {
+    outreach_app::model::Delegate {
+        org_id: owner.org_id.clone(),
+        user_id: UserId::from(user),
+    }
+}
+
 fn token(user: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -275,7 +283,7 @@ async fn scene(w: &World) -> Scene {
         .id
         .to_string();
     s.accounts()
-        .add_delegate(&alice, &account, None, "carol")
+        .add_delegate(&alice, &account, delegate(&alice, "carol"))
         .await
         .unwrap();
     let project = s
@@ -309,7 +317,7 @@ async fn scene(w: &World) -> Scene {
         .await
         .unwrap();
     s.accounts()
-        .remove_delegate(&alice, &account, None, "carol")
+        .remove_delegate(&alice, &account, &delegate(&alice, "carol"))
         .await
         .unwrap();
     let carols = s
@@ -918,7 +926,11 @@ async fn the_owner_and_a_current_delegate_keep_the_right() {
     let sc = scene(&w).await;
     let s = &w.service;
     s.accounts()
-        .add_delegate(&identity("alice"), &sc.account, None, "dave")
+        .add_delegate(
+            &identity("alice"),
+            &sc.account,
+            delegate(&identity("alice"), "dave"),
+        )
         .await
         .unwrap();
     let camp = &sc.alice_campaign;

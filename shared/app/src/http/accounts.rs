@@ -1,6 +1,8 @@
 //! Sender accounts: linking with proof of control, the daily limit, removal and delegation.
 
 use super::*;
+use crate::model::Delegate;
+use outreach_domain::ids::{OrgId, UserId};
 
 /// The routes of this resource, each with its OpenAPI operation.
 pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
@@ -199,9 +201,21 @@ async fn add_delegate(
 ) -> ApiResult {
     let a = s
         .accounts()
-        .add_delegate(&who, &id, b.org_id.as_deref(), &b.user_id)
+        .add_delegate(
+            &who,
+            &id,
+            delegate_named(&who, b.org_id.as_deref(), &b.user_id),
+        )
         .await?;
     created(views::account(&a, &who.user_id))
+}
+
+/// The user a delegation names: of the caller's organization unless another is given.
+fn delegate_named(who: &Identity, org: Option<&str>, user: &str) -> Delegate {
+    Delegate {
+        org_id: org.map(OrgId::from).unwrap_or_else(|| who.org_id.clone()),
+        user_id: UserId::from(user.trim()),
+    }
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -236,7 +250,7 @@ async fn remove_delegate(
 ) -> ApiResult {
     let a = s
         .accounts()
-        .remove_delegate(&who, &id, q.org_id.as_deref(), &user)
+        .remove_delegate(&who, &id, &delegate_named(&who, q.org_id.as_deref(), &user))
         .await?;
     ok(views::account(&a, &who.user_id))
 }

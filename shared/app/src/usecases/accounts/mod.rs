@@ -11,7 +11,7 @@ use outreach_domain::ids::AccountId;
 
 use crate::auth::Identity;
 use crate::error::Error;
-use crate::model::{AccountStatus, EmailAccount, Proof};
+use crate::model::{AccountStatus, Delegate, EmailAccount, Proof};
 use crate::ports::Versioned;
 use crate::retry::retry_versioned;
 use crate::usecases::records::lost;
@@ -286,19 +286,12 @@ impl Accounts<'_> {
         &self,
         who: &Identity,
         id: &str,
-        org: Option<&str>,
-        user: &str,
+        delegate: Delegate,
     ) -> Result<EmailAccount, Error> {
-        let user = user.trim();
-        if user.is_empty() || user.len() > 200 {
+        let user = delegate.user_id.as_str();
+        if user.is_empty() || user.len() > 200 || user.trim() != user {
             return Err(Error::invalid("user_id", "a user id is required"));
         }
-        let delegate = crate::model::Delegate {
-            org_id: org
-                .map(outreach_domain::ids::OrgId::from)
-                .unwrap_or_else(|| who.org_id.clone()),
-            user_id: outreach_domain::ids::UserId::from(user),
-        };
         if delegate.org_id == who.org_id && delegate.user_id == who.user_id {
             return Err(Error::invalid("user_id", "you own this account already"));
         }
@@ -332,18 +325,14 @@ impl Accounts<'_> {
         &self,
         who: &Identity,
         id: &str,
-        org: Option<&str>,
-        user: &str,
+        delegate: &Delegate,
     ) -> Result<EmailAccount, Error> {
-        let org_id = org
-            .map(outreach_domain::ids::OrgId::from)
-            .unwrap_or_else(|| who.org_id.clone());
-        let user_id = outreach_domain::ids::UserId::from(user);
+        let Delegate { org_id, user_id } = delegate;
         let account = self
             .change_account(who, id, |a| {
                 let before = a.delegates.len();
                 a.delegates
-                    .retain(|d| !(d.org_id == org_id && d.user_id == user_id));
+                    .retain(|d| !(&d.org_id == org_id && &d.user_id == user_id));
                 if a.delegates.len() == before {
                     return Err(Error::NotFound("delegate"));
                 }
@@ -351,7 +340,7 @@ impl Accounts<'_> {
             })
             .await?;
         let account_id = account.id.clone();
-        self.update_record(&delegated_key(&org_id, &user_id), |d: &mut DelegatedTo| {
+        self.update_record(&delegated_key(org_id, user_id), |d: &mut DelegatedTo| {
             let before = d.accounts.len();
             d.accounts.retain(|a| a != &account_id);
             Ok(d.accounts.len() != before)
@@ -360,7 +349,7 @@ impl Accounts<'_> {
         self.pause_campaigns_of_account(
             &account.id,
             outreach_domain::campaign::PauseReason::SenderRevoked,
-            |c| c.org_id == org_id && c.owner_id == user_id,
+            |c| &c.org_id == org_id && &c.owner_id == user_id,
         )
         .await?;
         Ok(account)
