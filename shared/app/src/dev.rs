@@ -21,9 +21,8 @@ use crate::error::Error;
 use crate::http::extract::{Body, Path};
 use crate::http::openapi;
 use crate::http::problem::Problem;
-use crate::http::views::ts;
+use crate::http::views::{self, InboundResultView, ts};
 use crate::service::Service;
-use crate::usecases::returns::inbound::InboundResult;
 
 /// The tag of every `/dev` operation.
 pub const TAG: &str = "local mode only";
@@ -201,7 +200,7 @@ async fn ses_events(
     tag = TAG,
     request_body(description = "The raw message", content(("message/rfc822"))),
     responses(
-        (status = 200, description = "What the message was and which enrollments it concerned", body = InboundResult),
+        (status = 200, description = "What the message was and which enrollments it concerned", body = InboundResultView),
         (status = 413, description = "The message is larger than 40 MB", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Not a readable message", body = Problem, content_type = "application/problem+json"),
     ),
@@ -215,7 +214,7 @@ async fn inbound(
         sender_authenticated: true,
     };
     let result = service.returns().handle_inbound(&body, verdicts).await?;
-    Ok(Json(result).into_response())
+    Ok(Json(views::inbound_result(&result)).into_response())
 }
 
 /// Moves the manual clock: exactly one of `advance` or `to`.

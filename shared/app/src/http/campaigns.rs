@@ -1,6 +1,95 @@
 //! Campaigns: create, edit, preview, start, pause, resume, stop.
 
+use outreach_domain::campaign::{RecipientSetting, TimezoneMode, WhenToSend};
+
 use super::*;
+use crate::usecases::campaigns as uc;
+
+// The body of a campaign's creation; no doc comment, which would
+// change the schema's description.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCampaign {
+    pub name: String,
+    /// A sender account the caller owns or is a delegate of.
+    pub sender_account_id: String,
+    /// Copies this template's steps; give it or `steps`, not both.
+    #[serde(default)]
+    pub template_id: Option<String>,
+    /// The steps inline; give them or `template_id`, not both.
+    #[serde(default)]
+    pub steps: Option<Vec<StepSpec>>,
+    /// IANA time zone of the plan; the caller's when absent.
+    #[serde(default)]
+    pub timezone: Option<String>,
+    pub when_to_send: WhenToSend,
+    #[serde(default)]
+    pub recipient: Option<RecipientSetting>,
+    #[serde(default)]
+    pub skip_weekends: bool,
+    #[serde(default)]
+    pub timezone_mode: TimezoneMode,
+    /// Sends per sender account and calendar day.
+    #[serde(default)]
+    pub daily_limit: Option<u32>,
+}
+
+impl From<NewCampaign> for uc::NewCampaign {
+    fn from(b: NewCampaign) -> Self {
+        uc::NewCampaign {
+            name: b.name,
+            sender_account_id: b.sender_account_id,
+            template_id: b.template_id,
+            steps: b.steps,
+            timezone: b.timezone,
+            when_to_send: b.when_to_send,
+            recipient: b.recipient,
+            skip_weekends: b.skip_weekends,
+            timezone_mode: b.timezone_mode,
+            daily_limit: b.daily_limit,
+        }
+    }
+}
+
+/// An edit of a campaign; absent fields stay as they are.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CampaignEdit {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub template_id: Option<String>,
+    #[serde(default)]
+    pub steps: Option<Vec<StepSpec>>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub when_to_send: Option<WhenToSend>,
+    #[serde(default)]
+    pub recipient: Option<RecipientSetting>,
+    #[serde(default)]
+    pub skip_weekends: Option<bool>,
+    #[serde(default)]
+    pub daily_limit: Option<u32>,
+    #[serde(default)]
+    pub timezone_mode: Option<TimezoneMode>,
+}
+
+impl From<CampaignEdit> for uc::CampaignEdit {
+    fn from(b: CampaignEdit) -> Self {
+        uc::CampaignEdit {
+            name: b.name,
+            template_id: b.template_id,
+            steps: b.steps,
+            timezone: b.timezone,
+            when_to_send: b.when_to_send,
+            recipient: b.recipient,
+            skip_weekends: b.skip_weekends,
+            daily_limit: b.daily_limit,
+            timezone_mode: b.timezone_mode,
+        }
+    }
+}
 
 /// The routes of this resource, each with its OpenAPI operation.
 pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
@@ -30,7 +119,10 @@ async fn create_campaign(
     Path(project): Path<String>,
     Body(b): Body<NewCampaign>,
 ) -> ApiResult {
-    let c = s.campaigns().create_campaign(&who, &project, b).await?;
+    let c = s
+        .campaigns()
+        .create_campaign(&who, &project, b.into())
+        .await?;
     created(views::campaign(&c))
 }
 
@@ -94,7 +186,7 @@ async fn start_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) ->
     let missing = s.campaigns().missing_fields(&campaign).await?;
     ok(StartedCampaignView {
         campaign: views::campaign(&campaign),
-        missing_fields: missing,
+        missing_fields: missing.iter().map(views::missing_field).collect(),
     })
 }
 
@@ -121,7 +213,7 @@ async fn edit_campaign(
     Body(b): Body<CampaignEdit>,
 ) -> ApiResult {
     ok(views::campaign(
-        &s.campaigns().edit_campaign(&who, &id, b).await?,
+        &s.campaigns().edit_campaign(&who, &id, b.into()).await?,
     ))
 }
 
@@ -144,8 +236,8 @@ async fn preview_campaign(
 ) -> ApiResult {
     let (p, missing) = s.campaigns().preview(&who, &id, &page).await?;
     ok(PreviewView {
-        items: p.items,
-        missing_fields: missing,
+        items: p.items.iter().map(views::preview_item).collect(),
+        missing_fields: missing.iter().map(views::missing_field).collect(),
         cursor: cursor(p.next.as_ref()),
     })
 }

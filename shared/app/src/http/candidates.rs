@@ -1,6 +1,87 @@
 //! Candidates, their addresses and contact credits, and the admin grant of credits.
 
+use outreach_domain::candidate::EmailType;
+
 use super::*;
+use crate::usecases::catalog::candidates as uc;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCandidate {
+    pub first_name: String,
+    pub last_name: String,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub company: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+    #[serde(default)]
+    pub emails: Vec<NewEmail>,
+}
+
+impl From<NewCandidate> for uc::NewCandidate {
+    fn from(b: NewCandidate) -> Self {
+        uc::NewCandidate {
+            first_name: b.first_name,
+            last_name: b.last_name,
+            title: b.title,
+            company: b.company,
+            location: b.location,
+            timezone: b.timezone,
+            emails: b.emails.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEmail {
+    pub address: String,
+    #[serde(rename = "type")]
+    pub kind: EmailType,
+}
+
+impl From<NewEmail> for uc::NewEmail {
+    fn from(b: NewEmail) -> Self {
+        uc::NewEmail {
+            address: b.address,
+            kind: b.kind,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CandidateUpdate {
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub company: Option<String>,
+    #[serde(default)]
+    pub location: Option<String>,
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+impl From<CandidateUpdate> for uc::CandidateUpdate {
+    fn from(b: CandidateUpdate) -> Self {
+        uc::CandidateUpdate {
+            first_name: b.first_name,
+            last_name: b.last_name,
+            title: b.title,
+            company: b.company,
+            location: b.location,
+            timezone: b.timezone,
+        }
+    }
+}
 
 /// The routes of this resource, each with its OpenAPI operation.
 pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
@@ -34,7 +115,7 @@ async fn candidate_value(
     responses((status = 201, description = "The candidate", body = CandidateView)),
 )]
 async fn create_candidate(State(s): Svc, who: Identity, Body(b): Body<NewCandidate>) -> ApiResult {
-    let c = s.catalog().create_candidate(&who, b).await?;
+    let c = s.catalog().create_candidate(&who, b.into()).await?;
     created(candidate_value(&s, &who, &c).await?)
 }
 
@@ -68,7 +149,7 @@ async fn update_candidate(
     Path(id): Path<String>,
     Body(b): Body<CandidateUpdate>,
 ) -> ApiResult {
-    let c = s.catalog().update_candidate(&who, &id, b).await?;
+    let c = s.catalog().update_candidate(&who, &id, b.into()).await?;
     ok(candidate_value(&s, &who, &c).await?)
 }
 

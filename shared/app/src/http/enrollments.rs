@@ -1,6 +1,61 @@
 //! Enrollments of a campaign: add candidates, read, pause, resume, remove, retry, override.
 
+use std::collections::BTreeMap;
+
 use super::*;
+use crate::usecases::enrollments as uc;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddCandidates {
+    /// At most 1,000 per call (413 beyond).
+    pub candidate_ids: Vec<String>,
+    #[serde(default)]
+    pub allow_duplicate: bool,
+}
+
+impl From<AddCandidates> for uc::AddCandidates {
+    fn from(b: AddCandidates) -> Self {
+        uc::AddCandidates {
+            candidate_ids: b.candidate_ids,
+            allow_duplicate: b.allow_duplicate,
+        }
+    }
+}
+
+/// Per-enrollment overrides: they affect this campaign only.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    /// An address of the candidate visible to the caller, or a new one typed in;
+    /// `null` clears the override.
+    #[serde(default, with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+    /// Replaces the custom merge fields.
+    #[serde(default)]
+    pub custom_fields: Option<BTreeMap<String, String>>,
+}
+
+impl From<Overrides> for uc::Overrides {
+    fn from(b: Overrides) -> Self {
+        uc::Overrides {
+            address: b.address,
+            custom_fields: b.custom_fields,
+        }
+    }
+}
+
+/// Tells a missing field from an explicit `null`.
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<String>>, D::Error> {
+        Option::<String>::deserialize(d).map(Some)
+    }
+}
 
 /// The routes of this resource, each with its OpenAPI operation.
 pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
@@ -36,7 +91,7 @@ async fn add_enrollments(
     Path(id): Path<String>,
     Body(b): Body<AddCandidates>,
 ) -> ApiResult {
-    let added = s.enrollments().add_candidates(&who, &id, b).await?;
+    let added = s.enrollments().add_candidates(&who, &id, b.into()).await?;
     created(AddedView {
         enrollments: added
             .enrollments
@@ -47,7 +102,7 @@ async fn add_enrollments(
                 status: e.status,
             })
             .collect(),
-        refused: added.refused,
+        refused: added.refused.iter().map(views::refusal).collect(),
     })
 }
 
@@ -280,6 +335,9 @@ async fn set_overrides(
     Path((id, eid)): Path<(String, String)>,
     Body(b): Body<Overrides>,
 ) -> ApiResult {
-    let (c, e) = s.enrollments().set_overrides(&who, &id, &eid, b).await?;
+    let (c, e) = s
+        .enrollments()
+        .set_overrides(&who, &id, &eid, b.into())
+        .await?;
     ok(enrollment_value(&s, &who, &c, &e, true).await?)
 }

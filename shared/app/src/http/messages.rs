@@ -1,6 +1,37 @@
 //! Single messages.
 
 use super::*;
+use crate::usecases::sending::messages as uc;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewMessage {
+    pub sender_account_id: String,
+    #[serde(default)]
+    pub template_id: Option<String>,
+    /// 1-based; defaults to the template's first step.
+    #[serde(default)]
+    pub step_index: Option<u32>,
+    #[serde(default)]
+    pub subject: Option<String>,
+    #[serde(default)]
+    pub body: Option<String>,
+    #[serde(default)]
+    pub address: Option<String>,
+}
+
+impl From<NewMessage> for uc::NewMessage {
+    fn from(b: NewMessage) -> Self {
+        uc::NewMessage {
+            sender_account_id: b.sender_account_id,
+            template_id: b.template_id,
+            step_index: b.step_index,
+            subject: b.subject,
+            body: b.body,
+            address: b.address,
+        }
+    }
+}
 
 /// The routes of this resource, each with its OpenAPI operation.
 pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
@@ -29,7 +60,7 @@ async fn send_message(
     Path(id): Path<String>,
     Body(b): Body<NewMessage>,
 ) -> ApiResult {
-    let (_, e) = s.sending().send_single(&who, &id, b).await?;
+    let (_, e) = s.sending().send_single(&who, &id, b.into()).await?;
     let candidate = s.catalog().candidate(&who, &id).await?;
     created(views::message(&e, s.now(), &who.user_id, &candidate))
 }

@@ -32,10 +32,6 @@ use utoipa_axum::routes;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::service::Service;
-use crate::usecases::campaigns::{CampaignEdit, NewCampaign};
-use crate::usecases::catalog::candidates::{CandidateUpdate, NewCandidate};
-use crate::usecases::enrollments::{AddCandidates, Overrides};
-use crate::usecases::sending::messages::NewMessage;
 use extract::{Body, PageQuery, Paging, Params, Path, cursor};
 use outreach_domain::campaign::StepSpec;
 use problem::Problem;
@@ -133,3 +129,6 @@ async fn method_not_allowed(method: axum::http::Method) -> Response {
     )
         .into_response()
 }
+
+#[cfg(test)]
+mod tests;

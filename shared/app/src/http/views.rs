@@ -12,16 +12,18 @@ use outreach_domain::campaign::{
 use outreach_domain::candidate::{Candidate, EmailType};
 use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus, StepStatus};
 use outreach_domain::ids::UserId;
+use outreach_domain::render::RenderedMessage;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use utoipa::ToSchema;
 
 use crate::model::{
     AccountStatus, EmailAccount, EnrollmentEvent, LedgerEntry, LedgerKind, Notification, Project,
     Template, UserProfile,
 };
-use crate::usecases::campaigns::outreach::CampaignCounts;
-use crate::usecases::campaigns::preview::{MissingField, PreviewItem};
-use crate::usecases::enrollments::Refusal;
+use crate::usecases::campaigns::{outreach, preview};
+use crate::usecases::enrollments::{Refusal, RefusalReason};
+use crate::usecases::returns::inbound::InboundResult;
 
 pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
@@ -280,7 +282,26 @@ pub fn campaign(c: &Campaign) -> CampaignView {
 pub struct StartedCampaignView {
     #[serde(flatten)]
     pub campaign: CampaignView,
-    pub missing_fields: Vec<MissingField>,
+    pub missing_fields: Vec<MissingFieldView>,
+}
+
+// A merge field a candidate lacks for a step.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = MissingField)]
+pub struct MissingFieldView {
+    pub enrollment_id: String,
+    pub candidate_id: String,
+    pub step_index: u32,
+    pub field: String,
+}
+
+pub fn missing_field(m: &preview::MissingField) -> MissingFieldView {
+    MissingFieldView {
+        enrollment_id: m.enrollment_id.clone(),
+        candidate_id: m.candidate_id.clone(),
+        step_index: m.step_index,
+        field: m.field.clone(),
+    }
 }
 
 /// One entry of the credit ledger.
@@ -547,7 +568,46 @@ pub struct NewEnrollmentView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AddedView {
     pub enrollments: Vec<NewEnrollmentView>,
-    pub refused: Vec<Refusal>,
+    pub refused: Vec<RefusalView>,
+}
+
+// Why a candidate was not added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = RefusalReason)]
+pub enum RefusalReasonView {
+    /// In a running, not-ended enrollment of another campaign.
+    Duplicate,
+    AlreadyEnrolled,
+    /// The candidate opted out of the organization's mail.
+    Suppressed,
+    NoCredits,
+    NotFound,
+}
+
+// A candidate not added to a campaign, and why (SPEC §13).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Refusal)]
+pub struct RefusalView {
+    pub candidate_id: String,
+    pub reason: RefusalReasonView,
+    /// The other campaign, for `duplicate`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+}
+
+pub fn refusal(r: &Refusal) -> RefusalView {
+    RefusalView {
+        candidate_id: r.candidate_id.clone(),
+        reason: match r.reason {
+            RefusalReason::Duplicate => RefusalReasonView::Duplicate,
+            RefusalReason::AlreadyEnrolled => RefusalReasonView::AlreadyEnrolled,
+            RefusalReason::Suppressed => RefusalReasonView::Suppressed,
+            RefusalReason::NoCredits => RefusalReasonView::NoCredits,
+            RefusalReason::NotFound => RefusalReasonView::NotFound,
+        },
+        campaign_id: r.campaign_id.as_ref().map(ToString::to_string),
+    }
 }
 
 /// A preview step's rendered message: present when the step rendered, absent
@@ -563,11 +623,48 @@ pub struct RenderedParts {
     pub text: String,
 }
 
+// One step rendered for one candidate: the message, or why it did not render.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PreviewStep)]
+pub struct PreviewStepView {
+    pub index: u32,
+    #[serde(flatten)]
+    #[schema(value_type = RenderedParts)]
+    pub rendered: Option<RenderedMessage>,
+    #[schema(required = true)]
+    pub error: Option<String>,
+}
+
+// Every step of one enrollment, rendered.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PreviewItem)]
+pub struct PreviewItemView {
+    pub enrollment_id: String,
+    pub candidate_id: String,
+    pub steps: Vec<PreviewStepView>,
+}
+
+pub fn preview_item(p: &preview::PreviewItem) -> PreviewItemView {
+    PreviewItemView {
+        enrollment_id: p.enrollment_id.clone(),
+        candidate_id: p.candidate_id.clone(),
+        steps: p
+            .steps
+            .iter()
+            .map(|s| PreviewStepView {
+                index: s.index,
+                rendered: s.rendered.clone(),
+                error: s.error.clone(),
+            })
+            .collect(),
+    }
+}
+
 /// Each step rendered for each candidate, and every missing field.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PreviewView {
-    pub items: Vec<PreviewItem>,
-    pub missing_fields: Vec<MissingField>,
+    pub items: Vec<PreviewItemView>,
+    pub missing_fields: Vec<MissingFieldView>,
     /// The next page's cursor; `null` when this is the last page.
     #[schema(required = true)]
     pub cursor: Option<String>,
@@ -608,7 +705,50 @@ pub struct OutreachCampaignView {
     pub status: CampaignStatus,
     #[schema(required = true)]
     pub pause_reason: Option<PauseReason>,
-    pub counts: CampaignCounts,
+    pub counts: CampaignCountsView,
+}
+
+// What became of one step's messages.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = StepCounts)]
+pub struct StepCountsView {
+    pub index: u32,
+    pub sent: u64,
+    pub delivered: u64,
+    pub bounced: u64,
+    pub replied: u64,
+    pub unsubscribed: u64,
+}
+
+// A campaign's counts in the Outreach view.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = CampaignCounts)]
+pub struct CampaignCountsView {
+    /// Enrollments per status (every status of present, zero included).
+    pub by_status: BTreeMap<&'static str, u64>,
+    /// Of the `blocked` ones, those held because the candidate is already
+    /// being contacted by another running campaign.
+    pub duplicates: u64,
+    pub steps: Vec<StepCountsView>,
+}
+
+pub fn campaign_counts(c: &outreach::CampaignCounts) -> CampaignCountsView {
+    CampaignCountsView {
+        by_status: c.by_status.clone(),
+        duplicates: c.duplicates,
+        steps: c
+            .steps
+            .iter()
+            .map(|s| StepCountsView {
+                index: s.index,
+                sent: s.sent,
+                delivered: s.delivered,
+                bounced: s.bounced,
+                replied: s.replied,
+                unsubscribed: s.unsubscribed,
+            })
+            .collect(),
+    }
 }
 
 /// The Outreach view of a project.
@@ -618,7 +758,7 @@ pub struct OutreachView {
     pub notifications: Vec<NotificationView>,
 }
 
-pub fn outreach(view: &crate::usecases::campaigns::outreach::OutreachView) -> OutreachView {
+pub fn outreach(view: &outreach::OutreachView) -> OutreachView {
     OutreachView {
         campaigns: view
             .campaigns
@@ -628,7 +768,7 @@ pub fn outreach(view: &crate::usecases::campaigns::outreach::OutreachView) -> Ou
                 name: c.name.clone(),
                 status: c.status,
                 pause_reason: c.pause_reason,
-                counts: counts.clone(),
+                counts: campaign_counts(counts),
             })
             .collect(),
         notifications: view.notifications.iter().map(notification).collect(),
@@ -693,4 +833,26 @@ pub fn message(
 #[derive(Debug, Serialize, ToSchema)]
 pub struct UnsubscribedView {
     pub unsubscribed: bool,
+}
+
+/// `POST /dev/inbound`'s answer (Appendix A).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = InboundResult)]
+pub struct InboundResultView {
+    /// `reply`, `auto_reply`, `bounce` or `unmatched`.
+    pub kind: &'static str,
+    pub enrollment_ids: Vec<String>,
+    /// Why an `unmatched` message was not read (`too_complex`: over 25 MB,
+    /// nested deeper than 20 levels or more than 500 parts, R-9.6).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub reason: Option<&'static str>,
+}
+
+pub fn inbound_result(r: &InboundResult) -> InboundResultView {
+    InboundResultView {
+        kind: r.kind,
+        enrollment_ids: r.enrollment_ids.iter().map(ToString::to_string).collect(),
+        reason: r.reason,
+    }
 }

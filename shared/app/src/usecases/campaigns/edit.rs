@@ -2,11 +2,11 @@
 //! paused and during the grace period; the change applies to the steps not
 //! yet sent, and the enrollments are resized and re-planned to it.
 
-use outreach_domain::Zone;
 use outreach_domain::campaign::{Campaign, RecipientSetting, StepSpec, TimezoneMode, WhenToSend};
 use outreach_domain::enrollment::Enrollment;
 use outreach_domain::ids::EnrollmentId;
 use outreach_domain::plan::{plan, plan_after};
+use outreach_domain::{Name, Zone};
 
 use super::Campaigns;
 use super::planning::keep_hold;
@@ -35,12 +35,13 @@ impl Campaigns<'_> {
             ));
         }
         let steps = self.steps_given(who, edit.template_id, edit.steps).await?;
-        let name = match edit.name.map(|n| n.trim().to_owned()) {
-            Some(n) if n.is_empty() || n.chars().count() > 200 => {
-                return Err(Error::invalid("name", "must be 1 to 200 characters"));
-            }
-            other => other,
-        };
+        let name = edit
+            .name
+            .as_deref()
+            .map(Name::parse)
+            .transpose()
+            .map_err(|e| Error::invalid("name", e.to_string()))?
+            .map(Name::into_string);
         let timezone = edit
             .timezone
             .as_deref()

@@ -8,12 +8,11 @@ pub mod preview;
 
 pub(crate) use planning::{move_unsent_steps, plan_request};
 
-use outreach_domain::Zone;
 use outreach_domain::campaign::{
     Campaign, CampaignStatus, PauseReason, RecipientSetting, StepSpec, TimezoneMode, WhenToSend,
 };
 use outreach_domain::ids::{CampaignId, OrgId, ProjectId};
-use serde::Deserialize;
+use outreach_domain::{Name, Zone};
 
 use crate::auth::Identity;
 use crate::error::Error;
@@ -27,54 +26,38 @@ process! {
     Campaigns, campaigns
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A new campaign, as the HTTP body `http::campaigns::NewCampaign`
+/// or a test gives it.
+#[derive(Debug)]
 pub struct NewCampaign {
     pub name: String,
     /// A sender account the caller owns or is a delegate of.
     pub sender_account_id: String,
     /// Copies this template's steps; give it or `steps`, not both.
-    #[serde(default)]
     pub template_id: Option<String>,
     /// The steps inline; give them or `template_id`, not both.
-    #[serde(default)]
     pub steps: Option<Vec<StepSpec>>,
     /// IANA time zone of the plan; the caller's when absent.
-    #[serde(default)]
     pub timezone: Option<String>,
     pub when_to_send: WhenToSend,
-    #[serde(default)]
     pub recipient: Option<RecipientSetting>,
-    #[serde(default)]
     pub skip_weekends: bool,
-    #[serde(default)]
     pub timezone_mode: TimezoneMode,
     /// Sends per sender account and calendar day.
-    #[serde(default)]
     pub daily_limit: Option<u32>,
 }
 
 /// An edit of a campaign; absent fields stay as they are.
-#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Default)]
 pub struct CampaignEdit {
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub template_id: Option<String>,
-    #[serde(default)]
     pub steps: Option<Vec<StepSpec>>,
-    #[serde(default)]
     pub timezone: Option<String>,
-    #[serde(default)]
     pub when_to_send: Option<WhenToSend>,
-    #[serde(default)]
     pub recipient: Option<RecipientSetting>,
-    #[serde(default)]
     pub skip_weekends: Option<bool>,
-    #[serde(default)]
     pub daily_limit: Option<u32>,
-    #[serde(default)]
     pub timezone_mode: Option<TimezoneMode>,
 }
 
@@ -99,10 +82,9 @@ impl Campaigns<'_> {
     ) -> Result<Campaign, Error> {
         self.ensure_org(&who.org_id).await?;
         let project = self.catalog().project(who, project_id).await?;
-        let name = input.name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 200 {
-            return Err(Error::invalid("name", "must be 1 to 200 characters"));
-        }
+        let name = Name::parse(&input.name)
+            .map_err(|e| Error::invalid("name", e.to_string()))?
+            .into_string();
         let account = self
             .accounts()
             .sender_named_in_body(who, &input.sender_account_id, "sender_account_id")

@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 
 use outreach_domain::campaign::Campaign;
 use outreach_domain::enrollment::{AttemptState, EnrollmentStatus};
-use serde::Serialize;
 
 use super::Campaigns;
 use crate::auth::Identity;
@@ -13,7 +12,8 @@ use crate::error::Error;
 use crate::model::Notification;
 use crate::ports::PageRequest;
 
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, utoipa::ToSchema)]
+/// What became of one step's messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StepCounts {
     pub index: u32,
     pub sent: u64,
@@ -23,7 +23,8 @@ pub struct StepCounts {
     pub unsubscribed: u64,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A campaign's counts in the Outreach view.
+#[derive(Debug, Clone)]
 pub struct CampaignCounts {
     /// Enrollments per status (every status of present, zero included).
     pub by_status: BTreeMap<&'static str, u64>,

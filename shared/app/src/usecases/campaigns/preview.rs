@@ -4,7 +4,6 @@
 use outreach_domain::campaign::Campaign;
 use outreach_domain::enrollment::Enrollment;
 use outreach_domain::render::{RenderError, RenderedMessage};
-use serde::Serialize;
 
 use super::Campaigns;
 use crate::auth::Identity;
@@ -13,7 +12,8 @@ use crate::model::EmailAccount;
 use crate::ports::{Page, PageRequest};
 use crate::usecases::sending::render_enrollment_step;
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A merge field a candidate lacks for a step.
+#[derive(Debug, Clone)]
 pub struct MissingField {
     pub enrollment_id: String,
     pub candidate_id: String,
@@ -21,17 +21,16 @@ pub struct MissingField {
     pub field: String,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// One step rendered for one candidate: the message, or why it did not render.
+#[derive(Debug, Clone)]
 pub struct PreviewStep {
     pub index: u32,
-    #[serde(flatten)]
-    #[schema(value_type = crate::http::views::RenderedParts)]
     pub rendered: Option<RenderedMessage>,
-    #[schema(required = true)]
     pub error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// Every step of one enrollment, rendered.
+#[derive(Debug, Clone)]
 pub struct PreviewItem {
     pub enrollment_id: String,
     pub candidate_id: String,

@@ -3,7 +3,6 @@
 use outreach_domain::candidate::{Candidate, CandidateEmail, EmailType};
 use outreach_domain::ids::CandidateId;
 use outreach_domain::{EmailAddress, Zone};
-use serde::Deserialize;
 
 use super::Catalog;
 use crate::auth::Identity;
@@ -11,28 +10,21 @@ use crate::error::{Error, FieldError};
 use crate::model::LedgerEntry;
 use crate::ports::{Page, PageRequest, RevealOutcome};
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A new candidate, as the HTTP body or a test gives it.
+#[derive(Debug)]
 pub struct NewCandidate {
     pub first_name: String,
     pub last_name: String,
-    #[serde(default)]
     pub title: Option<String>,
-    #[serde(default)]
     pub company: Option<String>,
-    #[serde(default)]
     pub location: Option<String>,
-    #[serde(default)]
     pub timezone: Option<String>,
-    #[serde(default)]
     pub emails: Vec<NewEmail>,
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct NewEmail {
     pub address: String,
-    #[serde(rename = "type")]
     pub kind: EmailType,
 }
 
@@ -203,20 +195,14 @@ pub(crate) fn pins_key(
     format!("pins:{org}:{project}:{candidate}")
 }
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A change of a candidate's fields; absent fields stay as they are.
+#[derive(Debug)]
 pub struct CandidateUpdate {
-    #[serde(default)]
     pub first_name: Option<String>,
-    #[serde(default)]
     pub last_name: Option<String>,
-    #[serde(default)]
     pub title: Option<String>,
-    #[serde(default)]
     pub company: Option<String>,
-    #[serde(default)]
     pub location: Option<String>,
-    #[serde(default)]
     pub timezone: Option<String>,
 }
 

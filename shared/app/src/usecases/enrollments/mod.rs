@@ -7,7 +7,6 @@ use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::enrollment::{Enrollment, EnrollmentStatus, NewEnrollment};
 use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId};
 use outreach_domain::jitter::stable_hash;
-use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::auth::Identity;
@@ -28,17 +27,16 @@ process! {
 /// At most this many candidates per call (§13).
 pub const MAX_CANDIDATES_PER_CALL: usize = 1000;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// Candidates to add to a campaign.
+#[derive(Debug)]
 pub struct AddCandidates {
-    /// At most 1,000 per call (413 beyond).
+    /// At most [`MAX_CANDIDATES_PER_CALL`] per call.
     pub candidate_ids: Vec<String>,
-    #[serde(default)]
     pub allow_duplicate: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+/// Why a candidate was not added (SPEC §13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RefusalReason {
     /// In a running, not-ended enrollment of another campaign.
     Duplicate,
@@ -49,13 +47,12 @@ pub enum RefusalReason {
     NotFound,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+/// A candidate not added, and why.
+#[derive(Debug, Clone)]
 pub struct Refusal {
     pub candidate_id: String,
     pub reason: RefusalReason,
-    /// The other campaign, for `duplicate`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    /// The other campaign, for `Duplicate`.
     pub campaign_id: Option<CampaignId>,
 }
 
@@ -486,28 +483,14 @@ impl Enrollments<'_> {
 }
 
 /// Per-enrollment overrides: they affect this campaign only.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct Overrides {
-    /// An address of the candidate visible to the caller, or a new one typed in;
-    /// `null` clears the override.
-    #[serde(default, with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    /// `Some(Some(a))` sets the address: one of the candidate's visible to the
+    /// caller, or a new one typed in; `Some(None)` clears the override; `None`
+    /// leaves it as it is.
     pub address: Option<Option<String>>,
     /// Replaces the custom merge fields.
-    #[serde(default)]
     pub custom_fields: Option<std::collections::BTreeMap<String, String>>,
-}
-
-/// Tells a missing field from an explicit `null`.
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<Option<Option<String>>, D::Error> {
-        Option::<String>::deserialize(d).map(Some)
-    }
 }
 
 impl Enrollments<'_> {

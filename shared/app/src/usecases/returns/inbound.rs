@@ -29,17 +29,15 @@ pub struct Verdicts {
     pub sender_authenticated: bool,
 }
 
-/// `POST /dev/inbound`'s answer (Appendix A).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+/// What an inbound message was and which enrollments it concerned
+/// (`POST /dev/inbound` answers it as `views::InboundResultView`).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InboundResult {
     /// `reply`, `auto_reply`, `bounce` or `unmatched`.
     pub kind: &'static str,
-    #[schema(value_type = Vec<String>)]
     pub enrollment_ids: Vec<EnrollmentId>,
     /// Why an `unmatched` message was not read (`too_complex`: over 25 MB,
     /// nested deeper than 20 levels or more than 500 parts, R-9.6).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
     pub reason: Option<&'static str>,
 }
 

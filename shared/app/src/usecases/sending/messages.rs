@@ -11,7 +11,6 @@ use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{Enrollment, NewEnrollment};
 use outreach_domain::ids::{CampaignId, ProjectId};
 use outreach_domain::render::RenderError;
-use serde::Deserialize;
 
 use super::Sending;
 use crate::auth::Identity;
@@ -22,20 +21,15 @@ use crate::usecases::catalog::validate_steps;
 use crate::usecases::enrollments::enrollment_id;
 use crate::usecases::sending::render_enrollment_step;
 
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
+/// A single message: from a template's step or a subject and body.
+#[derive(Debug)]
 pub struct NewMessage {
     pub sender_account_id: String,
-    #[serde(default)]
     pub template_id: Option<String>,
     /// 1-based; defaults to the template's first step.
-    #[serde(default)]
     pub step_index: Option<u32>,
-    #[serde(default)]
     pub subject: Option<String>,
-    #[serde(default)]
     pub body: Option<String>,
-    #[serde(default)]
     pub address: Option<String>,
 }
 

@@ -1,0 +1,79 @@
+//! The request bodies and views moved out of `usecases/` (issue 17) keep the
+//! API as it was: unknown fields answer 422 (SPEC §13) and the OpenAPI
+//! document keeps its schema names.
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+fn refuses_unknown<T: DeserializeOwned + std::fmt::Debug>(mut body: Value) {
+    let fine = serde_json::from_value::<T>(body.clone());
+    assert!(fine.is_ok(), "{body}: {fine:?}");
+    body["surprise"] = json!(1);
+    let err = serde_json::from_value::<T>(body.clone()).expect_err("an unknown field");
+    assert!(err.to_string().contains("unknown field"), "{body}: {err}");
+}
+
+#[test]
+fn every_moved_request_body_refuses_unknown_fields() {
+    refuses_unknown::<super::campaigns::NewCampaign>(json!({
+        "name": "Q1", "sender_account_id": "acc_1", "template_id": "tpl_1",
+        "when_to_send": {"mode": "best_time"},
+    }));
+    refuses_unknown::<super::campaigns::CampaignEdit>(json!({"name": "Q2"}));
+    refuses_unknown::<super::candidates::NewCandidate>(json!({
+        "first_name": "Ada", "last_name": "L",
+        "emails": [{"address": "ada@example.com", "type": "work"}],
+    }));
+    refuses_unknown::<super::candidates::NewEmail>(
+        json!({"address": "ada@example.com", "type": "work"}),
+    );
+    refuses_unknown::<super::candidates::CandidateUpdate>(json!({"title": "CTO"}));
+    refuses_unknown::<super::enrollments::AddCandidates>(json!({"candidate_ids": ["cand_1"]}));
+    refuses_unknown::<super::enrollments::Overrides>(json!({"address": null}));
+    refuses_unknown::<super::messages::NewMessage>(
+        json!({"sender_account_id": "acc_1", "subject": "Hi", "body": "b"}),
+    );
+}
+
+#[test]
+fn an_explicit_null_address_override_clears_it_and_an_absent_one_keeps_it() {
+    let clear: super::enrollments::Overrides =
+        serde_json::from_value(json!({"address": null})).unwrap();
+    assert_eq!(clear.address, Some(None));
+    let keep: super::enrollments::Overrides = serde_json::from_value(json!({})).unwrap();
+    assert_eq!(keep.address, None);
+}
+
+#[test]
+fn the_document_keeps_the_schema_names_of_the_moved_types() {
+    let doc = super::api_doc();
+    let schemas = &doc.components.as_ref().unwrap().schemas;
+    for name in [
+        "NewCampaign",
+        "CampaignEdit",
+        "NewCandidate",
+        "NewEmail",
+        "CandidateUpdate",
+        "AddCandidates",
+        "Overrides",
+        "NewMessage",
+        "Refusal",
+        "RefusalReason",
+        "CampaignCounts",
+        "StepCounts",
+        "PreviewItem",
+        "PreviewStep",
+        "MissingField",
+        "RenderedParts",
+    ] {
+        assert!(schemas.contains_key(name), "{name} is missing");
+    }
+    let dev = crate::dev::dev_doc();
+    assert!(
+        dev.components
+            .as_ref()
+            .unwrap()
+            .schemas
+            .contains_key("InboundResult")
+    );
+}
