@@ -79,6 +79,7 @@ macro_rules! every_store_check {
             recording_writes_land_together,
             counters_count_each_increment_once,
             one_account_per_owner_and_address,
+            a_message_id_keeps_its_first_attempt,
         );
     };
 }

@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use outreach_app::ports::{Store, StoreError};
+use outreach_app::model::EnrollmentEvent;
+use outreach_app::ports::{Activity, Store, StoreError};
 use outreach_domain::ids::{AccountId, OrgId, UserId};
 
-use super::{CLAIMERS, race};
-use crate::fixtures::{self, address};
+use super::{CLAIMERS, enrollment, one_enrollment, race};
+use crate::fixtures::{self, address, at};
 
 /// concurrent first links of one address by one owner, each with an
 /// account id of its own, create one account; the others are told `Conflict`
@@ -68,4 +69,97 @@ pub async fn one_account_per_owner_and_address(store: Arc<dyn Store>) {
     ] {
         assert_eq!(store.put_account(&a, None).await, Ok(1), "{}", a.id);
     }
+}
+
+/// a message id maps to the one attempt it was first
+/// recorded for. A second index entry under an id already taken changes
+/// nothing (the first writer wins), and a recording that carries one still
+/// records the enrollment, its event and the new id.
+pub async fn a_message_id_keeps_its_first_attempt(store: Arc<dyn Store>) {
+    let org = "org-first-message";
+    let first = fixtures::message(
+        org,
+        "cmp-1",
+        "enr-1",
+        "ses-1",
+        "mid-1@x.example",
+        "ada@home.example",
+        1,
+        at(10, 0),
+    );
+    store.index_message(&first).await.expect("indexed");
+    let mut again = fixtures::message(
+        org,
+        "cmp-1",
+        "enr-1",
+        "ses-1",
+        "mid-2@x.example",
+        "ada@home.example",
+        1,
+        at(11, 0),
+    );
+    again.attempt = 2;
+    again.account_seq = Some(7);
+    store
+        .index_message(&again)
+        .await
+        .expect("a repeat is no error");
+    assert_eq!(store.find_message("ses-1").await, Ok(Some(first.clone())));
+    assert_eq!(
+        store.find_message("mid-1@x.example").await,
+        Ok(Some(first.clone()))
+    );
+    // The id not taken yet is indexed, both ids or neither being the rule
+    // only for ids that are free.
+    assert_eq!(
+        store.find_message("mid-2@x.example").await,
+        Ok(Some(again.clone()))
+    );
+    let to = store
+        .messages_to(&address("ada@home.example"), 10)
+        .await
+        .expect("messages");
+    assert_eq!(to, vec![first.clone()]);
+
+    // Through a recording: the enrollment and its event land, the taken id
+    // keeps its first attempt.
+    let e = one_enrollment(&store, org).await;
+    let current = enrollment(&store, org, "enr-1").await;
+    let mut changed = e.clone();
+    changed.next_due_at = Some(at(12, 0));
+    let event = EnrollmentEvent {
+        org_id: OrgId::from(org),
+        enrollment_id: e.id.clone(),
+        at: at(11, 30),
+        kind: "sent".into(),
+        step: Some(1),
+        detail: None,
+    };
+    let mut repeat = again.clone();
+    repeat.rfc822_message_id = "mid-3@x.example".into();
+    let v = store
+        .update_enrollment_recording(
+            &changed,
+            current.version,
+            Activity::Unchanged,
+            &event,
+            Some(&repeat),
+        )
+        .await
+        .expect("the recording lands");
+    assert_eq!(v, current.version + 1);
+    assert_eq!(
+        enrollment(&store, org, "enr-1").await.value.next_due_at,
+        Some(at(12, 0))
+    );
+    let events = store
+        .list_events(&OrgId::from(org), &e.id, 10)
+        .await
+        .expect("events");
+    assert_eq!(events, vec![event]);
+    assert_eq!(store.find_message("ses-1").await, Ok(Some(first)));
+    assert_eq!(
+        store.find_message("mid-3@x.example").await,
+        Ok(Some(repeat))
+    );
 }
