@@ -80,6 +80,7 @@ macro_rules! every_store_check {
             counters_count_each_increment_once,
             one_account_per_owner_and_address,
             a_message_id_keeps_its_first_attempt,
+            a_grant_before_the_organization_is_its_balance,
         );
     };
 }

@@ -9,7 +9,7 @@ use outreach_app::model::EnrollmentEvent;
 use outreach_app::ports::{Activity, Store, StoreError};
 use outreach_domain::ids::{AccountId, OrgId, UserId};
 
-use super::{CLAIMERS, enrollment, one_enrollment, race};
+use super::{CLAIMERS, enrollment, one_enrollment, page, race};
 use crate::fixtures::{self, address, at};
 
 /// concurrent first links of one address by one owner, each with an
@@ -162,4 +162,23 @@ pub async fn a_message_id_keeps_its_first_attempt(store: Arc<dyn Store>) {
         store.find_message("mid-3@x.example").await,
         Ok(Some(repeat))
     );
+}
+
+/// credits granted before the organization is first seen are its
+/// balance, as the ledger says; it is seen from then on, so a later first
+/// sight grants nothing more. Balance and ledger always agree.
+pub async fn a_grant_before_the_organization_is_its_balance(store: Arc<dyn Store>) {
+    let org = OrgId::from("org-early-grant");
+    store.grant_credits(&org, 5, at(9, 0)).await.expect("grant");
+    assert_eq!(store.credit_balance(&org).await, Ok(5));
+    store.ensure_org(&org, 3, at(10, 0)).await.expect("seen");
+    let ledger = store.ledger(&org, &page(100, None)).await.expect("ledger");
+    let sum: i64 = ledger.items.iter().map(|e| e.amount).sum();
+    assert_eq!(store.credit_balance(&org).await, Ok(sum));
+    assert_eq!(sum, 5, "{:?}", ledger.items);
+    store
+        .grant_credits(&org, 2, at(11, 0))
+        .await
+        .expect("grant");
+    assert_eq!(store.credit_balance(&org).await, Ok(7));
 }
