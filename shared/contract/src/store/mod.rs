@@ -81,6 +81,7 @@ macro_rules! every_store_check {
             one_account_per_owner_and_address,
             a_message_id_keeps_its_first_attempt,
             a_grant_before_the_organization_is_its_balance,
+            unpaged_lists_are_whole,
         );
     };
 }

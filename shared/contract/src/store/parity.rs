@@ -5,7 +5,8 @@
 
 use std::sync::Arc;
 
-use outreach_app::model::EnrollmentEvent;
+use chrono::Duration;
+use outreach_app::model::{EnrollmentEvent, Notification};
 use outreach_app::ports::{Activity, Store, StoreError};
 use outreach_domain::ids::{AccountId, OrgId, UserId};
 
@@ -181,4 +182,67 @@ pub async fn a_grant_before_the_organization_is_its_balance(store: Arc<dyn Store
         .await
         .expect("grant");
     assert_eq!(store.credit_balance(&org).await, Ok(7));
+}
+
+/// The lists that are not paged (an owner's accounts, a project's
+/// notifications) answer all of their items in both stores, never a silent
+/// first part: paged lists answer the size asked for, however large.
+pub async fn unpaged_lists_are_whole(store: Arc<dyn Store>) {
+    const MANY: u32 = 1001;
+    let org = OrgId::from("org-many");
+    let started = at(0, 0);
+    let items: Vec<Notification> = (0..MANY)
+        .map(|i| Notification {
+            // Ids in the opposite order of time: a first part by id is the oldest.
+            id: format!("n-{:04}", MANY - i),
+            org_id: org.clone(),
+            project_id: "prj-1".into(),
+            kind: "sender_error".into(),
+            message: format!("notice {i}"),
+            account_id: None,
+            campaign_ids: vec![],
+            created_at: started + Duration::seconds(i64::from(i)),
+            resolved_at: None,
+        })
+        .collect();
+    for chunk in items.chunks(50) {
+        race(chunk.len(), |i| {
+            let (store, n) = (store.clone(), chunk[i].clone());
+            async move { store.put_notification(&n).await.expect("notification") }
+        })
+        .await;
+    }
+    let listed = store
+        .list_notifications(&org, "prj-1")
+        .await
+        .expect("notifications");
+    assert_eq!(listed.len(), MANY as usize);
+    assert_eq!(listed.first(), items.last(), "the newest first");
+    let accounts: Vec<_> = (0..MANY)
+        .map(|i| {
+            fixtures::account(
+                org.as_str(),
+                &format!("acc-{i:04}"),
+                "alice",
+                &format!("a{i}@acme.example"),
+            )
+        })
+        .collect();
+    for chunk in accounts.chunks(50) {
+        race(chunk.len(), |i| {
+            let (store, a) = (store.clone(), chunk[i].clone());
+            async move { store.put_account(&a, None).await.expect("account") }
+        })
+        .await;
+    }
+    let owned = store
+        .accounts_of(&org, &UserId::from("alice"))
+        .await
+        .expect("accounts");
+    assert_eq!(owned, accounts);
+    let all = store
+        .list_all_accounts(&page(MANY + 5, None))
+        .await
+        .expect("page");
+    assert_eq!((all.items.len(), all.next), (MANY as usize, None));
 }

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::SqliteStore;
 use super::docs::{
     ACCOUNT, CANDIDATE, Keys, PROJECT, TEMPLATE, USER, err, get_doc, list_docs, page_of, put_doc,
-    read_rows, upsert_doc,
+    read_bodies, read_rows, upsert_doc,
 };
 use crate::db::Cached;
 
@@ -76,24 +76,18 @@ pub(super) async fn find_account(
     }
 }
 
-/// An owner's accounts are the documents listed under the owner (few).
+/// An owner's accounts are the documents listed under the owner, all of
+/// them in id order (no cap: DynamoDB answers them all too).
 pub(super) async fn accounts_of(
     store: &SqliteStore,
     org: &OrgId,
     owner: &UserId,
 ) -> Result<Vec<EmailAccount>, StoreError> {
-    let conn = store.db.lock();
-    let page = list_docs::<EmailAccount>(
-        &conn,
-        ACCOUNT,
-        org.as_str(),
-        owner.as_str(),
-        &PageRequest {
-            limit: 1000,
-            after: None,
-        },
-    )?;
-    Ok(page.items)
+    read_bodies(
+        &store.db.lock(),
+        "SELECT body FROM docs WHERE kind = ?1 AND org = ?2 AND parent = ?3 ORDER BY id",
+        params![ACCOUNT, org.as_str(), owner.as_str()],
+    )
 }
 
 /// One account per owner and address in an organization: a creation
