@@ -61,12 +61,21 @@ pub(super) async fn get_account(
     store.get_versioned(&keys::account(id.as_str())).await
 }
 
+/// By the owner's address item, read consistently; an account created before
+/// those items existed is found through the index.
 pub(super) async fn find_account(
     store: &DynamoStore,
     owner: &UserId,
     org: &OrgId,
     address: &EmailAddress,
 ) -> Result<Option<Versioned<EmailAccount>>, StoreError> {
+    let unique = keys::account_address(org.as_str(), owner.as_str(), address.as_str());
+    if let Some(item) = store.get(&unique).await? {
+        let account = get_account(store, &AccountId::new(text(&item, ID)?)).await?;
+        return Ok(account.filter(|a| {
+            &a.value.org_id == org && &a.value.owner_id == owner && &a.value.address == address
+        }));
+    }
     let query = Query::index(
         keys::GSI1,
         keys::accounts_of_pk(org.as_str(), owner.as_str()),
@@ -98,12 +107,34 @@ pub(super) async fn accounts_of(
     Ok(accounts)
 }
 
+/// A creation writes the owner's address item in the same transaction, on
+/// the condition that it is new: a second account for one owner and address
+/// is a `Conflict`, however close the two links. Accounts are never
+/// deleted (a removal is a status) and no replacement moves an owner or an
+/// address, so the item is never removed or moved.
 pub(super) async fn put_account(
     store: &DynamoStore,
     account: &EmailAccount,
     expected: Option<u64>,
 ) -> Result<u64, StoreError> {
-    store.put_versioned(account_item(account)?, expected).await
+    if expected.is_some() {
+        return store.put_versioned(account_item(account)?, expected).await;
+    }
+    let unique = ItemBuilder::new(&keys::account_address(
+        account.org_id.as_str(),
+        account.owner_id.as_str(),
+        account.address.as_str(),
+    ))
+    .text(ORG, account.org_id.as_str())
+    .text(ID, account.id.as_str())
+    .build();
+    let item = account_item(account)?.attr(VERSION, n(1)).build();
+    let writes = vec![
+        tx_put(&store.table, item, Some(CREATE), vec![])?,
+        tx_put(&store.table, unique, Some(CREATE), vec![])?,
+    ];
+    store.transact(writes).await.map_err(StoreError::from)?;
+    Ok(1)
 }
 
 pub(super) async fn list_all_accounts(

@@ -17,6 +17,7 @@
 //! | suppression | `ORG#o` | `SUPPRESSED#k` | | suppress once, is_suppressed (R-9.5) |
 //! | notification | `ORG#o` | `NOTIFICATION#p#n` | | a project's notifications |
 //! | candidate address | `ADDRESS#o#a` | `CANDIDATE#c` | | candidates_with_address (R-9.6) |
+//! | account address | `ACCOUNTS#o#owner` | `ADDRESS#addr` | | one account per owner and address: created in the account's creating transaction; find_account, read consistently |
 //! | sender account | `ACCOUNT#a` | `ACCOUNT` | GSI1 `ACCOUNTS#o#owner` / `ADDRESS#addr#a`; GSI2 `ACCOUNTS` / `ACCOUNT#a` | get by id across organizations; find_account, accounts_of; every account for the identity check (R-2.3) |
 //! | campaign | `CAMPAIGN#o#c` | `CAMPAIGN` | GSI1 `CAMPAIGNS#o#p` / `CAMPAIGN#c`; GSI2 `SENDER#a` / `CAMPAIGN#o#c` | get; list by project; campaigns_using an account |
 //! | enrollment | `ENROLLMENT#o#e` | `ENROLLMENT` | GSI1 `ENROLLMENTS#o#c` / `ENROLLMENT#e`; GSI2 `CANDIDATE#o#cand` / `CAMPAIGN#c#ENROLLMENT#e`; GSI3 `DUE#shard` / `{due_ms:015}#e#o` (only while due) | get (consistent, decides a send); list by campaign; by candidate in a campaign or an organization; due enrollments, earliest first (the sweeper) |
@@ -172,6 +173,15 @@ pub const ACCOUNT_ADDRESSES: &str = "ADDRESS#";
 
 pub fn account_address_prefix(address: &str) -> String {
     format!("{ACCOUNT_ADDRESSES}{}#", esc(address))
+}
+
+/// The item that makes an owner's address one account's, in a
+/// partition of the owner's own; it holds the account's id.
+pub fn account_address(org: &str, owner: &str, address: &str) -> Key {
+    key(
+        accounts_of_pk(org, owner),
+        prefixed(ACCOUNT_ADDRESSES, address),
+    )
 }
 
 /// GSI1: an owner's accounts, by address.

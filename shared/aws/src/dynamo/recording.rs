@@ -14,7 +14,7 @@ use rand::Rng;
 use super::DynamoStore;
 use super::access::{CREATE, Query, Range, SAME_VERSION};
 use super::campaigns::enrollment_item;
-use super::item::{Item, ItemBuilder, n, tx_put};
+use super::item::{DynamoError, Item, ItemBuilder, n, tx_put};
 use super::keys;
 
 impl DynamoStore {
@@ -31,16 +31,59 @@ impl DynamoStore {
                 &keys::message_to(message.to.as_str(), message.sent_at, service_id),
             )
             .build();
-        let mut writes = vec![tx_put(&self.table, by_service_id, None, vec![])?];
+        let mut writes = vec![tx_put(&self.table, by_service_id, Some(CREATE), vec![])?];
         if rfc822_id != service_id {
             let by_rfc822_id = ItemBuilder::new(&keys::message(rfc822_id))
                 .doc(message)?
                 .build();
-            writes.push(tx_put(&self.table, by_rfc822_id, None, vec![])?);
+            writes.push(tx_put(&self.table, by_rfc822_id, Some(CREATE), vec![])?);
         }
         Ok(writes)
     }
+
+    /// Runs `writes`, of which those from `first_index_entry` on are message
+    /// index entries created on the condition that their id is free: an id
+    /// already indexed keeps its first attempt (a message id maps to one
+    /// attempt, R-8.1, R-9.6; the embedded store's `ON CONFLICT DO NOTHING`),
+    /// so the entries whose condition failed are left out and the rest is
+    /// written again. A failed condition before them is the caller's answer.
+    async fn transact_keeping_first(
+        &self,
+        mut writes: Vec<TransactWriteItem>,
+        first_index_entry: usize,
+    ) -> Result<(), DynamoError> {
+        // Each round leaves out at least one entry; a message has two.
+        for _ in 0..=MESSAGE_IDS {
+            if writes.is_empty() {
+                return Ok(());
+            }
+            let reasons = match self.transact(writes.clone()).await {
+                Err(DynamoError::Cancelled(reasons)) => reasons,
+                other => return other,
+            };
+            let taken = |i: usize| {
+                reasons
+                    .get(i)
+                    .is_some_and(|r| r == "ConditionalCheckFailed")
+            };
+            if (0..first_index_entry).any(taken) || !(first_index_entry..writes.len()).any(taken) {
+                return Err(DynamoError::Cancelled(reasons));
+            }
+            let mut i = 0;
+            writes.retain(|_| {
+                let keep = !taken(i);
+                i += 1;
+                keep
+            });
+        }
+        Err(DynamoError::Failed(
+            "message index entries kept failing their condition".into(),
+        ))
+    }
 }
+
+/// The ids a message is indexed under.
+const MESSAGE_IDS: usize = 2;
 
 fn trim_message_id(id: &str) -> &str {
     id.trim().trim_start_matches('<').trim_end_matches('>')
@@ -100,10 +143,14 @@ pub(super) async fn update_enrollment_recording(
         Some(CREATE),
         vec![],
     )?);
+    let first_index_entry = writes.len();
     if let Some(m) = message {
         writes.extend(store.message_writes(m)?);
     }
-    match store.transact(writes).await {
+    match store
+        .transact_keeping_first(writes, first_index_entry)
+        .await
+    {
         Ok(()) => Ok(expected + 1),
         Err(err) if err.condition_failed_at(0) => Err(StoreError::Conflict),
         Err(err) => Err(err.into()),
@@ -130,9 +177,10 @@ pub(super) async fn index_message(
     store: &DynamoStore,
     message: &MessageRef,
 ) -> Result<(), StoreError> {
-    // Both ids find the message, or neither does.
+    // Both free ids find the message, or neither does; a taken one keeps
+    // the message it found first.
     store
-        .transact(store.message_writes(message)?)
+        .transact_keeping_first(store.message_writes(message)?, 0)
         .await
         .map_err(StoreError::from)
 }

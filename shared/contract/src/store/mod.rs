@@ -9,7 +9,8 @@
 //!   notifications and events;
 //! - [`inbound`]: de-duplication and suppression markers;
 //! - [`recording`]: batched reads, atomic recording writes and counters
-//!   (issue 8).
+//!   (issue 8);
+//! - [`parity`]: where the two stores once answered differently (issue 19).
 //!
 //! [`every_store_check!`](crate::every_store_check) names them all, so that the
 //! test file of each store runs every one.
@@ -18,6 +19,7 @@ mod credits;
 mod inbound;
 mod lists;
 mod lookups;
+mod parity;
 mod races;
 mod recording;
 
@@ -36,6 +38,7 @@ pub use credits::*;
 pub use inbound::*;
 pub use lists::*;
 pub use lookups::*;
+pub use parity::*;
 pub use races::*;
 pub use recording::*;
 
@@ -75,6 +78,10 @@ macro_rules! every_store_check {
             batched_reads_answer_each_lookup,
             recording_writes_land_together,
             counters_count_each_increment_once,
+            one_account_per_owner_and_address,
+            a_message_id_keeps_its_first_attempt,
+            a_grant_before_the_organization_is_its_balance,
+            unpaged_lists_are_whole,
         );
     };
 }

@@ -7,12 +7,12 @@ use outreach_app::ports::{Page, PageRequest, StoreError, Versioned};
 use outreach_domain::EmailAddress;
 use outreach_domain::candidate::Candidate;
 use outreach_domain::ids::{AccountId, CandidateId, OrgId, UserId};
-use rusqlite::{OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::SqliteStore;
 use super::docs::{
     ACCOUNT, CANDIDATE, Keys, PROJECT, TEMPLATE, USER, err, get_doc, list_docs, page_of, put_doc,
-    read_rows, upsert_doc,
+    read_bodies, read_rows, upsert_doc,
 };
 use crate::db::Cached;
 
@@ -76,35 +76,65 @@ pub(super) async fn find_account(
     }
 }
 
-/// An owner's accounts are the documents listed under the owner (few).
+/// An owner's accounts are the documents listed under the owner, all of
+/// them in id order (no cap: DynamoDB answers them all too).
 pub(super) async fn accounts_of(
     store: &SqliteStore,
     org: &OrgId,
     owner: &UserId,
 ) -> Result<Vec<EmailAccount>, StoreError> {
-    let conn = store.db.lock();
-    let page = list_docs::<EmailAccount>(
-        &conn,
-        ACCOUNT,
-        org.as_str(),
-        owner.as_str(),
-        &PageRequest {
-            limit: 1000,
-            after: None,
-        },
-    )?;
-    Ok(page.items)
+    read_bodies(
+        &store.db.lock(),
+        "SELECT body FROM docs WHERE kind = ?1 AND org = ?2 AND parent = ?3 ORDER BY id",
+        params![ACCOUNT, org.as_str(), owner.as_str()],
+    )
 }
 
+/// One account per owner and address in an organization: a creation
+/// whose owner and address another account holds is a `Conflict`, decided in
+/// the write's own transaction, as DynamoDB decides it with its uniqueness
+/// item. A replacement keeps its owner and address (no use case moves them),
+/// so it is not checked: accounts made twice before the check stay writable.
 pub(super) async fn put_account(
     store: &SqliteStore,
     account: &EmailAccount,
     expected: Option<u64>,
 ) -> Result<u64, StoreError> {
+    let lookup = account_lookup(&account.owner_id, &account.address);
     let keys = Keys::of(ACCOUNT, account.id.as_str(), account.org_id.as_str())
         .under(account.owner_id.as_str())
-        .found_by(account_lookup(&account.owner_id, &account.address));
-    put_doc(&store.db.lock(), &keys, account, expected)
+        .found_by(lookup.clone());
+    let mut conn = store.db.lock();
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(err)?;
+    if expected.is_none() && account_taken(&tx, account, &lookup)? {
+        return Err(StoreError::Conflict);
+    }
+    let v = put_doc(&tx, &keys, account, expected)?;
+    tx.commit().map_err(err)?;
+    Ok(v)
+}
+
+/// Whether another account of the organization has this owner and address.
+fn account_taken(
+    conn: &Connection,
+    account: &EmailAccount,
+    lookup: &str,
+) -> Result<bool, StoreError> {
+    conn.query_row_cached(
+        "SELECT 1 FROM docs WHERE kind = ?1 AND org = ?2 AND lookup = ?3 AND id <> ?4 LIMIT 1",
+        params![
+            ACCOUNT,
+            account.org_id.as_str(),
+            lookup,
+            account.id.as_str()
+        ],
+        |_| Ok(()),
+    )
+    .optional()
+    .map_err(err)
+    .map(|found| found.is_some())
 }
 
 /// Across organizations, for the identity check: the one list not

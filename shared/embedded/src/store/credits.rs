@@ -112,8 +112,11 @@ pub(super) async fn grant_credits(
 ) -> Result<(), StoreError> {
     let mut conn = store.db.lock();
     let tx = conn.transaction().map_err(err)?;
+    // Granted before the organization was first seen: it starts with the
+    // grant and is seen from then on, as in DynamoDB, so that the balance
+    // is what the ledger says.
     tx.execute_cached(
-        "UPDATE orgs SET balance = balance + ?1 WHERE org = ?2",
+        "INSERT INTO orgs (org, balance) VALUES (?2, ?1) ON CONFLICT(org) DO UPDATE SET balance = balance + ?1",
         params![amount, org.as_str()],
     )
     .map_err(err)?;

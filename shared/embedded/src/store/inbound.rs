@@ -4,13 +4,13 @@
 
 use chrono::{DateTime, Utc};
 use outreach_app::model::Notification;
-use outreach_app::ports::{PageRequest, StoreError};
+use outreach_app::ports::StoreError;
 use outreach_domain::EmailAddress;
 use outreach_domain::ids::{CandidateId, EnrollmentId, OrgId};
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
-use super::docs::{Keys, NOTIFICATION, err, list_docs, ms, read_rows, upsert_doc};
+use super::docs::{Keys, NOTIFICATION, err, ms, read_bodies, read_rows, upsert_doc};
 use crate::db::Cached;
 
 pub(super) async fn find_token(
@@ -109,19 +109,18 @@ pub(super) async fn put_notification(
     upsert_doc(&store.db.lock(), &keys, n)
 }
 
-/// A project's notifications are few: one page of them, newest first.
+/// A project's notifications, all of them (no cap: DynamoDB answers them
+/// all too), newest first.
 pub(super) async fn list_notifications(
     store: &SqliteStore,
     org: &OrgId,
     project: &str,
 ) -> Result<Vec<Notification>, StoreError> {
-    let all = PageRequest {
-        limit: 1000,
-        after: None,
-    };
-    let mut page =
-        list_docs::<Notification>(&store.db.lock(), NOTIFICATION, org.as_str(), project, &all)?;
-    page.items
-        .sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-    Ok(page.items)
+    let mut all: Vec<Notification> = read_bodies(
+        &store.db.lock(),
+        "SELECT body FROM docs WHERE kind = ?1 AND org = ?2 AND parent = ?3",
+        params![NOTIFICATION, org.as_str(), project],
+    )?;
+    all.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    Ok(all)
 }

@@ -14,7 +14,8 @@ use super::campaigns::{adjust_counter, enrollment_keys};
 use super::docs::{err, put_doc, read_bodies};
 use crate::db::Cached;
 
-/// Events keep the order of their rows, not of their timestamps.
+/// Events are listed in the order of their times, then of their rows (as
+/// DynamoDB sorts them by time, then by arrival).
 fn insert_event(conn: &Connection, event: &EnrollmentEvent) -> Result<(), StoreError> {
     let body = serde_json::to_string(event).map_err(err)?;
     conn.execute_cached(
@@ -74,11 +75,16 @@ pub(super) async fn list_events(
     enrollment: &EnrollmentId,
     limit: u32,
 ) -> Result<Vec<EnrollmentEvent>, StoreError> {
-    read_bodies(
+    // An enrollment's events are few: all of them, put in time order (the
+    // sort is stable, so events of one instant keep the order of their rows).
+    let mut events: Vec<EnrollmentEvent> = read_bodies(
         &store.db.lock(),
-        "SELECT body FROM events WHERE org = ?1 AND enrollment = ?2 ORDER BY seq LIMIT ?3",
-        params![org.as_str(), enrollment.as_str(), limit as i64],
-    )
+        "SELECT body FROM events WHERE org = ?1 AND enrollment = ?2 ORDER BY seq",
+        params![org.as_str(), enrollment.as_str()],
+    )?;
+    events.sort_by_key(|e| e.at);
+    events.truncate(limit as usize);
+    Ok(events)
 }
 
 pub(super) async fn index_message(store: &SqliteStore, m: &MessageRef) -> Result<(), StoreError> {
