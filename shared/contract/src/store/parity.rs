@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use outreach_app::model::{EnrollmentEvent, Notification};
+use outreach_app::model::{EnrollmentEvent, MessageRef, Notification};
 use outreach_app::ports::{Activity, Store, StoreError};
 use outreach_domain::ids::{AccountId, OrgId, UserId};
 
@@ -121,9 +121,18 @@ pub async fn a_message_id_keeps_its_first_attempt(store: Arc<dyn Store>) {
         .await
         .expect("messages");
     assert_eq!(to, vec![first.clone()]);
+    a_recording_keeps_a_taken_id(&store, org, first, again).await;
+}
 
-    // Through a recording: the enrollment and its event land, the taken id
-    // keeps its first attempt.
+/// Through a recording: the enrollment and its event land, the taken id
+/// keeps its first attempt.
+async fn a_recording_keeps_a_taken_id(
+    store: &Arc<dyn Store>,
+    org: &str,
+    first: MessageRef,
+    again: MessageRef,
+) {
+    let store = store.clone();
     let e = one_enrollment(&store, org).await;
     let current = enrollment(&store, org, "enr-1").await;
     let mut changed = e.clone();
