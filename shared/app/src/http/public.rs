@@ -33,6 +33,20 @@ fn token_shape_ok(token: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// The page of a confirmation mail's link (R-2.1): 404 unless the URL's token
+/// has a token's shape and then `open`, the use case's answer for the link
+/// (not asked for a malformed token), says it is open.
+async fn link_page(
+    token: &str,
+    open: impl Future<Output = Result<bool, Error>>,
+    page: &'static str,
+) -> ApiResult {
+    if !token_shape_ok(token) || !open.await? {
+        return Err(Error::NotFound("confirmation link"));
+    }
+    Ok(axum::response::Html(page).into_response())
+}
+
 /// The page of the confirmation link mailed to a newly linked address (R-2.1).
 ///
 /// Public: the token is the proof. Opening the link changes nothing (mail
@@ -48,10 +62,12 @@ fn token_shape_ok(token: &str) -> bool {
     ),
 )]
 async fn confirm_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
-    if !token_shape_ok(&token) || !s.accounts().confirmation_link_open(&token, false).await? {
-        return Err(Error::NotFound("confirmation link"));
-    }
-    Ok(axum::response::Html(CONFIRM_PAGE).into_response())
+    link_page(
+        &token,
+        s.accounts().confirmation_link_open(&token, false),
+        CONFIRM_PAGE,
+    )
+    .await
 }
 
 /// Confirms the address (R-2.1): single-use, for 24 hours, only the latest
@@ -68,10 +84,7 @@ async fn confirm_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
     ),
 )]
 async fn confirm_account(State(s): Svc, Path(token): Path<String>) -> ApiResult {
-    if !token_shape_ok(&token) || !s.accounts().confirm_account(&token).await? {
-        return Err(Error::NotFound("confirmation link"));
-    }
-    Ok(axum::response::Html(CONFIRMED_PAGE).into_response())
+    link_page(&token, s.accounts().confirm_account(&token), CONFIRMED_PAGE).await
 }
 
 /// The "this wasn't me" page of a confirmation mail (R-2.1), also its
@@ -87,10 +100,12 @@ async fn confirm_account(State(s): Svc, Path(token): Path<String>) -> ApiResult 
     ),
 )]
 async fn not_me_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
-    if !token_shape_ok(&token) || !s.accounts().confirmation_link_open(&token, true).await? {
-        return Err(Error::NotFound("confirmation link"));
-    }
-    Ok(axum::response::Html(NOT_ME_PAGE).into_response())
+    link_page(
+        &token,
+        s.accounts().confirmation_link_open(&token, true),
+        NOT_ME_PAGE,
+    )
+    .await
 }
 
 /// Cancels the pending link of the address (R-2.1, R-2.2): its owner says
@@ -110,10 +125,7 @@ async fn cancel_link(
     Path(token): Path<String>,
     _body: axum::body::Bytes,
 ) -> ApiResult {
-    if !token_shape_ok(&token) || !s.accounts().cancel_link(&token).await? {
-        return Err(Error::NotFound("confirmation link"));
-    }
-    Ok(axum::response::Html(CANCELLED_PAGE).into_response())
+    link_page(&token, s.accounts().cancel_link(&token), CANCELLED_PAGE).await
 }
 
 const CONFIRM_PAGE: &str = r#"<!doctype html>
