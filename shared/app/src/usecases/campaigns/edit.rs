@@ -13,7 +13,7 @@ use super::planning::keep_hold;
 use super::*;
 use crate::auth::Identity;
 use crate::error::Error;
-use crate::ports::{Activity, PageRequest, Versioned, WakeUp};
+use crate::ports::{Activity, Versioned, WakeUp};
 use crate::retry::{Attempt, retry_versioned};
 
 impl Campaigns<'_> {
@@ -85,16 +85,9 @@ impl Campaigns<'_> {
         current: &Campaign,
         steps: &[StepSpec],
     ) -> Result<(), Error> {
-        let mut page = PageRequest {
-            limit: 200,
-            after: None,
-        };
-        loop {
-            let batch = self
-                .store
-                .list_enrollments(&current.org_id, &current.id, &page)
-                .await?;
-            for e in &batch.items {
+        let mut pages = self.enrollment_pages(current, 200);
+        while let Some(batch) = pages.next().await? {
+            for e in &batch {
                 let handed_off = e.steps.iter().filter(|s| !s.attempts.is_empty()).count();
                 if steps.len() < handed_off {
                     return Err(Error::Conflict(format!(
@@ -103,11 +96,8 @@ impl Campaigns<'_> {
                     )));
                 }
             }
-            match batch.next {
-                Some(n) => page.after = Some(n),
-                None => return Ok(()),
-            }
         }
+        Ok(())
     }
 
     /// Resizes every enrollment to the campaign's steps and, when the edit
@@ -128,25 +118,15 @@ impl Campaigns<'_> {
         edited: &Campaign,
     ) -> Result<(), Error> {
         let retimed = timing(before) != timing(edited);
-        let mut page = PageRequest {
-            limit: 200,
-            after: None,
-        };
-        loop {
-            let batch = self
-                .store
-                .list_enrollments(&edited.org_id, &edited.id, &page)
-                .await?;
-            for e in batch.items.iter().filter(|e| !e.is_ended()) {
+        let mut pages = self.enrollment_pages(edited, 200);
+        while let Some(batch) = pages.next().await? {
+            for e in batch.iter().filter(|e| !e.is_ended()) {
                 if !self.resize_and_retime(edited, &e.id, retimed).await? {
                     return Ok(());
                 }
             }
-            match batch.next {
-                Some(n) => page.after = Some(n),
-                None => return Ok(()),
-            }
         }
+        Ok(())
     }
 
     /// Resizes one enrollment to the campaign's steps as it is now and, when

@@ -11,12 +11,13 @@ pub(crate) use planning::{move_unsent_steps, plan_request};
 use outreach_domain::campaign::{
     Campaign, CampaignStatus, PauseReason, RecipientSetting, StepSpec, TimezoneMode, WhenToSend,
 };
+use outreach_domain::enrollment::Enrollment;
 use outreach_domain::ids::{CampaignId, OrgId, ProjectId};
 use outreach_domain::{Name, Zone};
 
 use crate::auth::Identity;
 use crate::error::Error;
-use crate::ports::{PageRequest, Versioned};
+use crate::ports::{PageRequest, Store, Versioned};
 use crate::usecases::catalog::validate_steps;
 
 process! {
@@ -241,5 +242,47 @@ impl Campaigns<'_> {
         self.update_campaign(org, id, |c| Ok(c.complete_if_done()))
             .await?;
         Ok(())
+    }
+}
+
+/// Every enrollment of a campaign, read a page at a time, for a use case that
+/// goes through all of them (and may stop early: nothing is read ahead).
+pub(super) struct EnrollmentPages<'a> {
+    store: &'a dyn Store,
+    campaign: &'a Campaign,
+    /// The page to read next; `None` once the last was read.
+    page: Option<PageRequest>,
+}
+
+impl Campaigns<'_> {
+    /// The campaign's enrollments, `limit` a page.
+    pub(super) fn enrollment_pages<'a>(
+        &'a self,
+        campaign: &'a Campaign,
+        limit: u32,
+    ) -> EnrollmentPages<'a> {
+        EnrollmentPages {
+            store: &*self.store,
+            campaign,
+            page: Some(PageRequest { limit, after: None }),
+        }
+    }
+}
+
+impl EnrollmentPages<'_> {
+    /// The next page's enrollments; `None` after the last page.
+    pub(super) async fn next(&mut self) -> Result<Option<Vec<Enrollment>>, Error> {
+        let Some(page) = &mut self.page else {
+            return Ok(None);
+        };
+        let batch = self
+            .store
+            .list_enrollments(&self.campaign.org_id, &self.campaign.id, page)
+            .await?;
+        match batch.next {
+            Some(n) => page.after = Some(n),
+            None => self.page = None,
+        }
+        Ok(Some(batch.items))
     }
 }

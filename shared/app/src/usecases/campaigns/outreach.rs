@@ -100,13 +100,9 @@ impl Campaigns<'_> {
             })
             .collect();
         let mut duplicates = 0;
-        let mut page = PageRequest {
-            limit: 500,
-            after: None,
-        };
-        loop {
-            let batch = self.store.list_enrollments(&c.org_id, &c.id, &page).await?;
-            for e in &batch.items {
+        let mut pages = self.enrollment_pages(c, 500);
+        while let Some(batch) = pages.next().await? {
+            for e in &batch {
                 *by_status.entry(e.status.as_str()).or_default() += 1;
                 if e.status == EnrollmentStatus::Blocked
                     && e.blocked_reason
@@ -143,10 +139,6 @@ impl Campaigns<'_> {
                         _ => {}
                     }
                 }
-            }
-            match batch.next {
-                Some(next) => page.after = Some(next),
-                None => break,
             }
         }
         Ok(CampaignCounts {
