@@ -42,6 +42,14 @@ pub(super) fn started_long_ago() -> Option<chrono::DateTime<chrono::Utc>> {
 /// than any add takes, so a concurrent add sees it.
 pub(super) const PENDING_ADD_MINUTES: i64 = 2;
 
+/// The answer when every attempt at the record lost to a concurrent `what`
+/// (an add, a start) of the same candidate.
+fn busy(what: &str) -> Result<Option<CampaignId>, Error> {
+    Err(Error::Conflict(format!(
+        "the candidate is being {what} concurrently; try again"
+    )))
+}
+
 pub(super) fn outreach_key(org: &outreach_domain::ids::OrgId, candidate: &CandidateId) -> String {
     format!("outreach:{org}:{candidate}")
 }
@@ -64,29 +72,20 @@ impl Enrollments<'_> {
             || async move {
                 let (current, expected) = self.read_outreach(key).await?;
                 let now = self.now();
-                let mut live = self.live_elsewhere(campaign, current, now).await?;
+                let live = self.live_elsewhere(campaign, current, now).await?;
                 if !allow_duplicate && let Some(other) = live.first() {
                     return Ok(Attempt::Done(Some(other.campaign_id.clone())));
                 }
-                live.push(OutreachEntry {
+                let entry = OutreachEntry {
                     campaign_id: campaign.id.clone(),
                     enrollment_id: enrollment.clone(),
                     added_at: now,
                     // Added to a running campaign, it is planned at once.
                     started_at: campaign.is_running().then_some(now),
-                });
-                // The version check makes the decision atomic: a concurrent add
-                // makes this write fail and retry.
-                Ok(self
-                    .write_outreach(key, live, expected)
-                    .await?
-                    .map(|_| None))
+                };
+                self.record_entry(key, live, entry, expected).await
             },
-            || {
-                Err(Error::Conflict(
-                    "the candidate is being added concurrently; try again".into(),
-                ))
-            },
+            || busy("added"),
         )
         .await
     }
@@ -117,28 +116,21 @@ impl Enrollments<'_> {
                 {
                     return Ok(Attempt::Done(None));
                 }
-                let mut live = self.live_elsewhere(campaign, current, self.now()).await?;
+                let live = self.live_elsewhere(campaign, current, self.now()).await?;
                 if !e.allow_duplicate
                     && let Some(started) = live.iter().find(|x| x.started_at.is_some())
                 {
                     return Ok(Attempt::Done(Some(started.campaign_id.clone())));
                 }
-                live.push(OutreachEntry {
+                let entry = OutreachEntry {
                     campaign_id: campaign.id.clone(),
                     enrollment_id: e.id.clone(),
                     added_at: e.created_at,
                     started_at: Some(moment),
-                });
-                Ok(self
-                    .write_outreach(key, live, expected)
-                    .await?
-                    .map(|_| None))
+                };
+                self.record_entry(key, live, entry, expected).await
             },
-            || {
-                Err(Error::Conflict(
-                    "the candidate is being started concurrently; try again".into(),
-                ))
-            },
+            || busy("started"),
         )
         .await
     }
@@ -184,6 +176,24 @@ impl Enrollments<'_> {
             }
         }
         Ok(live)
+    }
+
+    /// Records that `entry` passed the check, beside the `live`
+    /// entries of other campaigns, in the record read at `expected`. The
+    /// version check makes the decision atomic: a concurrent add or start
+    /// makes this write lose, and the check runs again.
+    async fn record_entry(
+        &self,
+        key: &str,
+        mut live: Vec<OutreachEntry>,
+        entry: OutreachEntry,
+        expected: Option<u64>,
+    ) -> Result<Attempt<Option<CampaignId>>, Error> {
+        live.push(entry);
+        Ok(self
+            .write_outreach(key, live, expected)
+            .await?
+            .map(|_| None))
     }
 
     /// Writes a candidate's outreach record read at `expected`.
