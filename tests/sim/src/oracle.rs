@@ -15,14 +15,12 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, Timelike, Utc, Weekday};
-use hmac::{Hmac, Mac};
 use outreach_app::model::{AccountStatus, EmailAccount};
 use outreach_app::ports::{Clock, OutboundMail, SentMail};
 use outreach_domain::campaign::{Campaign, CampaignKind, CampaignStatus, TimezoneMode};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus};
 use outreach_domain::{EmailAddress, Zone};
-use sha2::Sha256;
 
 use crate::handler;
 
@@ -289,14 +287,7 @@ impl Oracle {
 
     /// The keyed hash the service files a suppressed address under.
     fn suppression_key(&self, address: &EmailAddress) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.hash_key).expect("HMAC takes any key length");
-        mac.update(address.as_str().as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        outreach_app::usecases::returns::suppression_key(&self.hash_key, address)
     }
 
     // --- what the store reports -------------------------------------------

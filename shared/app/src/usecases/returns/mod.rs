@@ -60,17 +60,23 @@ pub enum ReturnOutcome {
     SenderFault,
 }
 
+/// The keyed hash (HMAC-SHA256 under the deployment's `hash_key`, in hex) that
+/// stands for an address on the suppression list and in the record of a
+/// bounced address; the simulation's oracle files addresses by it too.
+pub fn suppression_key(hash_key: &[u8], address: &EmailAddress) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(hash_key).expect("HMAC takes any key length");
+    mac.update(address.as_str().as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 impl Returns<'_> {
     /// The keyed hash that stands for an address on the suppression list.
     pub(crate) fn suppression_key(&self, address: &EmailAddress) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.config.hash_key)
-            .expect("HMAC takes any key length");
-        mac.update(address.as_str().as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        suppression_key(&self.config.hash_key, address)
     }
 
     pub(crate) async fn is_suppressed(
@@ -549,7 +555,7 @@ fn dedup(mut v: Vec<EmailAddress>) -> Vec<EmailAddress> {
 }
 
 /// The name of the record of an address refused in an organization, from the
-/// address's keyed hash ([`Service::suppression_key`]).
+/// address's keyed hash ([`suppression_key`]).
 pub(crate) fn bounced_record(org: &OrgId, hash: &str) -> String {
     format!("bounced:{org}:{hash}")
 }
