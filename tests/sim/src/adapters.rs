@@ -185,7 +185,7 @@ impl Queue for SimScheduler {
 /// The mail service: the embedded outbox behind scripted faults, every call
 /// judged by the oracle before anything leaves.
 pub struct SimMailer {
-    pub outbox: OutboxMailer,
+    pub outbox: Arc<OutboxMailer>,
     pub oracle: Arc<Oracle>,
     pub chaos: Arc<Chaos>,
 }

@@ -6,11 +6,10 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use outreach_app::auth::{Hs256Authenticator, Identity};
 use outreach_app::model::AccountStatus;
-use outreach_app::ports::{Identities, IdentityError, Job, Store, WakeUp};
+use outreach_app::ports::{Job, Store, WakeUp};
 use outreach_app::usecases::campaigns::{CampaignEdit, NewCampaign};
 use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::{AddCandidates, Overrides};
@@ -78,27 +77,6 @@ pub struct RunResult {
     pub events: usize,
     /// A hash of the whole trace, to tell replays apart.
     pub trace_hash: u64,
-}
-
-struct Identities0;
-
-#[async_trait]
-impl Identities for Identities0 {
-    async fn sendable(&self, _: &EmailAddress) -> Result<bool, IdentityError> {
-        Ok(true)
-    }
-    async fn prepare(&self, _: &EmailAddress) -> Result<(), IdentityError> {
-        Ok(())
-    }
-    async fn release(&self, _: &EmailAddress) -> Result<(), IdentityError> {
-        Ok(())
-    }
-    async fn domain_verified(&self, _: &str) -> Result<bool, IdentityError> {
-        Ok(true)
-    }
-    async fn dmarc_policy(&self, _: &str) -> Result<Option<String>, IdentityError> {
-        Ok(None)
-    }
 }
 
 /// Something a handler does: a fired wake-up, an SNS delivery, a user's call.
@@ -438,13 +416,17 @@ impl World {
             refused: 0.03 * scale,
         };
         let dir = tempfile::tempdir().expect("temp dir");
-        let outbox = OutboxMailer::new(
-            db.clone(),
-            dir.path().join("outbox"),
-            clock.clone(),
-            ids.clone(),
-        )
-        .expect("outbox");
+        // Local mode's mailer, its identities too: every sender sendable (no
+        // fault is set on it), no DNS lookups.
+        let outbox = Arc::new(
+            OutboxMailer::new(
+                db.clone(),
+                dir.path().join("outbox"),
+                clock.clone(),
+                ids.clone(),
+            )
+            .expect("outbox"),
+        );
         let sim_scheduler = Arc::new(SimScheduler {
             inner: scheduler.clone(),
             chaos: chaos.clone(),
@@ -459,14 +441,14 @@ impl World {
                 scheduler: sim_scheduler.clone(),
                 queue: sim_scheduler,
                 mailer: Arc::new(SimMailer {
-                    outbox,
+                    outbox: outbox.clone(),
                     oracle: oracle.clone(),
                     chaos: chaos.clone(),
                 }),
                 clock: clock.clone(),
                 ids,
                 auth: Arc::new(Hs256Authenticator::new(b"sim")),
-                identities: Arc::new(Identities0),
+                identities: outbox,
             },
             config,
         );
