@@ -191,16 +191,7 @@ impl Settings {
             ),
         };
         let sns_topic_arns = sns_topic_arns(optional(vars::SNS_TOPIC_ARNS))?;
-        let send_concurrency =
-            match optional(vars::SEND_CONCURRENCY) {
-                None => DEFAULT_SEND_CONCURRENCY,
-                Some(v) => v.parse::<u32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                    SettingsError::Invalid {
-                        name: vars::SEND_CONCURRENCY,
-                        why: format!("`{v}` is not a whole number of at least 1"),
-                    }
-                })?,
-            };
+        let send_concurrency = send_concurrency(optional(vars::SEND_CONCURRENCY))?;
         Ok(Settings {
             table: required(vars::TABLE_NAME)?,
             schedule_group: required(vars::SCHEDULE_GROUP)?,
@@ -250,6 +241,21 @@ impl Settings {
         self.hash_key = checked_hash_key(secret, vars::HASH_KEY_SECRET_ARN)?;
         Ok(self)
     }
+}
+
+/// The send queue's concurrency: a whole number of at least 1, the
+/// template's default when unset.
+fn send_concurrency(value: Option<String>) -> Result<u32, SettingsError> {
+    let Some(v) = value else {
+        return Ok(DEFAULT_SEND_CONCURRENCY);
+    };
+    v.parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| SettingsError::Invalid {
+            name: vars::SEND_CONCURRENCY,
+            why: format!("`{v}` is not a whole number of at least 1"),
+        })
 }
 
 /// The comma-separated topic ARNs, each checked.
