@@ -574,11 +574,31 @@ pub enum MailerError {
     RecipientRefused(String),
 }
 
+/// Where a send that is due now went (§15).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendHandoff {
+    /// On the send queue: the send function runs it soon, within the bound
+    /// on concurrency and rate that every send passes (AWS).
+    Queued,
+    /// There is no send queue (local mode): the caller runs the send itself, now.
+    Inline,
+}
+
 /// Work to run soon, in the background (the planner's fan-out): an SQS queue
 /// in AWS, the in-process runner locally. Delivery is at least once.
 #[async_trait]
 pub trait Queue: Send + Sync {
     async fn enqueue(&self, job: &WakeUp) -> Result<(), SchedulerError>;
+
+    /// Hands a send that is due now (a [`Job::SendStep`] the sweeper rescues,
+    /// a single message) to the send queue, the one path to the mail service
+    /// in AWS, so that it passes the same bound as every scheduled step (§15).
+    /// Without a send queue the answer is [`SendHandoff::Inline`] and nothing
+    /// is queued: the caller sends within its own call (local mode).
+    async fn enqueue_send(&self, wake_up: &WakeUp) -> Result<SendHandoff, SchedulerError> {
+        let _ = wake_up;
+        Ok(SendHandoff::Inline)
+    }
 }
 
 /// The identity service (or the DNS lookup behind it) did not answer.

@@ -28,6 +28,9 @@ pub struct Config {
     pub claim_lease: Duration,
     /// How long a due enrollment may wait for its wake-up before the sweeper acts.
     pub sweep_margin: Duration,
+    /// How long the sweeper leaves an enrollment it put on the send queue
+    /// before it looks at it again: the queued message is its wake-up meanwhile (§15).
+    pub requeue_hold: Duration,
     /// Delay before retrying a send the mail service deferred.
     pub defer_delay: Duration,
     /// Delay before a hard-bounced step goes to the next address (R-9.2: "within a few minutes").
@@ -47,6 +50,7 @@ impl Config {
             accounts_need_proof: false,
             claim_lease: Duration::minutes(5),
             sweep_margin: Duration::minutes(2),
+            requeue_hold: Duration::minutes(15),
             defer_delay: Duration::minutes(5),
             resend_delay: Duration::minutes(2),
             soft_retry_delay: Duration::hours(24),

@@ -1,6 +1,8 @@
 //! The `Scheduler` port on EventBridge Scheduler: one one-shot `at()` schedule
-//! per wake-up, in the service's schedule group, invoking the send function
-//! with the job as its input (SPEC §15, R-8.1, R-10.3).
+//! per wake-up, in the service's schedule group, putting the job (its JSON, the
+//! schedule's input) on the send queue, whose consumer is the send function
+//! (SPEC §15, R-8.1, R-10.3): every wake-up passes the queue's concurrency
+//! bound.
 //!
 //! A wake-up's name is deterministic (enrollment, step, plan version), so
 //! creating it again answers `ConflictException`, which is success: the
@@ -22,13 +24,14 @@ use outreach_app::ports::{Clock, Job, Scheduler, SchedulerError, WakeUp};
 /// Where fired wake-ups go.
 #[derive(Debug, Clone)]
 pub struct ScheduleTarget {
-    /// The send function.
-    pub function_arn: String,
-    /// The role EventBridge Scheduler assumes to invoke it.
+    /// The send queue (an SQS queue ARN): the schedule's input becomes one
+    /// message on it.
+    pub arn: String,
+    /// The role EventBridge Scheduler assumes to send to it (`sqs:SendMessage`).
     pub role_arn: String,
-    /// Where an invocation that kept failing lands, for a person to look at.
+    /// Where a delivery that kept failing lands, for a person to look at.
     pub dead_letter_arn: String,
-    /// How long EventBridge keeps retrying a failed invocation (60–86400 s).
+    /// How long EventBridge keeps retrying a failed delivery (60–86400 s).
     pub max_event_age_seconds: i32,
     /// How many times it retries (0–185).
     pub max_retries: i32,
@@ -202,7 +205,7 @@ impl EventBridgeScheduler {
 
     fn target(&self, input: String) -> Result<Target, SchedulerError> {
         Target::builder()
-            .arn(&self.target.function_arn)
+            .arn(&self.target.arn)
             .role_arn(&self.target.role_arn)
             .input(input)
             .dead_letter_config(

@@ -302,6 +302,21 @@ impl Mailer for SesMailer {
     }
 }
 
+/// The account's SES maximum send rate (messages a second, `GetAccount`'s
+/// `SendQuota.MaxSendRate`): 1 in the sandbox, more with production access.
+/// The send function reads it when it starts and paces itself to it (§15).
+pub async fn max_send_rate(client: &Client) -> Result<f64, String> {
+    let out = client
+        .get_account()
+        .send()
+        .await
+        .map_err(|e| format!("SES GetAccount failed: {}", DisplayErrorContext(&e)))?;
+    out.send_quota()
+        .map(|q| q.max_send_rate())
+        .filter(|rate| rate.is_finite() && *rate > 0.0)
+        .ok_or_else(|| "SES GetAccount named no maximum send rate".to_owned())
+}
+
 /// What SES says about a sender identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityHealth {

@@ -65,7 +65,11 @@ async fn a_schedule_is_one_shot_in_utc_with_its_target_and_policies() {
         Some("DELETE")
     );
     let target = got.target().expect("a target");
-    assert!(target.arn().ends_with(":function:outreach-send"));
+    // §15: the wake-up goes to the send queue, whose consumer is the send function.
+    assert_eq!(
+        target.arn(),
+        "arn:aws:sqs:us-east-1:123456789012:outreach-send"
+    );
     assert!(target.role_arn().ends_with(":role/outreach-scheduler"));
     assert!(
         target

@@ -7,13 +7,14 @@
 //! | function | trigger | handler |
 //! |---|---|---|
 //! | `api` | API Gateway HTTP API (payload 2.0), JWT authorizer | [`App::router`] |
-//! | `send-step` | EventBridge Scheduler one-shot schedules | [`App::on_wake_up`] |
+//! | `send-step` | SQS send queue (EventBridge Scheduler one-shot schedules, the sweeper, single messages) | [`App::on_send_step`] |
 //! | `ses-events` | SNS: SES bounce, complaint, delivery | [`App::on_ses_events`] |
 //! | `inbound` | SNS: SES receipt rule, raw message in S3 | [`App::on_inbound`] |
 //! | `identity-check` | EventBridge schedules (hourly, every 5 minutes) | [`App::on_maintenance`] |
 //! | `planner` | SQS planner queue | [`App::on_queue`] |
 
 pub mod auth;
+pub mod pacing;
 pub mod queue;
 pub mod settings;
 pub mod telemetry;
@@ -22,7 +23,7 @@ pub mod triggers;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use outreach_app::ports::{Clock, IdSource};
+use outreach_app::ports::{Clock, IdSource, Mailer};
 use outreach_app::sns::{CertificateSource, SnsVerifier, SubscriptionConfirmer};
 use outreach_app::{Config, Ports, Service};
 use outreach_aws::{
@@ -36,9 +37,9 @@ pub use settings::{Settings, SettingsError};
 pub use telemetry::init_tracing;
 pub use triggers::HandlerError;
 
-/// How long EventBridge Scheduler keeps retrying an invocation it could not
-/// make, and how often; after that the job lands in the scheduler's
-/// dead-letter queue (and the sweeper still finds the enrollment, R-8.1).
+/// How long EventBridge Scheduler keeps retrying a delivery to the send queue
+/// it could not make, and how often; after that the job lands in the
+/// scheduler's dead-letter queue (and the sweeper still finds the enrollment, R-8.1).
 const SCHEDULE_MAX_EVENT_AGE_SECONDS: i32 = 3600;
 const SCHEDULE_MAX_RETRIES: i32 = 10;
 
@@ -49,6 +50,8 @@ pub struct App {
     raw_messages: S3RawMessages,
     /// The SNS HTTPS webhooks' verifier, when the deployment names topics (§15).
     webhooks: Option<Arc<SnsVerifier>>,
+    /// The pace of this instance's sends (send-step, §15).
+    pacer: Option<Arc<pacing::Pacer>>,
 }
 
 impl App {
@@ -57,23 +60,55 @@ impl App {
     pub async fn from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
         let sdk = outreach_aws::config::load_config().await;
-        App::start(settings, &sdk).await
+        App::start(settings, &sdk, None).await
+    }
+
+    /// The send function's [`App::from_env`]: its sends are paced to the
+    /// account's SES maximum send rate, read now, divided by the send queue's
+    /// concurrency (§15). A rate SES does not tell counts as the sandbox's one
+    /// message a second.
+    pub async fn send_step_from_env() -> Result<App, SettingsError> {
+        let settings = Settings::from_env()?;
+        let sdk = outreach_aws::config::load_config().await;
+        let sesv2 = AwsClients::new(&sdk, &[]).sesv2;
+        let rate = match outreach_aws::ses::max_send_rate(&sesv2).await {
+            Ok(rate) => rate,
+            Err(why) => {
+                tracing::error!(error = %why, fallback = pacing::FALLBACK_SEND_RATE, "could not read the SES maximum send rate");
+                pacing::FALLBACK_SEND_RATE
+            }
+        };
+        let pacer =
+            pacing::Pacer::for_account(rate, settings.send_concurrency, Arc::new(SystemClock));
+        tracing::info!(
+            max_send_rate = rate,
+            concurrency = settings.send_concurrency,
+            interval_ms = pacer.interval().num_milliseconds(),
+            "pacing the sends"
+        );
+        App::start(settings, &sdk, Some(Arc::new(pacer))).await
     }
 
     /// What [`App::from_env`] does once the settings and the AWS configuration
     /// are known: reads the hash key from its secret (§15), then builds the
-    /// service on the adapters with the SNS webhooks.
+    /// service on the adapters with the SNS webhooks; its sends wait for
+    /// `pacer`'s slots when there is one.
     pub async fn start(
         settings: Settings,
         sdk: &aws_config::SdkConfig,
+        pacer: Option<Arc<pacing::Pacer>>,
     ) -> Result<App, SettingsError> {
         let settings = read_hash_key(settings, sdk).await?;
         let sqs = aws_sdk_sqs::Client::new(sdk);
-        Ok(App::new(
+        let clients = AwsClients::new(sdk, &[]);
+        let mailer = ses_mailer(&settings, &clients);
+        Ok(App::with_mailer(
             &settings,
-            AwsClients::new(sdk, &[]),
+            clients,
             sqs,
             Arc::new(SystemClock),
+            mailer,
+            pacer,
         )
         .with_sns_webhooks(
             &settings,
@@ -101,17 +136,37 @@ impl App {
         self
     }
 
+    /// The service on the AWS adapters, sending through SES unpaced.
     pub fn new(
         settings: &Settings,
         clients: AwsClients,
         sqs: aws_sdk_sqs::Client,
         clock: Arc<dyn Clock>,
     ) -> App {
+        let mailer = ses_mailer(settings, &clients);
+        App::with_mailer(settings, clients, sqs, clock, mailer, None)
+    }
+
+    /// The service on the AWS adapters with `mailer` as its mail service (SES;
+    /// a stand-in in tests), each send waiting for `pacer`'s slot when there
+    /// is one (send-step, §15).
+    pub fn with_mailer(
+        settings: &Settings,
+        clients: AwsClients,
+        sqs: aws_sdk_sqs::Client,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        pacer: Option<Arc<pacing::Pacer>>,
+    ) -> App {
+        let mailer: Arc<dyn Mailer> = match &pacer {
+            Some(pacer) => Arc::new(pacing::PacedMailer::new(mailer, pacer.clone())),
+            None => mailer,
+        };
         let scheduler = EventBridgeScheduler::new(
             clients.scheduler.clone(),
             &settings.schedule_group,
             ScheduleTarget {
-                function_arn: settings.wake_up_function_arn.clone(),
+                arn: settings.send_queue_arn.clone(),
                 role_arn: settings.scheduler_role_arn.clone(),
                 dead_letter_arn: settings.scheduler_dlq_arn.clone(),
                 max_event_age_seconds: SCHEDULE_MAX_EVENT_AGE_SECONDS,
@@ -122,11 +177,7 @@ impl App {
         let ports = Ports {
             store: Arc::new(DynamoStore::new(clients.dynamodb.clone(), &settings.table)),
             scheduler: Arc::new(scheduler),
-            mailer: Arc::new(SesMailer::new(
-                clients.sesv2.clone(),
-                &clients.region,
-                settings.configuration_set.clone(),
-            )),
+            mailer,
             clock: clock.clone(),
             ids: Arc::new(RandomIds),
             auth: Arc::new(auth::AuthorizerClaims::new(settings.claims.clone())),
@@ -137,6 +188,7 @@ impl App {
             queue: Arc::new(queue::SqsQueue::new(
                 sqs,
                 &settings.planner_queue_url,
+                &settings.send_queue_url,
                 clock,
             )),
         };
@@ -144,8 +196,18 @@ impl App {
             service: Service::new(ports, service_config(settings)),
             raw_messages: S3RawMessages::new(clients.s3),
             webhooks: None,
+            pacer,
         }
     }
+}
+
+/// SES v2 with the configuration set that publishes the events.
+fn ses_mailer(settings: &Settings, clients: &AwsClients) -> Arc<dyn Mailer> {
+    Arc::new(SesMailer::new(
+        clients.sesv2.clone(),
+        &clients.region,
+        settings.configuration_set.clone(),
+    ))
 }
 
 /// The settings with the hash key read from its secret, when they name one.

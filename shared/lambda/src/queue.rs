@@ -3,6 +3,11 @@
 //! function runs each job with the same `run_job` as a fired wake-up. A
 //! message's body is the job's JSON, exactly what a schedule's input carries.
 //!
+//! Sends due now that no schedule fired (the sweeper's rescues, single
+//! messages) go to the send queue, where EventBridge Scheduler puts every
+//! fired wake-up: its consumer, send-step, is the one path to SES, bounded in
+//! concurrency and paced (§15).
+//!
 //! SQS delivers at least once and the jobs are idempotent. A job planned for
 //! later is delayed by SQS itself, up to its 15-minute maximum; a job planned
 //! further ahead runs at 15 minutes and finds its own state (a fan-out chunk
@@ -14,7 +19,7 @@ use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
 use aws_sdk_sqs::types::MessageAttributeValue;
-use outreach_app::ports::{Clock, Queue, SchedulerError, WakeUp};
+use outreach_app::ports::{Clock, Queue, SchedulerError, SendHandoff, WakeUp};
 
 /// SQS' longest per-message delay.
 pub const MAX_DELAY_SECONDS: i64 = 900;
@@ -24,28 +29,35 @@ pub const WAKE_UP_ATTRIBUTE: &str = "wake_up";
 
 pub struct SqsQueue {
     client: Client,
+    /// The planner queue (background work).
     queue_url: String,
+    /// The send queue (sends due now).
+    send_queue_url: String,
     clock: Arc<dyn Clock>,
 }
 
 impl SqsQueue {
-    pub fn new(client: Client, queue_url: impl Into<String>, clock: Arc<dyn Clock>) -> Self {
+    pub fn new(
+        client: Client,
+        queue_url: impl Into<String>,
+        send_queue_url: impl Into<String>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
         SqsQueue {
             client,
             queue_url: queue_url.into(),
+            send_queue_url: send_queue_url.into(),
             clock,
         }
     }
-}
 
-/// The delay of a job planned for `at`, seen at `now`, in whole seconds SQS accepts.
-pub fn delay_seconds(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> i32 {
-    (at - now).num_seconds().clamp(0, MAX_DELAY_SECONDS) as i32
-}
-
-#[async_trait]
-impl Queue for SqsQueue {
-    async fn enqueue(&self, wake_up: &WakeUp) -> Result<(), SchedulerError> {
+    /// One message on `queue_url` carrying the wake-up's job, delayed `delay` seconds.
+    async fn put(
+        &self,
+        queue_url: &str,
+        wake_up: &WakeUp,
+        delay: i32,
+    ) -> Result<(), SchedulerError> {
         let body =
             serde_json::to_string(&wake_up.job).map_err(|e| SchedulerError(e.to_string()))?;
         let name = MessageAttributeValue::builder()
@@ -55,9 +67,9 @@ impl Queue for SqsQueue {
             .map_err(|e| SchedulerError(e.to_string()))?;
         self.client
             .send_message()
-            .queue_url(&self.queue_url)
+            .queue_url(queue_url)
             .message_body(body)
-            .delay_seconds(delay_seconds(wake_up.at, self.clock.now()))
+            .delay_seconds(delay)
             .message_attributes(WAKE_UP_ATTRIBUTE, name)
             .send()
             .await
@@ -69,6 +81,25 @@ impl Queue for SqsQueue {
                 ))
             })?;
         Ok(())
+    }
+}
+
+/// The delay of a job planned for `at`, seen at `now`, in whole seconds SQS accepts.
+pub fn delay_seconds(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> i32 {
+    (at - now).num_seconds().clamp(0, MAX_DELAY_SECONDS) as i32
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn enqueue(&self, wake_up: &WakeUp) -> Result<(), SchedulerError> {
+        let delay = delay_seconds(wake_up.at, self.clock.now());
+        self.put(&self.queue_url, wake_up, delay).await
+    }
+
+    /// Due now: no delay; send-step takes it in its turn (§15).
+    async fn enqueue_send(&self, wake_up: &WakeUp) -> Result<SendHandoff, SchedulerError> {
+        self.put(&self.send_queue_url, wake_up, 0).await?;
+        Ok(SendHandoff::Queued)
     }
 }
 

@@ -10,8 +10,14 @@ use std::net::SocketAddr;
 pub mod vars {
     pub const TABLE_NAME: &str = "TABLE_NAME";
     pub const SCHEDULE_GROUP: &str = "SCHEDULE_GROUP";
-    /// The function EventBridge Scheduler invokes with a wake-up's job (send-step).
-    pub const WAKE_UP_FUNCTION_ARN: &str = "WAKE_UP_FUNCTION_ARN";
+    /// The send queue (§15): EventBridge Scheduler puts each wake-up's job on
+    /// it (its ARN), the sweeper and single messages too (its URL); send-step
+    /// consumes it.
+    pub const SEND_QUEUE_ARN: &str = "SEND_QUEUE_ARN";
+    pub const SEND_QUEUE_URL: &str = "SEND_QUEUE_URL";
+    /// The send queue's `MaximumConcurrency`: each send-step instance paces
+    /// itself to the account's SES rate divided by it (§15).
+    pub const SEND_CONCURRENCY: &str = "SEND_CONCURRENCY";
     pub const SCHEDULER_ROLE_ARN: &str = "SCHEDULER_ROLE_ARN";
     pub const SCHEDULER_DLQ_ARN: &str = "SCHEDULER_DLQ_ARN";
     pub const PLANNER_QUEUE_URL: &str = "PLANNER_QUEUE_URL";
@@ -42,7 +48,9 @@ pub mod vars {
     pub const ALL: &[&str] = &[
         TABLE_NAME,
         SCHEDULE_GROUP,
-        WAKE_UP_FUNCTION_ARN,
+        SEND_QUEUE_ARN,
+        SEND_QUEUE_URL,
+        SEND_CONCURRENCY,
         SCHEDULER_ROLE_ARN,
         SCHEDULER_DLQ_ARN,
         PLANNER_QUEUE_URL,
@@ -91,7 +99,10 @@ impl Default for ClaimNames {
 pub struct Settings {
     pub table: String,
     pub schedule_group: String,
-    pub wake_up_function_arn: String,
+    pub send_queue_arn: String,
+    pub send_queue_url: String,
+    /// How many send-step instances run at once at most (§15).
+    pub send_concurrency: u32,
     pub scheduler_role_arn: String,
     pub scheduler_dlq_arn: String,
     pub planner_queue_url: String,
@@ -119,6 +130,9 @@ pub enum SettingsError {
     #[error("the secret {arn} could not be read: {why}")]
     Secret { arn: String, why: String },
 }
+
+/// The template's default `SendConcurrency` (the least `MaximumConcurrency`).
+pub const DEFAULT_SEND_CONCURRENCY: u32 = 2;
 
 /// Shorter than this, a hash key could be guessed.
 const MIN_HASH_KEY_BYTES: usize = 32;
@@ -177,10 +191,13 @@ impl Settings {
             ),
         };
         let sns_topic_arns = sns_topic_arns(optional(vars::SNS_TOPIC_ARNS))?;
+        let send_concurrency = send_concurrency(optional(vars::SEND_CONCURRENCY))?;
         Ok(Settings {
             table: required(vars::TABLE_NAME)?,
             schedule_group: required(vars::SCHEDULE_GROUP)?,
-            wake_up_function_arn: required(vars::WAKE_UP_FUNCTION_ARN)?,
+            send_queue_arn: required(vars::SEND_QUEUE_ARN)?,
+            send_queue_url: required(vars::SEND_QUEUE_URL)?,
+            send_concurrency,
             scheduler_role_arn: required(vars::SCHEDULER_ROLE_ARN)?,
             scheduler_dlq_arn: required(vars::SCHEDULER_DLQ_ARN)?,
             planner_queue_url: required(vars::PLANNER_QUEUE_URL)?,
@@ -226,6 +243,21 @@ impl Settings {
     }
 }
 
+/// The send queue's concurrency: a whole number of at least 1, the
+/// template's default when unset.
+fn send_concurrency(value: Option<String>) -> Result<u32, SettingsError> {
+    let Some(v) = value else {
+        return Ok(DEFAULT_SEND_CONCURRENCY);
+    };
+    v.parse::<u32>()
+        .ok()
+        .filter(|n| *n >= 1)
+        .ok_or_else(|| SettingsError::Invalid {
+            name: vars::SEND_CONCURRENCY,
+            why: format!("`{v}` is not a whole number of at least 1"),
+        })
+}
+
 /// The comma-separated topic ARNs, each checked.
 fn sns_topic_arns(value: Option<String>) -> Result<Vec<String>, SettingsError> {
     let mut arns = Vec::new();
@@ -253,8 +285,12 @@ mod tests {
             (vars::TABLE_NAME, "outreach-table"),
             (vars::SCHEDULE_GROUP, "outreach-wakeups"),
             (
-                vars::WAKE_UP_FUNCTION_ARN,
-                "arn:aws:lambda:eu-west-1:123456789012:function:outreach-send-step",
+                vars::SEND_QUEUE_ARN,
+                "arn:aws:sqs:eu-west-1:123456789012:outreach-send",
+            ),
+            (
+                vars::SEND_QUEUE_URL,
+                "https://sqs.eu-west-1.amazonaws.com/123456789012/outreach-send",
             ),
             (
                 vars::SCHEDULER_ROLE_ARN,
@@ -286,6 +322,7 @@ mod tests {
         assert_eq!(s.initial_credits, 100);
         assert_eq!(s.configuration_set, None);
         assert!(s.sns_topic_arns.is_empty());
+        assert_eq!(s.send_concurrency, DEFAULT_SEND_CONCURRENCY);
     }
 
     #[test]
@@ -379,6 +416,8 @@ mod tests {
             (vars::INITIAL_CREDITS, "-1"),
             (vars::HASH_KEY, "short"),
             (vars::PUBLIC_BASE_URL, "outreach.example"),
+            (vars::SEND_CONCURRENCY, "0"),
+            (vars::SEND_CONCURRENCY, "two"),
         ] {
             assert!(
                 matches!(with(bad, value), Err(SettingsError::Invalid { name, .. }) if name == bad),

@@ -12,6 +12,7 @@ use aws_lambda_events::event::sns::SnsEvent;
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, Duration, Utc};
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use outreach_app::Error;
 use outreach_app::ports::Job;
@@ -73,7 +74,7 @@ fn settle<T>(
 pub enum Task {
     /// every connected account's identity, at least hourly.
     IdentityCheck,
-    /// expired claims and missing wake-ups.
+    /// expired claims and missing wake-ups (re-queued on the send queue, §15).
     Sweep,
 }
 
@@ -320,10 +321,12 @@ impl App {
                             tracing::info!(
                                 expired_claims = r.expired_claims,
                                 rescued = r.rescued,
+                                requeued = r.requeued,
                                 cleared = r.cleared,
                                 "swept"
                             );
-                            json!({"expired_claims": r.expired_claims, "rescued": r.rescued, "cleared": r.cleared})
+                            json!({"expired_claims": r.expired_claims, "rescued": r.rescued,
+                                "requeued": r.requeued, "cleared": r.cleared})
                         },
                     )?
                 }
@@ -344,33 +347,105 @@ impl App {
         &self,
         event: LambdaEvent<Value>,
     ) -> Result<SqsBatchResponse, HandlerError> {
+        self.run_batch("queue", event).await
+    }
+
+    /// The send function (§15): a batch of the send queue, or — invoked by
+    /// hand with a sample event — a job alone, as [`App::on_wake_up`] runs it.
+    pub async fn on_send_step(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
+        if event.payload.get("Records").is_none() {
+            return self.on_wake_up(event).await;
+        }
+        let response = self.on_send_queue(event).await?;
+        serde_json::to_value(response).map_err(|e| HandlerError::Malformed {
+            expected: "a batch response",
+            why: e.to_string(),
+        })
+    }
+
+    /// The send queue (§15): each record's body is a wake-up's job, put there
+    /// by EventBridge Scheduler, the sweeper or a single message, and run one
+    /// after the other at this instance's pace. A record that failed in a way
+    /// that may pass, or that the pace leaves no time for before the
+    /// invocation's deadline, is reported as a batch item failure: SQS
+    /// delivers it again after its visibility timeout (and, after five
+    /// receives, to the send dead-letter queue, which alarms). A send the mail
+    /// service throttled is re-planned by the job itself (a new wake-up,
+    /// ), so its record is done; a poison record is logged and
+    /// acknowledged.
+    pub async fn on_send_queue(
+        &self,
+        event: LambdaEvent<Value>,
+    ) -> Result<SqsBatchResponse, HandlerError> {
+        self.run_batch("send-queue", event).await
+    }
+
+    /// Runs an SQS batch of jobs (see [`App::on_queue`], [`App::on_send_queue`]).
+    async fn run_batch(
+        &self,
+        trigger: &'static str,
+        event: LambdaEvent<Value>,
+    ) -> Result<SqsBatchResponse, HandlerError> {
+        let deadline = deadline(&event.context);
         let batch: SqsEvent =
             serde_json::from_value(event.payload).map_err(|e| HandlerError::Malformed {
                 expected: "an SQS batch",
                 why: e.to_string(),
             })?;
         let mut response = SqsBatchResponse::default();
+        let mut out_of_time = false;
         for record in batch.records {
             let id = record.message_id.unwrap_or_default();
+            let failed = |id: String| {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                failure
+            };
+            out_of_time = out_of_time || self.no_time_for_a_send(deadline);
+            if out_of_time {
+                tracing::info!(message = %id, trigger, "no time left at this pace; SQS delivers it again");
+                response.batch_item_failures.push(failed(id));
+                continue;
+            }
             let job: Job = match serde_json::from_str(record.body.as_deref().unwrap_or_default()) {
                 Ok(job) => job,
                 Err(e) => {
-                    poison("queue", &format!("message {id} is not a job: {e}"));
+                    poison(trigger, &format!("message {id} is not a job: {e}"));
                     continue;
                 }
             };
-            if let Err(e) = settle("queue", self.service.sending().run_job(&job).await, |o| {
-                tracing::info!(outcome = ?o, message = %id, "ran a queued job");
+            if let Err(e) = settle(trigger, self.service.sending().run_job(&job).await, |o| {
+                tracing::info!(outcome = ?o, message = %id, trigger, "ran a queued job");
                 Value::Null
             }) {
-                tracing::warn!(message = %id, error = %e, "a queued job failed; SQS delivers it again");
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                response.batch_item_failures.push(failure);
+                tracing::warn!(message = %id, trigger, error = %e, "a queued job failed; SQS delivers it again");
+                response.batch_item_failures.push(failed(id));
             }
         }
         Ok(response)
     }
+
+    /// Whether a send started now, after waiting for this instance's pace,
+    /// might not end before `deadline`.
+    fn no_time_for_a_send(&self, deadline: Option<DateTime<Utc>>) -> bool {
+        let (Some(pacer), Some(deadline)) = (&self.pacer, deadline) else {
+            return false;
+        };
+        let wait = Duration::from_std(pacer.wait()).unwrap_or(Duration::MAX);
+        self.service.now() + wait + SEND_TIME_BUDGET > deadline
+    }
+}
+
+/// What one send may take once its slot came (reads, the SES call, writes):
+/// a record with less time left is left to SQS rather than cut off.
+const SEND_TIME_BUDGET: Duration = Duration::seconds(10);
+
+/// The invocation's deadline, when the runtime gives one.
+fn deadline(context: &lambda_runtime::Context) -> Option<DateTime<Utc>> {
+    i64::try_from(context.deadline)
+        .ok()
+        .filter(|ms| *ms > 0)
+        .and_then(DateTime::from_timestamp_millis)
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
 //! Every function's handler fed with the sample events of `infra/events/`
 //! (the shapes API Gateway, EventBridge Scheduler, SNS and SQS deliver), on
 //! the AWS adapters against the emulator, with the effect checked in the
-//! store through the API: a send recorded, a bounce cascaded to the next
-//! address, a reply ending the enrollment, a missing wake-up rescued.
+//! store through the API: a send recorded, wake-ups through the send queue
+//! (paced, partial batch failures), a bounce cascaded to the next address, a
+//! reply ending the enrollment, a missing wake-up re-queued by the sweeper.
 //! Also: the template sets what the functions read and declares the table
 //! the adapters use.
 
@@ -11,16 +12,21 @@ mod support;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use aws_sdk_dynamodb::config::{Credentials, Region};
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use lambda_http::request::LambdaRequest;
 use lambda_runtime::{Context, LambdaEvent};
 use outreach_app::model::AccountStatus;
-use outreach_app::ports::{Clock, Job, Scheduler, Store, WakeUp};
+use outreach_app::ports::{
+    Clock, Job, Mailer, MailerError, OutboundMail, Scheduler, SentMail, Store, WakeUp,
+};
 use outreach_aws::DynamoStore;
 use outreach_aws::scheduler::parse_at_expression;
+use outreach_domain::enrollment::Enrollment;
 use outreach_domain::ids::{AccountId, EnrollmentId, OrgId};
+use outreach_lambda::pacing::Pacer;
 use outreach_lambda::settings::vars;
 use outreach_lambda::{App, Settings};
 use serde_json::{Value, json};
@@ -88,10 +94,14 @@ async fn nxdomain_resolver() -> std::net::SocketAddr {
 struct Stack {
     app: App,
     aws: Aws,
+    settings: Settings,
     store: Arc<DynamoStore>,
     scheduler: Arc<outreach_aws::EventBridgeScheduler>,
     sqs: aws_sdk_sqs::Client,
     queue_url: String,
+    /// The send queue, which the schedules target (§15).
+    send_queue_url: String,
+    send_queue_arn: String,
     bucket: String,
     clock: Arc<TestClock>,
     org: String,
@@ -127,6 +137,27 @@ impl Stack {
             .expect("the planner queue")
             .queue_url
             .expect("its URL");
+        let send_queue_url = sqs
+            .create_queue()
+            .queue_name(unique("send"))
+            .send()
+            .await
+            .expect("the send queue")
+            .queue_url
+            .expect("its URL");
+        let send_queue_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&send_queue_url)
+            .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .expect("the send queue's attributes")
+            .attributes
+            .and_then(|a| {
+                a.get(&aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+                    .cloned()
+            })
+            .expect("its ARN");
         let bucket = unique("inbound");
         aws.clients
             .s3
@@ -141,10 +172,9 @@ impl Stack {
         let variables: HashMap<String, String> = [
             (vars::TABLE_NAME, aws.table.clone()),
             (vars::SCHEDULE_GROUP, aws.group.clone()),
-            (
-                vars::WAKE_UP_FUNCTION_ARN,
-                "arn:aws:lambda:us-east-1:123456789012:function:outreach-send-step".into(),
-            ),
+            (vars::SEND_QUEUE_ARN, send_queue_arn.clone()),
+            (vars::SEND_QUEUE_URL, send_queue_url.clone()),
+            (vars::SEND_CONCURRENCY, "2".into()),
             (
                 vars::SCHEDULER_ROLE_ARN,
                 "arn:aws:iam::123456789012:role/outreach-scheduler".into(),
@@ -177,10 +207,13 @@ impl Stack {
         Stack {
             app,
             aws,
+            settings,
             store,
             scheduler,
             sqs,
             queue_url,
+            send_queue_url,
+            send_queue_arn,
             bucket,
             clock,
             org: unique("org"),
@@ -390,6 +423,134 @@ impl Stack {
         let outcome = answer["outcome"].as_str().unwrap_or_default();
         assert!(outcome.starts_with("Sent"), "{answer}");
     }
+}
+
+impl Stack {
+    /// What EventBridge Scheduler does when the enrollment's wake-up fires:
+    /// the schedule targets the send queue, and its input becomes one
+    /// message there. Answers the wake-up's time.
+    async fn deliver_wake_up(&self, enrollment: &str) -> DateTime<Utc> {
+        let (name, at, input) = self.pending_wake_up(enrollment).await;
+        let schedule = self
+            .scheduler
+            .get(&name)
+            .await
+            .expect("the scheduler answers")
+            .expect("the schedule");
+        assert_eq!(
+            schedule.target_arn, self.send_queue_arn,
+            "§15: schedules target the send queue"
+        );
+        self.sqs
+            .send_message()
+            .queue_url(&self.send_queue_url)
+            .message_body(input.to_string())
+            .send()
+            .await
+            .expect("the message is queued");
+        at
+    }
+
+    /// Every message on the send queue as send-step's trigger delivers it: an
+    /// SQS record shaped like `send-step-sqs.json`, ordered by the enrollment
+    /// its job names, in `order`.
+    async fn send_queue_records(&self, order: &[String]) -> Vec<Value> {
+        let template = sample("send-step-sqs.json")["Records"][0].clone();
+        let mut records = Vec::new();
+        loop {
+            let received = self
+                .sqs
+                .receive_message()
+                .queue_url(&self.send_queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("the queue answers");
+            if received.messages().is_empty() {
+                break;
+            }
+            for m in received.messages() {
+                let mut r = template.clone();
+                r["messageId"] = json!(m.message_id());
+                r["receiptHandle"] = json!(m.receipt_handle());
+                r["body"] = json!(m.body());
+                r["eventSourceARN"] = json!(self.send_queue_arn);
+                records.push(r);
+            }
+        }
+        let rank = |r: &Value| {
+            let job: Value =
+                serde_json::from_str(r["body"].as_str().unwrap_or_default()).expect("a job");
+            order
+                .iter()
+                .position(|e| job["enrollment_id"] == json!(e))
+                .unwrap_or(usize::MAX)
+        };
+        records.sort_by_key(rank);
+        records
+    }
+
+    /// Another execution environment of the stack's functions, with `mailer`
+    /// for SES and sends paced by `pacer`.
+    fn app_with(&self, mailer: Arc<dyn Mailer>, pacer: Option<Arc<Pacer>>) -> App {
+        App::with_mailer(
+            &self.settings,
+            self.aws.clients.clone(),
+            self.sqs.clone(),
+            self.clock.clone(),
+            mailer,
+            pacer,
+        )
+    }
+
+    async fn stored(&self, enrollment: &str) -> Enrollment {
+        self.store
+            .get_enrollment(
+                &OrgId::new(self.org.clone()),
+                &EnrollmentId::new(enrollment.to_owned()),
+            )
+            .await
+            .expect("the store answers")
+            .expect("the enrollment")
+            .value
+    }
+}
+
+/// SES, but the account's maximum send rate is exceeded for the first send
+/// to `throttled` (SES answers 429 `TooManyRequestsException`, R-8.4).
+struct ThrottledOnce {
+    ses: Arc<dyn Mailer>,
+    throttled: &'static str,
+    calls: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl Mailer for ThrottledOnce {
+    async fn send(&self, mail: &OutboundMail) -> Result<SentMail, MailerError> {
+        if mail.to.as_str() == self.throttled && self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(MailerError::Deferred(
+                "TooManyRequestsException: Maximum sending rate exceeded.".into(),
+            ));
+        }
+        self.ses.send(mail).await
+    }
+}
+
+/// An invocation whose deadline is `deadline` (the runtime's
+/// `Lambda-Runtime-Deadline-Ms`).
+fn invocation_until(payload: Value, deadline: DateTime<Utc>) -> LambdaEvent<Value> {
+    let mut context = Context::default();
+    context.deadline = u64::try_from(deadline.timestamp_millis()).expect("after 1970");
+    LambdaEvent::new(payload, context)
+}
+
+fn failed_ids(response: &Value) -> Vec<String> {
+    response["batchItemFailures"]
+        .as_array()
+        .expect("a batch response")
+        .iter()
+        .map(|f| f["itemIdentifier"].as_str().expect("an id").to_owned())
+        .collect()
 }
 
 fn invocation_of(request: LambdaRequest) -> LambdaEvent<LambdaRequest> {
@@ -739,7 +900,7 @@ async fn the_planner_runs_queued_chunks_and_acknowledges_poison() {
 
 #[tokio::test]
 async fn maintenance_rescues_a_missing_wake_up_and_checks_identities() {
-    // R-8.1 (sweeper), R-2.3 (identity check pauses with sender_error)
+    // R-8.1 (sweeper), §15 (it re-queues, send-step sends), R-2.3 (identity check pauses with sender_error)
     let stack = Stack::new().await;
     let campaign = stack.campaign(&[&["ada@home.example"]]).await;
     let (name, at, _) = stack.pending_wake_up(&campaign.enrollments[0]).await;
@@ -755,6 +916,37 @@ async fn maintenance_rescues_a_missing_wake_up_and_checks_identities() {
         .await
         .expect("swept");
     assert_eq!(report["sweep"]["rescued"], 1, "{report}");
+    // §15: the sweeper never sends itself; it puts the step on the send queue.
+    assert_eq!(report["sweep"]["requeued"], 1, "{report}");
+    let waiting = stack.stored(&campaign.enrollments[0]).await;
+    assert!(
+        waiting.steps[0].attempts.is_empty(),
+        "nothing handed off by the sweeper"
+    );
+    // The queued message is its wake-up now: a sweep within the hold adds no copy.
+    stack.clock.set(at + Duration::minutes(10));
+    let report = stack
+        .app
+        .on_maintenance(invocation(sample("sweep.json")))
+        .await
+        .expect("swept");
+    assert_eq!(report["sweep"]["requeued"], 0, "{report}");
+    let records = stack.send_queue_records(&campaign.enrollments).await;
+    assert_eq!(records.len(), 1, "{records:?}");
+    let job: Job =
+        serde_json::from_str(records[0]["body"].as_str().expect("a body")).expect("a job");
+    assert!(
+        matches!(&job, Job::SendStep { enrollment_id, step: 1, plan_version, .. }
+            if enrollment_id.as_str() == campaign.enrollments[0] && *plan_version == waiting.plan_version),
+        "{job:?}"
+    );
+    // send-step takes it from the queue and sends it.
+    let response = stack
+        .app
+        .on_send_step(invocation(json!({"Records": records})))
+        .await
+        .expect("the batch ran");
+    assert!(failed_ids(&response).is_empty(), "{response}");
     assert_eq!(
         stack.enrollment(&campaign, 0).await["steps"][0]["status"],
         "sent"
@@ -894,6 +1086,12 @@ fn every_sample_event_has_its_triggers_shape() {
     let job: Job =
         serde_json::from_str(batch.records[0].body.as_deref().expect("a body")).expect("a job");
     assert!(matches!(job, Job::PlanChunk { .. }));
+    // A send-queue batch carries a wake-up's job, exactly the schedule's input (§15).
+    let batch: aws_lambda_events::event::sqs::SqsEvent =
+        serde_json::from_value(sample("send-step-sqs.json")).expect("SQS");
+    let body: Value =
+        serde_json::from_str(batch.records[0].body.as_deref().expect("a body")).expect("JSON");
+    assert_eq!(body, sample("send-step.json"));
 }
 
 #[test]
@@ -964,4 +1162,94 @@ fn the_template_sets_every_variable_and_declares_the_adapters_table() {
             "{binary}"
         );
     }
+}
+
+#[tokio::test]
+async fn wake_ups_go_through_the_send_queue_at_the_instance_pace() {
+    // §15: Scheduler → send queue → send-step, partial batch failures, each
+    // instance paced: a send SES throttles is re-planned, never dropped.
+    let stack = Stack::new().await;
+    let campaign = stack
+        .campaign(&[
+            &["ada@home.example"],
+            &["grace@home.example"],
+            &["linus@home.example"],
+        ])
+        .await;
+    let mut due = start_time();
+    for e in &campaign.enrollments {
+        due = due.max(stack.deliver_wake_up(e).await);
+    }
+    stack.clock.set(due);
+    let records = stack.send_queue_records(&campaign.enrollments).await;
+    assert_eq!(records.len(), 3, "one message a wake-up");
+    let ids: Vec<String> = records
+        .iter()
+        .map(|r| r["messageId"].as_str().expect("an id").to_owned())
+        .collect();
+    let linus_body = records[2]["body"].clone();
+
+    // One instance: SES throttles Ada's send; sends 300 ms apart; 10.5 s left
+    // in the invocation: the third send's slot (0.6 s) plus a send's budget
+    // (10 s) do not fit, so it goes back to SQS unsent. The stack's clock
+    // stands still, so the pace is counted, not timed.
+    let ses = Arc::new(ThrottledOnce {
+        ses: Arc::new(outreach_aws::SesMailer::new(
+            stack.aws.clients.sesv2.clone(),
+            &stack.aws.clients.region,
+            stack.settings.configuration_set.clone(),
+        )),
+        throttled: "ada@home.example",
+        calls: AtomicU32::new(0),
+    });
+    let pacer = Arc::new(Pacer::new(Duration::milliseconds(300), stack.clock.clone()));
+    let send_step = stack.app_with(ses.clone(), Some(pacer));
+    let deadline = stack.clock.now() + Duration::milliseconds(10_500);
+    let response = send_step
+        .on_send_step(invocation_until(json!({"Records": records}), deadline))
+        .await
+        .expect("the batch ran");
+    assert_eq!(
+        failed_ids(&response),
+        [ids[2].clone()],
+        "only the record the pace left no time for is delivered again: {response}"
+    );
+    assert_eq!(ses.calls.load(Ordering::SeqCst), 1, "Ada's send was tried");
+
+    // Grace's step went out.
+    assert_eq!(
+        stack.enrollment(&campaign, 1).await["steps"][0]["status"],
+        "sent"
+    );
+    // Ada's was throttled: not sent, re-planned under a new plan version, its
+    // wake-up on the scheduler (which targets the send queue) minutes later.
+    let ada = stack.stored(&campaign.enrollments[0]).await;
+    assert!(ada.steps[0].attempts.is_empty(), "{:?}", ada.steps[0]);
+    let (name, at, _) = stack.pending_wake_up(&campaign.enrollments[0]).await;
+    assert!(name.ends_with(".s1.v2"), "{name}");
+    assert!(at >= due + Duration::minutes(5), "{at}");
+    // Linus's was never tried: still due, and SQS's next delivery sends it.
+    let linus = stack.stored(&campaign.enrollments[2]).await;
+    assert!(linus.steps[0].attempts.is_empty(), "not handed off");
+    let mut redelivered = sample("send-step-sqs.json");
+    redelivered["Records"][0]["messageId"] = json!(ids[2]);
+    redelivered["Records"][0]["body"] = linus_body;
+    let response = send_step
+        .on_send_step(invocation(redelivered))
+        .await
+        .expect("the batch ran");
+    assert!(failed_ids(&response).is_empty(), "{response}");
+    assert_eq!(
+        stack.enrollment(&campaign, 2).await["steps"][0]["status"],
+        "sent"
+    );
+
+    // A poison record is acknowledged, never delivered again forever.
+    let mut poison = sample("send-step-sqs.json");
+    poison["Records"][0]["body"] = json!("{\"not\": \"a job\"}");
+    let response = send_step
+        .on_send_step(invocation(poison))
+        .await
+        .expect("acknowledged");
+    assert!(failed_ids(&response).is_empty(), "{response}");
 }

@@ -28,9 +28,10 @@ fn variables(secret_arn: &str) -> HashMap<String, String> {
         (vars::TABLE_NAME, "outreach"),
         (vars::SCHEDULE_GROUP, "wakeups"),
         (
-            vars::WAKE_UP_FUNCTION_ARN,
-            "arn:aws:lambda:us-east-1:123456789012:function:outreach-send-step",
+            vars::SEND_QUEUE_ARN,
+            "arn:aws:sqs:us-east-1:123456789012:outreach-send",
         ),
+        (vars::SEND_QUEUE_URL, "http://127.0.0.1:1/123456789012/send"),
         (
             vars::SCHEDULER_ROLE_ARN,
             "arn:aws:iam::123456789012:role/outreach-scheduler",
@@ -68,7 +69,7 @@ async fn the_hash_key_is_read_from_its_secret_at_start() {
         .expect("its ARN");
     let settings = Settings::from_map(&variables(&arn)).expect("the template's variables");
     assert!(settings.hash_key.is_empty(), "the environment holds no key");
-    let app = App::start(settings, &sdk)
+    let app = App::start(settings, &sdk, None)
         .await
         .expect("the function starts");
     assert_eq!(app.service.config().hash_key, key.as_bytes());
@@ -76,7 +77,7 @@ async fn the_hash_key_is_read_from_its_secret_at_start() {
     // A secret that cannot be read stops the start, naming it.
     let missing = arn.replace("hash-key", "missing");
     let settings = Settings::from_map(&variables(&missing)).expect("settings");
-    match App::start(settings, &sdk).await {
+    match App::start(settings, &sdk, None).await {
         Err(SettingsError::Secret { arn, .. }) => assert_eq!(arn, missing),
         Err(other) => panic!("{other}"),
         Ok(_) => panic!("started without its key"),

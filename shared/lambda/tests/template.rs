@@ -97,3 +97,89 @@ fn operations_tracing_alarms_deletion_protection_and_no_build_cache() {
     let samconfig = infra("samconfig.toml");
     assert!(samconfig.contains("\ncached = false\n"), "{samconfig}");
 }
+
+#[test]
+fn sends_are_bounded_by_the_send_queue_not_by_reserved_concurrency() {
+    // §15, issue 18 items 1 and 7: a new account (concurrency quota 10) cannot
+    // reserve any, so the send queue's event source mapping bounds send-step.
+    let template = infra("template.yaml");
+    assert!(
+        !template.contains("ReservedConcurrentExecutions"),
+        "a new account's deploy would roll back"
+    );
+    let send = resource(&template, "SendStepFunction");
+    for wiring in [
+        "Type: SQS\n",
+        "Queue: !GetAtt SendQueue.Arn\n",
+        "FunctionResponseTypes: [ReportBatchItemFailures]\n",
+        "MaximumConcurrency: !Ref SendConcurrency\n",
+        // It reads the account's maximum send rate at start to pace itself.
+        "- !Ref ReadSendQuota\n",
+    ] {
+        assert!(send.contains(wiring), "send-step lacks {wiring:?}:\n{send}");
+    }
+    assert!(
+        !send.contains("EventInvokeConfig"),
+        "nothing invokes it asynchronously any more"
+    );
+    let quota = resource(&template, "ReadSendQuota");
+    assert!(quota.contains("Action: ses:GetAccount"), "{quota}");
+    // MaximumConcurrency starts at 2.
+    let concurrency = resource(&template, "SendConcurrency");
+    assert!(concurrency.contains("MinValue: 2\n"), "{concurrency}");
+
+    let queue = resource(&template, "SendQueue");
+    assert!(
+        queue.contains("deadLetterTargetArn: !GetAtt SendDeadLetterQueue.Arn"),
+        "{queue}"
+    );
+    assert!(queue.contains("maxReceiveCount: 5"), "{queue}");
+    // Lambda's guidance: at least six times the function's timeout (the global 60 s).
+    assert!(
+        !send.contains("Timeout:"),
+        "send-step keeps the global timeout"
+    );
+    assert!(template.contains("\n    Timeout: 60\n"));
+    assert!(queue.contains("VisibilityTimeout: 360\n"), "{queue}");
+
+    // Scheduler puts the wake-ups on the queue; it invokes no function.
+    let role = resource(&template, "SchedulerRole");
+    assert!(role.contains("Action: sqs:SendMessage"), "{role}");
+    assert!(role.contains("- !GetAtt SendQueue.Arn"), "{role}");
+    assert!(!role.contains("lambda:InvokeFunction"), "{role}");
+    for variable in [
+        "SEND_QUEUE_ARN: !GetAtt SendQueue.Arn",
+        "SEND_QUEUE_URL: !Ref SendQueue",
+        "SEND_CONCURRENCY: !Ref SendConcurrency",
+    ] {
+        assert!(
+            template.contains(&format!("\n        {variable}\n")),
+            "{variable}"
+        );
+    }
+    // The sweeper (identity-check) and single messages (api) queue sends.
+    assert!(resource(&template, "QueueWork").contains("- !GetAtt SendQueue.Arn"));
+    for function in ["IdentityCheckFunction", "ApiFunction"] {
+        assert!(
+            resource(&template, function).contains("- !Ref QueueWork\n"),
+            "{function}"
+        );
+    }
+
+    let age = resource(&template, "SendQueueAgeAlarm");
+    assert!(
+        age.contains("MetricName: ApproximateAgeOfOldestMessage"),
+        "{age}"
+    );
+    assert!(age.contains("!GetAtt SendQueue.QueueName"), "{age}");
+    let dead = resource(&template, "SendDeadLetterAlarm");
+    assert!(
+        dead.contains("ApproximateNumberOfMessagesVisible"),
+        "{dead}"
+    );
+    assert!(
+        dead.contains("!GetAtt SendDeadLetterQueue.QueueName"),
+        "{dead}"
+    );
+    assert!(dead.contains("AlarmActions: [!Ref AlarmTopic]"), "{dead}");
+}

@@ -161,8 +161,12 @@ impl Deployment {
             (vars::TABLE_NAME, aws.table.clone()),
             (vars::SCHEDULE_GROUP, aws.group.clone()),
             (
-                vars::WAKE_UP_FUNCTION_ARN,
-                "arn:aws:lambda:us-east-1:123456789012:function:outreach-send-step".into(),
+                vars::SEND_QUEUE_ARN,
+                "arn:aws:sqs:us-east-1:123456789012:outreach-send".into(),
+            ),
+            (
+                vars::SEND_QUEUE_URL,
+                "http://127.0.0.1:1/123456789012/send".into(),
             ),
             (
                 vars::SCHEDULER_ROLE_ARN,

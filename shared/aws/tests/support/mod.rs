@@ -250,7 +250,7 @@ impl Aws {
             self.clients.scheduler.clone(),
             &self.group,
             ScheduleTarget {
-                function_arn: "arn:aws:lambda:us-east-1:123456789012:function:outreach-send".into(),
+                arn: "arn:aws:sqs:us-east-1:123456789012:outreach-send".into(),
                 role_arn: "arn:aws:iam::123456789012:role/outreach-scheduler".into(),
                 dead_letter_arn: "arn:aws:sqs:us-east-1:123456789012:outreach-wakeups-dlq".into(),
                 max_event_age_seconds: 3600,

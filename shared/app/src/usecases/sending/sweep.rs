@@ -1,5 +1,10 @@
 //! The sweeper: finalises claims whose lease expired and catches
 //! enrollments whose wake-up went missing, so no enrollment is left without one.
+//!
+//! It never sends itself where there is a send queue (§15): a rescued step
+//! goes on that queue, so it passes the same bound on concurrency and rate as
+//! every scheduled step. Only without one (local mode) does it run the step in
+//! its own call.
 
 use chrono::{DateTime, Duration, Utc};
 use outreach_domain::campaign::CampaignStatus;
@@ -8,14 +13,18 @@ use outreach_domain::ids::{EnrollmentId, OrgId};
 
 use super::Sending;
 use crate::error::Error;
-use crate::ports::{Activity, Job, Versioned};
+use crate::ports::{Activity, SendHandoff, Versioned, WakeUp};
 use crate::retry::{Attempt, retry_versioned};
 
 /// What one sweep did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SweepReport {
     pub expired_claims: usize,
+    /// Enrollments whose wake-up went missing and were given one.
     pub rescued: usize,
+    /// Of those, the ones put on the send queue (AWS) rather than run in the
+    /// sweep (local mode).
+    pub requeued: usize,
     pub cleared: usize,
 }
 
@@ -74,6 +83,10 @@ impl Sending<'_> {
             Swept::Finalised(n) => report.expired_claims += n,
             Swept::Cleared => report.cleared += 1,
             Swept::Rescued => report.rescued += 1,
+            Swept::Requeued => {
+                report.rescued += 1;
+                report.requeued += 1;
+            }
         }
         Ok(true)
     }
@@ -166,17 +179,24 @@ impl Sending<'_> {
             let written = self.store_enrollment(&e, version, Activity::Unchanged);
             return Ok(written.await?.map(|_| Swept::Cleared));
         }
-        // A planned step whose wake-up went missing: run it now.
-        self.run_job(&Job::SendStep {
-            org_id: org.clone(),
-            campaign_id: e.campaign_id.clone(),
-            enrollment_id: e.id.clone(),
-            step: e.due_step().unwrap_or(e.next_step),
-            plan_version: e.plan_version,
-            candidate_id: Some(e.candidate_id.clone()),
-        })
-        .await?;
-        Ok(Attempt::Done(Swept::Rescued))
+        // A planned step whose wake-up went missing: it goes out now, through
+        // the send queue where there is one (§15).
+        let now = self.now();
+        let wake_up = WakeUp::send_step(&e, now);
+        match self.queue.enqueue_send(&wake_up).await? {
+            SendHandoff::Inline => {
+                self.run_job(&wake_up.job).await?;
+                Ok(Attempt::Done(Swept::Rescued))
+            }
+            SendHandoff::Queued => {
+                // The queued message is its wake-up now: the sweeper looks
+                // again only if it has not run within the hold, so a slow
+                // queue is not filled with copies every sweep.
+                e.next_due_at = Some(now + self.config.requeue_hold);
+                let written = self.store_enrollment(&e, version, Activity::Unchanged);
+                Ok(written.await?.map(|_| Swept::Requeued))
+            }
+        }
     }
 }
 
@@ -189,4 +209,6 @@ enum Swept {
     Cleared,
     /// Its wake-up went missing: it ran.
     Rescued,
+    /// Its wake-up went missing: it is on the send queue.
+    Requeued,
 }
