@@ -842,6 +842,18 @@ async fn templates_accounts_and_conventions() {
         )
         .await;
     assert_eq!(status, 413);
+    // The public routes that read a raw body (a form, an SNS notification)
+    // answer too large in problem+json as well, not in axum's plain text.
+    for route in [
+        "/v1/unsubscribe/abc",
+        "/v1/email-accounts/not-me/abc",
+        "/v1/webhooks/inbound",
+        "/v1/webhooks/ses-events",
+    ] {
+        let form = "application/x-www-form-urlencoded";
+        let (status, p) = api.post_raw(route, form, vec![b'a'; 1_100_000]).await;
+        assert_eq!((status, &p["status"]), (413, &json!(413)), "{route}: {p}");
+    }
     let (status, p) = api.call("GET", "/v1/nothing-here", None).await;
     assert_eq!(status, 404);
     assert_eq!(p["status"], 404);

@@ -18,7 +18,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::error::Error;
-use crate::http::extract::{Body, Path};
+use crate::http::extract::{Body, Path, RawBody};
 use crate::http::openapi;
 use crate::http::problem::Problem;
 use crate::http::views::{self, InboundResultView, ts};
@@ -181,7 +181,7 @@ struct SesEventsView {
 )]
 async fn ses_events(
     State(service): State<Arc<Service>>,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, Error> {
     let outcome = service.returns().handle_ses_notification(&body).await?;
     Ok(Json(SesEventsView {
@@ -207,7 +207,7 @@ async fn ses_events(
 )]
 async fn inbound(
     State(service): State<Arc<Service>>,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<Response, Error> {
     // Local mode has no SPF/DKIM/DMARC verdicts and trusts From.
     let verdicts = crate::usecases::returns::inbound::Verdicts {

@@ -59,6 +59,25 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Body<T> {
     }
 }
 
+/// A body read as it came (a form, an SNS notification, a message), within
+/// the route's `DefaultBodyLimit`: too large is 413 problem+json like every
+/// other answer of the API (SPEC §13), not axum's plain text.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(req, state).await {
+            Ok(bytes) => Ok(RawBody(bytes)),
+            Err(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => Err(
+                Error::TooLarge("the request body is larger than this route accepts".into()),
+            ),
+            Err(e) => Err(Error::Malformed(e.body_text())),
+        }
+    }
+}
+
 /// The problem+json answer to a body that `axum::Json` refused.
 fn body_rejection(rejection: JsonRejection) -> Error {
     match rejection {

@@ -32,7 +32,7 @@ use utoipa_axum::routes;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::service::Service;
-use extract::{Body, PageQuery, Paging, Params, Path, cursor};
+use extract::{Body, PageQuery, Paging, Params, Path, RawBody, cursor};
 use outreach_domain::campaign::StepSpec;
 use problem::Problem;
 use views::*;

@@ -120,11 +120,7 @@ async fn not_me_page(State(s): Svc, Path(token): Path<String>) -> ApiResult {
         (status = 404, description = "Not an open link", body = Problem, content_type = "application/problem+json"),
     ),
 )]
-async fn cancel_link(
-    State(s): Svc,
-    Path(token): Path<String>,
-    _body: axum::body::Bytes,
-) -> ApiResult {
+async fn cancel_link(State(s): Svc, Path(token): Path<String>, _body: RawBody) -> ApiResult {
     link_page(&token, s.accounts().cancel_link(&token), CANCELLED_PAGE).await
 }
 
@@ -207,7 +203,7 @@ async fn unsubscribe_one_click(
     State(s): Svc,
     Path(token): Path<String>,
     headers: axum::http::HeaderMap,
-    _body: axum::body::Bytes,
+    _body: RawBody,
 ) -> ApiResult {
     if !token_shape_ok(&token) || !s.returns().unsubscribe(&token).await? {
         return Err(Error::NotFound("unsubscribe link"));

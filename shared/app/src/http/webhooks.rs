@@ -105,7 +105,7 @@ type Verifier = Option<axum::Extension<Arc<crate::sns::SnsVerifier>>>;
 async fn ses_events_webhook(
     State(s): Svc,
     verifier: Verifier,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult {
     let Some(axum::Extension(verifier)) = verifier else {
         return Err(Error::NotFound("SNS webhook"));
@@ -136,7 +136,7 @@ async fn ses_events_webhook(
         (status = 503, description = "The subscription could not be confirmed through the SNS API", body = Problem, content_type = "application/problem+json"),
     ),
 )]
-async fn inbound_webhook(State(s): Svc, verifier: Verifier, body: axum::body::Bytes) -> ApiResult {
+async fn inbound_webhook(State(s): Svc, verifier: Verifier, RawBody(body): RawBody) -> ApiResult {
     let Some(axum::Extension(verifier)) = verifier else {
         return Err(Error::NotFound("SNS webhook"));
     };
