@@ -851,7 +851,7 @@ async fn templates_accounts_and_conventions() {
         "/v1/webhooks/ses-events",
     ] {
         let form = "application/x-www-form-urlencoded";
-        let (status, p) = api.post_raw(route, form, vec![b'a'; 1_100_000]).await;
+        let (status, p) = local.post_raw(route, form, vec![b'a'; 1_100_000]).await;
         assert_eq!((status, &p["status"]), (413, &json!(413)), "{route}: {p}");
     }
     let (status, p) = api.call("GET", "/v1/nothing-here", None).await;
