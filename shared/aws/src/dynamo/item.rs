@@ -235,6 +235,8 @@ const NAMES: &[(&str, &str)] = &[
     ("#g2sk", keys::GSI2SK),
     ("#g3pk", keys::GSI3PK),
     ("#g3sk", keys::GSI3SK),
+    ("#w", super::marks::MARK),
+    ("#count", COUNT),
 ];
 
 pub(crate) const BALANCE: &str = "balance";

@@ -4,7 +4,8 @@
 //! The rules the port promises map onto DynamoDB like this:
 //! - every write that decides something is a conditional write on the `v`
 //!   attribute (a lost condition is `StoreError::Conflict`); creation is
-//!   conditional on the item not existing;
+//!   conditional on the item not existing; a retry of a write that applied
+//!   but whose answer was lost is its success, not a conflict ([`marks`]);
 //! - a campaign's active-enrollment counter is its own attribute, changed only
 //!   with `ADD` in the same `TransactWriteItems` as the enrollment write that
 //!   changes it; `put_campaign` rewrites the document and never the counter;
@@ -22,6 +23,7 @@
 //! Where each part of the port lives:
 //! - [`access`]: the requests everything is built from (retried writes,
 //!   transactions, paginated queries, batched reads);
+//! - [`marks`]: how a write tells its own success from a lost race;
 //! - [`credits`]: organizations, credits and the ledger;
 //! - [`catalog`]: users, sender accounts, candidates, projects, templates;
 //! - [`campaigns`]: campaigns, enrollments and the due index;
@@ -36,6 +38,7 @@ mod credits;
 mod inbound;
 pub mod item;
 pub mod keys;
+mod marks;
 mod recording;
 mod records;
 pub mod table;
