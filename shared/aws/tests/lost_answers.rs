@@ -16,12 +16,12 @@ use aws_smithy_runtime_api::client::interceptors::context::BeforeDeserialization
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_runtime_api::http::StatusCode;
-use chrono::Duration;
-use outreach_app::ports::{Activity, Store};
+use chrono::{Duration, NaiveDate};
+use outreach_app::ports::{Activity, DailyLimits, DaySlot, Store};
 use outreach_aws::DynamoStore;
 use outreach_contract::fixtures::{self, address, at};
 use outreach_domain::enrollment::AttemptState;
-use outreach_domain::ids::{CampaignId, EnrollmentId, OrgId};
+use outreach_domain::ids::{AccountId, CampaignId, EnrollmentId, OrgId};
 use support::Aws;
 
 /// Turns the answer of the next attempt of the operations it is told into a
@@ -229,12 +229,25 @@ async fn a_transaction_whose_answer_was_lost_is_ours() {
     assert_eq!(campaign.value.active_enrollments, 0, "counted down once");
 }
 
-/// an `ADD` whose answer was lost counts once.
+/// an `ADD` whose answer was lost counts once — a counter and a
+/// daily-limit slot.
 #[tokio::test]
 async fn an_add_whose_answer_was_lost_counts_once() {
     let (store, losses) = lossy_store().await;
     losses.lose_next("UpdateItem");
     assert_eq!(store.increment_counter("sent:acc-1").await, Ok(1));
     assert_eq!(store.increment_counter("sent:acc-1").await, Ok(2));
-    assert_eq!(losses.attempts("UpdateItem"), 3, "one retried, one not");
+    let slot = DaySlot {
+        account: AccountId::from("acc-1"),
+        day: NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date"),
+        campaign: CampaignId::from("cmp-1"),
+    };
+    let limits = DailyLimits {
+        account: Some(2),
+        campaign: None,
+    };
+    losses.lose_next("UpdateItem");
+    assert_eq!(store.take_day_slot(&slot, limits).await, Ok(true));
+    assert_eq!(store.day_count(&slot).await.map(|c| c.sent), Ok(1));
+    assert_eq!(losses.attempts("UpdateItem"), 5, "two retried, one not");
 }

@@ -29,12 +29,14 @@
 //! - [`campaigns`]: campaigns, enrollments and the due index;
 //! - [`recording`]: enrollment events and message index entries;
 //! - [`inbound`]: tokens, addresses, suppression, seen markers, notifications;
-//! - [`records`]: keyed records, counters and batched lookups.
+//! - [`records`]: keyed records, counters and batched lookups;
+//! - [`daily`]: the daily limits' counts, one conditional `ADD` a slot.
 
 mod access;
 mod campaigns;
 mod catalog;
 mod credits;
+mod daily;
 mod inbound;
 pub mod item;
 pub mod keys;
@@ -50,7 +52,8 @@ use outreach_app::model::{
     UserProfile,
 };
 use outreach_app::ports::{
-    Activity, Found, Lookup, Page, PageRequest, RevealOutcome, Store, StoreError, Versioned,
+    Activity, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest, RevealOutcome,
+    Store, StoreError, Versioned,
 };
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
@@ -177,4 +180,8 @@ forward_store! {
     records::increment_counter(key: &str) -> u64;
     records::read_counter(key: &str) -> u64;
     records::get_batch(lookups: &[Lookup]) -> Vec<Option<Found>>;
+
+    daily::take_day_slot(slot: &DaySlot, limits: DailyLimits) -> bool;
+    daily::release_day_slot(slot: &DaySlot) -> ();
+    daily::day_count(slot: &DaySlot) -> DayCount;
 }

@@ -563,7 +563,7 @@ impl Sending<'_> {
                 let kept = claimed
                     .slot
                     .as_ref()
-                    .map(|s| ReservedSlot { step, day: s.day });
+                    .map(|s| ReservedSlot { step, day: s.count.day });
                 HandOff::Deferred(kept)
             }
             Err(MailerError::SenderFault(why)) => HandOff::SenderFault(
@@ -572,7 +572,7 @@ impl Sending<'_> {
                     .slot
                     .as_ref()
                     .filter(|s| s.reserved)
-                    .map(|s| ReservedSlot { step, day: s.day }),
+                    .map(|s| ReservedSlot { step, day: s.count.day }),
             ),
             Err(MailerError::RecipientRefused(why)) => HandOff::Refused(why),
         })
