@@ -2,7 +2,7 @@
 //! embedded twin (local mode) and an AWS twin, and one contract suite for both.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::candidate::Candidate;
@@ -94,6 +94,31 @@ pub enum RevealOutcome {
     Spent,
     AlreadyRevealed,
     NoCredits,
+}
+
+/// One day's count under the daily limits: the messages of a sender
+/// account on a day of its owner's time zone, and a campaign's among them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DaySlot {
+    pub account: AccountId,
+    pub day: NaiveDate,
+    pub campaign: CampaignId,
+}
+
+/// The limits a message is counted under; `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DailyLimits {
+    pub account: Option<u32>,
+    pub campaign: Option<u32>,
+}
+
+/// What a day's count holds; a moved message's reserved slot counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DayCount {
+    /// The account's messages that day.
+    pub sent: u32,
+    /// The campaign's among them.
+    pub of_campaign: u32,
 }
 
 /// One item of a batched read ([`Store::get_batch`]).
@@ -346,6 +371,18 @@ pub trait Store: Send + Sync {
         value: &serde_json::Value,
         expected: Option<u64>,
     ) -> Result<u64, StoreError>;
+
+    // The daily limits: each slot is one atomic write, however many
+    // sends take one at once.
+    /// Counts one message of `slot.campaign` on its day if neither of
+    /// `limits` is reached (a count below each), in one atomic conditional
+    /// write: whether it did.
+    async fn take_day_slot(&self, slot: &DaySlot, limits: DailyLimits) -> Result<bool, StoreError>;
+    /// Gives back a slot taken with [`Store::take_day_slot`]: one less in both
+    /// counts, never below zero.
+    async fn release_day_slot(&self, slot: &DaySlot) -> Result<(), StoreError>;
+    /// The day's count of `slot.account`, and of `slot.campaign` among it.
+    async fn day_count(&self, slot: &DaySlot) -> Result<DayCount, StoreError>;
 
     /// Adds one to the counter `key` (which starts at zero) and returns the new
     /// value, atomically: no two calls get the same value (the reputation

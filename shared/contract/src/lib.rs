@@ -8,11 +8,16 @@
 //! Each check is one function that takes fresh adapters and panics with a
 //! message when the adapter breaks the port's promise. A test file calls every
 //! check, one test each.
+//!
+//! [`LostAnswers`] wraps any store to lose the answers of writes that applied,
+//! for the application's tests (issue 19).
 
 pub mod fixtures;
+pub mod lost_answers;
 pub mod mailer;
 pub mod scheduler;
 pub mod store;
 
+pub use lost_answers::LostAnswers;
 pub use mailer::{MailInspector, SentRecord};
 pub use scheduler::ScheduleInspector;

@@ -131,6 +131,15 @@ CREATE TABLE IF NOT EXISTS counters (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL
 );
+-- The daily limits' counts (R-6.7): a sender account's messages of a day
+-- (campaign '') and each campaign's among them.
+CREATE TABLE IF NOT EXISTS daily_counts (
+    account  TEXT NOT NULL,
+    day      TEXT NOT NULL,
+    campaign TEXT NOT NULL,
+    value    INTEGER NOT NULL,
+    PRIMARY KEY (account, day, campaign)
+);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL

@@ -15,8 +15,9 @@ use outreach_app::model::{
     UserProfile,
 };
 use outreach_app::ports::{
-    Activity, IdSource, Mailer, MailerError, OutboundMail, Page, PageRequest, Queue, RevealOutcome,
-    Scheduler, SchedulerError, SentMail, Store, StoreError, Versioned, WakeUp,
+    Activity, DailyLimits, DayCount, DaySlot, IdSource, Mailer, MailerError, OutboundMail, Page,
+    PageRequest, Queue, RevealOutcome, Scheduler, SchedulerError, SentMail, Store, StoreError,
+    Versioned, WakeUp,
 };
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
@@ -725,6 +726,32 @@ impl Store for SimStore {
         let r = self.inner.put_record(key, value, expected).await;
         self.after_write().await;
         r
+    }
+
+    // The daily limits' counts yield where their read-then-write once did
+    // (read, then write when there is room), so that seeded runs keep their
+    // interleavings; the count itself is one atomic call.
+    async fn take_day_slot(&self, slot: &DaySlot, limits: DailyLimits) -> Result<bool, StoreError> {
+        self.before().await;
+        let r = self.inner.take_day_slot(slot, limits).await;
+        if r == Ok(true) {
+            self.before().await;
+            self.after_write().await;
+        }
+        r
+    }
+
+    async fn release_day_slot(&self, slot: &DaySlot) -> Result<(), StoreError> {
+        self.before().await;
+        self.before().await;
+        let r = self.inner.release_day_slot(slot).await;
+        self.after_write().await;
+        r
+    }
+
+    async fn day_count(&self, slot: &DaySlot) -> Result<DayCount, StoreError> {
+        self.before().await;
+        self.inner.day_count(slot).await
     }
 
     async fn append_event(&self, event: &EnrollmentEvent) -> Result<(), StoreError> {

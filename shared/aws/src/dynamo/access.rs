@@ -2,7 +2,11 @@
 //! writes retried while a transaction holds the item, transactions, paginated
 //! queries of the table or an index, and batched reads.
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::types::{
+    KeysAndAttributes, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem,
+};
 use outreach_app::ports::{Page, PageRequest, StoreError, Versioned};
 use serde::de::DeserializeOwned;
 
@@ -12,6 +16,10 @@ use super::item::{
     names, s, sdk_error, text, transaction_error, values, versioned,
 };
 use super::keys::{self, Key};
+use super::marks::{self, MARK_PLACEHOLDER, Mark};
+
+/// What a failed condition answers with: the item as it was.
+const ALL_OLD: ReturnValuesOnConditionCheckFailure = ReturnValuesOnConditionCheckFailure::AllOld;
 
 /// A condition that makes a put create the item or fail.
 pub(super) const CREATE: &str = "attribute_not_exists(#pk)";
@@ -103,10 +111,10 @@ impl Query {
 
 /// Runs a write again, after a backoff, while it met a concurrent transaction
 /// (nothing was written), up to [`BUSY_ATTEMPTS`] times; then fails with `gave_up`.
-async fn while_busy<F, Fut>(gave_up: &str, write: F) -> Result<(), DynamoError>
+async fn while_busy<T, F, Fut>(gave_up: &str, write: F) -> Result<T, DynamoError>
 where
     F: Fn() -> Fut,
-    Fut: Future<Output = Result<(), DynamoError>>,
+    Fut: Future<Output = Result<T, DynamoError>>,
 {
     for attempt in 0..BUSY_ATTEMPTS {
         match write().await {
@@ -132,31 +140,54 @@ impl DynamoStore {
         Ok(out.item.filter(|i| !i.is_empty()))
     }
 
-    /// A `PutItem`, retried while a concurrent transaction holds the item.
+    /// A `PutItem`, retried while a concurrent transaction holds the item. A
+    /// conditional one is marked: a retry of it that applied is its success
+    /// ([`marks`](super::marks)).
     pub(super) async fn put(
         &self,
         item: Item,
         condition: Option<&str>,
-        vals: Values,
+        mut vals: Values,
     ) -> Result<(), DynamoError> {
+        let mark = Mark::new();
+        let (item, condition) = match condition {
+            Some(c) => {
+                vals.push((MARK_PLACEHOLDER, mark.value()));
+                (mark.stamp(item), Some(marks::guarded(Some(c))))
+            }
+            None => (item, None),
+        };
+        let condition = condition.as_deref();
         let locked = "the item stayed locked by transactions";
         while_busy(locked, || async {
-            self.client
+            let answer = self
+                .client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item.clone()))
                 .set_condition_expression(condition.map(str::to_owned))
                 .set_expression_attribute_names(names(&[condition]))
                 .set_expression_attribute_values(values(vals.clone()))
+                .set_return_values_on_condition_check_failure(condition.map(|_| ALL_OLD))
                 .send()
-                .await
-                .map(|_| ())
-                .map_err(sdk_error)
+                .await;
+            match answer {
+                Ok(_) => Ok(()),
+                Err(err) => match err.as_service_error() {
+                    Some(PutItemError::ConditionalCheckFailedException(failed))
+                        if mark.is_on(failed.item()) =>
+                    {
+                        Ok(())
+                    }
+                    _ => Err(sdk_error(err)),
+                },
+            }
         })
         .await
     }
 
-    /// An `UpdateItem`, retried while a concurrent transaction holds the item.
+    /// A marked `UpdateItem` (see [`DynamoStore::put`]), retried while a
+    /// concurrent transaction holds the item.
     pub(super) async fn update(
         &self,
         key: &Key,
@@ -164,37 +195,91 @@ impl DynamoStore {
         condition: Option<&str>,
         vals: Values,
     ) -> Result<(), DynamoError> {
+        self.update_returning(key, expression, condition, vals, &[])
+            .await
+            .map(|_| ())
+    }
+
+    /// [`DynamoStore::update`], with attribute names of its own beside
+    /// [`item::names`] (`#placeholder`, name): the attributes the update set,
+    /// as they are after it.
+    pub(super) async fn update_returning(
+        &self,
+        key: &Key,
+        expression: &str,
+        condition: Option<&str>,
+        mut vals: Values,
+        own_names: &[(&str, &str)],
+    ) -> Result<Item, DynamoError> {
+        // Even an unconditional update is marked: an `ADD` applied twice
+        // would count twice.
+        let mark = Mark::new();
+        vals.push((MARK_PLACEHOLDER, mark.value()));
+        let expression = marks::setting_mark(expression);
+        let condition = marks::guarded(condition);
+        let mut attribute_names =
+            names(&[Some(expression.as_str()), Some(condition.as_str())]).unwrap_or_default();
+        attribute_names.extend(
+            own_names
+                .iter()
+                .map(|(p, n)| ((*p).to_owned(), (*n).to_owned())),
+        );
         let locked = "the item stayed locked by transactions";
         while_busy(locked, || async {
-            self.client
+            let answer = self
+                .client
                 .update_item()
                 .table_name(&self.table)
                 .set_key(Some(item::key_item(key)))
-                .update_expression(expression)
-                .set_condition_expression(condition.map(str::to_owned))
-                .set_expression_attribute_names(names(&[Some(expression), condition]))
+                .update_expression(&expression)
+                .condition_expression(&condition)
+                .set_expression_attribute_names(Some(attribute_names.clone()))
                 .set_expression_attribute_values(values(vals.clone()))
+                .return_values(ReturnValue::UpdatedNew)
+                .return_values_on_condition_check_failure(ALL_OLD)
                 .send()
-                .await
-                .map(|_| ())
-                .map_err(sdk_error)
+                .await;
+            match answer {
+                Ok(out) => Ok(out.attributes.unwrap_or_default()),
+                Err(err) => match err.as_service_error() {
+                    // The item as our own write left it.
+                    Some(UpdateItemError::ConditionalCheckFailedException(failed))
+                        if mark.is_on(failed.item()) =>
+                    {
+                        Ok(failed.item().cloned().unwrap_or_default())
+                    }
+                    _ => Err(sdk_error(err)),
+                },
+            }
         })
         .await
     }
 
-    /// One `TransactWriteItems`, retried while it only met contention. (The SDK
-    /// fills in the idempotency token, so its own retries of a request whose
-    /// answer was lost cannot apply it twice.)
-    pub(super) async fn transact(&self, writes: Vec<TransactWriteItem>) -> Result<(), DynamoError> {
+    /// One `TransactWriteItems`, retried while it only met contention. A
+    /// retry of the SDK's after a lost answer is made idempotent by the
+    /// `ClientRequestToken` it fills in once per call; the conditional items
+    /// are marked besides ([`marks`](super::marks) says why both).
+    pub(super) async fn transact(
+        &self,
+        mut writes: Vec<TransactWriteItem>,
+    ) -> Result<(), DynamoError> {
+        let mark = Mark::new();
+        for write in &mut writes {
+            mark.stamp_transaction_item(write);
+        }
         let contended = "the transaction kept meeting concurrent ones";
         while_busy(contended, || async {
-            self.client
+            match self
+                .client
                 .transact_write_items()
                 .set_transact_items(Some(writes.clone()))
                 .send()
                 .await
-                .map(|_| ())
-                .map_err(transaction_error)
+            {
+                Ok(_) => Ok(()),
+                Err(err) if err.as_service_error().is_some_and(|e| mark.is_in(e)) => Ok(()),
+                Err(err) => Err(transaction_error(err)),
+            }
         })
         .await
     }

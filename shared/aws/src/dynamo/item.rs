@@ -235,12 +235,18 @@ const NAMES: &[(&str, &str)] = &[
     ("#g2sk", keys::GSI2SK),
     ("#g3pk", keys::GSI3PK),
     ("#g3sk", keys::GSI3SK),
+    ("#w", super::marks::MARK),
+    ("#count", COUNT),
+    ("#sent", SENT),
+    ("#ttl", keys::TTL),
 ];
 
 pub(crate) const BALANCE: &str = "balance";
 pub(crate) const SEQ: &str = "seq";
 /// A counter item's value.
 pub(crate) const COUNT: &str = "count";
+/// A day's count of a sender account's messages.
+pub(crate) const SENT: &str = "sent";
 pub(crate) const REFUNDED_AT: &str = "refunded_at";
 
 /// The `ExpressionAttributeNames` of the placeholders used in `expressions`

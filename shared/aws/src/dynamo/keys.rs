@@ -26,6 +26,8 @@
 //! | message | `MESSAGE#id` | `MESSAGE` | GSI1 `TO#addr` / `{sent_ms:015}#{id}` (the mail service's id only) | find_message by SES id or Message-ID; messages_to an address, newest first (R-9.6, R-9.8) |
 //! | seen marker | `SEEN#k` | `SEEN` | | first_time; expires through the `ttl` attribute |
 //! | keyed record | `RECORD#k` | `RECORD` | | small versioned aggregates (reputation windows, R-2.5) |
+//! | counter | `COUNTER#k` | `COUNTER` | | atomic sequence numbers (reputation windows, R-2.5) |
+//! | day's count | `DAILY#a#day` | `DAILY` | | a sender account's messages of a day and each campaign's, one conditional `ADD` a slot; expires through `ttl` |
 //!
 //! GSI1 projects whole items (its lists return documents); GSI2 and GSI3
 //! project only the `org` and `id` attributes (lookups return ids, and the
@@ -347,6 +349,11 @@ pub fn record(name: &str) -> Key {
 /// An atomic counter (the reputation windows' sequence numbers, R-2.5).
 pub fn counter(name: &str) -> Key {
     key(prefixed("COUNTER#", name), "COUNTER")
+}
+
+/// A sender account's count of one day under the daily limits.
+pub fn daily(account: &str, day: chrono::NaiveDate) -> Key {
+    key(format!("{}#{day}", prefixed("DAILY#", account)), "DAILY")
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 //! The rules the port promises map onto DynamoDB like this:
 //! - every write that decides something is a conditional write on the `v`
 //!   attribute (a lost condition is `StoreError::Conflict`); creation is
-//!   conditional on the item not existing;
+//!   conditional on the item not existing; a retry of a write that applied
+//!   but whose answer was lost is its success, not a conflict ([`marks`]);
 //! - a campaign's active-enrollment counter is its own attribute, changed only
 //!   with `ADD` in the same `TransactWriteItems` as the enrollment write that
 //!   changes it; `put_campaign` rewrites the document and never the counter;
@@ -22,20 +23,24 @@
 //! Where each part of the port lives:
 //! - [`access`]: the requests everything is built from (retried writes,
 //!   transactions, paginated queries, batched reads);
+//! - [`marks`]: how a write tells its own success from a lost race;
 //! - [`credits`]: organizations, credits and the ledger;
 //! - [`catalog`]: users, sender accounts, candidates, projects, templates;
 //! - [`campaigns`]: campaigns, enrollments and the due index;
 //! - [`recording`]: enrollment events and message index entries;
 //! - [`inbound`]: tokens, addresses, suppression, seen markers, notifications;
-//! - [`records`]: keyed records, counters and batched lookups.
+//! - [`records`]: keyed records, counters and batched lookups;
+//! - [`daily`]: the daily limits' counts, one conditional `ADD` a slot.
 
 mod access;
 mod campaigns;
 mod catalog;
 mod credits;
+mod daily;
 mod inbound;
 pub mod item;
 pub mod keys;
+mod marks;
 mod recording;
 mod records;
 pub mod table;
@@ -47,7 +52,8 @@ use outreach_app::model::{
     UserProfile,
 };
 use outreach_app::ports::{
-    Activity, Found, Lookup, Page, PageRequest, RevealOutcome, Store, StoreError, Versioned,
+    Activity, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest, RevealOutcome,
+    Store, StoreError, Versioned,
 };
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
@@ -174,4 +180,8 @@ forward_store! {
     records::increment_counter(key: &str) -> u64;
     records::read_counter(key: &str) -> u64;
     records::get_batch(lookups: &[Lookup]) -> Vec<Option<Found>>;
+
+    daily::take_day_slot(slot: &DaySlot, limits: DailyLimits) -> bool;
+    daily::release_day_slot(slot: &DaySlot) -> ();
+    daily::day_count(slot: &DaySlot) -> DayCount;
 }

@@ -1,12 +1,11 @@
 //! Keyed records and counters (the reputation windows, R-2.5), and the
 //! batched read that answers many lookups with one `BatchGetItem`.
 
-use aws_sdk_dynamodb::types::ReturnValue;
 use outreach_app::ports::{Found, Lookup, StoreError, Versioned};
 
 use super::DynamoStore;
 use super::campaigns::campaign_from;
-use super::item::{self, COUNT, Item, ItemBuilder, n, number, sdk_error, text, versioned};
+use super::item::{COUNT, Item, ItemBuilder, n, number, text, versioned};
 use super::keys::{self, Key};
 
 pub(super) async fn get_record(
@@ -28,19 +27,17 @@ pub(super) async fn put_record(
 }
 
 pub(super) async fn increment_counter(store: &DynamoStore, key: &str) -> Result<u64, StoreError> {
-    let out = store
-        .client
-        .update_item()
-        .table_name(&store.table)
-        .set_key(Some(item::key_item(&keys::counter(key))))
-        .update_expression("ADD #count :one")
-        .expression_attribute_names("#count", COUNT)
-        .expression_attribute_values(":one", n(1))
-        .return_values(ReturnValue::UpdatedNew)
-        .send()
-        .await
-        .map_err(|e| StoreError::from(sdk_error(e)))?;
-    counter_value(&out.attributes.unwrap_or_default(), key)
+    // Marked: a retry of an `ADD` that applied does not count twice.
+    let item = store
+        .update_returning(
+            &keys::counter(key),
+            "ADD #count :one",
+            None,
+            vec![(":one", n(1))],
+            &[],
+        )
+        .await?;
+    counter_value(&item, key)
 }
 
 pub(super) async fn read_counter(store: &DynamoStore, key: &str) -> Result<u64, StoreError> {

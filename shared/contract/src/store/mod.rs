@@ -10,12 +10,14 @@
 //! - [`inbound`]: de-duplication and suppression markers;
 //! - [`recording`]: batched reads, atomic recording writes and counters
 //!   (issue 8);
-//! - [`parity`]: where the two stores once answered differently (issue 19).
+//! - [`parity`]: where the two stores once answered differently (issue 19);
+//! - [`daily`]: the daily limits' slots under concurrent sends.
 //!
 //! [`every_store_check!`](crate::every_store_check) names them all, so that the
 //! test file of each store runs every one.
 
 mod credits;
+mod daily;
 mod inbound;
 mod lists;
 mod lookups;
@@ -35,6 +37,7 @@ use tokio::task::JoinSet;
 use crate::fixtures::{self, at};
 
 pub use credits::*;
+pub use daily::*;
 pub use inbound::*;
 pub use lists::*;
 pub use lookups::*;
@@ -82,6 +85,9 @@ macro_rules! every_store_check {
             a_message_id_keeps_its_first_attempt,
             a_grant_before_the_organization_is_its_balance,
             unpaged_lists_are_whole,
+            concurrent_sends_take_exactly_the_daily_limit,
+            a_campaigns_limit_counts_within_its_accounts,
+            a_released_slot_is_free_again,
         );
     };
 }

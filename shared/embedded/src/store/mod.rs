@@ -14,11 +14,13 @@
 //! - [`campaigns`]: campaigns, enrollments and due enrollments;
 //! - [`recording`]: enrollment events and handed-off messages;
 //! - [`inbound`]: tokens, addresses, suppression, seen markers, notifications;
-//! - [`records`]: keyed records and counters.
+//! - [`records`]: keyed records and counters;
+//! - [`daily`]: the daily limits' counts.
 
 mod campaigns;
 mod catalog;
 mod credits;
+mod daily;
 mod docs;
 mod inbound;
 mod recording;
@@ -30,7 +32,8 @@ use outreach_app::model::{
     UserProfile,
 };
 use outreach_app::ports::{
-    Activity, Page, PageRequest, RevealOutcome, Store, StoreError, Versioned,
+    Activity, DailyLimits, DayCount, DaySlot, Page, PageRequest, RevealOutcome, Store, StoreError,
+    Versioned,
 };
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
@@ -151,4 +154,8 @@ forward_store! {
     records::increment_counter(key: &str) -> u64;
     records::increment_counters(keys: &[String]) -> Vec<u64>;
     records::read_counter(key: &str) -> u64;
+
+    daily::take_day_slot(slot: &DaySlot, limits: DailyLimits) -> bool;
+    daily::release_day_slot(slot: &DaySlot) -> ();
+    daily::day_count(slot: &DaySlot) -> DayCount;
 }

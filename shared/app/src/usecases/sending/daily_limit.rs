@@ -3,37 +3,23 @@
 //! message over either moves to the next day with room, its slot reserved
 //! there so that it goes first that day and is never pushed twice.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use outreach_domain::Zone;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::enrollment::{Enrollment, ReservedSlot};
-use outreach_domain::ids::CampaignId;
 use outreach_domain::plan::plan_moved;
 
 use super::Sending;
 use crate::error::Error;
 use crate::model::EmailAccount;
+use crate::ports::{DailyLimits, DaySlot};
 use crate::usecases::campaigns::{move_unsent_steps, plan_request};
-
-/// A day's count of the messages that left from one sender account, and of
-/// each campaign's among them; a moved message's reserved slot counts.
-#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
-struct DailyCount {
-    sent: u32,
-    #[serde(default)]
-    campaigns: BTreeMap<String, u32>,
-}
 
 /// A slot taken under the daily limits: given back when the mail
 /// service provably did not take the message.
 pub(super) struct DailySlot {
-    key: String,
-    /// The day, in the account owner's time zone.
-    pub(super) day: NaiveDate,
-    campaign: CampaignId,
+    /// The count it is in; its day is in the account owner's time zone.
+    pub(super) count: DaySlot,
     /// Reserved when the message was moved here: the enrollment records it
     /// until a write uses it up.
     pub(super) reserved: bool,
@@ -53,8 +39,19 @@ pub(super) enum Room {
 /// a limit of at least 1 always finds one within a year of a year's backlog.
 const MAX_MOVE_DAYS: u32 = 400;
 
-fn daily_key(account: &EmailAccount, day: NaiveDate) -> String {
-    format!("daily:{}:{day}", account.id)
+fn day_slot(account: &EmailAccount, campaign: &Campaign, day: NaiveDate) -> DaySlot {
+    DaySlot {
+        account: account.id.clone(),
+        day,
+        campaign: campaign.id.clone(),
+    }
+}
+
+fn limits(account: &EmailAccount, campaign: &Campaign) -> DailyLimits {
+    DailyLimits {
+        account: account.daily_limit,
+        campaign: campaign.daily_limit,
+    }
 }
 
 impl Sending<'_> {
@@ -69,29 +66,19 @@ impl Sending<'_> {
             .unwrap_or_default())
     }
 
-    /// Counts one message of `campaign` on `key`'s day if both the account's
-    /// and the campaign's limits leave room; whether it did.
+    /// Counts one message of `campaign` on `slot`'s day if both the account's
+    /// and the campaign's limits leave room; whether it did. One atomic write
+    /// of the store, so that concurrent sends never race for a slot.
     async fn count_daily(
         &self,
-        key: &str,
+        slot: &DaySlot,
         account: &EmailAccount,
         campaign: &Campaign,
     ) -> Result<bool, Error> {
-        let taken = AtomicBool::new(false);
-        let id = campaign.id.to_string();
-        self.update_record(key, |c: &mut DailyCount| {
-            let of_campaign = c.campaigns.get(&id).copied().unwrap_or(0);
-            let free = account.daily_limit.is_none_or(|limit| c.sent < limit)
-                && campaign.daily_limit.is_none_or(|limit| of_campaign < limit);
-            taken.store(free, Ordering::Relaxed);
-            if free {
-                c.sent += 1;
-                c.campaigns.insert(id.clone(), of_campaign + 1);
-            }
-            Ok(free)
-        })
-        .await?;
-        Ok(taken.load(Ordering::Relaxed))
+        Ok(self
+            .store
+            .take_day_slot(slot, limits(account, campaign))
+            .await?)
     }
 
     /// Takes today's slot of the message (step `step` of `e`): the one reserved
@@ -115,19 +102,14 @@ impl Sending<'_> {
         let zone = self.owner_zone(account).await?;
         let day = now.with_timezone(&zone.tz()).date_naive();
         let mut slot = DailySlot {
-            key: daily_key(account, day),
-            day,
-            campaign: campaign.id.clone(),
+            count: day_slot(account, campaign, day),
             reserved: true,
         };
         if reserved.is_some_and(|r| r.step == step && r.day == day) {
             // Still within the limits, which may have been lowered since.
-            let count: DailyCount = self.read_record(&slot.key).await?;
-            let of_campaign = count.campaigns.get(campaign.id.as_str()).copied();
+            let count = self.store.day_count(&slot.count).await?;
             if account.daily_limit.is_none_or(|l| count.sent <= l)
-                && campaign
-                    .daily_limit
-                    .is_none_or(|l| of_campaign.unwrap_or(0) <= l)
+                && campaign.daily_limit.is_none_or(|l| count.of_campaign <= l)
             {
                 return Ok(Room::Slot(slot));
             }
@@ -137,7 +119,7 @@ impl Sending<'_> {
         }
         slot.reserved = false;
         Ok(
-            match self.count_daily(&slot.key, account, campaign).await? {
+            match self.count_daily(&slot.count, account, campaign).await? {
                 true => Room::Slot(slot),
                 false => Room::Full(None),
             },
@@ -177,17 +159,15 @@ impl Sending<'_> {
             // Skipped weekends and DST moves land later: look on from there.
             day = day.max(at.with_timezone(&tz).date_naive());
             let owner_day = at.with_timezone(&owner.tz()).date_naive();
-            let key = daily_key(account, owner_day);
-            if self.count_daily(&key, account, campaign).await? {
+            let count = day_slot(account, campaign, owner_day);
+            if self.count_daily(&count, account, campaign).await? {
                 moved.reserved_slot = Some(ReservedSlot {
                     step,
                     day: owner_day,
                 });
                 *e = moved;
                 return Ok(Some(DailySlot {
-                    key,
-                    day: owner_day,
-                    campaign: campaign.id.clone(),
+                    count,
                     reserved: false,
                 }));
             }
@@ -202,18 +182,9 @@ impl Sending<'_> {
     }
 
     pub(super) async fn release_daily_slot(&self, slot: Option<DailySlot>) -> Result<(), Error> {
-        let Some(slot) = slot else {
-            return Ok(());
-        };
-        let id = slot.campaign.to_string();
-        self.update_record(&slot.key, |c: &mut DailyCount| {
-            c.sent = c.sent.saturating_sub(1);
-            if let Some(n) = c.campaigns.get_mut(&id) {
-                *n = n.saturating_sub(1);
-            }
-            Ok(true)
-        })
-        .await?;
+        if let Some(slot) = slot {
+            self.store.release_day_slot(&slot.count).await?;
+        }
         Ok(())
     }
 }

@@ -23,7 +23,9 @@ use super::record::HandOff;
 use crate::error::Error;
 use crate::mime::{OutgoingMail, build_mime};
 use crate::model::{AccountStatus, EmailAccount};
-use crate::ports::{Activity, Found, Lookup, MailerError, OutboundMail, Versioned, WakeUp};
+use crate::ports::{
+    Activity, Found, Lookup, MailerError, OutboundMail, StoreError, Versioned, WakeUp,
+};
 use crate::retry::{Attempt, retry_versioned};
 use crate::usecases::records::lost;
 
@@ -509,10 +511,14 @@ impl Sending<'_> {
             self.release_unused_slot(slot).await?;
             return Ok(Flow::Stop(JobOutcome::Stale("the step is already claimed")));
         };
-        let written = self
+        let written = match self
             .store
             .update_enrollment(e, ready.version, Activity::Unchanged)
-            .await;
+            .await
+        {
+            Err(StoreError::Unavailable(why)) => self.own_claim(e, ready.version, why).await,
+            other => other,
+        };
         match lost(written)? {
             Attempt::Done(version) => Ok(Flow::Go(Claimed {
                 attempt,
@@ -523,6 +529,31 @@ impl Sending<'_> {
                 self.release_unused_slot(slot).await?;
                 Ok(Flow::Lost)
             }
+        }
+    }
+
+    /// A claim whose answer was lost: the store may have written it.
+    /// The enrollment read again tells: exactly the claim this pass wrote,
+    /// at the next version, is this pass's, and it goes on to the hand-off
+    /// (left to the sweeper, the step would be recorded sent, unconfirmed,
+    /// without a send); anything else is a conflict, and the pass starts
+    /// again from the load, which claims again if nothing was written. When
+    /// the enrollment cannot be read either, the first error stands. (Two
+    /// passes write the same document only if they read the clock at the
+    /// same instant and chose the same address.)
+    async fn own_claim(
+        &self,
+        e: &Enrollment,
+        version: u64,
+        why: String,
+    ) -> Result<u64, StoreError> {
+        match self.store.get_enrollment(&e.org_id, &e.id).await {
+            Ok(Some(found)) if found.version == version + 1 && found.value == *e => {
+                tracing::warn!(enrollment = %e.id, %why, "the claim's answer was lost; the claim is this send's");
+                Ok(found.version)
+            }
+            Ok(_) => Err(StoreError::Conflict),
+            Err(_) => Err(StoreError::Unavailable(why)),
         }
     }
 
@@ -560,10 +591,10 @@ impl Sending<'_> {
                 // account-wide refusals are back-pressure, never bounces; an operator alarm fires.
                 tracing::error!(alarm = "ses_deferred", enrollment = %id, %why, "the mail service refused the send for the whole account");
                 tracing::warn!(enrollment = %id, step, attempt, %why, "mail service deferred the send");
-                let kept = claimed
-                    .slot
-                    .as_ref()
-                    .map(|s| ReservedSlot { step, day: s.day });
+                let kept = claimed.slot.as_ref().map(|s| ReservedSlot {
+                    step,
+                    day: s.count.day,
+                });
                 HandOff::Deferred(kept)
             }
             Err(MailerError::SenderFault(why)) => HandOff::SenderFault(
@@ -572,7 +603,10 @@ impl Sending<'_> {
                     .slot
                     .as_ref()
                     .filter(|s| s.reserved)
-                    .map(|s| ReservedSlot { step, day: s.day }),
+                    .map(|s| ReservedSlot {
+                        step,
+                        day: s.count.day,
+                    }),
             ),
             Err(MailerError::RecipientRefused(why)) => HandOff::Refused(why),
         })
