@@ -136,11 +136,23 @@ pub(super) async fn update_enrollment(
 ) -> Result<u64, StoreError> {
     let mut conn = store.db.lock();
     let tx = conn.transaction().map_err(err)?;
-    let v = put_doc(&tx, &enrollment_keys(e), e, Some(expected))?;
-    if activity != Activity::Unchanged {
-        adjust_counter(&tx, &e.campaign_id, activity.delta())?;
-    }
+    let v = write_enrollment(&tx, e, expected, activity)?;
     tx.commit().map_err(err)?;
+    Ok(v)
+}
+
+/// Writes the enrollment over version `expected` and moves the campaign's
+/// count of active enrollments with it, inside the caller's transaction.
+pub(super) fn write_enrollment(
+    tx: &rusqlite::Transaction<'_>,
+    e: &Enrollment,
+    expected: u64,
+    activity: Activity,
+) -> Result<u64, StoreError> {
+    let v = put_doc(tx, &enrollment_keys(e), e, Some(expected))?;
+    if activity != Activity::Unchanged {
+        adjust_counter(tx, &e.campaign_id, activity.delta())?;
+    }
     Ok(v)
 }
 

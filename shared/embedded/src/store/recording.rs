@@ -10,8 +10,8 @@ use outreach_domain::ids::{EnrollmentId, OrgId};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
-use super::campaigns::{adjust_counter, enrollment_keys};
-use super::docs::{err, put_doc, read_bodies};
+use super::campaigns::write_enrollment;
+use super::docs::{err, read_bodies};
 use crate::db::Cached;
 
 /// Events are listed in the order of their times, then of their rows (as
@@ -57,10 +57,7 @@ pub(super) async fn update_enrollment_recording(
 ) -> Result<u64, StoreError> {
     let mut conn = store.db.lock();
     let tx = conn.transaction().map_err(err)?;
-    let v = put_doc(&tx, &enrollment_keys(e), e, Some(expected))?;
-    if activity != Activity::Unchanged {
-        adjust_counter(&tx, &e.campaign_id, activity.delta())?;
-    }
+    let v = write_enrollment(&tx, e, expected, activity)?;
     insert_event(&tx, event)?;
     if let Some(m) = message {
         insert_message(&tx, m)?;
