@@ -50,11 +50,25 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// DynamoDB's item limit (400 KB), which every store enforces alike, so that
+/// local mode cannot keep what DynamoDB would refuse.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// The largest record either store keeps, measured as its JSON document: the
+/// item limit less room for the keys and index attributes stored beside it
+/// (well under 1 KB; the rest is margin). Both stores refuse a larger one at
+/// this same size, with [`StoreError::TooLarge`] and nothing written.
+pub const MAX_RECORD_BYTES: usize = MAX_ITEM_BYTES - 8 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// A conditional write lost: the record changed (or exists) since it was read.
     #[error("the record changed concurrently")]
     Conflict,
+    /// The record is larger than a store item may be ([`MAX_RECORD_BYTES`]);
+    /// nothing was written. Writing it again cannot succeed.
+    #[error("the record is larger than the store's item limit (400 KB)")]
+    TooLarge,
     #[error("the store failed: {0}")]
     Unavailable(String),
 }

@@ -10,13 +10,15 @@
 //! - [`inbound`]: de-duplication and suppression markers;
 //! - [`recording`]: batched reads, atomic recording writes and counters
 //!   (issue 8);
-//! - [`parity`]: where the two stores once answered differently (issue 19).
+//! - [`parity`]: where the two stores once answered differently (issue 19);
+//! - [`limits`]: the item limit both stores enforce alike (issue 19).
 //!
 //! [`every_store_check!`](crate::every_store_check) names them all, so that the
 //! test file of each store runs every one.
 
 mod credits;
 mod inbound;
+mod limits;
 mod lists;
 mod lookups;
 mod parity;
@@ -36,6 +38,7 @@ use crate::fixtures::{self, at};
 
 pub use credits::*;
 pub use inbound::*;
+pub use limits::*;
 pub use lists::*;
 pub use lookups::*;
 pub use parity::*;
@@ -82,6 +85,7 @@ macro_rules! every_store_check {
             a_message_id_keeps_its_first_attempt,
             a_grant_before_the_organization_is_its_balance,
             unpaged_lists_are_whole,
+            a_record_over_the_item_limit_is_refused,
         );
     };
 }
