@@ -360,6 +360,22 @@ pub trait Store: Send + Sync {
         value: &serde_json::Value,
         expected: Option<u64>,
     ) -> Result<u64, StoreError>;
+    /// [`Store::put_record`] of a record that may be forgotten after
+    /// `expires_at` (an Idempotency-Key's, kept 24 hours, SPEC §13). Until then
+    /// it reads like any record; after, DynamoDB deletes it in its own time
+    /// (its `ttl` attribute), and the caller, whose clock decides, treats an
+    /// expired record it still finds as absent. By default it is kept like any
+    /// record (the embedded store: the key's next use replaces it).
+    async fn put_expiring_record(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let _ = expires_at;
+        self.put_record(key, value, expected).await
+    }
 
     /// Adds one to the counter `key` (which starts at zero) and returns the new
     /// value, atomically: no two calls get the same value (the reputation
