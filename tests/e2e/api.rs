@@ -858,3 +858,148 @@ async fn templates_accounts_and_conventions() {
     assert_eq!(status, 404);
     assert_eq!(p["status"], 404);
 }
+
+/// `n` steps of `body`, a day apart after the first.
+fn steps_of(n: usize, body: &str) -> Vec<Value> {
+    (0..n)
+        .map(|i| json!({"subject": format!("Step {}", i + 1), "body": body, "delay_days": u32::from(i > 0)}))
+        .collect()
+}
+
+#[tokio::test]
+async fn sequences_beyond_twenty_steps_or_300_kb_as_stored_answer_413() {
+    // R-4.1, §13 (issue 19 item 4): at most 20 steps and 300 KB of step
+    // content in all, measured as stored, refused at the edge (413), never
+    // accepted and then failed by the store.
+    let local = Local::spawn(START).await;
+    let api = local.as_user("acme", "alice");
+    let acc = account(&api, "alice@acme.example").await;
+    let p = project(&api).await;
+    let too_large = |(status, problem): (u16, Value), what: &str| {
+        assert_eq!(status, 413, "{what}: {problem}");
+        assert_eq!(problem["type"], "https://outreach.dev/problems/too-large");
+    };
+    let template = |steps: Vec<Value>| Some(json!({"name": "T", "steps": steps}));
+    too_large(
+        api.call("POST", "/v1/templates", template(steps_of(21, "<p>Hi</p>")))
+            .await,
+        "21 steps",
+    );
+    let campaign_of = |steps: Vec<Value>| {
+        Some(json!({"name": "C", "sender_account_id": acc,
+                    "when_to_send": {"mode": "when_started"}, "steps": steps}))
+    };
+    let campaigns = format!("/v1/projects/{p}/campaigns");
+    too_large(
+        api.call("POST", &campaigns, campaign_of(steps_of(21, "<p>Hi</p>")))
+            .await,
+        "a campaign of 21 steps",
+    );
+    // Four bodies of 90 KB: each within 100 KB, 360 KB in all.
+    let ninety = "x".repeat(90 * 1024);
+    too_large(
+        api.call("POST", "/v1/templates", template(steps_of(4, &ninety)))
+            .await,
+        "360 KB of bodies",
+    );
+    // Three bodies of 60 KB of quotes: 180 KB as typed, 360 KB as stored.
+    let quotes = "\"".repeat(60 * 1024);
+    too_large(
+        api.call("POST", "/v1/templates", template(steps_of(3, &quotes)))
+            .await,
+        "quotes escaped as stored",
+    );
+    too_large(
+        api.call("POST", &campaigns, campaign_of(steps_of(3, &quotes)))
+            .await,
+        "a campaign's quotes escaped as stored",
+    );
+    // Within the limits: twenty steps, and three full bodies.
+    let (status, t) = api
+        .call("POST", "/v1/templates", template(steps_of(20, "<p>Hi</p>")))
+        .await;
+    assert_eq!(status, 201, "{t}");
+    let full = "x".repeat(100_000);
+    let (status, t) = api
+        .call("POST", "/v1/templates", template(steps_of(3, &full)))
+        .await;
+    assert_eq!(status, 201, "three 100 KB bodies fit: {t}");
+    let tid = t["id"].as_str().unwrap();
+    let read = api.get(&format!("/v1/templates/{tid}")).await;
+    assert_eq!(
+        read["steps"][2]["body"].as_str().map(str::len),
+        Some(100_000)
+    );
+    // Replacing a template's steps is held to the same limits.
+    too_large(
+        api.call(
+            "PUT",
+            &format!("/v1/templates/{tid}"),
+            template(steps_of(3, &quotes)),
+        )
+        .await,
+        "a replaced template",
+    );
+}
+
+#[tokio::test]
+async fn custom_fields_beyond_128_kb_as_stored_answer_413_and_accepted_ones_still_send() {
+    // R-5.5, §13 (issue 19 item 4): custom fields are measured as stored
+    // (a control character takes six bytes), so an accepted enrollment
+    // always fits its item and every later write of it succeeds.
+    let local = Local::spawn(START).await;
+    let api = local.as_user("acme", "alice");
+    let acc = account(&api, "alice@acme.example").await;
+    let p = project(&api).await;
+    let cid = campaign(
+        &api,
+        &p,
+        &acc,
+        json!({"steps": [{"subject": "About {{ f0 }}", "body": "<p>{{ f49 }}</p>"}]}),
+    )
+    .await;
+    let cand = candidate(&api, json!([{"address": "ada@x.example", "type": "work"}])).await;
+    let added = api
+        .post(
+            &format!("/v1/campaigns/{cid}/enrollments"),
+            json!({"candidate_ids": [cand]}),
+        )
+        .await;
+    let eid = added["enrollments"][0]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/campaigns/{cid}/enrollments/{eid}");
+    let fields = |n: usize, value: &str| -> Value {
+        (0..n)
+            .map(|i| (format!("f{i}"), Value::from(value)))
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    };
+    // 30 values of 2,000 control characters: 60 KB as typed, 360 KB as stored.
+    let (status, problem) = api
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"custom_fields": fields(30, &"\u{1}".repeat(2000))})),
+        )
+        .await;
+    assert_eq!(status, 413, "{problem}");
+    assert_eq!(problem["type"], "https://outreach.dev/problems/too-large");
+    // The most the per-field rules allow in plain text fits, and sends.
+    let (status, e) = api
+        .call(
+            "PATCH",
+            &path,
+            Some(json!({"custom_fields": fields(50, &"x".repeat(2000))})),
+        )
+        .await;
+    assert_eq!(status, 200, "{e}");
+    api.post(&format!("/v1/campaigns/{cid}/start"), json!({}))
+        .await;
+    local.advance("PT21M").await;
+    let sent = local.outbox().await;
+    assert_eq!(sent.len(), 1, "the enrollment's writes all fit");
+    assert_eq!(
+        api.get(&path).await["status"],
+        "finished",
+        "every write of the enrollment landed"
+    );
+}

@@ -93,10 +93,12 @@ impl Error {
 
 impl From<StoreError> for Error {
     /// A conditional write that lost a race is the caller's to retry (409), not
-    /// a failure of the service (500).
+    /// a failure of the service (500); a record over the item limit is too
+    /// large (413), and no retry makes it fit.
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::Conflict => Error::Conflict(format!("{e}; try again")),
+            StoreError::TooLarge => Error::TooLarge(e.to_string()),
             StoreError::Unavailable(_) => Error::Internal(e.to_string()),
         }
     }
@@ -123,6 +125,14 @@ mod tests {
             Error::from(StoreError::Unavailable("down".into())),
             Error::Internal(_)
         ));
+    }
+
+    #[test]
+    fn a_record_over_the_item_limit_is_too_large_and_not_retried() {
+        // §13: 413 too large; a write that cannot fit is not worth retrying.
+        let e = Error::from(StoreError::TooLarge);
+        assert!(matches!(e, Error::TooLarge(_)));
+        assert!(!e.is_transient());
     }
 
     #[test]

@@ -50,11 +50,25 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+/// DynamoDB's item limit (400 KB), which every store enforces alike, so that
+/// local mode cannot keep what DynamoDB would refuse.
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// The largest record either store keeps, measured as its JSON document: the
+/// item limit less room for the keys and index attributes stored beside it
+/// (well under 1 KB; the rest is margin). Both stores refuse a larger one at
+/// this same size, with [`StoreError::TooLarge`] and nothing written.
+pub const MAX_RECORD_BYTES: usize = MAX_ITEM_BYTES - 8 * 1024;
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StoreError {
     /// A conditional write lost: the record changed (or exists) since it was read.
     #[error("the record changed concurrently")]
     Conflict,
+    /// The record is larger than a store item may be ([`MAX_RECORD_BYTES`]);
+    /// nothing was written. Writing it again cannot succeed.
+    #[error("the record is larger than the store's item limit (400 KB)")]
+    TooLarge,
     #[error("the store failed: {0}")]
     Unavailable(String),
 }
@@ -371,6 +385,22 @@ pub trait Store: Send + Sync {
         value: &serde_json::Value,
         expected: Option<u64>,
     ) -> Result<u64, StoreError>;
+    /// [`Store::put_record`] of a record that may be forgotten after
+    /// `expires_at` (an Idempotency-Key's, kept 24 hours, SPEC §13). Until then
+    /// it reads like any record; after, DynamoDB deletes it in its own time
+    /// (its `ttl` attribute), and the caller, whose clock decides, treats an
+    /// expired record it still finds as absent. By default it is kept like any
+    /// record (the embedded store: the key's next use replaces it).
+    async fn put_expiring_record(
+        &self,
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let _ = expires_at;
+        self.put_record(key, value, expected).await
+    }
 
     // The daily limits: each slot is one atomic write, however many
     // sends take one at once.

@@ -380,6 +380,57 @@ async fn seen_markers_carry_the_ttl_attribute() {
 }
 
 #[tokio::test]
+async fn an_idempotency_record_expires_through_the_ttl_attribute() {
+    // SPEC §13: keys are kept 24 hours; DynamoDB deletes the record after
+    // (issue 19 item 4). Each write moves the expiry; a plain record has none.
+    let aws = Aws::new().await;
+    let store = aws.store().await;
+    let read = |key: &'static str| {
+        let aws = &aws;
+        async move {
+            aws.clients
+                .dynamodb
+                .get_item()
+                .table_name(&aws.table)
+                .key("PK", AttributeValue::S(format!("RECORD#{key}")))
+                .key("SK", AttributeValue::S("RECORD".into()))
+                .send()
+                .await
+                .expect("read")
+                .item
+                .expect("the record")
+        }
+    };
+    let value = serde_json::json!({"fingerprint": "f"});
+    let first = at(10, 0) + Duration::hours(24);
+    assert_eq!(
+        store
+            .put_expiring_record("idem:o:u:k", &value, None, first)
+            .await,
+        Ok(1)
+    );
+    assert_eq!(
+        read("idem:o:u:k").await.get("ttl"),
+        Some(&AttributeValue::N(first.timestamp().to_string()))
+    );
+    let later = first + Duration::minutes(5);
+    assert_eq!(
+        store
+            .put_expiring_record("idem:o:u:k", &value, Some(1), later)
+            .await,
+        Ok(2)
+    );
+    assert_eq!(
+        read("idem:o:u:k").await.get("ttl"),
+        Some(&AttributeValue::N(later.timestamp().to_string()))
+    );
+    let got = store.get_record("idem:o:u:k").await.expect("read");
+    assert_eq!(got.map(|r| (r.version, r.value)), Some((2, value.clone())));
+    store.put_record("plain", &value, None).await.expect("put");
+    assert_eq!(read("plain").await.get("ttl"), None);
+}
+
+#[tokio::test]
 async fn an_enrollment_item_does_not_grow_with_its_events() {
     let aws = Aws::new().await;
     let store = aws.store().await;

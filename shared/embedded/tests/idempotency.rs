@@ -1,11 +1,12 @@
 //! `Idempotency-Key` leases (SPEC §13, issue 16): a key whose first request
 //! died without an answer is free again after 60 seconds; a first request
 //! still running keeps its key however long it runs; an answer is kept 24
-//! hours. Run on the embedded store with the manual clock, through the
-//! idempotency middleware in front of a handler the test controls.
+//! hours, and always within a store item (issue 19). Run on the embedded
+//! store with the manual clock, through the idempotency middleware in front
+//! of handlers the test controls.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Body;
@@ -15,7 +16,7 @@ use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
 use outreach_app::auth::Hs256Authenticator;
 use outreach_app::http::idempotency::{RENEW_EVERY, idempotency};
-use outreach_app::ports::IdSource;
+use outreach_app::ports::{IdSource, MAX_RECORD_BYTES};
 use outreach_app::{Config, Ports, Service};
 use outreach_embedded::{Db, LocalClock, LocalScheduler, OutboxMailer, RandomIds, SqliteStore};
 use tokio::sync::Notify;
@@ -26,6 +27,9 @@ const SECRET: &[u8] = b"test";
 struct Harness {
     router: Router,
     clock: Arc<LocalClock>,
+    db: Db,
+    /// What `/v1/answers` answers.
+    answer: Arc<Mutex<Vec<u8>>>,
     /// How many times the handler started.
     runs: Arc<AtomicUsize>,
     /// Signalled each time the handler starts.
@@ -34,8 +38,9 @@ struct Harness {
     _dir: tempfile::TempDir,
 }
 
-/// A router whose one route never answers its first request (a request that
-/// dies, once its task is dropped) and answers 201 with the run's number after.
+/// A router whose route `/v1/things` never answers its first request (a
+/// request that dies, once its task is dropped) and answers 201 with the
+/// run's number after; `/v1/answers` answers 201 with [`Harness::answer`].
 fn harness() -> Harness {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::in_memory().unwrap();
@@ -54,7 +59,7 @@ fn harness() -> Harness {
     );
     let service = Service::new(
         Ports {
-            store: Arc::new(SqliteStore::new(db)),
+            store: Arc::new(SqliteStore::new(db.clone())),
             scheduler: scheduler.clone(),
             mailer: outbox.clone(),
             clock: clock.clone(),
@@ -78,8 +83,18 @@ fn harness() -> Harness {
             (StatusCode::CREATED, format!("run {run}"))
         }
     };
+    let answer = Arc::new(Mutex::new(Vec::new()));
+    let answers = {
+        let (runs, answer) = (runs.clone(), answer.clone());
+        move || async move {
+            runs.fetch_add(1, Ordering::SeqCst);
+            let body = answer.lock().unwrap().clone();
+            (StatusCode::CREATED, body)
+        }
+    };
     let router = Router::new()
         .route("/v1/things", post(handler))
+        .route("/v1/answers", post(answers))
         .layer(axum::middleware::from_fn_with_state(service, idempotency));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -90,6 +105,8 @@ fn harness() -> Harness {
     Harness {
         router,
         clock,
+        db,
+        answer,
         runs,
         started,
         token,
@@ -99,7 +116,11 @@ fn harness() -> Harness {
 
 impl Harness {
     fn request(&self) -> Request<Body> {
-        Request::post("/v1/things")
+        self.request_to("/v1/things")
+    }
+
+    fn request_to(&self, path: &str) -> Request<Body> {
+        Request::post(path)
             .header("authorization", format!("Bearer {}", self.token))
             .header("idempotency-key", "k-1")
             .header("content-type", "application/json")
@@ -108,10 +129,34 @@ impl Harness {
     }
 
     async fn call(&self) -> (StatusCode, String) {
-        let response = self.router.clone().oneshot(self.request()).await.unwrap();
+        let (status, body) = self.call_to("/v1/things").await;
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    async fn call_to(&self, path: &str) -> (StatusCode, Vec<u8>) {
+        let response = self
+            .router
+            .clone()
+            .oneshot(self.request_to(path))
+            .await
+            .unwrap();
         let status = response.status();
         let body = response.into_body().collect().await.unwrap().to_bytes();
-        (status, String::from_utf8_lossy(&body).into_owned())
+        (status, body.to_vec())
+    }
+
+    /// The size of the key's record as the store keeps it (its JSON document).
+    fn stored_bytes(&self) -> usize {
+        let n: i64 = self
+            .db
+            .lock()
+            .query_row(
+                "SELECT length(CAST(body AS BLOB)) FROM docs WHERE kind = 'record' AND id LIKE 'idem:%'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        n as usize
     }
 
     /// Starts the first request, which never answers, and waits until it runs.
@@ -171,4 +216,66 @@ async fn a_first_request_still_running_keeps_its_key() {
     let _ = first.await;
     h.advance(Duration::seconds(60));
     assert_eq!(h.call().await, (StatusCode::CREATED, "run 2".to_owned()));
+}
+
+#[tokio::test]
+async fn an_answer_that_grows_when_stored_is_kept_whole_within_an_item() {
+    // SPEC §13, issue 19 item 4: 120 KB of control characters is 720 KB as
+    // JSON; the key's record still fits an item, and a repeat replays the
+    // answer as it was, never running the request again.
+    let h = harness();
+    let answer = "\u{1}".repeat(120 * 1024).into_bytes();
+    *h.answer.lock().unwrap() = answer.clone();
+    let first = h.call_to("/v1/answers").await;
+    assert_eq!(first, (StatusCode::CREATED, answer.clone()));
+    let stored = h.stored_bytes();
+    assert!(
+        stored <= MAX_RECORD_BYTES,
+        "the record takes {stored} bytes"
+    );
+    h.advance(Duration::seconds(61));
+    assert_eq!(
+        h.call_to("/v1/answers").await,
+        (StatusCode::CREATED, answer)
+    );
+    assert_eq!(h.runs.load(Ordering::SeqCst), 1, "never twice");
+}
+
+#[tokio::test]
+async fn an_answer_too_large_to_keep_leaves_its_key_answered_not_pending() {
+    // SPEC §13, issue 19 item 4: 200 KB that does not deflate is kept as its
+    // status alone; a repeat is refused (409) rather than run again, during
+    // and after the 60-second lease, and the key is free after 24 hours.
+    let h = harness();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let noise: Vec<u8> = (0..200 * 1024)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect();
+    *h.answer.lock().unwrap() = noise.clone();
+    assert_eq!(h.call_to("/v1/answers").await, (StatusCode::CREATED, noise));
+    assert!(h.stored_bytes() < 1024, "the status alone is kept");
+    for wait in [Duration::zero(), Duration::seconds(61), Duration::hours(23)] {
+        h.advance(wait);
+        let (status, body) = h.call_to("/v1/answers").await;
+        assert_eq!(
+            status,
+            StatusCode::CONFLICT,
+            "{}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(String::from_utf8_lossy(&body).contains("answered (201)"));
+    }
+    assert_eq!(h.runs.load(Ordering::SeqCst), 1, "never twice");
+    h.advance(Duration::hours(1));
+    assert_eq!(h.call_to("/v1/answers").await.0, StatusCode::CREATED);
+    assert_eq!(
+        h.runs.load(Ordering::SeqCst),
+        2,
+        "a new request after 24 hours"
+    );
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
-use outreach_app::ports::{StoreError, Versioned};
+use outreach_app::ports::{MAX_RECORD_BYTES, StoreError, Versioned};
 use rand::Rng;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -45,6 +45,9 @@ pub(crate) enum DynamoError {
     /// Another transaction held an item: nothing was written, the write may be retried.
     #[error("a concurrent transaction held the item")]
     Busy,
+    /// An item would exceed DynamoDB's item limit (400 KB): nothing was written.
+    #[error("an item would exceed the 400 KB item limit")]
+    TooLarge,
     #[error("DynamoDB failed: {0}")]
     Failed(String),
 }
@@ -65,6 +68,7 @@ impl From<DynamoError> for StoreError {
     fn from(e: DynamoError) -> Self {
         match e {
             DynamoError::ConditionFailed => StoreError::Conflict,
+            DynamoError::TooLarge => StoreError::TooLarge,
             // A cancelled transaction names its cause; callers that need to tell the
             // items apart look at the reasons before converting.
             DynamoError::Cancelled(reasons)
@@ -84,6 +88,9 @@ where
 {
     match err.code() {
         Some("ConditionalCheckFailedException") => DynamoError::ConditionFailed,
+        Some("ValidationException") if err.message().is_some_and(over_item_limit) => {
+            DynamoError::TooLarge
+        }
         Some("TransactionConflictException") => DynamoError::Busy,
         _ => DynamoError::Failed(DisplayErrorContext(&err).to_string()),
     }
@@ -98,6 +105,13 @@ pub(crate) fn transaction_error(err: SdkError<TransactWriteItemsError>) -> Dynam
             .iter()
             .map(|r| r.code().unwrap_or("None").to_owned())
             .collect();
+        // An item of the transaction over the limit (DynamoDB names it in its
+        // reason; the emulator answers a ValidationException, mapped below).
+        if cancelled.cancellation_reasons().iter().any(|r| {
+            r.code() == Some("ValidationError") && r.message().is_some_and(over_item_limit)
+        }) {
+            return DynamoError::TooLarge;
+        }
         let condition = reasons.iter().any(|r| r == "ConditionalCheckFailed");
         let contention = reasons.iter().any(|r| {
             matches!(
@@ -113,6 +127,12 @@ pub(crate) fn transaction_error(err: SdkError<TransactWriteItemsError>) -> Dynam
         };
     }
     sdk_error(err)
+}
+
+/// Whether DynamoDB's message refuses an item over its limit ("Item size has
+/// exceeded the maximum allowed size", "Item size to update has exceeded…").
+fn over_item_limit(message: &str) -> bool {
+    message.contains("Item size") && message.contains("exceeded")
 }
 
 /// Attempts at a write that met a concurrent transaction (nothing was written).
@@ -171,9 +191,15 @@ impl ItemBuilder {
     }
 }
 
+/// A record's JSON document; one over [`MAX_RECORD_BYTES`] is refused here,
+/// at the same size as the embedded store refuses it, before DynamoDB would.
 pub(crate) fn to_json<T: Serialize>(value: &T) -> Result<String, StoreError> {
-    serde_json::to_string(value)
-        .map_err(|e| StoreError::Unavailable(format!("could not encode a record: {e}")))
+    let json = serde_json::to_string(value)
+        .map_err(|e| StoreError::Unavailable(format!("could not encode a record: {e}")))?;
+    if json.len() > MAX_RECORD_BYTES {
+        return Err(StoreError::TooLarge);
+    }
+    Ok(json)
 }
 
 pub(crate) fn text<'a>(item: &'a Item, name: &str) -> Result<&'a str, StoreError> {
@@ -319,6 +345,29 @@ pub(crate) fn tx_delete(table: &str, key: &Key) -> Result<TransactWriteItem, Sto
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dynamodb_refusing_an_item_over_its_limit_is_told_apart() {
+        // Issue 19 item 4: the messages of PutItem and of UpdateItem.
+        assert!(over_item_limit(
+            "Item size has exceeded the maximum allowed size"
+        ));
+        assert!(over_item_limit(
+            "Item size to update has exceeded the maximum allowed size"
+        ));
+        assert!(!over_item_limit(
+            "One or more parameter values were invalid"
+        ));
+    }
+
+    #[test]
+    fn a_document_over_the_record_limit_is_refused_before_it_is_sent() {
+        let fits = "x".repeat(MAX_RECORD_BYTES - 2);
+        assert_eq!(to_json(&fits).map(|j| j.len()), Ok(MAX_RECORD_BYTES));
+        // Measured as stored: a quote takes two bytes.
+        let quotes = "\"".repeat(MAX_RECORD_BYTES / 2);
+        assert_eq!(to_json(&quotes), Err(StoreError::TooLarge));
+    }
 
     #[test]
     fn names_are_those_the_expressions_use() {

@@ -25,7 +25,7 @@
 //! | token | `TOKEN#t` | `TOKEN` | | Reply-To and unsubscribe tokens (R-8.3, R-9.5, R-9.6) |
 //! | message | `MESSAGE#id` | `MESSAGE` | GSI1 `TO#addr` / `{sent_ms:015}#{id}` (the mail service's id only) | find_message by SES id or Message-ID; messages_to an address, newest first (R-9.6, R-9.8) |
 //! | seen marker | `SEEN#k` | `SEEN` | | first_time; expires through the `ttl` attribute |
-//! | keyed record | `RECORD#k` | `RECORD` | | small versioned aggregates (reputation windows, R-2.5) |
+//! | keyed record | `RECORD#k` | `RECORD` | | small versioned aggregates (reputation windows, R-2.5); an Idempotency-Key's expires through the `ttl` attribute |
 //! | counter | `COUNTER#k` | `COUNTER` | | atomic sequence numbers (reputation windows, R-2.5) |
 //! | day's count | `DAILY#a#day` | `DAILY` | | a sender account's messages of a day and each campaign's, one conditional `ADD` a slot; expires through `ttl` |
 //!

@@ -29,7 +29,8 @@
 //! - [`campaigns`]: campaigns, enrollments and the due index;
 //! - [`recording`]: enrollment events and message index entries;
 //! - [`inbound`]: tokens, addresses, suppression, seen markers, notifications;
-//! - [`records`]: keyed records, counters and batched lookups;
+//! - [`records`]: keyed records (an Idempotency-Key's expiring through the
+//!   `ttl` attribute), counters and batched lookups.
 //! - [`daily`]: the daily limits' counts, one conditional `ADD` a slot.
 
 mod access;
@@ -177,6 +178,12 @@ forward_store! {
 
     records::get_record(key: &str) -> Option<Versioned<serde_json::Value>>;
     records::put_record(key: &str, value: &serde_json::Value, expected: Option<u64>) -> u64;
+    records::put_expiring_record(
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+        expires_at: DateTime<Utc>,
+    ) -> u64;
     records::increment_counter(key: &str) -> u64;
     records::read_counter(key: &str) -> u64;
     records::get_batch(lookups: &[Lookup]) -> Vec<Option<Found>>;

@@ -1,6 +1,7 @@
 //! Keyed records and counters (the reputation windows, R-2.5), and the
 //! batched read that answers many lookups with one `BatchGetItem`.
 
+use chrono::{DateTime, Utc};
 use outreach_app::ports::{Found, Lookup, StoreError, Versioned};
 
 use super::DynamoStore;
@@ -24,6 +25,21 @@ pub(super) async fn put_record(
     store
         .put_versioned(ItemBuilder::new(&keys::record(key)).doc(value)?, expected)
         .await
+}
+
+/// A record DynamoDB deletes after `expires_at` (its `ttl` attribute, as for
+/// seen markers): an Idempotency-Key's, kept 24 hours (SPEC §13).
+pub(super) async fn put_expiring_record(
+    store: &DynamoStore,
+    key: &str,
+    value: &serde_json::Value,
+    expected: Option<u64>,
+    expires_at: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let item = ItemBuilder::new(&keys::record(key))
+        .doc(value)?
+        .attr(keys::TTL, n(expires_at.timestamp()));
+    store.put_versioned(item, expected).await
 }
 
 pub(super) async fn increment_counter(store: &DynamoStore, key: &str) -> Result<u64, StoreError> {

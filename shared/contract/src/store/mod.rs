@@ -12,6 +12,7 @@
 //!   (issue 8);
 //! - [`parity`]: where the two stores once answered differently (issue 19);
 //! - [`daily`]: the daily limits' slots under concurrent sends.
+//! - [`limits`]: the item limit both stores enforce alike (issue 19).
 //!
 //! [`every_store_check!`](crate::every_store_check) names them all, so that the
 //! test file of each store runs every one.
@@ -19,6 +20,7 @@
 mod credits;
 mod daily;
 mod inbound;
+mod limits;
 mod lists;
 mod lookups;
 mod parity;
@@ -39,6 +41,7 @@ use crate::fixtures::{self, at};
 pub use credits::*;
 pub use daily::*;
 pub use inbound::*;
+pub use limits::*;
 pub use lists::*;
 pub use lookups::*;
 pub use parity::*;
@@ -88,6 +91,7 @@ macro_rules! every_store_check {
             concurrent_sends_take_exactly_the_daily_limit,
             a_campaigns_limit_counts_within_its_accounts,
             a_released_slot_is_free_again,
+            a_record_over_the_item_limit_is_refused,
         );
     };
 }

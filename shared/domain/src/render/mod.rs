@@ -92,7 +92,8 @@ pub use fields::{CandidateFields, RenderContext, SenderFields};
 pub use guard::MAX_NESTING;
 pub use html_text::html_to_text;
 pub use validate::{
-    FieldError, MAX_BODY_BYTES, MAX_DELAY_DAYS, MAX_SUBJECT_CHARS, validate_step, validate_steps,
+    FieldError, MAX_BODY_BYTES, MAX_DELAY_DAYS, MAX_STEP_CONTENT_BYTES, MAX_STEPS,
+    MAX_SUBJECT_CHARS, json_string_bytes, too_large, validate_step, validate_steps,
 };
 
 /// Internal template names. Auto-escaping is chosen by the name's extension.
@@ -617,6 +618,40 @@ mod tests {
             validate_steps(&[step(Some("Hi"), "B"), later(None, "B", 2)]),
             Ok(())
         );
+    }
+
+    #[test]
+    fn a_sequence_is_too_large_by_its_steps_or_its_content_as_stored() {
+        // R-4.1: at most 20 steps, 100 KB a body, 300 KB of step content in all.
+        let body = |n: usize| "x".repeat(n);
+        let mut twenty: Vec<StepSpec> = (0..20).map(|_| later(Some("s"), "B", 1)).collect();
+        assert_eq!(too_large(&twenty), None);
+        twenty.push(later(Some("s"), "B", 1));
+        assert!(too_large(&twenty).is_some_and(|why| why.contains("20 steps")));
+        assert!(too_large(&[step(Some("s"), &body(MAX_BODY_BYTES + 1))]).is_some());
+        // Three full bodies fit; a fourth step's body is beyond 300 KB in all.
+        let full: Vec<StepSpec> = (0..3)
+            .map(|_| later(Some("s"), &body(100_000), 1))
+            .collect();
+        assert_eq!(too_large(&full), None);
+        let mut over = full.clone();
+        over.push(later(Some("s"), &body(8 * 1024), 1));
+        assert!(too_large(&over).is_some_and(|why| why.contains("300 KB")));
+        // Measured as stored: 60 KB of control characters is 360 KB of JSON.
+        let escaped = step(Some("s"), &"\u{1}".repeat(60 * 1024));
+        assert!(too_large(std::slice::from_ref(&escaped)).is_some());
+    }
+
+    #[test]
+    fn json_string_bytes_is_the_length_serde_json_writes() {
+        let every_ascii: String = (0u8..128).map(char::from).collect();
+        for s in ["", "plain", "é ü 漢字 🎉", "\"\\/", every_ascii.as_str()] {
+            assert_eq!(
+                json_string_bytes(s),
+                serde_json::to_string(s).unwrap().len(),
+                "{s:?}"
+            );
+        }
     }
 
     #[test]

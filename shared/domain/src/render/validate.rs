@@ -20,6 +20,66 @@ pub const MAX_BODY_BYTES: usize = 100 * 1024;
 /// Largest delay of a later step, in days (R-4.1).
 pub const MAX_DELAY_DAYS: u32 = 365;
 
+/// Most steps of a template or campaign (R-4.1).
+pub const MAX_STEPS: usize = 20;
+
+/// Most step content of a template or campaign, in bytes as stored (R-4.1:
+/// 300 KB): the subjects, bodies and text parts of all steps, each measured as
+/// the JSON string the stores keep, escapes included. Whatever the content, a
+/// template or campaign then fits one DynamoDB item (400 KB).
+pub const MAX_STEP_CONTENT_BYTES: usize = 300 * 1024;
+
+/// Why a sequence of steps is too large to keep (R-4.1; 413 in the API), or
+/// `None`: more than [`MAX_STEPS`] steps, a body or text part over
+/// [`MAX_BODY_BYTES`], or more than [`MAX_STEP_CONTENT_BYTES`] of content in
+/// all. Checked before the steps are parsed, so no oversized template is.
+pub fn too_large(steps: &[StepSpec]) -> Option<String> {
+    if steps.len() > MAX_STEPS {
+        return Some(format!("a sequence has at most {MAX_STEPS} steps"));
+    }
+    for (i, s) in steps.iter().enumerate() {
+        if s.body.len() > MAX_BODY_BYTES
+            || s.text.as_ref().is_some_and(|t| t.len() > MAX_BODY_BYTES)
+        {
+            return Some(format!("steps[{i}]: a body or text part is at most 100 KB"));
+        }
+    }
+    let content: usize = steps.iter().map(stored_content_bytes).sum();
+    (content > MAX_STEP_CONTENT_BYTES).then(|| {
+        format!(
+            "the steps hold {} KB of content as stored; at most 300 KB in all",
+            content.div_ceil(1024)
+        )
+    })
+}
+
+/// A step's subject, body and text part as the stores keep them: JSON
+/// strings, where a quote or backslash takes two bytes and a control
+/// character six (`\u0001`).
+fn stored_content_bytes(step: &StepSpec) -> usize {
+    [
+        step.subject.as_deref(),
+        Some(step.body.as_str()),
+        step.text.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(json_string_bytes)
+    .sum()
+}
+
+/// The length of `s` encoded as a JSON string by serde_json, quotes included.
+pub fn json_string_bytes(s: &str) -> usize {
+    2 + s
+        .bytes()
+        .map(|b| match b {
+            b'"' | b'\\' | b'\n' | b'\r' | b'\t' | 0x08 | 0x0c => 2,
+            0..=0x1f => 6,
+            _ => 1,
+        })
+        .sum::<usize>()
+}
+
 /// One problem found by [`validate_step`]; `field` names the offending input.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {

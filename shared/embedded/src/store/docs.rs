@@ -3,7 +3,7 @@
 //! here for every kind.
 
 use chrono::{DateTime, Utc};
-use outreach_app::ports::{Page, PageRequest, StoreError, Versioned};
+use outreach_app::ports::{MAX_RECORD_BYTES, Page, PageRequest, StoreError, Versioned};
 use rusqlite::{Connection, OptionalExtension, Params, Row, params};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -62,6 +62,17 @@ pub(super) fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(e.to_string())
 }
 
+/// A record as the JSON its row keeps, refused like DynamoDB refuses an
+/// item over its limit (`TooLarge`, nothing written): local mode keeps
+/// nothing DynamoDB could not.
+pub(super) fn encode<T: Serialize>(value: &T) -> Result<String, StoreError> {
+    let body = serde_json::to_string(value).map_err(err)?;
+    if body.len() > MAX_RECORD_BYTES {
+        return Err(StoreError::TooLarge);
+    }
+    Ok(body)
+}
+
 /// Due times are epoch milliseconds, so that SQLite compares them as numbers.
 pub(super) fn ms(t: DateTime<Utc>) -> i64 {
     t.timestamp_millis()
@@ -111,7 +122,7 @@ pub(super) fn put_doc<T: Serialize>(
     value: &T,
     expected: Option<u64>,
 ) -> Result<u64, StoreError> {
-    let body = serde_json::to_string(value).map_err(err)?;
+    let body = encode(value)?;
     match expected {
         None => {
             let inserted = conn
@@ -165,7 +176,7 @@ pub(super) fn upsert_doc<T: Serialize>(
     keys: &Keys<'_>,
     value: &T,
 ) -> Result<(), StoreError> {
-    let body = serde_json::to_string(value).map_err(err)?;
+    let body = encode(value)?;
     conn.execute_cached(
         "INSERT INTO docs (kind, id, org, parent, lookup, version, due_at, body) VALUES (?1, ?2, ?3, ?4, ?5, 1, ?6, ?7)
          ON CONFLICT(kind, id) DO UPDATE SET body = excluded.body, lookup = excluded.lookup, version = docs.version + 1",

@@ -11,13 +11,13 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use super::campaigns::write_enrollment;
-use super::docs::{err, read_bodies};
+use super::docs::{encode, err, read_bodies};
 use crate::db::Cached;
 
 /// Events are listed in the order of their times, then of their rows (as
 /// DynamoDB sorts them by time, then by arrival).
 fn insert_event(conn: &Connection, event: &EnrollmentEvent) -> Result<(), StoreError> {
-    let body = serde_json::to_string(event).map_err(err)?;
+    let body = encode(event)?;
     conn.execute_cached(
         "INSERT INTO events (org, enrollment, body) VALUES (?1, ?2, ?3)",
         params![event.org_id.as_str(), event.enrollment_id.as_str(), body],
@@ -28,7 +28,7 @@ fn insert_event(conn: &Connection, event: &EnrollmentEvent) -> Result<(), StoreE
 
 /// A handed-off message under both of its ids.
 fn insert_message(conn: &Connection, m: &MessageRef) -> Result<(), StoreError> {
-    let body = serde_json::to_string(m).map_err(err)?;
+    let body = encode(m)?;
     for id in [&m.message_id, &m.rfc822_message_id] {
         conn.execute_cached(
             "INSERT INTO messages (id, to_addr, body) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO NOTHING",

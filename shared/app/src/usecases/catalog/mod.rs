@@ -5,7 +5,7 @@ pub mod candidates;
 use outreach_domain::Name;
 use outreach_domain::campaign::StepSpec;
 use outreach_domain::ids::{ProjectId, TemplateId};
-use outreach_domain::render::validate_step;
+use outreach_domain::render::{too_large, validate_step};
 
 use crate::auth::Identity;
 use crate::error::{Error, FieldError};
@@ -25,21 +25,14 @@ fn valid_name(name: &str) -> Result<String, Error> {
 }
 
 /// Validates a sequence's steps; errors name `steps[i].field`.
+/// A sequence beyond R-4.1's sizes (more than 20 steps, a body over 100 KB,
+/// over 300 KB of content as stored) is a limit of §13: 413, like the request.
 pub fn validate_steps(steps: &[StepSpec]) -> Result<(), Error> {
     if steps.is_empty() {
         return Err(Error::invalid("steps", "at least one step is required"));
     }
-    if steps.len() > 20 {
-        return Err(Error::invalid("steps", "at most 20 steps"));
-    }
-    // A step body over 100 KB is a limit of §13: 413, like the request.
-    let limit = outreach_domain::render::MAX_BODY_BYTES;
-    for (i, s) in steps.iter().enumerate() {
-        if s.body.len() > limit || s.text.as_ref().is_some_and(|t| t.len() > limit) {
-            return Err(Error::TooLarge(format!(
-                "steps[{i}]: a body or text part is at most 100 KB"
-            )));
-        }
+    if let Some(why) = too_large(steps) {
+        return Err(Error::TooLarge(why));
     }
     let errors: Vec<FieldError> = steps
         .iter()

@@ -580,8 +580,18 @@ impl Enrollments<'_> {
     }
 }
 
+/// Most custom merge fields of one enrollment, in bytes as stored (the JSON
+/// the stores keep, escapes included: a control character takes six bytes).
+/// The enrollment is rewritten by every claim and recording of a step, so its
+/// fields must leave room for its steps' attempts within one DynamoDB item
+/// (400 KB), or every later write of it would fail. 128 KB holds any set the
+/// rules below allow in plain text (50 × 2,000 bytes and their names) and
+/// leaves over 270 KB for the rest (413 beyond, SPEC §13).
+pub const MAX_CUSTOM_FIELDS_BYTES: usize = 128 * 1024;
+
 /// Custom merge fields: at most 50, named with letters, digits and
-/// `_`, each value at most 2,000 characters.
+/// `_`, each value at most 2,000 characters, and at most
+/// [`MAX_CUSTOM_FIELDS_BYTES`] in all as stored.
 fn check_custom_fields(fields: &std::collections::BTreeMap<String, String>) -> Result<(), Error> {
     if fields.len() > 50 {
         return Err(Error::invalid("custom_fields", "at most 50 custom fields"));
@@ -602,6 +612,13 @@ fn check_custom_fields(fields: &std::collections::BTreeMap<String, String>) -> R
                 "at most 2000 characters",
             ));
         }
+    }
+    let stored = serde_json::to_vec(fields).map_or(usize::MAX, |json| json.len());
+    if stored > MAX_CUSTOM_FIELDS_BYTES {
+        return Err(Error::TooLarge(format!(
+            "the custom fields take {} KB as stored; at most 128 KB in all",
+            stored.div_ceil(1024)
+        )));
     }
     Ok(())
 }
