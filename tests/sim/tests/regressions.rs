@@ -1,4 +1,4 @@
-//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206) that once found a bug, replayed: each
+//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206, 80808) that once found a bug, replayed: each
 //! must now break no invariant. The run indices hold for the simulation as it
 //! is; if a change of the simulation moves them, the full run
 //! (`outreach-sim --runs 10000 --seed 424242`) is the judge.
@@ -172,4 +172,13 @@ fn a_moved_message_keeps_its_reservation_through_a_sender_fault() {
 #[test]
 fn a_resend_recorded_by_its_delivery_re_spaces_the_next_step() {
     replay_of(61_206, 9530);
+}
+
+/// A re-send of step 1 after a hard bounce took the reservation step 2 held
+/// on the day it had been moved to, and step 2 was pushed a second time while
+/// a message first planned for that day took its place. Found
+/// with seed 80808.
+#[test]
+fn a_resend_leaves_a_later_steps_reservation_alone() {
+    replay_of(80_808, 8750);
 }

@@ -95,7 +95,12 @@ impl Sending<'_> {
         now: DateTime<Utc>,
     ) -> Result<Room, Error> {
         // A reservation is used once; one of another day stays counted there.
-        let reserved = e.reserved_slot.take();
+        // A later step's reservation stays its own while an earlier step is
+        // sent again (a re-send after a hard bounce, R-9.2): it holds its place.
+        let reserved = match e.reserved_slot {
+            Some(r) if r.step > step => None,
+            _ => e.reserved_slot.take(),
+        };
         if account.daily_limit.is_none() && campaign.daily_limit.is_none() {
             return Ok(Room::Unlimited);
         }
@@ -173,6 +178,18 @@ impl Sending<'_> {
             }
         }
         Ok(None)
+    }
+
+    /// The count a reservation of `e` holds a place in.
+    pub(super) fn reservation_of(
+        account: &EmailAccount,
+        campaign: &Campaign,
+        reserved: ReservedSlot,
+    ) -> DailySlot {
+        DailySlot {
+            count: day_slot(account, campaign, reserved.day),
+            reserved: false,
+        }
     }
 
     /// Gives back a slot that no write used up: a reservation the enrollment

@@ -121,7 +121,7 @@ impl Sending<'_> {
         let slot = stage!(self.take_room(&mut ready).await?);
         let claimed = stage!(self.claim(&mut ready, address, slot).await?);
         let hand_off = self.hand_off(job, &ready, &mail, &claimed).await?;
-        if matches!(hand_off, HandOff::SenderFault(..)) {
+        if matches!(hand_off, HandOff::SenderFault(..) | HandOff::Deferred(None)) {
             // Provably not sent, and the campaign pauses: a slot taken now is
             // free again; a moved message's reservation stays its own.
             self.release_unused_slot(claimed.slot).await?;
@@ -479,6 +479,13 @@ impl Sending<'_> {
             Room::Slot(slot) => return Ok(Flow::Go(Some(slot))),
             Room::Full(outdated) => outdated,
         };
+        // A later step's reservation is displaced by this move: the steps
+        // after this one are planned again after it, so its place is
+        // given back once the move is written.
+        let displaced = e
+            .reserved_slot
+            .filter(|r| r.step != *step)
+            .map(|r| Sending::reservation_of(account, campaign, r));
         let zone = self.campaigns().plan_zone(campaign, e).await?;
         let Some(reserved) = self
             .move_to_a_free_day(e, *step, account, campaign, zone, *now)
@@ -491,6 +498,7 @@ impl Sending<'_> {
             return Ok(Flow::Lost);
         }
         self.release_daily_slot(outdated).await?;
+        self.release_daily_slot(displaced).await?;
         if let Some(at) = e.next_due_at {
             self.scheduler.schedule(&WakeUp::send_step(e, at)).await?;
         }
@@ -591,10 +599,15 @@ impl Sending<'_> {
                 // account-wide refusals are back-pressure, never bounces; an operator alarm fires.
                 tracing::error!(alarm = "ses_deferred", enrollment = %id, %why, "the mail service refused the send for the whole account");
                 tracing::warn!(enrollment = %id, step, attempt, %why, "mail service deferred the send");
-                let kept = claimed.slot.as_ref().map(|s| ReservedSlot {
-                    step,
-                    day: s.count.day,
-                });
+                // A later step's reservation stays; this step's
+                // retry then competes for a slot like any other message.
+                let kept = match ready.e.reserved_slot {
+                    Some(r) if r.step > step => None,
+                    _ => claimed.slot.as_ref().map(|s| ReservedSlot {
+                        step,
+                        day: s.count.day,
+                    }),
+                };
                 HandOff::Deferred(kept)
             }
             Err(MailerError::SenderFault(why)) => HandOff::SenderFault(

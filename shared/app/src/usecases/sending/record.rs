@@ -199,14 +199,19 @@ fn apply(
         HandOff::Deferred(kept) => {
             e.release_claim(step, attempt, Some(now + config.defer_delay))
                 .ok()?;
-            // The retry keeps its place under the daily limits.
-            e.reserved_slot = *kept;
+            // The retry keeps its place under the daily limits; a
+            // later step's reservation, when there is one, stays instead.
+            if kept.is_some() {
+                e.reserved_slot = *kept;
+            }
             let why = "the mail service deferred the send; re-planned (R-8.4)";
             recorded(JobOutcome::Deferred, "deferred", Some(why), false)
         }
         HandOff::SenderFault(why, kept) => {
             e.release_claim(step, attempt, None).ok()?;
-            e.reserved_slot = *kept;
+            if kept.is_some() {
+                e.reserved_slot = *kept;
+            }
             recorded(JobOutcome::SenderFault, "sender_error", Some(why), false)
         }
         HandOff::Refused(why) => {
