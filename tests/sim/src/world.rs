@@ -372,6 +372,9 @@ pub struct World {
     delivered: Vec<Task>,
     crash_rate: f64,
     last_sweep: DateTime<Utc>,
+    /// The last sweep that ran to its end: only such a sweep must have acted
+    /// on everything overdue (a crashed one runs again, R-8.1).
+    last_complete_sweep: DateTime<Utc>,
     /// Due enrollments the last sweep left unchanged.
     held: HashSet<(String, DateTime<Utc>)>,
     /// Overdue enrollments without a wake-up: (due, first seen overdue).
@@ -476,6 +479,7 @@ impl World {
             delivered: Vec::new(),
             crash_rate: 0.08 * scale,
             last_sweep: start,
+            last_complete_sweep: start,
             held: HashSet::new(),
             overdue: std::collections::HashMap::new(),
             trace: Vec::new(),
@@ -814,8 +818,9 @@ impl World {
     }
 
     /// Runs background tasks with the run's crash rate; crashed ones are
-    /// delivered again later (Lambda and SNS retries), usually.
-    async fn run_background(&mut self, tasks: Vec<Task>) {
+    /// delivered again later (Lambda and SNS retries), usually. Returns how
+    /// many crashed.
+    async fn run_background(&mut self, tasks: Vec<Task>) -> usize {
         let mut with_crash = Vec::new();
         for task in tasks {
             let crash = if self.faults_on()
@@ -829,11 +834,14 @@ impl World {
             with_crash.push((task, crash));
         }
         let until = self.now() + MAX_EVENT_AGE;
-        for task in self.run_tasks(with_crash).await {
+        let crashed = self.run_tasks(with_crash).await;
+        let count = crashed.len();
+        for task in crashed {
             if self.rng.random_bool(0.7) {
                 self.later.push(Redelivery { task, until });
             }
         }
+        count
     }
 
     /// Fires a due wake-up the way the scheduler would, with duplicate and late
@@ -918,7 +926,13 @@ impl World {
 
     async fn sweep(&mut self) {
         self.last_sweep = self.now();
-        self.run_background(vec![Task::Sweep]).await;
+        if self.run_background(vec![Task::Sweep]).await > 0 {
+            // A crashed sweep left work undone: the next one, a minute
+            // later, looks at everything again.
+            self.held.clear();
+            return;
+        }
+        self.last_complete_sweep = self.last_sweep;
         // Due enrollments the sweeper left as they were (a send held back):
         // sweeping them every minute would change nothing.
         self.held = self
@@ -1353,7 +1367,7 @@ impl World {
                         .filter(|(due, _)| *due == d)
                         .map_or(now, |(_, since)| *since);
                     overdue.insert(e.id.to_string(), (d, since));
-                    self.last_sweep > since
+                    self.last_complete_sweep > since
                 }
             };
             if stuck && self.stuck_reported.insert(e.id.to_string()) {

@@ -1,4 +1,4 @@
-//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206, 80808) that once found a bug, replayed: each
+//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206, 80808, 31337) that once found a bug, replayed: each
 //! must now break no invariant. The run indices hold for the simulation as it
 //! is; if a change of the simulation moves them, the full run
 //! (`outreach-sim --runs 10000 --seed 424242`) is the judge.
@@ -181,4 +181,13 @@ fn a_resend_recorded_by_its_delivery_re_spaces_the_next_step() {
 #[test]
 fn a_resend_leaves_a_later_steps_reservation_alone() {
     replay_of(80_808, 8750);
+}
+
+/// Two sweeps in a row crashed part-way, and the liveness check took them for
+/// sweeps that had looked at everything overdue: only a sweep that ran to its
+/// end must have acted. Found with seed 31337.
+#[test]
+fn a_crashed_sweep_is_not_taken_for_a_complete_one() {
+    replay_of(31_337, 5427);
+    replay_of(31_337, 5661);
 }
