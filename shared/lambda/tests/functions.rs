@@ -1253,3 +1253,126 @@ async fn wake_ups_go_through_the_send_queue_at_the_instance_pace() {
         .expect("acknowledged");
     assert!(failed_ids(&response).is_empty(), "{response}");
 }
+
+/// SES, counting the messages handed to it.
+struct Counted {
+    ses: Arc<dyn Mailer>,
+    calls: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl Mailer for Counted {
+    async fn send(&self, mail: &OutboundMail) -> Result<SentMail, MailerError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.ses.send(mail).await
+    }
+}
+
+#[tokio::test]
+async fn single_messages_and_resends_go_through_the_send_queue() {
+    // §15: every path that sends passes the send queue's bound: a
+    // single message answers `queued`, its message id filled in by send-step;
+    // a redelivered job never sends twice: the re-send after a
+    // hard bounce is a wake-up onto the send queue, never sent by ses-events.
+    let stack = Stack::new().await;
+    let campaign = stack
+        .campaign(&[&["ada@home.example", "ada@engines.example"]])
+        .await;
+    let candidate = &campaign.candidates[0];
+    let path = format!("/v1/candidates/{candidate}/messages");
+    let body = json!({"sender_account_id": campaign.account, "subject": "Quick question",
+        "body": "<p>Hi {{ candidate.first_name }}</p>"});
+    let (status, queued) = stack.api("POST", &path, Some(body)).await;
+    assert_eq!(status, 201, "{queued}");
+    assert_eq!(queued["status"], "queued", "{queued}");
+    assert_eq!(queued["message_id"], Value::Null, "{queued}");
+    let id = queued["id"].as_str().expect("the message's id").to_owned();
+    let stored = stack.stored(&id).await;
+    assert!(
+        stored.steps[0].attempts.is_empty(),
+        "nothing handed to SES by the API function"
+    );
+    // Its wake-up, the safety net, targets the send queue too.
+    let (_, _, input) = stack.pending_wake_up(&id).await;
+    assert_eq!(input["enrollment_id"], json!(id));
+
+    let records = stack.send_queue_records(std::slice::from_ref(&id)).await;
+    assert_eq!(records.len(), 1, "one job on the send queue: {records:?}");
+    let ses = Arc::new(Counted {
+        ses: Arc::new(outreach_aws::SesMailer::new(
+            stack.aws.clients.sesv2.clone(),
+            &stack.aws.clients.region,
+            stack.settings.configuration_set.clone(),
+        )),
+        calls: AtomicU32::new(0),
+    });
+    let send_step = stack.app_with(ses.clone(), None);
+    let batch = json!({"Records": records});
+    let response = send_step
+        .on_send_step(invocation(batch.clone()))
+        .await
+        .expect("the batch ran");
+    assert!(failed_ids(&response).is_empty(), "{response}");
+    assert_eq!(ses.calls.load(Ordering::SeqCst), 1);
+    let listed = stack.ok("GET", &path, None).await;
+    let sent = &listed["items"][0];
+    assert_eq!(sent["id"], json!(id), "{listed}");
+    assert_eq!(sent["status"], "sent", "{listed}");
+    assert_eq!(sent["address"], "ada@home.example");
+    let first_message = sent["message_id"]
+        .as_str()
+        .expect("the SES message id, filled in")
+        .to_owned();
+
+    // SQS delivers the same job again: claimed once, sent once.
+    let response = send_step
+        .on_send_step(invocation(batch))
+        .await
+        .expect("the batch ran");
+    assert!(failed_ids(&response).is_empty(), "{response}");
+    assert_eq!(ses.calls.load(Ordering::SeqCst), 1, "never sent twice");
+
+    // A hard bounce: ses-events plans the re-send, it does not send it.
+    let message = Campaign {
+        id: sent["campaign_id"].as_str().expect("its campaign").to_owned(),
+        account: campaign.account.clone(),
+        candidates: vec![candidate.clone()],
+        enrollments: vec![id.clone()],
+    };
+    let event = bounce(&stack, &message, &first_message, "ada@home.example");
+    let answer = stack
+        .app
+        .on_ses_events(invocation(event))
+        .await
+        .expect("the bounce is applied");
+    assert!(
+        answer["outcomes"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Applied"),
+        "{answer}"
+    );
+    let bounced = stack.stored(&id).await;
+    assert_eq!(bounced.steps[0].attempts.len(), 1, "no re-send inline");
+    let listed = stack.ok("GET", &path, None).await;
+    assert_eq!(listed["items"][0]["status"], "scheduled", "{listed}");
+    assert!(
+        stack.send_queue_records(&[]).await.is_empty(),
+        "nothing queued before its time"
+    );
+    // Its wake-up fires onto the send queue; send-step re-sends it.
+    let at = stack.deliver_wake_up(&id).await;
+    stack.clock.set(stack.clock.now().max(at));
+    let records = stack.send_queue_records(std::slice::from_ref(&id)).await;
+    let response = send_step
+        .on_send_step(invocation(json!({"Records": records})))
+        .await
+        .expect("the batch ran");
+    assert!(failed_ids(&response).is_empty(), "{response}");
+    assert_eq!(ses.calls.load(Ordering::SeqCst), 2);
+    let listed = stack.ok("GET", &path, None).await;
+    let resent = &listed["items"][0];
+    assert_eq!(resent["status"], "sent", "{listed}");
+    assert_eq!(resent["address"], "ada@engines.example", "{listed}");
+    assert_ne!(resent["message_id"], json!(first_message));
+}
