@@ -3,7 +3,8 @@
 //! the AWS adapters against the emulator, with the effect checked in the
 //! store through the API: a send recorded, wake-ups through the send queue
 //! (paced, partial batch failures), a bounce cascaded to the next address, a
-//! reply ending the enrollment, a missing wake-up re-queued by the sweeper.
+//! reply ending the enrollment, a missing wake-up re-queued by the sweeper,
+//! single messages and bounce re-sends through the send queue.
 //! Also: the template sets what the functions read and declares the table
 //! the adapters use.
 
@@ -1334,7 +1335,10 @@ async fn single_messages_and_resends_go_through_the_send_queue() {
 
     // A hard bounce: ses-events plans the re-send, it does not send it.
     let message = Campaign {
-        id: sent["campaign_id"].as_str().expect("its campaign").to_owned(),
+        id: sent["campaign_id"]
+            .as_str()
+            .expect("its campaign")
+            .to_owned(),
         account: campaign.account.clone(),
         candidates: vec![candidate.clone()],
         enrollments: vec![id.clone()],
@@ -1375,4 +1379,50 @@ async fn single_messages_and_resends_go_through_the_send_queue() {
     assert_eq!(resent["status"], "sent", "{listed}");
     assert_eq!(resent["address"], "ada@engines.example", "{listed}");
     assert_ne!(resent["message_id"], json!(first_message));
+}
+
+#[tokio::test]
+async fn a_single_message_over_the_daily_limit_answers_scheduled_and_is_not_queued() {
+    // the room is taken when the message is recorded, so the answer
+    // says `scheduled` in AWS too; the queued one's send uses its reserved
+    // room instead of counting again (with a limit of 1 it still goes today).
+    let stack = Stack::new().await;
+    let campaign = stack.campaign(&[&["ada@home.example"]]).await;
+    stack
+        .ok(
+            "PATCH",
+            &format!("/v1/email-accounts/{}", campaign.account),
+            Some(json!({"daily_limit": 1})),
+        )
+        .await;
+    let path = format!("/v1/candidates/{}/messages", campaign.candidates[0]);
+    let body = json!({"sender_account_id": campaign.account, "subject": "Hi", "body": "<p>Hi</p>"});
+    let (status, first) = stack.api("POST", &path, Some(body.clone())).await;
+    assert_eq!(
+        (status, &first["status"]),
+        (201, &json!("queued")),
+        "{first}"
+    );
+    let (status, second) = stack.api("POST", &path, Some(body)).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["status"], "scheduled", "{second}");
+    let at = second["scheduled_at"].as_str().expect("when it leaves");
+    assert!(at.starts_with("2026-12-02"), "the next day: {second}");
+    let id = first["id"].as_str().expect("an id").to_owned();
+    let records = stack.send_queue_records(std::slice::from_ref(&id)).await;
+    assert_eq!(records.len(), 1, "only the first is queued: {records:?}");
+    let response = stack
+        .app
+        .on_send_step(invocation(json!({"Records": records})))
+        .await
+        .expect("the batch ran");
+    assert!(failed_ids(&response).is_empty(), "{response}");
+    let listed = stack.ok("GET", &path, None).await;
+    let sent = listed["items"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["id"] == json!(id))
+        .expect("the first message");
+    assert_eq!(sent["status"], "sent", "{listed}");
 }

@@ -1,7 +1,9 @@
 //! Single messages: one message to one candidate, sent at once, from any
 //! sender account the user may use. A single message rides on a one-step
 //! campaign of kind `single` (in no project), so the claim, the headers of
-//! R-8 and everything of R-9 apply to it unchanged.
+//! R-8 and everything of R-9 apply to it unchanged. It is recorded first and
+//! then handed off through the Queue port: onto the send queue in AWS (§15,
+//! the answer says `queued`), within the request locally.
 
 use chrono::{DateTime, Utc};
 use outreach_domain::EmailAddress;
@@ -110,7 +112,8 @@ impl Sending<'_> {
                 "no address of this candidate can receive mail (R-7.3)",
             ));
         }
-        self.send_now(who, &account, campaign, enrollment, now).await
+        self.send_now(who, &account, campaign, enrollment, now)
+            .await
     }
 
     /// The message's step: a template's step (the first by default) or the
@@ -254,7 +257,10 @@ impl Sending<'_> {
             .ok_or_else(lost)?;
         let mut e = v.value;
         e.apply_plan(now, &[now]);
-        let (slot, moved) = match self.take_daily_slot(account, campaign, &mut e, 1, now).await? {
+        let (slot, moved) = match self
+            .take_daily_slot(account, campaign, &mut e, 1, now)
+            .await?
+        {
             Room::Unlimited => (None, false),
             Room::Slot(slot) => {
                 // The send uses this reservation instead of counting again.
