@@ -3,7 +3,8 @@
 //! the AWS adapters against the emulator, with the effect checked in the
 //! store through the API: a send recorded, wake-ups through the send queue
 //! (paced, partial batch failures), a bounce cascaded to the next address, a
-//! reply ending the enrollment, a missing wake-up re-queued by the sweeper.
+//! reply ending the enrollment, a missing wake-up re-queued by the sweeper,
+//! single messages and bounce re-sends through the send queue.
 //! Also: the template sets what the functions read and declares the table
 //! the adapters use.
 
@@ -1252,4 +1253,176 @@ async fn wake_ups_go_through_the_send_queue_at_the_instance_pace() {
         .await
         .expect("acknowledged");
     assert!(failed_ids(&response).is_empty(), "{response}");
+}
+
+/// SES, counting the messages handed to it.
+struct Counted {
+    ses: Arc<dyn Mailer>,
+    calls: AtomicU32,
+}
+
+#[async_trait::async_trait]
+impl Mailer for Counted {
+    async fn send(&self, mail: &OutboundMail) -> Result<SentMail, MailerError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.ses.send(mail).await
+    }
+}
+
+#[tokio::test]
+async fn single_messages_and_resends_go_through_the_send_queue() {
+    // §15: every path that sends passes the send queue's bound: a
+    // single message answers `queued`, its message id filled in by send-step;
+    // a redelivered job never sends twice: the re-send after a
+    // hard bounce is a wake-up onto the send queue, never sent by ses-events.
+    let stack = Stack::new().await;
+    let campaign = stack
+        .campaign(&[&["ada@home.example", "ada@engines.example"]])
+        .await;
+    let candidate = &campaign.candidates[0];
+    let path = format!("/v1/candidates/{candidate}/messages");
+    let body = json!({"sender_account_id": campaign.account, "subject": "Quick question",
+        "body": "<p>Hi {{ candidate.first_name }}</p>"});
+    let (status, queued) = stack.api("POST", &path, Some(body)).await;
+    assert_eq!(status, 201, "{queued}");
+    assert_eq!(queued["status"], "queued", "{queued}");
+    assert_eq!(queued["message_id"], Value::Null, "{queued}");
+    let id = queued["id"].as_str().expect("the message's id").to_owned();
+    let stored = stack.stored(&id).await;
+    assert!(
+        stored.steps[0].attempts.is_empty(),
+        "nothing handed to SES by the API function"
+    );
+    // Its wake-up, the safety net, targets the send queue too.
+    let (_, _, input) = stack.pending_wake_up(&id).await;
+    assert_eq!(input["enrollment_id"], json!(id));
+
+    let records = stack.send_queue_records(std::slice::from_ref(&id)).await;
+    assert_eq!(records.len(), 1, "one job on the send queue: {records:?}");
+    let ses = Arc::new(Counted {
+        ses: Arc::new(outreach_aws::SesMailer::new(
+            stack.aws.clients.sesv2.clone(),
+            &stack.aws.clients.region,
+            stack.settings.configuration_set.clone(),
+        )),
+        calls: AtomicU32::new(0),
+    });
+    let send_step = stack.app_with(ses.clone(), None);
+    let batch = json!({"Records": records});
+    let response = send_step
+        .on_send_step(invocation(batch.clone()))
+        .await
+        .expect("the batch ran");
+    assert!(failed_ids(&response).is_empty(), "{response}");
+    assert_eq!(ses.calls.load(Ordering::SeqCst), 1);
+    let listed = stack.ok("GET", &path, None).await;
+    let sent = &listed["items"][0];
+    assert_eq!(sent["id"], json!(id), "{listed}");
+    assert_eq!(sent["status"], "sent", "{listed}");
+    assert_eq!(sent["address"], "ada@home.example");
+    let first_message = sent["message_id"]
+        .as_str()
+        .expect("the SES message id, filled in")
+        .to_owned();
+
+    // SQS delivers the same job again: claimed once, sent once.
+    let response = send_step
+        .on_send_step(invocation(batch))
+        .await
+        .expect("the batch ran");
+    assert!(failed_ids(&response).is_empty(), "{response}");
+    assert_eq!(ses.calls.load(Ordering::SeqCst), 1, "never sent twice");
+
+    // A hard bounce: ses-events plans the re-send, it does not send it.
+    let message = Campaign {
+        id: sent["campaign_id"]
+            .as_str()
+            .expect("its campaign")
+            .to_owned(),
+        account: campaign.account.clone(),
+        candidates: vec![candidate.clone()],
+        enrollments: vec![id.clone()],
+    };
+    let event = bounce(&stack, &message, &first_message, "ada@home.example");
+    let answer = stack
+        .app
+        .on_ses_events(invocation(event))
+        .await
+        .expect("the bounce is applied");
+    assert!(
+        answer["outcomes"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Applied"),
+        "{answer}"
+    );
+    let bounced = stack.stored(&id).await;
+    assert_eq!(bounced.steps[0].attempts.len(), 1, "no re-send inline");
+    let listed = stack.ok("GET", &path, None).await;
+    assert_eq!(listed["items"][0]["status"], "scheduled", "{listed}");
+    assert!(
+        stack.send_queue_records(&[]).await.is_empty(),
+        "nothing queued before its time"
+    );
+    // Its wake-up fires onto the send queue; send-step re-sends it.
+    let at = stack.deliver_wake_up(&id).await;
+    stack.clock.set(stack.clock.now().max(at));
+    let records = stack.send_queue_records(std::slice::from_ref(&id)).await;
+    let response = send_step
+        .on_send_step(invocation(json!({"Records": records})))
+        .await
+        .expect("the batch ran");
+    assert!(failed_ids(&response).is_empty(), "{response}");
+    assert_eq!(ses.calls.load(Ordering::SeqCst), 2);
+    let listed = stack.ok("GET", &path, None).await;
+    let resent = &listed["items"][0];
+    assert_eq!(resent["status"], "sent", "{listed}");
+    assert_eq!(resent["address"], "ada@engines.example", "{listed}");
+    assert_ne!(resent["message_id"], json!(first_message));
+}
+
+#[tokio::test]
+async fn a_single_message_over_the_daily_limit_answers_scheduled_and_is_not_queued() {
+    // the room is taken when the message is recorded, so the answer
+    // says `scheduled` in AWS too; the queued one's send uses its reserved
+    // room instead of counting again (with a limit of 1 it still goes today).
+    let stack = Stack::new().await;
+    let campaign = stack.campaign(&[&["ada@home.example"]]).await;
+    stack
+        .ok(
+            "PATCH",
+            &format!("/v1/email-accounts/{}", campaign.account),
+            Some(json!({"daily_limit": 1})),
+        )
+        .await;
+    let path = format!("/v1/candidates/{}/messages", campaign.candidates[0]);
+    let body = json!({"sender_account_id": campaign.account, "subject": "Hi", "body": "<p>Hi</p>"});
+    let (status, first) = stack.api("POST", &path, Some(body.clone())).await;
+    assert_eq!(
+        (status, &first["status"]),
+        (201, &json!("queued")),
+        "{first}"
+    );
+    let (status, second) = stack.api("POST", &path, Some(body)).await;
+    assert_eq!(status, 201, "{second}");
+    assert_eq!(second["status"], "scheduled", "{second}");
+    let at = second["scheduled_at"].as_str().expect("when it leaves");
+    assert!(at.starts_with("2026-12-02"), "the next day: {second}");
+    let id = first["id"].as_str().expect("an id").to_owned();
+    let records = stack.send_queue_records(std::slice::from_ref(&id)).await;
+    assert_eq!(records.len(), 1, "only the first is queued: {records:?}");
+    let response = stack
+        .app
+        .on_send_step(invocation(json!({"Records": records})))
+        .await
+        .expect("the batch ran");
+    assert!(failed_ids(&response).is_empty(), "{response}");
+    let listed = stack.ok("GET", &path, None).await;
+    let sent = listed["items"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .find(|m| m["id"] == json!(id))
+        .expect("the first message");
+    assert_eq!(sent["status"], "sent", "{listed}");
 }

@@ -41,7 +41,12 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
 /// Sends one message to a candidate at once.
 ///
 /// From a template step or an inline subject and body; the address follows R-7
-/// unless given.
+/// unless given. Locally the message is handed to the mail service within the
+/// request (`sent`). In AWS it goes through the send queue, within the same
+/// bound as every campaign step (§15): the answer is `queued` with
+/// `message_id` null, filled in seconds later (`GET
+/// /v1/candidates/{id}/messages`). Beyond the sender account's daily limit it
+/// is `scheduled`, with `scheduled_at` the time it will leave.
 #[utoipa::path(
     post,
     path = "/v1/candidates/{id}/messages",
@@ -50,7 +55,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
     params(("id" = String, Path, description = "Candidate id")),
     request_body = NewMessage,
     responses(
-        (status = 201, description = "The message", body = MessageView),
+        (status = 201, description = "The message: `sent`, `queued` (AWS) or `scheduled` (daily limit)", body = MessageView),
         (status = 402, description = "The candidate is not revealed and no credit is left", body = Problem, content_type = "application/problem+json"),
     ),
 )]

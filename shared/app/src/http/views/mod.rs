@@ -507,7 +507,7 @@ pub struct MessageView {
     pub id: String,
     pub candidate_id: String,
     pub campaign_id: String,
-    pub status: StepStatus,
+    pub status: MessageStatus,
     pub enrollment_status: EnrollmentStatus,
     #[schema(required = true)]
     pub address: Option<String>,
@@ -524,6 +524,57 @@ pub struct MessageView {
     pub replied: bool,
 }
 
+/// What became of a single message (R-12, Appendix A): a step's status
+/// and `queued` while it is due and waits for the send queue (AWS,
+/// §15), or is being handed to the mail service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// Not planned to leave: it waits blocked.
+    Pending,
+    /// Due: on the send queue or being handed off; `message_id` is null
+    /// until it is sent, seconds later.
+    Queued,
+    /// Planned for later (`scheduled_at`): the daily limit moved it,
+    /// or it is re-sent after a bounce.
+    Scheduled,
+    Sent,
+    Delivered,
+    Bounced,
+    Cancelled,
+    Failed,
+}
+
+/// The status of a single message at `now`: planned for later is
+/// `scheduled`, due or in flight is `queued` (no grace period, R-12).
+fn message_status(e: &Enrollment, now: DateTime<Utc>) -> MessageStatus {
+    let step = e.step_status(1, now, false);
+    if matches!(step, StepStatus::Pending | StepStatus::Scheduled) && e.may_send_step(1) {
+        let in_flight = e
+            .steps
+            .first()
+            .and_then(|s| s.latest())
+            .is_some_and(|a| a.state == AttemptState::Claimed);
+        match e.next_planned_at() {
+            Some(at) if at > now => return MessageStatus::Scheduled,
+            Some(_) => return MessageStatus::Queued,
+            None if in_flight => return MessageStatus::Queued,
+            None => {}
+        }
+    }
+    match step {
+        // A single message has no grace period: planned is scheduled.
+        StepStatus::Pending if e.next_planned_at().is_some() => MessageStatus::Scheduled,
+        StepStatus::Pending => MessageStatus::Pending,
+        StepStatus::Scheduled => MessageStatus::Scheduled,
+        StepStatus::Sent => MessageStatus::Sent,
+        StepStatus::Delivered => MessageStatus::Delivered,
+        StepStatus::Bounced => MessageStatus::Bounced,
+        StepStatus::Cancelled => MessageStatus::Cancelled,
+        StepStatus::Failed => MessageStatus::Failed,
+    }
+}
+
 /// A single message as `viewer` sees it: the address is `null` when it is a
 /// colleague's manual address of `candidate`.
 pub fn message(
@@ -534,11 +585,7 @@ pub fn message(
 ) -> MessageView {
     let latest = e.steps.first().and_then(|s| s.latest());
     let visible = |a: &EmailAddress| shown_address(a, Some(candidate), viewer);
-    let status = match e.step_status(1, now, false) {
-        // A single message has no grace period: planned is scheduled.
-        StepStatus::Pending if e.next_planned_at().is_some() => StepStatus::Scheduled,
-        other => other,
-    };
+    let status = message_status(e, now);
     MessageView {
         id: e.id.to_string(),
         candidate_id: e.candidate_id.to_string(),

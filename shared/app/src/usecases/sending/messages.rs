@@ -1,22 +1,25 @@
 //! Single messages: one message to one candidate, sent at once, from any
 //! sender account the user may use. A single message rides on a one-step
 //! campaign of kind `single` (in no project), so the claim, the headers of
-//! R-8 and everything of R-9 apply to it unchanged.
+//! R-8 and everything of R-9 apply to it unchanged. It is recorded first and
+//! then handed off through the Queue port: onto the send queue in AWS (§15,
+//! the answer says `queued`), within the request locally.
 
 use chrono::{DateTime, Utc};
 use outreach_domain::EmailAddress;
 use outreach_domain::Zone;
 use outreach_domain::campaign::{Campaign, CampaignKind, CampaignStatus, StepSpec, WhenToSend};
 use outreach_domain::candidate::Candidate;
-use outreach_domain::enrollment::{Enrollment, NewEnrollment};
+use outreach_domain::enrollment::{Enrollment, NewEnrollment, ReservedSlot};
 use outreach_domain::ids::{CampaignId, ProjectId};
 use outreach_domain::render::RenderError;
 
 use super::Sending;
+use super::daily_limit::Room;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::EmailAccount;
-use crate::ports::{Activity, Job, RevealOutcome, WakeUp};
+use crate::ports::{Activity, RevealOutcome, SendHandoff, WakeUp};
 use crate::usecases::catalog::validate_steps;
 use crate::usecases::enrollments::enrollment_id;
 use crate::usecases::sending::render_enrollment_step;
@@ -109,7 +112,8 @@ impl Sending<'_> {
                 "no address of this candidate can receive mail (R-7.3)",
             ));
         }
-        self.send_now(who, campaign, enrollment, now).await
+        self.send_now(who, &account, campaign, enrollment, now)
+            .await
     }
 
     /// The message's step: a template's step (the first by default) or the
@@ -186,11 +190,16 @@ impl Sending<'_> {
     }
 
     /// Reveals the candidate, stores the message's campaign and
-    /// enrollment due now, and sends it in this request through the send of
-    /// R-8; the wake-up is the safety net.
+    /// enrollment due now, and hands it to the send of R-8 the way the
+    /// deployment sends (§15): onto the send queue in AWS, where send-step
+    /// sends it within the same bound as every campaign step and the answer
+    /// says `queued`; within this request locally. A message the account's
+    /// daily limit leaves no room for today is planned for the next day with
+    /// room and answers `scheduled`. The wake-up is the safety net.
     async fn send_now(
         &self,
         who: &Identity,
+        account: &EmailAccount,
         campaign: Campaign,
         enrollment: Enrollment,
         now: DateTime<Utc>,
@@ -209,28 +218,13 @@ impl Sending<'_> {
         }
         self.store.put_campaign(&campaign, None).await?;
         self.store.insert_enrollment(&enrollment).await?;
-        // No grace for a single message: due now.
+        let (e, moved) = self.plan_now(&campaign, account, &enrollment, now).await?;
+        let wake_up = WakeUp::send_step(&e, e.next_due_at.unwrap_or(now));
+        self.scheduler.schedule(&wake_up).await?;
+        if !moved {
+            self.hand_to_send_queue(&wake_up).await?;
+        }
         let lost = || Error::Internal("lost the message".into());
-        let v = self
-            .store
-            .get_enrollment(org, &enrollment.id)
-            .await?
-            .ok_or_else(lost)?;
-        let mut e = v.value;
-        e.apply_plan(now, &[now]);
-        self.store
-            .update_enrollment(&e, v.version, Activity::Unchanged)
-            .await?;
-        self.scheduler.schedule(&WakeUp::send_step(&e, now)).await?;
-        let job = Job::SendStep {
-            org_id: org.clone(),
-            campaign_id: campaign.id.clone(),
-            enrollment_id: e.id.clone(),
-            step: 1,
-            plan_version: e.plan_version,
-            candidate_id: Some(e.candidate_id.clone()),
-        };
-        self.run_job(&job).await?;
         let e = self
             .store
             .get_enrollment(org, &e.id)
@@ -242,6 +236,76 @@ impl Sending<'_> {
             .await?
             .unwrap_or(campaign);
         Ok((campaign, e.value))
+    }
+
+    /// Plans the stored message: due now (no grace), with its room under the
+    /// account's daily limit taken now and reserved for its send, so
+    /// that the answer tells whether it leaves today however it is sent; or
+    /// moved to the next day with room (`true`).
+    async fn plan_now(
+        &self,
+        campaign: &Campaign,
+        account: &EmailAccount,
+        stored: &Enrollment,
+        now: DateTime<Utc>,
+    ) -> Result<(Enrollment, bool), Error> {
+        let lost = || Error::Internal("lost the message".into());
+        let v = self
+            .store
+            .get_enrollment(&stored.org_id, &stored.id)
+            .await?
+            .ok_or_else(lost)?;
+        let mut e = v.value;
+        e.apply_plan(now, &[now]);
+        let (slot, moved) = match self
+            .take_daily_slot(account, campaign, &mut e, 1, now)
+            .await?
+        {
+            Room::Unlimited => (None, false),
+            Room::Slot(slot) => {
+                // The send uses this reservation instead of counting again.
+                e.reserved_slot = Some(ReservedSlot {
+                    step: 1,
+                    day: slot.count.day,
+                });
+                (Some(slot), false)
+            }
+            Room::Full(_) => {
+                let zone = self.campaigns().plan_zone(campaign, &e).await?;
+                let slot = self
+                    .move_to_a_free_day(&mut e, 1, account, campaign, zone, now)
+                    .await?;
+                let moved = slot.is_some();
+                (slot, moved)
+            }
+        };
+        if let Err(err) = self
+            .store
+            .update_enrollment(&e, v.version, Activity::Unchanged)
+            .await
+        {
+            self.release_daily_slot(slot).await?;
+            return Err(err.into());
+        }
+        Ok((e, moved))
+    }
+
+    /// The hand-off of a message due now (§15): queued where there is a send
+    /// queue, else sent in this call. A queue that fails leaves the message
+    /// to its wake-up, which fires within minutes onto the same queue; the
+    /// message is recorded either way, so the request does not fail (a retry
+    /// without its `Idempotency-Key` would record a second message).
+    async fn hand_to_send_queue(&self, wake_up: &WakeUp) -> Result<(), Error> {
+        match self.queue.enqueue_send(wake_up).await {
+            Ok(SendHandoff::Inline) => {
+                self.run_job(&wake_up.job).await?;
+            }
+            Ok(SendHandoff::Queued) => {}
+            Err(err) => {
+                tracing::warn!(wake_up = %wake_up.name, %err, "the send queue refused a single message; its wake-up sends it");
+            }
+        }
+        Ok(())
     }
 
     /// The single messages sent to a candidate, newest first.
