@@ -23,15 +23,18 @@ struct Entry {
 }
 
 fn entries(language: &str) -> Vec<Entry> {
-    let path = format!("{}/tests/replies/{language}.txt", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/replies/{language}.txt",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut entries: Vec<Entry> = Vec::new();
     for line in text.lines() {
         if let Some(header) = line.strip_prefix("=== ") {
             let mut words = header.split_whitespace();
             let name = words.next().unwrap_or_default();
-            let class = ReplyClass::parse(name)
-                .unwrap_or_else(|| panic!("{path}: unknown class {name:?}"));
+            let class =
+                ReplyClass::parse(name).unwrap_or_else(|| panic!("{path}: unknown class {name:?}"));
             let html = words.next() == Some("html");
             entries.push(Entry {
                 class,

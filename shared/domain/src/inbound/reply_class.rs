@@ -139,7 +139,13 @@ pub fn reply_class_of(own: &str) -> ReplyClass {
             .iter()
             .any(|s| list.iter().any(|p| !find(s, p).is_empty()))
     };
-    if any(phrases::OPT_OUT) || sentences.iter().any(|s| is_sole_stop(s)) {
+    let opt_out = sentences.iter().any(|s| {
+        is_sole_stop(s)
+            || phrases::OPT_OUT
+                .iter()
+                .any(|p| find(s, p).into_iter().any(|start| !is_refused(s, start)))
+    });
+    if opt_out {
         return ReplyClass::OptOut;
     }
     if any(phrases::REFERRAL) || sentences.iter().any(|s| names_someone_else(s)) {
@@ -166,6 +172,13 @@ pub fn reply_class_of(own: &str) -> ReplyClass {
     }
 }
 
+/// An opt-out phrase right after "don't"/"do not"/"never" ("Please don't remove me from
+/// the process") is not a stop request. Only that adjacent form: a negation further away
+/// does not lift an opt-out (precedence rule 1).
+fn is_refused(sentence: &[String], start: usize) -> bool {
+    start > 0 && phrases::REFUSALS.contains(&sentence[start - 1].as_str())
+}
+
 /// A sentence whose only word is a stop word ("STOP", "Unsubscribe.", "Abmelden!").
 fn is_sole_stop(sentence: &[String]) -> bool {
     let words: Vec<&String> = sentence.iter().filter(|w| w.as_str() != ",").collect();
@@ -179,7 +192,7 @@ fn names_someone_else(sentence: &[String]) -> bool {
         let other_email = w == EMAIL
             && !sentence[i.saturating_sub(3)..i]
                 .iter()
-                .any(|b| phrases::FIRST_PERSON.contains(&b.as_str()));
+                .any(|b| phrases::FIRST_PERSON.iter().any(|p| word_matches(b, p)));
         if other_email || phrases::PERSON.iter().any(|p| word_matches(w, p)) {
             person = Some(i);
             break;

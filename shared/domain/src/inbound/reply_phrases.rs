@@ -35,7 +35,9 @@ pub(super) const OPT_OUT: &[&str] = &[
     "ne me contactez plus", "ne me contactez pas", "ne plus * contacter", "arretez de m'",
     "arretez de me", "cessez de", "ne plus recevoir", "plus de mails", "plus d' emails",
     "plus de messages", "ne m' ecrivez plus", "ne plus m' ecrire", "retirer mon adresse",
-    "oubliez moi", "de votre base", "de votre fichier", "de votre liste",
+    "oubliez moi", "de votre base", "de votre fichier", "de votre liste", "plus recevoir",
+    "supprimer mon adresse", "supprimez mon adresse", "supprimer mon email",
+    "supprimez mon email",
     // es
     "darme de baja", "dar de baja", "dame de baja", "denme de baja", "deme de baja",
     "eliminen mis datos", "eliminar mis datos", "borrar mis datos", "borren mis", "eliminen mi",
@@ -89,12 +91,12 @@ pub(super) const REFERRAL: &[&str] = &[
 #[rustfmt::skip]
 pub(super) const PERSON: &[&str] = &[
     "colleague~", "coworker~", "teammate~", "friend", "friends", "someone", "somebody", "she",
-    "he", "him", "her", "she's", "he's",
-    "kolleg~", "freund", "freundin", "freunde", "jemand~", "bekannte~",
-    "collegue~", "ami", "amie", "quelqu'un",
-    "companer~", "colega~", "amigo", "amiga", "alguien", "ella",
-    "collega~", "vriend", "vriendin", "iemand", "hij",
-    "alguem", "ela", "ele",
+    "he", "him", "her", "she's", "he's", "brother", "sister", "wife", "husband",
+    "kolleg~", "freund", "freundin", "freunde", "jemand~", "bekannte~", "bruder", "schwester",
+    "collegue~", "ami", "amie", "quelqu'un", "frere", "soeur",
+    "companer~", "colega~", "amigo", "amiga", "alguien", "ella", "hermano", "hermana",
+    "collega~", "vriend", "vriendin", "iemand", "hij", "broer", "zus",
+    "alguem", "ela", "ele", "irmao", "irma",
 ];
 
 /// A word that points to the person named (rule 2).
@@ -175,35 +177,37 @@ pub(super) const NOT_INTERESTED: &[&str] = &[
     "happy with my current", "not considering", "not open", "declin~", "not planning",
     "staying put", "no longer looking", "not making a move", "not ready", "not a match",
     "not a priority", "not on the market", "not in the market", "not pursuing",
+    "good where i am", "fine where i am", "not planning to move", "not planning to leave",
     // de
     "nicht auf der suche", "nicht auf jobsuche", "nicht wechselwillig", "keine wechselabsicht~",
     "nein danke", "nein , danke", "kein bedarf", "bin zufrieden", "sehr zufrieden",
     "zufrieden mit meiner", "nicht wechseln", "keinen wechsel", "passt nicht",
     "passt leider nicht", "derzeit nicht", "aktuell nicht", "momentan nicht", "zurzeit nicht",
     "kein thema", "absage", "absagen", "nicht in frage", "nicht offen", "fuhle mich * wohl",
+    "habe nicht vor", "gut aufgehoben",
     // fr
     "pas a la recherche", "pas en recherche", "non merci", "non , merci", "pas pour moi",
     "pas le moment", "pas le bon moment", "satisfait de mon", "satisfaite de mon",
     "heureux dans mon", "heureuse dans mon", "ne souhaite pas changer", "pas ouvert",
     "pas ouverte", "ne cherche pas", "pas de changement", "je passe mon tour",
-    "pas d' actualite",
+    "pas d' actualite", "bien dans mon", "bien ou je suis", "ne compte pas", "pas bouger",
     // es
     "no estoy buscando", "no busco", "no gracias", "no , gracias", "no es para mi",
     "no es el momento", "no es buen momento", "contento con mi", "contenta con mi",
     "feliz en mi", "feliz con mi", "no estoy abierto", "no estoy abierta", "no me planteo",
     "no tengo intencion", "paso esta vez", "no por ahora", "de momento no", "por ahora no",
-    "no me encaja",
+    "no me encaja", "bien donde estoy", "no pienso",
     // nl
     "niet op zoek", "nee bedankt", "nee , bedankt", "nee dank je", "nee , dank je",
     "nee dank u", "niet voor mij", "tevreden met", "tevreden bij", "tevreden in",
     "niet het juiste moment", "geen behoefte", "ik pas", "niet open", "op dit moment niet",
-    "momenteel niet", "geen overstap",
+    "momenteel niet", "geen overstap", "zit goed", "niet van plan",
     // pt
     "nao estou a procura", "nao estou procurando", "nao estou buscando", "nao , obrigado",
     "nao obrigado", "nao , obrigada", "nao obrigada", "nao e para mim", "nao e o momento",
     "nao e o melhor momento", "satisfeito com", "satisfeita com", "feliz com", "feliz no meu",
     "nao estou aberto", "nao estou aberta", "nao pretendo", "por agora nao", "de momento nao",
-    "no momento nao",
+    "no momento nao", "bem onde estou", "nao penso",
 ];
 
 /// Negation words before an interest phrase (rule 3).
@@ -245,3 +249,8 @@ pub(super) const NEUTRAL: &[&str] = &[
 
 /// French elisions, split off the word they precede (`m'intéresse` → `m'` `interesse`).
 pub(super) const ELISIONS: &[&str] = &["m'", "n'", "l'", "d'", "j'", "qu'", "s'", "t'", "c'"];
+
+/// Right before an opt-out phrase, these make it the opposite of a stop request ("please
+/// don't remove me"); phrases that start with a negation are written whole in
+/// [`OPT_OUT`] and are not affected.
+pub(super) const REFUSALS: &[&str] = &["don't", "dont", "not", "never"];
