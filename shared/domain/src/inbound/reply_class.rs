@@ -411,8 +411,35 @@ mod tests {
 
     #[test]
     fn a_long_hostile_text_is_bounded() {
-        let text = "not ".repeat(200_000);
-        let reply = classify_reply(Some(&text), None);
-        assert_eq!(reply.class, ReplyClass::Other);
+        // Words that start many phrases, so that every position tries every gap.
+        for word in [
+            "not ",
+            "don't ",
+            "nicht mehr ",
+            "no me ",
+            "on x wrote\n",
+            "> ",
+        ] {
+            let text = word.repeat(200_000);
+            let started = std::time::Instant::now();
+            let reply = classify_reply(Some(&text), None);
+            assert!(reply.text.len() <= MAX_BODY_BYTES);
+            assert!(
+                started.elapsed().as_secs() < 5,
+                "{word:?}: {:?}",
+                started.elapsed()
+            );
+        }
+    }
+
+    #[test]
+    fn please_dont_remove_me_is_no_stop_request_but_a_farther_negation_is() {
+        use ReplyClass::*;
+        assert_eq!(
+            class("Please don't remove me from the shortlist, I'm interested."),
+            Interested
+        );
+        assert_eq!(class("I do not want this anymore, remove me."), OptOut);
+        assert_eq!(class("Don't bother, just unsubscribe me."), OptOut);
     }
 }

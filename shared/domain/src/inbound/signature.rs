@@ -8,8 +8,8 @@
 //!   "Saludos", "Met vriendelijke groet", "Atenciosamente", …) that nothing but a short
 //!   signature follows: no line, or a name (every word capitalised) first and at most
 //!   [`MAX_SIGNATURE_LINES`] lines in all;
-//! - a sign-off and a name on one line ("Thanks, Anna", "Saludos, Juan Pérez") among the
-//!   last lines.
+//! - a sign-off and a name on one line ("Thanks, Anna", "Saludos, Juan Pérez", "VG Lisa")
+//!   followed only by names and contact details.
 //!
 //! A sign-off followed by more text ("Thanks, but no." or "Danke\n\nIch bin interessiert")
 //! is not a signature: the text stays.
@@ -65,26 +65,36 @@ const FOOTERS: &[&str] = &[
 /// `text` without its signature (module docs), trailing blank lines trimmed.
 pub(crate) fn strip_signature(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let cut = (0..lines.len())
-        .find(|&i| starts_signature(&lines, i))
-        .unwrap_or(lines.len());
+    // The non-blank lines, so that each line finds those after it in constant time.
+    let filled: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut filled_before = 0;
+    let mut cut = lines.len();
+    for (i, line) in lines.iter().enumerate() {
+        let filled_here = usize::from(!line.trim().is_empty());
+        let rest = &filled[filled_before + filled_here..];
+        if starts_signature(line, rest) {
+            cut = i;
+            break;
+        }
+        filled_before += filled_here;
+    }
     lines[..cut].join("\n").trim_end().to_owned()
 }
 
-fn starts_signature(lines: &[&str], i: usize) -> bool {
-    let line = lines[i].trim();
-    if line == "--" || lines[i].trim_end_matches(['\r', '\n']) == "-- " {
+/// Whether `raw` starts the signature, `rest` being the non-blank lines after it.
+fn starts_signature(raw: &str, rest: &[&str]) -> bool {
+    let line = raw.trim();
+    if line == "--" || raw.trim_end_matches(['\r', '\n']) == "-- " {
         return true;
     }
     let folded = fold(line);
     if FOOTERS.iter().any(|f| folded.starts_with(f)) {
         return true;
     }
-    let rest: Vec<&str> = lines[i + 1..]
-        .iter()
-        .map(|l| l.trim())
-        .filter(|l| !l.is_empty())
-        .collect();
     if rest.len() > MAX_SIGNATURE_LINES {
         return false;
     }
@@ -92,11 +102,27 @@ fn starts_signature(lines: &[&str], i: usize) -> bool {
     if SIGN_OFFS.contains(&bare) {
         return rest.first().is_none_or(|first| is_name(first));
     }
-    // "Thanks, Anna" / "Saludos, Juan Pérez": a sign-off, a comma and a name.
-    line.split_once(',').is_some_and(|(head, name)| {
-        let head = fold(head);
-        SIGN_OFFS.contains(&head.trim()) && !name.trim().is_empty() && is_name(name.trim())
+    sign_off_and_name(line) && rest.iter().all(|l| is_signature_line(l))
+}
+
+/// "Thanks, Anna", "Saludos, Juan Pérez", "VG Lisa": a sign-off of up to three words and
+/// a name on one line.
+fn sign_off_and_name(line: &str) -> bool {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    (1..words.len().min(4)).any(|k| {
+        let head = fold(&words[..k].join(" "));
+        let head = head.trim_end_matches(['.', ',', '!', ';']);
+        SIGN_OFFS.contains(&head) && is_name(&words[k..].join(" "))
     })
+}
+
+/// A line of a signature block: a name, or contact details (a number, an address, a
+/// link, a `|` separator).
+fn is_signature_line(line: &str) -> bool {
+    is_name(line)
+        || line.contains(|c: char| c.is_ascii_digit() || c == '@' || c == '|')
+        || line.contains("www.")
+        || line.contains("http")
 }
 
 /// Particles of names that are written in lower case ("Jan van Dijk", "Ana da Silva").
@@ -159,6 +185,8 @@ mod tests {
             "Interested.\nMet vriendelijke groet,\nJan van Dijk",
             "Interested.\nAtenciosamente,\nAna da Silva",
             "Interested.\n\nThanks!",
+            "Interested.\n\nVG Lisa",
+            "Interested.\n\nThanks, Anna\nACME | +44 20 7946 0958",
         ] {
             assert_eq!(strip_signature(text), "Interested.", "{text}");
         }
@@ -170,6 +198,8 @@ mod tests {
             "Thanks, but I'm not looking right now.",
             "Danke\n\nich bin interessiert, wann passt es Ihnen?",
             "Merci,\nje ne suis pas intéressé.\nJean",
+            "Thanks, Grace\nI'm interested, let's talk.",
+            "Danke Ihnen\n\nich bin interessiert.",
         ] {
             assert!(
                 strip_signature(text).starts_with(text.lines().next().unwrap()),
