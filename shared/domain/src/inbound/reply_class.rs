@@ -41,7 +41,9 @@
 //!    ("not", "nicht", "kein", "pas", "ne", "no", "niet", "geen", "não", "sem", …) up to four
 //!    words before it with only neutral words between ("I'm not really interested", "Je
 //!    ne suis pas intéressé"), or "nicht"/"niet"/"pas" right after it ("Das interessiert
-//!    mich nicht"). A negated interest never reads as `interested`.
+//!    mich nicht"). A negated interest never reads as `interested`. Words of changing
+//!    jobs ("move", "wechseln", "changer", "cambiar", "overstappen", "mudar") count the same
+//!    way when negated ("not looking to move") and say nothing otherwise.
 //! 4. **`interested`**: an interest phrase that is not negated ("interested", "sounds
 //!    good", "let's talk", "gerne", "volontiers", "me interesa", "graag", "tenho
 //!    interesse", "when can we talk", …).
@@ -161,6 +163,9 @@ pub fn reply_class_of(own: &str) -> ReplyClass {
                     plain = true;
                 }
             }
+        }
+        for p in phrases::CHANGE {
+            negated |= find(s, p).into_iter().any(|start| is_negated(s, start, p));
         }
     }
     if negated || any(phrases::NOT_INTERESTED) {
@@ -387,6 +392,22 @@ mod tests {
         assert_eq!(class("How did you get my address?"), Other);
         assert_eq!(class(""), Other);
         assert_eq!(class("STOP"), OptOut);
+    }
+
+    #[test]
+    fn changing_jobs_counts_only_when_negated() {
+        use ReplyClass::*;
+        assert_eq!(class("I'm not looking to move."), NotInterested);
+        assert_eq!(
+            class("No estoy pensando en cambiar de empresa."),
+            NotInterested
+        );
+        assert_eq!(class("Ich möchte nicht wechseln."), NotInterested);
+        assert_eq!(
+            class("Happy to move for the right role, let's talk."),
+            Interested
+        );
+        assert_eq!(class("I might move to Berlin next year."), Other);
     }
 
     #[test]

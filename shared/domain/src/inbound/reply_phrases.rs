@@ -17,7 +17,8 @@ pub(super) const OPT_OUT: &[&str] = &[
     "delete my details", "delete my information", "delete my personal", "delete my email",
     "erase my", "leave me alone", "not to contact me", "not * be contacted", "never contact me",
     "never email me", "off your list", "off your mailing", "from your list",
-    "from your mailing", "from your database", "lose my", "not to email me",
+    "from your mailing", "from your database", "lose my", "not to email me", "cease~",
+    "further communication~", "do not consent", "don't consent",
     // de
     "abmeld~", "austragen", "tragen sie mich * aus", "entfernen sie mich", "entfernen sie meine",
     "nicht mehr * kontaktieren", "nicht mehr * anschreiben", "nicht mehr * schreiben",
@@ -63,7 +64,8 @@ pub(super) const OPT_OUT: &[&str] = &[
     "parem de me", "pare de me", "nao envi~ mais", "nao me envi~", "nao quero receber",
     "nao desejo receber", "apag~ * meus dados", "elimin~ * meus dados", "exclu~ * meus dados",
     "da vossa lista", "da sua lista", "da vossa base", "da sua base", "nao me escrev~",
-    "chega de emails",
+    "chega de emails", "deix~ de * contact~", "deix~ de * contat~", "deix~ de me * enviar",
+    "deix~ de me escrever", "nao autorizo",
 ];
 
 /// A sentence of only this word is an opt-out ("STOP").
@@ -81,6 +83,7 @@ pub(super) const REFERRAL: &[&str] = &[
     "forwarding * to", "i'll forward", "i will forward", "i've forwarded",
     "richtige ansprechpartner~", "richtigen ansprechpartner~", "weitergeleitet", "weiterleiten",
     "la bonne personne", "la personne * adaptee", "mieux place", "transmis * a",
+    "mets en copie", "mis en copie",
     "la persona adecuada", "la persona indicada", "la persona correcta", "reenviado a",
     "de juiste persoon", "de aangewezen persoon", "doorgestuurd naar",
     "a pessoa certa", "a pessoa indicada", "a pessoa mais indicada", "encaminhei * para",
@@ -105,7 +108,9 @@ pub(super) const POINTER: &[&str] = &[
     "talk~", "speak~", "reach~", "contact~", "forward~", "pass~", "cc", "cc'd", "cc'ing",
     "ccing", "copied", "copying", "introduc~", "recommend~", "suggest~", "better", "might",
     "may", "could", "instead", "looking", "interes~", "fit", "refer~", "connect~", "write",
-    "ping", "ask", "handles", "responsible", "charge",
+    "ping", "ask", "handles", "responsible", "charge", "try", "hiring", "hires", "would",
+    "perfect~", "ideal~", "ware", "perfekt~", "serait", "parfait~", "seria",
+    "zou", "perfeit~", "ideaal",
     "sprech~", "wenden", "kontakt~", "meld~", "weiterge~", "weiterleit~", "kopie",
     "empfehl~", "besser~", "passend~", "such~", "konnte", "vielleicht", "stattdessen",
     "schreib~", "zustandig~", "ansprech~", "verantwortlich",
@@ -140,12 +145,13 @@ pub(super) const INTERESTED: &[&str] = &[
     "set up a call", "schedule a call", "book a call", "a quick call", "available for a call",
     "available for a chat", "when can we", "open to a conversation", "open to a chat",
     "open to hearing", "open to learning", "send me the job description", "count me in",
-    "yes please", "absolutely", "i'm in", "why not",
+    "yes please", "absolutely", "i'm in", "why not", "set up a meeting", "a meeting",
     // de
     "gerne", "gern", "klingt gut", "klingt spannend", "spannend", "lass uns", "lassen sie uns",
     "telefonieren", "ein telefonat", "ein gesprach", "ein kurzes gesprach", "termin",
     "mehr erfahren", "mehr informationen", "mehr details", "offen fur", "wann passt",
-    "wann haben sie zeit", "rufen sie mich an", "stellenbeschreibung",
+    "wann haben sie zeit", "rufen sie mich an", "stellenbeschreibung", "klingt * gut",
+    "hort sich * gut", "ein treffen",
     // fr
     "volontiers", "avec plaisir", "d' accord", "ca me plait", "en savoir plus",
     "plus d' informations", "plus de details", "discuter", "echanger", "un appel",
@@ -154,15 +160,16 @@ pub(super) const INTERESTED: &[&str] = &[
     // es
     "me gustaria", "encantado", "encantada", "con gusto", "mas informacion", "mas detalles",
     "hablemos", "una llamada", "disponible para", "cuando podemos", "por que no", "adelante",
-    "cuenta conmigo", "agendar", "conversar",
+    "cuenta conmigo", "agendar", "conversar", "una reunion", "podemos quedar",
     // nl
     "graag", "klinkt goed", "klinkt leuk", "leuk", "laten we", "bellen", "kennismak~",
     "meer informatie", "meer weten", "meer details", "een gesprek", "beschikbaar voor",
-    "wanneer kunnen we", "waarom niet", "sta open",
+    "wanneer kunnen we", "waarom niet", "sta open", "een afspraak", "afspraak maken",
     // pt
     "gostaria", "adoraria", "com certeza", "claro", "mais informacoes", "mais detalhes",
     "uma chamada", "uma ligacao", "uma conversa", "disponivel para", "podemos falar",
-    "vamos falar", "vamos conversar", "tenho disponibilidade", "por que nao",
+    "vamos falar", "vamos conversar", "tenho disponibilidade", "por que nao", "podemos marcar",
+    "marcar uma", "uma reuniao",
 ];
 
 /// Says no (rule 3).
@@ -177,37 +184,51 @@ pub(super) const NOT_INTERESTED: &[&str] = &[
     "happy with my current", "not considering", "not open", "declin~", "not planning",
     "staying put", "no longer looking", "not making a move", "not ready", "not a match",
     "not a priority", "not on the market", "not in the market", "not pursuing",
-    "good where i am", "fine where i am", "not planning to move", "not planning to leave",
+    "good where i am", "fine where i am", "rather stay", "not thinking about",
+    "not thinking of",
     // de
     "nicht auf der suche", "nicht auf jobsuche", "nicht wechselwillig", "keine wechselabsicht~",
     "nein danke", "nein , danke", "kein bedarf", "bin zufrieden", "sehr zufrieden",
     "zufrieden mit meiner", "nicht wechseln", "keinen wechsel", "passt nicht",
     "passt leider nicht", "derzeit nicht", "aktuell nicht", "momentan nicht", "zurzeit nicht",
     "kein thema", "absage", "absagen", "nicht in frage", "nicht offen", "fuhle mich * wohl",
-    "habe nicht vor", "gut aufgehoben",
+    "habe nicht vor", "gut aufgehoben", "bleibe lieber",
     // fr
     "pas a la recherche", "pas en recherche", "non merci", "non , merci", "pas pour moi",
     "pas le moment", "pas le bon moment", "satisfait de mon", "satisfaite de mon",
     "heureux dans mon", "heureuse dans mon", "ne souhaite pas changer", "pas ouvert",
     "pas ouverte", "ne cherche pas", "pas de changement", "je passe mon tour",
     "pas d' actualite", "bien dans mon", "bien ou je suis", "ne compte pas", "pas bouger",
+    "prefere rester",
     // es
     "no estoy buscando", "no busco", "no gracias", "no , gracias", "no es para mi",
     "no es el momento", "no es buen momento", "contento con mi", "contenta con mi",
     "feliz en mi", "feliz con mi", "no estoy abierto", "no estoy abierta", "no me planteo",
     "no tengo intencion", "paso esta vez", "no por ahora", "de momento no", "por ahora no",
     "no me encaja", "bien donde estoy", "no pienso",
+    "no estoy pensando", "prefiero quedarme",
     // nl
     "niet op zoek", "nee bedankt", "nee , bedankt", "nee dank je", "nee , dank je",
     "nee dank u", "niet voor mij", "tevreden met", "tevreden bij", "tevreden in",
     "niet het juiste moment", "geen behoefte", "ik pas", "niet open", "op dit moment niet",
     "momenteel niet", "geen overstap", "zit goed", "niet van plan",
+    "blijf liever",
     // pt
     "nao estou a procura", "nao estou procurando", "nao estou buscando", "nao , obrigado",
     "nao obrigado", "nao , obrigada", "nao obrigada", "nao e para mim", "nao e o momento",
     "nao e o melhor momento", "satisfeito com", "satisfeita com", "feliz com", "feliz no meu",
     "nao estou aberto", "nao estou aberta", "nao pretendo", "por agora nao", "de momento nao",
     "no momento nao", "bem onde estou", "nao penso",
+    "nao estou pensando", "prefiro ficar",
+];
+
+/// Changing jobs: counts only when negated ("not looking to move", "nicht wechseln", "no
+/// pienso cambiar"), and then as `not_interested` (rule 3); not negated it says nothing.
+#[rustfmt::skip]
+pub(super) const CHANGE: &[&str] = &[
+    "move", "moving", "switch~", "change", "changing", "leave", "leaving",
+    "wechsel~", "veranderung~", "changer", "bouger", "quitter", "cambiar", "moverme",
+    "overstap~", "overstappen", "wisselen", "mudar", "sair",
 ];
 
 /// Negation words before an interest phrase (rule 3).
@@ -231,20 +252,22 @@ pub(super) const NEUTRAL: &[&str] = &[
     "am", "i'm", "im", "is", "are", "be", "been", "really", "very", "that", "so", "too",
     "particularly", "currently", "at", "all", "longer", "anymore", "actually", "much",
     "overly", "terribly", "i", "we", "remotely", "any", "more", "quite", "entirely",
-    "genuinely", "personally",
+    "genuinely", "personally", "looking", "to", "planning", "thinking", "about", "of", "want",
+    "considering",
     "bin", "sind", "ist", "sehr", "wirklich", "mehr", "daran", "an", "der", "dem", "stelle",
     "besonders", "aktuell", "derzeit", "momentan", "leider", "zur", "zeit", "habe", "hab",
     "ich", "wir", "gar", "zurzeit", "daruber", "weiter", "mich", "mir", "im", "moment",
-    "sonderlich", "allzu", "eher", "dafur", "also",
+    "sonderlich", "allzu", "eher", "dafur", "also", "vor", "zu", "will", "mochte",
     "suis", "est", "sommes", "vraiment", "tres", "plus", "m'", "me", "d'", "de", "ai",
     "actuellement", "ca", "cela", "y", "en", "du", "tout", "je", "nous", "pour", "l'", "le",
-    "particulierement", "si", "trop", "specialement",
+    "particulierement", "si", "trop", "specialement", "compte", "souhaite", "veux",
     "estoy", "muy", "realmente", "por", "el", "ahora", "tengo", "esta", "nada", "lo",
     "le", "mucho", "yo", "estamos", "tan", "demasiado", "especialmente", "este", "les", "nos",
+    "pensando", "pienso", "quiero",
     "ben", "heb", "erg", "echt", "meer", "momenteel", "er", "op", "dit", "ik", "zijn",
-    "zo", "bijzonder", "helemaal", "daar", "mij", "nog",
+    "zo", "bijzonder", "helemaal", "daar", "mij", "nog", "van", "plan", "te", "wil",
     "estou", "tenho", "muito", "mais", "no", "sou", "ando", "eu", "tao", "neste", "agora",
-    "lhe", "isso", "assim", "atualmente", "particularmente",
+    "lhe", "isso", "assim", "atualmente", "particularmente", "penso", "em", "quero",
 ];
 
 /// French elisions, split off the word they precede (`m'intéresse` → `m'` `interesse`).
