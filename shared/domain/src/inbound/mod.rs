@@ -115,7 +115,7 @@ use quoted::own_text;
 
 pub use limits::{MAX_BYTES, MAX_DEPTH, MAX_PARTS};
 pub use reply_class::{
-    ClassifiedReply, ReplyClass, classify_reply, reply_class_of, reply_own_text,
+    ClassifiedReply, ReplyClass, classify_raw_reply, classify_reply, reply_class_of, reply_own_text,
 };
 pub use reply_tokens::{MAX_REPLY_TOKENS, reply_tokens, reply_tokens_raw};
 pub use return_date::return_date;

@@ -46,7 +46,8 @@
 //!    way when negated ("not looking to move") and say nothing otherwise.
 //! 4. **`interested`**: an interest phrase that is not negated ("interested", "sounds
 //!    good", "let's talk", "gerne", "volontiers", "me interesa", "graag", "tenho
-//!    interesse", "when can we talk", …).
+//!    interesse", "when can we talk", "please find my CV attached", …), or a sentence that
+//!    is only "Sure.", "Yes!", "Gerne.", "Oui." and the like.
 //! 5. **`other`**: anything else (a question about how we got the address, "I'll get back
 //!    to you", an empty own text).
 //!
@@ -128,6 +129,19 @@ pub fn classify_reply(text_plain: Option<&str>, html: Option<&str>) -> Classifie
     ClassifiedReply { text, class }
 }
 
+/// The own text and class of a raw RFC 5322 reply (module docs): its text parts, or its
+/// HTML parts read as text when it has no text part (mail-parser chooses, as for bounce
+/// wording), the parts of an attached original left out. Callers classify only messages
+/// [`super::parse_inbound`] calls [`super::InboundKind::Reply`] (R-9.9: automatic replies
+/// have no class); the same limits apply (R-9.6).
+pub fn classify_raw_reply(raw: &[u8]) -> Result<ClassifiedReply, super::InboundError> {
+    let message = super::read_message(raw)?;
+    Ok(classify_reply(
+        Some(&super::mime::body_text(&message)),
+        None,
+    ))
+}
+
 /// A reply's own text: quoted history, then the signature, cut off.
 pub fn reply_own_text(body: &str) -> String {
     strip_signature(&own_text(clip(body, MAX_BODY_BYTES)))
@@ -142,7 +156,7 @@ pub fn reply_class_of(own: &str) -> ReplyClass {
             .any(|s| list.iter().any(|p| !find(s, p).is_empty()))
     };
     let opt_out = sentences.iter().any(|s| {
-        is_sole_stop(s)
+        is_sole(s, phrases::SOLE_STOP)
             || phrases::OPT_OUT
                 .iter()
                 .any(|p| find(s, p).into_iter().any(|start| !is_refused(s, start)))
@@ -168,6 +182,7 @@ pub fn reply_class_of(own: &str) -> ReplyClass {
             negated |= find(s, p).into_iter().any(|start| is_negated(s, start, p));
         }
     }
+    plain |= sentences.iter().any(|s| is_sole(s, phrases::SOLE_YES));
     if negated || any(phrases::NOT_INTERESTED) {
         ReplyClass::NotInterested
     } else if plain {
@@ -184,10 +199,10 @@ fn is_refused(sentence: &[String], start: usize) -> bool {
     start > 0 && phrases::REFUSALS.contains(&sentence[start - 1].as_str())
 }
 
-/// A sentence whose only word is a stop word ("STOP", "Unsubscribe.", "Abmelden!").
-fn is_sole_stop(sentence: &[String]) -> bool {
-    let words: Vec<&String> = sentence.iter().filter(|w| w.as_str() != ",").collect();
-    words.len() == 1 && phrases::SOLE_STOP.contains(&words[0].as_str())
+/// A sentence whose only word is one of `words` ("STOP", "Unsubscribe.", "Sure!").
+fn is_sole(sentence: &[String], words: &[&str]) -> bool {
+    let mut found = sentence.iter().filter(|w| w.as_str() != ",");
+    matches!((found.next(), found.next()), (Some(w), None) if words.contains(&w.as_str()))
 }
 
 /// A sentence that names someone else and points to them (precedence rule 2).

@@ -146,30 +146,39 @@ pub(super) const INTERESTED: &[&str] = &[
     "available for a chat", "when can we", "open to a conversation", "open to a chat",
     "open to hearing", "open to learning", "send me the job description", "count me in",
     "yes please", "absolutely", "i'm in", "why not", "set up a meeting", "a meeting",
+    "glad to discuss", "glad to talk", "glad to chat", "happy to discuss", "my cv",
+    "my resume", "send me a time", "send me some times",
     // de
     "gerne", "gern", "klingt gut", "klingt spannend", "spannend", "lass uns", "lassen sie uns",
     "telefonieren", "ein telefonat", "ein gesprach", "ein kurzes gesprach", "termin",
     "mehr erfahren", "mehr informationen", "mehr details", "offen fur", "wann passt",
     "wann haben sie zeit", "rufen sie mich an", "stellenbeschreibung", "klingt * gut",
-    "hort sich * gut", "ein treffen",
+    "hort sich * gut", "ein treffen", "meinen lebenslauf", "mein lebenslauf",
     // fr
     "volontiers", "avec plaisir", "d' accord", "ca me plait", "en savoir plus",
     "plus d' informations", "plus de details", "discuter", "echanger", "un appel",
     "un rendez vous", "un entretien", "disponible pour", "pourquoi pas", "partant",
-    "partante", "appelez moi", "quand pouvons nous",
+    "partante", "appelez moi", "quand pouvons nous", "mon cv",
     // es
     "me gustaria", "encantado", "encantada", "con gusto", "mas informacion", "mas detalles",
     "hablemos", "una llamada", "disponible para", "cuando podemos", "por que no", "adelante",
-    "cuenta conmigo", "agendar", "conversar", "una reunion", "podemos quedar",
+    "cuenta conmigo", "agendar", "conversar", "una reunion", "podemos quedar", "mi cv",
     // nl
     "graag", "klinkt goed", "klinkt leuk", "leuk", "laten we", "bellen", "kennismak~",
     "meer informatie", "meer weten", "meer details", "een gesprek", "beschikbaar voor",
-    "wanneer kunnen we", "waarom niet", "sta open", "een afspraak", "afspraak maken",
+    "wanneer kunnen we", "waarom niet", "sta open", "een afspraak", "afspraak maken", "mijn cv",
     // pt
     "gostaria", "adoraria", "com certeza", "claro", "mais informacoes", "mais detalhes",
     "uma chamada", "uma ligacao", "uma conversa", "disponivel para", "podemos falar",
     "vamos falar", "vamos conversar", "tenho disponibilidade", "por que nao", "podemos marcar",
-    "marcar uma", "uma reuniao",
+    "marcar uma", "uma reuniao", "meu cv", "meu curriculo",
+];
+
+/// A sentence of only this word shows interest ("Sure.", "Gerne!", "Oui.").
+#[rustfmt::skip]
+pub(super) const SOLE_YES: &[&str] = &[
+    "yes", "sure", "definitely", "absolutely", "ja", "gerne", "gern", "oui", "volontiers",
+    "si", "claro", "graag", "sim",
 ];
 
 /// Says no (rule 3).
