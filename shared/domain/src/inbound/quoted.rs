@@ -74,10 +74,21 @@ const SEPARATOR_PREFIXES: &[&str] = &[
     "início da mensagem reencaminhada:", "início da mensagem encaminhada:",
 ];
 
+/// Words of a dashed separator line (`-----Original Message-----`, `---------- Forwarded
+/// message ---------`, `-----Mensagem original-----`, …). Other dashed lines are not
+/// separators: sendmail writes its bounce wording between dashes ("----- The following
+/// addresses had permanent fatal errors -----"), and that must stay readable (R-9.7).
+#[rustfmt::skip]
+const SEPARATOR_WORDS: &[&str] = &[
+    "original", "message", "nachricht", "origine", "mensaje", "bericht", "mensagem",
+    "forwarded", "weitergeleitet", "transféré", "reenviado", "doorgestuurd", "encaminhada",
+    "reencaminhada",
+];
+
 fn is_quote_separator(lower: &str) -> bool {
     let dashed = lower.starts_with("---")
         && lower.ends_with("---")
-        && lower.chars().any(char::is_alphabetic);
+        && SEPARATOR_WORDS.iter().any(|w| lower.contains(w));
     dashed
         || SEPARATOR_PREFIXES.iter().any(|s| lower.starts_with(s))
         || (lower.len() >= 20 && lower.chars().all(|c| c == '_'))
@@ -255,6 +266,13 @@ mod tests {
             let body = format!("Top.\n{separator}\nFrom: x\nunsubscribe\n");
             assert_eq!(own(&body), "Top.", "{separator}");
         }
+    }
+
+    #[test]
+    fn dashed_bounce_wording_is_no_separator() {
+        let body =
+            "   ----- The following addresses had permanent fatal errors -----\n<a@b.example>\n";
+        assert!(own(body).contains("permanent fatal errors"));
     }
 
     #[test]
