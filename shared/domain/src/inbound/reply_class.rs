@@ -410,6 +410,23 @@ mod tests {
     }
 
     #[test]
+    fn near_misses_of_opt_out_phrases_stay_what_they_are() {
+        use ReplyClass::*;
+        assert_eq!(
+            class("Hören Sie, auf jeden Fall bin ich interessiert."),
+            Interested
+        );
+        assert_eq!(
+            class("I don't mind if you contact me again next year."),
+            Other
+        );
+        assert_eq!(
+            class("Stop by our office any time, I'm interested."),
+            Interested
+        );
+    }
+
+    #[test]
     fn changing_jobs_counts_only_when_negated() {
         use ReplyClass::*;
         assert_eq!(class("I'm not looking to move."), NotInterested);

@@ -29,6 +29,8 @@ pub(super) const OPT_OUT: &[&str] = &[
     "meine daten * loschen", "loschung meiner", "von ihrer liste", "aus ihrem verteiler",
     "aus ihrer datenbank", "aus ihrer kartei", "unterlassen sie", "nicht erneut * kontaktieren",
     "nicht wieder * kontaktieren", "widerspreche", "nehmen sie mich * aus", "streichen sie mich",
+    "auf , mir * zu schreiben", "auf mir * zu schreiben", "auf , mich * zu kontaktieren",
+    "auf mich * zu kontaktieren", "aufhoren",
     // fr
     "desabonn~", "desinscri~", "retirez moi", "retirer * de votre", "retirez * de votre",
     "supprimez * mes donnees", "supprimer * mes donnees", "supprimez mes coordonnees",
@@ -46,7 +48,7 @@ pub(super) const OPT_OUT: &[&str] = &[
     "dej~ de escrib~", "dej~ de contact~", "no me escrib~", "no me envie~", "no me envien",
     "no quiero recibir", "no deseo recibir", "sacarme de", "sacadme de", "quitarme de",
     "quitenme de", "eliminarme de", "eliminenme de", "no mas correos", "no mas emails",
-    "no mas mensajes", "de su lista", "de tu lista", "de su base de datos", "cancelar * suscripcion",
+    "no mas mensajes", "de su lista", "de tu lista", "no me mand~", "de su base de datos", "cancelar * suscripcion",
     // nl
     "afmeld~", "uitschrijv~", "schrijf me uit", "schrijf mij uit", "verwijder mij",
     "verwijder me", "verwijder mijn", "verwijderen uit", "verwijderen van", "verwijdert u mij",
@@ -55,7 +57,8 @@ pub(super) const OPT_OUT: &[&str] = &[
     "geen berichten meer", "stop met mailen", "stop met * benaderen", "stop met * sturen",
     "stoppen met mailen", "mijn gegevens * verwijderen", "uit uw bestand", "uit je bestand",
     "van uw lijst", "van je lijst", "uit uw database", "neem geen contact",
-    "neemt u geen contact", "laat me met rust", "laat mij met rust",
+    "neemt u geen contact", "laat me met rust", "laat mij met rust", "van uw mailinglijst",
+    "van je mailinglijst", "van jullie mailinglijst", "lijst halen", "lijst verwijderen",
     // pt
     "descadastr~", "cancelar * inscricao", "remover * da lista", "remova~ * da", "remova me",
     "retire~ * da lista", "retirem me", "tirem me", "tire me", "nao me contat~",
@@ -65,7 +68,7 @@ pub(super) const OPT_OUT: &[&str] = &[
     "nao desejo receber", "apag~ * meus dados", "elimin~ * meus dados", "exclu~ * meus dados",
     "da vossa lista", "da sua lista", "da vossa base", "da sua base", "nao me escrev~",
     "chega de emails", "deix~ de * contact~", "deix~ de * contat~", "deix~ de me * enviar",
-    "deix~ de me escrever", "nao autorizo",
+    "deix~ de me escrever", "nao autorizo", "nao me mand~",
 ];
 
 /// A sentence of only this word is an opt-out ("STOP").
@@ -147,13 +150,14 @@ pub(super) const INTERESTED: &[&str] = &[
     "open to hearing", "open to learning", "send me the job description", "count me in",
     "yes please", "absolutely", "i'm in", "why not", "set up a meeting", "a meeting",
     "glad to discuss", "glad to talk", "glad to chat", "happy to discuss", "my cv",
-    "my resume", "send me a time", "send me some times",
+    "my resume", "send me a time", "send me some times", "up for a", "up for it",
     // de
     "gerne", "gern", "klingt gut", "klingt spannend", "spannend", "lass uns", "lassen sie uns",
     "telefonieren", "ein telefonat", "ein gesprach", "ein kurzes gesprach", "termin",
     "mehr erfahren", "mehr informationen", "mehr details", "offen fur", "wann passt",
     "wann haben sie zeit", "rufen sie mich an", "stellenbeschreibung", "klingt * gut",
-    "hort sich * gut", "ein treffen", "meinen lebenslauf", "mein lebenslauf",
+    "hort sich * gut", "ein treffen", "meinen lebenslauf", "mein lebenslauf", "passt gut",
+    "zeit fur ein~", "einen call",
     // fr
     "volontiers", "avec plaisir", "d' accord", "ca me plait", "en savoir plus",
     "plus d' informations", "plus de details", "discuter", "echanger", "un appel",
@@ -163,10 +167,12 @@ pub(super) const INTERESTED: &[&str] = &[
     "me gustaria", "encantado", "encantada", "con gusto", "mas informacion", "mas detalles",
     "hablemos", "una llamada", "disponible para", "cuando podemos", "por que no", "adelante",
     "cuenta conmigo", "agendar", "conversar", "una reunion", "podemos quedar", "mi cv",
+    "te viene bien", "le viene bien", "una videollamada",
     // nl
     "graag", "klinkt goed", "klinkt leuk", "leuk", "laten we", "bellen", "kennismak~",
     "meer informatie", "meer weten", "meer details", "een gesprek", "beschikbaar voor",
     "wanneer kunnen we", "waarom niet", "sta open", "een afspraak", "afspraak maken", "mijn cv",
+    "lijkt me * wat", "uitnodiging",
     // pt
     "gostaria", "adoraria", "com certeza", "claro", "mais informacoes", "mais detalhes",
     "uma chamada", "uma ligacao", "uma conversa", "disponivel para", "podemos falar",
@@ -193,7 +199,8 @@ pub(super) const NOT_INTERESTED: &[&str] = &[
     "happy with my current", "not considering", "not open", "declin~", "not planning",
     "staying put", "no longer looking", "not making a move", "not ready", "not a match",
     "not a priority", "not on the market", "not in the market", "not pursuing",
-    "good where i am", "fine where i am", "rather stay", "not thinking about",
+    "good where i am", "fine where i am", "rather stay", "not thinking about", "sit this one out",
+    "accepted an offer", "accepted another", "accepted a position", "accepted a role",
     "not thinking of",
     // de
     "nicht auf der suche", "nicht auf jobsuche", "nicht wechselwillig", "keine wechselabsicht~",
@@ -202,33 +209,37 @@ pub(super) const NOT_INTERESTED: &[&str] = &[
     "passt leider nicht", "derzeit nicht", "aktuell nicht", "momentan nicht", "zurzeit nicht",
     "kein thema", "absage", "absagen", "nicht in frage", "nicht offen", "fuhle mich * wohl",
     "habe nicht vor", "gut aufgehoben", "bleibe lieber",
+    "angebot angenommen", "stelle angenommen",
     // fr
     "pas a la recherche", "pas en recherche", "non merci", "non , merci", "pas pour moi",
     "pas le moment", "pas le bon moment", "satisfait de mon", "satisfaite de mon",
     "heureux dans mon", "heureuse dans mon", "ne souhaite pas changer", "pas ouvert",
     "pas ouverte", "ne cherche pas", "pas de changement", "je passe mon tour",
     "pas d' actualite", "bien dans mon", "bien ou je suis", "ne compte pas", "pas bouger",
-    "prefere rester",
+    "prefere rester", "je reste dans", "je reste chez", "etre promu", "accepte une autre",
+    "accepte une offre", "accepte un autre",
     // es
     "no estoy buscando", "no busco", "no gracias", "no , gracias", "no es para mi",
     "no es el momento", "no es buen momento", "contento con mi", "contenta con mi",
     "feliz en mi", "feliz con mi", "no estoy abierto", "no estoy abierta", "no me planteo",
     "no tengo intencion", "paso esta vez", "no por ahora", "de momento no", "por ahora no",
     "no me encaja", "bien donde estoy", "no pienso",
-    "no estoy pensando", "prefiero quedarme",
+    "no estoy pensando", "prefiero quedarme", "acepte otra", "aceptado otra",
+    "me quedo donde",
     // nl
     "niet op zoek", "nee bedankt", "nee , bedankt", "nee dank je", "nee , dank je",
     "nee dank u", "niet voor mij", "tevreden met", "tevreden bij", "tevreden in",
     "niet het juiste moment", "geen behoefte", "ik pas", "niet open", "op dit moment niet",
     "momenteel niet", "geen overstap", "zit goed", "niet van plan",
-    "blijf liever",
+    "blijf liever", "aanbod aangenomen", "baan aangenomen",
     // pt
     "nao estou a procura", "nao estou procurando", "nao estou buscando", "nao , obrigado",
     "nao obrigado", "nao , obrigada", "nao obrigada", "nao e para mim", "nao e o momento",
     "nao e o melhor momento", "satisfeito com", "satisfeita com", "feliz com", "feliz no meu",
     "nao estou aberto", "nao estou aberta", "nao pretendo", "por agora nao", "de momento nao",
     "no momento nao", "bem onde estou", "nao penso",
-    "nao estou pensando", "prefiro ficar",
+    "nao estou pensando", "prefiro ficar", "aceitar outra", "aceitei outra",
+    "ficar por aqui", "ficar onde estou",
 ];
 
 /// Changing jobs: counts only when negated ("not looking to move", "nicht wechseln", "no
