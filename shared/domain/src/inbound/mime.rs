@@ -1,7 +1,7 @@
 //! Reading the raw message for the rules of: mail-parser under a panic
 //! guard, the top-level header fields, the addresses and message ids written in them, and
-//! the text the author wrote (quoted history cut off, so that neither a quoted bounce nor
-//! the date of a quoted original is read as the author's). The text scanned is clipped to
+//! the readable body text (the author's own part of it, quoted history cut off, is read by
+//! `quoted.rs`). The text scanned is clipped to
 //! [`MAX_TEXT_BYTES`], so that a hostile message costs linear time at most (R-9.6 limits).
 
 use mail_parser::{Message, MessageParser};
@@ -182,94 +182,4 @@ pub(super) fn body_text(message: &Message<'_>) -> String {
         }
     }
     clip(&text, MAX_TEXT_BYTES).to_owned()
-}
-
-/// The part of a body its author wrote: stops at the quoted history ("On … wrote:",
-/// "-----Original Message-----", an Outlook `From:`/`Sent:` block) and skips `>` lines.
-pub(super) fn own_text(text: &str) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    let mut own = String::new();
-    for (i, line) in lines.iter().enumerate() {
-        let trimmed = line.trim();
-        let lower = trimmed.to_lowercase();
-        if is_quote_separator(&lower) || is_attribution(&lower, lines.get(i + 1).copied()) {
-            break;
-        }
-        if is_header_block_start(&lower) {
-            let next: Vec<String> = lines
-                .iter()
-                .skip(i + 1)
-                .take(4)
-                .map(|l| l.trim().to_lowercase())
-                .collect();
-            if next
-                .iter()
-                .any(|l| QUOTED_HEADER_FIELDS.iter().any(|k| l.starts_with(k)))
-            {
-                break;
-            }
-        }
-        if trimmed.starts_with('>') {
-            continue;
-        }
-        own.push_str(line);
-        own.push('\n');
-    }
-    own
-}
-
-fn is_quote_separator(lower: &str) -> bool {
-    const SEPARATORS: &[&str] = &[
-        "-----original message-----",
-        "----- original message -----",
-        "-------- original message --------",
-        "-----ursprüngliche nachricht-----",
-        "-------- ursprüngliche nachricht --------",
-        "-----message d'origine-----",
-        "-------- message original --------",
-        "-----mensaje original-----",
-        "-----oorspronkelijk bericht-----",
-        "---------- forwarded message ---------",
-        "begin forwarded message:",
-    ];
-    SEPARATORS.iter().any(|s| lower.starts_with(s))
-        || (lower.len() >= 20 && lower.chars().all(|c| c == '_'))
-}
-
-/// "On Thu, 19 Nov 2026 … wrote:" and its translations, possibly wrapped over two lines.
-fn is_attribution(lower: &str, next: Option<&str>) -> bool {
-    const ENDINGS: &[&str] = &[
-        "wrote:",
-        "schrieb:",
-        "a écrit :",
-        "a écrit:",
-        "escribió:",
-        "schreef:",
-        "skrev:",
-        "ha scritto:",
-    ];
-    if ENDINGS.iter().any(|e| lower.ends_with(e)) {
-        return true;
-    }
-    let starts = ["on ", "am ", "le ", "el ", "op "]
-        .iter()
-        .any(|s| lower.starts_with(s));
-    if let (true, Some(next)) = (starts, next) {
-        let next = next.trim().to_lowercase();
-        return ENDINGS.iter().any(|e| next.ends_with(e));
-    }
-    false
-}
-
-/// Fields that follow `From:` in the header block Outlook puts above quoted history.
-#[rustfmt::skip]
-const QUOTED_HEADER_FIELDS: &[&str] = &[
-    "sent:", "date:", "to:", "gesendet:", "datum:", "an:", "envoyé :", "envoyé:", "à :",
-    "enviado:", "fecha:", "para:", "verzonden:", "aan:",
-];
-
-fn is_header_block_start(lower: &str) -> bool {
-    ["from:", "von:", "de :", "de:", "van:"]
-        .iter()
-        .any(|k| lower.starts_with(k))
 }

@@ -75,7 +75,10 @@
 //! |------|---------------|-------|
 //! | `mod.rs` | [`parse_inbound`] and the types it returns | R-9.6, R-9.7 |
 //! | `limits.rs` | the size, depth and part-count checks before parsing | R-9.6 |
-//! | `mime.rs` | mail-parser under a panic guard, header fields, addresses, the author's own text | R-9.6 |
+//! | `mime.rs` | mail-parser under a panic guard, header fields, addresses, body text | R-9.6 |
+//! | `quoted.rs` | the author's own text: quoted history cut off (six languages, four clients) | R-9.6, R-9.7, R-9.9 |
+//! | `signature.rs` | the signature cut off a reply's own text | R-9.9, R-11.2 |
+//! | `reply_class.rs`, `reply_phrases.rs` | a reply's class and the phrases it is read from | R-9.9, R-9.5, R-11.2 |
 //! | `classify.rs` | rules 1.2–1.5 (bounce) and 2.1–2.6 (automatic reply) | R-9.6, R-9.7 |
 //! | `dsn.rs` | rule 1.1: RFC 3464 delivery-status reports and status codes | R-9.7, R-9.2, R-9.4, R-2.3 |
 //! | `bounce.rs` | the failed recipients and the returned original of a bounce | R-9.7, R-8.3 |
@@ -88,8 +91,12 @@ mod cue;
 mod dsn;
 mod limits;
 mod mime;
+mod quoted;
+mod reply_class;
+mod reply_phrases;
 mod reply_tokens;
 mod return_date;
+mod signature;
 mod tokenize;
 
 use chrono::NaiveDate;
@@ -101,11 +108,15 @@ use bounce::bounce_details;
 use classify::{is_auto_reply, is_bounce};
 use dsn::{DeliveryReport, delivery_report};
 use mime::{
-    Headers, body_text, dedup_keep_order, first_address, message_ids, own_text, parse_mime,
-    received_for, scan_addresses,
+    Headers, body_text, dedup_keep_order, first_address, message_ids, parse_mime, received_for,
+    scan_addresses,
 };
+use quoted::own_text;
 
 pub use limits::{MAX_BYTES, MAX_DEPTH, MAX_PARTS};
+pub use reply_class::{
+    ClassifiedReply, ReplyClass, classify_raw_reply, classify_reply, reply_class_of, reply_own_text,
+};
 pub use reply_tokens::{MAX_REPLY_TOKENS, reply_tokens, reply_tokens_raw};
 pub use return_date::return_date;
 
