@@ -295,6 +295,18 @@ pub trait Store: Send + Sync {
         campaign: &CampaignId,
         page: &PageRequest,
     ) -> Result<Page<Enrollment>, StoreError>;
+    /// [`Store::list_enrollments`], read consistently: every enrollment
+    /// inserted before the call is on its pages (in DynamoDB from membership
+    /// items written in the enrollment's own transaction and queried with
+    /// `ConsistentRead`, never from an eventually consistent index). What
+    /// decides from a campaign's enrollments reads this: the plans of a start,
+    /// a resume or an edit, and completion (R-5.2, R-5.4, R-10.1; issue 19).
+    async fn list_enrollments_consistent(
+        &self,
+        org: &OrgId,
+        campaign: &CampaignId,
+        page: &PageRequest,
+    ) -> Result<Page<Enrollment>, StoreError>;
     /// Enrollments whose `next_due_at` is at or before `before`, earliest first.
     async fn list_due(
         &self,

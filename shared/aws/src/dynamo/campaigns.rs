@@ -214,6 +214,8 @@ pub(super) async fn insert_enrollment(
     if counted {
         writes.push(store.counter_change(e, 1)?);
     }
+    // Last, so the positions above keep their meaning for the errors below.
+    writes.push(member_put(store, e)?);
     match store.transact(writes).await {
         Ok(()) => Ok(()),
         Err(err)
@@ -290,6 +292,58 @@ pub(super) async fn list_enrollments(
     store
         .page(query, page.limit, doc, |e: &Enrollment| e.id.to_string())
         .await
+}
+
+/// The membership item of an enrollment (see [`keys::member`]).
+fn member_put(store: &DynamoStore, e: &Enrollment) -> Result<TransactWriteItem, StoreError> {
+    let (org, id) = (e.org_id.as_str(), e.id.as_str());
+    let item = ItemBuilder::new(&keys::member(org, e.campaign_id.as_str(), id))
+        .text(ORG, org)
+        .text(ID, id)
+        .build();
+    tx_put(&store.table, item, None, vec![])
+}
+
+/// A page of the campaign's membership items, read consistently, then their
+/// enrollments (one consistent `BatchGetItem`), in the order of the page.
+pub(super) async fn list_enrollments_consistent(
+    store: &DynamoStore,
+    org: &OrgId,
+    campaign: &CampaignId,
+    page: &PageRequest,
+) -> Result<Page<Enrollment>, StoreError> {
+    let (org, campaign) = (org.as_str(), campaign.as_str());
+    let after = page
+        .after
+        .as_deref()
+        .map(|id| (keys::member(org, campaign, id), None));
+    let query = Query::table(
+        keys::campaign_pk(org, campaign),
+        Range::BeginsWith(keys::MEMBER_PREFIX.into()),
+    )
+    .after(after);
+    let ids = store
+        .page(
+            query,
+            page.limit,
+            |i| text(i, ID).map(str::to_owned),
+            String::clone,
+        )
+        .await?;
+    let wanted: Vec<keys::Key> = ids
+        .items
+        .iter()
+        .map(|id| keys::enrollment(org, id))
+        .collect();
+    let mut found = std::collections::HashMap::new();
+    for item in store.get_many(&wanted).await? {
+        let e: Enrollment = doc(&item)?;
+        found.insert(e.id.to_string(), e);
+    }
+    Ok(Page {
+        items: ids.items.iter().filter_map(|id| found.remove(id)).collect(),
+        next: ids.next,
+    })
 }
 
 pub(super) async fn enrollment_of_candidate(

@@ -20,6 +20,7 @@
 //! | account address | `ACCOUNTS#o#owner` | `ADDRESS#addr` | | one account per owner and address: created in the account's creating transaction; find_account, read consistently |
 //! | sender account | `ACCOUNT#a` | `ACCOUNT` | GSI1 `ACCOUNTS#o#owner` / `ADDRESS#addr#a`; GSI2 `ACCOUNTS` / `ACCOUNT#a` | get by id across organizations; find_account, accounts_of; every account for the identity check (R-2.3) |
 //! | campaign | `CAMPAIGN#o#c` | `CAMPAIGN` | GSI1 `CAMPAIGNS#o#p` / `CAMPAIGN#c`; GSI2 `SENDER#a` / `CAMPAIGN#o#c` | get; list by project; campaigns_using an account |
+//! | campaign member | `CAMPAIGN#o#c` | `MEMBER#e` | | a campaign's enrollments read consistently (`list_enrollments_consistent`): the plans of start, resume and edit, completion; written in the enrollment's creating transaction, never changed |
 //! | enrollment | `ENROLLMENT#o#e` | `ENROLLMENT` | GSI1 `ENROLLMENTS#o#c` / `ENROLLMENT#e`; GSI2 `CANDIDATE#o#cand` / `CAMPAIGN#c#ENROLLMENT#e`; GSI3 `DUE#shard` / `{due_ms:015}#e#o` (only while due) | get (consistent, decides a send); list by campaign; by candidate in a campaign or an organization; due enrollments, earliest first (the sweeper) |
 //! | enrollment event | `ENROLLMENT#o#e` | `EVENT#{at_ms:015}#{unique}` | | an enrollment's events in order, apart from the enrollment so it stays small |
 //! | token | `TOKEN#t` | `TOKEN` | | Reply-To and unsubscribe tokens (R-8.3, R-9.5, R-9.6) |
@@ -206,8 +207,24 @@ pub fn account_in_all(id: &str) -> Key {
 
 // Campaigns.
 
+pub fn campaign_pk(org: &str, id: &str) -> String {
+    format!("CAMPAIGN#{}#{}", esc(org), esc(id))
+}
+
 pub fn campaign(org: &str, id: &str) -> Key {
-    key(format!("CAMPAIGN#{}#{}", esc(org), esc(id)), "CAMPAIGN")
+    key(campaign_pk(org, id), "CAMPAIGN")
+}
+
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+
+/// A campaign's enrollment, in the campaign's partition: written in the
+/// enrollment's creating transaction, so a consistent query of the partition
+/// lists every enrollment (planning never reads an index, issue 19).
+pub fn member(org: &str, campaign: &str, enrollment: &str) -> Key {
+    key(
+        campaign_pk(org, campaign),
+        prefixed(MEMBER_PREFIX, enrollment),
+    )
 }
 
 pub const CAMPAIGN_PREFIX: &str = "CAMPAIGN#";
