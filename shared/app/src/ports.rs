@@ -313,6 +313,26 @@ pub trait Store: Send + Sync {
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<(OrgId, EnrollmentId)>, StoreError>;
+    /// How many partitions the due index has: the sweeper reads each with
+    /// [`Store::list_due_in`], a bounded pass at a time (issue 19).
+    fn due_shards(&self) -> u32 {
+        1
+    }
+    /// [`Store::list_due`] of one partition (`shard` below
+    /// [`Store::due_shards`]): its enrollments due at or before `before`,
+    /// earliest first. The partitions together hold every due enrollment, each once.
+    async fn list_due_in(
+        &self,
+        shard: u32,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(OrgId, EnrollmentId)>, StoreError> {
+        if shard == 0 {
+            self.list_due(before, limit).await
+        } else {
+            Ok(Vec::new())
+        }
+    }
     async fn enrollment_of_candidate(
         &self,
         org: &OrgId,

@@ -92,6 +92,10 @@ macro_rules! forward {
                     forward!(@$kind self, $name, answer)
                 }
             )*
+
+            fn due_shards(&self) -> u32 {
+                self.inner.due_shards()
+            }
         }
     };
     (@read $self:ident, $name:ident, $answer:ident) => { $answer };

@@ -43,6 +43,8 @@ macro_rules! store_methods {
             read list_enrollments_consistent(org: &OrgId, campaign: &CampaignId, page: &PageRequest)
                 -> Page<Enrollment>;
             index list_due(before: DateTime<Utc>, limit: u32) -> Vec<(OrgId, EnrollmentId)>;
+            index list_due_in(shard: u32, before: DateTime<Utc>, limit: u32)
+                -> Vec<(OrgId, EnrollmentId)>;
             index enrollment_of_candidate(org: &OrgId, campaign: &CampaignId, candidate: &CandidateId)
                 -> Option<EnrollmentId>;
             index enrollments_of_candidate_in_org(org: &OrgId, candidate: &CandidateId)

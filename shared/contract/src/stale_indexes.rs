@@ -122,6 +122,10 @@ macro_rules! stale_forward {
                     stale_forward!(@$kind self, answer, $($arg),*)
                 }
             )*
+
+            fn due_shards(&self) -> u32 {
+                self.inner.due_shards()
+            }
         }
     };
     (@read $self:ident, $answer:ident, $($arg:ident),*) => { $answer };

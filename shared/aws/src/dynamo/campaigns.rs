@@ -386,18 +386,12 @@ pub(super) async fn list_due(
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let bound = keys::due_upper_bound(before);
     // Each shard is in due order; the earliest `limit` overall are among the
-    // earliest `limit` of each shard.
+    // earliest `limit` of each shard. (The sweeper reads one shard at a time,
+    // `list_due_in`; this merge serves whoever wants the service's earliest.)
     let mut due = Vec::new();
     for shard in 0..keys::DUE_SHARDS {
-        let query = Query::index(keys::GSI3, keys::due_pk(shard), Range::Below(bound.clone()));
-        for item in store.query(&query, Some(limit)).await? {
-            let sort = text(&item, keys::GSI3SK)?.to_owned();
-            let org = OrgId::new(text(&item, ORG)?);
-            let id = EnrollmentId::new(text(&item, ID)?);
-            due.push((sort, org, id));
-        }
+        due.extend(due_in_shard(store, shard, before, limit).await?);
     }
     due.sort();
     Ok(due
@@ -405,4 +399,36 @@ pub(super) async fn list_due(
         .take(limit)
         .map(|(_, org, id)| (org, id))
         .collect())
+}
+
+pub(super) async fn list_due_in(
+    store: &DynamoStore,
+    shard: u32,
+    before: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<(OrgId, EnrollmentId)>, StoreError> {
+    if limit == 0 || shard >= keys::DUE_SHARDS {
+        return Ok(Vec::new());
+    }
+    let due = due_in_shard(store, shard, before, limit as usize).await?;
+    Ok(due.into_iter().map(|(_, org, id)| (org, id)).collect())
+}
+
+/// The earliest `limit` entries of one shard due at or before `before`, with their sort keys.
+async fn due_in_shard(
+    store: &DynamoStore,
+    shard: u32,
+    before: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<(String, OrgId, EnrollmentId)>, StoreError> {
+    let bound = keys::due_upper_bound(before);
+    let query = Query::index(keys::GSI3, keys::due_pk(shard), Range::Below(bound));
+    let mut due = Vec::new();
+    for item in store.query(&query, Some(limit)).await? {
+        let sort = text(&item, keys::GSI3SK)?.to_owned();
+        let org = OrgId::new(text(&item, ORG)?);
+        let id = EnrollmentId::new(text(&item, ID)?);
+        due.push((sort, org, id));
+    }
+    Ok(due)
 }

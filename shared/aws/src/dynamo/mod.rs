@@ -93,6 +93,10 @@ macro_rules! forward_store {
                     $group::$name(self, $($arg),*).await
                 }
             )*
+
+            fn due_shards(&self) -> u32 {
+                keys::DUE_SHARDS
+            }
         }
     };
 }
@@ -155,6 +159,8 @@ forward_store! {
         candidate: &CandidateId,
     ) -> Vec<EnrollmentId>;
     campaigns::list_due(before: DateTime<Utc>, limit: u32) -> Vec<(OrgId, EnrollmentId)>;
+    campaigns::list_due_in(shard: u32, before: DateTime<Utc>, limit: u32)
+        -> Vec<(OrgId, EnrollmentId)>;
 
     recording::append_event(event: &EnrollmentEvent) -> ();
     recording::list_events(

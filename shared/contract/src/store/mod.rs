@@ -74,6 +74,7 @@ macro_rules! every_store_check {
             campaigns_are_found_by_sender,
             accounts_are_found,
             due_enrollments_come_earliest_first,
+            due_shards_hold_each_due_enrollment_once,
             candidates_paginate,
             enrollments_and_campaigns_paginate,
             ledger_paginates,
