@@ -4,7 +4,8 @@
 //! enrollments created since it began to lag. A candidate added just before a
 //! start, a resume or an edit must still be planned by it (R-5.2, R-5.4,
 //! otherwise it is never planned, never swept, and its campaign
-//! never completes.
+//! never completes. The same world checks that an organization's sends are
+//! counted in sub-counters, not one item (R-2.5, issue 19).
 
 use std::sync::Arc;
 
@@ -268,5 +269,56 @@ async fn an_edit_replans_a_candidate_added_just_before() {
     assert!(
         after.plan_version > before.plan_version,
         "re-planned under the edit: {before:?} then {after:?}"
+    );
+}
+
+/// issue 19: the organization's count of sends is not one item
+/// written on every send: the sends of one organization spread over its
+/// sub-counters (`reputation:org:<org>#n`), which together count each once.
+/// Before, every send incremented `reputation:org:<org>`.
+#[tokio::test]
+async fn an_organizations_sends_spread_over_its_sub_counters() {
+    use outreach_app::usecases::returns::reputation::ORG_SHARDS;
+    use outreach_app::usecases::sending::JobOutcome;
+    let w = World::new();
+    let campaign = w.campaign().await;
+    let mut enrolled = Vec::new();
+    for i in 0..24 {
+        enrolled.push(w.add(&campaign, &format!("C{i}")).await);
+    }
+    w.service
+        .campaigns()
+        .start_campaign(&w.who, campaign.id.as_str())
+        .await
+        .expect("started");
+    w.run_fan_out().await;
+    for id in &enrolled {
+        let e = w.enrollment(id).await;
+        let due = e.next_due_at.expect("planned");
+        w.clock.set(due.max(w.clock.now()));
+        let job = outreach_app::ports::WakeUp::send_step(&e, due).job;
+        let outcome = w.service.sending().run_job(&job).await.expect("sent");
+        assert!(matches!(outcome, JobOutcome::Sent { .. }), "{outcome:?}");
+    }
+    let org = w.who.org_id.as_str();
+    let whole = w
+        .store
+        .read_counter(&format!("reputation:org:{org}"))
+        .await
+        .expect("read");
+    assert_eq!(whole, 0, "no single counter of the organization");
+    let mut counts = Vec::new();
+    for shard in 0..ORG_SHARDS {
+        let key = format!("reputation:org:{org}#{shard}");
+        counts.push(w.store.read_counter(&key).await.expect("read"));
+    }
+    assert_eq!(
+        counts.iter().sum::<u64>(),
+        24,
+        "each send counted once: {counts:?}"
+    );
+    assert!(
+        counts.iter().filter(|n| **n > 0).count() >= 3,
+        "spread over the sub-counters: {counts:?}"
     );
 }
