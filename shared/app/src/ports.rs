@@ -295,12 +295,44 @@ pub trait Store: Send + Sync {
         campaign: &CampaignId,
         page: &PageRequest,
     ) -> Result<Page<Enrollment>, StoreError>;
+    /// [`Store::list_enrollments`], read consistently: every enrollment
+    /// inserted before the call is on its pages (in DynamoDB from membership
+    /// items written in the enrollment's own transaction and queried with
+    /// `ConsistentRead`, never from an eventually consistent index). What
+    /// decides from a campaign's enrollments reads this: the plans of a start,
+    /// a resume or an edit, and completion (R-5.2, R-5.4, R-10.1; issue 19).
+    async fn list_enrollments_consistent(
+        &self,
+        org: &OrgId,
+        campaign: &CampaignId,
+        page: &PageRequest,
+    ) -> Result<Page<Enrollment>, StoreError>;
     /// Enrollments whose `next_due_at` is at or before `before`, earliest first.
     async fn list_due(
         &self,
         before: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<(OrgId, EnrollmentId)>, StoreError>;
+    /// How many partitions the due index has: the sweeper reads each with
+    /// [`Store::list_due_in`], a bounded pass at a time (issue 19).
+    fn due_shards(&self) -> u32 {
+        1
+    }
+    /// [`Store::list_due`] of one partition (`shard` below
+    /// [`Store::due_shards`]): its enrollments due at or before `before`,
+    /// earliest first. The partitions together hold every due enrollment, each once.
+    async fn list_due_in(
+        &self,
+        shard: u32,
+        before: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<(OrgId, EnrollmentId)>, StoreError> {
+        if shard == 0 {
+            self.list_due(before, limit).await
+        } else {
+            Ok(Vec::new())
+        }
+    }
     async fn enrollment_of_candidate(
         &self,
         org: &OrgId,

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use chrono::{Duration, TimeZone, Utc};
 use outreach_app::model::EnrollmentEvent;
 use outreach_app::ports::{
-    Clock, Identities, Job, Mailer, MailerError, OutboundMail, Scheduler, Store, WakeUp,
+    Activity, Clock, Identities, Job, Mailer, MailerError, OutboundMail, Scheduler, Store, WakeUp,
 };
 use outreach_aws::s3::RawMessageError;
 use outreach_aws::{AwsClients, S3RawMessages, SesIdentities, SesMailer};
@@ -478,4 +478,76 @@ async fn an_enrollment_item_does_not_grow_with_its_events() {
             .map(|v| v.len()),
         Ok(40)
     );
+}
+
+/// Issue 19: an enrollment's membership item is written with it (in the
+/// campaign's partition, what planning reads consistently); a due enrollment
+/// has a due-index entry in one of 32 shards, and an ended one with nothing
+/// due has no GSI3 attribute at all (the sweeper never sees it).
+#[tokio::test]
+async fn an_enrollment_has_its_member_item_and_leaves_the_due_index_when_settled() {
+    let aws = Aws::new().await;
+    let store = aws.store().await;
+    let org = "org-index";
+    store
+        .put_campaign(&fixtures::campaign(org, "cmp-1", "prj-1", "acc-1"), None)
+        .await
+        .expect("campaign");
+    let e = fixtures::enrollment(org, "enr-1", "cmp-1", "cand-1", at(10, 0));
+    store.insert_enrollment(&e).await.expect("enrollment");
+    let raw = |pk: String, sk: &'static str| {
+        let aws = &aws;
+        async move {
+            aws.clients
+                .dynamodb
+                .get_item()
+                .table_name(&aws.table)
+                .key("PK", AttributeValue::S(pk))
+                .key("SK", AttributeValue::S(sk.into()))
+                .consistent_read(true)
+                .send()
+                .await
+                .expect("read")
+                .item
+        }
+    };
+    let member = raw(format!("CAMPAIGN#{org}#cmp-1"), "MEMBER#enr-1").await;
+    assert!(member.is_some(), "the membership item");
+    let item = raw(format!("ENROLLMENT#{org}#enr-1"), "ENROLLMENT")
+        .await
+        .expect("the enrollment");
+    let shard = item
+        .get("GSI3PK")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|pk| pk.strip_prefix("DUE#"))
+        .and_then(|n| n.parse::<u32>().ok())
+        .expect("a due-index entry");
+    assert!(shard < 32, "one of 32 shards: {shard}");
+
+    let mut ended = store
+        .get_enrollment(&OrgId::from(org), &e.id)
+        .await
+        .expect("read")
+        .expect("the enrollment");
+    ended
+        .value
+        .end(
+            outreach_domain::enrollment::EnrollmentStatus::Removed,
+            at(10, 5),
+        )
+        .expect("ends");
+    assert_eq!(ended.value.next_due_at, None);
+    store
+        .update_enrollment(&ended.value, ended.version, Activity::Ended)
+        .await
+        .expect("written");
+    let item = raw(format!("ENROLLMENT#{org}#enr-1"), "ENROLLMENT")
+        .await
+        .expect("the enrollment");
+    assert!(
+        !item.contains_key("GSI3PK") && !item.contains_key("GSI3SK"),
+        "no due-index entry once settled: {:?}",
+        item.keys().collect::<Vec<_>>()
+    );
+    assert!(store.list_due(at(23, 0), 10).await.expect("due").is_empty());
 }

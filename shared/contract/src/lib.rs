@@ -10,14 +10,19 @@
 //! check, one test each.
 //!
 //! [`LostAnswers`] wraps any store to lose the answers of writes that applied,
-//! for the application's tests (issue 19).
+//! for the application's tests (issue 19); [`StaleIndexes`] serves the reads
+//! DynamoDB answers from an index stale.
 
 pub mod fixtures;
+#[macro_use]
+mod methods;
 pub mod lost_answers;
 pub mod mailer;
 pub mod scheduler;
+pub mod stale_indexes;
 pub mod store;
 
 pub use lost_answers::LostAnswers;
 pub use mailer::{MailInspector, SentRecord};
 pub use scheduler::ScheduleInspector;
+pub use stale_indexes::StaleIndexes;

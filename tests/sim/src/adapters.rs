@@ -553,6 +553,18 @@ impl Store for SimStore {
         self.inner.list_enrollments(org, campaign, page).await
     }
 
+    async fn list_enrollments_consistent(
+        &self,
+        org: &OrgId,
+        campaign: &CampaignId,
+        page: &PageRequest,
+    ) -> Result<Page<Enrollment>, StoreError> {
+        self.before().await;
+        self.inner
+            .list_enrollments_consistent(org, campaign, page)
+            .await
+    }
+
     async fn list_due(
         &self,
         before: DateTime<Utc>,

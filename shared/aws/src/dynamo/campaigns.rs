@@ -214,6 +214,8 @@ pub(super) async fn insert_enrollment(
     if counted {
         writes.push(store.counter_change(e, 1)?);
     }
+    // Last, so the positions above keep their meaning for the errors below.
+    writes.push(member_put(store, e)?);
     match store.transact(writes).await {
         Ok(()) => Ok(()),
         Err(err)
@@ -292,6 +294,58 @@ pub(super) async fn list_enrollments(
         .await
 }
 
+/// The membership item of an enrollment (see [`keys::member`]).
+fn member_put(store: &DynamoStore, e: &Enrollment) -> Result<TransactWriteItem, StoreError> {
+    let (org, id) = (e.org_id.as_str(), e.id.as_str());
+    let item = ItemBuilder::new(&keys::member(org, e.campaign_id.as_str(), id))
+        .text(ORG, org)
+        .text(ID, id)
+        .build();
+    tx_put(&store.table, item, None, vec![])
+}
+
+/// A page of the campaign's membership items, read consistently, then their
+/// enrollments (one consistent `BatchGetItem`), in the order of the page.
+pub(super) async fn list_enrollments_consistent(
+    store: &DynamoStore,
+    org: &OrgId,
+    campaign: &CampaignId,
+    page: &PageRequest,
+) -> Result<Page<Enrollment>, StoreError> {
+    let (org, campaign) = (org.as_str(), campaign.as_str());
+    let after = page
+        .after
+        .as_deref()
+        .map(|id| (keys::member(org, campaign, id), None));
+    let query = Query::table(
+        keys::campaign_pk(org, campaign),
+        Range::BeginsWith(keys::MEMBER_PREFIX.into()),
+    )
+    .after(after);
+    let ids = store
+        .page(
+            query,
+            page.limit,
+            |i| text(i, ID).map(str::to_owned),
+            String::clone,
+        )
+        .await?;
+    let wanted: Vec<keys::Key> = ids
+        .items
+        .iter()
+        .map(|id| keys::enrollment(org, id))
+        .collect();
+    let mut found = std::collections::HashMap::new();
+    for item in store.get_many(&wanted).await? {
+        let e: Enrollment = doc(&item)?;
+        found.insert(e.id.to_string(), e);
+    }
+    Ok(Page {
+        items: ids.items.iter().filter_map(|id| found.remove(id)).collect(),
+        next: ids.next,
+    })
+}
+
 pub(super) async fn enrollment_of_candidate(
     store: &DynamoStore,
     org: &OrgId,
@@ -332,18 +386,12 @@ pub(super) async fn list_due(
     if limit == 0 {
         return Ok(Vec::new());
     }
-    let bound = keys::due_upper_bound(before);
     // Each shard is in due order; the earliest `limit` overall are among the
-    // earliest `limit` of each shard.
+    // earliest `limit` of each shard. (The sweeper reads one shard at a time,
+    // `list_due_in`; this merge serves whoever wants the service's earliest.)
     let mut due = Vec::new();
     for shard in 0..keys::DUE_SHARDS {
-        let query = Query::index(keys::GSI3, keys::due_pk(shard), Range::Below(bound.clone()));
-        for item in store.query(&query, Some(limit)).await? {
-            let sort = text(&item, keys::GSI3SK)?.to_owned();
-            let org = OrgId::new(text(&item, ORG)?);
-            let id = EnrollmentId::new(text(&item, ID)?);
-            due.push((sort, org, id));
-        }
+        due.extend(due_in_shard(store, shard, before, limit).await?);
     }
     due.sort();
     Ok(due
@@ -351,4 +399,36 @@ pub(super) async fn list_due(
         .take(limit)
         .map(|(_, org, id)| (org, id))
         .collect())
+}
+
+pub(super) async fn list_due_in(
+    store: &DynamoStore,
+    shard: u32,
+    before: DateTime<Utc>,
+    limit: u32,
+) -> Result<Vec<(OrgId, EnrollmentId)>, StoreError> {
+    if limit == 0 || shard >= keys::DUE_SHARDS {
+        return Ok(Vec::new());
+    }
+    let due = due_in_shard(store, shard, before, limit as usize).await?;
+    Ok(due.into_iter().map(|(_, org, id)| (org, id)).collect())
+}
+
+/// The earliest `limit` entries of one shard due at or before `before`, with their sort keys.
+async fn due_in_shard(
+    store: &DynamoStore,
+    shard: u32,
+    before: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<(String, OrgId, EnrollmentId)>, StoreError> {
+    let bound = keys::due_upper_bound(before);
+    let query = Query::index(keys::GSI3, keys::due_pk(shard), Range::Below(bound));
+    let mut due = Vec::new();
+    for item in store.query(&query, Some(limit)).await? {
+        let sort = text(&item, keys::GSI3SK)?.to_owned();
+        let org = OrgId::new(text(&item, ORG)?);
+        let id = EnrollmentId::new(text(&item, ID)?);
+        due.push((sort, org, id));
+    }
+    Ok(due)
 }

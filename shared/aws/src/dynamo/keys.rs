@@ -20,13 +20,14 @@
 //! | account address | `ACCOUNTS#o#owner` | `ADDRESS#addr` | | one account per owner and address: created in the account's creating transaction; find_account, read consistently |
 //! | sender account | `ACCOUNT#a` | `ACCOUNT` | GSI1 `ACCOUNTS#o#owner` / `ADDRESS#addr#a`; GSI2 `ACCOUNTS` / `ACCOUNT#a` | get by id across organizations; find_account, accounts_of; every account for the identity check (R-2.3) |
 //! | campaign | `CAMPAIGN#o#c` | `CAMPAIGN` | GSI1 `CAMPAIGNS#o#p` / `CAMPAIGN#c`; GSI2 `SENDER#a` / `CAMPAIGN#o#c` | get; list by project; campaigns_using an account |
+//! | campaign member | `CAMPAIGN#o#c` | `MEMBER#e` | | a campaign's enrollments read consistently (`list_enrollments_consistent`): the plans of start, resume and edit, completion; written in the enrollment's creating transaction, never changed |
 //! | enrollment | `ENROLLMENT#o#e` | `ENROLLMENT` | GSI1 `ENROLLMENTS#o#c` / `ENROLLMENT#e`; GSI2 `CANDIDATE#o#cand` / `CAMPAIGN#c#ENROLLMENT#e`; GSI3 `DUE#shard` / `{due_ms:015}#e#o` (only while due) | get (consistent, decides a send); list by campaign; by candidate in a campaign or an organization; due enrollments, earliest first (the sweeper) |
 //! | enrollment event | `ENROLLMENT#o#e` | `EVENT#{at_ms:015}#{unique}` | | an enrollment's events in order, apart from the enrollment so it stays small |
 //! | token | `TOKEN#t` | `TOKEN` | | Reply-To and unsubscribe tokens (R-8.3, R-9.5, R-9.6) |
 //! | message | `MESSAGE#id` | `MESSAGE` | GSI1 `TO#addr` / `{sent_ms:015}#{id}` (the mail service's id only) | find_message by SES id or Message-ID; messages_to an address, newest first (R-9.6, R-9.8) |
 //! | seen marker | `SEEN#k` | `SEEN` | | first_time; expires through the `ttl` attribute |
 //! | keyed record | `RECORD#k` | `RECORD` | | small versioned aggregates (reputation windows, R-2.5); an Idempotency-Key's expires through the `ttl` attribute |
-//! | counter | `COUNTER#k` | `COUNTER` | | atomic sequence numbers (reputation windows, R-2.5) |
+//! | counter | `COUNTER#k` | `COUNTER` | | atomic sequence numbers (reputation windows, R-2.5): one an account, 8 an organization (`reputation:org:o#n`) |
 //! | day's count | `DAILY#a#day` | `DAILY` | | a sender account's messages of a day and each campaign's, one conditional `ADD` a slot; expires through `ttl` |
 //!
 //! GSI1 projects whole items (its lists return documents); GSI2 and GSI3
@@ -39,8 +40,15 @@
 //! their lists are consistent base-table queries. The records every send
 //! touches (enrollments, campaigns, accounts, messages, tokens) have
 //! partitions of their own, so sends spread over the table. The due index is
-//! sharded over [`DUE_SHARDS`] partitions so that the enrollment writes of a
-//! busy hour do not all land on one index partition; `list_due` merges them.
+//! sharded over [`DUE_SHARDS`] (32) partitions so that the enrollment writes
+//! of a busy hour do not all land on one index partition; the sweeper reads
+//! each with `list_due_in` (a bounded pass, 8 partitions at a time), and
+//! `list_due` merges them. An enrollment with nothing due has no GSI3
+//! attributes at all (every enrollment write is a whole-item put).
+//! An organization's send count is 8 counters
+//! (`COUNTER#reputation:org:o#0` … `#7`), one written a send, read together
+//! on a bounce or complaint, so that one organization is not one item written
+//! on every send.
 
 use std::borrow::Cow;
 
@@ -60,8 +68,15 @@ pub const GSI3SK: &str = "GSI3SK";
 /// The table's time-to-live attribute (epoch seconds).
 pub const TTL: &str = "ttl";
 
-/// Partitions of the due index.
-pub const DUE_SHARDS: u32 = 4;
+/// Partitions of the due index (issue 19). Every change of an enrollment's
+/// due time writes one of them (a delete and a put of the index entry), and
+/// an index partition takes about 1,000 writes a second: 32 partitions carry
+/// some 32,000 index writes a second, 8 times the 4 partitions' bound of
+/// ~1,000 sends a second (a send moves its due time about twice: the claim's
+/// lease, then the next step, each a delete and a put). 32 rather than 64:
+/// the sweeper queries every partition each pass (8 at a time), so each one
+/// more costs a query a minute for nothing while the service is idle.
+pub const DUE_SHARDS: u32 = 32;
 
 /// A key of the table or of an index.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -206,8 +221,24 @@ pub fn account_in_all(id: &str) -> Key {
 
 // Campaigns.
 
+pub fn campaign_pk(org: &str, id: &str) -> String {
+    format!("CAMPAIGN#{}#{}", esc(org), esc(id))
+}
+
 pub fn campaign(org: &str, id: &str) -> Key {
-    key(format!("CAMPAIGN#{}#{}", esc(org), esc(id)), "CAMPAIGN")
+    key(campaign_pk(org, id), "CAMPAIGN")
+}
+
+pub const MEMBER_PREFIX: &str = "MEMBER#";
+
+/// A campaign's enrollment, in the campaign's partition: written in the
+/// enrollment's creating transaction, so a consistent query of the partition
+/// lists every enrollment (planning never reads an index, issue 19).
+pub fn member(org: &str, campaign: &str, enrollment: &str) -> Key {
+    key(
+        campaign_pk(org, campaign),
+        prefixed(MEMBER_PREFIX, enrollment),
+    )
 }
 
 pub const CAMPAIGN_PREFIX: &str = "CAMPAIGN#";
@@ -382,6 +413,22 @@ mod tests {
         assert!(b.sk > due_upper_bound(t));
         assert!(due_shard("enr_1") < DUE_SHARDS);
         assert_eq!(due_shard("enr_1"), due_shard("enr_1"));
+    }
+
+    /// Issue 19: 32 partitions (4 capped the service near 1,000 sends a
+    /// second), and enrollments spread over every one of them.
+    #[test]
+    fn the_due_index_has_32_shards_all_used() {
+        assert_eq!(DUE_SHARDS, 32);
+        let mut counts = [0u32; DUE_SHARDS as usize];
+        for i in 0..3_200 {
+            counts[due_shard(&format!("enr_{i:x}_cand_{i}")) as usize] += 1;
+        }
+        let (min, max) = (counts.iter().min(), counts.iter().max());
+        assert!(
+            min.is_some_and(|m| *m >= 50) && max.is_some_and(|m| *m <= 150),
+            "an even spread: {counts:?}"
+        );
     }
 
     #[test]

@@ -93,6 +93,10 @@ macro_rules! forward_store {
                     $group::$name(self, $($arg),*).await
                 }
             )*
+
+            fn due_shards(&self) -> u32 {
+                keys::DUE_SHARDS
+            }
         }
     };
 }
@@ -140,6 +144,11 @@ forward_store! {
         campaign: &CampaignId,
         page: &PageRequest,
     ) -> Page<Enrollment>;
+    campaigns::list_enrollments_consistent(
+        org: &OrgId,
+        campaign: &CampaignId,
+        page: &PageRequest,
+    ) -> Page<Enrollment>;
     campaigns::enrollment_of_candidate(
         org: &OrgId,
         campaign: &CampaignId,
@@ -150,6 +159,8 @@ forward_store! {
         candidate: &CandidateId,
     ) -> Vec<EnrollmentId>;
     campaigns::list_due(before: DateTime<Utc>, limit: u32) -> Vec<(OrgId, EnrollmentId)>;
+    campaigns::list_due_in(shard: u32, before: DateTime<Utc>, limit: u32)
+        -> Vec<(OrgId, EnrollmentId)>;
 
     recording::append_event(event: &EnrollmentEvent) -> ();
     recording::list_events(

@@ -309,3 +309,74 @@ pub async fn due_enrollments_come_earliest_first(store: Arc<dyn Store>) {
     );
     assert!(store.list_due(at(10, 0), 10).await.expect("due").is_empty());
 }
+
+/// The shards of the due index hold every due enrollment once, each shard in
+/// due order, and an enrollment leaves them once nothing is due (issue 19:
+/// the sweeper reads shard by shard, R-8.1).
+pub async fn due_shards_hold_each_due_enrollment_once(store: Arc<dyn Store>) {
+    let org = "org-shards";
+    store
+        .put_campaign(&fixtures::campaign(org, "cmp-1", "prj-1", "acc-1"), None)
+        .await
+        .expect("campaign");
+    let mut expected = Vec::new();
+    for i in 0..40u32 {
+        let id = format!("enr-{i}");
+        let e = fixtures::enrollment(org, &id, "cmp-1", &id, at(10, i % 7));
+        store.insert_enrollment(&e).await.expect("enrollment");
+        expected.push(id);
+    }
+    // One settles: ended with nothing due, it is in no shard.
+    let mut ended = super::enrollment(&store, org, "enr-0").await;
+    ended
+        .value
+        .end(
+            outreach_domain::enrollment::EnrollmentStatus::Removed,
+            at(9, 30),
+        )
+        .expect("ends");
+    assert_eq!(ended.value.next_due_at, None);
+    store
+        .update_enrollment(
+            &ended.value,
+            ended.version,
+            outreach_app::ports::Activity::Ended,
+        )
+        .await
+        .expect("ended");
+    expected.retain(|id| id != "enr-0");
+    let shards = store.due_shards();
+    assert!(shards >= 1);
+    let mut seen = Vec::new();
+    let mut used = 0;
+    for shard in 0..shards {
+        let due = store.list_due_in(shard, at(11, 0), 100).await.expect("due");
+        used += usize::from(!due.is_empty());
+        let mut times = Vec::new();
+        for (o, id) in due {
+            assert_eq!(o.as_str(), org);
+            let e = super::enrollment(&store, org, id.as_str()).await.value;
+            times.push(e.next_due_at.expect("due"));
+            seen.push(id.to_string());
+        }
+        assert!(times.is_sorted(), "shard {shard} in due order");
+    }
+    assert!(
+        store
+            .list_due_in(shards, at(11, 0), 100)
+            .await
+            .expect("due")
+            .is_empty(),
+        "no shard past the last"
+    );
+    seen.sort();
+    expected.sort();
+    assert_eq!(seen, expected, "each due enrollment in one shard, once");
+    assert!(
+        used >= shards.min(4) as usize,
+        "spread over the shards: {used} used"
+    );
+    let merged = store.list_due(at(11, 0), 100).await.expect("due");
+    assert!(merged.iter().all(|(_, id)| id.as_str() != "enr-0"));
+    assert_eq!(merged.len(), expected.len());
+}

@@ -13,6 +13,7 @@
 //! - [`parity`]: where the two stores once answered differently (issue 19);
 //! - [`daily`]: the daily limits' slots under concurrent sends.
 //! - [`limits`]: the item limit both stores enforce alike (issue 19).
+//! - [`membership`]: a campaign's enrollments read consistently (issue 19).
 //!
 //! [`every_store_check!`](crate::every_store_check) names them all, so that the
 //! test file of each store runs every one.
@@ -23,6 +24,7 @@ mod inbound;
 mod limits;
 mod lists;
 mod lookups;
+mod membership;
 mod parity;
 mod races;
 mod recording;
@@ -44,6 +46,7 @@ pub use inbound::*;
 pub use limits::*;
 pub use lists::*;
 pub use lookups::*;
+pub use membership::*;
 pub use parity::*;
 pub use races::*;
 pub use recording::*;
@@ -71,6 +74,7 @@ macro_rules! every_store_check {
             campaigns_are_found_by_sender,
             accounts_are_found,
             due_enrollments_come_earliest_first,
+            due_shards_hold_each_due_enrollment_once,
             candidates_paginate,
             enrollments_and_campaigns_paginate,
             ledger_paginates,
@@ -92,6 +96,8 @@ macro_rules! every_store_check {
             a_campaigns_limit_counts_within_its_accounts,
             a_released_slot_is_free_again,
             a_record_over_the_item_limit_is_refused,
+            enrollments_are_listed_consistently,
+            a_lagging_index_hides_nothing_from_the_consistent_list,
         );
     };
 }

@@ -171,6 +171,16 @@ pub(super) async fn list_enrollments(
     )
 }
 
+/// SQLite reads what it wrote: the same list.
+pub(super) async fn list_enrollments_consistent(
+    store: &SqliteStore,
+    org: &OrgId,
+    campaign: &CampaignId,
+    page: &PageRequest,
+) -> Result<Page<Enrollment>, StoreError> {
+    list_enrollments(store, org, campaign, page).await
+}
+
 /// An enrollment's lookup column is its candidate and its parent its campaign.
 pub(super) async fn enrollment_of_candidate(
     store: &SqliteStore,

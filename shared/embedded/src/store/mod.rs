@@ -113,6 +113,11 @@ forward_store! {
         campaign: &CampaignId,
         page: &PageRequest,
     ) -> Page<Enrollment>;
+    campaigns::list_enrollments_consistent(
+        org: &OrgId,
+        campaign: &CampaignId,
+        page: &PageRequest,
+    ) -> Page<Enrollment>;
     campaigns::enrollment_of_candidate(
         org: &OrgId,
         campaign: &CampaignId,

@@ -85,7 +85,7 @@ impl Campaigns<'_> {
         current: &Campaign,
         steps: &[StepSpec],
     ) -> Result<(), Error> {
-        let mut pages = self.enrollment_pages(current, 200);
+        let mut pages = self.consistent_enrollment_pages(current, 200);
         while let Some(batch) = pages.next().await? {
             for e in &batch {
                 let handed_off = e.steps.iter().filter(|s| !s.attempts.is_empty()).count();
@@ -118,7 +118,7 @@ impl Campaigns<'_> {
         edited: &Campaign,
     ) -> Result<(), Error> {
         let retimed = timing(before) != timing(edited);
-        let mut pages = self.enrollment_pages(edited, 200);
+        let mut pages = self.consistent_enrollment_pages(edited, 200);
         while let Some(batch) = pages.next().await? {
             for e in batch.iter().filter(|e| !e.is_ended()) {
                 if !self.resize_and_retime(edited, &e.id, retimed).await? {

@@ -93,9 +93,11 @@ impl Campaigns<'_> {
             limit: FAN_OUT_CHUNK,
             after,
         };
+        // Read consistently: an enrollment added just before the start is
+        // planned here or by its own add, never by neither (issue 19).
         let batch = self
             .store
-            .list_enrollments(&campaign.org_id, &campaign.id, &page)
+            .list_enrollments_consistent(&campaign.org_id, &campaign.id, &page)
             .await?;
         // A finished enrollment's pending re-send is planned too.
         for e in batch

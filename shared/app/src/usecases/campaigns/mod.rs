@@ -228,7 +228,7 @@ impl Campaigns<'_> {
         };
         let any = self
             .store
-            .list_enrollments(&campaign.org_id, &campaign.id, &page)
+            .list_enrollments_consistent(&campaign.org_id, &campaign.id, &page)
             .await?;
         if !any.items.is_empty() {
             self.complete_if_done(&campaign.org_id, &campaign.id)
@@ -252,6 +252,8 @@ pub(super) struct EnrollmentPages<'a> {
     campaign: &'a Campaign,
     /// The page to read next; `None` once the last was read.
     page: Option<PageRequest>,
+    /// Read from [`Store::list_enrollments_consistent`]: for what decides.
+    consistent: bool,
 }
 
 impl Campaigns<'_> {
@@ -265,6 +267,20 @@ impl Campaigns<'_> {
             store: &*self.store,
             campaign,
             page: Some(PageRequest { limit, after: None }),
+            consistent: false,
+        }
+    }
+
+    /// [`Campaigns::enrollment_pages`], read consistently: every enrollment
+    /// added before is on them (an edit's checks and re-plans, issue 19).
+    pub(super) fn consistent_enrollment_pages<'a>(
+        &'a self,
+        campaign: &'a Campaign,
+        limit: u32,
+    ) -> EnrollmentPages<'a> {
+        EnrollmentPages {
+            consistent: true,
+            ..self.enrollment_pages(campaign, limit)
         }
     }
 }
@@ -275,10 +291,14 @@ impl EnrollmentPages<'_> {
         let Some(page) = &mut self.page else {
             return Ok(None);
         };
-        let batch = self
-            .store
-            .list_enrollments(&self.campaign.org_id, &self.campaign.id, page)
-            .await?;
+        let (org, id) = (&self.campaign.org_id, &self.campaign.id);
+        let batch = if self.consistent {
+            self.store
+                .list_enrollments_consistent(org, id, page)
+                .await?
+        } else {
+            self.store.list_enrollments(org, id, page).await?
+        };
         match batch.next {
             Some(n) => page.after = Some(n),
             None => self.page = None,

@@ -25,6 +25,15 @@ pub const MIN_SENDS: usize = 50;
 pub const MAX_BOUNCE_RATE: f64 = 0.04;
 /// Complaints above 0.1 % of the window pause.
 pub const MAX_COMPLAINT_RATE: f64 = 0.001;
+/// Sub-counters of an organization's sends (issue 19): a send counts in one
+/// of them (chosen by its message id), so that an organization is not one
+/// item written on every send (about 1,000 writes a second, the limit of one
+/// DynamoDB partition). Each keeps its own window of the last
+/// [`ORG_SHARD_WINDOW`] sends; the organization's window is their union,
+/// read on a bad outcome: the last ~[`ORG_WINDOW`] sends.
+pub const ORG_SHARDS: u64 = 8;
+/// The window of one sub-counter.
+pub const ORG_SHARD_WINDOW: usize = ORG_WINDOW / ORG_SHARDS as usize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -94,40 +103,75 @@ impl Window {
 
     /// Whether the last `cap` sends are over a threshold of, and why.
     pub fn breach(&self, cap: usize) -> Option<String> {
+        breach_of(std::slice::from_ref(self), cap)
+    }
+
+    /// The sends in the last `cap`, and the bounced and complained-about among them.
+    fn tally(&self, cap: usize) -> (usize, usize, usize) {
         let n = self.sent.min(cap as u64) as usize;
-        if n < MIN_SENDS {
-            return None;
-        }
         let oldest = self.sent - n as u64;
         let live = || self.hits.iter().filter(move |(seq, _)| *seq > oldest);
         let bounced = live().filter(|(_, o)| *o == SendOutcome::Bounced).count();
         let complained = live()
             .filter(|(_, o)| *o == SendOutcome::Complained)
             .count();
-        let bounce_rate = bounced as f64 / n as f64;
-        let complaint_rate = complained as f64 / n as f64;
-        if bounce_rate > MAX_BOUNCE_RATE {
-            return Some(format!(
-                "{bounced} hard bounces in the last {n} sends ({:.1} %, above 4 %)",
-                bounce_rate * 100.0
-            ));
-        }
-        if complaint_rate > MAX_COMPLAINT_RATE {
-            return Some(format!(
-                "{complained} complaints in the last {n} sends ({:.2} %, above 0.1 %)",
-                complaint_rate * 100.0
-            ));
-        }
-        None
+        (n, bounced, complained)
     }
+}
+
+/// Whether the last `cap` sends of each window, together, are over a
+/// threshold of, and why (an organization's sub-counters, [`ORG_SHARDS`]).
+pub fn breach_of(windows: &[Window], cap: usize) -> Option<String> {
+    let (mut n, mut bounced, mut complained) = (0, 0, 0);
+    for w in windows {
+        let (wn, wb, wc) = w.tally(cap);
+        n += wn;
+        bounced += wb;
+        complained += wc;
+    }
+    if n < MIN_SENDS {
+        return None;
+    }
+    let bounce_rate = bounced as f64 / n as f64;
+    let complaint_rate = complained as f64 / n as f64;
+    if bounce_rate > MAX_BOUNCE_RATE {
+        return Some(format!(
+            "{bounced} hard bounces in the last {n} sends ({:.1} %, above 4 %)",
+            bounce_rate * 100.0
+        ));
+    }
+    if complaint_rate > MAX_COMPLAINT_RATE {
+        return Some(format!(
+            "{complained} complaints in the last {n} sends ({:.2} %, above 0.1 %)",
+            complaint_rate * 100.0
+        ));
+    }
+    None
 }
 
 fn account_key(account: &AccountId) -> String {
     format!("reputation:account:{account}")
 }
 
-fn org_key(org: &OrgId) -> String {
-    format!("reputation:org:{org}")
+/// The organization's sub-counter `shard` (below [`ORG_SHARDS`]).
+fn org_key(org: &OrgId, shard: u64) -> String {
+    format!("reputation:org:{org}#{shard}")
+}
+
+/// The sub-counter a send counts in.
+fn org_shard_of_message(message_id: &str) -> u64 {
+    outreach_domain::jitter::stable_hash(message_id, 0, "org-reputation") % ORG_SHARDS
+}
+
+/// An organization's sequence number of a send: its number in its
+/// sub-counter and the sub-counter, in one (`seq * ORG_SHARDS + shard`).
+pub fn org_seq(shard: u64, shard_seq: u64) -> u64 {
+    shard_seq * ORG_SHARDS + shard
+}
+
+/// The sub-counter and the number in it of an organization's sequence number.
+pub fn org_shard_seq(seq: u64) -> (u64, u64) {
+    (seq % ORG_SHARDS, seq / ORG_SHARDS)
 }
 
 impl Returns<'_> {
@@ -155,19 +199,29 @@ impl Returns<'_> {
         Ok((window, r))
     }
 
+    /// One window as it is: its counter and its hits.
+    async fn read_window(&self, key: &str) -> Result<Window, Error> {
+        let sent = self.store.read_counter(key).await?;
+        let mut window: Window = self.read_record(&format!("{key}:hits")).await?;
+        window.sent = sent;
+        Ok(window)
+    }
+
     /// Counts a hand-off in the account's and the organization's windows and
     /// returns its sequence numbers there (kept with the message, R-2.5).
     pub(crate) async fn reputation_sent(
         &self,
         org: &OrgId,
         account: &AccountId,
+        message_id: &str,
     ) -> Result<(u64, u64), Error> {
+        let shard = org_shard_of_message(message_id);
         let seqs = self
             .store
-            .increment_counters(&[account_key(account), org_key(org)])
+            .increment_counters(&[account_key(account), org_key(org, shard)])
             .await?;
         match seqs[..] {
-            [account_seq, org_seq] => Ok((account_seq, org_seq)),
+            [account_seq, shard_seq] => Ok((account_seq, org_seq(shard, shard_seq))),
             _ => Err(Error::Internal(format!(
                 "two counters incremented, {} values back",
                 seqs.len()
@@ -209,10 +263,22 @@ impl Returns<'_> {
             self.reputation_pause(campaigns, Some(&c.sender_account_id), &why)
                 .await?;
         }
-        let (organization, _) = self
-            .change_window(&org_key(org), mark(org_seq, ORG_WINDOW))
+        // The hit goes to its send's sub-counter; the guard reads them all.
+        let (shard, shard_seq) = match org_seq.map(org_shard_seq) {
+            Some((shard, seq)) => (shard, Some(seq)),
+            None => (org_shard_of_message(message_id), None),
+        };
+        let (marked, _) = self
+            .change_window(&org_key(org, shard), mark(shard_seq, ORG_SHARD_WINDOW))
             .await?;
-        if let Some(why) = organization.breach(ORG_WINDOW) {
+        let mut windows = Vec::with_capacity(ORG_SHARDS as usize);
+        for other in 0..ORG_SHARDS {
+            windows.push(match other == shard {
+                true => marked.clone(),
+                false => self.read_window(&org_key(org, other)).await?,
+            });
+        }
+        if let Some(why) = breach_of(&windows, ORG_SHARD_WINDOW) {
             let campaigns = self.org_campaigns(org).await?;
             self.reputation_pause(campaigns, None, &format!("the organization had {why}"))
                 .await?;
@@ -380,6 +446,65 @@ mod tests {
             w.mark(seq, SendOutcome::Complained, ACCOUNT_WINDOW);
         }
         w
+    }
+
+    /// Issue 19: an organization's sends count in [`ORG_SHARDS`] sub-counters
+    /// (no one item written on every send); R-2.5's thresholds hold over the
+    /// union of their windows, the last 1,000 sends.
+    #[test]
+    fn an_organization_counts_in_sub_counters_read_together() {
+        for (shard, seq) in [(0, 1), (7, 1), (3, 125), (5, 1_000_000)] {
+            assert_eq!(org_shard_seq(org_seq(shard, seq)), (shard, seq));
+        }
+        let mut used = [0u32; ORG_SHARDS as usize];
+        for i in 0..800 {
+            used[org_shard_of_message(&format!("0100019a-{i:08x}-ses")) as usize] += 1;
+        }
+        assert!(
+            used.iter().all(|n| *n >= 50),
+            "every sub-counter used: {used:?}"
+        );
+        // 8 windows of 125 sends (and older ones), `bounced` hard bounces in all.
+        let org = |bounced: usize| -> Vec<Window> {
+            (0..ORG_SHARDS as usize)
+                .map(|shard| {
+                    let mut w = Window::default();
+                    for _ in 0..300 {
+                        w.record_send();
+                    }
+                    // An old bounce, out of every window.
+                    w.mark(300 - 130, SendOutcome::Bounced, usize::MAX);
+                    let here = bounced / 8 + usize::from(shard < bounced % 8);
+                    for k in 0..here as u64 {
+                        assert!(w.mark(300 - k, SendOutcome::Bounced, ORG_SHARD_WINDOW));
+                    }
+                    w
+                })
+                .collect()
+        };
+        assert_eq!(
+            breach_of(&org(40), ORG_SHARD_WINDOW),
+            None,
+            "40 in 1,000 is 4 %, not above"
+        );
+        let why = breach_of(&org(41), ORG_SHARD_WINDOW).expect("a breach");
+        assert!(
+            why.contains("41 hard bounces in the last 1000 sends"),
+            "{why}"
+        );
+        // Few sends: the minimum sample is the organization's, not a shard's.
+        let mut few = vec![Window::default(); ORG_SHARDS as usize];
+        for w in few.iter_mut().take(7) {
+            for _ in 0..7 {
+                w.record_send();
+            }
+            w.mark(1, SendOutcome::Bounced, ORG_SHARD_WINDOW);
+        }
+        assert_eq!(breach_of(&few, ORG_SHARD_WINDOW), None, "49 sends");
+        for _ in 0..1 {
+            few[7].record_send();
+        }
+        assert!(breach_of(&few, ORG_SHARD_WINDOW).is_some(), "7 in 50");
     }
 
     #[test]

@@ -62,7 +62,11 @@ impl Sending<'_> {
         // organization's windows, once, before it is recorded (its sequence
         // numbers go into the message's index entry).
         let seqs = match &hand_off {
-            HandOff::Sent(_) => Some(self.returns().reputation_sent(org, &account.id).await?),
+            HandOff::Sent(sent) => Some(
+                self.returns()
+                    .reputation_sent(org, &account.id, &sent.message_id)
+                    .await?,
+            ),
             _ => None,
         };
         let hand_off = &hand_off;

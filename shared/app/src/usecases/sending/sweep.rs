@@ -28,17 +28,57 @@ pub struct SweepReport {
     pub cleared: usize,
 }
 
+impl SweepReport {
+    fn add(&mut self, other: SweepReport) {
+        self.expired_claims += other.expired_claims;
+        self.rescued += other.rescued;
+        self.requeued += other.requeued;
+        self.cleared += other.cleared;
+    }
+}
+
+/// Enrollments one pass reads from one shard of the due index.
 const SWEEP_BATCH: u32 = 200;
+/// Passes of one sweep, shared out among the shards: the bound on its work
+/// (at most this many batches, however far behind the service is).
+pub const SWEEP_PASSES: u32 = 64;
+/// Shards of the due index swept at once (issue 19): a sweep of 32 shards
+/// is 4 rounds of 8, not 32 in a row.
+pub const SWEEP_CONCURRENCY: usize = 8;
 
 impl Sending<'_> {
-    /// Looks at every enrollment due more than `margin` ago.
+    /// Looks at every enrollment due more than `margin` ago: each shard of the
+    /// due index on its own, [`SWEEP_CONCURRENCY`] at a time, each a bounded
+    /// number of passes (issue 19).
     pub async fn sweep(&self, margin: Duration) -> Result<SweepReport, Error> {
-        let mut report = SweepReport::default();
+        use futures_util::{StreamExt, stream};
         let before = self.now() - margin;
+        let shards = self.store.due_shards().max(1);
+        let passes = SWEEP_PASSES.div_ceil(shards);
+        let swept: Vec<Result<SweepReport, Error>> = stream::iter(0..shards)
+            .map(|shard| self.sweep_shard(shard, before, passes))
+            .buffer_unordered(SWEEP_CONCURRENCY)
+            .collect()
+            .await;
+        let mut report = SweepReport::default();
+        for shard in swept {
+            report.add(shard?);
+        }
+        Ok(report)
+    }
+
+    /// Up to `passes` batches of one shard of the due index.
+    async fn sweep_shard(
+        &self,
+        shard: u32,
+        before: DateTime<Utc>,
+        passes: u32,
+    ) -> Result<SweepReport, Error> {
+        let mut report = SweepReport::default();
         // Each pass moves or clears `next_due_at` of what it handles; a bounded
         // number of passes keeps one sweep from running forever.
-        for _ in 0..50 {
-            let due = self.store.list_due(before, SWEEP_BATCH).await?;
+        for _ in 0..passes {
+            let due = self.store.list_due_in(shard, before, SWEEP_BATCH).await?;
             let full = due.len() as u32 == SWEEP_BATCH;
             let mut progressed = false;
             for (org, id) in due {
