@@ -24,8 +24,9 @@ use outreach_domain::enrollment::Enrollment;
 /// Enrollments of a fan-out chunk planned at once (§15): each makes up to
 /// three writes in turn (its candidate's record, its wake-up, its plan), so
 /// eight at a time plan a chunk of 200 in about 75 round trips instead of
-/// 600, and keep a planner instance near 100 `CreateSchedule` a second, far
-/// below Scheduler's request-rate quota (250 a second in the smallest regions).
+/// 600, at some 150–250 `CreateSchedule` a second for a planner instance
+/// in-region: within Scheduler's request-rate quota (1,000 a second or more
+/// in the main regions, 250 in the smallest; a throttled call is retried).
 pub const CHUNK_CONCURRENCY: usize = 8;
 
 impl Campaigns<'_> {
