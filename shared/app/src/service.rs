@@ -39,6 +39,11 @@ pub struct Config {
     pub soft_retry_delay: Duration,
     /// Key of the keyed hashes that stand for suppressed addresses.
     pub hash_key: Vec<u8>,
+    /// Whether start and resume plan the first fan-out chunk in the request
+    /// (local mode: a small campaign is planned when start answers) or leave
+    /// every chunk to the queue (AWS: the request makes a bounded number of
+    /// calls whatever the campaign's size, §15).
+    pub plan_first_chunk_in_request: bool,
 }
 
 impl Config {
@@ -55,6 +60,7 @@ impl Config {
             resend_delay: Duration::minutes(2),
             soft_retry_delay: Duration::hours(24),
             hash_key: b"outreach-local".to_vec(),
+            plan_first_chunk_in_request: true,
         }
     }
 }

@@ -107,6 +107,7 @@ fn service_on(
     scheduler: &Arc<EventBridgeScheduler>,
     queue: Arc<dyn Queue>,
     initial_credits: i64,
+    plan_first_chunk_in_request: bool,
 ) -> Arc<Service> {
     Service::new(
         Ports {
@@ -121,6 +122,7 @@ fn service_on(
         },
         Config {
             initial_credits,
+            plan_first_chunk_in_request,
             ..Config::local(3000)
         },
     )
@@ -244,6 +246,8 @@ async fn starting_a_campaign_of_many_candidates() {
         &scheduler,
         queue.clone(),
         n as i64 + 10,
+        // As `outreach-lambda` composes it: every chunk from the queue (§15).
+        false,
     );
     let who = Identity {
         org_id: OrgId::from(unique("acme").as_str()),
@@ -364,7 +368,17 @@ async fn one_campaign_step_end_to_end() {
     let scheduler = aws.scheduler(clock.clone()).await;
     let sender = format!("{}@recruit.example", unique("alice"));
     aws.verify_sender(&sender).await;
-    let service = service_on(&aws, &clock, &store, &scheduler, Arc::new(Ignored), 100);
+    // Local mode's composition: the one candidate is planned by the start
+    // request itself, which needs no planner run here.
+    let service = service_on(
+        &aws,
+        &clock,
+        &store,
+        &scheduler,
+        Arc::new(Ignored),
+        100,
+        true,
+    );
     let who = Identity {
         org_id: OrgId::from("acme"),
         user_id: UserId::from("alice"),

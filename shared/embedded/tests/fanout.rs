@@ -41,8 +41,21 @@ async fn all_enrollments(
     }
 }
 
-#[tokio::test]
-async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once() {
+/// A service on local adapters with a draft campaign of `n` candidates.
+struct Fixture {
+    service: Arc<Service>,
+    store: Arc<SqliteStore>,
+    scheduler: Arc<LocalScheduler>,
+    clock: Arc<LocalClock>,
+    who: Identity,
+    campaign: outreach_domain::campaign::Campaign,
+    n: usize,
+    _dir: tempfile::TempDir,
+}
+
+/// Two chunks and a half of candidates, added to a draft campaign; the
+/// first chunk planned in the start request or not (§15: local mode or AWS).
+async fn fixture(plan_first_chunk_in_request: bool) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::in_memory().unwrap();
     let clock = Arc::new(LocalClock::manual(db.clone(), at("2026-12-01T14:00:00Z")));
@@ -54,6 +67,7 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
     );
     let mut config = Config::local(3000);
     config.initial_credits = 10_000;
+    config.plan_first_chunk_in_request = plan_first_chunk_in_request;
     let service = Service::new(
         Ports {
             store: store.clone(),
@@ -140,6 +154,30 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
         )
         .await
         .unwrap();
+    Fixture {
+        service,
+        store,
+        scheduler,
+        clock,
+        who,
+        campaign,
+        n,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once() {
+    let Fixture {
+        service,
+        store,
+        scheduler,
+        clock,
+        who,
+        campaign,
+        n,
+        _dir,
+    } = fixture(true).await;
     let start = clock.now();
     service
         .campaigns()
@@ -183,5 +221,63 @@ async fn a_large_start_answers_after_one_chunk_and_the_queue_plans_the_rest_once
     );
     assert!(done.iter().all(|e| e.plan_version == 1));
     // Every enrollment has exactly one live wake-up: n send wake-ups are pending.
+    assert_eq!(scheduler.pending().unwrap(), n);
+}
+
+/// §15 in the AWS composition: the start request plans nothing itself (its
+/// calls do not grow with the campaign); the queue plans every chunk, the
+/// first included, each enrollment once, and a chunk run twice (a crash
+/// before its message was deleted) plans nothing twice.
+#[tokio::test]
+async fn without_the_inline_chunk_the_queue_plans_every_enrollment_once() {
+    let Fixture {
+        service,
+        store,
+        scheduler,
+        clock,
+        who,
+        campaign,
+        n,
+        _dir,
+    } = fixture(false).await;
+    let start = clock.now();
+    service
+        .campaigns()
+        .start_campaign(&who, campaign.id.as_str())
+        .await
+        .unwrap();
+    let planned = |es: &[Enrollment]| es.iter().filter(|e| e.next_due_at.is_some()).count();
+    let after_start = all_enrollments(&store, &who.org_id, &campaign.id).await;
+    assert_eq!(planned(&after_start), 0, "the request planned nothing");
+    assert_eq!(scheduler.pending().unwrap(), 1, "one queued fan-out job");
+
+    let first = scheduler
+        .next_due(clock.now())
+        .unwrap()
+        .expect("a queued chunk");
+    service.sending().run_job(&first.job).await.unwrap();
+    let plans = |es: &[Enrollment]| -> Vec<_> {
+        es.iter()
+            .map(|e| (e.id.clone(), e.plan_version, e.next_due_at))
+            .collect()
+    };
+    let once = all_enrollments(&store, &who.org_id, &campaign.id).await;
+    assert_eq!(planned(&once), FAN_OUT_CHUNK as usize);
+    service.sending().run_job(&first.job).await.unwrap();
+    let twice = all_enrollments(&store, &who.org_id, &campaign.id).await;
+    assert_eq!(
+        plans(&once),
+        plans(&twice),
+        "re-running a chunk plans nothing twice"
+    );
+    scheduler.complete(&first).unwrap();
+    while let Some(job) = scheduler.next_due(clock.now()).unwrap() {
+        service.sending().run_job(&job.job).await.unwrap();
+        scheduler.complete(&job).unwrap();
+    }
+    let done = all_enrollments(&store, &who.org_id, &campaign.id).await;
+    assert_eq!(planned(&done), n, "every enrollment is planned");
+    assert!(done.iter().all(|e| e.plan_start == Some(start)));
+    assert!(done.iter().all(|e| e.plan_version == 1));
     assert_eq!(scheduler.pending().unwrap(), n);
 }

@@ -238,6 +238,9 @@ pub fn service_config(settings: &Settings) -> Config {
         // in AWS every link proves control of the address.
         accounts_need_proof: true,
         hash_key: settings.hash_key.clone(),
+        // §15: every chunk of a start's or resume's fan-out goes to the
+        // planner queue; the request's calls do not grow with the campaign.
+        plan_first_chunk_in_request: false,
         ..Config::local(0)
     }
 }

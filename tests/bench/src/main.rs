@@ -6,6 +6,8 @@
 //! figures can be picked: `outreach-bench local aws` (planner, local, memory,
 //! aws, bootstraps).
 
+mod start;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -575,6 +577,7 @@ async fn main() {
     let memory_run = run("memory").then(memory);
     if run("aws") {
         aws_figures();
+        start::aws_start_figures();
     }
     if let Some(mut child) = memory_run {
         let status = child.wait().expect("the memory run ends");

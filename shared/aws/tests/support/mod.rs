@@ -11,6 +11,8 @@
 
 #![allow(dead_code)]
 
+pub mod latency;
+
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -217,9 +219,15 @@ pub struct Aws {
 
 impl Aws {
     pub async fn new() -> Aws {
+        Aws::on(outreach_aws::config::https_client()).await
+    }
+
+    /// The adapters on `http` (e.g. [`latency::delayed_client`]), on a fresh
+    /// table and schedule group.
+    pub async fn on(http: aws_smithy_runtime_api::client::http::SharedHttpClient) -> Aws {
         let endpoint = moto().endpoint.clone();
         let config = aws_config::defaults(BehaviorVersion::latest())
-            .http_client(outreach_aws::config::https_client())
+            .http_client(http)
             .region(Region::new(REGION))
             .endpoint_url(&endpoint)
             .credentials_provider(Credentials::new("test", "test", None, None, "static"))

@@ -1,17 +1,33 @@
 //! Start and resume: a campaign runs, and its enrollments
-//! are planned by a fan-out in chunks (§15) — the first in the request, the
-//! rest from the queue.
+//! are planned by a fan-out in chunks from the queue (§15). In AWS the
+//! request makes a bounded number of calls whatever the campaign's size;
+//! local mode plans the first chunk in the request as well
+//! (`Config::plan_first_chunk_in_request`), so a small campaign is planned
+//! when start answers.
 
 use chrono::{DateTime, Utc};
 use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::ids::{CampaignId, OrgId};
 
 use super::Campaigns;
+use super::planning::Prefetched;
 use super::*;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::AccountStatus;
-use crate::ports::{Job, PageRequest, WakeUp};
+use crate::ports::{Found, Job, Lookup, PageRequest, WakeUp};
+use crate::usecases::enrollments::outreach_key;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
+use outreach_domain::campaign::TimezoneMode;
+use outreach_domain::enrollment::Enrollment;
+
+/// Enrollments of a fan-out chunk planned at once (§15): each makes up to
+/// three writes in turn (its candidate's record, its wake-up, its plan), so
+/// eight at a time plan a chunk of 200 in about 75 round trips instead of
+/// 600, at some 150–250 `CreateSchedule` a second for a planner instance
+/// in-region: within Scheduler's request-rate quota (1,000 a second or more
+/// in the main regions, 250 in the smallest; a throttled call is retried).
+pub const CHUNK_CONCURRENCY: usize = 8;
 
 impl Campaigns<'_> {
     /// Start or resume: a campaign runs (`change`) from now, and its
@@ -36,7 +52,9 @@ impl Campaigns<'_> {
                 change(c, now).map_err(|e| Error::Conflict(e.to_string()))
             })
             .await?;
-        self.plan_first_chunk(&campaign, how(now)).await?;
+        if self.config.plan_first_chunk_in_request {
+            self.plan_first_chunk(&campaign, how(now)).await?;
+        }
         self.complete_if_all_ended(&campaign).await?;
         Ok(campaign)
     }
@@ -82,7 +100,9 @@ impl Campaigns<'_> {
     }
 
     /// Plans one page of enrollments; returns the cursor of the next page.
-    /// Idempotent: a fresh plan from the same S is not made twice.
+    /// Idempotent: a fresh plan from the same S is not made twice. The page's
+    /// enrollments and their candidates' records are read in batches, and
+    /// planned [`CHUNK_CONCURRENCY`] at a time (§15).
     pub(super) async fn plan_chunk(
         &self,
         campaign: &Campaign,
@@ -100,14 +120,68 @@ impl Campaigns<'_> {
             .list_enrollments_consistent(&campaign.org_id, &campaign.id, &page)
             .await?;
         // A finished enrollment's pending re-send is planned too.
-        for e in batch
+        let due: Vec<&Enrollment> = batch
             .items
             .iter()
             .filter(|e| e.may_send() || e.has_sendable_step())
-        {
-            self.replan(campaign, &e.id, how).await?;
-        }
+            .collect();
+        let read = self.prefetch(campaign, &due).await?;
+        // The futures are made before the stream (owned ids, no closure over
+        // references inside it), so that the request's future stays `Send`.
+        let plans: Vec<_> = due
+            .iter()
+            .map(|e| e.id.clone())
+            .zip(read)
+            .map(|(id, pre)| async move { self.replan_read(campaign, &id, how, pre).await })
+            .collect();
+        stream::iter(plans)
+            .buffer_unordered(CHUNK_CONCURRENCY)
+            .try_collect::<()>()
+            .await?;
         Ok(batch.next)
+    }
+
+    /// What planning `due` reads, in batches (§15): each enrollment with its
+    /// version, its candidate's outreach record and, in recipient
+    /// mode, the candidate's zone.
+    async fn prefetch(
+        &self,
+        campaign: &Campaign,
+        due: &[&Enrollment],
+    ) -> Result<Vec<Prefetched>, Error> {
+        let org = &campaign.org_id;
+        let recipient = campaign.timezone_mode == TimezoneMode::Recipient;
+        let mut lookups = Vec::with_capacity(due.len() * 3);
+        for e in due {
+            lookups.push(Lookup::Enrollment(org.clone(), e.id.clone()));
+            lookups.push(Lookup::Record(outreach_key(org, &e.candidate_id)));
+            if recipient {
+                lookups.push(Lookup::Candidate(org.clone(), e.candidate_id.clone()));
+            }
+        }
+        let mut found = self.store.get_batch(&lookups).await?.into_iter();
+        let mut read = Vec::with_capacity(due.len());
+        for _ in due {
+            let enrollment = match found.next().flatten() {
+                Some(Found::Enrollment(e)) => Some(*e),
+                _ => None,
+            };
+            let outreach = match found.next().flatten() {
+                Some(Found::Record(r)) => Some(r),
+                _ => None,
+            };
+            // As `plan_zone` has it: the campaign's unless the candidate's is known.
+            let zone = match recipient.then(|| found.next().flatten()) {
+                Some(Some(Found::Candidate(c))) => c.value.timezone.unwrap_or(campaign.timezone),
+                _ => campaign.timezone,
+            };
+            read.push(Prefetched {
+                enrollment,
+                outreach: Some(outreach),
+                zone: Some(zone),
+            });
+        }
+        Ok(read)
     }
 
     /// Queues the planning of a campaign's enrollments from `after` on (SPEC §15:

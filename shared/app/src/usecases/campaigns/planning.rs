@@ -16,6 +16,17 @@ use crate::error::Error;
 use crate::ports::{Activity, Versioned, WakeUp};
 use crate::retry::{Attempt, retry_versioned};
 
+/// What a fan-out chunk read in one batch for one of its enrollments (§15);
+/// `None` where it read nothing, which is then read on its own.
+#[derive(Default)]
+pub(super) struct Prefetched {
+    pub(super) enrollment: Option<Versioned<Enrollment>>,
+    /// The candidate's outreach record; `Some(None)`: there is none.
+    pub(super) outreach: Option<Option<Versioned<serde_json::Value>>>,
+    /// The zone of the plan.
+    pub(super) zone: Option<Zone>,
+}
+
 /// Where a (re)plan of an enrollment starts from.
 pub(super) enum PlanFrom {
     /// Already planned from this start, or from another one: left as it is.
@@ -47,14 +58,19 @@ pub(super) fn plan_from(how: Replan, e: &Enrollment) -> PlanFrom {
 }
 
 impl Campaigns<'_> {
-    /// The planned instants of an enrollment's steps from its next step on.
+    /// The planned instants of an enrollment's steps from its next step on,
+    /// in `zone` when the caller knows it already.
     pub(crate) async fn plan_for(
         &self,
         campaign: &Campaign,
         enrollment: &Enrollment,
         start: DateTime<Utc>,
+        zone: Option<Zone>,
     ) -> Result<Vec<DateTime<Utc>>, Error> {
-        let zone = self.plan_zone(campaign, enrollment).await?;
+        let zone = match zone {
+            Some(zone) => zone,
+            None => self.plan_zone(campaign, enrollment).await?,
+        };
         let delays = campaign.delays();
         let from = enrollment.next_step_offset();
         Ok(plan(&plan_request(
@@ -165,35 +181,50 @@ impl Campaigns<'_> {
         id: &EnrollmentId,
         how: Replan,
     ) -> Result<(), Error> {
+        self.replan_read(campaign, id, how, Prefetched::default())
+            .await
+    }
+
+    /// [`Self::replan`] from what a fan-out chunk read in one batch (§15):
+    /// the first attempt uses those reads, a lost version check reads again.
+    /// The enrollment read for the check is the one the plan starts
+    /// from: the check writes only the candidate's record, and the plan's
+    /// write is conditional on that read's version.
+    pub(super) async fn replan_read(
+        &self,
+        campaign: &Campaign,
+        id: &EnrollmentId,
+        how: Replan,
+        pre: Prefetched,
+    ) -> Result<(), Error> {
         let moment = how.moment();
-        if self.blocked_as_duplicate(campaign, id, moment).await? {
+        let read = match pre.enrollment {
+            Some(read) => Some(read),
+            None => self.store.get_enrollment(&campaign.org_id, id).await?,
+        };
+        let Some(read) = read else {
+            return Ok(());
+        };
+        if self
+            .blocked_as_duplicate(campaign, &read.value, moment, pre.outreach)
+            .await?
+        {
             return Ok(());
         }
+        let mut first = Some(read);
+        let zone = pre.zone;
         retry_versioned(
-            || async move {
-                let Some(Versioned {
-                    value: mut e,
-                    version,
-                }) = self.store.get_enrollment(&campaign.org_id, id).await?
-                else {
-                    return Ok(Attempt::Done(()));
-                };
-                if e.resend.is_some() && e.has_sendable_step() {
-                    // A pending re-send keeps a time still ahead; an
-                    // overdue one goes after a grace period from now. The
-                    // steps after it follow it once it is sent.
-                    let moved = e.reschedule_overdue_resend(moment);
-                    let at = e.next_planned_at();
-                    return self.write_due(e, version, at, moved).await;
-                }
-                if !e.may_send() || e.next().is_none() {
-                    return Ok(Attempt::Done(()));
-                }
-                match plan_from(how, &e) {
-                    PlanFrom::Nothing => Ok(Attempt::Done(())),
-                    // Still ahead: keeps its time and its plan version.
-                    PlanFrom::Ahead(at) => self.write_due(e, version, Some(at), false).await,
-                    PlanFrom::Start(start) => self.plan_afresh(campaign, e, version, start).await,
+            || {
+                let first = first.take();
+                async move {
+                    let read = match first {
+                        Some(read) => Some(read),
+                        None => self.store.get_enrollment(&campaign.org_id, id).await?,
+                    };
+                    let Some(Versioned { value: e, version }) = read else {
+                        return Ok(Attempt::Done(()));
+                    };
+                    self.plan_read(campaign, e, version, how, zone).await
                 }
             },
             || {
@@ -203,6 +234,35 @@ impl Campaigns<'_> {
             },
         )
         .await
+    }
+
+    /// One attempt at planning an enrollment read at `version`.
+    async fn plan_read(
+        &self,
+        campaign: &Campaign,
+        mut e: Enrollment,
+        version: u64,
+        how: Replan,
+        zone: Option<Zone>,
+    ) -> Result<Attempt<()>, Error> {
+        let moment = how.moment();
+        if e.resend.is_some() && e.has_sendable_step() {
+            // A pending re-send keeps a time still ahead; an
+            // overdue one goes after a grace period from now. The
+            // steps after it follow it once it is sent.
+            let moved = e.reschedule_overdue_resend(moment);
+            let at = e.next_planned_at();
+            return self.write_due(e, version, at, moved).await;
+        }
+        if !e.may_send() || e.next().is_none() {
+            return Ok(Attempt::Done(()));
+        }
+        match plan_from(how, &e) {
+            PlanFrom::Nothing => Ok(Attempt::Done(())),
+            // Still ahead: keeps its time and its plan version.
+            PlanFrom::Ahead(at) => self.write_due(e, version, Some(at), false).await,
+            PlanFrom::Start(start) => self.plan_afresh(campaign, e, version, start, zone).await,
+        }
     }
 
     /// Sets when an enrollment is next due and creates that wake-up;
@@ -238,8 +298,9 @@ impl Campaigns<'_> {
         mut e: Enrollment,
         version: u64,
         start: DateTime<Utc>,
+        zone: Option<Zone>,
     ) -> Result<Attempt<()>, Error> {
-        let instants = self.plan_for(campaign, &e, start).await?;
+        let instants = self.plan_for(campaign, &e, start, zone).await?;
         e.apply_plan(start, &instants);
         // The wake-up first, then the plan (§15): a crash in between leaves a
         // wake-up of a plan version never written, which finds nothing to do
@@ -255,21 +316,22 @@ impl Campaigns<'_> {
     /// at start and resume: an enrollment whose candidate meanwhile
     /// became active in another running campaign sends nothing; it becomes
     /// `blocked` with reason `duplicate:<campaign id>`. Returns whether it is.
+    /// `outreach`: the candidate's record as a batch read it (`Some(None)`:
+    /// there is none), used for the first attempt.
     pub(super) async fn blocked_as_duplicate(
         &self,
         campaign: &Campaign,
-        id: &EnrollmentId,
+        e: &Enrollment,
         moment: DateTime<Utc>,
+        outreach: Option<Option<Versioned<serde_json::Value>>>,
     ) -> Result<bool, Error> {
-        let Some(e) = self.store.get_enrollment(&campaign.org_id, id).await? else {
-            return Ok(false);
-        };
-        if !e.value.may_send() {
+        if !e.may_send() {
             return Ok(false);
         }
+        let id = &e.id;
         let Some(other) = self
             .enrollments()
-            .recheck_outreach(campaign, &e.value, moment)
+            .recheck_outreach(campaign, e, moment, outreach)
             .await?
         else {
             return Ok(false);

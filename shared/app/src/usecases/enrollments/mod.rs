@@ -2,6 +2,8 @@
 
 mod outreach_record;
 
+pub(crate) use outreach_record::outreach_key;
+
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::enrollment::{Enrollment, EnrollmentStatus, NewEnrollment};

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::*;
 use crate::error::Error;
+use crate::ports::{Found, Lookup, Versioned};
 use crate::retry::{Attempt, retry_versioned};
 use crate::usecases::records::lost;
 
@@ -50,7 +51,18 @@ fn busy(what: &str) -> Result<Option<CampaignId>, Error> {
     )))
 }
 
-pub(super) fn outreach_key(org: &outreach_domain::ids::OrgId, candidate: &CandidateId) -> String {
+/// A candidate's outreach record as read, and its version (`None`: not written yet).
+fn outreach_of(record: Option<Versioned<serde_json::Value>>) -> (Outreach, Option<u64>) {
+    match record {
+        Some(v) => (
+            serde_json::from_value::<Outreach>(v.value).unwrap_or_default(),
+            Some(v.version),
+        ),
+        None => (Outreach::default(), None),
+    }
+}
+
+pub(crate) fn outreach_key(org: &outreach_domain::ids::OrgId, candidate: &CandidateId) -> String {
     format!("outreach:{org}:{candidate}")
 }
 
@@ -98,37 +110,47 @@ impl Enrollments<'_> {
     /// Atomic like the add: of two starts racing, the version check of the
     /// candidate's record lets one pass and shows it to the other. `moment`
     /// is the start or resume: a fan-out chunk run again for the same moment
-    /// finds its own decision and keeps it.
+    /// finds its own decision and keeps it. `read`: the record as a fan-out
+    /// chunk's batch read it (`Some(None)`: there is none), for the first
+    /// attempt; a lost version check reads it again.
     pub(crate) async fn recheck_outreach(
         &self,
         campaign: &Campaign,
         e: &Enrollment,
         moment: chrono::DateTime<chrono::Utc>,
+        read: Option<Option<Versioned<serde_json::Value>>>,
     ) -> Result<Option<CampaignId>, Error> {
         let key = &outreach_key(&campaign.org_id, &e.candidate_id);
+        let mut read = read;
         retry_versioned(
-            || async move {
-                let (current, expected) = self.read_outreach(key).await?;
-                if current
-                    .entries
-                    .iter()
-                    .any(|x| x.enrollment_id == e.id && x.started_at == Some(moment))
-                {
-                    return Ok(Attempt::Done(None));
+            || {
+                let read = read.take();
+                async move {
+                    let (current, expected) = match read {
+                        Some(record) => outreach_of(record),
+                        None => self.read_outreach(key).await?,
+                    };
+                    if current
+                        .entries
+                        .iter()
+                        .any(|x| x.enrollment_id == e.id && x.started_at == Some(moment))
+                    {
+                        return Ok(Attempt::Done(None));
+                    }
+                    let live = self.live_elsewhere(campaign, current, self.now()).await?;
+                    if !e.allow_duplicate
+                        && let Some(started) = live.iter().find(|x| x.started_at.is_some())
+                    {
+                        return Ok(Attempt::Done(Some(started.campaign_id.clone())));
+                    }
+                    let entry = OutreachEntry {
+                        campaign_id: campaign.id.clone(),
+                        enrollment_id: e.id.clone(),
+                        added_at: e.created_at,
+                        started_at: Some(moment),
+                    };
+                    self.record_entry(key, live, entry, expected).await
                 }
-                let live = self.live_elsewhere(campaign, current, self.now()).await?;
-                if !e.allow_duplicate
-                    && let Some(started) = live.iter().find(|x| x.started_at.is_some())
-                {
-                    return Ok(Attempt::Done(Some(started.campaign_id.clone())));
-                }
-                let entry = OutreachEntry {
-                    campaign_id: campaign.id.clone(),
-                    enrollment_id: e.id.clone(),
-                    added_at: e.created_at,
-                    started_at: Some(moment),
-                };
-                self.record_entry(key, live, entry, expected).await
             },
             || busy("started"),
         )
@@ -137,13 +159,7 @@ impl Enrollments<'_> {
 
     /// A candidate's outreach record and its version (`None`: not written yet).
     pub(super) async fn read_outreach(&self, key: &str) -> Result<(Outreach, Option<u64>), Error> {
-        Ok(match self.store.get_record(key).await? {
-            Some(v) => (
-                serde_json::from_value::<Outreach>(v.value).unwrap_or_default(),
-                Some(v.version),
-            ),
-            None => (Outreach::default(), None),
-        })
+        Ok(outreach_of(self.store.get_record(key).await?))
     }
 
     /// The entries of `current` that still count against `campaign`:
@@ -156,20 +172,32 @@ impl Enrollments<'_> {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<OutreachEntry>, Error> {
         let org = &campaign.org_id;
+        let others: Vec<OutreachEntry> = current
+            .entries
+            .into_iter()
+            .filter(|entry| entry.campaign_id != campaign.id)
+            .collect();
+        if others.is_empty() {
+            return Ok(Vec::new());
+        }
+        // One batch read for every other campaign and enrollment (§15).
+        let lookups: Vec<Lookup> = others
+            .iter()
+            .flat_map(|entry| {
+                [
+                    Lookup::Campaign(org.clone(), entry.campaign_id.clone()),
+                    Lookup::Enrollment(org.clone(), entry.enrollment_id.clone()),
+                ]
+            })
+            .collect();
+        let found = self.store.get_batch(&lookups).await?;
         let mut live = Vec::new();
-        for entry in current.entries {
-            if entry.campaign_id == campaign.id {
-                continue;
-            }
-            let running = self
-                .campaigns()
-                .campaign_by_id(org, &entry.campaign_id)
-                .await?
-                .is_some_and(|c| c.is_running());
-            let active = match self.store.get_enrollment(org, &entry.enrollment_id).await? {
-                Some(e) => !e.value.is_ended(),
+        for (entry, pair) in others.into_iter().zip(found.chunks(2)) {
+            let running = matches!(&pair[0], Some(Found::Campaign(c)) if c.value.is_running());
+            let active = match &pair[1] {
+                Some(Found::Enrollment(e)) => !e.value.is_ended(),
                 // Being added right now by a concurrent request.
-                None => now - entry.added_at < chrono::Duration::minutes(PENDING_ADD_MINUTES),
+                _ => now - entry.added_at < chrono::Duration::minutes(PENDING_ADD_MINUTES),
             };
             if running && active {
                 live.push(entry);
