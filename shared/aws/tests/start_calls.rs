@@ -156,7 +156,8 @@ async fn campaign_of(aws: &Aws, service: &Service, who: &Identity, n: usize) -> 
 }
 
 /// `n` enrollments of `campaign`, written as the store writes them (the
-/// enrollment item in its two indexes; the campaign's active counter) with
+/// enrollment item in its two indexes, its membership item; the campaign's
+/// active counter) with
 /// `BatchWriteItem`, 25 at a time: the store's own insert is a transaction,
 /// which moto answers in time growing with the table (quadratic in total).
 /// The candidates themselves are not written: neither the start request nor
@@ -201,12 +202,26 @@ async fn bulk_enroll(aws: &Aws, campaign: &Campaign, n: usize, now: DateTime<Utc
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
-            let put = PutRequest::builder()
-                .set_item(Some(item))
-                .build()
-                .expect("a put");
-            WriteRequest::builder().put_request(put).build()
+            // Its membership item, read consistently by planning (issue 19).
+            let member = keys::member(org, cid, id);
+            let member = [
+                (keys::PK, s(&member.pk)),
+                (keys::SK, s(&member.sk)),
+                ("org", s(org)),
+                ("id", s(id)),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+            [item, member].map(|item| {
+                let put = PutRequest::builder()
+                    .set_item(Some(item))
+                    .build()
+                    .expect("a put");
+                WriteRequest::builder().put_request(put).build()
+            })
         })
+        .flatten()
         .collect();
     let db = &aws.clients.dynamodb;
     for batch in items.chunks(25) {
