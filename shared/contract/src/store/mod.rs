@@ -13,6 +13,7 @@
 //! - [`parity`]: where the two stores once answered differently (issue 19);
 //! - [`daily`]: the daily limits' slots under concurrent sends.
 //! - [`limits`]: the item limit both stores enforce alike (issue 19).
+//! - [`tallies`]: the Outreach view's counts kept as events happen (issue 19).
 //!
 //! [`every_store_check!`](crate::every_store_check) names them all, so that the
 //! test file of each store runs every one.
@@ -26,6 +27,7 @@ mod lookups;
 mod parity;
 mod races;
 mod recording;
+mod tallies;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,6 +49,7 @@ pub use lookups::*;
 pub use parity::*;
 pub use races::*;
 pub use recording::*;
+pub use tallies::*;
 
 /// Calls the macro `$make` with the name of every store check, so that a test
 /// file makes one test of each (`every_store_check!(store_checks)`) and a new
@@ -92,6 +95,7 @@ macro_rules! every_store_check {
             a_campaigns_limit_counts_within_its_accounts,
             a_released_slot_is_free_again,
             a_record_over_the_item_limit_is_refused,
+            outreach_counts_agree_with_a_recount,
         );
     };
 }
