@@ -12,6 +12,7 @@ pub mod ports;
 pub mod retry;
 pub mod service;
 pub mod sns;
+pub mod tally;
 pub mod usecases;
 
 pub use error::Error;

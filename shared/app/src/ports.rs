@@ -307,6 +307,14 @@ pub trait Store: Send + Sync {
         campaign: &CampaignId,
         page: &PageRequest,
     ) -> Result<Page<Enrollment>, StoreError>;
+    /// The campaign's counts of the Outreach view, moved by every
+    /// enrollment write in its transaction ([`crate::tally`]); always equal to
+    /// a recount of its enrollments.
+    async fn campaign_tally(
+        &self,
+        org: &OrgId,
+        campaign: &CampaignId,
+    ) -> Result<crate::tally::Tally, StoreError>;
     /// Enrollments whose `next_due_at` is at or before `before`, earliest first.
     async fn list_due(
         &self,

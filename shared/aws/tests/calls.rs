@@ -3,6 +3,8 @@
 //! `Service::run_job` with the AWS adapters — checks, claim, SendEmail,
 //! record, next wake-up — and every request on the wire is counted.
 
+#[path = "calls/capacity.rs"]
+mod capacity;
 mod support;
 
 use std::collections::BTreeMap;
@@ -16,6 +18,7 @@ use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::usecases::sending::JobOutcome;
 use outreach_app::{Config, Ports, Service};
+use outreach_aws::dynamo::keys;
 use outreach_aws::{DynamoStore, EventBridgeScheduler, SesIdentities};
 use outreach_domain::campaign::Campaign;
 use outreach_domain::campaign::{StepSpec, WhenToSend};
@@ -151,7 +154,12 @@ async fn two_step_campaign(service: &Service, who: &Identity, sender: &str) -> C
                 template_id: None,
                 steps: Some(vec![
                     step(Some("Hello {{ candidate.first_name }}"), "<p>Hi</p>", 0),
-                    step(None, "<p>Following up</p>", 2),
+                    // 20 KB: the campaign's steps are far larger than its settings.
+                    step(
+                        None,
+                        &format!("<p>Following up</p>{}", " ".repeat(20_000)),
+                        2,
+                    ),
                 ]),
                 timezone: Some("UTC".into()),
                 when_to_send: WhenToSend::WhenStarted,
@@ -441,6 +449,7 @@ async fn one_campaign_step_end_to_end() {
         .expect("step 1 has its wake-up");
     clock.set(fired.wake_up.at);
 
+    let before = capacity::snapshot(&aws.clients.dynamodb, &aws.table).await;
     aws.calls.take();
     let outcome = service
         .sending()
@@ -448,6 +457,24 @@ async fn one_campaign_step_end_to_end() {
         .await
         .expect("the job runs");
     let calls = aws.calls.take();
+    let after = capacity::snapshot(&aws.clients.dynamodb, &aws.table).await;
+    aws.calls.take();
+    let indexes = capacity::indexes(&aws.clients.dynamodb, &aws.table).await;
+    let lines = capacity::print_lines(&calls, &indexes, &before, &after);
+    // Issue 19 item 1: a send reads the campaign's small head (its steps,
+    // 20 KB here, are immutable and cached), writes nothing to it, and its
+    // enrollment writes copy nothing into the campaign's enrollment index.
+    let campaign_pk = keys::campaign(who.org_id.as_str(), campaign.id.as_str()).pk;
+    let on_campaign: Vec<_> = lines.iter().filter(|l| l.pk == campaign_pk).collect();
+    assert!(
+        on_campaign.iter().all(|l| l.kind == "rcu" && l.units == 1),
+        "a send reads one unit of the campaign's partition and writes none: {on_campaign:?}"
+    );
+    let list_pk = keys::enrollments_of_campaign_pk(who.org_id.as_str(), campaign.id.as_str());
+    assert!(
+        !lines.iter().any(|l| l.pk == list_pk),
+        "a send writes nothing to the campaign's enrollment list: {lines:?}"
+    );
     assert_eq!(
         outcome,
         JobOutcome::Sent {

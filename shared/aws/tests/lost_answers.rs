@@ -170,8 +170,9 @@ async fn a_marker_whose_answer_was_lost_is_the_first_time() {
     assert_eq!(store.first_time("sns-1", expires).await, Ok(false));
 }
 
-/// A versioned update (`UpdateItem` on `v`) whose answer was lost is written
-/// once and answers its version.
+/// A versioned update whose answer was lost is written once and answers its
+/// version. A campaign's is one `TransactWriteItems` since issue 19 (its head
+/// on `v`, a condition on each counter shard), no longer an `UpdateItem`.
 #[tokio::test]
 async fn a_versioned_update_whose_answer_was_lost_is_ours() {
     let (store, losses) = lossy_store().await;
@@ -183,12 +184,12 @@ async fn a_versioned_update_whose_answer_was_lost_is_ours() {
         .expect("campaign");
     let mut c = read.value.clone();
     c.name = "Renamed".into();
-    losses.lose_next("UpdateItem");
+    losses.lose_next("TransactWriteItems");
     assert_eq!(
         store.put_campaign(&c, Some(read.version)).await,
         Ok(read.version + 1)
     );
-    assert_eq!(losses.attempts("UpdateItem"), 2);
+    assert_eq!(losses.attempts("TransactWriteItems"), 2);
     let after = store
         .get_campaign(&org, &CampaignId::from("cmp-1"))
         .await

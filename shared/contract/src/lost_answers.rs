@@ -39,6 +39,8 @@ pub struct LostAnswers {
     /// How many of the next applied writes of each method lose their answer.
     armed: Mutex<HashMap<&'static str, usize>>,
     lost: AtomicUsize,
+    /// Every call of each method, answered or not (what a use case costs).
+    calls: Mutex<HashMap<&'static str, usize>>,
 }
 
 impl LostAnswers {
@@ -47,6 +49,7 @@ impl LostAnswers {
             inner,
             armed: Mutex::new(HashMap::new()),
             lost: AtomicUsize::new(0),
+            calls: Mutex::new(HashMap::new()),
         }
     }
 
@@ -57,6 +60,15 @@ impl LostAnswers {
     }
 
     /// How many answers were lost so far.
+    /// The calls of each method so far.
+    pub fn calls(&self) -> HashMap<&'static str, usize> {
+        self.calls.lock().expect("calls").clone()
+    }
+
+    fn count(&self, method: &'static str) {
+        *self.calls.lock().expect("calls").entry(method).or_default() += 1;
+    }
+
     pub fn lost(&self) -> usize {
         self.lost.load(Ordering::SeqCst)
     }
@@ -88,6 +100,7 @@ macro_rules! forward {
         impl Store for LostAnswers {
             $(
                 async fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
+                    self.count(stringify!($name));
                     let answer = self.inner.$name($($arg),*).await;
                     forward!(@$kind self, $name, answer)
                 }

@@ -127,6 +127,14 @@ CREATE TABLE IF NOT EXISTS seen (
     key        TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL
 );
+-- The Outreach view's counts (R-11.1), moved with every enrollment write.
+CREATE TABLE IF NOT EXISTS tallies (
+    org      TEXT NOT NULL,
+    campaign TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    value    INTEGER NOT NULL,
+    PRIMARY KEY (org, campaign, name)
+);
 CREATE TABLE IF NOT EXISTS counters (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL

@@ -6,6 +6,7 @@
 //! figures can be picked: `outreach-bench local aws` (planner, local, memory,
 //! aws, bootstraps).
 
+mod capacity;
 mod start;
 
 use std::collections::BTreeMap;
@@ -418,6 +419,7 @@ fn aws_calls() -> Option<(Calls, Calls)> {
         println!("aws_calls unavailable: the calls test failed:\n{text}");
         return None;
     }
+    capacity::report(&text);
     let mut step = Calls::default();
     let mut start = Calls::default();
     let mut per_step = 1.0;

@@ -565,6 +565,15 @@ impl Store for SimStore {
             .await
     }
 
+    async fn campaign_tally(
+        &self,
+        org: &OrgId,
+        campaign: &CampaignId,
+    ) -> Result<outreach_app::tally::Tally, StoreError> {
+        self.before().await;
+        self.inner.campaign_tally(org, campaign).await
+    }
+
     async fn list_due(
         &self,
         before: DateTime<Utc>,

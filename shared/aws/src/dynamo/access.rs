@@ -187,22 +187,9 @@ impl DynamoStore {
     }
 
     /// A marked `UpdateItem` (see [`DynamoStore::put`]), retried while a
-    /// concurrent transaction holds the item.
-    pub(super) async fn update(
-        &self,
-        key: &Key,
-        expression: &str,
-        condition: Option<&str>,
-        vals: Values,
-    ) -> Result<(), DynamoError> {
-        self.update_returning(key, expression, condition, vals, &[])
-            .await
-            .map(|_| ())
-    }
-
-    /// [`DynamoStore::update`], with attribute names of its own beside
-    /// [`item::names`] (`#placeholder`, name): the attributes the update set,
-    /// as they are after it.
+    /// concurrent transaction holds the item, with attribute names of its own
+    /// beside [`item::names`] (`#placeholder`, name): the attributes the
+    /// update set, as they are after it.
     pub(super) async fn update_returning(
         &self,
         key: &Key,
@@ -335,9 +322,26 @@ impl DynamoStore {
                 Some(key) if !key.is_empty() && want.is_none_or(|w| items.len() < w) => {
                     start = Some(key)
                 }
+                _ if query.index == Some(keys::GSI1) => return self.records_of(items).await,
                 _ => return Ok(items),
             }
         }
+    }
+
+    /// The records whose GSI1 entries these are (GSI1 projects keys only),
+    /// read consistently, in the entries' order; one gone since is left out.
+    async fn records_of(&self, entries: Vec<Item>) -> Result<Vec<Item>, StoreError> {
+        let wanted = entries
+            .iter()
+            .map(|e| {
+                Ok(Key {
+                    pk: text(e, keys::PK)?.to_owned(),
+                    sk: text(e, keys::SK)?.to_owned(),
+                })
+            })
+            .collect::<Result<Vec<Key>, StoreError>>()?;
+        let mut found = super::heads::by_key(self.get_many(&wanted).await?)?;
+        Ok(wanted.iter().filter_map(|k| found.remove(k)).collect())
     }
 
     /// One page of a list: reads one item more than asked to know whether more follow.

@@ -1,9 +1,9 @@
-//! Campaigns and their enrollments: the campaign document beside its
-//! active-enrollment counter, enrollment writes that move the counter in the
-//! same transaction, the lookups by candidate and sender, and the sharded due
-//! index the sweeper reads.
+//! Campaigns and their enrollments: the list of a project's campaigns
+//! (a campaign's items are in [`super::heads`]), enrollment writes that move
+//! their campaign's counters ([`super::tally`]) in the same transaction, the
+//! lookups by candidate and sender, and the sharded due index the sweeper
+//! reads.
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
 use chrono::{DateTime, Utc};
 use outreach_app::ports::{Activity, Page, PageRequest, StoreError, Versioned};
 use outreach_domain::campaign::Campaign;
@@ -12,37 +12,8 @@ use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, Org
 
 use super::DynamoStore;
 use super::access::{CREATE, Query, Range, SAME_VERSION};
-use super::item::{
-    self, ACTIVE, DynamoError, ID, Item, ItemBuilder, ORG, VERSION, doc, n, number, s, text,
-    tx_put, tx_update, versioned,
-};
+use super::item::{ID, Item, ItemBuilder, ORG, VERSION, doc, n, text, tx_condition, tx_put};
 use super::keys;
-
-impl DynamoStore {
-    /// `ADD` to a campaign's counter; the version moves too, so that a campaign
-    /// read before the change cannot be written back over it (as in the
-    /// embedded store, which `complete_if_done` relies on).
-    pub(super) fn counter_change(
-        &self,
-        e: &Enrollment,
-        delta: i64,
-    ) -> Result<TransactWriteItem, StoreError> {
-        tx_update(
-            &self.table,
-            &keys::campaign(e.org_id.as_str(), e.campaign_id.as_str()),
-            "ADD #active :delta, #v :one",
-            Some("attribute_exists(#pk)"),
-            vec![(":delta", n(delta)), (":one", n(1))],
-        )
-    }
-}
-
-pub(super) fn campaign_from(item: &Item) -> Result<Versioned<Campaign>, StoreError> {
-    let mut campaign: Versioned<Campaign> = versioned(item)?;
-    // The counter lives beside the document and is the only truth about it.
-    campaign.value.active_enrollments = number(item, ACTIVE).unwrap_or(0);
-    Ok(campaign)
-}
 
 pub(super) fn enrollment_item(e: &Enrollment, version: u64) -> Result<Item, StoreError> {
     let (org, id) = (e.org_id.as_str(), e.id.as_str());
@@ -73,68 +44,6 @@ pub(super) fn enrollment_item(e: &Enrollment, version: u64) -> Result<Item, Stor
     Ok(item.build())
 }
 
-pub(super) async fn get_campaign(
-    store: &DynamoStore,
-    org: &OrgId,
-    id: &CampaignId,
-) -> Result<Option<Versioned<Campaign>>, StoreError> {
-    store
-        .get(&keys::campaign(org.as_str(), id.as_str()))
-        .await?
-        .map(|i| campaign_from(&i))
-        .transpose()
-}
-
-pub(super) async fn put_campaign(
-    store: &DynamoStore,
-    campaign: &Campaign,
-    expected: Option<u64>,
-) -> Result<u64, StoreError> {
-    let (org, id) = (campaign.org_id.as_str(), campaign.id.as_str());
-    let key = keys::campaign(org, id);
-    let in_project = keys::campaign_in_project(org, campaign.project_id.as_str(), id);
-    let by_sender = keys::campaign_by_sender(campaign.sender_account_id.as_str(), org, id);
-    let body = item::to_json(campaign)?;
-    match expected {
-        None => {
-            let item = ItemBuilder::new(&key)
-                .text(item::DOC, body)
-                .attr(VERSION, n(1))
-                .attr(ACTIVE, n(0))
-                .text(ORG, org)
-                .text(ID, id)
-                .index(keys::GSI1PK, keys::GSI1SK, &in_project)
-                .index(keys::GSI2PK, keys::GSI2SK, &by_sender)
-                .build();
-            store
-                .put(item, Some(CREATE), vec![])
-                .await
-                .map_err(StoreError::from)?;
-            Ok(1)
-        }
-        Some(v) => {
-            // The document and its index keys only: the counter is not ours to set.
-            store.update(
-                &key,
-                "SET #doc = :doc, #v = :next, #g1pk = :g1pk, #g1sk = :g1sk, #g2pk = :g2pk, #g2sk = :g2sk",
-                Some(SAME_VERSION),
-                vec![
-                    (":doc", s(body)),
-                    (":next", n(v + 1)),
-                    (":v", n(v)),
-                    (":g1pk", s(in_project.pk)),
-                    (":g1sk", s(in_project.sk)),
-                    (":g2pk", s(by_sender.pk)),
-                    (":g2sk", s(by_sender.sk)),
-                ],
-            )
-            .await
-            .map_err(StoreError::from)?;
-            Ok(v + 1)
-        }
-    }
-}
-
 pub(super) async fn list_campaigns(
     store: &DynamoStore,
     org: &OrgId,
@@ -154,14 +63,20 @@ pub(super) async fn list_campaigns(
             )
         },
     );
-    store
+    // The index gives the heads; their counters and steps are read with them.
+    let heads = store
         .page(
             query,
             page.limit,
-            |i| campaign_from(i).map(|c| c.value),
-            |c: &Campaign| c.id.to_string(),
+            |i| Ok(i.clone()),
+            |i: &Item| text(i, ID).unwrap_or_default().to_owned(),
         )
-        .await
+        .await?;
+    let items = store.campaigns_of_heads(heads.items).await?;
+    Ok(Page {
+        items: items.into_iter().map(|c| c.value).collect(),
+        next: heads.next,
+    })
 }
 
 pub(super) async fn campaigns_using(
@@ -188,9 +103,13 @@ pub(super) async fn get_enrollment(
     org: &OrgId,
     id: &EnrollmentId,
 ) -> Result<Option<Versioned<Enrollment>>, StoreError> {
-    store
+    let found: Option<Versioned<Enrollment>> = store
         .get_versioned(&keys::enrollment(org.as_str(), id.as_str()))
-        .await
+        .await?;
+    if let Some(v) = &found {
+        store.remember_counted(&v.value, v.version);
+    }
+    Ok(found)
 }
 
 pub(super) async fn insert_enrollment(
@@ -212,12 +131,21 @@ pub(super) async fn insert_enrollment(
     }
     let counted = !e.is_ended();
     if counted {
-        writes.push(store.counter_change(e, 1)?);
+        // The campaign must exist for its count to move (its head is not written).
+        writes.push(tx_condition(
+            &store.table,
+            &keys::campaign(e.org_id.as_str(), e.campaign_id.as_str()),
+            "attribute_exists(#pk)",
+        )?);
     }
+    writes.extend(store.counters_write(e, None, i64::from(counted)).await?);
     // Last, so the positions above keep their meaning for the errors below.
     writes.push(member_put(store, e)?);
     match store.transact(writes).await {
-        Ok(()) => Ok(()),
+        Ok(()) => {
+            store.remember_counted(e, 1);
+            Ok(())
+        }
         Err(err)
             if counted
                 && err.condition_failed_at(3)
@@ -239,7 +167,10 @@ pub(super) async fn update_enrollment(
     activity: Activity,
 ) -> Result<u64, StoreError> {
     let item = enrollment_item(e, expected + 1)?;
-    if activity != Activity::Unchanged {
+    let counters = store
+        .counters_write(e, Some(expected), activity.delta())
+        .await?;
+    if let Some(counters) = counters {
         let writes = vec![
             tx_put(
                 &store.table,
@@ -247,17 +178,11 @@ pub(super) async fn update_enrollment(
                 Some(SAME_VERSION),
                 vec![(":v", n(expected))],
             )?,
-            store.counter_change(e, activity.delta())?,
+            counters,
         ];
         match store.transact(writes).await {
             Ok(()) => {}
             Err(err) if err.condition_failed_at(0) => return Err(StoreError::Conflict),
-            Err(DynamoError::Cancelled(reasons)) => {
-                return Err(StoreError::Unavailable(format!(
-                    "campaign {} does not exist ({reasons:?})",
-                    e.campaign_id
-                )));
-            }
             Err(err) => return Err(err.into()),
         }
     } else {
@@ -267,6 +192,7 @@ pub(super) async fn update_enrollment(
             .await
             .map_err(StoreError::from)?;
     }
+    store.remember_counted(e, expected + 1);
     Ok(expected + 1)
 }
 
@@ -295,7 +221,10 @@ pub(super) async fn list_enrollments(
 }
 
 /// The membership item of an enrollment (see [`keys::member`]).
-fn member_put(store: &DynamoStore, e: &Enrollment) -> Result<TransactWriteItem, StoreError> {
+fn member_put(
+    store: &DynamoStore,
+    e: &Enrollment,
+) -> Result<aws_sdk_dynamodb::types::TransactWriteItem, StoreError> {
     let (org, id) = (e.org_id.as_str(), e.id.as_str());
     let item = ItemBuilder::new(&keys::member(org, e.campaign_id.as_str(), id))
         .text(ORG, org)

@@ -265,6 +265,7 @@ const NAMES: &[(&str, &str)] = &[
     ("#count", COUNT),
     ("#sent", SENT),
     ("#ttl", keys::TTL),
+    ("#sv", super::heads::STEPS_AT),
 ];
 
 pub(crate) const BALANCE: &str = "balance";
@@ -330,6 +331,22 @@ pub(crate) fn tx_update(
         .build()
         .map_err(build_error)?;
     Ok(TransactWriteItem::builder().update(update).build())
+}
+
+/// A `ConditionCheck` of a transaction.
+pub(crate) fn tx_condition(
+    table: &str,
+    key: &Key,
+    condition: &str,
+) -> Result<TransactWriteItem, StoreError> {
+    let check = aws_sdk_dynamodb::types::ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key_item(key)))
+        .condition_expression(condition)
+        .set_expression_attribute_names(names(&[Some(condition)]))
+        .build()
+        .map_err(build_error)?;
+    Ok(TransactWriteItem::builder().condition_check(check).build())
 }
 
 /// A `Delete` of a transaction.

@@ -19,8 +19,10 @@
 //! | candidate address | `ADDRESS#o#a` | `CANDIDATE#c` | | candidates_with_address (R-9.6) |
 //! | account address | `ACCOUNTS#o#owner` | `ADDRESS#addr` | | one account per owner and address: created in the account's creating transaction; find_account, read consistently |
 //! | sender account | `ACCOUNT#a` | `ACCOUNT` | GSI1 `ACCOUNTS#o#owner` / `ADDRESS#addr#a`; GSI2 `ACCOUNTS` / `ACCOUNT#a` | get by id across organizations; find_account, accounts_of; every account for the identity check (R-2.3) |
-//! | campaign | `CAMPAIGN#o#c` | `CAMPAIGN` | GSI1 `CAMPAIGNS#o#p` / `CAMPAIGN#c`; GSI2 `SENDER#a` / `CAMPAIGN#o#c` | get; list by project; campaigns_using an account |
+//! | campaign head | `CAMPAIGN#o#c` | `CAMPAIGN` | GSI1 `CAMPAIGNS#o#p` / `CAMPAIGN#c`; GSI2 `SENDER#a` / `CAMPAIGN#o#c` | get (with its steps and counters); list by project; campaigns_using an account. Settings only: no step bodies, no counter |
 //! | campaign member | `CAMPAIGN#o#c` | `MEMBER#e` | | a campaign's enrollments read consistently (`list_enrollments_consistent`): the plans of start, resume and edit, completion; written in the enrollment's creating transaction, never changed |
+//! | campaign steps | `CAMPAIGN#o#c` | `STEPS#{at:012}` | | the steps written at head version `at`; immutable, so a process caches them by (campaign, `at`) and a send reads only the small head |
+//! | campaign counters | `TALLY#o#c#k` (k < [`TALLY_SHARDS`]) | `TALLY` | | active enrollments (`active`, with `changes` counting its moves) and the Outreach view's counts (`c:…`, R-11.1); an enrollment counts in shard `fnv(e) % 8`, moved with `ADD` in its write's transaction |
 //! | enrollment | `ENROLLMENT#o#e` | `ENROLLMENT` | GSI1 `ENROLLMENTS#o#c` / `ENROLLMENT#e`; GSI2 `CANDIDATE#o#cand` / `CAMPAIGN#c#ENROLLMENT#e`; GSI3 `DUE#shard` / `{due_ms:015}#e#o` (only while due) | get (consistent, decides a send); list by campaign; by candidate in a campaign or an organization; due enrollments, earliest first (the sweeper) |
 //! | enrollment event | `ENROLLMENT#o#e` | `EVENT#{at_ms:015}#{unique}` | | an enrollment's events in order, apart from the enrollment so it stays small |
 //! | token | `TOKEN#t` | `TOKEN` | | Reply-To and unsubscribe tokens (R-8.3, R-9.5, R-9.6) |
@@ -30,9 +32,12 @@
 //! | counter | `COUNTER#k` | `COUNTER` | | atomic sequence numbers (reputation windows, R-2.5): one an account, 8 an organization (`reputation:org:o#n`) |
 //! | day's count | `DAILY#a#day` | `DAILY` | | a sender account's messages of a day and each campaign's, one conditional `ADD` a slot; expires through `ttl` |
 //!
-//! GSI1 projects whole items (its lists return documents); GSI2 and GSI3
-//! project only the `org` and `id` attributes (lookups return ids, and the
-//! caller reads the record by key, consistently, before deciding anything).
+//! GSI1 projects keys only: its lists read the records themselves by key
+//! (`BatchGetItem`, consistently), so that a write that keeps an item's
+//! GSI1 keys (every enrollment update, every campaign edit) writes nothing to
+//! the index. GSI2 and GSI3 project only the `org` and `id` attributes
+//! (lookups return ids, and the caller reads the record by key, consistently,
+//! before deciding anything).
 //! Index reads are eventually consistent; every base-table read is strongly
 //! consistent.
 //!
@@ -242,6 +247,35 @@ pub fn member(org: &str, campaign: &str, enrollment: &str) -> Key {
 }
 
 pub const CAMPAIGN_PREFIX: &str = "CAMPAIGN#";
+
+/// A campaign's steps as written at head version `at` (immutable; the head's
+/// `steps_v` names the one in force).
+pub fn campaign_steps(org: &str, id: &str, at: u64) -> Key {
+    key(campaign(org, id).pk, format!("STEPS#{at:012}"))
+}
+
+/// Partitions of a campaign's counters.
+pub const TALLY_SHARDS: u32 = 8;
+
+/// One partition of a campaign's counters (active enrollments and the
+/// Outreach view's counts); an enrollment always counts in the same one.
+pub fn tally_shard(org: &str, campaign: &str, shard: u32) -> Key {
+    key(
+        format!("TALLY#{}#{}#{shard}", esc(org), esc(campaign)),
+        "TALLY",
+    )
+}
+
+/// The partition of its campaign's counters an enrollment counts in (FNV-1a
+/// of its id: the same in every process and release).
+pub fn tally_shard_of(enrollment: &str) -> u32 {
+    let mut hash: u32 = 0x811c_9dc5;
+    for byte in enrollment.bytes() {
+        hash ^= u32::from(byte);
+        hash = hash.wrapping_mul(0x0100_0193);
+    }
+    hash % TALLY_SHARDS
+}
 
 pub fn campaigns_of_project_pk(org: &str, project: &str) -> String {
     format!("CAMPAIGNS#{}#{}", esc(org), esc(project))

@@ -6,9 +6,12 @@
 //!   attribute (a lost condition is `StoreError::Conflict`); creation is
 //!   conditional on the item not existing; a retry of a write that applied
 //!   but whose answer was lost is its success, not a conflict ([`marks`]);
-//! - a campaign's active-enrollment counter is its own attribute, changed only
-//!   with `ADD` in the same `TransactWriteItems` as the enrollment write that
-//!   changes it; `put_campaign` rewrites the document and never the counter;
+//! - a campaign's counters (active enrollments, the Outreach view's counts)
+//!   are items of their own, sharded ([`tally`]), changed only with `ADD` in
+//!   the same `TransactWriteItems` as the enrollment write that changes them;
+//!   its steps are immutable items, cached ([`heads`]); `put_campaign`
+//!   rewrites the small head and never a counter, on the condition that no
+//!   counter moved since the campaign was read;
 //! - a reveal and a refund are each one transaction (marker + balance + ledger
 //!   entry): the marker's condition makes a duplicate fail as a whole;
 //! - single-item reads are strongly consistent. Index queries cannot be, so a
@@ -26,7 +29,9 @@
 //! - [`marks`]: how a write tells its own success from a lost race;
 //! - [`credits`]: organizations, credits and the ledger;
 //! - [`catalog`]: users, sender accounts, candidates, projects, templates;
-//! - [`campaigns`]: campaigns, enrollments and the due index;
+//! - [`campaigns`]: campaign lists, enrollments and the due index;
+//! - [`heads`]: a campaign's head, steps and version; [`tally`]: its counters;
+//! - [`cache`]: what a process keeps between requests (immutable facts);
 //! - [`recording`]: enrollment events and message index entries;
 //! - [`inbound`]: tokens, addresses, suppression, seen markers, notifications;
 //! - [`records`]: keyed records (an Idempotency-Key's expiring through the
@@ -34,10 +39,12 @@
 //! - [`daily`]: the daily limits' counts, one conditional `ADD` a slot.
 
 mod access;
+mod cache;
 mod campaigns;
 mod catalog;
 mod credits;
 mod daily;
+mod heads;
 mod inbound;
 pub mod item;
 pub mod keys;
@@ -45,6 +52,7 @@ mod marks;
 mod recording;
 mod records;
 pub mod table;
+mod tally;
 
 use aws_sdk_dynamodb::Client;
 use chrono::{DateTime, Utc};
@@ -67,6 +75,8 @@ pub use table::{CreateTableError, create_table};
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// What this process keeps because it never changes ([`cache`]).
+    caches: cache::Caches,
 }
 
 impl DynamoStore {
@@ -75,6 +85,7 @@ impl DynamoStore {
         DynamoStore {
             client,
             table: table.into(),
+            caches: cache::Caches::default(),
         }
     }
 }
@@ -132,8 +143,8 @@ forward_store! {
     catalog::delete_template(org: &OrgId, id: &str) -> ();
     catalog::list_templates(org: &OrgId, page: &PageRequest) -> Page<Template>;
 
-    campaigns::get_campaign(org: &OrgId, id: &CampaignId) -> Option<Versioned<Campaign>>;
-    campaigns::put_campaign(campaign: &Campaign, expected: Option<u64>) -> u64;
+    heads::get_campaign(org: &OrgId, id: &CampaignId) -> Option<Versioned<Campaign>>;
+    heads::put_campaign(campaign: &Campaign, expected: Option<u64>) -> u64;
     campaigns::list_campaigns(org: &OrgId, project: &str, page: &PageRequest) -> Page<Campaign>;
     campaigns::campaigns_using(account: &AccountId) -> Vec<(OrgId, CampaignId)>;
     campaigns::get_enrollment(org: &OrgId, id: &EnrollmentId) -> Option<Versioned<Enrollment>>;
@@ -158,6 +169,7 @@ forward_store! {
         org: &OrgId,
         candidate: &CandidateId,
     ) -> Vec<EnrollmentId>;
+    tally::campaign_tally(org: &OrgId, campaign: &CampaignId) -> outreach_app::tally::Tally;
     campaigns::list_due(before: DateTime<Utc>, limit: u32) -> Vec<(OrgId, EnrollmentId)>;
     campaigns::list_due_in(shard: u32, before: DateTime<Utc>, limit: u32)
         -> Vec<(OrgId, EnrollmentId)>;

@@ -126,7 +126,7 @@ pub(super) async fn update_enrollment_recording(
     message: Option<&MessageRef>,
 ) -> Result<u64, StoreError> {
     // One TransactWriteItems (issue 8): the enrollment (first, so that a
-    // lost version check is told apart), the campaign's count, the event
+    // lost version check is told apart), its campaign's counter shard, the event
     // and the message's index entries.
     let mut writes = vec![tx_put(
         &store.table,
@@ -134,9 +134,11 @@ pub(super) async fn update_enrollment_recording(
         Some(SAME_VERSION),
         vec![(":v", n(expected))],
     )?];
-    if activity != Activity::Unchanged {
-        writes.push(store.counter_change(e, activity.delta())?);
-    }
+    writes.extend(
+        store
+            .counters_write(e, Some(expected), activity.delta())
+            .await?,
+    );
     writes.push(tx_put(
         &store.table,
         event_item(event)?,
@@ -151,7 +153,10 @@ pub(super) async fn update_enrollment_recording(
         .transact_keeping_first(writes, first_index_entry)
         .await
     {
-        Ok(()) => Ok(expected + 1),
+        Ok(()) => {
+            store.remember_counted(e, expected + 1);
+            Ok(expected + 1)
+        }
         Err(err) if err.condition_failed_at(0) => Err(StoreError::Conflict),
         Err(err) => Err(err.into()),
     }

@@ -3,10 +3,11 @@
 
 use chrono::{DateTime, Utc};
 use outreach_app::ports::{Found, Lookup, StoreError, Versioned};
+use outreach_domain::enrollment::Enrollment;
 
 use super::DynamoStore;
-use super::campaigns::campaign_from;
-use super::item::{COUNT, Item, ItemBuilder, n, number, text, versioned};
+use super::heads::{by_key, campaign_keys};
+use super::item::{COUNT, Item, ItemBuilder, n, number, versioned};
 use super::keys::{self, Key};
 
 pub(super) async fn get_record(
@@ -73,39 +74,46 @@ pub(super) async fn get_batch(
     store: &DynamoStore,
     lookups: &[Lookup],
 ) -> Result<Vec<Option<Found>>, StoreError> {
-    // One BatchGetItem (consistent reads) for every key, each asked once.
+    // One BatchGetItem (consistent reads) for every key, each asked once; a
+    // campaign brings its counter shards (its steps come from the process's
+    // cache once read).
     let wanted: Vec<Key> = lookups.iter().map(lookup_key).collect();
     let mut unique: Vec<Key> = Vec::with_capacity(wanted.len());
-    for k in &wanted {
-        if !unique.contains(k) {
-            unique.push(k.clone());
+    for lookup in lookups {
+        let keys = match lookup {
+            Lookup::Campaign(org, id) => campaign_keys(org.as_str(), id.as_str()),
+            other => vec![lookup_key(other)],
+        };
+        for k in keys {
+            if !unique.contains(&k) {
+                unique.push(k);
+            }
         }
     }
-    let mut found = std::collections::HashMap::new();
-    for item in store.get_many(&unique).await? {
-        let key = Key {
-            pk: text(&item, keys::PK)?.to_owned(),
-            sk: text(&item, keys::SK)?.to_owned(),
+    let found = by_key(store.get_many(&unique).await?)?;
+    let mut out = Vec::with_capacity(lookups.len());
+    for (lookup, key) in lookups.iter().zip(&wanted) {
+        let answer = match (lookup, found.get(key)) {
+            (Lookup::Campaign(org, id), _) => store
+                .campaign_in(org.as_str(), id.as_str(), &found)
+                .await?
+                .map(|c| Found::Campaign(Box::new(c))),
+            (_, None) => None,
+            (Lookup::Enrollment(..), Some(item)) => {
+                let e: Versioned<Enrollment> = versioned(item)?;
+                store.remember_counted(&e.value, e.version);
+                Some(Found::Enrollment(Box::new(e)))
+            }
+            (Lookup::Candidate(..), Some(item)) => {
+                Some(Found::Candidate(Box::new(versioned(item)?)))
+            }
+            (Lookup::Account(_), Some(item)) => Some(Found::Account(Box::new(versioned(item)?))),
+            (Lookup::Suppressed(..), Some(_)) => Some(Found::Suppressed),
+            (Lookup::Record(_), Some(item)) => Some(Found::Record(versioned(item)?)),
         };
-        found.insert(key, item);
+        out.push(answer);
     }
-    lookups
-        .iter()
-        .zip(&wanted)
-        .map(|(lookup, key)| {
-            let Some(item) = found.get(key) else {
-                return Ok(None);
-            };
-            Ok(Some(match lookup {
-                Lookup::Enrollment(..) => Found::Enrollment(Box::new(versioned(item)?)),
-                Lookup::Campaign(..) => Found::Campaign(Box::new(campaign_from(item)?)),
-                Lookup::Candidate(..) => Found::Candidate(Box::new(versioned(item)?)),
-                Lookup::Account(_) => Found::Account(Box::new(versioned(item)?)),
-                Lookup::Suppressed(..) => Found::Suppressed,
-                Lookup::Record(_) => Found::Record(versioned(item)?),
-            }))
-        })
-        .collect()
+    Ok(out)
 }
 
 /// The table key a batched read asks for.

@@ -70,8 +70,10 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), CreateTable
             .map_err(fail)
     })
     .collect::<Result<Vec<_>, _>>()?;
-    let all = Projection::builder()
-        .projection_type(ProjectionType::All)
+    // Lists read their records by key (issue 19 item 1): an update that keeps
+    // an item's GSI1 keys writes nothing to the index.
+    let keys_only = Projection::builder()
+        .projection_type(ProjectionType::KeysOnly)
         .build();
     // Lookups answer with ids only.
     let ids = Projection::builder()
@@ -85,7 +87,7 @@ pub async fn create_table(client: &Client, name: &str) -> Result<(), CreateTable
         .billing_mode(BillingMode::PayPerRequest)
         .set_attribute_definitions(Some(attributes))
         .set_key_schema(Some(schema(keys::PK, keys::SK)?))
-        .global_secondary_indexes(index(keys::GSI1, keys::GSI1PK, keys::GSI1SK, all)?)
+        .global_secondary_indexes(index(keys::GSI1, keys::GSI1PK, keys::GSI1SK, keys_only)?)
         .global_secondary_indexes(index(keys::GSI2, keys::GSI2PK, keys::GSI2SK, ids.clone())?)
         .global_secondary_indexes(index(keys::GSI3, keys::GSI3PK, keys::GSI3SK, ids)?)
         .send()

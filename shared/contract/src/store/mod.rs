@@ -14,6 +14,7 @@
 //! - [`daily`]: the daily limits' slots under concurrent sends.
 //! - [`limits`]: the item limit both stores enforce alike (issue 19).
 //! - [`membership`]: a campaign's enrollments read consistently (issue 19).
+//! - [`tallies`]: the Outreach view's counts kept as events happen (issue 19).
 //!
 //! [`every_store_check!`](crate::every_store_check) names them all, so that the
 //! test file of each store runs every one.
@@ -28,6 +29,7 @@ mod membership;
 mod parity;
 mod races;
 mod recording;
+mod tallies;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -50,6 +52,7 @@ pub use membership::*;
 pub use parity::*;
 pub use races::*;
 pub use recording::*;
+pub use tallies::*;
 
 /// Calls the macro `$make` with the name of every store check, so that a test
 /// file makes one test of each (`every_store_check!(store_checks)`) and a new
@@ -98,6 +101,7 @@ macro_rules! every_store_check {
             a_record_over_the_item_limit_is_refused,
             enrollments_are_listed_consistently,
             a_lagging_index_hides_nothing_from_the_consistent_list,
+            outreach_counts_agree_with_a_recount,
         );
     };
 }

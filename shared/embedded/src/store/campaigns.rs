@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use outreach_app::ports::{Activity, Page, PageRequest, StoreError, Versioned};
+use outreach_app::tally;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::enrollment::Enrollment;
 use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId};
@@ -11,6 +12,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 
 use super::SqliteStore;
 use super::docs::{CAMPAIGN, ENROLLMENT, Keys, err, get_doc, list_docs, ms, put_doc, read_rows};
+use super::tally::{counted_before, move_tally};
 use crate::db::Cached;
 
 /// An enrollment is listed under its campaign, found by its candidate, and
@@ -108,6 +110,7 @@ pub(super) async fn insert_enrollment(
     let mut conn = store.db.lock();
     let tx = conn.transaction().map_err(err)?;
     put_doc(&tx, &enrollment_keys(e), e, None)?;
+    move_tally(&tx, e, &tally::change(&[], &tally::counted(e)))?;
     for token in [&e.reply_token, &e.unsubscribe_token] {
         tx.execute_cached(
             "INSERT INTO tokens (token, org, enrollment) VALUES (?1, ?2, ?3)",
@@ -149,7 +152,9 @@ pub(super) fn write_enrollment(
     expected: u64,
     activity: Activity,
 ) -> Result<u64, StoreError> {
+    let before = counted_before(tx, e)?;
     let v = put_doc(tx, &enrollment_keys(e), e, Some(expected))?;
+    move_tally(tx, e, &tally::change(&before, &tally::counted(e)))?;
     if activity != Activity::Unchanged {
         adjust_counter(tx, &e.campaign_id, activity.delta())?;
     }

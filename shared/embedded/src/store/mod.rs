@@ -25,6 +25,7 @@ mod docs;
 mod inbound;
 mod recording;
 mod records;
+mod tally;
 
 use chrono::{DateTime, Utc};
 use outreach_app::model::{
@@ -108,6 +109,7 @@ forward_store! {
     campaigns::get_enrollment(org: &OrgId, id: &EnrollmentId) -> Option<Versioned<Enrollment>>;
     campaigns::insert_enrollment(e: &Enrollment) -> ();
     campaigns::update_enrollment(e: &Enrollment, expected: u64, activity: Activity) -> u64;
+    tally::campaign_tally(org: &OrgId, campaign: &CampaignId) -> outreach_app::tally::Tally;
     campaigns::list_enrollments(
         org: &OrgId,
         campaign: &CampaignId,

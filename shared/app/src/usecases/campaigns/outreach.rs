@@ -4,13 +4,14 @@
 use std::collections::BTreeMap;
 
 use outreach_domain::campaign::Campaign;
-use outreach_domain::enrollment::{AttemptState, EnrollmentStatus};
+use outreach_domain::enrollment::EnrollmentStatus;
 
 use super::Campaigns;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::Notification;
 use crate::ports::PageRequest;
+use crate::tally;
 
 /// What became of one step's messages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -90,60 +91,28 @@ impl Campaigns<'_> {
         })
     }
 
+    /// A campaign's counts, read from the counts kept as events happen
+    /// (issue 19 item 7): a few items, however many enrollments it has.
     async fn campaign_counts(&self, c: &Campaign) -> Result<CampaignCounts, Error> {
-        let mut by_status: BTreeMap<&'static str, u64> =
-            STATUSES.iter().map(|s| (s.as_str(), 0)).collect();
-        let mut steps: Vec<StepCounts> = (1..=c.steps.len() as u32)
+        let tally = self.store.campaign_tally(&c.org_id, &c.id).await?;
+        let get = |name: &str| tally.get(name).copied().unwrap_or(0).max(0) as u64;
+        let by_status = STATUSES
+            .iter()
+            .map(|s| (s.as_str(), get(&tally::status_counter(*s))))
+            .collect();
+        let steps = (1..=c.steps.len() as u32)
             .map(|index| StepCounts {
                 index,
-                ..Default::default()
+                sent: get(&tally::step_counter(index, "sent")),
+                delivered: get(&tally::step_counter(index, "delivered")),
+                bounced: get(&tally::step_counter(index, "bounced")),
+                replied: get(&tally::step_counter(index, "replied")),
+                unsubscribed: get(&tally::step_counter(index, "unsubscribed")),
             })
             .collect();
-        let mut duplicates = 0;
-        let mut pages = self.enrollment_pages(c, 500);
-        while let Some(batch) = pages.next().await? {
-            for e in &batch {
-                *by_status.entry(e.status.as_str()).or_default() += 1;
-                if e.status == EnrollmentStatus::Blocked
-                    && e.blocked_reason
-                        .as_deref()
-                        .is_some_and(|r| r.starts_with("duplicate:"))
-                {
-                    duplicates += 1;
-                }
-                let mut last_sent = None;
-                for (s, counts) in e.steps.iter().zip(steps.iter_mut()) {
-                    let Some(a) = s.latest() else { continue };
-                    // Sent: handed off at least once, whatever came back since.
-                    if s.attempts
-                        .iter()
-                        .any(|a| a.sent_at.is_some() && a.state != AttemptState::Claimed)
-                    {
-                        counts.sent += 1;
-                    }
-                    match a.state {
-                        AttemptState::Delivered => counts.delivered += 1,
-                        AttemptState::Bounced | AttemptState::SoftBounced => counts.bounced += 1,
-                        _ => {}
-                    }
-                    if s.attempts.iter().any(|a| a.sent_at.is_some()) {
-                        last_sent = Some(s.index);
-                    }
-                }
-                // A reply or unsubscribe counts on the last step the candidate received.
-                if let Some(i) = last_sent {
-                    let counts = &mut steps[(i - 1) as usize];
-                    match e.status {
-                        EnrollmentStatus::Replied => counts.replied += 1,
-                        EnrollmentStatus::Unsubscribed => counts.unsubscribed += 1,
-                        _ => {}
-                    }
-                }
-            }
-        }
         Ok(CampaignCounts {
             by_status,
-            duplicates,
+            duplicates: get(tally::DUPLICATES),
             steps,
         })
     }
