@@ -168,7 +168,7 @@ async fn bulk_enroll(aws: &Aws, campaign: &Campaign, n: usize, now: DateTime<Utc
     let s = |v: &str| AttributeValue::S(v.to_owned());
     let (org, cid) = (campaign.org_id.as_str(), campaign.id.as_str());
     let items: Vec<WriteRequest> = (0..n)
-        .map(|i| {
+        .flat_map(|i| {
             let e = Enrollment::new(NewEnrollment {
                 id: EnrollmentId::new(format!("enr_start{i:08}")),
                 org_id: campaign.org_id.clone(),
@@ -221,7 +221,6 @@ async fn bulk_enroll(aws: &Aws, campaign: &Campaign, n: usize, now: DateTime<Utc
                 WriteRequest::builder().put_request(put).build()
             })
         })
-        .flatten()
         .collect();
     let db = &aws.clients.dynamodb;
     for batch in items.chunks(25) {
