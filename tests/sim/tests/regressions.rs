@@ -1,4 +1,4 @@
-//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206, 80808, 31337) that once found a bug, replayed: each
+//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206, 80808, 31337, 4242) that once found a bug, replayed: each
 //! must now break no invariant. The run indices hold for the simulation as it
 //! is; if a change of the simulation moves them, the full run
 //! (`outreach-sim --runs 10000 --seed 424242`) is the judge.
@@ -190,4 +190,13 @@ fn a_resend_leaves_a_later_steps_reservation_alone() {
 fn a_crashed_sweep_is_not_taken_for_a_complete_one() {
     replay_of(31_337, 5427);
     replay_of(31_337, 5661);
+}
+
+/// A candidate added while an edit cut the campaign to one step was enrolled
+/// with two, after the edit had listed the enrollments it resized: step 1
+/// left and the enrollment waited for a step 2 that no longer existed
+/// . Found with seed 4242.
+#[test]
+fn an_add_that_races_an_edit_takes_the_current_steps() {
+    replay_of(4242, 2862);
 }

@@ -132,7 +132,7 @@ impl Campaigns<'_> {
     /// Resizes one enrollment to the campaign's steps as it is now and, when
     /// `retimed` or resized, plans its unsent steps again. `false` when
     /// the campaign is gone.
-    pub(super) async fn resize_and_retime(
+    pub(crate) async fn resize_and_retime(
         &self,
         edited: &Campaign,
         id: &EnrollmentId,

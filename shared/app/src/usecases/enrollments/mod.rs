@@ -187,6 +187,17 @@ impl Enrollments<'_> {
         // Read again after the insert: a resume that raced this add either lists
         // the new enrollment in its fan-out or is seen here.
         let current = self.campaigns().campaign_by_id(org, &campaign.id).await?;
+        // An edit of the steps that raced this add listed the campaign's
+        // enrollments before this one existed: it takes the steps as they are
+        // now, or it would wait for a step the campaign no longer has.
+        if let Some(c) = current
+            .as_ref()
+            .filter(|c| c.steps.len() != enrollment.steps.len())
+        {
+            self.campaigns()
+                .resize_and_retime(c, &enrollment.id, false)
+                .await?;
+        }
         if let Some(c) = current.filter(Campaign::is_running) {
             self.campaigns()
                 .replan(&c, &enrollment.id, Replan::Fresh(self.now()))
