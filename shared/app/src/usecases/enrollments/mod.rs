@@ -184,9 +184,20 @@ impl Enrollments<'_> {
             Err(StoreError::Conflict) => return Ok(Err((RefusalReason::AlreadyEnrolled, None))),
             Err(e) => return Err(e.into()),
         }
+        self.after_insert(&enrollment).await.map(Ok)
+    }
+
+    /// What follows the insert of an added enrollment: it takes the campaign's
+    /// steps and plan as they are now; the enrollment
+    /// as stored.
+    async fn after_insert(&self, enrollment: &Enrollment) -> Result<Enrollment, Error> {
+        let org = &enrollment.org_id;
         // Read again after the insert: a resume that raced this add either lists
         // the new enrollment in its fan-out or is seen here.
-        let current = self.campaigns().campaign_by_id(org, &campaign.id).await?;
+        let current = self
+            .campaigns()
+            .campaign_by_id(org, &enrollment.campaign_id)
+            .await?;
         // An edit of the steps that raced this add listed the campaign's
         // enrollments before this one existed: it takes the steps as they are
         // now, or it would wait for a step the campaign no longer has.
@@ -208,7 +219,7 @@ impl Enrollments<'_> {
             .get_enrollment(org, &enrollment.id)
             .await?
             .map(|v| v.value);
-        Ok(Ok(stored.unwrap_or(enrollment)))
+        Ok(stored.unwrap_or_else(|| enrollment.clone()))
     }
 
     pub async fn list_enrollments(
