@@ -272,7 +272,6 @@ impl Stack {
     /// Hands every chunk on the planner queue to the planner function, as the
     /// queue's event source mapping would; every chunk must succeed.
     async fn run_planner(&self) {
-        let template = sample("planner-sqs.json")["Records"][0].clone();
         for _ in 0..10 {
             let received = self
                 .sqs
@@ -282,17 +281,7 @@ impl Stack {
                 .send()
                 .await
                 .expect("the queue answers");
-            let records: Vec<Value> = received
-                .messages()
-                .iter()
-                .map(|m| {
-                    let mut r = template.clone();
-                    r["messageId"] = json!(m.message_id());
-                    r["receiptHandle"] = json!(m.receipt_handle());
-                    r["body"] = json!(m.body());
-                    r
-                })
-                .collect();
+            let records = planner_records(received.messages());
             if records.is_empty() {
                 return;
             }
@@ -895,6 +884,22 @@ async fn unsubscribe_links_and_complaints_end_enrollments() {
     );
 }
 
+/// The planner function's SQS records of `messages` received from its queue,
+/// shaped as `planner-sqs.json`.
+fn planner_records(messages: &[aws_sdk_sqs::types::Message]) -> Vec<Value> {
+    let template = sample("planner-sqs.json")["Records"][0].clone();
+    messages
+        .iter()
+        .map(|m| {
+            let mut r = template.clone();
+            r["messageId"] = json!(m.message_id());
+            r["receiptHandle"] = json!(m.receipt_handle());
+            r["body"] = json!(m.body());
+            r
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn the_planner_runs_queued_chunks_and_acknowledges_poison() {
     // §15 / issue 8: the fan-out goes through SQS; partial batch failures
@@ -912,16 +917,7 @@ async fn the_planner_runs_queued_chunks_and_acknowledges_poison() {
     let messages = received.messages();
     assert!(!messages.is_empty(), "start queued its fan-out");
     let template = sample("planner-sqs.json")["Records"][0].clone();
-    let mut records: Vec<Value> = messages
-        .iter()
-        .map(|m| {
-            let mut r = template.clone();
-            r["messageId"] = json!(m.message_id());
-            r["receiptHandle"] = json!(m.receipt_handle());
-            r["body"] = json!(m.body());
-            r
-        })
-        .collect();
+    let mut records = planner_records(messages);
     for record in &records {
         let job: Job =
             serde_json::from_str(record["body"].as_str().expect("a body")).expect("a job");
