@@ -17,10 +17,12 @@
 //!   that *some* topic sent it;
 //! - the certificate is within its validity period;
 //! - `Timestamp` is at most an hour old (and at most five minutes ahead);
-//! - the `MessageId` was not accepted before ([`SeenMessages`], the store's
-//!   `first_time`). A replay is refused even while its first delivery is still
-//!   being handled; should that handling fail, SNS's retry is refused too, so
-//!   the SNS-to-Lambda subscription stays the primary path of SES events.
+//! - the `MessageId` was not handled before ([`SeenMessages`]). The marker is
+//!   written only once the delivery's handling succeeded: should it fail (the
+//!   store unavailable, a timeout), SNS's retry of the same `MessageId` is
+//!   handled, never refused as a replay and lost. Two copies arriving at once
+//!   may both be handled; the handlers are idempotent (R-9.8: SES' feedback
+//!   id, the inbound message's own marker), so nothing changes twice.
 //!
 //! A `SubscriptionConfirmation` is verified the same way; with a
 //! [`SubscriptionConfirmer`] (in AWS: `ConfirmSubscription` through the SNS
@@ -43,7 +45,7 @@ use x509_cert::Certificate;
 use x509_cert::der::{DecodePem, Encode};
 
 use crate::error::Error;
-use crate::ports::Store;
+use crate::ports::{Store, StoreError};
 use crate::service::Service;
 use crate::usecases::returns::inbound::{InboundResult, Verdicts};
 use crate::usecases::returns::ses_events::SesOutcome;
@@ -101,22 +103,45 @@ pub trait SubscriptionConfirmer: Send + Sync {
     async fn confirm(&self, topic_arn: &str, token: &str) -> Result<String, String>;
 }
 
-/// The replay check: `true` the first time a key is seen.
+/// The replay check: which deliveries were handled, kept until they could
+/// no longer pass the age check.
 #[async_trait]
 pub trait SeenMessages: Send + Sync {
-    async fn first_time(&self, key: &str, expires_at: DateTime<Utc>) -> Result<bool, String>;
+    /// Whether `key` was marked handled and its marker has not expired by `now`.
+    async fn seen(&self, key: &str, now: DateTime<Utc>) -> Result<bool, String>;
+    /// Marks `key` handled until `expires_at` (marking twice is no error).
+    async fn mark(&self, key: &str, expires_at: DateTime<Utc>) -> Result<(), String>;
 }
 
-/// The store's de-duplication markers as the replay check.
+/// The store's expiring records as the replay markers.
 struct StoreMarkers<'a>(&'a dyn Store);
 
 #[async_trait]
 impl SeenMessages for StoreMarkers<'_> {
-    async fn first_time(&self, key: &str, expires_at: DateTime<Utc>) -> Result<bool, String> {
-        self.0
-            .first_time(key, expires_at)
+    async fn seen(&self, key: &str, now: DateTime<Utc>) -> Result<bool, String> {
+        let found = self.0.get_record(key).await.map_err(|e| e.to_string())?;
+        // An expired marker the store has not deleted yet reads as absent.
+        Ok(found.is_some_and(|r| {
+            r.value
+                .get("until")
+                .and_then(Value::as_str)
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .is_none_or(|until| until > now)
+        }))
+    }
+
+    async fn mark(&self, key: &str, expires_at: DateTime<Utc>) -> Result<(), String> {
+        let value = serde_json::json!({ "until": expires_at.to_rfc3339() });
+        let current = self.0.get_record(key).await.map_err(|e| e.to_string())?;
+        match self
+            .0
+            .put_expiring_record(key, &value, current.map(|r| r.version), expires_at)
             .await
-            .map_err(|e| e.to_string())
+        {
+            // A concurrent copy marked it first: handled either way.
+            Ok(_) | Err(StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 }
 
@@ -175,6 +200,24 @@ pub struct SnsMessage {
     pub subscribe_url: Option<String>,
     /// For confirmations: the token `ConfirmSubscription` takes.
     pub token: Option<String>,
+}
+
+/// The replay marker's key of one delivery.
+fn replay_key(topic_arn: &str, message_id: &str) -> String {
+    format!("sns:{topic_arn}:{message_id}")
+}
+
+impl SnsMessage {
+    /// Marks this delivery handled, so that a replay of it is refused until
+    /// it could no longer pass the age check anyway.
+    pub async fn mark_handled(&self, seen: &dyn SeenMessages) -> Result<(), SnsError> {
+        seen.mark(
+            &replay_key(&self.topic_arn, &self.message_id),
+            self.timestamp + MAX_AGE + MAX_SKEW,
+        )
+        .await
+        .map_err(SnsError::Unavailable)
+    }
 }
 
 /// Why a delivery is refused.
@@ -341,8 +384,9 @@ impl SnsVerifier {
         }))
     }
 
-    /// Verifies one delivery received at `now` (module docs); marks its
-    /// `MessageId` as seen.
+    /// Verifies one delivery received at `now` (module docs), refusing one
+    /// whose `MessageId` was handled before; marks nothing
+    /// ([`SnsMessage::mark_handled`] does, once its handling succeeded).
     pub async fn verify(
         &self,
         body: &[u8],
@@ -388,14 +432,11 @@ impl SnsVerifier {
             return Err(SnsError::Stale(stamp));
         }
         let message_id = text(&fields, "MessageId")?;
-        let first = seen
-            .first_time(
-                &format!("sns:{topic_arn}:{message_id}"),
-                timestamp + MAX_AGE + MAX_SKEW,
-            )
+        if seen
+            .seen(&replay_key(&topic_arn, &message_id), now)
             .await
-            .map_err(SnsError::Unavailable)?;
-        if !first {
+            .map_err(SnsError::Unavailable)?
+        {
             return Err(SnsError::Replayed(message_id));
         }
         let (subscribe_url, token) = match kind {
@@ -544,13 +585,18 @@ impl Service {
         body: &[u8],
     ) -> Result<WebhookOutcome, Error> {
         let m = self.verify_sns(verifier, body).await?;
-        match verifier.handshake(&m).await? {
-            Some(outcome) => Ok(outcome),
+        let outcome = match verifier.handshake(&m).await? {
+            Some(outcome) => outcome,
             // The envelope is what the SES events handler parses.
-            None => Ok(WebhookOutcome::SesEvent(
-                self.returns().handle_ses_notification(body).await?,
-            )),
-        }
+            None => WebhookOutcome::SesEvent(self.returns().handle_ses_notification(body).await?),
+        };
+        self.mark_sns_handled(&m).await?;
+        Ok(outcome)
+    }
+
+    /// After a delivery's handling succeeded: its replays are refused from now on.
+    async fn mark_sns_handled(&self, m: &SnsMessage) -> Result<(), Error> {
+        Ok(m.mark_handled(&StoreMarkers(self.store.as_ref())).await?)
     }
 
     /// `POST /v1/webhooks/inbound`: a verified SNS delivery of an SES receipt.
@@ -560,13 +606,15 @@ impl Service {
         body: &[u8],
     ) -> Result<WebhookOutcome, Error> {
         let m = self.verify_sns(verifier, body).await?;
-        if let Some(outcome) = verifier.handshake(&m).await? {
-            return Ok(outcome);
-        }
-        let r = receipt(&m.message)?;
-        Ok(WebhookOutcome::Inbound(
-            self.returns().handle_inbound(&r.raw, r.verdicts).await?,
-        ))
+        let outcome = match verifier.handshake(&m).await? {
+            Some(outcome) => outcome,
+            None => {
+                let r = receipt(&m.message)?;
+                WebhookOutcome::Inbound(self.returns().handle_inbound(&r.raw, r.verdicts).await?)
+            }
+        };
+        self.mark_sns_handled(&m).await?;
+        Ok(outcome)
     }
 }
 
@@ -636,8 +684,12 @@ mod tests {
 
     #[async_trait]
     impl SeenMessages for Seen {
-        async fn first_time(&self, key: &str, _: DateTime<Utc>) -> Result<bool, String> {
-            Ok(self.0.lock().unwrap().insert(key.to_owned()))
+        async fn seen(&self, key: &str, _: DateTime<Utc>) -> Result<bool, String> {
+            Ok(self.0.lock().unwrap().contains(key))
+        }
+        async fn mark(&self, key: &str, _: DateTime<Utc>) -> Result<(), String> {
+            self.0.lock().unwrap().insert(key.to_owned());
+            Ok(())
         }
     }
 
@@ -884,12 +936,19 @@ mod tests {
         let seen = Seen::default();
         let v = notification("2");
         let body = v.to_string();
+        let m = verifier()
+            .verify(body.as_bytes(), now(), &seen)
+            .await
+            .expect("first delivery");
+        // Until its handling succeeded and marked it, SNS's retry is taken
+        // again (a failed handling never loses the event).
         assert!(
             verifier()
                 .verify(body.as_bytes(), now(), &seen)
                 .await
                 .is_ok()
         );
+        m.mark_handled(&seen).await.expect("marked");
         assert!(matches!(
             verifier()
                 .verify(body.as_bytes(), now(), &seen)

@@ -20,6 +20,7 @@ use outreach_app::usecases::campaigns::NewCampaign;
 use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
 use outreach_app::{Config, Ports, Service};
+use outreach_contract::lost_answers::LostAnswers;
 use outreach_domain::campaign::{StepSpec, WhenToSend};
 use outreach_domain::candidate::EmailType;
 use outreach_domain::enrollment::{AttemptState, EnrollmentStatus};
@@ -52,6 +53,8 @@ const INBOUND_TOPIC: &str = "arn:aws:sns:eu-west-1:123456789012:outreach-inbound
 struct App {
     service: Arc<Service>,
     store: Arc<SqliteStore>,
+    /// What the service writes through: the store, whose answers a test may lose.
+    lossy: Arc<LostAnswers>,
     scheduler: Arc<LocalScheduler>,
     clock: Arc<LocalClock>,
     outbox: Arc<OutboxMailer>,
@@ -90,6 +93,7 @@ fn app() -> (App, SnsVerifier) {
     ));
     let ids: Arc<dyn IdSource> = Arc::new(RandomIds::default());
     let store = Arc::new(SqliteStore::new(db.clone()));
+    let lossy = Arc::new(LostAnswers::new(store.clone()));
     let scheduler = Arc::new(LocalScheduler::new(db.clone()));
     let outbox = Arc::new(
         OutboxMailer::new(db, dir.path().join("outbox"), clock.clone(), ids.clone())
@@ -97,7 +101,7 @@ fn app() -> (App, SnsVerifier) {
     );
     let service = Service::new(
         Ports {
-            store: store.clone(),
+            store: lossy.clone(),
             scheduler: scheduler.clone(),
             mailer: outbox.clone(),
             clock: clock.clone(),
@@ -118,6 +122,7 @@ fn app() -> (App, SnsVerifier) {
     let app = App {
         service,
         store,
+        lossy,
         scheduler,
         clock,
         outbox,
@@ -403,6 +408,47 @@ async fn a_signed_bounce_is_applied_once_and_forgeries_are_refused() {
     assert_eq!(app.status(&enrollment).await.1, vec![AttemptState::Bounced]);
 
     // A replay of the same message is refused.
+    let (status, answer) = post(&router, "/v1/webhooks/ses-events", body).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+}
+
+/// Issue 18: a delivery whose handling failed is not marked as seen, so SNS's
+/// retry of the same `MessageId` is handled instead of refused as a replay
+/// (the event would be lost). Here the bounce's enrollment write applied but
+/// its answer was lost; the retry finds the bounce applied and changes
+/// nothing twice (R-9.8), and only then are replays refused.
+#[tokio::test]
+async fn a_delivery_whose_handling_failed_is_taken_again_on_retry() {
+    let (app, verifier) = app();
+    let router = router(&app, verifier);
+    let (enrollment, item, _) = app.sent_message().await;
+    let ses = json!({
+        "eventType": "Bounce",
+        "mail": {"timestamp": app.now().to_rfc3339(), "messageId": item.message_id,
+                 "destination": [item.to]},
+        "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
+                   "feedbackId": "fb-retry", "timestamp": app.now().to_rfc3339(),
+                   "bouncedRecipients": [{"emailAddress": item.to, "status": "5.1.1",
+                                          "diagnosticCode": "smtp; 550 5.1.1 unknown"}]}
+    });
+    let body = app.signed(
+        "Notification",
+        EVENTS_TOPIC,
+        "n-retry",
+        json!({"Message": ses.to_string()}),
+        "2",
+    );
+    // The bounce's enrollment write applies, and its answer is lost.
+    app.lossy.lose_next("update_enrollment", 1);
+    let (status, answer) = post(&router, "/v1/webhooks/ses-events", body.clone()).await;
+    assert_eq!(app.lossy.lost(), 1, "the bounce's write lost its answer");
+    assert!(status.is_server_error(), "{status}: {answer}");
+
+    // SNS retries the same MessageId: handled, not refused as a replay.
+    let (status, answer) = post(&router, "/v1/webhooks/ses-events", body.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(app.status(&enrollment).await.1, vec![AttemptState::Bounced]);
+    // Once handled, a replay is refused.
     let (status, answer) = post(&router, "/v1/webhooks/ses-events", body).await;
     assert_eq!(status, StatusCode::CONFLICT, "{answer}");
 }
