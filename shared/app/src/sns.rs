@@ -45,8 +45,9 @@ use x509_cert::Certificate;
 use x509_cert::der::{DecodePem, Encode};
 
 use crate::error::Error;
-use crate::ports::{Store, StoreError};
+use crate::ports::Store;
 use crate::service::Service;
+use crate::usecases::markers;
 use crate::usecases::returns::inbound::{InboundResult, Verdicts};
 use crate::usecases::returns::ses_events::SesOutcome;
 
@@ -113,35 +114,31 @@ pub trait SeenMessages: Send + Sync {
     async fn mark(&self, key: &str, expires_at: DateTime<Utc>) -> Result<(), String>;
 }
 
-/// The store's expiring records as the replay markers.
-struct StoreMarkers<'a>(&'a dyn Store);
+/// The store's expiring records as the replay markers of one webhook route:
+/// a delivery posted to the wrong route never marks it for its own.
+struct StoreMarkers<'a> {
+    store: &'a dyn Store,
+    route: Webhook,
+}
+
+impl StoreMarkers<'_> {
+    fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.route.name())
+    }
+}
 
 #[async_trait]
 impl SeenMessages for StoreMarkers<'_> {
     async fn seen(&self, key: &str, now: DateTime<Utc>) -> Result<bool, String> {
-        let found = self.0.get_record(key).await.map_err(|e| e.to_string())?;
-        // An expired marker the store has not deleted yet reads as absent.
-        Ok(found.is_some_and(|r| {
-            r.value
-                .get("until")
-                .and_then(Value::as_str)
-                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
-                .is_none_or(|until| until > now)
-        }))
+        markers::is_marked(self.store, &self.key(key), now)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn mark(&self, key: &str, expires_at: DateTime<Utc>) -> Result<(), String> {
-        let value = serde_json::json!({ "until": expires_at.to_rfc3339() });
-        let current = self.0.get_record(key).await.map_err(|e| e.to_string())?;
-        match self
-            .0
-            .put_expiring_record(key, &value, current.map(|r| r.version), expires_at)
+        markers::mark(self.store, &self.key(key), expires_at)
             .await
-        {
-            // A concurrent copy marked it first: handled either way.
-            Ok(_) | Err(StoreError::Conflict) => Ok(()),
-            Err(e) => Err(e.to_string()),
-        }
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -200,6 +197,36 @@ pub struct SnsMessage {
     pub subscribe_url: Option<String>,
     /// For confirmations: the token `ConfirmSubscription` takes.
     pub token: Option<String>,
+}
+
+/// The two SNS webhook routes; each keeps its own replay markers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Webhook {
+    /// `/v1/webhooks/ses-events`.
+    SesEvents,
+    /// `/v1/webhooks/inbound`.
+    Inbound,
+}
+
+impl Webhook {
+    fn name(self) -> &'static str {
+        match self {
+            Webhook::SesEvents => "ses-events",
+            Webhook::Inbound => "inbound",
+        }
+    }
+}
+
+/// Whether an SNS `Message` is an SES receipt notification (mail received).
+fn is_receipt(message: &str) -> bool {
+    serde_json::from_str::<Value>(message)
+        .ok()
+        .and_then(|v| {
+            v.get("notificationType")
+                .and_then(Value::as_str)
+                .map(|t| t == "Received")
+        })
+        .unwrap_or(false)
 }
 
 /// The replay marker's key of one delivery.
@@ -406,20 +433,8 @@ impl SnsVerifier {
         if !trusted_certificate_url(&cert_url) {
             return Err(SnsError::UntrustedCertificateUrl(cert_url));
         }
-        let signature = STANDARD
-            .decode(text(&fields, "Signature")?.trim())
-            .map_err(|_| SnsError::BadSignature)?;
-        let canonical = canonical_string(kind, &fields)?;
-        let key = self.public_key(&cert_url, now).await?;
-        let signature =
-            Signature::try_from(signature.as_slice()).map_err(|_| SnsError::BadSignature)?;
-        let verified = match version.as_str() {
-            "1" => VerifyingKey::<sha1::Sha1>::new(key).verify(canonical.as_bytes(), &signature),
-            "2" => VerifyingKey::<sha2::Sha256>::new(key).verify(canonical.as_bytes(), &signature),
-            other => return Err(SnsError::UnsupportedVersion(other.to_owned())),
-        };
-        verified.map_err(|_| SnsError::BadSignature)?;
-
+        // The cheap checks come before any certificate is fetched, so an
+        // unsigned body naming a foreign topic or an old time costs no fetch.
         let topic_arn = text(&fields, "TopicArn")?;
         if !self.topics.contains(&topic_arn) {
             return Err(SnsError::UnknownTopic(topic_arn));
@@ -431,6 +446,23 @@ impl SnsVerifier {
         if timestamp < now - MAX_AGE || timestamp > now + MAX_SKEW {
             return Err(SnsError::Stale(stamp));
         }
+        if !matches!(version.as_str(), "1" | "2") {
+            return Err(SnsError::UnsupportedVersion(version));
+        }
+        let signature = STANDARD
+            .decode(text(&fields, "Signature")?.trim())
+            .map_err(|_| SnsError::BadSignature)?;
+        let canonical = canonical_string(kind, &fields)?;
+        let key = self.public_key(&cert_url, now).await?;
+        let signature =
+            Signature::try_from(signature.as_slice()).map_err(|_| SnsError::BadSignature)?;
+        let verified = if version == "1" {
+            VerifyingKey::<sha1::Sha1>::new(key).verify(canonical.as_bytes(), &signature)
+        } else {
+            VerifyingKey::<sha2::Sha256>::new(key).verify(canonical.as_bytes(), &signature)
+        };
+        verified.map_err(|_| SnsError::BadSignature)?;
+
         let message_id = text(&fields, "MessageId")?;
         if seen
             .seen(&replay_key(&topic_arn, &message_id), now)
@@ -568,14 +600,24 @@ pub fn receipt(message: &str) -> Result<Receipt, Error> {
 }
 
 impl Service {
-    /// Verifies an SNS delivery with this service's clock and replay markers.
+    /// Verifies an SNS delivery to `route` with this service's clock and
+    /// that route's replay markers.
     pub async fn verify_sns(
         &self,
         verifier: &SnsVerifier,
         body: &[u8],
+        route: Webhook,
     ) -> Result<SnsMessage, Error> {
-        let markers = StoreMarkers(self.store.as_ref());
-        Ok(verifier.verify(body, self.now(), &markers).await?)
+        Ok(verifier
+            .verify(body, self.now(), &self.markers(route))
+            .await?)
+    }
+
+    fn markers(&self, route: Webhook) -> StoreMarkers<'_> {
+        StoreMarkers {
+            store: self.store.as_ref(),
+            route,
+        }
     }
 
     /// `POST /v1/webhooks/ses-events`: a verified SNS delivery of SES events.
@@ -584,19 +626,25 @@ impl Service {
         verifier: &SnsVerifier,
         body: &[u8],
     ) -> Result<WebhookOutcome, Error> {
-        let m = self.verify_sns(verifier, body).await?;
+        let m = self.verify_sns(verifier, body, Webhook::SesEvents).await?;
         let outcome = match verifier.handshake(&m).await? {
             Some(outcome) => outcome,
+            None if is_receipt(&m.message) => {
+                return Err(Error::invalid(
+                    "Message",
+                    "an SES receipt (a received message) belongs on /v1/webhooks/inbound",
+                ));
+            }
             // The envelope is what the SES events handler parses.
             None => WebhookOutcome::SesEvent(self.returns().handle_ses_notification(body).await?),
         };
-        self.mark_sns_handled(&m).await?;
+        self.mark_sns_handled(&m, Webhook::SesEvents).await?;
         Ok(outcome)
     }
 
-    /// After a delivery's handling succeeded: its replays are refused from now on.
-    async fn mark_sns_handled(&self, m: &SnsMessage) -> Result<(), Error> {
-        Ok(m.mark_handled(&StoreMarkers(self.store.as_ref())).await?)
+    /// After a delivery's handling succeeded: its replays to `route` are refused from now on.
+    async fn mark_sns_handled(&self, m: &SnsMessage, route: Webhook) -> Result<(), Error> {
+        Ok(m.mark_handled(&self.markers(route)).await?)
     }
 
     /// `POST /v1/webhooks/inbound`: a verified SNS delivery of an SES receipt.
@@ -605,7 +653,7 @@ impl Service {
         verifier: &SnsVerifier,
         body: &[u8],
     ) -> Result<WebhookOutcome, Error> {
-        let m = self.verify_sns(verifier, body).await?;
+        let m = self.verify_sns(verifier, body, Webhook::Inbound).await?;
         let outcome = match verifier.handshake(&m).await? {
             Some(outcome) => outcome,
             None => {
@@ -613,7 +661,7 @@ impl Service {
                 WebhookOutcome::Inbound(self.returns().handle_inbound(&r.raw, r.verdicts).await?)
             }
         };
-        self.mark_sns_handled(&m).await?;
+        self.mark_sns_handled(&m, Webhook::Inbound).await?;
         Ok(outcome)
     }
 }
@@ -800,8 +848,12 @@ mod tests {
             let value = v[field].as_str().unwrap().to_owned();
             v[field] = format!("{value}x").into();
             let err = verify(&v).await.unwrap_err();
+            // An altered topic is refused before the signature is checked.
             assert!(
-                matches!(err, SnsError::BadSignature | SnsError::Malformed(_)),
+                matches!(
+                    err,
+                    SnsError::BadSignature | SnsError::Malformed(_) | SnsError::UnknownTopic(_)
+                ),
                 "{field}: {err:?}"
             );
         }

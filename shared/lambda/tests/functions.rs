@@ -35,7 +35,6 @@ use support::{Aws, TestClock, unique};
 use tower::ServiceExt;
 
 const REPLY_DOMAIN: &str = "reply.outreach.example";
-const SENDER: &str = "alice@acme.example";
 
 fn infra(path: &str) -> String {
     let full = format!("{}/../../infra/{path}", env!("CARGO_MANIFEST_DIR"));
@@ -106,6 +105,11 @@ struct Stack {
     bucket: String,
     clock: Arc<TestClock>,
     org: String,
+    /// The recruiter's address and sender account: one per stack, since the
+    /// emulator's SES identities are shared by the tests running at once (a
+    /// link re-creates its identity, R-2.1, which another test's send from
+    /// the same address would find missing).
+    sender: String,
 }
 
 /// What one campaign's setup made.
@@ -218,6 +222,7 @@ impl Stack {
             bucket,
             clock,
             org: unique("org"),
+            sender: format!("{}@acme.example", unique("alice")),
         }
     }
 
@@ -228,7 +233,7 @@ impl Stack {
         let claims = &mut event["requestContext"]["authorizer"]["jwt"]["claims"];
         claims["org_id"] = json!(self.org);
         claims["sub"] = json!("user_alice");
-        claims["email"] = json!(SENDER);
+        claims["email"] = json!(self.sender);
         self.api_event(with_request(event, method, path, body))
             .await
     }
@@ -259,7 +264,7 @@ impl Stack {
         answer
     }
 
-    /// A running campaign from `SENDER` with one enrollment per candidate
+    /// A running campaign from the stack's sender with one enrollment per candidate
     /// (each with the given addresses, first one first), started now.
     /// A started campaign whose fan-out the planner function has run (§15: in
     /// AWS the start request plans nothing itself).
@@ -310,7 +315,7 @@ impl Stack {
             .ok(
                 "POST",
                 "/v1/email-accounts",
-                Some(json!({"address": SENDER, "display_name": "Alice Recruiter"})),
+                Some(json!({"address": self.sender, "display_name": "Alice Recruiter"})),
             )
             .await;
         assert_eq!(
@@ -1470,4 +1475,195 @@ async fn a_single_message_over_the_daily_limit_answers_scheduled_and_is_not_queu
         .find(|m| m["id"] == json!(id))
         .expect("the first message");
     assert_eq!(sent["status"], "sent", "{listed}");
+}
+
+/// SES, recording every message's recipient; the mail to `throttled` is
+/// refused as SES does over the account's maximum send rate while `throttle` is on.
+struct Recorder {
+    ses: Arc<dyn Mailer>,
+    throttled: String,
+    throttle: std::sync::atomic::AtomicBool,
+    sent_to: std::sync::Mutex<Vec<String>>,
+    refused_to: std::sync::Mutex<Vec<String>>,
+}
+
+#[async_trait::async_trait]
+impl Mailer for Recorder {
+    async fn send(&self, mail: &OutboundMail) -> Result<SentMail, MailerError> {
+        if mail.to.as_str() == self.throttled && self.throttle.load(Ordering::SeqCst) {
+            self.refused_to
+                .lock()
+                .unwrap()
+                .push(mail.to.as_str().to_owned());
+            return Err(MailerError::Deferred(
+                "TooManyRequestsException: Maximum sending rate exceeded.".into(),
+            ));
+        }
+        let sent = self.ses.send(mail).await?;
+        self.sent_to
+            .lock()
+            .unwrap()
+            .push(mail.to.as_str().to_owned());
+        Ok(sent)
+    }
+}
+
+/// Outside review of issue 18 (R-9.6): send-step's pace takes the account's
+/// whole SES rate, so a reply's forward can be the mail SES throttles. The
+/// invocation then fails (the reply itself is recorded), and the redelivery
+/// forwards it: a throttled forward is owed, never lost.
+#[tokio::test]
+async fn a_throttled_reply_forward_is_sent_on_redelivery() {
+    let stack = Stack::new().await;
+    let campaign = stack.campaign(&[&["ada@home.example"]]).await;
+    stack.fire(&campaign.enrollments[0]).await;
+    let e = stack.stored(&campaign.enrollments[0]).await;
+    let raw = format!(
+        "From: Ada Lovelace <ada@home.example>\r\nTo: reply+{}@{REPLY_DOMAIN}\r\nSubject: Re: Hello Ada0\r\n\
+         Message-ID: <reply-1@mail.home.example>\r\nDate: Tue, 1 Dec 2026 16:02:09 +0100\r\n\
+         MIME-Version: 1.0\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\nHappy to talk next week.\r\nAda\r\n",
+        e.reply_token
+    );
+    let key = format!("inbound/{}", unique("message"));
+    stack
+        .aws
+        .clients
+        .s3
+        .put_object()
+        .bucket(&stack.bucket)
+        .key(&key)
+        .body(raw.into_bytes().into())
+        .send()
+        .await
+        .expect("stored");
+    let notification = sns_sample("inbound-s3.json", |m| {
+        m["receipt"]["action"]["bucketName"] = json!(stack.bucket);
+        m["receipt"]["action"]["objectKey"] = json!(key);
+        m["receipt"]["spamVerdict"]["status"] = json!("PASS");
+    });
+    let ses: Arc<dyn Mailer> = Arc::new(outreach_aws::SesMailer::new(
+        stack.aws.clients.sesv2.clone(),
+        &stack.aws.clients.region,
+        stack.settings.configuration_set.clone(),
+    ));
+    let recorder = Arc::new(Recorder {
+        ses,
+        throttled: stack.sender.clone(),
+        throttle: std::sync::atomic::AtomicBool::new(true),
+        sent_to: Default::default(),
+        refused_to: Default::default(),
+    });
+    let inbound = stack.app_with(recorder.clone(), None);
+    let answer = inbound.on_inbound(invocation(notification.clone())).await;
+    assert!(
+        answer.is_err(),
+        "a deferred forward fails the invocation: {answer:?}"
+    );
+    assert!(
+        !recorder.refused_to.lock().unwrap().is_empty(),
+        "the forward to the recruiter was tried (and throttled)"
+    );
+    // SES has room again; Lambda delivers the same notification again.
+    recorder.throttle.store(false, Ordering::SeqCst);
+    let again = inbound.on_inbound(invocation(notification.clone())).await;
+    assert!(again.is_ok(), "{again:?}");
+    let sent = recorder.sent_to.lock().unwrap().clone();
+    assert!(
+        sent.iter().any(|to| *to == stack.sender),
+        "the reply was never forwarded to {}: first invocation answered {answer:?}, sent: {sent:?}",
+        stack.sender
+    );
+    // A third delivery forwards nothing more.
+    inbound
+        .on_inbound(invocation(notification))
+        .await
+        .expect("handled");
+    let forwards = recorder
+        .sent_to
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|to| **to == stack.sender)
+        .count();
+    assert_eq!(forwards, 1, "one forward to the sender's owner");
+}
+
+/// Outside review of issue 18, R-8.1 under two concurrent deliveries of the same wake-up to two
+/// send-step instances (SQS at-least-once, a duplicate during a visibility
+/// timeout race): one hand-off to SES.
+#[tokio::test]
+async fn concurrent_duplicate_deliveries_of_a_wake_up_send_once() {
+    let stack = Stack::new().await;
+    let campaign = stack.campaign(&[&["ada@home.example"]]).await;
+    let due = stack.deliver_wake_up(&campaign.enrollments[0]).await;
+    stack.clock.set(due);
+    let records = stack.send_queue_records(&campaign.enrollments).await;
+    assert_eq!(records.len(), 1);
+    let ses: Arc<dyn Mailer> = Arc::new(outreach_aws::SesMailer::new(
+        stack.aws.clients.sesv2.clone(),
+        &stack.aws.clients.region,
+        stack.settings.configuration_set.clone(),
+    ));
+    let counted = Arc::new(Counted {
+        ses,
+        calls: AtomicU32::new(0),
+    });
+    let a = stack.app_with(counted.clone(), None);
+    let b = stack.app_with(counted.clone(), None);
+    let batch = json!({"Records": [records[0].clone()]});
+    let mut dup = records[0].clone();
+    dup["messageId"] = json!("duplicate-delivery");
+    let batch2 = json!({"Records": [dup.clone(), records[0].clone()]});
+    let (ra, rb) = tokio::join!(
+        a.on_send_step(invocation(batch)),
+        b.on_send_step(invocation(batch2))
+    );
+    assert!(ra.is_ok() && rb.is_ok(), "{ra:?} {rb:?}");
+    assert_eq!(
+        counted.calls.load(Ordering::SeqCst),
+        1,
+        "R-8.1: one hand-off"
+    );
+    let step = &stack.enrollment(&campaign, 0).await["steps"][0];
+    assert_eq!(step["status"], "sent", "{step}");
+    // And a third, late redelivery after the send: acknowledged, no send.
+    let c = stack.app_with(counted.clone(), None);
+    let r = c
+        .on_send_step(invocation(json!({"Records": [dup]})))
+        .await
+        .expect("ran");
+    assert!(failed_ids(&r).is_empty(), "{r}");
+    assert_eq!(counted.calls.load(Ordering::SeqCst), 1);
+}
+
+/// Outside review of issue 18: a record whose job parses but can never run (an enrollment that
+/// does not exist) is acknowledged, not retried until the DLQ; a record that
+/// is not JSON at all too; a batch with both and a good one sends the good one.
+#[tokio::test]
+async fn poison_records_are_acknowledged() {
+    let stack = Stack::new().await;
+    let campaign = stack.campaign(&[&["ada@home.example"]]).await;
+    let due = stack.deliver_wake_up(&campaign.enrollments[0]).await;
+    stack.clock.set(due);
+    let records = stack.send_queue_records(&campaign.enrollments).await;
+    let mut ghost = records[0].clone();
+    let body = ghost["body"].as_str().expect("a body").to_owned();
+    assert!(body.contains(&campaign.enrollments[0]), "{body}");
+    ghost["body"] = json!(body.replace(&campaign.enrollments[0], "enr_does_not_exist"));
+    ghost["messageId"] = json!("ghost");
+    let mut junk = records[0].clone();
+    junk["body"] = json!("\u{0}not json");
+    junk["messageId"] = json!("junk");
+    let response = stack
+        .app
+        .on_send_step(invocation(
+            json!({"Records": [ghost, junk, records[0].clone()]}),
+        ))
+        .await
+        .expect("ran");
+    assert!(failed_ids(&response).is_empty(), "{response}");
+    assert_eq!(
+        stack.enrollment(&campaign, 0).await["steps"][0]["status"],
+        "sent"
+    );
 }

@@ -123,6 +123,11 @@ struct Deployment {
     /// The request lines the certificate server got.
     certificate_requests: Arc<Mutex<Vec<String>>>,
     variables: HashMap<String, String>,
+    aws: Aws,
+    sdk: aws_config::SdkConfig,
+    /// Where the certificate server listens.
+    origin: String,
+    clock: Arc<TestClock>,
 }
 
 impl Deployment {
@@ -195,9 +200,9 @@ impl Deployment {
         let (key, pem) = key_and_certificate();
         let (origin, certificate_requests) = certificate_server(pem).await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
-        let app = App::new(&settings, aws.clients.clone(), sqs, clock).with_sns_webhooks(
+        let app = App::new(&settings, aws.clients.clone(), sqs, clock.clone()).with_sns_webhooks(
             &settings,
-            Arc::new(HttpsCertificates::served_from(origin)),
+            Arc::new(HttpsCertificates::served_from(origin.clone())),
             Arc::new(SnsSubscriptions::new(&sdk)),
         );
         Deployment {
@@ -207,7 +212,28 @@ impl Deployment {
             inbound_topic: topics[1].clone(),
             certificate_requests,
             variables,
+            aws,
+            sdk,
+            origin,
+            clock,
         }
+    }
+
+    /// Another instance of the API function on the same emulated AWS, with
+    /// `variables` instead of the template's (a broken configuration).
+    fn app_with(&self, variables: &HashMap<String, String>) -> App {
+        let settings = Settings::from_map(variables).expect("settings");
+        App::new(
+            &settings,
+            self.aws.clients.clone(),
+            aws_sdk_sqs::Client::new(&self.sdk),
+            self.clock.clone(),
+        )
+        .with_sns_webhooks(
+            &settings,
+            Arc::new(HttpsCertificates::served_from(self.origin.clone())),
+            Arc::new(SnsSubscriptions::new(&self.sdk)),
+        )
     }
 
     /// An SNS delivery of `kind` signed with this deployment's SNS key (`key`
@@ -261,35 +287,40 @@ impl Deployment {
     /// POSTs `body` as SNS does (text/plain, no token) through the API
     /// function's router, as API Gateway delivers it.
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
-        let event = json!({
-            "version": "2.0",
-            "routeKey": format!("POST {path}"),
-            "rawPath": path,
-            "rawQueryString": "",
-            "headers": {"content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": body["Type"]},
-            "requestContext": {
-                "accountId": "123456789012", "apiId": "api", "domainName": "api.example",
-                "domainPrefix": "api", "requestId": unique("request"), "routeKey": format!("POST {path}"),
-                "stage": "$default", "time": "01/Dec/2026:14:00:00 +0000", "timeEpoch": 1_796_133_600_000u64,
-                "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
-                         "sourceIp": "54.240.197.1", "userAgent": "Amazon Simple Notification Service Agent"}
-            },
-            "body": body.to_string(),
-            "isBase64Encoded": false
-        });
-        let request: LambdaRequest = serde_json::from_value(event).expect("an HTTP API request");
-        let response = lambda_http::Adapter::from(self.app.router())
-            .oneshot(LambdaEvent::new(request, Context::default()))
-            .await
-            .expect("the router never fails");
-        let response = serde_json::to_value(response).expect("the response");
-        let status = response["statusCode"].as_u64().expect("a status") as u16;
-        let body = response["body"].as_str().unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_owned())),
-        )
+        post_to(&self.app, path, body).await
     }
+}
+
+/// POSTs `body` as SNS does through `app`'s router, as API Gateway delivers it.
+async fn post_to(app: &App, path: &str, body: &Value) -> (u16, Value) {
+    let event = json!({
+        "version": "2.0",
+        "routeKey": format!("POST {path}"),
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {"content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": body["Type"]},
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "api", "domainName": "api.example",
+            "domainPrefix": "api", "requestId": unique("request"), "routeKey": format!("POST {path}"),
+            "stage": "$default", "time": "01/Dec/2026:14:00:00 +0000", "timeEpoch": 1_796_133_600_000u64,
+            "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "54.240.197.1", "userAgent": "Amazon Simple Notification Service Agent"}
+        },
+        "body": body.to_string(),
+        "isBase64Encoded": false
+    });
+    let request: LambdaRequest = serde_json::from_value(event).expect("an HTTP API request");
+    let response = lambda_http::Adapter::from(app.router())
+        .oneshot(LambdaEvent::new(request, Context::default()))
+        .await
+        .expect("the router never fails");
+    let response = serde_json::to_value(response).expect("the response");
+    let status = response["statusCode"].as_u64().expect("a status") as u16;
+    let body = response["body"].as_str().unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_owned())),
+    )
 }
 
 const SES_EVENTS: &str = "/v1/webhooks/ses-events";
@@ -437,4 +468,97 @@ async fn without_topics_the_webhooks_do_not_exist() {
     );
     let (status, _) = d.post(SES_EVENTS, &event).await;
     assert_eq!(status, 404);
+}
+
+/// An unsigned body (a garbage signature) naming `topic`, stamped `stamp`,
+/// with a certificate path an attacker chose on SNS' own host.
+fn unauthenticated(i: usize, topic: &str, stamp: &str) -> Value {
+    json!({
+        "Type": "Notification",
+        "MessageId": unique("m"),
+        "TopicArn": topic,
+        "Message": "x",
+        "Timestamp": stamp,
+        "SignatureVersion": "2",
+        "Signature": STANDARD.encode([7u8; 128]),
+        "SigningCertURL": format!("https://sns.{TOPIC_REGION}.amazonaws.com/attacker-chosen-{i}.pem"),
+    })
+}
+
+/// Outside review of issue 18: a body naming a topic the deployment does not
+/// take, or a time outside the window, is refused before any certificate is
+/// fetched (anyone could otherwise make the function fetch once a request).
+#[tokio::test]
+async fn unauthenticated_bodies_cause_no_certificate_fetch() {
+    let d = Deployment::new().await;
+    let old = (Utc::now() - chrono::Duration::days(3)).to_rfc3339_opts(SecondsFormat::Millis, true);
+    let now = Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true);
+    let foreign = format!("arn:aws:sns:{TOPIC_REGION}:999999999999:not-ours");
+    for i in 0..6 {
+        let body = match i % 3 {
+            0 => unauthenticated(i, &foreign, &now),
+            1 => unauthenticated(i, &d.events_topic, &old),
+            _ => unauthenticated(i, &foreign, &old),
+        };
+        let path = if i % 2 == 0 { SES_EVENTS } else { INBOUND };
+        let (status, answer) = d.post(path, &body).await;
+        assert_eq!(status, 401, "{answer}");
+    }
+    let fetched = d.certificate_requests.lock().unwrap().clone();
+    assert!(fetched.is_empty(), "certificate fetches: {fetched:?}");
+}
+
+/// Outside review of issue 18: a receipt of the inbound topic posted to the
+/// SES-events route (a wrong subscription URL) is refused there and does not
+/// mark it, so on its own route it is handled, not refused as a replay.
+#[tokio::test]
+async fn a_delivery_on_the_wrong_route_is_refused_and_not_burnt_for_the_right_one() {
+    let d = Deployment::new().await;
+    let reply = d.signed(
+        "Notification",
+        &d.inbound_topic,
+        json!({"Message": sample_message("inbound-sns-content.json")}),
+        None,
+    );
+    let (status, answer) = d.post(SES_EVENTS, &reply).await;
+    assert_eq!(status, 422, "{answer}");
+    let (status, answer) = d.post(INBOUND, &reply).await;
+    assert_eq!(status, 200, "{answer}");
+    // The converse: an SES event on the inbound route.
+    let event = d.signed(
+        "Notification",
+        &d.events_topic,
+        json!({"Message": sample_message("ses-delivery-event.json")}),
+        None,
+    );
+    let (status, answer) = d.post(INBOUND, &event).await;
+    assert!((400..500).contains(&status), "{status} {answer}");
+    let (status, answer) = d.post(SES_EVENTS, &event).await;
+    assert_eq!(status, 200, "{answer}");
+}
+
+/// Issue 18: a delivery whose handling failed (a 5xx: here the
+/// scheduler that the retry of an unknown message needs is missing) is not
+/// marked, so SNS's retry of the same `MessageId` is handled (200); only a
+/// replay of the handled one answers 409.
+#[tokio::test]
+async fn a_failed_handling_is_retried_not_refused() {
+    let d = Deployment::new().await;
+    let mut broken = d.variables.clone();
+    broken.insert(vars::SCHEDULE_GROUP.into(), unique("no-such-group"));
+    let broken = d.app_with(&broken);
+    // A bounce of a message this deployment never recorded: its handling
+    // schedules a retry, which needs the scheduler.
+    let bounce = d.signed(
+        "Notification",
+        &d.events_topic,
+        json!({"Message": sample_message("ses-bounce-event.json")}),
+        None,
+    );
+    let (status, answer) = post_to(&broken, SES_EVENTS, &bounce).await;
+    assert!(status >= 500, "the handling failed: {status} {answer}");
+    let (status, answer) = d.post(SES_EVENTS, &bounce).await;
+    assert_eq!(status, 200, "SNS's retry after a failed handling: {answer}");
+    let (status, _) = d.post(SES_EVENTS, &bounce).await;
+    assert_eq!(status, 409, "a replay of the handled one");
 }

@@ -16,7 +16,8 @@
 //!   via SES events), replies and their forwarding,
 //!   the reputation windows.
 //!
-//! [`records`] holds the versioned read-modify-writes they share.
+//! [`records`] holds the versioned read-modify-writes they share, [`markers`]
+//! the "handled" markers written after the work they guard.
 
 /// Declares a process: a view of the [`Service`](crate::service::Service)
 /// (`service.<accessor>()`) whose methods are that process' steps; the
@@ -49,6 +50,7 @@ pub mod accounts;
 pub mod campaigns;
 pub mod catalog;
 pub mod enrollments;
+pub mod markers;
 pub mod records;
 pub mod returns;
 pub mod sending;

@@ -19,6 +19,7 @@ use crate::mime::{ForwardedMail, build_forward};
 use crate::model::MessageRef;
 use crate::ports::{MailerError, OutboundMail, Versioned};
 use crate::usecases::campaigns::move_unsent_steps;
+use crate::usecases::markers;
 
 /// What the mail service says about the sender: address-based
 /// matching trusts `From` only when DMARC passed (SPF and DKIM vouch for some
@@ -439,12 +440,7 @@ impl Returns<'_> {
             tracing::info!("a matched message from an owner's address is not forwarded");
             return Ok(());
         }
-        if recipients.is_empty()
-            || !self
-                .store
-                .first_time(&key, self.now() + Duration::days(30))
-                .await?
-        {
+        if recipients.is_empty() {
             return Ok(());
         }
         let subject = format!(
@@ -456,30 +452,73 @@ impl Returns<'_> {
             "A candidate of the campaign {} wrote back. Their message is attached; replying to this email answers them.",
             names.join(", ")
         );
+        self.forward_to(raw, inbound, first_org, &key, &recipients, &subject, &note)
+            .await
+    }
+
+    /// Sends the forward to each of `recipients` that has not had it yet
+    /// (`key` names the reply); a throttled one is owed, and fails the call.
+    #[allow(clippy::too_many_arguments)]
+    async fn forward_to(
+        &self,
+        raw: &[u8],
+        inbound: &Inbound,
+        first_org: &OrgId,
+        key: &str,
+        recipients: &BTreeSet<EmailAddress>,
+        subject: &str,
+        note: &str,
+    ) -> Result<(), Error> {
         let from = self.reply_address();
-        for to in &recipients {
+        let mut deferred = 0;
+        for to in recipients {
+            // Marked once it left (or can never leave): a redelivery of the
+            // reply forwards only what is still owed (issue 18).
+            let sent_key = format!("{key}:{}", self.suppression_key(to));
+            if markers::is_marked(self.store.as_ref(), &sent_key, self.now()).await? {
+                continue;
+            }
             let raw_forward = build_forward(&ForwardedMail {
                 from: &from,
                 to,
                 reply_to: inbound.from.as_ref(),
-                subject: &subject,
-                note: &note,
+                subject,
+                note,
                 original: raw,
                 date: self.now(),
             });
             let mail = OutboundMail {
                 from: from.clone(),
                 to: to.clone(),
-                subject: subject.clone(),
+                subject: subject.to_owned(),
                 raw: raw_forward,
                 tags: vec![
                     ("kind".into(), "forward".into()),
                     ("org".into(), first_org.to_string()),
                 ],
             };
-            if let Err(err) = self.mailer.send(&mail).await {
-                self.log_forward_failure(to, &err);
+            match self.mailer.send(&mail).await {
+                Err(err @ MailerError::Deferred(_)) => {
+                    // Provably not accepted (throttled): owed, tried again.
+                    self.log_forward_failure(to, &err);
+                    deferred += 1;
+                    continue;
+                }
+                Err(err) => self.log_forward_failure(to, &err),
+                Ok(_) => {}
             }
+            let until = self.now() + Duration::days(30);
+            markers::mark(self.store.as_ref(), &sent_key, until).await?;
+        }
+        if deferred > 0 {
+            // The reply itself is recorded (idempotently); failing the
+            // delivery makes SNS / Lambda deliver it again for the forward.
+            return Err(Error::Unavailable {
+                detail: format!(
+                    "{deferred} forward(s) of a reply were deferred by the mail service"
+                ),
+                retry_after_s: 60,
+            });
         }
         Ok(())
     }
