@@ -706,6 +706,14 @@ pub trait Queue: Send + Sync {
         let _ = wake_up;
         Ok(SendHandoff::Inline)
     }
+
+    /// About how many sends wait on the send queue (visible, in flight or
+    /// delayed); `None` without a send queue. The sweeper copies no overdue
+    /// step onto a queue that still holds a backlog: its fired wake-up is
+    /// most likely among it (issue 18).
+    async fn send_backlog(&self) -> Result<Option<u64>, SchedulerError> {
+        Ok(None)
+    }
 }
 
 /// The identity service (or the DNS lookup behind it) did not answer.

@@ -13,12 +13,13 @@
 //! further ahead runs at 15 minutes and finds its own state (a fan-out chunk
 //! of a campaign still in draft queues itself again).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
 use aws_sdk_sqs::error::DisplayErrorContext;
-use aws_sdk_sqs::types::MessageAttributeValue;
+use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
+use chrono::{DateTime, Duration, Utc};
 use outreach_app::ports::{Clock, Queue, SchedulerError, SendHandoff, WakeUp};
 
 /// SQS' longest per-message delay.
@@ -34,7 +35,13 @@ pub struct SqsQueue {
     /// The send queue (sends due now).
     send_queue_url: String,
     clock: Arc<dyn Clock>,
+    /// The send queue's backlog as last read, and when: one read serves a
+    /// whole sweep ([`BACKLOG_FRESH`]).
+    backlog: Mutex<Option<(DateTime<Utc>, u64)>>,
 }
+
+/// How long one read of the send queue's backlog is used.
+const BACKLOG_FRESH: Duration = Duration::seconds(30);
 
 impl SqsQueue {
     pub fn new(
@@ -48,7 +55,36 @@ impl SqsQueue {
             queue_url: queue_url.into(),
             send_queue_url: send_queue_url.into(),
             clock,
+            backlog: Mutex::new(None),
         }
+    }
+
+    /// The send queue's messages, visible, in flight and delayed (SQS' approximate counts).
+    async fn read_backlog(&self) -> Result<u64, SchedulerError> {
+        let counts = [
+            QueueAttributeName::ApproximateNumberOfMessages,
+            QueueAttributeName::ApproximateNumberOfMessagesNotVisible,
+            QueueAttributeName::ApproximateNumberOfMessagesDelayed,
+        ];
+        let answer = self
+            .client
+            .get_queue_attributes()
+            .queue_url(&self.send_queue_url)
+            .set_attribute_names(Some(counts.to_vec()))
+            .send()
+            .await
+            .map_err(|e| {
+                SchedulerError(format!(
+                    "could not read the send queue's backlog: {}",
+                    DisplayErrorContext(&e)
+                ))
+            })?;
+        let attributes = answer.attributes().cloned().unwrap_or_default();
+        Ok(counts
+            .iter()
+            .filter_map(|name| attributes.get(name))
+            .filter_map(|n| n.parse::<u64>().ok())
+            .sum())
     }
 
     /// One message on `queue_url` carrying the wake-up's job, delayed `delay` seconds.
@@ -100,6 +136,20 @@ impl Queue for SqsQueue {
     async fn enqueue_send(&self, wake_up: &WakeUp) -> Result<SendHandoff, SchedulerError> {
         self.put(&self.send_queue_url, wake_up, 0).await?;
         Ok(SendHandoff::Queued)
+    }
+
+    async fn send_backlog(&self) -> Result<Option<u64>, SchedulerError> {
+        let now = self.clock.now();
+        let cached = *self.backlog.lock().expect("backlog");
+        if let Some((at, n)) = cached
+            && now - at < BACKLOG_FRESH
+            && now >= at
+        {
+            return Ok(Some(n));
+        }
+        let n = self.read_backlog().await?;
+        *self.backlog.lock().expect("backlog") = Some((now, n));
+        Ok(Some(n))
     }
 }
 

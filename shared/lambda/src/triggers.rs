@@ -323,10 +323,12 @@ impl App {
                                 rescued = r.rescued,
                                 requeued = r.requeued,
                                 cleared = r.cleared,
+                                waiting_on_queue = r.waiting_on_queue,
                                 "swept"
                             );
                             json!({"expired_claims": r.expired_claims, "rescued": r.rescued,
-                                "requeued": r.requeued, "cleared": r.cleared})
+                                "requeued": r.requeued, "cleared": r.cleared,
+                                "waiting_on_queue": r.waiting_on_queue})
                         },
                     )?
                 }

@@ -1569,7 +1569,7 @@ async fn a_throttled_reply_forward_is_sent_on_redelivery() {
     assert!(again.is_ok(), "{again:?}");
     let sent = recorder.sent_to.lock().unwrap().clone();
     assert!(
-        sent.iter().any(|to| *to == stack.sender),
+        sent.contains(&stack.sender),
         "the reply was never forwarded to {}: first invocation answered {answer:?}, sent: {sent:?}",
         stack.sender
     );
@@ -1666,4 +1666,52 @@ async fn poison_records_are_acknowledged() {
         stack.enrollment(&campaign, 0).await["steps"][0]["status"],
         "sent"
     );
+}
+
+/// Outside review of issue 18: wake-ups that fired onto a send queue that is
+/// behind (a large start at a low SES rate) are not copied onto it by every
+/// sweep — the sweeper leaves overdue steps to a queue that holds a backlog;
+/// only past `MAX_BACKLOG_WAIT` is a step copied (a wake-up the queue lost is
+/// still rescued, and the claim sends once, R-8.1).
+#[tokio::test]
+async fn the_sweeper_copies_no_backlog_onto_the_send_queue() {
+    let stack = Stack::new().await;
+    let campaign = stack
+        .campaign(&[
+            &["ada@home.example"],
+            &["grace@home.example"],
+            &["linus@home.example"],
+        ])
+        .await;
+    let mut due = start_time();
+    for e in &campaign.enrollments {
+        due = due.max(stack.deliver_wake_up(e).await);
+    }
+    let mut reports = Vec::new();
+    for minutes in [5i64, 21, 37] {
+        stack.clock.set(due + Duration::minutes(minutes));
+        let report = stack
+            .app
+            .on_maintenance(invocation(sample("sweep.json")))
+            .await
+            .expect("swept");
+        reports.push(report["sweep"].clone());
+    }
+    for report in &reports {
+        assert_eq!(report["requeued"], 0, "{reports:?}");
+    }
+    assert_eq!(reports[0]["waiting_on_queue"], 3, "{reports:?}");
+    let records = stack.send_queue_records(&campaign.enrollments).await;
+    assert_eq!(records.len(), 3, "{reports:?}");
+    // Past the bound a step still waiting is copied (here the queue never
+    // ran): one copy each, which the claim keeps to one send.
+    stack
+        .clock
+        .set(due + outreach_app::usecases::sending::sweep::MAX_BACKLOG_WAIT + Duration::minutes(5));
+    let report = stack
+        .app
+        .on_maintenance(invocation(sample("sweep.json")))
+        .await
+        .expect("swept");
+    assert_eq!(report["sweep"]["requeued"], 3, "{report}");
 }

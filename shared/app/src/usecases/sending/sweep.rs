@@ -26,6 +26,9 @@ pub struct SweepReport {
     /// sweep (local mode).
     pub requeued: usize,
     pub cleared: usize,
+    /// Overdue steps left to the send queue's backlog (their wake-ups most
+    /// likely wait there).
+    pub waiting_on_queue: usize,
 }
 
 impl SweepReport {
@@ -34,6 +37,7 @@ impl SweepReport {
         self.rescued += other.rescued;
         self.requeued += other.requeued;
         self.cleared += other.cleared;
+        self.waiting_on_queue += other.waiting_on_queue;
     }
 }
 
@@ -127,6 +131,7 @@ impl Sending<'_> {
                 report.rescued += 1;
                 report.requeued += 1;
             }
+            Swept::Waiting => report.waiting_on_queue += 1,
         }
         Ok(true)
     }
@@ -222,6 +227,11 @@ impl Sending<'_> {
         // A planned step whose wake-up went missing: it goes out now, through
         // the send queue where there is one (§15).
         let now = self.now();
+        if self.likely_on_the_queue(&e, now).await? {
+            e.next_due_at = Some(now + self.config.requeue_hold);
+            let written = self.store_enrollment(&e, version, Activity::Unchanged);
+            return Ok(written.await?.map(|_| Swept::Waiting));
+        }
         let wake_up = WakeUp::send_step(&e, now);
         match self.queue.enqueue_send(&wake_up).await? {
             SendHandoff::Inline => {
@@ -240,6 +250,27 @@ impl Sending<'_> {
     }
 }
 
+/// How long past its time a step may wait behind a send-queue backlog
+/// before the sweeper copies it onto the queue anyway (issue 18): a wake-up
+/// the queue lost is then rescued within this bound, and a backlog never
+/// gets a copy of each of its steps every sweep.
+pub const MAX_BACKLOG_WAIT: Duration = Duration::hours(6);
+
+impl Sending<'_> {
+    /// Whether the step due in `e` most likely waits on the send queue: the
+    /// queue holds a backlog and the step is not yet [`MAX_BACKLOG_WAIT`] late.
+    async fn likely_on_the_queue(&self, e: &Enrollment, now: DateTime<Utc>) -> Result<bool, Error> {
+        // Late by the step's own planned time (the hold moves `next_due_at`).
+        let planned = e.next_planned_at().or(e.next_due_at);
+        let late = planned.is_some_and(|at| now - at > MAX_BACKLOG_WAIT);
+        if late {
+            return Ok(false);
+        }
+        let backlog = self.queue.send_backlog().await?;
+        Ok(backlog.is_some_and(|n| n > 0))
+    }
+}
+
 /// What a sweep did to one enrollment.
 enum Swept {
     Nothing,
@@ -251,4 +282,7 @@ enum Swept {
     Rescued,
     /// Its wake-up went missing: it is on the send queue.
     Requeued,
+    /// Overdue while the send queue holds a backlog: it waits (its wake-up is
+    /// most likely there) and is looked at again after the hold.
+    Waiting,
 }
