@@ -58,9 +58,18 @@ pub struct Refusal {
     pub campaign_id: Option<CampaignId>,
 }
 
+#[derive(Default)]
 pub struct Added {
     pub enrollments: Vec<Enrollment>,
     pub refused: Vec<Refusal>,
+}
+
+impl Added {
+    /// Another call's answer after this one's (an import adds in chunks, R-3.7).
+    pub fn extend(&mut self, more: Added) {
+        self.enrollments.extend(more.enrollments);
+        self.refused.extend(more.refused);
+    }
 }
 
 /// The id of a candidate's enrollment in a campaign: derived from both, so two
@@ -86,22 +95,7 @@ impl Enrollments<'_> {
                 "at most {MAX_CANDIDATES_PER_CALL} candidate_ids per call"
             )));
         }
-        let campaign = self.campaigns().campaign(who, campaign_id).await?.value;
-        self.accounts()
-            .require_sender_rights(who, &campaign)
-            .await?;
-        if matches!(
-            campaign.status,
-            CampaignStatus::Stopped | CampaignStatus::Completed
-        ) {
-            return Err(Error::Conflict(format!(
-                "the campaign is {}; candidates cannot be added",
-                serde_json::to_value(campaign.status)
-                    .unwrap_or_default()
-                    .as_str()
-                    .unwrap_or("ended")
-            )));
-        }
+        let campaign = self.addable_campaign(who, campaign_id).await?;
         let mut seen = std::collections::HashSet::new();
         let mut added = Added {
             enrollments: Vec::new(),
@@ -121,6 +115,32 @@ impl Enrollments<'_> {
             }
         }
         Ok(added)
+    }
+
+    /// The campaign, when the caller may add candidates to it: visible, under
+    /// sender rights, not ended.
+    pub(crate) async fn addable_campaign(
+        &self,
+        who: &Identity,
+        campaign_id: &str,
+    ) -> Result<Campaign, Error> {
+        let campaign = self.campaigns().campaign(who, campaign_id).await?.value;
+        self.accounts()
+            .require_sender_rights(who, &campaign)
+            .await?;
+        if matches!(
+            campaign.status,
+            CampaignStatus::Stopped | CampaignStatus::Completed
+        ) {
+            return Err(Error::Conflict(format!(
+                "the campaign is {}; candidates cannot be added",
+                serde_json::to_value(campaign.status)
+                    .unwrap_or_default()
+                    .as_str()
+                    .unwrap_or("ended")
+            )));
+        }
+        Ok(campaign)
     }
 
     async fn enroll(
