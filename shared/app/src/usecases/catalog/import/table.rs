@@ -261,13 +261,20 @@ pub fn read(
     Ok((columns, rows))
 }
 
-/// One row's values as a candidate, or every reason it is not one.
-fn check(
+/// What one row's mapped cells hold: the text fields by name, the
+/// addresses in column order, and the cells that are not addresses.
+type Cells = (
+    BTreeMap<&'static str, String>,
+    Vec<(EmailAddress, EmailType)>,
+    Vec<RowError>,
+);
+
+fn cells(
     row: usize,
     headers: &[String],
     columns: &[(usize, Field)],
     record: &csv::StringRecord,
-) -> Result<RowCandidate, Vec<RowError>> {
+) -> Cells {
     let mut text: BTreeMap<&'static str, String> = BTreeMap::new();
     let mut full_name = None;
     let mut emails: Vec<(EmailAddress, EmailType)> = Vec::new();
@@ -314,6 +321,17 @@ fn check(
             text.entry("last_name").or_insert_with(|| last.to_owned());
         }
     }
+    (text, emails, errors)
+}
+
+/// One row's values as a candidate, or every reason it is not one.
+fn check(
+    row: usize,
+    headers: &[String],
+    columns: &[(usize, Field)],
+    record: &csv::StringRecord,
+) -> Result<RowCandidate, Vec<RowError>> {
+    let (mut text, emails, mut errors) = cells(row, headers, columns, record);
     if emails.len() > MAX_EMAILS {
         errors.push(RowError::new(
             row,
@@ -357,4 +375,72 @@ fn check(
         timezone,
         emails,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delimiter_is_the_header_rows_most_frequent_outside_quotes() {
+        // comma, semicolon or tab, detected.
+        assert_eq!(delimiter("a,b,c\n1;2;3;4;5\n"), b',');
+        assert_eq!(delimiter("a;b;\"c,d,e\"\n"), b';');
+        assert_eq!(delimiter("a\tb\tc,d\n"), b'\t');
+        assert_eq!(delimiter("\"a\nb;c;d\",e\n"), b',');
+        assert_eq!(delimiter("Email\n"), b',');
+    }
+
+    #[test]
+    fn common_headers_of_ats_exports_are_recognised() {
+        // R-3.7 (Greenhouse, Lever, LinkedIn Recruiter, SeekOut names).
+        for (header, field) in [
+            ("First Name", Field::FirstName),
+            ("last_name", Field::LastName),
+            ("Name", Field::FullName),
+            ("Current Title", Field::Title),
+            ("Current Company", Field::Company),
+            ("Location", Field::Location),
+            ("Time Zone", Field::Timezone),
+            ("Email", Field::Email(EmailType::Other)),
+            ("E-mail 2", Field::Email(EmailType::Other)),
+            ("Email Address", Field::Email(EmailType::Other)),
+            ("Work Email", Field::Email(EmailType::Work)),
+            ("Business Email", Field::Email(EmailType::Work)),
+            ("Personal Email", Field::Email(EmailType::Personal)),
+        ] {
+            assert_eq!(Field::recognise(header), Some(field), "{header}");
+        }
+        assert_eq!(Field::recognise("Phone"), None);
+        assert_eq!(Field::recognise("LinkedIn URL"), None);
+    }
+
+    #[test]
+    fn a_full_name_column_is_split_when_there_is_no_first_name() {
+        let (columns, rows) = read("Name,Email\nAda King Lovelace,ada@x.example\n", None).unwrap();
+        assert_eq!(columns.len(), 2);
+        let c = rows[0].candidate.as_ref().unwrap();
+        assert_eq!(c.first_name, "Ada");
+        assert_eq!(c.last_name, "King Lovelace");
+    }
+
+    #[test]
+    fn a_cell_may_list_several_addresses_in_order() {
+        let (_, rows) = read(
+            "First Name,Work Email\nAda,\"a@x.example; b@x.example\"\n",
+            None,
+        )
+        .unwrap();
+        let c = rows[0].candidate.as_ref().unwrap();
+        let addresses: Vec<&str> = c.emails.iter().map(|(a, _)| a.as_str()).collect();
+        assert_eq!(addresses, ["a@x.example", "b@x.example"]);
+    }
+
+    #[test]
+    fn blank_rows_count_for_nothing_and_row_numbers_count_data_rows() {
+        let (_, rows) = read("First Name,Email\nAda,a@x.example\n,\n,bad\n", None).unwrap();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1].row, 3);
+        assert!(rows[1].candidate.is_err());
+    }
 }
