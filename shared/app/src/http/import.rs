@@ -54,6 +54,7 @@ pub struct ImportCampaignView {
     pub campaign_id: String,
     pub enrollments: Vec<NewEnrollmentView>,
     pub refused: Vec<RefusalView>,
+    pub warnings: Vec<WarningView>,
 }
 
 /// What an import did: every non-blank data row counts once, in
@@ -126,6 +127,7 @@ fn import_view(done: Imported, campaign_id: Option<String>) -> ImportView {
                     })
                     .collect(),
                 refused: added.refused.iter().map(views::refusal).collect(),
+                warnings: added.warnings.iter().map(views::warning).collect(),
             }),
     }
 }

@@ -12,6 +12,7 @@ mod campaigns;
 mod candidates;
 mod catalog;
 mod enrollments;
+mod history;
 mod import;
 mod me;
 mod messages;
@@ -85,6 +86,7 @@ pub fn routes() -> OpenApiRouter<Arc<Service>> {
         .merge(accounts::routes())
         .merge(candidates::routes())
         .merge(import::routes())
+        .merge(history::routes())
         .merge(messages::routes())
         .merge(catalog::routes())
         .merge(outreach::routes())

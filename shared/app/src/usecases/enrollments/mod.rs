@@ -1,5 +1,6 @@
 //! Enrollments: add candidates, pause, resume, remove.
 
+pub mod history;
 mod outreach_record;
 
 pub(crate) use outreach_record::outreach_key;
@@ -62,6 +63,8 @@ pub struct Refusal {
 pub struct Added {
     pub enrollments: Vec<Enrollment>,
     pub refused: Vec<Refusal>,
+    /// What the added candidates' history warns about.
+    pub warnings: Vec<history::Warning>,
 }
 
 impl Added {
@@ -69,6 +72,7 @@ impl Added {
     pub fn extend(&mut self, more: Added) {
         self.enrollments.extend(more.enrollments);
         self.refused.extend(more.refused);
+        self.warnings.extend(more.warnings);
     }
 }
 
@@ -97,16 +101,19 @@ impl Enrollments<'_> {
         }
         let campaign = self.addable_campaign(who, campaign_id).await?;
         let mut seen = std::collections::HashSet::new();
-        let mut added = Added {
-            enrollments: Vec::new(),
-            refused: Vec::new(),
-        };
+        let mut added = Added::default();
         for raw in input.candidate_ids {
             if !seen.insert(raw.clone()) {
                 continue;
             }
             match self.enroll(&campaign, &raw, input.allow_duplicate).await? {
-                Ok(e) => added.enrollments.push(e),
+                Ok(e) => {
+                    // A warning never refuses.
+                    added
+                        .warnings
+                        .extend(self.warnings_for(&e.org_id, &e.candidate_id, &e.id).await?);
+                    added.enrollments.push(e);
+                }
                 Err((reason, campaign_id)) => added.refused.push(Refusal {
                     candidate_id: raw.clone(),
                     reason,
