@@ -121,6 +121,12 @@ impl Catalog<'_> {
         // A campaign that cannot take candidates refuses the import before
         // anything is written.
         if let Some(id) = &input.campaign_id {
+            let bound = self.config.import_enroll_max_rows;
+            if rows.len() > bound {
+                return Err(Error::TooLarge(format!(
+                    "an import with campaign_id takes at most {bound} data rows here; import the rest without campaign_id, or in parts"
+                )));
+            }
             self.enrollments().addable_campaign(who, id).await?;
         }
         self.ensure_org(&who.org_id).await?;
