@@ -88,7 +88,6 @@ pub struct ImportView {
     responses(
         (status = 200, description = "What the import did", body = ImportView),
         (status = 400, description = "Not a multipart form", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "The campaign's sender account is not the caller's to use (R-2.4)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown campaign", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The campaign has ended", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "More than 4 MB or 10,000 rows", body = Problem, content_type = "application/problem+json"),
