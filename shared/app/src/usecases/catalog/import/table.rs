@@ -102,6 +102,9 @@ impl Field {
     }
 }
 
+/// Which column (by index) holds which field, in the CSV's column order.
+pub type Columns = Vec<(usize, Field)>;
+
 /// One data row as a candidate, checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowCandidate {
@@ -165,7 +168,7 @@ pub fn delimiter(text: &str) -> u8 {
 pub fn columns(
     headers: &[String],
     mapping: Option<&BTreeMap<String, String>>,
-) -> Result<Vec<(usize, Field)>, Error> {
+) -> Result<Columns, Error> {
     let Some(mapping) = mapping else {
         let found: Vec<(usize, Field)> = headers
             .iter()
@@ -222,7 +225,7 @@ pub fn columns(
 pub fn read(
     text: &str,
     mapping: Option<&BTreeMap<String, String>>,
-) -> Result<(Vec<(usize, Field)>, Vec<Row>), Error> {
+) -> Result<(Columns, Vec<Row>), Error> {
     let mut reader = csv::ReaderBuilder::new()
         .delimiter(delimiter(text))
         .has_headers(true)
