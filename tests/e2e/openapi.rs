@@ -1390,6 +1390,53 @@ async fn every_answer_matches_its_documented_schema() {
     )
     .await;
 
+    // Contact history and imports.
+    for who in [ada.as_str(), lin.as_str(), "cand_nobody"] {
+        c.call(
+            a,
+            "GET",
+            &format!("/v1/candidates/{who}/history"),
+            &[],
+            Empty,
+        )
+        .await;
+    }
+    let form = |csv: &str, campaign: &str| {
+        let mut body = format!(
+            "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.csv\"\r\n\r\n{csv}\r\n"
+        );
+        if !campaign.is_empty() {
+            body.push_str(&format!(
+                "--b\r\nContent-Disposition: form-data; name=\"campaign_id\"\r\n\r\n{campaign}\r\n"
+            ));
+        }
+        body.push_str("--b--\r\n");
+        Raw("multipart/form-data; boundary=b", body.into_bytes())
+    };
+    let csv = "First Name,Email\nImo,imo@x.example\n,bad\n";
+    c.call(a, "POST", "/v1/candidates/import", &[], form(csv, ""))
+        .await;
+    c.call(a, "POST", "/v1/candidates/import", &[], form(csv, &cmp))
+        .await;
+    c.call(
+        a,
+        "POST",
+        "/v1/candidates/import",
+        &[],
+        form(csv, "cmp_nope"),
+    )
+    .await; // 404
+    c.call(
+        a,
+        "POST",
+        "/v1/candidates/import",
+        &[],
+        form("Foo\n1\n", ""),
+    )
+    .await; // 422
+    c.call(a, "POST", "/v1/candidates/import", &[], Json(json!({})))
+        .await; // 400
+
     // The SNS webhooks exist only where a verifier is configured (AWS).
     for hook in ["/v1/webhooks/ses-events", "/v1/webhooks/inbound"] {
         c.call(

@@ -44,6 +44,11 @@ pub struct Config {
     /// every chunk to the queue (AWS: the request makes a bounded number of
     /// calls whatever the campaign's size, §15).
     pub plan_first_chunk_in_request: bool,
+    /// The most data rows an import with `campaign_id` takes in one request
+    /// (R-3.7; 413 beyond): local mode all 10,000, AWS 1,000 (§13's cap of one
+    /// add-candidates call), so that adding them fits the API's 29-second
+    /// timeout.
+    pub import_enroll_max_rows: usize,
 }
 
 impl Config {
@@ -61,6 +66,7 @@ impl Config {
             soft_retry_delay: Duration::hours(24),
             hash_key: b"outreach-local".to_vec(),
             plan_first_chunk_in_request: true,
+            import_enroll_max_rows: 10_000,
         }
     }
 }

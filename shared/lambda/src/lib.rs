@@ -241,6 +241,9 @@ pub fn service_config(settings: &Settings) -> Config {
         // §15: every chunk of a start's or resume's fan-out goes to the
         // planner queue; the request's calls do not grow with the campaign.
         plan_first_chunk_in_request: false,
+        // adding an import's candidates to a campaign stays within the
+        // API's timeout (README, "Import").
+        import_enroll_max_rows: 1_000,
         ..Config::local(0)
     }
 }

@@ -56,6 +56,8 @@ const NEEDS_RIGHTS: &[(&str, &str)] = &[
     ("patch", "/v1/campaigns/{id}/enrollments/{eid}"),
     ("post", "/v1/campaigns/{id}/enrollments/{eid}/resume"),
     ("post", "/v1/campaigns/{id}/enrollments/{eid}/retry"),
+    // An import with `campaign_id` adds its candidates to the campaign.
+    ("post", "/v1/candidates/import"),
 ];
 /// safety actions any user who sees the campaign may take.
 const SAFETY: &[(&str, &str)] = &[
@@ -586,12 +588,38 @@ async fn call(
     )
 }
 
+/// An import of one new candidate into `campaign`.
+async fn import_into(w: &World, path: &str, user: &str, campaign: &str) -> (StatusCode, Value) {
+    let form = format!(
+        "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.csv\"\r\n\r\nFirst Name,Email\nNew,new@elsewhere.example\r\n--b\r\nContent-Disposition: form-data; name=\"campaign_id\"\r\n\r\n{campaign}\r\n--b--\r\n"
+    );
+    let request = Request::post(path)
+        .header("authorization", format!("Bearer {}", token(user)))
+        .header("content-type", "multipart/form-data; boundary=b")
+        .body(Body::from(form))
+        .expect("a request");
+    let response = w.router.clone().oneshot(request).await.expect("an answer");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("a body")
+        .to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
 /// One operation of the document that needs a bearer token.
 struct Operation {
     method: String,
     path: String,
     /// The body schema, if it takes JSON.
     body: Option<Value>,
+    /// Whether it takes a `multipart/form-data` form (the import, R-3.7).
+    form: bool,
     documents_403: bool,
 }
 
@@ -611,6 +639,9 @@ fn operations(doc: &Value) -> Vec<Operation> {
                 body: op["requestBody"]["content"]["application/json"]["schema"]
                     .as_object()
                     .map(|s| Value::Object(s.clone())),
+                form: op["requestBody"]["content"]
+                    .get("multipart/form-data")
+                    .is_some(),
                 documents_403: op["responses"].get("403").is_some(),
             });
         }
@@ -683,8 +714,11 @@ async fn no_route_lets_a_colleague_or_a_revoked_delegate_send_from_alices_accoun
                 calls += 1;
                 let url = with_ids(&op.path, &sc, target, eid);
                 let body = op.body.as_ref().map(|s| example(&doc, s, "request", &sc));
-                let (status, answer) =
-                    call(&w, &op.method, &url, target.caller(), body.clone()).await;
+                let (status, answer) = if op.form {
+                    import_into(&w, &url, target.caller(), target.campaign(&sc).0).await
+                } else {
+                    call(&w, &op.method, &url, target.caller(), body.clone()).await
+                };
                 let what = format!(
                     "{target:?}: {} {url} {} → {status} {answer}",
                     op.method.to_uppercase(),

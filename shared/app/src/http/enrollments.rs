@@ -103,6 +103,7 @@ async fn add_enrollments(
             })
             .collect(),
         refused: added.refused.iter().map(views::refusal).collect(),
+        warnings: added.warnings.iter().map(views::warning).collect(),
     })
 }
 

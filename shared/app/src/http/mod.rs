@@ -12,6 +12,8 @@ mod campaigns;
 mod candidates;
 mod catalog;
 mod enrollments;
+mod history;
+mod import;
 mod me;
 mod messages;
 mod outreach;
@@ -39,6 +41,15 @@ use views::*;
 
 /// Request bodies above this answer 413 (§13).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// The body limit of a route: §13's, except the import's.
+pub fn body_limit(path: &str) -> usize {
+    if path == import::IMPORT_PATH {
+        import::IMPORT_MAX_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
 
 type Svc = State<Arc<Service>>;
 type ApiResult = Result<Response, Error>;
@@ -74,6 +85,8 @@ pub fn routes() -> OpenApiRouter<Arc<Service>> {
         .merge(me::routes())
         .merge(accounts::routes())
         .merge(candidates::routes())
+        .merge(import::routes())
+        .merge(history::routes())
         .merge(messages::routes())
         .merge(catalog::routes())
         .merge(outreach::routes())

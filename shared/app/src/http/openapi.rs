@@ -40,6 +40,8 @@ pub const SENDER_RIGHTS: &[&str] = &[
     "set_overrides",
     "resume_enrollment",
     "retry_enrollment",
+    // With `campaign_id`.
+    "import_candidates",
 ];
 
 /// The reusable error answers, by status: (component name, description).

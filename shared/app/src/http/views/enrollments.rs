@@ -2,6 +2,7 @@
 //! the answer to adding candidates (SPEC §13) and campaign previews.
 
 use super::*;
+use crate::usecases::enrollments::history::{Warning, WarningKind};
 
 /// One attempt to send a step.
 #[derive(Debug, Serialize, ToSchema)]
@@ -83,7 +84,7 @@ pub struct EnrollmentView {
 
 /// An address a message went to, as `viewer` may see it: `None` when it is a
 /// colleague's manual address of `candidate`.
-pub(super) fn shown_address(
+pub fn shown_address(
     a: &EmailAddress,
     candidate: Option<&Candidate>,
     viewer: &UserId,
@@ -175,11 +176,59 @@ pub struct NewEnrollmentView {
     pub status: EnrollmentStatus,
 }
 
-/// Candidates added to a campaign, and those refused (SPEC §13).
+/// Candidates added to a campaign, those refused (SPEC §13), and what the
+/// added candidates' history warns about.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AddedView {
     pub enrollments: Vec<NewEnrollmentView>,
     pub refused: Vec<RefusalView>,
+    pub warnings: Vec<WarningView>,
+}
+
+/// What a warning is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(as = WarningKind)]
+pub enum WarningKindView {
+    /// Mailed by the organization within the last 90 days.
+    ContactedRecently,
+    /// Replied to an earlier enrollment or single message.
+    RepliedBefore,
+    /// An earlier message to them bounced.
+    BouncedBefore,
+}
+
+/// Something the candidate's history tells about adding them; a
+/// warning never refuses. At most one per kind and candidate: the latest.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Warning)]
+pub struct WarningView {
+    pub candidate_id: String,
+    pub kind: WarningKindView,
+    /// The enrollment's campaign (for a single message, the campaign the
+    /// message rides on, as `GET /v1/candidates/{id}/messages` shows it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+    /// When it happened: the latest send, the reply or the bounce.
+    pub at: Timestamp,
+    /// `replied_before` only: the reply's class, `null` when none is known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub class: Option<Option<String>>,
+}
+
+pub fn warning(w: &Warning) -> WarningView {
+    WarningView {
+        candidate_id: w.candidate_id.to_string(),
+        kind: match w.kind {
+            WarningKind::ContactedRecently => WarningKindView::ContactedRecently,
+            WarningKind::RepliedBefore => WarningKindView::RepliedBefore,
+            WarningKind::BouncedBefore => WarningKindView::BouncedBefore,
+        },
+        campaign_id: w.campaign_id.as_ref().map(ToString::to_string),
+        at: w.at.into(),
+        class: (w.kind == WarningKind::RepliedBefore).then(|| w.class.clone()),
+    }
 }
 
 // Why a candidate was not added.

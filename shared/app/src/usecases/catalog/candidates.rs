@@ -29,9 +29,9 @@ pub struct NewEmail {
 }
 
 const MAX_TEXT: usize = 200;
-const MAX_EMAILS: usize = 20;
+pub(crate) const MAX_EMAILS: usize = 20;
 
-fn text_field(
+pub(crate) fn text_field(
     field: &str,
     value: Option<String>,
     required: bool,

@@ -1,6 +1,7 @@
 //! Projects and messaging templates.
 
 pub mod candidates;
+pub mod import;
 
 use outreach_domain::Name;
 use outreach_domain::campaign::StepSpec;

@@ -1,5 +1,6 @@
 //! Enrollments: add candidates, pause, resume, remove.
 
+pub mod history;
 mod outreach_record;
 
 pub(crate) use outreach_record::outreach_key;
@@ -58,9 +59,21 @@ pub struct Refusal {
     pub campaign_id: Option<CampaignId>,
 }
 
+#[derive(Default)]
 pub struct Added {
     pub enrollments: Vec<Enrollment>,
     pub refused: Vec<Refusal>,
+    /// What the added candidates' history warns about.
+    pub warnings: Vec<history::Warning>,
+}
+
+impl Added {
+    /// Another call's answer after this one's (an import adds in chunks, R-3.7).
+    pub fn extend(&mut self, more: Added) {
+        self.enrollments.extend(more.enrollments);
+        self.refused.extend(more.refused);
+        self.warnings.extend(more.warnings);
+    }
 }
 
 /// The id of a candidate's enrollment in a campaign: derived from both, so two
@@ -86,6 +99,38 @@ impl Enrollments<'_> {
                 "at most {MAX_CANDIDATES_PER_CALL} candidate_ids per call"
             )));
         }
+        let campaign = self.addable_campaign(who, campaign_id).await?;
+        let mut seen = std::collections::HashSet::new();
+        let mut added = Added::default();
+        for raw in input.candidate_ids {
+            if !seen.insert(raw.clone()) {
+                continue;
+            }
+            match self.enroll(&campaign, &raw, input.allow_duplicate).await? {
+                Ok(e) => {
+                    // A warning never refuses.
+                    added
+                        .warnings
+                        .extend(self.warnings_for(&e.org_id, &e.candidate_id, &e.id).await?);
+                    added.enrollments.push(e);
+                }
+                Err((reason, campaign_id)) => added.refused.push(Refusal {
+                    candidate_id: raw.clone(),
+                    reason,
+                    campaign_id,
+                }),
+            }
+        }
+        Ok(added)
+    }
+
+    /// The campaign, when the caller may add candidates to it: visible, under
+    /// sender rights, not ended.
+    pub(crate) async fn addable_campaign(
+        &self,
+        who: &Identity,
+        campaign_id: &str,
+    ) -> Result<Campaign, Error> {
         let campaign = self.campaigns().campaign(who, campaign_id).await?.value;
         self.accounts()
             .require_sender_rights(who, &campaign)
@@ -102,25 +147,7 @@ impl Enrollments<'_> {
                     .unwrap_or("ended")
             )));
         }
-        let mut seen = std::collections::HashSet::new();
-        let mut added = Added {
-            enrollments: Vec::new(),
-            refused: Vec::new(),
-        };
-        for raw in input.candidate_ids {
-            if !seen.insert(raw.clone()) {
-                continue;
-            }
-            match self.enroll(&campaign, &raw, input.allow_duplicate).await? {
-                Ok(e) => added.enrollments.push(e),
-                Err((reason, campaign_id)) => added.refused.push(Refusal {
-                    candidate_id: raw.clone(),
-                    reason,
-                    campaign_id,
-                }),
-            }
-        }
-        Ok(added)
+        Ok(campaign)
     }
 
     async fn enroll(

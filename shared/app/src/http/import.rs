@@ -1,0 +1,212 @@
+//! `POST /v1/candidates/import`: a CSV file as `multipart/form-data`
+//! (SPEC Appendix A), with its own body limit in place of §13's 1 MB.
+
+use axum::extract::Multipart;
+use axum::extract::multipart::MultipartError;
+
+use super::*;
+use crate::usecases::catalog::import::{ImportInput, Imported, MAX_FILE_BYTES, OnDuplicate};
+
+/// The import's body limit: a 4 MB file and the form around it.
+pub const IMPORT_MAX_BODY_BYTES: usize = MAX_FILE_BYTES + 64 * 1024;
+
+/// The path whose body limit is [`IMPORT_MAX_BODY_BYTES`].
+pub const IMPORT_PATH: &str = "/v1/candidates/import";
+
+/// The route, with its own body limit.
+pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
+    OpenApiRouter::new()
+        .routes(routes!(import_candidates))
+        .layer(DefaultBodyLimit::max(IMPORT_MAX_BODY_BYTES))
+}
+
+/// The form of an import (SPEC Appendix A).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ImportForm {
+    /// The CSV file (RFC 4180; UTF-8 with or without BOM; comma, semicolon or
+    /// tab; a header row): at most 4 MB and 10,000 data rows.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// JSON `{column name: field}`, field one of `first_name`, `last_name`,
+    /// `title`, `company`, `location`, `timezone`, `email:work`,
+    /// `email:personal`, `email:other`. Without it, common header names are
+    /// recognised ("First Name", "Email", "Work Email"…).
+    mapping: Option<String>,
+    /// `skip` (default) or `update`.
+    on_duplicate: Option<String>,
+    /// Also add the imported candidates to this campaign.
+    campaign_id: Option<String>,
+}
+
+/// A row not imported, and why (`row` counts data rows from 1).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportRowErrorView {
+    pub row: usize,
+    /// The field: `first_name`, `timezone`, `email:work`…, or `row`.
+    pub field: String,
+    pub message: String,
+}
+
+/// What adding the imported candidates to the campaign did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportCampaignView {
+    pub campaign_id: String,
+    pub enrollments: Vec<NewEnrollmentView>,
+    pub refused: Vec<RefusalView>,
+    pub warnings: Vec<WarningView>,
+}
+
+/// What an import did: every non-blank data row counts once, in
+/// `created`, `updated`, `skipped` or `errors`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportView {
+    pub created: usize,
+    pub updated: usize,
+    pub skipped: usize,
+    pub errors: Vec<ImportRowErrorView>,
+    /// With `campaign_id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<ImportCampaignView>,
+}
+
+/// Imports candidates from a CSV file.
+///
+/// Rows are matched to the organization's candidates by canonical address:
+/// `on_duplicate` `skip` leaves them, `update` fills their empty fields and
+/// appends new addresses. Invalid rows are reported by row and field, never
+/// half-imported; the valid rows are imported. Creating never spends a
+/// credit; with `campaign_id` the imported candidates are also added to the
+/// campaign (revealing them, R-3.2). Answers when the import is done, in
+/// local mode as in AWS.
+#[utoipa::path(
+    post,
+    path = "/v1/candidates/import",
+    tag = "candidates",
+    security(("bearer" = [])),
+    request_body(content = ImportForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "What the import did", body = ImportView),
+        (status = 400, description = "Not a multipart form", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown campaign", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The campaign has ended", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "More than 4 MB or 10,000 rows", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn import_candidates(State(s): Svc, who: Identity, form: Form) -> ApiResult {
+    let input = form.0;
+    let campaign_id = input.campaign_id.clone();
+    let done = s.catalog().import_candidates(&who, input).await?;
+    ok(import_view(done, campaign_id))
+}
+
+fn import_view(done: Imported, campaign_id: Option<String>) -> ImportView {
+    ImportView {
+        created: done.created,
+        updated: done.updated,
+        skipped: done.skipped,
+        errors: done
+            .errors
+            .into_iter()
+            .map(|e| ImportRowErrorView {
+                row: e.row,
+                field: e.field,
+                message: e.message,
+            })
+            .collect(),
+        campaign: done
+            .added
+            .zip(campaign_id)
+            .map(|(added, id)| ImportCampaignView {
+                campaign_id: id,
+                enrollments: added
+                    .enrollments
+                    .iter()
+                    .map(|e| NewEnrollmentView {
+                        id: e.id.to_string(),
+                        candidate_id: e.candidate_id.to_string(),
+                        status: e.status,
+                    })
+                    .collect(),
+                refused: added.refused.iter().map(views::refusal).collect(),
+                warnings: added.warnings.iter().map(views::warning).collect(),
+            }),
+    }
+}
+
+/// The import's form, read within the route's body limit.
+struct Form(ImportInput);
+
+impl axum::extract::FromRequest<Arc<Service>> for Form {
+    type Rejection = Error;
+
+    async fn from_request(
+        req: axum::extract::Request,
+        state: &Arc<Service>,
+    ) -> Result<Self, Self::Rejection> {
+        let mut form = Multipart::from_request(req, state).await.map_err(|e| {
+            Error::Malformed(format!(
+                "the body must be multipart/form-data with a `file` part: {}",
+                e.body_text()
+            ))
+        })?;
+        let mut input = ImportInput::default();
+        let mut file = None;
+        while let Some(part) = form.next_field().await.map_err(part_error)? {
+            let name = part.name().unwrap_or_default().to_owned();
+            let bytes = part.bytes().await.map_err(part_error)?;
+            match name.as_str() {
+                "file" => file = Some(bytes.to_vec()),
+                "mapping" => input.mapping = Some(mapping(&bytes)?),
+                "on_duplicate" => {
+                    input.on_duplicate = match text(&name, &bytes)?.trim() {
+                        "skip" | "" => OnDuplicate::Skip,
+                        "update" => OnDuplicate::Update,
+                        _ => {
+                            return Err(Error::invalid(
+                                "on_duplicate",
+                                "must be `skip` or `update`",
+                            ));
+                        }
+                    }
+                }
+                "campaign_id" => {
+                    let id = text(&name, &bytes)?.trim().to_owned();
+                    input.campaign_id = (!id.is_empty()).then_some(id);
+                }
+                other => {
+                    return Err(Error::invalid(
+                        other,
+                        "unknown part; the form takes file, mapping, on_duplicate and campaign_id",
+                    ));
+                }
+            }
+        }
+        input.file = file.ok_or_else(|| Error::invalid("file", "the CSV file is required"))?;
+        Ok(Form(input))
+    }
+}
+
+fn part_error(e: MultipartError) -> Error {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        Error::TooLarge("the request body is larger than 4 MB and its form".into())
+    } else {
+        Error::Malformed(format!(
+            "the multipart body cannot be read: {}",
+            e.body_text()
+        ))
+    }
+}
+
+fn text<'a>(name: &str, bytes: &'a [u8]) -> Result<&'a str, Error> {
+    std::str::from_utf8(bytes).map_err(|_| Error::invalid(name, "must be UTF-8 text"))
+}
+
+fn mapping(bytes: &[u8]) -> Result<std::collections::BTreeMap<String, String>, Error> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::invalid(
+            "mapping",
+            format!("must be a JSON object of column names to fields: {e}"),
+        )
+    })
+}
