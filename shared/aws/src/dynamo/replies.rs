@@ -104,7 +104,12 @@ fn reply_item(r: &Reply, version: u64) -> Result<super::item::Item, StoreError> 
 }
 
 pub(super) async fn create_reply(store: &DynamoStore, r: &Reply) -> Result<bool, StoreError> {
-    let mut writes = vec![tx_put(&store.table, reply_item(r, 1)?, Some(CREATE), vec![])?];
+    let mut writes = vec![tx_put(
+        &store.table,
+        reply_item(r, 1)?,
+        Some(CREATE),
+        vec![],
+    )?];
     for key in entries(r) {
         writes.push(tx_put(&store.table, entry_item(&key, r), None, vec![])?);
     }
@@ -226,7 +231,14 @@ pub(super) async fn lift_suppression(
         .await;
     match answer {
         Ok(_) => Ok(true),
-        Err(e) if matches!(e.as_service_error(), Some(DeleteItemError::ConditionalCheckFailedException(_))) => Ok(false),
+        Err(e)
+            if matches!(
+                e.as_service_error(),
+                Some(DeleteItemError::ConditionalCheckFailedException(_))
+            ) =>
+        {
+            Ok(false)
+        }
         Err(e) => Err(StoreError::from(sdk_error(e))),
     }
 }

@@ -65,7 +65,14 @@ async fn ids(store: &Arc<dyn Store>, org: &str, filter: ReplyFilter) -> Vec<Stri
 
 /// R-9.6/R-11.2: a duplicate delivery (even concurrent) creates one reply.
 pub async fn a_reply_is_created_once(store: Arc<dyn Store>) {
-    let r = reply("org-r", "rpl-1", "prj-1", "cmp-1", 0, Some(ReplyClass::Interested));
+    let r = reply(
+        "org-r",
+        "rpl-1",
+        "prj-1",
+        "cmp-1",
+        0,
+        Some(ReplyClass::Interested),
+    );
     let created = race(8, |_| {
         let (store, r) = (store.clone(), r.clone());
         async move { store.create_reply(&r).await.expect("answers") }
@@ -87,7 +94,11 @@ pub async fn a_reply_is_created_once(store: Arc<dyn Store>) {
         store.get_reply(&OrgId::from("org-x"), "rpl-1").await,
         Ok(None)
     );
-    assert!(ids(&store, "org-x", ReplyFilter::default()).await.is_empty());
+    assert!(
+        ids(&store, "org-x", ReplyFilter::default())
+            .await
+            .is_empty()
+    );
 }
 
 /// R-11.2: lists are newest first, paginated, and every filter holds.
@@ -136,16 +147,27 @@ pub async fn replies_are_listed_newest_first_by_filter(store: Arc<dyn Store>) {
     );
     // Reading one and correcting another move them between the lists.
     let org = OrgId::from("org-l");
-    let a = store.get_reply(&org, "a").await.expect("answers").expect("kept");
+    let a = store
+        .get_reply(&org, "a")
+        .await
+        .expect("answers")
+        .expect("kept");
     let mut read = a.value.clone();
     read.read = true;
-    assert_eq!(store.update_reply(&read, a.version).await, Ok(a.version + 1));
+    assert_eq!(
+        store.update_reply(&read, a.version).await,
+        Ok(a.version + 1)
+    );
     assert_eq!(
         store.update_reply(&read, a.version).await,
         Err(StoreError::Conflict),
         "a stale version is refused"
     );
-    let b = store.get_reply(&org, "b").await.expect("answers").expect("kept");
+    let b = store
+        .get_reply(&org, "b")
+        .await
+        .expect("answers")
+        .expect("kept");
     let mut corrected = b.value.clone();
     corrected.class = Some(Interested);
     store
@@ -157,7 +179,12 @@ pub async fn replies_are_listed_newest_first_by_filter(store: Arc<dyn Store>) {
         vec!["e", "d", "c", "b"]
     );
     assert_eq!(
-        ids(&store, "org-l", f(Some("p1"), None, Some(Interested), false)).await,
+        ids(
+            &store,
+            "org-l",
+            f(Some("p1"), None, Some(Interested), false)
+        )
+        .await,
         vec!["b", "a"]
     );
     assert!(
@@ -177,22 +204,40 @@ pub async fn a_reply_suppression_lifts_only_while_its_own(store: Arc<dyn Store>)
     let org = OrgId::from("org-s");
     let now = at(10, 0);
     assert_eq!(store.suppress(&org, "h1", "reply:r1", now).await, Ok(true));
-    assert_eq!(store.lift_suppression(&org, "h1", "reply:r2").await, Ok(false));
+    assert_eq!(
+        store.lift_suppression(&org, "h1", "reply:r2").await,
+        Ok(false)
+    );
     assert_eq!(store.is_suppressed(&org, "h1").await, Ok(true));
-    assert_eq!(store.lift_suppression(&org, "h1", "reply:r1").await, Ok(true));
+    assert_eq!(
+        store.lift_suppression(&org, "h1", "reply:r1").await,
+        Ok(true)
+    );
     assert_eq!(store.is_suppressed(&org, "h1").await, Ok(false));
     // A second reply's opt-out does not take over the first's entry…
     assert_eq!(store.suppress(&org, "h2", "reply:r1", now).await, Ok(true));
     assert_eq!(store.suppress(&org, "h2", "reply:r2", now).await, Ok(false));
-    assert_eq!(store.lift_suppression(&org, "h2", "reply:r1").await, Ok(true));
+    assert_eq!(
+        store.lift_suppression(&org, "h2", "reply:r1").await,
+        Ok(true)
+    );
     // …but an unsubscribe does, and then no correction lifts it.
     assert_eq!(store.suppress(&org, "h3", "reply:r3", now).await, Ok(true));
-    assert_eq!(store.suppress(&org, "h3", "unsubscribe", now).await, Ok(false));
-    assert_eq!(store.lift_suppression(&org, "h3", "reply:r3").await, Ok(false));
+    assert_eq!(
+        store.suppress(&org, "h3", "unsubscribe", now).await,
+        Ok(false)
+    );
+    assert_eq!(
+        store.lift_suppression(&org, "h3", "reply:r3").await,
+        Ok(false)
+    );
     assert_eq!(store.is_suppressed(&org, "h3").await, Ok(true));
     // A complaint first: a later reply's opt-out changes nothing.
     assert_eq!(store.suppress(&org, "h4", "complaint", now).await, Ok(true));
     assert_eq!(store.suppress(&org, "h4", "reply:r4", now).await, Ok(false));
-    assert_eq!(store.lift_suppression(&org, "h4", "reply:r4").await, Ok(false));
+    assert_eq!(
+        store.lift_suppression(&org, "h4", "reply:r4").await,
+        Ok(false)
+    );
     assert_eq!(store.is_suppressed(&org, "h4").await, Ok(true));
 }

@@ -7,6 +7,7 @@
 //! suppression entry) rather than counting on a de-duplication marker alone.
 
 pub mod inbound;
+pub mod inbox;
 pub mod replies;
 pub mod reputation;
 pub mod ses_events;

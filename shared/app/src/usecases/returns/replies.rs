@@ -56,7 +56,10 @@ fn reply_reason(reply_id: &str) -> String {
 fn reply_id(org: &OrgId, enrollment: &EnrollmentId, inbound: &Inbound, raw: &[u8]) -> String {
     let message = match &inbound.message_id {
         Some(mid) => format!("mid:{mid}"),
-        None => format!("raw:{:016x}", stable_hash(&String::from_utf8_lossy(raw), 0, "reply")),
+        None => format!(
+            "raw:{:016x}",
+            stable_hash(&String::from_utf8_lossy(raw), 0, "reply")
+        ),
     };
     let scope = format!("{org}\u{1f}{enrollment}\u{1f}{message}");
     format!(
@@ -255,8 +258,10 @@ impl Returns<'_> {
         org: &OrgId,
         candidate: &CandidateId,
     ) -> Result<(), Error> {
-        self.change_holders(org, candidate, |h, _| !std::mem::replace(&mut h.person, true))
-            .await?;
+        self.change_holders(org, candidate, |h, _| {
+            !std::mem::replace(&mut h.person, true)
+        })
+        .await?;
         Ok(())
     }
 
@@ -292,15 +297,19 @@ impl Returns<'_> {
                 if !change(&mut holders, expected.is_none()) {
                     return Ok(Attempt::Done(holders));
                 }
-                let value = serde_json::to_value(&holders)
-                    .map_err(|e| Error::Internal(e.to_string()))?;
+                let value =
+                    serde_json::to_value(&holders).map_err(|e| Error::Internal(e.to_string()))?;
                 match self.store.put_record(key, &value, expected).await {
                     Ok(_) => Ok(Attempt::Done(holders)),
                     Err(StoreError::Conflict) => Ok(Attempt::Lost),
                     Err(e) => Err(e.into()),
                 }
             },
-            || Err(Error::Conflict("the candidate's opt-out kept changing".into())),
+            || {
+                Err(Error::Conflict(
+                    "the candidate's opt-out kept changing".into(),
+                ))
+            },
         )
         .await
     }
