@@ -145,7 +145,19 @@ pub async fn replies_are_listed_newest_first_by_filter(store: Arc<dyn Store>) {
             .await
             .is_empty()
     );
-    // Reading one and correcting another move them between the lists.
+    changes_move_replies_between_lists(&store).await;
+}
+
+/// Reading one reply and correcting another move them between the lists
+/// (the replies of [`replies_are_listed_newest_first_by_filter`]).
+async fn changes_move_replies_between_lists(store: &Arc<dyn Store>) {
+    use ReplyClass::*;
+    let f = |project: Option<&str>, campaign: Option<&str>, class, unread| ReplyFilter {
+        project_id: project.map(str::to_owned),
+        campaign_id: campaign.map(CampaignId::from),
+        class,
+        unread,
+    };
     let org = OrgId::from("org-l");
     let a = store
         .get_reply(&org, "a")
@@ -175,25 +187,20 @@ pub async fn replies_are_listed_newest_first_by_filter(store: Arc<dyn Store>) {
         .await
         .expect("updated");
     assert_eq!(
-        ids(&store, "org-l", f(None, None, None, true)).await,
+        ids(store, "org-l", f(None, None, None, true)).await,
         vec!["e", "d", "c", "b"]
     );
     assert_eq!(
-        ids(
-            &store,
-            "org-l",
-            f(Some("p1"), None, Some(Interested), false)
-        )
-        .await,
+        ids(store, "org-l", f(Some("p1"), None, Some(Interested), false)).await,
         vec!["b", "a"]
     );
     assert!(
-        ids(&store, "org-l", f(None, None, Some(OptOut), false))
+        ids(store, "org-l", f(None, None, Some(OptOut), false))
             .await
             .is_empty()
     );
     assert_eq!(
-        ids(&store, "org-l", f(Some("p1"), None, Some(Interested), true)).await,
+        ids(store, "org-l", f(Some("p1"), None, Some(Interested), true)).await,
         vec!["b"]
     );
 }
