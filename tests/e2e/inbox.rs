@@ -3,7 +3,6 @@
 //! filters and read flags, and a user's class correction, which
 //! lifts only the opt-out the class itself caused.
 
-use mail_parser::MimeHeaders;
 use outreach_tests::{Client, Local, ses_event};
 use serde_json::{Value, json};
 
