@@ -1214,6 +1214,36 @@ async fn every_answer_matches_its_documented_schema() {
         Empty,
     )
     .await;
+    // The replies inbox and a correction.
+    let inbox = c
+        .call(a, "GET", "/v1/replies?unread=true&limit=5", &[], Empty)
+        .await;
+    let reply_id = inbox.json()["items"][0]["id"]
+        .as_str()
+        .expect("the reply is listed")
+        .to_owned();
+    c.call(a, "GET", "/v1/replies?class=nope", &[], Empty).await; // 422
+    for body in [
+        json!({"read": true, "class": "interested"}),
+        json!({"class": "nope"}),
+    ] {
+        c.call(
+            a,
+            "PATCH",
+            &format!("/v1/replies/{reply_id}"),
+            &[],
+            Json(body),
+        )
+        .await; // 200, 422
+    }
+    c.call(
+        a,
+        "PATCH",
+        "/v1/replies/rpl_none",
+        &[],
+        Json(json!({"read": true})),
+    )
+    .await; // 404
     c.call(a, "POST", &format!("/v1/campaigns/{cmp}/pause"), &[], Empty)
         .await;
     c.call(a, "POST", &format!("/v1/campaigns/{cmp}/pause"), &[], Empty)

@@ -9,6 +9,7 @@ pub mod http;
 pub mod mime;
 pub mod model;
 pub mod ports;
+pub mod reply;
 pub mod retry;
 pub mod service;
 pub mod sns;

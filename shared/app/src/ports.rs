@@ -381,7 +381,10 @@ pub trait Store: Send + Sync {
         address: &EmailAddress,
     ) -> Result<Vec<CandidateId>, StoreError>;
     /// Puts a keyed hash of an address on the organization's suppression list
-    /// `true` the first time.
+    /// `true` the first time. An entry whose reason starts
+    /// with `reply:` (an opt-out a reply's class caused, R-9.9) takes the
+    /// reason of a later call whose reason does not, so that it can no longer
+    /// be lifted ([`Store::lift_suppression`]).
     async fn suppress(
         &self,
         org: &OrgId,
@@ -564,6 +567,43 @@ pub trait Store: Send + Sync {
         enrollment: &EnrollmentId,
         limit: u32,
     ) -> Result<Vec<EnrollmentEvent>, StoreError>;
+
+    // Replies (R-9.9, R-11.2; issue 21).
+    /// Creates a reply record unless one with its id exists: `true` the
+    /// first time (a duplicate inbound delivery creates one record).
+    async fn create_reply(&self, reply: &crate::reply::Reply) -> Result<bool, StoreError>;
+    /// A reply of the organization, read consistently.
+    async fn get_reply(
+        &self,
+        org: &OrgId,
+        id: &str,
+    ) -> Result<Option<Versioned<crate::reply::Reply>>, StoreError>;
+    /// Replaces version `expected` of a reply (its read flag and class); its
+    /// lists follow in the same atomic write.
+    async fn update_reply(
+        &self,
+        reply: &crate::reply::Reply,
+        expected: u64,
+    ) -> Result<u64, StoreError>;
+    /// The organization's replies that `filter` admits, newest first
+    /// ([`crate::reply::reply_sort_key`] descending; the cursor is the last
+    /// one's sort key), read consistently.
+    async fn list_replies(
+        &self,
+        org: &OrgId,
+        filter: &crate::reply::ReplyFilter,
+        page: &PageRequest,
+    ) -> Result<Page<crate::reply::Reply>, StoreError>;
+    /// Takes a keyed hash off the suppression list if, and only if, the
+    /// entry's reason is `reason` (an opt-out a reply's class caused, R-9.9):
+    /// `true` when it did. [`Store::suppress`] with a reason not starting
+    /// with `reply:` takes over such an entry, which this then leaves alone.
+    async fn lift_suppression(
+        &self,
+        org: &OrgId,
+        key: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError>;
 }
 
 /// What a wake-up asks the service to do when it fires.

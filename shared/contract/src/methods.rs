@@ -81,6 +81,11 @@ macro_rules! store_methods {
             ) -> u64;
             write append_event(event: &EnrollmentEvent) -> ();
             read list_events(org: &OrgId, enrollment: &EnrollmentId, limit: u32) -> Vec<EnrollmentEvent>;
+            write create_reply(reply: &Reply) -> bool;
+            read get_reply(org: &OrgId, id: &str) -> Option<Versioned<Reply>>;
+            write update_reply(reply: &Reply, expected: u64) -> u64;
+            read list_replies(org: &OrgId, filter: &ReplyFilter, page: &PageRequest) -> Page<Reply>;
+            write lift_suppression(org: &OrgId, key: &str, reason: &str) -> bool;
         }
     };
 }

@@ -26,6 +26,7 @@ use outreach_app::ports::{
     Activity, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest, RevealOutcome,
     Store, StoreError, Versioned,
 };
+use outreach_app::reply::{Reply, ReplyFilter};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::candidate::Candidate;

@@ -162,6 +162,23 @@ CREATE INDEX IF NOT EXISTS docs_by_kind_due ON docs (kind, due_at, id) WHERE due
 CREATE INDEX IF NOT EXISTS docs_by_org_lookup ON docs (kind, org, lookup, id);
 CREATE INDEX IF NOT EXISTS docs_by_any_org_lookup_id ON docs (kind, lookup, id);
 CREATE INDEX IF NOT EXISTS candidate_addresses_by_candidate ON candidate_addresses (org, candidate);
+-- Replies (R-9.9, R-11.2): the columns their list filters on, and its order
+-- (`sort`: arrival time in zero-padded milliseconds, then the id), newest first.
+CREATE TABLE IF NOT EXISTS replies (
+    org      TEXT    NOT NULL,
+    id       TEXT    NOT NULL,
+    sort     TEXT    NOT NULL,
+    project  TEXT    NOT NULL,
+    campaign TEXT    NOT NULL,
+    class    TEXT    NOT NULL,
+    unread   INTEGER NOT NULL,
+    version  INTEGER NOT NULL,
+    body     TEXT    NOT NULL,
+    PRIMARY KEY (org, id)
+);
+CREATE INDEX IF NOT EXISTS replies_by_time ON replies (org, sort);
+CREATE INDEX IF NOT EXISTS replies_by_campaign ON replies (org, campaign, sort);
+CREATE INDEX IF NOT EXISTS replies_by_project ON replies (org, project, sort);
 "#;
 
 impl Db {

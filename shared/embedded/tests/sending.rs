@@ -571,12 +571,13 @@ async fn a_single_message_over_the_render_budget_is_refused_with_422() {
         .await
         .unwrap();
     let message = NewMessage {
-        sender_account_id: account.id.to_string(),
+        sender_account_id: Some(account.id.to_string()),
         template_id: None,
         step_index: None,
         subject: Some("Hi".into()),
         body: Some("{{ [1]|batch(100000000000) }}".into()),
         address: None,
+        in_reply_to: None,
     };
     match s
         .sending()

@@ -281,10 +281,20 @@ impl App {
                 ));
             }
         };
+        // Where the raw message stays (R-11.2: its owners may fetch it).
+        let raw_ref = match &receipt.action {
+            ReceiptAction {
+                kind,
+                bucket_name: Some(bucket),
+                object_key: Some(key),
+                ..
+            } if kind == "S3" => Some(format!("s3://{bucket}/{key}")),
+            _ => None,
+        };
         let result = self
             .service
             .returns()
-            .handle_inbound(&raw, receipt.verdicts())
+            .handle_inbound_stored(&raw, receipt.verdicts(), raw_ref.as_deref())
             .await;
         settle("inbound", result, |r| {
             tracing::info!(kind = r.kind, enrollments = ?r.enrollment_ids, "handled inbound mail");

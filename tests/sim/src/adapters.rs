@@ -19,6 +19,7 @@ use outreach_app::ports::{
     PageRequest, Queue, RevealOutcome, Scheduler, SchedulerError, SentMail, Store, StoreError,
     Versioned, WakeUp,
 };
+use outreach_app::reply::{Reply, ReplyFilter};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::candidate::Candidate;
@@ -790,5 +791,52 @@ impl Store for SimStore {
     ) -> Result<Vec<EnrollmentEvent>, StoreError> {
         self.before().await;
         self.inner.list_events(org, enrollment, limit).await
+    }
+
+    // Replies: forwarded. The simulation never corrects a
+    // class, so no suppression is lifted under the oracle's eyes.
+    async fn create_reply(&self, reply: &Reply) -> Result<bool, StoreError> {
+        self.before().await;
+        let r = self.inner.create_reply(reply).await;
+        self.after_write().await;
+        r
+    }
+
+    async fn get_reply(
+        &self,
+        org: &OrgId,
+        id: &str,
+    ) -> Result<Option<Versioned<Reply>>, StoreError> {
+        self.before().await;
+        self.inner.get_reply(org, id).await
+    }
+
+    async fn update_reply(&self, reply: &Reply, expected: u64) -> Result<u64, StoreError> {
+        self.before().await;
+        let r = self.inner.update_reply(reply, expected).await;
+        self.after_write().await;
+        r
+    }
+
+    async fn list_replies(
+        &self,
+        org: &OrgId,
+        filter: &ReplyFilter,
+        page: &PageRequest,
+    ) -> Result<Page<Reply>, StoreError> {
+        self.before().await;
+        self.inner.list_replies(org, filter, page).await
+    }
+
+    async fn lift_suppression(
+        &self,
+        org: &OrgId,
+        key: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        self.before().await;
+        let r = self.inner.lift_suppression(org, key, reason).await;
+        self.after_write().await;
+        r
     }
 }

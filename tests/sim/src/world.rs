@@ -321,12 +321,13 @@ async fn execute(service: Arc<Service>, who: Identity, task: Task, margin: Durat
         ),
         Task::Single(c, a) => {
             let input = outreach_app::usecases::sending::messages::NewMessage {
-                sender_account_id: a,
+                sender_account_id: Some(a),
                 template_id: None,
                 step_index: None,
                 subject: Some("A word, {{ candidate.first_name }}".into()),
                 body: Some("<p>Hi {{ candidate.first_name }}</p>".into()),
                 address: None,
+                in_reply_to: None,
             };
             show(s.sending().send_single(&who, &c, input).await, |(_, e)| {
                 format!("{} {:?} next {:?}", e.id, e.status, e.next_planned_at())

@@ -234,12 +234,13 @@ async fn acme(w: &World) -> Acme {
             &alice,
             &id,
             NewMessage {
-                sender_account_id: account.id.to_string(),
+                sender_account_id: Some(account.id.to_string()),
                 template_id: None,
                 step_index: None,
                 subject: Some("A private note".into()),
                 body: Some("<p>To your private address</p>".into()),
                 address: Some(MANUAL.into()),
+                in_reply_to: None,
             },
         )
         .await

@@ -155,21 +155,27 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
         let Query(q) = Query::<PageQuery>::from_request_parts(parts, state)
             .await
             .map_err(|e| Error::invalid("query", e.body_text()))?;
-        let after = match q.cursor.filter(|c| !c.is_empty()) {
-            Some(c) => Some(
-                URL_SAFE_NO_PAD
-                    .decode(c.as_bytes())
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .ok_or_else(|| Error::invalid("cursor", "not a cursor this service issued"))?,
-            ),
-            None => None,
-        };
-        Ok(Paging(PageRequest {
-            limit: page_limit(q.limit),
-            after,
-        }))
+        Ok(Paging(page_request(q.limit, q.cursor)?))
     }
+}
+
+/// The page a list's `limit` and `cursor` ask for, for a list whose query
+/// has parameters of its own besides them (`GET /v1/replies`).
+pub fn page_request(limit: Option<u32>, cursor: Option<String>) -> Result<PageRequest, Error> {
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        Some(c) => Some(
+            URL_SAFE_NO_PAD
+                .decode(c.as_bytes())
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| Error::invalid("cursor", "not a cursor this service issued"))?,
+        ),
+        None => None,
+    };
+    Ok(PageRequest {
+        limit: page_limit(limit),
+        after,
+    })
 }
 
 /// The opaque form of a page's continuation.

@@ -6,7 +6,10 @@ use crate::usecases::sending::messages as uc;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewMessage {
-    pub sender_account_id: String,
+    /// May be omitted with `in_reply_to`; if given then, it must be the
+    /// sender account of the enrollment or message replied to.
+    #[serde(default)]
+    pub sender_account_id: Option<String>,
     #[serde(default)]
     pub template_id: Option<String>,
     /// 1-based; defaults to the template's first step.
@@ -18,6 +21,10 @@ pub struct NewMessage {
     pub body: Option<String>,
     #[serde(default)]
     pub address: Option<String>,
+    /// A reply id (`GET /v1/replies`): the message answers it, to the address
+    /// it came from, threaded under it, "Re: " subject.
+    #[serde(default)]
+    pub in_reply_to: Option<String>,
 }
 
 impl From<NewMessage> for uc::NewMessage {
@@ -29,6 +36,7 @@ impl From<NewMessage> for uc::NewMessage {
             subject: b.subject,
             body: b.body,
             address: b.address,
+            in_reply_to: b.in_reply_to,
         }
     }
 }

@@ -18,6 +18,7 @@ mod me;
 mod messages;
 mod outreach;
 mod public;
+mod replies;
 mod webhooks;
 
 use std::sync::{Arc, LazyLock};
@@ -92,6 +93,7 @@ pub fn routes() -> OpenApiRouter<Arc<Service>> {
         .merge(outreach::routes())
         .merge(campaigns::routes())
         .merge(enrollments::routes())
+        .merge(replies::routes())
         .merge(public::routes())
         .merge(webhooks::routes())
 }

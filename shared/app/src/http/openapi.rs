@@ -126,6 +126,10 @@ pub fn base() -> OpenApi {
             "unsubscribe",
             "Public unsubscribe routes, no token (R-9.5, RFC 8058)",
         ),
+        (
+            "replies",
+            "The replies inbox, read flags and class corrections (R-9.9, R-11.2)",
+        ),
         ("admin", "Admin-only routes (R-3.2)"),
         (
             "webhooks",

@@ -46,7 +46,11 @@ pub(super) async fn suppress(
         .text("reason", reason)
         .text("at", now.to_rfc3339())
         .build();
-    store.create_once(item).await
+    let created = store.create_once(item).await?;
+    if !created && !reason.starts_with("reply:") {
+        super::replies::take_over_suppression(store, org, key, reason).await?;
+    }
+    Ok(created)
 }
 
 pub(super) async fn is_suppressed(

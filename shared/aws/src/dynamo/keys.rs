@@ -30,6 +30,8 @@
 //! | seen marker | `SEEN#k` | `SEEN` | | first_time; expires through the `ttl` attribute |
 //! | keyed record | `RECORD#k` | `RECORD` | | small versioned aggregates (reputation windows, R-2.5); an Idempotency-Key's expires through the `ttl` attribute |
 //! | counter | `COUNTER#k` | `COUNTER` | | atomic sequence numbers (reputation windows, R-2.5): one an account, 8 an organization (`reputation:org:o#n`) |
+//! | reply | `REPLY#o#id` | `REPLY` | | a reply: get, create once, versioned update ([`super::replies`]) |
+//! | reply list entry | `REPLIES#o#{scope}#{class}#{read}` | `{received_ms:015}#{id}` | | the replies inbox newest first, one partition per filter combination ([`super::replies`]) |
 //! | day's count | `DAILY#a#day` | `DAILY` | | a sender account's messages of a day and each campaign's, one conditional `ADD` a slot; expires through `ttl` |
 //!
 //! GSI1 projects keys only: its lists read the records themselves by key

@@ -51,6 +51,7 @@ pub mod keys;
 mod marks;
 mod recording;
 mod records;
+pub mod replies;
 pub mod table;
 mod tally;
 
@@ -64,6 +65,7 @@ use outreach_app::ports::{
     Activity, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest, RevealOutcome,
     Store, StoreError, Versioned,
 };
+use outreach_app::reply::{Reply, ReplyFilter};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::candidate::Candidate;
@@ -214,4 +216,10 @@ forward_store! {
     daily::take_day_slot(slot: &DaySlot, limits: DailyLimits) -> bool;
     daily::release_day_slot(slot: &DaySlot) -> ();
     daily::day_count(slot: &DaySlot) -> DayCount;
+
+    replies::create_reply(reply: &Reply) -> bool;
+    replies::get_reply(org: &OrgId, id: &str) -> Option<Versioned<Reply>>;
+    replies::update_reply(reply: &Reply, expected: u64) -> u64;
+    replies::list_replies(org: &OrgId, filter: &ReplyFilter, page: &PageRequest) -> Page<Reply>;
+    replies::lift_suppression(org: &OrgId, key: &str, reason: &str) -> bool;
 }

@@ -15,6 +15,8 @@
 //! - [`limits`]: the item limit both stores enforce alike (issue 19).
 //! - [`membership`]: a campaign's enrollments read consistently (issue 19).
 //! - [`tallies`]: the Outreach view's counts kept as events happen (issue 19).
+//! - [`replies`]: reply records and the suppressions their class caused
+//!   (R-9.9, R-11.2; issue 21).
 //!
 //! [`every_store_check!`](crate::every_store_check) names them all, so that the
 //! test file of each store runs every one.
@@ -29,6 +31,7 @@ mod membership;
 mod parity;
 mod races;
 mod recording;
+mod replies;
 mod tallies;
 
 use std::future::Future;
@@ -52,6 +55,7 @@ pub use membership::*;
 pub use parity::*;
 pub use races::*;
 pub use recording::*;
+pub use replies::*;
 pub use tallies::*;
 
 /// Calls the macro `$make` with the name of every store check, so that a test
@@ -102,6 +106,9 @@ macro_rules! every_store_check {
             enrollments_are_listed_consistently,
             a_lagging_index_hides_nothing_from_the_consistent_list,
             outreach_counts_agree_with_a_recount,
+            a_reply_is_created_once,
+            replies_are_listed_newest_first_by_filter,
+            a_reply_suppression_lifts_only_while_its_own,
         );
     };
 }

@@ -101,6 +101,11 @@ pub struct Enrollment {
     /// start and resume lets it through too.
     #[serde(default)]
     pub allow_duplicate: bool,
+    /// The Message-IDs (without brackets, oldest first) a single message that
+    /// answers a reply threads under: its `References`, the last its
+    /// `In-Reply-To`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub thread: Vec<String>,
 }
 
 pub struct NewEnrollment {
@@ -148,6 +153,7 @@ impl Enrollment {
             created_at: n.now,
             ended_at: None,
             allow_duplicate: false,
+            thread: Vec::new(),
         }
     }
 

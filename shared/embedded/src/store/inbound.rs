@@ -55,14 +55,22 @@ pub(super) async fn suppress(
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    let n = store
-        .db
-        .lock()
+    let conn = store.db.lock();
+    let n = conn
         .execute_cached(
             "INSERT INTO suppressions (org, key, reason, at) VALUES (?1, ?2, ?3, ?4) ON CONFLICT(org, key) DO NOTHING",
             params![org.as_str(), key, reason, now.to_rfc3339()],
         )
         .map_err(err)?;
+    if n == 0 && !reason.starts_with("reply:") {
+        // the person's own stop takes over an entry a reply's class
+        // caused, which a correction of that class then leaves in place.
+        conn.execute_cached(
+            "UPDATE suppressions SET reason = ?3 WHERE org = ?1 AND key = ?2 AND reason LIKE 'reply:%'",
+            params![org.as_str(), key, reason],
+        )
+        .map_err(err)?;
+    }
     Ok(n == 1)
 }
 

@@ -15,7 +15,8 @@
 //! - [`recording`]: enrollment events and handed-off messages;
 //! - [`inbound`]: tokens, addresses, suppression, seen markers, notifications;
 //! - [`records`]: keyed records and counters;
-//! - [`daily`]: the daily limits' counts.
+//! - [`daily`]: the daily limits' counts;
+//! - [`replies`]: replies and the suppressions their class caused.
 
 mod campaigns;
 mod catalog;
@@ -25,6 +26,7 @@ mod docs;
 mod inbound;
 mod recording;
 mod records;
+mod replies;
 mod tally;
 
 use chrono::{DateTime, Utc};
@@ -36,6 +38,7 @@ use outreach_app::ports::{
     Activity, DailyLimits, DayCount, DaySlot, Page, PageRequest, RevealOutcome, Store, StoreError,
     Versioned,
 };
+use outreach_app::reply::{Reply, ReplyFilter};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::candidate::Candidate;
@@ -165,4 +168,10 @@ forward_store! {
     daily::take_day_slot(slot: &DaySlot, limits: DailyLimits) -> bool;
     daily::release_day_slot(slot: &DaySlot) -> ();
     daily::day_count(slot: &DaySlot) -> DayCount;
+
+    replies::create_reply(reply: &Reply) -> bool;
+    replies::get_reply(org: &OrgId, id: &str) -> Option<Versioned<Reply>>;
+    replies::update_reply(reply: &Reply, expected: u64) -> u64;
+    replies::list_replies(org: &OrgId, filter: &ReplyFilter, page: &PageRequest) -> Page<Reply>;
+    replies::lift_suppression(org: &OrgId, key: &str, reason: &str) -> bool;
 }

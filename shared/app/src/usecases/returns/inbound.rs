@@ -9,11 +9,15 @@ use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{AccountId, EnrollmentId, OrgId};
-use outreach_domain::inbound::{Inbound, InboundError, InboundKind, parse_inbound};
+use outreach_domain::inbound::{
+    ClassifiedReply, Inbound, InboundError, InboundKind, ReplyClass, classify_raw_reply,
+    parse_inbound,
+};
 use outreach_domain::jitter::stable_hash;
 use outreach_domain::token;
 
 use super::Returns;
+use super::replies::Arrived;
 use crate::error::Error;
 use crate::mime::{ForwardedMail, build_forward};
 use crate::model::MessageRef;
@@ -66,6 +70,18 @@ impl Returns<'_> {
         raw: &[u8],
         verdicts: Verdicts,
     ) -> Result<InboundResult, Error> {
+        self.handle_inbound_stored(raw, verdicts, None).await
+    }
+
+    /// [`Returns::handle_inbound`] of a message kept at `raw_ref` (the
+    /// inbound bucket's `s3://bucket/key` in AWS), which its reply records
+    /// name for the campaign's and the sender account's owners.
+    pub async fn handle_inbound_stored(
+        &self,
+        raw: &[u8],
+        verdicts: Verdicts,
+        raw_ref: Option<&str>,
+    ) -> Result<InboundResult, Error> {
         let today = self.now().date_naive();
         let inbound = match parse_inbound(raw, today) {
             Ok(inbound) => inbound,
@@ -101,6 +117,21 @@ impl Returns<'_> {
                 _ => self.auto_reply_received(org, id, &inbound).await?,
             }
             ids.push(id.clone());
+        }
+        // kept and classed once every matched enrollment has
+        // ended `replied`, so that an `opt_out` ends only the others.
+        let classified = classify_raw_reply(raw).unwrap_or_else(|_| ClassifiedReply {
+            text: String::new(),
+            class: ReplyClass::Other,
+        });
+        let arrived = Arrived {
+            raw,
+            inbound: &inbound,
+            classified: &classified,
+            raw_ref,
+        };
+        for (org, id) in &matched {
+            self.record_reply(org, id, &arrived).await?;
         }
         self.forward_once(raw, &inbound, &matched).await?;
         Ok(InboundResult {

@@ -7,6 +7,8 @@
 //! suppression entry) rather than counting on a de-duplication marker alone.
 
 pub mod inbound;
+pub mod inbox;
+pub mod replies;
 pub mod reputation;
 pub mod ses_events;
 
@@ -383,6 +385,8 @@ impl Returns<'_> {
             .await?;
         let mut ended = 0;
         for candidate in self.store.candidates_with_address(org, address).await? {
+            // The person's own stop: no reply correction lifts it.
+            self.person_opted_out(org, &candidate).await?;
             self.modify_candidate(org, &candidate, opt_out_candidate)
                 .await?;
             ended += self
@@ -440,6 +444,8 @@ impl Returns<'_> {
         let Some((org, e)) = found else {
             return Ok(false);
         };
+        // The person's own stop: no reply correction lifts it.
+        self.person_opted_out(&org, &e.candidate_id).await?;
         let addresses: Vec<EmailAddress> = e
             .steps
             .iter()

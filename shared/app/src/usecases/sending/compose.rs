@@ -55,17 +55,23 @@ impl Sending<'_> {
     ) -> Result<OutgoingMail, RenderError> {
         let rendered = render_enrollment_step(campaign, account, candidate, e, step)?;
         // Later steps thread under the messages sent before them.
+        // A single message answering a reply threads under it.
         let earlier: Vec<String> = e
-            .steps
+            .thread
             .iter()
-            .take((step - 1) as usize)
-            .filter_map(|s| {
-                s.attempts
+            .cloned()
+            .chain(
+                e.steps
                     .iter()
-                    .rev()
-                    .find_map(|a| a.rfc822_message_id.clone())
-            })
-            .map(|id| id.trim_matches(['<', '>']).to_owned())
+                    .take((step - 1) as usize)
+                    .filter_map(|s| {
+                        s.attempts
+                            .iter()
+                            .rev()
+                            .find_map(|a| a.rfc822_message_id.clone())
+                    })
+                    .map(|id| id.trim_matches(['<', '>']).to_owned()),
+            )
             .collect();
         Ok(OutgoingMail {
             from_name: account.display_name.clone(),
@@ -78,7 +84,7 @@ impl Sending<'_> {
                 e.unsubscribe_token
             ),
             message_id: None,
-            in_reply_to: earlier.first().cloned(),
+            in_reply_to: e.thread.last().or(earlier.first()).cloned(),
             references: earlier,
             subject: rendered.subject,
             html: rendered.html,

@@ -27,13 +27,36 @@ use crate::usecases::sending::render_enrollment_step;
 /// A single message: from a template's step or a subject and body.
 #[derive(Debug)]
 pub struct NewMessage {
-    pub sender_account_id: String,
+    /// May be omitted when answering a reply.
+    pub sender_account_id: Option<String>,
     pub template_id: Option<String>,
     /// 1-based; defaults to the template's first step.
     pub step_index: Option<u32>,
     pub subject: Option<String>,
     pub body: Option<String>,
     pub address: Option<String>,
+    /// The reply this message answers.
+    pub in_reply_to: Option<String>,
+}
+
+/// What answering a reply fixes: the sender account of the
+/// enrollment or message replied to, the address the reply came from, the
+/// thread and the subject.
+struct Answer {
+    account_id: String,
+    address: String,
+    thread: Vec<String>,
+    subject: String,
+}
+
+/// `subject` with "Re: " in front, unless it has it already.
+fn re(subject: &str) -> String {
+    let s = subject.trim();
+    if s.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("re:")) {
+        s.to_owned()
+    } else {
+        format!("Re: {s}")
+    }
 }
 
 impl Sending<'_> {
@@ -46,22 +69,22 @@ impl Sending<'_> {
         input: NewMessage,
     ) -> Result<(Campaign, Enrollment), Error> {
         self.ensure_org(&who.org_id).await?;
-        let account = self
-            .accounts()
-            .sender_named_in_body(who, &input.sender_account_id, "sender_account_id")
-            .await?;
-        let candidate = self.catalog().candidate(who, candidate_id).await?;
+        let (account, candidate, answer) = self.message_sender(who, candidate_id, &input).await?;
         if candidate.opted_out {
             return Err(Error::invalid(
                 "candidate_id",
                 "the candidate opted out of this organization's mail (R-9.5)",
             ));
         }
-        let step = self.single_step(who, &input).await?;
+        let mut step = self.single_step(who, &input).await?;
+        if let Some(a) = &answer {
+            step.subject = Some(a.subject.clone());
+        }
         validate_steps(std::slice::from_ref(&step))?;
-        let address = input
-            .address
-            .as_deref()
+        let address = answer
+            .as_ref()
+            .map(|a| a.address.as_str())
+            .or(input.address.as_deref())
             .map(|raw| chosen_address(who, &candidate, raw))
             .transpose()?;
         let suppressed = self
@@ -89,6 +112,7 @@ impl Sending<'_> {
             now,
         });
         enrollment.override_address = address;
+        enrollment.thread = answer.map(|a| a.thread).unwrap_or_default();
         // a message over a render budget is refused now rather than
         // stored to be blocked (`render_limit`) by the send that follows.
         if let Err(RenderError::Budget(why)) =
@@ -114,6 +138,94 @@ impl Sending<'_> {
         }
         self.send_now(who, &account, campaign, enrollment, now)
             .await
+    }
+
+    /// The sender account, candidate and answered reply of a message: the
+    /// account given, or the one of the enrollment or message a
+    /// reply answers, under sender rights.
+    async fn message_sender(
+        &self,
+        who: &Identity,
+        candidate_id: &str,
+        input: &NewMessage,
+    ) -> Result<(EmailAccount, Candidate, Option<Answer>), Error> {
+        if input.in_reply_to.is_none()
+            && let Some(given) = &input.sender_account_id
+        {
+            // The sender is checked first, as before answers existed.
+            self.accounts()
+                .sender_named_in_body(who, given, "sender_account_id")
+                .await?;
+        }
+        let candidate = self.catalog().candidate(who, candidate_id).await?;
+        let answer = self.answering(who, &candidate, input).await?;
+        let account_id = match (&answer, &input.sender_account_id) {
+            (Some(a), Some(given)) if *given != a.account_id => {
+                return Err(Error::invalid(
+                    "sender_account_id",
+                    "an answer goes from the sender account of the enrollment or message replied to (R-12.2)",
+                ));
+            }
+            (Some(a), _) => a.account_id.clone(),
+            (None, Some(given)) => given.clone(),
+            (None, None) => {
+                return Err(Error::invalid("sender_account_id", "required"));
+            }
+        };
+        let account = self
+            .accounts()
+            .sender_named_in_body(who, &account_id, "sender_account_id")
+            .await?;
+        Ok((account, candidate, answer))
+    }
+
+    /// the reply a message answers (`in_reply_to`), which must be a
+    /// reply of this candidate in the caller's organization (422 otherwise),
+    /// and what it fixes. A given address must be the one the reply came from.
+    async fn answering(
+        &self,
+        who: &Identity,
+        candidate: &Candidate,
+        input: &NewMessage,
+    ) -> Result<Option<Answer>, Error> {
+        let Some(id) = &input.in_reply_to else {
+            return Ok(None);
+        };
+        let unknown = || Error::invalid("in_reply_to", "no reply of this candidate has this id");
+        let reply = self
+            .store
+            .get_reply(&who.org_id, id)
+            .await?
+            .ok_or_else(unknown)?
+            .value;
+        if reply.candidate_id != candidate.id {
+            return Err(unknown());
+        }
+        let Some(from) = reply.from.clone() else {
+            return Err(Error::invalid(
+                "in_reply_to",
+                "the reply has no sender address to answer",
+            ));
+        };
+        if let Some(given) = &input.address
+            && EmailAddress::parse(given).ok().as_ref() != Some(&from)
+        {
+            return Err(Error::invalid(
+                "address",
+                "an answer goes to the address the reply came from (R-12.2)",
+            ));
+        }
+        let campaign = self
+            .campaigns()
+            .campaign_by_id(&who.org_id, &reply.campaign_id)
+            .await?
+            .ok_or_else(unknown)?;
+        Ok(Some(Answer {
+            account_id: campaign.sender_account_id.to_string(),
+            address: from.to_string(),
+            thread: reply.message_id.clone().into_iter().collect(),
+            subject: re(input.subject.as_deref().unwrap_or(&reply.subject)),
+        }))
     }
 
     /// The message's step: a template's step (the first by default) or the

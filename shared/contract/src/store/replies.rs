@@ -1,0 +1,250 @@
+//! Replies (R-9.9, R-11.2; issue 21): a reply is created once however often
+//! its message is delivered, its read flag and class change under a version
+//! check, its lists answer newest first with every filter and follow each
+//! change, and a suppression a reply's class caused is lifted only while no
+//! person's own stop took it over.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use outreach_app::ports::{Store, StoreError};
+use outreach_app::reply::{Reply, ReplyFilter};
+use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
+use outreach_domain::inbound::ReplyClass;
+
+use super::{page, race};
+use crate::fixtures::{address, at};
+
+/// A reply of `org` to an enrollment of `campaign` in `project`, `minutes`
+/// after 10:00, of `class` (`None`: automatic).
+pub fn reply(
+    org: &str,
+    id: &str,
+    project: &str,
+    campaign: &str,
+    minutes: i64,
+    class: Option<ReplyClass>,
+) -> Reply {
+    Reply {
+        id: id.into(),
+        org_id: OrgId::from(org),
+        project_id: project.into(),
+        campaign_id: CampaignId::from(campaign),
+        single: project.is_empty(),
+        step: Some(1),
+        candidate_id: CandidateId::from("cand-1"),
+        enrollment_id: EnrollmentId::from(format!("enr-{id}").as_str()),
+        received_at: at(10, 0) + Duration::minutes(minutes),
+        from: Some(address("ada@example.com")),
+        sent_to: Some(address("ada@example.com")),
+        subject: "Re: Hello".into(),
+        text: "Thanks!".into(),
+        class,
+        automatic: class.is_none(),
+        read: false,
+        message_id: Some(format!("{id}@mail.example")),
+        raw_ref: None,
+    }
+}
+
+async fn ids(store: &Arc<dyn Store>, org: &str, filter: ReplyFilter) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let p = store
+            .list_replies(&OrgId::from(org), &filter, &page(2, after))
+            .await
+            .expect("the store answers");
+        out.extend(p.items.into_iter().map(|r| r.id));
+        match p.next {
+            Some(n) => after = Some(n),
+            None => return out,
+        }
+    }
+}
+
+/// R-9.6/R-11.2: a duplicate delivery (even concurrent) creates one reply.
+pub async fn a_reply_is_created_once(store: Arc<dyn Store>) {
+    let r = reply(
+        "org-r",
+        "rpl-1",
+        "prj-1",
+        "cmp-1",
+        0,
+        Some(ReplyClass::Interested),
+    );
+    let created = race(8, |_| {
+        let (store, r) = (store.clone(), r.clone());
+        async move { store.create_reply(&r).await.expect("answers") }
+    })
+    .await;
+    assert_eq!(created.iter().filter(|c| **c).count(), 1);
+    let got = store
+        .get_reply(&OrgId::from("org-r"), "rpl-1")
+        .await
+        .expect("answers")
+        .expect("kept");
+    assert_eq!(got.value, r);
+    assert_eq!(
+        ids(&store, "org-r", ReplyFilter::default()).await,
+        vec!["rpl-1"]
+    );
+    // Another organization sees nothing of it (R-1.1).
+    assert_eq!(
+        store.get_reply(&OrgId::from("org-x"), "rpl-1").await,
+        Ok(None)
+    );
+    assert!(
+        ids(&store, "org-x", ReplyFilter::default())
+            .await
+            .is_empty()
+    );
+}
+
+/// R-11.2: lists are newest first, paginated, and every filter holds.
+pub async fn replies_are_listed_newest_first_by_filter(store: Arc<dyn Store>) {
+    use ReplyClass::*;
+    let all = [
+        reply("org-l", "a", "p1", "c1", 1, Some(Interested)),
+        reply("org-l", "b", "p1", "c2", 2, Some(OptOut)),
+        reply("org-l", "c", "p2", "c3", 3, None),
+        reply("org-l", "d", "", "msg1", 4, Some(Interested)),
+        reply("org-l", "e", "p1", "c1", 5, Some(NotInterested)),
+    ];
+    for r in &all {
+        assert_eq!(store.create_reply(r).await, Ok(true));
+    }
+    let f = |project: Option<&str>, campaign: Option<&str>, class, unread| ReplyFilter {
+        project_id: project.map(str::to_owned),
+        campaign_id: campaign.map(CampaignId::from),
+        class,
+        unread,
+    };
+    assert_eq!(
+        ids(&store, "org-l", ReplyFilter::default()).await,
+        vec!["e", "d", "c", "b", "a"]
+    );
+    assert_eq!(
+        ids(&store, "org-l", f(Some("p1"), None, None, false)).await,
+        vec!["e", "b", "a"]
+    );
+    assert_eq!(
+        ids(&store, "org-l", f(None, Some("c1"), None, false)).await,
+        vec!["e", "a"]
+    );
+    assert_eq!(
+        ids(&store, "org-l", f(None, None, Some(Interested), false)).await,
+        vec!["d", "a"]
+    );
+    assert_eq!(
+        ids(&store, "org-l", f(Some("p1"), None, Some(Interested), true)).await,
+        vec!["a"]
+    );
+    assert!(
+        ids(&store, "org-l", f(Some("p2"), Some("c1"), None, false))
+            .await
+            .is_empty()
+    );
+    changes_move_replies_between_lists(&store).await;
+}
+
+/// Reading one reply and correcting another move them between the lists
+/// (the replies of [`replies_are_listed_newest_first_by_filter`]).
+async fn changes_move_replies_between_lists(store: &Arc<dyn Store>) {
+    use ReplyClass::*;
+    let f = |project: Option<&str>, campaign: Option<&str>, class, unread| ReplyFilter {
+        project_id: project.map(str::to_owned),
+        campaign_id: campaign.map(CampaignId::from),
+        class,
+        unread,
+    };
+    let org = OrgId::from("org-l");
+    let a = store
+        .get_reply(&org, "a")
+        .await
+        .expect("answers")
+        .expect("kept");
+    let mut read = a.value.clone();
+    read.read = true;
+    assert_eq!(
+        store.update_reply(&read, a.version).await,
+        Ok(a.version + 1)
+    );
+    assert_eq!(
+        store.update_reply(&read, a.version).await,
+        Err(StoreError::Conflict),
+        "a stale version is refused"
+    );
+    let b = store
+        .get_reply(&org, "b")
+        .await
+        .expect("answers")
+        .expect("kept");
+    let mut corrected = b.value.clone();
+    corrected.class = Some(Interested);
+    store
+        .update_reply(&corrected, b.version)
+        .await
+        .expect("updated");
+    assert_eq!(
+        ids(store, "org-l", f(None, None, None, true)).await,
+        vec!["e", "d", "c", "b"]
+    );
+    assert_eq!(
+        ids(store, "org-l", f(Some("p1"), None, Some(Interested), false)).await,
+        vec!["b", "a"]
+    );
+    assert!(
+        ids(store, "org-l", f(None, None, Some(OptOut), false))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        ids(store, "org-l", f(Some("p1"), None, Some(Interested), true)).await,
+        vec!["b"]
+    );
+}
+
+/// R-9.9: a suppression a reply's class caused is lifted by its own reason
+/// only; a person's stop (link, complaint) takes it over and it stays.
+pub async fn a_reply_suppression_lifts_only_while_its_own(store: Arc<dyn Store>) {
+    let org = OrgId::from("org-s");
+    let now = at(10, 0);
+    assert_eq!(store.suppress(&org, "h1", "reply:r1", now).await, Ok(true));
+    assert_eq!(
+        store.lift_suppression(&org, "h1", "reply:r2").await,
+        Ok(false)
+    );
+    assert_eq!(store.is_suppressed(&org, "h1").await, Ok(true));
+    assert_eq!(
+        store.lift_suppression(&org, "h1", "reply:r1").await,
+        Ok(true)
+    );
+    assert_eq!(store.is_suppressed(&org, "h1").await, Ok(false));
+    // A second reply's opt-out does not take over the first's entry…
+    assert_eq!(store.suppress(&org, "h2", "reply:r1", now).await, Ok(true));
+    assert_eq!(store.suppress(&org, "h2", "reply:r2", now).await, Ok(false));
+    assert_eq!(
+        store.lift_suppression(&org, "h2", "reply:r1").await,
+        Ok(true)
+    );
+    // …but an unsubscribe does, and then no correction lifts it.
+    assert_eq!(store.suppress(&org, "h3", "reply:r3", now).await, Ok(true));
+    assert_eq!(
+        store.suppress(&org, "h3", "unsubscribe", now).await,
+        Ok(false)
+    );
+    assert_eq!(
+        store.lift_suppression(&org, "h3", "reply:r3").await,
+        Ok(false)
+    );
+    assert_eq!(store.is_suppressed(&org, "h3").await, Ok(true));
+    // A complaint first: a later reply's opt-out changes nothing.
+    assert_eq!(store.suppress(&org, "h4", "complaint", now).await, Ok(true));
+    assert_eq!(store.suppress(&org, "h4", "reply:r4", now).await, Ok(false));
+    assert_eq!(
+        store.lift_suppression(&org, "h4", "reply:r4").await,
+        Ok(false)
+    );
+    assert_eq!(store.is_suppressed(&org, "h4").await, Ok(true));
+}

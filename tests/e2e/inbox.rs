@@ -1,0 +1,518 @@
+//! Issue 21, end to end on the real `outreach-local` with the manual clock:
+//! replies kept and classed at arrival, the replies inbox with its
+//! filters and read flags, and a user's class correction, which
+//! lifts only the opt-out the class itself caused.
+
+use outreach_tests::{Client, Local, ses_event};
+use serde_json::{Value, json};
+
+const START: &str = "2026-12-01T14:00:00Z";
+
+/// Alice and Bob of acme, each with a sender account of their own, and a project.
+struct World {
+    local: Local,
+    alice: Client,
+    bob: Client,
+    accounts: [String; 2],
+    project: String,
+}
+
+impl World {
+    async fn new() -> World {
+        let local = Local::spawn(START).await;
+        let alice = local.as_user("acme", "alice");
+        let bob = local.as_user("acme", "bob");
+        let mut accounts = Vec::new();
+        for (who, name) in [(&alice, "alice"), (&bob, "bob")] {
+            who.call(
+                "PUT",
+                "/v1/me",
+                Some(json!({"display_name": name, "timezone": "UTC"})),
+            )
+            .await;
+            let a = who
+                .post(
+                    "/v1/email-accounts",
+                    json!({"address": format!("{name}@recruit.example"), "display_name": name}),
+                )
+                .await;
+            accounts.push(a["id"].as_str().unwrap().to_owned());
+        }
+        let project = alice.post("/v1/projects", json!({"name": "P"})).await;
+        World {
+            local,
+            alice,
+            bob,
+            accounts: [accounts[0].clone(), accounts[1].clone()],
+            project: project["id"].as_str().unwrap().into(),
+        }
+    }
+
+    async fn candidate(&self, address: &str) -> String {
+        let c = self
+            .alice
+            .post(
+                "/v1/candidates",
+                json!({"first_name": "Ada", "last_name": "L",
+                       "emails": [{"address": address, "type": "work"}]}),
+            )
+            .await;
+        c["id"].as_str().unwrap().into()
+    }
+
+    /// A started two-step campaign of `owner` from their own account (0:
+    /// Alice, 1: Bob) with `candidate`; returns (campaign, enrollment).
+    async fn campaign(&self, owner: usize, candidate: &str) -> (String, String) {
+        let who = [&self.alice, &self.bob][owner];
+        let c = who
+            .post(
+                &format!("/v1/projects/{}/campaigns", self.project),
+                json!({"name": "C", "sender_account_id": self.accounts[owner],
+                       "when_to_send": {"mode": "when_started"},
+                       "steps": [{"subject": "Hello", "body": "<p>Hi</p>"},
+                                 {"body": "<p>Again</p>", "delay_days": 2}]}),
+            )
+            .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let added = who
+            .post(
+                &format!("/v1/campaigns/{id}/enrollments"),
+                json!({"candidate_ids": [candidate], "allow_duplicate": true}),
+            )
+            .await;
+        assert_eq!(added["refused"], json!([]), "{added}");
+        who.post(&format!("/v1/campaigns/{id}/start"), json!({}))
+            .await;
+        (id, added["enrollments"][0]["id"].as_str().unwrap().into())
+    }
+
+    async fn status(&self, campaign: &str, enrollment: &str) -> Value {
+        let e = self
+            .alice
+            .get(&format!(
+                "/v1/campaigns/{campaign}/enrollments/{enrollment}"
+            ))
+            .await;
+        e["status"].clone()
+    }
+
+    /// The first message sent on an enrollment, parsed: (outbox item, raw).
+    async fn first_sent(&self, enrollment: &str) -> (Value, Vec<u8>) {
+        let m = self
+            .local
+            .outbox()
+            .await
+            .into_iter()
+            .find(|m| m["enrollment_id"] == enrollment)
+            .expect("a message was sent");
+        let raw = self
+            .local
+            .raw_message(m["message_id"].as_str().unwrap())
+            .await;
+        (m, raw)
+    }
+
+    async fn header(&self, enrollment: &str, name: &str) -> String {
+        let (_, raw) = self.first_sent(enrollment).await;
+        let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+        msg.header_raw(name)
+            .unwrap()
+            .trim()
+            .trim_matches(['<', '>'])
+            .to_owned()
+    }
+
+    /// The status of the candidate's address (`valid`, `bounced`, `suppressed`).
+    async fn address_status(&self, candidate: &str, address: &str) -> Value {
+        let c = self.alice.get(&format!("/v1/candidates/{candidate}")).await;
+        c["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["address"] == address)
+            .map(|e| e["status"].clone())
+            .unwrap_or(Value::Null)
+    }
+
+    /// A single message of Alice's to the candidate: its status code.
+    async fn single_message(&self, candidate: &str) -> u16 {
+        let (status, _) = self
+            .alice
+            .call(
+                "POST",
+                &format!("/v1/candidates/{candidate}/messages"),
+                Some(json!({"sender_account_id": self.accounts[0],
+                            "subject": "Hi", "body": "<p>Hi</p>"})),
+            )
+            .await;
+        status
+    }
+
+    async fn replies(&self, who: &Client, query: &str) -> Vec<Value> {
+        who.get(&format!("/v1/replies{query}")).await["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    async fn patch(&self, who: &Client, id: &str, body: Value) -> (u16, Value) {
+        who.call("PATCH", &format!("/v1/replies/{id}"), Some(body))
+            .await
+    }
+}
+
+fn reply(n: u32, to: &str, from: &str, body: &str) -> String {
+    format!(
+        "From: Ada <{from}>\nTo: {to}\nSubject: Re: Hello\nMessage-ID: <r{n}@mail.example>\nDate: Tue, 1 Dec 2026 15:00:00 +0000\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{body}\n\nOn Tue, 1 Dec 2026 at 14:00, Alice <alice@recruit.example> wrote:\n> Hi\n"
+    )
+}
+
+fn auto_reply(n: u32, to: &str, from: &str) -> String {
+    format!(
+        "From: Ada <{from}>\nTo: {to}\nSubject: Out of office: Hello\nAuto-Submitted: auto-replied\nMessage-ID: <a{n}@mail.example>\nDate: Tue, 1 Dec 2026 15:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n\nI am out of the office with limited access to email.\n"
+    )
+}
+
+const STOP: &str = "Please remove me from your list.";
+
+#[tokio::test]
+async fn an_opt_out_reply_opts_the_candidate_out_and_a_correction_lifts_only_that() {
+    // the replied enrollment stays `replied`, the address the message
+    // went to is suppressed, the candidate's other running enrollment ends
+    // `unsubscribed`; a duplicate delivery is one reply. Correcting
+    // the class lifts that opt-out and revives nothing; correcting it back
+    // opts out again.
+    let w = World::new().await;
+    let cand = w.candidate("ada@work.example").await;
+    let (c1, e1) = w.campaign(0, &cand).await;
+    let (c2, e2) = w.campaign(1, &cand).await;
+    w.local.advance("PT20M").await;
+    let to = w.header(&e1, "Reply-To").await;
+    let raw = reply(1, &to, "ada@work.example", STOP);
+    for _ in 0..2 {
+        let r = w.local.inbound(&raw).await;
+        assert_eq!(r["kind"], "reply", "{r}");
+    }
+    assert_eq!(w.status(&c1, &e1).await, "replied");
+    assert_eq!(w.status(&c2, &e2).await, "unsubscribed");
+    assert_eq!(
+        w.address_status(&cand, "ada@work.example").await,
+        "suppressed"
+    );
+    assert_eq!(w.single_message(&cand).await, 422, "opted out (R-9.5)");
+    let items = w.replies(&w.alice, "").await;
+    assert_eq!(
+        items.len(),
+        1,
+        "one reply however often delivered: {items:?}"
+    );
+    let r = &items[0];
+    assert_eq!(r["class"], "opt_out");
+    assert_eq!(r["automatic"], false);
+    assert_eq!(r["text"], STOP, "quoted history removed");
+    assert_eq!(r["campaign_id"], c1.as_str());
+    assert_eq!(r["enrollment_id"], e1.as_str());
+    assert_eq!(r["step_index"], 1);
+    assert_eq!(r["candidate_id"], cand.as_str());
+    assert_eq!(r["subject"], "Re: Hello");
+    assert_eq!(r["read"], false);
+    assert_eq!(r["from"], "ada@work.example");
+    let id = r["id"].as_str().unwrap().to_owned();
+
+    let (status, fixed) = w.patch(&w.bob, &id, json!({"class": "interested"})).await;
+    assert_eq!(status, 200, "{fixed}");
+    assert_eq!(fixed["class"], "interested");
+    assert_eq!(w.address_status(&cand, "ada@work.example").await, "valid");
+    assert_eq!(w.status(&c2, &e2).await, "unsubscribed", "nothing revives");
+    assert_eq!(w.status(&c1, &e1).await, "replied");
+    assert_eq!(w.single_message(&cand).await, 201, "no longer opted out");
+
+    let (status, _) = w.patch(&w.alice, &id, json!({"class": "opt_out"})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        w.address_status(&cand, "ada@work.example").await,
+        "suppressed"
+    );
+    assert_eq!(w.single_message(&cand).await, 422);
+}
+
+#[tokio::test]
+async fn a_correction_never_lifts_the_unsubscribe_link_or_a_complaint() {
+    // the person said stop themselves after (link) or besides
+    // (complaint) an opt_out reply: correcting the reply's class leaves
+    // their opt-out in place.
+    let w = World::new().await;
+    let ada = w.candidate("ada@work.example").await;
+    let bea = w.candidate("bea@work.example").await;
+    let (_, ea) = w.campaign(0, &ada).await;
+    let (_, eb) = w.campaign(0, &bea).await;
+    w.local.advance("PT20M").await;
+    let to = w.header(&ea, "Reply-To").await;
+    w.local
+        .inbound(&reply(1, &to, "ada@work.example", STOP))
+        .await;
+    let to = w.header(&eb, "Reply-To").await;
+    w.local
+        .inbound(&reply(2, &to, "bea@work.example", "Unsubscribe"))
+        .await;
+    // Ada also clicks the unsubscribe link; Bea's mail provider reports a complaint.
+    let url = w.header(&ea, "List-Unsubscribe").await;
+    let path = url.strip_prefix(&w.local.base).unwrap().to_owned();
+    let (status, body) = w
+        .local
+        .post_raw(
+            &path,
+            "application/x-www-form-urlencoded",
+            b"List-Unsubscribe=One-Click".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (sent, _) = w.first_sent(&eb).await;
+    w.local
+        .ses(ses_event(
+            "Complaint",
+            sent["message_id"].as_str().unwrap(),
+            json!({"complainedRecipients": [{"emailAddress": "bea@work.example"}],
+                   "feedbackId": "fb-bea", "complaintFeedbackType": "abuse",
+                   "timestamp": "2026-12-01T15:00:00.000Z"}),
+        ))
+        .await;
+    let items = w.replies(&w.alice, "?class=opt_out").await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    for r in &items {
+        let (status, body) = w
+            .patch(
+                &w.alice,
+                r["id"].as_str().unwrap(),
+                json!({"class": "other"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(
+        w.address_status(&ada, "ada@work.example").await,
+        "suppressed"
+    );
+    assert_eq!(
+        w.address_status(&bea, "bea@work.example").await,
+        "suppressed"
+    );
+    assert_eq!(w.single_message(&ada).await, 422);
+    assert_eq!(w.single_message(&bea).await, 422);
+}
+
+#[tokio::test]
+async fn the_inbox_lists_newest_first_by_filter_and_marks_read() {
+    // filters project, campaign, class, unread; pagination; an
+    // automatic reply has class null and cannot be classed; problem+json
+    // answers; another organization sees nothing; a colleague's manual
+    // address is not shown.
+    let w = World::new().await;
+    let ada = w.candidate("ada@work.example").await;
+    let bea = w.candidate("bea@work.example").await;
+    let (c1, e1) = w.campaign(0, &ada).await;
+    let (c2, e2) = w.campaign(0, &bea).await;
+    w.local.advance("PT20M").await;
+    let to1 = w.header(&e1, "Reply-To").await;
+    let to2 = w.header(&e2, "Reply-To").await;
+    w.local
+        .inbound(&reply(
+            1,
+            &to1,
+            "ada@work.example",
+            "Sounds interesting, let's talk next week.",
+        ))
+        .await;
+    w.local.advance("PT1M").await;
+    let r = w
+        .local
+        .inbound(&auto_reply(2, &to2, "bea@work.example"))
+        .await;
+    assert_eq!(r["kind"], "auto_reply", "{r}");
+    w.local.advance("PT1M").await;
+    // Bob added a private address of Ada's; she writes from it.
+    w.bob
+        .post(
+            &format!("/v1/candidates/{ada}/emails"),
+            json!({"address": "ada@private.example", "type": "personal"}),
+        )
+        .await;
+    w.local
+        .inbound(&reply(
+            3,
+            &to1,
+            "ada@private.example",
+            "Which company is this for?",
+        ))
+        .await;
+
+    let all = w.replies(&w.alice, "").await;
+    let ids: Vec<&str> = all.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(all.len(), 3, "{all:?}");
+    assert_eq!(all[1]["automatic"], true);
+    assert_eq!(all[1]["class"], Value::Null);
+    assert_eq!(all[2]["class"], "interested");
+    assert_eq!(
+        all[0]["from"],
+        Value::Null,
+        "Bob's manual address, hidden from Alice"
+    );
+    let bobs = w.replies(&w.bob, "").await;
+    assert_eq!(bobs[0]["from"], "ada@private.example");
+
+    let page = w.alice.get("/v1/replies?limit=2").await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let cursor = page["cursor"].as_str().expect("more follow");
+    let next = w
+        .alice
+        .get(&format!("/v1/replies?limit=2&cursor={cursor}"))
+        .await;
+    assert_eq!(next["items"][0]["id"], ids[2]);
+    assert_eq!(next["cursor"], Value::Null);
+
+    let only = |v: Vec<Value>| -> Vec<String> {
+        v.iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let interested: Vec<String> = all
+        .iter()
+        .filter(|r| r["class"] == "interested")
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(interested.contains(&ids[2].to_owned()));
+    assert_eq!(
+        only(w.replies(&w.alice, "?class=interested").await),
+        interested
+    );
+    assert_eq!(
+        only(w.replies(&w.alice, &format!("?campaign_id={c2}")).await),
+        vec![ids[1]]
+    );
+    assert_eq!(
+        only(
+            w.replies(
+                &w.alice,
+                &format!("?project_id={}&campaign_id={c1}", w.project)
+            )
+            .await
+        ),
+        vec![ids[0], ids[2]]
+    );
+    assert!(w.replies(&w.alice, "?project_id=prj_none").await.is_empty());
+
+    let (status, body) = w.patch(&w.alice, ids[2], json!({"read": true})).await;
+    assert_eq!((status, body["read"].clone()), (200, json!(true)));
+    assert_eq!(
+        only(w.replies(&w.bob, "?unread=true").await),
+        vec![ids[0], ids[1]]
+    );
+
+    let (status, body) = w
+        .patch(&w.alice, ids[1], json!({"class": "interested"}))
+        .await;
+    assert_eq!(status, 422, "an automatic reply has no class: {body}");
+    let (status, body) = w.patch(&w.alice, ids[2], json!({"class": "maybe"})).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "class");
+    let (status, _) = w.alice.call("GET", "/v1/replies?class=maybe", None).await;
+    assert_eq!(status, 422);
+    let (status, body) = w
+        .patch(&w.alice, "rpl_unknown", json!({"read": true}))
+        .await;
+    assert_eq!(status, 404, "{body}");
+    let mallory = w.local.as_user("evil", "mallory");
+    assert!(w.replies(&mallory, "").await.is_empty());
+    let (status, _) = w.patch(&mallory, ids[2], json!({"read": false})).await;
+    assert_eq!(
+        status, 404,
+        "a foreign reply answers as an unknown one (R-1.1)"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender() {
+    // `in_reply_to` sends to the address the reply came from,
+    // threads under it ("Re: " subject), from the sender account of the
+    // enrollment replied to; a different `sender_account_id` answers 422,
+    // and so does a caller without sender rights on it.
+    let w = World::new().await;
+    let cand = w
+        .alice
+        .post(
+            "/v1/candidates",
+            json!({"first_name": "Ada", "last_name": "L",
+                   "emails": [{"address": "ada@work.example", "type": "work"},
+                              {"address": "ada@home.example", "type": "personal"}]}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, e1) = w.campaign(0, &cand).await;
+    w.local.advance("PT20M").await;
+    let to = w.header(&e1, "Reply-To").await;
+    let mut raw = reply(
+        7,
+        &to,
+        "ada@home.example",
+        "Sounds interesting, let's talk next week.",
+    );
+    raw = raw.replace("Subject: Re: Hello", "Subject: Your role");
+    w.local.inbound(&raw).await;
+    let id = w.replies(&w.alice, "").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/v1/candidates/{cand}/messages");
+    let (status, body) = w
+        .alice
+        .call(
+            "POST",
+            &path,
+            Some(json!({"sender_account_id": w.accounts[1], "in_reply_to": id, "body": "<p>Great</p>"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "sender_account_id");
+    let (status, body) = w
+        .bob
+        .call(
+            "POST",
+            &path,
+            Some(json!({"in_reply_to": id, "body": "<p>Great</p>"})),
+        )
+        .await;
+    assert_eq!(status, 422, "Bob may not send from Alice's account: {body}");
+    let (status, body) = w
+        .alice
+        .call(
+            "POST",
+            &path,
+            Some(json!({"in_reply_to": "rpl_nope", "body": "<p>Great</p>"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    let answer = w
+        .alice
+        .post(
+            &path,
+            json!({"in_reply_to": id, "body": "<p>Great, how about Tuesday?</p>"}),
+        )
+        .await;
+    assert_eq!(answer["status"], "sent", "{answer}");
+    assert_eq!(answer["address"], "ada@home.example");
+    let (m, raw) = w.first_sent(answer["id"].as_str().unwrap()).await;
+    assert_eq!(m["from"], "alice@recruit.example");
+    assert_eq!(m["to"], "ada@home.example");
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(msg.subject(), Some("Re: Your role"));
+    assert_eq!(msg.in_reply_to().as_text(), Some("r7@mail.example"));
+    assert!(
+        msg.header_raw("References")
+            .unwrap()
+            .contains("<r7@mail.example>"),
+        "{:?}",
+        msg.header_raw("References")
+    );
+}
