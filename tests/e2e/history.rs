@@ -125,8 +125,9 @@ async fn reply_to_address(w: &World, enrollment: &str) -> String {
 #[tokio::test]
 async fn adding_warns_of_recent_mail_a_reply_and_a_bounce_and_never_refuses() {
     // contacted_recently (90 days, on the service's clock),
-    // replied_before (with the reply's class: none is kept yet, so null),
-    // bounced_before; a warning never refuses.
+    // replied_before (with the reply's class as it stands, R-9.9: after a
+    // user's correction, the corrected one), bounced_before; a warning never
+    // refuses.
     let w = World::new().await;
     let ada = w.candidate("Ada", "ada@x.example").await;
     let bob = w.candidate("Bob", "bob@x.example").await;
@@ -179,9 +180,21 @@ async fn adding_warns_of_recent_mail_a_reply_and_a_bounce_and_never_refuses() {
         .iter()
         .find(|w| w["kind"] == "replied_before")
         .unwrap();
-    assert_eq!(replied["class"], Value::Null);
-    assert!(replied.as_object().unwrap().contains_key("class"));
+    assert_eq!(replied["class"], "interested", "{replied}");
     assert!(replied["at"].as_str().unwrap().starts_with("2026-12-01T"));
+
+    // A user corrects the reply's class; the next warning says so.
+    let replies = w.api.get("/v1/replies").await;
+    let reply_id = replies["items"][0]["id"].as_str().expect("a reply").to_owned();
+    let (status, answer) = w
+        .api
+        .call(
+            "PATCH",
+            &format!("/v1/replies/{reply_id}"),
+            Some(json!({"class": "referral"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
 
     // 91 days later the mail is no longer recent; the reply and the bounce
     // still warn.
@@ -192,6 +205,13 @@ async fn adding_warns_of_recent_mail_a_reply_and_a_bounce_and_never_refuses() {
         warnings_of(&added, &ada),
         vec![("replied_before".to_owned(), first.clone())]
     );
+    let corrected = added["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["kind"] == "replied_before")
+        .unwrap();
+    assert_eq!(corrected["class"], "referral", "{corrected}");
     assert_eq!(
         warnings_of(&added, &bob),
         vec![("bounced_before".to_owned(), first.clone())]

@@ -195,7 +195,7 @@ fn item(
             status_label: e.status.label().to_owned(),
             replied: replied_at.is_some(),
             replied_at: replied_at.map(Timestamp::from),
-            class: uc::reply_class(e),
+            class: c.reply_class.clone(),
             bounced: bounced_at.is_some(),
             bounced_at: bounced_at.map(Timestamp::from),
         },

@@ -6,6 +6,8 @@
 //! them, their campaigns and sender accounts: a bounded number of store calls
 //! per candidate, whatever their history holds.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use outreach_domain::campaign::{Campaign, CampaignKind};
 use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus};
@@ -14,7 +16,14 @@ use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, Org
 use super::Enrollments;
 use crate::error::Error;
 use crate::model::EmailAccount;
-use crate::ports::{Found, Lookup};
+use crate::ports::{Found, Lookup, PageRequest};
+use crate::reply::ReplyFilter;
+
+/// Replies read per page when looking for an enrollment's reply.
+const REPLY_PAGE: u32 = 50;
+/// Pages of a campaign's replies read at most for one enrollment's class
+/// (its 1,000 latest replies; an older reply's class reads as unknown).
+const REPLY_PAGES: usize = 20;
 
 /// "Within the last 90 days" of `contacted_recently`.
 pub const RECENT: Duration = Duration::days(90);
@@ -50,6 +59,8 @@ pub struct Contact {
     pub enrollment: Enrollment,
     pub campaign: Option<Campaign>,
     pub sender: Option<EmailAccount>,
+    /// The class of the enrollment's reply as it stands now, if it was replied to.
+    pub reply_class: Option<String>,
 }
 
 impl Contact {
@@ -92,15 +103,15 @@ pub fn bounced_at(e: &Enrollment) -> Option<DateTime<Utc>> {
         .max()
 }
 
-/// The reply's class of `e`: none is kept with an enrollment yet.
-pub fn reply_class(_e: &Enrollment) -> Option<String> {
-    None
-}
+/// The classes of the replies to some enrollments, by enrollment.
+pub type ReplyClasses = HashMap<EnrollmentId, String>;
 
-/// The warnings of one candidate's other enrollments, latest of each kind.
+/// The warnings of one candidate's other enrollments, latest of each
+/// kind; `classes` gives a reply's class as it stands now.
 pub fn warnings(
     candidate: &CandidateId,
     others: &[Enrollment],
+    classes: &ReplyClasses,
     now: DateTime<Utc>,
 ) -> Vec<Warning> {
     let mut out: Vec<Warning> = Vec::new();
@@ -127,7 +138,12 @@ pub fn warnings(
             note(WarningKind::ContactedRecently, e, at, None);
         }
         if let Some(at) = replied_at(e) {
-            note(WarningKind::RepliedBefore, e, at, reply_class(e));
+            note(
+                WarningKind::RepliedBefore,
+                e,
+                at,
+                classes.get(&e.id).cloned(),
+            );
         }
         if let Some(at) = bounced_at(e) {
             note(WarningKind::BouncedBefore, e, at, None);
@@ -185,7 +201,48 @@ impl Enrollments<'_> {
         let others = self
             .enrollments_of(org, candidate, Some(enrollment))
             .await?;
-        Ok(warnings(candidate, &others, self.now()))
+        let classes = self.reply_classes(org, &others).await?;
+        Ok(warnings(candidate, &others, &classes, self.now()))
+    }
+
+    /// The class of the latest reply (not an automatic one) to each replied
+    /// enrollment of `enrollments`: one query of its campaign's replies each
+    /// (a candidate has few), read from the reply records, so a user's
+    /// correction (`PATCH /v1/replies/{id}`) shows.
+    pub(crate) async fn reply_classes(
+        &self,
+        org: &OrgId,
+        enrollments: &[Enrollment],
+    ) -> Result<ReplyClasses, Error> {
+        let mut out = ReplyClasses::new();
+        for e in enrollments.iter().filter(|e| replied_at(e).is_some()) {
+            let filter = ReplyFilter {
+                campaign_id: Some(e.campaign_id.clone()),
+                ..ReplyFilter::default()
+            };
+            let mut page = PageRequest {
+                limit: REPLY_PAGE,
+                after: None,
+            };
+            // Newest first: the first reply of `e` with a class is its latest.
+            // At most REPLY_PAGES pages of its campaign's replies are read.
+            'pages: for _ in 0..REPLY_PAGES {
+                let found = self.store.list_replies(org, &filter, &page).await?;
+                for r in &found.items {
+                    if r.enrollment_id == e.id
+                        && let Some(class) = r.class
+                    {
+                        out.insert(e.id.clone(), class.as_str().to_owned());
+                        break 'pages;
+                    }
+                }
+                match found.next {
+                    Some(after) => page.after = Some(after),
+                    None => break,
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// the candidate's enrollments and single messages, newest first,
@@ -196,6 +253,7 @@ impl Enrollments<'_> {
         candidate: &CandidateId,
     ) -> Result<Vec<Contact>, Error> {
         let enrollments = self.enrollments_of(org, candidate, None).await?;
+        let classes = self.reply_classes(org, &enrollments).await?;
         let mut campaign_ids: Vec<CampaignId> =
             enrollments.iter().map(|e| e.campaign_id.clone()).collect();
         campaign_ids.sort();
@@ -237,10 +295,12 @@ impl Enrollments<'_> {
                         .find(|a| a.id == c.sender_account_id)
                         .cloned()
                 });
+                let reply_class = classes.get(&e.id).cloned();
                 Contact {
                     enrollment: e,
                     campaign,
                     sender,
+                    reply_class,
                 }
             })
             .collect();
