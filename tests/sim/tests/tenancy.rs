@@ -103,6 +103,7 @@ struct Acme {
     template: String,
     campaign: String,
     enrollment: String,
+    reply: String,
     secrets: Vec<String>,
 }
 
@@ -229,7 +230,8 @@ async fn acme(w: &World) -> Acme {
         s.sending().run_job(&wake_up.job).await.unwrap();
         w.scheduler.complete(&wake_up).unwrap();
     }
-    s.sending()
+    let (_, single) = s
+        .sending()
         .send_single(
             &alice,
             &id,
@@ -259,8 +261,44 @@ async fn acme(w: &World) -> Acme {
         )
         .await
         .unwrap();
+    // The candidate answers: a reply on Alice's inbox.
+    // A reply to the single message, so that the campaign keeps running.
+    let token = single.reply_token;
+    let raw = format!(
+        "From: Z <zq@work-secret.example>\r\nTo: reply+{token}@{}\r\nSubject: Re: Acme-Secret\r\nMessage-ID: <acme-secret-reply@work-secret.example>\r\n\r\nSounds good, let's talk.\r\n",
+        s.config().reply_domain
+    );
+    s.returns()
+        .handle_inbound(
+            raw.as_bytes(),
+            // No DMARC pass: only the token matches, so the
+            // campaign's enrollment keeps running.
+            outreach_app::usecases::returns::inbound::Verdicts {
+                sender_authenticated: false,
+            },
+        )
+        .await
+        .unwrap();
+    let reply = s
+        .returns()
+        .replies(
+            &alice,
+            &Default::default(),
+            &outreach_app::ports::PageRequest {
+                limit: 1,
+                after: None,
+            },
+        )
+        .await
+        .unwrap()
+        .items[0]
+        .reply
+        .id
+        .clone();
     Acme {
+        reply: reply.clone(),
         secrets: vec![
+            reply,
             account.id.to_string(),
             id.clone(),
             project.id.clone(),
@@ -295,6 +333,7 @@ fn with_ids(path: &str, a: &Acme) -> String {
                 "templates" => a.template.clone(),
                 "campaigns" => a.campaign.clone(),
                 "email-accounts" => a.account.clone(),
+                "replies" => a.reply.clone(),
                 other => panic!("no id for /v1/{other}/{{id}}"),
             },
             "{eid}" => a.enrollment.clone(),
