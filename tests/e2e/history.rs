@@ -185,7 +185,10 @@ async fn adding_warns_of_recent_mail_a_reply_and_a_bounce_and_never_refuses() {
 
     // A user corrects the reply's class; the next warning says so.
     let replies = w.api.get("/v1/replies").await;
-    let reply_id = replies["items"][0]["id"].as_str().expect("a reply").to_owned();
+    let reply_id = replies["items"][0]["id"]
+        .as_str()
+        .expect("a reply")
+        .to_owned();
     let (status, answer) = w
         .api
         .call(

@@ -162,6 +162,14 @@ pub fn render_step(
     })
 }
 
+/// Template source that renders to `text` exactly, whatever it holds: text
+/// from outside (a candidate's reply subject, R-12.2) used where a template
+/// is expected is never read as merge fields or tags. Every `{` becomes an
+/// expression printing it, so no tag, expression or comment can open.
+pub fn literal(text: &str) -> String {
+    text.replace('{', "{{ \"{\" }}")
+}
+
 /// Replaces every control character (CR, LF, tab, …) and Unicode line or
 /// paragraph separator with a space, so the value fits on one header line
 ///
@@ -186,6 +194,7 @@ fn non_blank(value: Option<&str>) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+
     use super::*;
     use std::collections::BTreeMap;
     use std::time::{Duration, Instant};
@@ -213,6 +222,17 @@ mod tests {
                 ("candidate".to_owned(), "shadow attempt".to_owned()),
             ]),
         }
+    }
+
+    /// R-12.2 / issue 21: a candidate's reply subject, answered, is text,
+    /// never merge fields or tags.
+    #[test]
+    fn literal_text_renders_as_itself() {
+        let hostile =
+            "Re: {{ candidate.first_name }} {% for x in range(9) %}x{% endfor %} {# c #} {{{ }";
+        let own = literal(hostile);
+        let rendered = render_step(&step(Some(&own), "<p>Hi</p>"), None, &ctx()).expect("renders");
+        assert_eq!(rendered.subject, hostile);
     }
 
     fn step(subject: Option<&str>, body: &str) -> StepSpec {

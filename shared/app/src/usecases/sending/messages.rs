@@ -224,7 +224,11 @@ impl Sending<'_> {
             account_id: campaign.sender_account_id.to_string(),
             address: from.to_string(),
             thread: reply.message_id.clone().into_iter().collect(),
-            subject: re(input.subject.as_deref().unwrap_or(&reply.subject)),
+            // The reply's subject is the candidate's text, never a template.
+            subject: match input.subject.as_deref() {
+                Some(own) => re(own),
+                None => outreach_domain::render::literal(&re(&reply.subject)),
+            },
         }))
     }
 
