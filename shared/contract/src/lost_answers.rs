@@ -21,8 +21,8 @@ use outreach_app::model::{
     UserProfile,
 };
 use outreach_app::ports::{
-    Activity, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest, RevealOutcome,
-    Store, StoreError, Versioned,
+    Activity, CompletionCheck, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest,
+    RevealOutcome, Store, StoreError, Versioned,
 };
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;

@@ -23,8 +23,8 @@ use outreach_app::model::{
     UserProfile,
 };
 use outreach_app::ports::{
-    Activity, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest, RevealOutcome,
-    Store, StoreError, Versioned,
+    Activity, CompletionCheck, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest,
+    RevealOutcome, Store, StoreError, Versioned,
 };
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
@@ -106,6 +106,14 @@ impl Unseen for Vec<EnrollmentId> {
 impl Unseen for Vec<(OrgId, EnrollmentId)> {
     fn without(mut self, unseen: &HashSet<String>) -> Self {
         self.retain(|(_, id)| !unseen.contains(id.as_str()));
+        self
+    }
+}
+
+/// The completion checks are on campaigns, not on enrollments: a lagging
+/// index may miss the newest (an ending write's), never an enrollment.
+impl Unseen for Vec<CompletionCheck> {
+    fn without(self, _: &HashSet<String>) -> Self {
         self
     }
 }

@@ -15,9 +15,9 @@ use outreach_app::model::{
     UserProfile,
 };
 use outreach_app::ports::{
-    Activity, DailyLimits, DayCount, DaySlot, IdSource, Mailer, MailerError, OutboundMail, Page,
-    PageRequest, Queue, RevealOutcome, Scheduler, SchedulerError, SentMail, Store, StoreError,
-    Versioned, WakeUp,
+    Activity, CompletionCheck, DailyLimits, DayCount, DaySlot, IdSource, Mailer, MailerError,
+    OutboundMail, Page, PageRequest, Queue, RevealOutcome, Scheduler, SchedulerError, SentMail,
+    Store, StoreError, Versioned, WakeUp,
 };
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
@@ -581,6 +581,26 @@ impl Store for SimStore {
     ) -> Result<Vec<(OrgId, EnrollmentId)>, StoreError> {
         self.before().await;
         self.inner.list_due(before, limit).await
+    }
+
+    async fn list_completion_checks(
+        &self,
+        shard: u32,
+        limit: u32,
+    ) -> Result<Vec<CompletionCheck>, StoreError> {
+        self.before().await;
+        self.inner.list_completion_checks(shard, limit).await
+    }
+
+    async fn clear_completion_check(
+        &self,
+        check: &CompletionCheck,
+        version: u64,
+    ) -> Result<bool, StoreError> {
+        self.before().await;
+        let r = self.inner.clear_completion_check(check, version).await;
+        self.after_write().await;
+        r
     }
 
     async fn enrollment_of_candidate(

@@ -377,6 +377,8 @@ pub struct World {
     last_complete_sweep: DateTime<Utc>,
     /// Due enrollments the last sweep left unchanged.
     held: HashSet<(String, DateTime<Utc>)>,
+    /// Completion checks a complete sweep left pending (issue 19).
+    checks_held: usize,
     /// Overdue enrollments without a wake-up: (due, first seen overdue).
     overdue: std::collections::HashMap<String, (DateTime<Utc>, DateTime<Utc>)>,
     trace: Vec<String>,
@@ -481,6 +483,7 @@ impl World {
             last_sweep: start,
             last_complete_sweep: start,
             held: HashSet::new(),
+            checks_held: 0,
             overdue: std::collections::HashMap::new(),
             trace: Vec::new(),
             cut: None,
@@ -916,12 +919,33 @@ impl World {
             .map(|(_, at)| at)
             .min();
         let mut at = due.map(|d| (d + self.margin).max(self.last_sweep + Duration::minutes(1)));
-        if !self.held.is_empty() {
+        let checks = self.completion_checks();
+        if checks > self.checks_held {
+            // An enrollment ended (issue 19): the sweeper checks its
+            // campaign's completion within a minute, as it runs every minute.
+            let soon = (self.last_sweep + Duration::minutes(1)).max(self.now());
+            at = Some(at.map_or(soon, |a| a.min(soon)));
+        }
+        if !self.held.is_empty() || checks > 0 {
             // What the sweeper could not move is looked at again hourly.
             let hourly = self.last_sweep + Duration::hours(1);
             at = Some(at.map_or(hourly, |a| a.min(hourly)));
         }
         at.filter(|a| *a <= target)
+    }
+
+    /// How many campaign completion checks are pending (issue 19); the
+    /// embedded store answers without waiting.
+    fn completion_checks(&self) -> usize {
+        use std::task::{Context, Poll, Waker};
+        let mut listed = self.store.list_completion_checks(0, 1000);
+        match listed
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(Ok(found)) => found.len(),
+            _ => 0,
+        }
     }
 
     async fn sweep(&mut self) {
@@ -930,9 +954,11 @@ impl World {
             // A crashed sweep left work undone: the next one, a minute
             // later, looks at everything again.
             self.held.clear();
+            self.checks_held = 0;
             return;
         }
         self.last_complete_sweep = self.last_sweep;
+        self.checks_held = self.completion_checks();
         // Due enrollments the sweeper left as they were (a send held back):
         // sweeping them every minute would change nothing.
         self.held = self
@@ -1355,7 +1381,7 @@ impl World {
             if names.contains(&name) {
                 continue;
             }
-            let stuck = match e.next_due_at {
+            let stuck = match crate::oracle::acted_on_at(&e) {
                 // Nothing will ever look at it again.
                 None => true,
                 Some(d) if d >= now - self.margin - Duration::minutes(1) => false,

@@ -15,10 +15,13 @@
 //! - [`limits`]: the item limit both stores enforce alike (issue 19).
 //! - [`membership`]: a campaign's enrollments read consistently (issue 19).
 //! - [`tallies`]: the Outreach view's counts kept as events happen (issue 19).
+//! - [`completion`]: ended enrollments leave the due index for a campaign's
+//!   completion check (issue 19).
 //!
 //! [`every_store_check!`](crate::every_store_check) names them all, so that the
 //! test file of each store runs every one.
 
+mod completion;
 mod credits;
 mod daily;
 mod inbound;
@@ -42,6 +45,7 @@ use tokio::task::JoinSet;
 
 use crate::fixtures::{self, at};
 
+pub use completion::*;
 pub use credits::*;
 pub use daily::*;
 pub use inbound::*;
@@ -102,6 +106,7 @@ macro_rules! every_store_check {
             enrollments_are_listed_consistently,
             a_lagging_index_hides_nothing_from_the_consistent_list,
             outreach_counts_agree_with_a_recount,
+            an_ended_enrollment_leaves_the_due_index_for_a_completion_check,
         );
     };
 }
