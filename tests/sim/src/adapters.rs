@@ -52,6 +52,9 @@ pub struct Chaos {
     /// A throttling storm: the mail service defers every send
     /// for hours, so that steps leave a day or more late.
     pub throttled: AtomicBool,
+    /// Whether the store's wrappers lose answers and serve indexes stale
+    /// (issue 19): from the end of the organization's setup on.
+    pub store_faults: AtomicBool,
 }
 
 impl Chaos {
@@ -62,6 +65,7 @@ impl Chaos {
             enabled: AtomicBool::new(true),
             mailer: Mutex::new(MailerFaults::default()),
             throttled: AtomicBool::new(false),
+            store_faults: AtomicBool::new(false),
         })
     }
 

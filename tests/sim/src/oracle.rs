@@ -573,7 +573,14 @@ impl Oracle {
 
         // S: the first plan.
         if new.plan_start.is_some() && !s.starts.contains_key(&id) {
-            s.starts.insert(id.clone(), now);
+            // The plan's own S when it is no later than its write and no
+            // earlier than the enrollment (a fan-out that went again after a
+            // lost answer writes a start's plan a minute late, issue 19).
+            let start = new
+                .plan_start
+                .filter(|p| *p <= now && *p >= new.created_at)
+                .unwrap_or(now);
+            s.starts.insert(id.clone(), start);
         }
 
         // The plan itself: strictly increasing, and never on a weekend with skip_weekends.
