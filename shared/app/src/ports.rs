@@ -102,6 +102,20 @@ impl Activity {
     }
 }
 
+/// A reminder that an enrollment of a campaign ended since the sweeper last
+/// looked (issue 19): written in the ending write's own atomic write, so that
+/// the campaign's completion is checked even when the handler dies
+/// after that write. One a store part of the campaign (a counter shard in
+/// DynamoDB), however many enrollments ended: no ended enrollment stays in
+/// the due index for it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CompletionCheck {
+    pub org: OrgId,
+    pub campaign: CampaignId,
+    /// The part of the campaign the reminder is on.
+    pub part: u32,
+}
+
 /// The answer to a reveal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RevealOutcome {
@@ -341,6 +355,21 @@ pub trait Store: Send + Sync {
             Ok(Vec::new())
         }
     }
+    /// The completion checks pending in partition `shard` of the due index
+    /// (below [`Store::due_shards`]), at most `limit` (issue 19).
+    async fn list_completion_checks(
+        &self,
+        shard: u32,
+        limit: u32,
+    ) -> Result<Vec<CompletionCheck>, StoreError>;
+    /// Removes `check` unless an enrollment of its part of the campaign ended
+    /// since the campaign was read at `version` (then `Ok(false)`, and the
+    /// check stays for the next sweep).
+    async fn clear_completion_check(
+        &self,
+        check: &CompletionCheck,
+        version: u64,
+    ) -> Result<bool, StoreError>;
     async fn enrollment_of_candidate(
         &self,
         org: &OrgId,

@@ -475,6 +475,18 @@ async fn one_campaign_step_end_to_end() {
         !lines.iter().any(|l| l.pk == list_pk),
         "a send writes nothing to the campaign's enrollment list: {lines:?}"
     );
+    // Issue 19 item 6: the claim writes no due-index key (its lease is in
+    // the item); only the record moves the key to step 2 (a delete and a
+    // put). The claim used to move it to the lease's end first: 4 writes.
+    let due_index: Vec<_> = lines
+        .iter()
+        .filter(|l| l.kind == "wcu" && l.at == keys::GSI3)
+        .collect();
+    assert_eq!(
+        due_index.iter().map(|l| l.units).sum::<usize>(),
+        2,
+        "GSI3 writes of a sent step: {due_index:?}"
+    );
     assert_eq!(
         outcome,
         JobOutcome::Sent {

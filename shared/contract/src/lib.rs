@@ -11,8 +11,10 @@
 //!
 //! [`LostAnswers`] wraps any store to lose the answers of writes that applied,
 //! for the application's tests (issue 19); [`StaleIndexes`] serves the reads
-//! DynamoDB answers from an index stale.
+//! DynamoDB answers from an index stale. Both also inject their faults at
+//! random from a seed ([`chance::Chance`]), for the simulation.
 
+pub mod chance;
 pub mod fixtures;
 #[macro_use]
 mod methods;

@@ -21,8 +21,8 @@ use outreach_app::model::{
     UserProfile,
 };
 use outreach_app::ports::{
-    Activity, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest, RevealOutcome,
-    Store, StoreError, Versioned,
+    Activity, CompletionCheck, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest,
+    RevealOutcome, Store, StoreError, Versioned,
 };
 use outreach_app::reply::{Reply, ReplyFilter};
 use outreach_domain::EmailAddress;
@@ -30,6 +30,8 @@ use outreach_domain::campaign::Campaign;
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::Enrollment;
 use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId, UserId};
+
+use crate::chance::Chance;
 
 /// The error a lost answer reads as.
 pub const LOST: &str = "the connection closed before the answer (injected)";
@@ -42,6 +44,8 @@ pub struct LostAnswers {
     lost: AtomicUsize,
     /// Every call of each method, answered or not (what a use case costs).
     calls: Mutex<HashMap<&'static str, usize>>,
+    /// Loses the answer of any applied write at random (the simulation).
+    random: Option<Chance>,
 }
 
 impl LostAnswers {
@@ -51,6 +55,21 @@ impl LostAnswers {
             armed: Mutex::new(HashMap::new()),
             lost: AtomicUsize::new(0),
             calls: Mutex::new(HashMap::new()),
+            random: None,
+        }
+    }
+
+    /// Besides what is armed, loses the answer of each applied write when
+    /// `chance` comes up heads (seeded: reproducible for the same calls).
+    pub fn at_random(mut self, chance: Chance) -> Self {
+        self.random = Some(chance);
+        self
+    }
+
+    /// Changes the probability of [`LostAnswers::at_random`] (0: none lost).
+    pub fn set_random(&self, per_million: u32) {
+        if let Some(chance) = &self.random {
+            chance.set(per_million);
         }
     }
 
@@ -82,14 +101,18 @@ impl LostAnswers {
     ) -> Result<T, StoreError> {
         let value = answer?;
         let mut armed = self.armed.lock().expect("armed");
-        match armed.get_mut(method) {
+        let lose = match armed.get_mut(method) {
             Some(n) if *n > 0 => {
                 *n -= 1;
-                self.lost.fetch_add(1, Ordering::SeqCst);
-                Err(StoreError::Unavailable(LOST.into()))
+                true
             }
-            _ => Ok(value),
+            _ => self.random.as_ref().is_some_and(Chance::heads),
+        };
+        if lose {
+            self.lost.fetch_add(1, Ordering::SeqCst);
+            return Err(StoreError::Unavailable(LOST.into()));
         }
+        Ok(value)
     }
 }
 

@@ -46,6 +46,8 @@ macro_rules! store_methods {
             index list_due(before: DateTime<Utc>, limit: u32) -> Vec<(OrgId, EnrollmentId)>;
             index list_due_in(shard: u32, before: DateTime<Utc>, limit: u32)
                 -> Vec<(OrgId, EnrollmentId)>;
+            index list_completion_checks(shard: u32, limit: u32) -> Vec<CompletionCheck>;
+            write clear_completion_check(check: &CompletionCheck, version: u64) -> bool;
             index enrollment_of_candidate(org: &OrgId, campaign: &CampaignId, candidate: &CandidateId)
                 -> Option<EnrollmentId>;
             index enrollments_of_candidate_in_org(org: &OrgId, candidate: &CandidateId)

@@ -12,7 +12,7 @@
 //! store.lag();
 //! ```
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -23,8 +23,8 @@ use outreach_app::model::{
     UserProfile,
 };
 use outreach_app::ports::{
-    Activity, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest, RevealOutcome,
-    Store, StoreError, Versioned,
+    Activity, CompletionCheck, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest,
+    RevealOutcome, Store, StoreError, Versioned,
 };
 use outreach_app::reply::{Reply, ReplyFilter};
 use outreach_domain::EmailAddress;
@@ -33,12 +33,19 @@ use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::Enrollment;
 use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId, UserId};
 
+use crate::chance::Chance;
+
 /// A store whose index reads miss the enrollments created while it lags.
 pub struct StaleIndexes {
     inner: Arc<dyn Store>,
     lagging: AtomicBool,
     /// Enrollments created while lagging, not yet in the indexes.
     unseen: Mutex<HashSet<String>>,
+    /// At random (the simulation): an enrollment created is missed by the
+    /// next 1..=`reads` index reads, with the chance's probability.
+    random: Option<(Chance, u32)>,
+    /// Enrollments missed at random, with the index reads they still miss.
+    recent: Mutex<HashMap<String, u32>>,
 }
 
 impl StaleIndexes {
@@ -47,6 +54,24 @@ impl StaleIndexes {
             inner,
             lagging: AtomicBool::new(false),
             unseen: Mutex::new(HashSet::new()),
+            random: None,
+            recent: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Besides [`StaleIndexes::lag`]: each enrollment created is missed by
+    /// the next 1 to `reads` index reads when `chance` comes up heads
+    /// (seeded: reproducible for the same calls).
+    pub fn at_random(mut self, chance: Chance, reads: u32) -> Self {
+        self.random = Some((chance, reads.max(1)));
+        self
+    }
+
+    /// Changes the probability of [`StaleIndexes::at_random`] (0: none
+    /// missed from now on; those missed already catch up as they would).
+    pub fn set_random(&self, per_million: u32) {
+        if let Some((chance, _)) = &self.random {
+            chance.set(per_million);
         }
     }
 
@@ -68,14 +93,34 @@ impl StaleIndexes {
     }
 
     fn created(&self, answer: &Result<(), StoreError>, e: &Enrollment) {
-        if answer.is_ok() && self.lagging.load(Ordering::SeqCst) {
+        if answer.is_err() {
+            return;
+        }
+        if self.lagging.load(Ordering::SeqCst) {
             self.unseen.lock().expect("unseen").insert(e.id.to_string());
+        } else if let Some((chance, reads)) = &self.random
+            && chance.heads()
+        {
+            let n = chance.up_to(*reads);
+            self.recent
+                .lock()
+                .expect("recent")
+                .insert(e.id.to_string(), n);
         }
     }
 
     fn stale<T: Unseen>(&self, answer: Result<T, StoreError>) -> Result<T, StoreError> {
-        let unseen = self.unseen.lock().expect("unseen");
-        answer.map(|a| a.without(&unseen))
+        let mut missed = self.unseen.lock().expect("unseen").clone();
+        {
+            let mut recent = self.recent.lock().expect("recent");
+            missed.extend(recent.keys().cloned());
+            // Each index read brings the index closer to caught up.
+            recent.retain(|_, n| {
+                *n -= 1;
+                *n > 0
+            });
+        }
+        answer.map(|a| a.without(&missed))
     }
 }
 
@@ -107,6 +152,14 @@ impl Unseen for Vec<EnrollmentId> {
 impl Unseen for Vec<(OrgId, EnrollmentId)> {
     fn without(mut self, unseen: &HashSet<String>) -> Self {
         self.retain(|(_, id)| !unseen.contains(id.as_str()));
+        self
+    }
+}
+
+/// The completion checks are on campaigns, not on enrollments: a lagging
+/// index may miss the newest (an ending write's), never an enrollment.
+impl Unseen for Vec<CompletionCheck> {
+    fn without(self, _: &HashSet<String>) -> Self {
         self
     }
 }

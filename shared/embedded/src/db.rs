@@ -58,6 +58,11 @@ CREATE TABLE IF NOT EXISTS docs (
     PRIMARY KEY (kind, id)
 );
 CREATE INDEX IF NOT EXISTS docs_by_parent ON docs (kind, org, parent, id);
+CREATE TABLE IF NOT EXISTS completion_checks (
+    org      TEXT NOT NULL,
+    campaign TEXT NOT NULL,
+    PRIMARY KEY (org, campaign)
+);
 CREATE TABLE IF NOT EXISTS orgs (
     org     TEXT PRIMARY KEY,
     balance INTEGER NOT NULL

@@ -65,6 +65,7 @@ impl Identities for AllSendable {
 struct World {
     service: Arc<Service>,
     store: Arc<LostAnswers>,
+    scheduler: Arc<LocalScheduler>,
     clock: Arc<LocalClock>,
     mailer: Arc<Counted>,
     who: Identity,
@@ -79,6 +80,12 @@ fn at(s: &str) -> DateTime<Utc> {
 
 impl World {
     fn new() -> World {
+        World::with(|_| {})
+    }
+
+    fn with(change: impl FnOnce(&mut Config)) -> World {
+        let mut config = Config::local(3000);
+        change(&mut config);
         let dir = tempfile::tempdir().expect("a folder");
         let db = Db::in_memory().expect("a database");
         let clock = Arc::new(LocalClock::manual(db.clone(), at("2026-12-01T14:00:00Z")));
@@ -100,13 +107,14 @@ impl World {
                 ids,
                 auth: Arc::new(Hs256Authenticator::new(b"test")),
                 identities: Arc::new(AllSendable),
-                queue: scheduler,
+                queue: scheduler.clone(),
             },
-            Config::local(3000),
+            config,
         );
         World {
             service,
             store,
+            scheduler,
             clock,
             mailer,
             who: Identity {
@@ -310,4 +318,42 @@ async fn a_record_whose_answer_was_lost_is_never_sent_again() {
     assert_eq!(e.steps[0].attempts[0].state, AttemptState::Sent);
     assert!(!e.steps[0].attempts[0].unconfirmed);
     assert_eq!(w.hand_offs(), 1);
+}
+
+/// Issue 19: a fan-out chunk whose write's answer was lost fails; local mode
+/// drops a failed job, and nothing else plans the campaign's enrollments
+/// . The chunk queues itself again a minute later.
+#[tokio::test]
+async fn a_fan_out_chunk_that_lost_an_answer_goes_again() {
+    let w = World::with(|c| c.plan_first_chunk_in_request = false);
+    let (_, id) = w.started(None).await;
+    assert!(
+        w.enrollment(&id).await.next_due_at.is_none(),
+        "not planned yet"
+    );
+    let now = w.clock.now();
+    let queued = w
+        .scheduler
+        .next_due(now)
+        .expect("the scheduler answers")
+        .expect("the start queued its fan-out");
+    assert!(matches!(queued.job, Job::PlanChunk { .. }));
+    w.store.lose_next("update_enrollment", 1);
+    assert!(w.service.sending().run_job(&queued.job).await.is_err());
+    // As the local runtime does with a failed job: dropped.
+    w.scheduler.complete(&queued).expect("removed");
+    let again = w
+        .scheduler
+        .next_due(now + Duration::minutes(1))
+        .expect("the scheduler answers")
+        .expect("the chunk goes again");
+    assert!(again.name.contains(".failed"), "{}", again.name);
+    assert_eq!(again.job, queued.job);
+    w.clock.set(again.at);
+    w.service
+        .sending()
+        .run_job(&again.job)
+        .await
+        .expect("the chunk runs");
+    assert!(w.enrollment(&id).await.next_due_at.is_some(), "planned");
 }

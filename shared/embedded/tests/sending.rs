@@ -744,3 +744,51 @@ async fn a_wake_up_without_or_with_a_wrong_candidate_reads_the_enrollments_own()
         assert_eq!(w.calls(), 1);
     }
 }
+
+#[tokio::test]
+async fn an_ended_enrollment_leaves_the_due_index_and_the_sweeper_still_completes_its_campaign() {
+    // issue 19: the write that ends an enrollment removes its due
+    // entry; when its handler dies before the campaign's completion check,
+    // the check written with the end has the sweeper complete the campaign.
+    let w = World::new();
+    let (cid, eid) = w.ada_at_work().await;
+    let v = w
+        .store
+        .get_enrollment(&w.who.org_id, &eid)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut e = v.value;
+    let was_open = e.is_open();
+    let now = at("2026-12-01T14:05:00Z");
+    w.clock.set(now);
+    e.end(EnrollmentStatus::Removed, now).unwrap();
+    assert!(e.settle(was_open, now));
+    // The handler's write, and then it dies.
+    w.store
+        .update_enrollment(&e, v.version, Activity::Ended)
+        .await
+        .unwrap();
+    let due = w
+        .store
+        .list_due(at("2027-01-01T00:00:00Z"), 100)
+        .await
+        .unwrap();
+    assert!(due.is_empty(), "nothing ended is due: {due:?}");
+    let campaign = |w: &World| {
+        let (store, org, cid) = (w.store.clone(), w.who.org_id.clone(), cid.clone());
+        async move { store.get_campaign(&org, &cid).await.unwrap().unwrap().value }
+    };
+    assert_eq!(campaign(&w).await.status, CampaignStatus::Running);
+    w.clock.set(at("2026-12-01T14:10:00Z"));
+    let report = w
+        .service
+        .sending()
+        .sweep(Duration::minutes(2))
+        .await
+        .unwrap();
+    assert_eq!(report.completion_checks, 1, "{report:?}");
+    assert_eq!(campaign(&w).await.status, CampaignStatus::Completed);
+    let again = w.service.sending().sweep(Duration::zero()).await.unwrap();
+    assert_eq!(again.completion_checks, 0, "the check was cleared");
+}

@@ -53,6 +53,11 @@ fn classify(index: &str, pk: &str, shards: &BTreeMap<String, f64>) -> (&'static 
         ("GSI3", p) if p.starts_with("DUE#") => {
             ("due index shard (GSI3)", Scope::Service, shard("due"))
         }
+        ("GSI3", p) if p.starts_with("CHECK#") => (
+            "completion check shard (GSI3)",
+            Scope::Service,
+            shard("due"),
+        ),
         (_, p) if p.starts_with("TALLY#") => {
             ("campaign counter shard", Scope::Campaign, shard("tally"))
         }

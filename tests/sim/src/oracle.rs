@@ -220,6 +220,14 @@ fn find_token(raw: &str, needle: &str, stop: &[char]) -> Option<String> {
 
 /// Whether an enrollment can still send and nothing but the service's own
 /// wake-ups or sweeper is needed for it to do so.
+/// When the sweeper acts on an enrollment: its due instant, or the end of
+/// the lease of a claim in flight if later (issue 19: a claim writes no due
+/// key; the sweeper reads the lease in the item).
+pub fn acted_on_at(e: &Enrollment) -> Option<DateTime<Utc>> {
+    let due = e.next_due_at?;
+    Some(e.live_claim_lease().map_or(due, |lease| lease.max(due)))
+}
+
 pub fn needs_progress(e: &Enrollment, campaign: CampaignStatus) -> bool {
     let sendable = match e.status {
         EnrollmentStatus::NotStarted | EnrollmentStatus::InProgress => {
@@ -407,12 +415,14 @@ impl Oracle {
         self.lock().latest.get(id).cloned()
     }
 
-    /// Enrollments due at or before `before` (what the sweeper would find), as (id, due).
+    /// Enrollments due at or before `before` (what the sweeper would act
+    /// on), as (id, due). A claim keeps its due instant (issue 19); the
+    /// sweeper acts on it once its lease ended.
     pub fn due(&self, before: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
         self.lock()
             .latest
             .values()
-            .filter_map(|e| Some((e.id.to_string(), e.next_due_at?)))
+            .filter_map(|e| Some((e.id.to_string(), acted_on_at(e)?)))
             .filter(|(_, d)| *d <= before)
             .collect()
     }
@@ -563,7 +573,14 @@ impl Oracle {
 
         // S: the first plan.
         if new.plan_start.is_some() && !s.starts.contains_key(&id) {
-            s.starts.insert(id.clone(), now);
+            // The plan's own S when it is no later than its write and no
+            // earlier than the enrollment (a fan-out that went again after a
+            // lost answer writes a start's plan a minute late, issue 19).
+            let start = new
+                .plan_start
+                .filter(|p| *p <= now && *p >= new.created_at)
+                .unwrap_or(now);
+            s.starts.insert(id.clone(), start);
         }
 
         // The plan itself: strictly increasing, and never on a weekend with skip_weekends.

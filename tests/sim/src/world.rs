@@ -15,6 +15,8 @@ use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::{AddCandidates, Overrides};
 use outreach_app::usecases::returns::inbound::Verdicts;
 use outreach_app::{Config, Error, Ports, Service};
+use outreach_contract::chance::Chance;
+use outreach_contract::{LostAnswers, StaleIndexes};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::{
     CampaignStatus, RecipientSetting, StepSpec, TimezoneMode, WhenToSend,
@@ -376,8 +378,14 @@ pub struct World {
     /// The last sweep that ran to its end: only such a sweep must have acted
     /// on everything overdue (a crashed one runs again, R-8.1).
     last_complete_sweep: DateTime<Utc>,
+    /// The complete sweep before it.
+    before_last_complete_sweep: DateTime<Utc>,
     /// Due enrollments the last sweep left unchanged.
     held: HashSet<(String, DateTime<Utc>)>,
+    /// Completion checks a complete sweep left pending (issue 19).
+    checks_held: usize,
+    /// User requests that answered a lost store answer, for the client to retry.
+    lost_requests: Vec<Task>,
     /// Overdue enrollments without a wake-up: (due, first seen overdue).
     overdue: std::collections::HashMap<String, (DateTime<Utc>, DateTime<Utc>)>,
     trace: Vec<String>,
@@ -390,6 +398,48 @@ pub struct World {
 
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> Option<&'a T> {
     items.choose(rng)
+}
+
+/// Writes whose answer is lost at random (of every applied write), and
+/// enrollments an index read misses at random (of every enrollment created,
+/// for the next 1 to [`STALE_READS`] index reads), at a run's fault scale 1;
+/// `SIM_LOST_ANSWERS` / `SIM_STALE_INDEXES` (per million) replace them, e.g.
+/// 0 to replay a run without them.
+const LOST_ANSWERS: f64 = 0.01;
+const STALE_INDEXES: f64 = 0.1;
+const STALE_READS: u32 = 3;
+
+/// The service's store (issue 19): the observed embedded store behind the
+/// contract suite's fault-injecting wrappers, an index that lags and answers
+/// that get lost after the write applied, both seeded from the run's seed and
+/// off whenever the run's faults are. Observed below the faults, so the oracle
+/// sees every write that applied, answered or not.
+fn faulty_store(
+    observed: Arc<SimStore>,
+    seed: u64,
+    scale: f64,
+    chaos: &Arc<Chaos>,
+) -> Arc<dyn Store> {
+    let per_million = |var: &str, p: f64| {
+        std::env::var(var)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or((p * scale * 1e6) as u32)
+    };
+    let gate = || {
+        let chaos = chaos.clone();
+        move || chaos.enabled.load(Ordering::Relaxed) && chaos.store_faults.load(Ordering::Relaxed)
+    };
+    let stale = Chance::new(
+        seed ^ 0x57a1_e000,
+        per_million("SIM_STALE_INDEXES", STALE_INDEXES),
+    );
+    let lost = Chance::new(
+        seed ^ 0x1057_a000,
+        per_million("SIM_LOST_ANSWERS", LOST_ANSWERS),
+    );
+    let stale = StaleIndexes::new(observed).at_random(stale.when(gate()), STALE_READS);
+    Arc::new(LostAnswers::new(Arc::new(stale)).at_random(lost.when(gate())))
 }
 
 impl World {
@@ -435,13 +485,14 @@ impl World {
             inner: scheduler.clone(),
             chaos: chaos.clone(),
         });
+        let observed = Arc::new(SimStore {
+            inner: store.clone(),
+            oracle: oracle.clone(),
+            chaos: chaos.clone(),
+        });
         let service = Service::new(
             Ports {
-                store: Arc::new(SimStore {
-                    inner: store.clone(),
-                    oracle: oracle.clone(),
-                    chaos: chaos.clone(),
-                }),
+                store: faulty_store(observed, seed, scale, &chaos),
                 scheduler: sim_scheduler.clone(),
                 queue: sim_scheduler,
                 mailer: Arc::new(SimMailer {
@@ -481,7 +532,10 @@ impl World {
             crash_rate: 0.08 * scale,
             last_sweep: start,
             last_complete_sweep: start,
+            before_last_complete_sweep: start,
             held: HashSet::new(),
+            checks_held: 0,
+            lost_requests: Vec::new(),
             overdue: std::collections::HashMap::new(),
             trace: Vec::new(),
             cut: None,
@@ -676,6 +730,9 @@ impl World {
             ));
             self.campaigns.push(Camp { id: c.id });
         }
+        // From here on the store loses answers and its indexes lag (issue
+        // 19): what set the organization up above expects its answers.
+        self.chaos.store_faults.store(true, Ordering::Relaxed);
         for ci in 0..self.campaigns.len() {
             let ids: Vec<String> = self
                 .candidates
@@ -746,6 +803,23 @@ impl World {
     /// adapters' yield points in a seeded order) and waits for them; a handler
     /// scripted to crash parks and is aborted. Returns the crashed tasks.
     async fn run_tasks(&mut self, tasks: Vec<(Task, Crash)>) -> Vec<Task> {
+        let mut crashed = self.run_tasks_once(tasks).await;
+        // A client retries a request that answered a 500 (a store answer
+        // lost, issue 19), a few times.
+        for _ in 0..3 {
+            let again = std::mem::take(&mut self.lost_requests);
+            if again.is_empty() {
+                break;
+            }
+            self.log("» the client retries after a 500".into());
+            let again = again.into_iter().map(|t| (t, Crash::None)).collect();
+            crashed.extend(self.run_tasks_once(again).await);
+        }
+        self.lost_requests.clear();
+        crashed
+    }
+
+    async fn run_tasks_once(&mut self, tasks: Vec<(Task, Crash)>) -> Vec<Task> {
         let concurrent = tasks.len() > 1;
         self.chaos.concurrent.store(concurrent, Ordering::Relaxed);
         let mut running = Vec::new();
@@ -785,6 +859,17 @@ impl World {
                 continue;
             }
             match join.await {
+                Ok(outcome) if outcome.contains(outreach_contract::lost_answers::LOST) => {
+                    // The store applied a write and its answer was lost
+                    // (issue 19): the handler failed as if it had crashed
+                    // there, and is retried like one.
+                    self.log(format!("{prefix}{label} → lost a store answer: {outcome}"));
+                    if task.may_crash() {
+                        crashed.push(task);
+                    } else {
+                        self.lost_requests.push(task);
+                    }
+                }
                 Ok(outcome) => {
                     if outcome.contains("Internal(") {
                         self.oracle.violate(
@@ -838,7 +923,11 @@ impl World {
         let crashed = self.run_tasks(with_crash).await;
         let count = crashed.len();
         for task in crashed {
-            if self.rng.random_bool(0.7) {
+            // A fan-out chunk's message stays queued while its handler runs
+            // (SQS' visibility timeout; local mode removes a wake-up once its
+            // job ran): one whose handler died is delivered again.
+            let kept = matches!(task, Task::Job(Job::PlanChunk { .. }));
+            if self.rng.random_bool(0.7) || kept {
                 self.later.push(Redelivery { task, until });
             }
         }
@@ -851,10 +940,10 @@ impl World {
         let job = wake_up.job.clone();
         let before = self.plan_version_of(&job);
         let roll: f64 = self.rng.random();
-        if self.faults_on() && roll < 0.06 {
+        let crashed = if self.faults_on() && roll < 0.06 {
             // Fired twice at once (at-least-once delivery).
-            self.run_background(vec![Task::Job(job.clone()), Task::Job(job)])
-                .await;
+            self.run_background(vec![Task::Job(job.clone()), Task::Job(job.clone())])
+                .await
         } else {
             if self.faults_on() && roll < 0.11 {
                 // Fired again later, after the plan may have moved.
@@ -864,11 +953,25 @@ impl World {
                 });
             }
             let outcome_at = self.trace.len();
-            self.run_background(vec![Task::Job(job.clone())]).await;
+            let crashed = self.run_background(vec![Task::Job(job.clone())]).await;
             self.check_stale(&job, before, outcome_at);
-        }
+            crashed
+        };
         if let Err(e) = self.scheduler.complete(wake_up) {
             self.oracle.violate("internal", format!("complete: {e}"));
+        }
+        if crashed > 0 && matches!(job, Job::PlanChunk { .. }) {
+            // A fan-out chunk's message stays queued while its handler runs:
+            // one whose handler died comes back after the visibility timeout.
+            let again = WakeUp {
+                name: format!("{}.again{}", wake_up.name, self.now().timestamp()),
+                at: self.now() + Duration::minutes(1),
+                job,
+            };
+            use outreach_app::ports::Scheduler;
+            if let Err(e) = self.scheduler.schedule(&again).await {
+                self.oracle.violate("internal", format!("schedule: {e}"));
+            }
         }
     }
 
@@ -917,12 +1020,33 @@ impl World {
             .map(|(_, at)| at)
             .min();
         let mut at = due.map(|d| (d + self.margin).max(self.last_sweep + Duration::minutes(1)));
-        if !self.held.is_empty() {
+        let checks = self.completion_checks();
+        if checks > self.checks_held {
+            // An enrollment ended (issue 19): the sweeper checks its
+            // campaign's completion within a minute, as it runs every minute.
+            let soon = (self.last_sweep + Duration::minutes(1)).max(self.now());
+            at = Some(at.map_or(soon, |a| a.min(soon)));
+        }
+        if !self.held.is_empty() || checks > 0 {
             // What the sweeper could not move is looked at again hourly.
             let hourly = self.last_sweep + Duration::hours(1);
             at = Some(at.map_or(hourly, |a| a.min(hourly)));
         }
         at.filter(|a| *a <= target)
+    }
+
+    /// How many campaign completion checks are pending (issue 19); the
+    /// embedded store answers without waiting.
+    fn completion_checks(&self) -> usize {
+        use std::task::{Context, Poll, Waker};
+        let mut listed = self.store.list_completion_checks(0, 1000);
+        match listed
+            .as_mut()
+            .poll(&mut Context::from_waker(Waker::noop()))
+        {
+            Poll::Ready(Ok(found)) => found.len(),
+            _ => 0,
+        }
     }
 
     async fn sweep(&mut self) {
@@ -931,9 +1055,12 @@ impl World {
             // A crashed sweep left work undone: the next one, a minute
             // later, looks at everything again.
             self.held.clear();
+            self.checks_held = 0;
             return;
         }
+        self.before_last_complete_sweep = self.last_complete_sweep;
         self.last_complete_sweep = self.last_sweep;
+        self.checks_held = self.completion_checks();
         // Due enrollments the sweeper left as they were (a send held back):
         // sweeping them every minute would change nothing.
         self.held = self
@@ -1356,7 +1483,14 @@ impl World {
             if names.contains(&name) {
                 continue;
             }
-            let stuck = match e.next_due_at {
+            // A fan-out of its campaign is queued: it plans the enrollment
+            // (a start whose answer was lost after its write left the whole
+            // plan to it, issue 19); if it plans nothing, a later check sees it.
+            let fan_out = format!("fan.{}.", e.campaign_id);
+            if names.iter().any(|n| n.starts_with(&fan_out)) {
+                continue;
+            }
+            let stuck = match crate::oracle::acted_on_at(&e) {
                 // Nothing will ever look at it again.
                 None => true,
                 Some(d) if d >= now - self.margin - Duration::minutes(1) => false,
@@ -1368,7 +1502,10 @@ impl World {
                         .filter(|(due, _)| *due == d)
                         .map_or(now, |(_, since)| *since);
                     overdue.insert(e.id.to_string(), (d, since));
-                    self.last_complete_sweep > since
+                    // Two complete sweeps: the due index may lag one
+                    // (issue 19: `StaleIndexes` misses a new enrollment for
+                    // up to three index reads, a sweep makes two).
+                    self.before_last_complete_sweep > since
                 }
             };
             if stuck && self.stuck_reported.insert(e.id.to_string()) {

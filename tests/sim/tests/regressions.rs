@@ -1,4 +1,4 @@
-//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206, 80808, 31337, 4242) that once found a bug, replayed: each
+//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206, 80808, 31337, 4242, 190190) that once found a bug, replayed: each
 //! must now break no invariant. The run indices hold for the simulation as it
 //! is; if a change of the simulation moves them, the full run
 //! (`outreach-sim --runs 10000 --seed 424242`) is the judge.
@@ -199,4 +199,55 @@ fn a_crashed_sweep_is_not_taken_for_a_complete_one() {
 #[test]
 fn an_add_that_races_an_edit_takes_the_current_steps() {
     replay_of(4242, 2862);
+}
+
+/// Seed 190190 is the first with the store behind the contract suite's
+/// fault-injecting wrappers (issue 19): answers lost after the write applied
+/// (`LostAnswers`) and new enrollments missed by the index for a few reads
+/// (`StaleIndexes`).
+const WRAPPED: u64 = 190_190;
+
+/// A single message whose insert's answer was lost stayed an active
+/// enrollment with nothing planned, never sent and never swept: the
+/// message is stored due now, so the sweeper sends what was recorded.
+#[test]
+fn a_single_message_whose_answer_was_lost_is_still_sent() {
+    replay_of(WRAPPED, 109);
+    replay_of(WRAPPED, 110);
+    replay_of(WRAPPED, 247);
+}
+
+/// An override that unblocked an enrollment lost its answer before the
+/// re-plan; the client's retry unblocked nothing and re-planned nothing, so
+/// the enrollment waited with no wake-up: the override re-plans
+/// an active enrollment that has nothing planned.
+#[test]
+fn an_override_retried_after_a_lost_answer_replans() {
+    replay_of(WRAPPED, 29);
+}
+
+/// An add to a running campaign lost its answer after the insert, before
+/// the plan; the client's retry found the candidate enrolled and planned
+/// nothing: a retry now plans an enrollment never planned.
+#[test]
+fn an_add_retried_after_a_lost_answer_plans() {
+    replay_of(WRAPPED, 808);
+}
+
+/// A single message's plan write took a slot of the day's limit and lost
+/// its answer; the request gave the slot back though the write had applied,
+/// and the message later went out on a reservation no longer counted: one
+/// over the limit. The slot stays when the write is found applied.
+#[test]
+fn a_lost_plan_answer_keeps_its_daily_slot() {
+    replay_of(WRAPPED, 357);
+}
+
+/// A start whose answer was lost left the whole plan to its queued fan-out,
+/// whose chunk then lost an answer itself and was dropped: its enrollments
+/// were never planned. A failed chunk goes again a minute
+/// later.
+#[test]
+fn a_fan_out_chunk_that_failed_goes_again() {
+    replay_of(WRAPPED, 173);
 }

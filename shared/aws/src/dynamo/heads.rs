@@ -267,7 +267,7 @@ pub(super) async fn put_campaign(
 
 /// What port version `expected` of a campaign is made of: remembered from
 /// this process's read, or read now (a conflict if it is not the current one).
-async fn parts_of(
+pub(super) async fn parts_of(
     store: &DynamoStore,
     org: &str,
     id: &str,

@@ -24,6 +24,7 @@
 //! | campaign steps | `CAMPAIGN#o#c` | `STEPS#{at:012}` | | the steps written at head version `at`; immutable, so a process caches them by (campaign, `at`) and a send reads only the small head |
 //! | campaign counters | `TALLY#o#c#k` (k < [`TALLY_SHARDS`]) | `TALLY` | | active enrollments (`active`, with `changes` counting its moves) and the Outreach view's counts (`c:…`, R-11.1); an enrollment counts in shard `fnv(e) % 8`, moved with `ADD` in its write's transaction |
 //! | enrollment | `ENROLLMENT#o#e` | `ENROLLMENT` | GSI1 `ENROLLMENTS#o#c` / `ENROLLMENT#e`; GSI2 `CANDIDATE#o#cand` / `CAMPAIGN#c#ENROLLMENT#e`; GSI3 `DUE#shard` / `{due_ms:015}#e#o` (only while due) | get (consistent, decides a send); list by campaign; by candidate in a campaign or an organization; due enrollments, earliest first (the sweeper) |
+//! | campaign completion check | the counter shard's item above | | GSI3 `CHECK#shard` / `o#c#k` (only while a check is pending) | the campaigns an enrollment of which ended since the sweeper last looked (R-5.2, issue 19): set in the ending write's transaction, removed by the sweeper on a condition on the shard's `changes` |
 //! | enrollment event | `ENROLLMENT#o#e` | `EVENT#{at_ms:015}#{unique}` | | an enrollment's events in order, apart from the enrollment so it stays small |
 //! | token | `TOKEN#t` | `TOKEN` | | Reply-To and unsubscribe tokens (R-8.3, R-9.5, R-9.6) |
 //! | message | `MESSAGE#id` | `MESSAGE` | GSI1 `TO#addr` / `{sent_ms:015}#{id}` (the mail service's id only) | find_message by SES id or Message-ID; messages_to an address, newest first (R-9.6, R-9.8) |
@@ -51,7 +52,11 @@
 //! of a busy hour do not all land on one index partition; the sweeper reads
 //! each with `list_due_in` (a bounded pass, 8 partitions at a time), and
 //! `list_due` merges them. An enrollment with nothing due has no GSI3
-//! attributes at all (every enrollment write is a whole-item put).
+//! attributes at all (every enrollment write is a whole-item put): a claim
+//! keeps the due instant it was claimed at (its lease is in the item), and
+//! the write that ends an enrollment removes its entry; the campaign's
+//! completion check is then a `CHECK#` entry of a counter shard, one for
+//! every end of that shard's enrollments until the sweeper looks.
 //! An organization's send count is 8 counters
 //! (`COUNTER#reputation:org:o#0` … `#7`), one written a send, read together
 //! on a bounce or complaint, so that one organization is not one item written
@@ -367,6 +372,20 @@ pub fn due(org: &str, id: &str, due_at: DateTime<Utc>) -> Key {
         due_pk(due_shard(id)),
         format!("{}#{}#{}", time_part(due_at), esc(id), esc(org)),
     )
+}
+
+/// GSI3: a campaign's completion check (issue 19), on counter shard `part`:
+/// set by every write that ends an enrollment counting in that shard, with
+/// the same keys each time (so that only the first writes the index), and
+/// removed by the sweeper once it checked the campaign. Its own partitions
+/// (`CHECK#n`), apart from the due enrollments'.
+pub fn completion_check(org: &str, campaign: &str, part: u32) -> Key {
+    let id = format!("{}#{}#{part}", esc(org), esc(campaign));
+    key(format!("CHECK#{}", due_shard(&id)), id)
+}
+
+pub fn check_pk(shard: u32) -> String {
+    format!("CHECK#{shard}")
 }
 
 /// The exclusive upper bound of GSI3SK for "due at or before `before`".

@@ -42,6 +42,7 @@ mod access;
 mod cache;
 mod campaigns;
 mod catalog;
+mod checks;
 mod credits;
 mod daily;
 mod heads;
@@ -62,8 +63,8 @@ use outreach_app::model::{
     UserProfile,
 };
 use outreach_app::ports::{
-    Activity, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest, RevealOutcome,
-    Store, StoreError, Versioned,
+    Activity, CompletionCheck, DailyLimits, DayCount, DaySlot, Found, Lookup, Page, PageRequest,
+    RevealOutcome, Store, StoreError, Versioned,
 };
 use outreach_app::reply::{Reply, ReplyFilter};
 use outreach_domain::EmailAddress;
@@ -172,6 +173,8 @@ forward_store! {
         candidate: &CandidateId,
     ) -> Vec<EnrollmentId>;
     tally::campaign_tally(org: &OrgId, campaign: &CampaignId) -> outreach_app::tally::Tally;
+    checks::list_completion_checks(shard: u32, limit: u32) -> Vec<CompletionCheck>;
+    checks::clear_completion_check(check: &CompletionCheck, version: u64) -> bool;
     campaigns::list_due(before: DateTime<Utc>, limit: u32) -> Vec<(OrgId, EnrollmentId)>;
     campaigns::list_due_in(shard: u32, before: DateTime<Utc>, limit: u32)
         -> Vec<(OrgId, EnrollmentId)>;

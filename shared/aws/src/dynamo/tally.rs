@@ -141,15 +141,29 @@ fn shard_update(
         names.insert(format!("#t{i}"), format!("{COUNT_PREFIX}{name}"));
         vals.insert(format!(":t{i}"), n(*d));
     }
-    let shard = keys::tally_shard(
-        e.org_id.as_str(),
-        e.campaign_id.as_str(),
-        keys::tally_shard_of(e.id.as_str()),
-    );
+    let (org, campaign) = (e.org_id.as_str(), e.campaign_id.as_str());
+    let part = keys::tally_shard_of(e.id.as_str());
+    let shard = keys::tally_shard(org, campaign, part);
+    let mut expression = format!("ADD {}", adds.join(", "));
+    if activity < 0 {
+        // The campaign's completion check (issue 19): the same keys on every
+        // end, so that the index is written only while none is pending.
+        let check = keys::completion_check(org, campaign, part);
+        expression.push_str(" SET #c3pk = :c3pk, #c3sk = :c3sk, #corg = :corg, #cid = :cid");
+        for (name, attr, value) in [
+            ("c3pk", keys::GSI3PK, check.pk),
+            ("c3sk", keys::GSI3SK, check.sk),
+            ("corg", item::ORG, org.to_owned()),
+            ("cid", item::ID, campaign.to_owned()),
+        ] {
+            names.insert(format!("#{name}"), attr.to_owned());
+            vals.insert(format!(":{name}"), item::s(value));
+        }
+    }
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(item::key_item(&shard)))
-        .update_expression(format!("ADD {}", adds.join(", ")))
+        .update_expression(expression)
         .set_expression_attribute_names(Some(names))
         .set_expression_attribute_values(Some(vals))
         .build()

@@ -17,10 +17,13 @@
 //! - [`tallies`]: the Outreach view's counts kept as events happen (issue 19).
 //! - [`replies`]: reply records and the suppressions their class caused
 //!   (R-9.9, R-11.2; issue 21).
+//! - [`completion`]: ended enrollments leave the due index for a campaign's
+//!   completion check (issue 19).
 //!
 //! [`every_store_check!`](crate::every_store_check) names them all, so that the
 //! test file of each store runs every one.
 
+mod completion;
 mod credits;
 mod daily;
 mod inbound;
@@ -45,6 +48,7 @@ use tokio::task::JoinSet;
 
 use crate::fixtures::{self, at};
 
+pub use completion::*;
 pub use credits::*;
 pub use daily::*;
 pub use inbound::*;
@@ -109,6 +113,7 @@ macro_rules! every_store_check {
             a_reply_is_created_once,
             replies_are_listed_newest_first_by_filter,
             a_reply_suppression_lifts_only_while_its_own,
+            an_ended_enrollment_leaves_the_due_index_for_a_completion_check,
         );
     };
 }

@@ -63,11 +63,22 @@ pub async fn expired_claim_is_swept_once(store: Arc<dyn Store>) {
         async move { store.list_due(before, 100).await.expect("list_due answers") }
     };
     let mine = (OrgId::from(org), EnrollmentId::from("enr-1"));
+    // Issue 19: the claim keeps the entry at its planned instant (no due
+    // key moves); the lease is the item's, read by the sweeper.
     assert!(
-        !due(at(10, 4)).await.contains(&mine),
+        due(at(10, 0)).await.contains(&mine),
+        "the claim stays due at its planned instant"
+    );
+    let claimed = enrollment(&store, org, "enr-1").await.value;
+    assert!(
+        claimed.expired_claims(at(10, 4)).is_empty(),
         "the lease still holds"
     );
-    assert!(due(at(10, 6)).await.contains(&mine), "the lease expired");
+    assert_eq!(
+        claimed.expired_claims(at(10, 6)),
+        vec![(1, 1)],
+        "the lease expired"
+    );
 
     let answers = write_from_one_version(&store, org, 5, |_, e| {
         for (step, attempt) in e.expired_claims(at(10, 6)) {

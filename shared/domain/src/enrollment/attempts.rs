@@ -92,7 +92,11 @@ impl Enrollment {
         if self.resend.as_ref().is_some_and(|r| r.step == step) {
             self.resend = None;
         }
-        self.next_due_at = Some(lease_until);
+        // The claim keeps the due instant it was claimed at (issue 19): a
+        // claim writes nothing to the due index. The sweeper finds a claim
+        // whose handler died there and reads its lease; only a due
+        // instant later than the lease moves to the lease.
+        self.next_due_at = Some(self.next_due_at.map_or(lease_until, |d| d.min(lease_until)));
         Ok(number)
     }
 

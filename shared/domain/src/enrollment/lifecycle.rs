@@ -141,10 +141,9 @@ impl Enrollment {
         if !allowed {
             return Err(EnrollmentError::Ended(self.status.as_str()));
         }
-        // An ended enrollment keeps a pending completion check (`settle`).
-        if was_active || self.resend.is_some() {
-            self.next_due_at = None;
-        }
+        // Nothing more is due (issue 19: no due entry for what ended), but a
+        // claim in flight, which the sweeper finalises at its lease.
+        self.next_due_at = self.live_claim_lease();
         self.status = status;
         self.paused_from = None;
         self.resend = None;

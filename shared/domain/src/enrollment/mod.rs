@@ -320,6 +320,29 @@ mod tests {
     }
 
     #[test]
+    fn a_claim_keeps_the_due_instant_and_its_lease_stays_in_the_item() {
+        // issue 19: claiming writes no due-index key; the lease is
+        // the attempt's, and the entry at the planned instant finds it.
+        let mut e = enrollment(2);
+        e.apply_plan(t(9, 0), &[t(9, 20), t(9, 30)]);
+        assert_eq!(e.next_due_at, Some(t(9, 20)));
+        e.claim(1, addr(), t(9, 21), t(9, 26)).unwrap();
+        assert_eq!(e.next_due_at, Some(t(9, 20)));
+        assert_eq!(e.live_claim_lease(), Some(t(9, 26)));
+        assert_eq!(
+            e.next_planned_at(),
+            None,
+            "the claimed step is not due again"
+        );
+        // A due instant after the lease moves to the lease.
+        let mut late = enrollment(1);
+        late.apply_plan(t(9, 0), &[t(9, 20)]);
+        late.next_due_at = Some(t(9, 40));
+        late.claim(1, addr(), t(9, 21), t(9, 26)).unwrap();
+        assert_eq!(late.next_due_at, Some(t(9, 26)));
+    }
+
+    #[test]
     fn an_expired_claim_is_found_and_released_claims_free_the_step() {
         //
         let mut e = enrollment(1);
@@ -381,24 +404,35 @@ mod tests {
     }
 
     #[test]
-    fn an_ended_enrollment_stays_due_for_its_completion_check() {
-        // the sweeper checks the campaign's completion after a crash.
+    fn an_ended_enrollment_leaves_the_due_index() {
+        // issue 19: the write that ends an enrollment removes its due
+        // entry (its campaign's completion check is the store's); a claim in
+        // flight stays due at its lease.
         let mut e = enrollment(1);
         e.apply_plan(t(9, 0), &[t(9, 20)]);
         let was_open = e.is_open();
         e.end(EnrollmentStatus::Removed, t(9, 5)).unwrap();
         assert_eq!(e.next_due_at, None);
         assert!(e.settle(was_open, t(9, 5)));
-        assert_eq!(e.next_due_at, Some(t(9, 5)));
+        assert_eq!(e.next_due_at, None);
         assert!(!e.has_sendable_step());
         let mut active = enrollment(1);
         assert!(!active.settle(true, t(9, 5)), "only an ended enrollment");
         assert_eq!(active.next_due_at, None);
+        // Ended while a claim is in flight: due at the lease, for the sweeper.
+        let mut claimed = enrollment(1);
+        claimed.apply_plan(t(9, 0), &[t(9, 20)]);
+        claimed.claim(1, addr(), t(9, 20), t(9, 25)).unwrap();
+        let was_open = claimed.is_open();
+        claimed.end(EnrollmentStatus::Replied, t(9, 21)).unwrap();
+        assert!(claimed.settle(was_open, t(9, 21)));
+        assert_eq!(claimed.next_due_at, Some(t(9, 25)));
         // A finished enrollment's re-send, once sent, settles it too.
         let mut f = enrollment(1);
         f.apply_plan(t(9, 0), &[t(9, 20)]);
         f.claim(1, addr(), t(9, 20), t(9, 25)).unwrap();
         f.record_sent(1, 1, t(9, 20), None, false).unwrap();
+        assert_eq!(f.next_due_at, None, "finished: nothing due");
         f.bounce_attempt(1, 1, "550", t(9, 22));
         assert!(f.is_open());
         f.claim(1, addr(), t(9, 22), t(9, 27)).unwrap();
@@ -406,19 +440,16 @@ mod tests {
         assert!(was_open, "a re-send in flight");
         f.record_sent(1, 2, t(9, 22), None, false).unwrap();
         assert!(f.settle(was_open, t(9, 22)));
-        assert_eq!(f.next_due_at, Some(t(9, 22)));
-        // What comes back later about an attempt keeps the check pending
-        // (its handler may have died before the campaign's completion check).
+        assert_eq!(f.next_due_at, None);
+        // What comes back later about an attempt leaves it out of the index.
         let mut r = f.clone();
         r.end(EnrollmentStatus::Replied, t(9, 23)).unwrap();
-        r.next_due_at = Some(t(9, 22));
         assert!(r.bounce_attempt(1, 2, "550", t(9, 30)));
-        assert_eq!(r.next_due_at, Some(t(9, 22)));
+        assert_eq!(r.next_due_at, None);
         let mut r = f.clone();
         r.end(EnrollmentStatus::Replied, t(9, 23)).unwrap();
-        r.next_due_at = Some(t(9, 22));
         assert!(r.fail_for_sender(1, 2, "550 5.7.1", t(9, 30)));
-        assert_eq!(r.next_due_at, Some(t(9, 22)));
+        assert_eq!(r.next_due_at, None);
     }
 
     #[test]

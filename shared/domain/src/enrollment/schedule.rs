@@ -82,14 +82,16 @@ impl Enrollment {
     }
 
     /// Whether a change of an enrollment that `was_open` closed it for good (it
-    /// ended, or a finished one's re-send is done). Then it stays due at `now`,
-    /// so that the sweeper checks its campaign's completion should the
-    /// handler die between this write and that check; nothing is sent for it.
-    pub fn settle(&mut self, was_open: bool, now: DateTime<Utc>) -> bool {
+    /// ended, or a finished one's re-send is done); its campaign's completion
+    /// is then checked. Nothing is due for it any more (issue 19): the
+    /// write leaves the due index, but for a claim in flight, which stays due
+    /// at its lease. Should the handler die before the completion
+    /// check, the store's completion check (written with the end) has it done.
+    pub fn settle(&mut self, was_open: bool, _now: DateTime<Utc>) -> bool {
         // A claim still in flight does not keep the campaign from completing.
         let settled = was_open && self.is_ended() && !self.has_sendable_step();
-        if settled && self.next_due_at.is_none() {
-            self.next_due_at = Some(now);
+        if settled {
+            self.next_due_at = self.live_claim_lease();
         }
         settled
     }
@@ -118,12 +120,11 @@ impl Enrollment {
         }
     }
 
-    /// `due_if_sendable` after something came back about an attempt: an
-    /// ended enrollment keeps a pending completion check ([`Enrollment::settle`])
-    /// its handler may have left for the sweeper.
+    /// `due_if_sendable` after something came back about an attempt (an
+    /// ended enrollment keeps no due entry for its campaign's completion,
+    /// issue 19: the store's completion check is that).
     pub(super) fn due_after_a_return(&self) -> Option<DateTime<Utc>> {
         self.due_if_sendable()
-            .or_else(|| self.next_due_at.filter(|_| self.is_ended()))
     }
 
     /// Gives the enrollment `count` steps after an edit of its campaign:

@@ -3,7 +3,7 @@
 //! by candidate and sender, and the due enrollments the sweeper reads.
 
 use chrono::{DateTime, Utc};
-use outreach_app::ports::{Activity, Page, PageRequest, StoreError, Versioned};
+use outreach_app::ports::{Activity, CompletionCheck, Page, PageRequest, StoreError, Versioned};
 use outreach_app::tally;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::enrollment::Enrollment;
@@ -40,7 +40,63 @@ pub(super) fn adjust_counter(
         params![delta, CAMPAIGN, campaign.as_str()],
     )
     .map_err(err)?;
+    if delta < 0 {
+        // An enrollment ended: the campaign's completion check (issue 19),
+        // in the same transaction, so that it outlives a handler that dies.
+        tx.execute_cached(
+            "INSERT OR IGNORE INTO completion_checks (org, campaign)
+             SELECT org, id FROM docs WHERE kind = ?1 AND id = ?2",
+            params![CAMPAIGN, campaign.as_str()],
+        )
+        .map_err(err)?;
+    }
     Ok(())
+}
+
+/// The pending completion checks (one shard: the embedded store's due index has one).
+pub(super) async fn list_completion_checks(
+    store: &SqliteStore,
+    shard: u32,
+    limit: u32,
+) -> Result<Vec<CompletionCheck>, StoreError> {
+    if shard != 0 {
+        return Ok(Vec::new());
+    }
+    read_rows(
+        &store.db.lock(),
+        "SELECT org, campaign FROM completion_checks ORDER BY org, campaign LIMIT ?1",
+        params![limit as i64],
+        |r| {
+            Ok(CompletionCheck {
+                org: OrgId::new(r.get::<_, String>(0)?),
+                campaign: CampaignId::new(r.get::<_, String>(1)?),
+                part: 0,
+            })
+        },
+    )
+}
+
+/// Removes a check while the campaign is still at `version` (every end moves it).
+pub(super) async fn clear_completion_check(
+    store: &SqliteStore,
+    check: &CompletionCheck,
+    version: u64,
+) -> Result<bool, StoreError> {
+    let removed = store
+        .db
+        .lock()
+        .execute_cached(
+            "DELETE FROM completion_checks WHERE org = ?1 AND campaign = ?2 AND EXISTS
+             (SELECT 1 FROM docs WHERE kind = ?3 AND id = ?2 AND org = ?1 AND version = ?4)",
+            params![
+                check.org.as_str(),
+                check.campaign.as_str(),
+                CAMPAIGN,
+                version as i64
+            ],
+        )
+        .map_err(err)?;
+    Ok(removed > 0)
 }
 
 pub(super) async fn get_campaign(

@@ -35,8 +35,8 @@ use outreach_app::model::{
     UserProfile,
 };
 use outreach_app::ports::{
-    Activity, DailyLimits, DayCount, DaySlot, Page, PageRequest, RevealOutcome, Store, StoreError,
-    Versioned,
+    Activity, CompletionCheck, DailyLimits, DayCount, DaySlot, Page, PageRequest, RevealOutcome,
+    Store, StoreError, Versioned,
 };
 use outreach_app::reply::{Reply, ReplyFilter};
 use outreach_domain::EmailAddress;
@@ -132,6 +132,8 @@ forward_store! {
         org: &OrgId,
         candidate: &CandidateId,
     ) -> Vec<EnrollmentId>;
+    campaigns::list_completion_checks(shard: u32, limit: u32) -> Vec<CompletionCheck>;
+    campaigns::clear_completion_check(check: &CompletionCheck, version: u64) -> bool;
     campaigns::list_due(before: DateTime<Utc>, limit: u32) -> Vec<(OrgId, EnrollmentId)>;
 
     recording::append_event(event: &EnrollmentEvent) -> ();

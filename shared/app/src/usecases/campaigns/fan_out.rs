@@ -264,14 +264,55 @@ impl Campaigns<'_> {
             }
             return Ok(false);
         }
-        let next = self.plan_chunk(&campaign, how, after).await?;
+        let ran = self.chunk_of(&campaign, how, after.clone()).await;
+        if ran.is_err() {
+            self.retry_chunk(org, id, how, after).await;
+        }
+        ran
+    }
+
+    /// The chunk after `after`, then the next one queued or, after the last,
+    /// the campaign's completion checked.
+    async fn chunk_of(
+        &self,
+        campaign: &Campaign,
+        how: Replan,
+        after: Option<String>,
+    ) -> Result<bool, Error> {
+        let next = self.plan_chunk(campaign, how, after).await?;
         if next.is_some() {
-            self.queue_fan_out(&campaign, how, next).await?;
+            self.queue_fan_out(campaign, how, next).await?;
         } else {
             // The fan-out is queued before the state change, so this check survives a
             // crash of the request that started or resumed the campaign.
-            self.complete_if_all_ended(&campaign).await?;
+            self.complete_if_all_ended(campaign).await?;
         }
         Ok(true)
+    }
+
+    /// A chunk that failed part-way (a store answer lost, issue 19) goes
+    /// again a minute later: nothing else plans its enrollments, and the
+    /// runner that failed may drop it (local mode does). Chunks are
+    /// idempotent, so a platform's own redelivery besides does no harm;
+    /// when even this cannot be queued, the error already returned stands.
+    async fn retry_chunk(&self, org: &OrgId, id: &CampaignId, how: Replan, after: Option<String>) {
+        let (Replan::Fresh(since) | Replan::Resume(since)) = how;
+        let at = self.now() + chrono::Duration::minutes(1);
+        let cursor = after.clone().unwrap_or_else(|| "start".to_owned());
+        let name = format!(
+            "fan.{id}.{}.{:016x}.failed{}",
+            since.timestamp(),
+            outreach_domain::jitter::stable_hash(&cursor, 0, "fan-out"),
+            at.timestamp() / 60
+        );
+        let job = Job::PlanChunk {
+            org_id: org.clone(),
+            campaign_id: id.clone(),
+            how,
+            after,
+        };
+        if let Err(e) = self.queue.enqueue(&WakeUp { name, at, job }).await {
+            tracing::warn!(campaign = %id, error = %e, "a failed fan-out chunk could not be queued again");
+        }
     }
 }

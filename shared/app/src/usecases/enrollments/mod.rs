@@ -8,7 +8,7 @@ pub(crate) use outreach_record::outreach_key;
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::enrollment::{Enrollment, EnrollmentStatus, NewEnrollment};
-use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId};
+use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
 use outreach_domain::jitter::stable_hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -171,12 +171,12 @@ impl Enrollments<'_> {
         if candidate.opted_out {
             return Ok(Err((RefusalReason::Suppressed, None)));
         }
-        if self
+        if let Some(existing) = self
             .store
             .enrollment_of_candidate(org, &campaign.id, &candidate.id)
             .await?
-            .is_some()
         {
+            self.plan_if_unplanned(org, &existing).await?;
             return Ok(Err((RefusalReason::AlreadyEnrolled, None)));
         }
         let id = enrollment_id(&campaign.id, &candidate.id);
@@ -208,10 +208,26 @@ impl Enrollments<'_> {
         enrollment.allow_duplicate = allow_duplicate;
         match self.store.insert_enrollment(&enrollment).await {
             Ok(()) => {}
-            Err(StoreError::Conflict) => return Ok(Err((RefusalReason::AlreadyEnrolled, None))),
+            Err(StoreError::Conflict) => {
+                self.plan_if_unplanned(org, &enrollment.id).await?;
+                return Ok(Err((RefusalReason::AlreadyEnrolled, None)));
+            }
             Err(e) => return Err(e.into()),
         }
         self.after_insert(&enrollment).await.map(Ok)
+    }
+
+    /// An enrollment whose add lost its answer after the insert, before its
+    /// plan (issue 19): the client's retry finds it enrolled and plans it, as
+    /// the add would have.
+    async fn plan_if_unplanned(&self, org: &OrgId, id: &EnrollmentId) -> Result<(), Error> {
+        if let Some(v) = self.store.get_enrollment(org, id).await?
+            && v.value.plan_start.is_none()
+            && !v.value.is_ended()
+        {
+            self.after_insert(&v.value).await?;
+        }
+        Ok(())
     }
 
     /// What follows the insert of an added enrollment: it takes the campaign's
@@ -568,6 +584,8 @@ impl Enrollments<'_> {
         }
         let fields = &input.custom_fields;
         // Eight lost races leave the enrollment as the last attempt found it.
+        // Unblocked by this call, or by one whose answer was lost before its
+        // re-plan (issue 19): an active enrollment with nothing planned.
         let unblocked = &AtomicBool::new(false);
         retry_versioned(
             || async move {
@@ -585,7 +603,13 @@ impl Enrollments<'_> {
                 if let Some(f) = fields {
                     value.custom_fields = f.clone();
                 }
-                unblocked.store(value.unblock(), Ordering::Relaxed);
+                let unplanned = value.next_due_at.is_none()
+                    && value.has_sendable_step()
+                    && !matches!(
+                        value.status,
+                        EnrollmentStatus::Blocked | EnrollmentStatus::Paused
+                    );
+                unblocked.store(value.unblock() || unplanned, Ordering::Relaxed);
                 self.store_enrollment(&value, version, Activity::Unchanged)
                     .await
             },

@@ -19,7 +19,7 @@ use super::daily_limit::Room;
 use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::EmailAccount;
-use crate::ports::{Activity, RevealOutcome, SendHandoff, WakeUp};
+use crate::ports::{Activity, RevealOutcome, SendHandoff, StoreError, WakeUp};
 use crate::usecases::catalog::validate_steps;
 use crate::usecases::enrollments::enrollment_id;
 use crate::usecases::sending::render_enrollment_step;
@@ -333,6 +333,10 @@ impl Sending<'_> {
             ));
         }
         self.store.put_campaign(&campaign, None).await?;
+        // Stored due now (issue 19): should this request fail after the
+        // insert (an answer lost), the sweeper sends the message it recorded.
+        let mut enrollment = enrollment;
+        enrollment.apply_plan(now, &[now]);
         self.store.insert_enrollment(&enrollment).await?;
         let (e, moved) = self.plan_now(&campaign, account, &enrollment, now).await?;
         let wake_up = WakeUp::send_step(&e, e.next_due_at.unwrap_or(now));
@@ -400,7 +404,19 @@ impl Sending<'_> {
             .update_enrollment(&e, v.version, Activity::Unchanged)
             .await
         {
-            self.release_daily_slot(slot).await?;
+            // A lost answer may hide a write that applied (issue 19): then
+            // the slot is the stored message's reservation, and stays taken.
+            let applied = matches!(err, StoreError::Unavailable(_))
+                && self
+                    .store
+                    .get_enrollment(&e.org_id, &e.id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|now| now.version == v.version + 1 && now.value == e);
+            if !applied {
+                self.release_daily_slot(slot).await?;
+            }
             return Err(err.into());
         }
         Ok((e, moved))

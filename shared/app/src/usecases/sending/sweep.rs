@@ -7,7 +7,7 @@
 //! its own call.
 
 use chrono::{DateTime, Duration, Utc};
-use outreach_domain::campaign::CampaignStatus;
+use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{EnrollmentId, OrgId};
 
@@ -29,6 +29,9 @@ pub struct SweepReport {
     /// Overdue steps left to the send queue's backlog (their wake-ups most
     /// likely wait there).
     pub waiting_on_queue: usize,
+    /// Campaigns whose completion was checked because an enrollment of
+    /// theirs ended (R-5.2, issue 19), their checks cleared.
+    pub completion_checks: usize,
 }
 
 impl SweepReport {
@@ -38,6 +41,7 @@ impl SweepReport {
         self.requeued += other.requeued;
         self.cleared += other.cleared;
         self.waiting_on_queue += other.waiting_on_queue;
+        self.completion_checks += other.completion_checks;
     }
 }
 
@@ -92,7 +96,41 @@ impl Sending<'_> {
                 break;
             }
         }
+        self.check_completions(shard, &mut report).await?;
         Ok(report)
+    }
+
+    /// The campaigns of the shard an enrollment of which ended since the last
+    /// sweep (issue 19): each is completed if nothing in it is active any more
+    /// then its check is cleared, unless another enrollment of the
+    /// same part ended meanwhile (its handler may have died: the check stays).
+    /// Ended enrollments themselves are never in the due index.
+    async fn check_completions(&self, shard: u32, report: &mut SweepReport) -> Result<(), Error> {
+        let done =
+            |c: &Versioned<Campaign>| !c.value.is_running() || c.value.active_enrollments > 0;
+        for check in self
+            .store
+            .list_completion_checks(shard, SWEEP_BATCH)
+            .await?
+        {
+            let (org, id) = (&check.org, &check.campaign);
+            let mut found = self.store.get_campaign(org, id).await?;
+            if found.as_ref().is_some_and(|c| !done(c)) {
+                self.campaigns().complete_if_done(org, id).await?;
+                found = self.store.get_campaign(org, id).await?;
+            }
+            let Some(campaign) = found.filter(|c| done(c)) else {
+                continue;
+            };
+            if self
+                .store
+                .clear_completion_check(&check, campaign.version)
+                .await?
+            {
+                report.completion_checks += 1;
+            }
+        }
+        Ok(())
     }
 
     async fn sweep_one(
@@ -116,6 +154,11 @@ impl Sending<'_> {
                 let expired = e.expired_claims(now);
                 if !expired.is_empty() {
                     return self.finalise_expired(e, version, &expired, now).await;
+                }
+                if e.live_claim_lease().is_some() {
+                    // A claim keeps its due instant (issue 19): its handler
+                    // is still within the lease; the sweeper looks again.
+                    return Ok(Attempt::Done(Swept::Nothing));
                 }
                 self.clear_or_rescue(e, version).await
             },
