@@ -1202,6 +1202,7 @@ fn the_template_sets_every_variable_and_declares_the_adapters_table() {
         "outreach-inbound",
         "outreach-identity-check",
         "outreach-planner",
+        "outreach-webhooks",
     ] {
         assert!(
             template.contains(&format!("Binary: {binary}\n")),
