@@ -8,6 +8,6 @@ use outreach_lambda::lambda_runtime::{Error, run, service_fn};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     outreach_lambda::init_tracing();
-    let app = App::from_env().await?;
+    let app = App::inbound_from_env().await?;
     run(service_fn(|event| app.on_inbound(event))).await
 }

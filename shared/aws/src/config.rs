@@ -55,27 +55,75 @@ impl AwsClients {
     /// Clients from `config`; `interceptors` see every request of every client
     /// (tests count calls with one).
     pub fn new(config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Self {
+        let ServiceClients {
+            dynamodb,
+            sesv2,
+            scheduler,
+            region,
+        } = ServiceClients::new(config, interceptors);
+        AwsClients {
+            dynamodb,
+            sesv2,
+            scheduler,
+            s3: s3_client(config, interceptors),
+            region,
+        }
+    }
+
+    /// These clients but S3.
+    pub fn service(&self) -> ServiceClients {
+        ServiceClients {
+            dynamodb: self.dynamodb.clone(),
+            sesv2: self.sesv2.clone(),
+            scheduler: self.scheduler.clone(),
+            region: self.region.clone(),
+        }
+    }
+}
+
+/// [`AwsClients`] but S3: what the service's ports use. Only the inbound
+/// function reads stored mail; the others build no S3 client ([`s3_client`]),
+/// whose configuration and endpoint rules alone weigh on every bootstrap that
+/// builds one (issue 20).
+#[derive(Clone, Debug)]
+pub struct ServiceClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub sesv2: aws_sdk_sesv2::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    /// The region the clients talk to (it names SES' Message-ID domain).
+    pub region: String,
+}
+
+impl ServiceClients {
+    /// Clients from `config`; `interceptors` see every request of every client.
+    pub fn new(config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Self {
         let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(config);
         let mut sesv2 = aws_sdk_sesv2::config::Builder::from(config);
         let mut scheduler = aws_sdk_scheduler::config::Builder::from(config);
-        // An emulator or a local endpoint has no per-bucket host names.
-        let mut s3 = aws_sdk_s3::config::Builder::from(config)
-            .force_path_style(config.endpoint_url().is_some());
         for interceptor in interceptors {
             dynamodb.push_interceptor(interceptor.clone());
             sesv2.push_interceptor(interceptor.clone());
             scheduler.push_interceptor(interceptor.clone());
-            s3.push_interceptor(interceptor.clone());
         }
-        AwsClients {
+        ServiceClients {
             dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
             sesv2: aws_sdk_sesv2::Client::from_conf(sesv2.build()),
             scheduler: aws_sdk_scheduler::Client::from_conf(scheduler.build()),
-            s3: aws_sdk_s3::Client::from_conf(s3.build()),
             region: config
                 .region()
                 .map(|r| r.as_ref().to_owned())
                 .unwrap_or_else(|| "us-east-1".to_owned()),
         }
     }
+}
+
+/// The S3 client of [`AwsClients`]: stored inbound mail.
+pub fn s3_client(config: &SdkConfig, interceptors: &[SharedInterceptor]) -> aws_sdk_s3::Client {
+    // An emulator or a local endpoint has no per-bucket host names.
+    let mut s3 =
+        aws_sdk_s3::config::Builder::from(config).force_path_style(config.endpoint_url().is_some());
+    for interceptor in interceptors {
+        s3.push_interceptor(interceptor.clone());
+    }
+    aws_sdk_s3::Client::from_conf(s3.build())
 }

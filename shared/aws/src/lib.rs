@@ -16,7 +16,7 @@ pub mod secrets;
 pub mod ses;
 pub mod sns;
 
-pub use config::AwsClients;
+pub use config::{AwsClients, ServiceClients};
 pub use dynamo::DynamoStore;
 pub use s3::S3RawMessages;
 pub use scheduler::{EventBridgeScheduler, ScheduleTarget};

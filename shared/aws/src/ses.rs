@@ -365,7 +365,31 @@ where
 /// identity; domain identities are the operator's and are never deleted here.
 pub struct SesIdentities {
     client: Client,
-    dns: Arc<dyn TxtLookup>,
+    /// The DMARC lookup: only linking an account asks for a policy,
+    /// in the API function. The other functions build none
+    /// ([`SesIdentities::without_dmarc`]), so their bootstraps link neither
+    /// the resolver nor the public suffix list (issue 20).
+    dmarc: Option<Arc<dyn DmarcPolicies>>,
+}
+
+/// The DMARC side of [`SesIdentities`], behind a trait object so that a
+/// function without it links none of it.
+#[async_trait::async_trait]
+trait DmarcPolicies: Send + Sync {
+    async fn policy(&self, domain: &str) -> Result<Option<String>, ports::IdentityError>;
+}
+
+/// Policies read from DNS through a [`TxtLookup`].
+struct DnsPolicies(Arc<dyn TxtLookup>);
+
+#[async_trait::async_trait]
+impl DmarcPolicies for DnsPolicies {
+    async fn policy(&self, domain: &str) -> Result<Option<String>, ports::IdentityError> {
+        dns::applicable_policy(self.0.as_ref(), domain)
+            .await
+            .map(|policy| Some(policy.as_str().to_owned()))
+            .map_err(|e| ports::IdentityError(e.to_string()))
+    }
 }
 
 impl SesIdentities {
@@ -374,13 +398,25 @@ impl SesIdentities {
         Self::with_lookup(client, Arc::new(SystemResolver::new()))
     }
 
+    /// Identities on `client` without DMARC lookups, for the functions that
+    /// link no account: a policy asked of them is an error, never "no policy".
+    pub fn without_dmarc(client: Client) -> Self {
+        SesIdentities {
+            client,
+            dmarc: None,
+        }
+    }
+
     /// DMARC policies are asked of the name server at `resolver`.
     pub fn with_resolver(client: Client, resolver: SocketAddr) -> Self {
         Self::with_lookup(client, Arc::new(SystemResolver::with_name_server(resolver)))
     }
 
     pub fn with_lookup(client: Client, dns: Arc<dyn TxtLookup>) -> Self {
-        SesIdentities { client, dns }
+        SesIdentities {
+            client,
+            dmarc: Some(Arc::new(DnsPolicies(dns))),
+        }
     }
 
     /// `None` when SES does not know the identity.
@@ -483,16 +519,33 @@ impl Identities for SesIdentities {
     /// record, else its organizational domain's); an error when DNS did not
     /// answer, never "no policy".
     async fn dmarc_policy(&self, domain: &str) -> Result<Option<String>, ports::IdentityError> {
-        dns::applicable_policy(self.dns.as_ref(), domain)
-            .await
-            .map(|policy| Some(policy.as_str().to_owned()))
-            .map_err(|e| ports::IdentityError(e.to_string()))
+        match &self.dmarc {
+            Some(dmarc) => dmarc.policy(domain).await,
+            None => Err(ports::IdentityError(format!(
+                "this function looks up no DMARC policy (of {domain})"
+            ))),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn without_dmarc_a_policy_is_an_error_never_no_policy() {
+        // a failed lookup refuses the link; a function that builds no
+        // lookup must answer the same way, not "no policy".
+        let client = Client::from_conf(
+            aws_sdk_sesv2::Config::builder()
+                .behavior_version_latest()
+                .region(aws_sdk_sesv2::config::Region::new("us-east-1"))
+                .build(),
+        );
+        let identities = SesIdentities::without_dmarc(client);
+        let answer = identities.dmarc_policy("example.com").await;
+        assert!(answer.is_err(), "{answer:?}");
+    }
 
     fn addr(a: &str) -> EmailAddress {
         EmailAddress::parse(a).expect("a valid address")

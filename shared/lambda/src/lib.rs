@@ -7,6 +7,7 @@
 //! | function | trigger | handler |
 //! |---|---|---|
 //! | `api` | API Gateway HTTP API (payload 2.0), JWT authorizer | [`App::router`] |
+//! | `webhooks` | API Gateway HTTP API: `POST /v1/webhooks/*`, public (SNS HTTPS deliveries) | [`App::webhooks_router`] |
 //! | `send-step` | SQS send queue (EventBridge Scheduler one-shot schedules, the sweeper, single messages) | [`App::on_send_step`] |
 //! | `ses-events` | SNS: SES bounce, complaint, delivery | [`App::on_ses_events`] |
 //! | `inbound` | SNS: SES receipt rule, raw message in S3 | [`App::on_inbound`] |
@@ -28,7 +29,7 @@ use outreach_app::sns::{CertificateSource, SnsVerifier, SubscriptionConfirmer};
 use outreach_app::{Config, Ports, Service};
 use outreach_aws::{
     AwsClients, DynamoStore, EventBridgeScheduler, HttpsCertificates, S3RawMessages,
-    ScheduleTarget, SesIdentities, SesMailer, SnsSubscriptions,
+    ScheduleTarget, ServiceClients, SesIdentities, SesMailer, SnsSubscriptions,
 };
 
 pub use lambda_http;
@@ -47,8 +48,11 @@ const SCHEDULE_MAX_RETRIES: i32 = 10;
 /// besides it.
 pub struct App {
     pub service: Arc<Service>,
-    raw_messages: S3RawMessages,
-    /// The SNS HTTPS webhooks' verifier, when the deployment names topics (§15).
+    /// Stored inbound mail: only the inbound function reads it
+    /// ([`App::inbound_from_env`]); the others build no S3 client (issue 20).
+    raw_messages: Option<S3RawMessages>,
+    /// The SNS HTTPS webhooks' verifier, when the deployment names topics
+    /// (§15); only the webhooks function attaches one ([`App::webhooks_from_env`]).
     webhooks: Option<Arc<SnsVerifier>>,
     /// The pace of this instance's sends (send-step, §15).
     pacer: Option<Arc<pacing::Pacer>>,
@@ -56,11 +60,49 @@ pub struct App {
 
 impl App {
     /// Built from the environment the template sets, on the default AWS
-    /// configuration (the function's role in Lambda).
+    /// configuration (the function's role in Lambda), for a function that
+    /// links no account: without DMARC lookups, so that its bootstrap
+    /// links neither the DNS resolver nor the public suffix list (issue 20).
     pub async fn from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
         let sdk = outreach_aws::config::load_config().await;
+        App::start_as(settings, &sdk, None, plain_identities).await
+    }
+
+    /// The API function's [`App::from_env`]: linking an account looks up its
+    /// domain's DMARC policy.
+    pub async fn api_from_env() -> Result<App, SettingsError> {
+        let settings = Settings::from_env()?;
+        let sdk = outreach_aws::config::load_config().await;
         App::start(settings, &sdk, None).await
+    }
+
+    /// The inbound function's [`App::from_env`]: with the S3 client that
+    /// reads the mail the receipt rule stored.
+    pub async fn inbound_from_env() -> Result<App, SettingsError> {
+        let settings = Settings::from_env()?;
+        let sdk = outreach_aws::config::load_config().await;
+        let mut app = App::start_as(settings, &sdk, None, plain_identities).await?;
+        app.raw_messages = Some(S3RawMessages::new(outreach_aws::config::s3_client(
+            &sdk,
+            &[],
+        )));
+        Ok(app)
+    }
+
+    /// The webhooks function's [`App::from_env`]: with the SNS HTTPS webhooks
+    /// (§15), certificates fetched from SNS over HTTPS and subscriptions
+    /// confirmed through the SNS API. The other functions never build them,
+    /// so their bootstraps link neither (issue 20).
+    pub async fn webhooks_from_env() -> Result<App, SettingsError> {
+        let settings = Settings::from_env()?;
+        let sdk = outreach_aws::config::load_config().await;
+        let app = App::start_as(settings.clone(), &sdk, None, plain_identities).await?;
+        Ok(app.with_sns_webhooks(
+            &settings,
+            Arc::new(HttpsCertificates::new()),
+            Arc::new(SnsSubscriptions::new(&sdk)),
+        ))
     }
 
     /// The send function's [`App::from_env`]: its sends are paced to the
@@ -70,7 +112,7 @@ impl App {
     pub async fn send_step_from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
         let sdk = outreach_aws::config::load_config().await;
-        let sesv2 = AwsClients::new(&sdk, &[]).sesv2;
+        let sesv2 = ServiceClients::new(&sdk, &[]).sesv2;
         let rate = match outreach_aws::ses::max_send_rate(&sesv2).await {
             Ok(rate) => rate,
             Err(why) => {
@@ -86,34 +128,42 @@ impl App {
             interval_ms = pacer.interval().num_milliseconds(),
             "pacing the sends"
         );
-        App::start(settings, &sdk, Some(Arc::new(pacer))).await
+        App::start_as(settings, &sdk, Some(Arc::new(pacer)), plain_identities).await
     }
 
     /// What [`App::from_env`] does once the settings and the AWS configuration
     /// are known: reads the hash key from its secret (§15), then builds the
-    /// service on the adapters with the SNS webhooks; its sends wait for
-    /// `pacer`'s slots when there is one.
+    /// service on the adapters, with DMARC lookups (the API function's); its
+    /// sends wait for `pacer`'s slots when there is one.
     pub async fn start(
         settings: Settings,
         sdk: &aws_config::SdkConfig,
         pacer: Option<Arc<pacing::Pacer>>,
     ) -> Result<App, SettingsError> {
+        App::start_as(settings, sdk, pacer, dmarc_identities).await
+    }
+
+    /// [`App::start`] with the identities `identities` builds: a function
+    /// item, so that each function links only the identities it builds.
+    async fn start_as(
+        settings: Settings,
+        sdk: &aws_config::SdkConfig,
+        pacer: Option<Arc<pacing::Pacer>>,
+        identities: impl FnOnce(&Settings, &ServiceClients) -> SesIdentities,
+    ) -> Result<App, SettingsError> {
         let settings = read_hash_key(settings, sdk).await?;
         let sqs = aws_sdk_sqs::Client::new(sdk);
-        let clients = AwsClients::new(sdk, &[]);
+        let clients = ServiceClients::new(sdk, &[]);
         let mailer = ses_mailer(&settings, &clients);
-        Ok(App::with_mailer(
+        let identities = identities(&settings, &clients);
+        Ok(App::compose(
             &settings,
             clients,
             sqs,
             Arc::new(SystemClock),
             mailer,
             pacer,
-        )
-        .with_sns_webhooks(
-            &settings,
-            Arc::new(HttpsCertificates::new()),
-            Arc::new(SnsSubscriptions::new(sdk)),
+            identities,
         ))
     }
 
@@ -143,7 +193,7 @@ impl App {
         sqs: aws_sdk_sqs::Client,
         clock: Arc<dyn Clock>,
     ) -> App {
-        let mailer = ses_mailer(settings, &clients);
+        let mailer = ses_mailer(settings, &clients.service());
         App::with_mailer(settings, clients, sqs, clock, mailer, None)
     }
 
@@ -157,6 +207,22 @@ impl App {
         clock: Arc<dyn Clock>,
         mailer: Arc<dyn Mailer>,
         pacer: Option<Arc<pacing::Pacer>>,
+    ) -> App {
+        let service = clients.service();
+        let identities = dmarc_identities(settings, &service);
+        let mut app = App::compose(settings, service, sqs, clock, mailer, pacer, identities);
+        app.raw_messages = Some(S3RawMessages::new(clients.s3));
+        app
+    }
+
+    fn compose(
+        settings: &Settings,
+        clients: ServiceClients,
+        sqs: aws_sdk_sqs::Client,
+        clock: Arc<dyn Clock>,
+        mailer: Arc<dyn Mailer>,
+        pacer: Option<Arc<pacing::Pacer>>,
+        identities: SesIdentities,
     ) -> App {
         let mailer: Arc<dyn Mailer> = match &pacer {
             Some(pacer) => Arc::new(pacing::PacedMailer::new(mailer, pacer.clone())),
@@ -181,10 +247,7 @@ impl App {
             clock: clock.clone(),
             ids: Arc::new(RandomIds),
             auth: Arc::new(auth::AuthorizerClaims::new(settings.claims.clone())),
-            identities: Arc::new(match settings.dns_resolver {
-                Some(resolver) => SesIdentities::with_resolver(clients.sesv2.clone(), resolver),
-                None => SesIdentities::new(clients.sesv2.clone()),
-            }),
+            identities: Arc::new(identities),
             queue: Arc::new(queue::SqsQueue::new(
                 sqs,
                 &settings.planner_queue_url,
@@ -194,15 +257,31 @@ impl App {
         };
         App {
             service: Service::new(ports, service_config(settings)),
-            raw_messages: S3RawMessages::new(clients.s3),
+            raw_messages: None,
             webhooks: None,
             pacer,
         }
     }
 }
 
+/// SES identities with the DMARC lookup (R-2.1: linking an account, the API
+/// function) on the settings' name server, else the system's.
+fn dmarc_identities(settings: &Settings, clients: &ServiceClients) -> SesIdentities {
+    let sesv2 = clients.sesv2.clone();
+    match settings.dns_resolver {
+        Some(resolver) => SesIdentities::with_resolver(sesv2, resolver),
+        None => SesIdentities::new(sesv2),
+    }
+}
+
+/// SES identities without DMARC lookups, for every function that links no
+/// account (issue 20: no DNS resolver, no public suffix list).
+fn plain_identities(_: &Settings, clients: &ServiceClients) -> SesIdentities {
+    SesIdentities::without_dmarc(clients.sesv2.clone())
+}
+
 /// SES v2 with the configuration set that publishes the events.
-fn ses_mailer(settings: &Settings, clients: &AwsClients) -> Arc<dyn Mailer> {
+fn ses_mailer(settings: &Settings, clients: &ServiceClients) -> Arc<dyn Mailer> {
     Arc::new(SesMailer::new(
         clients.sesv2.clone(),
         &clients.region,

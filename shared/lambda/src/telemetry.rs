@@ -1,15 +1,28 @@
 //! Structured logs: one JSON object per line, the event's fields at the top
 //! level, so the template's metric filters can match them
 //! (`{ $.alarm = "ses_deferred" }`, `{ $.poison IS TRUE }`). The level comes
-//! from `RUST_LOG`, else from Lambda's `AWS_LAMBDA_LOG_LEVEL`, else `info`.
+//! from `RUST_LOG`, else from Lambda's `AWS_LAMBDA_LOG_LEVEL`, else `info`:
+//! a level, or `target=level` directives separated by commas
+//! (`info,outreach_aws=debug`). Not `tracing_subscriber`'s `EnvFilter`, whose
+//! span and field directives need a regular-expression engine in every
+//! bootstrap (issue 20).
 
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
 
-fn filter() -> EnvFilter {
-    EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL"))
-        .unwrap_or_else(|_| EnvFilter::new("info"))
+/// The first of `RUST_LOG`, `AWS_LAMBDA_LOG_LEVEL` that is set and reads as
+/// directives, else `info`.
+fn filter() -> Targets {
+    filter_from(|var| std::env::var(var).ok())
+}
+
+fn filter_from(var: impl Fn(&str) -> Option<String>) -> Targets {
+    ["RUST_LOG", "AWS_LAMBDA_LOG_LEVEL"]
+        .into_iter()
+        .filter_map(var)
+        .find_map(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(LevelFilter::INFO))
 }
 
 /// The subscriber of a function, writing to `writer`.
@@ -23,9 +36,9 @@ where
         .with_current_span(true)
         .with_span_list(false)
         .with_ansi(false)
-        .with_env_filter(filter())
         .with_writer(writer)
         .finish()
+        .with(filter())
 }
 
 /// Installs the JSON subscriber on standard output (CloudWatch Logs).
@@ -50,6 +63,29 @@ mod tests {
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
         }
+    }
+
+    #[test]
+    fn the_level_comes_from_rust_log_then_lambda_then_info() {
+        use tracing::Level;
+        let from = |rust_log: Option<&str>, lambda: Option<&str>| {
+            super::filter_from(|var| match var {
+                "RUST_LOG" => rust_log.map(String::from),
+                "AWS_LAMBDA_LOG_LEVEL" => lambda.map(String::from),
+                _ => None,
+            })
+        };
+        let default = from(None, None);
+        assert!(default.would_enable("outreach_app", &Level::INFO));
+        assert!(!default.would_enable("outreach_app", &Level::DEBUG));
+        // Lambda's advanced logging controls set the level in capitals.
+        let lambda = from(None, Some("DEBUG"));
+        assert!(lambda.would_enable("outreach_app", &Level::DEBUG));
+        assert!(!lambda.would_enable("outreach_app", &Level::TRACE));
+        let directives = from(Some("warn,outreach_aws=debug"), Some("TRACE"));
+        assert!(directives.would_enable("outreach_aws::ses", &Level::DEBUG));
+        assert!(!directives.would_enable("outreach_app", &Level::INFO));
+        assert!(directives.would_enable("outreach_app", &Level::WARN));
     }
 
     #[test]

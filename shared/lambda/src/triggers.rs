@@ -153,15 +153,21 @@ fn sns_records(event: Value) -> Result<SnsEvent, String> {
 }
 
 impl App {
-    /// The API function: the one router of local mode and the console (§13),
-    /// with the SNS HTTPS webhooks when the deployment names topics (§15).
+    /// The API function: the router of local mode and the console (§13), but
+    /// the SNS HTTPS webhooks, which the webhooks function serves
+    /// ([`App::webhooks_router`]; API Gateway routes their paths there).
     pub fn router(&self) -> axum::Router {
-        let api = outreach_app::http::router(self.service.clone());
-        let api = match &self.webhooks {
-            Some(verifier) => api.layer(axum::Extension(verifier.clone())),
-            None => api,
-        };
-        api.merge(outreach_app::console::router())
+        outreach_app::http::api_router(self.service.clone()).merge(outreach_app::console::router())
+    }
+
+    /// The webhooks function: the SNS HTTPS webhooks (§15), accepted when the
+    /// deployment names topics ([`App::webhooks_from_env`]), 404 otherwise.
+    pub fn webhooks_router(&self) -> axum::Router {
+        let webhooks = outreach_app::http::webhooks_router(self.service.clone());
+        match &self.webhooks {
+            Some(verifier) => webhooks.layer(axum::Extension(verifier.clone())),
+            None => webhooks,
+        }
     }
 
     /// A fired wake-up (EventBridge Scheduler): the event is the job itself,
@@ -208,6 +214,18 @@ impl App {
         Ok(json!({"outcomes": answers}))
     }
 
+    /// The stored message at `bucket`/`key`; a function built without the S3
+    /// client (every one but inbound) fails the event, so it is retried and
+    /// lands in the dead-letter queue rather than being dropped.
+    async fn read_raw_message(&self, bucket: &str, key: &str) -> Result<Vec<u8>, RawMessageError> {
+        match &self.raw_messages {
+            Some(messages) => messages.get(bucket, key).await,
+            None => Err(RawMessageError::Unavailable(
+                "this function reads no stored mail (only the inbound function does)".into(),
+            )),
+        }
+    }
+
     /// Inbound mail through SNS: the receipt rule stored the raw message in S3
     /// and announced it; scanning verdicts decide whether it is acted on and
     /// whether its sender is trusted (R-9.6, R-9.7, §15).
@@ -252,7 +270,7 @@ impl App {
                     ..
                 },
                 _,
-            ) if kind == "S3" => match self.raw_messages.get(bucket, key).await {
+            ) if kind == "S3" => match self.read_raw_message(bucket, key).await {
                 Ok(raw) => raw,
                 Err(e @ RawMessageError::NotFound { .. }) => return Ok(poison("inbound", &e)),
                 Err(e) => return Err(HandlerError::RawMessage(e)),

@@ -1207,6 +1207,7 @@ fn the_template_sets_every_variable_and_declares_the_adapters_table() {
         "outreach-inbound",
         "outreach-identity-check",
         "outreach-planner",
+        "outreach-webhooks",
     ] {
         assert!(
             template.contains(&format!("Binary: {binary}\n")),

@@ -52,7 +52,7 @@ fn the_inbound_bucket_takes_mail_from_the_rule_set_the_parameter_names() {
 fn the_webhook_topics_are_a_parameter_and_only_they_may_be_confirmed() {
     let template = infra("template.yaml");
     assert!(template.contains("        SNS_TOPIC_ARNS: !Join [\",\", !Ref WebhookTopicArns]\n"));
-    let policy = resource(&template, "ApiConfirmsWebhookSubscriptions");
+    let policy = resource(&template, "WebhooksConfirmSubscriptions");
     assert!(
         policy.contains("Action: sns:ConfirmSubscription"),
         "{policy}"
@@ -61,6 +61,54 @@ fn the_webhook_topics_are_a_parameter_and_only_they_may_be_confirmed() {
         policy.contains("Resource: !Ref WebhookTopicArns"),
         "{policy}"
     );
+    // Issue 20: the webhooks function confirms; nothing else may.
+    assert!(
+        policy.contains("Roles: [!Ref WebhooksFunctionRole]"),
+        "{policy}"
+    );
+    assert_eq!(template.matches("sns:ConfirmSubscription").count(), 1);
+}
+
+#[test]
+fn the_webhooks_are_a_function_of_their_own_behind_the_same_api() {
+    // Issue 20: API Gateway routes the two SNS webhooks to the webhooks
+    // function (its router has them, the API function's has not); every other
+    // route goes to the API function.
+    let template = infra("template.yaml");
+    for route in ["SesEventsWebhookRoute", "InboundWebhookRoute"] {
+        let route = resource(&template, route);
+        assert!(route.contains("AuthorizationType: NONE"), "{route}");
+        assert!(
+            route.contains("Target: !Sub \"integrations/${WebhooksIntegration}\""),
+            "{route}"
+        );
+    }
+    assert_eq!(
+        template
+            .matches("Target: !Sub \"integrations/${WebhooksIntegration}\"")
+            .count(),
+        2
+    );
+    let integration = resource(&template, "WebhooksIntegration");
+    assert!(
+        integration.contains("IntegrationUri: !GetAtt WebhooksFunction.Arn"),
+        "{integration}"
+    );
+    assert!(
+        resource(&template, "WebhooksInvokePermission")
+            .contains("FunctionName: !Ref WebhooksFunction")
+    );
+    let function = resource(&template, "WebhooksFunction");
+    assert!(
+        function.contains("Binary: outreach-webhooks\n"),
+        "{function}"
+    );
+    // What handling SES events and inbound mail needs (the ses-events and
+    // inbound functions' rights, forwarding included), no more.
+    for policy in ["TableAccess", "ReadHashKey", "SendMail", "ScheduleWakeUps"] {
+        assert!(function.contains(&format!("- !Ref {policy}\n")), "{policy}");
+    }
+    assert!(!function.contains("- !Ref QueueWork\n"), "{function}");
 }
 
 #[test]
@@ -83,6 +131,7 @@ fn operations_tracing_alarms_deletion_protection_and_no_build_cache() {
         "InboundFunction",
         "IdentityCheckFunction",
         "PlannerFunction",
+        "WebhooksFunction",
     ] {
         assert!(
             throttles.contains(&format!("MetricName: Throttles, Dimensions: [{{ Name: FunctionName, Value: !Ref {function} }}]")),

@@ -1,6 +1,6 @@
 //! The SNS HTTPS webhooks of the deployed stack (SPEC §15, issue 18): both
-//! routes through the API function's router built as `App::from_env` builds
-//! it (the topics from the deployment's variables, certificates through
+//! routes through the webhooks function's router built as
+//! `App::webhooks_from_env` builds it (the topics from the deployment's variables, certificates through
 //! `HttpsCertificates`, confirmations through `SnsSubscriptions`), with the
 //! signing certificate served by a local server standing in for
 //! `sns.<region>.amazonaws.com` and the SNS API on the emulator.
@@ -284,14 +284,14 @@ impl Deployment {
         Value::Object(fields)
     }
 
-    /// POSTs `body` as SNS does (text/plain, no token) through the API
+    /// POSTs `body` as SNS does (text/plain, no token) through the webhooks
     /// function's router, as API Gateway delivers it.
     async fn post(&self, path: &str, body: &Value) -> (u16, Value) {
         post_to(&self.app, path, body).await
     }
 }
 
-/// POSTs `body` as SNS does through `app`'s router, as API Gateway delivers it.
+/// POSTs `body` as SNS does through `app`'s webhooks router, as API Gateway delivers it.
 async fn post_to(app: &App, path: &str, body: &Value) -> (u16, Value) {
     let event = json!({
         "version": "2.0",
@@ -310,7 +310,7 @@ async fn post_to(app: &App, path: &str, body: &Value) -> (u16, Value) {
         "isBase64Encoded": false
     });
     let request: LambdaRequest = serde_json::from_value(event).expect("an HTTP API request");
-    let response = lambda_http::Adapter::from(app.router())
+    let response = lambda_http::Adapter::from(app.webhooks_router())
         .oneshot(LambdaEvent::new(request, Context::default()))
         .await
         .expect("the router never fails");

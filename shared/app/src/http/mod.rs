@@ -63,9 +63,30 @@ fn created(v: impl Serialize) -> ApiResult {
     Ok((StatusCode::CREATED, Json(v)).into_response())
 }
 
-/// The API: every route of [`routes`], answering 404 problem+json elsewhere.
+/// The API: every route of [`routes`], answering 404 problem+json elsewhere
+/// (local mode).
 pub fn router(service: Arc<Service>) -> Router {
-    let (router, _) = routes().split_for_parts();
+    serve(routes(), service)
+}
+
+/// The API function's router in AWS (§15): every route of [`routes`] but the
+/// SNS webhooks, which the webhooks function serves ([`webhooks_router`]), so
+/// that its bootstrap links neither the SNS signature check nor the handling
+/// of SES events and inbound mail behind them (issue 20).
+pub fn api_router(service: Arc<Service>) -> Router {
+    serve(api_routes(), service)
+}
+
+/// The webhooks function's router in AWS (§15): the two SNS webhooks of
+/// [`routes`], with the same fallbacks and layers as every other route.
+pub fn webhooks_router(service: Arc<Service>) -> Router {
+    serve(webhooks::routes(), service)
+}
+
+/// `routes` served: 404 and 405 as problem+json, the idempotency middleware
+/// and the body limit.
+fn serve(routes: OpenApiRouter<Arc<Service>>, service: Arc<Service>) -> Router {
+    let (router, _) = routes.split_for_parts();
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
@@ -81,6 +102,11 @@ pub fn router(service: Arc<Service>) -> Router {
 /// (the handler's `#[utoipa::path]`): the router and the document come from the
 /// same list, so neither can have a route the other lacks.
 pub fn routes() -> OpenApiRouter<Arc<Service>> {
+    api_routes().merge(webhooks::routes())
+}
+
+/// [`routes`] but the SNS webhooks.
+fn api_routes() -> OpenApiRouter<Arc<Service>> {
     OpenApiRouter::with_openapi(openapi::base())
         .routes(routes!(openapi_json))
         .merge(me::routes())
@@ -95,12 +121,16 @@ pub fn routes() -> OpenApiRouter<Arc<Service>> {
         .merge(enrollments::routes())
         .merge(replies::routes())
         .merge(public::routes())
-        .merge(webhooks::routes())
 }
 
-/// The OpenAPI 3.1 document of the API, as served at `/v1/openapi.json`.
+/// The OpenAPI 3.1 document of the API, as served at `/v1/openapi.json`:
+/// that of [`routes`], with the webhooks' operations taken from their
+/// annotations rather than their handlers, so that the API function, which
+/// serves this document, links no webhook (issue 20).
 pub fn api_doc() -> utoipa::openapi::OpenApi {
-    openapi::complete(routes().into_openapi())
+    let mut doc = api_routes().into_openapi();
+    doc.merge(webhooks::doc());
+    openapi::complete(doc)
 }
 
 static API_DOC: LazyLock<String> = LazyLock::new(|| {

@@ -77,3 +77,52 @@ fn the_document_keeps_the_schema_names_of_the_moved_types() {
             .contains_key("InboundResult")
     );
 }
+
+#[test]
+fn the_served_document_is_that_of_every_route_webhooks_included() {
+    // Issue 20: `api_doc` takes the webhooks' operations from their
+    // annotations, so that the API function links no webhook handler; the
+    // document must stay exactly what the full list of routes describes.
+    let full = super::openapi::complete(super::routes().into_openapi());
+    let served = super::api_doc();
+    assert!(
+        served.paths.paths.contains_key("/v1/webhooks/ses-events")
+            && served.paths.paths.contains_key("/v1/webhooks/inbound")
+    );
+    assert_eq!(
+        serde_json::to_value(&served).unwrap(),
+        serde_json::to_value(&full).unwrap()
+    );
+}
+
+#[test]
+fn the_api_function_and_the_webhooks_function_split_the_routes_between_them() {
+    // Issue 20: in AWS the API function serves `api_router`, the webhooks
+    // function `webhooks_router`; together they serve every route, each once.
+    let paths =
+        |routes: utoipa_axum::router::OpenApiRouter<std::sync::Arc<crate::service::Service>>| {
+            routes
+                .into_openapi()
+                .paths
+                .paths
+                .keys()
+                .cloned()
+                .collect::<std::collections::BTreeSet<String>>()
+        };
+    let api = paths(super::api_routes());
+    let webhooks = paths(super::webhooks::routes());
+    assert_eq!(
+        webhooks,
+        ["/v1/webhooks/inbound", "/v1/webhooks/ses-events"]
+            .map(String::from)
+            .into()
+    );
+    assert!(
+        api.iter().all(|p| !p.starts_with("/v1/webhooks")),
+        "{api:?}"
+    );
+    assert!(api.contains("/v1/me") && api.contains("/v1/openapi.json"));
+    let mut both = api.clone();
+    both.extend(webhooks);
+    assert_eq!(both, paths(super::routes()));
+}

@@ -9,6 +9,16 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
         .routes(routes!(inbound_webhook))
 }
 
+/// The operations of [`routes`] from their annotations alone, without the
+/// handlers (`api_doc`).
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(ses_events_webhook, inbound_webhook))]
+struct Doc;
+
+pub(super) fn doc() -> utoipa::openapi::OpenApi {
+    <Doc as utoipa::OpenApi>::openapi()
+}
+
 /// What an SNS webhook delivery did.
 #[derive(Debug, Serialize, ToSchema)]
 struct WebhookView {

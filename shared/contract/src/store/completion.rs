@@ -89,13 +89,8 @@ pub async fn an_ended_enrollment_leaves_the_due_index_for_a_completion_check(
         .expect("read")
         .expect("campaign");
     end(&store, org, "enr-2").await;
-    assert!(
-        store
-            .list_due(at(23, 0), 100)
-            .await
-            .expect("due")
-            .is_empty()
-    );
+    let due = store.list_due(at(23, 0), 100).await.expect("due");
+    assert!(due.is_empty(), "{due:?}");
     let pending = checks(&store).await;
     assert_eq!(pending.len(), 1, "{pending:?}");
     assert!(

@@ -430,7 +430,7 @@ impl Sending<'_> {
     async fn hand_to_send_queue(&self, wake_up: &WakeUp) -> Result<(), Error> {
         match self.queue.enqueue_send(wake_up).await {
             Ok(SendHandoff::Inline) => {
-                self.run_job(&wake_up.job).await?;
+                self.run_inline(&wake_up.job).await?;
             }
             Ok(SendHandoff::Queued) => {}
             Err(err) => {

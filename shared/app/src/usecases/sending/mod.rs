@@ -65,6 +65,24 @@ pub enum JobOutcome {
 }
 
 impl Sending<'_> {
+    /// Runs within this call a send due now that no send queue took
+    /// (`SendHandoff::Inline`: local mode, §15).
+    #[cfg(feature = "inline-sends")]
+    pub(crate) async fn run_inline(&self, job: &Job) -> Result<JobOutcome, Error> {
+        self.run_job(job).await
+    }
+
+    /// Without the `inline-sends` feature (the Lambda functions, whose queue
+    /// always takes a send, issue 20) a send is never run here, so that the
+    /// API function does not link the send path.
+    #[cfg(not(feature = "inline-sends"))]
+    pub(crate) async fn run_inline(&self, job: &Job) -> Result<JobOutcome, Error> {
+        let _ = job;
+        Err(Error::Internal(
+            "no send queue took a send, and this build runs none inline".into(),
+        ))
+    }
+
     /// Runs a fired wake-up. Safe to run any number of times, concurrently.
     pub async fn run_job(&self, job: &Job) -> Result<JobOutcome, Error> {
         match job {

@@ -278,7 +278,7 @@ impl Sending<'_> {
         let wake_up = WakeUp::send_step(&e, now);
         match self.queue.enqueue_send(&wake_up).await? {
             SendHandoff::Inline => {
-                self.run_job(&wake_up.job).await?;
+                self.run_inline(&wake_up.job).await?;
                 Ok(Attempt::Done(Swept::Rescued))
             }
             SendHandoff::Queued => {
