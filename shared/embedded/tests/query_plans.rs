@@ -54,16 +54,29 @@ fn queries(source: &str) -> Vec<String> {
     while let Some(start) = rest.find('"') {
         let after = &rest[start + 1..];
         let Some(end) = after.find('"') else { break };
-        let literal = &after[..end];
+        let literal = joined(&after[..end]);
         let head = literal.trim_start();
         if ["SELECT ", "DELETE ", "UPDATE "]
             .iter()
             .any(|k| head.starts_with(k))
         {
-            out.push(literal.to_owned());
+            out.push(literal);
         }
         rest = &after[end + 1..];
     }
+    out
+}
+
+/// A Rust string literal's text as the compiler reads it: a `\` at the end
+/// of a line skips the line break and the next line's leading whitespace.
+fn joined(literal: &str) -> String {
+    let mut out = String::with_capacity(literal.len());
+    let mut rest = literal;
+    while let Some(at) = rest.find("\\\n") {
+        out.push_str(&rest[..at]);
+        rest = rest[at + 2..].trim_start();
+    }
+    out.push_str(rest);
     out
 }
 
