@@ -352,20 +352,25 @@ async fn a_subscription_confirmation_answers_the_url_to_visit() {
     }
 }
 
+/// SES' event of a hard bounce of the message `item`, as its `feedback_id`.
+fn hard_bounce(app: &App, item: &outreach_app::dev::OutboxItem, feedback_id: &str) -> Value {
+    json!({
+        "eventType": "Bounce",
+        "mail": {"timestamp": app.now().to_rfc3339(), "messageId": item.message_id,
+                 "destination": [item.to]},
+        "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
+                   "feedbackId": feedback_id, "timestamp": app.now().to_rfc3339(),
+                   "bouncedRecipients": [{"emailAddress": item.to, "status": "5.1.1",
+                                          "diagnosticCode": "smtp; 550 5.1.1 unknown"}]}
+    })
+}
+
 #[tokio::test]
 async fn a_signed_bounce_is_applied_once_and_forgeries_are_refused() {
     let (app, verifier) = app();
     let router = router(&app, verifier);
     let (enrollment, item, _) = app.sent_message().await;
-    let ses = json!({
-        "eventType": "Bounce",
-        "mail": {"timestamp": app.now().to_rfc3339(), "messageId": item.message_id,
-                 "destination": [item.to]},
-        "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
-                   "feedbackId": "fb-1", "timestamp": app.now().to_rfc3339(),
-                   "bouncedRecipients": [{"emailAddress": item.to, "status": "5.1.1",
-                                          "diagnosticCode": "smtp; 550 5.1.1 unknown"}]}
-    });
+    let ses = hard_bounce(&app, &item, "fb-1");
     let body = app.signed(
         "Notification",
         EVENTS_TOPIC,
@@ -422,15 +427,7 @@ async fn a_delivery_whose_handling_failed_is_taken_again_on_retry() {
     let (app, verifier) = app();
     let router = router(&app, verifier);
     let (enrollment, item, _) = app.sent_message().await;
-    let ses = json!({
-        "eventType": "Bounce",
-        "mail": {"timestamp": app.now().to_rfc3339(), "messageId": item.message_id,
-                 "destination": [item.to]},
-        "bounce": {"bounceType": "Permanent", "bounceSubType": "General",
-                   "feedbackId": "fb-retry", "timestamp": app.now().to_rfc3339(),
-                   "bouncedRecipients": [{"emailAddress": item.to, "status": "5.1.1",
-                                          "diagnosticCode": "smtp; 550 5.1.1 unknown"}]}
-    });
+    let ses = hard_bounce(&app, &item, "fb-retry");
     let body = app.signed(
         "Notification",
         EVENTS_TOPIC,
