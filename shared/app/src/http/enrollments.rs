@@ -96,11 +96,7 @@ async fn add_enrollments(
         enrollments: added
             .enrollments
             .iter()
-            .map(|e| NewEnrollmentView {
-                id: e.id.to_string(),
-                candidate_id: e.candidate_id.to_string(),
-                status: e.status,
-            })
+            .map(NewEnrollmentView::from)
             .collect(),
         refused: added.refused.iter().map(views::refusal).collect(),
         warnings: added.warnings.iter().map(views::warning).collect(),

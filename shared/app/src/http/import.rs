@@ -122,11 +122,7 @@ fn import_view(done: Imported, campaign_id: Option<String>) -> ImportView {
                 enrollments: added
                     .enrollments
                     .iter()
-                    .map(|e| NewEnrollmentView {
-                        id: e.id.to_string(),
-                        candidate_id: e.candidate_id.to_string(),
-                        status: e.status,
-                    })
+                    .map(NewEnrollmentView::from)
                     .collect(),
                 refused: added.refused.iter().map(views::refusal).collect(),
                 warnings: added.warnings.iter().map(views::warning).collect(),

@@ -176,6 +176,16 @@ pub struct NewEnrollmentView {
     pub status: EnrollmentStatus,
 }
 
+impl From<&Enrollment> for NewEnrollmentView {
+    fn from(e: &Enrollment) -> Self {
+        NewEnrollmentView {
+            id: e.id.to_string(),
+            candidate_id: e.candidate_id.to_string(),
+            status: e.status,
+        }
+    }
+}
+
 /// Candidates added to a campaign, those refused (SPEC §13), and what the
 /// added candidates' history warns about.
 #[derive(Debug, Serialize, ToSchema)]
