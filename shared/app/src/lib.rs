@@ -13,6 +13,7 @@ pub mod reply;
 pub mod retry;
 pub mod service;
 pub mod sns;
+pub mod stats;
 pub mod tally;
 pub mod usecases;
 

@@ -626,6 +626,16 @@ pub trait Store: Send + Sync {
         filter: &crate::reply::ReplyFilter,
         page: &PageRequest,
     ) -> Result<Page<crate::reply::Reply>, StoreError>;
+    /// The organization's statistics counters in the quarter-hour
+    /// buckets `[from, to)` (bucket names, [`crate::stats::bucket`]), summed
+    /// per campaign and named `@{bucket}@{step}:{metric}`. Moved in the same
+    /// atomic write as the enrollment or reply that changed; never a scan.
+    async fn stats_counters(
+        &self,
+        org: &OrgId,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(CampaignId, crate::tally::Tally)>, StoreError>;
     /// Takes a keyed hash off the suppression list if, and only if, the
     /// entry's reason is `reason` (an opt-out a reply's class caused, R-9.9):
     /// `true` when it did. [`Store::suppress`] with a reason not starting

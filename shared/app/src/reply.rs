@@ -51,6 +51,14 @@ pub struct Reply {
     /// in AWS), for the campaign's owner and the sender account's owner.
     #[serde(default)]
     pub raw_ref: Option<String>,
+    /// The enrollment's first reply (not an automatic one): the reply the
+    /// statistics count; later ones are kept, not counted.
+    #[serde(default)]
+    pub first: bool,
+    /// Seconds from the send of the replied-to step to the reply: the time
+    /// to first reply of the statistics.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after_s: Option<i64>,
 }
 
 impl Reply {

@@ -71,6 +71,25 @@ pub fn counted(e: &Enrollment) -> Vec<String> {
     names
 }
 
+/// What an enrollment counts in: the Outreach view's counters
+/// ([`counted`]) and the statistics' ([`crate::stats::counted_enrollment`]).
+/// Stores move both by [`change`] of this, and tell the statistics' by
+/// their prefix ([`crate::stats::split`]).
+pub fn counted_with_stats(e: &Enrollment) -> Vec<String> {
+    let mut names = counted(e);
+    names.extend(crate::stats::counted_enrollment(e));
+    names
+}
+
+/// Only the Outreach view's counters of `tally` (not the statistics').
+pub fn view_only(tally: &Tally) -> Tally {
+    tally
+        .iter()
+        .filter(|(name, _)| crate::stats::split(name).is_none())
+        .map(|(n, v)| (n.clone(), *v))
+        .collect()
+}
+
 /// How the counts move when an enrollment counted as `before` (nothing, for
 /// a new one) is written as `after`: only the counters that change.
 pub fn change(before: &[String], after: &[String]) -> Tally {

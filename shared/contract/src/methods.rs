@@ -43,6 +43,8 @@ macro_rules! store_methods {
             read list_enrollments_consistent(org: &OrgId, campaign: &CampaignId, page: &PageRequest)
                 -> Page<Enrollment>;
             read campaign_tally(org: &OrgId, campaign: &CampaignId) -> outreach_app::tally::Tally;
+            read stats_counters(org: &OrgId, from: &str, to: &str)
+                -> Vec<(CampaignId, outreach_app::tally::Tally)>;
             index list_due(before: DateTime<Utc>, limit: u32) -> Vec<(OrgId, EnrollmentId)>;
             index list_due_in(shard: u32, before: DateTime<Utc>, limit: u32)
                 -> Vec<(OrgId, EnrollmentId)>;

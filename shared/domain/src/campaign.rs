@@ -142,6 +142,10 @@ pub struct Campaign {
     pub active_enrollments: i64,
     #[serde(default)]
     pub kind: CampaignKind,
+    /// The template the steps were taken from (`None` for steps given
+    /// inline, or edited inline since): what the statistics group by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template_id: Option<String>,
 }
 
 /// A sequence, or the carrier of one single message, which reuses

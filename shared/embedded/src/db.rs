@@ -140,6 +140,16 @@ CREATE TABLE IF NOT EXISTS tallies (
     value    INTEGER NOT NULL,
     PRIMARY KEY (org, campaign, name)
 );
+-- The statistics (R-11.3): a campaign's counters per quarter hour, moved
+-- with every enrollment and reply write; read by bucket range.
+CREATE TABLE IF NOT EXISTS stats (
+    org      TEXT NOT NULL,
+    bucket   TEXT NOT NULL,
+    campaign TEXT NOT NULL,
+    name     TEXT NOT NULL,
+    value    INTEGER NOT NULL,
+    PRIMARY KEY (org, bucket, campaign, name)
+);
 CREATE TABLE IF NOT EXISTS counters (
     key   TEXT PRIMARY KEY,
     value INTEGER NOT NULL

@@ -579,6 +579,16 @@ impl Store for SimStore {
         self.inner.campaign_tally(org, campaign).await
     }
 
+    async fn stats_counters(
+        &self,
+        org: &OrgId,
+        from: &str,
+        to: &str,
+    ) -> Result<Vec<(CampaignId, outreach_app::tally::Tally)>, StoreError> {
+        self.before().await;
+        self.inner.stats_counters(org, from, to).await
+    }
+
     async fn list_due(
         &self,
         before: DateTime<Utc>,

@@ -19,6 +19,7 @@ mod messages;
 mod outreach;
 mod public;
 mod replies;
+mod stats;
 mod webhooks;
 
 use std::sync::{Arc, LazyLock};
@@ -120,6 +121,7 @@ fn api_routes() -> OpenApiRouter<Arc<Service>> {
         .merge(campaigns::routes())
         .merge(enrollments::routes())
         .merge(replies::routes())
+        .merge(stats::routes())
         .merge(public::routes())
 }
 

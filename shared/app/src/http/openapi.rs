@@ -130,6 +130,10 @@ pub fn base() -> OpenApi {
             "replies",
             "The replies inbox, read flags and class corrections (R-9.9, R-11.2)",
         ),
+        (
+            "stats",
+            "Statistics per campaign, step, sender, template or user (R-11.3)",
+        ),
         ("admin", "Admin-only routes (R-3.2)"),
         (
             "webhooks",

@@ -31,6 +31,8 @@ pub(super) enum Range {
     All,
     BeginsWith(String),
     Below(String),
+    /// Sort keys from the first up to the second, both included.
+    Between(String, String),
 }
 
 /// One query: a partition of the table or of an index, in sort-key order.
@@ -286,6 +288,10 @@ impl DynamoStore {
             Range::Below(bound) => (
                 "#qpk = :qpk AND #qsk < :qsk".into(),
                 vec![(":qsk", s(bound))],
+            ),
+            Range::Between(low, high) => (
+                "#qpk = :qpk AND #qsk BETWEEN :qsk AND :qsk2".into(),
+                vec![(":qsk", s(low)), (":qsk2", s(high))],
             ),
         };
         vals.push((":qpk", s(&query.pk)));

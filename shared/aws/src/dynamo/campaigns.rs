@@ -170,16 +170,14 @@ pub(super) async fn update_enrollment(
     let counters = store
         .counters_write(e, Some(expected), activity.delta())
         .await?;
-    if let Some(counters) = counters {
-        let writes = vec![
-            tx_put(
-                &store.table,
-                item,
-                Some(SAME_VERSION),
-                vec![(":v", n(expected))],
-            )?,
-            counters,
-        ];
+    if !counters.is_empty() {
+        let mut writes = vec![tx_put(
+            &store.table,
+            item,
+            Some(SAME_VERSION),
+            vec![(":v", n(expected))],
+        )?];
+        writes.extend(counters);
         match store.transact(writes).await {
             Ok(()) => {}
             Err(err) if err.condition_failed_at(0) => return Err(StoreError::Conflict),

@@ -53,6 +53,7 @@ mod marks;
 mod recording;
 mod records;
 pub mod replies;
+pub mod stats;
 pub mod table;
 mod tally;
 
@@ -173,6 +174,11 @@ forward_store! {
         candidate: &CandidateId,
     ) -> Vec<EnrollmentId>;
     tally::campaign_tally(org: &OrgId, campaign: &CampaignId) -> outreach_app::tally::Tally;
+    stats::stats_counters(
+        org: &OrgId,
+        from: &str,
+        to: &str,
+    ) -> Vec<(CampaignId, outreach_app::tally::Tally)>;
     checks::list_completion_checks(shard: u32, limit: u32) -> Vec<CompletionCheck>;
     checks::clear_completion_check(check: &CompletionCheck, version: u64) -> bool;
     campaigns::list_due(before: DateTime<Utc>, limit: u32) -> Vec<(OrgId, EnrollmentId)>;

@@ -29,12 +29,16 @@ use outreach_app::ports::{Page, PageRequest, StoreError, Versioned};
 use outreach_app::reply::{Reply, ReplyFilter, reply_sort_key};
 use outreach_domain::ids::OrgId;
 
+use outreach_app::stats;
+use outreach_app::tally;
+
 use super::DynamoStore;
 use super::access::{CREATE, Query, Range, SAME_VERSION};
 use super::item::{
     DynamoError, ID, ItemBuilder, VERSION, n, s, sdk_error, text, tx_delete, tx_put, versioned,
 };
 use super::keys::{self, Key, esc};
+use super::stats::stats_writes;
 
 pub fn reply(org: &str, id: &str) -> Key {
     Key {
@@ -113,6 +117,15 @@ pub(super) async fn create_reply(store: &DynamoStore, r: &Reply) -> Result<bool,
     for key in entries(r) {
         writes.push(tx_put(&store.table, entry_item(&key, r), None, vec![])?);
     }
+    // the reply's statistics, in the same transaction.
+    let delta = tally::change(&[], &stats::counted_reply(r));
+    writes.extend(stats_writes(
+        &store.table,
+        &r.org_id,
+        &r.campaign_id,
+        r.enrollment_id.as_str(),
+        &delta,
+    )?);
     match store.transact(writes).await {
         Ok(()) => Ok(true),
         Err(e) if e.condition_failed_at(0) => Ok(false),
@@ -152,6 +165,15 @@ pub(super) async fn update_reply(
     for key in after.difference(&before) {
         writes.push(tx_put(&store.table, entry_item(key, r), None, vec![])?);
     }
+    // a corrected class moves its statistics, in the same transaction.
+    let delta = tally::change(&stats::counted_reply(&old.value), &stats::counted_reply(r));
+    writes.extend(stats_writes(
+        &store.table,
+        &r.org_id,
+        &r.campaign_id,
+        r.enrollment_id.as_str(),
+        &delta,
+    )?);
     store.transact(writes).await.map_err(StoreError::from)?;
     Ok(expected + 1)
 }

@@ -18,6 +18,7 @@ use outreach_domain::ids::{CampaignId, OrgId};
 use super::DynamoStore;
 use super::item::{self, ACTIVE, Item, VERSION, build_error, doc, n, number};
 use super::keys::{self, Key};
+use super::stats::stats_writes;
 
 /// How often a shard's `active` moved.
 pub(crate) const CHANGES: &str = "changes";
@@ -68,7 +69,7 @@ impl DynamoStore {
     pub(super) fn remember_counted(&self, e: &Enrollment, version: u64) {
         self.caches.counted.put(
             (e.org_id.to_string(), e.id.to_string(), version),
-            Arc::new(tally::counted(e)),
+            Arc::new(tally::counted_with_stats(e)),
         );
     }
 
@@ -92,26 +93,38 @@ impl DynamoStore {
             return Ok(None);
         }
         let before: Enrollment = doc(&stored)?;
-        let counted = Arc::new(tally::counted(&before));
+        let counted = Arc::new(tally::counted_with_stats(&before));
         self.caches.counted.put(at, counted.clone());
         Ok(Some(counted))
     }
 
-    /// The shard write of an enrollment write over version `expected`
-    /// (`None` for a new one), if it moves any counter; `Err(Conflict)` when
+    /// The counter writes of an enrollment write over version `expected`
+    /// (`None` for a new one), if it moves any counter: its shard's, then one
+    /// per statistics bucket it moves; `Err(Conflict)` when
     /// `expected` is not the stored version.
     pub(super) async fn counters_write(
         &self,
         e: &Enrollment,
         expected: Option<u64>,
         activity: i64,
-    ) -> Result<Option<TransactWriteItem>, StoreError> {
+    ) -> Result<Vec<TransactWriteItem>, StoreError> {
         let before = match expected {
             None => Arc::new(Vec::new()),
             Some(v) => self.counted_at(e, v).await?.ok_or(StoreError::Conflict)?,
         };
-        let delta = tally::change(&before, &tally::counted(e));
-        shard_update(&self.table, e, activity, &delta)
+        let delta = tally::change(&before, &tally::counted_with_stats(e));
+        let mut writes: Vec<TransactWriteItem> =
+            shard_update(&self.table, e, activity, &tally::view_only(&delta))?
+                .into_iter()
+                .collect();
+        writes.extend(stats_writes(
+            &self.table,
+            &e.org_id,
+            &e.campaign_id,
+            e.id.as_str(),
+            &delta,
+        )?);
+        Ok(writes)
     }
 }
 

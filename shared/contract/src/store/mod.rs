@@ -35,6 +35,7 @@ mod parity;
 mod races;
 mod recording;
 mod replies;
+mod stats;
 mod tallies;
 
 use std::future::Future;
@@ -60,6 +61,7 @@ pub use parity::*;
 pub use races::*;
 pub use recording::*;
 pub use replies::*;
+pub use stats::*;
 pub use tallies::*;
 
 /// Calls the macro `$make` with the name of every store check, so that a test
@@ -114,6 +116,7 @@ macro_rules! every_store_check {
             replies_are_listed_newest_first_by_filter,
             a_reply_suppression_lifts_only_while_its_own,
             an_ended_enrollment_leaves_the_due_index_for_a_completion_check,
+            statistics_agree_with_a_recount_by_quarter_hour,
         );
     };
 }

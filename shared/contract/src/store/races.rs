@@ -177,7 +177,7 @@ pub async fn next_attempt_is_created_once(store: Arc<dyn Store>) {
     assert_eq!(attempts[1].state, AttemptState::Claimed);
     assert_eq!(attempts[1].address, address("ada@work.example"));
     // A late duplicate of the bounce changes nothing.
-    assert!(!after.bounce_attempt(1, 1, "550 no such user", at(10, 3)));
+    assert!(!after.bounce_attempt(1, 1, "550 no such user", at(10, 3), at(10, 3)));
 }
 
 /// The writes of one handler of [`next_attempt_is_created_once`] that won.
@@ -214,7 +214,7 @@ async fn bounce_then_resend(
             _ => break, // attempt 2 exists: nothing left to do
         };
         if bouncing {
-            assert!(e.bounce_attempt(1, 1, "550 no such user", at(10, 2)));
+            assert!(e.bounce_attempt(1, 1, "550 no such user", at(10, 2), at(10, 2)));
         } else {
             let n = e
                 .claim(1, address("ada@work.example"), at(10, 2), at(10, 7))

@@ -44,6 +44,8 @@ pub fn reply(
         read: false,
         message_id: Some(format!("{id}@mail.example")),
         raw_ref: None,
+        first: class.is_some(),
+        after_s: Some(3_600),
     }
 }
 

@@ -73,7 +73,7 @@ async fn events_of_every_kind(store: &Arc<dyn Store>, org: &OrgId, mut es: Vec<E
     }
     assert!(es[0].mark_delivered(1, 1, at(10, 2)));
     write(&store, &es[0], Activity::Unchanged, false).await;
-    assert!(es[1].bounce_attempt(1, 1, "mailbox unknown", at(11, 0)));
+    assert!(es[1].bounce_attempt(1, 1, "mailbox unknown", at(11, 0), at(11, 0)));
     write(&store, &es[1], Activity::Unchanged, false).await;
     for (i, status) in [
         (2, EnrollmentStatus::Replied),

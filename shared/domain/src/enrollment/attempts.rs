@@ -28,6 +28,10 @@ pub struct Attempt {
     pub unconfirmed: bool,
     #[serde(default)]
     pub reason: Option<String>,
+    /// When the mail service's outcome (delivered, hard-bounced) arrived:
+    /// the time the statistics count it at.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub settled_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +92,7 @@ impl Enrollment {
             rfc822_message_id: None,
             unconfirmed: false,
             reason: None,
+            settled_at: None,
         });
         if self.resend.as_ref().is_some_and(|r| r.step == step) {
             self.resend = None;

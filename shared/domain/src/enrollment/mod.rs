@@ -106,6 +106,24 @@ pub struct Enrollment {
     /// `In-Reply-To`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub thread: Vec<String>,
+    /// How the person opted out when the enrollment ended `unsubscribed`
+    /// what the statistics count it as, and when.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opt_out: Option<OptOut>,
+    /// The id of the first reply (not an automatic one) to this enrollment:
+    /// the one the statistics count; set once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_reply: Option<String>,
+}
+
+/// How and when a person's opt-out ended an enrollment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OptOut {
+    pub at: DateTime<Utc>,
+    /// A complaint about this enrollment's own message, not the unsubscribe
+    /// link, an `opt_out` reply or another campaign's complaint.
+    #[serde(default)]
+    pub complaint: bool,
 }
 
 pub struct NewEnrollment {
@@ -154,6 +172,8 @@ impl Enrollment {
             ended_at: None,
             allow_duplicate: false,
             thread: Vec::new(),
+            opt_out: None,
+            first_reply: None,
         }
     }
 
@@ -433,7 +453,7 @@ mod tests {
         f.claim(1, addr(), t(9, 20), t(9, 25)).unwrap();
         f.record_sent(1, 1, t(9, 20), None, false).unwrap();
         assert_eq!(f.next_due_at, None, "finished: nothing due");
-        f.bounce_attempt(1, 1, "550", t(9, 22));
+        f.bounce_attempt(1, 1, "550", t(9, 22), t(9, 22));
         assert!(f.is_open());
         f.claim(1, addr(), t(9, 22), t(9, 27)).unwrap();
         let was_open = f.is_open();
@@ -444,7 +464,7 @@ mod tests {
         // What comes back later about an attempt leaves it out of the index.
         let mut r = f.clone();
         r.end(EnrollmentStatus::Replied, t(9, 23)).unwrap();
-        assert!(r.bounce_attempt(1, 2, "550", t(9, 30)));
+        assert!(r.bounce_attempt(1, 2, "550", t(9, 30), t(9, 30)));
         assert_eq!(r.next_due_at, None);
         let mut r = f.clone();
         r.end(EnrollmentStatus::Replied, t(9, 23)).unwrap();
@@ -459,7 +479,7 @@ mod tests {
         e.apply_plan(t(9, 0), &[t(9, 20)]);
         e.claim(1, addr(), t(9, 20), t(9, 25)).unwrap();
         e.record_sent(1, 1, t(9, 20), None, false).unwrap();
-        assert!(e.bounce_attempt(1, 1, "550", t(9, 22)));
+        assert!(e.bounce_attempt(1, 1, "550", t(9, 22), t(9, 22)));
         assert_eq!(e.status, EnrollmentStatus::Finished);
         assert!(e.has_sendable_step());
         let version = e.plan_version;

@@ -21,15 +21,17 @@ pub struct Resend {
 }
 
 impl Enrollment {
-    /// A hard bounce of an attempt: the attempt ends `bounced`
-    /// and, when it is the step's latest, the same step is due again at
-    /// `resend_at` for the next address R-7 allows. Returns `false` when the
-    /// attempt was already bounced (duplicate notification, R-9.8).
+    /// A hard bounce of an attempt, reported at `at`: the
+    /// attempt ends `bounced` and, when it is the step's latest, the same step
+    /// is due again at `resend_at` for the next address R-7 allows. Returns
+    /// `false` when the attempt was already bounced (duplicate notification,
+    ///
     pub fn bounce_attempt(
         &mut self,
         step: u32,
         attempt: u32,
         reason: &str,
+        at: DateTime<Utc>,
         resend_at: DateTime<Utc>,
     ) -> bool {
         let Some(a) = self.attempt_mut(step, attempt) else {
@@ -41,19 +43,21 @@ impl Enrollment {
         a.state = AttemptState::Bounced;
         a.lease_until = None;
         a.reason = Some(reason.to_owned());
+        a.settled_at = Some(at);
         self.send_again_if_latest(step, attempt, resend_at, None);
         true
     }
 
     /// A transient bounce: retried once, to the same address, at
     /// `retry_at`; a second soft bounce of the same step counts as hard (re-sent
-    /// to the next address at `resend_at`). Returns whether it changed anything,
-    /// and whether it was treated as hard.
+    /// to the next address at `resend_at`). `at` is when it was reported.
+    /// Returns whether it changed anything, and whether it was treated as hard.
     pub fn soft_bounce_attempt(
         &mut self,
         step: u32,
         attempt: u32,
         reason: &str,
+        at: DateTime<Utc>,
         retry_at: DateTime<Utc>,
         resend_at: DateTime<Utc>,
     ) -> (bool, bool) {
@@ -63,7 +67,10 @@ impl Enrollment {
                 .any(|a| a.number != attempt && a.state == AttemptState::SoftBounced)
         });
         if earlier_soft {
-            return (self.bounce_attempt(step, attempt, reason, resend_at), true);
+            return (
+                self.bounce_attempt(step, attempt, reason, at, resend_at),
+                true,
+            );
         }
         let Some(a) = self.attempt_mut(step, attempt) else {
             return (false, false);
@@ -120,6 +127,7 @@ impl Enrollment {
             Some(a) => {
                 a.state = AttemptState::Delivered;
                 a.lease_until = None;
+                a.settled_at = Some(now);
                 true
             }
             None => false,

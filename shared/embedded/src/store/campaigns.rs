@@ -166,7 +166,7 @@ pub(super) async fn insert_enrollment(
     let mut conn = store.db.lock();
     let tx = conn.transaction().map_err(err)?;
     put_doc(&tx, &enrollment_keys(e), e, None)?;
-    move_tally(&tx, e, &tally::change(&[], &tally::counted(e)))?;
+    move_tally(&tx, e, &tally::change(&[], &tally::counted_with_stats(e)))?;
     for token in [&e.reply_token, &e.unsubscribe_token] {
         tx.execute_cached(
             "INSERT INTO tokens (token, org, enrollment) VALUES (?1, ?2, ?3)",
@@ -210,7 +210,11 @@ pub(super) fn write_enrollment(
 ) -> Result<u64, StoreError> {
     let before = counted_before(tx, e)?;
     let v = put_doc(tx, &enrollment_keys(e), e, Some(expected))?;
-    move_tally(tx, e, &tally::change(&before, &tally::counted(e)))?;
+    move_tally(
+        tx,
+        e,
+        &tally::change(&before, &tally::counted_with_stats(e)),
+    )?;
     if activity != Activity::Unchanged {
         adjust_counter(tx, &e.campaign_id, activity.delta())?;
     }

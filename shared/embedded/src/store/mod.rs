@@ -113,6 +113,11 @@ forward_store! {
     campaigns::insert_enrollment(e: &Enrollment) -> ();
     campaigns::update_enrollment(e: &Enrollment, expected: u64, activity: Activity) -> u64;
     tally::campaign_tally(org: &OrgId, campaign: &CampaignId) -> outreach_app::tally::Tally;
+    tally::stats_counters(
+        org: &OrgId,
+        from: &str,
+        to: &str,
+    ) -> Vec<(CampaignId, outreach_app::tally::Tally)>;
     campaigns::list_enrollments(
         org: &OrgId,
         campaign: &CampaignId,

@@ -5,11 +5,14 @@
 
 use outreach_app::ports::{Page, PageRequest, StoreError, Versioned};
 use outreach_app::reply::{Reply, ReplyFilter, reply_sort_key};
+use outreach_app::stats;
+use outreach_app::tally;
 use outreach_domain::ids::OrgId;
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
 use super::docs::{encode, err, page_of, read_rows};
+use super::tally::move_stats;
 use crate::db::Cached;
 
 /// The row's filter columns: project (empty for a single message), class
@@ -23,9 +26,9 @@ fn columns(r: &Reply) -> (&str, &str, i64) {
 pub(super) async fn create_reply(store: &SqliteStore, r: &Reply) -> Result<bool, StoreError> {
     let body = encode(r)?;
     let (project, class, unread) = columns(r);
-    let n = store
-        .db
-        .lock()
+    let mut conn = store.db.lock();
+    let tx = conn.transaction().map_err(err)?;
+    let n = tx
         .execute_cached(
             "INSERT INTO replies (org, id, sort, project, campaign, class, unread, version, body) \
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 1, ?8) ON CONFLICT(org, id) DO NOTHING",
@@ -41,6 +44,12 @@ pub(super) async fn create_reply(store: &SqliteStore, r: &Reply) -> Result<bool,
             ],
         )
         .map_err(err)?;
+    if n == 1 {
+        // R-11.3: the reply's statistics, in the same transaction.
+        let delta = tally::change(&[], &stats::counted_reply(r));
+        move_stats(&tx, &r.org_id, &r.campaign_id, &delta)?;
+    }
+    tx.commit().map_err(err)?;
     Ok(n == 1)
 }
 
@@ -75,29 +84,40 @@ pub(super) async fn update_reply(
 ) -> Result<u64, StoreError> {
     let body = encode(r)?;
     let (project, class, unread) = columns(r);
-    let n = store
-        .db
-        .lock()
-        .execute_cached(
-            "UPDATE replies SET project = ?3, campaign = ?4, class = ?5, unread = ?6, body = ?7, \
-             version = version + 1 WHERE org = ?1 AND id = ?2 AND version = ?8",
-            params![
-                r.org_id.as_str(),
-                r.id,
-                project,
-                r.campaign_id.as_str(),
-                class,
-                unread,
-                body,
-                expected as i64
-            ],
+    let mut conn = store.db.lock();
+    let tx = conn.transaction().map_err(err)?;
+    let before: Option<String> = tx
+        .query_row_cached(
+            "SELECT body FROM replies WHERE org = ?1 AND id = ?2 AND version = ?3",
+            params![r.org_id.as_str(), r.id, expected as i64],
+            |row| row.get(0),
         )
+        .optional()
         .map_err(err)?;
-    if n == 1 {
-        Ok(expected + 1)
-    } else {
-        Err(StoreError::Conflict)
-    }
+    let Some(before) = before else {
+        return Err(StoreError::Conflict);
+    };
+    let before: Reply = serde_json::from_str(&before).map_err(err)?;
+    tx.execute_cached(
+        "UPDATE replies SET project = ?3, campaign = ?4, class = ?5, unread = ?6, body = ?7, \
+         version = version + 1 WHERE org = ?1 AND id = ?2 AND version = ?8",
+        params![
+            r.org_id.as_str(),
+            r.id,
+            project,
+            r.campaign_id.as_str(),
+            class,
+            unread,
+            body,
+            expected as i64
+        ],
+    )
+    .map_err(err)?;
+    // R-11.3: a corrected class moves its statistics, in the same transaction.
+    let delta = tally::change(&stats::counted_reply(&before), &stats::counted_reply(r));
+    move_stats(&tx, &r.org_id, &r.campaign_id, &delta)?;
+    tx.commit().map_err(err)?;
+    Ok(expected + 1)
 }
 
 pub(super) async fn list_replies(

@@ -34,6 +34,12 @@ impl Campaigns<'_> {
                     .into(),
             ));
         }
+        // The template the steps now come from (R-11.3 groups by it).
+        let template_id = match (&edit.template_id, &edit.steps) {
+            (Some(t), None) => Some(Some(t.clone())),
+            (None, Some(_)) => Some(None),
+            _ => None,
+        };
         let steps = self.steps_given(who, edit.template_id, edit.steps).await?;
         let name = edit
             .name
@@ -56,6 +62,7 @@ impl Campaigns<'_> {
         let changes = Changes {
             name,
             steps,
+            template_id,
             timezone,
             when_to_send: edit.when_to_send,
             recipient: edit.recipient,
@@ -182,6 +189,7 @@ impl Campaigns<'_> {
 pub(super) struct Changes {
     name: Option<String>,
     steps: Option<Vec<StepSpec>>,
+    template_id: Option<Option<String>>,
     timezone: Option<Zone>,
     when_to_send: Option<WhenToSend>,
     recipient: Option<RecipientSetting>,
@@ -197,6 +205,9 @@ impl Changes {
         }
         if let Some(st) = &self.steps {
             c.steps = st.clone();
+        }
+        if let Some(t) = &self.template_id {
+            c.template_id = t.clone();
         }
         if let Some(z) = self.timezone {
             c.timezone = z;

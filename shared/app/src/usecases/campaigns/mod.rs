@@ -5,6 +5,7 @@ mod fan_out;
 pub mod outreach;
 mod planning;
 pub mod preview;
+pub mod stats;
 
 pub(crate) use planning::{move_unsent_steps, plan_request};
 
@@ -90,6 +91,7 @@ impl Campaigns<'_> {
             .accounts()
             .sender_named_in_body(who, &input.sender_account_id, "sender_account_id")
             .await?;
+        let template_id = input.template_id.clone();
         let Some(steps) = self
             .steps_given(who, input.template_id, input.steps)
             .await?
@@ -122,6 +124,7 @@ impl Campaigns<'_> {
             fan_out_at: None,
             active_enrollments: 0,
             kind: Default::default(),
+            template_id,
         };
         self.store.put_campaign(&campaign, None).await?;
         Ok(campaign)

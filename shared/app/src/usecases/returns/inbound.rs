@@ -378,12 +378,13 @@ impl Returns<'_> {
             .unwrap_or_else(|| "bounce report at the reply domain".into());
         let counts = bounce.permanent && !bounce.is_auth_failure();
         let (step, attempt) = (m.step, m.attempt);
-        let resend_at = self.now() + self.config.resend_delay;
+        let now = self.now();
+        let resend_at = now + self.config.resend_delay;
         let detail = format!("{}: {reason} (report at the reply domain)", m.to);
         if counts {
             let changed = self
                 .update_enrollment_with(&m.org_id, &m.enrollment_id, |e| {
-                    e.bounce_attempt(step, attempt, &detail, resend_at)
+                    e.bounce_attempt(step, attempt, &detail, now, resend_at)
                 })
                 .await?;
             if let Some((e, true)) = changed {

@@ -16,7 +16,7 @@ use hmac::{Hmac, Mac};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::PauseReason;
 use outreach_domain::candidate::Candidate;
-use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus};
+use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus, OptOut};
 use outreach_domain::ids::{CandidateId, EnrollmentId, OrgId};
 use sha2::Sha256;
 
@@ -204,11 +204,12 @@ impl Returns<'_> {
         address: &EmailAddress,
         reason: &str,
     ) -> Result<ReturnOutcome, Error> {
-        let resend_at = self.now() + self.config.resend_delay;
+        let now = self.now();
+        let resend_at = now + self.config.resend_delay;
         let (step, attempt) = (m.step, m.attempt);
         let Some((e, changed)) = self
             .update_enrollment_with(&m.org_id, &m.enrollment_id, |e| {
-                e.bounce_attempt(step, attempt, reason, resend_at)
+                e.bounce_attempt(step, attempt, reason, now, resend_at)
             })
             .await?
         else {
@@ -256,14 +257,15 @@ impl Returns<'_> {
         address: &EmailAddress,
         reason: &str,
     ) -> Result<ReturnOutcome, Error> {
-        let retry_at = self.now() + self.config.soft_retry_delay;
-        let resend_at = self.now() + self.config.resend_delay;
+        let now = self.now();
+        let retry_at = now + self.config.soft_retry_delay;
+        let resend_at = now + self.config.resend_delay;
         let (step, attempt) = (m.step, m.attempt);
         let hard = std::sync::atomic::AtomicBool::new(false);
         let Some((e, changed)) = self
             .update_enrollment_with(&m.org_id, &m.enrollment_id, |e| {
                 let (changed, as_hard) =
-                    e.soft_bounce_attempt(step, attempt, reason, retry_at, resend_at);
+                    e.soft_bounce_attempt(step, attempt, reason, now, retry_at, resend_at);
                 hard.store(as_hard, std::sync::atomic::Ordering::Relaxed);
                 changed
             })
@@ -374,11 +376,14 @@ impl Returns<'_> {
     /// a complaint or unsubscribe puts the address on the organization's
     /// suppression list, opts the candidate out and ends every running
     /// enrollment of that candidate `unsubscribed`.
+    /// `complained` names the enrollment whose message was complained about:
+    /// the statistics count a complaint there, an unsubscribe elsewhere.
     pub async fn opt_out(
         &self,
         org: &OrgId,
         address: &EmailAddress,
         reason: &str,
+        complained: Option<&EnrollmentId>,
     ) -> Result<usize, Error> {
         self.store
             .suppress(org, &self.suppression_key(address), reason, self.now())
@@ -390,7 +395,13 @@ impl Returns<'_> {
             self.modify_candidate(org, &candidate, opt_out_candidate)
                 .await?;
             ended += self
-                .end_all(org, &candidate, EnrollmentStatus::Unsubscribed, reason)
+                .end_all(
+                    org,
+                    &candidate,
+                    EnrollmentStatus::Unsubscribed,
+                    reason,
+                    complained,
+                )
                 .await?;
         }
         Ok(ended)
@@ -403,6 +414,7 @@ impl Returns<'_> {
         candidate: &CandidateId,
         status: EnrollmentStatus,
         reason: &str,
+        complained: Option<&EnrollmentId>,
     ) -> Result<usize, Error> {
         let now = self.now();
         let mut ended = 0;
@@ -413,7 +425,14 @@ impl Returns<'_> {
         {
             let changed = self
                 .update_enrollment_with(org, &id, |e| {
-                    e.accepts_returns() && e.end(status, now).is_ok()
+                    let ended = e.accepts_returns() && e.end(status, now).is_ok();
+                    if ended && status == EnrollmentStatus::Unsubscribed {
+                        e.opt_out = Some(OptOut {
+                            at: now,
+                            complaint: complained == Some(&e.id),
+                        });
+                    }
+                    ended
                 })
                 .await?;
             if let Some((e, true)) = changed {
@@ -459,7 +478,7 @@ impl Returns<'_> {
                         .suppress(&org, &self.suppression_key(&a), "unsubscribe", self.now())
                         .await?;
                 }
-                self.opt_out(&org, address, "unsubscribe").await?;
+                self.opt_out(&org, address, "unsubscribe", None).await?;
             }
             None => {
                 // Nothing sent yet: the person still said stop.
@@ -472,6 +491,7 @@ impl Returns<'_> {
             &e.candidate_id,
             EnrollmentStatus::Unsubscribed,
             "unsubscribe",
+            None,
         )
         .await?;
         Ok(true)

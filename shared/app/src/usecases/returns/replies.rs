@@ -18,6 +18,7 @@
 //!
 //! [`Store::lift_suppression`]: crate::ports::Store::lift_suppression
 
+use chrono::{DateTime, Utc};
 use outreach_domain::EmailAddress;
 use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{CandidateId, EnrollmentId, OrgId};
@@ -69,14 +70,15 @@ fn reply_id(org: &OrgId, enrollment: &EnrollmentId, inbound: &Inbound, raw: &[u8
     )
 }
 
-/// The last handed-off attempt of an enrollment: its step and address.
-fn last_sent(e: &Enrollment) -> Option<(u32, EmailAddress)> {
+/// The last handed-off attempt of an enrollment: its step, address and
+/// hand-off time.
+fn last_sent(e: &Enrollment) -> Option<(u32, EmailAddress, DateTime<Utc>)> {
     e.steps
         .iter()
         .flat_map(|s| s.attempts.iter().map(move |a| (s.index, a)))
-        .filter(|(_, a)| a.sent_at.is_some())
-        .max_by_key(|(_, a)| a.sent_at)
-        .map(|(step, a)| (step, a.address.clone()))
+        .filter_map(|(step, a)| Some((step, a, a.sent_at?)))
+        .max_by_key(|(_, _, at)| *at)
+        .map(|(step, a, at)| (step, a.address.clone(), at))
 }
 
 /// What the inbound handler hands over to record one reply.
@@ -110,18 +112,24 @@ impl Returns<'_> {
         let inbound = arrived.inbound;
         let automatic = inbound.kind != InboundKind::Reply;
         let sent = last_sent(&e);
+        let reply_id = reply_id(org, id, inbound, arrived.raw);
+        let first = !automatic && self.first_reply(org, id, &reply_id).await?;
+        let received_at = self.now();
         let reply = Reply {
-            id: reply_id(org, id, inbound, arrived.raw),
+            id: reply_id,
             org_id: org.clone(),
             project_id: campaign.project_id.to_string(),
             campaign_id: campaign.id.clone(),
             single: campaign.kind == outreach_domain::campaign::CampaignKind::Single,
-            step: sent.as_ref().map(|(s, _)| *s),
+            step: sent.as_ref().map(|(s, _, _)| *s),
             candidate_id: e.candidate_id.clone(),
             enrollment_id: e.id.clone(),
-            received_at: self.now(),
+            received_at,
             from: inbound.from.clone(),
-            sent_to: sent.map(|(_, a)| a),
+            after_s: sent
+                .as_ref()
+                .map(|(_, _, at)| (received_at - *at).num_seconds().max(0)),
+            sent_to: sent.map(|(_, a, _)| a),
             subject: inbound.subject.clone().unwrap_or_default(),
             text: arrived.classified.text.clone(),
             class: (!automatic).then_some(arrived.classified.class),
@@ -129,6 +137,7 @@ impl Returns<'_> {
             read: false,
             message_id: inbound.message_id.clone(),
             raw_ref: arrived.raw_ref.map(str::to_owned),
+            first,
         };
         self.store.create_reply(&reply).await?;
         if let Some(stored) = self.store.get_reply(org, &reply.id).await?
@@ -137,6 +146,27 @@ impl Returns<'_> {
             self.reply_opt_out(&stored.value).await?;
         }
         Ok(())
+    }
+
+    /// Whether the reply `reply_id` is the enrollment's first (not an
+    /// automatic one): the enrollment keeps the first one's id, written once,
+    /// so a repeated delivery finds its own id again and a second reply
+    /// finds another (R-11.3 counts the first only).
+    async fn first_reply(
+        &self,
+        org: &OrgId,
+        id: &EnrollmentId,
+        reply_id: &str,
+    ) -> Result<bool, Error> {
+        let written = self
+            .update_enrollment_with(org, id, |e| {
+                e.first_reply.is_none() && {
+                    e.first_reply = Some(reply_id.to_owned());
+                    true
+                }
+            })
+            .await?;
+        Ok(written.is_some_and(|(e, _)| e.first_reply.as_deref() == Some(reply_id)))
     }
 
     /// an `opt_out` reply opts the candidate out as an unsubscribe
@@ -178,6 +208,7 @@ impl Returns<'_> {
             &reply.candidate_id,
             EnrollmentStatus::Unsubscribed,
             "opt-out reply (R-9.9)",
+            None,
         )
         .await?;
         Ok(())

@@ -158,7 +158,8 @@ impl Returns<'_> {
             }
             SesEvent::Complaint { recipients, .. } => {
                 for to in recipients_or(recipients, base) {
-                    self.opt_out(&base.org_id, &to, "complaint").await?;
+                    self.opt_out(&base.org_id, &to, "complaint", Some(&base.enrollment_id))
+                        .await?;
                     self.reputation_hit(
                         &base.org_id,
                         &base.campaign_id,

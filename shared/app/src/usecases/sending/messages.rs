@@ -99,7 +99,8 @@ impl Sending<'_> {
         }
         let now = self.now();
         let profile = self.accounts().me(who).await?;
-        let campaign = self.single_campaign(who, &account, step, profile.timezone, now);
+        let mut campaign = self.single_campaign(who, &account, step, profile.timezone, now);
+        campaign.template_id = input.template_id.clone();
         let mut enrollment = Enrollment::new(NewEnrollment {
             id: enrollment_id(&campaign.id, &candidate.id),
             org_id: who.org_id.clone(),
@@ -302,6 +303,7 @@ impl Sending<'_> {
             fan_out_at: Some(now),
             active_enrollments: 0,
             kind: CampaignKind::Single,
+            template_id: None,
         }
     }
 

@@ -224,7 +224,7 @@ fn apply(
             {
                 return None;
             }
-            e.bounce_attempt(step, attempt, why, now + config.resend_delay);
+            e.bounce_attempt(step, attempt, why, now, now + config.resend_delay);
             recorded(JobOutcome::Refused, "bounced", Some(why), false)
         }
     })
