@@ -1523,6 +1523,95 @@ impl World {
 
     /// After the drain: nothing that can send is left unsent, and every
     /// campaign's count of active enrollments is true.
+    /// the statistics kept as events happened equal, campaign by
+    /// campaign, a recount of the enrollments and reply records as they are
+    /// at the end (every crash, lost answer and duplicate included).
+    async fn check_stats(&mut self) {
+        use std::collections::BTreeMap;
+        let org = self.who.org_id.clone();
+        let kept: BTreeMap<String, outreach_app::tally::Tally> = match self
+            .store
+            .stats_counters(&org, "0000-00-00T00:00", "9999-12-31T23:59")
+            .await
+        {
+            Ok(found) => found.into_iter().map(|(c, t)| (c.to_string(), t)).collect(),
+            Err(e) => {
+                self.oracle
+                    .violate("R-11.3", format!("the statistics cannot be read: {e}"));
+                return;
+            }
+        };
+        let mut campaigns: Vec<String> = self.oracle.activity().into_keys().collect();
+        campaigns.extend(kept.keys().cloned());
+        campaigns.sort();
+        campaigns.dedup();
+        for cid in campaigns {
+            let campaign = CampaignId::from(cid.as_str());
+            let mut enrollments = Vec::new();
+            let mut replies = Vec::new();
+            let mut page = outreach_app::ports::PageRequest {
+                limit: 100,
+                after: None,
+            };
+            loop {
+                let Ok(found) = self
+                    .store
+                    .list_enrollments_consistent(&org, &campaign, &page)
+                    .await
+                else {
+                    break;
+                };
+                enrollments.extend(found.items);
+                match found.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+            let filter = outreach_app::reply::ReplyFilter {
+                campaign_id: Some(campaign.clone()),
+                ..Default::default()
+            };
+            let mut page = outreach_app::ports::PageRequest {
+                limit: 100,
+                after: None,
+            };
+            loop {
+                let Ok(found) = self.store.list_replies(&org, &filter, &page).await else {
+                    break;
+                };
+                replies.extend(found.items);
+                match found.next {
+                    Some(next) => page.after = Some(next),
+                    None => break,
+                }
+            }
+            let recounted = outreach_app::stats::recount(enrollments.iter(), replies.iter());
+            let held = kept.get(&cid).cloned().unwrap_or_default();
+            if held != recounted {
+                let differ: Vec<String> = held
+                    .keys()
+                    .chain(recounted.keys())
+                    .filter(|k| held.get(*k) != recounted.get(*k))
+                    .take(6)
+                    .map(|k| {
+                        format!(
+                            "{k}: kept {:?}, recount {:?}",
+                            held.get(k),
+                            recounted.get(k)
+                        )
+                    })
+                    .collect();
+                self.oracle.violate(
+                    "R-11.3",
+                    format!(
+                        "campaign {cid}: the statistics differ from a recount: {}",
+                        differ.join("; ")
+                    ),
+                );
+            }
+        }
+    }
+
     async fn final_checks(&mut self) {
         for (e, campaign) in self.oracle.needing_progress() {
             let claims = e
@@ -1608,6 +1697,7 @@ impl World {
             }
         }
         self.final_checks().await;
+        self.check_stats().await;
         self.oracle.check_auth_refusals();
         self.mark();
     }
