@@ -53,7 +53,7 @@ pub fn bucket(t: DateTime<Utc>) -> String {
 
 /// Whether `t` is the start of a bucket: what `from` and `to` must be.
 pub fn on_edge(t: DateTime<Utc>) -> bool {
-    t.nanosecond() == 0 && t.second() == 0 && t.minute() % BUCKET_MINUTES == 0
+    t.nanosecond() == 0 && t.second() == 0 && t.minute().is_multiple_of(BUCKET_MINUTES)
 }
 
 /// The time a bucket starts at.

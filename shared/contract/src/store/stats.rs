@@ -64,8 +64,10 @@ fn replies_of(org: &OrgId) -> (Reply, Reply, Reply) {
     (first, later, auto)
 }
 
-pub async fn statistics_agree_with_a_recount_by_quarter_hour(store: Arc<dyn Store>) {
-    let org = OrgId::from("org-stats");
+/// Four enrollments sent at 10:01: delivered at 10:20, bounced at 11:00, a
+/// complaint at 10:50; a first reply (corrected since), a later one and an
+/// automatic one. Returns the enrollments and the replies as they are.
+async fn events(store: &Arc<dyn Store>, org: &OrgId) -> (Vec<Enrollment>, [Reply; 3]) {
     let campaign = fixtures::campaign(org.as_str(), "cmp-s", "prj-1", "acc-1");
     store.put_campaign(&campaign, None).await.expect("campaign");
     let mut es = Vec::new();
@@ -81,13 +83,12 @@ pub async fn statistics_agree_with_a_recount_by_quarter_hour(store: Arc<dyn Stor
         es.push(e);
     }
     for e in es.iter_mut() {
-        send_first(&store, e).await;
+        send_first(store, e).await;
     }
-    // Delivered at 10:20, bounced at 11:00, a complaint at 10:50.
     assert!(es[0].mark_delivered(1, 1, at(10, 20)));
-    write(&store, &es[0], Activity::Unchanged).await;
+    write(store, &es[0], Activity::Unchanged).await;
     assert!(es[1].bounce_attempt(1, 1, "550 unknown", at(11, 0), at(11, 0)));
-    write(&store, &es[1], Activity::Unchanged).await;
+    write(store, &es[1], Activity::Unchanged).await;
     assert!(
         es[2]
             .end(EnrollmentStatus::Unsubscribed, at(10, 50))
@@ -97,15 +98,15 @@ pub async fn statistics_agree_with_a_recount_by_quarter_hour(store: Arc<dyn Stor
         at: at(10, 50),
         complaint: true,
     });
-    write(&store, &es[2], Activity::Ended).await;
-    // A first reply, a later one, an automatic one; a duplicate of the first.
-    let (first, later, auto) = replies_of(&org);
+    write(store, &es[2], Activity::Ended).await;
+    // A duplicate delivery of the first reply creates nothing.
+    let (first, later, auto) = replies_of(org);
     for r in [&first, &later, &auto, &first] {
         store.create_reply(r).await.expect("created");
     }
     // A user's correction moves the first reply's class.
     let stored = store
-        .get_reply(&org, &first.id)
+        .get_reply(org, &first.id)
         .await
         .expect("read")
         .expect("found");
@@ -115,10 +116,15 @@ pub async fn statistics_agree_with_a_recount_by_quarter_hour(store: Arc<dyn Stor
         .update_reply(&corrected, stored.version)
         .await
         .expect("corrected");
+    (es, [corrected, later, auto])
+}
 
+pub async fn statistics_agree_with_a_recount_by_quarter_hour(store: Arc<dyn Store>) {
+    let org = OrgId::from("org-stats");
+    let (es, replies) = events(&store, &org).await;
     let day = |h: u32, m: u32| stats::bucket(at(h, m));
     let all = kept(&store, &org, &day(0, 0), &day(23, 45)).await;
-    let recounted = stats::recount(es.iter(), [&corrected, &later, &auto]);
+    let recounted = stats::recount(es.iter(), replies.iter());
     assert_eq!(all, recounted, "the kept statistics are a recount's");
     let count = |t: &Tally, counter: &str| {
         t.iter()
