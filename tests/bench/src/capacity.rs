@@ -61,6 +61,11 @@ fn classify(index: &str, pk: &str, shards: &BTreeMap<String, f64>) -> (&'static 
         (_, p) if p.starts_with("TALLY#") => {
             ("campaign counter shard", Scope::Campaign, shard("tally"))
         }
+        (_, p) if p.starts_with("STATS#") => (
+            "organization's statistics buckets (R-11.3)",
+            Scope::Organization,
+            shard("tally"),
+        ),
         (_, p) if p.starts_with("CAMPAIGN#") => ("campaign head", Scope::Campaign, 1.0),
         (_, p) if p.starts_with("ACCOUNT#") => ("sender account", Scope::Campaign, 1.0),
         (_, p) if p.starts_with("DAILY#") => ("sender account's day count", Scope::Campaign, 1.0),
@@ -126,9 +131,15 @@ pub fn report(calls_output: &str) {
     }
     // The delivery notification of each send moves the same counter shard
     // once more (delivered, R-11.1) in its own transaction: 2 units.
-    if let Some(shard) = loads.get_mut("campaign counter shard") {
-        shard.wcu += 2.0;
-        table_wcu += 2.0;
+    // So does its statistics bucket (delivered, R-11.3).
+    for class in [
+        "campaign counter shard",
+        "organization's statistics buckets (R-11.3)",
+    ] {
+        if let Some(shard) = loads.get_mut(class) {
+            shard.wcu += 2.0;
+            table_wcu += 2.0;
+        }
     }
     super::figure(
         "dynamodb_read_units_per_sent_step",
