@@ -1245,7 +1245,8 @@ async fn every_answer_matches_its_documented_schema() {
     )
     .await; // 404
     // The statistics: JSON, a bad range.
-    c.call(a, "GET", "/v1/stats?group_by=step", &[], Empty).await;
+    c.call(a, "GET", "/v1/stats?group_by=step", &[], Empty)
+        .await;
     c.call(a, "GET", "/v1/stats?from=2026-12-01T00:07:00Z", &[], Empty)
         .await; // 422
     c.call(a, "POST", &format!("/v1/campaigns/{cmp}/pause"), &[], Empty)

@@ -333,3 +333,111 @@ async fn a_bad_range_or_grouping_is_refused_at_its_field() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["items"], json!([]));
 }
+
+#[tokio::test]
+async fn only_a_reply_that_stopped_the_sequence_counts_and_every_complaint_does() {
+    // Outside review: a reply to an enrollment that ended unsubscribed before it arrived
+    // stopped nothing and is not a first reply (R-11.3 agrees with the
+    // enrollments); a complaint after the candidate replied still counts.
+    let w = World::new().await;
+    let ada = w.candidate("ada@a.example").await;
+    let bea = w.candidate("bea@b.example").await;
+    let (c0, e0) = w.campaign(0, &[ada, bea]).await;
+    w.local.advance("PT20M").await;
+    let (ada_sent, ada_reply_to) = w.sent(&e0[0]).await;
+    let (bea_sent, bea_reply_to) = w.sent(&e0[1]).await;
+    // Ada clicks the unsubscribe link: her enrollment ends `unsubscribed`.
+    let message_id = ada_sent["message_id"].as_str().unwrap();
+    let raw = w.local.raw_message(message_id).await;
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let url = msg.header_raw("List-Unsubscribe").unwrap().trim();
+    let url = url.trim_matches(['<', '>']);
+    let path = url.strip_prefix(&w.local.base).unwrap().to_owned();
+    let (status, body) = w
+        .local
+        .post_raw(
+            &path,
+            "application/x-www-form-urlencoded",
+            b"List-Unsubscribe=One-Click".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let r = w
+        .local
+        .inbound(&reply(1, &ada_reply_to, "ada@a.example", "Interested!"))
+        .await;
+    assert_eq!(r["kind"], "reply", "{r}");
+    let r = w
+        .local
+        .inbound(&reply(2, &bea_reply_to, "bea@b.example", "Interested!"))
+        .await;
+    assert_eq!(r["kind"], "reply", "{r}");
+    w.local
+        .ses(ses_event(
+            "Complaint",
+            bea_sent["message_id"].as_str().unwrap(),
+            json!({"complainedRecipients": [{"emailAddress": "bea@b.example"}],
+                   "feedbackId": "fb-bea", "complaintFeedbackType": "abuse",
+                   "timestamp": "2026-12-01T15:00:00.000Z"}),
+        ))
+        .await;
+    let items = w.stats(&format!("group_by=campaign&{DAY}")).await;
+    let l = line(&items, &c0);
+    assert_eq!(l["sent"], 2, "{l}");
+    assert_eq!(l["replied"], 1, "only bea's reply stopped a sequence: {l}");
+    assert_eq!(l["complaints"], 1, "a complaint after a reply counts: {l}");
+    assert_eq!(l["unsubscribed"], 1, "ada's link: {l}");
+    // Both replies are in the inbox.
+    assert_eq!(
+        w.alice.get("/v1/replies").await["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Every bad field at once; CSV whatever the case of the media type.
+    let (status, body) = w
+        .alice
+        .call("GET", "/v1/stats?group_by=x&from=bad&to=bad", None)
+        .await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["group_by", "from", "to"], "{body}");
+    let (status, headers, _) = w
+        .alice
+        .call_with(
+            "GET",
+            &format!("/v1/stats?{DAY}"),
+            &[("accept", "TEXT/CSV")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let (_, headers, _) = w
+        .alice
+        .call_with(
+            "GET",
+            &format!("/v1/stats?{DAY}"),
+            &[("accept", "application/json, text/csv;q=0.1")],
+            None,
+        )
+        .await;
+    assert!(
+        headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+}

@@ -18,12 +18,14 @@
 //!   re-send after a bounce is a message of its own);
 //! - `delivered` / `bounced`: a sent attempt's outcome, at its arrival (a
 //!   refusal at hand-off was never sent and is not a bounce);
-//! - `unsubscribed` / `complaints`: an enrollment ended `unsubscribed`, on the
-//!   last step it sent, at the opt-out; a complaint only on the enrollment
-//!   whose message was complained about;
-//! - `replied:{class}`: the enrollment's first reply (not an automatic one),
-//!   by its class as it stands (a correction moves it), at its arrival, on
-//!   the step it answers; `auto_replies`: every automatic reply.
+//! - `unsubscribed`: an enrollment ended `unsubscribed` (link, an opt-out
+//!   reply, another campaign's complaint), on the last step it sent, at the
+//!   opt-out; `complaints`: a complaint about the enrollment's own message,
+//!   at its first arrival, whatever the enrollment's state;
+//! - `replied:{class}`: the enrollment's first reply (not an automatic one)
+//!   that ended it `replied`, by its class as it stands (a correction moves
+//!   it), at its arrival, on the step it answers; `auto_replies`: every
+//!   automatic reply.
 
 use std::collections::BTreeMap;
 
@@ -95,19 +97,22 @@ pub fn counted_enrollment(e: &Enrollment) -> Vec<String> {
             }
         }
     }
-    if e.status == EnrollmentStatus::Unsubscribed
-        && let Some((_, step)) = last_sent
-    {
+    let Some((_, step)) = last_sent else {
+        return names;
+    };
+    if let Some(at) = e.complained_at {
+        names.push(counter(at, step, "complaints"));
+    }
+    if e.status == EnrollmentStatus::Unsubscribed {
         let (at, complaint) = match &e.opt_out {
             Some(o) => (o.at, o.complaint),
             None => (e.ended_at.unwrap_or(e.created_at), false),
         };
-        let metric = if complaint {
-            "complaints"
-        } else {
-            "unsubscribed"
-        };
-        names.push(counter(at, step, metric));
+        // An opt-out caused by this enrollment's own complaint counts as
+        // that complaint (above), not as an unsubscribe too.
+        if !(complaint && e.complained_at.is_some()) {
+            names.push(counter(at, step, "unsubscribed"));
+        }
     }
     names
 }

@@ -70,20 +70,31 @@ async fn get_stats(
     headers: axum::http::HeaderMap,
     Params(q): Params<StatsQuery>,
 ) -> ApiResult {
-    let by = GroupBy::parse(q.group_by.as_deref().unwrap_or("campaign"))?;
-    let to = match &q.to {
-        Some(t) => time("to", t)?,
-        None => crate::stats::default_range(s.now()).1,
+    // Every field's error at once (§13).
+    let by = GroupBy::parse(q.group_by.as_deref().unwrap_or("campaign"));
+    let to = q.to.as_deref().map(|t| time("to", t)).transpose();
+    let from = q.from.as_deref().map(|f| time("from", f)).transpose();
+    let (by, from, to) = match (by, from, to) {
+        (Ok(by), Ok(from), Ok(to)) => (by, from, to),
+        (by, from, to) => {
+            let errors = [by.err(), from.err(), to.err()]
+                .into_iter()
+                .flatten()
+                .flat_map(|e| match e {
+                    Error::Invalid { errors, .. } => errors,
+                    _ => Vec::new(),
+                })
+                .collect();
+            return Err(Error::invalid_many(errors));
+        }
     };
-    let from = match &q.from {
-        Some(f) => time("from", f)?,
-        None => to - chrono::Duration::days(30),
-    };
+    let to = to.unwrap_or_else(|| crate::stats::default_range(s.now()).1);
+    let from = from.unwrap_or(to - chrono::Duration::days(30));
     let items = s.campaigns().stats(&who, by, from, to).await?;
     let wants_csv = headers
         .get(axum::http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/csv"));
+        .is_some_and(prefers_csv);
     if wants_csv {
         let body = csv_of(&items)?;
         return Ok((
@@ -93,6 +104,27 @@ async fn get_stats(
             .into_response());
     }
     ok(StatsPage { items })
+}
+
+/// Whether an `Accept` header prefers CSV to JSON (RFC 9110: media types
+/// compared without case, `q` weights honoured; JSON on a tie).
+fn prefers_csv(accept: &str) -> bool {
+    let (mut csv, mut json) = (0.0_f32, 0.0_f32);
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = parts
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| k.trim().eq_ignore_ascii_case("q"))
+            .and_then(|(_, v)| v.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        match media.as_str() {
+            "text/csv" => csv = csv.max(q),
+            "application/json" | "application/*" | "*/*" => json = json.max(q),
+            _ => {}
+        }
+    }
+    csv > 0.0 && csv > json
 }
 
 /// The lines as CSV: one column per count, one per reply class, the rates
@@ -152,4 +184,21 @@ fn csv_of(items: &[StatsLine]) -> Result<String, Error> {
     }
     let bytes = w.into_inner().map_err(|e| Error::Internal(e.to_string()))?;
     String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefers_csv;
+
+    #[test]
+    fn accept_picks_csv_by_weight_whatever_the_case() {
+        assert!(prefers_csv("text/csv"));
+        assert!(prefers_csv("TEXT/CSV"));
+        assert!(prefers_csv("Text/Csv; charset=utf-8"));
+        assert!(prefers_csv("application/json;q=0.5, text/csv"));
+        assert!(!prefers_csv("application/json, text/csv;q=0.1"));
+        assert!(!prefers_csv("*/*"));
+        assert!(!prefers_csv("text/csv;q=0"));
+        assert!(!prefers_csv("application/json"));
+    }
 }

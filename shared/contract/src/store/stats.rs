@@ -98,6 +98,7 @@ async fn events(store: &Arc<dyn Store>, org: &OrgId) -> (Vec<Enrollment>, [Reply
         at: at(10, 50),
         complaint: true,
     });
+    es[2].complained_at = Some(at(10, 50));
     write(store, &es[2], Activity::Ended).await;
     // A duplicate delivery of the first reply creates nothing.
     let (first, later, auto) = replies_of(org);

@@ -114,6 +114,11 @@ pub struct Enrollment {
     /// the one the statistics count; set once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub first_reply: Option<String>,
+    /// When a complaint about this enrollment's own message first arrived
+    /// whatever the enrollment's state: the statistics count it
+    /// set once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub complained_at: Option<DateTime<Utc>>,
 }
 
 /// How and when a person's opt-out ended an enrollment.
@@ -174,6 +179,7 @@ impl Enrollment {
             thread: Vec::new(),
             opt_out: None,
             first_reply: None,
+            complained_at: None,
         }
     }
 

@@ -149,7 +149,8 @@ impl Returns<'_> {
     }
 
     /// Whether the reply `reply_id` is the enrollment's first (not an
-    /// automatic one): the enrollment keeps the first one's id, written once,
+    /// automatic one), the one that ended it `replied`: the enrollment keeps
+    /// the first one's id, written once,
     /// so a repeated delivery finds its own id again and a second reply
     /// finds another (R-11.3 counts the first only).
     async fn first_reply(
@@ -160,7 +161,10 @@ impl Returns<'_> {
     ) -> Result<bool, Error> {
         let written = self
             .update_enrollment_with(org, id, |e| {
-                e.first_reply.is_none() && {
+                // Only a reply that stopped the sequence: one to an
+                // enrollment ended otherwise (removed, bounced, opted out)
+                // is kept in the inbox, not counted.
+                e.first_reply.is_none() && e.status == EnrollmentStatus::Replied && {
                     e.first_reply = Some(reply_id.to_owned());
                     true
                 }

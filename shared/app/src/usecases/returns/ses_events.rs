@@ -160,6 +160,16 @@ impl Returns<'_> {
                 for to in recipients_or(recipients, base) {
                     self.opt_out(&base.org_id, &to, "complaint", Some(&base.enrollment_id))
                         .await?;
+                    // the complaint counts on its own enrollment
+                    // even when that one had ended already.
+                    let now = self.now();
+                    self.update_enrollment_with(&base.org_id, &base.enrollment_id, |e| {
+                        e.complained_at.is_none() && {
+                            e.complained_at = Some(now);
+                            true
+                        }
+                    })
+                    .await?;
                     self.reputation_hit(
                         &base.org_id,
                         &base.campaign_id,
