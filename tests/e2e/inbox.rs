@@ -516,3 +516,91 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
         msg.header_raw("References")
     );
 }
+
+#[tokio::test]
+async fn erasure_blanks_the_candidates_replies_and_the_inbox_still_counts_them() {
+    // `DELETE /v1/candidates/{id}` leaves none of the erased
+    // candidate's address, subject or text in the inbox — list, GET and
+    // PATCH of the reply — while the reply stays listed (class, step,
+    // campaign) so that counts stay right; another candidate's reply keeps
+    // everything.
+    let w = World::new().await;
+    let ada = w.candidate("ada@work.example").await;
+    let bea = w.candidate("bea@work.example").await;
+    let (ca, ea) = w.campaign(0, &ada).await;
+    let (_, eb) = w.campaign(0, &bea).await;
+    w.local.advance("PT20M").await;
+    let words = "Sounds interesting, call me on 555-0100.";
+    let to = w.header(&ea, "Reply-To").await;
+    w.local
+        .inbound(&reply(1, &to, "ada@work.example", words).replace("Re: Hello", "Re: Ada's role"))
+        .await;
+    let to = w.header(&eb, "Reply-To").await;
+    w.local
+        .inbound(&reply(2, &to, "bea@work.example", "Tell me more."))
+        .await;
+    let before = w.replies(&w.alice, "").await;
+    let id = before
+        .iter()
+        .find(|r| r["candidate_id"] == ada.as_str())
+        .expect("Ada's reply")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = w
+        .alice
+        .call("DELETE", &format!("/v1/candidates/{ada}"), None)
+        .await;
+    assert_eq!(status, 204);
+
+    let personal = [
+        "ada@work.example",
+        "555-0100",
+        "Ada's role",
+        "r1@mail.example",
+    ];
+    let all = w.replies(&w.alice, "").await;
+    assert_eq!(all.len(), 2, "both replies still listed: {all:?}");
+    let (status, got) = w
+        .alice
+        .call("GET", &format!("/v1/replies/{id}"), None)
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (status, patched) = w.patch(&w.bob, &id, json!({"read": true})).await;
+    assert_eq!(status, 200, "{patched}");
+    let listed = all.iter().find(|r| r["id"] == id.as_str()).unwrap().clone();
+    for shown in [&listed, &got, &patched] {
+        for p in personal {
+            assert!(!shown.to_string().contains(p), "{p} still shown: {shown}");
+        }
+        assert_eq!(shown["from"], Value::Null);
+        assert_eq!(shown["subject"], "");
+        assert_eq!(shown["text"], "");
+        assert_eq!(shown["raw_ref"], Value::Null);
+        assert_eq!(shown["class"], "interested", "its class still counts");
+        assert_eq!(shown["campaign_id"], ca.as_str());
+        assert_eq!(shown["step_index"], 1);
+    }
+    let interested = w.replies(&w.alice, "?class=interested").await;
+    assert_eq!(interested.len(), 2, "{interested:?}");
+    let of_bea = all
+        .iter()
+        .find(|r| r["candidate_id"] == bea.as_str())
+        .unwrap();
+    assert_eq!(of_bea["text"], "Tell me more.");
+    assert_eq!(of_bea["from"], "bea@work.example");
+    // A late delivery of Ada's reply, and another reply of hers, record
+    // nothing of her again.
+    let to = w.header(&ea, "Reply-To").await;
+    for n in [1, 3] {
+        w.local
+            .inbound(
+                &reply(n, &to, "ada@work.example", words).replace("Re: Hello", "Re: Ada's role"),
+            )
+            .await;
+    }
+    let after = Value::Array(w.replies(&w.alice, "").await).to_string();
+    for p in personal {
+        assert!(!after.contains(p), "{p} shown after erasure: {after}");
+    }
+}

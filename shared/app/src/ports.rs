@@ -626,6 +626,14 @@ pub trait Store: Send + Sync {
         filter: &crate::reply::ReplyFilter,
         page: &PageRequest,
     ) -> Result<Page<crate::reply::Reply>, StoreError>;
+    /// The ids of every reply to the candidate in the organization, sorted,
+    /// read consistently (erasure blanks them, R-3.6): one key per
+    /// candidate, never a scan.
+    async fn replies_of_candidate(
+        &self,
+        org: &OrgId,
+        candidate: &CandidateId,
+    ) -> Result<Vec<String>, StoreError>;
     /// Takes a keyed hash off the suppression list if, and only if, the
     /// entry's reason is `reason` (an opt-out a reply's class caused, R-9.9):
     /// `true` when it did. [`Store::suppress`] with a reason not starting

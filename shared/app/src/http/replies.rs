@@ -108,7 +108,20 @@ fn view(shown: ShownReply) -> ReplyView {
 pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
     OpenApiRouter::new()
         .routes(routes!(list_replies))
-        .routes(routes!(patch_reply))
+        .routes(routes!(get_reply, patch_reply))
+}
+
+/// One reply or automatic reply of the organization.
+#[utoipa::path(
+    get,
+    path = "/v1/replies/{id}",
+    tag = "replies",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Reply id")),
+    responses((status = 200, description = "The reply", body = ReplyView)),
+)]
+async fn get_reply(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    ok(view(s.returns().reply(&who, &id).await?))
 }
 
 /// The organization's replies and automatic replies, newest first.

@@ -6,6 +6,7 @@
 //! refuses to happen twice (an attempt bounced once, a refund marker, a
 //! suppression entry) rather than counting on a de-duplication marker alone.
 
+pub mod erasure;
 pub mod inbound;
 pub mod inbox;
 pub mod replies;
