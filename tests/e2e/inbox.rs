@@ -435,7 +435,7 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
     // `in_reply_to` sends to the address the reply came from,
     // threads under it ("Re: " subject), from the sender account of the
     // enrollment replied to; a different `sender_account_id` answers 422,
-    // and so does a caller without sender rights on it.
+    // and a caller without sender rights on it 403 (R-2.4, §13).
     let w = World::new().await;
     let cand = w
         .alice
@@ -483,7 +483,7 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
             Some(json!({"in_reply_to": id, "body": "<p>Great</p>"})),
         )
         .await;
-    assert_eq!(status, 422, "Bob may not send from Alice's account: {body}");
+    assert_eq!(status, 403, "Bob may not send from Alice's account: {body}");
     let (status, body) = w
         .alice
         .call(
@@ -603,4 +603,69 @@ async fn erasure_blanks_the_candidates_replies_and_the_inbox_still_counts_them()
     for p in personal {
         assert!(!after.contains(p), "{p} shown after erasure: {after}");
     }
+}
+
+#[tokio::test]
+async fn answering_without_rights_on_the_replied_sender_is_403() {
+    // §13: Bob sees Alice's reply (same organization) but may
+    // not send from her account: 403 problem+json, whether or not he names
+    // it; naming another account (his own) is an invalid value, 422 on
+    // `sender_account_id`. Once Alice makes him a delegate he may answer.
+    let w = World::new().await;
+    let cand = w.candidate("ada@work.example").await;
+    let (_, e1) = w.campaign(0, &cand).await;
+    w.local.advance("PT20M").await;
+    let to = w.header(&e1, "Reply-To").await;
+    w.local
+        .inbound(&reply(8, &to, "ada@work.example", "Tell me more."))
+        .await;
+    let id = w.replies(&w.bob, "").await[0]["id"]
+        .as_str()
+        .expect("Bob sees the reply")
+        .to_owned();
+    let path = format!("/v1/candidates/{cand}/messages");
+    let sent_before = w.local.outbox().await.len();
+    for named in [None, Some(&w.accounts[0])] {
+        let mut body = json!({"in_reply_to": id, "body": "<p>Hi from Bob</p>"});
+        if let Some(a) = named {
+            body["sender_account_id"] = json!(a);
+        }
+        let (status, headers, problem) = w.bob.call_with("POST", &path, &[], Some(body)).await;
+        assert_eq!(status, 403, "{problem}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        assert_eq!(problem["status"], 403, "{problem}");
+        assert!(problem["type"].is_string(), "{problem}");
+    }
+    let (status, body) = w
+        .bob
+        .call(
+            "POST",
+            &path,
+            Some(
+                json!({"in_reply_to": id, "sender_account_id": w.accounts[1],
+                        "body": "<p>Hi from Bob</p>"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "sender_account_id");
+    assert_eq!(
+        w.local.outbox().await.len(),
+        sent_before,
+        "a refused answer sends nothing"
+    );
+    w.alice
+        .post(
+            &format!("/v1/email-accounts/{}/delegates", w.accounts[0]),
+            json!({"user_id": "bob"}),
+        )
+        .await;
+    let answer = w
+        .bob
+        .post(
+            &path,
+            json!({"in_reply_to": id, "body": "<p>Hi from Bob</p>"}),
+        )
+        .await;
+    assert_eq!(answer["status"], "sent", "{answer}");
 }
