@@ -669,3 +669,117 @@ async fn answering_without_rights_on_the_replied_sender_is_403() {
         .await;
     assert_eq!(answer["status"], "sent", "{answer}");
 }
+
+#[tokio::test]
+async fn the_raw_message_is_for_the_campaigns_and_the_sender_accounts_owners() {
+    // `GET /v1/replies/{id}/raw` answers the message as it arrived
+    // (message/rfc822) to the campaign's owner and the sender account's
+    // owner, 403 to a colleague who is neither, 404 for an unknown or
+    // foreign reply and once erasure deleted the kept message.
+    let w = World::new().await;
+    let carol = w.local.as_user("acme", "carol");
+    let ada = w.candidate("ada@work.example").await;
+    let (_, e1) = w.campaign(0, &ada).await;
+    // Alice's campaign sends from Bob's account, which he lets her use.
+    w.bob
+        .post(
+            &format!("/v1/email-accounts/{}/delegates", w.accounts[1]),
+            json!({"user_id": "alice"}),
+        )
+        .await;
+    let c2 = w
+        .alice
+        .post(
+            &format!("/v1/projects/{}/campaigns", w.project),
+            json!({"name": "Via Bob", "sender_account_id": w.accounts[1],
+                   "when_to_send": {"mode": "when_started"},
+                   "steps": [{"subject": "Hello", "body": "<p>Hi</p>"}]}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let added = w
+        .alice
+        .post(
+            &format!("/v1/campaigns/{c2}/enrollments"),
+            json!({"candidate_ids": [ada], "allow_duplicate": true}),
+        )
+        .await;
+    let e2 = added["enrollments"][0]["id"].as_str().unwrap().to_owned();
+    w.alice
+        .post(&format!("/v1/campaigns/{c2}/start"), json!({}))
+        .await;
+    w.local.advance("PT20M").await;
+    let raws = [
+        reply(
+            1,
+            &w.header(&e1, "Reply-To").await,
+            "ada@work.example",
+            "Yes.",
+        ),
+        reply(
+            2,
+            &w.header(&e2, "Reply-To").await,
+            "ada@work.example",
+            "Maybe.",
+        ),
+    ];
+    for raw in &raws {
+        w.local.inbound(raw).await;
+    }
+    let items = w.replies(&w.alice, "").await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    let id_of = |enrollment: &str| {
+        items
+            .iter()
+            .find(|r| r["enrollment_id"] == enrollment)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (r1, r2) = (id_of(&e1), id_of(&e2));
+    let raw_of = |who: &Client, id: &str| {
+        let (who, path) = (who.clone(), format!("/v1/replies/{id}/raw"));
+        async move { who.call_with("GET", &path, &[], None).await }
+    };
+    for (who, id, raw) in [
+        (&w.alice, &r1, &raws[0]),
+        (&w.alice, &r2, &raws[1]),
+        (&w.bob, &r2, &raws[1]),
+    ] {
+        let (status, headers, body) = raw_of(who, id).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(headers["content-type"], "message/rfc822");
+        assert_eq!(body, Value::String(raw.replace('\n', "\r\n")));
+    }
+    for (who, id) in [(&w.bob, &r1), (&carol, &r1), (&carol, &r2)] {
+        let (status, headers, body) = raw_of(who, id).await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+    }
+    let carols = w.replies(&carol, "").await;
+    assert!(carols.iter().all(|r| r["raw_ref"].is_null()), "{carols:?}");
+    let mallory = w.local.as_user("evil", "mallory");
+    assert_eq!(raw_of(&mallory, &r1).await.0, 404);
+    assert_eq!(raw_of(&w.alice, "rpl_none").await.0, 404);
+
+    let kept = || {
+        std::fs::read_dir(w.local.data.join("inbound"))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(kept(), 2, "kept in the data folder's inbound/");
+    let (status, _) = w
+        .alice
+        .call("DELETE", &format!("/v1/candidates/{ada}"), None)
+        .await;
+    assert_eq!(status, 204);
+    for id in [&r1, &r2] {
+        let (status, headers, body) = raw_of(&w.alice, id).await;
+        assert_eq!(status, 404, "erased: {body}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+    }
+    assert_eq!(kept(), 0, "raw messages left after erasure");
+}

@@ -18,6 +18,8 @@ use crate::retry::{Attempt, retry_versioned};
 
 mod mail;
 pub use mail::{Identities, IdentityError, Mailer, MailerError, OutboundMail, SentMail};
+mod raw_mail;
+pub use raw_mail::{NoRawMail, RawMail, RawMailError, RawMessage, content_name};
 
 /// The time source. Only clock adapters read the system time.
 pub trait Clock: Send + Sync {

@@ -2,6 +2,8 @@
 //! keeps hold the candidate's address, the subject and the text of
 //! what they wrote. Erasure blanks them ([`Reply::blank`]) and keeps each
 //! record, so that the inbox still lists it and every count stays right.
+//! The raw message is deleted where the deployment can (local mode's data
+//! folder; AWS's inbound bucket expires it, README).
 //! Each step is idempotent: an erasure retried after a crash finishes the job.
 
 use outreach_domain::ids::{CandidateId, OrgId};
@@ -33,6 +35,13 @@ impl Returns<'_> {
                     return Ok(Attempt::Done(()));
                 };
                 let mut r: Reply = v.value;
+                // The raw message first: a retry still finds its place.
+                if let Some(raw_ref) = &r.raw_ref {
+                    self.raw_mail
+                        .forget(raw_ref)
+                        .await
+                        .map_err(|e| Error::Internal(e.to_string()))?;
+                }
                 if !r.blank() {
                     return Ok(Attempt::Done(()));
                 }

@@ -9,6 +9,7 @@
 pub mod erasure;
 pub mod inbound;
 pub mod inbox;
+pub mod raw;
 pub mod replies;
 pub mod reputation;
 pub mod ses_events;
