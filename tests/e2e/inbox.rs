@@ -435,7 +435,7 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
     // `in_reply_to` sends to the address the reply came from,
     // threads under it ("Re: " subject), from the sender account of the
     // enrollment replied to; a different `sender_account_id` answers 422,
-    // and so does a caller without sender rights on it.
+    // and a caller without sender rights on it 403 (R-2.4, §13).
     let w = World::new().await;
     let cand = w
         .alice
@@ -483,7 +483,7 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
             Some(json!({"in_reply_to": id, "body": "<p>Great</p>"})),
         )
         .await;
-    assert_eq!(status, 422, "Bob may not send from Alice's account: {body}");
+    assert_eq!(status, 403, "Bob may not send from Alice's account: {body}");
     let (status, body) = w
         .alice
         .call(
@@ -515,4 +515,271 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
         "{:?}",
         msg.header_raw("References")
     );
+}
+
+#[tokio::test]
+async fn erasure_blanks_the_candidates_replies_and_the_inbox_still_counts_them() {
+    // `DELETE /v1/candidates/{id}` leaves none of the erased
+    // candidate's address, subject or text in the inbox — list, GET and
+    // PATCH of the reply — while the reply stays listed (class, step,
+    // campaign) so that counts stay right; another candidate's reply keeps
+    // everything.
+    let w = World::new().await;
+    let ada = w.candidate("ada@work.example").await;
+    let bea = w.candidate("bea@work.example").await;
+    let (ca, ea) = w.campaign(0, &ada).await;
+    let (_, eb) = w.campaign(0, &bea).await;
+    w.local.advance("PT20M").await;
+    let words = "Sounds interesting, call me on 555-0100.";
+    let to = w.header(&ea, "Reply-To").await;
+    w.local
+        .inbound(&reply(1, &to, "ada@work.example", words).replace("Re: Hello", "Re: Ada's role"))
+        .await;
+    let to = w.header(&eb, "Reply-To").await;
+    w.local
+        .inbound(&reply(2, &to, "bea@work.example", "Tell me more."))
+        .await;
+    let before = w.replies(&w.alice, "").await;
+    let id = before
+        .iter()
+        .find(|r| r["candidate_id"] == ada.as_str())
+        .expect("Ada's reply")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = w
+        .alice
+        .call("DELETE", &format!("/v1/candidates/{ada}"), None)
+        .await;
+    assert_eq!(status, 204);
+
+    let personal = [
+        "ada@work.example",
+        "555-0100",
+        "Ada's role",
+        "r1@mail.example",
+    ];
+    let all = w.replies(&w.alice, "").await;
+    assert_eq!(all.len(), 2, "both replies still listed: {all:?}");
+    let (status, got) = w
+        .alice
+        .call("GET", &format!("/v1/replies/{id}"), None)
+        .await;
+    assert_eq!(status, 200, "{got}");
+    let (status, patched) = w.patch(&w.bob, &id, json!({"read": true})).await;
+    assert_eq!(status, 200, "{patched}");
+    let listed = all.iter().find(|r| r["id"] == id.as_str()).unwrap().clone();
+    for shown in [&listed, &got, &patched] {
+        for p in personal {
+            assert!(!shown.to_string().contains(p), "{p} still shown: {shown}");
+        }
+        assert_eq!(shown["from"], Value::Null);
+        assert_eq!(shown["subject"], "");
+        assert_eq!(shown["text"], "");
+        assert_eq!(shown["raw_ref"], Value::Null);
+        assert_eq!(shown["class"], "interested", "its class still counts");
+        assert_eq!(shown["campaign_id"], ca.as_str());
+        assert_eq!(shown["step_index"], 1);
+    }
+    let interested = w.replies(&w.alice, "?class=interested").await;
+    assert_eq!(interested.len(), 2, "{interested:?}");
+    let of_bea = all
+        .iter()
+        .find(|r| r["candidate_id"] == bea.as_str())
+        .unwrap();
+    assert_eq!(of_bea["text"], "Tell me more.");
+    assert_eq!(of_bea["from"], "bea@work.example");
+    // A late delivery of Ada's reply, and another reply of hers, record
+    // nothing of her again.
+    let to = w.header(&ea, "Reply-To").await;
+    for n in [1, 3] {
+        w.local
+            .inbound(
+                &reply(n, &to, "ada@work.example", words).replace("Re: Hello", "Re: Ada's role"),
+            )
+            .await;
+    }
+    let after = Value::Array(w.replies(&w.alice, "").await).to_string();
+    for p in personal {
+        assert!(!after.contains(p), "{p} shown after erasure: {after}");
+    }
+}
+
+#[tokio::test]
+async fn answering_without_rights_on_the_replied_sender_is_403() {
+    // §13: Bob sees Alice's reply (same organization) but may
+    // not send from her account: 403 problem+json, whether or not he names
+    // it; naming another account (his own) is an invalid value, 422 on
+    // `sender_account_id`. Once Alice makes him a delegate he may answer.
+    let w = World::new().await;
+    let cand = w.candidate("ada@work.example").await;
+    let (_, e1) = w.campaign(0, &cand).await;
+    w.local.advance("PT20M").await;
+    let to = w.header(&e1, "Reply-To").await;
+    w.local
+        .inbound(&reply(8, &to, "ada@work.example", "Tell me more."))
+        .await;
+    let id = w.replies(&w.bob, "").await[0]["id"]
+        .as_str()
+        .expect("Bob sees the reply")
+        .to_owned();
+    let path = format!("/v1/candidates/{cand}/messages");
+    let sent_before = w.local.outbox().await.len();
+    for named in [None, Some(&w.accounts[0])] {
+        let mut body = json!({"in_reply_to": id, "body": "<p>Hi from Bob</p>"});
+        if let Some(a) = named {
+            body["sender_account_id"] = json!(a);
+        }
+        let (status, headers, problem) = w.bob.call_with("POST", &path, &[], Some(body)).await;
+        assert_eq!(status, 403, "{problem}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+        assert_eq!(problem["status"], 403, "{problem}");
+        assert!(problem["type"].is_string(), "{problem}");
+    }
+    let (status, body) = w
+        .bob
+        .call(
+            "POST",
+            &path,
+            Some(
+                json!({"in_reply_to": id, "sender_account_id": w.accounts[1],
+                        "body": "<p>Hi from Bob</p>"}),
+            ),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "sender_account_id");
+    assert_eq!(
+        w.local.outbox().await.len(),
+        sent_before,
+        "a refused answer sends nothing"
+    );
+    w.alice
+        .post(
+            &format!("/v1/email-accounts/{}/delegates", w.accounts[0]),
+            json!({"user_id": "bob"}),
+        )
+        .await;
+    let answer = w
+        .bob
+        .post(
+            &path,
+            json!({"in_reply_to": id, "body": "<p>Hi from Bob</p>"}),
+        )
+        .await;
+    assert_eq!(answer["status"], "sent", "{answer}");
+}
+
+#[tokio::test]
+async fn the_raw_message_is_for_the_campaigns_and_the_sender_accounts_owners() {
+    // `GET /v1/replies/{id}/raw` answers the message as it arrived
+    // (message/rfc822) to the campaign's owner and the sender account's
+    // owner, 403 to a colleague who is neither, 404 for an unknown or
+    // foreign reply and once erasure deleted the kept message.
+    let w = World::new().await;
+    let carol = w.local.as_user("acme", "carol");
+    let ada = w.candidate("ada@work.example").await;
+    let (_, e1) = w.campaign(0, &ada).await;
+    // Alice's campaign sends from Bob's account, which he lets her use.
+    w.bob
+        .post(
+            &format!("/v1/email-accounts/{}/delegates", w.accounts[1]),
+            json!({"user_id": "alice"}),
+        )
+        .await;
+    let c2 = w
+        .alice
+        .post(
+            &format!("/v1/projects/{}/campaigns", w.project),
+            json!({"name": "Via Bob", "sender_account_id": w.accounts[1],
+                   "when_to_send": {"mode": "when_started"},
+                   "steps": [{"subject": "Hello", "body": "<p>Hi</p>"}]}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let added = w
+        .alice
+        .post(
+            &format!("/v1/campaigns/{c2}/enrollments"),
+            json!({"candidate_ids": [ada], "allow_duplicate": true}),
+        )
+        .await;
+    let e2 = added["enrollments"][0]["id"].as_str().unwrap().to_owned();
+    w.alice
+        .post(&format!("/v1/campaigns/{c2}/start"), json!({}))
+        .await;
+    w.local.advance("PT20M").await;
+    let raws = [
+        reply(
+            1,
+            &w.header(&e1, "Reply-To").await,
+            "ada@work.example",
+            "Yes.",
+        ),
+        reply(
+            2,
+            &w.header(&e2, "Reply-To").await,
+            "ada@work.example",
+            "Maybe.",
+        ),
+    ];
+    for raw in &raws {
+        w.local.inbound(raw).await;
+    }
+    let items = w.replies(&w.alice, "").await;
+    assert_eq!(items.len(), 2, "{items:?}");
+    let id_of = |enrollment: &str| {
+        items
+            .iter()
+            .find(|r| r["enrollment_id"] == enrollment)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (r1, r2) = (id_of(&e1), id_of(&e2));
+    let raw_of = |who: &Client, id: &str| {
+        let (who, path) = (who.clone(), format!("/v1/replies/{id}/raw"));
+        async move { who.call_with("GET", &path, &[], None).await }
+    };
+    for (who, id, raw) in [
+        (&w.alice, &r1, &raws[0]),
+        (&w.alice, &r2, &raws[1]),
+        (&w.bob, &r2, &raws[1]),
+    ] {
+        let (status, headers, body) = raw_of(who, id).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(headers["content-type"], "message/rfc822");
+        assert_eq!(body, Value::String(raw.replace('\n', "\r\n")));
+    }
+    for (who, id) in [(&w.bob, &r1), (&carol, &r1), (&carol, &r2)] {
+        let (status, headers, body) = raw_of(who, id).await;
+        assert_eq!(status, 403, "{body}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+    }
+    let carols = w.replies(&carol, "").await;
+    assert!(carols.iter().all(|r| r["raw_ref"].is_null()), "{carols:?}");
+    let mallory = w.local.as_user("evil", "mallory");
+    assert_eq!(raw_of(&mallory, &r1).await.0, 404);
+    assert_eq!(raw_of(&w.alice, "rpl_none").await.0, 404);
+
+    let kept = || {
+        std::fs::read_dir(w.local.data.join("inbound"))
+            .unwrap()
+            .count()
+    };
+    assert_eq!(kept(), 2, "kept in the data folder's inbound/");
+    let (status, _) = w
+        .alice
+        .call("DELETE", &format!("/v1/candidates/{ada}"), None)
+        .await;
+    assert_eq!(status, 204);
+    for id in [&r1, &r2] {
+        let (status, headers, body) = raw_of(&w.alice, id).await;
+        assert_eq!(status, 404, "erased: {body}");
+        assert_eq!(headers["content-type"], "application/problem+json");
+    }
+    assert_eq!(kept(), 0, "raw messages left after erasure");
 }

@@ -1223,6 +1223,10 @@ async fn every_answer_matches_its_documented_schema() {
         .expect("the reply is listed")
         .to_owned();
     c.call(a, "GET", "/v1/replies?class=nope", &[], Empty).await; // 422
+    c.call(a, "GET", &format!("/v1/replies/{reply_id}"), &[], Empty)
+        .await;
+    c.call(a, "GET", &format!("/v1/replies/{reply_id}/raw"), &[], Empty)
+        .await;
     for body in [
         json!({"read": true, "class": "interested"}),
         json!({"class": "nope"}),

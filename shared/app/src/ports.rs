@@ -18,6 +18,8 @@ use crate::retry::{Attempt, retry_versioned};
 
 mod mail;
 pub use mail::{Identities, IdentityError, Mailer, MailerError, OutboundMail, SentMail};
+mod raw_mail;
+pub use raw_mail::{NoRawMail, RawMail, RawMailError, RawMessage, content_name};
 
 /// The time source. Only clock adapters read the system time.
 pub trait Clock: Send + Sync {
@@ -636,6 +638,14 @@ pub trait Store: Send + Sync {
         from: &str,
         to: &str,
     ) -> Result<Vec<(CampaignId, crate::tally::Tally)>, StoreError>;
+    /// The ids of every reply to the candidate in the organization, sorted,
+    /// read consistently (erasure blanks them, R-3.6): one key per
+    /// candidate, never a scan.
+    async fn replies_of_candidate(
+        &self,
+        org: &OrgId,
+        candidate: &CandidateId,
+    ) -> Result<Vec<String>, StoreError>;
     /// Takes a keyed hash off the suppression list if, and only if, the
     /// entry's reason is `reason` (an opt-out a reply's class caused, R-9.9):
     /// `true` when it did. [`Store::suppress`] with a reason not starting

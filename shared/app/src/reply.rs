@@ -66,6 +66,21 @@ impl Reply {
     pub fn unread(&self) -> bool {
         !self.read
     }
+
+    /// blanks what of the reply is the candidate's personal data —
+    /// the addresses, subject, text, `Message-ID` and the raw message's
+    /// place — and keeps what counts and lists need (ids, campaign, step,
+    /// arrival, class, automatic, read). `true` when it changed anything.
+    pub fn blank(&mut self) -> bool {
+        let before = self.clone();
+        self.from = None;
+        self.sent_to = None;
+        self.subject.clear();
+        self.text.clear();
+        self.message_id = None;
+        self.raw_ref = None;
+        *self != before
+    }
 }
 
 /// What `GET /v1/replies` filters on; every given filter must hold.

@@ -11,7 +11,9 @@ use outreach_domain::ids::OrgId;
 
 use crate::auth::Authenticator;
 use crate::error::Error;
-use crate::ports::{Clock, IdSource, Identities, Mailer, Queue, Scheduler, Store};
+use crate::ports::{
+    Clock, IdSource, Identities, Mailer, NoRawMail, Queue, RawMail, Scheduler, Store,
+};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -93,12 +95,19 @@ pub struct Service {
     pub(crate) auth: Arc<dyn Authenticator>,
     pub(crate) identities: Arc<dyn Identities>,
     pub(crate) queue: Arc<dyn Queue>,
+    /// Raw inbound mail: local mode's data folder; none in AWS.
+    pub(crate) raw_mail: Arc<dyn RawMail>,
     pub(crate) config: Config,
     known_orgs: Mutex<HashSet<OrgId>>,
 }
 
 impl Service {
     pub fn new(ports: Ports, config: Config) -> Arc<Self> {
+        Self::keeping_raw_mail(ports, config, Arc::new(NoRawMail))
+    }
+
+    /// [`Service::new`] with a place for raw inbound mail (local mode, R-11.2).
+    pub fn keeping_raw_mail(ports: Ports, config: Config, raw_mail: Arc<dyn RawMail>) -> Arc<Self> {
         Arc::new(Service {
             store: ports.store,
             scheduler: ports.scheduler,
@@ -108,6 +117,7 @@ impl Service {
             auth: ports.auth,
             identities: ports.identities,
             queue: ports.queue,
+            raw_mail,
             config,
             known_orgs: Mutex::new(HashSet::new()),
         })

@@ -89,6 +89,7 @@ macro_rules! store_methods {
             read get_reply(org: &OrgId, id: &str) -> Option<Versioned<Reply>>;
             write update_reply(reply: &Reply, expected: u64) -> u64;
             read list_replies(org: &OrgId, filter: &ReplyFilter, page: &PageRequest) -> Page<Reply>;
+            read replies_of_candidate(org: &OrgId, candidate: &CandidateId) -> Vec<String>;
             write lift_suppression(org: &OrgId, key: &str, reason: &str) -> bool;
         }
     };

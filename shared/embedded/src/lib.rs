@@ -7,6 +7,7 @@ pub mod db;
 pub mod folder;
 pub mod guard;
 pub mod ids;
+pub mod inbound_mail;
 pub mod local;
 pub mod outbox;
 pub mod runtime;

@@ -11,6 +11,7 @@ use outreach_app::ports::IdSource;
 use outreach_app::{Config, Ports, Service};
 use rand::RngCore;
 
+use crate::inbound_mail::InboundFolder;
 use crate::{
     Db, LocalClock, LocalRuntime, LocalScheduler, OutboxMailer, RandomIds, SqliteStore, folder,
     guard,
@@ -146,7 +147,7 @@ impl LocalApp {
         let mut config = Config::local(options.port);
         config.initial_credits = options.initial_credits;
         config.hash_key = hash_key(&options.data, &db)?;
-        let service = Service::new(
+        let service = Service::keeping_raw_mail(
             Ports {
                 store: Arc::new(SqliteStore::new(db)),
                 scheduler: scheduler.clone(),
@@ -158,6 +159,7 @@ impl LocalApp {
                 queue: scheduler.clone(),
             },
             config,
+            Arc::new(InboundFolder::new(options.data.join("inbound"))),
         );
         let runtime = LocalRuntime::new(service.clone(), scheduler, clock, outbox, secret);
         // Loopback Hosts only, no cross-site changes to /dev (SPEC §14).

@@ -862,6 +862,15 @@ impl Store for SimStore {
         self.inner.list_replies(org, filter, page).await
     }
 
+    async fn replies_of_candidate(
+        &self,
+        org: &OrgId,
+        candidate: &CandidateId,
+    ) -> Result<Vec<String>, StoreError> {
+        self.before().await;
+        self.inner.replies_of_candidate(org, candidate).await
+    }
+
     async fn lift_suppression(
         &self,
         org: &OrgId,

@@ -100,6 +100,28 @@ impl IntoResponse for Error {
     }
 }
 
+/// A 404 whose detail says more than "not found" (a reply's raw message
+/// kept where the API does not read it, R-11.2).
+pub fn not_found(detail: impl Into<String>) -> Response {
+    let status = StatusCode::NOT_FOUND;
+    let problem = Problem {
+        kind: format!(
+            "https://outreach.dev/problems/{}",
+            slug(&Error::NotFound(""))
+        ),
+        title: status.canonical_reason().unwrap_or("Error").to_owned(),
+        status: status.as_u16(),
+        detail: detail.into(),
+        errors: None,
+    };
+    (
+        status,
+        [(header::CONTENT_TYPE, "application/problem+json")],
+        serde_json::to_vec(&problem).unwrap_or_default(),
+    )
+        .into_response()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

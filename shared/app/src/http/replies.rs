@@ -3,6 +3,7 @@
 use super::*;
 use crate::reply::ReplyFilter;
 use crate::usecases::returns::inbox::{ReplyChange, ShownReply, class_named};
+use crate::usecases::returns::raw::RawAnswer;
 
 /// The filters of `GET /v1/replies`; every one given must hold.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -108,7 +109,55 @@ fn view(shown: ShownReply) -> ReplyView {
 pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
     OpenApiRouter::new()
         .routes(routes!(list_replies))
-        .routes(routes!(patch_reply))
+        .routes(routes!(get_reply, patch_reply))
+        .routes(routes!(get_raw_reply))
+}
+
+/// The reply's raw message, as it arrived (R-11.2).
+///
+/// For the campaign's owner and the sender account's owner, for as long as
+/// the deployment keeps inbound mail: local mode keeps it until the
+/// candidate is erased (R-3.6). In AWS the raw message stays in the inbound
+/// bucket, which the API does not read: 404 whose detail names its
+/// `s3://bucket/key`.
+#[utoipa::path(
+    get,
+    path = "/v1/replies/{id}/raw",
+    tag = "replies",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Reply id")),
+    responses(
+        (status = 200, description = "The raw message", body = String, content_type = "message/rfc822"),
+        (status = 403, description = "The caller is neither the campaign's owner nor the sender account's owner", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown or foreign reply, or its raw message is no longer kept (expired or erased) or kept where the API does not read it (AWS: the inbound bucket, named in `detail`)", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn get_raw_reply(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    Ok(match s.returns().raw_message(&who, &id).await? {
+        RawAnswer::Kept(bytes) => (
+            StatusCode::OK,
+            [(axum::http::header::CONTENT_TYPE, "message/rfc822")],
+            bytes,
+        )
+            .into_response(),
+        RawAnswer::Elsewhere(raw_ref) => problem::not_found(format!(
+            "the raw message is kept in the inbound bucket under {raw_ref}; this API does not \
+             read it (R-11.2)"
+        )),
+    })
+}
+
+/// One reply or automatic reply of the organization (R-11.2).
+#[utoipa::path(
+    get,
+    path = "/v1/replies/{id}",
+    tag = "replies",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Reply id")),
+    responses((status = 200, description = "The reply", body = ReplyView)),
+)]
+async fn get_reply(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    ok(view(s.returns().reply(&who, &id).await?))
 }
 
 /// The organization's replies and automatic replies, newest first (R-11.2).

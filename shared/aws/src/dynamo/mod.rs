@@ -230,5 +230,6 @@ forward_store! {
     replies::get_reply(org: &OrgId, id: &str) -> Option<Versioned<Reply>>;
     replies::update_reply(reply: &Reply, expected: u64) -> u64;
     replies::list_replies(org: &OrgId, filter: &ReplyFilter, page: &PageRequest) -> Page<Reply>;
+    replies::replies_of_candidate(org: &OrgId, candidate: &CandidateId) -> Vec<String>;
     replies::lift_suppression(org: &OrgId, key: &str, reason: &str) -> bool;
 }

@@ -5,6 +5,7 @@
 //! |---|---|---|---|
 //! | reply | `REPLY#o#id` | `REPLY` | get (consistent), conditional create (a duplicate delivery is one reply) and versioned update |
 //! | reply list entry | `REPLIES#o#{scope}#{class}#{read}` | `{received_ms:015}#{id}` | the inbox, newest first, one list per filter combination |
+//! | candidate's reply entry | `REPLIES#o#k:{candidate}#*#*` | `{received_ms:015}#{id}` | a candidate's replies, which erasure blanks (R-3.6) |
 //!
 //! A reply is listed in every list whose filters it meets: `scope` is `*`,
 //! `p:{project}` (not for a single message's reply) or `c:{campaign}`;
@@ -19,7 +20,10 @@
 //! new ones), so the lists are read consistently from the base table.
 //! Filtering by project and campaign together reads the campaign's list (a
 //! campaign has one project) and answers nothing when the project differs.
-//! Replies are rare next to sends (one for tens of messages): 13 item
+//! One more entry per reply, in the list `k:{candidate}` (class and read
+//! `*` only), finds a candidate's replies with one consistent `Query` of one
+//! partition when the candidate is erased.
+//! Replies are rare next to sends (one for tens of messages): 14 item
 //! writes a reply, 1 to 9 a user's change, inside the 100-item transaction.
 
 use std::collections::HashSet;
@@ -27,7 +31,7 @@ use std::collections::HashSet;
 use aws_sdk_dynamodb::operation::delete_item::DeleteItemError;
 use outreach_app::ports::{Page, PageRequest, StoreError, Versioned};
 use outreach_app::reply::{Reply, ReplyFilter, reply_sort_key};
-use outreach_domain::ids::OrgId;
+use outreach_domain::ids::{CandidateId, OrgId};
 
 use outreach_app::stats;
 use outreach_app::tally;
@@ -66,6 +70,10 @@ fn scope_campaign(campaign: &str) -> String {
     format!("c:{campaign}")
 }
 
+fn scope_candidate(candidate: &str) -> String {
+    format!("k:{candidate}")
+}
+
 /// The list entries of a reply as it is.
 fn entries(r: &Reply) -> HashSet<Key> {
     let org = r.org_id.as_str();
@@ -82,7 +90,10 @@ fn entries(r: &Reply) -> HashSet<Key> {
         reads.push("unread");
     }
     let sk = reply_sort_key(r);
-    let mut out = HashSet::new();
+    let mut out = HashSet::from([Key {
+        pk: reply_list_pk(org, &scope_candidate(r.candidate_id.as_str()), "*", "*"),
+        sk: sk.clone(),
+    }]);
     for scope in &scopes {
         for class in &classes {
             for read in &reads {
@@ -230,6 +241,18 @@ pub(super) async fn list_replies(
         None
     };
     Ok(Page { items, next })
+}
+
+/// the candidate's replies, from their own list (module docs).
+pub(super) async fn replies_of_candidate(
+    store: &DynamoStore,
+    org: &OrgId,
+    candidate: &CandidateId,
+) -> Result<Vec<String>, StoreError> {
+    let pk = reply_list_pk(org.as_str(), &scope_candidate(candidate.as_str()), "*", "*");
+    store
+        .sorted_ids(&Query::table(pk, Range::All), |id| id)
+        .await
 }
 
 pub(super) async fn lift_suppression(

@@ -115,6 +115,7 @@ macro_rules! every_store_check {
             a_reply_is_created_once,
             replies_are_listed_newest_first_by_filter,
             a_reply_suppression_lifts_only_while_its_own,
+            a_candidates_replies_are_found_and_blanked,
             an_ended_enrollment_leaves_the_due_index_for_a_completion_check,
             statistics_agree_with_a_recount_by_quarter_hour,
         );

@@ -250,3 +250,95 @@ pub async fn a_reply_suppression_lifts_only_while_its_own(store: Arc<dyn Store>)
     );
     assert_eq!(store.is_suppressed(&org, "h4").await, Ok(true));
 }
+
+/// a candidate's replies are found by the candidate (consistently,
+/// without a scan), in their organization only; a blanked reply keeps its
+/// place on every list it was on, so that counts stay right, and holds none
+/// of the candidate's address, subject or text any more.
+pub async fn a_candidates_replies_are_found_and_blanked(store: Arc<dyn Store>) {
+    use ReplyClass::*;
+    let mut of_bea = reply("org-k", "k2", "p1", "c1", 2, Some(Interested));
+    of_bea.candidate_id = CandidateId::from("cand-bea");
+    let mut foreign = reply("org-kx", "k9", "p1", "c1", 3, Some(Interested));
+    foreign.candidate_id = CandidateId::from("cand-1");
+    for r in [
+        reply("org-k", "k3", "p1", "c1", 1, Some(Interested)),
+        reply("org-k", "k1", "", "msg1", 4, None),
+        of_bea,
+        foreign,
+    ] {
+        assert_eq!(store.create_reply(&r).await, Ok(true));
+    }
+    let of = |org: &str, candidate: &str| {
+        let store = store.clone();
+        let (org, candidate) = (OrgId::from(org), CandidateId::from(candidate));
+        async move { store.replies_of_candidate(&org, &candidate).await }
+    };
+    assert_eq!(
+        of("org-k", "cand-1").await,
+        Ok(vec!["k1".into(), "k3".into()])
+    );
+    assert_eq!(of("org-k", "cand-bea").await, Ok(vec!["k2".into()]));
+    assert_eq!(of("org-k", "cand-none").await, Ok(vec![]));
+    assert_eq!(of("org-kx", "cand-1").await, Ok(vec!["k9".into()]));
+    a_blanked_reply_keeps_its_lists(&store).await;
+    assert_eq!(
+        of("org-k", "cand-1").await,
+        Ok(vec!["k1".into(), "k3".into()])
+    );
+}
+
+/// The reply `k3` of [`a_candidates_replies_are_found_and_blanked`],
+/// blanked, holds nothing personal and stays on its lists.
+async fn a_blanked_reply_keeps_its_lists(store: &Arc<dyn Store>) {
+    use ReplyClass::*;
+    let org = OrgId::from("org-k");
+    let before = store
+        .get_reply(&org, "k3")
+        .await
+        .expect("answers")
+        .expect("kept");
+    let mut blanked = before.value.clone();
+    assert!(blanked.blank());
+    assert!(!blanked.clone().blank(), "blanking twice changes nothing");
+    store
+        .update_reply(&blanked, before.version)
+        .await
+        .expect("updated");
+    let after = store
+        .get_reply(&org, "k3")
+        .await
+        .expect("answers")
+        .expect("kept");
+    assert_eq!(after.value, blanked);
+    assert_eq!(
+        (
+            after.value.from,
+            after.value.sent_to,
+            after.value.message_id
+        ),
+        (None, None, None)
+    );
+    assert!(after.value.subject.is_empty() && after.value.text.is_empty());
+    assert_eq!(
+        after.value.class,
+        Some(Interested),
+        "its class still counts"
+    );
+    let filter = |class| ReplyFilter {
+        campaign_id: Some(CampaignId::from("c1")),
+        class,
+        unread: true,
+        ..ReplyFilter::default()
+    };
+    assert_eq!(
+        ids(store, "org-k", filter(Some(Interested))).await,
+        vec!["k2", "k3"]
+    );
+    let listed = store
+        .list_replies(&org, &filter(None), &page(10, None))
+        .await
+        .expect("answers");
+    let k3 = listed.items.iter().find(|r| r.id == "k3").expect("listed");
+    assert_eq!(*k3, blanked, "the list shows the blanked reply");
+}

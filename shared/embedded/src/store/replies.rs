@@ -7,7 +7,7 @@ use outreach_app::ports::{Page, PageRequest, StoreError, Versioned};
 use outreach_app::reply::{Reply, ReplyFilter, reply_sort_key};
 use outreach_app::stats;
 use outreach_app::tally;
-use outreach_domain::ids::OrgId;
+use outreach_domain::ids::{CandidateId, OrgId};
 use rusqlite::{OptionalExtension, params};
 
 use super::SqliteStore;
@@ -151,6 +151,21 @@ pub(super) async fn list_replies(
         .map(|(sort, body)| Ok((sort, serde_json::from_str(&body).map_err(err)?)))
         .collect::<Result<Vec<(String, Reply)>, StoreError>>()?;
     Ok(page_of(items, limit))
+}
+
+/// R-3.6: the candidate's replies, by the index on the body's candidate.
+pub(super) async fn replies_of_candidate(
+    store: &SqliteStore,
+    org: &OrgId,
+    candidate: &CandidateId,
+) -> Result<Vec<String>, StoreError> {
+    read_rows(
+        &store.db.lock(),
+        "SELECT id FROM replies WHERE org = ?1 \
+         AND json_extract(body, '$.candidate_id') = ?2 ORDER BY id",
+        params![org.as_str(), candidate.as_str()],
+        |r| r.get::<_, String>(0),
+    )
 }
 
 pub(super) async fn lift_suppression(

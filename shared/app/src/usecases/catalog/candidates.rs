@@ -367,6 +367,13 @@ impl Catalog<'_> {
                 })
                 .await?;
         }
+        // The inbox's records of what the candidate wrote: before
+        // the candidate is marked erased, so that a retry after a crash
+        // finds the candidate and finishes; and once more after, for a reply
+        // recorded meanwhile.
+        self.returns()
+            .erase_replies(&who.org_id, &candidate.id)
+            .await?;
         self.change_candidate(who, &candidate.id, |c| {
             c.first_name = String::new();
             c.last_name = String::new();
@@ -379,6 +386,9 @@ impl Catalog<'_> {
             Ok(())
         })
         .await?;
+        self.returns()
+            .erase_replies(&who.org_id, &candidate.id)
+            .await?;
         Ok(())
     }
 

@@ -124,11 +124,15 @@ impl Returns<'_> {
             text: String::new(),
             class: ReplyClass::Other,
         });
+        let kept = match raw_ref {
+            Some(_) => None,
+            None => self.keep_raw(raw).await,
+        };
         let arrived = Arrived {
             raw,
             inbound: &inbound,
             classified: &classified,
-            raw_ref,
+            raw_ref: raw_ref.or(kept.as_deref()),
         };
         for (org, id) in &matched {
             self.record_reply(org, id, &arrived).await?;

@@ -143,18 +143,7 @@ impl Returns<'_> {
                         .any(|x| &x.address == a && !x.visible_to(&who.user_id))
             })
         });
-        let mut owner = false;
-        if reply.raw_ref.is_some()
-            && let Some(c) = self
-                .campaigns()
-                .campaign_by_id(&reply.org_id, &reply.campaign_id)
-                .await?
-        {
-            owner = c.owner_id == who.user_id;
-            if !owner && let Some(a) = self.store.get_account(&c.sender_account_id).await? {
-                owner = a.value.owner_id == who.user_id && a.value.org_id == who.org_id;
-            }
-        }
+        let owner = reply.raw_ref.is_some() && self.reads_raw(who, &reply).await?;
         let raw_ref = reply.raw_ref.clone().filter(|_| owner);
         Ok(ShownReply {
             reply,

@@ -6,8 +6,10 @@
 //! refuses to happen twice (an attempt bounced once, a refund marker, a
 //! suppression entry) rather than counting on a de-duplication marker alone.
 
+pub mod erasure;
 pub mod inbound;
 pub mod inbox;
+pub mod raw;
 pub mod replies;
 pub mod reputation;
 pub mod ses_events;

@@ -145,6 +145,9 @@ impl Returns<'_> {
         {
             self.reply_opt_out(&stored.value).await?;
         }
+        // After the opt-out: a stop request is honoured even so (its
+        // suppression is a keyed hash, R-3.6).
+        self.blank_if_erased(&reply).await?;
         Ok(())
     }
 

@@ -11,7 +11,7 @@ use outreach_domain::Zone;
 use outreach_domain::campaign::{Campaign, CampaignKind, CampaignStatus, StepSpec, WhenToSend};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{Enrollment, NewEnrollment, ReservedSlot};
-use outreach_domain::ids::{CampaignId, ProjectId};
+use outreach_domain::ids::{AccountId, CampaignId, ProjectId};
 use outreach_domain::render::RenderError;
 
 use super::Sending;
@@ -173,10 +173,26 @@ impl Sending<'_> {
                 return Err(Error::invalid("sender_account_id", "required"));
             }
         };
-        let account = self
-            .accounts()
-            .sender_named_in_body(who, &account_id, "sender_account_id")
-            .await?;
+        let account = match &answer {
+            // R-12.2, §13: the reply fixes the sender account; the caller
+            // sees the reply but may not send from it (R-2.4): 403.
+            Some(_) => self
+                .accounts()
+                .sendable_account(who, &AccountId::from(account_id.as_str()))
+                .await?
+                .ok_or_else(|| {
+                    Error::Forbidden(format!(
+                        "an answer goes from the sender account of the enrollment or message \
+                         replied to ({account_id}); only its owner and its delegates may send \
+                         from it (R-12.2, R-2.4)"
+                    ))
+                })?,
+            None => {
+                self.accounts()
+                    .sender_named_in_body(who, &account_id, "sender_account_id")
+                    .await?
+            }
+        };
         Ok((account, candidate, answer))
     }
 
