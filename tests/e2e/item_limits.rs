@@ -1,0 +1,139 @@
+//! Issue 19 item 4, end to end on the real `outreach-local`: no record over
+//! the item limit, whatever comes from outside. An outside review broke it
+//! with a reply's 600 KB Subject, bounces' 90 KB diagnostics and an
+//! unbounded sender display name; each kept more than the item holds, and
+//! every later write of the record answered 413.
+
+use outreach_tests::{Client, Local, ses_event};
+use serde_json::{Value, json};
+
+const START: &str = "2026-12-01T14:00:00Z";
+
+/// Alice (acme) with a sender account and a project.
+struct World {
+    local: Local,
+    alice: Client,
+    account: String,
+    project: String,
+}
+
+impl World {
+    async fn new() -> World {
+        let local = Local::spawn(START).await;
+        let alice = local.as_user("acme", "alice");
+        alice
+            .call(
+                "PUT",
+                "/v1/me",
+                Some(json!({"display_name": "Alice", "timezone": "UTC"})),
+            )
+            .await;
+        let account = alice
+            .post(
+                "/v1/email-accounts",
+                json!({"address": "alice@recruit.example", "display_name": "Alice R"}),
+            )
+            .await;
+        let project = alice.post("/v1/projects", json!({"name": "P"})).await;
+        World {
+            local,
+            alice,
+            account: account["id"].as_str().unwrap().into(),
+            project: project["id"].as_str().unwrap().into(),
+        }
+    }
+
+    /// A candidate with `n` work addresses, enrolled in a started three-step
+    /// campaign; returns (campaign, enrollment).
+    async fn enrolled(&self, n: usize) -> (String, String) {
+        let emails: Vec<Value> = (0..n)
+            .map(|i| json!({"address": format!("a{i}@cand.example"), "type": "work"}))
+            .collect();
+        let cand = self
+            .alice
+            .post(
+                "/v1/candidates",
+                json!({"first_name": "Ada", "last_name": "L", "emails": emails}),
+            )
+            .await;
+        let c = self
+            .alice
+            .post(
+                &format!("/v1/projects/{}/campaigns", self.project),
+                json!({"name": "C", "sender_account_id": self.account,
+                       "when_to_send": {"mode": "when_started"},
+                       "steps": [{"subject": "Hello", "body": "<p>Hi</p>"},
+                                 {"body": "<p>Again</p>", "delay_days": 2},
+                                 {"body": "<p>Last</p>", "delay_days": 2}]}),
+            )
+            .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let added = self
+            .alice
+            .post(
+                &format!("/v1/campaigns/{id}/enrollments"),
+                json!({"candidate_ids": [cand["id"]]}),
+            )
+            .await;
+        self.alice
+            .post(&format!("/v1/campaigns/{id}/start"), json!({}))
+            .await;
+        self.local.advance("PT30M").await;
+        (id, added["enrollments"][0]["id"].as_str().unwrap().into())
+    }
+
+    async fn sent(&self, enrollment: &str) -> Vec<Value> {
+        self.local
+            .outbox()
+            .await
+            .into_iter()
+            .filter(|m| m["enrollment_id"] == enrollment)
+            .collect()
+    }
+}
+
+#[tokio::test]
+async fn bounces_with_90_kb_diagnostics_all_apply_and_the_enrollment_stays_editable() {
+    // issue 19 item 4: each bounce's diagnostic was kept whole
+    // on its attempt; the fifth 90 KB one answered 413 (lost), and after three
+    // of 95 KB custom fields within their 128 KB cap answered 413. A reason
+    // keeps 1,000 characters now.
+    let w = World::new().await;
+    let (c, e) = w.enrolled(6).await;
+    let path = format!("/v1/campaigns/{c}/enrollments/{e}");
+    for i in 0..5 {
+        let sent = w.sent(&e).await;
+        let last = sent.last().unwrap();
+        let bounce = ses_event(
+            "Bounce",
+            last["message_id"].as_str().unwrap(),
+            json!({"bounceType": "Permanent", "bounceSubType": "General",
+                   "bouncedRecipients": [{"emailAddress": last["to"], "action": "failed",
+                       "status": "5.1.1",
+                       "diagnosticCode": format!("smtp; 550 5.1.1 {}", "D".repeat(90_000))}],
+                   "timestamp": "2026-12-01T14:31:00.000Z", "feedbackId": format!("fb-{i}")}),
+        );
+        w.local.ses(bounce).await;
+        w.local.advance("PT10M").await;
+    }
+    let enr = w.alice.get(&path).await;
+    let attempts = enr["steps"][0]["attempts"].as_array().unwrap();
+    assert_eq!(
+        attempts.len(),
+        6,
+        "five bounces, five re-sends: {attempts:?}"
+    );
+    for a in &attempts[..5] {
+        assert_eq!(a["status"], "bounced");
+        assert!(a["reason"].as_str().unwrap().chars().count() <= 1_000);
+    }
+    assert_eq!(attempts[5]["address"], "a5@cand.example");
+    let fields: serde_json::Map<String, Value> = (0..10)
+        .map(|i| (format!("f{i}"), Value::from("\u{1}".repeat(2000))))
+        .collect();
+    let (status, body) = w
+        .alice
+        .call("PATCH", &path, Some(json!({"custom_fields": fields})))
+        .await;
+    assert_eq!(status, 200, "custom fields within their cap: {body}");
+}
