@@ -93,6 +93,58 @@ impl World {
 }
 
 #[tokio::test]
+async fn a_reply_with_a_600_kb_subject_is_recorded_and_forwarded_with_its_subject_cut() {
+    // issue 19 item 4: the reviewer's reply echoed "Re: " and a
+    // 600 KB subject in folded lines; the reply record could not be written
+    // (413 on every delivery), so the reply, its `replied` end and the forward
+    // were lost. What is kept of the subject is now 998 characters.
+    let w = World::new().await;
+    let (c, e) = w.enrolled(1).await;
+    let sent = w.sent(&e).await;
+    let raw = w
+        .local
+        .raw_message(sent[0]["message_id"].as_str().unwrap())
+        .await;
+    let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let reply_to = msg.header_raw("Reply-To").unwrap().trim().to_owned();
+    let folded = vec!["S".repeat(900); 660].join("\r\n ");
+    let reply = format!(
+        "From: <a0@cand.example>\nTo: {reply_to}\nSubject: Re: {folded}\nMessage-ID: <big@cand.example>\nIn-Reply-To: <{}>\nDate: Tue, 1 Dec 2026 15:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n\nYes, I am interested - call me!\n",
+        msg.message_id().unwrap()
+    );
+    let r = w.local.inbound(&reply).await;
+    assert_eq!(r["kind"], "reply", "{r}");
+    let enr = w
+        .alice
+        .get(&format!("/v1/campaigns/{c}/enrollments/{e}"))
+        .await;
+    assert_eq!(enr["status"], "replied");
+    let replied = enr["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|ev| ev["kind"] == "replied")
+        .expect("the replied event is recorded");
+    assert!(replied["detail"].as_str().unwrap().chars().count() <= 1_000);
+    let replies = w.alice.get(&format!("/v1/replies?campaign_id={c}")).await;
+    let items = replies["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{replies}");
+    let subject = items[0]["subject"].as_str().unwrap();
+    assert_eq!(subject.chars().count(), 998);
+    assert!(subject.starts_with("Re: SSS") && subject.ends_with('…'));
+    let forwards: Vec<Value> = w
+        .local
+        .outbox()
+        .await
+        .into_iter()
+        .filter(|m| m["enrollment_id"].is_null() && m["to"] == "alice@acme.example")
+        .collect();
+    assert_eq!(forwards.len(), 1, "the reply is forwarded once");
+    // A second delivery is the same record, and answers 200 too.
+    assert_eq!(w.local.inbound(&reply).await["kind"], "reply");
+}
+
+#[tokio::test]
 async fn bounces_with_90_kb_diagnostics_all_apply_and_the_enrollment_stays_editable() {
     // issue 19 item 4: each bounce's diagnostic was kept whole
     // on its attempt; the fifth 90 KB one answered 413 (lost), and after three
@@ -137,3 +189,4 @@ async fn bounces_with_90_kb_diagnostics_all_apply_and_the_enrollment_stays_edita
         .await;
     assert_eq!(status, 200, "custom fields within their cap: {body}");
 }
+

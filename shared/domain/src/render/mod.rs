@@ -138,9 +138,12 @@ pub fn render_step(
 ) -> Result<RenderedMessage, RenderError> {
     let renderer = Renderer::new(ctx);
     let subject = match non_blank(step.subject.as_deref()) {
-        Some(own) => renderer.render(SUBJECT_NAME, own)?,
+        Some(own) => bounded_subject(renderer.render(SUBJECT_NAME, own)?)?,
         None => match non_blank(first_step_subject) {
-            Some(first) => format!("Re: {}", renderer.render(SUBJECT_NAME, first)?.trim()),
+            Some(first) => format!(
+                "Re: {}",
+                bounded_subject(renderer.render(SUBJECT_NAME, first)?)?
+            ),
             None => {
                 return Err(RenderError::Syntax(
                     "the step has no subject and there is no first-step subject to reply to".into(),
@@ -160,6 +163,21 @@ pub fn render_step(
         html,
         text,
     })
+}
+
+/// A rendered subject on one line, refused as over a render budget
+/// the step is blocked `render_limit`) when it has more than
+/// [`MAX_SUBJECT_CHARS`] characters — R-4.1's bound on a subject, and one
+/// header line (issue 19 item 4: a loop over a long custom field rendered
+/// 512,000 characters).
+fn bounded_subject(rendered: String) -> Result<String, RenderError> {
+    let subject = single_line(&rendered).trim().to_owned();
+    if subject.chars().count() > MAX_SUBJECT_CHARS {
+        return Err(RenderError::Budget(format!(
+            "the rendered subject is over {MAX_SUBJECT_CHARS} characters"
+        )));
+    }
+    Ok(subject)
 }
 
 /// Template source that renders to `text` exactly, whatever it holds: text
@@ -425,6 +443,28 @@ mod tests {
             render_step(&later(None, "b", 3), None, &ctx()),
             Err(RenderError::Syntax(_))
         ));
+    }
+
+    #[test]
+    fn a_rendered_subject_over_998_characters_is_over_budget() {
+        // issue 19 item 4: a 256-fold loop over a 2,000-character
+        // custom field rendered a 512,000-character Subject; the step is now
+        // blocked `render_limit` instead. 998 characters still go, and a later
+        // step threads as "Re: " + a 998-character first subject.
+        let mut c = ctx();
+        c.custom.insert("f0".into(), "x".repeat(2_000));
+        let subject = "{% for i in range(256) %}{{ custom.f0 }}{% endfor %}";
+        let result = render(subject, "<p>b</p>", &c);
+        assert!(matches!(result, Err(RenderError::Budget(_))), "{result:?}");
+        let longest = "s".repeat(MAX_SUBJECT_CHARS);
+        assert_eq!(render(&longest, "b", &c).unwrap().subject, longest);
+        let over = format!("{longest}{{{{ candidate.first_name }}}}");
+        assert!(matches!(
+            render(&over, "b", &c),
+            Err(RenderError::Budget(_))
+        ));
+        let threaded = render_step(&later(None, "b", 3), Some(&longest), &c).unwrap();
+        assert_eq!(threaded.subject, format!("Re: {longest}"));
     }
 
     #[test]
