@@ -190,3 +190,30 @@ async fn bounces_with_90_kb_diagnostics_all_apply_and_the_enrollment_stays_edita
     assert_eq!(status, 200, "custom fields within their cap: {body}");
 }
 
+#[tokio::test]
+async fn a_sender_display_name_is_at_most_200_characters() {
+    // issue 19 item 4: a 401,116-character display name was accepted
+    // (201), and every later write of the account (daily limit, delegates)
+    // answered 413. It is a name like any other: 422 on its field.
+    let w = World::new().await;
+    for name in ["N".repeat(401_116), "\u{1}".repeat(201), "n".repeat(201)] {
+        let (status, problem) = w
+            .alice
+            .call(
+                "POST",
+                "/v1/email-accounts",
+                Some(json!({"address": "big@recruit.example", "display_name": name})),
+            )
+            .await;
+        assert_eq!(status, 422, "{:.300}", problem.to_string());
+        assert_eq!(problem["errors"][0]["field"], "display_name");
+    }
+    let ok = w
+        .alice
+        .post(
+            "/v1/email-accounts",
+            json!({"address": "big@recruit.example", "display_name": "n".repeat(200)}),
+        )
+        .await;
+    assert_eq!(ok["display_name"], "n".repeat(200));
+}
