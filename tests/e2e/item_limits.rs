@@ -217,3 +217,78 @@ async fn a_sender_display_name_is_at_most_200_characters() {
         .await;
     assert_eq!(ok["display_name"], "n".repeat(200));
 }
+
+#[tokio::test]
+async fn a_sender_error_notification_names_20_paused_campaigns_and_counts_the_rest() {
+    // issue 19 item 4: the notification named every paused
+    // campaign; 340 names of 200 control characters (six bytes each as JSON)
+    // made it larger than the item limit, and it was lost while the campaigns
+    // stayed paused. It names 20 now, each name cut to 100 characters, and
+    // counts the rest (30 campaigns here; 340 took minutes, and the unit test
+    // of `notice` measures that message).
+    let w = World::new().await;
+    let cand = w
+        .alice
+        .post(
+            "/v1/candidates",
+            json!({"first_name": "Ada", "last_name": "L",
+                   "emails": [{"address": "ada@cand.example", "type": "work"}]}),
+        )
+        .await;
+    // Four at a time: 30 campaigns, each created, given the candidate and started.
+    let mut running = tokio::task::JoinSet::new();
+    for i in 0..30 {
+        if running.len() == 4 {
+            running.join_next().await.unwrap().unwrap();
+        }
+        let (alice, project, account) = (w.alice.clone(), w.project.clone(), w.account.clone());
+        let cand = cand["id"].clone();
+        running.spawn(async move {
+            let name = format!("{i:04}{}", "\u{1}".repeat(196));
+            let c = alice
+                .post(
+                    &format!("/v1/projects/{project}/campaigns"),
+                    json!({"name": name, "sender_account_id": account,
+                           "when_to_send": {"mode": "when_started"},
+                           "steps": [{"subject": "Hi", "body": "<p>one</p>"}]}),
+                )
+                .await;
+            let id = c["id"].as_str().unwrap().to_owned();
+            alice
+                .post(
+                    &format!("/v1/campaigns/{id}/enrollments"),
+                    json!({"candidate_ids": [cand], "allow_duplicate": true}),
+                )
+                .await;
+            alice
+                .post(&format!("/v1/campaigns/{id}/start"), json!({}))
+                .await;
+        });
+    }
+    while let Some(done) = running.join_next().await {
+        done.unwrap();
+    }
+    let (status, _) = w
+        .local
+        .post_raw(
+            "/dev/faults",
+            "application/json",
+            json!({"sender": "alice@recruit.example", "error": "not_verified"})
+                .to_string()
+                .into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200);
+    w.local.advance("PT30M").await;
+    let view = w
+        .alice
+        .get(&format!("/v1/projects/{}/outreach", w.project))
+        .await;
+    let notes = view["notifications"].as_array().unwrap();
+    assert_eq!(notes.len(), 1, "the notification is kept");
+    assert_eq!(notes[0]["kind"], "sender_error");
+    let message = notes[0]["message"].as_str().unwrap();
+    assert!(message.contains("and 10 more"), "{message:.200}");
+    assert!(message.chars().count() < 20 * 110 + 300, "{message:.200}");
+    assert_eq!(notes[0]["campaign_ids"].as_array().unwrap().len(), 30);
+}
