@@ -1,0 +1,113 @@
+//! §13, R-3.7, issue 19 item 4 (outside review B5): an import whose first
+//! request died mid-way (the server killed) is run again by a repeat with the
+//! same `Idempotency-Key` once the key's lease is free. Rows without an
+//! address were created twice (5,000 rows became 6,155 candidates). The
+//! candidates an import with a key creates have ids derived from the key,
+//! the request and the row, so the repeat finds what the first run created.
+//!
+//! The crash is the use case run twice with the same key (what the repeat
+//! does once the key's stored lease has expired), on local mode's service.
+
+use outreach_app::auth::Identity;
+use outreach_app::ports::PageRequest;
+use outreach_app::usecases::catalog::import::ImportInput;
+use outreach_domain::ids::{OrgId, UserId};
+use outreach_embedded::local::{LocalApp, LocalOptions};
+
+const START: &str = "2026-12-01T14:00:00Z";
+
+fn input(file: &str, key: Option<&str>) -> ImportInput {
+    ImportInput {
+        file: file.as_bytes().to_vec(),
+        idempotency_key: key.map(str::to_owned),
+        ..ImportInput::default()
+    }
+}
+
+async fn candidates(service: &outreach_app::service::Service, who: &Identity) -> usize {
+    let mut count = 0;
+    let mut cursor = None;
+    loop {
+        let page = service
+            .catalog()
+            .list_candidates(
+                who,
+                &PageRequest {
+                    limit: 100,
+                    after: cursor.clone(),
+                },
+            )
+            .await
+            .expect("listed");
+        count += page.items.len();
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => return count,
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_import_run_again_under_its_key_creates_nothing_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = LocalApp::open(&LocalOptions {
+        data: dir.path().to_path_buf(),
+        port: 0,
+        manual_clock: Some(START.parse().unwrap()),
+        initial_credits: 100,
+    })
+    .expect("local mode opens");
+    let service = app.runtime.service();
+    let who = Identity {
+        org_id: OrgId::new("acme"),
+        user_id: UserId::new("alice"),
+        email: None,
+        admin: false,
+    };
+    let mut file = String::from("First Name,Last Name,Email\n");
+    for i in 0..30 {
+        file.push_str(&format!("N{i},NoMail,\n"));
+    }
+    for i in 0..20 {
+        file.push_str(&format!("M{i},Mail,m{i}@cand.example\n"));
+    }
+    let first = service
+        .catalog()
+        .import_candidates(&who, input(&file, Some("imp-1")))
+        .await
+        .expect("imported");
+    assert_eq!((first.created, first.skipped), (50, 0));
+    assert_eq!(candidates(&service, &who).await, 50);
+    // The repeat: the same key and request, its stored answer gone.
+    let again = service
+        .catalog()
+        .import_candidates(&who, input(&file, Some("imp-1")))
+        .await
+        .expect("imported again");
+    assert_eq!(
+        candidates(&service, &who).await,
+        50,
+        "no row is imported twice"
+    );
+    assert_eq!(
+        (again.created, again.updated, again.skipped),
+        (50, 0, 0),
+        "the repeat counts what the first run created"
+    );
+    assert_eq!(again.candidate_ids, first.candidate_ids);
+    // Another key (or none) is another import: rows without an address are
+    // new candidates, rows with one match the existing candidates.
+    let other = service
+        .catalog()
+        .import_candidates(&who, input(&file, Some("imp-2")))
+        .await
+        .expect("imported");
+    assert_eq!((other.created, other.skipped), (30, 20));
+    let none = service
+        .catalog()
+        .import_candidates(&who, input(&file, None))
+        .await
+        .expect("imported");
+    assert_eq!((none.created, none.skipped), (30, 20));
+    assert_eq!(candidates(&service, &who).await, 110);
+}
