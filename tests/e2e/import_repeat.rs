@@ -111,3 +111,65 @@ async fn an_import_run_again_under_its_key_creates_nothing_twice() {
     assert_eq!((none.created, none.skipped), (30, 20));
     assert_eq!(candidates(&service, &who).await, 110);
 }
+
+/// POST /v1/candidates/import of `csv` with an `Idempotency-Key`; returns
+/// the status and whether the answer is a replay.
+async fn import_over_http(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    csv: &str,
+) -> (u16, bool) {
+    let boundary = format!("b{}", csv.len());
+    let mut body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+    )
+    .into_bytes();
+    body.extend_from_slice(csv.as_bytes());
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let r = http
+        .post(format!("{base}/v1/candidates/import"))
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header("idempotency-key", "lk")
+        .body(body)
+        .send()
+        .await
+        .expect("request reaches outreach-local");
+    let replayed = r.headers().contains_key("idempotent-replayed");
+    (r.status().as_u16(), replayed)
+}
+
+#[tokio::test]
+async fn moving_the_manual_clock_does_not_free_the_key_of_a_running_request() {
+    // §13, §14, outside review B6: the key's 60-second lease is measured on
+    // the service's clock; moving local mode's manual clock by two minutes
+    // while the first request ran made the lease look expired, and a repeat
+    // ran concurrently. A key whose request runs in this process stays taken.
+    let local = outreach_tests::Local::spawn(START).await;
+    let token = local.token("acme", "alice");
+    let mut csv = String::from("First Name,Last Name,Email\r\n");
+    for i in 0..10_000 {
+        csv.push_str(&format!("N{i},NoMail,\r\n"));
+    }
+    let first = {
+        let (http, base, token, csv) = (
+            local.http.clone(),
+            local.base.clone(),
+            token.clone(),
+            csv.clone(),
+        );
+        tokio::spawn(async move { import_over_http(&http, &base, &token, &csv).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    local.advance("PT2M").await;
+    let (status, replayed) = import_over_http(&local.http, &local.base, &token, &csv).await;
+    assert!(
+        status == 409 || replayed,
+        "a repeat while the first request runs is 409 (or, once it is done, its replay): {status}"
+    );
+    assert_eq!(first.await.unwrap(), (200, false));
+}
