@@ -165,19 +165,13 @@ pub fn render_step(
     })
 }
 
-/// A rendered subject on one line, refused as over a render budget
-/// the step is blocked `render_limit`) when it has more than
-/// [`MAX_SUBJECT_CHARS`] characters — R-4.1's bound on a subject, and one
-/// header line (issue 19 item 4: a loop over a long custom field rendered
-/// 512,000 characters).
+/// A rendered subject on one line, cut to [`MAX_SUBJECT_CHARS`]
+/// characters (ending in `…`): R-4.1's bound on a subject, which merged
+/// values may pass (issue 19 item 4: a loop over a long custom field
+/// rendered 512,000 characters, and the candidate received them all).
 fn bounded_subject(rendered: String) -> Result<String, RenderError> {
     let subject = single_line(&rendered).trim().to_owned();
-    if subject.chars().count() > MAX_SUBJECT_CHARS {
-        return Err(RenderError::Budget(format!(
-            "the rendered subject is over {MAX_SUBJECT_CHARS} characters"
-        )));
-    }
-    Ok(subject)
+    Ok(crate::text::bounded(&subject, MAX_SUBJECT_CHARS).into_owned())
 }
 
 /// Template source that renders to `text` exactly, whatever it holds: text
@@ -446,23 +440,24 @@ mod tests {
     }
 
     #[test]
-    fn a_rendered_subject_over_998_characters_is_over_budget() {
-        // issue 19 item 4: a 256-fold loop over a 2,000-character
-        // custom field rendered a 512,000-character Subject; the step is now
-        // blocked `render_limit` instead. 998 characters still go, and a later
-        // step threads as "Re: " + a 998-character first subject.
+    fn a_rendered_subject_is_cut_to_998_characters() {
+        // issue 19 item 4: a 256-fold loop over a 2,000-character
+        // custom field rendered a 512,000-character Subject, sent whole; it is
+        // cut to 998 characters now. 998 characters go as they are, and a
+        // later step threads as "Re: " + a 998-character first subject.
         let mut c = ctx();
         c.custom.insert("f0".into(), "x".repeat(2_000));
         let subject = "{% for i in range(256) %}{{ custom.f0 }}{% endfor %}";
-        let result = render(subject, "<p>b</p>", &c);
-        assert!(matches!(result, Err(RenderError::Budget(_))), "{result:?}");
+        let cut = render(subject, "<p>b</p>", &c).unwrap().subject;
+        assert_eq!(cut.chars().count(), MAX_SUBJECT_CHARS);
+        assert!(cut.starts_with("xxx") && cut.ends_with('…'));
         let longest = "s".repeat(MAX_SUBJECT_CHARS);
         assert_eq!(render(&longest, "b", &c).unwrap().subject, longest);
         let over = format!("{longest}{{{{ candidate.first_name }}}}");
-        assert!(matches!(
-            render(&over, "b", &c),
-            Err(RenderError::Budget(_))
-        ));
+        assert_eq!(
+            render(&over, "b", &c).unwrap().subject.chars().count(),
+            MAX_SUBJECT_CHARS
+        );
         let threaded = render_step(&later(None, "b", 3), Some(&longest), &c).unwrap();
         assert_eq!(threaded.subject, format!("Re: {longest}"));
     }
