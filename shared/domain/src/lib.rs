@@ -16,6 +16,7 @@ pub mod name;
 pub mod plan;
 pub mod render;
 pub mod ses_event;
+pub mod text;
 pub mod token;
 pub mod zone;
 

@@ -6,7 +6,9 @@
 //!
 //! A pending key is a lease: the running request renews it every
 //! [`RENEW_EVERY`], so a key whose first request died (a crash, a timeout)
-//! without an answer is free again [`LEASE`] after its last renewal. An
+//! without an answer is free again [`LEASE`] after its last renewal (a key
+//! whose request still runs in this process stays taken whatever the clock
+//! says: local mode's manual clock may jump past a lease). An
 //! answered key is kept [`KEPT`]; after that the key is free for a new request,
 //! and its record expires in the store (DynamoDB's TTL deletes it).
 //!
@@ -217,13 +219,67 @@ async fn run(
         at: Some(service.clock.now()),
         oversized: false,
     };
+    let running = RunningHere::key(service, &record);
+    if running.is_running() {
+        return Err(Error::Conflict(
+            "a request with this Idempotency-Key is still in progress".into(),
+        ));
+    }
     let version = match take_key(service, &record, &pending).await? {
         Taken::Replay(response) => return Ok(response),
         Taken::Ours(version) => version,
     };
+    let _running = running.start();
     let first = next.run(Request::from_parts(parts, Body::from(bytes)));
     let (response, version) = renewing_lease(service, &record, &pending, version, first).await?;
     save_answer(service, &record, pending.fingerprint, version, response).await
+}
+
+/// The keys whose first request runs in this process, whatever the service's
+/// clock says of their lease: local mode's manual clock may be moved past a
+/// lease while the request runs (`POST /dev/clock`), which must not free the
+/// key for a concurrent repeat (§13; issue 19, outside review B6). Named per
+/// service instance, so that services sharing a process (tests, the fault
+/// simulation) keep their own.
+static RUNNING_HERE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashSet<String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// A key of [`RUNNING_HERE`]; once started, it leaves the set when dropped.
+struct RunningHere {
+    key: String,
+    started: bool,
+}
+
+impl RunningHere {
+    fn key(service: &Service, record: &str) -> RunningHere {
+        RunningHere {
+            key: format!("{:p}\u{1f}{record}", service as *const Service),
+            started: false,
+        }
+    }
+
+    fn is_running(&self) -> bool {
+        running_here().contains(&self.key)
+    }
+
+    /// Marks the key running here until the returned guard is dropped.
+    fn start(mut self) -> RunningHere {
+        running_here().insert(self.key.clone());
+        self.started = true;
+        self
+    }
+}
+
+fn running_here() -> std::sync::MutexGuard<'static, std::collections::HashSet<String>> {
+    RUNNING_HERE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Drop for RunningHere {
+    fn drop(&mut self) {
+        if self.started {
+            running_here().remove(&self.key);
+        }
+    }
 }
 
 /// The key as sent: 1 to 255 visible characters.

@@ -140,13 +140,21 @@ impl axum::extract::FromRequest<Arc<Service>> for Form {
         req: axum::extract::Request,
         state: &Arc<Service>,
     ) -> Result<Self, Self::Rejection> {
+        let idempotency_key = req
+            .headers()
+            .get(super::idempotency::HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let mut form = Multipart::from_request(req, state).await.map_err(|e| {
             Error::Malformed(format!(
                 "the body must be multipart/form-data with a `file` part: {}",
                 e.body_text()
             ))
         })?;
-        let mut input = ImportInput::default();
+        let mut input = ImportInput {
+            idempotency_key,
+            ..ImportInput::default()
+        };
         let mut file = None;
         while let Some(part) = form.next_field().await.map_err(part_error)? {
             let name = part.name().unwrap_or_default().to_owned();

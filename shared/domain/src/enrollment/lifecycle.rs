@@ -115,7 +115,7 @@ impl Enrollment {
     pub fn block(&mut self, reason: impl Into<String>) {
         if !self.is_ended() {
             self.status = EnrollmentStatus::Blocked;
-            self.blocked_reason = Some(reason.into());
+            self.blocked_reason = Some(crate::text::reason(&reason.into()));
             self.next_due_at = self.live_claim_lease();
         }
     }

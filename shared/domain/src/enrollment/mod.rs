@@ -479,6 +479,48 @@ mod tests {
     }
 
     #[test]
+    fn a_reason_from_outside_is_kept_bounded() {
+        // Issue 19 item 4: a bounce's diagnostic of
+        // 90 KB was kept whole on each attempt, so a few bounces pushed the
+        // enrollment over the item limit; each reason keeps 1,000 characters.
+        let long = format!("smtp; 550 5.1.1 {}", "D".repeat(90_000));
+        let bounded = |e: &Enrollment, attempt: u32| {
+            let reason = e.attempt(1, attempt).and_then(|a| a.reason.clone());
+            reason.map(|r| r.chars().count())
+        };
+        let mut e = enrollment(1);
+        e.apply_plan(t(9, 0), &[t(9, 20)]);
+        e.claim(1, addr(), t(9, 20), t(9, 25)).unwrap();
+        e.record_sent(1, 1, t(9, 20), None, false).unwrap();
+        assert!(e.bounce_attempt(1, 1, &long, t(9, 22), t(9, 22)));
+        assert_eq!(bounded(&e, 1), Some(crate::text::MAX_REASON_CHARS));
+        assert!(
+            e.attempt(1, 1)
+                .unwrap()
+                .reason
+                .as_ref()
+                .unwrap()
+                .starts_with("smtp; 550")
+        );
+        e.claim(1, addr(), t(9, 22), t(9, 27)).unwrap();
+        e.record_sent(1, 2, t(9, 22), None, false).unwrap();
+        assert_eq!(
+            e.soft_bounce_attempt(1, 2, &long, t(9, 30), t(9, 30), t(9, 30)),
+            (true, false)
+        );
+        assert_eq!(bounded(&e, 2), Some(crate::text::MAX_REASON_CHARS));
+        let mut f = enrollment(1);
+        f.apply_plan(t(9, 0), &[t(9, 20)]);
+        f.claim(1, addr(), t(9, 20), t(9, 25)).unwrap();
+        assert!(f.fail_for_sender(1, 1, &long, t(9, 30)));
+        assert_eq!(bounded(&f, 1), Some(crate::text::MAX_REASON_CHARS));
+        let mut b = enrollment(1);
+        b.block(long.clone());
+        let kept = b.blocked_reason.unwrap().chars().count();
+        assert_eq!(kept, crate::text::MAX_REASON_CHARS);
+    }
+
+    #[test]
     fn an_overdue_resend_goes_after_a_grace_period_from_the_resume() {
         // a finished enrollment's re-send survives a pause.
         let mut e = enrollment(1);

@@ -42,7 +42,7 @@ impl Enrollment {
         }
         a.state = AttemptState::Bounced;
         a.lease_until = None;
-        a.reason = Some(reason.to_owned());
+        a.reason = Some(crate::text::reason(reason));
         a.settled_at = Some(at);
         self.send_again_if_latest(step, attempt, resend_at, None);
         true
@@ -79,7 +79,7 @@ impl Enrollment {
             return (false, false);
         }
         a.state = AttemptState::SoftBounced;
-        a.reason = Some(reason.to_owned());
+        a.reason = Some(crate::text::reason(reason));
         let address = a.address.clone();
         self.send_again_if_latest(step, attempt, retry_at, Some(address));
         (true, false)
@@ -109,7 +109,7 @@ impl Enrollment {
         };
         a.state = AttemptState::Failed;
         a.lease_until = None;
-        a.reason = Some(reason.to_owned());
+        a.reason = Some(crate::text::reason(reason));
         let address = a.address.clone();
         self.send_again_if_latest(step, attempt, at, Some(address));
         true

@@ -138,9 +138,12 @@ pub fn render_step(
 ) -> Result<RenderedMessage, RenderError> {
     let renderer = Renderer::new(ctx);
     let subject = match non_blank(step.subject.as_deref()) {
-        Some(own) => renderer.render(SUBJECT_NAME, own)?,
+        Some(own) => bounded_subject(renderer.render(SUBJECT_NAME, own)?)?,
         None => match non_blank(first_step_subject) {
-            Some(first) => format!("Re: {}", renderer.render(SUBJECT_NAME, first)?.trim()),
+            Some(first) => format!(
+                "Re: {}",
+                bounded_subject(renderer.render(SUBJECT_NAME, first)?)?
+            ),
             None => {
                 return Err(RenderError::Syntax(
                     "the step has no subject and there is no first-step subject to reply to".into(),
@@ -160,6 +163,15 @@ pub fn render_step(
         html,
         text,
     })
+}
+
+/// A rendered subject on one line, cut to [`MAX_SUBJECT_CHARS`]
+/// characters (ending in `…`): R-4.1's bound on a subject, which merged
+/// values may pass (issue 19 item 4: a loop over a long custom field
+/// rendered 512,000 characters, and the candidate received them all).
+fn bounded_subject(rendered: String) -> Result<String, RenderError> {
+    let subject = single_line(&rendered).trim().to_owned();
+    Ok(crate::text::bounded(&subject, MAX_SUBJECT_CHARS).into_owned())
 }
 
 /// Template source that renders to `text` exactly, whatever it holds: text
@@ -425,6 +437,29 @@ mod tests {
             render_step(&later(None, "b", 3), None, &ctx()),
             Err(RenderError::Syntax(_))
         ));
+    }
+
+    #[test]
+    fn a_rendered_subject_is_cut_to_998_characters() {
+        // issue 19 item 4: a 256-fold loop over a 2,000-character
+        // custom field rendered a 512,000-character Subject, sent whole; it is
+        // cut to 998 characters now. 998 characters go as they are, and a
+        // later step threads as "Re: " + a 998-character first subject.
+        let mut c = ctx();
+        c.custom.insert("f0".into(), "x".repeat(2_000));
+        let subject = "{% for i in range(256) %}{{ custom.f0 }}{% endfor %}";
+        let cut = render(subject, "<p>b</p>", &c).unwrap().subject;
+        assert_eq!(cut.chars().count(), MAX_SUBJECT_CHARS);
+        assert!(cut.starts_with("xxx") && cut.ends_with('…'));
+        let longest = "s".repeat(MAX_SUBJECT_CHARS);
+        assert_eq!(render(&longest, "b", &c).unwrap().subject, longest);
+        let over = format!("{longest}{{{{ candidate.first_name }}}}");
+        assert_eq!(
+            render(&over, "b", &c).unwrap().subject.chars().count(),
+            MAX_SUBJECT_CHARS
+        );
+        let threaded = render_step(&later(None, "b", 3), Some(&longest), &c).unwrap();
+        assert_eq!(threaded.subject, format!("Re: {longest}"));
     }
 
     #[test]

@@ -56,6 +56,10 @@ impl Accounts<'_> {
             .map(|d| d.replace(['\r', '\n'], " ").trim().to_owned())
             .filter(|d| !d.is_empty())
             .unwrap_or_else(|| address.local_part().to_owned());
+        // Issue 19 item 4: a name like any other (200 characters), so the
+        // account's record always fits its item.
+        outreach_domain::Name::parse(&display_name)
+            .map_err(|e| Error::invalid("display_name", e.to_string()))?;
         let proof = self.config.accounts_need_proof;
         if proof {
             self.refuse_unprotected_dmarc(&address).await?;
@@ -291,6 +295,14 @@ impl Accounts<'_> {
         let user = delegate.user_id.as_str();
         if user.is_empty() || user.len() > 200 || user.trim() != user {
             return Err(Error::invalid("user_id", "a user id is required"));
+        }
+        // Issue 19 item 4: ids as a token carries them: bounded, and
+        // no key separator, since they become parts of the delegation's key.
+        if let Some(why) = crate::auth::invalid_user_id(user) {
+            return Err(Error::invalid("user_id", why));
+        }
+        if let Some(why) = crate::auth::invalid_org_id(delegate.org_id.as_str()) {
+            return Err(Error::invalid("org_id", why));
         }
         if delegate.org_id == who.org_id && delegate.user_id == who.user_id {
             return Err(Error::invalid("user_id", "you own this account already"));

@@ -424,7 +424,9 @@ impl Enrollments<'_> {
             at: self.now(),
             kind: kind.to_owned(),
             step,
-            detail,
+            // Issue 19 item 4: a reason from outside (a bounce's diagnostic, a
+            // reply's subject) is kept bounded, so the event always fits.
+            detail: detail.map(|d| outreach_domain::text::reason(&d)),
         };
         if let Err(err) = self.store.append_event(&event).await {
             tracing::warn!(enrollment = %e.id, %kind, error = %err, "could not record an enrollment event");

@@ -14,6 +14,7 @@ use outreach_domain::inbound::{
     parse_inbound,
 };
 use outreach_domain::jitter::stable_hash;
+use outreach_domain::text::{MAX_SUBJECT_CHARS, bounded};
 use outreach_domain::token;
 
 use super::Returns;
@@ -56,6 +57,24 @@ impl InboundResult {
     }
 }
 
+/// Cuts the subject to [`MAX_SUBJECT_CHARS`] (with an ellipsis) and drops a
+/// `Message-ID` longer than that: it could never be threaded under in a header
+/// line (R-12.2), and the reply record keeps it.
+fn bound_kept_headers(inbound: &mut Inbound) {
+    if let Some(subject) = &inbound.subject
+        && subject.chars().count() > MAX_SUBJECT_CHARS
+    {
+        inbound.subject = Some(bounded(subject, MAX_SUBJECT_CHARS).into_owned());
+    }
+    if inbound
+        .message_id
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > MAX_SUBJECT_CHARS)
+    {
+        inbound.message_id = None;
+    }
+}
+
 /// What a Reply-To token or a threading id names: the one
 /// organization and sender account a message can concern.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +102,7 @@ impl Returns<'_> {
         raw_ref: Option<&str>,
     ) -> Result<InboundResult, Error> {
         let today = self.now().date_naive();
-        let inbound = match parse_inbound(raw, today) {
+        let mut inbound = match parse_inbound(raw, today) {
             Ok(inbound) => inbound,
             Err(InboundError::TooComplex) => {
                 // recorded for the operator, not parsed any further.
@@ -95,6 +114,10 @@ impl Returns<'_> {
                 return Err(Error::invalid("body", e.to_string()));
             }
         };
+        // Issue 19 item 4: what is kept of the message (the reply record's
+        // subject and Message-ID, the event's detail, the forward's Subject)
+        // is bounded, so the records always fit the item limit.
+        bound_kept_headers(&mut inbound);
         if self.is_own_mail(&inbound) {
             // Never act on, or forward, what the service itself sent (no loops).
             return Ok(InboundResult::unmatched(None));

@@ -9,6 +9,7 @@
 pub mod erasure;
 pub mod inbound;
 pub mod inbox;
+pub mod notice;
 pub mod raw;
 pub mod replies;
 pub mod reputation;
@@ -525,7 +526,10 @@ impl Returns<'_> {
             .pause_campaigns(&campaigns, PauseReason::SenderError, |_| true)
             .await?;
         for ((org, project), campaigns) in by_project {
-            let names: Vec<String> = campaigns.iter().map(|(_, n)| format!("“{n}”")).collect();
+            // Issue 19 item 4: the message names at most 20 campaigns and
+            // the reason is bounded, so the notification always fits.
+            let names = notice::named_campaigns(&campaigns);
+            let why = outreach_domain::text::reason(why);
             let notification = Notification {
                 id: format!("ntf_{}_{}", account.id, project),
                 org_id: org,
@@ -533,11 +537,10 @@ impl Returns<'_> {
                 kind: "sender_error".into(),
                 message: format!(
                     "The email account {} can no longer send ({why}). Paused: {}. Re-link the account to resume them.",
-                    account.address,
-                    names.join(", ")
+                    account.address, names
                 ),
                 account_id: Some(account.id.clone()),
-                campaign_ids: campaigns.into_iter().map(|(id, _)| id).collect(),
+                campaign_ids: notice::kept_ids(campaigns),
                 created_at: self.now(),
                 resolved_at: None,
             };

@@ -367,11 +367,11 @@ impl Returns<'_> {
                 continue;
             }
             tracing::error!(alarm = "sender_reputation", %org, %why, "reputation guard paused campaigns (R-2.5)");
-            let names: Vec<String> = paused.iter().map(|(_, n)| format!("“{n}”")).collect();
-            let what = if names.is_empty() {
+            // Issue 19 item 4: at most 20 campaigns named, so it always fits.
+            let what = if paused.is_empty() {
                 "No campaign of this project was running".to_owned()
             } else {
-                format!("Paused: {}", names.join(", "))
+                format!("Paused: {}", super::notice::named_campaigns(&paused))
             };
             let n = Notification {
                 id,
@@ -382,7 +382,7 @@ impl Returns<'_> {
                     "Sending is on hold to protect it for everyone: {why}. {what}. Check the addresses, then resume the campaigns yourself; re-linking the account does not resume them."
                 ),
                 account_id: account.cloned(),
-                campaign_ids: paused.into_iter().map(|(id, _)| id).collect(),
+                campaign_ids: super::notice::kept_ids(paused),
                 created_at: self.now(),
                 resolved_at: None,
             };

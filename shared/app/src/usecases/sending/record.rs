@@ -131,7 +131,8 @@ impl Sending<'_> {
             at: now,
             kind: recorded.kind.to_owned(),
             step: Some(step),
-            detail: recorded.detail,
+            // Issue 19 item 4: a mail service's error text, kept bounded.
+            detail: recorded.detail.map(|d| outreach_domain::text::reason(&d)),
         };
         // The outcome, its event and the message's index in one write.
         let written = self

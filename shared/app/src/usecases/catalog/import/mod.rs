@@ -18,12 +18,13 @@ use futures_util::stream::{self, StreamExt, TryStreamExt};
 use outreach_domain::EmailAddress;
 use outreach_domain::candidate::{Candidate, CandidateEmail};
 use outreach_domain::ids::CandidateId;
+use outreach_domain::jitter::stable_hash;
 
 use super::Catalog;
 use super::candidates::MAX_EMAILS;
 use crate::auth::Identity;
 use crate::error::Error;
-use crate::ports::{Found, Lookup};
+use crate::ports::{Found, Lookup, StoreError};
 use crate::usecases::enrollments::{AddCandidates, Added, MAX_CANDIDATES_PER_CALL};
 use table::RowCandidate;
 
@@ -53,6 +54,10 @@ pub struct ImportInput {
     pub mapping: Option<BTreeMap<String, String>>,
     pub on_duplicate: OnDuplicate,
     pub campaign_id: Option<String>,
+    /// The request's `Idempotency-Key` (§13): with one, the candidates the
+    /// rows create have ids derived from it, the request and the row, so a
+    /// repeat after a crash finds what the first run created (never twice).
+    pub idempotency_key: Option<String>,
 }
 
 /// Why a row was not imported (`row` counts data rows from 1).
@@ -132,16 +137,24 @@ impl Catalog<'_> {
         self.ensure_org(&who.org_id).await?;
         let mut out = Imported::default();
         let mut valid = Vec::new();
+        let mut numbers = Vec::new();
         for row in rows {
             match row.candidate {
-                Ok(c) => valid.push(c),
+                Ok(c) => {
+                    valid.push(c);
+                    numbers.push(row.row);
+                }
                 Err(errors) => out.errors.extend(errors),
             }
         }
+        let run = input.idempotency_key.as_deref().map(|key| RunIds {
+            seed: run_seed(who, key, text, &input),
+        });
         let mut plan = self.matches(who, &valid).await?;
         let mut named = Vec::with_capacity(valid.len());
-        for row in valid {
-            let owner = plan.decide(who, row, input.on_duplicate, &mut out, || {
+        for (row, number) in valid.into_iter().zip(numbers) {
+            let ours = run.as_ref().map(|r| r.id(number));
+            let owner = plan.decide(who, row, input.on_duplicate, &mut out, ours, || {
                 self.new_id(CandidateId::PREFIX)
             });
             named.push(owner);
@@ -222,7 +235,7 @@ impl Catalog<'_> {
         let creates: Vec<_> = plan
             .new
             .iter()
-            .map(|c| async move { self.store.put_candidate(c, None).await.map(|_| ()) })
+            .map(|c| async move { self.create_once(c).await })
             .collect();
         stream::iter(creates)
             .buffer_unordered(CONCURRENCY)
@@ -244,6 +257,20 @@ impl Catalog<'_> {
             .buffer_unordered(CONCURRENCY)
             .try_collect::<()>()
             .await
+    }
+
+    /// Creates a candidate unless it exists: a repeat of an import (§13)
+    /// finds the candidates its first run created under the same ids.
+    async fn create_once(&self, c: &Candidate) -> Result<(), Error> {
+        match self.store.put_candidate(c, None).await {
+            Ok(_) => Ok(()),
+            Err(StoreError::Conflict)
+                if self.store.get_candidate(&c.org_id, &c.id).await?.is_some() =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Adds the imported candidates to the campaign, 1,000 per call (§13).
@@ -280,14 +307,23 @@ impl Plan {
         row: RowCandidate,
         on_duplicate: OnDuplicate,
         out: &mut Imported,
+        ours: Option<CandidateId>,
         new_id: impl FnOnce() -> String,
     ) -> Owner {
         let owner = row
             .emails
             .iter()
             .find_map(|(a, _)| self.owners.get(a).copied());
+        if let Some(Owner::Existing(i)) = owner
+            && ours.as_ref() == Some(&self.existing[i].0.id)
+        {
+            // A repeat of this import (§13): this row created the candidate.
+            out.created += 1;
+            return Owner::Existing(i);
+        }
         let Some(owner) = owner else {
-            let candidate = new_candidate(who, row, CandidateId::new(new_id()));
+            let id = ours.unwrap_or_else(|| CandidateId::new(new_id()));
+            let candidate = new_candidate(who, row, id);
             let owner = Owner::New(self.new.len());
             for e in &candidate.emails {
                 self.owners.insert(e.address.clone(), owner);
@@ -330,6 +366,40 @@ impl Plan {
         }
         owner
     }
+}
+
+/// The ids an import with an `Idempotency-Key` gives the candidates it creates.
+struct RunIds {
+    seed: String,
+}
+
+impl RunIds {
+    /// The id of the candidate data row `row` creates.
+    fn id(&self, row: usize) -> CandidateId {
+        let n = u32::try_from(row).unwrap_or(u32::MAX);
+        CandidateId::new(format!(
+            "{}_{:016x}{:016x}",
+            CandidateId::PREFIX,
+            stable_hash(&self.seed, n, "import-row"),
+            stable_hash(&self.seed, n, "import-row-2")
+        ))
+    }
+}
+
+/// What makes an import's run the same one (§13): the organization, the
+/// key, and the request (file and form), so that a key reused for another
+/// file creates other candidates.
+fn run_seed(who: &Identity, key: &str, text: &str, input: &ImportInput) -> String {
+    let request = format!(
+        "{text}\u{1f}{:?}\u{1f}{:?}\u{1f}{:?}",
+        input.mapping, input.on_duplicate, input.campaign_id
+    );
+    format!(
+        "{}\u{1f}{key}\u{1f}{:016x}{:016x}",
+        who.org_id,
+        stable_hash(&request, 0, "import-request"),
+        stable_hash(&request, 1, "import-request")
+    )
 }
 
 fn new_candidate(who: &Identity, row: RowCandidate, id: CandidateId) -> Candidate {
