@@ -1,4 +1,4 @@
-//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206, 80808, 31337, 4242, 190190) that once found a bug, replayed: each
+//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206, 80808, 31337, 4242, 190190, 21121206) that once found a bug, replayed: each
 //! must now break no invariant. The run indices hold for the simulation as it
 //! is; if a change of the simulation moves them, the full run
 //! (`outreach-sim --runs 10000 --seed 424242`) is the judge.
@@ -250,4 +250,14 @@ fn a_lost_plan_answer_keeps_its_daily_slot() {
 #[test]
 fn a_fan_out_chunk_that_failed_goes_again() {
     replay_of(WRAPPED, 173);
+}
+
+/// A resume whose answer was lost, retried (409: running), then a start
+/// refused in the same second: the start's stale fan-out chunk had the
+/// resume's wake-up name and took its place, so nothing planned the paused
+/// enrollment again. A chunk's name now carries its kind.
+/// Found by `outreach-sim --runs 10000 --seed 21121206` (issue 21's run).
+#[test]
+fn a_refused_start_does_not_replace_a_resumes_fan_out() {
+    replay_of(21_121_206, 1963);
 }

@@ -29,6 +29,14 @@ use outreach_domain::enrollment::Enrollment;
 /// in the main regions, 250 in the smallest; a throttled call is retried).
 pub const CHUNK_CONCURRENCY: usize = 8;
 
+/// The kind of a fan-out in its wake-up's name: `s` a start's, `r` a resume's.
+fn kind_of(how: Replan) -> &'static str {
+    match how {
+        Replan::Fresh(_) => "s",
+        Replan::Resume(_) => "r",
+    }
+}
+
 impl Campaigns<'_> {
     /// Start or resume: a campaign runs (`change`) from now, and its
     /// enrollments are planned `how` (R-5.2, R-10.1). Needs sender rights and
@@ -202,9 +210,14 @@ impl Campaigns<'_> {
             how,
             after,
         };
+        // The kind is in the name: a start refused in the same second as a
+        // resume queues a chunk of its own, which must not take the resume's
+        // place (found by the simulation, seed 21121206 run 1963: the resume's
+        // chunk was replaced by the stale start's, and nothing planned it).
         let name = format!(
-            "fan.{}.{}.{:016x}",
+            "fan.{}.{}{}.{:016x}",
             campaign.id,
+            kind_of(how),
             at.timestamp(),
             outreach_domain::jitter::stable_hash(&cursor, 0, "fan-out")
         );
@@ -255,8 +268,9 @@ impl Campaigns<'_> {
                 };
                 let at = self.now() + chrono::Duration::minutes(1);
                 let name = format!(
-                    "fan.{}.{}.retry{}",
+                    "fan.{}.{}{}.retry{}",
                     id,
+                    kind_of(how),
                     since.timestamp(),
                     at.timestamp() / 60
                 );
@@ -300,7 +314,8 @@ impl Campaigns<'_> {
         let at = self.now() + chrono::Duration::minutes(1);
         let cursor = after.clone().unwrap_or_else(|| "start".to_owned());
         let name = format!(
-            "fan.{id}.{}.{:016x}.failed{}",
+            "fan.{id}.{}{}.{:016x}.failed{}",
+            kind_of(how),
             since.timestamp(),
             outreach_domain::jitter::stable_hash(&cursor, 0, "fan-out"),
             at.timestamp() / 60
