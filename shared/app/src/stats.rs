@@ -265,10 +265,13 @@ pub fn step_metric(counter: &str) -> Option<(u32, &str)> {
     Some((step.parse().ok()?, metric))
 }
 
-/// The default range: the last 30 days up to the bucket after `now`.
-pub fn default_range(now: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let to = bucket_start(&bucket(now)).unwrap_or(now) + Duration::minutes(15);
-    (to - Duration::days(30), to)
+/// The default length of a report's range, in days.
+pub const DEFAULT_DAYS: i64 = 30;
+
+/// The default end of a report's range: the edge of the bucket after `now`'s,
+/// so that what happened up to now counts.
+pub fn default_to(now: DateTime<Utc>) -> DateTime<Utc> {
+    bucket_start(&bucket(now)).unwrap_or(now) + Duration::minutes(i64::from(BUCKET_MINUTES))
 }
 
 #[cfg(test)]

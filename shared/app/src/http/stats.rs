@@ -88,8 +88,8 @@ async fn get_stats(
             return Err(Error::invalid_many(errors));
         }
     };
-    let to = to.unwrap_or_else(|| crate::stats::default_range(s.now()).1);
-    let from = from.unwrap_or(to - chrono::Duration::days(30));
+    let to = to.unwrap_or_else(|| crate::stats::default_to(s.now()));
+    let from = from.unwrap_or(to - chrono::Duration::days(crate::stats::DEFAULT_DAYS));
     let items = s.campaigns().stats(&who, by, from, to).await?;
     let wants_csv = headers
         .get(axum::http::header::ACCEPT)

@@ -118,6 +118,19 @@ fn reply_item(r: &Reply, version: u64) -> Result<super::item::Item, StoreError> 
         .build())
 }
 
+/// how writing `after` over `before` (none for a new reply) moves
+/// its campaign's statistics, as `ADD`s for the reply's own transaction.
+fn reply_stats(
+    table: &str,
+    before: Option<&Reply>,
+    after: &Reply,
+) -> Result<Vec<aws_sdk_dynamodb::types::TransactWriteItem>, StoreError> {
+    let before = before.map(stats::counted_reply).unwrap_or_default();
+    let delta = tally::change(&before, &stats::counted_reply(after));
+    let enrollment = after.enrollment_id.as_str();
+    stats_writes(table, &after.org_id, &after.campaign_id, enrollment, &delta)
+}
+
 pub(super) async fn create_reply(store: &DynamoStore, r: &Reply) -> Result<bool, StoreError> {
     let mut writes = vec![tx_put(
         &store.table,
@@ -128,15 +141,7 @@ pub(super) async fn create_reply(store: &DynamoStore, r: &Reply) -> Result<bool,
     for key in entries(r) {
         writes.push(tx_put(&store.table, entry_item(&key, r), None, vec![])?);
     }
-    // the reply's statistics, in the same transaction.
-    let delta = tally::change(&[], &stats::counted_reply(r));
-    writes.extend(stats_writes(
-        &store.table,
-        &r.org_id,
-        &r.campaign_id,
-        r.enrollment_id.as_str(),
-        &delta,
-    )?);
+    writes.extend(reply_stats(&store.table, None, r)?);
     match store.transact(writes).await {
         Ok(()) => Ok(true),
         Err(e) if e.condition_failed_at(0) => Ok(false),
@@ -176,15 +181,7 @@ pub(super) async fn update_reply(
     for key in after.difference(&before) {
         writes.push(tx_put(&store.table, entry_item(key, r), None, vec![])?);
     }
-    // a corrected class moves its statistics, in the same transaction.
-    let delta = tally::change(&stats::counted_reply(&old.value), &stats::counted_reply(r));
-    writes.extend(stats_writes(
-        &store.table,
-        &r.org_id,
-        &r.campaign_id,
-        r.enrollment_id.as_str(),
-        &delta,
-    )?);
+    writes.extend(reply_stats(&store.table, Some(&old.value), r)?);
     store.transact(writes).await.map_err(StoreError::from)?;
     Ok(expected + 1)
 }
