@@ -341,6 +341,28 @@ async fn raw_messages_are_read_from_s3() {
     ));
 }
 
+/// An SES `feedbackId` or SNS message id is outside input: a marker built
+/// from one longer than DynamoDB's key limit is still written (its key is
+/// hashed) and found again, instead of failing on every redelivery.
+#[tokio::test]
+async fn a_marker_longer_than_a_key_may_be_is_written_and_found_again() {
+    let aws = Aws::new().await;
+    let store = aws.store().await;
+    let expires = at(10, 0) + Duration::days(14);
+    let long = format!("bounce:{}", "0102018f-feedback-".repeat(200));
+    assert_eq!(store.first_time(&long, expires).await, Ok(true));
+    assert_eq!(store.first_time(&long, expires).await, Ok(false));
+    let other = format!("{long}x");
+    assert_eq!(store.first_time(&other, expires).await, Ok(true));
+    let value = serde_json::json!({"until": expires.to_rfc3339()});
+    store
+        .put_expiring_record(&long, &value, None, expires)
+        .await
+        .expect("a long record name is written");
+    let found = store.get_record(&long).await.expect("read").expect("found");
+    assert_eq!(found.value, value);
+}
+
 #[tokio::test]
 async fn seen_markers_carry_the_ttl_attribute() {
     let aws = Aws::new().await;

@@ -29,8 +29,8 @@
 //! | enrollment event | `ENROLLMENT#o#e` | `EVENT#{at_ms:015}#{unique}` | | an enrollment's events in order, apart from the enrollment so it stays small |
 //! | token | `TOKEN#t` | `TOKEN` | | Reply-To and unsubscribe tokens (R-8.3, R-9.5, R-9.6) |
 //! | message | `MESSAGE#id` | `MESSAGE` | GSI1 `TO#addr` / `{sent_ms:015}#{id}` (the mail service's id only) | find_message by SES id or Message-ID; messages_to an address, newest first (R-9.6, R-9.8) |
-//! | seen marker | `SEEN#k` | `SEEN` | | first_time; expires through the `ttl` attribute |
-//! | keyed record | `RECORD#k` | `RECORD` | | small versioned aggregates (reputation windows, R-2.5); an Idempotency-Key's expires through the `ttl` attribute |
+//! | seen marker | `SEEN#k` | `SEEN` | | first_time; expires through the `ttl` attribute; a `k` over 1,024 bytes is its SHA-256 (`~sha256~hex`) |
+//! | keyed record | `RECORD#k` | `RECORD` | | small versioned aggregates (reputation windows, R-2.5); an Idempotency-Key's expires through the `ttl` attribute; a `k` over 1,024 bytes is its SHA-256 |
 //! | counter | `COUNTER#k` | `COUNTER` | | atomic sequence numbers (reputation windows, R-2.5): one an account, 8 an organization (`reputation:org:o#n`) |
 //! | reply | `REPLY#o#id` | `REPLY` | | a reply: get, create once, versioned update ([`super::replies`]) |
 //! | reply list entry | `REPLIES#o#{scope}#{class}#{read}` | `{received_ms:015}#{id}` | | the replies inbox newest first, one partition per filter combination ([`super::replies`]) |
@@ -426,11 +426,33 @@ pub fn message_to(address: &str, sent_at: DateTime<Utc>, id: &str) -> Key {
 }
 
 pub fn seen(marker: &str) -> Key {
-    key(prefixed("SEEN#", marker), "SEEN")
+    key(format!("SEEN#{}", bounded(marker)), "SEEN")
 }
 
 pub fn record(name: &str) -> Key {
-    key(prefixed("RECORD#", name), "RECORD")
+    key(format!("RECORD#{}", bounded(name)), "RECORD")
+}
+
+/// The longest escaped dynamic part kept as it is in a partition key
+/// (DynamoDB refuses a partition key over 2,048 bytes).
+pub const LONGEST_KEPT_PART: usize = 1_024;
+
+/// One escaped dynamic part from outside (a marker or record name built from
+/// an SNS message id, an SES `feedbackId`…), kept as it is up to
+/// [`LONGEST_KEPT_PART`] bytes; a longer one is its SHA-256 instead, so its
+/// key never exceeds DynamoDB's limit and the same part always has the same
+/// key (a write that failed on every redelivery would lose the event).
+/// `~` never starts an escaped part of that length that is not a hash: a
+/// kept part is at most [`LONGEST_KEPT_PART`] bytes, the hash's form 72.
+fn bounded(part: &str) -> Cow<'_, str> {
+    use sha2::{Digest, Sha256};
+    let escaped = esc(part);
+    if escaped.len() <= LONGEST_KEPT_PART {
+        return escaped;
+    }
+    let digest = Sha256::digest(part.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    Cow::Owned(format!("~sha256~{hex}"))
 }
 
 /// An atomic counter (the reputation windows' sequence numbers, R-2.5).
@@ -447,6 +469,24 @@ pub fn daily(account: &str, day: chrono::NaiveDate) -> Key {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn a_marker_longer_than_a_partition_key_may_be_is_hashed_to_a_stable_key() {
+        let long = format!("bounce:{}", "f".repeat(5_000));
+        let other = format!("bounce:{}g", "f".repeat(4_999));
+        let key = seen(&long);
+        assert!(key.pk.len() <= 2_048, "{} bytes", key.pk.len());
+        assert_eq!(key, seen(&long), "the same marker, the same key");
+        assert_ne!(key, seen(&other));
+        assert!(record(&long).pk.len() <= 2_048);
+        let kept = "x".repeat(LONGEST_KEPT_PART);
+        assert_eq!(
+            seen(&kept).pk,
+            format!("SEEN#{kept}"),
+            "a short one is kept"
+        );
+        assert_eq!(seen("a#b").pk, "SEEN#a%23b");
+    }
 
     #[test]
     fn a_hash_in_an_id_cannot_reach_another_key() {
