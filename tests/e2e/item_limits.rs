@@ -219,6 +219,41 @@ async fn a_sender_display_name_is_at_most_200_characters() {
 }
 
 #[tokio::test]
+async fn a_sender_account_has_at_most_100_delegates() {
+    // grants were unbounded; about 1,600 maximal ones filled the
+    // account's item and every later write of it answered 413.
+    let w = World::new().await;
+    let path = format!("/v1/email-accounts/{}/delegates", w.account);
+    for i in 0..100 {
+        let (status, body) = w
+            .alice
+            .call("POST", &path, Some(json!({"user_id": format!("user{i}")})))
+            .await;
+        assert!((200..300).contains(&status), "grant {i}: {status} {body}");
+    }
+    let (status, problem) = w
+        .alice
+        .call("POST", &path, Some(json!({"user_id": "user100"})))
+        .await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "user_id");
+    // Granting one already granted stays an answer, not a refusal.
+    let (status, _) = w
+        .alice
+        .call("POST", &path, Some(json!({"user_id": "user7"})))
+        .await;
+    assert!((200..300).contains(&status), "{status}");
+    // Revoking one makes room again.
+    let (status, _) = w.alice.call("DELETE", &format!("{path}/user7"), None).await;
+    assert!((200..300).contains(&status), "{status}");
+    let (status, body) = w
+        .alice
+        .call("POST", &path, Some(json!({"user_id": "user100"})))
+        .await;
+    assert!((200..300).contains(&status), "{status} {body}");
+}
+
+#[tokio::test]
 async fn a_sender_error_notification_names_20_paused_campaigns_and_counts_the_rest() {
     // issue 19 item 4: the notification named every paused
     // campaign; 340 names of 200 control characters (six bytes each as JSON)

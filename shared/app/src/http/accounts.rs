@@ -19,6 +19,8 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
 #[serde(deny_unknown_fields)]
 struct LinkAccount {
     address: String,
+    /// At most 200 characters (422 otherwise); empty or absent: the address's local part.
+    #[schema(max_length = 200)]
     display_name: Option<String>,
 }
 

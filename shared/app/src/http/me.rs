@@ -24,6 +24,8 @@ async fn get_me(State(s): Svc, who: Identity) -> ApiResult {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PutMe {
+    /// 1 to 200 characters (422 otherwise).
+    #[schema(min_length = 1, max_length = 200)]
     display_name: Option<String>,
     /// IANA time zone, e.g. `Europe/Paris` (422 otherwise).
     timezone: Option<String>,

@@ -14,6 +14,11 @@ use crate::error::Error;
 use crate::model::{AccountStatus, Delegate, EmailAccount, Proof};
 use crate::ports::Versioned;
 use crate::retry::retry_versioned;
+
+/// The most delegates one sender account has: the account's record
+/// stays small (each grant is a user and an organization id of up to 200
+/// bytes), and a team never needs more.
+pub const MAX_DELEGATES: usize = 100;
 use crate::usecases::records::lost;
 
 process! {
@@ -311,6 +316,10 @@ impl Accounts<'_> {
             .change_account(who, id, |a| {
                 if a.delegates.contains(&delegate) {
                     return Ok(false);
+                }
+                if a.delegates.len() >= MAX_DELEGATES {
+                    let why = format!("an account has at most {MAX_DELEGATES} delegates");
+                    return Err(Error::invalid("user_id", why));
                 }
                 a.delegates.push(delegate.clone());
                 Ok(true)
