@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::candidate::Candidate;
-use outreach_domain::enrollment::Enrollment;
+use outreach_domain::enrollment::{Enrollment, PlannedSend};
 use outreach_domain::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -164,6 +164,8 @@ pub enum Lookup {
     /// Whether a keyed hash is on the organization's suppression list.
     Suppressed(OrgId, String),
     Record(String),
+    /// A counter's value ([`Store::read_counter`]; issue 20).
+    Counter(String),
 }
 
 /// What a [`Lookup`] found.
@@ -175,6 +177,7 @@ pub enum Found {
     Account(Box<Versioned<EmailAccount>>),
     Suppressed,
     Record(Versioned<serde_json::Value>),
+    Counter(u64),
 }
 
 /// Persistent state. Every write that decides something is conditional on the
@@ -564,6 +567,7 @@ pub trait Store: Send + Sync {
                     .await?
                     .then_some(Found::Suppressed),
                 Lookup::Record(key) => self.get_record(key).await?.map(Found::Record),
+                Lookup::Counter(key) => Some(Found::Counter(self.read_counter(key).await?)),
             });
         }
         Ok(out)
@@ -572,7 +576,10 @@ pub trait Store: Send + Sync {
     /// [`Store::update_enrollment`] together with what the write records: its
     /// event and, for a hand-off, the message's index entries,
     /// in one atomic write where the store has one (a single
-    /// `TransactWriteItems` in DynamoDB, a transaction in SQLite).
+    /// `TransactWriteItems` in DynamoDB, a transaction in SQLite). The write
+    /// also adds one to each of `counters` (the reputation windows' send
+    /// counts of a hand-off, R-2.5; issue 20): they move if, and only if,
+    /// the enrollment's version check passes, so exactly once.
     async fn update_enrollment_recording(
         &self,
         enrollment: &Enrollment,
@@ -580,10 +587,12 @@ pub trait Store: Send + Sync {
         activity: Activity,
         event: &EnrollmentEvent,
         message: Option<&MessageRef>,
+        counters: &[String],
     ) -> Result<u64, StoreError> {
         let version = self
             .update_enrollment(enrollment, expected, activity)
             .await?;
+        self.increment_counters(counters).await?;
         if let Err(err) = self.append_event(event).await {
             tracing::warn!(enrollment = %enrollment.id, kind = %event.kind, error = %err, "could not record an enrollment event");
         }
@@ -674,6 +683,11 @@ pub enum Job {
         /// before it was added; the hand-off then reads it after the enrollment.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         candidate_id: Option<CandidateId>,
+        /// The address and sender account the step was planned with, so
+        /// that the hand-off reads their entries in the same round trip
+        /// (issue 20); a hint the hand-off checks.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        planned: Option<PlannedSend>,
     },
     /// Plans one chunk of a campaign's enrollments (start, resume; §15).
     PlanChunk {
@@ -716,6 +730,7 @@ impl WakeUp {
                 step,
                 plan_version: enrollment.plan_version,
                 candidate_id: Some(enrollment.candidate_id.clone()),
+                planned: enrollment.planned.clone(),
             },
         }
     }

@@ -26,6 +26,7 @@ fn job() -> Job {
         step: 1,
         plan_version: 1,
         candidate_id: Some(CandidateId::from("cand-1")),
+        planned: None,
     }
 }
 

@@ -28,17 +28,21 @@ use outreach_domain::ids::{OrgId, UserId};
 use outreach_embedded::RandomIds;
 use support::{Aws, TestClock, unique};
 
-/// The calls the hand-off of one step makes today, in order (issue 8; 17
-/// before the batched reads, the counters and the single record write):
-/// BatchGetItem of the enrollment, its campaign and its candidate (the
-/// wake-up names the candidate); BatchGetItem of the sender account, the
-/// suppression entry and the organization's bounced-address record of each
-/// address; PutItem enrollment (the claim, R-8.1); SES
-/// SendEmail; UpdateItem ADD of the account's and the organization's send
-/// counters; one TransactWriteItems with the enrollment's record, its
-/// event and the message under both ids; CreateSchedule (step 2).
-/// The test prints the breakdown when it changes.
-const CALLS_PER_STEP: usize = 8;
+/// The calls the hand-off of one step makes today, in order (issue 20; 8
+/// before it, 17 before issue 8): one BatchGetItem of the enrollment, its
+/// campaign, its candidate, and — the wake-up names the address and sender
+/// account it was planned with — the sender account, the planned address's
+/// suppression entry and refused-address record and
+/// the sender's reputation counters; PutItem enrollment (the claim,
+/// ); SES SendEmail; one TransactWriteItems with the enrollment's
+/// record, its event, the message under both ids and the counters' `ADD`s;
+/// CreateSchedule (step 2). The test prints the breakdown when it changes.
+const CALLS_PER_STEP: usize = 5;
+
+/// The rare path (issue 20): another address than the planned one is due
+/// now (the planned one bounced since), so what excludes every address of
+/// the candidate is read in a second BatchGetItem.
+const CALLS_PER_STEP_TO_ANOTHER_ADDRESS: usize = 6;
 
 /// The fan-out queue (SQS in AWS) is not what is counted: starting queues a
 /// safety-net re-run, while one candidate is planned within the request.
@@ -542,4 +546,146 @@ async fn one_campaign_step_end_to_end() {
         CALLS_PER_STEP,
         "AWS calls per sent step changed: {per_operation:?}"
     );
+}
+
+/// Issue 20, R-7: the address planned with the step bounced since,
+/// so R-7 now chooses the next one: the send reads what excludes every
+/// address once more (one more call than the common path) and sends to
+/// exactly the address R-7 chooses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_whose_planned_address_bounced_since() {
+    let aws = Aws::new().await;
+    let clock = TestClock::new(at("2026-12-01T14:00:00Z"));
+    let store = aws.store().await;
+    let scheduler = aws.scheduler(clock.clone()).await;
+    let sender = format!("{}@recruit.example", unique("alice"));
+    aws.verify_sender(&sender).await;
+    let service = service_on(
+        &aws,
+        &clock,
+        &store,
+        &scheduler,
+        Arc::new(Ignored),
+        100,
+        true,
+    );
+    let who = Identity {
+        org_id: OrgId::from(unique("acme").as_str()),
+        user_id: UserId::from("alice"),
+        email: None,
+        admin: false,
+    };
+    let candidate = service
+        .catalog()
+        .create_candidate(
+            &who,
+            NewCandidate {
+                first_name: "Ada".into(),
+                last_name: "Lovelace".into(),
+                title: None,
+                company: None,
+                location: None,
+                timezone: None,
+                emails: vec![
+                    NewEmail {
+                        address: "ada@home.example".into(),
+                        kind: EmailType::Personal,
+                    },
+                    NewEmail {
+                        address: "ada@work.example".into(),
+                        kind: EmailType::Work,
+                    },
+                ],
+            },
+        )
+        .await
+        .expect("candidate created");
+    let campaign = two_step_campaign(&service, &who, &sender).await;
+    let added = service
+        .enrollments()
+        .add_candidates(
+            &who,
+            campaign.id.as_str(),
+            AddCandidates {
+                candidate_ids: vec![candidate.id.to_string()],
+                allow_duplicate: false,
+            },
+        )
+        .await
+        .expect("candidate added");
+    service
+        .campaigns()
+        .start_campaign(&who, campaign.id.as_str())
+        .await
+        .expect("campaign started");
+    let enrollment_id = added.enrollments[0].id.clone();
+    let e = store
+        .get_enrollment(&who.org_id, &enrollment_id)
+        .await
+        .expect("read")
+        .expect("enrolled")
+        .value;
+    assert_eq!(
+        e.planned.as_ref().map(|p| p.to.as_str()),
+        Some("ada@home.example"),
+        "planned with the first address listed (R-7.2)"
+    );
+    let name = WakeUp::send_step(&e, e.next_due_at.expect("step 1 is planned")).name;
+    let fired = scheduler
+        .get(&name)
+        .await
+        .expect("the schedule can be read")
+        .expect("step 1 has its wake-up");
+    // After planning, the planned address bounced for the organization.
+    let mut read = store
+        .get_candidate(&who.org_id, &candidate.id)
+        .await
+        .expect("read")
+        .expect("the candidate");
+    read.value.emails[0].bounced = true;
+    store
+        .put_candidate(&read.value, Some(read.version))
+        .await
+        .expect("the bounce is recorded");
+    clock.set(fired.wake_up.at);
+
+    aws.calls.take();
+    let outcome = service
+        .sending()
+        .run_job(&fired.wake_up.job)
+        .await
+        .expect("the job runs");
+    let calls = aws.calls.take();
+    assert_eq!(
+        outcome,
+        JobOutcome::Sent {
+            step: 1,
+            attempt: 1
+        }
+    );
+    let e = store
+        .get_enrollment(&who.org_id, &enrollment_id)
+        .await
+        .expect("read")
+        .expect("enrolled")
+        .value;
+    assert_eq!(
+        e.steps[0].attempts[0].address.as_str(),
+        "ada@work.example",
+        "R-7: the next address"
+    );
+    println!(
+        "AWS calls to send one step to another address: {}",
+        calls.len()
+    );
+    for c in &calls {
+        println!("  {}.{} {}", c.service, c.operation, describe(&c.body));
+    }
+    bench_lines("per_sent_step_to_another_address", 1, &calls);
+    let batches = calls
+        .iter()
+        .filter(|c| c.operation == "BatchGetItem")
+        .count();
+    assert_eq!(batches, 2, "the rare path reads once more");
+    assert_eq!(calls.len(), CALLS_PER_STEP_TO_ANOTHER_ADDRESS);
 }

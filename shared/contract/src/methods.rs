@@ -82,6 +82,7 @@ macro_rules! store_methods {
                 activity: Activity,
                 event: &EnrollmentEvent,
                 message: Option<&MessageRef>,
+                counters: &[String],
             ) -> u64;
             write append_event(event: &EnrollmentEvent) -> ();
             read list_events(org: &OrgId, enrollment: &EnrollmentId, limit: u32) -> Vec<EnrollmentEvent>;

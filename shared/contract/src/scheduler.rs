@@ -29,6 +29,7 @@ fn wake_up(name: &str, at: DateTime<Utc>) -> WakeUp {
             step: 2,
             plan_version: 3,
             candidate_id: Some(CandidateId::from("cand-1")),
+            planned: None,
         },
     }
 }

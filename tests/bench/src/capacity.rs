@@ -72,10 +72,11 @@ fn classify(index: &str, pk: &str, shards: &BTreeMap<String, f64>) -> (&'static 
         (_, p) if p.starts_with("COUNTER#reputation:account:") => {
             ("sender account's reputation counter", Scope::Campaign, 1.0)
         }
+        // Sub-counters, a send counting in the one of its enrollment.
         (_, p) if p.starts_with("COUNTER#reputation:org:") => (
             "organization's reputation counter",
             Scope::Organization,
-            1.0,
+            shard("reputation_org"),
         ),
         (_, p) if p.starts_with("ORG#") => ("organization", Scope::Organization, 1.0),
         _ => ("enrollment, message, recipient (own)", Scope::Own, 1.0),

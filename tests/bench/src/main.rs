@@ -391,7 +391,7 @@ struct Calls {
 /// sent step, and the start of 200 candidates with every planning chunk run,
 /// scaled to 1,000 (the calls are per enrollment plus a few per chunk; moto
 /// holds gigabytes and slows down past a few hundred planned enrollments).
-fn aws_calls() -> Option<(Calls, Calls)> {
+fn aws_calls() -> Option<(Calls, Calls, Calls)> {
     if !workspace().join(".venv/bin/moto_server_serial").exists() {
         let status = Command::new(workspace().join("tests/moto"))
             .arg("install")
@@ -422,8 +422,11 @@ fn aws_calls() -> Option<(Calls, Calls)> {
     capacity::report(&text);
     let mut step = Calls::default();
     let mut start = Calls::default();
+    // Issue 20: a step whose planned address is no longer R-7's choice.
+    let mut rare = Calls::default();
     let mut per_step = 1.0;
     let mut per_start = 1.0;
+    let mut per_rare = 1.0;
     for line in text.lines().filter_map(|l| l.strip_prefix("BENCH ")) {
         let f: Vec<&str> = line.split_whitespace().collect();
         let (what, op, a, b, items) = match f[..] {
@@ -436,6 +439,7 @@ fn aws_calls() -> Option<(Calls, Calls)> {
         let (calls, per) = match what {
             "per_sent_step" => (&mut step, &mut per_step),
             "per_start" => (&mut start, &mut per_start),
+            "per_sent_step_to_another_address" => (&mut rare, &mut per_rare),
             _ => continue,
         };
         if op == "total" {
@@ -445,7 +449,7 @@ fn aws_calls() -> Option<(Calls, Calls)> {
             calls.by_operation.insert(op.to_owned(), (a, b, items));
         }
     }
-    Some((step, start))
+    Some((step, start, rare))
 }
 
 /// Cost of 1,000 sent steps at us-east-1 list prices (on-demand, arm64), from
@@ -500,13 +504,18 @@ fn cost_per_thousand_steps(step: &Calls) {
 }
 
 fn aws_figures() {
-    let Some((step, start)) = aws_calls() else {
+    let Some((step, start, rare)) = aws_calls() else {
         return;
     };
     figure("aws_calls_per_sent_step", step.total, "calls");
     for (op, (n, ..)) in &step.by_operation {
         println!("aws_calls_per_sent_step.{op} {n}");
     }
+    figure(
+        "aws_calls_per_sent_step_to_another_address",
+        rare.total,
+        "calls",
+    );
     figure(
         "aws_calls_per_start_of_1000",
         start.total * 1000.0 / scale(200) as f64,

@@ -197,6 +197,7 @@ forward_store! {
         activity: Activity,
         event: &EnrollmentEvent,
         message: Option<&MessageRef>,
+        counters: &[String],
     ) -> u64;
     recording::index_message(message: &MessageRef) -> ();
     recording::find_message(id: &str) -> Option<MessageRef>;

@@ -14,7 +14,7 @@ use rand::Rng;
 use super::DynamoStore;
 use super::access::{CREATE, Query, Range, SAME_VERSION};
 use super::campaigns::enrollment_item;
-use super::item::{DynamoError, Item, ItemBuilder, n, tx_put};
+use super::item::{DynamoError, Item, ItemBuilder, n, tx_put, tx_update};
 use super::keys;
 
 impl DynamoStore {
@@ -124,10 +124,13 @@ pub(super) async fn update_enrollment_recording(
     activity: Activity,
     event: &EnrollmentEvent,
     message: Option<&MessageRef>,
+    counters: &[String],
 ) -> Result<u64, StoreError> {
     // One TransactWriteItems (issue 8): the enrollment (first, so that a
-    // lost version check is told apart), its campaign's counter shard, the event
-    // and the message's index entries.
+    // lost version check is told apart), its campaign's counter shard, the
+    // event, the send counters of the reputation windows (R-2.5, issue 20:
+    // they move only with the version check that passes, so once) and the
+    // message's index entries.
     let mut writes = vec![tx_put(
         &store.table,
         enrollment_item(e, expected + 1)?,
@@ -145,6 +148,16 @@ pub(super) async fn update_enrollment_recording(
         Some(CREATE),
         vec![],
     )?);
+    for key in counters {
+        let add = "ADD #count :one";
+        writes.push(tx_update(
+            &store.table,
+            &keys::counter(key),
+            add,
+            None,
+            vec![(":one", n(1))],
+        )?);
+    }
     let first_index_entry = writes.len();
     if let Some(m) = message {
         writes.extend(store.message_writes(m)?);

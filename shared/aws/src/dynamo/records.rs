@@ -94,6 +94,10 @@ pub(super) async fn get_batch(
     let mut out = Vec::with_capacity(lookups.len());
     for (lookup, key) in lookups.iter().zip(&wanted) {
         let answer = match (lookup, found.get(key)) {
+            (Lookup::Counter(name), item) => Some(Found::Counter(match item {
+                Some(item) => counter_value(item, name)?,
+                None => 0,
+            })),
             (Lookup::Campaign(org, id), _) => store
                 .campaign_in(org.as_str(), id.as_str(), &found)
                 .await?
@@ -125,5 +129,6 @@ fn lookup_key(lookup: &Lookup) -> Key {
         Lookup::Account(id) => keys::account(id.as_str()),
         Lookup::Suppressed(org, key) => keys::suppression(org.as_str(), key),
         Lookup::Record(name) => keys::record(name),
+        Lookup::Counter(name) => keys::counter(name),
     }
 }

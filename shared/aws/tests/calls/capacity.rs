@@ -222,6 +222,11 @@ pub fn print_lines(
     let mut lines = Vec::new();
     println!("CAPACITY_SHARDS due {}", keys::DUE_SHARDS);
     println!("CAPACITY_SHARDS tally {}", keys::TALLY_SHARDS);
+    // An organization's send count is this many sub-counters.
+    println!(
+        "CAPACITY_SHARDS reputation_org {}",
+        outreach_app::usecases::returns::reputation::ORG_SHARDS
+    );
     for call in calls
         .iter()
         .filter(|c| c.service.eq_ignore_ascii_case("dynamodb"))

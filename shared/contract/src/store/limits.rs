@@ -78,7 +78,7 @@ pub async fn a_record_over_the_item_limit_is_refused(store: Arc<dyn Store>) {
     };
     assert_eq!(
         store
-            .update_enrollment_recording(&grown, 1, Activity::Unchanged, &event, None)
+            .update_enrollment_recording(&grown, 1, Activity::Unchanged, &event, None, &[])
             .await,
         too_large
     );

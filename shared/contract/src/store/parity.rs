@@ -154,6 +154,7 @@ async fn a_recording_keeps_a_taken_id(
             Activity::Unchanged,
             &event,
             Some(&repeat),
+            &[],
         )
         .await
         .expect("the recording lands");

@@ -100,6 +100,11 @@ pub async fn recording_writes_land_together(store: Arc<dyn Store>) {
     let message = sent_message(&org, "ses-1", at(10, 0));
     let mut ended = current.value.clone();
     ended.status = outreach_domain::enrollment::EnrollmentStatus::Replied;
+    // Issue 20, R-2.5: the hand-off's send counts move with its record.
+    let counters = [
+        "reputation:account:acc-r".to_owned(),
+        "reputation:org:org-record#3".to_owned(),
+    ];
     let v = store
         .update_enrollment_recording(
             &ended,
@@ -107,6 +112,7 @@ pub async fn recording_writes_land_together(store: Arc<dyn Store>) {
             Activity::Ended,
             &recorded_event(&org, "sent"),
             Some(&message),
+            &counters,
         )
         .await
         .expect("recorded");
@@ -134,6 +140,7 @@ pub async fn recording_writes_land_together(store: Arc<dyn Store>) {
                 Activity::Reopened,
                 &recorded_event(&org, "stale"),
                 Some(&sent_message(&org, "ses-2", at(11, 0))),
+                &counters,
             )
             .await,
         Err(StoreError::Conflict)
@@ -143,6 +150,24 @@ pub async fn recording_writes_land_together(store: Arc<dyn Store>) {
     assert_eq!(store.find_message("ses-2").await, Ok(None));
     let read_campaign = campaign(&store, &org, "cmp-1").await;
     assert_eq!(read_campaign.value.active_enrollments, 0);
+    // Counted once, by the write that landed; read back in a batch too.
+    for key in &counters {
+        assert_eq!(store.read_counter(key).await, Ok(1), "{key}");
+    }
+    let lookups: Vec<Lookup> = counters
+        .iter()
+        .map(|k| Lookup::Counter(k.clone()))
+        .chain([Lookup::Counter("reputation:account:never".into())])
+        .collect();
+    let found = store.get_batch(&lookups).await.expect("a batch");
+    let values: Vec<u64> = found
+        .into_iter()
+        .map(|f| match f {
+            Some(Found::Counter(v)) => v,
+            _ => 0,
+        })
+        .collect();
+    assert_eq!(values, vec![1, 1, 0], "a counter never moved reads zero");
 }
 
 /// An event of `enr-1` at 10:00.

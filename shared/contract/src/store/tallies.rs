@@ -42,7 +42,7 @@ async fn write(store: &Arc<dyn Store>, e: &Enrollment, activity: Activity, recor
             detail: None,
         };
         store
-            .update_enrollment_recording(e, stored.version, activity, &event, None)
+            .update_enrollment_recording(e, stored.version, activity, &event, None, &[])
             .await
             .expect("recorded");
     } else {

@@ -22,7 +22,7 @@ mod schedule;
 mod status;
 
 use crate::email::EmailAddress;
-use crate::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
+use crate::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -119,6 +119,21 @@ pub struct Enrollment {
     /// set once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub complained_at: Option<DateTime<Utc>>,
+    /// What the plan knew of the next hand-off (issue 20): the address it
+    /// goes to and the sender account it leaves from. Its wake-up carries
+    /// them, so that the send reads everything it needs in one batch; only
+    /// a hint, checked against what that batch finds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned: Option<PlannedSend>,
+}
+
+/// The address and sender account the next hand-off of an enrollment was
+/// planned with (issue 20): the last hand-off's, or the choice when it was
+/// added (R-7 with nothing excluded yet).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedSend {
+    pub to: EmailAddress,
+    pub account: AccountId,
 }
 
 /// How and when a person's opt-out ended an enrollment.
@@ -180,6 +195,7 @@ impl Enrollment {
             opt_out: None,
             first_reply: None,
             complained_at: None,
+            planned: None,
         }
     }
 

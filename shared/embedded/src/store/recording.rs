@@ -46,7 +46,8 @@ pub(super) async fn append_event(
     insert_event(&store.db.lock(), event)
 }
 
-/// The enrollment, the count, the event and the message in one transaction.
+/// The enrollment, the count, the event, the message and its send counters
+/// in one transaction.
 pub(super) async fn update_enrollment_recording(
     store: &SqliteStore,
     e: &Enrollment,
@@ -54,6 +55,7 @@ pub(super) async fn update_enrollment_recording(
     activity: Activity,
     event: &EnrollmentEvent,
     message: Option<&MessageRef>,
+    counters: &[String],
 ) -> Result<u64, StoreError> {
     let mut conn = store.db.lock();
     let tx = conn.transaction().map_err(err)?;
@@ -61,6 +63,9 @@ pub(super) async fn update_enrollment_recording(
     insert_event(&tx, event)?;
     if let Some(m) = message {
         insert_message(&tx, m)?;
+    }
+    for key in counters {
+        super::records::increment(&tx, key)?;
     }
     tx.commit().map_err(err)?;
     Ok(v)

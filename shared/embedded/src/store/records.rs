@@ -9,7 +9,7 @@ use super::docs::{Keys, RECORD, err, get_doc, put_doc};
 use crate::db::Cached;
 
 /// Adds one to a counter (created at zero) and returns the new value.
-fn increment(conn: &Connection, key: &str) -> Result<u64, StoreError> {
+pub(super) fn increment(conn: &Connection, key: &str) -> Result<u64, StoreError> {
     let value: i64 = conn
         .query_row_cached(
             "INSERT INTO counters (key, value) VALUES (?1, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1 RETURNING value",

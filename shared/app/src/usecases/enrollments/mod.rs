@@ -206,6 +206,15 @@ impl Enrollments<'_> {
             now: self.now(),
         });
         enrollment.allow_duplicate = allow_duplicate;
+        // Its first step's plan (issue 20): R-7's choice with nothing excluded
+        // yet, which the hand-off checks against what it reads.
+        enrollment.planned = self
+            .sending()
+            .address_for(campaign, &candidate, &enrollment, &[])
+            .map(|to| outreach_domain::enrollment::PlannedSend {
+                to,
+                account: campaign.sender_account_id.clone(),
+            });
         match self.store.insert_enrollment(&enrollment).await {
             Ok(()) => {}
             Err(StoreError::Conflict) => {

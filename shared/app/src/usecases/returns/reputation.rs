@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 
 use outreach_domain::campaign::{CampaignStatus, PauseReason};
 
-use outreach_domain::ids::{AccountId, CampaignId, OrgId, ProjectId};
+use outreach_domain::ids::{AccountId, CampaignId, EnrollmentId, OrgId, ProjectId};
 use serde::{Deserialize, Serialize};
 
 use super::Returns;
 use crate::error::Error;
 use crate::model::{AccountStatus, Notification};
-use crate::ports::PageRequest;
+use crate::ports::{Found, Lookup, PageRequest};
 
 pub const ACCOUNT_WINDOW: usize = 200;
 pub const ORG_WINDOW: usize = 1000;
@@ -57,6 +57,11 @@ pub struct Window {
     pub sent: u64,
     /// Bounced or complained-about sends still inside the largest window.
     pub hits: Vec<(u64, SendOutcome)>,
+    /// The message each hit is about, by the hit's number (issue 20): two
+    /// sends in flight at once may have been given the same number, and a
+    /// hit of one is then never taken for a repeat of the other's.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub messages: BTreeMap<u64, String>,
 }
 
 impl Window {
@@ -68,13 +73,48 @@ impl Window {
         self.sent
     }
 
+    #[cfg(test)]
     fn mark(&mut self, seq: u64, outcome: SendOutcome, cap: usize) -> bool {
+        self.mark_message(seq, outcome, cap, None)
+    }
+
+    /// Marks the hit of `message` (when known) on send `seq`. A hit already
+    /// there is this message's (a repeat: a complaint outranks a bounce,
+    /// nothing else changes) unless it names another message: two sends in
+    /// flight at once may share a number (R-2.5 lets the windows be that
+    /// approximate), and the second hit then takes the nearest number
+    /// without one, so that no bad outcome is lost.
+    fn mark_message(
+        &mut self,
+        seq: u64,
+        outcome: SendOutcome,
+        cap: usize,
+        message: Option<&str>,
+    ) -> bool {
         if seq == 0 || seq > self.sent || seq <= self.sent.saturating_sub(cap as u64) {
             return false;
         }
         // Hits that fell out of the window leave the record.
         let oldest = self.sent.saturating_sub(cap as u64);
         self.hits.retain(|(s, _)| *s > oldest);
+        self.messages.retain(|s, _| *s > oldest);
+        let seen = message.and_then(|m| self.messages.iter().find(|(_, id)| *id == m));
+        let seq = match seen {
+            Some((s, _)) => *s,
+            None => seq,
+        };
+        let other = |w: &Window, s: u64| match (message, w.messages.get(&s)) {
+            (Some(m), Some(id)) => id != m,
+            _ => false,
+        };
+        let seq = if other(self, seq) {
+            match self.free_seq_near(seq, cap) {
+                Some(free) => free,
+                None => return false,
+            }
+        } else {
+            seq
+        };
         match self.hits.iter_mut().find(|(s, _)| *s == seq) {
             // A complaint outranks a bounce; nothing goes back to `sent`.
             Some((_, o)) if *o == SendOutcome::Bounced && outcome == SendOutcome::Complained => {
@@ -84,21 +124,50 @@ impl Window {
             Some(_) => false,
             None => {
                 self.hits.push((seq, outcome));
+                if let Some(m) = message {
+                    self.messages.insert(seq, m.to_owned());
+                }
                 true
             }
         }
+    }
+
+    /// The send nearest to `seq` (earlier first) in the last `cap` that has no hit.
+    fn free_seq_near(&self, seq: u64, cap: usize) -> Option<u64> {
+        let oldest = self.sent.saturating_sub(cap as u64);
+        let free = |s: &u64| !self.hits.iter().any(|(h, _)| h == s);
+        (oldest + 1..seq)
+            .rev()
+            .find(free)
+            .or_else(|| (seq + 1..=self.sent).find(free))
     }
 
     /// Marks a bad outcome whose send's number is not known (its message was
     /// never indexed: the hand-off's record was lost, R-8.1) on the latest
     /// send that has none yet. lets a window be approximate by the sends
     /// in flight, never lose a bad outcome.
+    #[cfg(test)]
     fn mark_unnumbered(&mut self, outcome: SendOutcome, cap: usize) -> bool {
+        self.mark_unnumbered_message(outcome, cap, None)
+    }
+
+    /// [`Window::mark_unnumbered`] of `message`'s hit: a repeat of a hit
+    /// marked already finds it.
+    fn mark_unnumbered_message(
+        &mut self,
+        outcome: SendOutcome,
+        cap: usize,
+        message: Option<&str>,
+    ) -> bool {
+        if let Some((seq, _)) = message.and_then(|m| self.messages.iter().find(|(_, id)| *id == m))
+        {
+            return self.mark_message(*seq, outcome, cap, message);
+        }
         let oldest = self.sent.saturating_sub(cap as u64);
         let free = (oldest + 1..=self.sent)
             .rev()
             .find(|seq| !self.hits.iter().any(|(s, _)| s == seq));
-        free.is_some_and(|seq| self.mark(seq, outcome, cap))
+        free.is_some_and(|seq| self.mark_message(seq, outcome, cap, message))
     }
 
     /// Whether the last `cap` sends are over a threshold of, and why.
@@ -158,9 +227,58 @@ fn org_key(org: &OrgId, shard: u64) -> String {
     format!("reputation:org:{org}#{shard}")
 }
 
-/// The sub-counter a send counts in.
+/// The sub-counter a hit of a message that was never indexed goes to.
 fn org_shard_of_message(message_id: &str) -> u64 {
     outreach_domain::jitter::stable_hash(message_id, 0, "org-reputation") % ORG_SHARDS
+}
+
+/// The reputation windows a hand-off counts in: its sender
+/// account's, and the organization's sub-counter of its enrollment (known
+/// before the send, so that the counters are read with everything else the
+/// send reads, and moved in its record's write; issue 20).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SendWindows {
+    account: String,
+    org: String,
+    shard: u64,
+}
+
+impl SendWindows {
+    pub(crate) fn of(org: &OrgId, account: &AccountId, enrollment: &EnrollmentId) -> SendWindows {
+        let shard = outreach_domain::jitter::stable_hash(enrollment.as_str(), 0, "org-reputation")
+            % ORG_SHARDS;
+        SendWindows {
+            account: account_key(account),
+            org: org_key(org, shard),
+            shard,
+        }
+    }
+
+    /// The counters to read (with the send's other reads), in this order.
+    pub(crate) fn lookups(&self) -> [Lookup; 2] {
+        [
+            Lookup::Counter(self.account.clone()),
+            Lookup::Counter(self.org.clone()),
+        ]
+    }
+
+    /// The counters a hand-off adds one to, in its record's write.
+    pub(crate) fn keys(&self) -> Vec<String> {
+        vec![self.account.clone(), self.org.clone()]
+    }
+
+    /// The sequence numbers of the next send in the account's and the
+    /// organization's windows, from the answers to [`SendWindows::lookups`]:
+    /// the counts as read, plus one. Sends in flight at the same moment may
+    /// share one (R-2.5: the windows are approximate by those sends);
+    /// [`Window`] keeps their hits apart.
+    pub(crate) fn seqs(&self, read: &[Option<Found>]) -> (u64, u64) {
+        let count = |i: usize| match read.get(i) {
+            Some(Some(Found::Counter(n))) => *n,
+            _ => 0,
+        };
+        (count(0) + 1, org_seq(self.shard, count(1) + 1))
+    }
 }
 
 /// An organization's sequence number of a send: its number in its
@@ -207,28 +325,6 @@ impl Returns<'_> {
         Ok(window)
     }
 
-    /// Counts a hand-off in the account's and the organization's windows and
-    /// returns its sequence numbers there (kept with the message, R-2.5).
-    pub(crate) async fn reputation_sent(
-        &self,
-        org: &OrgId,
-        account: &AccountId,
-        message_id: &str,
-    ) -> Result<(u64, u64), Error> {
-        let shard = org_shard_of_message(message_id);
-        let seqs = self
-            .store
-            .increment_counters(&[account_key(account), org_key(org, shard)])
-            .await?;
-        match seqs[..] {
-            [account_seq, shard_seq] => Ok((account_seq, org_seq(shard, shard_seq))),
-            _ => Err(Error::Internal(format!(
-                "two counters incremented, {} values back",
-                seqs.len()
-            ))),
-        }
-    }
-
     /// Marks a hand-off bounced or complained about and applies the guard.
     pub(crate) async fn reputation_hit(
         &self,
@@ -248,8 +344,11 @@ impl Returns<'_> {
         };
         let mark = |seq: Option<u64>, cap: usize| {
             move |w: &mut Window| match seq {
-                Some(seq) => (w.mark(seq, outcome, cap), ()),
-                None => (w.mark_unnumbered(outcome, cap), ()),
+                Some(seq) => (w.mark_message(seq, outcome, cap, Some(message_id)), ()),
+                None => (
+                    w.mark_unnumbered_message(outcome, cap, Some(message_id)),
+                    (),
+                ),
             }
         };
         let (account, _) = self
@@ -584,5 +683,33 @@ mod tests {
             !empty.mark_unnumbered(SendOutcome::Bounced, ACCOUNT_WINDOW),
             "no send to hang it on"
         );
+    }
+
+    #[test]
+    fn two_sends_numbered_alike_keep_their_hits_apart() {
+        // Issue 20, R-2.5: sends in flight at once may share a number; a bad
+        // outcome of each counts, a repeat of either does not.
+        let mut w = Window::default();
+        for _ in 0..60 {
+            w.record_send();
+        }
+        let cap = ACCOUNT_WINDOW;
+        assert!(w.mark_message(60, SendOutcome::Bounced, cap, Some("m-a")));
+        assert!(w.mark_message(60, SendOutcome::Bounced, cap, Some("m-b")));
+        assert!(!w.mark_message(60, SendOutcome::Bounced, cap, Some("m-b")));
+        assert!(!w.mark_message(60, SendOutcome::Bounced, cap, Some("m-a")));
+        assert!(
+            w.mark_message(60, SendOutcome::Complained, cap, Some("m-b")),
+            "a complaint outranks its own message's bounce where it landed"
+        );
+        let mut seqs: Vec<u64> = w.hits.iter().map(|(s, _)| *s).collect();
+        seqs.sort();
+        assert_eq!(seqs, vec![59, 60]);
+        assert!(w.hits.contains(&(59, SendOutcome::Complained)));
+        assert!(
+            !w.mark_unnumbered_message(SendOutcome::Bounced, cap, Some("m-a")),
+            "a repeat without its number finds its hit"
+        );
+        assert_eq!(w.hits.len(), 2);
     }
 }

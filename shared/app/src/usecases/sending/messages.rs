@@ -128,15 +128,17 @@ impl Sending<'_> {
                 format!("render_limit: the message exceeds its render budget ({why})"),
             ));
         }
-        if self
-            .address_for(&campaign, &candidate, &enrollment, &suppressed)
-            .is_none()
-        {
+        let Some(to) = self.address_for(&campaign, &candidate, &enrollment, &suppressed) else {
             return Err(Error::invalid(
                 "address",
                 "no address of this candidate can receive mail (R-7.3)",
             ));
-        }
+        };
+        // Its send reads everything in one batch (issue 20).
+        enrollment.planned = Some(outreach_domain::enrollment::PlannedSend {
+            to,
+            account: account.id.clone(),
+        });
         self.send_now(who, &account, campaign, enrollment, now)
             .await
     }

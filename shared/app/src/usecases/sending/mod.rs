@@ -93,6 +93,7 @@ impl Sending<'_> {
                 step,
                 plan_version,
                 candidate_id,
+                planned,
             } => {
                 let job = SendJob {
                     org: org_id,
@@ -101,6 +102,7 @@ impl Sending<'_> {
                     step: *step,
                     plan_version: *plan_version,
                     candidate_hint: candidate_id.as_ref(),
+                    planned: planned.as_ref(),
                 };
                 self.send_step(&job).await
             }

@@ -11,7 +11,9 @@ use chrono::{DateTime, Utc};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::candidate::Candidate;
-use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus, ReservedSlot};
+use outreach_domain::enrollment::{
+    AttemptState, Enrollment, EnrollmentStatus, PlannedSend, ReservedSlot,
+};
 use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
 use outreach_domain::render::RenderError;
 
@@ -19,7 +21,7 @@ use super::JobOutcome;
 use super::Sending;
 use super::daily_limit::{DailySlot, Room};
 use super::read_exclusions;
-use super::record::HandOff;
+use super::record::{Counted, HandOff};
 use crate::error::Error;
 use crate::mime::{OutgoingMail, build_mime};
 use crate::model::{AccountStatus, EmailAccount};
@@ -28,6 +30,8 @@ use crate::ports::{
 };
 use crate::retry::{Attempt, retry_versioned};
 use crate::usecases::records::lost;
+use crate::usecases::returns::bounced_record;
+use crate::usecases::returns::reputation::SendWindows;
 
 /// How long a send held for its sender account waits before the sweeper looks
 /// again: as often as the identities are checked.
@@ -43,6 +47,9 @@ pub(crate) struct SendJob<'a> {
     pub plan_version: u32,
     /// The enrollment's candidate, read with it when the wake-up names it.
     pub candidate_hint: Option<&'a CandidateId>,
+    /// The address and sender account the step was planned with: their
+    /// entries are read in the same batch (issue 20).
+    pub planned: Option<&'a PlannedSend>,
 }
 
 /// What a stage of the send came to.
@@ -72,7 +79,28 @@ struct Loaded {
     version: u64,
     campaign: Option<Campaign>,
     candidate: Option<Candidate>,
+    planned: Option<PlannedRead>,
     now: DateTime<Utc>,
+}
+
+/// What the first read found of the address and sender account the step was
+/// planned with (issue 20).
+struct PlannedRead {
+    plan: PlannedSend,
+    account: Option<EmailAccount>,
+    /// The planned address is suppressed or recorded refused.
+    excluded: bool,
+    /// The answers to the sender's [`SendWindows::lookups`].
+    counts: Vec<Option<Found>>,
+}
+
+/// What excludes the addresses a send may choose.
+enum Exclusions {
+    /// The answers to [`Service::exclusion_lookups`]: every address's.
+    All(Vec<Option<Found>>),
+    /// Only the planned address's (issue 20): enough when R-7 chooses it
+    /// with nothing else excluded; else every address's is read.
+    Planned { to: EmailAddress, excluded: bool },
 }
 
 /// Everything a send needs once the checks of passed.
@@ -83,8 +111,10 @@ pub(super) struct Ready {
     pub campaign: Campaign,
     pub account: EmailAccount,
     pub candidate: Candidate,
-    /// The answers to [`Service::exclusion_lookups`].
-    exclusions: Vec<Option<Found>>,
+    exclusions: Exclusions,
+    /// The reputation windows the send counts in, and its numbers there
+    /// from the counters as read.
+    pub counted: Counted,
     pub step: u32,
     pub now: DateTime<Utc>,
 }
@@ -131,6 +161,7 @@ impl Sending<'_> {
             campaign,
             account,
             step,
+            counted,
             ..
         } = ready;
         let claimed_enrollment = Versioned {
@@ -142,24 +173,30 @@ impl Sending<'_> {
                 &campaign,
                 &account,
                 claimed_enrollment,
-                step,
-                claimed.attempt,
+                (step, claimed.attempt),
                 hand_off,
+                &counted,
             )
             .await?;
         Ok(Attempt::Done(outcome))
     }
 
     /// Load: the enrollment, its campaign and (when the wake-up names it) its
-    /// candidate in one read (issue 8). Only the wake-up of the enrollment's
+    /// candidate in one read (issue 8), with (when it names them) the planned
+    /// sender account, what excludes the planned address and the sender's
+    /// reputation counters (issue 20). Only the wake-up of the enrollment's
     /// current plan goes on; one fired before its time is made again.
     async fn load(&self, job: &SendJob<'_>) -> Result<Flow<Loaded>, Error> {
         let mut lookups = vec![
             Lookup::Enrollment(job.org.clone(), job.enrollment_id.clone()),
             Lookup::Campaign(job.org.clone(), job.campaign_id.clone()),
         ];
+        let planned = job.planned.filter(|_| job.candidate_hint.is_some());
         if let Some(id) = job.candidate_hint {
             lookups.push(Lookup::Candidate(job.org.clone(), id.clone()));
+        }
+        if let Some(plan) = planned {
+            lookups.extend(self.planned_lookups(job, plan));
         }
         let mut found = self.store.get_batch(&lookups).await?.into_iter();
         let Some(Found::Enrollment(first)) = found.next().flatten() else {
@@ -174,6 +211,7 @@ impl Sending<'_> {
             Some(Found::Candidate(c)) if c.value.id == e.candidate_id => Some(c.value),
             _ => None,
         };
+        let planned = planned.map(|plan| planned_read(plan, found.collect()));
         if &e.campaign_id != job.campaign_id
             || e.plan_version != job.plan_version
             || e.due_step() != Some(job.step)
@@ -186,14 +224,12 @@ impl Sending<'_> {
                 "the enrollment is not sendable",
             )));
         }
-        let Some(planned) = e.next_planned_at() else {
+        let Some(due) = e.next_planned_at() else {
             return Ok(Flow::Stop(JobOutcome::Stale("the step is already claimed")));
         };
         let now = self.now();
-        if planned > now {
-            self.scheduler
-                .schedule(&WakeUp::send_step(&e, planned))
-                .await?;
+        if due > now {
+            self.scheduler.schedule(&WakeUp::send_step(&e, due)).await?;
             return Ok(Flow::Stop(JobOutcome::Early));
         }
         Ok(Flow::Go(Loaded {
@@ -201,8 +237,24 @@ impl Sending<'_> {
             version,
             campaign,
             candidate,
+            planned,
             now,
         }))
+    }
+
+    /// What the first read asks about the plan of the step (issue 20): the
+    /// sender account, the planned address's refused-address record and
+    /// suppression entry (as [`Service::exclusion_lookups`] asks them), and
+    /// the sender's reputation counters.
+    fn planned_lookups(&self, job: &SendJob<'_>, plan: &PlannedSend) -> Vec<Lookup> {
+        let hash = self.returns().suppression_key(&plan.to);
+        let mut lookups = vec![
+            Lookup::Account(plan.account.clone()),
+            Lookup::Record(bounced_record(job.org, &hash)),
+            Lookup::Suppressed(job.org.clone(), hash),
+        ];
+        lookups.extend(SendWindows::of(job.org, &plan.account, job.enrollment_id).lookups());
+        lookups
     }
 
     /// Check: everything again just before the hand-off. The campaign
@@ -215,6 +267,7 @@ impl Sending<'_> {
             version,
             campaign,
             candidate,
+            planned,
             now,
         } = loaded;
         let Some(campaign) = campaign else {
@@ -223,8 +276,18 @@ impl Sending<'_> {
         if !sends(&campaign, &e) {
             return Ok(Flow::Stop(JobOutcome::Held("the campaign is not running")));
         }
-        let (account, candidate, exclusions) =
-            self.read_sender(job.org, &campaign, &e, candidate).await?;
+        // The common path: the step's plan named the campaign's sender, and
+        // the first read had everything. Else one more read (issue 20).
+        let planned =
+            planned.filter(|p| p.plan.account == campaign.sender_account_id && candidate.is_some());
+        let (account, candidate, exclusions, counts) = match planned {
+            Some(p) => {
+                let (to, excluded) = (p.plan.to, p.excluded);
+                let exclusions = Some(Exclusions::Planned { to, excluded });
+                (p.account, candidate, exclusions, p.counts)
+            }
+            None => self.read_sender(job.org, &campaign, &e, candidate).await?,
+        };
         let Some(account) = account.clone().filter(|a| {
             a.status == AccountStatus::Connected
                 && a.usable_by(&campaign.org_id, &campaign.owner_id)
@@ -247,8 +310,13 @@ impl Sending<'_> {
             Some(found) => found,
             None => {
                 let lookups = self.exclusion_lookups(job.org, &candidate, &e);
-                self.store.get_batch(&lookups).await?
+                Exclusions::All(self.store.get_batch(&lookups).await?)
             }
+        };
+        let windows = SendWindows::of(job.org, &account.id, &e.id);
+        let counted = Counted {
+            seqs: windows.seqs(&counts),
+            counters: windows.keys(),
         };
         Ok(Flow::Go(Ready {
             e,
@@ -257,13 +325,16 @@ impl Sending<'_> {
             account,
             candidate,
             exclusions,
+            counted,
             step: job.step,
             now,
         }))
     }
 
-    /// The sender account, and the candidate if the first read did not have
-    /// it, else what exclude: one more read.
+    /// The sender account and its reputation counters, and the candidate if
+    /// the first read did not have it, else what exclude:
+    /// one more read (a wake-up without a plan, or one whose plan named
+    /// another sender account; issue 20).
     async fn read_sender(
         &self,
         org: &OrgId,
@@ -271,7 +342,9 @@ impl Sending<'_> {
         e: &Enrollment,
         candidate: Option<Candidate>,
     ) -> Result<SenderRead, Error> {
-        let mut lookups = vec![Lookup::Account(campaign.sender_account_id.clone())];
+        let sender = &campaign.sender_account_id;
+        let mut lookups = vec![Lookup::Account(sender.clone())];
+        lookups.extend(SendWindows::of(org, sender, &e.id).lookups());
         match &candidate {
             None => lookups.push(Lookup::Candidate(org.clone(), e.candidate_id.clone())),
             Some(c) => lookups.extend(self.exclusion_lookups(org, c, e)),
@@ -281,15 +354,21 @@ impl Sending<'_> {
             Some(Found::Account(a)) => Some(a.value),
             _ => None,
         };
+        let counts = found.by_ref().take(2).collect();
         Ok(match candidate {
             None => {
                 let candidate = match found.next().flatten() {
                     Some(Found::Candidate(c)) => Some(c.value),
                     _ => None,
                 };
-                (account, candidate, None)
+                (account, candidate, None, counts)
             }
-            Some(c) => (account, Some(c), Some(found.collect())),
+            Some(c) => (
+                account,
+                Some(c),
+                Some(Exclusions::All(found.collect())),
+                counts,
+            ),
         })
     }
 
@@ -339,6 +418,18 @@ impl Sending<'_> {
     /// organization refused or suppressed. When none
     /// qualifies, [`Service::no_address`].
     async fn choose(&self, ready: &mut Ready) -> Result<Flow<EmailAddress>, Error> {
+        if let Exclusions::Planned { to, excluded } = &ready.exclusions {
+            // Choosing excludes addresses one by one from an order (R-7.1,
+            // the planned address, first with nothing else excluded
+            // and itself not excluded, is first whatever excludes the others.
+            let first = self.address_for(&ready.campaign, &ready.candidate, &ready.e, &[]);
+            if !excluded && first.as_ref() == Some(to) {
+                return Ok(Flow::Go(to.clone()));
+            }
+            // Another address may be due now: every address's entries.
+            let lookups = self.exclusion_lookups(&ready.e.org_id, &ready.candidate, &ready.e);
+            ready.exclusions = Exclusions::All(self.store.get_batch(&lookups).await?);
+        }
         match self.first_unrefused(ready).await? {
             Some(address) => Ok(Flow::Go(address)),
             None => self.no_address(ready).await,
@@ -353,7 +444,11 @@ impl Sending<'_> {
             ..
         } = ready;
         let org = &e.org_id;
-        let (mut excluded, bounced) = read_exclusions(candidate, e, &ready.exclusions);
+        let found = match &ready.exclusions {
+            Exclusions::All(found) => found.as_slice(),
+            Exclusions::Planned { .. } => &[],
+        };
+        let (mut excluded, bounced) = read_exclusions(candidate, e, found);
         loop {
             let Some(address) = self.address_for(campaign, candidate, e, &excluded) else {
                 return Ok(None);
@@ -515,6 +610,11 @@ impl Sending<'_> {
         slot: Option<DailySlot>,
     ) -> Result<Flow<Claimed>, Error> {
         let (e, now) = (&mut ready.e, ready.now);
+        // The next step's wake-up names this address and sender (issue 20).
+        e.planned = Some(PlannedSend {
+            to: address.clone(),
+            account: ready.account.id.clone(),
+        });
         let Ok(attempt) = e.claim(ready.step, address, now, now + self.config.claim_lease) else {
             self.release_unused_slot(slot).await?;
             return Ok(Flow::Stop(JobOutcome::Stale("the step is already claimed")));
@@ -627,12 +727,31 @@ impl Sending<'_> {
 }
 
 /// What the second read of a send found: the sender account, the candidate,
-/// and the exclusions when the first read had the candidate.
+/// the exclusions when the first read had the candidate, and the answers to
+/// the sender's [`SendWindows::lookups`].
 type SenderRead = (
     Option<EmailAccount>,
     Option<Candidate>,
-    Option<Vec<Option<Found>>>,
+    Option<Exclusions>,
+    Vec<Option<Found>>,
 );
+
+/// The answers to [`Sending::planned_lookups`], in their order.
+fn planned_read(plan: &PlannedSend, found: Vec<Option<Found>>) -> PlannedRead {
+    let mut found = found.into_iter();
+    let account = match found.next().flatten() {
+        Some(Found::Account(a)) => Some(a.value),
+        _ => None,
+    };
+    let refused = found.next().flatten().is_some();
+    let suppressed = matches!(found.next().flatten(), Some(Found::Suppressed));
+    PlannedRead {
+        plan: plan.clone(),
+        account,
+        excluded: refused || suppressed,
+        counts: found.collect(),
+    }
+}
 
 /// Whether the campaign sends this enrollment's step: it runs, or it completed
 /// and this is a finished enrollment's re-send; nothing goes out

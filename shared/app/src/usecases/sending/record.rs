@@ -43,6 +43,17 @@ struct Recorded {
 /// and its organization's reputation windows.
 type Seqs = Option<(u64, u64)>;
 
+/// How a hand-off counts in the reputation windows (R-2.5; issue 20): its
+/// numbers there, from the counters as the send read them, and the counters
+/// its record's write adds one to. A message the mail service took is
+/// counted by that write alone, so once whatever retries it (the write is
+/// conditional on the enrollment's version), and lost with it only when its
+/// record is (the sweeper then records it unconfirmed, uncounted).
+pub(super) struct Counted {
+    pub seqs: (u64, u64),
+    pub counters: Vec<String>,
+}
+
 impl Sending<'_> {
     /// Records the outcome on the claimed attempt and plans what follows. The
     /// claim's own write is the first version to record on; only a concurrent
@@ -52,23 +63,12 @@ impl Sending<'_> {
         campaign: &Campaign,
         account: &EmailAccount,
         claimed: Versioned<Enrollment>,
-        step: u32,
-        attempt: u32,
+        (step, attempt): (u32, u32),
         hand_off: HandOff,
+        counted: &Counted,
     ) -> Result<JobOutcome, Error> {
         let org = &campaign.org_id;
         let enrollment_id = &claimed.value.id.clone();
-        // a message the mail service took counts in the sender's and the
-        // organization's windows, once, before it is recorded (its sequence
-        // numbers go into the message's index entry).
-        let seqs = match &hand_off {
-            HandOff::Sent(sent) => Some(
-                self.returns()
-                    .reputation_sent(org, &account.id, &sent.message_id)
-                    .await?,
-            ),
-            _ => None,
-        };
         let hand_off = &hand_off;
         let mut claimed = Some(claimed);
         retry_versioned(
@@ -84,7 +84,7 @@ impl Sending<'_> {
                         return Ok(Attempt::Done(JobOutcome::Stale(why)));
                     };
                     let at = (step, attempt);
-                    self.record_on(campaign, account, value, version, at, hand_off, seqs)
+                    self.record_on(campaign, account, value, version, at, hand_off, counted)
                         .await
                 }
             },
@@ -108,7 +108,7 @@ impl Sending<'_> {
         version: u64,
         (step, attempt): (u32, u32),
         hand_off: &HandOff,
-        seqs: Seqs,
+        counted: &Counted,
     ) -> Result<Attempt<JobOutcome>, Error> {
         let now = self.now();
         let was_active = !e.is_ended();
@@ -124,7 +124,14 @@ impl Sending<'_> {
         }
         let ended_now = was_active && e.is_ended();
         let settled = e.settle(was_open, now);
+        let seqs = Some(counted.seqs);
         let message = message_ref(hand_off, &e, campaign, (step, attempt), seqs, now);
+        // a message the mail service took counts in the sender's and
+        // the organization's windows with its record, once.
+        let counters: &[String] = match message {
+            Some(_) => &counted.counters,
+            None => &[],
+        };
         let event = EnrollmentEvent {
             org_id: e.org_id.clone(),
             enrollment_id: e.id.clone(),
@@ -134,7 +141,7 @@ impl Sending<'_> {
             // Issue 19 item 4: a mail service's error text, kept bounded.
             detail: recorded.detail.map(|d| outreach_domain::text::reason(&d)),
         };
-        // The outcome, its event and the message's index in one write.
+        // The outcome, its event, the message's index and its counts in one write.
         let written = self
             .store
             .update_enrollment_recording(
@@ -143,6 +150,7 @@ impl Sending<'_> {
                 Activity::ended_if(ended_now),
                 &event,
                 message.as_ref(),
+                counters,
             )
             .await;
         if lost(written)?.is_lost() {
