@@ -4,9 +4,10 @@
 //!
 //! Sizes can be lowered for a quick run: `OUTREACH_BENCH_SCALE=0.1`; groups of
 //! figures can be picked: `outreach-bench local aws` (planner, local, memory,
-//! aws, bootstraps).
+//! aws, bootstraps, load).
 
 mod capacity;
+mod load;
 mod start;
 
 use std::collections::BTreeMap;
@@ -574,7 +575,7 @@ async fn main() {
     // `outreach-bench planner local` runs only those groups of figures (for
     // working on one of them); no argument runs every group.
     let only: Vec<String> = std::env::args().skip(1).collect();
-    const GROUPS: [&str; 5] = ["planner", "local", "memory", "aws", "bootstraps"];
+    const GROUPS: [&str; 6] = ["planner", "local", "memory", "aws", "bootstraps", "load"];
     if let Some(unknown) = only.iter().find(|g| !GROUPS.contains(&g.as_str())) {
         eprintln!(
             "unknown group {unknown}; the groups are {}",
@@ -602,6 +603,9 @@ async fn main() {
     }
     if run("bootstraps") {
         bootstrap_sizes();
+    }
+    if run("load") {
+        load::api_load().await;
     }
     if only.is_empty() {
         figure("bench_wall_seconds", t.elapsed().as_secs_f64(), "s");

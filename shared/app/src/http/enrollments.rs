@@ -155,10 +155,27 @@ async fn list_enrollments(
     Paging(page): Paging,
 ) -> ApiResult {
     let (c, p) = s.enrollments().list_enrollments(&who, &id, &page).await?;
-    let mut items = Vec::with_capacity(p.items.len());
-    for e in &p.items {
-        items.push(enrollment_value(&s, &who, &c, e, false).await?);
-    }
+    let extra = s
+        .enrollments()
+        .page_items(&who.org_id, &c, &p.items)
+        .await?;
+    let now = s.now();
+    let items = p
+        .items
+        .iter()
+        .zip(&extra)
+        .map(|(e, x)| {
+            views::enrollment(
+                &c,
+                e,
+                now,
+                &who.user_id,
+                x.candidate.as_ref(),
+                x.preview.as_ref(),
+                None,
+            )
+        })
+        .collect();
     ok(EnrollmentPage {
         items,
         cursor: cursor(p.next.as_ref()),

@@ -106,12 +106,14 @@ pub(super) fn get_doc<T: DeserializeOwned>(
 }
 
 /// A document's body; a campaign's gets its counter column, the only truth
-/// about its active enrollments.
+/// about its active enrollments. Any other kind is read straight into its
+/// type, without a `Value` in between (issue 20).
 fn decode<T: DeserializeOwned>(kind: &str, body: &str, counter: i64) -> Result<T, StoreError> {
-    let mut value: serde_json::Value = serde_json::from_str(body).map_err(err)?;
-    if kind == CAMPAIGN {
-        value["active_enrollments"] = counter.into();
+    if kind != CAMPAIGN {
+        return serde_json::from_str(body).map_err(err);
     }
+    let mut value: serde_json::Value = serde_json::from_str(body).map_err(err)?;
+    value["active_enrollments"] = counter.into();
     serde_json::from_value(value).map_err(err)
 }
 

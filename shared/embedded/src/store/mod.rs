@@ -18,6 +18,7 @@
 //! - [`daily`]: the daily limits' counts;
 //! - [`replies`]: replies and the suppressions their class caused.
 
+mod batch;
 mod campaigns;
 mod catalog;
 mod credits;
@@ -59,12 +60,19 @@ impl SqliteStore {
 
 /// Implements the port by forwarding each method to the function of the same
 /// name in the file of its group (`group::method(store, args…)`), so that this
-/// list is the map of where each method lives. `get_batch` keeps the port's
-/// default, each lookup by its own method: a local read costs no round trip.
+/// list is the map of where each method lives. `get_batch` reads every
+/// lookup under one hold of the connection ([`batch`]).
 macro_rules! forward_store {
     ($($group:ident::$name:ident($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty;)*) => {
         #[async_trait::async_trait]
         impl Store for SqliteStore {
+            async fn get_batch(
+                &self,
+                lookups: &[outreach_app::ports::Lookup],
+            ) -> Result<Vec<Option<outreach_app::ports::Found>>, StoreError> {
+                batch::get_batch(self, lookups).await
+            }
+
             $(
                 async fn $name(&self, $($arg: $ty),*) -> Result<$ret, StoreError> {
                     $group::$name(self, $($arg),*).await

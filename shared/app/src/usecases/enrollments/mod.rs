@@ -2,6 +2,9 @@
 
 pub mod history;
 mod outreach_record;
+mod page;
+
+pub use page::PageItem;
 
 pub(crate) use outreach_record::outreach_key;
 
