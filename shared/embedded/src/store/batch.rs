@@ -41,6 +41,15 @@ pub(super) async fn get_batch(
                 .map_err(err)?
                 .map(|()| Found::Suppressed),
             Lookup::Record(key) => get_doc(&conn, RECORD, None, key)?.map(Found::Record),
+            Lookup::Counter(key) => {
+                let value: Option<i64> = conn
+                    .query_row_cached("SELECT value FROM counters WHERE key = ?1", [key], |r| {
+                        r.get(0)
+                    })
+                    .optional()
+                    .map_err(err)?;
+                Some(Found::Counter(value.unwrap_or(0) as u64))
+            }
         });
     }
     Ok(out)
