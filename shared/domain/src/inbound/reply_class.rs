@@ -66,11 +66,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::html_reply::{html_reply_text, reply_body_text};
 use super::mime::clip;
 use super::quoted::own_text;
 use super::reply_phrases as phrases;
 use super::signature::strip_signature;
-use crate::render::html_to_text;
 
 /// A reply's class (R-9.9), in its API spelling (`interested`, `not_interested`,
 /// `opt_out`, `referral`, `other`).
@@ -130,7 +130,7 @@ const MAX_CLASSIFIED_BYTES: usize = 16 * 1024;
 pub fn classify_reply(text_plain: Option<&str>, html: Option<&str>) -> ClassifiedReply {
     let body = match (text_plain, html) {
         (Some(plain), _) if !plain.trim().is_empty() => plain.replace("\r\n", "\n"),
-        (_, Some(html)) => html_to_text(clip(html, 4 * MAX_BODY_BYTES)),
+        (_, Some(html)) => html_reply_text(clip(html, 4 * MAX_BODY_BYTES)),
         _ => String::new(),
     };
     let text = reply_own_text(&body);
@@ -145,10 +145,25 @@ pub fn classify_reply(text_plain: Option<&str>, html: Option<&str>) -> Classifie
 /// have no class); the same limits apply (R-9.6).
 pub fn classify_raw_reply(raw: &[u8]) -> Result<ClassifiedReply, super::InboundError> {
     let message = super::read_message(raw)?;
-    Ok(classify_reply(
-        Some(&super::mime::body_text(&message)),
-        None,
-    ))
+    let mut reply = classify_reply(Some(&reply_body_text(&message)), None);
+    if reply.text.trim().is_empty() {
+        reply.class = subject_class(message.subject().unwrap_or_default());
+    }
+    Ok(reply)
+}
+
+/// The class of a reply whose own text is empty, from its subject (module docs, "The
+/// subject"): `opt_out` when a subject without a reply or forward prefix holds an
+/// opt-out ("unsubscribe", "Remove me", "Abmelden"), else `other`.
+fn subject_class(subject: &str) -> ReplyClass {
+    let lower = subject.trim().to_lowercase().replace('\u{a0}', " ");
+    if super::classify::is_reply_subject(&lower) {
+        return ReplyClass::Other;
+    }
+    match reply_class_of(subject) {
+        ReplyClass::OptOut => ReplyClass::OptOut,
+        _ => ReplyClass::Other,
+    }
 }
 
 /// A reply's own text: quoted history, then the signature, cut off.
