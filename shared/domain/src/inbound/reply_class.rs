@@ -218,14 +218,23 @@ pub fn reply_class_of(own: &str) -> ReplyClass {
 
 /// An opt-out phrase right after "don't"/"do not"/"never" ("Please don't remove me from
 /// the process") is not a stop request. Only that adjacent form: a negation further away
-/// does not lift an opt-out (precedence rule 1).
+/// does not lift an opt-out (precedence rule 1). Nor is one where a phrase of
+/// [`phrases::NOT_OPT_OUT`] starts ("unsubscribe from my current job", "remove my old
+/// address").
 fn is_refused(sentence: &[String], start: usize) -> bool {
-    start > 0 && phrases::REFUSALS.contains(&sentence[start - 1].as_str())
+    (start > 0 && phrases::REFUSALS.contains(&sentence[start - 1].as_str()))
+        || phrases::NOT_OPT_OUT.iter().any(|p| {
+            let parts: Vec<&str> = p.split(' ').collect();
+            matches_at(sentence, &parts, start)
+        })
 }
 
-/// A sentence whose only word is one of `words` ("STOP", "Unsubscribe.", "Sure!").
+/// A sentence whose only word is one of `words` ("STOP", "Unsubscribe.", "Sure!"),
+/// courtesy words aside ("pls remove", "Bitte abmelden").
 fn is_sole(sentence: &[String], words: &[&str]) -> bool {
-    let mut found = sentence.iter().filter(|w| w.as_str() != ",");
+    let mut found = sentence
+        .iter()
+        .filter(|w| w.as_str() != "," && !phrases::COURTESY.contains(&w.as_str()));
     matches!((found.next(), found.next()), (Some(w), None) if words.contains(&w.as_str()))
 }
 
@@ -355,12 +364,13 @@ pub(super) fn fold(text: &str) -> String {
     out
 }
 
-/// A word of a phrase: exact, or any word starting with it when it ends in `~`.
+/// A word of a phrase: exact, or any word starting with it when it ends in `~`; `a|b`
+/// either.
 fn word_matches(word: &str, pattern: &str) -> bool {
-    match pattern.strip_suffix('~') {
+    pattern.split('|').any(|alt| match alt.strip_suffix('~') {
         Some(prefix) => word.starts_with(prefix),
-        None => word == pattern,
-    }
+        None => word == alt,
+    })
 }
 
 /// Where `phrase` starts in `sentence` (module docs: `*` skips up to two words).
