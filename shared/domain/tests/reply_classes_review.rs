@@ -333,3 +333,45 @@ fn short_stop_requests_in_every_language_opt_out() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Near misses of the widened rules: none of these asks to stop.
+#[test]
+fn near_misses_of_stop_requests_do_not_opt_out() {
+    let mut failures = Vec::new();
+    for (body, class) in [
+        (
+            "Please don't remove me from the process, I'm interested.",
+            Interested,
+        ),
+        ("Please do not remove me from the shortlist.", Other),
+        (
+            "I'd like to unsubscribe from my current job, tell me more.",
+            Interested,
+        ),
+        ("Please remove the old address, use this one.", Other),
+        (
+            "Please remove my old address, my new one is max@new.example.",
+            Other,
+        ),
+        ("I don't want to receive a call, email is fine.", Other),
+        (
+            "Entfernen Sie meine alte Adresse, meine neue ist max@neu.example.",
+            Other,
+        ),
+        (
+            "Verwijder mijn oude adres, mijn nieuwe is max@nieuw.example.",
+            Other,
+        ),
+        ("No me molesta que me escriban, me interesa.", Interested),
+        ("Stop by our office any time, I'm interested.", Interested),
+    ] {
+        check(
+            body,
+            &plain_mail("Re: Hello", &format!("{body}\r\n")),
+            class,
+            Some(body),
+            &mut failures,
+        );
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
