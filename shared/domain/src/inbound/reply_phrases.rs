@@ -51,7 +51,7 @@ pub(super) const OPT_OUT: &[&str] = &[
     "keine * email~|mails|nachrichten|anfragen|angebote|newsletter mehr",
     "keine weiteren * informationen|angebote|anfragen|kontaktaufnahme~",
     "senden|schicken sie mir * keine|nichts", "aus dem verteiler", "aus eurem verteiler",
-    "von der liste", "aus der liste", "aus ihrer liste",
+    "von der liste", "aus der liste", "aus ihrer liste", "von dieser liste",
     // fr
     "desabonn~", "desinscri~", "retirez moi", "retirer * de votre", "retirez * de votre",
     "supprimez * mes donnees", "supprimer * mes donnees", "supprimez mes coordonnees",
@@ -66,7 +66,7 @@ pub(super) const OPT_OUT: &[&str] = &[
     "ne m' ecriv~|envoy~ plus", "n' envoy~ plus",
     "ne plus * solliciter|relancer|envoyer|ecrire|recevoir|spammer",
     "plus etre contact~|sollicit~|relance~", "plus de * mails|emails|messages|courriels|sollicitations|relances",
-    "supprimez moi", "enlevez moi", "de vos listes", "de vos fichiers",
+    "supprimez moi", "enlevez moi", "de vos listes", "de vos fichiers", "de cette liste",
     // es
     "darme de baja", "dar de baja", "dame de baja", "denme de baja", "deme de baja",
     "eliminen mis datos", "eliminar mis datos", "borrar mis datos", "borren mis", "eliminen mi",
@@ -75,7 +75,7 @@ pub(super) const OPT_OUT: &[&str] = &[
     "no quiero recibir", "no deseo recibir", "sacarme de", "sacadme de", "quitarme de",
     "quitenme de", "eliminarme de", "eliminenme de", "no mas correos", "no mas emails",
     "no mas mensajes", "de su lista", "de tu lista", "no me mand~", "de su base de datos", "cancelar * suscripcion",
-    "dar~ de baja", "doy de baja", "solicit~ la baja", "pido la baja", "desuscrib~",
+    "dar~ de baja", "dadme de baja", "doy de baja", "de esta lista", "solicit~ la baja", "pido la baja", "desuscrib~",
     "anular * suscripcion", "cancelar * subscripcion", "no me moleste|molesten|molestes",
     "quitenme|quiteme|quitadme|sacame|saquenme|borrenme|borreme|borradme|borrarme|eliminadme|elimineme de",
     "de vuestra lista", "de sus listas", "de la lista de correo",
@@ -92,7 +92,7 @@ pub(super) const OPT_OUT: &[&str] = &[
     "mail|mailt|email|emailt|contacteer|contacteert|benader|benadert|stuur|schrijf|schrijft me|mij * niet meer",
     "geen * mails|email~|berichten|nieuwsbrie~|mailtjes meer",
     "niet meer * benaderd|gemaild|gecontacteerd|ontvangen|lastiggevallen", "haal me|mij * van|uit",
-    "val me|mij * niet lastig",
+    "val me|mij * niet lastig", "van deze lijst", "uit deze lijst",
     // pt
     "descadastr~", "cancelar * inscricao", "remover * da lista", "remova~ * da", "remova me",
     "retire~ * da lista", "retirem me", "tirem me", "tire me", "nao me contat~",
@@ -107,7 +107,7 @@ pub(super) const OPT_OUT: &[&str] = &[
     "nao quero|desejo mais receber", "nao quero * ser contact~|contat~",
     "nao desejo * ser contact~|contat~", "removam|remover|remove me", "me remov~ da|de",
     "tira me", "sair da * lista", "nao me incomode|incomodem|incomodes",
-    "parar de receber", "deix~ de receber",
+    "parar de receber", "deix~ de receber", "desta lista",
 ];
 
 /// A sentence of only this word is an opt-out ("STOP").
