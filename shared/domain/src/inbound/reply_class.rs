@@ -4,7 +4,10 @@
 //! Entry points for the app layer: [`classify_raw_reply`] (the raw message, as
 //! `parse_inbound` gets it) and [`classify_reply`] (bodies already taken apart).
 //! [`classify_reply`] takes a reply's `text/plain` body (or, when it has none, its HTML
-//! body, read with [`crate::render::html_to_text`]) and returns the reply's own text —
+//! body, read by `html_reply.rs`: quote containers such as `<blockquote>`, Gmail's
+//! `gmail_quote` and Yahoo's `yahoo_quoted` left out, Outlook on the web's
+//! `appendonsend`/`divRplyFwdMsg` cut, one line per block element) and returns the
+//! reply's own text —
 //! quoted history cut off (`quoted.rs`, the forms Gmail, Outlook, Apple Mail and
 //! Thunderbird write in English, German, French, Spanish, Dutch and Portuguese), then the
 //! signature (`signature.rs`) — and its [`ReplyClass`], read from that text alone: an
@@ -20,15 +23,31 @@
 //! matched word by word inside one sentence (`*` in a phrase skips up to two words, a
 //! trailing `~` matches any ending).
 //!
+//! # The subject
+//! Only when the own text is empty (an empty body, a signature alone, only quoted
+//! history): a subject without a reply or forward prefix ("Re:", "AW:", "RE :", "Fwd:",
+//! …) that is a stop request by rule 1 ("unsubscribe", "Remove me", "Abmelden",
+//! "Darse de baja") makes the reply `opt_out`; any other subject leaves it `other`. A
+//! "Re: <original subject>" never classes anything, and a subject never outweighs the
+//! own text. Only [`classify_raw_reply`] sees the subject.
+//!
 //! # Precedence, first that applies wins
 //! 1. **`opt_out`**: any opt-out phrase ("unsubscribe", "remove me", "stop emailing me",
 //!    "please don't contact me", "Bitte nicht mehr kontaktieren", "désabonnez-moi",
 //!    "darme de baja", "afmelden", "descadastrar", …), or a sentence that is only "stop",
-//!    "unsubscribe" or their translations. Never outweighed: the law asks that a stop
+//!    "unsubscribe", "remove" or their translations, courtesy words aside ("pls remove",
+//!    "Bitte abmelden", "Unsubscribe, thanks"). The phrases go by verb families after a
+//!    stop or a negation ("stop emailing|mailing|bothering", "don't email|mail|spam me",
+//!    "don't want to receive … more|emails", "nicht mehr mailen|anschreiben", "ne me
+//!    contactez|envoyez plus", "mail|stuur me niet meer", "não quero mais receber") and
+//!    the list left ("from this list", "von dieser Liste", …); a phone call alone is not
+//!    mail ("don't call me, email me"). Never outweighed: the law asks that a stop
 //!    request be honoured however it is written, so "Not interested — remove me from your
 //!    list" and "Thanks, interesting, but please don't contact me again" are opt-outs. The
 //!    one exception is a phrase right after "don't"/"do not"/"never" ("Please don't remove
-//!    me from the process"): that is the opposite of a stop request. A false `opt_out`
+//!    me from the process"): that is the opposite of a stop request; so are a job left
+//!    ("I'd like to unsubscribe from my current job") and an old address replaced ("remove
+//!    my old address, my new one is …"), `NOT_OPT_OUT` in `reply_phrases.rs`. A false `opt_out`
 //!    costs a user's correction (R-9.9 `PATCH`); a missed one mails a person who said stop.
 //! 2. **`referral`**: a referral phrase ("the right person", "der richtige
 //!    Ansprechpartner", …), or a sentence that names someone else — a colleague/friend word
