@@ -355,6 +355,19 @@ fn near_misses_of_stop_requests_do_not_opt_out() {
         ),
         ("I don't want to receive a call, email is fine.", Other),
         (
+            "The second role from this list sounds good, let's talk.",
+            Interested,
+        ),
+        ("Por favor, não me remova da lista de candidatos.", Other),
+        (
+            "I don't want to get your hopes up: I'm not looking.",
+            NotInterested,
+        ),
+        (
+            "Ich brauche keine weiteren Informationen, ich bin interessiert.",
+            Interested,
+        ),
+        (
             "Entfernen Sie meine alte Adresse, meine neue ist max@neu.example.",
             Other,
         ),

@@ -44,8 +44,9 @@
 //!    mail ("don't call me, email me"). Never outweighed: the law asks that a stop
 //!    request be honoured however it is written, so "Not interested — remove me from your
 //!    list" and "Thanks, interesting, but please don't contact me again" are opt-outs. The
-//!    one exception is a phrase right after "don't"/"do not"/"never" ("Please don't remove
-//!    me from the process"): that is the opposite of a stop request; so are a job left
+//!    one exception is a phrase right after "don't"/"do not"/"never"/"não", a pronoun
+//!    between read through ("Please don't remove me from the process", "Não me remova da
+//!    lista de candidatos"): that is the opposite of a stop request; so are a job left
 //!    ("I'd like to unsubscribe from my current job") and an old address replaced ("remove
 //!    my old address, my new one is …"), `NOT_OPT_OUT` in `reply_phrases.rs`. A false `opt_out`
 //!    costs a user's correction (R-9.9 `PATCH`); a missed one mails a person who said stop.
@@ -235,13 +236,18 @@ pub fn reply_class_of(own: &str) -> ReplyClass {
     }
 }
 
-/// An opt-out phrase right after "don't"/"do not"/"never" ("Please don't remove me from
-/// the process") is not a stop request. Only that adjacent form: a negation further away
+/// An opt-out phrase right after "don't"/"do not"/"never"/"não" ("Please don't remove me
+/// from the process", "não me remova") is not a stop request. Only that adjacent form: a negation further away
 /// does not lift an opt-out (precedence rule 1). Nor is one where a phrase of
 /// [`phrases::NOT_OPT_OUT`] starts ("unsubscribe from my current job", "remove my old
 /// address").
 fn is_refused(sentence: &[String], start: usize) -> bool {
-    (start > 0 && phrases::REFUSALS.contains(&sentence[start - 1].as_str()))
+    // A pronoun between them is read through ("não me remova").
+    let before = match start.checked_sub(1).map(|i| sentence[i].as_str()) {
+        Some("me" | "mij" | "mich") => start - 1,
+        _ => start,
+    };
+    (before > 0 && phrases::REFUSALS.contains(&sentence[before - 1].as_str()))
         || phrases::NOT_OPT_OUT.iter().any(|p| {
             let parts: Vec<&str> = p.split(' ').collect();
             matches_at(sentence, &parts, start)

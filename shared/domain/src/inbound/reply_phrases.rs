@@ -24,15 +24,16 @@ pub(super) const OPT_OUT: &[&str] = &[
     // mail, "from/off the list"
     "stop * mailing", "stop * bothering",
     "don't|dont|never * mail|bother|spam|text me", "do not * mail|bother|spam|text me",
-    "don't|dont|never * send me * email~|mail~|messages|more|anymore|further|spam",
-    "do not * send me * email~|mail~|messages|more|anymore|further|spam",
-    "don't|dont want * receive|get * email~|mail~|messages|more|anymore|further|these|your|spam",
-    "do not want * receive|get * email~|mail~|messages|more|anymore|further|these|your|spam",
+    "don't|dont|never * send me * email~|mail~|messages|anymore|further|spam",
+    "do not * send me * email~|mail~|messages|anymore|further|spam",
+    "don't|dont want * receive * email~|mail~|messages|more|anymore|further|these|your|spam",
+    "do not want * receive * email~|mail~|messages|more|anymore|further|these|your|spam",
+    "don't|dont want * get * email~|mail~|messages|spam", "do not want * get * email~|mail~|messages|spam",
     "don't|dont wish * receive * email~|mail~|messages|more|anymore|further|these|your|spam",
     "do not wish * receive * email~|mail~|messages|more|anymore|further|these|your|spam",
-    "no longer want|wish * receive|hear|be contacted|be emailed",
+    "no longer want|wish * receive|hear", "no longer want|wish * be contacted|emailed",
     "don't|dont want * hear from you", "do not want * hear from you",
-    "rather not * receive|hear from|be contacted|be emailed", "from this|the list",
+    "rather not hear from you", "rather not be contacted|emailed|mailed",
     "from the mailing", "from this mailing", "off this|the list", "off the mailing",
     // de
     "abmeld~", "austragen", "tragen sie mich * aus", "entfernen sie mich", "entfernen sie meine",
@@ -49,9 +50,9 @@ pub(super) const OPT_OUT: &[&str] = &[
     "abbestell~", "nicht mehr * mailen|anmailen|belastigen|zuschicken|zusenden",
     "nie wieder * kontaktieren|schreiben|anschreiben|mailen",
     "keine * email~|mails|nachrichten|anfragen|angebote|newsletter mehr",
-    "keine weiteren * informationen|angebote|anfragen|kontaktaufnahme~",
-    "senden|schicken sie mir * keine|nichts", "aus dem verteiler", "aus eurem verteiler",
-    "von der liste", "aus der liste", "aus ihrer liste", "von dieser liste",
+    "keine weiteren * angebote|anfragen|kontaktaufnahme~", "senden|schicken sie mir * nichts mehr",
+    "senden|schicken sie mir * keine email~|mails|nachrichten|newsletter",
+    "aus dem verteiler", "aus eurem verteiler", "aus ihrer liste",
     // fr
     "desabonn~", "desinscri~", "retirez moi", "retirer * de votre", "retirez * de votre",
     "supprimez * mes donnees", "supprimer * mes donnees", "supprimez mes coordonnees",
@@ -66,7 +67,7 @@ pub(super) const OPT_OUT: &[&str] = &[
     "ne m' ecriv~|envoy~ plus", "n' envoy~ plus",
     "ne plus * solliciter|relancer|envoyer|ecrire|recevoir|spammer",
     "plus etre contact~|sollicit~|relance~", "plus de * mails|emails|messages|courriels|sollicitations|relances",
-    "supprimez moi", "enlevez moi", "de vos listes", "de vos fichiers", "de cette liste",
+    "supprimez moi", "enlevez moi", "de vos listes", "de vos fichiers",
     // es
     "darme de baja", "dar de baja", "dame de baja", "denme de baja", "deme de baja",
     "eliminen mis datos", "eliminar mis datos", "borrar mis datos", "borren mis", "eliminen mi",
@@ -75,7 +76,7 @@ pub(super) const OPT_OUT: &[&str] = &[
     "no quiero recibir", "no deseo recibir", "sacarme de", "sacadme de", "quitarme de",
     "quitenme de", "eliminarme de", "eliminenme de", "no mas correos", "no mas emails",
     "no mas mensajes", "de su lista", "de tu lista", "no me mand~", "de su base de datos", "cancelar * suscripcion",
-    "dar~ de baja", "dadme de baja", "doy de baja", "de esta lista", "solicit~ la baja", "pido la baja", "desuscrib~",
+    "dar~ de baja", "dadme de baja", "doy de baja", "solicit~ la baja", "pido la baja", "desuscrib~",
     "anular * suscripcion", "cancelar * subscripcion", "no me moleste|molesten|molestes",
     "quitenme|quiteme|quitadme|sacame|saquenme|borrenme|borreme|borradme|borrarme|eliminadme|elimineme de",
     "de vuestra lista", "de sus listas", "de la lista de correo",
@@ -92,7 +93,7 @@ pub(super) const OPT_OUT: &[&str] = &[
     "mail|mailt|email|emailt|contacteer|contacteert|benader|benadert|stuur|schrijf|schrijft me|mij * niet meer",
     "geen * mails|email~|berichten|nieuwsbrie~|mailtjes meer",
     "niet meer * benaderd|gemaild|gecontacteerd|ontvangen|lastiggevallen", "haal me|mij * van|uit",
-    "val me|mij * niet lastig", "van deze lijst", "uit deze lijst",
+    "val me|mij * niet lastig",
     // pt
     "descadastr~", "cancelar * inscricao", "remover * da lista", "remova~ * da", "remova me",
     "retire~ * da lista", "retirem me", "tirem me", "tire me", "nao me contat~",
@@ -107,7 +108,7 @@ pub(super) const OPT_OUT: &[&str] = &[
     "nao quero|desejo mais receber", "nao quero * ser contact~|contat~",
     "nao desejo * ser contact~|contat~", "removam|remover|remove me", "me remov~ da|de",
     "tira me", "sair da * lista", "nao me incomode|incomodem|incomodes",
-    "parar de receber", "deix~ de receber", "desta lista",
+    "parar de receber", "deix~ de receber",
 ];
 
 /// A sentence of only this word is an opt-out ("STOP").
@@ -357,4 +358,4 @@ pub(super) const ELISIONS: &[&str] = &["m'", "n'", "l'", "d'", "j'", "qu'", "s'"
 /// Right before an opt-out phrase, these make it the opposite of a stop request ("please
 /// don't remove me"); phrases that start with a negation are written whole in
 /// [`OPT_OUT`] and are not affected.
-pub(super) const REFUSALS: &[&str] = &["don't", "dont", "not", "never"];
+pub(super) const REFUSALS: &[&str] = &["don't", "dont", "not", "never", "nao"];
