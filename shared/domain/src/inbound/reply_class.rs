@@ -392,10 +392,16 @@ pub(super) fn fold(text: &str) -> String {
 /// A word of a phrase: exact, or any word starting with it when it ends in `~`; `a|b`
 /// either.
 fn word_matches(word: &str, pattern: &str) -> bool {
-    pattern.split('|').any(|alt| match alt.strip_suffix('~') {
+    let one = |alt: &str| match alt.strip_suffix('~') {
         Some(prefix) => word.starts_with(prefix),
         None => word == alt,
-    })
+    };
+    // Most words have no alternatives; this runs for every word and phrase.
+    if pattern.as_bytes().contains(&b'|') {
+        pattern.split('|').any(one)
+    } else {
+        one(pattern)
+    }
 }
 
 /// Where `phrase` starts in `sentence` (module docs: `*` skips up to two words).
