@@ -42,14 +42,12 @@ fn html_cases() -> Vec<(&'static str, String, ReplyClass, &'static str)> {
             "t23 owa",
             html_mail(
                 "RE: Hello",
-                &format!(
-                    "<html><body><div>I am interested, please call me.</div><div id=\"appendonsend\"></div>\
+                "<html><body><div>I am interested, please call me.</div><div id=\"appendonsend\"></div>\
              <hr style=\"display:inline-block;width:98%\" tabindex=\"-1\"><div id=\"divRplyFwdMsg\" dir=\"ltr\">\
              <font face=\"Calibri, sans-serif\" style=\"font-size:11pt\" color=\"#000000\"><b>From:</b> \
              Alice Recruiter &lt;alice@acme.example&gt;<br><b>Sent:</b> Tuesday, December 1, 2026 3:20 PM<br>\
              <b>To:</b> Cand<br><b>Subject:</b> Hello</font><div>&nbsp;</div></div>\
-             <div>Hi Cand, if you'd rather not hear from me, just reply unsubscribe.</div></body></html>"
-                ),
+             <div>Hi Cand, if you'd rather not hear from me, just reply unsubscribe.</div></body></html>",
             ),
             Interested,
             "I am interested, please call me.",
