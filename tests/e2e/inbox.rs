@@ -783,3 +783,49 @@ async fn the_raw_message_is_for_the_campaigns_and_the_sender_accounts_owners() {
     }
     assert_eq!(kept(), 0, "raw messages left after erasure");
 }
+
+#[tokio::test]
+async fn an_html_reply_is_classed_by_its_own_text_and_an_empty_one_by_a_stop_subject() {
+    // Issue 21 review: an HTML-only reply from Outlook on the
+    // web quotes "reply unsubscribe" below its `divRplyFwdMsg` header block;
+    // the quote neither classes the reply nor opts the candidate out, and the
+    // inbox text is only what she wrote. A reply with an empty body and the
+    // subject "Unsubscribe" is a stop request.
+    let w = World::new().await;
+    let ada = w.candidate("ada@work.example").await;
+    let bea = w.candidate("bea@work.example").await;
+    let (c1, e1) = w.campaign(0, &ada).await;
+    let (c2, e2) = w.campaign(0, &bea).await;
+    w.local.advance("PT20M").await;
+    let to = w.header(&e1, "Reply-To").await;
+    let html = format!(
+        "From: Ada <ada@work.example>\nTo: {to}\nSubject: RE: Hello\nMessage-ID: <h1@mail.example>\nDate: Tue, 1 Dec 2026 15:00:00 +0000\nMIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n<html><body><div>I am interested, please call me.</div><div id=\"appendonsend\"></div><hr style=\"display:inline-block;width:98%\"><div id=\"divRplyFwdMsg\" dir=\"ltr\"><b>From:</b> Alice &lt;alice@recruit.example&gt;<br><b>Sent:</b> Tuesday, December 1, 2026 2:20 PM<br><b>To:</b> Ada<br><b>Subject:</b> Hello</div><div>If you'd rather not hear from me, just reply unsubscribe.</div></body></html>\n"
+    );
+    assert_eq!(w.local.inbound(&html).await["kind"], "reply");
+    let to = w.header(&e2, "Reply-To").await;
+    let empty = format!(
+        "From: Bea <bea@work.example>\nTo: {to}\nSubject: Unsubscribe\nMessage-ID: <h2@mail.example>\nDate: Tue, 1 Dec 2026 15:00:00 +0000\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n"
+    );
+    assert_eq!(w.local.inbound(&empty).await["kind"], "reply");
+
+    let items = w.replies(&w.alice, "").await;
+    let of = |cand: &str| {
+        items
+            .iter()
+            .find(|r| r["candidate_id"] == cand)
+            .unwrap()
+            .clone()
+    };
+    let r = of(&ada);
+    assert_eq!(r["class"], "interested", "{r}");
+    assert_eq!(r["text"], "I am interested, please call me.");
+    assert_eq!(w.status(&c1, &e1).await, "replied");
+    assert_eq!(w.address_status(&ada, "ada@work.example").await, "valid");
+    let r = of(&bea);
+    assert_eq!(r["class"], "opt_out", "{r}");
+    assert_eq!(w.status(&c2, &e2).await, "replied");
+    assert_eq!(
+        w.address_status(&bea, "bea@work.example").await,
+        "suppressed"
+    );
+}

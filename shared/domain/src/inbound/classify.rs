@@ -10,7 +10,7 @@ use crate::EmailAddress;
 use super::mime::Headers;
 
 /// A subject that begins like a person's reply or forward: never a machine's subject.
-fn is_reply_subject(subject_lc: &str) -> bool {
+pub(super) fn is_reply_subject(subject_lc: &str) -> bool {
     const PREFIXES: &[&str] = &[
         "re:", "re :", "aw:", "antw:", "antwort:", "sv:", "vs:", "r:", "rif:", "rv:", "ref:",
         "réf:", "wg:", "fw:", "fwd:", "tr:", "enc:", "odp:",

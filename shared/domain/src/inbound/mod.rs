@@ -89,6 +89,7 @@ mod bounce;
 mod classify;
 mod cue;
 mod dsn;
+mod html_reply;
 mod limits;
 mod mime;
 mod quoted;

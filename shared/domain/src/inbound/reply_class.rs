@@ -4,7 +4,10 @@
 //! Entry points for the app layer: [`classify_raw_reply`] (the raw message, as
 //! `parse_inbound` gets it) and [`classify_reply`] (bodies already taken apart).
 //! [`classify_reply`] takes a reply's `text/plain` body (or, when it has none, its HTML
-//! body, read with [`crate::render::html_to_text`]) and returns the reply's own text —
+//! body, read by `html_reply.rs`: quote containers such as `<blockquote>`, Gmail's
+//! `gmail_quote` and Yahoo's `yahoo_quoted` left out, Outlook on the web's
+//! `appendonsend`/`divRplyFwdMsg` cut, one line per block element) and returns the
+//! reply's own text —
 //! quoted history cut off (`quoted.rs`, the forms Gmail, Outlook, Apple Mail and
 //! Thunderbird write in English, German, French, Spanish, Dutch and Portuguese), then the
 //! signature (`signature.rs`) — and its [`ReplyClass`], read from that text alone: an
@@ -20,15 +23,32 @@
 //! matched word by word inside one sentence (`*` in a phrase skips up to two words, a
 //! trailing `~` matches any ending).
 //!
+//! # The subject
+//! Only when the own text is empty (an empty body, a signature alone, only quoted
+//! history): a subject without a reply or forward prefix ("Re:", "AW:", "RE :", "Fwd:",
+//! …) that is a stop request by rule 1 ("unsubscribe", "Remove me", "Abmelden",
+//! "Darse de baja") makes the reply `opt_out`; any other subject leaves it `other`. A
+//! "Re: <original subject>" never classes anything, and a subject never outweighs the
+//! own text. Only [`classify_raw_reply`] sees the subject.
+//!
 //! # Precedence, first that applies wins
 //! 1. **`opt_out`**: any opt-out phrase ("unsubscribe", "remove me", "stop emailing me",
 //!    "please don't contact me", "Bitte nicht mehr kontaktieren", "désabonnez-moi",
 //!    "darme de baja", "afmelden", "descadastrar", …), or a sentence that is only "stop",
-//!    "unsubscribe" or their translations. Never outweighed: the law asks that a stop
+//!    "unsubscribe", "remove" or their translations, courtesy words aside ("pls remove",
+//!    "Bitte abmelden", "Unsubscribe, thanks"). The phrases go by verb families after a
+//!    stop or a negation ("stop emailing|mailing|bothering", "don't email|mail|spam me",
+//!    "don't want to receive … more|emails", "nicht mehr mailen|anschreiben", "ne me
+//!    contactez|envoyez plus", "mail|stuur me niet meer", "não quero mais receber") and
+//!    the list left ("from this list", "von dieser Liste", …); a phone call alone is not
+//!    mail ("don't call me, email me"). Never outweighed: the law asks that a stop
 //!    request be honoured however it is written, so "Not interested — remove me from your
 //!    list" and "Thanks, interesting, but please don't contact me again" are opt-outs. The
-//!    one exception is a phrase right after "don't"/"do not"/"never" ("Please don't remove
-//!    me from the process"): that is the opposite of a stop request. A false `opt_out`
+//!    one exception is a phrase right after "don't"/"do not"/"never"/"não", a pronoun
+//!    between read through ("Please don't remove me from the process", "Não me remova da
+//!    lista de candidatos"): that is the opposite of a stop request; so are a job left
+//!    ("I'd like to unsubscribe from my current job") and an old address replaced ("remove
+//!    my old address, my new one is …"), `NOT_OPT_OUT` in `reply_phrases.rs`. A false `opt_out`
 //!    costs a user's correction (R-9.9 `PATCH`); a missed one mails a person who said stop.
 //! 2. **`referral`**: a referral phrase ("the right person", "der richtige
 //!    Ansprechpartner", …), or a sentence that names someone else — a colleague/friend word
@@ -66,11 +86,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::html_reply::{html_reply_text, reply_body_text};
 use super::mime::clip;
 use super::quoted::own_text;
 use super::reply_phrases as phrases;
 use super::signature::strip_signature;
-use crate::render::html_to_text;
 
 /// A reply's class (R-9.9), in its API spelling (`interested`, `not_interested`,
 /// `opt_out`, `referral`, `other`).
@@ -130,7 +150,7 @@ const MAX_CLASSIFIED_BYTES: usize = 16 * 1024;
 pub fn classify_reply(text_plain: Option<&str>, html: Option<&str>) -> ClassifiedReply {
     let body = match (text_plain, html) {
         (Some(plain), _) if !plain.trim().is_empty() => plain.replace("\r\n", "\n"),
-        (_, Some(html)) => html_to_text(clip(html, 4 * MAX_BODY_BYTES)),
+        (_, Some(html)) => html_reply_text(clip(html, 4 * MAX_BODY_BYTES)),
         _ => String::new(),
     };
     let text = reply_own_text(&body);
@@ -145,10 +165,25 @@ pub fn classify_reply(text_plain: Option<&str>, html: Option<&str>) -> Classifie
 /// have no class); the same limits apply (R-9.6).
 pub fn classify_raw_reply(raw: &[u8]) -> Result<ClassifiedReply, super::InboundError> {
     let message = super::read_message(raw)?;
-    Ok(classify_reply(
-        Some(&super::mime::body_text(&message)),
-        None,
-    ))
+    let mut reply = classify_reply(Some(&reply_body_text(&message)), None);
+    if reply.text.trim().is_empty() {
+        reply.class = subject_class(message.subject().unwrap_or_default());
+    }
+    Ok(reply)
+}
+
+/// The class of a reply whose own text is empty, from its subject (module docs, "The
+/// subject"): `opt_out` when a subject without a reply or forward prefix holds an
+/// opt-out ("unsubscribe", "Remove me", "Abmelden"), else `other`.
+fn subject_class(subject: &str) -> ReplyClass {
+    let lower = subject.trim().to_lowercase().replace('\u{a0}', " ");
+    if super::classify::is_reply_subject(&lower) {
+        return ReplyClass::Other;
+    }
+    match reply_class_of(subject) {
+        ReplyClass::OptOut => ReplyClass::OptOut,
+        _ => ReplyClass::Other,
+    }
 }
 
 /// A reply's own text: quoted history, then the signature, cut off.
@@ -201,16 +236,30 @@ pub fn reply_class_of(own: &str) -> ReplyClass {
     }
 }
 
-/// An opt-out phrase right after "don't"/"do not"/"never" ("Please don't remove me from
-/// the process") is not a stop request. Only that adjacent form: a negation further away
-/// does not lift an opt-out (precedence rule 1).
+/// An opt-out phrase right after "don't"/"do not"/"never"/"não" ("Please don't remove me
+/// from the process", "não me remova") is not a stop request. Only that adjacent form: a negation further away
+/// does not lift an opt-out (precedence rule 1). Nor is one where a phrase of
+/// [`phrases::NOT_OPT_OUT`] starts ("unsubscribe from my current job", "remove my old
+/// address").
 fn is_refused(sentence: &[String], start: usize) -> bool {
-    start > 0 && phrases::REFUSALS.contains(&sentence[start - 1].as_str())
+    // A pronoun between them is read through ("não me remova").
+    let before = match start.checked_sub(1).map(|i| sentence[i].as_str()) {
+        Some("me" | "mij" | "mich") => start - 1,
+        _ => start,
+    };
+    (before > 0 && phrases::REFUSALS.contains(&sentence[before - 1].as_str()))
+        || phrases::NOT_OPT_OUT.iter().any(|p| {
+            let parts: Vec<&str> = p.split(' ').collect();
+            matches_at(sentence, &parts, start)
+        })
 }
 
-/// A sentence whose only word is one of `words` ("STOP", "Unsubscribe.", "Sure!").
+/// A sentence whose only word is one of `words` ("STOP", "Unsubscribe.", "Sure!"),
+/// courtesy words aside ("pls remove", "Bitte abmelden").
 fn is_sole(sentence: &[String], words: &[&str]) -> bool {
-    let mut found = sentence.iter().filter(|w| w.as_str() != ",");
+    let mut found = sentence
+        .iter()
+        .filter(|w| w.as_str() != "," && !phrases::COURTESY.contains(&w.as_str()));
     matches!((found.next(), found.next()), (Some(w), None) if words.contains(&w.as_str()))
 }
 
@@ -340,11 +389,18 @@ pub(super) fn fold(text: &str) -> String {
     out
 }
 
-/// A word of a phrase: exact, or any word starting with it when it ends in `~`.
+/// A word of a phrase: exact, or any word starting with it when it ends in `~`; `a|b`
+/// either.
 fn word_matches(word: &str, pattern: &str) -> bool {
-    match pattern.strip_suffix('~') {
+    let one = |alt: &str| match alt.strip_suffix('~') {
         Some(prefix) => word.starts_with(prefix),
-        None => word == pattern,
+        None => word == alt,
+    };
+    // Most words have no alternatives; this runs for every word and phrase.
+    if pattern.as_bytes().contains(&b'|') {
+        pattern.split('|').any(one)
+    } else {
+        one(pattern)
     }
 }
 

@@ -2,7 +2,8 @@
 //! `reply_class.rs`), in English, German, French, Spanish, Dutch and Portuguese. All are
 //! written lower case with accents folded (`é`→`e`, `ß`→`ss`, `ã`→`a`), hyphens and
 //! French elisions split (`retirez moi`, `m' interesse`), `,` for a comma; `*` skips up to
-//! two words; a trailing `~` matches any ending.
+//! two words; a trailing `~` matches any ending; `a|b` matches either word (a verb family,
+//! "don't|dont"), each with its own `~`.
 
 /// Asks not to be contacted (rule 1). Never negated.
 #[rustfmt::skip]
@@ -19,6 +20,21 @@ pub(super) const OPT_OUT: &[&str] = &[
     "never email me", "off your list", "off your mailing", "from your list",
     "from your mailing", "from your database", "lose my", "not to email me", "cease~",
     "further communication~", "do not consent", "don't consent",
+    // en, issue 21 review: verb families after "stop"/"don't", a negated wish to receive
+    // mail, "from/off the list"
+    "stop * mailing", "stop * bothering",
+    "don't|dont|never * mail|bother|spam|text me", "do not * mail|bother|spam|text me",
+    "don't|dont|never * send me * email~|mail~|messages|anymore|further|spam",
+    "do not * send me * email~|mail~|messages|anymore|further|spam",
+    "don't|dont want * receive * email~|mail~|messages|more|anymore|further|these|your|spam",
+    "do not want * receive * email~|mail~|messages|more|anymore|further|these|your|spam",
+    "don't|dont want * get * email~|mail~|messages|spam", "do not want * get * email~|mail~|messages|spam",
+    "don't|dont wish * receive * email~|mail~|messages|more|anymore|further|these|your|spam",
+    "do not wish * receive * email~|mail~|messages|more|anymore|further|these|your|spam",
+    "no longer want|wish * receive|hear", "no longer want|wish * be contacted|emailed",
+    "don't|dont want * hear from you", "do not want * hear from you",
+    "rather not hear from you", "rather not be contacted|emailed|mailed",
+    "from the mailing", "from this mailing", "off this|the list", "off the mailing",
     // de
     "abmeld~", "austragen", "tragen sie mich * aus", "entfernen sie mich", "entfernen sie meine",
     "nicht mehr * kontaktieren", "nicht mehr * anschreiben", "nicht mehr * schreiben",
@@ -31,6 +47,12 @@ pub(super) const OPT_OUT: &[&str] = &[
     "nicht wieder * kontaktieren", "widerspreche", "nehmen sie mich * aus", "streichen sie mich",
     "auf , mir * zu schreiben", "auf mir * zu schreiben", "auf , mich * zu kontaktieren",
     "auf mich * zu kontaktieren", "aufhoren",
+    "abbestell~", "nicht mehr * mailen|anmailen|belastigen|zuschicken|zusenden",
+    "nie wieder * kontaktieren|schreiben|anschreiben|mailen",
+    "keine * email~|mails|nachrichten|anfragen|angebote|newsletter mehr",
+    "keine weiteren * angebote|anfragen|kontaktaufnahme~", "senden|schicken sie mir * nichts mehr",
+    "senden|schicken sie mir * keine email~|mails|nachrichten|newsletter",
+    "aus dem verteiler", "aus eurem verteiler", "aus ihrer liste",
     // fr
     "desabonn~", "desinscri~", "retirez moi", "retirer * de votre", "retirez * de votre",
     "supprimez * mes donnees", "supprimer * mes donnees", "supprimez mes coordonnees",
@@ -41,6 +63,11 @@ pub(super) const OPT_OUT: &[&str] = &[
     "oubliez moi", "de votre base", "de votre fichier", "de votre liste", "plus recevoir",
     "supprimer mon adresse", "supprimez mon adresse", "supprimer mon email",
     "supprimez mon email",
+    "ne me contact~|ecriv~|envoy~|sollicit~|relanc~|mail~|spamm~|derang~ plus",
+    "ne m' ecriv~|envoy~ plus", "n' envoy~ plus",
+    "ne plus * solliciter|relancer|envoyer|ecrire|recevoir|spammer",
+    "plus etre contact~|sollicit~|relance~", "plus de * mails|emails|messages|courriels|sollicitations|relances",
+    "supprimez moi", "enlevez moi", "de vos listes", "de vos fichiers",
     // es
     "darme de baja", "dar de baja", "dame de baja", "denme de baja", "deme de baja",
     "eliminen mis datos", "eliminar mis datos", "borrar mis datos", "borren mis", "eliminen mi",
@@ -49,6 +76,10 @@ pub(super) const OPT_OUT: &[&str] = &[
     "no quiero recibir", "no deseo recibir", "sacarme de", "sacadme de", "quitarme de",
     "quitenme de", "eliminarme de", "eliminenme de", "no mas correos", "no mas emails",
     "no mas mensajes", "de su lista", "de tu lista", "no me mand~", "de su base de datos", "cancelar * suscripcion",
+    "dar~ de baja", "dadme de baja", "doy de baja", "solicit~ la baja", "pido la baja", "desuscrib~",
+    "anular * suscripcion", "cancelar * subscripcion", "no me moleste|molesten|molestes",
+    "quitenme|quiteme|quitadme|sacame|saquenme|borrenme|borreme|borradme|borrarme|eliminadme|elimineme de",
+    "de vuestra lista", "de sus listas", "de la lista de correo",
     // nl
     "afmeld~", "uitschrijv~", "schrijf me uit", "schrijf mij uit", "verwijder mij",
     "verwijder me", "verwijder mijn", "verwijderen uit", "verwijderen van", "verwijdert u mij",
@@ -59,6 +90,10 @@ pub(super) const OPT_OUT: &[&str] = &[
     "van uw lijst", "van je lijst", "uit uw database", "neem geen contact",
     "neemt u geen contact", "laat me met rust", "laat mij met rust", "van uw mailinglijst",
     "van je mailinglijst", "van jullie mailinglijst", "lijst halen", "lijst verwijderen",
+    "mail|mailt|email|emailt|contacteer|contacteert|benader|benadert|stuur|schrijf|schrijft me|mij * niet meer",
+    "geen * mails|email~|berichten|nieuwsbrie~|mailtjes meer",
+    "niet meer * benaderd|gemaild|gecontacteerd|ontvangen|lastiggevallen", "haal me|mij * van|uit",
+    "val me|mij * niet lastig",
     // pt
     "descadastr~", "cancelar * inscricao", "remover * da lista", "remova~ * da", "remova me",
     "retire~ * da lista", "retirem me", "tirem me", "tire me", "nao me contat~",
@@ -69,6 +104,11 @@ pub(super) const OPT_OUT: &[&str] = &[
     "da vossa lista", "da sua lista", "da vossa base", "da sua base", "nao me escrev~",
     "chega de emails", "deix~ de * contact~", "deix~ de * contat~", "deix~ de me * enviar",
     "deix~ de me escrever", "nao autorizo", "nao me mand~",
+    "cancelar * subscricao|assinatura", "anular * subscricao|inscricao", "desinscrev~",
+    "nao quero|desejo mais receber", "nao quero * ser contact~|contat~",
+    "nao desejo * ser contact~|contat~", "removam|remover|remove me", "me remov~ da|de",
+    "tira me", "sair da * lista", "nao me incomode|incomodem|incomodes",
+    "parar de receber", "deix~ de receber",
 ];
 
 /// A sentence of only this word is an opt-out ("STOP").
@@ -76,6 +116,28 @@ pub(super) const OPT_OUT: &[&str] = &[
 pub(super) const SOLE_STOP: &[&str] = &[
     "stop", "unsubscribe", "remove", "abmelden", "austragen", "stopp", "desabonner",
     "desinscrire", "baja", "afmelden", "uitschrijven", "descadastrar", "parar",
+    "abbestellen", "unsub", "optout", "desinscription", "desabonnement", "desuscribir",
+    "stoppen", "descadastre",
+];
+
+/// Courtesy words a sole stop or yes may carry and still be alone ("pls remove",
+/// "Bitte abmelden", "Unsubscribe, thanks", "Sure, thank you").
+#[rustfmt::skip]
+pub(super) const COURTESY: &[&str] = &[
+    "please", "pls", "plz", "kindly", "thanks", "thank", "you", "thx", "now", "asap",
+    "bitte", "danke", "merci", "svp", "s'il", "vous", "plait", "por", "favor", "gracias",
+    "alstublieft", "aub", "bedankt", "obrigado", "obrigada",
+];
+
+/// At the start of an opt-out phrase, these make it something else (rule 1): a job left
+/// ("unsubscribe from my current job") or an old address replaced ("remove my old
+/// address, use this one").
+#[rustfmt::skip]
+pub(super) const NOT_OPT_OUT: &[&str] = &[
+    "unsubscrib~ from my",
+    "remove my old|previous|former|outdated|work|other|second|first",
+    "entfernen sie meine alte~|fruhere~|bisherige~", "verwijder mijn oude|vorige",
+    "eliminen mi antigu~|anterior",
 ];
 
 /// Points to someone else on its own (rule 2).
@@ -296,4 +358,4 @@ pub(super) const ELISIONS: &[&str] = &["m'", "n'", "l'", "d'", "j'", "qu'", "s'"
 /// Right before an opt-out phrase, these make it the opposite of a stop request ("please
 /// don't remove me"); phrases that start with a negation are written whole in
 /// [`OPT_OUT`] and are not affected.
-pub(super) const REFUSALS: &[&str] = &["don't", "dont", "not", "never"];
+pub(super) const REFUSALS: &[&str] = &["don't", "dont", "not", "never", "nao"];

@@ -14,6 +14,9 @@ pub fn html_to_text(html: &str) -> String {
     // The href of the open <a> and where its text starts in `out`.
     let mut link: Option<(String, usize)> = None;
     let mut rest = html;
+    // Once a '<' finds no '>' after it, no tag can follow: the rest is text (linear time
+    // for hostile input such as "<a<a<a…").
+    let mut tags_left = true;
     while !rest.is_empty() {
         if let Some(after) = rest.strip_prefix("<!--") {
             rest = after.find("-->").map_or("", |end| &after[end + 3..]);
@@ -22,7 +25,13 @@ pub fn html_to_text(html: &str) -> String {
         // As in browsers, '<' opens a tag only before a letter, '/' or '!'.
         let opens_tag = rest.starts_with('<')
             && rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!');
-        if opens_tag && let Some(end) = rest.find('>') {
+        let tag_end = if opens_tag && tags_left {
+            rest.find('>')
+        } else {
+            None
+        };
+        tags_left &= !opens_tag || tag_end.is_some();
+        if let Some(end) = tag_end {
             let tag = Tag::parse(&rest[1..end]);
             rest = &rest[end + 1..];
             match tag.name.as_str() {
