@@ -470,3 +470,152 @@ async fn ten_thousand_rows_with_one_percent_bad_import_the_rest_and_report_exact
     let v = t.import(&csv, &[]).await;
     assert_eq!(counts(&v), (0, 0, 9_900, 100));
 }
+
+#[tokio::test]
+async fn a_quote_never_closed_is_an_error_of_its_row_and_imports_nothing_it_swallowed() {
+    // R-3.7, issue 21 (review t37): the csv crate read the rest of the file
+    // into row 1's last name and answered `created 1, errors []`.
+    let t = Importer::new().await;
+    let csv = "First Name,Last Name,Email\nAda,\"Lovelace,ada@x.example\n\
+               Grace,Hopper,grace@x.example\nAlan,Turing,alan@x.example\n";
+    let v = t.import(csv, &[]).await;
+    assert_eq!(counts(&v), (0, 0, 0, 1), "{v}");
+    assert_eq!(v["errors"][0]["row"], 1, "{v}");
+    assert_eq!(v["errors"][0]["field"], "row", "{v}");
+    let message = v["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("never closed") && message.contains("not imported"),
+        "{message}"
+    );
+    assert!(
+        t.candidates().await.is_empty(),
+        "no swallowed text imported"
+    );
+}
+
+#[tokio::test]
+async fn ats_email_columns_and_an_excel_sep_line_are_understood() {
+    // R-3.7, issue 21 (review t31): Greenhouse "Email Addresses" and
+    // Recruitee "Emails" were ignored (a candidate without an address, no
+    // error); Excel's `sep=;` first line answered 422.
+    let t = Importer::new().await;
+    let greenhouse = "\"Candidate ID\",\"First Name\",\"Last Name\",\"Current Company\",\"Current Title\",\"Email Addresses\",\"Phone Numbers\"\n\
+                      1,Ada,L,Engines,CTO,ada@gh.example,1\n";
+    let v = t.import(greenhouse, &[]).await;
+    assert_eq!(counts(&v), (1, 0, 0, 0), "{v}");
+    assert_eq!(t.by_address("ada@gh.example").await.len(), 1);
+    let recruitee = "Name,Emails,Phones,Source\nGrace Hopper,grace@rt.example,1,x\n";
+    let v = t.import(recruitee, &[]).await;
+    assert_eq!(counts(&v), (1, 0, 0, 0), "{v}");
+    let grace = &t.by_address("grace@rt.example").await[0];
+    assert_eq!(
+        (&grace["first_name"], &grace["last_name"]),
+        (&json!("Grace"), &json!("Hopper"))
+    );
+    let excel = "sep=;\r\nFirst Name;Last Name;Email\r\nAlan;Turing;alan@xl.example\r\n";
+    let v = t.import(excel, &[]).await;
+    assert_eq!(counts(&v), (1, 0, 0, 0), "{v}");
+    assert_eq!(
+        t.by_address("alan@xl.example").await[0]["last_name"],
+        "Turing"
+    );
+}
+
+#[tokio::test]
+async fn a_form_part_given_twice_is_422_naming_it() {
+    // Issue 21 (review t43): two `file` parts silently imported the last.
+    let t = Importer::new().await;
+    let (status, body) = t
+        .import_with(
+            &[
+                ("file", b"First Name,Email\nA,a@x.example\n"),
+                ("file", b"First Name,Email\nB,b@x.example\n"),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "file", "{body}");
+    assert!(t.candidates().await.is_empty());
+}
+
+#[tokio::test]
+async fn one_address_cap_holds_for_manual_addresses_and_update_imports() {
+    // R-3.1, R-3.3, R-3.7, issue 21 (review t25, t26): a candidate has at
+    // most 20 addresses as its user sees it (its own and that user's manual
+    // ones). A 21st manual address was accepted, and an update import grew a
+    // candidate to 40 and then dropped the rest silently (`skipped`).
+    let t = Importer::new().await;
+    let addresses = |tag: &str, n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|i| json!({"address": format!("{tag}{i}@cap.example"), "type": "other"}))
+            .collect()
+    };
+    let full = t
+        .api
+        .post(
+            "/v1/candidates",
+            json!({"first_name": "Bea", "last_name": "X", "emails": addresses("b", 20)}),
+        )
+        .await;
+    let full = full["id"].as_str().unwrap().to_owned();
+    let (status, body) = t
+        .api
+        .call(
+            "POST",
+            &format!("/v1/candidates/{full}/emails"),
+            Some(json!({"address": "manual@cap.example", "type": "personal"})),
+        )
+        .await;
+    assert_eq!(status, 422, "a 21st address: {body}");
+    assert_eq!(body["errors"][0]["field"], "address", "{body}");
+    // Bob's manual addresses never count against Alice (R-3.3: unseen).
+    let nineteen = t
+        .api
+        .post(
+            "/v1/candidates",
+            json!({"first_name": "Cy", "last_name": "X", "emails": addresses("c", 19)}),
+        )
+        .await;
+    let nineteen = nineteen["id"].as_str().unwrap().to_owned();
+    let bob = t.local.as_user("acme", "bob");
+    bob.post(
+        &format!("/v1/candidates/{nineteen}/emails"),
+        json!({"address": "bobs@cap.example", "type": "work"}),
+    )
+    .await;
+    t.api
+        .post(
+            &format!("/v1/candidates/{nineteen}/emails"),
+            json!({"address": "alices@cap.example", "type": "work"}),
+        )
+        .await;
+    // An update import: the first row fills the cap, the second would pass it.
+    let row = |tag: &str| {
+        let mut cell = vec!["seed@cap.example".to_owned()];
+        cell.extend((0..19).map(|i| format!("{tag}{i}@cap.example")));
+        format!("Dee,\"{}\"", cell.join(" "))
+    };
+    t.api
+        .post(
+            "/v1/candidates",
+            json!({"first_name": "Dee", "last_name": "X",
+                   "emails": [{"address": "seed@cap.example", "type": "other"}]}),
+        )
+        .await;
+    let csv = format!("First Name,Email\n{}\n{}\n", row("n"), row("m"));
+    let v = t.import(&csv, &[("on_duplicate", "update")]).await;
+    assert_eq!(counts(&v), (0, 1, 0, 1), "{v}");
+    assert_eq!(v["errors"][0]["row"], 2, "{v}");
+    assert_eq!(v["errors"][0]["field"], "email:other", "{v}");
+    assert!(
+        v["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 20"),
+        "{v}"
+    );
+    let dee = &t.by_address("seed@cap.example").await[0];
+    assert_eq!(emails(dee).len(), 20, "{dee}");
+    assert!(t.by_address("m0@cap.example").await.is_empty());
+}

@@ -407,6 +407,15 @@ async fn the_inbox_lists_newest_first_by_filter_and_marks_read() {
         only(w.replies(&w.bob, "?unread=true").await),
         vec![ids[0], ids[1]]
     );
+    // Issue 21 (review t21): `unread=false` listed every reply.
+    assert_eq!(only(w.replies(&w.bob, "?unread=false").await), vec![ids[2]]);
+    assert_eq!(
+        only(
+            w.replies(&w.bob, &format!("?unread=false&campaign_id={c2}"))
+                .await
+        ),
+        Vec::<String>::new()
+    );
 
     let (status, body) = w
         .patch(&w.alice, ids[1], json!({"class": "interested"}))
@@ -828,4 +837,119 @@ async fn an_html_reply_is_classed_by_its_own_text_and_an_empty_one_by_a_stop_sub
         w.address_status(&bea, "bea@work.example").await,
         "suppressed"
     );
+}
+
+#[tokio::test]
+async fn an_answer_to_a_reply_from_a_suppressed_address_is_refused_and_sends_nothing() {
+    // R-12.2, R-9.5, R-3.5, issue 21 (review t33): Ada's address asked not
+    // to be mailed; a reply on Bea's thread came from it. The answer goes to
+    // the address the reply came from, so it is refused (422), never sent
+    // to Bea's other address instead.
+    let w = World::new().await;
+    let ada = w.candidate("ada@work.example").await;
+    let bea = w
+        .alice
+        .post(
+            "/v1/candidates",
+            json!({"first_name": "Bea", "last_name": "L",
+                   "emails": [{"address": "bea@work.example", "type": "work"}]}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, e1) = w.campaign(0, &ada).await;
+    let (_, e2) = w.campaign(0, &bea).await;
+    w.local.advance("PT20M").await;
+    let to1 = w.header(&e1, "Reply-To").await;
+    let to2 = w.header(&e2, "Reply-To").await;
+    w.local
+        .inbound(&reply(11, &to1, "ada@work.example", STOP))
+        .await;
+    assert_eq!(
+        w.address_status(&ada, "ada@work.example").await,
+        "suppressed"
+    );
+    w.local
+        .inbound(&reply(
+            12,
+            &to2,
+            "ada@work.example",
+            "Bea is keen, let's talk.",
+        ))
+        .await;
+    let id = w
+        .replies(&w.alice, "")
+        .await
+        .into_iter()
+        .find(|r| r["candidate_id"] == bea.as_str())
+        .expect("Bea's thread has the reply")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sent_before = w.local.outbox().await.len();
+    let (status, body) = w
+        .alice
+        .call(
+            "POST",
+            &format!("/v1/candidates/{bea}/messages"),
+            Some(json!({"in_reply_to": id, "body": "<p>Great</p>"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "in_reply_to", "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("asked not to be mailed"),
+        "{body}"
+    );
+    assert_eq!(w.local.outbox().await.len(), sent_before, "nothing sent");
+}
+
+#[tokio::test]
+async fn answering_after_the_sender_account_was_removed_is_409_even_for_its_owner() {
+    // R-12.2, §13, issue 21 (review t11): the answer goes only from the
+    // replied sender account; once it is removed the owner got 403 "only its
+    // owner and its delegates may…". A state conflict, said as such.
+    let w = World::new().await;
+    let cand = w.candidate("ada@work.example").await;
+    let (_, e1) = w.campaign(0, &cand).await;
+    w.local.advance("PT20M").await;
+    let to = w.header(&e1, "Reply-To").await;
+    w.local
+        .inbound(&reply(13, &to, "ada@work.example", "Tell me more."))
+        .await;
+    let id = w.replies(&w.alice, "").await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (status, _) = w
+        .alice
+        .call(
+            "DELETE",
+            &format!("/v1/email-accounts/{}", w.accounts[0]),
+            None,
+        )
+        .await;
+    assert!(status < 300, "removed: {status}");
+    let sent_before = w.local.outbox().await.len();
+    let (status, body) = w
+        .alice
+        .call(
+            "POST",
+            &format!("/v1/candidates/{cand}/messages"),
+            Some(json!({"in_reply_to": id, "body": "<p>Thursday?</p>"})),
+        )
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no longer exists"),
+        "{body}"
+    );
+    assert_eq!(w.local.outbox().await.len(), sent_before, "nothing sent");
 }

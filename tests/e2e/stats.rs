@@ -441,3 +441,65 @@ async fn only_a_reply_that_stopped_the_sequence_counts_and_every_complaint_does(
             .starts_with("application/json")
     );
 }
+
+#[tokio::test]
+async fn a_csv_cell_a_spreadsheet_would_run_as_a_formula_is_written_as_text() {
+    // issue 21 (review t48): a user id may be `+2+3`; as the
+    // key of `group_by=user` it was written as is, which a spreadsheet runs
+    // as a formula. It gets a leading `'` (OWASP CSV injection).
+    let local = Local::spawn(START).await;
+    let odd = local.as_user("acme", "+2+3");
+    odd.call(
+        "PUT",
+        "/v1/me",
+        Some(json!({"display_name": "Odd", "timezone": "UTC"})),
+    )
+    .await;
+    let account = odd
+        .post(
+            "/v1/email-accounts",
+            json!({"address": "odd@recruit.example", "display_name": "Odd"}),
+        )
+        .await;
+    let project = odd.post("/v1/projects", json!({"name": "P"})).await;
+    let cand = odd
+        .post(
+            "/v1/candidates",
+            json!({"first_name": "Ada", "last_name": "L",
+                   "emails": [{"address": "ada@x.example", "type": "work"}]}),
+        )
+        .await;
+    let c = odd
+        .post(
+            &format!("/v1/projects/{}/campaigns", project["id"].as_str().unwrap()),
+            json!({"name": "C", "sender_account_id": account["id"],
+                   "when_to_send": {"mode": "when_started"},
+                   "steps": [{"subject": "Hello", "body": "<p>Hi</p>"}]}),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap();
+    odd.post(
+        &format!("/v1/campaigns/{id}/enrollments"),
+        json!({"candidate_ids": [cand["id"]]}),
+    )
+    .await;
+    odd.post(&format!("/v1/campaigns/{id}/start"), json!({}))
+        .await;
+    local.advance("PT20M").await;
+    let (status, _, body) = local
+        .as_user("acme", "alice")
+        .call_with(
+            "GET",
+            &format!("/v1/stats?group_by=user&{DAY}"),
+            &[("accept", "text/csv")],
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let csv = body.as_str().expect("a CSV body").to_owned();
+    let line = csv
+        .lines()
+        .find(|l| l.contains("+2+3"))
+        .unwrap_or_else(|| panic!("the user's line: {csv}"));
+    assert!(line.starts_with("'+2+3,1,"), "{csv}");
+}

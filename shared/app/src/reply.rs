@@ -90,8 +90,8 @@ pub struct ReplyFilter {
     pub project_id: Option<String>,
     pub campaign_id: Option<CampaignId>,
     pub class: Option<ReplyClass>,
-    /// Only unread replies.
-    pub unread: bool,
+    /// `Some(true)`: only unread replies; `Some(false)`: only read ones.
+    pub unread: Option<bool>,
 }
 
 impl ReplyFilter {
@@ -105,7 +105,7 @@ impl ReplyFilter {
                 .as_ref()
                 .is_none_or(|c| *c == reply.campaign_id)
             && self.class.is_none_or(|k| reply.class == Some(k))
-            && (!self.unread || reply.unread())
+            && self.unread.is_none_or(|u| u == reply.unread())
     }
 }
 

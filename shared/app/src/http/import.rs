@@ -100,7 +100,10 @@ async fn import_candidates(State(s): Svc, who: Identity, form: Form) -> ApiResul
     ok(import_view(done, campaign_id))
 }
 
-fn import_view(done: Imported, campaign_id: Option<String>) -> ImportView {
+fn import_view(mut done: Imported, campaign_id: Option<String>) -> ImportView {
+    // In row order: an update beyond the address cap is found after the
+    // file's own errors (a stable sort keeps a row's errors in order).
+    done.errors.sort_by_key(|e| e.row);
     ImportView {
         created: done.created,
         updated: done.updated,
@@ -156,8 +159,17 @@ impl axum::extract::FromRequest<Arc<Service>> for Form {
             ..ImportInput::default()
         };
         let mut file = None;
+        let mut seen = std::collections::HashSet::new();
         while let Some(part) = form.next_field().await.map_err(part_error)? {
             let name = part.name().unwrap_or_default().to_owned();
+            // A part given twice (two files) is ambiguous: never one of them
+            // silently.
+            if !seen.insert(name.clone()) {
+                return Err(Error::invalid(
+                    &name,
+                    "given more than once; the form takes one of each part",
+                ));
+            }
             let bytes = part.bytes().await.map_err(part_error)?;
             match name.as_str() {
                 "file" => file = Some(bytes.to_vec()),

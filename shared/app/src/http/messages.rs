@@ -66,6 +66,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
         (status = 201, description = "The message: `sent`, `queued` (AWS) or `scheduled` (daily limit)", body = MessageView),
         (status = 402, description = "The candidate is not revealed and no credit is left", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "An answer (`in_reply_to`) by a caller who may not send from the sender account of the enrollment or message replied to (R-12.2, R-2.4)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "An answer (`in_reply_to`) whose replied sender account was removed: nothing can be sent from it (R-12.2)", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 async fn send_message(

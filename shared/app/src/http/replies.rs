@@ -19,7 +19,7 @@ struct ReplyQuery {
     /// One class: `interested`, `not_interested`, `opt_out`, `referral`, `other`.
     #[serde(default)]
     class: Option<String>,
-    /// `true`: only replies no user marked read.
+    /// `true`: only replies no user marked read; `false`: only read ones.
     #[serde(default)]
     unread: Option<bool>,
     /// Items per page (default 50); values outside 1 to 100 are clamped.
@@ -179,7 +179,7 @@ async fn list_replies(State(s): Svc, who: Identity, Params(q): Params<ReplyQuery
             .as_deref()
             .map(|c| class_named(c, "class"))
             .transpose()?,
-        unread: q.unread.unwrap_or(false),
+        unread: q.unread,
     };
     let found = s.returns().replies(&who, &filter, &page).await?;
     ok(ReplyPage {

@@ -159,7 +159,7 @@ fn csv_of(items: &[StatsLine]) -> Result<String, Error> {
     let opt = |v: Option<f64>| v.map(|v| v.to_string()).unwrap_or_default();
     for l in items {
         let mut row = vec![
-            l.key.clone(),
+            spreadsheet_safe(&l.key),
             l.sent.to_string(),
             l.delivered.to_string(),
             l.bounced.to_string(),
@@ -186,9 +186,42 @@ fn csv_of(items: &[StatsLine]) -> Result<String, Error> {
     String::from_utf8(bytes).map_err(|e| Error::Internal(e.to_string()))
 }
 
+/// A CSV cell a spreadsheet shows as text (OWASP "CSV injection"): a value
+/// starting with `=`, `+`, `-`, `@`, a tab or a carriage return would run as
+/// a formula, so it gets a leading `'`; a number is left as it is. Keys are
+/// ids and names users chose (a user id may be `+2+3`, R-1.2).
+fn spreadsheet_safe(value: &str) -> String {
+    let risky = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && value.parse::<f64>().is_err() {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::prefers_csv;
+    use super::{prefers_csv, spreadsheet_safe};
+
+    #[test]
+    fn cells_a_spreadsheet_would_run_as_formulas_are_quoted_as_text() {
+        // Issue 21: a user id `+2+3` as the key of `group_by=user`.
+        for (given, written) in [
+            ("+2+3", "'+2+3"),
+            ("=HYPERLINK(\"x\")", "'=HYPERLINK(\"x\")"),
+            ("-cmd", "'-cmd"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\tx", "'\tx"),
+            ("\rx", "'\rx"),
+            ("alice", "alice"),
+            ("cmp_1", "cmp_1"),
+            ("-1.5", "-1.5"),
+            ("+3", "+3"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(given), written, "{given:?}");
+        }
+    }
 
     #[test]
     fn accept_picks_csv_by_weight_whatever_the_case() {

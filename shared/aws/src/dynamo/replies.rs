@@ -10,7 +10,9 @@
 //! A reply is listed in every list whose filters it meets: `scope` is `*`,
 //! `p:{project}` (not for a single message's reply) or `c:{campaign}`;
 //! `class` is `*` or its class (an automatic reply only `*`); `read` is `*`,
-//! and `unread` while unread. So a filter of `GET /v1/replies` (project or
+//! and `unread` while unread, else `read` (`unread=false` lists only read
+//! replies; a reply marked read before the `read` lists existed, issue 21,
+//! is on them once it next changes). So a filter of `GET /v1/replies` (project or
 //! campaign, class, unread) is one `Query` of one partition, newest first
 //! (`ScanIndexForward=false`), `Limit` one more than the page — never a
 //! `Scan`, never a `FilterExpression` — and the page's replies are then read
@@ -24,7 +26,7 @@
 //! `*` only), finds a candidate's replies with one consistent `Query` of one
 //! partition when the candidate is erased.
 //! Replies are rare next to sends (one for tens of messages): 14 item
-//! writes a reply, 1 to 9 a user's change, inside the 100-item transaction.
+//! writes a reply, 1 to 19 a user's change, inside the 100-item transaction.
 
 use std::collections::HashSet;
 
@@ -85,10 +87,7 @@ fn entries(r: &Reply) -> HashSet<Key> {
     if let Some(c) = r.class {
         classes.push(c.as_str());
     }
-    let mut reads = vec!["*"];
-    if r.unread() {
-        reads.push("unread");
-    }
+    let reads = ["*", if r.unread() { "unread" } else { "read" }];
     let sk = reply_sort_key(r);
     let mut out = HashSet::from([Key {
         pk: reply_list_pk(org, &scope_candidate(r.candidate_id.as_str()), "*", "*"),
@@ -198,7 +197,11 @@ pub(super) async fn list_replies(
         (None, None) => "*".into(),
     };
     let class = filter.class.map_or("*", |c| c.as_str());
-    let read = if filter.unread { "unread" } else { "*" };
+    let read = match filter.unread {
+        Some(true) => "unread",
+        Some(false) => "read",
+        None => "*",
+    };
     let pk = reply_list_pk(org.as_str(), &scope, class, read);
     let after = page.after.as_ref().map(|sk| {
         (

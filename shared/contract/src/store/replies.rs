@@ -116,11 +116,12 @@ pub async fn replies_are_listed_newest_first_by_filter(store: Arc<dyn Store>) {
     for r in &all {
         assert_eq!(store.create_reply(r).await, Ok(true));
     }
-    let f = |project: Option<&str>, campaign: Option<&str>, class, unread| ReplyFilter {
+    let f = |project: Option<&str>, campaign: Option<&str>, class, unread: bool| ReplyFilter {
         project_id: project.map(str::to_owned),
         campaign_id: campaign.map(CampaignId::from),
         class,
-        unread,
+        // `false`: no read filter (the lists as before `Some(false)` existed).
+        unread: unread.then_some(true),
     };
     assert_eq!(
         ids(&store, "org-l", ReplyFilter::default()).await,
@@ -154,11 +155,12 @@ pub async fn replies_are_listed_newest_first_by_filter(store: Arc<dyn Store>) {
 /// (the replies of [`replies_are_listed_newest_first_by_filter`]).
 async fn changes_move_replies_between_lists(store: &Arc<dyn Store>) {
     use ReplyClass::*;
-    let f = |project: Option<&str>, campaign: Option<&str>, class, unread| ReplyFilter {
+    let f = |project: Option<&str>, campaign: Option<&str>, class, unread: bool| ReplyFilter {
         project_id: project.map(str::to_owned),
         campaign_id: campaign.map(CampaignId::from),
         class,
-        unread,
+        // `false`: no read filter (the lists as before `Some(false)` existed).
+        unread: unread.then_some(true),
     };
     let org = OrgId::from("org-l");
     let a = store
@@ -192,6 +194,15 @@ async fn changes_move_replies_between_lists(store: &Arc<dyn Store>) {
         ids(store, "org-l", f(None, None, None, true)).await,
         vec!["e", "d", "c", "b"]
     );
+    // `unread=false` lists only the read ones (issue 21: it listed all).
+    let read_only = |project: Option<&str>| ReplyFilter {
+        project_id: project.map(str::to_owned),
+        unread: Some(false),
+        ..ReplyFilter::default()
+    };
+    assert_eq!(ids(store, "org-l", read_only(None)).await, vec!["a"]);
+    assert_eq!(ids(store, "org-l", read_only(Some("p1"))).await, vec!["a"]);
+    assert!(ids(store, "org-l", read_only(Some("p2"))).await.is_empty());
     assert_eq!(
         ids(store, "org-l", f(Some("p1"), None, Some(Interested), false)).await,
         vec!["b", "a"]
@@ -328,7 +339,7 @@ async fn a_blanked_reply_keeps_its_lists(store: &Arc<dyn Store>) {
     let filter = |class| ReplyFilter {
         campaign_id: Some(CampaignId::from("c1")),
         class,
-        unread: true,
+        unread: Some(true),
         ..ReplyFilter::default()
     };
     assert_eq!(

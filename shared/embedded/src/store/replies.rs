@@ -134,14 +134,14 @@ pub(super) async fn list_replies(
         "SELECT sort, body FROM replies WHERE org = ?1 AND sort < ?2 \
          AND (?3 IS NULL OR (project = ?3 AND project <> '')) \
          AND (?4 IS NULL OR campaign = ?4) AND (?5 IS NULL OR class = ?5) \
-         AND (?6 = 0 OR unread = 1) ORDER BY sort DESC LIMIT ?7",
+         AND (?6 IS NULL OR unread = ?6) ORDER BY sort DESC LIMIT ?7",
         params![
             org.as_str(),
             before,
             filter.project_id,
             filter.campaign_id.as_ref().map(|c| c.as_str()),
             filter.class.map(|c| c.as_str()),
-            i64::from(filter.unread),
+            filter.unread.map(i64::from),
             limit + 1
         ],
         |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),

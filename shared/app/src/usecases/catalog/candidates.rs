@@ -29,7 +29,39 @@ pub struct NewEmail {
 }
 
 const MAX_TEXT: usize = 200;
+/// R-3.1: at most this many addresses on a candidate as one user sees it:
+/// its profile addresses and that user's own manual ones (R-3.3), on every
+/// route that adds one (create, a manual address, an import's update).
 pub(crate) const MAX_EMAILS: usize = 20;
+/// At most this many addresses on one candidate record, every user's manual
+/// ones included: DynamoDB writes a candidate and an entry per address in
+/// one transaction of at most 100 items.
+pub(crate) const MAX_STORED_EMAILS: usize = 2 * MAX_EMAILS;
+
+/// Whether `adding` more addresses fit on `c` for `user` (R-3.1, R-3.3):
+/// counted over what `user` sees, so a refusal never reveals a colleague's
+/// manual address — unless the record itself is full, which only
+/// colleagues' many manual addresses can make it.
+pub(crate) fn room_for(
+    c: &Candidate,
+    user: &outreach_domain::ids::UserId,
+    adding: usize,
+) -> Result<(), String> {
+    let seen = c.emails.iter().filter(|e| e.visible_to(user)).count() + adding;
+    if seen > MAX_EMAILS {
+        return Err(format!(
+            "the candidate would have {seen} addresses; a candidate has at most {MAX_EMAILS} \
+             (its addresses and your manual ones)"
+        ));
+    }
+    if c.emails.len() + adding > MAX_STORED_EMAILS {
+        return Err(format!(
+            "the candidate holds the most addresses one candidate can keep \
+             ({MAX_STORED_EMAILS}, every user's manual addresses included)"
+        ));
+    }
+    Ok(())
+}
 
 pub(crate) fn text_field(
     field: &str,
@@ -229,12 +261,7 @@ impl Catalog<'_> {
                         "the candidate already has this address".into(),
                     ));
                 }
-                if c.emails.len() >= MAX_EMAILS * 2 {
-                    return Err(Error::invalid(
-                        "address",
-                        "too many addresses on this candidate",
-                    ));
-                }
+                room_for(c, &user, 1).map_err(|m| Error::invalid("address", m))?;
                 c.emails.push(CandidateEmail {
                     address: address.clone(),
                     kind,

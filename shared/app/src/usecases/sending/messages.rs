@@ -18,7 +18,7 @@ use super::Sending;
 use super::daily_limit::Room;
 use crate::auth::Identity;
 use crate::error::Error;
-use crate::model::EmailAccount;
+use crate::model::{AccountStatus, EmailAccount};
 use crate::ports::{Activity, RevealOutcome, SendHandoff, StoreError, WakeUp};
 use crate::usecases::catalog::validate_steps;
 use crate::usecases::enrollments::enrollment_id;
@@ -176,19 +176,7 @@ impl Sending<'_> {
             }
         };
         let account = match &answer {
-            // R-12.2, §13: the reply fixes the sender account; the caller
-            // sees the reply but may not send from it (R-2.4): 403.
-            Some(_) => self
-                .accounts()
-                .sendable_account(who, &AccountId::from(account_id.as_str()))
-                .await?
-                .ok_or_else(|| {
-                    Error::Forbidden(format!(
-                        "an answer goes from the sender account of the enrollment or message \
-                         replied to ({account_id}); only its owner and its delegates may send \
-                         from it (R-12.2, R-2.4)"
-                    ))
-                })?,
+            Some(_) => self.answer_account(who, &account_id).await?,
             None => {
                 self.accounts()
                     .sender_named_in_body(who, &account_id, "sender_account_id")
@@ -196,6 +184,33 @@ impl Sending<'_> {
             }
         };
         Ok((account, candidate, answer))
+    }
+
+    /// R-12.2, §13: the reply fixes the sender account. Removed (or gone),
+    /// no answer can go from it: 409, whoever asks. The caller sees the
+    /// reply but may not send from it (R-2.4): 403.
+    async fn answer_account(
+        &self,
+        who: &Identity,
+        account_id: &str,
+    ) -> Result<EmailAccount, Error> {
+        let id = AccountId::from(account_id);
+        if let Some(account) = self.accounts().sendable_account(who, &id).await? {
+            return Ok(account);
+        }
+        let exists = self.store.get_account(&id).await?.is_some_and(|a| {
+            a.value.org_id == who.org_id && a.value.status != AccountStatus::Removed
+        });
+        if !exists {
+            return Err(Error::Conflict(format!(
+                "the sender account of the enrollment or message replied to ({account_id}) no \
+                 longer exists, and an answer goes only from it (R-12.2); nothing was sent"
+            )));
+        }
+        Err(Error::Forbidden(format!(
+            "an answer goes from the sender account of the enrollment or message replied to \
+             ({account_id}); only its owner and its delegates may send from it (R-12.2, R-2.4)"
+        )))
     }
 
     /// R-12.2: the reply a message answers (`in_reply_to`), which must be a
@@ -232,6 +247,16 @@ impl Sending<'_> {
             return Err(Error::invalid(
                 "address",
                 "an answer goes to the address the reply came from (R-12.2)",
+            ));
+        }
+        // R-9.5, R-3.5: that address asked not to be mailed (it may be
+        // another candidate's); the answer goes nowhere else instead.
+        if self.returns().is_suppressed(&who.org_id, &from).await? {
+            return Err(Error::invalid(
+                "in_reply_to",
+                "the reply came from an address that asked not to be mailed (it is on the \
+                 organization's suppression list, R-9.5); an answer goes only to that address \
+                 (R-12.2), so nothing was sent",
             ));
         }
         let campaign = self

@@ -157,7 +157,7 @@ impl Catalog<'_> {
             let owner = plan.decide(who, row, input.on_duplicate, &mut out, ours, || {
                 self.new_id(CandidateId::PREFIX)
             });
-            named.push(owner);
+            named.extend(owner);
         }
         self.write(who, &plan).await?;
         let mut seen = HashSet::new();
@@ -300,7 +300,8 @@ impl Catalog<'_> {
 }
 
 impl Plan {
-    /// Decides one valid row, in file order; returns the candidate it names.
+    /// Decides one valid row, in file order; returns the candidate it names,
+    /// none when the row is an error (an update beyond the address cap).
     fn decide(
         &mut self,
         who: &Identity,
@@ -309,7 +310,7 @@ impl Plan {
         out: &mut Imported,
         ours: Option<CandidateId>,
         new_id: impl FnOnce() -> String,
-    ) -> Owner {
+    ) -> Option<Owner> {
         let owner = row
             .emails
             .iter()
@@ -319,7 +320,7 @@ impl Plan {
         {
             // A repeat of this import (§13): this row created the candidate.
             out.created += 1;
-            return Owner::Existing(i);
+            return Some(Owner::Existing(i));
         }
         let Some(owner) = owner else {
             let id = ours.unwrap_or_else(|| CandidateId::new(new_id()));
@@ -330,12 +331,13 @@ impl Plan {
             }
             self.new.push(candidate);
             out.created += 1;
-            return owner;
+            return Some(owner);
         };
         if on_duplicate == OnDuplicate::Skip {
             out.skipped += 1;
-            return owner;
+            return Some(owner);
         }
+        let number = row.row;
         // Addresses another candidate has stay with it.
         let free: Vec<_> = row
             .emails
@@ -352,6 +354,20 @@ impl Plan {
             Owner::New(i) => &mut self.new[i],
             Owner::Existing(i) => &mut self.existing[i].0,
         };
+        // one address cap, as the importer sees the candidate;
+        // a row beyond it is an error of the row, never a silent cut.
+        let mut new = wanted
+            .emails
+            .iter()
+            .filter(|e| !target.emails.iter().any(|x| x.address == e.address));
+        let adding = new.clone().count();
+        if let Err(message) = super::candidates::room_for(target, &who.user_id, adding) {
+            let field = new
+                .next()
+                .map_or("emails", |e| table::Field::Email(e.kind).name());
+            out.errors.push(RowError::new(number, field, message));
+            return None;
+        }
         let changed = merge(target, &wanted);
         for e in &wanted.emails {
             self.owners.insert(e.address.clone(), owner);
@@ -364,7 +380,7 @@ impl Plan {
         } else {
             out.skipped += 1;
         }
-        owner
+        Some(owner)
     }
 }
 

@@ -75,8 +75,12 @@ impl Field {
             .collect();
         let key = key.trim_end_matches(|c: char| c.is_ascii_digit());
         Some(match key {
-            "firstname" | "first" | "givenname" | "forename" => Field::FirstName,
-            "lastname" | "last" | "surname" | "familyname" => Field::LastName,
+            // "Vorname", "Nachname": Personio's German export.
+            "firstname" | "first" | "givenname" | "forename" | "candidatefirstname"
+            | "vorname" => Field::FirstName,
+            "lastname" | "last" | "surname" | "familyname" | "candidatelastname" | "nachname" => {
+                Field::LastName
+            }
             "name" | "fullname" | "candidatename" => Field::FullName,
             "title" | "jobtitle" | "currenttitle" | "position" | "currentposition" => Field::Title,
             "company" | "companyname" | "currentcompany" | "employer" | "currentemployer"
@@ -85,18 +89,35 @@ impl Field {
             "timezone" | "tz" => Field::Timezone,
             "workemail"
             | "workemailaddress"
+            | "workemails"
             | "businessemail"
             | "businessemailaddress"
             | "professionalemail"
             | "companyemail"
             | "officeemail" => Field::Email(EmailType::Work),
-            "personalemail" | "personalemailaddress" | "homeemail" | "privateemail" => {
+            "personalemail" | "personalemailaddress" | "personalemails" | "homeemail"
+            | "privateemail" => {
                 Field::Email(EmailType::Personal)
             }
-            "email" | "emailaddress" | "mail" | "primaryemail" | "otheremail"
-            | "otheremailaddress" | "secondaryemail" | "alternateemail" | "additionalemail" => {
-                Field::Email(EmailType::Other)
-            }
+            "email"
+            | "emailaddress"
+            | "mail"
+            | "primaryemail"
+            | "primaryemailaddress"
+            | "otheremail"
+            | "otheremailaddress"
+            | "secondaryemail"
+            | "alternateemail"
+            | "additionalemail"
+            // Greenhouse "Email Addresses", Recruitee "Emails", Ashby
+            // "Secondary Emails", "Candidate Email".
+            | "emails"
+            | "emailaddresses"
+            | "otheremails"
+            | "secondaryemails"
+            | "additionalemails"
+            | "candidateemail"
+            | "candidateemailaddress" => Field::Email(EmailType::Other),
             _ => return None,
         })
     }
@@ -108,6 +129,8 @@ pub type Columns = Vec<(usize, Field)>;
 /// One data row as a candidate (R-3.1), checked.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowCandidate {
+    /// The data row (from 1), for an error found when the row is applied.
+    pub row: usize,
     pub first_name: String,
     pub last_name: String,
     pub title: Option<String>,
@@ -159,6 +182,72 @@ pub fn delimiter(text: &str) -> u8 {
         b','
     } else {
         [b',', b';', b'\t'][best]
+    }
+}
+
+/// Excel's delimiter hint: a first line `sep=;` (or `sep=,`, `sep=<tab>`)
+/// names the delimiter and is no part of the table. The text after it and
+/// the delimiter it names; the text as it is when it has none. Another
+/// delimiter named there is 422 (R-3.7: comma, semicolon or tab).
+pub fn delimiter_hint(text: &str) -> Result<(&str, Option<u8>), Error> {
+    let end = text.find('\n').map_or(text.len(), |i| i + 1);
+    let line = text[..end].trim_end_matches(['\r', '\n']);
+    let Some(named) = line
+        .get(..4)
+        .filter(|p| p.eq_ignore_ascii_case("sep="))
+        .map(|_| &line[4..])
+    else {
+        return Ok((text, None));
+    };
+    let delimiter = match named {
+        "," => b',',
+        ";" => b';',
+        "\t" => b'\t',
+        _ => {
+            return Err(Error::invalid(
+                "file",
+                format!(
+                    "the first line {line:?} names a delimiter other than comma, semicolon or tab"
+                ),
+            ));
+        }
+    };
+    Ok((&text[end..], Some(delimiter)))
+}
+
+/// Where a quoted field that is never closed opens (its byte offset), read
+/// as the `csv` crate reads (a quote opens a quoted field only at a field's
+/// start; two quotes inside one are one quote). The crate reads such a
+/// field to the end of the file without an error, which would swallow every
+/// row after it into one cell.
+pub fn unclosed_quote(text: &str, delimiter: u8) -> Option<usize> {
+    #[derive(Clone, Copy)]
+    enum State {
+        Start,
+        Field,
+        Quoted(usize),
+        QuoteInQuoted(usize),
+    }
+    let mut state = State::Start;
+    for (i, b) in text.bytes().enumerate() {
+        state = match (state, b) {
+            (State::Start, b'"') => State::Quoted(i),
+            (State::Start | State::Field, b) if b == delimiter || b == b'\n' || b == b'\r' => {
+                State::Start
+            }
+            (State::Start | State::Field, _) => State::Field,
+            (State::Quoted(at), b'"') => State::QuoteInQuoted(at),
+            (State::Quoted(at), _) => State::Quoted(at),
+            (State::QuoteInQuoted(at), b'"') => State::Quoted(at),
+            (State::QuoteInQuoted(_), b) if b == delimiter || b == b'\n' || b == b'\r' => {
+                State::Start
+            }
+            (State::QuoteInQuoted(_), _) => State::Field,
+        };
+    }
+    match state {
+        State::Quoted(at) => Some(at),
+        _ => None,
     }
 }
 
@@ -226,8 +315,11 @@ pub fn read(
     text: &str,
     mapping: Option<&BTreeMap<String, String>>,
 ) -> Result<(Columns, Vec<Row>), Error> {
+    let (text, hint) = delimiter_hint(text)?;
+    let delimiter = hint.unwrap_or_else(|| delimiter(text));
+    let unclosed = unclosed_quote(text, delimiter);
     let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter(text))
+        .delimiter(delimiter)
         .has_headers(true)
         .flexible(true)
         .from_reader(text.as_bytes());
@@ -240,28 +332,65 @@ pub fn read(
     if headers.iter().all(|h| h.trim().is_empty()) {
         return Err(Error::invalid("file", "the file has no header row"));
     }
+    let data_start = reader.position().byte();
+    if unclosed.is_some_and(|at| (at as u64) < data_start) {
+        return Err(Error::invalid(
+            "file",
+            "a quote in the header row is never closed, so the whole file would be one header",
+        ));
+    }
     let columns = columns(&headers, mapping)?;
     let mut rows = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let row = i + 1;
+    let mut record = csv::StringRecord::new();
+    for row in 1.. {
+        let start = reader.position().byte();
+        let read = reader.read_record(&mut record);
+        if matches!(read, Ok(false)) {
+            break;
+        }
         if row > MAX_ROWS {
             return Err(Error::TooLarge(format!(
                 "at most {MAX_ROWS} data rows per import"
             )));
         }
-        let candidate = match record {
-            Err(e) => Err(vec![RowError::new(row, "row", e.to_string())]),
-            Ok(r) if r.iter().all(|v| v.trim().is_empty()) => continue,
-            Ok(r) if r.len() > headers.len() => Err(vec![RowError::new(
+        // The quote that is never closed opens in this record, which the
+        // reader ran to the end of the file.
+        let end = reader.position().byte();
+        let swallowed = unclosed.filter(|&at| start <= at as u64 && (at as u64) < end);
+        let candidate = match (read, swallowed) {
+            (Err(e), _) => Err(vec![RowError::new(row, "row", e.to_string())]),
+            (Ok(_), Some(at)) => Err(vec![unclosed_row(row, &text[at..])]),
+            (Ok(_), None) if record.iter().all(|v| v.trim().is_empty()) => continue,
+            (Ok(_), None) if record.len() > headers.len() => Err(vec![RowError::new(
                 row,
                 "row",
-                format!("has {} fields, the header row {}", r.len(), headers.len()),
+                format!(
+                    "has {} fields, the header row {}",
+                    record.len(),
+                    headers.len()
+                ),
             )]),
-            Ok(r) => check(row, &headers, &columns, &r),
+            (Ok(_), None) => check(row, &headers, &columns, &record),
         };
         rows.push(Row { row, candidate });
     }
     Ok((columns, rows))
+}
+
+/// The error of the row whose quoted field is never closed (`rest`: the
+/// file from that quote on): the row and every line after it are reported,
+/// never imported as one cell.
+fn unclosed_row(row: usize, rest: &str) -> RowError {
+    let after = rest.lines().count().saturating_sub(1);
+    RowError::new(
+        row,
+        "row",
+        format!(
+            "a quoted field opens in this row and is never closed, so the file's {after} line(s) \
+             after it were read into that one field: this row and those lines were not \
+             imported; close the quote and import them again"
+        ),
+    )
 }
 
 /// What one row's mapped cells hold: the text fields by name, the
@@ -335,11 +464,15 @@ fn check(
     record: &csv::StringRecord,
 ) -> Result<RowCandidate, Vec<RowError>> {
     let (mut text, emails, mut errors) = cells(row, headers, columns, record);
-    if emails.len() > MAX_EMAILS {
+    if let Some((_, kind)) = emails.get(MAX_EMAILS) {
+        // The field of the first address beyond the cap (R-3.1).
         errors.push(RowError::new(
             row,
-            "emails",
-            format!("at most {MAX_EMAILS} addresses"),
+            Field::Email(*kind).name(),
+            format!(
+                "{} addresses; a candidate has at most {MAX_EMAILS}",
+                emails.len()
+            ),
         ));
     }
     let mut field_errors = Vec::new();
@@ -370,6 +503,7 @@ fn check(
         return Err(errors);
     }
     Ok(RowCandidate {
+        row,
         first_name: first_name.unwrap_or_default(),
         last_name: last_name.unwrap_or_default(),
         title,
@@ -437,6 +571,86 @@ mod tests {
         let c = rows[0].candidate.as_ref().unwrap();
         let addresses: Vec<&str> = c.emails.iter().map(|(a, _)| a.as_str()).collect();
         assert_eq!(addresses, ["a@x.example", "b@x.example"]);
+    }
+
+    #[test]
+    fn a_quote_never_closed_is_an_error_of_its_row_and_swallows_nothing() {
+        // R-3.7: invalid rows are reported. Before, the csv crate read the
+        // rest of the file into row 1's last name without an error.
+        let (_, rows) = read(
+            "First Name,Last Name,Email\nAda,\"Lovelace,ada@x.example\nGrace,Hopper,grace@x.example\nAlan,Turing,alan@x.example\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 1, "{rows:?}");
+        assert_eq!(rows[0].row, 1);
+        let errors = rows[0].candidate.as_ref().unwrap_err();
+        assert_eq!(errors[0].field, "row");
+        assert!(
+            errors[0].message.contains("never closed") && errors[0].message.contains("2 line(s)"),
+            "{errors:?}"
+        );
+        // Rows before it are read; a closed quote with a newline inside is fine.
+        let (_, rows) = read(
+            "First Name,Company,Email\nAda,\"A\nB\",a@x.example\nGrace,Ho\"pper,g@x.example\nAlan,\"T\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        assert!(rows[0].candidate.is_ok() && rows[1].candidate.is_ok());
+        assert_eq!(rows[2].row, 3);
+        assert!(rows[2].candidate.is_err());
+        // In the header row: the file is refused.
+        assert!(read("First Name,\"Email\nAda,a@x.example\n", None).is_err());
+        assert_eq!(unclosed_quote("a,\"b\"\"c\",d\n", b','), None);
+        assert_eq!(unclosed_quote("a,\"b\"\"c,d\n", b','), Some(2));
+    }
+
+    #[test]
+    fn an_excel_sep_line_names_the_delimiter_and_is_skipped() {
+        // R-3.7: Excel's "sep=;" first line is a delimiter hint, not a header.
+        let (columns, rows) =
+            read("sep=;\r\nFirst Name;Email\r\nAda;ada@x.example\r\n", None).unwrap();
+        assert_eq!(columns.len(), 2);
+        let c = rows[0].candidate.as_ref().unwrap();
+        assert_eq!((c.first_name.as_str(), c.emails.len()), ("Ada", 1));
+        // The hint wins over the header's most frequent delimiter.
+        let (_, rows) = read(
+            "SEP=,\nFirst Name,Title\tX,Email\nAda,CTO;x,a@x.example\n",
+            None,
+        )
+        .unwrap();
+        assert_eq!(rows[0].candidate.as_ref().unwrap().first_name, "Ada");
+        let (_, rows) = read("sep=\t\nFirst Name\tEmail\nAda\ta@x.example\n", None).unwrap();
+        assert_eq!(rows[0].candidate.as_ref().unwrap().emails.len(), 1);
+        assert!(read("sep=|\nFirst Name|Email\n", None).is_err());
+    }
+
+    #[test]
+    fn email_columns_of_greenhouse_recruitee_and_ashby_are_recognised() {
+        for header in [
+            "Email Addresses",
+            "Emails",
+            "Secondary Emails",
+            "Candidate Email",
+            "Primary Email Address",
+        ] {
+            assert_eq!(
+                Field::recognise(header),
+                Some(Field::Email(EmailType::Other)),
+                "{header}"
+            );
+        }
+        assert_eq!(
+            Field::recognise("Candidate First Name"),
+            Some(Field::FirstName)
+        );
+        assert_eq!(
+            Field::recognise("Candidate Last Name"),
+            Some(Field::LastName)
+        );
+        assert_eq!(Field::recognise("Vorname"), Some(Field::FirstName));
+        assert_eq!(Field::recognise("Nachname"), Some(Field::LastName));
     }
 
     #[test]
