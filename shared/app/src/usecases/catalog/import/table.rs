@@ -105,8 +105,9 @@ impl Field {
 /// Which column (by index) holds which field, in the CSV's column order.
 pub type Columns = Vec<(usize, Field)>;
 
-/// One data row as a candidate, checked.
-#[derive(Debug, Clone, PartialEq)]
+/// One data row as a candidate, checked; kept as it is in an import
+/// job's chunks.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RowCandidate {
     pub first_name: String,
     pub last_name: String,
