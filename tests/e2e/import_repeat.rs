@@ -75,7 +75,9 @@ async fn an_import_run_again_under_its_key_creates_nothing_twice() {
         .catalog()
         .import_candidates(&who, input(&file, Some("imp-1")))
         .await
-        .expect("imported");
+        .expect("imported")
+        .done()
+        .expect("local mode answers when done");
     assert_eq!((first.created, first.skipped), (50, 0));
     assert_eq!(candidates(&service, &who).await, 50);
     // The repeat: the same key and request, its stored answer gone.
@@ -83,7 +85,9 @@ async fn an_import_run_again_under_its_key_creates_nothing_twice() {
         .catalog()
         .import_candidates(&who, input(&file, Some("imp-1")))
         .await
-        .expect("imported again");
+        .expect("imported again")
+        .done()
+        .expect("local mode answers when done");
     assert_eq!(
         candidates(&service, &who).await,
         50,
@@ -101,13 +105,17 @@ async fn an_import_run_again_under_its_key_creates_nothing_twice() {
         .catalog()
         .import_candidates(&who, input(&file, Some("imp-2")))
         .await
-        .expect("imported");
+        .expect("imported")
+        .done()
+        .expect("local mode answers when done");
     assert_eq!((other.created, other.skipped), (30, 20));
     let none = service
         .catalog()
         .import_candidates(&who, input(&file, None))
         .await
-        .expect("imported");
+        .expect("imported")
+        .done()
+        .expect("local mode answers when done");
     assert_eq!((none.created, none.skipped), (30, 20));
     assert_eq!(candidates(&service, &who).await, 110);
 }

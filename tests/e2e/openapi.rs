@@ -1453,8 +1453,17 @@ async fn every_answer_matches_its_documented_schema() {
         Raw("multipart/form-data; boundary=b", body.into_bytes())
     };
     let csv = "First Name,Email\nImo,imo@x.example\n,bad\n";
-    c.call(a, "POST", "/v1/candidates/import", &[], form(csv, ""))
+    let import = c
+        .call(a, "POST", "/v1/candidates/import", &[], form(csv, ""))
+        .await
+        .json()["import_id"]
+        .as_str()
+        .expect("an import id")
+        .to_owned();
+    // Local mode records a finished import: its state is `done`.
+    c.call(a, "GET", &format!("/v1/imports/{import}"), &[], Empty)
         .await;
+    c.call(a, "GET", "/v1/imports/imp_nope", &[], Empty).await; // 404
     c.call(a, "POST", "/v1/candidates/import", &[], form(csv, &cmp))
         .await;
     c.call(

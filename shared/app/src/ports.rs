@@ -706,6 +706,12 @@ pub enum Job {
         payload: String,
         first_seen: DateTime<Utc>,
     },
+    /// Runs chunk `chunk` of an import job, if it is the job's next (R-3.7, §15).
+    ImportChunk {
+        org_id: OrgId,
+        import_id: String,
+        chunk: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -51,6 +51,11 @@ pub struct Config {
     /// add-candidates call), so that adding them fits the API's 29-second
     /// timeout.
     pub import_enroll_max_rows: usize,
+    /// The most store calls (about one a valid row and one a distinct
+    /// address) an import makes within its request; a larger one is queued
+    /// as a job and answered 202 (R-3.7, §15; README, "Import"). `None`:
+    /// every import answers when done (local mode).
+    pub import_sync_max_calls: Option<usize>,
 }
 
 impl Config {
@@ -69,6 +74,7 @@ impl Config {
             hash_key: b"outreach-local".to_vec(),
             plan_first_chunk_in_request: true,
             import_enroll_max_rows: 10_000,
+            import_sync_max_calls: None,
         }
     }
 }

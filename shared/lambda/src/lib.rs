@@ -307,6 +307,11 @@ async fn read_hash_key(
     settings.with_hash_key_secret(secret)
 }
 
+/// The most store calls an import makes within the API's request:
+/// at 16 in flight and 5–10 ms a call about 2–4 seconds, leaving the
+/// 29-second timeout room for slow calls and retries (README, "Import").
+pub const IMPORT_SYNC_MAX_CALLS: usize = 6_000;
+
 /// The deployment's parameters; the timing rules (claim lease, sweep margin,
 /// retry delays) are the service's own and the same as in local mode.
 pub fn service_config(settings: &Settings) -> Config {
@@ -323,6 +328,9 @@ pub fn service_config(settings: &Settings) -> Config {
         // adding an import's candidates to a campaign stays within the
         // API's timeout (README, "Import").
         import_enroll_max_rows: 1_000,
+        // §15: an import beyond some 6,000 store calls (2,000 rows of
+        // two addresses) runs as a job on the planner queue (README, "Import").
+        import_sync_max_calls: Some(IMPORT_SYNC_MAX_CALLS),
         ..Config::local(0)
     }
 }

@@ -104,6 +104,7 @@ struct Acme {
     campaign: String,
     enrollment: String,
     reply: String,
+    import: String,
     secrets: Vec<String>,
 }
 
@@ -295,7 +296,25 @@ async fn acme(w: &World) -> Acme {
         .reply
         .id
         .clone();
+    // An import: its record answers GET /v1/imports/{id}.
+    let import = s
+        .catalog()
+        .import_candidates(
+            &alice,
+            outreach_app::usecases::catalog::import::ImportInput {
+                file: b"First Name,Email\nImport-Secret,imported@import-secret.example\n,bad\n"
+                    .to_vec(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .done()
+        .unwrap()
+        .import_id
+        .unwrap();
     Acme {
+        import,
         reply: reply.clone(),
         secrets: vec![
             reply,
@@ -306,6 +325,8 @@ async fn acme(w: &World) -> Acme {
             campaign.id.to_string(),
             enrollment.clone(),
             "acme-secret.example".into(),
+            "import-secret.example".into(),
+            "Import-Secret".into(),
             "home-secret.example".into(),
             "work-secret.example".into(),
             MANUAL.into(),
@@ -334,6 +355,7 @@ fn with_ids(path: &str, a: &Acme) -> String {
                 "campaigns" => a.campaign.clone(),
                 "email-accounts" => a.account.clone(),
                 "replies" => a.reply.clone(),
+                "imports" => a.import.clone(),
                 other => panic!("no id for /v1/{other}/{{id}}"),
             },
             "{eid}" => a.enrollment.clone(),

@@ -5,7 +5,10 @@ use axum::extract::Multipart;
 use axum::extract::multipart::MultipartError;
 
 use super::*;
-use crate::usecases::catalog::import::{ImportInput, Imported, MAX_FILE_BYTES, OnDuplicate};
+use crate::usecases::catalog::import::job::{ImportJob, ImportState};
+use crate::usecases::catalog::import::{
+    ImportAnswer, ImportInput, Imported, MAX_FILE_BYTES, OnDuplicate, RowError,
+};
 
 /// The import's body limit: a 4 MB file and the form around it.
 pub const IMPORT_MAX_BODY_BYTES: usize = MAX_FILE_BYTES + 64 * 1024;
@@ -17,6 +20,7 @@ pub const IMPORT_PATH: &str = "/v1/candidates/import";
 pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
     OpenApiRouter::new()
         .routes(routes!(import_candidates))
+        .routes(routes!(get_import))
         .layer(DefaultBodyLimit::max(IMPORT_MAX_BODY_BYTES))
 }
 
@@ -68,6 +72,57 @@ pub struct ImportView {
     /// With `campaign_id`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign: Option<ImportCampaignView>,
+    /// The import's record: `GET /v1/imports/{id}` answers it `done`.
+    pub import_id: String,
+}
+
+/// Where an import is: `queued` and `running` (a job, AWS), `done`, or
+/// `failed` (its campaign could no longer take candidates).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ImportStateView {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+/// What adding an import's candidates to its campaign did, counted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportCampaignCountsView {
+    pub campaign_id: String,
+    pub enrolled: usize,
+    /// Refused candidates by reason (`duplicate`, `already_enrolled`,
+    /// `no_credits`, `suppressed`, `not_found`).
+    pub refused: std::collections::BTreeMap<String, usize>,
+    pub warnings: usize,
+}
+
+/// An import: a job's progress, or what a finished import did. The
+/// counts grow as a job's chunks run; when `done` they and `errors` are what
+/// the 200 answer of the same import has.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportJobView {
+    pub id: String,
+    pub state: ImportStateView,
+    pub created: usize,
+    pub updated: usize,
+    pub skipped: usize,
+    /// Every invalid row, known when the file was read.
+    pub errors: Vec<ImportRowErrorView>,
+    /// With `campaign_id`, once candidates were added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<ImportCampaignCountsView>,
+    /// The chunks of valid rows (at most 1,000 each) and how many ran.
+    pub chunks: usize,
+    pub chunks_done: usize,
+    /// Why a `failed` import stopped.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
 }
 
 /// Imports candidates from a CSV file.
@@ -77,8 +132,9 @@ pub struct ImportView {
 /// appends new addresses. Invalid rows are reported by row and field, never
 /// half-imported; the valid rows are imported. Creating never spends a
 /// credit; with `campaign_id` the imported candidates are also added to the
-/// campaign (revealing them, R-3.2). Answers when the import is done, in
-/// local mode as in AWS.
+/// campaign (revealing them, R-3.2). Answers 200 when the import is done
+/// (always in local mode); in AWS a large import answers 202 with a job,
+/// whose state `GET /v1/imports/{id}` gives.
 #[utoipa::path(
     post,
     path = "/v1/candidates/import",
@@ -87,6 +143,7 @@ pub struct ImportView {
     request_body(content = ImportForm, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "What the import did", body = ImportView),
+        (status = 202, description = "A large import queued as a job (AWS)", body = ImportJobView),
         (status = 400, description = "Not a multipart form", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown campaign", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The campaign has ended", body = Problem, content_type = "application/problem+json"),
@@ -96,8 +153,68 @@ pub struct ImportView {
 async fn import_candidates(State(s): Svc, who: Identity, form: Form) -> ApiResult {
     let input = form.0;
     let campaign_id = input.campaign_id.clone();
-    let done = s.catalog().import_candidates(&who, input).await?;
-    ok(import_view(done, campaign_id))
+    match s.catalog().import_candidates(&who, input).await? {
+        ImportAnswer::Done(done) => ok(import_view(done, campaign_id)),
+        ImportAnswer::Queued { job, errors } => {
+            Ok((StatusCode::ACCEPTED, Json(import_job_view(job, errors))).into_response())
+        }
+    }
+}
+
+/// An import: a job's progress, or what a finished import did.
+#[utoipa::path(
+    get,
+    path = "/v1/imports/{id}",
+    tag = "candidates",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "The import's id")),
+    responses(
+        (status = 200, description = "The import", body = ImportJobView),
+        (status = 404, description = "Unknown import", body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+async fn get_import(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    let (job, errors) = s.catalog().import_status(&who, &id).await?;
+    ok(import_job_view(job, errors))
+}
+
+fn row_errors(errors: Vec<RowError>) -> Vec<ImportRowErrorView> {
+    errors
+        .into_iter()
+        .map(|e| ImportRowErrorView {
+            row: e.row,
+            field: e.field,
+            message: e.message,
+        })
+        .collect()
+}
+
+fn import_job_view(job: ImportJob, errors: Vec<RowError>) -> ImportJobView {
+    ImportJobView {
+        id: job.id,
+        state: match job.state {
+            ImportState::Queued => ImportStateView::Queued,
+            ImportState::Running => ImportStateView::Running,
+            ImportState::Done => ImportStateView::Done,
+            ImportState::Failed => ImportStateView::Failed,
+        },
+        created: job.created,
+        updated: job.updated,
+        skipped: job.skipped,
+        errors: row_errors(errors),
+        campaign_id: job.campaign_id,
+        campaign: job.campaign.map(|c| ImportCampaignCountsView {
+            campaign_id: c.campaign_id,
+            enrolled: c.enrolled,
+            refused: c.refused,
+            warnings: c.warnings,
+        }),
+        chunks: job.chunks,
+        chunks_done: job.chunks_done,
+        failure: job.failure,
+        created_at: job.created_at.into(),
+        updated_at: job.updated_at.into(),
+    }
 }
 
 fn import_view(mut done: Imported, campaign_id: Option<String>) -> ImportView {
@@ -108,15 +225,8 @@ fn import_view(mut done: Imported, campaign_id: Option<String>) -> ImportView {
         created: done.created,
         updated: done.updated,
         skipped: done.skipped,
-        errors: done
-            .errors
-            .into_iter()
-            .map(|e| ImportRowErrorView {
-                row: e.row,
-                field: e.field,
-                message: e.message,
-            })
-            .collect(),
+        errors: row_errors(done.errors),
+        import_id: done.import_id.unwrap_or_default(),
         campaign: done
             .added
             .zip(campaign_id)

@@ -137,6 +137,17 @@ impl Sending<'_> {
                     .await?;
                 Ok(JobOutcome::Event(format!("{outcome:?}")))
             }
+            Job::ImportChunk {
+                org_id,
+                import_id,
+                chunk,
+            } => {
+                let ran = self
+                    .catalog()
+                    .run_import_chunk(org_id, import_id, *chunk)
+                    .await?;
+                Ok(JobOutcome::Event(format!("import chunk ran: {ran}")))
+            }
         }
     }
 

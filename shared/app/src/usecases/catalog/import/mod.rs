@@ -10,6 +10,7 @@
 //! never half-imported; the valid rows are imported whatever the others do.
 //! Creating never spends a credit.
 
+pub mod job;
 pub mod table;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -35,7 +36,8 @@ pub const MAX_FILE_BYTES: usize = 4 * 1024 * 1024;
 const CONCURRENCY: usize = 16;
 
 /// What to do with a row whose address names an existing candidate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum OnDuplicate {
     /// Leave the candidate as it is; the row counts as `skipped`.
     #[default]
@@ -61,7 +63,7 @@ pub struct ImportInput {
 }
 
 /// Why a row was not imported (`row` counts data rows from 1).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RowError {
     pub row: usize,
     pub field: String,
@@ -90,6 +92,28 @@ pub struct Imported {
     pub candidate_ids: Vec<CandidateId>,
     /// With `campaign_id`: what adding them to the campaign did.
     pub added: Option<Added>,
+    /// The import's record, for `GET /v1/imports/{id}` ([`job`]).
+    pub import_id: Option<String>,
+}
+
+/// How an import answers: done (200), or queued as a job (202, AWS)
+/// with the file's row errors, all known when it was read.
+pub enum ImportAnswer {
+    Done(Imported),
+    Queued {
+        job: job::ImportJob,
+        errors: Vec<RowError>,
+    },
+}
+
+impl ImportAnswer {
+    /// The finished import; `None` for a queued job.
+    pub fn done(self) -> Option<Imported> {
+        match self {
+            ImportAnswer::Done(out) => Some(out),
+            ImportAnswer::Queued { .. } => None,
+        }
+    }
 }
 
 /// Which candidate a row's address belongs to, while the rows are decided.
@@ -112,22 +136,26 @@ struct Plan {
 
 impl Catalog<'_> {
     /// imports the file's candidates, and with `campaign_id` adds them
-    /// to that campaign (R-5.4, R-5.6, credits ).
+    /// to that campaign (R-5.4, R-5.6, credits ). The whole file is
+    /// read and checked first; in AWS an import whose store calls would not
+    /// fit the request (`Config::import_sync_max_calls`) is queued as a job
+    /// ([`job`]) and answered at once.
     pub async fn import_candidates(
         &self,
         who: &Identity,
         input: ImportInput,
-    ) -> Result<Imported, Error> {
+    ) -> Result<ImportAnswer, Error> {
         if input.file.len() > MAX_FILE_BYTES {
             return Err(Error::TooLarge("the CSV file is larger than 4 MB".into()));
         }
         let text = table::text(&input.file)?;
         let (_, rows) = table::read(text, input.mapping.as_ref())?;
+        let jobs = self.config.import_sync_max_calls.is_some();
         // A campaign that cannot take candidates refuses the import before
         // anything is written.
         if let Some(id) = &input.campaign_id {
             let bound = self.config.import_enroll_max_rows;
-            if rows.len() > bound {
+            if rows.len() > bound && !jobs {
                 return Err(Error::TooLarge(format!(
                     "an import with campaign_id takes at most {bound} data rows here; import the rest without campaign_id, or in parts"
                 )));
@@ -137,48 +165,78 @@ impl Catalog<'_> {
         self.ensure_org(&who.org_id).await?;
         let mut out = Imported::default();
         let mut valid = Vec::new();
-        let mut numbers = Vec::new();
         for row in rows {
             match row.candidate {
-                Ok(c) => {
-                    valid.push(c);
-                    numbers.push(row.row);
-                }
+                Ok(c) => valid.push((row.row, c)),
                 Err(errors) => out.errors.extend(errors),
             }
         }
-        let run = input.idempotency_key.as_deref().map(|key| RunIds {
-            seed: run_seed(who, key, text, &input),
-        });
-        let mut plan = self.matches(who, &valid).await?;
+        let seed = input
+            .idempotency_key
+            .as_deref()
+            .map(|key| run_seed(who, key, text, &input));
+        let options = job::Options {
+            on_duplicate: input.on_duplicate,
+            campaign_id: input.campaign_id.clone(),
+        };
+        if self.needs_job(&valid, input.campaign_id.is_some()) {
+            let job = self
+                .queue_import(who, options, valid, out.errors.clone(), seed)
+                .await?;
+            return Ok(ImportAnswer::Queued {
+                job,
+                errors: out.errors,
+            });
+        }
+        let run = seed.clone().map(|seed| RunIds { seed });
+        out.candidate_ids = self
+            .import_rows(who, valid, input.on_duplicate, run.as_ref(), &mut out)
+            .await?;
+        if let Some(campaign) = &input.campaign_id {
+            out.added = Some(self.add_imported(who, campaign, &out.candidate_ids).await?);
+        }
+        out.import_id = Some(self.record_done(who, &options, &out, seed).await?);
+        Ok(ImportAnswer::Done(out))
+    }
+
+    /// Imports valid rows (data row number, candidate) in file order, counting
+    /// each in `out`; returns the candidates they name, each once, in file
+    /// order. With `run`, a created candidate's id is derived from the run
+    /// and the row, so a repeat finds it (never twice).
+    pub(super) async fn import_rows(
+        &self,
+        who: &Identity,
+        valid: Vec<(usize, RowCandidate)>,
+        on_duplicate: OnDuplicate,
+        run: Option<&RunIds>,
+        out: &mut Imported,
+    ) -> Result<Vec<CandidateId>, Error> {
+        let rows: Vec<&RowCandidate> = valid.iter().map(|(_, c)| c).collect();
+        let mut plan = self.matches(who, &rows).await?;
         let mut named = Vec::with_capacity(valid.len());
-        for (row, number) in valid.into_iter().zip(numbers) {
-            let ours = run.as_ref().map(|r| r.id(number));
-            let owner = plan.decide(who, row, input.on_duplicate, &mut out, ours, || {
+        for (number, row) in valid {
+            let ours = run.map(|r| r.id(number));
+            let owner = plan.decide(who, row, on_duplicate, out, ours, || {
                 self.new_id(CandidateId::PREFIX)
             });
             named.extend(owner);
         }
         self.write(who, &plan).await?;
         let mut seen = HashSet::new();
-        out.candidate_ids = named
+        Ok(named
             .into_iter()
             .map(|o| match o {
                 Owner::New(i) => plan.new[i].id.clone(),
                 Owner::Existing(i) => plan.existing[i].0.id.clone(),
             })
             .filter(|id| seen.insert(id.clone()))
-            .collect();
-        if let Some(campaign) = &input.campaign_id {
-            out.added = Some(self.add_imported(who, campaign, &out.candidate_ids).await?);
-        }
-        Ok(out)
+            .collect())
     }
 
     /// The organization's candidates that the rows' addresses name, visible to
     /// the importer (a colleague's manual address matches nothing, R-3.3):
     /// one read per distinct address, one batched read of the candidates.
-    async fn matches(&self, who: &Identity, rows: &[RowCandidate]) -> Result<Plan, Error> {
+    async fn matches(&self, who: &Identity, rows: &[&RowCandidate]) -> Result<Plan, Error> {
         let mut addresses: Vec<EmailAddress> = Vec::new();
         let mut seen = HashSet::new();
         for (a, _) in rows.iter().flat_map(|r| r.emails.iter()) {
@@ -384,9 +442,10 @@ impl Plan {
     }
 }
 
-/// The ids an import with an `Idempotency-Key` gives the candidates it creates.
-struct RunIds {
-    seed: String,
+/// The ids an import with an `Idempotency-Key`, or run as a job, gives the
+/// candidates it creates.
+pub(super) struct RunIds {
+    pub(super) seed: String,
 }
 
 impl RunIds {

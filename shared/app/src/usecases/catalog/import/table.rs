@@ -126,8 +126,9 @@ impl Field {
 /// Which column (by index) holds which field, in the CSV's column order.
 pub type Columns = Vec<(usize, Field)>;
 
-/// One data row as a candidate, checked.
-#[derive(Debug, Clone, PartialEq)]
+/// One data row as a candidate, checked; kept as it is in an import
+/// job's chunks.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RowCandidate {
     /// The data row (from 1), for an error found when the row is applied.
     pub row: usize,
