@@ -435,6 +435,8 @@ fn with_ids(path: &str, sc: &Scene, target: Target, eid: usize) -> String {
                 // A reply's read flag and class send nothing; the
                 // sweep checks that no call of it mails from Alice's account.
                 "replies" => "rpl_none".into(),
+                // An import's state is a read: nothing it answers mails.
+                "imports" => "imp_none".into(),
                 other => panic!("no id for /v1/{other}/{{id}}"),
             },
             "{eid}" => enrollments[eid].clone(),
