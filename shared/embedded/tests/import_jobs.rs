@@ -293,7 +293,8 @@ async fn a_row_refused_while_a_job_runs_is_among_its_errors() {
             answer
         } else {
             assert_eq!(status, 202, "{answer}");
-            for w in std::mem::take(&mut *api.queue.0.lock().unwrap()) {
+            let queued = std::mem::take(&mut *api.queue.0.lock().unwrap());
+            for w in queued {
                 api.service.sending().run_job(&w.job).await.unwrap();
             }
             let id = answer["id"].as_str().unwrap();
