@@ -262,3 +262,56 @@ async fn a_large_import_with_a_campaign_is_a_job_with_the_outcome_of_a_synchrono
     let (status, _) = get(&sync.router, &format!("/v1/imports/{sync_id}"), "globex").await;
     assert_eq!(status, 404);
 }
+
+/// Rows refused while a job runs (R-3.7, issue 21): an update that would take
+/// a candidate over 20 addresses is a row error found only when the row is
+/// applied; the job reports it as the synchronous import does, in row order.
+#[tokio::test]
+async fn a_row_refused_while_a_job_runs_is_among_its_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = "First Name,Work Email,Personal Email\n\
+               Fresh,fresh@cap.example,\n\
+               ,nameless@cap.example,\n\
+               Capped,a0@cap.example,one-more@cap.example\n\
+               Other,other@cap.example,\n";
+    let mut answers = Vec::new();
+    for threshold in [None, Some(1)] {
+        let api = api(dir.path(), threshold);
+        let emails: Vec<Value> = (0..20)
+            .map(|i| json!({"address": format!("a{i}@cap.example"), "type": "work"}))
+            .collect();
+        post_json(
+            &api.router,
+            "/v1/candidates",
+            json!({"first_name": "Capped", "last_name": "C", "emails": emails}),
+        )
+        .await;
+        let cmp = campaign(&api.router).await;
+        let (status, answer) = import(&api.router, csv, &cmp, "cap").await;
+        let answer = if threshold.is_none() {
+            assert_eq!(status, 200, "{answer}");
+            answer
+        } else {
+            assert_eq!(status, 202, "{answer}");
+            let queued = std::mem::take(&mut *api.queue.0.lock().unwrap());
+            for w in queued {
+                api.service.sending().run_job(&w.job).await.unwrap();
+            }
+            let id = answer["id"].as_str().unwrap();
+            let (status, view) = get(&api.router, &format!("/v1/imports/{id}"), "acme").await;
+            assert_eq!((status, &view["state"]), (200, &json!("done")), "{view}");
+            view
+        };
+        answers.push(answer);
+    }
+    let rows: Vec<u64> = answers[0]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["row"].as_u64().unwrap())
+        .collect();
+    assert_eq!(rows, [2, 3], "the nameless row and the capped one");
+    for field in ["created", "updated", "skipped", "errors"] {
+        assert_eq!(answers[1][field], answers[0][field], "{field}");
+    }
+}

@@ -43,6 +43,9 @@ pub const PART_BYTES: usize = 256 * 1024;
 /// How long an import's records are kept.
 pub const KEPT_DAYS: i64 = 30;
 
+/// The parts holding the rows a chunk refused while it ran, one a chunk.
+const RUN_ERRORS: &str = "run_errors";
+
 /// What an import was asked to do besides the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
@@ -415,8 +418,13 @@ impl Catalog<'_> {
             .import_job(&who.org_id, id)
             .await?
             .ok_or(Error::NotFound("import"))?;
-        let parts: Vec<ErrorsPart> = self.parts_of(&job, "errors", job.error_parts).await?;
-        let errors = parts.into_iter().flat_map(|p| p.errors).collect();
+        let mut parts: Vec<ErrorsPart> = self.parts_of(&job, "errors", job.error_parts).await?;
+        parts.extend(
+            self.parts_of::<ErrorsPart>(&job, RUN_ERRORS, job.chunks_done)
+                .await?,
+        );
+        let mut errors: Vec<RowError> = parts.into_iter().flat_map(|p| p.errors).collect();
+        errors.sort_by_key(|e| e.row);
         Ok((job, errors))
     }
 
@@ -487,6 +495,13 @@ impl Catalog<'_> {
         let named = self
             .import_rows(&who, rows.rows, job.on_duplicate, Some(&run), &mut out)
             .await?;
+        // Rows refused while running (a candidate over its address cap by
+        // then): kept beside the chunk, read with the file's own errors. The
+        // same chunk run again writes the same part.
+        let value = to_value(&ErrorsPart {
+            errors: out.errors.clone(),
+        })?;
+        self.put_part(org, id, RUN_ERRORS, chunk, &value).await?;
         let mut result = ChunkResult {
             out,
             campaign: None,
@@ -555,6 +570,7 @@ impl Catalog<'_> {
             job.created += result.out.created;
             job.updated += result.out.updated;
             job.skipped += result.out.skipped;
+            job.error_count += result.out.errors.len();
             if let Some(c) = &result.campaign {
                 job.campaign.get_or_insert_with(|| CampaignCounts {
                     campaign_id: c.campaign_id.clone(),
