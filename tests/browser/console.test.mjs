@@ -373,6 +373,41 @@ step('what comes back, from the console: a delivery and a reply', async () => {
   await timelineRow('Katherine Johnson').locator('.mk-replied[data-step="1"]').waitFor();
 });
 
+step('the replies inbox: the reply in its own words, its class, read, answered in place (R-11.2, R-12.2)', async () => {
+  await page.getByRole('link', { name: 'Replies', exact: true }).click();
+  await page.getByRole('heading', { name: 'Replies', level: 1 }).waitFor();
+  const card = page.getByRole('article', { name: 'Reply from Katherine Johnson' });
+  await card.locator('blockquote', { hasText: 'Thanks for reaching out, happy to talk this week.' }).waitFor();
+  await card.locator('.badge.rc-interested', { hasText: 'Interested' }).waitFor();
+  await card.locator('.badge.rc-unread', { hasText: 'Unread' }).waitFor();
+  // The campaign by its name, never its id.
+  await card.getByRole('link', { name: 'Backend Q1' }).waitFor();
+  await expectAccessible('replies inbox');
+  await shot('05b-replies');
+
+  await card.getByRole('button', { name: 'Mark as read: Katherine Johnson' }).click();
+  await page.locator('#status', { hasText: 'Marked as read.' }).waitFor();
+  await card.getByRole('button', { name: 'Mark as unread: Katherine Johnson' }).waitFor();
+  await page.getByLabel('Unread only').check();
+  await page.getByText('No replies match.').waitFor();
+  await page.getByLabel('Unread only').uncheck();
+  await card.waitFor();
+
+  await card.locator('summary', { hasText: 'Answer Katherine Johnson' }).click();
+  await card.getByLabel('Your answer to Katherine Johnson').fill('Great, Thursday 3pm works for us. Talk soon!');
+  await card.getByRole('button', { name: 'Send answer' }).click();
+  await page.locator('#status', { hasText: 'Answer sent to katherine@nasa.example.' }).waitFor();
+  const outbox = await dev('GET', '/dev/outbox');
+  const answer = outbox.items.find((m) => m.to === 'katherine@nasa.example' && /^Re: /.test(m.subject));
+  assert.ok(answer, `the answer is in the outbox: ${JSON.stringify(outbox.items.map((m) => [m.to, m.subject]))}`);
+  const raw = await (await fetch(`${BASE}/dev/outbox/${encodeURIComponent(answer.id)}`)).text();
+  assert.match(raw, /^In-Reply-To: <console-/m, 'threaded under the reply');
+  assert.match(raw, /Thursday 3pm works for us/);
+  await shot('05c-replies-answered');
+  await page.getByRole('link', { name: 'Backend Q1' }).first().click();
+  await page.getByRole('heading', { name: /Backend Q1/, level: 1 }).waitFor();
+});
+
 step('pausing one candidate shows "Paused"; the timeline for the README', async () => {
   await page.getByRole('button', { name: 'Pause Grace Hopper' }).click();
   await row('Grace Hopper').getByText('Paused').waitFor();
@@ -414,6 +449,27 @@ step('the Outreach view: counts per status and step, a sender notification, Re-l
   // Paused by the service, so it resumes by itself once the account is connected again.
   await campaign.getByText('Running').waitFor();
   await shot('08-outreach-relinked');
+});
+
+step('adding candidates to a second campaign: who was refused and who was mailed before, by campaign name (R-5.6, R-3.8)', async () => {
+  // On the project's Outreach view, where the previous step ended.
+  await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+  await page.getByLabel('Campaign name').fill('Backend Q2');
+  await page.getByLabel('Template', { exact: true }).selectOption({ label: 'Intro (2 steps)' });
+  await page.getByRole('button', { name: 'Create campaign' }).click();
+  await page.getByRole('heading', { name: /Backend Q2\s+Draft/ }).waitFor();
+  for (const name of ['Alan Turing', 'Katherine Johnson']) {
+    await page.getByRole('checkbox', { name: new RegExp(`^${name}`) }).check();
+  }
+  await page.getByRole('button', { name: 'Add selected candidates' }).click();
+  await page.locator('#status', { hasText: '1 added, 1 not added' }).waitFor();
+  const refusal = page.getByRole('alert').filter({ hasText: 'Some candidates were not added' });
+  await refusal.getByText('Alan Turing: already in a running campaign: “Backend Q1”', { exact: false }).waitFor();
+  const notice = page.locator('.notice', { hasText: 'worth a look' });
+  await notice.getByText(/Katherine Johnson: replied before \(interested\) in “Backend Q1”/).waitFor();
+  assert.doesNotMatch(await page.locator('main').innerText(), /cmp_|campaign [0-9a-f]{6}/i, 'no campaign ids shown');
+  await expectAccessible('add candidates with warnings');
+  await shot('09-add-warnings');
 });
 
 step('keyboard: the skip link, visible focus, and buttons reached with Tab', async () => {

@@ -174,6 +174,7 @@ const api = {
   get: (path) => request('GET', path),
   post: (path, body = {}) => request('POST', path, { body }),
   put: (path, body = {}) => request('PUT', path, { body }),
+  patch: (path, body = {}) => request('PATCH', path, { body }),
 };
 
 const seg = encodeURIComponent;
@@ -452,6 +453,7 @@ function nextStepText(e, tz) {
 
 const NAV = [
   ['#/', 'Projects'],
+  ['#/replies', 'Replies'],
   ['#/candidates', 'Candidates'],
   ['#/templates', 'Templates'],
   ['#/settings', 'Accounts & profile'],
@@ -981,6 +983,31 @@ async function pageCampaign(id) {
   );
 }
 
+const REFUSALS = {
+  duplicate: 'already in a running campaign',
+  already_enrolled: 'already in this campaign',
+  suppressed: 'asked not to be contacted by your organization',
+  no_credits: 'no contact credits left',
+  not_found: 'no longer exists',
+};
+
+async function refusalText(r) {
+  const why = REFUSALS[r.reason] || r.reason.replaceAll('_', ' ');
+  return r.campaign_id ? `${why}: “${await campaignName(r.campaign_id)}” (tick “allow duplicate outreach” to add anyway)` : why;
+}
+
+async function warningText(w) {
+  const when = fmtTime(w.at, app.me?.timezone);
+  const where = w.campaign_id ? ` in “${await campaignName(w.campaign_id)}”` : '';
+  if (w.kind === 'contacted_recently') return `mailed by your team${where} on ${when}`;
+  if (w.kind === 'bounced_before') return `an address bounced${where} on ${when}`;
+  if (w.kind === 'replied_before') {
+    const cls = w.class ? ` (${(REPLY_CLASSES[w.class] || w.class).toLowerCase()})` : '';
+    return `replied before${cls}${where} on ${when}`;
+  }
+  return `${w.kind.replaceAll('_', ' ')}${where}, ${when}`;
+}
+
 function addCandidates(campaignId, after) {
   const chosen = new Map();
   const outlet = h('div', { class: 'outlet' });
@@ -1023,17 +1050,28 @@ function addCandidates(campaignId, after) {
         allow_duplicate: duplicate.querySelector('input').checked,
       });
       const refused = answer.refused || [];
-      announce(`${answer.enrollments.length} added${refused.length ? `, ${refused.length} refused` : ''}.`);
-      if (refused.length) {
-        fill(outlet, 
-          h(
-            'div',
-            { class: 'problem', role: 'alert' },
-            h('p', {}, h('strong', {}, 'Some candidates were not added:')),
-            h('ul', {}, refused.map((r) => h('li', {}, `${chosen.get(r.candidate_id) || r.candidate_id}: ${r.reason.replaceAll('_', ' ')}${r.campaign_id ? ` (campaign ${r.campaign_id})` : ''}`))),
-          ),
-        );
-      }
+      const warnings = answer.warnings || [];
+      announce(`${answer.enrollments.length} added${refused.length ? `, ${refused.length} not added` : ''}${warnings.length ? `, ${warnings.length} to look at` : ''}.`);
+      const nameOf = (id) => chosen.get(id) || 'A candidate';
+      fill(
+        outlet,
+        refused.length
+          ? h(
+              'div',
+              { class: 'problem', role: 'alert' },
+              h('p', {}, h('strong', {}, 'Some candidates were not added:')),
+              h('ul', {}, await Promise.all(refused.map(async (r) => h('li', {}, `${nameOf(r.candidate_id)}: ${await refusalText(r)}`)))),
+            )
+          : null,
+        warnings.length
+          ? h(
+              'div',
+              { class: 'notice', role: 'status' },
+              h('p', {}, h('strong', {}, 'Added, but worth a look before the first mail leaves:')),
+              h('ul', {}, await Promise.all(warnings.map(async (w) => h('li', {}, `${nameOf(w.candidate_id)}: ${await warningText(w)}`)))),
+            )
+          : null,
+      );
       chosen.clear();
       update();
       await Promise.all([list.reload(), after()]);
@@ -1735,6 +1773,121 @@ async function pageMessage(id) {
   );
 }
 
+// ---------------------------------------------------------------- replies
+
+const REPLY_CLASSES = {
+  interested: 'Interested',
+  not_interested: 'Not interested',
+  opt_out: 'Asked to be removed',
+  referral: 'Referral',
+  other: 'Other',
+};
+
+/** A campaign's name by id, fetched once per page view. */
+const campaignNames = new Map();
+function campaignName(id) {
+  if (!campaignNames.has(id)) {
+    campaignNames.set(
+      id,
+      api.get(`/v1/campaigns/${seg(id)}`).then((c) => c.name, () => 'a removed campaign'),
+    );
+  }
+  return campaignNames.get(id);
+}
+
+function replyBadge(r) {
+  if (r.automatic || !r.class) return badge('rc', 'automatic', 'Automatic reply');
+  return badge('rc', r.class, REPLY_CLASSES[r.class] || r.class);
+}
+
+/** The answer form under a reply (R-12.2): sent from the sender of the mail replied to. */
+function answerForm(r, who, after) {
+  const body = h('textarea', { id: `answer-${r.id}`, rows: '5', required: true });
+  const form = actionForm(
+    `Answer ${who}`,
+    'Send answer',
+    [field(`Your answer to ${who}`, body, 'Sent at once from the address the candidate wrote to, threaded under their reply, with "Re:" before its subject.')],
+    async () => {
+      const text = body.value.trim();
+      if (!text) throw new ApiProblem(0, { title: 'The answer is empty', detail: 'Write something to send.' });
+      const sent = await api.post(`/v1/candidates/${seg(r.candidate_id)}/messages`, { in_reply_to: r.id, body: text });
+      announce(sent.status === 'scheduled' ? `Answer to ${who} planned: today's sending limit is reached.` : `Answer sent to ${sent.address || who}.`);
+      await after();
+    },
+  );
+  form.classList.add('answer');
+  return form;
+}
+
+async function replyCard(r, tz, after) {
+  const person = await candidate(r.candidate_id);
+  const who = candidateName(person);
+  const where = r.campaign_id
+    ? [h('a', { href: `#/campaigns/${seg(r.campaign_id)}` }, await campaignName(r.campaign_id)), r.step_index ? ` · step ${r.step_index}` : '']
+    : ['a single message'];
+  const outlet = h('div', { class: 'outlet' });
+  const readText = r.read ? 'Mark as unread' : 'Mark as read';
+  const toggle = actionButton(readText, { class: 'small-button', 'aria-label': `${readText}: ${who}` }, outlet, () => api.patch(`/v1/replies/${seg(r.id)}`, { read: !r.read }), r.read ? 'Marked as unread.' : 'Marked as read.', after);
+  const actions = [toggle];
+  if (!r.automatic) {
+    const classes = select(Object.entries(REPLY_CLASSES), { id: nextId('class'), value: r.class });
+    const change = actionButton('Change class', { class: 'small-button', 'aria-label': `Change the class of ${who}'s reply` }, outlet, () => api.patch(`/v1/replies/${seg(r.id)}`, { class: classes.value, read: true }), 'Class changed.', after);
+    actions.push(h('span', { class: 'class-change' }, h('label', { for: classes.id, class: 'small' }, 'Class '), classes, ' ', change));
+  }
+  const answer = h('details', { class: 'answer-box' }, h('summary', {}, `Answer ${who}`), answerForm(r, who, after));
+  return h(
+    'article',
+    { class: `card reply${r.read ? '' : ' unread'}`, 'aria-label': `Reply from ${who}` },
+    h(
+      'header',
+      { class: 'reply-head' },
+      h('h2', {}, h('a', { href: `#/candidates/${seg(r.candidate_id)}` }, who)),
+      ' ',
+      replyBadge(r),
+      r.read ? null : h('span', { class: 'badge rc-unread' }, 'Unread'),
+    ),
+    h('p', { class: 'small muted' }, 'Replied to ', ...where, ' · ', timeEl(r.received_at, tz)),
+    h('p', { class: 'reply-subject' }, r.subject || '(no subject)'),
+    h('blockquote', { class: 'reply-text' }, r.text || '(the reply has no text of its own)'),
+    r.class === 'opt_out' ? h('p', { class: 'small' }, 'The candidate asked not to be contacted: they are opted out and their other campaigns ended. Change the class if this was not a stop request.') : null,
+    h('div', { class: 'actions' }, actions),
+    outlet,
+    r.automatic ? null : answer,
+  );
+}
+
+async function pageReplies() {
+  titled('Replies');
+  const tz = app.me?.timezone;
+  const classFilter = select([['', 'Every class'], ...Object.entries(REPLY_CLASSES)], { id: 'replies-class' });
+  const unreadOnly = checkbox('Unread only', { id: 'replies-unread' });
+  const list = pager({
+    label: 'Replies',
+    pageSize: 20,
+    empty: 'No replies match.',
+    fetchPage: (cursor, limit) => {
+      const query = new URLSearchParams({ limit: String(limit) });
+      if (cursor) query.set('cursor', cursor);
+      if (classFilter.value) query.set('class', classFilter.value);
+      if (unreadOnly.querySelector('input').checked) query.set('unread', 'true');
+      return api.get(`/v1/replies?${query}`);
+    },
+    render: async (items) => h('div', { class: 'replies' }, await Promise.all(items.map((r) => replyCard(r, tz, () => list.reload())))),
+  });
+  classFilter.addEventListener('change', () => list.reload());
+  unreadOnly.querySelector('input').addEventListener('change', () => list.reload());
+  await list.ready;
+  app.refresh = () => list.reload();
+  return h(
+    'div',
+    {},
+    h('h1', { tabindex: '-1' }, 'Replies'),
+    h('p', { class: 'muted' }, "What candidates wrote back, newest first: their own words, without the quoted mail. A reply ends the candidate's sequence."),
+    h('div', { class: 'filters', role: 'group', 'aria-label': 'Filter the replies' }, field('Class', classFilter), unreadOnly),
+    list,
+  );
+}
+
 // ---------------------------------------------------------------- routing
 
 const ROUTES = [
@@ -1742,6 +1895,7 @@ const ROUTES = [
   [/^#\/projects\/([^/]+)$/, pageProject],
   [/^#\/campaigns\/([^/]+)$/, pageCampaign],
   [/^#\/campaigns\/([^/]+)\/enrollments\/([^/]+)$/, pageEnrollment],
+  [/^#\/replies$/, pageReplies],
   [/^#\/candidates$/, pageCandidates],
   [/^#\/candidates\/([^/]+)$/, pageCandidate],
   [/^#\/templates$/, pageTemplates],
@@ -1803,6 +1957,7 @@ async function boot() {
   }
   window.addEventListener('hashchange', () => {
     app.candidates.clear();
+    campaignNames.clear();
     $('status').textContent = '';
     route(true, true);
   });
