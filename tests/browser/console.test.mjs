@@ -274,7 +274,8 @@ step('creates a campaign from the template and starts it: Not Started, Pending',
   for (const name of ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Katherine Johnson']) {
     const r = row(name);
     await r.getByText('Not Started').waitFor();
-    assert.match(await r.innerText(), /Step 1 · Pending · .*15:20/);
+    // The plan may land a moment after the start's answer: the page looks again by itself.
+    await r.getByText(/Step 1 · Pending · .*15:20/).waitFor();
   }
   // The timeline: planned marks, each row's grace period shaded, times in Berlin.
   await page.getByRole('heading', { name: 'Timeline (Europe/Berlin)' }).waitFor();
@@ -411,6 +412,9 @@ step('the replies inbox: the reply in its own words, its class, read, answered i
 step('pausing one candidate shows "Paused"; the timeline for the README', async () => {
   await page.getByRole('button', { name: 'Pause Grace Hopper' }).click();
   await row('Grace Hopper').getByText('Paused').waitFor();
+  // A paused candidate's next step promises no time.
+  assert.match(await row('Grace Hopper').innerText(), /Step 2 · On hold until resumed/);
+  assert.doesNotMatch(await row('Grace Hopper').innerText(), /Scheduled/);
   assert.match(await row('Alan Turing').innerText(), /In Progress/);
   await page.getByRole('button', { name: 'Resume Grace Hopper' }).waitFor();
   await expectAccessible('campaign after pause');
@@ -489,6 +493,69 @@ step('keyboard: the skip link, visible focus, and buttons reached with Tab', asy
   await page.getByRole('link', { name: 'Backend hiring' }).focus();
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+});
+
+step('a wrong token is refused in plain words, and signing in again works', async () => {
+  const before = consoleErrors.length;
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+  await page.locator('summary', { hasText: 'Or paste a token' }).click();
+  await page.getByLabel('Bearer token').fill('not-a-token');
+  await page.getByRole('button', { name: 'Use this token' }).click();
+  await page.getByText('the service did not accept your sign-in token').waitFor();
+  const shown = await page.locator('main').innerText();
+  assert.doesNotMatch(shown, /base64|invalid input length|jwt/i, 'no decoder error reaches the recruiter');
+  // The browser logs the refused call itself (401); nothing else may be logged.
+  const logged = consoleErrors.splice(before);
+  assert.ok(logged.every((m) => /status of 401/.test(m)), `only the 401 is logged: ${logged}`);
+  await page.getByLabel('Organization').fill('acme');
+  await page.getByLabel('User').fill('alice');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  // Back where the recruiter was signed out: the project's Outreach view.
+  await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+  assert.match(await page.locator('#who').innerText(), /Alice Recruiter · acme/);
+});
+
+step('on a phone (390×844): no page scrolls sideways, the header stays small, colours still pass', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    const pages = [
+      ['#/', 'Projects'],
+      ['#/replies', 'Replies'],
+      ['#/candidates', 'Candidates'],
+      ['#/templates', 'Templates'],
+      ['#/settings', null],
+      ['#/outbox', null],
+    ];
+    await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+    await page.getByRole('link', { name: 'Backend Q1' }).first().click();
+    await page.getByRole('heading', { name: /Backend Q1/, level: 1 }).waitFor();
+    for (const [hash, heading] of [[null, null], ...pages]) {
+      if (hash) {
+        await page.goto(`${BASE}/${hash}`);
+        if (heading) await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+        else await page.locator('main h1').first().waitFor();
+      }
+      const where = hash || 'campaign Backend Q1';
+      const layout = await page.evaluate(() => {
+        const width = document.documentElement.clientWidth;
+        const wide = [...document.querySelectorAll('body *')]
+          .filter((el) => !el.closest('table') || el.tagName === 'TABLE')
+          .filter((el) => el.getBoundingClientRect().right > width + 1 && getComputedStyle(el).position !== 'absolute')
+          .slice(0, 5)
+          .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${Math.round(el.getBoundingClientRect().right)}px`);
+        const chrome = document.querySelector('.top').getBoundingClientRect().height + document.querySelector('#clock').getBoundingClientRect().height;
+        return { scroll: document.documentElement.scrollWidth, width, wide, chrome };
+      });
+      assert.ok(layout.scroll <= layout.width, `${where} scrolls sideways: ${layout.scroll} px > ${layout.width} px; ${layout.wide.join(', ')}`);
+      assert.ok(layout.chrome <= 844 * 0.25, `${where}: header and clock take ${layout.chrome} px of 844`);
+      await expectAccessible(`${where} on a phone`);
+      if (hash === '#/replies') await shot('10-phone-replies');
+      if (!hash) await shot('10-phone-campaign');
+    }
+  } finally {
+    await page.setViewportSize({ width: 1366, height: 860 });
+  }
 });
 
 test('the page made no script errors, no policy violations and no outside requests', () => {

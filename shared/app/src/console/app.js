@@ -153,7 +153,7 @@ async function request(method, path, options = {}) {
           ? data
           : { title: response.statusText || 'Error', status: response.status, detail: text.slice(0, 300) };
       if (response.status === 401 && auth) {
-        signOut(`Signed out: ${problem.detail || 'the token was refused'}`);
+        signOut('Signed out: the service did not accept your sign-in token (mistyped, expired or for another deployment). Sign in again.');
       }
       throw new ApiProblem(response.status, problem);
     }
@@ -163,7 +163,9 @@ async function request(method, path, options = {}) {
     const timedOut = error && error.name === 'AbortError';
     throw new ApiProblem(0, {
       title: timedOut ? 'No answer in time' : 'The service cannot be reached',
-      detail: timedOut ? `${method} ${path} took longer than ${timeout / 1000} s` : String(error.message || error),
+      detail: timedOut
+        ? `The service took longer than ${timeout / 1000} s to answer. Nothing is lost: try again.`
+        : 'Check the network connection (or that the service is running), then try again.',
     });
   } finally {
     clearTimeout(timer);
@@ -213,20 +215,30 @@ function candidateName(c) {
 
 // ---------------------------------------------------------------- feedback
 
+/** "steps[0].subject" as a person reads it: "Step 1, subject". */
+function fieldName(path) {
+  const words = (text) => text.replaceAll('_', ' ').replace(/\[(\d+)\]/g, (_, n) => ` ${Number(n) + 1}`).replaceAll('.', ', ');
+  const step = /^steps\[(\d+)\](?:\.(.+))?$/.exec(String(path || ''));
+  if (step) return `Step ${Number(step[1]) + 1}${step[2] ? `, ${words(step[2])}` : ''}`;
+  return words(String(path || 'value'));
+}
+
 /** An API problem as a person reads it: status, title, detail, field errors. */
 function problemView(error) {
   const p = (error && error.problem) || { title: String((error && error.message) || error) };
-  const status = error && error.status ? `${error.status} ` : '';
   const missingRoute = error && error.status === 404 && /route/i.test(p.detail || '');
+  const errors = Array.isArray(p.errors) ? p.errors : [];
+  // Field errors say it all: the detail repeats them, so it is left out then.
+  const detail = errors.length ? null : p.detail;
+  const title = errors.length ? 'Some values need fixing' : p.title || 'Something went wrong';
+  const offline = error && error.status === 0;
   return h(
     'div',
     { class: 'problem', role: 'alert' },
-    h('p', {}, h('strong', {}, `${status}${p.title || 'Error'}`), p.detail ? ` — ${p.detail}` : ''),
+    h('p', {}, h('strong', {}, title), detail ? ` — ${detail}` : ''),
     missingRoute ? h('p', {}, 'This server does not offer this route yet.') : null,
-    Array.isArray(p.errors) && p.errors.length
-      ? h('ul', {}, p.errors.map((e) => h('li', {}, `${e.field}: ${e.message}`)))
-      : null,
-    p.type ? h('p', { class: 'small muted' }, `Problem type: ${p.type}`) : null,
+    errors.length ? h('ul', {}, errors.map((e) => h('li', {}, `${fieldName(e.field)}: ${e.message}`))) : null,
+    offline ? h('button', { type: 'button', onclick: () => refreshPage() }, 'Try again') : null,
   );
 }
 
@@ -343,6 +355,14 @@ function arrayPages(items) {
 const apiPages = (path) => (cursor, limit) => api.get(pagePath(path, cursor, limit));
 
 function table(caption, headers, rows) {
+  // Each cell carries its column's name: on a phone the rows become cards
+  // that label their values (style.css), instead of a table too wide to read.
+  for (const row of rows.flat()) {
+    if (!(row instanceof Element)) continue;
+    [...row.children].forEach((cell, i) => {
+      if (headers[i] && !cell.hasAttribute('data-label')) cell.setAttribute('data-label', headers[i]);
+    });
+  }
   return h(
     'table',
     {},
@@ -439,12 +459,22 @@ function isEnded(status) {
   return ['replied', 'bounced', 'unsubscribed', 'finished', 'removed'].includes(status);
 }
 
+/** Whether the step a candidate waits for has no planned time yet. */
+function nextStepUnplanned(e) {
+  const upcoming = (e.steps || []).find((s) => s.status === 'pending' || s.status === 'scheduled');
+  return Boolean(upcoming && !upcoming.scheduled_at);
+}
+
 /** "Step 2 · Scheduled · Thu 3 Dec 07:41" — the step a person watches next. */
 function nextStepText(e, tz) {
   const steps = e.steps || [];
   const upcoming = steps.find((s) => s.status === 'pending' || s.status === 'scheduled');
   const shown = upcoming || [...steps].reverse().find((s) => s.sent_at) || null;
   if (!shown) return '—';
+  // A paused or blocked candidate's next step waits: no time is promised for it.
+  if (upcoming && e.status === 'paused') return `Step ${shown.index} · On hold until resumed`;
+  if (upcoming && e.status === 'blocked') return `Step ${shown.index} · Waits for a fix`;
+  if (upcoming && isEnded(e.status)) return `Step ${shown.index} · Not sent: the sequence ended`;
   const at = shown.sent_at && !upcoming ? shown.sent_at : shown.scheduled_at;
   return `Step ${shown.index} · ${stepLabel(shown.status)} · ${fmtTime(at, tz)}`;
 }
@@ -506,6 +536,7 @@ function renderClock() {
     const result = await request('POST', '/dev/clock', { body, auth: false, timeout: CLOCK_TIMEOUT_MS });
     app.clockNow = result.now;
     now.textContent = fmtTime(app.clockNow, 'UTC');
+    to.value = app.clockNow.slice(0, 16);
     announce(`Clock ${label}: now ${fmtTime(app.clockNow, 'UTC')}`);
     await refreshPage();
   };
@@ -946,7 +977,21 @@ async function pageCampaign(id) {
     });
     fill(tableBox, table('Candidates in this campaign', ['Candidate', 'Status', 'Address in use', 'Step', 'Actions'], rows), rowOutlet);
     fill(timelineBox, h('h2', { id: 'timeline-h' }, `Timeline (${tz()})`), timeline(items, names, tz(), id));
+    awaitPlans(items);
     return h('div', {}, tableBox);
+  }
+
+  // Just after a start, the service may still be planning some candidates
+  // (a large start plans in the background): look again shortly, a few times.
+  const generation = app.generation;
+  let planChecks = 0;
+  function awaitPlans(items) {
+    const unplanned = campaign.status === 'running' && items.some((e) => !isEnded(e.status) && e.status !== 'paused' && e.status !== 'blocked' && nextStepUnplanned(e));
+    if (!unplanned || planChecks >= 20) return;
+    planChecks += 1;
+    setTimeout(() => {
+      if (app.generation === generation) list.reload();
+    }, 500 * planChecks);
   }
 
   const list = pager({
@@ -1183,6 +1228,7 @@ function timelineFigure(enrollments, names, tz, campaignId, zoom) {
 
 async function pageEnrollment(campaignId, enrollmentId) {
   const campaign = await api.get(`/v1/campaigns/${seg(campaignId)}`);
+  const project = await api.get(`/v1/projects/${seg(campaign.project_id)}`).catch(() => ({ name: 'Project' }));
   const tz = zoneOr(campaign.timezone);
   const base = `/v1/campaigns/${seg(campaignId)}/enrollments/${seg(enrollmentId)}`;
   const root = h('div', {});
@@ -1231,7 +1277,7 @@ async function pageEnrollment(campaignId, enrollmentId) {
     });
     await eventList.ready;
     fill(root, 
-      h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), ' › ', h('a', { href: `#/projects/${seg(campaign.project_id)}` }, 'Project'), ' › ', h('a', { href: `#/campaigns/${seg(campaignId)}` }, campaign.name), ' › ', who),
+      h('p', { class: 'crumbs' }, h('a', { href: '#/' }, 'Projects'), ' › ', h('a', { href: `#/projects/${seg(campaign.project_id)}` }, project.name), ' › ', h('a', { href: `#/campaigns/${seg(campaignId)}` }, campaign.name), ' › ', who),
       h('h1', { tabindex: '-1' }, who, ' ', badge('es', e.status, e.status_label)),
       h(
         'dl',
@@ -1376,7 +1422,7 @@ function retryForm(base, person, e, after) {
     'section',
     { class: 'card', 'aria-labelledby': 'retry-h' },
     h('h2', { id: 'retry-h' }, 'Retry with another address'),
-    h('p', {}, 'Resumes the sequence from the bounced step (R-9.2).'),
+    h('p', {}, 'Resumes the sequence from the step that bounced.'),
     actionForm(
       'Retry with another address',
       'Retry',
@@ -1418,7 +1464,7 @@ function emailsSection(person, projectId, after) {
   const add = actionForm(
     'Add an email address',
     'Add address',
-    [field('Address', address, 'Visible to you alone (R-3.3).'), field('Type', type)],
+    [field('Address', address, 'Visible to you alone: your colleagues do not see an address you add by hand.'), field('Type', type)],
     async () => {
       await api.post(`/v1/candidates/${seg(person.id)}/emails`, { address: address.value.trim(), type: type.value });
       app.candidates.delete(person.id);
@@ -1430,7 +1476,7 @@ function emailsSection(person, projectId, after) {
     'div',
     {},
     table(`Addresses of ${who}`, ['Address', 'Type', 'Source', 'Status', projectId ? 'Pin in this project' : ''], rows),
-    projectId ? h('p', { class: 'small muted' }, 'A pinned address is used when the candidate is added to a new campaign of this project (R-3.4).') : null,
+    projectId ? h('p', { class: 'small muted' }, 'A pinned address is used when the candidate is added to a new campaign of this project.') : null,
     outlet,
     h('h3', {}, 'Add an address by hand'),
     add,
@@ -1490,7 +1536,7 @@ function newCandidateForm(after) {
   return actionForm(
     'New candidate',
     'Create candidate',
-    [field('First name', first), field('Last name', last), field('Title', title), field('Company', company), h('p', { class: 'small muted' }, 'Addresses in order of relevancy (R-3.1).'), rows, more],
+    [field('First name', first), field('Last name', last), field('Title', title), field('Company', company), h('p', { class: 'small muted' }, 'Addresses in order of relevancy: the first is tried first.'), rows, more],
     async (form) => {
       const emails = [...rows.querySelectorAll('.email-row')]
         .map((row) => ({ address: row.querySelector('input').value.trim(), type: row.querySelector('select').value }))
@@ -1529,7 +1575,7 @@ async function pageCandidate(id) {
       h('h1', { tabindex: '-1' }, who),
       h('dl', { class: 'facts' }, h('dt', {}, 'Title'), h('dd', {}, person.title || '—'), h('dt', {}, 'Company'), h('dd', {}, person.company || '—'), h('dt', {}, 'Location'), h('dd', {}, person.location || '—'), h('dt', {}, 'Time zone'), h('dd', {}, person.timezone || '—')),
       h('section', { class: 'card', 'aria-labelledby': 'emails-h' }, h('h2', { id: 'emails-h' }, 'Addresses'), emailsSection(person, null, load)),
-      h('section', { class: 'card', 'aria-labelledby': 'pin-h' }, h('h2', { id: 'pin-h' }, 'Use this address first in a project'), h('p', { class: 'small muted' }, 'Applies to campaigns of that project created after the pin (R-3.4).'), pin, pinOutlet),
+      h('section', { class: 'card', 'aria-labelledby': 'pin-h' }, h('h2', { id: 'pin-h' }, 'Use this address first in a project'), h('p', { class: 'small muted' }, 'Applies to campaigns of that project created after the pin.'), pin, pinOutlet),
     );
   }
   await load();
