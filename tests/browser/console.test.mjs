@@ -438,7 +438,20 @@ step('the Outreach view: counts per status and step, a sender notification, Re-l
   await page.getByText(/paused by the service: the sender account has a connection error/).waitFor();
   await dev('POST', '/dev/faults', { sender: 'alice@acme.example', error: 'none' });
 
-  await page.getByRole('link', { name: 'Backend hiring' }).click();
+  // Home says what needs attention, and each campaign's rates.
+  await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
+  const attention = page.locator('section.attention');
+  await attention.getByText(/is paused by the service: the sender account has a connection error/).waitFor();
+  assert.match(await attention.innerText(), /Backend Q1 is paused by the service/);
+  assert.match(await attention.innerText(), /Backend hiring: /, 'the open notification, by project name');
+  const rates = page.getByRole('table', { name: 'Rates per campaign over the last 30 days' });
+  const q1 = rates.getByRole('row', { name: /Backend Q1/ });
+  await q1.waitFor();
+  assert.match(await q1.innerText(), /Backend Q1\s+4\s+1 \(25 %\)\s+1 \(25 %\)/, 'sent 4, replied 1 of 4, bounced 1 of 4');
+  await expectAccessible('home with what needs attention');
+  await shot('07a-home-attention');
+
+  await page.getByRole('link', { name: 'Backend hiring' }).first().click();
   await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
   const campaign = page.getByRole('row', { name: /Backend Q1/ });
   for (const chip of ['Bounced (Ended): 1', 'Replied (Ended): 1', 'Paused: 1', 'In Progress: 1']) {

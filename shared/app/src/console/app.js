@@ -634,6 +634,74 @@ function showSignIn(message) {
 
 // ---------------------------------------------------------------- projects
 
+/** Home's first card: what needs a person now — unread replies, sender problems, blocked candidates. */
+async function needsAttention(section) {
+  try {
+    const [unread, projects] = await Promise.all([api.get('/v1/replies?unread=true&limit=100'), allItems('/v1/projects', 50)]);
+    const views = await Promise.all(projects.map((p) => api.get(`/v1/projects/${seg(p.id)}/outreach`).then((v) => [p, v], () => [p, null])));
+    const items = [];
+    const n = (unread.items || []).length;
+    if (n) items.push(h('li', {}, h('a', { href: '#/replies' }, `${n}${unread.cursor ? '+' : ''} unread ${n === 1 ? 'reply' : 'replies'}`), ' to read and answer.'));
+    for (const [p, view] of views) {
+      if (!view) continue;
+      for (const note of view.notifications.filter((x) => !x.resolved_at)) {
+        items.push(h('li', {}, h('a', { href: `#/projects/${seg(p.id)}` }, p.name), `: ${note.message}`));
+      }
+      for (const c of view.campaigns) {
+        const link = h('a', { href: `#/campaigns/${seg(c.id)}` }, c.name);
+        if (c.status === 'paused' && c.pause_reason && c.pause_reason !== 'user') {
+          items.push(h('li', {}, link, ` is ${PAUSE_REASONS[c.pause_reason] || c.pause_reason}.`));
+        }
+        const blocked = c.counts?.by_status?.blocked || 0;
+        if (blocked) items.push(h('li', {}, link, `: ${blocked} ${blocked === 1 ? 'candidate needs' : 'candidates need'} attention (a missing field or no usable address).`));
+      }
+    }
+    fill(
+      section,
+      h('h2', { id: 'attention-h' }, items.length ? `Needs attention (${items.length})` : 'Needs attention'),
+      items.length ? h('ul', { class: 'attention-list' }, items) : h('p', { class: 'muted' }, 'Nothing needs you right now.'),
+    );
+  } catch (error) {
+    fill(section, h('h2', { id: 'attention-h' }, 'Needs attention'), problemView(error));
+  }
+}
+
+const percent = (rate) => (rate === null || rate === undefined ? '—' : `${(rate * 100).toFixed(rate >= 0.1 || rate === 0 ? 0 : 1)} %`);
+
+/** Home's rates per campaign over the last 30 days (R-11.3). */
+async function campaignRates(section) {
+  try {
+    const stats = await api.get('/v1/stats?group_by=campaign');
+    const lines = (stats.items || []).filter((l) => l.sent > 0);
+    if (!lines.length) {
+      fill(section);
+      return;
+    }
+    const names = await Promise.all(lines.map((l) => (l.key === 'single' ? 'Single messages' : campaignName(l.key))));
+    fill(
+      section,
+      h('h2', { id: 'rates-h' }, 'The last 30 days, by campaign'),
+      table(
+        'Rates per campaign over the last 30 days',
+        ['Campaign', 'Sent', 'Replied', 'Bounced', 'Unsubscribed'],
+        lines.map((l, i) =>
+          h(
+            'tr',
+            {},
+            h('td', {}, l.key === 'single' ? names[i] : h('a', { href: `#/campaigns/${seg(l.key)}` }, names[i])),
+            h('td', {}, String(l.sent)),
+            h('td', {}, `${l.replied} (${percent(l.reply_rate)})`),
+            h('td', {}, `${l.bounced} (${percent(l.bounce_rate)})`),
+            h('td', {}, String(l.unsubscribed)),
+          ),
+        ),
+      ),
+    );
+  } catch (error) {
+    fill(section, h('h2', { id: 'rates-h' }, 'The last 30 days, by campaign'), problemView(error));
+  }
+}
+
 async function pageProjects() {
   titled('Projects');
   const list = pager({
@@ -656,13 +724,19 @@ async function pageProjects() {
   });
   const start = h('section', { class: 'card', 'aria-labelledby': 'start-h' });
   const checklist = firstRun(start);
-  await Promise.all([list.ready, checklist]);
-  app.refresh = () => list.reload();
+  const attention = h('section', { class: 'card attention', 'aria-labelledby': 'attention-h' });
+  const rates = h('section', { 'aria-labelledby': 'rates-h' });
+  await Promise.all([list.ready, checklist, needsAttention(attention), campaignRates(rates)]);
+  app.refresh = async () => {
+    await Promise.all([list.reload(), needsAttention(attention), campaignRates(rates)]);
+  };
   return h(
     'div',
     {},
     h('h1', { tabindex: '-1' }, 'Projects'),
     start,
+    attention,
+    rates,
     h('section', { 'aria-labelledby': 'projects-h' }, h('h2', { id: 'projects-h' }, 'Your projects'), list),
     h('section', { class: 'card', 'aria-labelledby': 'new-project-h' }, h('h2', { id: 'new-project-h' }, 'New project'), create),
   );
