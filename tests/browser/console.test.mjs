@@ -489,6 +489,58 @@ step('adding candidates to a second campaign: who was refused and who was mailed
   await shot('09-add-warnings');
 });
 
+step('a template with an unknown field is caught when saved; edited; its campaign reviewed and fixed before start (R-4.2, R-4.3, R-5.5)', async () => {
+  await page.getByRole('link', { name: 'Templates', exact: true }).click();
+  await page.getByRole('heading', { name: 'Messaging templates' }).waitFor();
+  await page.getByLabel('Template name').fill('Follow-up');
+  await page.getByLabel('Subject of step 1').fill('Hi {{ candidate.nickname }}');
+  await page.getByLabel('Body of step 1 (HTML)').fill('<p>Hello </p>');
+  // The picker puts a field where the cursor is.
+  await page.getByLabel('Body of step 1 (HTML)').press('End');
+  await page.getByLabel('Merge field for step 1').selectOption('sender.first_name');
+  assert.equal(await page.getByLabel('Body of step 1 (HTML)').inputValue(), '<p>Hello </p>{{ sender.first_name }}');
+  await page.getByRole('button', { name: 'Create template' }).click();
+  const refused = page.getByRole('alert').filter({ hasText: 'candidate.nickname' });
+  await refused.getByText(/Step 1: “candidate.nickname” is not a merge field .*\{\{ custom.nickname \}\}/).waitFor();
+  assert.equal((await refused.innerText()).match(/candidate\.nickname/g).length, 1, 'the error is said once');
+  await page.getByLabel('Subject of step 1').fill('Hi {{ custom.nickname }}');
+  await page.getByRole('button', { name: 'Create template' }).click();
+  await page.locator('#status', { hasText: 'Template “Follow-up” created.' }).waitFor();
+
+  await page.locator('summary', { hasText: 'Follow-up — 1 step' }).click();
+  await page.getByRole('button', { name: 'Edit Follow-up' }).click();
+  const editor = page.getByRole('form', { name: 'Edit Follow-up' });
+  await editor.getByLabel('Template name').fill('Follow-up v2');
+  await editor.getByRole('button', { name: 'Save template' }).click();
+  await page.locator('#status', { hasText: 'Template “Follow-up v2” saved.' }).waitFor();
+  await page.locator('summary', { hasText: 'Follow-up v2 — 1 step' }).waitFor();
+
+  await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
+  await page.getByRole('link', { name: 'Backend hiring' }).first().click();
+  await page.getByLabel('Campaign name').fill('Backend Q3');
+  await page.getByLabel('Template', { exact: true }).selectOption({ label: 'Follow-up v2 (1 step)' });
+  await page.getByRole('button', { name: 'Create campaign' }).click();
+  await page.getByRole('heading', { name: /Backend Q3\s+Draft/ }).waitFor();
+  // An empty campaign cannot be started.
+  assert.ok(await page.getByRole('button', { name: 'Start campaign' }).isDisabled());
+  await page.getByText('Add candidates first.').waitFor();
+  await page.getByRole('checkbox', { name: /^Katherine Johnson/ }).check();
+  await page.getByRole('button', { name: 'Add selected candidates' }).click();
+  await page.locator('#status', { hasText: '1 added' }).waitFor();
+  const review = page.locator('section', { has: page.getByRole('heading', { name: 'Review before start' }) });
+  await review.getByText('1 missing merge field').waitFor();
+  await expectAccessible('campaign review with a missing field');
+  await shot('09b-review-missing');
+  await review.getByRole('textbox', { name: 'nickname for Katherine Johnson', exact: true }).fill('Kat');
+  await review.getByRole('button', { name: 'Set' }).click();
+  await review.getByText('Every merge field has a value for every candidate.').waitFor();
+  await review.getByRole('cell', { name: 'Hi Kat' }).waitFor();
+  await page.getByRole('button', { name: 'Start campaign' }).click();
+  await page.getByRole('heading', { name: /Backend Q3\s+Running/ }).waitFor();
+  await page.getByRole('link', { name: 'Backend hiring' }).first().click();
+  await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+});
+
 step('keyboard: the skip link, visible focus, and buttons reached with Tab', async () => {
   await page.goto(`${BASE}/#/`);
   await page.reload();

@@ -977,11 +977,20 @@ async function pageCampaign(id) {
     const buttons = [];
     const reload = async () => {
       campaign = await api.get(`/v1/campaigns/${seg(id)}`);
+      await loadReview();
       renderHead();
       await list.reload();
     };
     if (s === 'draft') {
-      buttons.push(actionButton('Start campaign', { class: 'primary' }, actionsOutlet, () => api.post(`/v1/campaigns/${seg(id)}/start`), 'Campaign started.', reload));
+      const start = () => api.post(`/v1/campaigns/${seg(id)}/start`);
+      const missing = review?.missing.length || 0;
+      if (review?.empty) {
+        buttons.push(h('button', { type: 'button', class: 'primary', disabled: true, 'aria-describedby': 'start-hint' }, 'Start campaign'), h('span', { id: 'start-hint', class: 'small muted' }, 'Add candidates first.'));
+      } else if (missing) {
+        buttons.push(confirmButton('Start campaign…', { class: 'primary' }, `${missing} merge field${missing === 1 ? ' is' : 's are'} missing (see the review below): those candidates would wait, blocked. Start anyway?`, 'Yes, start', actionsOutlet, start, 'Campaign started.', reload));
+      } else {
+        buttons.push(actionButton('Start campaign', { class: 'primary' }, actionsOutlet, start, 'Campaign started.', reload));
+      }
     }
     if (s === 'running') {
       buttons.push(actionButton('Pause campaign', {}, actionsOutlet, () => api.post(`/v1/campaigns/${seg(id)}/pause`), 'Campaign paused.', reload));
@@ -1075,22 +1084,45 @@ async function pageCampaign(id) {
     render: enrollmentRows,
     empty: 'No candidate in this campaign yet: add some below.',
   });
-  pageSize.addEventListener('change', () => list.reload());
-  renderHead();
-  await list.ready;
-  app.refresh = async () => {
+  // Before start (and while paused): every candidate's first message as it
+  // will leave, and each missing merge field with its fix (R-4.3, R-5.5).
+  const reviewBox = h('section', { 'aria-labelledby': 'review-h' });
+  let review = null;
+  async function loadReview() {
+    if (campaign.status !== 'draft' && campaign.status !== 'paused') {
+      review = null;
+      fill(reviewBox);
+      return;
+    }
+    try {
+      const preview = await api.post(`/v1/campaigns/${seg(id)}/preview?limit=50`);
+      review = { empty: !(preview.items || []).length, missing: preview.missing_fields || [] };
+      fill(reviewBox, await reviewView(id, preview, refreshAll));
+    } catch (error) {
+      review = null;
+      fill(reviewBox, h('h2', { id: 'review-h' }, 'Review before start'), problemView(error));
+    }
+  }
+  const refreshAll = async () => {
     campaign = await api.get(`/v1/campaigns/${seg(id)}`);
+    await loadReview();
     renderHead();
     await list.reload();
   };
+  pageSize.addEventListener('change', () => list.reload());
+  await loadReview();
+  renderHead();
+  await list.ready;
+  app.refresh = refreshAll;
   const adder =
     campaign.status === 'stopped' || campaign.status === 'completed'
       ? null
-      : h('section', { class: 'card', 'aria-labelledby': 'add-h' }, h('h2', { id: 'add-h' }, 'Add candidates'), addCandidates(id, () => list.reload()));
+      : h('section', { class: 'card', 'aria-labelledby': 'add-h' }, h('h2', { id: 'add-h' }, 'Add candidates'), addCandidates(id, refreshAll));
   return h(
     'div',
     {},
     head,
+    reviewBox,
     h(
       'section',
       { 'aria-labelledby': 'enrollments-h' },
@@ -1197,6 +1229,49 @@ function addCandidates(campaignId, after) {
     }),
   );
   return h('div', {}, list, duplicate, h('p', {}, count), h('div', { class: 'actions' }, add), outlet);
+}
+
+/** The review of a draft or paused campaign: first messages as they leave, and what is missing. */
+async function reviewView(campaignId, preview, after) {
+  const items = preview.items || [];
+  const missing = preview.missing_fields || [];
+  const people = new Map(await Promise.all(items.map(async (it) => [it.candidate_id, candidateName(await candidate(it.candidate_id))])));
+  for (const m of missing) if (!people.has(m.candidate_id)) people.set(m.candidate_id, candidateName(await candidate(m.candidate_id)));
+  const outlet = h('div', { class: 'outlet' });
+  const fixes = missing.map((m) => {
+    const who = people.get(m.candidate_id);
+    const custom = /^(custom\.)?([A-Za-z_][A-Za-z0-9_-]*)$/.exec(m.field);
+    const base = `/v1/campaigns/${seg(campaignId)}/enrollments/${seg(m.enrollment_id)}`;
+    const remove = actionButton(`Remove ${who}`, { class: 'small-button' }, outlet, () => api.post(`${base}/remove`), `${who} removed from this campaign.`, after);
+    if (!custom || m.field.startsWith('candidate.') || m.field.startsWith('sender.') || m.field.startsWith('campaign.')) {
+      return h('li', {}, `${who}: step ${m.step_index} uses “${m.field}”, which ${who} does not have. Edit the template's step to give it a default, or `, remove);
+    }
+    const name = custom[2];
+    const input = h('input', { id: nextId('fix'), required: true, autocomplete: 'off' });
+    const form = actionForm(`Set ${name} for ${who}`, 'Set', [field(`${name} for ${who}`, input)], async () => {
+      const e = await api.get(base);
+      await request('PATCH', base, { body: { custom_fields: { ...(e.custom_fields || {}), [name]: input.value } } });
+      announce(`${name} set for ${who}.`);
+      await after();
+    });
+    form.classList.add('inline-fix');
+    return h('li', {}, `${who}: step ${m.step_index} needs “${name}”, for this campaign only. `, form, ' or ', remove);
+  });
+  const rows = items.map((it) => {
+    const first = (it.steps || [])[0] || {};
+    return h('tr', {}, h('th', { scope: 'row' }, people.get(it.candidate_id)), h('td', {}, first.error ? h('span', { class: 'badge es-blocked' }, first.error) : first.subject || '—'));
+  });
+  return [
+    h('h2', { id: 'review-h' }, 'Review before start'),
+    missing.length
+      ? h('div', { class: 'notice', role: 'status' }, h('p', {}, h('strong', {}, `${missing.length} missing merge field${missing.length === 1 ? '' : 's'}: fix ${missing.length === 1 ? 'it' : 'them'} here, or those candidates wait, blocked.`)), h('ul', { class: 'fixes' }, fixes))
+      : items.length
+        ? h('p', { class: 'muted' }, 'Every merge field has a value for every candidate.')
+        : h('p', { class: 'muted' }, 'No candidate yet: add some below, then start.'),
+    outlet,
+    items.length ? table('First message of each candidate', ['Candidate', 'Subject of step 1, as it leaves'], rows) : null,
+    preview.cursor ? h('p', { class: 'small muted' }, `The first ${items.length} candidates are shown.`) : null,
+  ];
 }
 
 /** One row per candidate, steps on a time axis in the campaign's time zone, with a zoom. */
@@ -1659,6 +1734,21 @@ async function pageCandidate(id) {
 
 // ---------------------------------------------------------------- templates
 
+/** Edit (in place) and delete, under a template of the list. */
+function templateActions(t, after) {
+  const outlet = h('div', { class: 'outlet' });
+  const editor = h('div', { class: 'tpl-editor' });
+  const edit = h('button', { type: 'button', 'aria-label': `Edit ${t.name}`, 'aria-expanded': 'false' }, 'Edit');
+  edit.addEventListener('click', () => {
+    const open = edit.getAttribute('aria-expanded') === 'true';
+    edit.setAttribute('aria-expanded', String(!open));
+    fill(editor, open ? null : templateForm(after, t));
+    if (!open) editor.querySelector('input')?.focus();
+  });
+  const remove = confirmButton('Delete…', { class: 'danger', 'aria-label': `Delete ${t.name}…` }, `Delete “${t.name}”? Campaigns made from it keep their steps.`, 'Yes, delete it', outlet, () => request('DELETE', `/v1/templates/${seg(t.id)}`), `Template “${t.name}” deleted.`, after);
+  return h('div', {}, h('div', { class: 'actions' }, edit, remove), outlet, editor);
+}
+
 async function pageTemplates() {
   titled('Templates');
   const list = pager({
@@ -1684,6 +1774,7 @@ async function pageTemplates() {
                   h('li', {}, h('p', {}, h('strong', {}, s.subject || (i ? 'Re: (first subject)' : '')), i ? ` — after ${s.delay_days} day${s.delay_days === 1 ? '' : 's'}` : ' — first message'), h('pre', { class: 'template-body' }, s.body)),
                 ),
               ),
+              templateActions(t, () => list.reload()),
             ),
           ),
         ),
@@ -1696,18 +1787,63 @@ async function pageTemplates() {
     {},
     h('h1', { tabindex: '-1' }, 'Messaging templates'),
     list,
-    h('section', { class: 'card', 'aria-labelledby': 'new-tpl-h' }, h('h2', { id: 'new-tpl-h' }, 'New template'), newTemplateForm(() => list.reload())),
+    h('section', { class: 'card', 'aria-labelledby': 'new-tpl-h' }, h('h2', { id: 'new-tpl-h' }, 'New template'), templateForm(() => list.reload())),
   );
 }
 
-function newTemplateForm(after) {
-  const name = h('input', { id: 'tpl-name', required: true, maxlength: '200' });
+/** The merge fields of R-4.2, as the picker offers them. */
+const MERGE_FIELDS = [
+  ['candidate.first_name', 'Candidate: first name'],
+  ['candidate.last_name', 'Candidate: last name'],
+  ['candidate.full_name', 'Candidate: full name'],
+  ['candidate.title', 'Candidate: title'],
+  ['candidate.company', 'Candidate: company'],
+  ['candidate.location', 'Candidate: location'],
+  ['sender.first_name', 'Sender: first name'],
+  ['sender.full_name', 'Sender: full name'],
+  ['sender.email', 'Sender: email'],
+  ['campaign.name', 'Campaign name'],
+];
+const KNOWN_FIELDS = new Set(MERGE_FIELDS.map(([f]) => f));
+
+/** Fields a template names that no candidate, sender or campaign has (`candidate.nickname`). */
+function unknownFields(text) {
+  const unknown = new Set();
+  for (const m of String(text).matchAll(/\b(candidate|sender|campaign)\.([A-Za-z_][A-Za-z0-9_]*)/g)) {
+    if (!KNOWN_FIELDS.has(`${m[1]}.${m[2]}`)) unknown.add(`${m[1]}.${m[2]}`);
+  }
+  return [...unknown];
+}
+
+/** A picker that inserts a merge field where the cursor was, in the step's last focused box. */
+function mergePicker(n, targets) {
+  let last = targets[targets.length - 1];
+  for (const t of targets) t.addEventListener('focus', () => (last = t));
+  const picker = select([['', 'Insert a merge field…'], ...MERGE_FIELDS.map(([f, label]) => [f, label])], { id: nextId('merge') });
+  picker.addEventListener('change', () => {
+    if (!picker.value) return;
+    const token = picker.value.startsWith('candidate.') && picker.value !== 'candidate.first_name' && picker.value !== 'candidate.full_name' && picker.value !== 'candidate.last_name'
+      ? `{{ ${picker.value} | default("") }}`
+      : `{{ ${picker.value} }}`;
+    const at = last.selectionStart ?? last.value.length;
+    last.value = `${last.value.slice(0, at)}${token}${last.value.slice(last.selectionEnd ?? at)}`;
+    last.focus();
+    last.setSelectionRange(at + token.length, at + token.length);
+    picker.value = '';
+  });
+  return field(`Merge field for step ${n}`, picker, 'Inserted where the cursor was, in the subject or the body. Fields a candidate may lack get a default, so no one is blocked.');
+}
+
+/** A template's form: a new one, or `existing` edited in place (PUT). */
+function templateForm(after, existing = null) {
+  const prefix = existing ? `tpl-${existing.id}` : 'tpl';
+  const name = h('input', { id: `${prefix}-name`, required: true, maxlength: '200', value: existing?.name });
   const steps = h('div', { class: 'tpl-steps' });
-  const addStep = () => {
+  const addStep = (given) => {
     const n = steps.children.length + 1;
-    const subject = h('input', { id: `tpl-subject-${n}`, required: n === 1, maxlength: '998' });
-    const body = h('textarea', { id: `tpl-body-${n}`, rows: '4', required: true });
-    const delay = h('input', { id: `tpl-delay-${n}`, type: 'number', min: '1', max: '365', value: '2', required: true });
+    const subject = h('input', { id: `${prefix}-subject-${n}`, required: n === 1, maxlength: '998', value: given?.subject });
+    const body = h('textarea', { id: `${prefix}-body-${n}`, rows: '4', required: true, value: given?.body });
+    const delay = h('input', { id: `${prefix}-delay-${n}`, type: 'number', min: '1', max: '365', value: String(given?.delay_days || 2), required: true });
     steps.append(
       h(
         'fieldset',
@@ -1715,17 +1851,19 @@ function newTemplateForm(after) {
         h('legend', {}, `Step ${n}`),
         field(`Subject of step ${n}`, subject, n === 1 ? 'Merge fields: {{ candidate.first_name }}, {{ candidate.company | default("your team") }}, {{ sender.first_name }}…' : 'Blank: "Re: " and the first subject, in the same thread.'),
         field(`Body of step ${n} (HTML)`, body),
+        mergePicker(n, [subject, body]),
         n > 1 ? field(`Days after step ${n - 1}`, delay) : null,
       ),
     );
   };
-  addStep();
+  for (const given of existing?.steps || [null]) addStep(given);
   const more = h('button', { type: 'button' }, 'Add a step');
   more.addEventListener('click', () => {
-    if (steps.children.length < 10) addStep();
+    if (steps.children.length < 20) addStep();
     steps.lastElementChild.querySelector('input').focus();
   });
-  return actionForm('New template', 'Create template', [field('Template name', name), steps, more], async (form) => {
+  const verb = existing ? 'Save template' : 'Create template';
+  return actionForm(existing ? `Edit ${existing.name}` : 'New template', verb, [field('Template name', name), steps, more], async (form) => {
     const body = {
       name: name.value.trim(),
       steps: [...steps.querySelectorAll('.tpl-step')].map((fs, i) => {
@@ -1735,10 +1873,23 @@ function newTemplateForm(after) {
         return step;
       }),
     };
-    await api.post('/v1/templates', body);
-    announce(`Template “${body.name}” created.`);
-    form.reset();
-    while (steps.children.length > 1) steps.lastElementChild.remove();
+    // A field no candidate has would block every candidate at send time (R-4.3): caught here.
+    const errors = body.steps.flatMap((st, i) =>
+      unknownFields(`${st.subject || ''} ${st.body}`).map((f) => ({
+        field: `steps[${i}]`,
+        message: `“${f}” is not a merge field (${f.split('.')[0]} has ${MERGE_FIELDS.filter(([k]) => k.startsWith(`${f.split('.')[0]}.`)).map(([k]) => k.split('.')[1]).join(', ')}); for a value you set per candidate in a campaign, write {{ custom.${f.split('.')[1]} }}`,
+      })),
+    );
+    if (errors.length) throw new ApiProblem(422, { title: 'Unknown merge field', errors });
+    if (existing) {
+      await api.put(`/v1/templates/${seg(existing.id)}`, body);
+      announce(`Template “${body.name}” saved.`);
+    } else {
+      await api.post('/v1/templates', body);
+      announce(`Template “${body.name}” created.`);
+      form.reset();
+      while (steps.children.length > 1) steps.lastElementChild.remove();
+    }
     await after();
   });
 }

@@ -77,6 +77,8 @@ pub struct EnrollmentView {
     pub created_at: Timestamp,
     #[schema(required = true)]
     pub ended_at: Option<Timestamp>,
+    /// The enrollment's custom merge fields, as `PATCH` last set them.
+    pub custom_fields: std::collections::BTreeMap<String, String>,
     /// Present on a single enrollment, absent from lists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<EnrollmentEventView>>,
@@ -154,6 +156,7 @@ pub fn enrollment(
         steps,
         created_at: e.created_at.into(),
         ended_at: ts_opt(e.ended_at),
+        custom_fields: e.custom_fields.clone(),
         events: events.map(|events| {
             events
                 .iter()
