@@ -125,7 +125,8 @@ async function request(method, path, options = {}) {
   let payload;
   if (rawBody !== undefined) {
     payload = rawBody;
-    headers['Content-Type'] = contentType;
+    // A FormData body sets its own multipart boundary.
+    if (contentType) headers['Content-Type'] = contentType;
   } else if (body !== undefined) {
     payload = JSON.stringify(body);
     headers['Content-Type'] = 'application/json';
@@ -1661,7 +1662,125 @@ async function pageCandidates() {
     h('h1', { tabindex: '-1' }, 'Candidates'),
     h('section', { 'aria-labelledby': 'cands-h' }, h('h2', { id: 'cands-h', class: 'sr-only' }, 'All candidates'), list),
     h('section', { class: 'card', 'aria-labelledby': 'new-cand-h' }, h('h2', { id: 'new-cand-h' }, 'New candidate'), newCandidateForm(() => list.reload())),
+    h('section', { class: 'card', 'aria-labelledby': 'import-h' }, h('h2', { id: 'import-h' }, 'Import a spreadsheet (CSV)'), await importForm(() => list.reload())),
   );
+}
+
+// ---------------------------------------------------------------- import (R-3.7)
+
+const IMPORT_FIELDS = [
+  ['', 'Ignore this column'],
+  ['first_name', 'First name'],
+  ['last_name', 'Last name'],
+  ['title', 'Title'],
+  ['company', 'Company'],
+  ['location', 'Location'],
+  ['timezone', 'Time zone'],
+  ['email:work', 'Email (business)'],
+  ['email:personal', 'Email (personal)'],
+  ['email:other', 'Email (other)'],
+];
+
+/** The header row of a CSV file: its delimiter guessed as the service does (comma, semicolon, tab). */
+function csvHeaders(text) {
+  let lines = text.replace(/^\uFEFF/, '').split(/\r\n|\n|\r/);
+  if (/^sep=.$/i.test(lines[0] || '')) lines = lines.slice(1);
+  const first = lines.find((l) => l.trim()) || '';
+  const counts = [',', ';', '\t'].map((d) => [d, first.split(d).length]);
+  const delimiter = counts.sort((a, b) => b[1] - a[1])[0][0];
+  const cells = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < first.length; i++) {
+    const c = first[i];
+    if (quoted) {
+      if (c === '"' && first[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === delimiter) {
+      cells.push(cell.trim());
+      cell = '';
+    } else cell += c;
+  }
+  cells.push(cell.trim());
+  return cells;
+}
+
+/** A first guess for a column, from its header (the service recognises more names). */
+function guessField(header) {
+  const key = header.toLowerCase().replace(/[^a-z0-9]/g, '').replace(/\d+$/, '');
+  if (/^(first(name)?|givenname|forename|vorname)$/.test(key)) return 'first_name';
+  if (/^(last(name)?|surname|familyname|nachname)$/.test(key)) return 'last_name';
+  if (/^(job)?title$|^(current)?position$/.test(key)) return 'title';
+  if (/^(current)?(company|employer)(name)?$|^organi[sz]ation$/.test(key)) return 'company';
+  if (/^(current)?location$|^city$/.test(key)) return 'location';
+  if (/^(timezone|tz)$/.test(key)) return 'timezone';
+  if (/^(work|business|professional|company|office)emai/.test(key)) return 'email:work';
+  if (/^(personal|home|private)emai/.test(key)) return 'email:personal';
+  if (/e?mail/.test(key)) return 'email:other';
+  return '';
+}
+
+async function importForm(after) {
+  const file = h('input', { id: 'import-file', type: 'file', accept: '.csv,.tsv,.txt,text/csv', required: true });
+  const duplicates = select([['skip', 'Skip them'], ['update', 'Fill their empty fields and add new addresses']], { id: 'import-duplicates' });
+  const campaigns = [];
+  try {
+    const projects = await allItems('/v1/projects', 50);
+    const views = await Promise.all(projects.map((p) => api.get(`/v1/projects/${seg(p.id)}/outreach`).catch(() => ({ campaigns: [] }))));
+    views.forEach((v, i) => v.campaigns.filter((c) => c.status === 'draft' || c.status === 'running' || c.status === 'paused').forEach((c) => campaigns.push([c.id, `${c.name} (${projects[i].name})`])));
+  } catch {
+    // Without the list, an import still works, into no campaign.
+  }
+  const campaign = select([['', 'No campaign'], ...campaigns], { id: 'import-campaign' });
+  const own = checkbox('Choose what each column holds (otherwise the usual header names are recognised)', { id: 'import-own-mapping' });
+  const mapping = h('fieldset', { class: 'mapping', hidden: true }, h('legend', {}, 'Columns'));
+  let headers = [];
+  const drawMapping = () => {
+    fill(mapping, h('legend', {}, 'Columns'), headers.map((name, i) => field(`Column ${i + 1}: ${name || '(no name)'}`, select(IMPORT_FIELDS, { id: `import-col-${i}`, value: guessField(name), 'data-column': name }))));
+  };
+  file.addEventListener('change', async () => {
+    headers = file.files[0] ? csvHeaders(await file.files[0].slice(0, 65536).text()) : [];
+    drawMapping();
+  });
+  own.querySelector('input').addEventListener('change', (event) => {
+    mapping.hidden = !event.target.checked;
+  });
+  const result = h('div', { class: 'import-result' });
+  const form = actionForm('Import candidates', 'Import', [field('CSV file', file, 'UTF-8, comma, semicolon or tab, a header row; up to 10,000 rows and 4 MB.'), field('Candidates already here (same address)', duplicates), field('Add the imported candidates to', campaign), own, mapping], async () => {
+    if (!file.files[0]) throw new ApiProblem(0, { title: 'No file chosen', detail: 'Choose a CSV file to import.' });
+    const data = new FormData();
+    data.append('file', file.files[0]);
+    data.append('on_duplicate', duplicates.value);
+    if (campaign.value) data.append('campaign_id', campaign.value);
+    if (own.querySelector('input').checked) {
+      const map = {};
+      for (const sel of mapping.querySelectorAll('select')) if (sel.value) map[sel.dataset.column] = sel.value;
+      data.append('mapping', JSON.stringify(map));
+    }
+    fill(result);
+    let answer = await request('POST', '/v1/candidates/import', { rawBody: data });
+    // In AWS a large import runs as a job: its state is polled until done.
+    for (let i = 0; answer && answer.id && (answer.state === 'queued' || answer.state === 'running') && i < 600; i++) {
+      fill(result, h('p', { class: 'muted' }, `Importing… part ${answer.chunks_done ?? 0} of ${answer.chunks ?? '?'} done.`));
+      await new Promise((r) => setTimeout(r, 2000));
+      answer = await api.get(`/v1/imports/${seg(answer.id)}`);
+    }
+    if (answer.state === 'failed') throw new ApiProblem(0, { title: 'The import stopped', detail: answer.failure || 'its campaign could no longer take candidates' });
+    const errors = answer.errors || [];
+    announce(`Import: ${answer.created} created, ${answer.updated} updated, ${answer.skipped} skipped${errors.length ? `, ${errors.length} ${errors.length === 1 ? 'row' : 'rows'} not imported` : ''}.`);
+    fill(
+      result,
+      h('p', {}, h('strong', {}, `${answer.created} created · ${answer.updated} updated · ${answer.skipped} skipped`), errors.length ? ` · ${errors.length} ${errors.length === 1 ? 'row' : 'rows'} not imported:` : ''),
+      errors.length ? table('Rows not imported', ['Row', 'Field', 'Problem'], errors.slice(0, 200).map((e) => h('tr', {}, h('td', {}, String(e.row)), h('td', {}, e.field ? (IMPORT_FIELDS.find(([k]) => k === e.field)?.[1] ?? fieldName(e.field)) : '—'), h('td', {}, e.message)))) : null,
+      errors.length > 200 ? h('p', { class: 'small muted' }, `The first 200 of ${errors.length} are shown.`) : null,
+    );
+    await after();
+  });
+  return h('div', {}, form, result);
 }
 
 function newCandidateForm(after) {
