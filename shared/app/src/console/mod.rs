@@ -10,10 +10,17 @@
 //! same origin). The Content-Security-Policy below holds the page to its own
 //! scripts and the same-origin API.
 
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Mutex, OnceLock};
+
 use axum::Router;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use sha2::{Digest, Sha256};
 
 const INDEX_HTML: &str = include_str!("index.html");
 const APP_JS: &str = include_str!("app.js");
@@ -55,19 +62,97 @@ pub fn router() -> Router {
         .route("/console", get(index))
         .route("/console/", get(index));
     for (path, content_type, body) in ASSETS {
-        router = router.route(path, get(move || async move { asset(content_type, body) }));
+        router = router.route(
+            path,
+            get(move |request: HeaderMap| async move { asset(path, content_type, body, &request) }),
+        );
     }
     router
 }
 
-async fn index() -> Response {
-    asset("text/html; charset=utf-8", INDEX_HTML)
+async fn index(request: HeaderMap) -> Response {
+    asset("/", "text/html; charset=utf-8", INDEX_HTML, &request)
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
-    let mut response = (StatusCode::OK, body).into_response();
+/// An asset's validator and its gzip form, made once per process.
+struct Prepared {
+    etag: HeaderValue,
+    gzip: Vec<u8>,
+}
+
+fn prepared(path: &'static str, body: &'static str) -> &'static Prepared {
+    static PREPARED: OnceLock<Mutex<HashMap<&'static str, &'static Prepared>>> = OnceLock::new();
+    let mut cache = PREPARED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    cache.entry(path).or_insert_with(|| {
+        let digest = Sha256::digest(body.as_bytes());
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::best());
+        // Writing to a Vec cannot fail.
+        let gzip = encoder
+            .write_all(body.as_bytes())
+            .and_then(|()| encoder.finish())
+            .unwrap_or_default();
+        Box::leak(Box::new(Prepared {
+            etag: HeaderValue::from_str(&format!("\"{hex}\""))
+                .unwrap_or(HeaderValue::from_static("\"0\"")),
+            gzip,
+        }))
+    })
+}
+
+/// Whether `If-None-Match` names this version (or `*`).
+fn not_modified(request: &HeaderMap, etag: &HeaderValue) -> bool {
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|v| v.trim().trim_start_matches("W/"))
+        .any(|v| v == "*" || v.as_bytes() == etag.as_bytes())
+}
+
+/// Whether the client takes gzip (`Accept-Encoding`, a `q=0` refuses it).
+fn takes_gzip(request: &HeaderMap) -> bool {
+    request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused =
+                parts.any(|p| p.replace(' ', "") == "q=0" || p.replace(' ', "") == "q=0.0");
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
+}
+
+/// An asset with its ETag (a `304` when the client has it), gzip when the
+/// client takes it, and the console's security headers.
+fn asset(
+    path: &'static str,
+    content_type: &'static str,
+    body: &'static str,
+    request: &HeaderMap,
+) -> Response {
+    let ready = prepared(path, body);
+    let mut response = if not_modified(request, &ready.etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if takes_gzip(request) && !ready.gzip.is_empty() {
+        let mut r = (StatusCode::OK, ready.gzip.as_slice()).into_response();
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        r
+    } else {
+        (StatusCode::OK, body).into_response()
+    };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(header::ETAG, ready.etag.clone());
+    headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONTENT_SECURITY_POLICY),
@@ -81,7 +166,8 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         HeaderValue::from_static("no-referrer"),
     );
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    // Small files; always revalidate so a new binary's console is seen at once.
+    // Always revalidate (a cheap 304 with the ETag), so a new binary's
+    // console is seen at once.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     response
 }
@@ -126,6 +212,77 @@ mod tests {
         }
         let (status, _, _) = get("/console/nothing.js").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+    }
+
+    async fn get_with(
+        path: &str,
+        name: &str,
+        value: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let response = router()
+            .oneshot(
+                Request::get(path)
+                    .header(name, value)
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, body.to_vec())
+    }
+
+    #[tokio::test]
+    async fn assets_are_compressed_and_revalidated_with_an_etag() {
+        use std::io::Read;
+        for (path, _, body) in ASSETS.iter().copied().chain([("/", "", INDEX_HTML)]) {
+            // gzip when asked, and what it inflates to is the asset.
+            let (status, headers, zipped) =
+                get_with(path, "accept-encoding", "br, gzip;q=0.8").await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(headers[header::CONTENT_ENCODING], "gzip", "{path}");
+            assert_eq!(headers[header::VARY], "Accept-Encoding");
+            let mut inflated = String::new();
+            flate2::read::GzDecoder::new(zipped.as_slice())
+                .read_to_string(&mut inflated)
+                .unwrap();
+            assert_eq!(inflated, body, "{path}");
+            if body.len() > 4_000 {
+                assert!(
+                    zipped.len() * 2 < body.len(),
+                    "{path}: {} of {}",
+                    zipped.len(),
+                    body.len()
+                );
+            }
+            // Not asked, or refused: the plain bytes.
+            let (_, headers, plain) = get_with(path, "accept-encoding", "gzip;q=0, identity").await;
+            assert!(headers.get(header::CONTENT_ENCODING).is_none(), "{path}");
+            assert_eq!(plain, body.as_bytes());
+            // The ETag answers 304 with no body, and the same headers of policy.
+            let etag = headers[header::ETAG].to_str().unwrap().to_owned();
+            let (status, headers, empty) =
+                get_with(path, "if-none-match", &format!("\"x\", {etag}")).await;
+            assert_eq!(status, StatusCode::NOT_MODIFIED, "{path}");
+            assert!(empty.is_empty());
+            assert_eq!(headers[header::ETAG], etag.as_str());
+            assert_eq!(
+                headers[header::CONTENT_SECURITY_POLICY],
+                CONTENT_SECURITY_POLICY
+            );
+            // Another version's tag gets the whole asset.
+            let (status, _, whole) = get_with(path, "if-none-match", "\"0123\"").await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(whole, body.as_bytes());
+        }
+        // Each asset has its own tag.
+        let mut tags = std::collections::HashSet::new();
+        for (path, _, _) in ASSETS {
+            let (_, headers, _) = get_with(path, "accept", "*/*").await;
+            assert!(tags.insert(headers[header::ETAG].clone()), "{path}");
+        }
     }
 
     #[test]
