@@ -541,10 +541,10 @@ function renderClock() {
     announce(`Clock ${label}: now ${fmtTime(app.clockNow, 'UTC')}`);
     await refreshPage();
   };
-  const b25 = actionButton('+25 min', { 'aria-label': 'Advance the clock by 25 minutes' }, outlet, () =>
+  const b25 = actionButton('+25 min', { 'aria-label': '+25 min: advance the clock by 25 minutes' }, outlet, () =>
     move({ advance: 'PT25M' }, 'advanced 25 minutes'),
   );
-  const bDay = actionButton('+1 day', { 'aria-label': 'Advance the clock by 1 day' }, outlet, () =>
+  const bDay = actionButton('+1 day', { 'aria-label': '+1 day: advance the clock by 1 day' }, outlet, () =>
     move({ advance: 'P1D' }, 'advanced 1 day'),
   );
   const to = h('input', { type: 'datetime-local', step: '60', id: 'clock-to', required: true });
@@ -2221,7 +2221,7 @@ async function replyCard(r, tz, after) {
   const actions = [toggle];
   if (!r.automatic) {
     const classes = select(Object.entries(REPLY_CLASSES), { id: nextId('class'), value: r.class });
-    const change = actionButton('Change class', { class: 'small-button', 'aria-label': `Change the class of ${who}'s reply` }, outlet, () => api.patch(`/v1/replies/${seg(r.id)}`, { class: classes.value, read: true }), 'Class changed.', after);
+    const change = actionButton('Change class', { class: 'small-button', 'aria-label': `Change class of ${who}'s reply` }, outlet, () => api.patch(`/v1/replies/${seg(r.id)}`, { class: classes.value, read: true }), 'Class changed.', after);
     actions.push(h('span', { class: 'class-change' }, h('label', { for: classes.id, class: 'small' }, 'Class '), classes, ' ', change));
   }
   const answer = h('details', { class: 'answer-box' }, h('summary', {}, `Answer ${who}`), answerForm(r, who, after));
