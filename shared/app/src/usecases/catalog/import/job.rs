@@ -469,9 +469,13 @@ impl Catalog<'_> {
         if !matches!(job.state, ImportState::Queued | ImportState::Running)
             || job.chunks_done != chunk
         {
-            // Ran already: the run that did it may have died before queueing the next.
+            // Ran already: the run that did it may have died before queueing
+            // the next, or before giving the lease back.
             if job.chunks_done > chunk {
                 self.queue_chunk(&job).await?;
+            }
+            if !job.runs() {
+                self.release_import_lease(org, id).await;
             }
             return Ok(false);
         }
@@ -605,7 +609,7 @@ impl Catalog<'_> {
                 Ok(_) => {
                     if !job.runs() {
                         // The job is over: the organization may import again.
-                        self.release_import_lease(org, id).await?;
+                        self.release_import_lease(org, id).await;
                     }
                     self.queue_chunk(&job).await?;
                     return Ok(true);

@@ -65,7 +65,12 @@ impl Catalog<'_> {
             match self.put_lease(org, import_id, hold, expected).await {
                 Ok(true) => return Ok(()),
                 Ok(false) => continue,
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // The write may have landed with its answer lost: a
+                    // retry of the request must not find its own dead lease.
+                    self.release_import_lease(org, import_id).await;
+                    return Err(e);
+                }
             }
         }
         Err(Error::Conflict(
@@ -101,12 +106,15 @@ impl Catalog<'_> {
     }
 
     /// Gives the lease back when `import_id` is done (its time ends now);
-    /// a lease another import holds is left alone.
-    pub(super) async fn release_import_lease(
-        &self,
-        org: &OrgId,
-        import_id: &str,
-    ) -> Result<(), Error> {
+    /// a lease another import holds is left alone. Never fails the import:
+    /// a lease that could not be given back ends with its time (logged).
+    pub(super) async fn release_import_lease(&self, org: &OrgId, import_id: &str) {
+        if let Err(e) = self.try_release(org, import_id).await {
+            tracing::warn!(error = %e, import_id, "could not give back the import lease");
+        }
+    }
+
+    async fn try_release(&self, org: &OrgId, import_id: &str) -> Result<(), Error> {
         for _ in 0..8 {
             let Some((lease, version)) = self.lease(org).await? else {
                 return Ok(());

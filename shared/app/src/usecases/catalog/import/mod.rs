@@ -191,7 +191,7 @@ impl Catalog<'_> {
                 .await;
             // A job holds the lease until its last chunk (or a failure to queue it).
             if !queued.as_ref().is_ok_and(job::ImportJob::runs) {
-                self.release_import_lease(org, &id).await?;
+                self.release_import_lease(org, &id).await;
             }
             return Ok(ImportAnswer::Queued {
                 job: queued?,
@@ -200,7 +200,7 @@ impl Catalog<'_> {
         }
         self.take_import_lease(org, &id, lease::SYNC_LEASE).await?;
         let done = self.import_now(who, &id, input, valid, seed, out).await;
-        self.release_import_lease(org, &id).await?;
+        self.release_import_lease(org, &id).await;
         Ok(ImportAnswer::Done(done?))
     }
 
