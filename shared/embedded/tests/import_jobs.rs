@@ -350,7 +350,8 @@ async fn a_job_holds_the_organizations_import_lease_until_its_last_chunk() {
     assert_eq!(view["created"], 2, "{view}");
     let (status, again) = import(&api.router, csv, &cmp, "third").await;
     assert_eq!(status, 202, "{again}");
-    for w in std::mem::take(&mut *api.queue.0.lock().unwrap()) {
+    let queued = std::mem::take(&mut *api.queue.0.lock().unwrap());
+    for w in queued {
         api.service.sending().run_job(&w.job).await.unwrap();
     }
     let id = again["id"].as_str().unwrap();
