@@ -619,3 +619,150 @@ async fn one_address_cap_holds_for_manual_addresses_and_update_imports() {
     assert_eq!(emails(dee).len(), 20, "{dee}");
     assert!(t.by_address("m0@cap.example").await.is_empty());
 }
+
+#[tokio::test]
+async fn an_update_import_never_tells_a_colleagues_manual_address_from_a_new_one() {
+    // issue 21 (review t10): Bob's manual address M on Kay is
+    // his alone. An update import of Alice's with M answered `skipped` where
+    // a fresh address answered `updated`, and left M out of her view: an
+    // oracle for Bob's address. Now M is added from her file as a new
+    // address would be (her own, usable by her), and Bob's entry is left as
+    // it was.
+    let t = Importer::new().await;
+    let bob = t.local.as_user("acme", "bob");
+    let mut ids = Vec::new();
+    for (name, address) in [("Kay", "kay@work.example"), ("Kim", "kim@work.example")] {
+        let c = t
+            .api
+            .post(
+                "/v1/candidates",
+                json!({"first_name": name, "last_name": "X",
+                       "emails": [{"address": address, "type": "work"}]}),
+            )
+            .await;
+        ids.push(c["id"].as_str().unwrap().to_owned());
+    }
+    bob.post(
+        &format!("/v1/candidates/{}/emails", ids[0]),
+        json!({"address": "secret@home.example", "type": "other"}),
+    )
+    .await;
+    let header = "First Name,Work Email,Personal Email\n";
+    let with_bobs = t
+        .import(
+            &format!("{header}Kay,kay@work.example,secret@home.example\n"),
+            &[("on_duplicate", "update")],
+        )
+        .await;
+    let with_fresh = t
+        .import(
+            &format!("{header}Kim,kim@work.example,fresh@home.example\n"),
+            &[("on_duplicate", "update")],
+        )
+        .await;
+    assert_eq!(counts(&with_bobs), (0, 1, 0, 0), "{with_bobs}");
+    assert_eq!(counts(&with_fresh), counts(&with_bobs), "{with_fresh}");
+    let view = |c: &Value| -> Vec<(String, String, bool)> {
+        c["emails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["address"].as_str().unwrap().to_owned(),
+                    e["type"].as_str().unwrap().to_owned(),
+                    e["manual"].as_bool().unwrap(),
+                )
+            })
+            .collect()
+    };
+    let kay = t.api.get(&format!("/v1/candidates/{}", ids[0])).await;
+    let kim = t.api.get(&format!("/v1/candidates/{}", ids[1])).await;
+    assert_eq!(
+        view(&kay),
+        vec![
+            ("kay@work.example".into(), "work".into(), false),
+            ("secret@home.example".into(), "personal".into(), false),
+        ]
+    );
+    assert_eq!(
+        view(&kim)[1],
+        ("fresh@home.example".into(), "personal".into(), false)
+    );
+    // Bob's own entry is unchanged.
+    let bobs = bob.get(&format!("/v1/candidates/{}", ids[0])).await;
+    assert!(
+        view(&bobs).contains(&("secret@home.example".into(), "other".into(), true)),
+        "{bobs}"
+    );
+    // Alice may mail the address her file brought, as any of her own.
+    let account = t
+        .api
+        .post(
+            "/v1/email-accounts",
+            json!({"address": "alice@acme.example", "display_name": "Alice"}),
+        )
+        .await;
+    let (status, body) = t
+        .api
+        .call(
+            "POST",
+            &format!("/v1/candidates/{}/messages", ids[0]),
+            Some(json!({"sender_account_id": account["id"], "subject": "Hi",
+                        "body": "<p>Hi</p>", "address": "secret@home.example"})),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn two_imports_at_once_never_create_one_person_twice() {
+    // issue 21 (review t19): rows are matched by canonical
+    // address; two uploads of one file at the same time (a double click, two
+    // colleagues), without an Idempotency-Key, each missed what the other
+    // created, and every person was created twice. One import runs at a
+    // time in an organization: the other answers 409 naming it.
+    let t = Importer::new().await;
+    let rows = 2_000;
+    let mut csv = String::from("First Name,Email\n");
+    for i in 0..rows {
+        csv.push_str(&format!("P{i},par{i}@cand.example\n"));
+    }
+    let parts: Vec<(&str, &[u8])> = vec![("file", csv.as_bytes())];
+    let (a, b) = tokio::join!(t.import_with(&parts, None), t.import_with(&parts, None));
+    let mut answers = [a, b];
+    answers.sort_by_key(|(status, _)| *status);
+    let [(first, done), (second, other)] = &answers;
+    assert_eq!((*first, *second), (200, 409), "{done} / {other}");
+    assert_eq!(counts(done), (rows as u64, 0, 0, 0), "{done}");
+    let running = done["import_id"].as_str().unwrap();
+    assert!(
+        other["detail"].as_str().unwrap().contains(running),
+        "the 409 names the running import: {other}"
+    );
+    // Once it is done the organization imports again: the same file skips all.
+    let again = t.import(&csv, &[]).await;
+    assert_eq!(counts(&again), (0, 0, rows as u64, 0), "{again}");
+    let mut owners: std::collections::HashMap<String, usize> = Default::default();
+    let mut cursor = String::new();
+    loop {
+        let page = t
+            .api
+            .get(&format!("/v1/candidates?limit=100{cursor}"))
+            .await;
+        for c in page["items"].as_array().unwrap() {
+            for (address, _) in emails(c) {
+                *owners.entry(address).or_default() += 1;
+            }
+        }
+        match page["cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(owners.len(), rows);
+    assert!(
+        owners.values().all(|n| *n == 1),
+        "one candidate per address"
+    );
+}

@@ -302,6 +302,93 @@ async fn a_correction_never_lifts_the_unsubscribe_link_or_a_complaint() {
 }
 
 #[tokio::test]
+async fn one_stop_message_kept_as_two_records_holds_both_addresses_until_both_are_corrected() {
+    // issue 21 (review t47): Ada's stop reply from Y to a single
+    // message is also matched to the campaign that mailed her X from the
+    // same account: two `opt_out` records of one message. The stop
+    // request is the message's: correcting one record (either) keeps Y
+    // suppressed while the other remains; correcting both lifts Y, and
+    // never X, which Ada complained about (her own opt-out).
+    for first in ["single", "campaign"] {
+        let w = World::new().await;
+        let cand = w
+            .alice
+            .post(
+                "/v1/candidates",
+                json!({"first_name": "Ada", "last_name": "L",
+                       "emails": [{"address": "x@work.example", "type": "work"},
+                                  {"address": "y@home.example", "type": "personal"}]}),
+            )
+            .await;
+        let cand = cand["id"].as_str().unwrap().to_owned();
+        let (_, e1) = w.campaign(0, &cand).await;
+        w.local.advance("PT20M").await;
+        let single = w
+            .alice
+            .post(
+                &format!("/v1/candidates/{cand}/messages"),
+                json!({"sender_account_id": w.accounts[0], "subject": "Quick q",
+                       "body": "<p>hey</p>", "address": "y@home.example"}),
+            )
+            .await;
+        let to = w.header(single["id"].as_str().unwrap(), "Reply-To").await;
+        let r = w
+            .local
+            .inbound(&reply(1, &to, "y@home.example", "Please stop emailing me."))
+            .await;
+        assert_eq!(r["kind"], "reply", "{r}");
+        let (sent, _) = w.first_sent(&e1).await;
+        assert_eq!(sent["to"], "x@work.example");
+        w.local
+            .ses(ses_event(
+                "Complaint",
+                sent["message_id"].as_str().unwrap(),
+                json!({"complainedRecipients": [{"emailAddress": "x@work.example"}],
+                       "feedbackId": "fb-ada", "complaintFeedbackType": "abuse",
+                       "timestamp": "2026-12-01T14:30:00.000Z"}),
+            ))
+            .await;
+        let items = w.replies(&w.alice, "?class=opt_out").await;
+        assert_eq!(items.len(), 2, "{items:?}");
+        // A single message's record has no campaign.
+        let is_single = |r: &&Value| r["campaign_id"].is_null();
+        let (one, other) = if first == "single" {
+            (
+                items.iter().find(is_single),
+                items.iter().find(|r| !is_single(r)),
+            )
+        } else {
+            (
+                items.iter().find(|r| !is_single(r)),
+                items.iter().find(is_single),
+            )
+        };
+        for (n, record) in [one.unwrap(), other.unwrap()].into_iter().enumerate() {
+            let (status, body) = w
+                .patch(
+                    &w.alice,
+                    record["id"].as_str().unwrap(),
+                    json!({"class": "interested"}),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            let y = w.address_status(&cand, "y@home.example").await;
+            let expected = if n == 0 { "suppressed" } else { "valid" };
+            assert_eq!(
+                y, expected,
+                "{first} record corrected first, after correction {n}"
+            );
+            assert_eq!(
+                w.address_status(&cand, "x@work.example").await,
+                "suppressed",
+                "the complaint stays"
+            );
+        }
+        assert_eq!(w.single_message(&cand).await, 422, "Ada complained (R-9.5)");
+    }
+}
+
+#[tokio::test]
 async fn the_inbox_lists_newest_first_by_filter_and_marks_read() {
     // filters project, campaign, class, unread; pagination; an
     // automatic reply has class null and cannot be classed; problem+json

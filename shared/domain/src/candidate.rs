@@ -77,6 +77,17 @@ impl Candidate {
     }
 
     /// Marks every copy of `address` bounced. Returns whether anything changed.
+    /// Whether `user` sees `address` on the candidate: a profile
+    /// entry or their own manual one. The same address may be held twice, as
+    /// a colleague's manual entry and as one `user` sees (a manual address of
+    /// their own, or one an update import added from their file): then it is
+    /// theirs to see and use, and nothing tells them of the colleague's.
+    pub fn shows(&self, address: &EmailAddress, user: &UserId) -> bool {
+        self.emails
+            .iter()
+            .any(|e| &e.address == address && e.visible_to(user))
+    }
+
     pub fn mark_bounced(&mut self, address: &EmailAddress) -> bool {
         let mut changed = false;
         for e in self.emails.iter_mut().filter(|e| &e.address == address) {

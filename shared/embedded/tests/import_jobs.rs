@@ -315,3 +315,50 @@ async fn a_row_refused_while_a_job_runs_is_among_its_errors() {
         assert_eq!(answers[1][field], answers[0][field], "{field}");
     }
 }
+
+#[tokio::test]
+async fn a_job_holds_the_organizations_import_lease_until_its_last_chunk() {
+    // issue 21 (review t19): one import at a time in an organization,
+    // so that two never create one person twice. A job holds the lease from
+    // its 202 until the chunk that ends it: another import meanwhile answers
+    // 409 naming the job; once the job is done the organization imports
+    // again, and the same file then finds every candidate the job created.
+    let dir = tempfile::tempdir().unwrap();
+    let api = api(dir.path(), Some(1));
+    let cmp = campaign(&api.router).await;
+    let csv = "First Name,Work Email\nAda,ada@lease.example\nBea,bea@lease.example\n";
+    let (status, queued) = import(&api.router, csv, &cmp, "first").await;
+    assert_eq!(status, 202, "{queued}");
+    let job = queued["id"].as_str().unwrap().to_owned();
+    let (status, refused) = import(&api.router, csv, &cmp, "second").await;
+    assert_eq!(status, 409, "{refused}");
+    assert!(
+        refused["detail"].as_str().unwrap().contains(&job),
+        "names the running import: {refused}"
+    );
+    loop {
+        let queued = std::mem::take(&mut *api.queue.0.lock().unwrap());
+        if queued.is_empty() {
+            break;
+        }
+        for w in queued {
+            api.service.sending().run_job(&w.job).await.unwrap();
+        }
+    }
+    let (_, view) = get(&api.router, &format!("/v1/imports/{job}"), "acme").await;
+    assert_eq!(view["state"], "done", "{view}");
+    assert_eq!(view["created"], 2, "{view}");
+    let (status, again) = import(&api.router, csv, &cmp, "third").await;
+    assert_eq!(status, 202, "{again}");
+    let queued = std::mem::take(&mut *api.queue.0.lock().unwrap());
+    for w in queued {
+        api.service.sending().run_job(&w.job).await.unwrap();
+    }
+    let id = again["id"].as_str().unwrap();
+    let (_, view) = get(&api.router, &format!("/v1/imports/{id}"), "acme").await;
+    assert_eq!(
+        (&view["state"], &view["created"], &view["skipped"]),
+        (&json!("done"), &json!(0), &json!(2)),
+        "{view}"
+    );
+}

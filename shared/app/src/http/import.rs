@@ -146,7 +146,7 @@ pub struct ImportJobView {
         (status = 202, description = "A large import queued as a job (AWS)", body = ImportJobView),
         (status = 400, description = "Not a multipart form", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown campaign", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The campaign has ended", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The campaign has ended, or another import of the organization is running (its id in `detail`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "More than 4 MB or 10,000 rows", body = Problem, content_type = "application/problem+json"),
     ),
 )]

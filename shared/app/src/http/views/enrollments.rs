@@ -91,11 +91,8 @@ pub fn shown_address(
     candidate: Option<&Candidate>,
     viewer: &UserId,
 ) -> Option<String> {
-    let hidden = candidate.is_some_and(|c| {
-        c.emails
-            .iter()
-            .any(|x| &x.address == a && !x.visible_to(viewer))
-    });
+    let hidden =
+        candidate.is_some_and(|c| c.emails.iter().any(|x| &x.address == a) && !c.shows(a, viewer));
     (!hidden).then(|| a.to_string())
 }
 

@@ -531,10 +531,12 @@ impl Enrollments<'_> {
                 "the candidate opted out of this organization's mail (R-9.5)",
             ));
         }
-        if candidate
-            .emails
-            .iter()
-            .any(|e| e.address == address && (e.bounced || !e.visible_to(&who.user_id)))
+        if candidate.emails.iter().any(|e| e.address == address)
+            && (!candidate.shows(&address, &who.user_id)
+                || candidate
+                    .emails
+                    .iter()
+                    .any(|e| e.address == address && e.bounced))
         {
             return Err(Error::invalid(
                 "address",
@@ -651,11 +653,7 @@ impl Enrollments<'_> {
             .catalog()
             .candidate(who, current.candidate_id.as_str())
             .await?;
-        if candidate
-            .emails
-            .iter()
-            .any(|e| e.address == a && !e.visible_to(&who.user_id))
-        {
+        if candidate.emails.iter().any(|e| e.address == a) && !candidate.shows(&a, &who.user_id) {
             // A colleague's manual address is not the caller's to use.
             return Err(Error::invalid("address", "not an address you may use"));
         }

@@ -137,10 +137,8 @@ impl Returns<'_> {
         let from = reply.from.clone().filter(|a| {
             !candidate.as_ref().is_some_and(|c| {
                 c.value.erased
-                    || c.value
-                        .emails
-                        .iter()
-                        .any(|x| &x.address == a && !x.visible_to(&who.user_id))
+                    || (c.value.emails.iter().any(|x| &x.address == a)
+                        && !c.value.shows(a, &who.user_id))
             })
         });
         let owner = reply.raw_ref.is_some() && self.reads_raw(who, &reply).await?;

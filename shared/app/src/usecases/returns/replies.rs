@@ -9,7 +9,14 @@
 //! - the suppression entry of the address the replied-to message went to has
 //!   the reason `reply:{reply id}`; a complaint or unsubscribe of the same
 //!   address takes the entry over (its own reason), and a lift removes only an
-//!   entry whose reason is still that reply's ([`Store::lift_suppression`]);
+//!   entry whose reason is still that reply's ([`Store::lift_suppression`]).
+//!   One inbound message matched to several enrollments is one
+//!   record each, each suppressing the address its own message went to; the
+//!   stop request is the message's, so each `opt_out` record holds every
+//!   address its message's records went to: correcting one record leaves an
+//!   address suppressed (under another holder's reason) while another
+//!   `opt_out` record of the same message, or of a message to that address,
+//!   remains;
 //! - the keyed record `reply-opt-out:{org}:{candidate}` lists the replies
 //!   whose class holds the candidate opted out, and whether the person opted
 //!   out themselves (`person`: a complaint, the unsubscribe link, or an
@@ -50,6 +57,16 @@ fn holders_key(org: &OrgId, candidate: &CandidateId) -> String {
 /// The suppression reason of an opt-out a reply's class caused.
 fn reply_reason(reply_id: &str) -> String {
     format!("reply:{reply_id}")
+}
+
+/// Whether two reply records are of one inbound message (R-9.6 matched it to
+/// several enrollments): the same `Message-ID`, else the same raw message.
+fn same_message(a: &Reply, b: &Reply) -> bool {
+    match (&a.message_id, &b.message_id) {
+        (Some(x), Some(y)) => x == y,
+        (None, None) => a.raw_ref.is_some() && a.raw_ref == b.raw_ref,
+        _ => false,
+    }
 }
 
 /// The reply id of an inbound message on an enrollment: the same for every
@@ -222,10 +239,11 @@ impl Returns<'_> {
     }
 
     /// a correction of an `opt_out` reply to another class lifts what
-    /// that class caused and nothing else: its address's suppression while
-    /// the entry is still its own (another `opt_out` reply of the same
-    /// address keeps it), and the candidate's opt-out once no `opt_out` reply
-    /// holds it and the person never opted out. No ended enrollment revives.
+    /// that class caused and nothing else: the suppression of the addresses
+    /// its message holds (module docs) while an entry is still its own —
+    /// another `opt_out` reply that holds the same address keeps it — and
+    /// the candidate's opt-out once no `opt_out` reply holds it and the
+    /// person never opted out. No ended enrollment revives.
     pub(crate) async fn lift_reply_opt_out(&self, reply: &Reply) -> Result<(), Error> {
         let org = &reply.org_id;
         let holders = self
@@ -235,14 +253,23 @@ impl Returns<'_> {
                 h.replies.len() != before
             })
             .await?;
-        if let Some(to) = &reply.sent_to {
+        let mates = self.message_mates(reply).await?;
+        let mut held: Vec<&EmailAddress> = Vec::new();
+        for to in std::iter::once(reply)
+            .chain(&mates)
+            .filter_map(|r| r.sent_to.as_ref())
+        {
+            if held.contains(&to) {
+                continue;
+            }
+            held.push(to);
             let key = self.suppression_key(to);
             if self
                 .store
                 .lift_suppression(org, &key, &reply_reason(&reply.id))
                 .await?
             {
-                self.keep_other_replies_suppression(reply, to, &holders)
+                self.keep_other_replies_suppression(reply, &mates, to, &holders)
                     .await?;
             }
         }
@@ -263,18 +290,51 @@ impl Returns<'_> {
         Ok(())
     }
 
-    /// Another `opt_out` reply of the same address still holds it suppressed.
+    /// The other records of the same inbound message as `reply` (one
+    /// message matched to several enrollments of the candidate, R-9.6): the
+    /// same `Message-ID`, or the same raw message.
+    async fn message_mates(&self, reply: &Reply) -> Result<Vec<Reply>, Error> {
+        if reply.message_id.is_none() && reply.raw_ref.is_none() {
+            return Ok(Vec::new());
+        }
+        let mut mates = Vec::new();
+        let ids = self
+            .store
+            .replies_of_candidate(&reply.org_id, &reply.candidate_id)
+            .await?;
+        for id in ids.iter().filter(|id| **id != reply.id) {
+            if let Some(r) = self.store.get_reply(&reply.org_id, id).await?
+                && same_message(reply, &r.value)
+            {
+                mates.push(r.value);
+            }
+        }
+        Ok(mates)
+    }
+
+    /// Another `opt_out` reply that holds `to` keeps it suppressed: one of
+    /// the same message (`mates`), or one whose message went to `to`. The
+    /// entry takes its reason, so that its own correction lifts it.
     async fn keep_other_replies_suppression(
         &self,
         lifted: &Reply,
+        mates: &[Reply],
         to: &EmailAddress,
         holders: &OptOutHolders,
     ) -> Result<(), Error> {
         for other in &holders.replies {
-            if let Some(r) = self.store.get_reply(&lifted.org_id, other).await?
-                && r.value.class == Some(ReplyClass::OptOut)
-                && r.value.sent_to.as_ref() == Some(to)
-            {
+            let mate = mates.iter().find(|m| m.id == *other).cloned();
+            let r = match mate {
+                Some(m) => Some(m),
+                None => self
+                    .store
+                    .get_reply(&lifted.org_id, other)
+                    .await?
+                    .map(|r| r.value),
+            };
+            let Some(r) = r else { continue };
+            let holds = mates.iter().any(|m| m.id == r.id) || r.sent_to.as_ref() == Some(to);
+            if r.class == Some(ReplyClass::OptOut) && holds {
                 self.store
                     .suppress(
                         &lifted.org_id,

@@ -521,10 +521,9 @@ impl Sending<'_> {
 /// user's to use.
 fn chosen_address(who: &Identity, candidate: &Candidate, raw: &str) -> Result<EmailAddress, Error> {
     let a = EmailAddress::parse(raw).map_err(|e| Error::invalid("address", e.to_string()))?;
-    if candidate
-        .emails
-        .iter()
-        .any(|e| e.address == a && (e.bounced || !e.visible_to(&who.user_id)))
+    if candidate.emails.iter().any(|e| e.address == a)
+        && (!candidate.shows(&a, &who.user_id)
+            || candidate.emails.iter().any(|e| e.address == a && e.bounced))
     {
         return Err(Error::invalid(
             "address",

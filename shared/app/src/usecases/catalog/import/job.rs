@@ -150,6 +150,14 @@ struct NamedPart {
     ids: Vec<CandidateId>,
 }
 
+impl ImportJob {
+    /// Whether the job still has chunks to run (it holds the organization's
+    /// import lease, [`super::lease`]).
+    pub fn runs(&self) -> bool {
+        matches!(self.state, ImportState::Queued | ImportState::Running)
+    }
+}
+
 fn job_key(org: &OrgId, id: &str) -> String {
     format!("import:{org}:{id}")
 }
@@ -160,7 +168,7 @@ fn part_key(org: &OrgId, id: &str, kind: &str, n: usize) -> String {
 
 /// An import's id from its run's seed (an `Idempotency-Key`'s): a repeat
 /// after a crash finds the record of its first run.
-fn derived_id(seed: &str) -> String {
+pub(super) fn derived_id(seed: &str) -> String {
     format!(
         "imp_{:016x}{:016x}",
         stable_hash(seed, 0, "import-job"),
@@ -302,14 +310,12 @@ impl Catalog<'_> {
     pub(super) async fn record_done(
         &self,
         who: &Identity,
+        id: &str,
         options: &Options,
         out: &Imported,
         seed: Option<String>,
-    ) -> Result<String, Error> {
-        let id = seed
-            .as_deref()
-            .map_or_else(|| self.new_id("imp"), derived_id);
-        let mut job = self.new_job(who, id.clone(), seed.unwrap_or_default(), options);
+    ) -> Result<(), Error> {
+        let mut job = self.new_job(who, id.to_owned(), seed.unwrap_or_default(), options);
         job.state = ImportState::Done;
         job.created = out.created;
         job.updated = out.updated;
@@ -320,25 +326,23 @@ impl Catalog<'_> {
             .as_deref()
             .zip(out.added.as_ref())
             .map(|(c, added)| CampaignCounts::of(c, added));
-        job.error_parts = self.put_errors(&who.org_id, &id, &out.errors).await?;
+        job.error_parts = self.put_errors(&who.org_id, id, &out.errors).await?;
         self.create_job(job).await?;
-        Ok(id)
+        Ok(())
     }
 
     /// Stores an import as a job and queues its first chunk (202).
     pub(super) async fn queue_import(
         &self,
         who: &Identity,
+        id: &str,
         options: Options,
         valid: Vec<(usize, RowCandidate)>,
         errors: Vec<RowError>,
         seed: Option<String>,
     ) -> Result<ImportJob, Error> {
-        let id = seed
-            .as_deref()
-            .map_or_else(|| self.new_id("imp"), derived_id);
         let org = &who.org_id;
-        if let Some((job, _)) = self.import_job(org, &id).await? {
+        if let Some((job, _)) = self.import_job(org, id).await? {
             // A repeat of a request whose answer was lost (§13).
             self.queue_chunk(&job).await?;
             return Ok(job);
@@ -348,22 +352,19 @@ impl Catalog<'_> {
         let writes: Vec<_> = chunks
             .iter()
             .enumerate()
-            .map(|(n, rows)| {
-                let id = &id;
-                async move {
-                    let value = to_value(&RowsPart { rows: rows.clone() })?;
-                    self.put_part(org, id, "rows", n, &value).await
-                }
+            .map(|(n, rows)| async move {
+                let value = to_value(&RowsPart { rows: rows.clone() })?;
+                self.put_part(org, id, "rows", n, &value).await
             })
             .collect();
         stream::iter(writes)
             .buffer_unordered(4)
             .try_collect::<()>()
             .await?;
-        let mut job = self.new_job(who, id.clone(), seed, &options);
+        let mut job = self.new_job(who, id.to_owned(), seed, &options);
         job.chunks = chunks.len();
         job.error_count = errors.len();
-        job.error_parts = self.put_errors(org, &id, &errors).await?;
+        job.error_parts = self.put_errors(org, id, &errors).await?;
         if job.chunks == 0 {
             job.state = ImportState::Done;
         }
@@ -468,12 +469,17 @@ impl Catalog<'_> {
         if !matches!(job.state, ImportState::Queued | ImportState::Running)
             || job.chunks_done != chunk
         {
-            // Ran already: the run that did it may have died before queueing the next.
+            // Ran already: the run that did it may have died before queueing
+            // the next, or before giving the lease back.
             if job.chunks_done > chunk {
                 self.queue_chunk(&job).await?;
             }
+            if !job.runs() {
+                self.release_import_lease(org, id).await;
+            }
             return Ok(false);
         }
+        self.renew_import_lease(org, id).await?;
         let rows: RowsPart = match self
             .store
             .get_record(&part_key(org, id, "rows", chunk))
@@ -601,6 +607,10 @@ impl Catalog<'_> {
                 .await
             {
                 Ok(_) => {
+                    if !job.runs() {
+                        // The job is over: the organization may import again.
+                        self.release_import_lease(org, id).await;
+                    }
                     self.queue_chunk(&job).await?;
                     return Ok(true);
                 }

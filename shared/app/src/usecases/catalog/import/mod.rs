@@ -11,6 +11,7 @@
 //! Creating never spends a credit.
 
 pub mod job;
+pub mod lease;
 pub mod table;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -18,7 +19,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use futures_util::stream::{self, StreamExt, TryStreamExt};
 use outreach_domain::EmailAddress;
 use outreach_domain::candidate::{Candidate, CandidateEmail};
-use outreach_domain::ids::CandidateId;
+use outreach_domain::ids::{CandidateId, UserId};
 use outreach_domain::jitter::stable_hash;
 
 use super::Catalog;
@@ -179,15 +180,44 @@ impl Catalog<'_> {
             on_duplicate: input.on_duplicate,
             campaign_id: input.campaign_id.clone(),
         };
+        let id = seed
+            .as_deref()
+            .map_or_else(|| self.new_id("imp"), job::derived_id);
+        let org = &who.org_id;
         if self.needs_job(&valid, input.campaign_id.is_some()) {
-            let job = self
-                .queue_import(who, options, valid, out.errors.clone(), seed)
-                .await?;
+            self.take_import_lease(org, &id, lease::JOB_LEASE).await?;
+            let queued = self
+                .queue_import(who, &id, options, valid, out.errors.clone(), seed)
+                .await;
+            // A job holds the lease until its last chunk (or a failure to queue it).
+            if !queued.as_ref().is_ok_and(job::ImportJob::runs) {
+                self.release_import_lease(org, &id).await;
+            }
             return Ok(ImportAnswer::Queued {
-                job,
+                job: queued?,
                 errors: out.errors,
             });
         }
+        self.take_import_lease(org, &id, lease::SYNC_LEASE).await?;
+        let done = self.import_now(who, &id, input, valid, seed, out).await;
+        self.release_import_lease(org, &id).await;
+        Ok(ImportAnswer::Done(done?))
+    }
+
+    /// An import answered when done, under the organization's import lease.
+    async fn import_now(
+        &self,
+        who: &Identity,
+        id: &str,
+        input: ImportInput,
+        valid: Vec<(usize, RowCandidate)>,
+        seed: Option<String>,
+        mut out: Imported,
+    ) -> Result<Imported, Error> {
+        let options = job::Options {
+            on_duplicate: input.on_duplicate,
+            campaign_id: input.campaign_id.clone(),
+        };
         let run = seed.clone().map(|seed| RunIds { seed });
         out.candidate_ids = self
             .import_rows(who, valid, input.on_duplicate, run.as_ref(), &mut out)
@@ -195,8 +225,9 @@ impl Catalog<'_> {
         if let Some(campaign) = &input.campaign_id {
             out.added = Some(self.add_imported(who, campaign, &out.candidate_ids).await?);
         }
-        out.import_id = Some(self.record_done(who, &options, &out, seed).await?);
-        Ok(ImportAnswer::Done(out))
+        self.record_done(who, id, &options, &out, seed).await?;
+        out.import_id = Some(id.to_owned());
+        Ok(out)
     }
 
     /// Imports valid rows (data row number, candidate) in file order, counting
@@ -305,7 +336,7 @@ impl Catalog<'_> {
             .filter(|(_, changed)| *changed)
             .map(|(wanted, _)| async move {
                 self.modify_candidate(&who.org_id, &wanted.id, |c| {
-                    Ok(!c.erased && merge(c, wanted))
+                    Ok(!c.erased && merge(c, wanted, &who.user_id))
                 })
                 .await
                 .map(|_| ())
@@ -417,7 +448,7 @@ impl Plan {
         let mut new = wanted
             .emails
             .iter()
-            .filter(|e| !target.emails.iter().any(|x| x.address == e.address));
+            .filter(|e| !target.shows(&e.address, &who.user_id));
         let adding = new.clone().count();
         if let Err(message) = super::candidates::room_for(target, &who.user_id, adding) {
             let field = new
@@ -426,7 +457,7 @@ impl Plan {
             out.errors.push(RowError::new(number, field, message));
             return None;
         }
-        let changed = merge(target, &wanted);
+        let changed = merge(target, &wanted, &who.user_id);
         for e in &wanted.emails {
             self.owners.insert(e.address.clone(), owner);
         }
@@ -503,10 +534,13 @@ fn new_candidate(who: &Identity, row: RowCandidate, id: CandidateId) -> Candidat
 }
 
 /// R-3.7 `update`: fills `c`'s empty fields from `row` and appends the row's
-/// addresses `c` lacks, after its own (never reordering or removing any);
-/// whether anything changed. An address `c` already has as someone's manual
-/// one is left as it is: the row neither sees nor shares it.
-fn merge(c: &mut Candidate, row: &Candidate) -> bool {
+/// addresses `c` lacks as `importer` sees it, after its own (never
+/// reordering or removing any); whether anything changed. An address `c`
+/// has only as a colleague's manual one is appended as the row's own profile
+/// address, as a new one would be, and the colleague's entry is left as it
+/// is: the answer never tells the importer it was there, and the
+/// colleague's address is neither shown nor changed.
+fn merge(c: &mut Candidate, row: &Candidate, importer: &UserId) -> bool {
     let mut changed = false;
     let mut fill = |have: &mut String, given: &str| {
         if have.trim().is_empty() && !given.is_empty() {
@@ -530,7 +564,7 @@ fn merge(c: &mut Candidate, row: &Candidate) -> bool {
         changed = true;
     }
     for e in &row.emails {
-        if c.emails.len() < 2 * MAX_EMAILS && !c.emails.iter().any(|x| x.address == e.address) {
+        if c.emails.len() < 2 * MAX_EMAILS && !c.shows(&e.address, importer) {
             c.emails.push(e.clone());
             changed = true;
         }
