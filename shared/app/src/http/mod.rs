@@ -81,11 +81,21 @@ pub fn router(service: Arc<Service>) -> Router {
 }
 
 /// The API function's router in AWS (§15): every route of [`routes`] but the
-/// SNS webhooks, which the webhooks function serves ([`webhooks_router`]), so
+/// SNS webhooks, which the webhooks function serves ([`webhooks_router`]), and
+/// the routes of [`mail_router`], which the `api-mail` function serves, so
 /// that its bootstrap links neither the SNS signature check nor the handling
-/// of SES events and inbound mail behind them (issue 20).
+/// of SES events and inbound mail behind them, nor the DMARC lookup, mail
+/// building and CSV of the other (issue 20).
 pub fn api_router(service: Arc<Service>) -> Router {
-    serve(api_routes(), service)
+    serve(core_routes(), service)
+}
+
+/// The `api-mail` function's router in AWS (§15, issue 20): the routes of
+/// [`routes`] that link what no other route needs: the sender accounts (the
+/// DMARC lookup, R-2.1, and the proof mail), a candidate's messages and
+/// history, replies, the CSV import and the statistics (CSV).
+pub fn mail_router(service: Arc<Service>) -> Router {
+    serve(mail_routes(), service)
 }
 
 /// The webhooks function's router in AWS (§15): the two SNS webhooks of
@@ -118,6 +128,11 @@ pub fn routes() -> OpenApiRouter<Arc<Service>> {
 
 /// [`routes`] but the SNS webhooks.
 fn api_routes() -> OpenApiRouter<Arc<Service>> {
+    core_routes().merge(mail_routes())
+}
+
+/// The API function's routes ([`api_router`]).
+fn core_routes() -> OpenApiRouter<Arc<Service>> {
     #[cfg(feature = "openapi")]
     let routes = OpenApiRouter::with_openapi(openapi::base());
     #[cfg(not(feature = "openapi"))]
@@ -125,18 +140,24 @@ fn api_routes() -> OpenApiRouter<Arc<Service>> {
     routes
         .routes(routes!(openapi_json))
         .merge(me::routes())
-        .merge(accounts::routes())
         .merge(candidates::routes())
-        .merge(import::routes())
-        .merge(history::routes())
-        .merge(messages::routes())
         .merge(catalog::routes())
         .merge(outreach::routes())
         .merge(campaigns::routes())
         .merge(enrollments::routes())
+        .merge(public::routes())
+}
+
+/// The `api-mail` function's routes ([`mail_router`]); infra/template.yaml
+/// routes each of their paths to that function.
+fn mail_routes() -> OpenApiRouter<Arc<Service>> {
+    OpenApiRouter::new()
+        .merge(accounts::routes())
+        .merge(import::routes())
+        .merge(history::routes())
+        .merge(messages::routes())
         .merge(replies::routes())
         .merge(stats::routes())
-        .merge(public::routes())
 }
 
 /// The OpenAPI 3.1 document of the API: that of [`routes`], with the
