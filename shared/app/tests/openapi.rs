@@ -261,3 +261,38 @@ fn the_readme_names_every_documented_route() {
         "routes the README's API table does not name: {missing:?}"
     );
 }
+
+/// Issue 20: `/v1/openapi.json` serves the document checked in as
+/// `src/http/openapi.json` (no function builds it), which must be the one the
+/// routes' registrations give. After a change to a route or a view, regenerate
+/// it: `OUTREACH_UPDATE_OPENAPI=1 cargo test -p outreach-app --test openapi`.
+#[test]
+fn the_served_document_is_the_generated_one() {
+    let generated = outreach_app::http::api_doc()
+        .to_pretty_json()
+        .expect("the document serializes");
+    if std::env::var_os("OUTREACH_UPDATE_OPENAPI").is_some() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http/openapi.json");
+        std::fs::write(path, &generated).expect("openapi.json written");
+        return;
+    }
+    let served = outreach_app::http::API_DOC_JSON;
+    if let Some((line, (old, new))) = served
+        .lines()
+        .zip(generated.lines())
+        .enumerate()
+        .find(|(_, (old, new))| old != new)
+    {
+        panic!(
+            "src/http/openapi.json is stale at line {}: {old:?}, generated {new:?} \
+             (OUTREACH_UPDATE_OPENAPI=1 cargo test -p outreach-app --test openapi)",
+            line + 1
+        );
+    }
+    assert_eq!(
+        served.lines().count(),
+        generated.lines().count(),
+        "src/http/openapi.json is stale (OUTREACH_UPDATE_OPENAPI=1 cargo test -p outreach-app --test openapi)"
+    );
+    assert_eq!(served, generated);
+}

@@ -7,6 +7,7 @@
 //! | function | trigger | handler |
 //! |---|---|---|
 //! | `api` | API Gateway HTTP API (payload 2.0), JWT authorizer | [`App::router`] |
+//! | `api-mail` | API Gateway HTTP API: accounts, messages, history, replies, import, stats | [`App::mail_router`] |
 //! | `webhooks` | API Gateway HTTP API: `POST /v1/webhooks/*`, public (SNS HTTPS deliveries) | [`App::webhooks_router`] |
 //! | `send-step` | SQS send queue (EventBridge Scheduler one-shot schedules, the sweeper, single messages) | [`App::on_send_step`] |
 //! | `ses-events` | SNS: SES bounce, complaint, delivery | [`App::on_ses_events`] |
@@ -69,9 +70,10 @@ impl App {
         App::start_as(settings, &sdk, None, plain_identities).await
     }
 
-    /// The API function's [`App::from_env`]: linking an account looks up its
-    /// domain's DMARC policy.
-    pub async fn api_from_env() -> Result<App, SettingsError> {
+    /// The `api-mail` function's [`App::from_env`]: linking an account looks
+    /// up its domain's DMARC policy. Only that function serves the
+    /// accounts' routes, so only its bootstrap links the lookup (issue 20).
+    pub async fn api_mail_from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
         let sdk = outreach_aws::config::load_config().await;
         App::start(settings, &sdk, None).await
@@ -264,8 +266,8 @@ impl App {
     }
 }
 
-/// SES identities with the DMARC lookup (R-2.1: linking an account, the API
-/// function) on the settings' name server, else the system's.
+/// SES identities with the DMARC lookup (R-2.1: linking an account, the
+/// `api-mail` function) on the settings' name server, else the system's.
 fn dmarc_identities(settings: &Settings, clients: &ServiceClients) -> SesIdentities {
     let sesv2 = clients.sesv2.clone();
     match settings.dns_resolver {

@@ -155,9 +155,17 @@ fn sns_records(event: Value) -> Result<SnsEvent, String> {
 impl App {
     /// The API function: the router of local mode and the console (§13), but
     /// the SNS HTTPS webhooks, which the webhooks function serves
-    /// ([`App::webhooks_router`]; API Gateway routes their paths there).
+    /// ([`App::webhooks_router`]), and the routes the `api-mail` function
+    /// serves ([`App::mail_router`]); API Gateway routes their paths there.
     pub fn router(&self) -> axum::Router {
         outreach_app::http::api_router(self.service.clone()).merge(outreach_app::console::router())
+    }
+
+    /// The `api-mail` function (issue 20): the sender accounts, a
+    /// candidate's messages and history, replies, the import and the
+    /// statistics ([`outreach_app::http::mail_router`]).
+    pub fn mail_router(&self) -> axum::Router {
+        outreach_app::http::mail_router(self.service.clone())
     }
 
     /// The webhooks function: the SNS HTTPS webhooks (§15), accepted when the

@@ -240,7 +240,15 @@ impl Stack {
 
     async fn api_event(&self, event: Value) -> (u16, Value) {
         let request: LambdaRequest = serde_json::from_value(event).expect("an HTTP API request");
-        let adapter = lambda_http::Adapter::from(self.app.router());
+        let path = event["rawPath"].as_str().unwrap_or_default().to_owned();
+        // As API Gateway routes (infra/template.yaml, issue 20): the paths of
+        // the `api-mail` function there, every other one to `api`.
+        let router = if mail_path(&path) {
+            self.app.mail_router()
+        } else {
+            self.app.router()
+        };
+        let adapter = lambda_http::Adapter::from(router);
         let response = adapter
             .oneshot(invocation_of(request))
             .await
@@ -1715,4 +1723,25 @@ async fn the_sweeper_copies_no_backlog_onto_the_send_queue() {
         .await
         .expect("swept");
     assert_eq!(report["sweep"]["requeued"], 3, "{report}");
+}
+
+/// Whether API Gateway sends `path` to the `api-mail` function: the
+/// template's `ANY` routes to ApiMailIntegration (issue 20).
+fn mail_path(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    matches!(
+        segments[..],
+        ["v1", "email-accounts"]
+            | ["v1", "email-accounts", _]
+            | ["v1", "email-accounts", _, "resend" | "delegates"]
+            | ["v1", "email-accounts", _, "delegates", _]
+            | ["v1", "candidates", _, "messages" | "history"]
+            | ["v1", "candidates", "import"]
+            | ["v1", "imports", _]
+            | ["v1", "replies"]
+            | ["v1", "replies", _]
+            | ["v1", "replies", _, "raw"]
+            | ["v1", "stats"]
+    )
 }

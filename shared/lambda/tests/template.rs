@@ -132,6 +132,7 @@ fn operations_tracing_alarms_deletion_protection_and_no_build_cache() {
         "IdentityCheckFunction",
         "PlannerFunction",
         "WebhooksFunction",
+        "ApiMailFunction",
     ] {
         assert!(
             throttles.contains(&format!("MetricName: Throttles, Dimensions: [{{ Name: FunctionName, Value: !Ref {function} }}]")),
@@ -206,9 +207,10 @@ fn sends_are_bounded_by_the_send_queue_not_by_reserved_concurrency() {
             "{variable}"
         );
     }
-    // The sweeper (identity-check) and single messages (api) queue sends.
+    // The sweeper (identity-check) and single messages (api-mail) queue
+    // sends, and a campaign's start (api) its fan-out.
     assert!(resource(&template, "QueueWork").contains("- !GetAtt SendQueue.Arn"));
-    for function in ["IdentityCheckFunction", "ApiFunction"] {
+    for function in ["IdentityCheckFunction", "ApiFunction", "ApiMailFunction"] {
         assert!(
             resource(&template, function).contains("- !Ref QueueWork\n"),
             "{function}"

@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod idempotency;
 pub mod openapi;
+pub mod plain;
 pub mod problem;
 pub mod views;
 
@@ -22,7 +23,7 @@ mod replies;
 mod stats;
 mod webhooks;
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -30,7 +31,16 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+// Without the `openapi` feature (the Lambda functions, issue 20) the same
+// registrations build the router only (`plain`): no operation, schema or
+// document is built, so none is linked.
+#[cfg(not(feature = "openapi"))]
+use crate::plain_routes as routes;
+#[cfg(not(feature = "openapi"))]
+use plain::PlainRouter as OpenApiRouter;
+#[cfg(feature = "openapi")]
 use utoipa_axum::router::OpenApiRouter;
+#[cfg(feature = "openapi")]
 use utoipa_axum::routes;
 
 use crate::auth::Identity;
@@ -71,11 +81,21 @@ pub fn router(service: Arc<Service>) -> Router {
 }
 
 /// The API function's router in AWS (§15): every route of [`routes`] but the
-/// SNS webhooks, which the webhooks function serves ([`webhooks_router`]), so
+/// SNS webhooks, which the webhooks function serves ([`webhooks_router`]), and
+/// the routes of [`mail_router`], which the `api-mail` function serves, so
 /// that its bootstrap links neither the SNS signature check nor the handling
-/// of SES events and inbound mail behind them (issue 20).
+/// of SES events and inbound mail behind them, nor the DMARC lookup, mail
+/// building and CSV of the other (issue 20).
 pub fn api_router(service: Arc<Service>) -> Router {
-    serve(api_routes(), service)
+    serve(core_routes(), service)
+}
+
+/// The `api-mail` function's router in AWS (§15, issue 20): the routes of
+/// [`routes`] that link what no other route needs: the sender accounts (the
+/// DMARC lookup, R-2.1, and the proof mail), a candidate's messages and
+/// history, replies, the CSV import and the statistics (CSV).
+pub fn mail_router(service: Arc<Service>) -> Router {
+    serve(mail_routes(), service)
 }
 
 /// The webhooks function's router in AWS (§15): the two SNS webhooks of
@@ -108,38 +128,53 @@ pub fn routes() -> OpenApiRouter<Arc<Service>> {
 
 /// [`routes`] but the SNS webhooks.
 fn api_routes() -> OpenApiRouter<Arc<Service>> {
-    OpenApiRouter::with_openapi(openapi::base())
+    core_routes().merge(mail_routes())
+}
+
+/// The API function's routes ([`api_router`]).
+fn core_routes() -> OpenApiRouter<Arc<Service>> {
+    #[cfg(feature = "openapi")]
+    let routes = OpenApiRouter::with_openapi(openapi::base());
+    #[cfg(not(feature = "openapi"))]
+    let routes = OpenApiRouter::new();
+    routes
         .routes(routes!(openapi_json))
         .merge(me::routes())
-        .merge(accounts::routes())
         .merge(candidates::routes())
-        .merge(import::routes())
-        .merge(history::routes())
-        .merge(messages::routes())
         .merge(catalog::routes())
         .merge(outreach::routes())
         .merge(campaigns::routes())
         .merge(enrollments::routes())
-        .merge(replies::routes())
-        .merge(stats::routes())
         .merge(public::routes())
 }
 
-/// The OpenAPI 3.1 document of the API, as served at `/v1/openapi.json`:
-/// that of [`routes`], with the webhooks' operations taken from their
-/// annotations rather than their handlers, so that the API function, which
-/// serves this document, links no webhook (issue 20).
+/// The `api-mail` function's routes ([`mail_router`]); infra/template.yaml
+/// routes each of their paths to that function.
+fn mail_routes() -> OpenApiRouter<Arc<Service>> {
+    OpenApiRouter::new()
+        .merge(accounts::routes())
+        .merge(import::routes())
+        .merge(history::routes())
+        .merge(messages::routes())
+        .merge(replies::routes())
+        .merge(stats::routes())
+}
+
+/// The OpenAPI 3.1 document of the API: that of [`routes`], with the
+/// webhooks' operations taken from their annotations rather than their
+/// handlers. What `/v1/openapi.json` serves is this document as checked in
+/// ([`API_DOC_JSON`]; `tests/openapi.rs` keeps the two equal), so that no
+/// function builds it (issue 20).
+#[cfg(feature = "openapi")]
 pub fn api_doc() -> utoipa::openapi::OpenApi {
     let mut doc = api_routes().into_openapi();
     doc.merge(webhooks::doc());
     openapi::complete(doc)
 }
 
-static API_DOC: LazyLock<String> = LazyLock::new(|| {
-    api_doc()
-        .to_pretty_json()
-        .expect("the OpenAPI document serializes")
-});
+/// [`api_doc`] as pretty JSON, checked in (`openapi.json`; regenerate it
+/// with `OUTREACH_UPDATE_OPENAPI=1 cargo test -p outreach-app --test openapi`).
+pub const API_DOC_JSON: &str = include_str!("openapi.json");
 
 /// This document.
 #[utoipa::path(
@@ -151,7 +186,7 @@ static API_DOC: LazyLock<String> = LazyLock::new(|| {
 async fn openapi_json() -> Response {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        API_DOC.as_str(),
+        API_DOC_JSON,
     )
         .into_response()
 }

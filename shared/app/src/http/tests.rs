@@ -110,6 +110,17 @@ fn the_api_function_and_the_webhooks_function_split_the_routes_between_them() {
                 .collect::<std::collections::BTreeSet<String>>()
         };
     let api = paths(super::api_routes());
+    let core = paths(super::core_routes());
+    let mail = paths(super::mail_routes());
+    // Issue 20: `api` and `api-mail` split `api_routes`, each path once.
+    assert!(core.is_disjoint(&mail), "{:?}", core.intersection(&mail));
+    assert_eq!(
+        core.union(&mail)
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        api
+    );
+    assert!(mail.contains("/v1/email-accounts") && core.contains("/v1/email-accounts/{id}/relink"));
     let webhooks = paths(super::webhooks::routes());
     assert_eq!(
         webhooks,
@@ -125,4 +136,41 @@ fn the_api_function_and_the_webhooks_function_split_the_routes_between_them() {
     let mut both = api.clone();
     both.extend(webhooks);
     assert_eq!(both, paths(super::routes()));
+}
+
+#[test]
+fn the_template_routes_every_path_of_the_mail_function_there_and_no_other() {
+    // Issue 20: API Gateway sends exactly `mail_routes`' paths to the
+    // `api-mail` function (ApiMailIntegration), each with the JWT authorizer;
+    // every other path goes to `api` ($default or its own route).
+    let template = include_str!("../../../../infra/template.yaml");
+    // The resources: each starts at a line of two spaces' indent.
+    let mut resources: Vec<String> = Vec::new();
+    for line in template.lines() {
+        let starts = line.starts_with("  ") && !line.starts_with("   ") && line.ends_with(':');
+        match resources.last_mut() {
+            Some(resource) if !starts => resource.push_str(&format!("{line}\n")),
+            _ => resources.push(format!("{line}\n")),
+        }
+    }
+    let routed: std::collections::BTreeSet<String> = resources
+        .iter()
+        .filter(|resource| resource.contains("integrations/${ApiMailIntegration}"))
+        .map(|resource| {
+            assert!(resource.contains("AuthorizationType: JWT"), "{resource}");
+            let key = resource
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("RouteKey: ANY "))
+                .unwrap_or_else(|| panic!("an ANY route: {resource}"));
+            key.to_owned()
+        })
+        .collect();
+    let mail = super::mail_routes()
+        .into_openapi()
+        .paths
+        .paths
+        .keys()
+        .cloned()
+        .collect::<std::collections::BTreeSet<String>>();
+    assert_eq!(routed, mail);
 }

@@ -11,10 +11,12 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
 
 /// The operations of [`routes`] from their annotations alone, without the
 /// handlers (`api_doc`).
+#[cfg(feature = "openapi")]
 #[derive(utoipa::OpenApi)]
 #[openapi(paths(ses_events_webhook, inbound_webhook))]
 struct Doc;
 
+#[cfg(feature = "openapi")]
 pub(super) fn doc() -> utoipa::openapi::OpenApi {
     <Doc as utoipa::OpenApi>::openapi()
 }
