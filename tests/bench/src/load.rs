@@ -161,7 +161,10 @@ fn local_binary() -> Option<PathBuf> {
 }
 
 /// oha under `<target>/tools`, installed when missing (its own build
-/// directory, not the workspace's target; no TLS, as the API is on loopback).
+/// directory, not the workspace's target). The API is on loopback, but oha
+/// 1.16 does not build without a TLS feature (`--no-default-features` alone
+/// fails to compile), so it gets the system's (native-tls), not rustls' C
+/// crypto library, the quicker build.
 fn oha() -> Option<PathBuf> {
     let root = target_dir().join("tools");
     let bin = root.join("bin/oha");
@@ -172,7 +175,12 @@ fn oha() -> Option<PathBuf> {
     if !installed {
         let status = cargo()
             .args(["install", "--locked", "oha", "--version", OHA_VERSION])
-            .args(["--no-default-features", "--root"])
+            .args([
+                "--no-default-features",
+                "--features",
+                "native-tls",
+                "--root",
+            ])
             .arg(&root)
             .env_remove("CARGO_TARGET_DIR")
             .status()
