@@ -239,8 +239,8 @@ impl Stack {
     }
 
     async fn api_event(&self, event: Value) -> (u16, Value) {
-        let request: LambdaRequest = serde_json::from_value(event).expect("an HTTP API request");
         let path = event["rawPath"].as_str().unwrap_or_default().to_owned();
+        let request: LambdaRequest = serde_json::from_value(event).expect("an HTTP API request");
         // As API Gateway routes (infra/template.yaml, issue 20): the paths of
         // the `api-mail` function there, every other one to `api`.
         let router = if mail_path(&path) {
