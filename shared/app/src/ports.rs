@@ -2,7 +2,7 @@
 //! embedded twin (local mode) and an AWS twin, and one contract suite for both.
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use outreach_domain::EmailAddress;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::candidate::Candidate;
@@ -15,6 +15,9 @@ use crate::model::{
     UserProfile,
 };
 use crate::retry::{Attempt, retry_versioned};
+
+mod daily;
+pub use daily::{DailyLimits, DayCount, DaySlot};
 
 mod mail;
 pub use mail::{Identities, IdentityError, Mailer, MailerError, OutboundMail, SentMail};
@@ -129,31 +132,6 @@ pub enum RevealOutcome {
     NoCredits,
 }
 
-/// One day's count under the daily limits: the messages of a sender
-/// account on a day of its owner's time zone, and a campaign's among them.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DaySlot {
-    pub account: AccountId,
-    pub day: NaiveDate,
-    pub campaign: CampaignId,
-}
-
-/// The limits a message is counted under; `None` is no limit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DailyLimits {
-    pub account: Option<u32>,
-    pub campaign: Option<u32>,
-}
-
-/// What a day's count holds; a moved message's reserved slot counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct DayCount {
-    /// The account's messages that day.
-    pub sent: u32,
-    /// The campaign's among them.
-    pub of_campaign: u32,
-}
-
 /// One item of a batched read ([`Store::get_batch`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Lookup {
@@ -166,6 +144,9 @@ pub enum Lookup {
     Record(String),
     /// A counter's value ([`Store::read_counter`]; issue 20).
     Counter(String),
+    /// A user's profile ([`Store::get_user`]): the send reads its sender
+    /// account's owner's time zone with the rest (R-6.7, issue 20).
+    User(OrgId, UserId),
 }
 
 /// What a [`Lookup`] found.
@@ -178,6 +159,7 @@ pub enum Found {
     Suppressed,
     Record(Versioned<serde_json::Value>),
     Counter(u64),
+    User(Box<UserProfile>),
 }
 
 /// Persistent state. Every write that decides something is conditional on the
@@ -493,6 +475,18 @@ pub trait Store: Send + Sync {
     async fn release_day_slot(&self, slot: &DaySlot) -> Result<(), StoreError>;
     /// The day's count of `slot.account`, and of `slot.campaign` among it.
     async fn day_count(&self, slot: &DaySlot) -> Result<DayCount, StoreError>;
+    /// [`Store::update_enrollment`] (activity unchanged: a claim, R-8.1) and
+    /// [`Store::take_day_slot`] in one atomic write (one `TransactWriteItems`
+    /// in DynamoDB): the new version when both were written; `None` when the
+    /// day is full; `Conflict` when the enrollment changed since `expected`,
+    /// whether or not the day is full too. Either refusal writes nothing.
+    async fn update_enrollment_taking_slot(
+        &self,
+        enrollment: &Enrollment,
+        expected: u64,
+        slot: &DaySlot,
+        limits: DailyLimits,
+    ) -> Result<Option<u64>, StoreError>;
 
     /// Adds one to the counter `key` (which starts at zero) and returns the new
     /// value, atomically: no two calls get the same value (the reputation
@@ -568,6 +562,9 @@ pub trait Store: Send + Sync {
                     .then_some(Found::Suppressed),
                 Lookup::Record(key) => self.get_record(key).await?.map(Found::Record),
                 Lookup::Counter(key) => Some(Found::Counter(self.read_counter(key).await?)),
+                Lookup::User(org, id) => {
+                    self.get_user(org, id).await?.map(Box::new).map(Found::User)
+                }
             });
         }
         Ok(out)

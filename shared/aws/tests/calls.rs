@@ -10,9 +10,12 @@ mod support;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use outreach_app::auth::{Hs256Authenticator, Identity};
-use outreach_app::ports::{Clock, PageRequest, Queue, SchedulerError, Store, WakeUp};
+use outreach_app::model::UserProfile;
+use outreach_app::ports::{
+    Clock, DailyLimits, DayCount, DaySlot, PageRequest, Queue, SchedulerError, Store, WakeUp,
+};
 use outreach_app::usecases::campaigns::NewCampaign;
 use outreach_app::usecases::catalog::candidates::{NewCandidate, NewEmail};
 use outreach_app::usecases::enrollments::AddCandidates;
@@ -20,11 +23,12 @@ use outreach_app::usecases::sending::JobOutcome;
 use outreach_app::{Config, Ports, Service};
 use outreach_aws::dynamo::keys;
 use outreach_aws::{DynamoStore, EventBridgeScheduler, SesIdentities};
+use outreach_domain::Zone;
 use outreach_domain::campaign::Campaign;
 use outreach_domain::campaign::{StepSpec, WhenToSend};
-use outreach_domain::candidate::EmailType;
+use outreach_domain::candidate::{Candidate, EmailType};
 use outreach_domain::enrollment::AttemptState;
-use outreach_domain::ids::{OrgId, UserId};
+use outreach_domain::ids::{EnrollmentId, OrgId, UserId};
 use outreach_embedded::RandomIds;
 use support::{Aws, TestClock, unique};
 
@@ -43,6 +47,14 @@ const CALLS_PER_STEP: usize = 5;
 /// now (the planned one bounced since), so what excludes every address of
 /// the candidate is read in a second BatchGetItem.
 const CALLS_PER_STEP_TO_ANOTHER_ADDRESS: usize = 6;
+
+/// The common path with daily limits set, the account's and the campaign's
+/// (issue 20, R-6.7): as many calls as without. The account owner's profile
+/// (whose time zone the days are) is read in the first BatchGetItem, and the
+/// day's slot is taken in the claim's write, one TransactWriteItems with
+/// the enrollment's Put. 7 before: a GetItem of the profile and an
+/// UpdateItem of the day's count of their own.
+const CALLS_PER_STEP_UNDER_DAILY_LIMITS: usize = 5;
 
 /// The fan-out queue (SQS in AWS) is not what is counted: starting queues a
 /// safety-net re-run, while one candidate is planned within the request.
@@ -135,13 +147,26 @@ fn service_on(
     )
 }
 
-/// A two-step campaign from `sender`'s account (linked here), not started.
-async fn two_step_campaign(service: &Service, who: &Identity, sender: &str) -> Campaign {
+/// A two-step campaign from `sender`'s account (linked here), not started;
+/// `limits` are the account's and the campaign's daily limits.
+async fn two_step_campaign(
+    service: &Service,
+    who: &Identity,
+    sender: &str,
+    limits: DailyLimits,
+) -> Campaign {
     let account = service
         .accounts()
         .link_account(who, sender, Some("Alice Recruiter".into()))
         .await
         .expect("account linked");
+    if limits.account.is_some() {
+        service
+            .accounts()
+            .set_account_daily_limit(who, account.id.as_str(), limits.account)
+            .await
+            .expect("the account's daily limit set");
+    }
     let project = service
         .catalog()
         .create_project(who, "Backend hiring")
@@ -170,7 +195,7 @@ async fn two_step_campaign(service: &Service, who: &Identity, sender: &str) -> C
                 recipient: None,
                 skip_weekends: false,
                 timezone_mode: Default::default(),
-                daily_limit: None,
+                daily_limit: limits.campaign,
             },
         )
         .await
@@ -267,7 +292,7 @@ async fn starting_a_campaign_of_many_candidates() {
         email: None,
         admin: false,
     };
-    let campaign = two_step_campaign(&service, &who, &sender).await;
+    let campaign = two_step_campaign(&service, &who, &sender, DailyLimits::default()).await;
     let mut ids = Vec::with_capacity(n);
     for i in 0..n {
         let c = service
@@ -374,90 +399,30 @@ async fn starting_a_campaign_of_many_candidates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_campaign_step_end_to_end() {
-    let aws = Aws::new().await;
-    let clock = TestClock::new(at("2026-12-01T14:00:00Z"));
-    let store = aws.store().await;
-    let scheduler = aws.scheduler(clock.clone()).await;
-    let sender = format!("{}@recruit.example", unique("alice"));
-    aws.verify_sender(&sender).await;
-    // Local mode's composition: the one candidate is planned by the start
-    // request itself, which needs no planner run here.
-    let service = service_on(
-        &aws,
-        &clock,
-        &store,
-        &scheduler,
-        Arc::new(Ignored),
-        100,
-        true,
-    );
-    let who = Identity {
-        org_id: OrgId::from("acme"),
-        user_id: UserId::from("alice"),
-        email: None,
-        admin: false,
-    };
-
-    // A running two-step campaign with one candidate, through the use cases.
-    let candidate = service
-        .catalog()
-        .create_candidate(
-            &who,
-            NewCandidate {
-                first_name: "Ada".into(),
-                last_name: "Lovelace".into(),
-                title: None,
-                company: None,
-                location: None,
-                timezone: None,
-                emails: vec![NewEmail {
-                    address: "ada@home.example".into(),
-                    kind: EmailType::Personal,
-                }],
-            },
-        )
-        .await
-        .expect("candidate created");
-    let campaign = two_step_campaign(&service, &who, &sender).await;
-    let added = service
-        .enrollments()
-        .add_candidates(
-            &who,
-            campaign.id.as_str(),
-            AddCandidates {
-                candidate_ids: vec![candidate.id.to_string()],
-                allow_duplicate: false,
-            },
-        )
-        .await
-        .expect("candidate added");
-    service
-        .campaigns()
-        .start_campaign(&who, campaign.id.as_str())
-        .await
-        .expect("campaign started");
-    let enrollment_id = added.enrollments[0].id.clone();
-
-    // The wake-up of step 1, as EventBridge holds it (moto never fires it).
-    let e = store
-        .get_enrollment(&who.org_id, &enrollment_id)
-        .await
-        .expect("read")
-        .expect("enrolled")
-        .value;
-    let name = WakeUp::send_step(&e, e.next_due_at.expect("step 1 is planned")).name;
-    let fired = scheduler
-        .get(&name)
-        .await
-        .expect("the schedule can be read")
-        .expect("step 1 has its wake-up");
-    clock.set(fired.wake_up.at);
+    let OneStep {
+        aws,
+        clock,
+        store,
+        scheduler,
+        service,
+        who,
+        campaign,
+        enrollment_id,
+        fired,
+        ..
+    } = one_step(
+        OrgId::from("acme"),
+        vec![ada_at("home", EmailType::Personal)],
+        DailyLimits::default(),
+    )
+    .await;
+    clock.set(fired.at);
 
     let before = capacity::snapshot(&aws.clients.dynamodb, &aws.table).await;
     aws.calls.take();
     let outcome = service
         .sending()
-        .run_job(&fired.wake_up.job)
+        .run_job(&fired.job)
         .await
         .expect("the job runs");
     let calls = aws.calls.take();
@@ -554,71 +519,26 @@ async fn one_campaign_step_end_to_end() {
 /// exactly the address R-7 chooses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_step_whose_planned_address_bounced_since() {
-    let aws = Aws::new().await;
-    let clock = TestClock::new(at("2026-12-01T14:00:00Z"));
-    let store = aws.store().await;
-    let scheduler = aws.scheduler(clock.clone()).await;
-    let sender = format!("{}@recruit.example", unique("alice"));
-    aws.verify_sender(&sender).await;
-    let service = service_on(
-        &aws,
-        &clock,
-        &store,
-        &scheduler,
-        Arc::new(Ignored),
-        100,
-        true,
-    );
-    let who = Identity {
-        org_id: OrgId::from(unique("acme").as_str()),
-        user_id: UserId::from("alice"),
-        email: None,
-        admin: false,
-    };
-    let candidate = service
-        .catalog()
-        .create_candidate(
-            &who,
-            NewCandidate {
-                first_name: "Ada".into(),
-                last_name: "Lovelace".into(),
-                title: None,
-                company: None,
-                location: None,
-                timezone: None,
-                emails: vec![
-                    NewEmail {
-                        address: "ada@home.example".into(),
-                        kind: EmailType::Personal,
-                    },
-                    NewEmail {
-                        address: "ada@work.example".into(),
-                        kind: EmailType::Work,
-                    },
-                ],
-            },
-        )
-        .await
-        .expect("candidate created");
-    let campaign = two_step_campaign(&service, &who, &sender).await;
-    let added = service
-        .enrollments()
-        .add_candidates(
-            &who,
-            campaign.id.as_str(),
-            AddCandidates {
-                candidate_ids: vec![candidate.id.to_string()],
-                allow_duplicate: false,
-            },
-        )
-        .await
-        .expect("candidate added");
-    service
-        .campaigns()
-        .start_campaign(&who, campaign.id.as_str())
-        .await
-        .expect("campaign started");
-    let enrollment_id = added.enrollments[0].id.clone();
+    let emails = vec![
+        ada_at("home", EmailType::Personal),
+        ada_at("work", EmailType::Work),
+    ];
+    let OneStep {
+        aws,
+        clock,
+        store,
+        service,
+        who,
+        candidate,
+        enrollment_id,
+        fired,
+        ..
+    } = one_step(
+        OrgId::from(unique("acme").as_str()),
+        emails,
+        DailyLimits::default(),
+    )
+    .await;
     let e = store
         .get_enrollment(&who.org_id, &enrollment_id)
         .await
@@ -630,12 +550,6 @@ async fn a_step_whose_planned_address_bounced_since() {
         Some("ada@home.example"),
         "planned with the first address listed (R-7.2)"
     );
-    let name = WakeUp::send_step(&e, e.next_due_at.expect("step 1 is planned")).name;
-    let fired = scheduler
-        .get(&name)
-        .await
-        .expect("the schedule can be read")
-        .expect("step 1 has its wake-up");
     // After planning, the planned address bounced for the organization.
     let mut read = store
         .get_candidate(&who.org_id, &candidate.id)
@@ -647,12 +561,12 @@ async fn a_step_whose_planned_address_bounced_since() {
         .put_candidate(&read.value, Some(read.version))
         .await
         .expect("the bounce is recorded");
-    clock.set(fired.wake_up.at);
+    clock.set(fired.at);
 
     aws.calls.take();
     let outcome = service
         .sending()
-        .run_job(&fired.wake_up.job)
+        .run_job(&fired.job)
         .await
         .expect("the job runs");
     let calls = aws.calls.take();
@@ -688,4 +602,237 @@ async fn a_step_whose_planned_address_bounced_since() {
         .count();
     assert_eq!(batches, 2, "the rare path reads once more");
     assert_eq!(calls.len(), CALLS_PER_STEP_TO_ANOTHER_ADDRESS);
+}
+
+/// A running two-step campaign (under `limits`, R-6.7) with one candidate,
+/// Ada, of `emails`, started through the use cases; step 1's wake-up as
+/// EventBridge holds it (moto never fires it), the clock not moved to it.
+struct OneStep {
+    aws: Aws,
+    clock: Arc<TestClock>,
+    store: Arc<DynamoStore>,
+    scheduler: Arc<EventBridgeScheduler>,
+    service: Arc<Service>,
+    who: Identity,
+    campaign: Campaign,
+    candidate: Candidate,
+    enrollment_id: EnrollmentId,
+    fired: WakeUp,
+}
+
+fn ada_at(domain: &str, kind: EmailType) -> NewEmail {
+    NewEmail {
+        address: format!("ada@{domain}.example"),
+        kind,
+    }
+}
+
+async fn one_step(org: OrgId, emails: Vec<NewEmail>, limits: DailyLimits) -> OneStep {
+    let aws = Aws::new().await;
+    let clock = TestClock::new(at("2026-12-01T14:00:00Z"));
+    let store = aws.store().await;
+    let scheduler = aws.scheduler(clock.clone()).await;
+    let sender = format!("{}@recruit.example", unique("alice"));
+    aws.verify_sender(&sender).await;
+    // Local mode's composition: the one candidate is planned by the start
+    // request itself, which needs no planner run here.
+    let queue = Arc::new(Ignored);
+    let service = service_on(&aws, &clock, &store, &scheduler, queue, 100, true);
+    let who = Identity {
+        org_id: org,
+        user_id: UserId::from("alice"),
+        email: None,
+        admin: false,
+    };
+    let ada = NewCandidate {
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        title: None,
+        company: None,
+        location: None,
+        timezone: None,
+        emails,
+    };
+    let catalog = service.catalog();
+    let candidate = catalog
+        .create_candidate(&who, ada)
+        .await
+        .expect("candidate created");
+    let campaign = two_step_campaign(&service, &who, &sender, limits).await;
+    let add = AddCandidates {
+        candidate_ids: vec![candidate.id.to_string()],
+        allow_duplicate: false,
+    };
+    let added = service
+        .enrollments()
+        .add_candidates(&who, campaign.id.as_str(), add)
+        .await
+        .expect("candidate added");
+    service
+        .campaigns()
+        .start_campaign(&who, campaign.id.as_str())
+        .await
+        .expect("campaign started");
+    let enrollment_id = added.enrollments[0].id.clone();
+    let e = store
+        .get_enrollment(&who.org_id, &enrollment_id)
+        .await
+        .expect("read")
+        .expect("enrolled")
+        .value;
+    let name = WakeUp::send_step(&e, e.next_due_at.expect("step 1 is planned")).name;
+    let fired = scheduler
+        .get(&name)
+        .await
+        .expect("the schedule can be read")
+        .expect("step 1 has its wake-up")
+        .wake_up;
+    OneStep {
+        aws,
+        clock,
+        store,
+        scheduler,
+        service,
+        who,
+        campaign,
+        candidate,
+        enrollment_id,
+        fired,
+    }
+}
+
+/// Sets the owner's time zone to Auckland's (UTC+13 in December): at 14:00
+/// UTC on 1 December it is already 2 December there, the day the daily
+/// limits count in. Its count's slot of `campaign`, that day.
+async fn owner_in_auckland(s: &OneStep) -> DaySlot {
+    let owner = UserProfile {
+        id: s.who.user_id.clone(),
+        org_id: s.who.org_id.clone(),
+        display_name: "Alice".into(),
+        timezone: Zone::parse("Pacific/Auckland").expect("a zone"),
+        notification_address: None,
+    };
+    s.store.put_user(&owner).await.expect("profile saved");
+    DaySlot {
+        account: s.campaign.sender_account_id.clone(),
+        day: NaiveDate::from_ymd_opt(2026, 12, 2).expect("a date"),
+        campaign: s.campaign.id.clone(),
+    }
+}
+
+/// Issue 20, R-6.7, R-8.1: a step under daily limits (the campaign's and
+/// its sender account's) takes as many calls as one without, in this order:
+/// one BatchGetItem (with the owner's profile), the claim and the day's slot
+/// in one TransactWriteItems, SendEmail, the record's TransactWriteItems,
+/// CreateSchedule. The slot is counted once, on the owner's day.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_under_daily_limits() {
+    let limits = DailyLimits {
+        account: Some(50),
+        campaign: Some(20),
+    };
+    let emails = vec![ada_at("home", EmailType::Personal)];
+    let s = one_step(OrgId::from(unique("acme").as_str()), emails, limits).await;
+    let owners_day = owner_in_auckland(&s).await;
+    s.clock.set(s.fired.at);
+
+    s.aws.calls.take();
+    let outcome = s.service.sending().run_job(&s.fired.job).await;
+    let calls = s.aws.calls.take();
+    println!(
+        "AWS calls to send one step under daily limits: {}",
+        calls.len()
+    );
+    for c in &calls {
+        println!("  {}.{} {}", c.service, c.operation, describe(&c.body));
+    }
+    bench_lines("per_sent_step_under_daily_limits", 1, &calls);
+    let sent = JobOutcome::Sent {
+        step: 1,
+        attempt: 1,
+    };
+    assert_eq!(outcome.expect("the job runs"), sent);
+    let operations: Vec<&str> = calls.iter().map(|c| c.operation.as_str()).collect();
+    assert_eq!(
+        operations,
+        [
+            "BatchGetItem",
+            "TransactWriteItems",
+            "SendEmail",
+            "TransactWriteItems",
+            "CreateSchedule"
+        ]
+    );
+    let claim: serde_json::Value = serde_json::from_slice(&calls[1].body).expect("JSON");
+    assert_eq!(
+        claim["TransactItems"].as_array().map(Vec::len),
+        Some(2),
+        "the claim's Put and the day's ADD: {}",
+        describe(&calls[1].body)
+    );
+    let counted = DayCount {
+        sent: 1,
+        of_campaign: 1,
+    };
+    assert_eq!(s.store.day_count(&owners_day).await, Ok(counted));
+    let utc_day = DaySlot {
+        day: NaiveDate::from_ymd_opt(2026, 12, 1).expect("a date"),
+        ..owners_day
+    };
+    assert_eq!(s.store.day_count(&utc_day).await, Ok(DayCount::default()));
+    assert_eq!(calls.len(), CALLS_PER_STEP_UNDER_DAILY_LIMITS);
+}
+
+/// Issue 20, R-6.7: the day is full (the campaign's limit of 1 taken by
+/// another message) when the claim's write tries to take its slot: the
+/// transaction is cancelled on the slot alone, so nothing is claimed or
+/// sent, today's count stays, and the step moves to the next day with room,
+/// its slot reserved there, as before the claim took the slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_on_a_full_day_moves_unsent() {
+    let limits = DailyLimits {
+        account: Some(50),
+        campaign: Some(1),
+    };
+    let emails = vec![ada_at("home", EmailType::Personal)];
+    let s = one_step(OrgId::from(unique("acme").as_str()), emails, limits).await;
+    let today = owner_in_auckland(&s).await;
+    assert_eq!(s.store.take_day_slot(&today, limits).await, Ok(true));
+    s.clock.set(s.fired.at);
+
+    s.aws.calls.take();
+    let outcome = s.service.sending().run_job(&s.fired.job).await;
+    let calls = s.aws.calls.take();
+    for c in &calls {
+        println!("  {}.{} {}", c.service, c.operation, describe(&c.body));
+    }
+    let moved = JobOutcome::Held("daily limit reached; moved to the next day with room");
+    assert_eq!(outcome.expect("the job runs"), moved);
+    assert!(
+        !calls.iter().any(|c| c.operation.starts_with("Send")),
+        "nothing is sent"
+    );
+    let one = DayCount {
+        sent: 1,
+        of_campaign: 1,
+    };
+    assert_eq!(s.store.day_count(&today).await, Ok(one), "no second slot");
+    let e = s
+        .store
+        .get_enrollment(&s.who.org_id, &s.enrollment_id)
+        .await
+        .expect("read")
+        .expect("enrolled")
+        .value;
+    assert!(e.steps[0].attempts.is_empty(), "no claim was written");
+    let next_day = today.day.succ_opt().expect("a next day");
+    assert_eq!(
+        e.reserved_slot.map(|r| (r.step, r.day)),
+        Some((1, next_day))
+    );
+    let reserved = DaySlot {
+        day: next_day,
+        ..today
+    };
+    assert_eq!(s.store.day_count(&reserved).await, Ok(one));
 }

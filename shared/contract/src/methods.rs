@@ -72,6 +72,12 @@ macro_rules! store_methods {
             write take_day_slot(slot: &DaySlot, limits: DailyLimits) -> bool;
             write release_day_slot(slot: &DaySlot) -> ();
             read day_count(slot: &DaySlot) -> DayCount;
+            write update_enrollment_taking_slot(
+                enrollment: &Enrollment,
+                expected: u64,
+                slot: &DaySlot,
+                limits: DailyLimits,
+            ) -> Option<u64>;
             write increment_counter(key: &str) -> u64;
             write increment_counters(keys: &[String]) -> Vec<u64>;
             read read_counter(key: &str) -> u64;

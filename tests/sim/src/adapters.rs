@@ -810,6 +810,26 @@ impl Store for SimStore {
         self.inner.day_count(slot).await
     }
 
+    async fn update_enrollment_taking_slot(
+        &self,
+        enrollment: &Enrollment,
+        expected: u64,
+        slot: &DaySlot,
+        limits: DailyLimits,
+    ) -> Result<Option<u64>, StoreError> {
+        self.before().await;
+        let r = self
+            .inner
+            .update_enrollment_taking_slot(enrollment, expected, slot, limits)
+            .await;
+        if matches!(r, Ok(Some(_))) {
+            // As for `update_enrollment`: the claim replaced the latest copy.
+            self.oracle.on_enrollment_update(enrollment);
+        }
+        self.after_write().await;
+        r
+    }
+
     async fn append_event(&self, event: &EnrollmentEvent) -> Result<(), StoreError> {
         self.before().await;
         let r = self.inner.append_event(event).await;

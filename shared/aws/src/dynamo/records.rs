@@ -7,7 +7,7 @@ use outreach_domain::enrollment::Enrollment;
 
 use super::DynamoStore;
 use super::heads::{by_key, campaign_keys};
-use super::item::{COUNT, Item, ItemBuilder, n, number, versioned};
+use super::item::{COUNT, Item, ItemBuilder, doc, n, number, versioned};
 use super::keys::{self, Key};
 
 pub(super) async fn get_record(
@@ -114,6 +114,7 @@ pub(super) async fn get_batch(
             (Lookup::Account(_), Some(item)) => Some(Found::Account(Box::new(versioned(item)?))),
             (Lookup::Suppressed(..), Some(_)) => Some(Found::Suppressed),
             (Lookup::Record(_), Some(item)) => Some(Found::Record(versioned(item)?)),
+            (Lookup::User(..), Some(item)) => Some(Found::User(Box::new(doc(item)?))),
         };
         out.push(answer);
     }
@@ -130,5 +131,6 @@ fn lookup_key(lookup: &Lookup) -> Key {
         Lookup::Suppressed(org, key) => keys::suppression(org.as_str(), key),
         Lookup::Record(name) => keys::record(name),
         Lookup::Counter(name) => keys::counter(name),
+        Lookup::User(org, id) => keys::user(org.as_str(), id.as_str()),
     }
 }

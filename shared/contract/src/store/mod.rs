@@ -19,10 +19,13 @@
 //!   (R-9.9, R-11.2; issue 21).
 //! - [`completion`]: ended enrollments leave the due index for a campaign's
 //!   completion check (issue 19).
+//! - [`claim_slot`]: a claim takes its day's slot in the same write, and a
+//!   batched read finds a user's profile (issue 20).
 //!
 //! [`every_store_check!`](crate::every_store_check) names them all, so that the
 //! test file of each store runs every one.
 
+mod claim_slot;
 mod completion;
 mod credits;
 mod daily;
@@ -49,6 +52,7 @@ use tokio::task::JoinSet;
 
 use crate::fixtures::{self, at};
 
+pub use claim_slot::*;
 pub use completion::*;
 pub use credits::*;
 pub use daily::*;
@@ -118,6 +122,9 @@ macro_rules! every_store_check {
             a_candidates_replies_are_found_and_blanked,
             an_ended_enrollment_leaves_the_due_index_for_a_completion_check,
             statistics_agree_with_a_recount_by_quarter_hour,
+            a_claim_takes_its_day_slot_in_one_write,
+            concurrent_claims_take_one_slot,
+            batched_reads_find_a_users_profile,
         );
     };
 }

@@ -22,7 +22,7 @@ mod schedule;
 mod status;
 
 use crate::email::EmailAddress;
-use crate::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId};
+use crate::ids::{AccountId, CampaignId, CandidateId, EnrollmentId, OrgId, UserId};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -134,6 +134,11 @@ pub struct Enrollment {
 pub struct PlannedSend {
     pub to: EmailAddress,
     pub account: AccountId,
+    /// The sender account's owner, in the enrollment's organization: the
+    /// send reads the owner's time zone, whose days the daily limits count
+    /// in the same batch. Absent in plans made before it was added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<UserId>,
 }
 
 /// How and when a person's opt-out ended an enrollment.

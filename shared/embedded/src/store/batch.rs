@@ -3,11 +3,12 @@
 //! enrollments reads its candidates and their suppression entries this way,
 //! issue 20), rather than taking the connection once per item.
 
+use outreach_app::model::UserProfile;
 use outreach_app::ports::{Found, Lookup, StoreError};
 use rusqlite::OptionalExtension;
 
 use super::SqliteStore;
-use super::docs::{ACCOUNT, CAMPAIGN, CANDIDATE, ENROLLMENT, RECORD, err, get_doc};
+use super::docs::{ACCOUNT, CAMPAIGN, CANDIDATE, ENROLLMENT, RECORD, USER, err, get_doc};
 use crate::db::Cached;
 
 pub(super) async fn get_batch(
@@ -49,6 +50,12 @@ pub(super) async fn get_batch(
                     .optional()
                     .map_err(err)?;
                 Some(Found::Counter(value.unwrap_or(0) as u64))
+            }
+            Lookup::User(org, id) => {
+                // As `get_user` reads it.
+                let key = format!("{org}|{id}");
+                get_doc::<UserProfile>(&conn, USER, Some(org.as_str()), &key)?
+                    .map(|v| Found::User(Box::new(v.value)))
             }
         });
     }

@@ -2,10 +2,12 @@
 //! of a day and one for each campaign's among them, checked and counted in
 //! one transaction, so that concurrent sends never race for a slot.
 
-use outreach_app::ports::{DailyLimits, DayCount, DaySlot, StoreError};
+use outreach_app::ports::{Activity, DailyLimits, DayCount, DaySlot, StoreError};
+use outreach_domain::enrollment::Enrollment;
 use rusqlite::{Connection, OptionalExtension};
 
 use super::SqliteStore;
+use super::campaigns::write_enrollment;
 use super::docs::err;
 use crate::db::Cached;
 
@@ -42,6 +44,19 @@ fn counts(conn: &Connection, slot: &DaySlot) -> Result<DayCount, StoreError> {
     })
 }
 
+/// Counts one message of `slot` inside the caller's transaction if both
+/// limits leave room: whether it did.
+fn take(conn: &Connection, slot: &DaySlot, limits: DailyLimits) -> Result<bool, StoreError> {
+    let now = counts(conn, slot)?;
+    let room = limits.account.is_none_or(|l| now.sent < l)
+        && limits.campaign.is_none_or(|l| now.of_campaign < l);
+    if room {
+        add(conn, slot, ACCOUNT, 1)?;
+        add(conn, slot, slot.campaign.as_str(), 1)?;
+    }
+    Ok(room)
+}
+
 pub(super) async fn take_day_slot(
     store: &SqliteStore,
     slot: &DaySlot,
@@ -49,15 +64,31 @@ pub(super) async fn take_day_slot(
 ) -> Result<bool, StoreError> {
     let mut conn = store.db.lock();
     let tx = conn.transaction().map_err(err)?;
-    let now = counts(&tx, slot)?;
-    let room = limits.account.is_none_or(|l| now.sent < l)
-        && limits.campaign.is_none_or(|l| now.of_campaign < l);
-    if room {
-        add(&tx, slot, ACCOUNT, 1)?;
-        add(&tx, slot, slot.campaign.as_str(), 1)?;
-    }
+    let room = take(&tx, slot, limits)?;
     tx.commit().map_err(err)?;
     Ok(room)
+}
+
+/// A claim and its day's slot in one transaction, as
+/// DynamoDB writes them in one `TransactWriteItems`: the enrollment's
+/// version is checked first (a changed enrollment is a conflict whether or
+/// not the day is full), and a full day rolls the claim back.
+pub(super) async fn update_enrollment_taking_slot(
+    store: &SqliteStore,
+    e: &Enrollment,
+    expected: u64,
+    slot: &DaySlot,
+    limits: DailyLimits,
+) -> Result<Option<u64>, StoreError> {
+    let mut conn = store.db.lock();
+    let tx = conn.transaction().map_err(err)?;
+    let version = write_enrollment(&tx, e, expected, Activity::Unchanged)?;
+    if !take(&tx, slot, limits)? {
+        // Dropping the transaction rolls the claim back.
+        return Ok(None);
+    }
+    tx.commit().map_err(err)?;
+    Ok(Some(version))
 }
 
 pub(super) async fn release_day_slot(

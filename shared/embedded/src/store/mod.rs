@@ -184,6 +184,12 @@ forward_store! {
     daily::take_day_slot(slot: &DaySlot, limits: DailyLimits) -> bool;
     daily::release_day_slot(slot: &DaySlot) -> ();
     daily::day_count(slot: &DaySlot) -> DayCount;
+    daily::update_enrollment_taking_slot(
+        e: &Enrollment,
+        expected: u64,
+        slot: &DaySlot,
+        limits: DailyLimits,
+    ) -> Option<u64>;
 
     replies::create_reply(reply: &Reply) -> bool;
     replies::get_reply(org: &OrgId, id: &str) -> Option<Versioned<Reply>>;

@@ -217,6 +217,9 @@ impl Enrollments<'_> {
             .map(|to| outreach_domain::enrollment::PlannedSend {
                 to,
                 account: campaign.sender_account_id.clone(),
+                // A guess the send checks: a campaign's owner most often
+                // owns its sender account (R-6.7's days are the owner's).
+                owner: Some(campaign.owner_id.clone()),
             });
         match self.store.insert_enrollment(&enrollment).await {
             Ok(()) => {}

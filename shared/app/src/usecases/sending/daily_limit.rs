@@ -35,6 +35,14 @@ pub(super) enum Room {
     Full(Option<DailySlot>),
 }
 
+/// Today's room of a message before anything is counted.
+pub(super) enum Pending {
+    Decided(Room),
+    /// A free slot to take, under these limits: the send takes it with its
+    /// claim, in one atomic write.
+    Free(DailySlot, DailyLimits),
+}
+
 /// How far a message over the daily limits looks for a day with room:
 /// a limit of at least 1 always finds one within a year of a year's backlog.
 const MAX_MOVE_DAYS: u32 = 400;
@@ -58,6 +66,18 @@ impl Sending<'_> {
     /// The calendar date of `at` in the account owner's time zone: the days of
     /// the daily limits.
     async fn owner_zone(&self, account: &EmailAccount) -> Result<Zone, Error> {
+        self.owner_zone_known(account, None).await
+    }
+
+    /// [`Self::owner_zone`], unless the caller read it already (`known`).
+    async fn owner_zone_known(
+        &self,
+        account: &EmailAccount,
+        known: Option<Zone>,
+    ) -> Result<Zone, Error> {
+        if let Some(zone) = known {
+            return Ok(zone);
+        }
         Ok(self
             .store
             .get_user(&account.org_id, &account.owner_id)
@@ -94,6 +114,31 @@ impl Sending<'_> {
         step: u32,
         now: DateTime<Utc>,
     ) -> Result<Room, Error> {
+        let (slot, limits) = match self
+            .room_today(account, None, campaign, e, step, now)
+            .await?
+        {
+            Pending::Decided(room) => return Ok(room),
+            Pending::Free(slot, limits) => (slot, limits),
+        };
+        Ok(match self.store.take_day_slot(&slot.count, limits).await? {
+            true => Room::Slot(slot),
+            false => Room::Full(None),
+        })
+    }
+
+    /// [`Self::take_daily_slot`] without taking a free slot: the caller
+    /// takes it (with its claim, R-8.1). `owner_zone` is the account
+    /// owner's time zone when the caller read it already.
+    pub(super) async fn room_today(
+        &self,
+        account: &EmailAccount,
+        owner_zone: Option<Zone>,
+        campaign: &Campaign,
+        e: &mut Enrollment,
+        step: u32,
+        now: DateTime<Utc>,
+    ) -> Result<Pending, Error> {
         // A reservation is used once; one of another day stays counted there.
         // A later step's reservation stays its own while an earlier step is
         // sent again (a re-send after a hard bounce, R-9.2): it holds its place.
@@ -102,9 +147,9 @@ impl Sending<'_> {
             _ => e.reserved_slot.take(),
         };
         if account.daily_limit.is_none() && campaign.daily_limit.is_none() {
-            return Ok(Room::Unlimited);
+            return Ok(Pending::Decided(Room::Unlimited));
         }
-        let zone = self.owner_zone(account).await?;
+        let zone = self.owner_zone_known(account, owner_zone).await?;
         let day = now.with_timezone(&zone.tz()).date_naive();
         let mut slot = DailySlot {
             count: day_slot(account, campaign, day),
@@ -116,19 +161,14 @@ impl Sending<'_> {
             if account.daily_limit.is_none_or(|l| count.sent <= l)
                 && campaign.daily_limit.is_none_or(|l| count.of_campaign <= l)
             {
-                return Ok(Room::Slot(slot));
+                return Ok(Pending::Decided(Room::Slot(slot)));
             }
             // Given back only once the enrollment no longer holds it.
             slot.reserved = false;
-            return Ok(Room::Full(Some(slot)));
+            return Ok(Pending::Decided(Room::Full(Some(slot))));
         }
         slot.reserved = false;
-        Ok(
-            match self.count_daily(&slot.count, account, campaign).await? {
-                true => Room::Slot(slot),
-                false => Room::Full(None),
-            },
-        )
+        Ok(Pending::Free(slot, limits(account, campaign)))
     }
 
     /// Moves the due step of `e` to the first following day whose limits leave

@@ -135,10 +135,7 @@ impl Sending<'_> {
             ));
         };
         // Its send reads everything in one batch (issue 20).
-        enrollment.planned = Some(outreach_domain::enrollment::PlannedSend {
-            to,
-            account: account.id.clone(),
-        });
+        enrollment.planned = Some(super::planned_send(to, &account));
         self.send_now(who, &account, campaign, enrollment, now)
             .await
     }

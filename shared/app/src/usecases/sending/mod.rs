@@ -25,10 +25,11 @@ use outreach_domain::EmailAddress;
 use outreach_domain::address::{AddressInputs, choose_address};
 use outreach_domain::campaign::Campaign;
 use outreach_domain::candidate::Candidate;
-use outreach_domain::enrollment::{AttemptState, Enrollment};
+use outreach_domain::enrollment::{AttemptState, Enrollment, PlannedSend};
 use outreach_domain::ids::OrgId;
 
 use crate::error::Error;
+use crate::model::EmailAccount;
 use crate::ports::{Activity, Found, Job, Lookup, StoreError};
 use crate::usecases::returns::bounced_record;
 use pipeline::SendJob;
@@ -269,6 +270,17 @@ impl Sending<'_> {
             }
             None => Ok(()),
         }
+    }
+}
+
+/// The plan of an enrollment's next hand-off from `account` to `to` (issue
+/// 20): its wake-up names the address, the account and the account's owner,
+/// whose entries the send reads in one batch.
+pub(super) fn planned_send(to: EmailAddress, account: &EmailAccount) -> PlannedSend {
+    PlannedSend {
+        to,
+        account: account.id.clone(),
+        owner: Some(account.owner_id.clone()),
     }
 }
 

@@ -3,12 +3,16 @@
 //! address, render, take the day's room, claim,
 //! hand off, then record and plan what follows ([`super::record`]).
 //!
+//! The room and claim stages are in [`claim`]: a free slot of the day is
+//! taken by the claim's own write (issue 20).
+//!
 //! Each stage answers a [`Flow`]: go on with what it found, stop with the
 //! job's outcome, or start again from the load because a write lost its race
 //! to a concurrent change.
 
+mod claim;
+
 use chrono::{DateTime, Utc};
-use outreach_domain::EmailAddress;
 use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{
@@ -16,20 +20,18 @@ use outreach_domain::enrollment::{
 };
 use outreach_domain::ids::{CampaignId, CandidateId, EnrollmentId, OrgId};
 use outreach_domain::render::RenderError;
+use outreach_domain::{EmailAddress, Zone};
 
 use super::JobOutcome;
 use super::Sending;
-use super::daily_limit::{DailySlot, Room};
+use super::daily_limit::DailySlot;
 use super::read_exclusions;
 use super::record::{Counted, HandOff};
 use crate::error::Error;
 use crate::mime::{OutgoingMail, build_mime};
-use crate::model::{AccountStatus, EmailAccount};
-use crate::ports::{
-    Activity, Found, Lookup, MailerError, OutboundMail, StoreError, Versioned, WakeUp,
-};
+use crate::model::{AccountStatus, EmailAccount, UserProfile};
+use crate::ports::{Found, Lookup, MailerError, OutboundMail, Versioned, WakeUp};
 use crate::retry::{Attempt, retry_versioned};
-use crate::usecases::records::lost;
 use crate::usecases::returns::bounced_record;
 use crate::usecases::returns::reputation::SendWindows;
 
@@ -92,6 +94,20 @@ struct PlannedRead {
     excluded: bool,
     /// The answers to the sender's [`SendWindows::lookups`].
     counts: Vec<Option<Found>>,
+    /// The profile of the owner the plan named, when it named one.
+    owner: Option<Option<UserProfile>>,
+}
+
+impl PlannedRead {
+    /// The time zone of the account's owner (R-6.7's days), when the plan
+    /// named the owner of the account read, in the enrollment's organization.
+    fn owner_zone(&self, org: &OrgId) -> Option<Zone> {
+        let account = self.account.as_ref()?;
+        let named = self.plan.owner.as_ref()?;
+        let profile = self.owner.as_ref()?;
+        (&account.owner_id == named && &account.org_id == org)
+            .then(|| profile.as_ref().map(|p| p.timezone).unwrap_or_default())
+    }
 }
 
 /// What excludes the addresses a send may choose.
@@ -117,6 +133,8 @@ pub(super) struct Ready {
     pub counted: Counted,
     pub step: u32,
     pub now: DateTime<Utc>,
+    /// The account owner's time zone, when the first read had it.
+    owner_zone: Option<Zone>,
 }
 
 /// The attempt this send claimed.
@@ -244,8 +262,9 @@ impl Sending<'_> {
 
     /// What the first read asks about the plan of the step (issue 20): the
     /// sender account, the planned address's refused-address record and
-    /// suppression entry (as [`Service::exclusion_lookups`] asks them), and
-    /// the sender's reputation counters.
+    /// suppression entry (as [`Service::exclusion_lookups`] asks them), the
+    /// owner's profile (R-6.7's time zone) and the sender's reputation
+    /// counters.
     fn planned_lookups(&self, job: &SendJob<'_>, plan: &PlannedSend) -> Vec<Lookup> {
         let hash = self.returns().suppression_key(&plan.to);
         let mut lookups = vec![
@@ -253,6 +272,9 @@ impl Sending<'_> {
             Lookup::Record(bounced_record(job.org, &hash)),
             Lookup::Suppressed(job.org.clone(), hash),
         ];
+        if let Some(owner) = &plan.owner {
+            lookups.push(Lookup::User(job.org.clone(), owner.clone()));
+        }
         lookups.extend(SendWindows::of(job.org, &plan.account, job.enrollment_id).lookups());
         lookups
     }
@@ -280,13 +302,17 @@ impl Sending<'_> {
         // the first read had everything. Else one more read (issue 20).
         let planned =
             planned.filter(|p| p.plan.account == campaign.sender_account_id && candidate.is_some());
-        let (account, candidate, exclusions, counts) = match planned {
+        let (account, candidate, exclusions, counts, owner_zone) = match planned {
             Some(p) => {
+                let owner_zone = p.owner_zone(job.org);
                 let (to, excluded) = (p.plan.to, p.excluded);
                 let exclusions = Some(Exclusions::Planned { to, excluded });
-                (p.account, candidate, exclusions, p.counts)
+                (p.account, candidate, exclusions, p.counts, owner_zone)
             }
-            None => self.read_sender(job.org, &campaign, &e, candidate).await?,
+            None => {
+                let (a, c, x, n) = self.read_sender(job.org, &campaign, &e, candidate).await?;
+                (a, c, x, n, None)
+            }
         };
         let Some(account) = account.clone().filter(|a| {
             a.status == AccountStatus::Connected
@@ -328,6 +354,7 @@ impl Sending<'_> {
             counted,
             step: job.step,
             now,
+            owner_zone,
         }))
     }
 
@@ -553,118 +580,6 @@ impl Sending<'_> {
         Ok(Flow::Stop(outcome))
     }
 
-    /// Room: every message counts under its sender account's daily
-    /// limit and its campaign's; one over either moves to the next day that
-    /// has room, its slot reserved there.
-    async fn take_room(&self, ready: &mut Ready) -> Result<Flow<Option<DailySlot>>, Error> {
-        let Ready {
-            e,
-            version,
-            campaign,
-            account,
-            step,
-            now,
-            ..
-        } = ready;
-        let outdated = match self
-            .take_daily_slot(account, campaign, e, *step, *now)
-            .await?
-        {
-            Room::Unlimited => return Ok(Flow::Go(None)),
-            Room::Slot(slot) => return Ok(Flow::Go(Some(slot))),
-            Room::Full(outdated) => outdated,
-        };
-        // A later step's reservation is displaced by this move: the steps
-        // after this one are planned again after it, so its place is
-        // given back once the move is written.
-        let displaced = e
-            .reserved_slot
-            .filter(|r| r.step != *step)
-            .map(|r| Sending::reservation_of(account, campaign, r));
-        let zone = self.campaigns().plan_zone(campaign, e).await?;
-        let Some(reserved) = self
-            .move_to_a_free_day(e, *step, account, campaign, zone, *now)
-            .await?
-        else {
-            return Ok(Flow::Stop(JobOutcome::Held("daily limit reached")));
-        };
-        if !self.write_enrollment(e, *version, false).await? {
-            self.release_daily_slot(Some(reserved)).await?;
-            return Ok(Flow::Lost);
-        }
-        self.release_daily_slot(outdated).await?;
-        self.release_daily_slot(displaced).await?;
-        if let Some(at) = e.next_due_at {
-            self.scheduler.schedule(&WakeUp::send_step(e, at)).await?;
-        }
-        let why = "daily limit reached; moved to the next day with room";
-        Ok(Flow::Stop(JobOutcome::Held(why)))
-    }
-
-    /// Claim: the attempt is claimed in the store, with a lease,
-    /// before the mail service is called; only the winner of the claim goes on.
-    async fn claim(
-        &self,
-        ready: &mut Ready,
-        address: EmailAddress,
-        slot: Option<DailySlot>,
-    ) -> Result<Flow<Claimed>, Error> {
-        let (e, now) = (&mut ready.e, ready.now);
-        // The next step's wake-up names this address and sender (issue 20).
-        e.planned = Some(PlannedSend {
-            to: address.clone(),
-            account: ready.account.id.clone(),
-        });
-        let Ok(attempt) = e.claim(ready.step, address, now, now + self.config.claim_lease) else {
-            self.release_unused_slot(slot).await?;
-            return Ok(Flow::Stop(JobOutcome::Stale("the step is already claimed")));
-        };
-        let written = match self
-            .store
-            .update_enrollment(e, ready.version, Activity::Unchanged)
-            .await
-        {
-            Err(StoreError::Unavailable(why)) => self.own_claim(e, ready.version, why).await,
-            other => other,
-        };
-        match lost(written)? {
-            Attempt::Done(version) => Ok(Flow::Go(Claimed {
-                attempt,
-                version,
-                slot,
-            })),
-            Attempt::Lost => {
-                self.release_unused_slot(slot).await?;
-                Ok(Flow::Lost)
-            }
-        }
-    }
-
-    /// A claim whose answer was lost: the store may have written it.
-    /// The enrollment read again tells: exactly the claim this pass wrote,
-    /// at the next version, is this pass's, and it goes on to the hand-off
-    /// (left to the sweeper, the step would be recorded sent, unconfirmed,
-    /// without a send); anything else is a conflict, and the pass starts
-    /// again from the load, which claims again if nothing was written. When
-    /// the enrollment cannot be read either, the first error stands. (Two
-    /// passes write the same document only if they read the clock at the
-    /// same instant and chose the same address.)
-    async fn own_claim(
-        &self,
-        e: &Enrollment,
-        version: u64,
-        why: String,
-    ) -> Result<u64, StoreError> {
-        match self.store.get_enrollment(&e.org_id, &e.id).await {
-            Ok(Some(found)) if found.version == version + 1 && found.value == *e => {
-                tracing::warn!(enrollment = %e.id, %why, "the claim's answer was lost; the claim is this send's");
-                Ok(found.version)
-            }
-            Ok(_) => Err(StoreError::Conflict),
-            Err(_) => Err(StoreError::Unavailable(why)),
-        }
-    }
-
     /// Hand off: the message to the mail service, once, and what its answer
     /// means. An answer that may mean acceptance counts as sent.
     async fn hand_off(
@@ -745,11 +660,16 @@ fn planned_read(plan: &PlannedSend, found: Vec<Option<Found>>) -> PlannedRead {
     };
     let refused = found.next().flatten().is_some();
     let suppressed = matches!(found.next().flatten(), Some(Found::Suppressed));
+    let owner = plan.owner.as_ref().map(|_| match found.next().flatten() {
+        Some(Found::User(p)) => Some(*p),
+        _ => None,
+    });
     PlannedRead {
         plan: plan.clone(),
         account,
         excluded: refused || suppressed,
         counts: found.collect(),
+        owner,
     }
 }
 
