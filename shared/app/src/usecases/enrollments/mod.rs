@@ -369,8 +369,16 @@ impl Enrollments<'_> {
         self.accounts()
             .require_sender_rights(who, &campaign)
             .await?;
+        let running = campaign.is_running();
         let (campaign, e, _) = self
             .change_enrollment(who, campaign_id, id, |e| {
+                // A repeat of a resume whose answer was lost before its
+                // re-plan: active in a running campaign, nothing planned. The
+                // re-plan below completes it; a 409 would leave it
+                // stuck.
+                if running && active_unplanned(e) {
+                    return Ok(());
+                }
                 e.resume().map_err(|err| Error::Conflict(err.to_string()))
             })
             .await?;
@@ -622,12 +630,7 @@ impl Enrollments<'_> {
                 if let Some(f) = fields {
                     value.custom_fields = f.clone();
                 }
-                let unplanned = value.next_due_at.is_none()
-                    && value.has_sendable_step()
-                    && !matches!(
-                        value.status,
-                        EnrollmentStatus::Blocked | EnrollmentStatus::Paused
-                    );
+                let unplanned = active_unplanned(&value);
                 unblocked.store(value.unblock() || unplanned, Ordering::Relaxed);
                 self.store_enrollment(&value, version, Activity::Unchanged)
                     .await
@@ -715,4 +718,16 @@ fn check_custom_fields(fields: &std::collections::BTreeMap<String, String>) -> R
 
 fn concurrent_change() -> Error {
     Error::Conflict("the enrollment is being changed concurrently; try again".into())
+}
+
+/// An active enrollment with a step to send and nothing planned: what a
+/// change whose answer was lost before its re-plan leaves (issue 19).
+fn active_unplanned(e: &Enrollment) -> bool {
+    e.next_due_at.is_none()
+        && e.has_sendable_step()
+        && !e.is_ended()
+        && !matches!(
+            e.status,
+            EnrollmentStatus::Blocked | EnrollmentStatus::Paused
+        )
 }
