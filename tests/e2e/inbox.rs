@@ -555,6 +555,12 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
         "Sounds interesting, let's talk next week.",
     );
     raw = raw.replace("Subject: Re: Hello", "Subject: Your role");
+    // The reply's own thread: an answer carries it on (RFC 5322 §3.6.4).
+    raw = raw.replace(
+        "Message-ID: <r7@mail.example>\n",
+        "Message-ID: <r7@mail.example>\nIn-Reply-To: <q2@recruit.example>\n\
+         References: <q1@recruit.example> <q2@recruit.example>\n",
+    );
     w.local.inbound(&raw).await;
     let id = w.replies(&w.alice, "").await[0]["id"]
         .as_str()
@@ -604,12 +610,19 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
     let msg = mail_parser::MessageParser::default().parse(&raw).unwrap();
     assert_eq!(msg.subject(), Some("Re: Your role"));
     assert_eq!(msg.in_reply_to().as_text(), Some("r7@mail.example"));
-    assert!(
-        msg.header_raw("References")
-            .unwrap()
-            .contains("<r7@mail.example>"),
-        "{:?}",
-        msg.header_raw("References")
+    // t49: the reply's References, then the reply itself.
+    let references: Vec<&str> = msg
+        .header_raw("References")
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        references,
+        [
+            "<q1@recruit.example>",
+            "<q2@recruit.example>",
+            "<r7@mail.example>"
+        ]
     );
 }
 

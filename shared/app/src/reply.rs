@@ -47,6 +47,11 @@ pub struct Reply {
     /// The reply's `Message-ID` (without brackets): an answer threads under it.
     #[serde(default)]
     pub message_id: Option<String>,
+    /// The reply's own thread (without brackets, oldest first): its
+    /// `References`, or its `In-Reply-To` when it has none. An answer's
+    /// `References` are these and then `message_id` (R-12.2, RFC 5322 §3.6.4).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub references: Vec<String>,
     /// Where the raw message is kept (the inbound bucket's `s3://bucket/key`
     /// in AWS), for the campaign's owner and the sender account's owner.
     #[serde(default)]
@@ -69,7 +74,7 @@ impl Reply {
 
     /// blanks what of the reply is the candidate's personal data —
     /// the addresses, subject, text, `Message-ID` and the raw message's
-    /// place — and keeps what counts and lists need (ids, campaign, step,
+    /// place, its thread — and keeps what counts and lists need (ids, campaign, step,
     /// arrival, class, automatic, read). `true` when it changed anything.
     pub fn blank(&mut self) -> bool {
         let before = self.clone();
@@ -78,6 +83,7 @@ impl Reply {
         self.subject.clear();
         self.text.clear();
         self.message_id = None;
+        self.references.clear();
         self.raw_ref = None;
         *self != before
     }

@@ -127,6 +127,7 @@ async fn in_aws_the_raw_message_is_named_in_the_inbound_bucket_not_served() {
         automatic: true,
         read: false,
         message_id: None,
+        references: Vec::new(),
         raw_ref: Some(KEY.into()),
         first: false,
         after_s: None,

@@ -43,6 +43,7 @@ pub fn reply(
         automatic: class.is_none(),
         read: false,
         message_id: Some(format!("{id}@mail.example")),
+        references: vec!["q1@recruit.example".into(), "q2@recruit.example".into()],
         raw_ref: None,
         first: class.is_some(),
         after_s: Some(3_600),

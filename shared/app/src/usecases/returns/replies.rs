@@ -98,6 +98,25 @@ fn last_sent(e: &Enrollment) -> Option<(u32, EmailAddress, DateTime<Utc>)> {
         .map(|(step, a, at)| (step, a.address.clone(), at))
 }
 
+/// The most ids of a reply's thread an answer carries on: the first and the
+/// last ones (RFC 5322 §3.6.4 lets a long `References` be trimmed so).
+const THREAD_IDS: usize = 20;
+
+/// A reply's own thread: its `References`, or its `In-Reply-To` when it has
+/// none, the first id and the newest ones when longer than [`THREAD_IDS`].
+fn thread_of(references: &[String], in_reply_to: &[String]) -> Vec<String> {
+    let ids = if references.is_empty() {
+        in_reply_to
+    } else {
+        references
+    };
+    if ids.len() <= THREAD_IDS {
+        return ids.to_vec();
+    }
+    let newest = &ids[ids.len() - (THREAD_IDS - 1)..];
+    std::iter::once(&ids[0]).chain(newest).cloned().collect()
+}
+
 /// What the inbound handler hands over to record one reply.
 pub(crate) struct Arrived<'a> {
     pub raw: &'a [u8],
@@ -153,6 +172,7 @@ impl Returns<'_> {
             automatic,
             read: false,
             message_id: inbound.message_id.clone(),
+            references: thread_of(&inbound.references, &inbound.in_reply_to),
             raw_ref: arrived.raw_ref.map(str::to_owned),
             first,
         };
@@ -410,5 +430,31 @@ impl Returns<'_> {
             },
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{THREAD_IDS, thread_of};
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("m{i}@x.example")).collect()
+    }
+
+    #[test]
+    fn a_reply_thread_is_its_references_or_else_its_in_reply_to() {
+        // an answer threads under the reply's own thread.
+        assert_eq!(thread_of(&ids(2), &ids(1)), ids(2));
+        assert_eq!(thread_of(&[], &ids(1)), ids(1));
+        assert!(thread_of(&[], &[]).is_empty());
+    }
+
+    #[test]
+    fn a_long_thread_keeps_its_first_and_newest_ids() {
+        let all = ids(50);
+        let kept = thread_of(&all, &[]);
+        assert_eq!(kept.len(), THREAD_IDS);
+        assert_eq!(kept[0], all[0]);
+        assert_eq!(kept[1..], all[50 - (THREAD_IDS - 1)..]);
     }
 }

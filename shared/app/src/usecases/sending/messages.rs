@@ -264,7 +264,14 @@ impl Sending<'_> {
         Ok(Some(Answer {
             account_id: campaign.sender_account_id.to_string(),
             address: from.to_string(),
-            thread: reply.message_id.clone().into_iter().collect(),
+            // `References` are the reply's own and its id, the
+            // last of them its `In-Reply-To`.
+            thread: reply
+                .references
+                .iter()
+                .chain(&reply.message_id)
+                .cloned()
+                .collect(),
             // The reply's subject is the candidate's text, never a template.
             subject: match input.subject.as_deref() {
                 Some(own) => re(own),
