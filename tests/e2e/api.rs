@@ -1003,3 +1003,34 @@ async fn custom_fields_beyond_128_kb_as_stored_answer_413_and_accepted_ones_stil
         "every write of the enrollment landed"
     );
 }
+
+#[tokio::test]
+async fn a_campaign_without_candidates_cannot_start() {
+    // `start` answers 409 while the campaign has no enrollment, and
+    // leaves it a draft; with a candidate it starts.
+    let local = Local::spawn(START).await;
+    let api = local.as_user("acme", "alice");
+    let acc = account(&api, "alice@acme.example").await;
+    let p = project(&api).await;
+    let c = campaign(&api, &p, &acc, json!({})).await;
+    let (status, body) = api
+        .call("POST", &format!("/v1/campaigns/{c}/start"), Some(json!({})))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(mentions(&body, "no candidates"), "{body}");
+    assert_eq!(
+        api.get(&format!("/v1/campaigns/{c}")).await["status"],
+        "draft"
+    );
+    let cand = candidate(&api, json!([{"address": "ada@x.example", "type": "work"}])).await;
+    api.post(
+        &format!("/v1/campaigns/{c}/enrollments"),
+        json!({"candidate_ids": [cand]}),
+    )
+    .await;
+    let (status, body) = api
+        .call("POST", &format!("/v1/campaigns/{c}/start"), Some(json!({})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "running", "{body}");
+}

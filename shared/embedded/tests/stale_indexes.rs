@@ -245,6 +245,8 @@ async fn a_candidate_added_while_paused_is_planned_by_the_resume() {
 async fn an_edit_replans_a_candidate_added_just_before() {
     let w = World::new();
     let campaign = w.campaign().await;
+    // A campaign starts with a candidate.
+    w.add(&campaign, "Ada").await;
     let c = w.service.campaigns();
     c.start_campaign(&w.who, campaign.id.as_str())
         .await

@@ -178,7 +178,7 @@ async fn get_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -> A
     params(("id" = String, Path, description = "Campaign id")),
     responses(
         (status = 200, description = "The running campaign", body = StartedCampaignView),
-        (status = 409, description = "Not a draft, or its sender account is not `connected`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not a draft, no candidate was ever added to it (R-5.2), or its sender account is not `connected`", body = Problem, content_type = "application/problem+json"),
     ),
 )]
 async fn start_campaign(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {

@@ -153,7 +153,14 @@ impl Campaigns<'_> {
     }
 
     /// `draft` → `running`: every enrollment gets its plan from now.
+    /// A campaign without any enrollment cannot start (409, R-5.2).
     pub async fn start_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, Error> {
+        let current = self.campaign(who, id).await?.value;
+        if !self.has_enrollment(&current).await? {
+            return Err(Error::Conflict(
+                "the campaign has no candidates: add candidates before starting it (R-5.2)".into(),
+            ));
+        }
         self.set_running(who, id, Replan::Fresh, Campaign::start)
             .await
     }
@@ -220,11 +227,21 @@ impl Campaigns<'_> {
 
     /// a campaign started or resumed with enrollments that all ended
     /// while it was a draft or paused is `completed` at once; one without any
-    /// enrollment keeps running (candidates may still be added, R-5.4).
+    /// enrollment (resumed: a start refuses it) keeps running (candidates may
+    /// still be added, R-5.4).
     async fn complete_if_all_ended(&self, campaign: &Campaign) -> Result<(), Error> {
         if campaign.active_enrollments > 0 {
             return Ok(());
         }
+        if self.has_enrollment(campaign).await? {
+            self.complete_if_done(&campaign.org_id, &campaign.id)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the campaign has an enrollment, ended or not.
+    async fn has_enrollment(&self, campaign: &Campaign) -> Result<bool, Error> {
         let page = PageRequest {
             limit: 1,
             after: None,
@@ -233,11 +250,7 @@ impl Campaigns<'_> {
             .store
             .list_enrollments_consistent(&campaign.org_id, &campaign.id, &page)
             .await?;
-        if !any.items.is_empty() {
-            self.complete_if_done(&campaign.org_id, &campaign.id)
-                .await?;
-        }
-        Ok(())
+        Ok(!any.items.is_empty())
     }
 
     /// Marks a running campaign `completed` once no enrollment is active.
