@@ -73,6 +73,15 @@ impl World {
     /// A started three-step campaign of `owner` from Alice's account; returns
     /// (campaign, enrollment of `candidate`).
     async fn campaign(&self, owner: &Client, candidate: &str) -> (String, String) {
+        let (id, e) = self.draft(owner, candidate).await;
+        owner
+            .post(&format!("/v1/campaigns/{id}/start"), json!({}))
+            .await;
+        (id, e)
+    }
+
+    /// The same campaign, not started: a draft with `candidate` in it.
+    async fn draft(&self, owner: &Client, candidate: &str) -> (String, String) {
         let c = owner
             .post(
                 &format!("/v1/projects/{}/campaigns", self.project),
@@ -92,9 +101,6 @@ impl World {
             )
             .await;
         assert_eq!(added["refused"], json!([]), "{added}");
-        owner
-            .post(&format!("/v1/campaigns/{id}/start"), json!({}))
-            .await;
         let e = added["enrollments"][0]["id"].as_str().unwrap().to_owned();
         (id, e)
     }
@@ -187,6 +193,39 @@ async fn a_reply_from_the_candidates_other_address_ends_every_enrollment_from_th
     assert_eq!(w.status(&c2, &e2).await, "replied");
     w.local.advance("P10D").await;
     assert_eq!(w.sent(&e2).await.len(), 1, "no later step after the reply");
+}
+
+#[tokio::test]
+async fn a_reply_by_the_candidates_address_leaves_a_draft_campaigns_enrollment_alone() {
+    // the address rules end only running enrollments; a draft's has
+    // sent nothing, and the campaign may still start and mail the candidate.
+    let w = World::new().await;
+    let cand = w
+        .candidate(&[
+            ("ada@work.example", "work"),
+            ("ada@home.example", "personal"),
+        ])
+        .await;
+    let (c1, e1) = w.campaign(&w.alice, &cand).await;
+    let (c2, e2) = w.draft(&w.alice, &cand).await;
+    w.local.advance("PT20M").await;
+    let to = w.reply_to_address(&e1).await;
+    let r = w
+        .local
+        .inbound(&reply(1, &to, "ada@home.example", "Yes, let's talk."))
+        .await;
+    assert_eq!(r["enrollment_ids"], json!([e1]), "{r}");
+    assert_eq!(w.status(&c1, &e1).await, "replied");
+    assert_ne!(w.status(&c2, &e2).await, "replied");
+    w.alice
+        .post(&format!("/v1/campaigns/{c2}/start"), json!({}))
+        .await;
+    w.local.advance("PT20M").await;
+    assert_eq!(
+        w.sent(&e2).await.len(),
+        1,
+        "the draft, started, still mails"
+    );
 }
 
 #[tokio::test]

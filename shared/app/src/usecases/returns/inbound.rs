@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use chrono::{Duration, NaiveDate};
 use outreach_domain::EmailAddress;
-use outreach_domain::campaign::Campaign;
+use outreach_domain::campaign::{Campaign, CampaignStatus};
 use outreach_domain::enrollment::{Enrollment, EnrollmentStatus};
 use outreach_domain::ids::{AccountId, EnrollmentId, OrgId};
 use outreach_domain::inbound::{
@@ -308,7 +308,9 @@ impl Returns<'_> {
         Ok(found)
     }
 
-    /// A running enrollment of the scope's organization sent from its account.
+    /// A running enrollment of the scope's organization sent from its account:
+    /// not ended, of a campaign started (running or paused; a draft's
+    /// enrollments have sent nothing to reply to).
     async fn is_running_in_scope(&self, scope: &Scope, id: &EnrollmentId) -> Result<bool, Error> {
         let Some(e) = self.store.get_enrollment(&scope.org, id).await? else {
             return Ok(false);
@@ -316,7 +318,13 @@ impl Returns<'_> {
         if e.value.is_ended() {
             return Ok(false);
         }
-        Ok(self.sender_of(&e.value).await?.as_ref() == Some(&scope.account))
+        let campaign = self
+            .campaigns()
+            .campaign_by_id(&e.value.org_id, &e.value.campaign_id)
+            .await?;
+        Ok(campaign.is_some_and(|c| {
+            c.status != CampaignStatus::Draft && c.sender_account_id == scope.account
+        }))
     }
 
     /// a reply ends the enrollment `replied` (a `finished` one too) and cancels its later steps.
