@@ -411,7 +411,7 @@ step('the replies inbox: the reply in its own words, its class, read, answered i
   await card.waitFor();
 
   await card.locator('summary', { hasText: 'Answer Katherine Johnson' }).click();
-  await card.getByLabel('Your answer to Katherine Johnson').fill('Great, Thursday 3pm works for us. Talk soon!');
+  await card.getByLabel('Your answer to Katherine Johnson').fill('Great, Thursday 3pm <works> for us.\n\nTalk soon & {{ bye }}');
   await card.getByRole('button', { name: 'Send answer' }).click();
   await page.locator('#status', { hasText: 'Answer sent to katherine@nasa.example.' }).waitFor();
   const outbox = await dev('GET', '/dev/outbox');
@@ -419,8 +419,21 @@ step('the replies inbox: the reply in its own words, its class, read, answered i
   assert.ok(answer, `the answer is in the outbox: ${JSON.stringify(outbox.items.map((m) => [m.to, m.subject]))}`);
   const raw = await (await fetch(`${BASE}/dev/outbox/${encodeURIComponent(answer.id)}`)).text();
   assert.match(raw, /^In-Reply-To: <console-/m, 'threaded under the reply');
-  assert.match(raw, /Thursday 3pm works for us/);
+  // Typed text, not HTML or a template: shown as typed, paragraphs kept.
+  assert.match(raw, /Thursday 3pm (&#60;|&lt;)works(&#62;|&gt;) for us/);
+  assert.doesNotMatch(raw, /<p>[^\n]*3pm <works>/);
+  assert.match(raw, /<p>Talk soon (&#38;|&amp;) (&#123;|\{)(&#123;|\{) bye/);
   await shot('05c-replies-answered');
+  // A class correction says at once whether the candidate can still be mailed (R-9.9).
+  await card.locator('.mailable', { hasText: /^Can still be mailed at katherine@nasa\.example/ }).waitFor();
+  const correct = async (cls) => {
+    await card.getByLabel('Class', { exact: true }).selectOption(cls);
+    await card.getByRole('button', { name: "Change class of Katherine Johnson's reply" }).click();
+  };
+  await correct('opt_out');
+  await card.locator('.mailable', { hasText: /^Opted out, never mailed again: katherine@nasa\.example/ }).waitFor();
+  await correct('interested');
+  await card.locator('.mailable', { hasText: /^Can still be mailed at katherine@nasa\.example/ }).waitFor();
   await page.getByRole('link', { name: 'Backend Q1' }).first().click();
   await page.getByRole('heading', { name: /Backend Q1/, level: 1 }).waitFor();
 });
@@ -519,6 +532,12 @@ step('a template with an unknown field is caught when saved; edited; its campaig
   const refused = page.getByRole('alert').filter({ hasText: 'candidate.nickname' });
   await refused.getByText(/Step 1: “candidate.nickname” is not a merge field .*\{\{ custom.nickname \}\}/).waitFor();
   assert.equal((await refused.innerText()).match(/candidate\.nickname/g).length, 1, 'the error is said once');
+  // A misspelt root and a bare name are caught too (they would block every candidate, R-4.3).
+  await page.getByLabel('Subject of step 1').fill('Hi {{ candidat.first_name }} {{ nickname | default("") }}');
+  await page.getByRole('button', { name: 'Create template' }).click();
+  const typos = page.getByRole('alert').filter({ hasText: 'candidat.first_name' });
+  await typos.getByText(/“candidat\.first_name” is not a merge field: a field starts with/).waitFor();
+  await typos.getByText(/“nickname” is not a merge field/).waitFor();
   await page.getByLabel('Subject of step 1').fill('Hi {{ custom.nickname }}');
   await page.getByRole('button', { name: 'Create template' }).click();
   await page.locator('#status', { hasText: 'Template “Follow-up” created.' }).waitFor();
@@ -582,6 +601,13 @@ step('importing a spreadsheet: columns chosen, every bad row reported by number,
   const rows = await bad.locator('tbody tr').allInnerTexts();
   assert.equal(rows.length, 1, `one bad row: ${rows}`);
   assert.match(rows[0], /^3\tEmail \(business\)\t.*not-an-address/, 'reported by its data row number and field');
+  // Every row not imported can be taken away as a CSV (only 200 are shown).
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Download the row not imported (CSV)' }).click()]);
+  const saved = readFileSync(await download.path(), 'utf8');
+  assert.match(saved, /^Row,Field,Problem\r\n"3","Email \(business\)",".*not-an-address/, saved);
+  // What the campaign did with them is said too, each refusal by its reason.
+  const added = await page.locator('.import-campaign li').allInnerTexts();
+  assert.deepEqual(added, ['2 candidates added to “Backend Q2”.', "2 candidates added with a warning (contacted, bounced or replied before): see the campaign's candidates."], JSON.stringify(added));
   await shot('09c-import');
   await row('Mary Jackson').waitFor();
   assert.match(await row('Mary Jackson').innerText(), /mary@nasa\.example \(Business\)/);
@@ -591,6 +617,40 @@ step('importing a spreadsheet: columns chosen, every bad row reported by number,
   await row('Mary Jackson').waitFor();
   await page.getByRole('link', { name: 'Backend hiring' }).first().click();
   await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+});
+
+step('a lost answer: "Try again" repeats the action under the same Idempotency-Key, so it happens once (§13)', async () => {
+  await page.getByRole('link', { name: 'Candidates', exact: true }).click();
+  await page.getByRole('heading', { name: 'Candidates', level: 1 }).waitFor();
+  const keys = [];
+  await page.route('**/v1/candidates', async (route) => {
+    if (route.request().method() !== 'POST') return route.fallback();
+    keys.push(route.request().headers()['idempotency-key']);
+    if (keys.length > 1) return route.fallback();
+    // The service creates the candidate; its answer never comes back.
+    await route.fetch();
+    return route.abort('connectionreset');
+  });
+  await page.getByLabel('First name').fill('Annie');
+  await page.getByLabel('Last name').fill('Easley');
+  await page.getByRole('textbox', { name: 'Address' }).first().fill('annie@nasa.example');
+  await page.getByRole('button', { name: 'Create candidate' }).click();
+  await page.getByText('The service cannot be reached').waitFor();
+  // The browser logs the dropped answer: that one error is this step's own.
+  let reset = -1;
+  for (let i = 0; i < 50 && reset < 0; i++) {
+    reset = consoleErrors.findIndex((e) => /ERR_CONNECTION_RESET/.test(e));
+    if (reset < 0) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(reset >= 0, `the dropped answer is logged: ${consoleErrors}`);
+  consoleErrors.splice(reset, 1);
+  await page.getByRole('button', { name: 'Try again' }).click();
+  await page.locator('#status', { hasText: 'Annie Easley added.' }).waitFor();
+  await page.unroute('**/v1/candidates');
+  assert.equal(keys.length, 2, `two sends: ${keys}`);
+  assert.ok(keys[0] && keys[0] === keys[1], `one key for both: ${keys}`);
+  const listed = await page.getByRole('link', { name: 'Annie Easley', exact: true }).count();
+  assert.equal(listed, 1, 'the candidate exists once');
 });
 
 step('keyboard: the skip link, visible focus, and buttons reached with Tab', async () => {
@@ -634,6 +694,19 @@ step('a wrong token is refused in plain words, and signing in again works', asyn
 });
 
 step('on a phone (390×844): no page scrolls sideways, the header stays small, colours still pass', async () => {
+  // Long data too: a long name and address must wrap, not widen the page.
+  const longName = ['Maximiliana-Bartholomea', 'Wolfeschlegelsteinhausenbergerdorff'];
+  await page.getByRole('link', { name: 'Candidates', exact: true }).click();
+  await page.getByRole('heading', { name: 'Candidates', level: 1 }).waitFor();
+  await page.getByLabel('First name').fill(longName[0]);
+  await page.getByLabel('Last name').fill(longName[1]);
+  await page.getByRole('textbox', { name: 'Address' }).first().fill('maximiliana.bartholomea.wolfeschlegelsteinhausenbergerdorff@engineering-department.example');
+  await page.getByRole('button', { name: 'Create candidate' }).click();
+  await page.getByRole('link', { name: longName.join(' '), exact: true }).waitFor();
+  const longPage = await page.getByRole('link', { name: longName.join(' '), exact: true }).getAttribute('href');
+  await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
+  await page.getByRole('link', { name: 'Backend hiring' }).first().click();
+  await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
   await page.setViewportSize({ width: 390, height: 844 });
   try {
     const pages = [
@@ -643,12 +716,17 @@ step('on a phone (390×844): no page scrolls sideways, the header stays small, c
       ['#/templates', 'Templates'],
       ['#/settings', null],
       ['#/outbox', null],
+      [longPage.replace(/^\//, ''), longName.join(' ')],
     ];
+    const project = `#${(await page.evaluate(() => location.hash)).replace(/^#/, '')}`;
     await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
-    await page.getByRole('link', { name: 'Backend Q1' }).first().click();
-    await page.getByRole('heading', { name: /Backend Q1/, level: 1 }).waitFor();
-    for (const [hash, heading] of [[null, null], ...pages]) {
-      if (hash) {
+    for (const [hash, heading] of [[project, 'Backend hiring — Outreach'], [null, null], ...pages]) {
+      if (hash === null) {
+        await page.getByRole('link', { name: 'Backend Q1' }).first().click();
+        await page.getByRole('heading', { name: /Backend Q1/, level: 1 }).waitFor();
+      } else if (hash === project) {
+        // The project page, with its new-campaign form.
+      } else if (hash) {
         await page.goto(`${BASE}/${hash}`);
         if (heading) await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
         else await page.locator('main h1').first().waitFor();

@@ -116,12 +116,26 @@ class ApiProblem extends Error {
 }
 
 /** One HTTP call with a timeout; non-2xx answers throw ApiProblem (problem+json). */
+/**
+ * The Idempotency-Key source of the action running now (§13): its POSTs are
+ * keyed `seed-1`, `seed-2`… in the order it makes them, and "Try again"
+ * runs the action again with the same seed, so a request whose answer was
+ * lost is answered from the service's first answer, never done twice.
+ */
+let actionKeys = null;
+
+function newKeySeed() {
+  if (globalThis.crypto && typeof crypto.randomUUID === 'function') return crypto.randomUUID();
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
 async function request(method, path, options = {}) {
   const { body, auth = true, timeout = REQUEST_TIMEOUT_MS, binary = false, rawBody, contentType } = options;
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeout);
   const headers = { Accept: 'application/json, application/problem+json' };
   if (auth && app.token) headers.Authorization = `Bearer ${app.token}`;
+  if (method === 'POST' && actionKeys) headers['Idempotency-Key'] = `console-${actionKeys.seed}-${++actionKeys.n}`;
   let payload;
   if (rawBody !== undefined) {
     payload = rawBody;
@@ -204,7 +218,8 @@ async function candidate(id) {
   if (!app.candidates.has(id)) {
     app.candidates.set(
       id,
-      api.get(`/v1/candidates/${seg(id)}`).catch(() => ({ id, full_name: `Candidate ${id}`, emails: [] })),
+      // Erased or deleted (R-3.6): their replies still count, without a name.
+      api.get(`/v1/candidates/${seg(id)}`).catch(() => ({ id, full_name: 'A removed candidate', emails: [], removed: true })),
     );
   }
   return app.candidates.get(id);
@@ -225,7 +240,7 @@ function fieldName(path) {
 }
 
 /** An API problem as a person reads it: status, title, detail, field errors. */
-function problemView(error) {
+function problemView(error, retry) {
   const p = (error && error.problem) || { title: String((error && error.message) || error) };
   const missingRoute = error && error.status === 404 && /route/i.test(p.detail || '');
   const errors = Array.isArray(p.errors) ? p.errors : [];
@@ -239,22 +254,25 @@ function problemView(error) {
     h('p', {}, h('strong', {}, title), detail ? ` — ${detail}` : ''),
     missingRoute ? h('p', {}, 'This server does not offer this route yet.') : null,
     errors.length ? h('ul', {}, errors.map((e) => h('li', {}, `${fieldName(e.field)}: ${e.message}`))) : null,
-    offline ? h('button', { type: 'button', onclick: () => refreshPage() }, 'Try again') : null,
+    offline ? h('button', { type: 'button', onclick: () => (retry ? retry() : refreshPage()) }, 'Try again') : null,
   );
 }
 
 /** Runs an action: disables its buttons, shows a problem in `outlet`, announces success. */
-async function attempt(outlet, buttons, action, success) {
+async function attempt(outlet, buttons, action, success, seed = newKeySeed()) {
   outlet.replaceChildren();
   for (const b of buttons) b.disabled = true;
+  actionKeys = { seed, n: 0 };
   try {
     await action();
     if (success) announce(success);
     return true;
   } catch (error) {
-    fill(outlet, problemView(error));
+    // "Try again" repeats this action, its requests under the same keys.
+    fill(outlet, problemView(error, () => attempt(outlet, buttons, action, success, seed)));
     return false;
   } finally {
+    actionKeys = null;
     for (const b of buttons) b.disabled = false;
   }
 }
@@ -649,12 +667,13 @@ async function needsAttention(section) {
         items.push(h('li', {}, h('a', { href: `#/projects/${seg(p.id)}` }, p.name), `: ${note.message}`));
       }
       for (const c of view.campaigns) {
-        const link = h('a', { href: `#/campaigns/${seg(c.id)}` }, c.name);
+        // A node lives in one place: each item gets a link of its own.
+        const link = () => h('a', { href: `#/campaigns/${seg(c.id)}` }, c.name);
         if (c.status === 'paused' && c.pause_reason && c.pause_reason !== 'user') {
-          items.push(h('li', {}, link, ` is ${PAUSE_REASONS[c.pause_reason] || c.pause_reason}.`));
+          items.push(h('li', {}, link(), ` is ${PAUSE_REASONS[c.pause_reason] || c.pause_reason}.`));
         }
         const blocked = c.counts?.by_status?.blocked || 0;
-        if (blocked) items.push(h('li', {}, link, `: ${blocked} ${blocked === 1 ? 'candidate needs' : 'candidates need'} attention (a missing field or no usable address).`));
+        if (blocked) items.push(h('li', {}, link(), `: ${blocked} ${blocked === 1 ? 'candidate needs' : 'candidates need'} attention (a missing field or no usable address).`));
       }
     }
     fill(
@@ -1724,6 +1743,39 @@ function guessField(header) {
   return '';
 }
 
+/**
+ * What adding an import's candidates to its campaign did, in words: the 200
+ * answer lists them, a job's counts them; every refusal reason is said.
+ */
+async function importCampaignSummary(c) {
+  if (!c) return [];
+  const count = (v) => (Array.isArray(v) ? v.length : v || 0);
+  const refused = new Map();
+  if (Array.isArray(c.refused)) c.refused.forEach((r) => refused.set(r.reason, (refused.get(r.reason) || 0) + 1));
+  else Object.entries(c.refused || {}).forEach(([reason, n]) => refused.set(reason, n));
+  const people = (n) => `${n} ${n === 1 ? 'candidate' : 'candidates'}`;
+  const name = await campaignName(c.campaign_id);
+  const lines = [`${people(count(c.enrollments ?? c.enrolled))} added to “${name}”.`];
+  for (const [reason, n] of refused) lines.push(`${people(n)} not added: ${REFUSALS[reason] || reason.replaceAll('_', ' ')}.`);
+  const warnings = count(c.warnings);
+  if (warnings) lines.push(`${people(warnings)} added with a warning (contacted, bounced or replied before): see the campaign's candidates.`);
+  return lines;
+}
+
+/** An import's rows not imported: the first 200 shown, every one in a CSV to download. */
+function importErrors(errors) {
+  if (!errors.length) return [];
+  const fieldLabel = (e) => (e.field ? (IMPORT_FIELDS.find(([k]) => k === e.field)?.[1] ?? fieldName(e.field)) : '—');
+  const rows = errors.slice(0, 200).map((e) => h('tr', {}, h('td', {}, String(e.row)), h('td', {}, fieldLabel(e)), h('td', {}, e.message)));
+  const quote = (v) => `"${String(v).replaceAll('"', '""')}"`;
+  const csv = ['Row,Field,Problem', ...errors.map((e) => [e.row, fieldLabel(e), e.message].map(quote).join(','))].join('\r\n');
+  const download = h('a', { href: URL.createObjectURL(new Blob([csv], { type: 'text/csv' })), download: 'rows-not-imported.csv' }, errors.length === 1 ? 'Download the row not imported (CSV)' : `Download all ${errors.length} rows not imported (CSV)`);
+  return [
+    table('Rows not imported', ['Row', 'Field', 'Problem'], rows),
+    h('p', { class: 'small' }, errors.length > 200 ? `The first 200 of ${errors.length} are shown. ` : '', download),
+  ];
+}
+
 async function importForm(after) {
   const file = h('input', { id: 'import-file', type: 'file', accept: '.csv,.tsv,.txt,text/csv', required: true });
   const duplicates = select([['skip', 'Skip them'], ['update', 'Fill their empty fields and add new addresses']], { id: 'import-duplicates' });
@@ -1771,12 +1823,13 @@ async function importForm(after) {
     }
     if (answer.state === 'failed') throw new ApiProblem(0, { title: 'The import stopped', detail: answer.failure || 'its campaign could no longer take candidates' });
     const errors = answer.errors || [];
-    announce(`Import: ${answer.created} created, ${answer.updated} updated, ${answer.skipped} skipped${errors.length ? `, ${errors.length} ${errors.length === 1 ? 'row' : 'rows'} not imported` : ''}.`);
+    const added = await importCampaignSummary(answer.campaign);
+    announce(`Import: ${answer.created} created, ${answer.updated} updated, ${answer.skipped} skipped${errors.length ? `, ${errors.length} ${errors.length === 1 ? 'row' : 'rows'} not imported` : ''}.${added.length ? ` ${added.join(' ')}` : ''}`);
     fill(
       result,
-      h('p', {}, h('strong', {}, `${answer.created} created · ${answer.updated} updated · ${answer.skipped} skipped`), errors.length ? ` · ${errors.length} ${errors.length === 1 ? 'row' : 'rows'} not imported:` : ''),
-      errors.length ? table('Rows not imported', ['Row', 'Field', 'Problem'], errors.slice(0, 200).map((e) => h('tr', {}, h('td', {}, String(e.row)), h('td', {}, e.field ? (IMPORT_FIELDS.find(([k]) => k === e.field)?.[1] ?? fieldName(e.field)) : '—'), h('td', {}, e.message)))) : null,
-      errors.length > 200 ? h('p', { class: 'small muted' }, `The first 200 of ${errors.length} are shown.`) : null,
+      h('p', {}, h('strong', {}, `${answer.created} created · ${answer.updated} updated · ${answer.skipped} skipped`), errors.length ? ` · ${errors.length} ${errors.length === 1 ? 'row' : 'rows'} not imported (below).` : ''),
+      added.length ? h('ul', { class: 'import-campaign' }, added.map((line) => h('li', {}, line))) : null,
+      ...importErrors(errors),
     );
     await after();
   });
@@ -1928,10 +1981,30 @@ const KNOWN_FIELDS = new Set(MERGE_FIELDS.map(([f]) => f));
 /** Fields a template names that no candidate, sender or campaign has (`candidate.nickname`). */
 function unknownFields(text) {
   const unknown = new Set();
-  for (const m of String(text).matchAll(/\b(candidate|sender|campaign)\.([A-Za-z_][A-Za-z0-9_]*)/g)) {
-    if (!KNOWN_FIELDS.has(`${m[1]}.${m[2]}`)) unknown.add(`${m[1]}.${m[2]}`);
+  const source = String(text);
+  // Names a template defines itself ({% for x in … %}, {% set x = … %}).
+  const own = new Set([...source.matchAll(/\{%-?\s*(?:for|set)\s+([A-Za-z_]\w*)/g)].map((m) => m[1]));
+  const roots = new Set(['candidate', 'sender', 'campaign', 'custom', 'true', 'false', 'none', 'loop', 'if', 'else', 'and', 'or', 'not', 'in', 'is', ...own]);
+  for (const block of source.matchAll(/\{\{([\s\S]*?)\}\}/g)) {
+    // The value before its filters, string literals left out.
+    const expr = block[1].split('|')[0].replace(/"[^"]*"|'[^']*'/g, '');
+    for (const m of expr.matchAll(/(?<![\w.])([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?/g)) {
+      const [name, root, key] = m;
+      if (!roots.has(root)) unknown.add(name);
+      else if ((root === 'candidate' || root === 'sender' || root === 'campaign') && (!key || !KNOWN_FIELDS.has(name))) unknown.add(name);
+    }
   }
   return [...unknown];
+}
+
+/** Why a name is not a merge field, and what to write instead. */
+function unknownFieldHint(name) {
+  const [root, key] = name.split('.');
+  if (['candidate', 'sender', 'campaign'].includes(root)) {
+    const has = MERGE_FIELDS.filter(([k]) => k.startsWith(`${root}.`)).map(([k]) => k.split('.')[1]);
+    return `“${name}” is not a merge field (${root} has ${has.join(', ')}); for a value you set per candidate in a campaign, write {{ custom.${key || 'name'} }}`;
+  }
+  return `“${name}” is not a merge field: a field starts with candidate., sender., campaign. or custom. (for example {{ candidate.first_name }}, or {{ custom.${key || root} }} for a value you set per candidate in a campaign)`;
 }
 
 /** A picker that inserts a merge field where the cursor was, in the step's last focused box. */
@@ -1994,10 +2067,7 @@ function templateForm(after, existing = null) {
     };
     // A field no candidate has would block every candidate at send time (R-4.3): caught here.
     const errors = body.steps.flatMap((st, i) =>
-      unknownFields(`${st.subject || ''} ${st.body}`).map((f) => ({
-        field: `steps[${i}]`,
-        message: `“${f}” is not a merge field (${f.split('.')[0]} has ${MERGE_FIELDS.filter(([k]) => k.startsWith(`${f.split('.')[0]}.`)).map(([k]) => k.split('.')[1]).join(', ')}); for a value you set per candidate in a campaign, write {{ custom.${f.split('.')[1]} }}`,
-      })),
+      unknownFields(`${st.subject || ''} ${st.body}`).map((f) => ({ field: `steps[${i}]`, message: unknownFieldHint(f) })),
     );
     if (errors.length) throw new ApiProblem(422, { title: 'Unknown merge field', errors });
     if (existing) {
@@ -2190,6 +2260,19 @@ function replyBadge(r) {
   return badge('rc', r.class, REPLY_CLASSES[r.class] || r.class);
 }
 
+/**
+ * Plain text as the HTML body of a mail: every character shown as typed
+ * (`<`, `&` and the merge-field braces escaped), blank lines as paragraphs,
+ * single line breaks kept.
+ */
+function textToHtml(text) {
+  const escape = (s) => s.replace(/[&<>"'{}%]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return text
+    .split(/\r?\n(?:[ \t]*\r?\n)+/)
+    .map((p) => `<p>${escape(p).replace(/\r?\n/g, '<br>')}</p>`)
+    .join('\n');
+}
+
 /** The answer form under a reply (R-12.2): sent from the sender of the mail replied to. */
 function answerForm(r, who, after) {
   const body = h('textarea', { id: `answer-${r.id}`, rows: '5', required: true });
@@ -2200,13 +2283,26 @@ function answerForm(r, who, after) {
     async () => {
       const text = body.value.trim();
       if (!text) throw new ApiProblem(0, { title: 'The answer is empty', detail: 'Write something to send.' });
-      const sent = await api.post(`/v1/candidates/${seg(r.candidate_id)}/messages`, { in_reply_to: r.id, body: text });
+      const sent = await api.post(`/v1/candidates/${seg(r.candidate_id)}/messages`, { in_reply_to: r.id, body: textToHtml(text) });
       announce(sent.status === 'scheduled' ? `Answer to ${who} planned: today's sending limit is reached.` : `Answer sent to ${sent.address || who}.`);
       await after();
     },
   );
   form.classList.add('answer');
   return form;
+}
+
+/** Whether the service may still mail a candidate, and at which addresses (R-9.5, R-9.9). */
+function mailable(person) {
+  const emails = person.emails || [];
+  if (person.removed || !emails.length) return null;
+  const shown = (list) => list.map((e) => e.address).join(', ');
+  const optedOut = emails.filter((e) => e.status === 'suppressed');
+  const usable = emails.filter((e) => e.status !== 'suppressed' && e.status !== 'bounced');
+  const parts = [];
+  if (optedOut.length) parts.push(`Opted out, never mailed again: ${shown(optedOut)}.`);
+  parts.push(usable.length ? `Can still be mailed at ${shown(usable)}.` : 'No address of theirs can be mailed.');
+  return h('p', { class: 'small mailable' }, parts.join(' '));
 }
 
 async function replyCard(r, tz, after) {
@@ -2221,7 +2317,13 @@ async function replyCard(r, tz, after) {
   const actions = [toggle];
   if (!r.automatic) {
     const classes = select(Object.entries(REPLY_CLASSES), { id: nextId('class'), value: r.class });
-    const change = actionButton('Change class', { class: 'small-button', 'aria-label': `Change class of ${who}'s reply` }, outlet, () => api.patch(`/v1/replies/${seg(r.id)}`, { class: classes.value, read: true }), 'Class changed.', after);
+    const correct = async () => {
+      const changed = await api.patch(`/v1/replies/${seg(r.id)}`, { class: classes.value, read: true });
+      // A correction may opt the candidate out or lift that opt-out (R-9.9).
+      app.candidates.delete(r.candidate_id);
+      return changed;
+    };
+    const change = actionButton('Change class', { class: 'small-button', 'aria-label': `Change class of ${who}'s reply` }, outlet, correct, 'Class changed.', after);
     actions.push(h('span', { class: 'class-change' }, h('label', { for: classes.id, class: 'small' }, 'Class '), classes, ' ', change));
   }
   const answer = h('details', { class: 'answer-box' }, h('summary', {}, `Answer ${who}`), answerForm(r, who, after));
@@ -2240,6 +2342,7 @@ async function replyCard(r, tz, after) {
     h('p', { class: 'reply-subject' }, r.subject || '(no subject)'),
     h('blockquote', { class: 'reply-text' }, r.text || '(the reply has no text of its own)'),
     r.class === 'opt_out' ? h('p', { class: 'small' }, 'The candidate asked not to be contacted: they are opted out and their other campaigns ended. Change the class if this was not a stop request.') : null,
+    r.automatic ? null : mailable(person),
     h('div', { class: 'actions' }, actions),
     outlet,
     r.automatic ? null : answer,
