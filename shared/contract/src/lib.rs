@@ -18,12 +18,14 @@ pub mod chance;
 pub mod fixtures;
 #[macro_use]
 mod methods;
+pub mod latency;
 pub mod lost_answers;
 pub mod mailer;
 pub mod scheduler;
 pub mod stale_indexes;
 pub mod store;
 
+pub use latency::Latency;
 pub use lost_answers::LostAnswers;
 pub use mailer::{MailInspector, SentRecord};
 pub use scheduler::ScheduleInspector;

@@ -51,6 +51,37 @@ fn write(path: &Path, bytes: &[u8], durably: bool) -> io::Result<()> {
     fs::rename(&tmp, path)
 }
 
+/// Creates `path` private with `bytes`, durably, only if it does not exist:
+/// `false` (and `path` untouched) when it does. The bytes go to a temporary
+/// file of this call's own, linked into place whole, so two processes
+/// creating it at once never see half a file, and one of them wins.
+pub fn create_private_durably(path: &Path, bytes: &[u8]) -> io::Result<bool> {
+    let mut name = path.file_name().unwrap_or_default().to_owned();
+    name.push(format!(".{}.{}.new", std::process::id(), unique()));
+    let tmp = path.with_file_name(name);
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    options.mode(FILE_MODE);
+    let mut file = options.open(&tmp)?;
+    let written = file.write_all(bytes).and_then(|()| file.sync_all());
+    drop(file);
+    let linked = written.and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// A number no other call of this process has had.
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
 /// Creates `path` empty and private if it does not exist (so that SQLite,
 /// which gives its WAL and shared-memory files the database file's mode,
 /// makes them private too), and makes it private if it does.

@@ -48,6 +48,16 @@ pub fn token_secret(data: &Path) -> std::io::Result<Vec<u8>> {
     let path = data.join(SECRET_FILE);
     match std::fs::read_to_string(&path) {
         Ok(s) if s.trim().len() >= 32 => Ok(s.trim().as_bytes().to_vec()),
+        // A new folder: the server and `outreach-local token` may both get
+        // here at once; the first secret written is the folder's (issue 20:
+        // the load bench's token was signed with a secret the server lost).
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let hex = random_hex();
+            if folder::create_private_durably(&path, hex.as_bytes())? {
+                return Ok(hex.into_bytes());
+            }
+            Ok(std::fs::read_to_string(&path)?.trim().as_bytes().to_vec())
+        }
         _ => {
             let hex = random_hex();
             folder::write_private_durably(&path, hex.as_bytes())?;

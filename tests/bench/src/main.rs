@@ -7,6 +7,7 @@
 //! aws, bootstraps, load).
 
 mod capacity;
+mod import;
 mod load;
 mod start;
 
@@ -575,7 +576,15 @@ async fn main() {
     // `outreach-bench planner local` runs only those groups of figures (for
     // working on one of them); no argument runs every group.
     let only: Vec<String> = std::env::args().skip(1).collect();
-    const GROUPS: [&str; 6] = ["planner", "local", "memory", "aws", "bootstraps", "load"];
+    const GROUPS: [&str; 7] = [
+        "planner",
+        "local",
+        "import",
+        "memory",
+        "aws",
+        "bootstraps",
+        "load",
+    ];
     if let Some(unknown) = only.iter().find(|g| !GROUPS.contains(&g.as_str())) {
         eprintln!(
             "unknown group {unknown}; the groups are {}",
@@ -590,6 +599,9 @@ async fn main() {
     }
     if run("local") {
         local_end_to_end().await;
+    }
+    if run("import") {
+        import::import_figures().await;
     }
     // The memory run and the AWS call count (on moto) use a core each.
     let memory_run = run("memory").then(memory);
