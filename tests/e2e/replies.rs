@@ -408,3 +408,46 @@ async fn a_step_refused_for_authentication_is_sent_again_to_the_same_address_aft
         .collect();
     assert_eq!(steps, vec![1, 1, 2, 3]);
 }
+
+#[tokio::test]
+async fn removing_an_account_in_error_pauses_its_campaigns_as_sender_removed() {
+    // R-2.2 (issue 22 review): a campaign already paused `sender_error` takes
+    // the reason `sender_removed` once its account is removed, and linking
+    // the same address again resumes it.
+    let w = World::new().await;
+    let cand = w.candidate(&[("ada@work.example", "work")]).await;
+    let (c, e) = w.campaign(&w.alice, &cand).await;
+    w.local.advance("PT20M").await;
+    let sent = w.sent(&e).await;
+    let bounce = ses_event(
+        "Bounce",
+        sent[0]["message_id"].as_str().unwrap(),
+        json!({"bounceType": "Permanent", "bounceSubType": "General",
+               "bouncedRecipients": [{"emailAddress": "ada@work.example", "action": "failed",
+                   "status": "5.7.26", "diagnosticCode": "smtp; 550 5.7.26 unauthenticated (DMARC)"}],
+               "timestamp": "2026-12-01T14:21:00.000Z", "feedbackId": "fb-auth"}),
+    );
+    w.local.ses(bounce).await;
+    let reason = |v: Value| v["pause_reason"].clone();
+    let path = format!("/v1/campaigns/{c}");
+    assert_eq!(reason(w.alice.get(&path).await), "sender_error");
+    let (status, _) = w
+        .alice
+        .call("DELETE", &format!("/v1/email-accounts/{}", w.account), None)
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(reason(w.alice.get(&path).await), "sender_removed");
+    let again = w
+        .alice
+        .post(
+            "/v1/email-accounts",
+            json!({"address": "alice@recruit.example", "display_name": "Alice R"}),
+        )
+        .await;
+    assert_eq!(
+        again["id"],
+        w.account.as_str(),
+        "the same account comes back"
+    );
+    assert_eq!(w.alice.get(&path).await["status"], "running");
+}

@@ -220,6 +220,23 @@ impl Campaign {
         affected
     }
 
+    /// its sender account was removed. A running campaign pauses with
+    /// `sender_removed`, and one the service paused for that account's
+    /// connection error (`sender_error`) takes that reason, since the removal
+    /// is what holds it now. A user's pause, a reputation or revocation
+    /// pause, a draft and a final campaign stay. Returns whether it changed.
+    pub fn pause_for_removed_sender(&mut self) -> bool {
+        let affected = matches!(
+            (self.status, self.pause_reason),
+            (CampaignStatus::Running, _) | (CampaignStatus::Paused, Some(PauseReason::SenderError))
+        );
+        if affected {
+            self.status = CampaignStatus::Paused;
+            self.pause_reason = Some(PauseReason::SenderRemoved);
+        }
+        affected
+    }
+
     /// `paused` → `running` at `now`: the fan-out of this moment
     /// re-plans the enrollments.
     pub fn resume_at(&mut self, now: DateTime<Utc>) -> Result<(), CampaignTransitionError> {
@@ -389,5 +406,36 @@ mod tests {
             assert!(!c.pause_for_reputation());
             assert_eq!(c.pause_reason, Some(reason));
         }
+    }
+
+    #[test]
+    fn a_removed_sender_pauses_running_campaigns_and_renames_a_sender_error_pause() {
+        // issue 22 review: a campaign paused `sender_error` kept that
+        // reason after its account was removed.
+        let t = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 12, 1, 9, 0, 0).unwrap();
+        let mut running = campaign();
+        running.start(t).unwrap();
+        assert!(running.pause_for_removed_sender());
+        assert_eq!(running.pause_reason, Some(PauseReason::SenderRemoved));
+        assert!(!running.pause_for_removed_sender(), "already so");
+        let mut failed = campaign();
+        failed.start(t).unwrap();
+        failed.pause(PauseReason::SenderError).unwrap();
+        assert!(failed.pause_for_removed_sender());
+        assert_eq!(failed.pause_reason, Some(PauseReason::SenderRemoved));
+        for reason in [
+            PauseReason::User,
+            PauseReason::SenderRevoked,
+            PauseReason::SenderReputation,
+        ] {
+            let mut c = campaign();
+            c.start(t).unwrap();
+            c.pause(reason).unwrap();
+            assert!(!c.pause_for_removed_sender());
+            assert_eq!(c.pause_reason, Some(reason));
+        }
+        let mut draft = campaign();
+        assert!(!draft.pause_for_removed_sender());
+        assert_eq!(draft.status, CampaignStatus::Draft);
     }
 }

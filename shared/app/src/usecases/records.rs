@@ -149,11 +149,20 @@ impl Service {
         reason: PauseReason,
         which: impl Fn(&Campaign) -> bool,
     ) -> Result<PausedByProject, Error> {
+        self.change_campaigns(campaigns, |c| which(c) && c.pause(reason).is_ok())
+            .await
+    }
+
+    /// Applies `change` to each campaign (written when it says it changed
+    /// something); the changed ones by project.
+    pub(crate) async fn change_campaigns(
+        &self,
+        campaigns: &[(OrgId, CampaignId)],
+        change: impl Fn(&mut Campaign) -> bool,
+    ) -> Result<PausedByProject, Error> {
         let mut paused = PausedByProject::new();
         for (org, id) in campaigns {
-            let changed = self
-                .update_campaign(org, id, |c| Ok(which(c) && c.pause(reason).is_ok()))
-                .await?;
+            let changed = self.update_campaign(org, id, |c| Ok(change(c))).await?;
             if let Some((c, true)) = changed {
                 paused
                     .entry((org.clone(), c.project_id.to_string()))

@@ -391,10 +391,10 @@ impl Accounts<'_> {
     /// What follows a removed link: campaigns that used it pause with
     /// `sender_removed`, and the identity goes once no link uses it.
     async fn account_removed(&self, account: &EmailAccount) -> Result<(), Error> {
-        self.pause_campaigns_of_account(
-            &account.id,
-            outreach_domain::campaign::PauseReason::SenderRemoved,
-            |_| true,
+        let campaigns = self.store.campaigns_using(&account.id).await?;
+        self.change_campaigns(
+            &campaigns,
+            outreach_domain::campaign::Campaign::pause_for_removed_sender,
         )
         .await?;
         if self.track_link(account, false).await? == 0

@@ -17,7 +17,7 @@ pub mod ses_events;
 
 use hmac::{Hmac, Mac};
 use outreach_domain::EmailAddress;
-use outreach_domain::campaign::PauseReason;
+use outreach_domain::campaign::{Campaign, PauseReason};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{AttemptState, Enrollment, EnrollmentStatus, OptOut};
 use outreach_domain::ids::{CandidateId, EnrollmentId, OrgId};
@@ -565,7 +565,7 @@ impl Returns<'_> {
             }
             AccountStatus::Removed => {
                 let campaigns = self.store.campaigns_using(&account.id).await?;
-                self.pause_campaigns(&campaigns, PauseReason::SenderRemoved, |_| true)
+                self.change_campaigns(&campaigns, Campaign::pause_for_removed_sender)
                     .await?;
                 Ok(())
             }
