@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { decodeWords, parseContentType, parseMessage } from '../../shared/app/src/console/mime.js';
+import { textToHtml, unknownFields, withoutRules } from '../../shared/app/src/console/text.js';
 import { buildTimeline, midnights, position, ticks, timelineRow, zonedToUtc } from '../../shared/app/src/console/timeline.js';
 
 const CRLF = (lines) => lines.join('\r\n');
@@ -165,4 +166,26 @@ test('the timeline range covers every mark and now, with a margin', () => {
   assert.equal(model.rows.length, 2);
   assert.ok(position(now, model.start, model.end) > 0 && position(now, model.start, model.end) < 5);
   assert.equal(buildTimeline([], 'UTC', NaN).start, null);
+});
+
+test('an answer is typed text: escaped, paragraphs at blank lines, line breaks kept (R-12.2)', () => {
+  assert.equal(textToHtml('Hi <b>Ada</b> & {{ x }}'), '<p>Hi &#60;b&#62;Ada&#60;/b&#62; &#38; &#123;&#123; x &#125;&#125;</p>');
+  assert.equal(textToHtml('One\nline\r\n\r\n  \nTwo'), '<p>One<br>line</p>\n<p>Two</p>');
+  assert.equal(textToHtml('{% if x %}'), '<p>&#123;&#37; if x &#37;&#125;</p>');
+});
+
+test('service messages lose their rule numbers, and nothing else', () => {
+  assert.equal(withoutRules('the campaign has no candidates: add candidates before starting it (R-5.2)'), 'the campaign has no candidates: add candidates before starting it');
+  assert.equal(withoutRules('only its owner and its delegates may send from it (R-12.2, R-2.4)'), 'only its owner and its delegates may send from it');
+  assert.equal(withoutRules('(it is on the suppression list, R-9.5), so nothing was sent'), '(it is on the suppression list), so nothing was sent');
+  assert.equal(withoutRules('Version 2 of R&D'), 'Version 2 of R&D');
+  assert.equal(withoutRules(null), null);
+});
+
+test("a template's merge fields: the known ones pass, typos and bare names are caught (R-4.2, R-4.3)", () => {
+  assert.deepEqual(unknownFields('Hi {{ candidate.first_name }} from {{ sender.first_name }} at {{ campaign.name }}'), []);
+  assert.deepEqual(unknownFields('{{ custom.nickname | default("there") }} {{ candidate.title | default("") }}'), []);
+  assert.deepEqual(unknownFields('{% for s in custom.skills %}{{ s }}{% endfor %} {{ loop }}'), []);
+  assert.deepEqual(unknownFields('{{ "a.b" }} {{ x if candidate.company else "y" }}'), ['x']);
+  assert.deepEqual(unknownFields('{{ candidate.nickname }} {{ candidat.first_name }} {{ nickname }} {{ candidate }}'), ['candidate.nickname', 'candidat.first_name', 'nickname', 'candidate']);
 });

@@ -7,6 +7,7 @@
 // message's own HTML is shown only inside <iframe sandbox=""> via srcdoc.
 
 import { parseMessage } from './mime.js';
+import { MERGE_FIELDS, textToHtml, unknownFieldHint, unknownFields, withoutRules } from './text.js';
 import { ZOOMS, buildTimeline, inRange, position, validZone } from './timeline.js';
 
 const TOKEN_KEY = 'outreach.console.token';
@@ -245,7 +246,7 @@ function problemView(error, retry) {
   const missingRoute = error && error.status === 404 && /route/i.test(p.detail || '');
   const errors = Array.isArray(p.errors) ? p.errors : [];
   // Field errors say it all: the detail repeats them, so it is left out then.
-  const detail = errors.length ? null : p.detail;
+  const detail = errors.length ? null : withoutRules(p.detail);
   const title = errors.length ? 'Some values need fixing' : p.title || 'Something went wrong';
   const offline = error && error.status === 0;
   return h(
@@ -253,7 +254,7 @@ function problemView(error, retry) {
     { class: 'problem', role: 'alert' },
     h('p', {}, h('strong', {}, title), detail ? ` — ${detail}` : ''),
     missingRoute ? h('p', {}, 'This server does not offer this route yet.') : null,
-    errors.length ? h('ul', {}, errors.map((e) => h('li', {}, `${fieldName(e.field)}: ${e.message}`))) : null,
+    errors.length ? h('ul', {}, errors.map((e) => h('li', {}, `${fieldName(e.field)}: ${withoutRules(e.message)}`))) : null,
     offline ? h('button', { type: 'button', onclick: () => (retry ? retry() : refreshPage()) }, 'Try again') : null,
   );
 }
@@ -358,6 +359,11 @@ function pager({ label, pageSize = 20, fetchPage, render, empty }) {
     }
   }
   root.reload = load;
+  // A changed filter or page size starts again at page 1.
+  root.restart = () => {
+    stack.length = 1;
+    return load();
+  };
   root.ready = load();
   return root;
 }
@@ -1129,7 +1135,7 @@ async function pageCampaign(id) {
     renderHead();
     await list.reload();
   };
-  pageSize.addEventListener('change', () => list.reload());
+  pageSize.addEventListener('change', () => list.restart());
   await loadReview();
   renderHead();
   await list.ready;
@@ -1623,7 +1629,7 @@ function emailsSection(person, projectId, after) {
         'td',
         {},
         projectId
-          ? actionButton('Use this address first', { 'aria-label': `Use ${m.address} first for ${who} in this project` }, outlet, () => api.put(`/v1/projects/${seg(projectId)}/pins/${seg(person.id)}`, { address: m.address }), `${m.address} is now used first in this project’s new campaigns.`)
+          ? actionButton('Use this address first', { 'aria-label': `Use this address first: ${m.address}, for ${who} in this project` }, outlet, () => api.put(`/v1/projects/${seg(projectId)}/pins/${seg(person.id)}`, { address: m.address }), `${m.address} is now used first in this project’s new campaigns.`)
           : null,
       ),
     ),
@@ -1964,48 +1970,7 @@ async function pageTemplates() {
 }
 
 /** The merge fields of R-4.2, as the picker offers them. */
-const MERGE_FIELDS = [
-  ['candidate.first_name', 'Candidate: first name'],
-  ['candidate.last_name', 'Candidate: last name'],
-  ['candidate.full_name', 'Candidate: full name'],
-  ['candidate.title', 'Candidate: title'],
-  ['candidate.company', 'Candidate: company'],
-  ['candidate.location', 'Candidate: location'],
-  ['sender.first_name', 'Sender: first name'],
-  ['sender.full_name', 'Sender: full name'],
-  ['sender.email', 'Sender: email'],
-  ['campaign.name', 'Campaign name'],
-];
-const KNOWN_FIELDS = new Set(MERGE_FIELDS.map(([f]) => f));
 
-/** Fields a template names that no candidate, sender or campaign has (`candidate.nickname`). */
-function unknownFields(text) {
-  const unknown = new Set();
-  const source = String(text);
-  // Names a template defines itself ({% for x in … %}, {% set x = … %}).
-  const own = new Set([...source.matchAll(/\{%-?\s*(?:for|set)\s+([A-Za-z_]\w*)/g)].map((m) => m[1]));
-  const roots = new Set(['candidate', 'sender', 'campaign', 'custom', 'true', 'false', 'none', 'loop', 'if', 'else', 'and', 'or', 'not', 'in', 'is', ...own]);
-  for (const block of source.matchAll(/\{\{([\s\S]*?)\}\}/g)) {
-    // The value before its filters, string literals left out.
-    const expr = block[1].split('|')[0].replace(/"[^"]*"|'[^']*'/g, '');
-    for (const m of expr.matchAll(/(?<![\w.])([A-Za-z_]\w*)(?:\.([A-Za-z_]\w*))?/g)) {
-      const [name, root, key] = m;
-      if (!roots.has(root)) unknown.add(name);
-      else if ((root === 'candidate' || root === 'sender' || root === 'campaign') && (!key || !KNOWN_FIELDS.has(name))) unknown.add(name);
-    }
-  }
-  return [...unknown];
-}
-
-/** Why a name is not a merge field, and what to write instead. */
-function unknownFieldHint(name) {
-  const [root, key] = name.split('.');
-  if (['candidate', 'sender', 'campaign'].includes(root)) {
-    const has = MERGE_FIELDS.filter(([k]) => k.startsWith(`${root}.`)).map(([k]) => k.split('.')[1]);
-    return `“${name}” is not a merge field (${root} has ${has.join(', ')}); for a value you set per candidate in a campaign, write {{ custom.${key || 'name'} }}`;
-  }
-  return `“${name}” is not a merge field: a field starts with candidate., sender., campaign. or custom. (for example {{ candidate.first_name }}, or {{ custom.${key || root} }} for a value you set per candidate in a campaign)`;
-}
 
 /** A picker that inserts a merge field where the cursor was, in the step's last focused box. */
 function mergePicker(n, targets) {
@@ -2260,19 +2225,6 @@ function replyBadge(r) {
   return badge('rc', r.class, REPLY_CLASSES[r.class] || r.class);
 }
 
-/**
- * Plain text as the HTML body of a mail: every character shown as typed
- * (`<`, `&` and the merge-field braces escaped), blank lines as paragraphs,
- * single line breaks kept.
- */
-function textToHtml(text) {
-  const escape = (s) => s.replace(/[&<>"'{}%]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return text
-    .split(/\r?\n(?:[ \t]*\r?\n)+/)
-    .map((p) => `<p>${escape(p).replace(/\r?\n/g, '<br>')}</p>`)
-    .join('\n');
-}
-
 /** The answer form under a reply (R-12.2): sent from the sender of the mail replied to. */
 function answerForm(r, who, after) {
   const body = h('textarea', { id: `answer-${r.id}`, rows: '5', required: true });
@@ -2367,8 +2319,8 @@ async function pageReplies() {
     },
     render: async (items) => h('div', { class: 'replies' }, await Promise.all(items.map((r) => replyCard(r, tz, () => list.reload())))),
   });
-  classFilter.addEventListener('change', () => list.reload());
-  unreadOnly.querySelector('input').addEventListener('change', () => list.reload());
+  classFilter.addEventListener('change', () => list.restart());
+  unreadOnly.querySelector('input').addEventListener('change', () => list.restart());
   await list.ready;
   app.refresh = () => list.reload();
   return h(

@@ -26,6 +26,7 @@ const INDEX_HTML: &str = include_str!("index.html");
 const APP_JS: &str = include_str!("app.js");
 const MIME_JS: &str = include_str!("mime.js");
 const TIMELINE_JS: &str = include_str!("timeline.js");
+const TEXT_JS: &str = include_str!("text.js");
 const STYLE_CSS: &str = include_str!("style.css");
 
 /// Scripts and connections: this origin only. Styles allow inline `style`
@@ -50,6 +51,11 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
         "/console/timeline.js",
         "text/javascript; charset=utf-8",
         TIMELINE_JS,
+    ),
+    (
+        "/console/text.js",
+        "text/javascript; charset=utf-8",
+        TEXT_JS,
     ),
     ("/console/style.css", "text/css; charset=utf-8", STYLE_CSS),
 ];
@@ -77,6 +83,9 @@ async fn index(request: HeaderMap) -> Response {
 /// An asset's validator and its gzip form, made once per process.
 struct Prepared {
     etag: HeaderValue,
+    /// The gzip form is another representation: a tag of its own (RFC 9110
+    /// §8.8.3), so a cache never answers one for the other.
+    gzip_etag: HeaderValue,
     gzip: Vec<u8>,
 }
 
@@ -98,6 +107,8 @@ fn prepared(path: &'static str, body: &'static str) -> &'static Prepared {
         Box::leak(Box::new(Prepared {
             etag: HeaderValue::from_str(&format!("\"{hex}\""))
                 .unwrap_or(HeaderValue::from_static("\"0\"")),
+            gzip_etag: HeaderValue::from_str(&format!("\"{hex}-gzip\""))
+                .unwrap_or(HeaderValue::from_static("\"0-gzip\"")),
             gzip,
         }))
     })
@@ -139,9 +150,11 @@ fn asset(
     request: &HeaderMap,
 ) -> Response {
     let ready = prepared(path, body);
-    let mut response = if not_modified(request, &ready.etag) {
+    let gzip = takes_gzip(request) && !ready.gzip.is_empty();
+    let etag = if gzip { &ready.gzip_etag } else { &ready.etag };
+    let mut response = if not_modified(request, etag) {
         StatusCode::NOT_MODIFIED.into_response()
-    } else if takes_gzip(request) && !ready.gzip.is_empty() {
+    } else if gzip {
         let mut r = (StatusCode::OK, ready.gzip.as_slice()).into_response();
         r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
@@ -151,7 +164,7 @@ fn asset(
     };
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::ETAG, ready.etag.clone());
+    headers.insert(header::ETAG, etag.clone());
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
     headers.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -249,6 +262,13 @@ mod tests {
                 .read_to_string(&mut inflated)
                 .unwrap();
             assert_eq!(inflated, body, "{path}");
+            // Its own tag, which revalidates the gzip form.
+            let zipped_tag = headers[header::ETAG].to_str().unwrap().to_owned();
+            let mut both = HeaderMap::new();
+            both.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
+            both.insert(header::IF_NONE_MATCH, zipped_tag.parse().unwrap());
+            let revalidated = asset(path, "text/plain", body, &both);
+            assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED, "{path}");
             if body.len() > 4_000 {
                 assert!(
                     zipped.len() * 2 < body.len(),
@@ -263,6 +283,10 @@ mod tests {
             assert_eq!(plain, body.as_bytes());
             // The ETag answers 304 with no body, and the same headers of policy.
             let etag = headers[header::ETAG].to_str().unwrap().to_owned();
+            assert_ne!(
+                etag, zipped_tag,
+                "{path}: plain and gzip are two representations"
+            );
             let (status, headers, empty) =
                 get_with(path, "if-none-match", &format!("\"x\", {etag}")).await;
             assert_eq!(status, StatusCode::NOT_MODIFIED, "{path}");
