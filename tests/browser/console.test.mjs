@@ -653,6 +653,48 @@ step('a lost answer: "Try again" repeats the action under the same Idempotency-K
   assert.equal(listed, 1, 'the candidate exists once');
 });
 
+step('settings: a daily limit, a delegate added and revoked, the credits ledger; a campaign in each candidate\'s time zone with a limit (R-6.7, R-2.4, R-3.2, R-6.8)', async () => {
+  await page.getByRole('link', { name: 'Accounts & profile' }).click();
+  await page.getByRole('heading', { name: 'Accounts & profile', level: 1 }).waitFor();
+  await page.locator('summary', { hasText: 'Manage alice@acme.example' }).click();
+  await page.getByLabel('Messages a day from alice@acme.example').fill('40');
+  await page.getByRole('button', { name: 'Save limit' }).click();
+  await page.locator('#status', { hasText: 'alice@acme.example: at most 40 messages a day.' }).waitFor();
+  await page.locator('summary', { hasText: 'Manage alice@acme.example' }).click();
+  assert.equal(await page.getByLabel('Messages a day from alice@acme.example').inputValue(), '40', 'kept');
+  await page.getByLabel('User id').fill('bob');
+  await page.getByRole('button', { name: 'Add delegate' }).click();
+  await page.locator('#status', { hasText: 'bob may now send from alice@acme.example.' }).waitFor();
+  await page.locator('summary', { hasText: 'Manage alice@acme.example' }).click();
+  await page.getByRole('button', { name: 'Revoke bob' }).click();
+  await page.locator('#status', { hasText: 'bob may no longer send from alice@acme.example' }).waitFor();
+  await page.locator('summary', { hasText: 'Manage alice@acme.example' }).click();
+  await page.getByText('Nobody else sends from it.').waitFor();
+  await page.getByLabel('Messages a day from alice@acme.example').fill('');
+  await page.getByRole('button', { name: 'Save limit' }).click();
+  await page.locator('#status', { hasText: 'alice@acme.example: no daily limit.' }).waitFor();
+  // Credits: the balance and each reveal, by candidate name.
+  const credits = page.getByRole('region', { name: 'Contact credits' });
+  await credits.getByText(/^\d+ credits? left\.$/).waitFor();
+  const ledger = await credits.getByRole('table', { name: 'Credit ledger' }).locator('tbody tr').allInnerTexts();
+  assert.ok(ledger.some((r) => /Granted/.test(r)), ledger.join(' | '));
+  await expectAccessible('settings');
+
+  await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
+  await page.getByRole('link', { name: 'Backend hiring' }).first().click();
+  await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+  await page.getByLabel('Campaign name').fill('Backend Q3');
+  await page.getByLabel('When to send').selectOption('specific_time');
+  await page.getByLabel('Time of day').fill('10:30');
+  await page.getByLabel('Send at the times above in').selectOption('recipient');
+  await page.getByLabel('Daily limit (optional)').fill('25');
+  await page.getByRole('button', { name: 'Create campaign' }).click();
+  await page.getByRole('heading', { name: /Backend Q3\s+Draft/ }).waitFor();
+  const facts = await page.locator('dl.facts').innerText();
+  assert.match(facts, /each candidate’s own/, facts);
+  assert.match(facts, /at 10:30.*at most 25 a day/, facts);
+});
+
 step('keyboard: the skip link, visible focus, and buttons reached with Tab', async () => {
   await page.goto(`${BASE}/#/`);
   await page.reload();

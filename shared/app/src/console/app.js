@@ -953,6 +953,14 @@ async function newCampaignForm(projectId) {
   const zoneList = h('datalist', { id: 'zones' }, zones.map((z) => h('option', { value: z })));
   const tz = h('input', { id: 'campaign-tz', list: 'zones', placeholder: app.me?.timezone || 'UTC', autocomplete: 'off' });
   const weekends = checkbox('Skip weekends');
+  const zoneMode = select(
+    [
+      ['campaign', 'The campaign’s time zone'],
+      ['recipient', 'Each candidate’s own time zone (when known)'],
+    ],
+    { id: 'campaign-zone-mode', value: 'campaign' },
+  );
+  const daily = h('input', { id: 'campaign-daily', type: 'number', min: '1', max: '100000', inputmode: 'numeric' });
   return actionForm(
     'New campaign',
     'Create campaign',
@@ -966,7 +974,9 @@ async function newCampaignForm(projectId) {
       strict,
       field('Time zone', tz, `Blank: your profile’s time zone (${app.me?.timezone || 'UTC'}).`),
       zoneList,
+      field('Send at the times above in', zoneMode, 'A candidate’s own time zone puts “9:00” at 9:00 where they are; without one, the campaign’s is used.'),
       weekends,
+      field('Daily limit (optional)', daily, 'At most this many messages a day from this campaign; the rest wait for the next day.'),
     ],
     async () => {
       const body = {
@@ -978,6 +988,8 @@ async function newCampaignForm(projectId) {
         skip_weekends: weekends.querySelector('input').checked,
       };
       if (tz.value.trim()) body.timezone = tz.value.trim();
+      if (zoneMode.value === 'recipient') body.timezone_mode = 'recipient';
+      if (daily.value.trim()) body.daily_limit = Number(daily.value.trim());
       const c = await api.post(`/v1/projects/${seg(projectId)}/campaigns`, body);
       location.hash = `#/campaigns/${seg(c.id)}`;
     },
@@ -1040,9 +1052,9 @@ async function pageCampaign(id) {
         'dl',
         { class: 'facts' },
         h('dt', {}, 'Time zone'),
-        h('dd', {}, tz()),
+        h('dd', {}, campaign.timezone_mode === 'recipient' ? `each candidate’s own (else ${tz()})` : tz()),
         h('dt', {}, 'Sends'),
-        h('dd', {}, `${modeText}${campaign.skip_weekends ? ', weekdays only' : ''}`),
+        h('dd', {}, `${modeText}${campaign.skip_weekends ? ', weekdays only' : ''}${campaign.daily_limit ? `, at most ${campaign.daily_limit} a day` : ''}`),
         h('dt', {}, 'Recipient'),
         h('dd', {}, recipient.prefer ? `${EMAIL_TYPES[recipient.prefer]} address${recipient.strict ? ' only' : ' first'}` : 'first address listed'),
         h('dt', {}, 'Steps'),
@@ -2050,6 +2062,89 @@ function templateForm(after, existing = null) {
 
 // ---------------------------------------------------------------- accounts and profile
 
+/** An own sender account's settings: daily limit, delegates, removal (R-6.7, R-2.4, R-2.2). */
+function accountManager(a, outlet, after) {
+  const limit = h('input', { id: `limit-${a.id}`, type: 'number', min: '1', max: '100000', inputmode: 'numeric', value: a.daily_limit ?? '' });
+  const limitForm = actionForm(`Daily limit of ${a.address}`, 'Save limit', [field(`Messages a day from ${a.address}`, limit, 'Every campaign and single message from this account counts, per day of your time zone; what is over waits for the next day. Empty: no limit.')], async () => {
+    const value = limit.value.trim();
+    await api.patch(`/v1/email-accounts/${seg(a.id)}`, { daily_limit: value ? Number(value) : null });
+    announce(value ? `${a.address}: at most ${value} messages a day.` : `${a.address}: no daily limit.`);
+    await after();
+  });
+  const mine = app.me?.org_id;
+  const delegates = (a.delegates || []).map((d) => {
+    const who = d.org_id === mine ? d.user_id : `${d.user_id} (${d.org_id})`;
+    const query = d.org_id === mine ? '' : `?org_id=${seg(d.org_id)}`;
+    const revoke = actionButton('Revoke', { class: 'small-button', 'aria-label': `Revoke ${who}` }, outlet, () => request('DELETE', `/v1/email-accounts/${seg(a.id)}/delegates/${seg(d.user_id)}${query}`), `${who} may no longer send from ${a.address}; their campaigns from it are paused.`, after);
+    return h('li', {}, `${who} `, revoke);
+  });
+  const user = h('input', { id: `delegate-user-${a.id}`, required: true, autocomplete: 'off' });
+  const org = h('input', { id: `delegate-org-${a.id}`, autocomplete: 'off', placeholder: mine || '' });
+  const addForm = actionForm(`Let someone send from ${a.address}`, 'Add delegate', [field('User id', user), field('Their organization', org, 'Leave empty for a colleague; a hiring manager of another organization gives theirs.')], async (form) => {
+    const body = { user_id: user.value.trim() };
+    if (org.value.trim() && org.value.trim() !== mine) body.org_id = org.value.trim();
+    await api.post(`/v1/email-accounts/${seg(a.id)}/delegates`, body);
+    announce(`${body.user_id} may now send from ${a.address}.`);
+    form.reset();
+    await after();
+  });
+  const remove = confirmButton(
+    'Remove this account…',
+    { 'aria-label': `Remove ${a.address}…` },
+    `Remove ${a.address}? Its campaigns pause; linking the same address again brings them back.`,
+    'Yes, remove',
+    outlet,
+    () => request('DELETE', `/v1/email-accounts/${seg(a.id)}`),
+    `${a.address} removed.`,
+    after,
+  );
+  return h(
+    'details',
+    { class: 'manage' },
+    h('summary', {}, `Manage ${a.address}`),
+    limitForm,
+    h('h3', {}, 'Delegates'),
+    delegates.length ? h('ul', { class: 'delegates' }, delegates) : h('p', { class: 'small muted' }, 'Nobody else sends from it.'),
+    addForm,
+    h('div', { class: 'actions' }, remove),
+  );
+}
+
+/** The organization's contact credits and what spent or refunded them (R-3.2). */
+function creditsCard() {
+  const tz = app.me?.timezone;
+  const kinds = { grant: 'Granted', reveal: 'Contact revealed', refund: 'Refunded (every address bounced)' };
+  const balance = h('p', {}, 'Balance: …');
+  const list = pager({
+    label: 'Credit ledger',
+    pageSize: 20,
+    fetchPage: async (cursor, limit) => {
+      const answer = await api.get(pagePath('/v1/credits', cursor, limit));
+      fill(balance, h('strong', {}, `${answer.balance} ${answer.balance === 1 ? 'credit' : 'credits'}`), ' left.');
+      return { items: answer.ledger || [], cursor: answer.cursor };
+    },
+    empty: 'No credits granted yet.',
+    render: async (items) =>
+      table(
+        'Credit ledger',
+        ['When', 'What', 'Candidate', 'Credits'],
+        await Promise.all(
+          items.map(async (e) =>
+            h(
+              'tr',
+              {},
+              h('td', {}, timeEl(e.at, tz)),
+              h('td', {}, kinds[e.kind] || e.kind),
+              h('td', {}, e.candidate_id ? h('a', { href: `#/candidates/${seg(e.candidate_id)}` }, candidateName(await candidate(e.candidate_id))) : '—'),
+              h('td', {}, e.amount > 0 ? `+${e.amount}` : String(e.amount)),
+            ),
+          ),
+        ),
+      ),
+  });
+  return h('section', { class: 'card', 'aria-labelledby': 'credits-h' }, h('h2', { id: 'credits-h' }, 'Contact credits'), balance, h('p', { class: 'small muted' }, 'Revealing a candidate’s addresses spends one; it comes back when every address bounced.'), list);
+}
+
 async function pageSettings() {
   titled('Accounts & profile');
   const me = await api.get('/v1/me');
@@ -2088,7 +2183,7 @@ async function pageSettings() {
               h('td', {}, a.display_name || '—'),
               h('td', {}, badge('as', a.status, a.status)),
               h('td', {}, a.delegated ? `delegated by ${a.owner_id}` : 'you'),
-              h('td', {}, a.delegated ? null : actionButton('Re-link', { 'aria-label': `Re-link ${a.address}` }, outlet, () => api.post(`/v1/email-accounts/${seg(a.id)}/relink`), `${a.address} re-linked.`, loadAccounts)),
+              h('td', {}, a.delegated ? null : [actionButton('Re-link', { 'aria-label': `Re-link ${a.address}` }, outlet, () => api.post(`/v1/email-accounts/${seg(a.id)}/relink`), `${a.address} re-linked.`, loadAccounts), accountManager(a, outlet, loadAccounts)]),
             ),
           ),
         ),
@@ -2127,6 +2222,7 @@ async function pageSettings() {
       outlet,
     ),
     h('section', { class: 'card', 'aria-labelledby': 'link-h' }, h('h2', { id: 'link-h' }, 'Link a sender account'), link),
+    creditsCard(),
   );
 }
 

@@ -139,7 +139,17 @@ pub struct AccountView {
     /// Messages per day from this account, whatever sends them.
     #[schema(required = true)]
     pub daily_limit: Option<u32>,
+    /// Who may send from it besides its owner: shown to the owner
+    /// only (empty for a delegate).
+    pub delegates: Vec<DelegateView>,
     pub created_at: Timestamp,
+}
+
+/// A user allowed to send from an account.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DelegateView {
+    pub user_id: String,
+    pub org_id: String,
 }
 
 pub fn account(a: &EmailAccount, viewer: &UserId) -> AccountView {
@@ -151,6 +161,17 @@ pub fn account(a: &EmailAccount, viewer: &UserId) -> AccountView {
         owner_id: a.owner_id.to_string(),
         delegated: &a.owner_id != viewer,
         daily_limit: a.daily_limit,
+        delegates: if &a.owner_id == viewer {
+            a.delegates
+                .iter()
+                .map(|d| DelegateView {
+                    user_id: d.user_id.to_string(),
+                    org_id: d.org_id.to_string(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        },
         created_at: a.created_at.into(),
     }
 }
