@@ -693,6 +693,16 @@ step('settings: a daily limit, a delegate added and revoked, the credits ledger;
   const facts = await page.locator('dl.facts').innerText();
   assert.match(facts, /each candidate’s own/, facts);
   assert.match(facts, /at 10:30.*at most 25 a day/, facts);
+  // A draft's own steps are edited in place (R-5.2).
+  await page.locator('summary', { hasText: /^Edit the \d+ steps?$/ }).click();
+  await page.getByLabel('Subject of step 1').fill('Quick question, {{ candidat.first_name }}');
+  await page.getByRole('button', { name: 'Save steps' }).click();
+  await page.getByRole('alert').filter({ hasText: 'candidat.first_name' }).waitFor();
+  await page.getByLabel('Subject of step 1').fill('Quick question, {{ candidate.first_name }}');
+  await page.getByRole('button', { name: 'Save steps' }).click();
+  await page.locator('#status', { hasText: 'Steps saved' }).waitFor();
+  await page.locator('.step-list li').first().getByText('Quick question, {{ candidate.first_name }} — first').waitFor();
+  await expectAccessible('campaign steps');
 });
 
 step('keyboard: the skip link, visible focus, and buttons reached with Tab', async () => {

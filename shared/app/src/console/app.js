@@ -1141,12 +1141,30 @@ async function pageCampaign(id) {
       fill(reviewBox, h('h2', { id: 'review-h' }, 'Review before start'), problemView(error));
     }
   }
+  // Its steps, editable while edits are allowed (R-5.2); read-only after.
+  const stepsBox = h('section', { class: 'card', 'aria-labelledby': 'steps-h' });
+  function renderSteps() {
+    const editable = campaign.status === 'draft' || campaign.status === 'paused';
+    const shown = (campaign.steps || []).map((st, i) =>
+      h('li', {}, h('strong', {}, st.subject || `Re: ${campaign.steps[0]?.subject || ''}`), i ? ` — ${st.delay_days} days after step ${i}` : ' — first'),
+    );
+    fill(
+      stepsBox,
+      h('h2', { id: 'steps-h' }, 'Steps'),
+      editable
+        ? h('details', {}, h('summary', {}, `Edit the ${campaign.steps.length} ${campaign.steps.length === 1 ? 'step' : 'steps'}`), campaignStepsForm(campaign, refreshAll))
+        : null,
+      h('ol', { class: 'step-list' }, shown),
+    );
+  }
   const refreshAll = async () => {
     campaign = await api.get(`/v1/campaigns/${seg(id)}`);
     await loadReview();
     renderHead();
+    renderSteps();
     await list.reload();
   };
+  renderSteps();
   pageSize.addEventListener('change', () => list.restart());
   await loadReview();
   renderHead();
@@ -1161,6 +1179,7 @@ async function pageCampaign(id) {
     {},
     head,
     reviewBox,
+    stepsBox,
     h(
       'section',
       { 'aria-labelledby': 'enrollments-h' },
@@ -2003,16 +2022,18 @@ function mergePicker(n, targets) {
   return field(`Merge field for step ${n}`, picker, 'Inserted where the cursor was, in the subject or the body. Fields a candidate may lack get a default, so no one is blocked.');
 }
 
-/** A template's form: a new one, or `existing` edited in place (PUT). */
-function templateForm(after, existing = null) {
-  const prefix = existing ? `tpl-${existing.id}` : 'tpl';
-  const name = h('input', { id: `${prefix}-name`, required: true, maxlength: '200', value: existing?.name });
+/**
+ * The steps of a template or campaign, editable: subject, HTML body with a
+ * merge-field picker, and the days after the previous step. `read()` gives
+ * the steps as the API takes them, or throws the unknown merge fields (R-4.3).
+ */
+function stepsEditor(prefix, given) {
   const steps = h('div', { class: 'tpl-steps' });
-  const addStep = (given) => {
+  const addStep = (step) => {
     const n = steps.children.length + 1;
-    const subject = h('input', { id: `${prefix}-subject-${n}`, required: n === 1, maxlength: '998', value: given?.subject });
-    const body = h('textarea', { id: `${prefix}-body-${n}`, rows: '4', required: true, value: given?.body });
-    const delay = h('input', { id: `${prefix}-delay-${n}`, type: 'number', min: '1', max: '365', value: String(given?.delay_days || 2), required: true });
+    const subject = h('input', { id: `${prefix}-subject-${n}`, required: n === 1, maxlength: '998', value: step?.subject });
+    const body = h('textarea', { id: `${prefix}-body-${n}`, rows: '4', required: true, value: step?.body });
+    const delay = h('input', { id: `${prefix}-delay-${n}`, type: 'number', min: '1', max: '365', value: String(step?.delay_days || 2), required: true });
     steps.append(
       h(
         'fieldset',
@@ -2025,28 +2046,38 @@ function templateForm(after, existing = null) {
       ),
     );
   };
-  for (const given of existing?.steps || [null]) addStep(given);
+  for (const step of given?.length ? given : [null]) addStep(step);
   const more = h('button', { type: 'button' }, 'Add a step');
   more.addEventListener('click', () => {
     if (steps.children.length < 20) addStep();
     steps.lastElementChild.querySelector('input').focus();
   });
-  const verb = existing ? 'Save template' : 'Create template';
-  return actionForm(existing ? `Edit ${existing.name}` : 'New template', verb, [field('Template name', name), steps, more], async (form) => {
-    const body = {
-      name: name.value.trim(),
-      steps: [...steps.querySelectorAll('.tpl-step')].map((fs, i) => {
-        const subject = fs.querySelector('input').value;
-        const step = { body: fs.querySelector('textarea').value, delay_days: i === 0 ? 0 : Number(fs.querySelector('input[type=number]').value) };
-        if (subject.trim()) step.subject = subject;
-        return step;
-      }),
-    };
+  const read = () => {
+    const out = [...steps.querySelectorAll('.tpl-step')].map((fs, i) => {
+      const subject = fs.querySelector('input').value;
+      const step = { body: fs.querySelector('textarea').value, delay_days: i === 0 ? 0 : Number(fs.querySelector('input[type=number]').value) };
+      if (subject.trim()) step.subject = subject;
+      return step;
+    });
     // A field no candidate has would block every candidate at send time (R-4.3): caught here.
-    const errors = body.steps.flatMap((st, i) =>
-      unknownFields(`${st.subject || ''} ${st.body}`).map((f) => ({ field: `steps[${i}]`, message: unknownFieldHint(f) })),
-    );
+    const errors = out.flatMap((st, i) => unknownFields(`${st.subject || ''} ${st.body}`).map((f) => ({ field: `steps[${i}]`, message: unknownFieldHint(f) })));
     if (errors.length) throw new ApiProblem(422, { title: 'Unknown merge field', errors });
+    return out;
+  };
+  const reset = () => {
+    while (steps.children.length > 1) steps.lastElementChild.remove();
+  };
+  return { element: [steps, more], read, reset };
+}
+
+/** A template's form: a new one, or `existing` edited in place (PUT). */
+function templateForm(after, existing = null) {
+  const prefix = existing ? `tpl-${existing.id}` : 'tpl';
+  const name = h('input', { id: `${prefix}-name`, required: true, maxlength: '200', value: existing?.name });
+  const editor = stepsEditor(prefix, existing?.steps);
+  const verb = existing ? 'Save template' : 'Create template';
+  return actionForm(existing ? `Edit ${existing.name}` : 'New template', verb, [field('Template name', name), editor.element], async (form) => {
+    const body = { name: name.value.trim(), steps: editor.read() };
     if (existing) {
       await api.put(`/v1/templates/${seg(existing.id)}`, body);
       announce(`Template “${body.name}” saved.`);
@@ -2054,8 +2085,22 @@ function templateForm(after, existing = null) {
       await api.post('/v1/templates', body);
       announce(`Template “${body.name}” created.`);
       form.reset();
-      while (steps.children.length > 1) steps.lastElementChild.remove();
+      editor.reset();
     }
+    await after();
+  });
+}
+
+/**
+ * A campaign's own steps, editable in draft, paused, or during the grace
+ * period (R-5.2: edits apply to steps not yet sent; the service re-plans
+ * only what changed and answers 409 when it is too late).
+ */
+function campaignStepsForm(campaign, after) {
+  const editor = stepsEditor(`cmp-${campaign.id}`, campaign.steps);
+  return actionForm(`Steps of ${campaign.name}`, 'Save steps', [editor.element], async () => {
+    await api.patch(`/v1/campaigns/${seg(campaign.id)}`, { steps: editor.read() });
+    announce('Steps saved: steps not yet sent follow them.');
     await after();
   });
 }
