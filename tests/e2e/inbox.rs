@@ -595,6 +595,21 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
         )
         .await;
     assert_eq!(status, 422, "{body}");
+    // A single message's own fields are named as sent, not as a campaign step's.
+    let (status, body) = w
+        .alice
+        .call(
+            "POST",
+            &path,
+            Some(json!({"in_reply_to": id, "subject": "Two\nlines", "body": "<p>Great</p>"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "subject", "{body}");
+    assert!(
+        !body["detail"].as_str().unwrap_or("").contains("steps["),
+        "{body}"
+    );
     let answer = w
         .alice
         .post(
@@ -1052,4 +1067,51 @@ async fn answering_after_the_sender_account_was_removed_is_409_even_for_its_owne
         "{body}"
     );
     assert_eq!(w.local.outbox().await.len(), sent_before, "nothing sent");
+}
+
+#[tokio::test]
+async fn a_reply_from_a_colleagues_manual_address_hides_it_in_the_raw_message_too() {
+    // R-3.3 (issue 21 outside review): Bob's manual address of Ada is
+    // hidden from Alice in the reply list; the raw message carries it in
+    // its From, so Alice gets neither its place nor the message (403).
+    let w = World::new().await;
+    let ada = w.candidate("ada@work.example").await;
+    let (_, e1) = w.campaign(0, &ada).await;
+    let (status, body) = w
+        .bob
+        .call(
+            "POST",
+            &format!("/v1/candidates/{ada}/emails"),
+            Some(json!({"address": "ada.secret@home.example", "type": "personal"})),
+        )
+        .await;
+    assert!((200..300).contains(&status), "{body}");
+    w.local.advance("PT20M").await;
+    let to = w.header(&e1, "Reply-To").await;
+    w.local
+        .inbound(&reply(1, &to, "ada.secret@home.example", "Yes."))
+        .await;
+    let items = w.replies(&w.alice, "").await;
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["from"], Value::Null, "{}", items[0]);
+    assert_eq!(items[0]["raw_ref"], Value::Null, "{}", items[0]);
+    let id = items[0]["id"].as_str().unwrap();
+    let (status, body) = w
+        .alice
+        .call("GET", &format!("/v1/replies/{id}/raw"), None)
+        .await;
+    assert_eq!(status, 403, "{body}");
+    assert!(!body.to_string().contains("ada.secret"), "{body}");
+    // Nor can Alice answer it: it would go to that address.
+    let (status, body) = w
+        .alice
+        .call(
+            "POST",
+            &format!("/v1/candidates/{ada}/messages"),
+            Some(json!({"in_reply_to": id, "body": "<p>Hi</p>"})),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "in_reply_to", "{body}");
+    assert!(!body.to_string().contains("ada.secret"), "{body}");
 }

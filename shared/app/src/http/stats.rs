@@ -119,7 +119,8 @@ fn prefers_csv(accept: &str) -> bool {
             .and_then(|(_, v)| v.trim().parse::<f32>().ok())
             .unwrap_or(1.0);
         match media.as_str() {
-            "text/csv" => csv = csv.max(q),
+            // `text/*` admits CSV and not JSON (RFC 9110 §12.5.1).
+            "text/csv" | "text/*" => csv = csv.max(q),
             "application/json" | "application/*" | "*/*" => json = json.max(q),
             _ => {}
         }
@@ -232,6 +233,8 @@ mod tests {
         assert!(!prefers_csv("application/json, text/csv;q=0.1"));
         assert!(!prefers_csv("*/*"));
         assert!(!prefers_csv("text/csv;q=0"));
+        assert!(prefers_csv("text/*"), "only CSV is text");
+        assert!(!prefers_csv("text/*;q=0.5, application/json"));
         assert!(!prefers_csv("application/json"));
     }
 }

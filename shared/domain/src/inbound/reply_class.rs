@@ -469,6 +469,13 @@ mod tests {
         assert_eq!(class("Je ne suis pas intéressé."), NotInterested);
         assert_eq!(class("I'm interested!"), Interested);
         assert_eq!(class("No problem, I'm interested."), Interested);
+        // Issue 21 outside review: read `other` before.
+        assert_eq!(
+            class("Yes, I'd love to chat. When are you free?"),
+            Interested
+        );
+        assert_eq!(class("sure, call me"), Interested);
+        assert_eq!(class("Please don't call me."), NotInterested);
         assert_eq!(class("How did you get my address?"), Other);
         assert_eq!(class(""), Other);
         assert_eq!(class("STOP"), OptOut);

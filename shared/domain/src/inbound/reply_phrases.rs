@@ -213,6 +213,8 @@ pub(super) const INTERESTED: &[&str] = &[
     "yes please", "absolutely", "i'm in", "why not", "set up a meeting", "a meeting",
     "glad to discuss", "glad to talk", "glad to chat", "happy to discuss", "my cv",
     "my resume", "send me a time", "send me some times", "up for a", "up for it",
+    "love to chat", "love to talk", "when are you free", "when are you available",
+    "call me", "give me a call",
     // de
     "gerne", "gern", "klingt gut", "klingt spannend", "spannend", "lass uns", "lassen sie uns",
     "telefonieren", "ein telefonat", "ein gesprach", "ein kurzes gesprach", "termin",

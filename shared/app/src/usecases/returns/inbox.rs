@@ -130,23 +130,32 @@ impl Returns<'_> {
     }
 
     async fn shown(&self, who: &Identity, reply: Reply) -> Result<ShownReply, Error> {
-        let candidate = self
-            .store
-            .get_candidate(&who.org_id, &reply.candidate_id)
-            .await?;
-        let from = reply.from.clone().filter(|a| {
-            !candidate.as_ref().is_some_and(|c| {
-                c.value.erased
-                    || (c.value.emails.iter().any(|x| &x.address == a)
-                        && !c.value.shows(a, &who.user_id))
-            })
-        });
-        let owner = reply.raw_ref.is_some() && self.reads_raw(who, &reply).await?;
+        let hidden = self.sender_hidden(who, &reply).await?;
+        let from = reply.from.clone().filter(|_| !hidden);
+        let owner = reply.raw_ref.is_some() && !hidden && self.reads_raw(who, &reply).await?;
         let raw_ref = reply.raw_ref.clone().filter(|_| owner);
         Ok(ShownReply {
             reply,
             from,
             raw_ref,
         })
+    }
+
+    /// Whether the reply's `From` is hidden from `who`: a colleague's manual
+    /// address of the candidate, or any address of an erased
+    /// candidate. The raw message, which carries it, is hidden too.
+    pub(crate) async fn sender_hidden(&self, who: &Identity, reply: &Reply) -> Result<bool, Error> {
+        let Some(from) = &reply.from else {
+            return Ok(false);
+        };
+        let candidate = self
+            .store
+            .get_candidate(&who.org_id, &reply.candidate_id)
+            .await?;
+        Ok(candidate.is_some_and(|c| {
+            c.value.erased
+                || (c.value.emails.iter().any(|x| &x.address == from)
+                    && !c.value.shows(from, &who.user_id))
+        }))
     }
 }

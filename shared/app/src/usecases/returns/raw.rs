@@ -50,6 +50,15 @@ impl Returns<'_> {
                     .into(),
             ));
         }
+        // R-3.3: the raw message carries a colleague's manual address the
+        // reply list hides from this user; it is theirs alone.
+        if self.sender_hidden(who, &reply).await? {
+            return Err(Error::Forbidden(
+                "this reply came from an address a colleague added for this candidate: only \
+                 they may see it, and so its raw message (R-3.3)"
+                    .into(),
+            ));
+        }
         let raw_ref = reply.raw_ref.ok_or(Error::NotFound("raw message"))?;
         match self
             .raw_mail

@@ -98,9 +98,10 @@ fn last_sent(e: &Enrollment) -> Option<(u32, EmailAddress, DateTime<Utc>)> {
         .map(|(step, a, at)| (step, a.address.clone(), at))
 }
 
-/// The most ids of a reply's thread an answer carries on: the first and the
-/// last ones (RFC 5322 §3.6.4 lets a long `References` be trimmed so).
-const THREAD_IDS: usize = 20;
+/// The most ids of a reply's thread kept: the first and the newest ones
+/// (RFC 5322 §3.6.4 lets a long `References` be trimmed so), so that an
+/// answer's `References`, these and the reply's own id, has at most 20.
+const THREAD_IDS: usize = 19;
 
 /// A reply's own thread: its `References`, or its `In-Reply-To` when it has
 /// none, the first id and the newest ones when longer than [`THREAD_IDS`].

@@ -80,7 +80,7 @@ impl Sending<'_> {
         if let Some(a) = &answer {
             step.subject = Some(a.subject.clone());
         }
-        validate_steps(std::slice::from_ref(&step))?;
+        validate_single(&step)?;
         let address = answer
             .as_ref()
             .map(|a| a.address.as_str())
@@ -238,6 +238,18 @@ impl Sending<'_> {
                 "the reply has no sender address to answer",
             ));
         };
+        // R-3.3: a colleague's manual address is theirs alone to see and
+        // use; an answer goes nowhere else (R-12.2), so it cannot go.
+        if candidate.emails.iter().any(|e| e.address == from)
+            && !candidate.shows(&from, &who.user_id)
+        {
+            return Err(Error::invalid(
+                "in_reply_to",
+                "the reply came from an address a colleague added for this candidate by hand; only \
+                 they may write to it (R-3.3), and an answer goes only to the address the reply \
+                 came from (R-12.2): ask them to answer, or write to an address you see",
+            ));
+        }
         if let Some(given) = &input.address
             && EmailAddress::parse(given).ok().as_ref() != Some(&from)
         {
@@ -535,4 +547,22 @@ fn chosen_address(who: &Identity, candidate: &Candidate, raw: &str) -> Result<Em
         ));
     }
     Ok(a)
+}
+
+/// A single message's subject and body checked as a step's (R-4.1), the
+/// errors naming its own fields (`subject`, not `steps[0].subject`).
+fn validate_single(step: &StepSpec) -> Result<(), Error> {
+    validate_steps(std::slice::from_ref(step)).map_err(|e| match e {
+        Error::Invalid { detail, errors } => Error::Invalid {
+            detail: detail.replace("steps[0].", ""),
+            errors: errors
+                .into_iter()
+                .map(|mut f| {
+                    f.field = f.field.trim_start_matches("steps[0].").to_owned();
+                    f
+                })
+                .collect(),
+        },
+        other => other,
+    })
 }

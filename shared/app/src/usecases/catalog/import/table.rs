@@ -84,8 +84,8 @@ impl Field {
             "name" | "fullname" | "candidatename" => Field::FullName,
             "title" | "jobtitle" | "currenttitle" | "position" | "currentposition" => Field::Title,
             "company" | "companyname" | "currentcompany" | "employer" | "currentemployer"
-            | "organization" | "organisation" => Field::Company,
-            "location" | "currentlocation" | "city" => Field::Location,
+            | "organization" | "organisation" | "firma" | "unternehmen" => Field::Company,
+            "location" | "currentlocation" | "city" | "ort" | "standort" => Field::Location,
             "timezone" | "tz" => Field::Timezone,
             "workemail"
             | "workemailaddress"
@@ -457,6 +457,30 @@ fn cells(
     (text, emails, errors)
 }
 
+/// The header of the column a row's `field` came from: the first mapped
+/// to it with a value in this row, else the first mapped to it (an empty
+/// required field); `None` when no column is.
+fn column_of<'a>(
+    field: &str,
+    headers: &'a [String],
+    columns: &[(usize, Field)],
+    record: &csv::StringRecord,
+) -> Option<&'a str> {
+    let mapped = || columns.iter().filter(|(_, f)| f.name() == field);
+    let found = mapped()
+        .find(|(i, _)| !record.get(*i).unwrap_or("").trim().is_empty())
+        .or_else(|| mapped().next())
+        .and_then(|(i, _)| headers.get(*i))
+        .map(String::as_str);
+    match field {
+        // A first or last name split from a full-name column.
+        "first_name" | "last_name" if found.is_none() => {
+            column_of(Field::FullName.name(), headers, columns, record)
+        }
+        _ => found,
+    }
+}
+
 /// One row's values as a candidate, or every reason it is not one.
 fn check(
     row: usize,
@@ -495,11 +519,14 @@ fn check(
         },
         None => None,
     };
-    errors.extend(
-        field_errors
-            .into_iter()
-            .map(|e| RowError::new(row, e.field, e.message)),
-    );
+    errors.extend(field_errors.into_iter().map(|e| {
+        // The column the value came from, as an address error names it.
+        let message = match column_of(&e.field, headers, columns, record) {
+            Some(column) => format!("column \"{column}\": {}", e.message),
+            None => e.message,
+        };
+        RowError::new(row, e.field, message)
+    }));
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -546,6 +573,8 @@ mod tests {
             ("Work Email", Field::Email(EmailType::Work)),
             ("Business Email", Field::Email(EmailType::Work)),
             ("Personal Email", Field::Email(EmailType::Personal)),
+            ("Firma", Field::Company),
+            ("Standort", Field::Location),
         ] {
             assert_eq!(Field::recognise(header), Some(field), "{header}");
         }
@@ -560,6 +589,39 @@ mod tests {
         let c = rows[0].candidate.as_ref().unwrap();
         assert_eq!(c.first_name, "Ada");
         assert_eq!(c.last_name, "King Lovelace");
+    }
+
+    #[test]
+    fn every_row_error_names_its_column() {
+        // README: `message` names the column, for text fields too
+        // (issue 21 outside review: only address errors did).
+        let long = "x".repeat(201);
+        let file = format!(
+            "Vorname,Zeitzone,TZ,Work Email\n{long},,Mars/Base,a@x.example\n,,,b@x.example\n"
+        );
+        let (_, rows) = read(&file, None).unwrap();
+        let errors: Vec<(String, String)> = rows
+            .iter()
+            .flat_map(|r| r.candidate.as_ref().err().into_iter().flatten())
+            .map(|e| (e.field.clone(), e.message.clone()))
+            .collect();
+        assert!(
+            errors
+                .iter()
+                .any(|(f, m)| f == "first_name" && m.starts_with("column \"Vorname\": ")),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .any(|(f, m)| f == "timezone" && m.starts_with("column \"TZ\": ")),
+            "{errors:?}"
+        );
+        let missing = errors.iter().filter(|(f, _)| f == "first_name").count();
+        assert_eq!(
+            missing, 2,
+            "too long in row 1, missing in row 2: {errors:?}"
+        );
     }
 
     #[test]
