@@ -683,13 +683,13 @@ step('settings: a daily limit, a delegate added and revoked, the credits ledger;
   await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
   await page.getByRole('link', { name: 'Backend hiring' }).first().click();
   await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
-  await page.getByLabel('Campaign name').fill('Backend Q3');
+  await page.getByLabel('Campaign name').fill('Backend Q4');
   await page.getByLabel('When to send').selectOption('specific_time');
   await page.getByLabel('Time of day').fill('10:30');
   await page.getByLabel('Send at the times above in').selectOption('recipient');
   await page.getByLabel('Daily limit (optional)').fill('25');
   await page.getByRole('button', { name: 'Create campaign' }).click();
-  await page.getByRole('heading', { name: /Backend Q3\s+Draft/ }).waitFor();
+  await page.getByRole('heading', { name: /Backend Q4\s+Draft/ }).waitFor();
   const facts = await page.locator('dl.facts').innerText();
   assert.match(facts, /each candidate’s own/, facts);
   assert.match(facts, /at 10:30.*at most 25 a day/, facts);
@@ -800,6 +800,106 @@ step('on a phone (390×844): no page scrolls sideways, the header stays small, c
       if (hash === '#/replies') await shot('10-phone-replies');
       if (!hash) await shot('10-phone-campaign');
     }
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+});
+
+step('the whole day on a phone (390×844): import, a campaign fixed before start, a reply read, classed and answered, a sender error fixed by relinking', async () => {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    const noSidewaysScroll = async (where) => {
+      const { scroll, width, wide } = await page.evaluate(() => {
+        const width = document.documentElement.clientWidth;
+        const wide = [...document.querySelectorAll('body *')]
+          .filter((el) => !el.closest('#nav'))
+          .filter((el) => el.getBoundingClientRect().right > width + 1)
+          .slice(0, 6)
+          .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${getComputedStyle(el).position} ${Math.round(el.getBoundingClientRect().right)}px`);
+        return { scroll: document.documentElement.scrollWidth, width, wide };
+      });
+      assert.ok(scroll <= width, `${where} scrolls sideways on a phone: ${scroll} > ${width}: ${wide.join(', ')}`);
+      await expectAccessible(`${where} (phone day)`);
+    };
+    // 1. Import a spreadsheet: the bad row is reported by number.
+    await page.goto(`${BASE}/#/candidates`);
+    await page.getByRole('heading', { name: 'Candidates', level: 1 }).waitFor();
+    const csv = ['First Name,Last Name,Work Email', 'Hedy,Lamarr,hedy@phone.example', 'Joan,Clarke,joan@phone.example', 'Bad,Row,not-an-address'].join('\n');
+    await page.getByLabel('CSV file').setInputFiles({ name: 'phone.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+    await page.getByRole('button', { name: 'Import', exact: true }).click();
+    await page.locator('#status', { hasText: 'Import: 2 created, 0 updated, 0 skipped, 1 row not imported.' }).waitFor();
+    await noSidewaysScroll('import');
+
+    // 2. A campaign from the template with a field the candidates lack; a second step added.
+    await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
+    await page.getByRole('link', { name: 'Backend hiring' }).first().click();
+    await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+    await page.getByLabel('Campaign name').fill('Phone Q1');
+    await page.getByLabel('Template', { exact: true }).selectOption({ label: 'Follow-up v2 (1 step)' });
+    await page.getByRole('button', { name: 'Create campaign' }).click();
+    await page.getByRole('heading', { name: /Phone Q1\s+Draft/ }).waitFor();
+    await page.locator('summary', { hasText: 'Edit the 1 step' }).click();
+    await page.getByRole('button', { name: 'Add a step' }).click();
+    await page.getByLabel('Body of step 2 (HTML)').fill('<p>Just checking in.</p>');
+    await page.getByLabel('Days after step 1').fill('1');
+    await page.getByRole('button', { name: 'Save steps' }).click();
+    await page.locator('#status', { hasText: 'Steps saved' }).waitFor();
+    for (const name of ['Hedy Lamarr', 'Joan Clarke']) await page.getByRole('checkbox', { name: new RegExp(`^${name}`) }).check();
+    await page.getByRole('button', { name: 'Add selected candidates' }).click();
+    await page.locator('#status', { hasText: '2 added' }).waitFor();
+
+    // 3. The review catches the missing field before start; fixed in place.
+    const review = page.locator('section', { has: page.getByRole('heading', { name: 'Review before start' }) });
+    await review.getByText('2 missing merge fields').waitFor();
+    await noSidewaysScroll('campaign review');
+    for (const [name, nickname] of [['Hedy Lamarr', 'Hedy'], ['Joan Clarke', 'Jo']]) {
+      await review.getByRole('textbox', { name: `nickname for ${name}`, exact: true }).fill(nickname);
+      await review.locator('li', { hasText: `${name}: steps 1 and 2 use “nickname”` }).getByRole('button', { name: 'Set' }).click();
+      await review.getByText(`Hi ${nickname}`, { exact: true }).waitFor();
+    }
+    await review.getByText('Every merge field has a value for every candidate.').waitFor();
+    await page.getByRole('button', { name: 'Start campaign' }).click();
+    await page.getByRole('heading', { name: /Phone Q1\s+Running/ }).waitFor();
+
+    // 4. The clock moves; step 1 leaves; Hedy replies.
+    await page.getByRole('button', { name: '+25 min: advance the clock by 25 minutes' }).click();
+    await row('Hedy Lamarr').getByText('In Progress').waitFor();
+    await page.getByRole('link', { name: 'Hedy Lamarr', exact: true }).first().click();
+    await page.getByRole('button', { name: /^Reply for attempt 1/ }).click();
+    await page.getByRole('heading', { name: /Hedy Lamarr\s+Replied \(Ended\)/, level: 1 }).waitFor();
+
+    // 5. The reply is read, classed and answered in the inbox.
+    await page.getByRole('link', { name: 'Replies', exact: true }).click();
+    await page.getByRole('heading', { name: 'Replies', level: 1 }).waitFor();
+    const card = page.getByRole('article', { name: 'Reply from Hedy Lamarr' });
+    await card.waitFor();
+    await noSidewaysScroll('replies');
+    await card.getByRole('button', { name: 'Mark as read: Hedy Lamarr' }).click();
+    await card.getByRole('button', { name: 'Mark as unread: Hedy Lamarr' }).waitFor();
+    await card.getByLabel('Class', { exact: true }).selectOption('interested');
+    await card.getByRole('button', { name: "Change class of Hedy Lamarr's reply" }).click();
+    await card.locator('.badge.rc-interested').waitFor();
+    await card.locator('summary', { hasText: 'Answer Hedy Lamarr' }).click();
+    await card.getByLabel('Your answer to Hedy Lamarr').fill('Lovely, talk tomorrow at 10?');
+    await card.getByRole('button', { name: 'Send answer' }).click();
+    await page.locator('#status', { hasText: 'Answer sent to hedy@phone.example.' }).waitFor();
+
+    // 6. Step 2 fails on the sender account: home says so; relinking fixes it.
+    await dev('POST', '/dev/faults', { sender: 'alice@acme.example', error: 'not_verified' });
+    await page.getByRole('button', { name: '+1 day: advance the clock by 1 day' }).click();
+    await page.getByRole('button', { name: '+1 day: advance the clock by 1 day' }).click();
+    await dev('POST', '/dev/faults', { sender: 'alice@acme.example', error: 'none' });
+    await page.goto(`${BASE}/#/`);
+    const attention = page.locator('section.attention');
+    await attention.getByText(/Phone Q1 is paused by the service: the sender account has a connection error/).waitFor();
+    await noSidewaysScroll('home with a sender error');
+    await shot('11-phone-day-home');
+    await page.getByRole('link', { name: 'Backend hiring' }).first().click();
+    await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+    await page.getByRole('button', { name: /^Re-link the sender account/ }).click();
+    await page.getByRole('heading', { name: 'Notifications (0 open)' }).waitFor();
+    await page.getByRole('row', { name: /Phone Q1/ }).getByText('Running').waitFor();
+    await noSidewaysScroll('project after the relink');
   } finally {
     await page.setViewportSize({ width: 1440, height: 900 });
   }

@@ -1134,7 +1134,8 @@ async function pageCampaign(id) {
     }
     try {
       const preview = await api.post(`/v1/campaigns/${seg(id)}/preview?limit=50`);
-      review = { empty: !(preview.items || []).length, missing: preview.missing_fields || [] };
+      const distinct = new Set((preview.missing_fields || []).map((m) => `${m.enrollment_id} ${m.field}`));
+      review = { empty: !(preview.items || []).length, missing: [...distinct] };
       fill(reviewBox, await reviewView(id, preview, refreshAll));
     } catch (error) {
       review = null;
@@ -1146,7 +1147,7 @@ async function pageCampaign(id) {
   function renderSteps() {
     const editable = campaign.status === 'draft' || campaign.status === 'paused';
     const shown = (campaign.steps || []).map((st, i) =>
-      h('li', {}, h('strong', {}, st.subject || `Re: ${campaign.steps[0]?.subject || ''}`), i ? ` — ${st.delay_days} days after step ${i}` : ' — first'),
+      h('li', {}, h('strong', {}, st.subject || `Re: ${campaign.steps[0]?.subject || ''}`), i ? ` — ${st.delay_days} ${st.delay_days === 1 ? 'day' : 'days'} after step ${i}` : ' — first'),
     );
     fill(
       stepsBox,
@@ -1295,13 +1296,25 @@ async function reviewView(campaignId, preview, after) {
   const people = new Map(await Promise.all(items.map(async (it) => [it.candidate_id, candidateName(await candidate(it.candidate_id))])));
   for (const m of missing) if (!people.has(m.candidate_id)) people.set(m.candidate_id, candidateName(await candidate(m.candidate_id)));
   const outlet = h('div', { class: 'outlet' });
-  const fixes = missing.map((m) => {
+  // One fix per candidate and field, however many steps use it.
+  const grouped = [];
+  const byKey = new Map();
+  for (const m of missing) {
+    const key = `${m.enrollment_id} ${m.field}`;
+    if (!byKey.has(key)) {
+      byKey.set(key, { ...m, steps: [] });
+      grouped.push(byKey.get(key));
+    }
+    byKey.get(key).steps.push(m.step_index);
+  }
+  const stepsText = (g) => (g.steps.length === 1 ? `step ${g.steps[0]} uses` : `steps ${g.steps.slice(0, -1).join(', ')} and ${g.steps.at(-1)} use`);
+  const fixes = grouped.map((m) => {
     const who = people.get(m.candidate_id);
     const custom = /^(custom\.)?([A-Za-z_][A-Za-z0-9_-]*)$/.exec(m.field);
     const base = `/v1/campaigns/${seg(campaignId)}/enrollments/${seg(m.enrollment_id)}`;
     const remove = actionButton(`Remove ${who}`, { class: 'small-button' }, outlet, () => api.post(`${base}/remove`), `${who} removed from this campaign.`, after);
     if (!custom || m.field.startsWith('candidate.') || m.field.startsWith('sender.') || m.field.startsWith('campaign.')) {
-      return h('li', {}, `${who}: step ${m.step_index} uses “${m.field}”, which ${who} does not have. Edit the template's step to give it a default, or `, remove);
+      return h('li', {}, `${who}: ${stepsText(m)} “${m.field}”, which ${who} does not have. Edit the step to give it a default, or `, remove);
     }
     const name = custom[2];
     const input = h('input', { id: nextId('fix'), required: true, autocomplete: 'off' });
@@ -1312,7 +1325,7 @@ async function reviewView(campaignId, preview, after) {
       await after();
     });
     form.classList.add('inline-fix');
-    return h('li', {}, `${who}: step ${m.step_index} needs “${name}”, for this campaign only. `, form, ' or ', remove);
+    return h('li', {}, `${who}: ${stepsText(m)} “${name}”: set it for this campaign only `, form, ' or ', remove);
   });
   const rows = items.map((it) => {
     const first = (it.steps || [])[0] || {};
@@ -1321,7 +1334,7 @@ async function reviewView(campaignId, preview, after) {
   return [
     h('h2', { id: 'review-h' }, 'Review before start'),
     missing.length
-      ? h('div', { class: 'notice', role: 'status' }, h('p', {}, h('strong', {}, `${missing.length} missing merge field${missing.length === 1 ? '' : 's'}: fix ${missing.length === 1 ? 'it' : 'them'} here, or those candidates wait, blocked.`)), h('ul', { class: 'fixes' }, fixes))
+      ? h('div', { class: 'notice', role: 'status' }, h('p', {}, h('strong', {}, `${grouped.length} missing merge field${grouped.length === 1 ? '' : 's'}: fix ${grouped.length === 1 ? 'it' : 'them'} here, or those candidates wait, blocked.`)), h('ul', { class: 'fixes' }, fixes))
       : items.length
         ? h('p', { class: 'muted' }, 'Every merge field has a value for every candidate.')
         : h('p', { class: 'muted' }, 'No candidate yet: add some below, then start.'),
