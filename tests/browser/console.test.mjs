@@ -454,6 +454,28 @@ step('pausing one candidate shows "Paused"; the timeline for the README', async 
     path: join(ARTIFACTS, 'timeline.png'),
     timeout: 20_000,
   });
+  // A status filter, and several candidates at once (issue 22, gap 5).
+  await page.getByLabel('Status', { exact: true }).selectOption('paused');
+  await row('Alan Turing').waitFor({ state: 'detached' });
+  assert.deepEqual(await page.locator('tbody tr[data-enrollment] th a').allInnerTexts(), ['Grace Hopper']);
+  await page.getByRole('checkbox', { name: 'Select Grace Hopper' }).check();
+  await page.getByRole('button', { name: 'Resume selected' }).click();
+  await page.locator('#status', { hasText: '1 resumed.' }).waitFor();
+  await page.getByLabel('Status', { exact: true }).selectOption('');
+  await row('Alan Turing').waitFor();
+  await page.getByRole('checkbox', { name: 'Select Grace Hopper' }).check();
+  await page.getByRole('checkbox', { name: 'Select Alan Turing' }).check();
+  await page.getByText('2 selected').waitFor();
+  // Pausing the two pauses the one running; resuming brings Alan back, Grace stays paused.
+  await page.getByRole('button', { name: 'Pause selected' }).click();
+  await page.locator('#status', { hasText: '2 paused.' }).waitFor();
+  await row('Alan Turing').getByText('Paused').waitFor();
+  await page.getByRole('checkbox', { name: 'Select Alan Turing' }).check();
+  await page.getByRole('button', { name: 'Resume selected' }).click();
+  await page.locator('#status', { hasText: '1 resumed.' }).waitFor();
+  await row('Alan Turing').getByText('In Progress').waitFor();
+  await row('Grace Hopper').getByText('Paused').waitFor();
+  await expectAccessible('campaign with a selection');
 });
 
 step('the Outreach view: counts per status and step, a sender notification, Re-link', async () => {

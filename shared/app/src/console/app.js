@@ -1070,8 +1070,15 @@ async function pageCampaign(id) {
   async function enrollmentRows(items) {
     const people = await Promise.all(items.map((e) => candidate(e.candidate_id)));
     const names = new Map(items.map((e, i) => [e.id, candidateName(people[i])]));
+    const open = campaign.status !== 'stopped' && campaign.status !== 'completed';
     const rows = items.map((e) => {
       const who = names.get(e.id);
+      const pick = open && !isEnded(e.status) ? h('input', { type: 'checkbox', 'aria-label': `Select ${who}`, checked: selected.has(e.id), 'data-select': e.id }) : null;
+      pick?.addEventListener('change', () => {
+        if (pick.checked) selected.set(e.id, { who, status: e.status });
+        else selected.delete(e.id);
+        drawBulk();
+      });
       const base = `/v1/campaigns/${seg(id)}/enrollments/${seg(e.id)}`;
       const after = () => list.reload();
       const actions = [];
@@ -1089,18 +1096,56 @@ async function pageCampaign(id) {
       return h(
         'tr',
         { 'data-enrollment': e.id },
-        h('th', { scope: 'row' }, h('a', { href: `#/campaigns/${seg(id)}/enrollments/${seg(e.id)}` }, who)),
+        h('th', { scope: 'row' }, pick, pick ? ' ' : null, h('a', { href: `#/campaigns/${seg(id)}/enrollments/${seg(e.id)}` }, who)),
         h('td', {}, badge('es', e.status, e.status_label || ENROLLMENT_LABELS[e.status] || e.status), e.blocked_reason ? h('div', { class: 'small' }, e.blocked_reason) : null),
         h('td', {}, e.address || h('span', { class: 'muted' }, 'none')),
         h('td', {}, nextStepText(e, tz())),
         h('td', { class: 'row-actions' }, actions),
       );
     });
-    fill(tableBox, table('Candidates in this campaign', ['Candidate', 'Status', 'Address in use', 'Step', 'Actions'], rows), rowOutlet);
+    fill(tableBox, bulkBar, table('Candidates in this campaign', ['Candidate', 'Status', 'Address in use', 'Step', 'Actions'], rows), rowOutlet);
+    drawBulk();
     fill(timelineBox, h('h2', { id: 'timeline-h' }, `Timeline (${tz()})`), timeline(items, names, tz(), id));
     awaitPlans(items);
     return h('div', {}, tableBox);
   }
+
+  // Several candidates at once: pause, resume or remove those selected
+  // (kept across pages and filters), one call each, said in one line.
+  const selected = new Map();
+  const bulkBar = h('div', { class: 'toolbar bulk', role: 'group', 'aria-label': 'Selected candidates' });
+  const bulk = async (verb, done, which) => {
+    const chosen = [...selected].filter(([, v]) => which(v.status));
+    const failed = [];
+    for (const [eid, v] of chosen) {
+      try {
+        await api.post(`/v1/campaigns/${seg(id)}/enrollments/${seg(eid)}/${verb}`);
+        selected.delete(eid);
+      } catch (error) {
+        failed.push(`${v.who} (${withoutRules(error.problem?.detail || error.problem?.title || String(error))})`);
+      }
+    }
+    announce(`${chosen.length - failed.length} ${done}.${failed.length ? ` Not done: ${failed.join('; ')}.` : ''}`);
+    await list.reload();
+  };
+  function drawBulk() {
+    if (!selected.size) {
+      fill(bulkBar, h('span', { class: 'small muted' }, 'Select candidates to pause, resume or remove several at once.'));
+      return;
+    }
+    const n = selected.size;
+    fill(
+      bulkBar,
+      h('span', {}, `${n} selected`),
+      ' ',
+      actionButton('Pause selected', {}, rowOutlet, () => bulk('pause', 'paused', (st) => st !== 'paused')),
+      actionButton('Resume selected', {}, rowOutlet, () => bulk('resume', 'resumed', (st) => st === 'paused')),
+      confirmButton('Remove selected…', {}, `Remove ${n} ${n === 1 ? 'candidate' : 'candidates'} from this campaign?`, 'Yes, remove them', rowOutlet, () => bulk('remove', 'removed', () => true)),
+      h('button', { type: 'button', onclick: () => { selected.clear(); list.reload(); } }, 'Clear selection'),
+    );
+  }
+  const statusFilter = select([['', 'Every status'], ...Object.entries(ENROLLMENT_LABELS)], { id: 'status-filter' });
+  statusFilter.addEventListener('change', () => list.restart());
 
   // Just after a start, the service may still be planning some candidates
   // (a large start plans in the background): look again shortly, a few times.
@@ -1118,7 +1163,14 @@ async function pageCampaign(id) {
   const list = pager({
     label: 'Candidates in this campaign',
     pageSize: 10,
-    fetchPage: (cursor, limit) => api.get(pagePath(`/v1/campaigns/${seg(id)}/enrollments`, cursor, Number(pageSize.value) || limit)),
+    fetchPage: async (cursor, limit) => {
+      const size = Number(pageSize.value) || limit;
+      if (!statusFilter.value) return api.get(pagePath(`/v1/campaigns/${seg(id)}/enrollments`, cursor, size));
+      // The API lists every status: a filter reads the campaign's first
+      // 2,000 enrollments and pages through those that match.
+      const all = await allItems(`/v1/campaigns/${seg(id)}/enrollments`, 2000);
+      return arrayPages(all.filter((e) => e.status === statusFilter.value))(cursor, size);
+    },
     render: enrollmentRows,
     empty: 'No candidate in this campaign yet: add some below.',
   });
@@ -1184,7 +1236,13 @@ async function pageCampaign(id) {
     h(
       'section',
       { 'aria-labelledby': 'enrollments-h' },
-      h('div', { class: 'section-head' }, h('h2', { id: 'enrollments-h' }, 'Candidates'), h('div', { class: 'field inline' }, h('label', { for: 'page-size' }, 'Per page'), pageSize)),
+      h(
+        'div',
+        { class: 'section-head' },
+        h('h2', { id: 'enrollments-h' }, 'Candidates'),
+        h('div', { class: 'field inline' }, h('label', { for: 'status-filter' }, 'Status'), statusFilter),
+        h('div', { class: 'field inline' }, h('label', { for: 'page-size' }, 'Per page'), pageSize),
+      ),
       list,
     ),
     timelineBox,
