@@ -1,4 +1,4 @@
-//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206, 80808, 31337, 4242, 190190, 21121206) that once found a bug, replayed: each
+//! Runs of `outreach-sim --seed 424242` (and some of seeds 515151, 16002, 20261206, 61206, 80808, 31337, 4242, 190190, 21121206, 61207) that once found a bug, replayed: each
 //! must now break no invariant. The run indices hold for the simulation as it
 //! is; if a change of the simulation moves them, the full run
 //! (`outreach-sim --runs 10000 --seed 424242`) is the judge.
@@ -260,4 +260,16 @@ fn a_fan_out_chunk_that_failed_goes_again() {
 #[test]
 fn a_refused_start_does_not_replace_a_resumes_fan_out() {
     replay_of(21_121_206, 1963);
+}
+
+/// An edit of a paused campaign's steps (3 → 2) lost its answer after the
+/// campaign's write; a relink resumed the campaign at the same moment, so the
+/// client's retry was refused (409) and no one resized the enrollments: the
+/// resume's fan-out planned their old step 3 before the new step 2 (R-6.6,
+/// The fan-out now resizes an enrollment whose steps differ from
+/// the campaign's, as the edit would have. Found by `outreach-sim --runs
+/// 10000 --seed 61207` (session 12).
+#[test]
+fn a_lost_edit_answer_is_resized_by_the_next_fan_out() {
+    replay_of(61_207, 6840);
 }

@@ -51,6 +51,17 @@ impl Campaigns<'_> {
         change: fn(&mut Campaign, DateTime<Utc>) -> Result<(), E>,
     ) -> Result<Campaign, Error> {
         let current = self.campaign(who, id).await?.value;
+        // A start needs a candidate: 409 without any enrollment. The
+        // campaign's count of active ones answers at once in the common
+        // case; only a campaign without any active one is looked into.
+        if matches!(how(self.now()), Replan::Fresh(_))
+            && current.active_enrollments <= 0
+            && !self.has_enrollment(&current).await?
+        {
+            return Err(Error::Conflict(
+                "the campaign has no candidates: add candidates before starting it (R-5.2)".into(),
+            ));
+        }
         self.accounts().require_sender_rights(who, &current).await?;
         self.require_connected_sender(&current).await?;
         let now = self.now();
@@ -128,11 +139,17 @@ impl Campaigns<'_> {
             .list_enrollments_consistent(&campaign.org_id, &campaign.id, &page)
             .await?;
         // A finished enrollment's pending re-send is planned too.
-        let due: Vec<&Enrollment> = batch
+        let (resize, due): (Vec<&Enrollment>, Vec<&Enrollment>) = batch
             .items
             .iter()
             .filter(|e| e.may_send() || e.has_sendable_step())
-            .collect();
+            .partition(|e| e.steps.len() != campaign.steps.len());
+        // An edit whose answer was lost after the campaign's write never
+        // resized these to its steps: done here, as the edit would have
+        // (R-5.2; found by the simulation, seed 61207 run 6840).
+        for e in resize {
+            self.resize_and_retime(campaign, &e.id, true).await?;
+        }
         let read = self.prefetch(campaign, &due).await?;
         // The futures are made before the stream (owned ids, no closure over
         // references inside it), so that the request's future stays `Send`.

@@ -155,12 +155,6 @@ impl Campaigns<'_> {
     /// `draft` → `running`: every enrollment gets its plan from now.
     /// A campaign without any enrollment cannot start (409, R-5.2).
     pub async fn start_campaign(&self, who: &Identity, id: &str) -> Result<Campaign, Error> {
-        let current = self.campaign(who, id).await?.value;
-        if !self.has_enrollment(&current).await? {
-            return Err(Error::Conflict(
-                "the campaign has no candidates: add candidates before starting it (R-5.2)".into(),
-            ));
-        }
         self.set_running(who, id, Replan::Fresh, Campaign::start)
             .await
     }
@@ -241,7 +235,7 @@ impl Campaigns<'_> {
     }
 
     /// Whether the campaign has an enrollment, ended or not.
-    async fn has_enrollment(&self, campaign: &Campaign) -> Result<bool, Error> {
+    pub(super) async fn has_enrollment(&self, campaign: &Campaign) -> Result<bool, Error> {
         let page = PageRequest {
             limit: 1,
             after: None,
