@@ -431,7 +431,7 @@ step('the replies inbox: the reply in its own words, its class, read, answered i
     await card.getByRole('button', { name: "Change class of Katherine Johnson's reply" }).click();
   };
   await correct('opt_out');
-  await card.locator('.mailable', { hasText: /^Opted out, never mailed again: katherine@nasa\.example/ }).waitFor();
+  await card.locator('.mailable', { hasText: /^Opted out: they asked not to be contacted, so no address of theirs is mailed again/ }).waitFor();
   await correct('interested');
   await card.locator('.mailable', { hasText: /^Can still be mailed at katherine@nasa\.example/ }).waitFor();
   await page.getByRole('link', { name: 'Backend Q1' }).first().click();

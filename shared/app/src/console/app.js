@@ -472,6 +472,16 @@ const ENROLLMENT_LABELS = {
 
 const EMAIL_TYPES = { personal: 'Personal', work: 'Business', other: 'Other' };
 
+/** Why an enrollment needs attention, in words (the API gives a code: `no_address`, `missing_field:…`, `duplicate:<campaign>`). */
+async function blockedText(reason) {
+  if (!reason) return '';
+  const [code, rest] = [reason.split(':')[0], reason.slice(reason.indexOf(':') + 1)];
+  if (code === 'no_address') return 'No address can be mailed (bounced, opted out or none given).';
+  if (code === 'missing_field') return `The merge field “${rest}” has no value: set it in the review, or give the step a default.`;
+  if (code === 'duplicate') return `Already in another running campaign, “${await campaignName(rest)}”: remove them there, or add them here with duplicate outreach allowed.`;
+  return withoutRules(reason.replaceAll('_', ' '));
+}
+
 function badge(kind, status, text) {
   return h('span', { class: `badge ${kind}-${status}` }, text);
 }
@@ -679,7 +689,7 @@ async function needsAttention(section) {
           items.push(h('li', {}, link(), ` is ${PAUSE_REASONS[c.pause_reason] || c.pause_reason}.`));
         }
         const blocked = c.counts?.by_status?.blocked || 0;
-        if (blocked) items.push(h('li', {}, link(), `: ${blocked} ${blocked === 1 ? 'candidate needs' : 'candidates need'} attention (a missing field or no usable address).`));
+        if (blocked) items.push(h('li', {}, link(), `: ${blocked} ${blocked === 1 ? 'candidate needs' : 'candidates need'} attention (a missing field, no usable address, or already in another running campaign: the campaign page says which).`));
       }
     }
     fill(
@@ -1071,6 +1081,7 @@ async function pageCampaign(id) {
     const people = await Promise.all(items.map((e) => candidate(e.candidate_id)));
     const names = new Map(items.map((e, i) => [e.id, candidateName(people[i])]));
     const open = campaign.status !== 'stopped' && campaign.status !== 'completed';
+    const reasons = new Map(await Promise.all(items.filter((e) => e.blocked_reason).map(async (e) => [e.id, await blockedText(e.blocked_reason)])));
     const rows = items.map((e) => {
       const who = names.get(e.id);
       const pick = open && !isEnded(e.status) ? h('input', { type: 'checkbox', 'aria-label': `Select ${who}`, checked: selected.has(e.id), 'data-select': e.id }) : null;
@@ -1097,7 +1108,7 @@ async function pageCampaign(id) {
         'tr',
         { 'data-enrollment': e.id },
         h('th', { scope: 'row' }, pick, pick ? ' ' : null, h('a', { href: `#/campaigns/${seg(id)}/enrollments/${seg(e.id)}` }, who)),
-        h('td', {}, badge('es', e.status, e.status_label || ENROLLMENT_LABELS[e.status] || e.status), e.blocked_reason ? h('div', { class: 'small' }, e.blocked_reason) : null),
+        h('td', {}, badge('es', e.status, e.status_label || ENROLLMENT_LABELS[e.status] || e.status), e.blocked_reason ? h('div', { class: 'small' }, reasons.get(e.id)) : null),
         h('td', {}, e.address || h('span', { class: 'muted' }, 'none')),
         h('td', {}, nextStepText(e, tz())),
         h('td', { class: 'row-actions' }, actions),
@@ -1348,6 +1359,9 @@ function addCandidates(campaignId, after) {
 }
 
 /** The review of a draft or paused campaign: first messages as they leave, and what is missing. */
+/** Values typed into the review's fixes, not yet set. */
+const reviewDrafts = new Map();
+
 async function reviewView(campaignId, preview, after) {
   const items = preview.items || [];
   const missing = preview.missing_fields || [];
@@ -1375,10 +1389,14 @@ async function reviewView(campaignId, preview, after) {
       return h('li', {}, `${who}: ${stepsText(m)} “${m.field}”, which ${who} does not have. Edit the step to give it a default, or `, remove);
     }
     const name = custom[2];
-    const input = h('input', { id: nextId('fix'), required: true, autocomplete: 'off' });
+    // What was typed survives the review's re-render after another fix.
+    const draftKey = `${m.enrollment_id} ${name}`;
+    const input = h('input', { id: nextId('fix'), required: true, autocomplete: 'off', value: reviewDrafts.get(draftKey) || '' });
+    input.addEventListener('input', () => reviewDrafts.set(draftKey, input.value));
     const form = actionForm(`Set ${name} for ${who}`, 'Set', [field(`${name} for ${who}`, input)], async () => {
       const e = await api.get(base);
       await request('PATCH', base, { body: { custom_fields: { ...(e.custom_fields || {}), [name]: input.value } } });
+      reviewDrafts.delete(draftKey);
       announce(`${name} set for ${who}.`);
       await after();
     });
@@ -1563,7 +1581,7 @@ async function pageEnrollment(campaignId, enrollmentId) {
         h('dd', {}, h('a', { href: `#/campaigns/${seg(campaignId)}` }, campaign.name), ' ', campaignBadge(campaign)),
         h('dt', {}, 'Address in use'),
         h('dd', {}, e.address || 'none'),
-        e.blocked_reason ? [h('dt', {}, 'Needs attention'), h('dd', {}, e.blocked_reason.replaceAll('_', ' '))] : null,
+        e.blocked_reason ? [h('dt', {}, 'Needs attention'), h('dd', {}, await blockedText(e.blocked_reason))] : null,
         h('dt', {}, 'Plan start'),
         h('dd', {}, timeEl(e.plan_start, tz), ' (grace period: 20 minutes)'),
         e.ended_at ? [h('dt', {}, 'Ended'), h('dd', {}, timeEl(e.ended_at, tz))] : null,
@@ -2461,6 +2479,7 @@ function mailable(person) {
   const emails = person.emails || [];
   if (person.removed || !emails.length) return null;
   const shown = (list) => list.map((e) => e.address).join(', ');
+  if (person.opted_out) return h('p', { class: 'small mailable' }, 'Opted out: they asked not to be contacted, so no address of theirs is mailed again (a class correction lifts only the opt-out its reply caused).');
   const optedOut = emails.filter((e) => e.status === 'suppressed');
   const usable = emails.filter((e) => e.status !== 'suppressed' && e.status !== 'bounced');
   const parts = [];
@@ -2487,7 +2506,7 @@ async function replyCard(r, tz, after) {
       app.candidates.delete(r.candidate_id);
       return changed;
     };
-    const change = actionButton('Change class', { class: 'small-button', 'aria-label': `Change class of ${who}'s reply` }, outlet, correct, 'Class changed.', after);
+    const change = actionButton('Change class', { class: 'small-button', 'aria-label': `Change class of ${who}'s reply` }, outlet, correct, 'Class changed; the reply is marked as read.', after);
     actions.push(h('span', { class: 'class-change' }, h('label', { for: classes.id, class: 'small' }, 'Class '), classes, ' ', change));
   }
   const answer = h('details', { class: 'answer-box' }, h('summary', {}, `Answer ${who}`), answerForm(r, who, after));

@@ -215,6 +215,8 @@ pub struct CandidateView {
     #[schema(required = true)]
     pub timezone: Option<String>,
     pub emails: Vec<CandidateEmailView>,
+    /// The person asked not to be contacted: no address is mailed.
+    pub opted_out: bool,
 }
 
 /// A candidate as `viewer` sees it: a colleague's manual addresses are left
@@ -247,6 +249,7 @@ pub fn candidate(c: &Candidate, viewer: &UserId, suppressed: &[EmailAddress]) ->
         location: c.location.clone(),
         timezone: c.timezone.map(|z| z.to_string()),
         emails,
+        opted_out: c.opted_out,
     }
 }
 
