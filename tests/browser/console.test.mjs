@@ -432,8 +432,12 @@ step('the replies inbox: the reply in its own words, its class, read, answered i
   };
   await correct('opt_out');
   await card.locator('.mailable', { hasText: /^Opted out: they asked not to be contacted, so no address of theirs is mailed again/ }).waitFor();
+  // Nor is an answer offered that the service would refuse (R-12.2).
+  await card.getByText('No answer can be sent: the address this reply came from asked not to be mailed.').waitFor();
+  assert.equal(await card.locator('summary', { hasText: 'Answer Katherine Johnson' }).count(), 0);
   await correct('interested');
   await card.locator('.mailable', { hasText: /^Can still be mailed at katherine@nasa\.example/ }).waitFor();
+  await card.locator('summary', { hasText: 'Answer Katherine Johnson' }).waitFor();
   await page.getByRole('link', { name: 'Backend Q1' }).first().click();
   await page.getByRole('heading', { name: /Backend Q1/, level: 1 }).waitFor();
 });

@@ -2509,7 +2509,13 @@ async function replyCard(r, tz, after) {
     const change = actionButton('Change class', { class: 'small-button', 'aria-label': `Change class of ${who}'s reply` }, outlet, correct, 'Class changed; the reply is marked as read.', after);
     actions.push(h('span', { class: 'class-change' }, h('label', { for: classes.id, class: 'small' }, 'Class '), classes, ' ', change));
   }
-  const answer = h('details', { class: 'answer-box' }, h('summary', {}, `Answer ${who}`), answerForm(r, who, after));
+  // An answer goes only to the address the reply came from (R-12.2): once
+  // that address asked not to be mailed, or the person opted out, say so
+  // instead of offering a form the service will refuse.
+  const stopped = person.opted_out || (r.from && (person.emails || []).some((m) => m.address === r.from && m.status === 'suppressed'));
+  const answer = stopped
+    ? h('p', { class: 'small muted answer-closed' }, 'No answer can be sent: the address this reply came from asked not to be mailed.')
+    : h('details', { class: 'answer-box' }, h('summary', {}, `Answer ${who}`), answerForm(r, who, after));
   return h(
     'article',
     { class: `card reply${r.read ? '' : ' unread'}`, 'aria-label': `Reply from ${who}` },
