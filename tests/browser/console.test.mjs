@@ -890,6 +890,11 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
     // 4. The clock moves; step 1 leaves; Hedy replies.
     await page.getByRole('button', { name: '+25 min: advance the clock by 25 minutes' }).click();
     await row('Hedy Lamarr').getByText('In Progress').waitFor();
+    // On a phone the timeline is a list per candidate, readable without an axis.
+    const byCandidate = page.getByRole('list', { name: 'Timeline by candidate' });
+    await byCandidate.locator('li[data-enrollment]', { hasText: 'Hedy Lamarr' }).locator('ol li', { hasText: /Step 1 sent / }).waitFor();
+    assert.ok(!(await page.getByRole('list', { name: 'Timeline rows' }).isVisible()), 'the axis view is hidden on a phone');
+    await noSidewaysScroll('campaign timeline');
     await page.getByRole('link', { name: 'Hedy Lamarr', exact: true }).first().click();
     await page.getByRole('button', { name: /^Reply for attempt 1/ }).click();
     await page.getByRole('heading', { name: /Hedy Lamarr\s+Replied \(Ended\)/, level: 1 }).waitFor();

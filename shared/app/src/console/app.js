@@ -1453,6 +1453,22 @@ function timelineFigure(enrollments, names, tz, campaignId, zoom) {
   const grid = model.ticks.map((tick) => place(h('span', { class: tick.day ? 'gridline day' : 'gridline' }), tick.t));
   const nowInRange = inRange(now, model);
   let hidden = 0;
+  // On a phone the axis cannot hold a day's labels: the same marks as a
+  // list per candidate, shown instead by the stylesheet (issue 22).
+  const list = h(
+    'ul',
+    { class: 'tl-list', 'aria-label': 'Timeline by candidate' },
+    model.rows.map((row, i) => {
+      const e = enrollments[i];
+      const who = names.get(e.id) || e.candidate_id;
+      const items = row.marks.map((m) => {
+        const kindText = m.kind === 'replied' ? 'sent, replied to' : m.kind === 'planned' ? `planned (${stepLabel(m.status).toLowerCase()})` : stepLabel(m.status).toLowerCase();
+        return h('li', { 'data-kind': m.kind }, h('span', { class: `mk mk-${m.kind} static`, 'aria-hidden': 'true' }, String(m.step)), ` Step ${m.step}${m.earlier ? ', an earlier attempt,' : ''} ${kindText} ${fmtTime(new Date(m.t).toISOString(), tz)}`);
+      });
+      if (row.end) items.push(h('li', { class: 'tl-list-end' }, `${ENROLLMENT_LABELS[row.end.kind] || row.end.kind} ${fmtTime(new Date(row.end.t).toISOString(), tz)}`));
+      return h('li', { 'data-enrollment': e.id }, h('a', { href: `#/campaigns/${seg(campaignId)}/enrollments/${seg(e.id)}` }, who), ' ', h('span', { class: 'small muted' }, e.status_label), items.length ? h('ol', {}, items) : h('p', { class: 'small muted' }, 'Nothing planned yet.'));
+    }),
+  );
   const rows = model.rows.map((row, i) => {
     const e = enrollments[i];
     const who = names.get(e.id) || e.candidate_id;
@@ -1515,7 +1531,8 @@ function timelineFigure(enrollments, names, tz, campaignId, zoom) {
     ),
     legend,
     h('div', { class: 'tl-row tl-axis-row', 'aria-hidden': 'true' }, h('div', { class: 'tl-label' }), h('div', { class: 'tl-axis' }, ticks)),
-    h('div', { role: 'list', 'aria-label': 'Timeline rows' }, rows),
+    h('div', { role: 'list', 'aria-label': 'Timeline rows', class: 'tl-rows' }, rows),
+    list,
   );
 }
 
