@@ -850,10 +850,10 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
     // 1. Import a spreadsheet: the bad row is reported by number.
     await page.goto(`${BASE}/#/candidates`);
     await page.getByRole('heading', { name: 'Candidates', level: 1 }).waitFor();
-    const csv = ['First Name,Last Name,Work Email', 'Hedy,Lamarr,hedy@phone.example', 'Joan,Clarke,joan@phone.example', 'Bad,Row,not-an-address'].join('\n');
+    const csv = ['First Name,Last Name,Work Email', 'Hedy,Lamarr,hedy@phone.example', 'Joan,Clarke,joan@phone.example', 'Bad,Row,not-an-address', 'Grete,Hermann,'].join('\n');
     await page.getByLabel('CSV file').setInputFiles({ name: 'phone.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByRole('button', { name: 'Import', exact: true }).click();
-    await page.locator('#status', { hasText: 'Import: 2 created, 0 updated, 0 skipped, 1 row not imported.' }).waitFor();
+    await page.locator('#status', { hasText: 'Import: 3 created, 0 updated, 0 skipped, 1 row not imported.' }).waitFor();
     await noSidewaysScroll('import');
 
     // 2. A campaign from the template with a field the candidates lack; a second step added.
@@ -870,9 +870,15 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
     await page.getByLabel('Days after step 1').fill('1');
     await page.getByRole('button', { name: 'Save steps' }).click();
     await page.locator('#status', { hasText: 'Steps saved' }).waitFor();
-    for (const name of ['Hedy Lamarr', 'Joan Clarke']) await page.getByRole('checkbox', { name: new RegExp(`^${name}`) }).check();
+    for (const name of ['Hedy Lamarr', 'Joan Clarke', 'Grete Hermann']) await page.getByRole('checkbox', { name: new RegExp(`^${name}`) }).check();
     await page.getByRole('button', { name: 'Add selected candidates' }).click();
-    await page.locator('#status', { hasText: '2 added' }).waitFor();
+    await page.locator('#status', { hasText: '3 added' }).waitFor();
+    // Grete, imported without an address, would wait at start: the review says so first.
+    const noAddress = page.locator('.no-address');
+    await noAddress.getByText('1 candidate has no address to mail').waitFor();
+    await noAddress.getByRole('button', { name: 'Remove Grete Hermann' }).click();
+    await page.locator('#status', { hasText: 'Grete Hermann removed from this campaign.' }).waitFor();
+    await noAddress.waitFor({ state: 'detached' });
 
     // 3. The review catches the missing field before start; fixed in place.
     const review = page.locator('section', { has: page.getByRole('heading', { name: 'Review before start' }) });

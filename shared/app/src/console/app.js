@@ -1196,10 +1196,19 @@ async function pageCampaign(id) {
       return;
     }
     try {
-      const preview = await api.post(`/v1/campaigns/${seg(id)}/preview?limit=50`);
-      const distinct = new Set((preview.missing_fields || []).map((m) => `${m.enrollment_id} ${m.field}`));
+      const [preview, first] = await Promise.all([
+        api.post(`/v1/campaigns/${seg(id)}/preview?limit=50`),
+        api.get(pagePath(`/v1/campaigns/${seg(id)}/enrollments`, null, 50)),
+      ]);
+      // A removed (or otherwise ended) candidate gets no mail: not reviewed.
+      const ended = new Set((first.items || []).filter((e) => isEnded(e.status)).map((e) => e.id));
+      preview.items = (preview.items || []).filter((it) => !ended.has(it.enrollment_id));
+      preview.missing_fields = (preview.missing_fields || []).filter((m) => !ended.has(m.enrollment_id));
+      const distinct = new Set(preview.missing_fields.map((m) => `${m.enrollment_id} ${m.field}`));
       review = { empty: !(preview.items || []).length, missing: [...distinct] };
-      fill(reviewBox, await reviewView(id, preview, refreshAll));
+      // Who would wait at start for want of an address to mail (R-7).
+      const unaddressed = (first.items || []).filter((e) => !isEnded(e.status) && !e.address);
+      fill(reviewBox, await reviewView(id, preview, refreshAll, unaddressed));
     } catch (error) {
       review = null;
       fill(reviewBox, h('h2', { id: 'review-h' }, 'Review before start'), problemView(error));
@@ -1362,7 +1371,7 @@ function addCandidates(campaignId, after) {
 /** Values typed into the review's fixes, not yet set. */
 const reviewDrafts = new Map();
 
-async function reviewView(campaignId, preview, after) {
+async function reviewView(campaignId, preview, after, unaddressed = []) {
   const items = preview.items || [];
   const missing = preview.missing_fields || [];
   const people = new Map(await Promise.all(items.map(async (it) => [it.candidate_id, candidateName(await candidate(it.candidate_id))])));
@@ -1403,6 +1412,13 @@ async function reviewView(campaignId, preview, after) {
     form.classList.add('inline-fix');
     return h('li', {}, `${who}: ${stepsText(m)} “${name}”: set it for this campaign only `, form, ' or ', remove);
   });
+  const noAddress = await Promise.all(
+    unaddressed.map(async (e) => {
+      const who = candidateName(await candidate(e.candidate_id));
+      const remove = actionButton(`Remove ${who}`, { class: 'small-button' }, outlet, () => api.post(`/v1/campaigns/${seg(campaignId)}/enrollments/${seg(e.id)}/remove`), `${who} removed from this campaign.`, after);
+      return h('li', {}, h('a', { href: `#/candidates/${seg(e.candidate_id)}` }, who), ': no address can be mailed (none given, bounced or asked not to be mailed). Add one on their page, or ', remove);
+    }),
+  );
   const rows = items.map((it) => {
     const first = (it.steps || [])[0] || {};
     return h('tr', {}, h('th', { scope: 'row' }, people.get(it.candidate_id)), h('td', {}, first.error ? h('span', { class: 'badge es-blocked' }, first.error) : first.subject || '—'));
@@ -1414,6 +1430,9 @@ async function reviewView(campaignId, preview, after) {
       : items.length
         ? h('p', { class: 'muted' }, 'Every merge field has a value for every candidate.')
         : h('p', { class: 'muted' }, 'No candidate yet: add some below, then start.'),
+    noAddress.length
+      ? h('div', { class: 'notice no-address', role: 'status' }, h('p', {}, h('strong', {}, `${noAddress.length} ${noAddress.length === 1 ? 'candidate has' : 'candidates have'} no address to mail: they would wait, needing attention.`)), h('ul', {}, noAddress))
+      : null,
     outlet,
     items.length ? table('First message of each candidate', ['Candidate', 'Subject of step 1, as it leaves'], rows) : null,
     preview.cursor ? h('p', { class: 'small muted' }, `The first ${items.length} candidates are shown.`) : null,
