@@ -105,14 +105,22 @@ const THREAD_IDS: usize = 19;
 
 /// A reply's own thread: its `References`, or its `In-Reply-To` when it has
 /// none, the first id and the newest ones when longer than [`THREAD_IDS`].
+/// An id longer than a header line could carry is left out (as the reply's
+/// own `Message-ID` is), so a hostile `References` cannot swell the record
+/// past an item's size.
 fn thread_of(references: &[String], in_reply_to: &[String]) -> Vec<String> {
     let ids = if references.is_empty() {
         in_reply_to
     } else {
         references
     };
+    let ids: Vec<String> = ids
+        .iter()
+        .filter(|id| id.chars().count() <= outreach_domain::text::MAX_SUBJECT_CHARS)
+        .cloned()
+        .collect();
     if ids.len() <= THREAD_IDS {
-        return ids.to_vec();
+        return ids;
     }
     let newest = &ids[ids.len() - (THREAD_IDS - 1)..];
     std::iter::once(&ids[0]).chain(newest).cloned().collect()
@@ -448,6 +456,14 @@ mod tests {
         assert_eq!(thread_of(&ids(2), &ids(1)), ids(2));
         assert_eq!(thread_of(&[], &ids(1)), ids(1));
         assert!(thread_of(&[], &[]).is_empty());
+    }
+
+    #[test]
+    fn an_id_too_long_for_a_header_line_is_left_out() {
+        // 19 ids of 1 MB each would not fit a reply record (DynamoDB: 400 KB).
+        let huge = "x".repeat(1_000_000);
+        let kept = thread_of(&[huge.clone(), "a@x.example".into(), huge], &[]);
+        assert_eq!(kept, ["a@x.example"]);
     }
 
     #[test]
