@@ -149,6 +149,19 @@ impl World {
     }
 }
 
+/// A hard bounce for the sender account's fault (5.7.26, DMARC) of the
+/// message `sent` to ada@work.example.
+fn auth_bounce(sent: &Value) -> Value {
+    ses_event(
+        "Bounce",
+        sent["message_id"].as_str().unwrap(),
+        json!({"bounceType": "Permanent", "bounceSubType": "General",
+               "bouncedRecipients": [{"emailAddress": "ada@work.example", "action": "failed",
+                   "status": "5.7.26", "diagnosticCode": "smtp; 550 5.7.26 unauthenticated (DMARC)"}],
+               "timestamp": "2026-12-01T14:21:00.000Z", "feedbackId": "fb-auth"}),
+    )
+}
+
 fn reply(n: u32, to: &str, from: &str, body: &str) -> String {
     format!(
         "From: Someone <{from}>\nTo: {to}\nSubject: Re: Hello\nMessage-ID: <r{n}@mail.example>\nDate: Tue, 1 Dec 2026 15:00:00 +0000\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n{body}\n"
@@ -344,14 +357,7 @@ async fn a_step_refused_for_authentication_is_sent_again_to_the_same_address_aft
     w.local.advance("PT20M").await;
     let sent = w.sent(&e).await;
     assert_eq!(sent.len(), 1);
-    let bounce = ses_event(
-        "Bounce",
-        sent[0]["message_id"].as_str().unwrap(),
-        json!({"bounceType": "Permanent", "bounceSubType": "General",
-               "bouncedRecipients": [{"emailAddress": "ada@work.example", "action": "failed",
-                   "status": "5.7.26", "diagnosticCode": "smtp; 550 5.7.26 unauthenticated (DMARC)"}],
-               "timestamp": "2026-12-01T14:21:00.000Z", "feedbackId": "fb-auth"}),
-    );
+    let bounce = auth_bounce(&sent[0]);
     w.local.ses(bounce.clone()).await;
     w.local.ses(bounce).await;
     let campaign = w.alice.get(&format!("/v1/campaigns/{c}")).await;
@@ -419,14 +425,7 @@ async fn removing_an_account_in_error_pauses_its_campaigns_as_sender_removed() {
     let (c, e) = w.campaign(&w.alice, &cand).await;
     w.local.advance("PT20M").await;
     let sent = w.sent(&e).await;
-    let bounce = ses_event(
-        "Bounce",
-        sent[0]["message_id"].as_str().unwrap(),
-        json!({"bounceType": "Permanent", "bounceSubType": "General",
-               "bouncedRecipients": [{"emailAddress": "ada@work.example", "action": "failed",
-                   "status": "5.7.26", "diagnosticCode": "smtp; 550 5.7.26 unauthenticated (DMARC)"}],
-               "timestamp": "2026-12-01T14:21:00.000Z", "feedbackId": "fb-auth"}),
-    );
+    let bounce = auth_bounce(&sent[0]);
     w.local.ses(bounce).await;
     let reason = |v: Value| v["pause_reason"].clone();
     let path = format!("/v1/campaigns/{c}");
