@@ -9,6 +9,6 @@ use outreach_lambda::lambda_http::{Error, run};
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     outreach_lambda::init_tracing();
-    let app = App::from_env().await?;
+    let app = App::api_from_env().await?;
     run(app.router()).await
 }

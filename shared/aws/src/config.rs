@@ -1,10 +1,11 @@
-//! The AWS clients of a process, built once from the default AWS configuration
-//! (environment, profile or the Lambda role) and shared by every adapter.
+//! The AWS clients of a process, built once from the environment's AWS
+//! configuration (in Lambda: the function's role) and shared by every adapter.
 //!
 //! `OUTREACH_AWS_ENDPOINT`, or the SDK's own `AWS_ENDPOINT_URL`, points every
 //! client at another endpoint: the emulator in tests.
 
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_sdk_dynamodb::config::{Credentials, SharedCredentialsProvider};
 use aws_sdk_dynamodb::config::{SharedHttpClient, SharedInterceptor};
 use aws_smithy_http_client::tls::{self, rustls_provider::CryptoMode};
 
@@ -34,16 +35,43 @@ pub fn https_client() -> SharedHttpClient {
         .build_https()
 }
 
-/// Loads the default AWS configuration, on [`https_client`], honouring
-/// [`ENDPOINT_VAR`].
+/// The AWS configuration of a Lambda function, from its environment alone:
+/// the region (`AWS_REGION`, else `AWS_DEFAULT_REGION`), the credentials
+/// Lambda puts there for the function's role (`AWS_ACCESS_KEY_ID`,
+/// `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), [`https_client`], and
+/// [`ENDPOINT_VAR`] or the SDK's `AWS_ENDPOINT_URL` as the endpoint. It does
+/// not run `aws_config`'s default chains (profile files, IMDS, container
+/// credentials, web identity through STS, SSO), which Lambda never needs and
+/// which weighed about 0.2 MB on every bootstrap (issue 20); the SDK clients
+/// add their own defaults (retries, timeouts, identity cache, sleep, clock).
 pub async fn load_config() -> SdkConfig {
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).http_client(https_client());
-    if let Ok(endpoint) = std::env::var(ENDPOINT_VAR)
-        && !endpoint.is_empty()
-    {
-        loader = loader.endpoint_url(endpoint);
+    config_from(|name| std::env::var(name).ok())
+}
+
+/// [`load_config`] with the variables `var` answers (tests give their own).
+/// Without the credentials variables the configuration has none, and every
+/// call fails with the SDK's "no credentials" error.
+pub fn config_from(var: impl Fn(&str) -> Option<String>) -> SdkConfig {
+    let var = |name: &str| var(name).filter(|v| !v.is_empty());
+    let region = var("AWS_REGION").or_else(|| var("AWS_DEFAULT_REGION"));
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(region.map(Region::new))
+        .http_client(https_client());
+    if let (Some(key), Some(secret)) = (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY")) {
+        let token = var("AWS_SESSION_TOKEN");
+        config = config.credentials_provider(SharedCredentialsProvider::new(Credentials::new(
+            key,
+            secret,
+            token,
+            None,
+            "environment",
+        )));
     }
-    loader.load().await
+    if let Some(endpoint) = var(ENDPOINT_VAR).or_else(|| var("AWS_ENDPOINT_URL")) {
+        config = config.endpoint_url(endpoint);
+    }
+    config.build()
 }
 
 impl AwsClients {
@@ -97,24 +125,55 @@ pub struct ServiceClients {
 impl ServiceClients {
     /// Clients from `config`; `interceptors` see every request of every client.
     pub fn new(config: &SdkConfig, interceptors: &[SharedInterceptor]) -> Self {
-        let mut dynamodb = aws_sdk_dynamodb::config::Builder::from(config);
-        let mut sesv2 = aws_sdk_sesv2::config::Builder::from(config);
-        let mut scheduler = aws_sdk_scheduler::config::Builder::from(config);
-        for interceptor in interceptors {
-            dynamodb.push_interceptor(interceptor.clone());
-            sesv2.push_interceptor(interceptor.clone());
-            scheduler.push_interceptor(interceptor.clone());
-        }
         ServiceClients {
-            dynamodb: aws_sdk_dynamodb::Client::from_conf(dynamodb.build()),
-            sesv2: aws_sdk_sesv2::Client::from_conf(sesv2.build()),
-            scheduler: aws_sdk_scheduler::Client::from_conf(scheduler.build()),
+            dynamodb: dynamodb_client(config, interceptors),
+            sesv2: sesv2_client(config, interceptors),
+            scheduler: scheduler_client(config, interceptors),
             region: config
                 .region()
                 .map(|r| r.as_ref().to_owned())
                 .unwrap_or_else(|| "us-east-1".to_owned()),
         }
     }
+}
+
+/// The DynamoDB client of [`ServiceClients`]. Each client has a function of
+/// its own so that a function builds only the clients it calls: a client's
+/// configuration and endpoint rules weigh on every bootstrap that builds one
+/// (issue 20; `api` builds no SES client).
+pub fn dynamodb_client(
+    config: &SdkConfig,
+    interceptors: &[SharedInterceptor],
+) -> aws_sdk_dynamodb::Client {
+    let mut b = aws_sdk_dynamodb::config::Builder::from(config);
+    for interceptor in interceptors {
+        b.push_interceptor(interceptor.clone());
+    }
+    aws_sdk_dynamodb::Client::from_conf(b.build())
+}
+
+/// The SES v2 client of [`ServiceClients`].
+pub fn sesv2_client(
+    config: &SdkConfig,
+    interceptors: &[SharedInterceptor],
+) -> aws_sdk_sesv2::Client {
+    let mut b = aws_sdk_sesv2::config::Builder::from(config);
+    for interceptor in interceptors {
+        b.push_interceptor(interceptor.clone());
+    }
+    aws_sdk_sesv2::Client::from_conf(b.build())
+}
+
+/// The EventBridge Scheduler client of [`ServiceClients`].
+pub fn scheduler_client(
+    config: &SdkConfig,
+    interceptors: &[SharedInterceptor],
+) -> aws_sdk_scheduler::Client {
+    let mut b = aws_sdk_scheduler::config::Builder::from(config);
+    for interceptor in interceptors {
+        b.push_interceptor(interceptor.clone());
+    }
+    aws_sdk_scheduler::Client::from_conf(b.build())
 }
 
 /// The S3 client of [`AwsClients`]: stored inbound mail.

@@ -22,3 +22,4 @@ pub use s3::S3RawMessages;
 pub use scheduler::{EventBridgeScheduler, ScheduleTarget};
 pub use ses::{SesIdentities, SesMailer};
 pub use sns::{HttpsCertificates, SnsSubscriptions};
+pub use {aws_sdk_dynamodb, aws_sdk_scheduler, aws_sdk_sesv2};

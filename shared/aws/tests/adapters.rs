@@ -574,3 +574,38 @@ async fn an_enrollment_has_its_member_item_and_leaves_the_due_index_when_settled
     );
     assert!(store.list_due(at(23, 0), 10).await.expect("due").is_empty());
 }
+
+/// A Lambda function's configuration comes from its environment alone
+/// (issue 20: no default chains in the bootstraps): region, the role's
+/// credentials and the endpoint override reach every client; without the
+/// credentials variables a call fails with an error, never a panic.
+#[tokio::test]
+async fn a_functions_configuration_is_read_from_its_environment() {
+    let endpoint = support::moto().endpoint.clone();
+    let env = |with_keys: bool| {
+        let endpoint = endpoint.clone();
+        move |name: &str| match name {
+            "AWS_DEFAULT_REGION" => Some("eu-west-1".to_owned()),
+            "AWS_ACCESS_KEY_ID" if with_keys => Some("AKIDEXAMPLE".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" if with_keys => Some("secret".to_owned()),
+            "AWS_SESSION_TOKEN" => Some(String::new()),
+            "AWS_ENDPOINT_URL" => Some(endpoint.clone()),
+            _ => None,
+        }
+    };
+    let config = outreach_aws::config::config_from(env(true));
+    assert_eq!(config.region().map(|r| r.as_ref()), Some("eu-west-1"));
+    assert_eq!(config.endpoint_url(), Some(endpoint.as_str()));
+    let clients = AwsClients::new(&config, &[]);
+    assert_eq!(clients.region, "eu-west-1");
+    clients
+        .dynamodb
+        .list_tables()
+        .send()
+        .await
+        .expect("moto answers a call signed with the environment's keys");
+
+    let anonymous = AwsClients::new(&outreach_aws::config::config_from(env(false)), &[]);
+    let refused = anonymous.dynamodb.list_tables().send().await;
+    assert!(refused.is_err(), "a call without credentials fails");
+}

@@ -6,8 +6,9 @@
 //!
 //! | function | trigger | handler |
 //! |---|---|---|
-//! | `api` | API Gateway HTTP API (payload 2.0), JWT authorizer | [`App::router`] |
-//! | `api-mail` | API Gateway HTTP API: accounts, messages, history, replies, import, stats | [`App::mail_router`] |
+//! | `api` | API Gateway HTTP API (payload 2.0), JWT authorizer; no SES client | [`App::router`] |
+//! | `api-mail` | API Gateway HTTP API: messages, history, replies, import, stats; no SES client | [`App::mail_router`] |
+//! | `api-accounts` | API Gateway HTTP API: sender accounts and their confirmation pages | [`App::accounts_router`] |
 //! | `webhooks` | API Gateway HTTP API: `POST /v1/webhooks/*`, public (SNS HTTPS deliveries) | [`App::webhooks_router`] |
 //! | `send-step` | SQS send queue (EventBridge Scheduler one-shot schedules, the sweeper, single messages) | [`App::on_send_step`] |
 //! | `ses-events` | SNS: SES bounce, complaint, delivery | [`App::on_ses_events`] |
@@ -25,13 +26,16 @@ pub mod triggers;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use outreach_app::ports::{Clock, IdSource, Mailer};
+use outreach_app::ports::{
+    Clock, IdSource, Identities, IdentityError, Mailer, MailerError, OutboundMail, SentMail,
+};
 use outreach_app::sns::{CertificateSource, SnsVerifier, SubscriptionConfirmer};
 use outreach_app::{Config, Ports, Service};
 use outreach_aws::{
     AwsClients, DynamoStore, EventBridgeScheduler, HttpsCertificates, S3RawMessages,
-    ScheduleTarget, ServiceClients, SesIdentities, SesMailer, SnsSubscriptions,
+    ScheduleTarget, SesIdentities, SesMailer, SnsSubscriptions,
 };
+use outreach_domain::EmailAddress;
 
 pub use lambda_http;
 pub use lambda_runtime;
@@ -67,13 +71,34 @@ impl App {
     pub async fn from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
         let sdk = outreach_aws::config::load_config().await;
-        App::start_as(settings, &sdk, None, plain_identities).await
+        App::start_as(settings, &sdk, None, plain_mail).await
     }
 
-    /// The `api-mail` function's [`App::from_env`]: linking an account looks
-    /// up its domain's DMARC policy. Only that function serves the
-    /// accounts' routes, so only its bootstrap links the lookup (issue 20).
+    /// The `api` function's [`App::from_env`]: its routes never send mail
+    /// nor touch an identity (sends go to the send queue, accounts are
+    /// `api-mail`'s), so it builds no SES client at all ([`NoMailService`])
+    /// and its bootstrap links none of SES v2 (issue 20).
+    pub async fn api_from_env() -> Result<App, SettingsError> {
+        let settings = Settings::from_env()?;
+        let sdk = outreach_aws::config::load_config().await;
+        App::start_as(settings, &sdk, None, |_, _| {
+            (Arc::new(NoMailService), Arc::new(NoMailService))
+        })
+        .await
+    }
+
+    /// The `api-mail` function's [`App::from_env`]: like `api`'s, without a
+    /// mail service ([`App::api_from_env`]): its single messages and answers
+    /// go to the send queue.
     pub async fn api_mail_from_env() -> Result<App, SettingsError> {
+        App::api_from_env().await
+    }
+
+    /// The `api-accounts` function's [`App::from_env`]: linking an account
+    /// looks up its domain's DMARC policy and mails the proof. Only
+    /// that function serves the accounts' routes, so only its bootstrap links
+    /// the lookup and, of the API functions, SES (issue 20).
+    pub async fn api_accounts_from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
         let sdk = outreach_aws::config::load_config().await;
         App::start(settings, &sdk, None).await
@@ -84,7 +109,7 @@ impl App {
     pub async fn inbound_from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
         let sdk = outreach_aws::config::load_config().await;
-        let mut app = App::start_as(settings, &sdk, None, plain_identities).await?;
+        let mut app = App::start_as(settings, &sdk, None, plain_mail).await?;
         app.raw_messages = Some(S3RawMessages::new(outreach_aws::config::s3_client(
             &sdk,
             &[],
@@ -99,7 +124,7 @@ impl App {
     pub async fn webhooks_from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
         let sdk = outreach_aws::config::load_config().await;
-        let app = App::start_as(settings.clone(), &sdk, None, plain_identities).await?;
+        let app = App::start_as(settings.clone(), &sdk, None, plain_mail).await?;
         Ok(app.with_sns_webhooks(
             &settings,
             Arc::new(HttpsCertificates::new()),
@@ -114,7 +139,7 @@ impl App {
     pub async fn send_step_from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
         let sdk = outreach_aws::config::load_config().await;
-        let sesv2 = ServiceClients::new(&sdk, &[]).sesv2;
+        let sesv2 = outreach_aws::config::sesv2_client(&sdk, &[]);
         let rate = match outreach_aws::ses::max_send_rate(&sesv2).await {
             Ok(rate) => rate,
             Err(why) => {
@@ -130,7 +155,7 @@ impl App {
             interval_ms = pacer.interval().num_milliseconds(),
             "pacing the sends"
         );
-        App::start_as(settings, &sdk, Some(Arc::new(pacer)), plain_identities).await
+        App::start_as(settings, &sdk, Some(Arc::new(pacer)), plain_mail).await
     }
 
     /// What [`App::from_env`] does once the settings and the AWS configuration
@@ -142,30 +167,31 @@ impl App {
         sdk: &aws_config::SdkConfig,
         pacer: Option<Arc<pacing::Pacer>>,
     ) -> Result<App, SettingsError> {
-        App::start_as(settings, sdk, pacer, dmarc_identities).await
+        App::start_as(settings, sdk, pacer, dmarc_mail).await
     }
 
-    /// [`App::start`] with the identities `identities` builds: a function
-    /// item, so that each function links only the identities it builds.
+    /// [`App::start`] with the mail service and identities `mail` builds: a
+    /// function item, so that each function links only the ones it builds.
     async fn start_as(
         settings: Settings,
         sdk: &aws_config::SdkConfig,
         pacer: Option<Arc<pacing::Pacer>>,
-        identities: impl FnOnce(&Settings, &ServiceClients) -> SesIdentities,
+        mail: impl FnOnce(&Settings, &aws_config::SdkConfig) -> MailPorts,
     ) -> Result<App, SettingsError> {
         let settings = read_hash_key(settings, sdk).await?;
         let sqs = aws_sdk_sqs::Client::new(sdk);
-        let clients = ServiceClients::new(sdk, &[]);
-        let mailer = ses_mailer(&settings, &clients);
-        let identities = identities(&settings, &clients);
+        let (mailer, identities) = mail(&settings, sdk);
+        let store = StoreClients {
+            dynamodb: outreach_aws::config::dynamodb_client(sdk, &[]),
+            scheduler: outreach_aws::config::scheduler_client(sdk, &[]),
+        };
         Ok(App::compose(
             &settings,
-            clients,
+            store,
             sqs,
             Arc::new(SystemClock),
-            mailer,
+            (mailer, identities),
             pacer,
-            identities,
         ))
     }
 
@@ -195,7 +221,8 @@ impl App {
         sqs: aws_sdk_sqs::Client,
         clock: Arc<dyn Clock>,
     ) -> App {
-        let mailer = ses_mailer(settings, &clients.service());
+        let service = clients.service();
+        let mailer = ses_mailer(settings, service.sesv2, &service.region);
         App::with_mailer(settings, clients, sqs, clock, mailer, None)
     }
 
@@ -211,20 +238,23 @@ impl App {
         pacer: Option<Arc<pacing::Pacer>>,
     ) -> App {
         let service = clients.service();
-        let identities = dmarc_identities(settings, &service);
-        let mut app = App::compose(settings, service, sqs, clock, mailer, pacer, identities);
+        let identities = Arc::new(dmarc_identities(settings, service.sesv2.clone()));
+        let store = StoreClients {
+            dynamodb: service.dynamodb,
+            scheduler: service.scheduler,
+        };
+        let mut app = App::compose(settings, store, sqs, clock, (mailer, identities), pacer);
         app.raw_messages = Some(S3RawMessages::new(clients.s3));
         app
     }
 
     fn compose(
         settings: &Settings,
-        clients: ServiceClients,
+        clients: StoreClients,
         sqs: aws_sdk_sqs::Client,
         clock: Arc<dyn Clock>,
-        mailer: Arc<dyn Mailer>,
+        (mailer, identities): MailPorts,
         pacer: Option<Arc<pacing::Pacer>>,
-        identities: SesIdentities,
     ) -> App {
         let mailer: Arc<dyn Mailer> = match &pacer {
             Some(pacer) => Arc::new(pacing::PacedMailer::new(mailer, pacer.clone())),
@@ -249,7 +279,7 @@ impl App {
             clock: clock.clone(),
             ids: Arc::new(RandomIds),
             auth: Arc::new(auth::AuthorizerClaims::new(settings.claims.clone())),
-            identities: Arc::new(identities),
+            identities,
             queue: Arc::new(queue::SqsQueue::new(
                 sqs,
                 &settings.planner_queue_url,
@@ -266,29 +296,97 @@ impl App {
     }
 }
 
-/// SES identities with the DMARC lookup (R-2.1: linking an account, the
-/// `api-mail` function) on the settings' name server, else the system's.
-fn dmarc_identities(settings: &Settings, clients: &ServiceClients) -> SesIdentities {
-    let sesv2 = clients.sesv2.clone();
+/// The mail service and the identities of a function.
+type MailPorts = (Arc<dyn Mailer>, Arc<dyn Identities>);
+
+/// The DynamoDB and Scheduler clients behind the store and the wake-ups.
+struct StoreClients {
+    dynamodb: outreach_aws::aws_sdk_dynamodb::Client,
+    scheduler: outreach_aws::aws_sdk_scheduler::Client,
+}
+
+/// SES, with the DMARC lookup (R-2.1: linking an account, the `api-mail`
+/// function).
+fn dmarc_mail(settings: &Settings, sdk: &aws_config::SdkConfig) -> MailPorts {
+    let sesv2 = outreach_aws::config::sesv2_client(sdk, &[]);
+    let region = region_of(sdk);
+    let identities = Arc::new(dmarc_identities(settings, sesv2.clone()));
+    (ses_mailer(settings, sesv2, &region), identities)
+}
+
+/// SES without DMARC lookups, for every function that links no account
+/// (issue 20: no DNS resolver, no public suffix list).
+fn plain_mail(settings: &Settings, sdk: &aws_config::SdkConfig) -> MailPorts {
+    let sesv2 = outreach_aws::config::sesv2_client(sdk, &[]);
+    let region = region_of(sdk);
+    let identities = Arc::new(SesIdentities::without_dmarc(sesv2.clone()));
+    (ses_mailer(settings, sesv2, &region), identities)
+}
+
+fn region_of(sdk: &aws_config::SdkConfig) -> String {
+    sdk.region()
+        .map(|r| r.as_ref().to_owned())
+        .unwrap_or_else(|| "us-east-1".to_owned())
+}
+
+/// SES identities with the DMARC lookup on the settings' name server, else
+/// the system's.
+fn dmarc_identities(
+    settings: &Settings,
+    sesv2: outreach_aws::aws_sdk_sesv2::Client,
+) -> SesIdentities {
     match settings.dns_resolver {
         Some(resolver) => SesIdentities::with_resolver(sesv2, resolver),
         None => SesIdentities::new(sesv2),
     }
 }
 
-/// SES identities without DMARC lookups, for every function that links no
-/// account (issue 20: no DNS resolver, no public suffix list).
-fn plain_identities(_: &Settings, clients: &ServiceClients) -> SesIdentities {
-    SesIdentities::without_dmarc(clients.sesv2.clone())
-}
-
 /// SES v2 with the configuration set that publishes the events.
-fn ses_mailer(settings: &Settings, clients: &ServiceClients) -> Arc<dyn Mailer> {
+fn ses_mailer(
+    settings: &Settings,
+    sesv2: outreach_aws::aws_sdk_sesv2::Client,
+    region: &str,
+) -> Arc<dyn Mailer> {
     Arc::new(SesMailer::new(
-        clients.sesv2.clone(),
-        &clients.region,
+        sesv2,
+        region,
         settings.configuration_set.clone(),
     ))
+}
+
+/// The mail ports of a function that never sends nor checks an identity
+/// (`api`, [`App::api_from_env`]): every call is an error, so a route that
+/// reached one by mistake would fail visibly, never send. A send answers
+/// `Deferred` (provably not accepted: nothing is lost, R-8.1), not a sender
+/// fault, which would fail the account.
+pub struct NoMailService;
+
+const NO_MAIL: &str = "this function has no mail service (issue 20: the api function links no SES)";
+
+#[async_trait::async_trait]
+impl Mailer for NoMailService {
+    async fn send(&self, _: &OutboundMail) -> Result<SentMail, MailerError> {
+        Err(MailerError::Deferred(NO_MAIL.to_owned()))
+    }
+}
+
+#[async_trait::async_trait]
+impl Identities for NoMailService {
+    async fn sendable(&self, _: &EmailAddress) -> Result<bool, IdentityError> {
+        Err(NO_MAIL.into())
+    }
+    async fn prepare(&self, _: &EmailAddress) -> Result<(), IdentityError> {
+        Err(NO_MAIL.into())
+    }
+    async fn release(&self, _: &EmailAddress) -> Result<(), IdentityError> {
+        Err(NO_MAIL.into())
+    }
+    async fn domain_verified(&self, _: &str) -> Result<bool, IdentityError> {
+        Err(NO_MAIL.into())
+    }
+    async fn dmarc_policy(&self, _: &str) -> Result<Option<String>, IdentityError> {
+        Err(NO_MAIL.into())
+    }
 }
 
 /// The settings with the hash key read from its secret, when they name one.
@@ -380,5 +478,27 @@ mod tests {
         let token = RandomIds.token();
         assert_eq!(token.len(), 52);
         assert_eq!(token, token.to_ascii_lowercase());
+    }
+
+    /// The `api` function's mail ports refuse every call, a send as
+    /// "deferred" (never sent, nothing lost), not as the sender's fault,
+    /// which would fail the account.
+    #[tokio::test]
+    async fn the_api_functions_mail_ports_refuse_without_blaming_the_sender() {
+        let mail = OutboundMail {
+            from: EmailAddress::parse("ada@acme.example").unwrap(),
+            to: EmailAddress::parse("bob@home.example").unwrap(),
+            subject: "Hi".into(),
+            raw: b"Subject: Hi\r\n\r\nHi\r\n".to_vec(),
+            tags: vec![],
+        };
+        assert!(matches!(
+            NoMailService.send(&mail).await,
+            Err(MailerError::Deferred(_))
+        ));
+        let address = EmailAddress::parse("ada@acme.example").unwrap();
+        assert!(NoMailService.sendable(&address).await.is_err());
+        assert!(NoMailService.prepare(&address).await.is_err());
+        assert!(NoMailService.dmarc_policy("acme.example").await.is_err());
     }
 }

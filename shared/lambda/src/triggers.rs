@@ -155,17 +155,24 @@ fn sns_records(event: Value) -> Result<SnsEvent, String> {
 impl App {
     /// The API function: the router of local mode and the console (§13), but
     /// the SNS HTTPS webhooks, which the webhooks function serves
-    /// ([`App::webhooks_router`]), and the routes the `api-mail` function
-    /// serves ([`App::mail_router`]); API Gateway routes their paths there.
+    /// ([`App::webhooks_router`]), and the routes the `api-mail` and
+    /// `api-accounts` functions serve ([`App::mail_router`],
+    /// [`App::accounts_router`]); API Gateway routes their paths there.
     pub fn router(&self) -> axum::Router {
         outreach_app::http::api_router(self.service.clone()).merge(outreach_app::console::router())
     }
 
-    /// The `api-mail` function (issue 20): the sender accounts, a
-    /// candidate's messages and history, replies, the import and the
-    /// statistics ([`outreach_app::http::mail_router`]).
+    /// The `api-mail` function (issue 20): a candidate's messages and
+    /// history, replies, the import and the statistics
+    /// ([`outreach_app::http::mail_router`]).
     pub fn mail_router(&self) -> axum::Router {
         outreach_app::http::mail_router(self.service.clone())
+    }
+
+    /// The `api-accounts` function (issue 20): the sender accounts and their
+    /// confirmation pages ([`outreach_app::http::accounts_router`]).
+    pub fn accounts_router(&self) -> axum::Router {
+        outreach_app::http::accounts_router(self.service.clone())
     }
 
     /// The webhooks function: the SNS HTTPS webhooks (§15), accepted when the

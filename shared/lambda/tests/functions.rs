@@ -242,8 +242,11 @@ impl Stack {
         let path = event["rawPath"].as_str().unwrap_or_default().to_owned();
         let request: LambdaRequest = serde_json::from_value(event).expect("an HTTP API request");
         // As API Gateway routes (infra/template.yaml, issue 20): the paths of
-        // the `api-mail` function there, every other one to `api`.
-        let router = if mail_path(&path) {
+        // the `api-accounts` and `api-mail` functions there, every other one
+        // to `api`.
+        let router = if accounts_path(&path) {
+            self.app.accounts_router()
+        } else if mail_path(&path) {
             self.app.mail_router()
         } else {
             self.app.router()
@@ -1725,6 +1728,13 @@ async fn the_sweeper_copies_no_backlog_onto_the_send_queue() {
     assert_eq!(report["sweep"]["requeued"], 3, "{report}");
 }
 
+/// Whether API Gateway sends `path` to the `api-accounts` function: every
+/// path under `/v1/email-accounts` (issue 20).
+fn accounts_path(path: &str) -> bool {
+    let path = path.split('?').next().unwrap_or_default();
+    path == "/v1/email-accounts" || path.starts_with("/v1/email-accounts/")
+}
+
 /// Whether API Gateway sends `path` to the `api-mail` function: the
 /// template's `ANY` routes to ApiMailIntegration (issue 20).
 fn mail_path(path: &str) -> bool {
@@ -1732,11 +1742,7 @@ fn mail_path(path: &str) -> bool {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     matches!(
         segments[..],
-        ["v1", "email-accounts"]
-            | ["v1", "email-accounts", _]
-            | ["v1", "email-accounts", _, "resend" | "delegates"]
-            | ["v1", "email-accounts", _, "delegates", _]
-            | ["v1", "candidates", _, "messages" | "history"]
+        ["v1", "candidates", _, "messages" | "history"]
             | ["v1", "candidates", "import"]
             | ["v1", "imports", _]
             | ["v1", "replies"]

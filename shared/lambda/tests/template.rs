@@ -133,6 +133,7 @@ fn operations_tracing_alarms_deletion_protection_and_no_build_cache() {
         "PlannerFunction",
         "WebhooksFunction",
         "ApiMailFunction",
+        "ApiAccountsFunction",
     ] {
         assert!(
             throttles.contains(&format!("MetricName: Throttles, Dimensions: [{{ Name: FunctionName, Value: !Ref {function} }}]")),
@@ -208,13 +209,34 @@ fn sends_are_bounded_by_the_send_queue_not_by_reserved_concurrency() {
         );
     }
     // The sweeper (identity-check) and single messages (api-mail) queue
-    // sends, and a campaign's start (api) its fan-out.
+    // sends, and a campaign's start (api) or resume (api-accounts, on a
+    // relink) its fan-out.
     assert!(resource(&template, "QueueWork").contains("- !GetAtt SendQueue.Arn"));
-    for function in ["IdentityCheckFunction", "ApiFunction", "ApiMailFunction"] {
+    for function in [
+        "IdentityCheckFunction",
+        "ApiFunction",
+        "ApiMailFunction",
+        "ApiAccountsFunction",
+    ] {
         assert!(
             resource(&template, function).contains("- !Ref QueueWork\n"),
             "{function}"
         );
+    }
+    // Issue 20: of the API's functions only api-accounts calls SES (the
+    // proof mail, the identities); the others link no SES client.
+    for function in ["ApiFunction", "ApiMailFunction"] {
+        let f = resource(&template, function);
+        assert!(!f.contains("- !Ref SendMail\n"), "{function}");
+        assert!(!f.contains("- !Ref ManageIdentities\n"), "{function}");
+    }
+    let accounts = resource(&template, "ApiAccountsFunction");
+    assert!(
+        accounts.contains("Binary: outreach-api-accounts\n"),
+        "{accounts}"
+    );
+    for policy in ["SendMail", "ManageIdentities", "ScheduleWakeUps"] {
+        assert!(accounts.contains(&format!("- !Ref {policy}\n")), "{policy}");
     }
 
     let age = resource(&template, "SendQueueAgeAlarm");

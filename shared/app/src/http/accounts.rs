@@ -12,6 +12,7 @@ pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
         .routes(routes!(resend_confirmation))
         .routes(routes!(add_delegate))
         .routes(routes!(remove_delegate))
+        .routes(routes!(relink_account))
 }
 
 /// A sender account to link.
@@ -254,5 +255,21 @@ async fn remove_delegate(
         .accounts()
         .remove_delegate(&who, &id, &delegate_named(&who, q.org_id.as_deref(), &user))
         .await?;
+    ok(views::account(&a, &who.user_id))
+}
+
+/// Links a sender account again after an error.
+///
+/// Campaigns the service paused for it resume.
+#[utoipa::path(
+    post,
+    path = "/v1/email-accounts/{id}/relink",
+    tag = "email-accounts",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Account id")),
+    responses((status = 200, description = "The account", body = AccountView)),
+)]
+async fn relink_account(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
+    let a = s.accounts().relink_account(&who, &id).await?;
     ok(views::account(&a, &who.user_id))
 }

@@ -60,7 +60,6 @@ mod double_option {
 /// The routes of this resource, each with its OpenAPI operation.
 pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
     OpenApiRouter::new()
-        .routes(routes!(relink_account))
         .routes(routes!(list_enrollments, add_enrollments))
         .routes(routes!(get_enrollment, set_overrides))
         .routes(routes!(pause_enrollment))
@@ -273,22 +272,6 @@ async fn remove_enrollment(
 ) -> ApiResult {
     let (c, e) = s.enrollments().remove_enrollment(&who, &id, &eid).await?;
     ok(enrollment_value(&s, &who, &c, &e, true).await?)
-}
-
-/// Links a sender account again after an error.
-///
-/// Campaigns the service paused for it resume.
-#[utoipa::path(
-    post,
-    path = "/v1/email-accounts/{id}/relink",
-    tag = "email-accounts",
-    security(("bearer" = [])),
-    params(("id" = String, Path, description = "Account id")),
-    responses((status = 200, description = "The account", body = AccountView)),
-)]
-async fn relink_account(State(s): Svc, who: Identity, Path(id): Path<String>) -> ApiResult {
-    let a = s.accounts().relink_account(&who, &id).await?;
-    ok(views::account(&a, &who.user_id))
 }
 
 /// The address to send a bounced step to again.

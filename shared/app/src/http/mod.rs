@@ -81,21 +81,30 @@ pub fn router(service: Arc<Service>) -> Router {
 }
 
 /// The API function's router in AWS (§15): every route of [`routes`] but the
-/// SNS webhooks, which the webhooks function serves ([`webhooks_router`]), and
-/// the routes of [`mail_router`], which the `api-mail` function serves, so
-/// that its bootstrap links neither the SNS signature check nor the handling
-/// of SES events and inbound mail behind them, nor the DMARC lookup, mail
-/// building and CSV of the other (issue 20).
+/// SNS webhooks, which the webhooks function serves ([`webhooks_router`]),
+/// the routes of [`mail_router`] (the `api-mail` function) and those of
+/// [`accounts_router`] (the `api-accounts` function), so that its bootstrap
+/// links neither the SNS signature check nor the handling of SES events and
+/// inbound mail behind them, nor the mail service, the DMARC lookup, mail
+/// building and CSV of the others (issue 20).
 pub fn api_router(service: Arc<Service>) -> Router {
     serve(core_routes(), service)
 }
 
 /// The `api-mail` function's router in AWS (§15, issue 20): the routes of
-/// [`routes`] that link what no other route needs: the sender accounts (the
-/// DMARC lookup, R-2.1, and the proof mail), a candidate's messages and
+/// [`routes`] that link what no other route needs: a candidate's messages and
 /// history, replies, the CSV import and the statistics (CSV).
 pub fn mail_router(service: Arc<Service>) -> Router {
     serve(mail_routes(), service)
+}
+
+/// The `api-accounts` function's router in AWS (§15, issue 20): the sender
+/// accounts (R-2.1–R-2.4): linking (the DMARC lookup and the proof mail),
+/// relinking, removal, limits, delegates, and the confirmation and "this
+/// wasn't me" pages; the only API routes that call the mail service or its
+/// identities.
+pub fn accounts_router(service: Arc<Service>) -> Router {
+    serve(accounts_routes(), service)
 }
 
 /// The webhooks function's router in AWS (§15): the two SNS webhooks of
@@ -128,7 +137,7 @@ pub fn routes() -> OpenApiRouter<Arc<Service>> {
 
 /// [`routes`] but the SNS webhooks.
 fn api_routes() -> OpenApiRouter<Arc<Service>> {
-    core_routes().merge(mail_routes())
+    core_routes().merge(mail_routes()).merge(accounts_routes())
 }
 
 /// The API function's routes ([`api_router`]).
@@ -145,19 +154,26 @@ fn core_routes() -> OpenApiRouter<Arc<Service>> {
         .merge(outreach::routes())
         .merge(campaigns::routes())
         .merge(enrollments::routes())
-        .merge(public::routes())
+        .merge(public::unsubscribe_routes())
 }
 
 /// The `api-mail` function's routes ([`mail_router`]); infra/template.yaml
 /// routes each of their paths to that function.
 fn mail_routes() -> OpenApiRouter<Arc<Service>> {
     OpenApiRouter::new()
-        .merge(accounts::routes())
         .merge(import::routes())
         .merge(history::routes())
         .merge(messages::routes())
         .merge(replies::routes())
         .merge(stats::routes())
+}
+
+/// The `api-accounts` function's routes ([`accounts_router`]);
+/// infra/template.yaml routes each of their paths to that function.
+fn accounts_routes() -> OpenApiRouter<Arc<Service>> {
+    OpenApiRouter::new()
+        .merge(accounts::routes())
+        .merge(public::account_link_routes())
 }
 
 /// The OpenAPI 3.1 document of the API: that of [`routes`], with the

@@ -3,11 +3,17 @@
 use super::*;
 
 /// The routes of this resource, each with its OpenAPI operation.
-pub(super) fn routes() -> OpenApiRouter<Arc<Service>> {
+/// The unsubscribe page and its one-click POST (R-9.5): the `api` function's.
+pub(super) fn unsubscribe_routes() -> OpenApiRouter<Arc<Service>> {
+    OpenApiRouter::new().routes(routes!(unsubscribe_page, unsubscribe_one_click))
+}
+
+/// The confirmation and "this wasn't me" pages of a sender account's link
+/// (R-2.1): the `api-accounts` function's, with the other account routes.
+pub(super) fn account_link_routes() -> OpenApiRouter<Arc<Service>> {
     OpenApiRouter::new()
         .routes(routes!(confirm_page, confirm_account))
         .routes(routes!(not_me_page, cancel_link))
-        .routes(routes!(unsubscribe_page, unsubscribe_one_click))
 }
 
 const UNSUBSCRIBE_PAGE: &str = r#"<!doctype html>

@@ -112,15 +112,35 @@ fn the_api_function_and_the_webhooks_function_split_the_routes_between_them() {
     let api = paths(super::api_routes());
     let core = paths(super::core_routes());
     let mail = paths(super::mail_routes());
-    // Issue 20: `api` and `api-mail` split `api_routes`, each path once.
+    let accounts = paths(super::accounts_routes());
+    // Issue 20: `api`, `api-mail` and `api-accounts` split `api_routes`,
+    // each path once.
     assert!(core.is_disjoint(&mail), "{:?}", core.intersection(&mail));
-    assert_eq!(
-        core.union(&mail)
-            .cloned()
-            .collect::<std::collections::BTreeSet<_>>(),
-        api
+    assert!(
+        core.is_disjoint(&accounts),
+        "{:?}",
+        core.intersection(&accounts)
     );
-    assert!(mail.contains("/v1/email-accounts") && core.contains("/v1/email-accounts/{id}/relink"));
+    assert!(
+        mail.is_disjoint(&accounts),
+        "{:?}",
+        mail.intersection(&accounts)
+    );
+    let mut all = core.clone();
+    all.extend(mail.iter().cloned());
+    all.extend(accounts.iter().cloned());
+    assert_eq!(all, api);
+    // Every path under /v1/email-accounts goes to `api-accounts`, the only
+    // API function with the mail service (relinking and confirming call it).
+    assert!(
+        api.iter()
+            .filter(|p| p.starts_with("/v1/email-accounts"))
+            .all(|p| accounts.contains(p)),
+        "{accounts:?}"
+    );
+    assert!(accounts.contains("/v1/email-accounts/{id}/relink"));
+    assert!(accounts.contains("/v1/email-accounts/confirm/{token}"));
+    assert!(core.contains("/v1/unsubscribe/{token}") && mail.contains("/v1/replies"));
     let webhooks = paths(super::webhooks::routes());
     assert_eq!(
         webhooks,
@@ -138,11 +158,9 @@ fn the_api_function_and_the_webhooks_function_split_the_routes_between_them() {
     assert_eq!(both, paths(super::routes()));
 }
 
-#[test]
-fn the_template_routes_every_path_of_the_mail_function_there_and_no_other() {
-    // Issue 20: API Gateway sends exactly `mail_routes`' paths to the
-    // `api-mail` function (ApiMailIntegration), each with the JWT authorizer;
-    // every other path goes to `api` ($default or its own route).
+/// The template's route resources that target `integration`: each route's
+/// key and whether it takes the JWT authorizer.
+fn template_routes(integration: &str) -> std::collections::BTreeMap<String, bool> {
     let template = include_str!("../../../../infra/template.yaml");
     // The resources: each starts at a line of two spaces' indent.
     let mut resources: Vec<String> = Vec::new();
@@ -153,24 +171,73 @@ fn the_template_routes_every_path_of_the_mail_function_there_and_no_other() {
             _ => resources.push(format!("{line}\n")),
         }
     }
-    let routed: std::collections::BTreeSet<String> = resources
+    let target = format!("integrations/${{{integration}}}");
+    resources
         .iter()
-        .filter(|resource| resource.contains("integrations/${ApiMailIntegration}"))
+        .filter(|resource| resource.contains(&target))
         .map(|resource| {
-            assert!(resource.contains("AuthorizationType: JWT"), "{resource}");
             let key = resource
                 .lines()
-                .find_map(|l| l.trim().strip_prefix("RouteKey: ANY "))
-                .unwrap_or_else(|| panic!("an ANY route: {resource}"));
-            key.to_owned()
+                .find_map(|l| l.trim().strip_prefix("RouteKey: "))
+                .unwrap_or_else(|| panic!("a route: {resource}"));
+            let jwt = resource.contains("AuthorizationType: JWT");
+            assert!(
+                jwt || resource.contains("AuthorizationType: NONE"),
+                "{resource}"
+            );
+            (key.to_owned(), jwt)
+        })
+        .collect()
+}
+
+fn route_paths(
+    routes: utoipa_axum::router::OpenApiRouter<std::sync::Arc<crate::service::Service>>,
+) -> std::collections::BTreeSet<String> {
+    routes.into_openapi().paths.paths.keys().cloned().collect()
+}
+
+#[test]
+fn the_template_routes_every_path_of_the_mail_function_there_and_no_other() {
+    // Issue 20: API Gateway sends exactly `mail_routes`' paths to the
+    // `api-mail` function (ApiMailIntegration), each with the JWT authorizer;
+    // every other path goes to `api` ($default or its own route) or to
+    // `api-accounts`.
+    let routed = template_routes("ApiMailIntegration");
+    let paths: std::collections::BTreeSet<String> = routed
+        .iter()
+        .map(|(key, jwt)| {
+            assert!(jwt, "{key} needs a token");
+            key.strip_prefix("ANY ")
+                .unwrap_or_else(|| panic!("an ANY route: {key}"))
+                .to_owned()
         })
         .collect();
-    let mail = super::mail_routes()
-        .into_openapi()
-        .paths
-        .paths
-        .keys()
-        .cloned()
-        .collect::<std::collections::BTreeSet<String>>();
-    assert_eq!(routed, mail);
+    assert_eq!(paths, route_paths(super::mail_routes()));
+}
+
+#[test]
+fn the_template_routes_every_path_of_the_accounts_function_there_and_no_other() {
+    // Issue 20: the sender accounts' paths go to `api-accounts`
+    // (ApiAccountsIntegration): every method (ANY) with the JWT authorizer,
+    // but the confirmation and "this wasn't me" pages a person opens from
+    // the mail, GET and POST without a token.
+    let routed = template_routes("ApiAccountsIntegration");
+    let mut paths = std::collections::BTreeSet::new();
+    for (key, jwt) in &routed {
+        let (method, path) = key.split_once(' ').expect("METHOD /path");
+        let public = path.starts_with("/v1/email-accounts/confirm/")
+            || path.starts_with("/v1/email-accounts/not-me/");
+        if public {
+            assert!(!jwt && (method == "GET" || method == "POST"), "{key}");
+        } else {
+            assert!(*jwt && method == "ANY", "{key}");
+        }
+        paths.insert(path.to_owned());
+    }
+    assert_eq!(paths, route_paths(super::accounts_routes()));
+    assert_eq!(
+        routed.len(),
+        paths.len() + 2,
+        "each public page by GET and POST: {routed:?}"
+    );
 }
