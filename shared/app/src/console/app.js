@@ -230,6 +230,11 @@ function candidateName(c) {
   return c.full_name || [c.first_name, c.last_name].filter(Boolean).join(' ') || c.id;
 }
 
+/** An enrollment's candidate as the list names them (erased candidates have no name left, R-3.6). */
+function enrolledName(e) {
+  return e.candidate_name || 'A removed candidate';
+}
+
 // ---------------------------------------------------------------- feedback
 
 /** "steps[0].subject" as a person reads it: "Step 1, subject". */
@@ -1078,8 +1083,8 @@ async function pageCampaign(id) {
   }
 
   async function enrollmentRows(items) {
-    const people = await Promise.all(items.map((e) => candidate(e.candidate_id)));
-    const names = new Map(items.map((e, i) => [e.id, candidateName(people[i])]));
+    // The list names its candidates: one call for the page, not one per row.
+    const names = new Map(items.map((e) => [e.id, enrolledName(e)]));
     const open = campaign.status !== 'stopped' && campaign.status !== 'completed';
     const reasons = new Map(await Promise.all(items.filter((e) => e.blocked_reason).map(async (e) => [e.id, await blockedText(e.blocked_reason)])));
     const rows = items.map((e) => {
@@ -1414,7 +1419,7 @@ async function reviewView(campaignId, preview, after, unaddressed = []) {
   });
   const noAddress = await Promise.all(
     unaddressed.map(async (e) => {
-      const who = candidateName(await candidate(e.candidate_id));
+      const who = enrolledName(e);
       const remove = actionButton(`Remove ${who}`, { class: 'small-button' }, outlet, () => api.post(`/v1/campaigns/${seg(campaignId)}/enrollments/${seg(e.id)}/remove`), `${who} removed from this campaign.`, after);
       return h('li', {}, h('a', { href: `#/candidates/${seg(e.candidate_id)}` }, who), ': no address can be mailed (none given, bounced or asked not to be mailed). Add one on their page, or ', remove);
     }),
