@@ -156,6 +156,21 @@ async function expectAccessible(where) {
   assert.deepEqual(await axeViolations(), [], `axe-core on ${where}`);
 }
 
+/** At 390 px: nothing but the menu is wider than the screen, and axe-core passes. */
+async function noSidewaysScroll(where) {
+  const { scroll, width, wide } = await page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((el) => !el.closest('#nav'))
+      .filter((el) => el.getBoundingClientRect().right > width + 1)
+      .slice(0, 6)
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${getComputedStyle(el).position} ${Math.round(el.getBoundingClientRect().right)}px`);
+    return { scroll: document.documentElement.scrollWidth, width, wide };
+  });
+  assert.ok(scroll <= width, `${where} scrolls sideways on a phone: ${scroll} > ${width}: ${wide.join(', ')}`);
+  await expectAccessible(`${where} (phone)`);
+}
+
 before(async () => {
   assert.ok(BASE, 'OUTREACH_URL is not set: run tests/browser/run, which starts outreach-local');
   assert.ok(isLoopback(BASE), `OUTREACH_URL must be a loopback address, not ${BASE}`);
@@ -731,6 +746,70 @@ step('settings: a daily limit, a delegate added and revoked, the credits ledger;
   await expectAccessible('campaign steps');
 });
 
+step('the candidates list: search, filter, sort, several added to a campaign (issue 22, R-5.6, R-3.8)', async () => {
+  await page.getByRole('link', { name: 'Candidates', exact: true }).click();
+  await page.getByRole('heading', { name: 'Candidates', level: 1 }).waitFor();
+  const names = () => page.locator('tbody tr[data-candidate] th a').allInnerTexts();
+  const count = page.locator('#cand-count');
+  const search = page.getByLabel('Search', { exact: true });
+  await count.getByText('6 candidates.').waitFor();
+  assert.deepEqual(await names(), ['Ada Lovelace', 'Alan Turing', 'Annie Easley', 'Grace Hopper', 'Katherine Johnson', 'Mary Jackson']);
+  // Search: in names, companies and addresses (Annie has no company, only a NASA address); case and accents ignored.
+  await search.fill('nasa');
+  await count.getByText('3 of 6 candidates match.').waitFor();
+  assert.deepEqual(await names(), ['Annie Easley', 'Katherine Johnson', 'Mary Jackson']);
+  await search.fill('LOVÉLACE');
+  await count.getByText('1 of 6 candidates match.').waitFor();
+  assert.deepEqual(await names(), ['Ada Lovelace']);
+  await search.fill('nobody here');
+  await page.getByText('No candidate matches: change the search or the filter.').waitFor();
+  await search.fill('');
+  // Filters by what the service may mail: Ada's only address bounced.
+  await page.getByLabel('Show', { exact: true }).selectOption('bounced');
+  await count.getByText('1 of 6 candidates match.').waitFor();
+  assert.deepEqual(await names(), ['Ada Lovelace']);
+  assert.match(await row('Ada Lovelace').innerText(), /ada@engines\.example \(Business, bounced\)/);
+  await page.getByLabel('Show', { exact: true }).selectOption('mailable');
+  await count.getByText('5 of 6 candidates match.').waitFor();
+  assert.ok(!(await names()).includes('Ada Lovelace'));
+  await page.getByLabel('Show', { exact: true }).selectOption('');
+  await page.getByLabel('Sort by').selectOption('company');
+  assert.deepEqual(await names(), ['Ada Lovelace', 'Alan Turing', 'Katherine Johnson', 'Mary Jackson', 'Grace Hopper', 'Annie Easley']);
+  await page.getByLabel('Sort by').selectOption('name');
+  // Select all that match, on every page; the selection outlives the search.
+  await search.fill('nasa');
+  await page.getByLabel('Select all 3 that match (every page)').check();
+  await page.getByText('3 selected').waitFor();
+  await search.fill('');
+  assert.ok(await page.getByRole('checkbox', { name: 'Select Mary Jackson' }).isChecked());
+  await page.getByRole('button', { name: 'Clear selection' }).click();
+  await page.getByText('Select candidates to add several to a campaign at once.').waitFor();
+
+  // Several added to a draft campaign at once: who was refused and who was mailed before, by campaign name.
+  for (const name of ['Ada Lovelace', 'Alan Turing']) await page.getByRole('checkbox', { name: `Select ${name}` }).check();
+  await page.getByText('2 selected').waitFor();
+  await page.getByLabel('Campaign to add them to').selectOption({ label: 'Backend Q4 (Backend hiring)' });
+  await page.getByRole('button', { name: 'Add to campaign' }).click();
+  await page.locator('#status', { hasText: '“Backend Q4”: 1 added, 1 not added' }).waitFor();
+  const refusal = page.getByRole('alert').filter({ hasText: 'Some candidates were not added' });
+  await refusal.getByText('Alan Turing: already in a running campaign: “Backend Q1”', { exact: false }).waitFor();
+  await page.locator('.notice', { hasText: 'worth a look' }).getByText(/Ada Lovelace: an address bounced in “Backend Q1”/).waitFor();
+  await page.locator('.added').getByRole('link', { name: 'Backend Q4' }).waitFor();
+  // The one not added stays selected, to add with "allow duplicate" or to clear.
+  await page.getByText('1 selected').waitFor();
+  assert.ok(await page.getByRole('checkbox', { name: 'Select Alan Turing' }).isChecked());
+  assert.doesNotMatch(await page.locator('main').innerText(), /cmp_|cand_/, 'no ids shown');
+  await expectAccessible('candidates with a selection added to a campaign');
+  await shot('12-candidates-added');
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await noSidewaysScroll('candidates with a selection');
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+  await page.getByRole('button', { name: 'Clear selection' }).click();
+});
+
 step('keyboard: the skip link, visible focus, and buttons reached with Tab', async () => {
   await page.goto(`${BASE}/#/`);
   await page.reload();
@@ -834,19 +913,6 @@ step('on a phone (390×844): no page scrolls sideways, the header stays small, c
 step('the whole day on a phone (390×844): import, a campaign fixed before start, a reply read, classed and answered, a sender error fixed by relinking', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   try {
-    const noSidewaysScroll = async (where) => {
-      const { scroll, width, wide } = await page.evaluate(() => {
-        const width = document.documentElement.clientWidth;
-        const wide = [...document.querySelectorAll('body *')]
-          .filter((el) => !el.closest('#nav'))
-          .filter((el) => el.getBoundingClientRect().right > width + 1)
-          .slice(0, 6)
-          .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${getComputedStyle(el).position} ${Math.round(el.getBoundingClientRect().right)}px`);
-        return { scroll: document.documentElement.scrollWidth, width, wide };
-      });
-      assert.ok(scroll <= width, `${where} scrolls sideways on a phone: ${scroll} > ${width}: ${wide.join(', ')}`);
-      await expectAccessible(`${where} (phone day)`);
-    };
     // 1. Import a spreadsheet: the bad row is reported by number.
     await page.goto(`${BASE}/#/candidates`);
     await page.getByRole('heading', { name: 'Candidates', level: 1 }).waitFor();
