@@ -2202,6 +2202,88 @@ function newCandidateForm(after) {
   );
 }
 
+const CANDIDATE_FIELDS = [
+  ['first_name', 'First name'],
+  ['last_name', 'Last name'],
+  ['title', 'Title'],
+  ['company', 'Company'],
+  ['location', 'Location'],
+  ['timezone', 'Time zone', 'A name such as Europe/Berlin or America/New_York; leave empty for none.'],
+];
+
+/** Edit a candidate's details (PATCH: an emptied field is cleared); a refused value is said at its field too. */
+function candidateEditForm(person, after) {
+  const who = candidateName(person);
+  const inputs = new Map();
+  const controls = CANDIDATE_FIELDS.map(([key, label, hint]) => {
+    const input = h('input', { id: `edit-${key}`, autocomplete: 'off', value: person[key] || '', required: key === 'first_name' });
+    const error = h('span', { class: 'field-error', id: `edit-${key}-error` });
+    const wrap = field(label, input, hint);
+    wrap.append(error);
+    inputs.set(key, { input, error, described: input.getAttribute('aria-describedby') });
+    return wrap;
+  });
+  return actionForm(`Edit ${who}`, 'Save changes', controls, async () => {
+    const body = {};
+    for (const [key, { input, error, described }] of inputs) {
+      body[key] = input.value.trim();
+      error.textContent = '';
+      input.removeAttribute('aria-invalid');
+      if (described) input.setAttribute('aria-describedby', described);
+      else input.removeAttribute('aria-describedby');
+    }
+    try {
+      const saved = await api.patch(`/v1/candidates/${seg(person.id)}`, body);
+      app.candidates.set(person.id, Promise.resolve(saved));
+      announce(`${candidateName(saved)} saved.`);
+    } catch (failure) {
+      // Each refused value is marked at its field, as well as listed under the form.
+      for (const e of failure.problem?.errors || []) {
+        const at = inputs.get(String(e.field || '').split('.')[0]);
+        if (!at) continue;
+        at.error.textContent = withoutRules(e.message);
+        at.input.setAttribute('aria-invalid', 'true');
+        at.input.setAttribute('aria-describedby', [at.described, at.error.id].filter(Boolean).join(' '));
+      }
+      throw failure;
+    }
+    await after();
+  });
+}
+
+/** What the organization sent a candidate, campaign by campaign, and what came back (R-3.8), newest first. */
+function historyList(person) {
+  const tz = app.me?.timezone;
+  return pager({
+    label: 'Contact history',
+    pageSize: 10,
+    fetchPage: apiPages(`/v1/candidates/${seg(person.id)}/history`),
+    empty: 'Not contacted by your organization yet.',
+    render: (items) =>
+      table(
+        `Contact history of ${candidateName(person)}`,
+        ['Campaign', 'Sent', 'Outcome'],
+        items.map((it) => {
+          const where = it.kind === 'message' ? 'A single message' : it.campaign_id ? h('a', { href: `#/campaigns/${seg(it.campaign_id)}` }, it.campaign_name || 'A campaign') : 'A removed campaign';
+          const sent = (it.sent || []).map((m) =>
+            h('li', {}, `Step ${m.step_index}${m.subject ? ` “${m.subject}”` : ''} · ${fmtTime(m.sent_at, tz)}${m.address ? ` · to ${m.address}` : ''} · ${stepLabel(m.status).toLowerCase()}`),
+          );
+          const o = it.outcome || {};
+          const came = [];
+          if (o.replied) came.push(`Replied${o.class ? ` (${(REPLY_CLASSES[o.class] || o.class).toLowerCase()})` : ''}${o.replied_at ? ` on ${fmtTime(o.replied_at, tz)}` : ''}`);
+          if (o.bounced) came.push(`Bounced${o.bounced_at ? ` on ${fmtTime(o.bounced_at, tz)}` : ''}`);
+          return h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, where, it.sender ? h('div', { class: 'small muted' }, `from ${it.sender.address}`) : null),
+            h('td', {}, sent.length ? h('ul', { class: 'sent-list' }, sent) : h('span', { class: 'muted' }, 'Nothing sent yet')),
+            h('td', {}, badge('es', o.status, o.status_label || ENROLLMENT_LABELS[o.status] || o.status), came.length ? h('div', { class: 'small' }, came.join(' · ')) : null),
+          );
+        }),
+      ),
+  });
+}
+
 async function pageCandidate(id) {
   const root = h('div', {});
   const projects = await allItems('/v1/projects', 200);
@@ -2212,18 +2294,38 @@ async function pageCandidate(id) {
     const who = candidateName(person);
     titled(who);
     const pinOutlet = h('div', { class: 'outlet' });
+    const eraseOutlet = h('div', { class: 'outlet' });
     const project = select(projects.map((p) => [p.id, p.name]), { id: 'pin-project' });
     const address = select((person.emails || []).filter((m) => m.status === 'valid').map((m) => [m.address, m.address]), { id: 'pin-address' });
     const pin =
       projects.length && person.emails?.length
         ? actionForm('Use this address first', 'Pin address', [field('Project', project), field('Address', address)], () => api.put(`/v1/projects/${seg(project.value)}/pins/${seg(id)}`, { address: address.value }), 'Address pinned.')
         : h('p', { class: 'muted' }, 'Pinning needs a project and an address.');
+    const erase = confirmButton(
+      `Erase ${who}…`,
+      { class: 'danger' },
+      `Erase ${who} for your whole organization? Their name, details and addresses are deleted for every colleague, they leave every campaign they are in, and this cannot be undone. An address that asked not to be mailed stays blocked.`,
+      `Yes, erase ${who}`,
+      eraseOutlet,
+      () => request('DELETE', `/v1/candidates/${seg(id)}`),
+      `${who} erased.`,
+      () => {
+        app.candidates.delete(id);
+        location.hash = '#/candidates';
+      },
+    );
+    const history = historyList(person);
+    await history.ready;
     fill(root, 
       h('p', { class: 'crumbs' }, h('a', { href: '#/candidates' }, 'Candidates'), ' › ', who),
       h('h1', { tabindex: '-1' }, who),
       h('dl', { class: 'facts' }, h('dt', {}, 'Title'), h('dd', {}, person.title || '—'), h('dt', {}, 'Company'), h('dd', {}, person.company || '—'), h('dt', {}, 'Location'), h('dd', {}, person.location || '—'), h('dt', {}, 'Time zone'), h('dd', {}, person.timezone || '—')),
+      person.opted_out ? h('p', { class: 'notice' }, 'They asked not to be contacted: no address of theirs is mailed.') : null,
+      h('details', { class: 'card edit-candidate' }, h('summary', {}, `Edit ${who}’s details`), candidateEditForm(person, load)),
+      h('section', { class: 'card', 'aria-labelledby': 'history-h' }, h('h2', { id: 'history-h' }, 'Contact history'), h('p', { class: 'small muted' }, 'Every campaign and single message of your organization to them, newest first.'), history),
       h('section', { class: 'card', 'aria-labelledby': 'emails-h' }, h('h2', { id: 'emails-h' }, 'Addresses'), emailsSection(person, null, load)),
       h('section', { class: 'card', 'aria-labelledby': 'pin-h' }, h('h2', { id: 'pin-h' }, 'Use this address first in a project'), h('p', { class: 'small muted' }, 'Applies to campaigns of that project created after the pin.'), pin, pinOutlet),
+      h('section', { class: 'card', 'aria-labelledby': 'erase-h' }, h('h2', { id: 'erase-h' }, 'Erase this candidate'), h('p', { class: 'small' }, 'Erasing deletes their personal data for your whole organization and ends their campaigns.'), h('div', { class: 'toolbar' }, erase), eraseOutlet),
     );
   }
   await load();
