@@ -156,6 +156,21 @@ async function expectAccessible(where) {
   assert.deepEqual(await axeViolations(), [], `axe-core on ${where}`);
 }
 
+/** At 390 px: nothing but the menu is wider than the screen, and axe-core passes. */
+async function noSidewaysScroll(where) {
+  const { scroll, width, wide } = await page.evaluate(() => {
+    const width = document.documentElement.clientWidth;
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((el) => !el.closest('#nav'))
+      .filter((el) => el.getBoundingClientRect().right > width + 1)
+      .slice(0, 6)
+      .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${getComputedStyle(el).position} ${Math.round(el.getBoundingClientRect().right)}px`);
+    return { scroll: document.documentElement.scrollWidth, width, wide };
+  });
+  assert.ok(scroll <= width, `${where} scrolls sideways on a phone: ${scroll} > ${width}: ${wide.join(', ')}`);
+  await expectAccessible(`${where} (phone)`);
+}
+
 before(async () => {
   assert.ok(BASE, 'OUTREACH_URL is not set: run tests/browser/run, which starts outreach-local');
   assert.ok(isLoopback(BASE), `OUTREACH_URL must be a loopback address, not ${BASE}`);
@@ -731,6 +746,137 @@ step('settings: a daily limit, a delegate added and revoked, the credits ledger;
   await expectAccessible('campaign steps');
 });
 
+step('the candidates list: search, filter, sort, several added to a campaign; a candidate edited, their history, erased (issue 22, R-3.8, R-3.6)', async () => {
+  await page.getByRole('link', { name: 'Candidates', exact: true }).click();
+  await page.getByRole('heading', { name: 'Candidates', level: 1 }).waitFor();
+  const names = () => page.locator('tbody tr[data-candidate] th a').allInnerTexts();
+  const count = page.locator('#cand-count');
+  const search = page.getByLabel('Search', { exact: true });
+  await count.getByText('6 candidates.').waitFor();
+  assert.deepEqual(await names(), ['Ada Lovelace', 'Alan Turing', 'Annie Easley', 'Grace Hopper', 'Katherine Johnson', 'Mary Jackson']);
+  // Search: in names, companies and addresses (Annie has no company, only a NASA address); case and accents ignored.
+  await search.fill('nasa');
+  await count.getByText('3 of 6 candidates match.').waitFor();
+  assert.deepEqual(await names(), ['Annie Easley', 'Katherine Johnson', 'Mary Jackson']);
+  await search.fill('LOVÉLACE');
+  await count.getByText('1 of 6 candidates match.').waitFor();
+  assert.deepEqual(await names(), ['Ada Lovelace']);
+  await search.fill('nobody here');
+  await page.getByText('No candidate matches: change the search or the filter.').waitFor();
+  await search.fill('');
+  // Filters by what the service may mail: Ada's only address bounced.
+  await page.getByLabel('Show', { exact: true }).selectOption('bounced');
+  await count.getByText('1 of 6 candidates match.').waitFor();
+  assert.deepEqual(await names(), ['Ada Lovelace']);
+  assert.match(await row('Ada Lovelace').innerText(), /ada@engines\.example \(Business, bounced\)/);
+  await page.getByLabel('Show', { exact: true }).selectOption('mailable');
+  await count.getByText('5 of 6 candidates match.').waitFor();
+  assert.ok(!(await names()).includes('Ada Lovelace'));
+  await page.getByLabel('Show', { exact: true }).selectOption('');
+  await page.getByLabel('Sort by').selectOption('company');
+  assert.deepEqual(await names(), ['Ada Lovelace', 'Alan Turing', 'Katherine Johnson', 'Mary Jackson', 'Grace Hopper', 'Annie Easley']);
+  await page.getByLabel('Sort by').selectOption('name');
+  // Select all that match, on every page; the selection outlives the search.
+  await search.fill('nasa');
+  await page.getByLabel('Select all 3 that match (every page)').check();
+  await page.getByText('3 selected').waitFor();
+  await search.fill('');
+  assert.ok(await page.getByRole('checkbox', { name: 'Select Mary Jackson' }).isChecked());
+  await page.getByRole('button', { name: 'Clear selection' }).click();
+  await page.getByText('Select candidates to add several to a campaign at once.').waitFor();
+
+  // Several added to a draft campaign at once: who was refused and who was mailed before, by campaign name.
+  for (const name of ['Ada Lovelace', 'Alan Turing']) await page.getByRole('checkbox', { name: `Select ${name}` }).check();
+  await page.getByText('2 selected').waitFor();
+  await page.getByLabel('Campaign to add them to').selectOption({ label: 'Backend Q4 (Backend hiring)' });
+  await page.getByRole('button', { name: 'Add to campaign' }).click();
+  await page.locator('#status', { hasText: '“Backend Q4”: 1 added, 1 not added' }).waitFor();
+  const refusal = page.getByRole('alert').filter({ hasText: 'Some candidates were not added' });
+  await refusal.getByText('Alan Turing: already in a running campaign: “Backend Q1”', { exact: false }).waitFor();
+  await page.locator('.notice', { hasText: 'worth a look' }).getByText(/Ada Lovelace: an address bounced in “Backend Q1”/).waitFor();
+  await page.locator('.added').getByRole('link', { name: 'Backend Q4' }).waitFor();
+  // The one not added stays selected, to add with "allow duplicate" or to clear.
+  await page.getByText('1 selected').waitFor();
+  assert.ok(await page.getByRole('checkbox', { name: 'Select Alan Turing' }).isChecked());
+  assert.doesNotMatch(await page.locator('main').innerText(), /cmp_|cand_/, 'no ids shown');
+  await expectAccessible('candidates with a selection added to a campaign');
+  await shot('12-candidates-added');
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await noSidewaysScroll('candidates with a selection');
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+  await page.getByRole('button', { name: 'Clear selection' }).click();
+
+  // Edit a candidate: a refused value is said at its field; then saved.
+  await page.getByRole('link', { name: 'Annie Easley', exact: true }).click();
+  await page.getByRole('heading', { name: 'Annie Easley', level: 1 }).waitFor();
+  await page.locator('summary', { hasText: 'Edit Annie Easley’s details' }).click();
+  const edit = page.getByRole('form', { name: 'Edit Annie Easley' });
+  await edit.getByLabel('Title').fill('Computer scientist');
+  await edit.getByLabel('Company').fill('NASA');
+  await edit.getByLabel('Location').fill('Cleveland');
+  await edit.getByLabel('Time zone').fill('Mars/Olympus');
+  const logged = consoleErrors.length;
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await edit.getByRole('alert').waitFor();
+  // The browser logs the refused call itself (422): that one error is this step's own.
+  for (let i = 0; i < 50 && consoleErrors.length === logged; i++) await new Promise((r) => setTimeout(r, 100));
+  const refusedCall = consoleErrors.splice(logged);
+  assert.ok(refusedCall.length === 1 && /status of 422/.test(refusedCall[0]), `only the 422 is logged: ${refusedCall}`);
+  assert.equal(await edit.getByLabel('Time zone').getAttribute('aria-invalid'), 'true');
+  assert.match(await page.locator('#edit-timezone-error').innerText(), /\S/, 'the problem is said at the field');
+  assert.doesNotMatch(await edit.innerText(), /R-\d/, 'no rule numbers');
+  await expectAccessible('candidate edit with a refused value');
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await noSidewaysScroll('candidate edit with a refused value');
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+  await edit.getByLabel('Time zone').fill('America/New_York');
+  await edit.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('#status', { hasText: 'Annie Easley saved.' }).waitFor();
+  const facts = page.locator('dl.facts');
+  await facts.getByText('Cleveland').waitFor();
+  assert.match(await facts.innerText(), /Computer scientist[\s\S]*NASA[\s\S]*Cleveland[\s\S]*America\/New_York/);
+
+  // A candidate's history across campaigns, newest first (R-3.8).
+  await page.getByRole('link', { name: 'Candidates', exact: true }).first().click();
+  await page.getByRole('link', { name: 'Ada Lovelace', exact: true }).click();
+  await page.getByRole('heading', { name: 'Ada Lovelace', level: 1 }).waitFor();
+  const history = page.getByRole('table', { name: 'Contact history of Ada Lovelace' });
+  const q1 = history.locator('tbody tr', { has: page.getByRole('link', { name: 'Backend Q1', exact: true }) });
+  await q1.waitFor();
+  assert.match(await q1.innerText(), /from alice@acme\.example[\s\S]*Step 1 “Hello \{\{ candidate\.first_name \}\}”|Step 1 .*to ada@engines\.example/);
+  assert.match(await q1.innerText(), /Bounced \(Ended\)[\s\S]*Bounced on/);
+  // Newest first: Backend Q1 mailed her first (Q2 and Q4 took her on the same service day, in either order).
+  const campaignsListed = await history.locator('tbody th a').allInnerTexts();
+  assert.deepEqual([...campaignsListed].sort(), ['Backend Q1', 'Backend Q2', 'Backend Q4'], campaignsListed.join(', '));
+  assert.equal(campaignsListed.at(-1), 'Backend Q1', 'the earliest last');
+  await expectAccessible('candidate history');
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await noSidewaysScroll('candidate history');
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+
+  // Erasure (R-3.6), asked once more in plain words. (Annie is in no campaign: the credits
+  // ledger of a candidate revealed and then erased looks their name up and logs a 404.)
+  await page.getByRole('link', { name: 'Candidates', exact: true }).first().click();
+  await page.getByRole('link', { name: 'Annie Easley', exact: true }).click();
+  await page.getByRole('button', { name: 'Erase Annie Easley…' }).click();
+  await page.getByText(/Erase Annie Easley for your whole organization\? .*cannot be undone/).waitFor();
+  await expectAccessible('candidate erase question');
+  await page.getByRole('button', { name: 'Yes, erase Annie Easley' }).click();
+  await page.getByRole('heading', { name: 'Candidates', level: 1 }).waitFor();
+  await page.locator('#status', { hasText: 'Annie Easley erased.' }).waitFor();
+  await count.getByText('5 candidates.').waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Annie Easley', exact: true }).count(), 0);
+});
+
 step('keyboard: the skip link, visible focus, and buttons reached with Tab', async () => {
   await page.goto(`${BASE}/#/`);
   await page.reload();
@@ -834,19 +980,6 @@ step('on a phone (390×844): no page scrolls sideways, the header stays small, c
 step('the whole day on a phone (390×844): import, a campaign fixed before start, a reply read, classed and answered, a sender error fixed by relinking', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   try {
-    const noSidewaysScroll = async (where) => {
-      const { scroll, width, wide } = await page.evaluate(() => {
-        const width = document.documentElement.clientWidth;
-        const wide = [...document.querySelectorAll('body *')]
-          .filter((el) => !el.closest('#nav'))
-          .filter((el) => el.getBoundingClientRect().right > width + 1)
-          .slice(0, 6)
-          .map((el) => `${el.tagName.toLowerCase()}.${el.className} ${getComputedStyle(el).position} ${Math.round(el.getBoundingClientRect().right)}px`);
-        return { scroll: document.documentElement.scrollWidth, width, wide };
-      });
-      assert.ok(scroll <= width, `${where} scrolls sideways on a phone: ${scroll} > ${width}: ${wide.join(', ')}`);
-      await expectAccessible(`${where} (phone day)`);
-    };
     // 1. Import a spreadsheet: the bad row is reported by number.
     await page.goto(`${BASE}/#/candidates`);
     await page.getByRole('heading', { name: 'Candidates', level: 1 }).waitFor();

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { decodeWords, parseContentType, parseMessage } from '../../shared/app/src/console/mime.js';
-import { textToHtml, unknownFields, withoutRules } from '../../shared/app/src/console/text.js';
+import { CANDIDATE_FILTERS, candidateMatches, chunks, folded, sortCandidates, textToHtml, unknownFields, withoutRules } from '../../shared/app/src/console/text.js';
 import { buildTimeline, midnights, position, ticks, timelineRow, zonedToUtc } from '../../shared/app/src/console/timeline.js';
 
 const CRLF = (lines) => lines.join('\r\n');
@@ -188,4 +188,42 @@ test("a template's merge fields: the known ones pass, typos and bare names are c
   assert.deepEqual(unknownFields('{% for s in custom.skills %}{{ s }}{% endfor %} {{ loop }}'), []);
   assert.deepEqual(unknownFields('{{ "a.b" }} {{ x if candidate.company else "y" }}'), ['x']);
   assert.deepEqual(unknownFields('{{ candidate.nickname }} {{ candidat.first_name }} {{ nickname }} {{ candidate }}'), ['candidate.nickname', 'candidat.first_name', 'nickname', 'candidate']);
+});
+
+test('the candidates list: search ignores case and accents, in names, title, company, location and addresses (issue 22)', () => {
+  const ada = { id: 'a', first_name: 'Ada', last_name: 'Lovelace', full_name: 'Ada Lovelace', title: 'Analyst', company: 'Analytical Engines', location: 'Londres', emails: [{ address: 'ada@engines.example', status: 'valid' }] };
+  const zoe = { id: 'z', first_name: 'Zoë', last_name: 'Ångström', full_name: 'Zoë Ångström', title: null, company: 'Crème  Brûlée Ltd', location: null, emails: [] };
+  assert.equal(folded('  Zoë   ÅNGSTRÖM '), 'zoe angstrom');
+  assert.ok(candidateMatches(ada, 'LOVÉLACE'));
+  assert.ok(candidateMatches(ada, 'engines ada'), 'every word, anywhere');
+  assert.ok(candidateMatches(ada, 'londres'));
+  assert.ok(candidateMatches(ada, '@engines.example'));
+  assert.ok(!candidateMatches(ada, 'ada navy'));
+  assert.ok(candidateMatches(zoe, 'zoe angstrom'));
+  assert.ok(candidateMatches(zoe, 'creme brulee'));
+  assert.ok(candidateMatches(zoe, '   '), 'an empty search matches all');
+});
+
+test('the candidates list: filters by what the service may mail, sorts by name or company, and slices ids by 1,000', () => {
+  const c = (id, name, company, emails, opted_out = false) => ({ id, full_name: name, company, emails, opted_out });
+  const items = [
+    c('1', 'Grace Hopper', 'Navy', [{ status: 'valid' }]),
+    c('2', 'Ada Lovelace', 'Analytical Engines', [{ status: 'bounced' }]),
+    c('3', 'Émile Borel', null, [{ status: 'suppressed' }, { status: 'valid' }]),
+    c('4', 'Alan Turing', 'navy', [{ status: 'valid' }], true),
+    c('5', 'No Address', 'Acme', []),
+  ];
+  const shown = (key) => items.filter(CANDIDATE_FILTERS[key][1]).map((x) => x.id);
+  assert.deepEqual(shown(''), ['1', '2', '3', '4', '5']);
+  assert.deepEqual(shown('mailable'), ['1', '3']);
+  assert.deepEqual(shown('unmailable'), ['2', '4', '5']);
+  assert.deepEqual(shown('bounced'), ['2']);
+  assert.deepEqual(shown('opted_out'), ['3', '4']);
+  const ids = (key) => sortCandidates(items, key).map((x) => x.id);
+  assert.deepEqual(ids('name'), ['2', '4', '3', '1', '5']);
+  assert.deepEqual(ids('company'), ['5', '2', '4', '1', '3'], 'no company last; case ignored, then by name');
+  assert.deepEqual(ids('unknown'), ['1', '2', '3', '4', '5'], 'an unknown order keeps the list as it came');
+  assert.deepEqual(items.map((x) => x.id), ['1', '2', '3', '4', '5'], 'the list itself is left as it was');
+  assert.deepEqual(chunks([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4], [5]]);
+  assert.deepEqual(chunks([], 1000), []);
 });

@@ -733,6 +733,9 @@ async fn erasure_removes_personal_data_and_ends_enrollments() {
         )
         .await;
     let eid = added["enrollments"][0]["id"].as_str().unwrap().to_owned();
+    // The list names its candidates, so a page needs no call per candidate.
+    let listed = api.get(&format!("/v1/campaigns/{cid}/enrollments")).await;
+    assert_eq!(listed["items"][0]["candidate_name"], "Ada L");
     let (status, _) = api
         .call("DELETE", &format!("/v1/candidates/{cand}"), None)
         .await;
@@ -745,6 +748,7 @@ async fn erasure_removes_personal_data_and_ends_enrollments() {
         .get(&format!("/v1/campaigns/{cid}/enrollments/{eid}"))
         .await;
     assert_eq!(e["status"], "removed");
+    assert!(e["candidate_name"].is_null(), "erased: no name: {e}");
     assert!(!mentions(&api.get("/v1/candidates").await, "ada@x.example"));
 }
 

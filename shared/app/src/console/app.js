@@ -7,7 +7,7 @@
 // message's own HTML is shown only inside <iframe sandbox=""> via srcdoc.
 
 import { parseMessage } from './mime.js';
-import { MERGE_FIELDS, textToHtml, unknownFieldHint, unknownFields, withoutRules } from './text.js';
+import { CANDIDATE_FILTERS, MERGE_FIELDS, candidateMatches, chunks, sortCandidates, textToHtml, unknownFieldHint, unknownFields, withoutRules } from './text.js';
 import { ZOOMS, buildTimeline, inRange, position, validZone } from './timeline.js';
 
 const TOKEN_KEY = 'outreach.console.token';
@@ -230,6 +230,11 @@ function candidateName(c) {
   return c.full_name || [c.first_name, c.last_name].filter(Boolean).join(' ') || c.id;
 }
 
+/** An enrollment's candidate as the list names them (erased candidates have no name left, R-3.6). */
+function enrolledName(e) {
+  return e.candidate_name || 'A removed candidate';
+}
+
 // ---------------------------------------------------------------- feedback
 
 /** "steps[0].subject" as a person reads it: "Step 1, subject". */
@@ -349,7 +354,8 @@ function pager({ label, pageSize = 20, fetchPage, render, empty }) {
       const page = await fetchPage(stack[stack.length - 1], pageSize);
       next = page.cursor || null;
       const items = page.items || [];
-      fill(body, items.length ? await render(items) : h('p', { class: 'muted' }, empty || 'Nothing here yet.'));
+      const none = typeof empty === 'function' ? empty() : empty;
+      fill(body, items.length ? await render(items) : h('p', { class: 'muted' }, none || 'Nothing here yet.'));
       info.textContent = `Page ${stack.length}`;
       prev.disabled = stack.length === 1;
       more.disabled = !next;
@@ -471,6 +477,7 @@ const ENROLLMENT_LABELS = {
 };
 
 const EMAIL_TYPES = { personal: 'Personal', work: 'Business', other: 'Other' };
+const EMAIL_STATUS = { bounced: 'bounced', suppressed: 'asked not to be mailed' };
 
 /** Why an enrollment needs attention, in words (the API gives a code: `no_address`, `missing_field:…`, `duplicate:<campaign>`). */
 async function blockedText(reason) {
@@ -1078,8 +1085,8 @@ async function pageCampaign(id) {
   }
 
   async function enrollmentRows(items) {
-    const people = await Promise.all(items.map((e) => candidate(e.candidate_id)));
-    const names = new Map(items.map((e, i) => [e.id, candidateName(people[i])]));
+    // The list names its candidates: one call for the page, not one per row.
+    const names = new Map(items.map((e) => [e.id, enrolledName(e)]));
     const open = campaign.status !== 'stopped' && campaign.status !== 'completed';
     const reasons = new Map(await Promise.all(items.filter((e) => e.blocked_reason).map(async (e) => [e.id, await blockedText(e.blocked_reason)])));
     const rows = items.map((e) => {
@@ -1295,6 +1302,36 @@ async function warningText(w) {
   return `${w.kind.replaceAll('_', ' ')}${where}, ${when}`;
 }
 
+/**
+ * The answer to adding candidates in words (R-5.6, R-3.8): a line to
+ * announce, and who was not added and why, and who was added but mailed,
+ * answered or bounced before — other campaigns by their names.
+ */
+async function addedText(answer, nameOf) {
+  const refused = answer.refused || [];
+  const warnings = answer.warnings || [];
+  const text = `${(answer.enrollments || []).length} added${refused.length ? `, ${refused.length} not added` : ''}${warnings.length ? `, ${warnings.length} to look at` : ''}.`;
+  const nodes = [
+    refused.length
+      ? h(
+          'div',
+          { class: 'problem', role: 'alert' },
+          h('p', {}, h('strong', {}, 'Some candidates were not added:')),
+          h('ul', {}, await Promise.all(refused.map(async (r) => h('li', {}, `${nameOf(r.candidate_id)}: ${await refusalText(r)}`)))),
+        )
+      : null,
+    warnings.length
+      ? h(
+          'div',
+          { class: 'notice', role: 'status' },
+          h('p', {}, h('strong', {}, 'Added, but worth a look before the first mail leaves:')),
+          h('ul', {}, await Promise.all(warnings.map(async (w) => h('li', {}, `${nameOf(w.candidate_id)}: ${await warningText(w)}`)))),
+        )
+      : null,
+  ];
+  return { text, nodes };
+}
+
 function addCandidates(campaignId, after) {
   const chosen = new Map();
   const outlet = h('div', { class: 'outlet' });
@@ -1336,29 +1373,9 @@ function addCandidates(campaignId, after) {
         candidate_ids: [...chosen.keys()],
         allow_duplicate: duplicate.querySelector('input').checked,
       });
-      const refused = answer.refused || [];
-      const warnings = answer.warnings || [];
-      announce(`${answer.enrollments.length} added${refused.length ? `, ${refused.length} not added` : ''}${warnings.length ? `, ${warnings.length} to look at` : ''}.`);
-      const nameOf = (id) => chosen.get(id) || 'A candidate';
-      fill(
-        outlet,
-        refused.length
-          ? h(
-              'div',
-              { class: 'problem', role: 'alert' },
-              h('p', {}, h('strong', {}, 'Some candidates were not added:')),
-              h('ul', {}, await Promise.all(refused.map(async (r) => h('li', {}, `${nameOf(r.candidate_id)}: ${await refusalText(r)}`)))),
-            )
-          : null,
-        warnings.length
-          ? h(
-              'div',
-              { class: 'notice', role: 'status' },
-              h('p', {}, h('strong', {}, 'Added, but worth a look before the first mail leaves:')),
-              h('ul', {}, await Promise.all(warnings.map(async (w) => h('li', {}, `${nameOf(w.candidate_id)}: ${await warningText(w)}`)))),
-            )
-          : null,
-      );
+      const told = await addedText(answer, (cid) => chosen.get(cid) || 'A candidate');
+      announce(told.text);
+      fill(outlet, told.nodes);
       chosen.clear();
       update();
       await Promise.all([list.reload(), after()]);
@@ -1414,7 +1431,7 @@ async function reviewView(campaignId, preview, after, unaddressed = []) {
   });
   const noAddress = await Promise.all(
     unaddressed.map(async (e) => {
-      const who = candidateName(await candidate(e.candidate_id));
+      const who = enrolledName(e);
       const remove = actionButton(`Remove ${who}`, { class: 'small-button' }, outlet, () => api.post(`/v1/campaigns/${seg(campaignId)}/enrollments/${seg(e.id)}/remove`), `${who} removed from this campaign.`, after);
       return h('li', {}, h('a', { href: `#/candidates/${seg(e.candidate_id)}` }, who), ': no address can be mailed (none given, bounced or asked not to be mailed). Add one on their page, or ', remove);
     }),
@@ -1814,36 +1831,179 @@ function emailsSection(person, projectId, after) {
   );
 }
 
+/** At most this many candidates are loaded for the list's search, filter and sort (the API pages by 100). */
+const CANDIDATES_CAP = 5000;
+
+/** The organization's candidates, page after page, up to `cap`; `capped` when there are more. */
+async function loadCandidates(cap = CANDIDATES_CAP) {
+  const items = [];
+  let cursor = null;
+  do {
+    const page = await api.get(pagePath('/v1/candidates', cursor, 100));
+    items.push(...(page.items || []));
+    cursor = page.cursor;
+  } while (cursor && items.length < cap);
+  return { items: items.slice(0, cap), capped: Boolean(cursor) || items.length > cap };
+}
+
+const CANDIDATE_SORTS = [
+  ['name', 'Name'],
+  ['company', 'Company'],
+];
+
 async function pageCandidates() {
   titled('Candidates');
+  // Search, filter and sort run here, over the candidates loaded: the API
+  // only pages (README, console section).
+  let loaded = await loadCandidates();
+  const campaigns = await openCampaigns();
+  const search = h('input', { type: 'search', id: 'cand-search', autocomplete: 'off' });
+  const filter = select(Object.entries(CANDIDATE_FILTERS).map(([key, [text]]) => [key, text]), { id: 'cand-filter' });
+  const sort = select(CANDIDATE_SORTS, { id: 'cand-sort' });
+  const count = h('p', { class: 'small muted', id: 'cand-count', 'aria-live': 'polite' });
+  const capNote = h('p', { class: 'notice', hidden: true });
+  let shown = [];
+  const narrowed = () => Boolean(search.value.trim() || filter.value);
+  function compute() {
+    const keep = CANDIDATE_FILTERS[filter.value]?.[1] || (() => true);
+    shown = sortCandidates(
+      loaded.items.filter((c) => keep(c) && candidateMatches(c, search.value)),
+      sort.value,
+    );
+    const total = loaded.items.length;
+    count.textContent = narrowed() ? `${shown.length} of ${total} ${total === 1 ? 'candidate' : 'candidates'} match.` : `${total} ${total === 1 ? 'candidate' : 'candidates'}.`;
+    capNote.hidden = !loaded.capped;
+    capNote.textContent = `Only the first ${CANDIDATES_CAP.toLocaleString('en')} candidates are loaded: search, filter, sort and select cover those alone.`;
+    drawSelectAll();
+  }
+
+  // Several at once: the selection is kept across pages, searches and filters.
+  const selected = new Map();
+  const selectAll = h('input', { type: 'checkbox', id: 'cand-select-all' });
+  const selectAllLabel = h('label', { for: selectAll.id });
+  function drawSelectAll() {
+    const n = shown.length;
+    selectAllLabel.textContent = narrowed() ? `Select all ${n} that match (every page)` : `Select all ${n} (every page)`;
+    selectAll.checked = n > 0 && shown.every((c) => selected.has(c.id));
+    selectAll.disabled = n === 0;
+  }
+  selectAll.addEventListener('change', async () => {
+    for (const c of shown) {
+      if (selectAll.checked) selected.set(c.id, candidateName(c));
+      else selected.delete(c.id);
+    }
+    drawBulk();
+    await list.reload();
+  });
+
+  const selectedText = h('span', {});
+  const campaign = select([['', 'Choose a campaign'], ...campaigns], { id: 'cand-add-campaign' });
+  const duplicate = checkbox('Add even if they are in another running campaign (allow duplicate outreach)', { id: 'cand-add-duplicate' });
+  const addOutlet = h('div', { class: 'outlet' });
+  const added = h('div', { class: 'added' });
+  const clear = h('button', { type: 'button' }, 'Clear selection');
+  clear.addEventListener('click', async () => {
+    selected.clear();
+    drawBulk();
+    await list.reload();
+  });
+  const add = actionButton('Add to campaign', { class: 'primary' }, addOutlet, async () => {
+    fill(added);
+    if (!campaign.value) throw new ApiProblem(0, { title: 'No campaign chosen', detail: 'Choose the campaign to add them to.' });
+    const names = new Map(selected);
+    const answer = { enrollments: [], refused: [], warnings: [] };
+    // A call takes at most 1,000 candidates (§13): a larger selection is sent in parts.
+    for (const part of chunks([...names.keys()], 1000)) {
+      const one = await api.post(`/v1/campaigns/${seg(campaign.value)}/enrollments`, {
+        candidate_ids: part,
+        allow_duplicate: duplicate.querySelector('input').checked,
+      });
+      for (const key of Object.keys(answer)) answer[key].push(...(one[key] || []));
+    }
+    const told = await addedText(answer, (id) => names.get(id) || 'A candidate');
+    const name = await campaignName(campaign.value);
+    announce(`“${name}”: ${told.text}`);
+    // Those not added stay selected: tick "allow duplicate" and add them again, or clear.
+    const refused = new Set(answer.refused.map((r) => r.candidate_id));
+    for (const id of names.keys()) if (!refused.has(id)) selected.delete(id);
+    fill(added, h('p', {}, h('a', { href: `#/campaigns/${seg(campaign.value)}` }, name), `: ${told.text}`), told.nodes);
+    drawBulk();
+    await list.reload();
+  });
+  const bulkControls = h('div', { class: 'bulk-controls' }, field('Campaign to add them to', campaign), duplicate, h('div', { class: 'actions' }, add, clear));
+  const bulkHint = h('span', { class: 'small muted' }, '');
+  const bulkBar = h('div', { class: 'toolbar bulk', role: 'group', 'aria-label': 'Selected candidates' }, selectedText, bulkHint, bulkControls);
+  function drawBulk() {
+    const n = selected.size;
+    selectedText.textContent = n ? `${n} selected` : '';
+    bulkHint.textContent = n ? '' : campaigns.length ? 'Select candidates to add several to a campaign at once.' : 'Select candidates to add several to a campaign at once (there is no draft, running or paused campaign yet).';
+    bulkControls.hidden = !n;
+    drawSelectAll();
+  }
+
+  compute();
+  drawBulk();
   const list = pager({
     label: 'Candidates',
-    fetchPage: apiPages('/v1/candidates'),
-    empty: 'No candidates yet: add one below.',
+    fetchPage: (cursor, limit) => arrayPages(shown)(cursor, limit),
+    empty: () => (loaded.items.length ? 'No candidate matches: change the search or the filter.' : 'No candidates yet: add one below.'),
     render: (items) =>
       table(
         'Candidates',
-        ['Name', 'Company', 'Addresses'],
-        items.map((c) =>
-          h(
+        ['Name', 'Title and company', 'Location', 'Addresses'],
+        items.map((c) => {
+          const name = candidateName(c);
+          const pick = h('input', { type: 'checkbox', 'aria-label': `Select ${name}`, checked: selected.has(c.id), 'data-select': c.id });
+          pick.addEventListener('change', () => {
+            if (pick.checked) selected.set(c.id, name);
+            else selected.delete(c.id);
+            drawBulk();
+          });
+          return h(
             'tr',
-            {},
-            h('th', { scope: 'row' }, h('a', { href: `#/candidates/${seg(c.id)}` }, candidateName(c))),
+            { 'data-candidate': c.id },
+            h('th', { scope: 'row' }, pick, ' ', h('a', { href: `#/candidates/${seg(c.id)}` }, name)),
             h('td', {}, [c.title, c.company].filter(Boolean).join(', ') || '—'),
-            h('td', {}, c.emails.map((m) => `${m.address} (${EMAIL_TYPES[m.type] || m.type}${m.status !== 'valid' ? `, ${m.status}` : ''})`).join('; ') || '—'),
-          ),
-        ),
+            h('td', {}, c.location || '—'),
+            h('td', {}, c.opted_out ? 'Asked not to be contacted. ' : '', c.emails.map((m) => `${m.address} (${EMAIL_TYPES[m.type] || m.type}${m.status !== 'valid' ? `, ${EMAIL_STATUS[m.status] || m.status}` : ''})`).join('; ') || '—'),
+          );
+        }),
       ),
   });
   await list.ready;
-  app.refresh = () => list.reload();
+  for (const control of [filter, sort]) control.addEventListener('change', () => (compute(), list.restart()));
+  search.addEventListener('input', () => (compute(), list.restart()));
+  const reloadAll = async () => {
+    loaded = await loadCandidates();
+    compute();
+    await list.reload();
+  };
+  app.refresh = reloadAll;
   return h(
     'div',
     {},
     h('h1', { tabindex: '-1' }, 'Candidates'),
-    h('section', { 'aria-labelledby': 'cands-h' }, h('h2', { id: 'cands-h', class: 'sr-only' }, 'All candidates'), list),
-    h('section', { class: 'card', 'aria-labelledby': 'new-cand-h' }, h('h2', { id: 'new-cand-h' }, 'New candidate'), newCandidateForm(() => list.reload())),
-    h('section', { class: 'card', 'aria-labelledby': 'import-h' }, h('h2', { id: 'import-h' }, 'Import a spreadsheet (CSV)'), await importForm(() => list.reload())),
+    h(
+      'section',
+      { 'aria-labelledby': 'cands-h' },
+      h('h2', { id: 'cands-h', class: 'sr-only' }, 'All candidates'),
+      h(
+        'div',
+        { class: 'filters', role: 'search', 'aria-label': 'Find candidates' },
+        field('Search', search, 'Name, title, company, location or address; accents and case do not matter.'),
+        field('Show', filter),
+        field('Sort by', sort),
+      ),
+      capNote,
+      count,
+      h('div', { class: 'field check select-all' }, selectAll, selectAllLabel),
+      bulkBar,
+      addOutlet,
+      added,
+      list,
+    ),
+    h('section', { class: 'card', 'aria-labelledby': 'new-cand-h' }, h('h2', { id: 'new-cand-h' }, 'New candidate'), newCandidateForm(reloadAll)),
+    h('section', { class: 'card', 'aria-labelledby': 'import-h' }, h('h2', { id: 'import-h' }, 'Import a spreadsheet (CSV)'), await importForm(reloadAll, campaigns)),
   );
 }
 
@@ -1938,9 +2098,8 @@ function importErrors(errors) {
   ];
 }
 
-async function importForm(after) {
-  const file = h('input', { id: 'import-file', type: 'file', accept: '.csv,.tsv,.txt,text/csv', required: true });
-  const duplicates = select([['skip', 'Skip them'], ['update', 'Fill their empty fields and add new addresses']], { id: 'import-duplicates' });
+/** The campaigns candidates can be added to (draft, running, paused), as [id, "name (project)"]; none when the list cannot be read. */
+async function openCampaigns() {
   const campaigns = [];
   try {
     const projects = await allItems('/v1/projects', 50);
@@ -1949,6 +2108,12 @@ async function importForm(after) {
   } catch {
     // Without the list, an import still works, into no campaign.
   }
+  return campaigns;
+}
+
+async function importForm(after, campaigns) {
+  const file = h('input', { id: 'import-file', type: 'file', accept: '.csv,.tsv,.txt,text/csv', required: true });
+  const duplicates = select([['skip', 'Skip them'], ['update', 'Fill their empty fields and add new addresses']], { id: 'import-duplicates' });
   const campaign = select([['', 'No campaign'], ...campaigns], { id: 'import-campaign' });
   const own = checkbox('Choose what each column holds (otherwise the usual header names are recognised)', { id: 'import-own-mapping' });
   const mapping = h('fieldset', { class: 'mapping', hidden: true }, h('legend', {}, 'Columns'));
@@ -2037,6 +2202,88 @@ function newCandidateForm(after) {
   );
 }
 
+const CANDIDATE_FIELDS = [
+  ['first_name', 'First name'],
+  ['last_name', 'Last name'],
+  ['title', 'Title'],
+  ['company', 'Company'],
+  ['location', 'Location'],
+  ['timezone', 'Time zone', 'A name such as Europe/Berlin or America/New_York; leave empty for none.'],
+];
+
+/** Edit a candidate's details (PATCH: an emptied field is cleared); a refused value is said at its field too. */
+function candidateEditForm(person, after) {
+  const who = candidateName(person);
+  const inputs = new Map();
+  const controls = CANDIDATE_FIELDS.map(([key, label, hint]) => {
+    const input = h('input', { id: `edit-${key}`, autocomplete: 'off', value: person[key] || '', required: key === 'first_name' });
+    const error = h('span', { class: 'field-error', id: `edit-${key}-error` });
+    const wrap = field(label, input, hint);
+    wrap.append(error);
+    inputs.set(key, { input, error, described: input.getAttribute('aria-describedby') });
+    return wrap;
+  });
+  return actionForm(`Edit ${who}`, 'Save changes', controls, async () => {
+    const body = {};
+    for (const [key, { input, error, described }] of inputs) {
+      body[key] = input.value.trim();
+      error.textContent = '';
+      input.removeAttribute('aria-invalid');
+      if (described) input.setAttribute('aria-describedby', described);
+      else input.removeAttribute('aria-describedby');
+    }
+    try {
+      const saved = await api.patch(`/v1/candidates/${seg(person.id)}`, body);
+      app.candidates.set(person.id, Promise.resolve(saved));
+      announce(`${candidateName(saved)} saved.`);
+    } catch (failure) {
+      // Each refused value is marked at its field, as well as listed under the form.
+      for (const e of failure.problem?.errors || []) {
+        const at = inputs.get(String(e.field || '').split('.')[0]);
+        if (!at) continue;
+        at.error.textContent = withoutRules(e.message);
+        at.input.setAttribute('aria-invalid', 'true');
+        at.input.setAttribute('aria-describedby', [at.described, at.error.id].filter(Boolean).join(' '));
+      }
+      throw failure;
+    }
+    await after();
+  });
+}
+
+/** What the organization sent a candidate, campaign by campaign, and what came back (R-3.8), newest first. */
+function historyList(person) {
+  const tz = app.me?.timezone;
+  return pager({
+    label: 'Contact history',
+    pageSize: 10,
+    fetchPage: apiPages(`/v1/candidates/${seg(person.id)}/history`),
+    empty: 'Not contacted by your organization yet.',
+    render: (items) =>
+      table(
+        `Contact history of ${candidateName(person)}`,
+        ['Campaign', 'Sent', 'Outcome'],
+        items.map((it) => {
+          const where = it.kind === 'message' ? 'A single message' : it.campaign_id ? h('a', { href: `#/campaigns/${seg(it.campaign_id)}` }, it.campaign_name || 'A campaign') : 'A removed campaign';
+          const sent = (it.sent || []).map((m) =>
+            h('li', {}, `Step ${m.step_index}${m.subject ? ` “${m.subject}”` : ''} · ${fmtTime(m.sent_at, tz)}${m.address ? ` · to ${m.address}` : ''} · ${stepLabel(m.status).toLowerCase()}`),
+          );
+          const o = it.outcome || {};
+          const came = [];
+          if (o.replied) came.push(`Replied${o.class ? ` (${(REPLY_CLASSES[o.class] || o.class).toLowerCase()})` : ''}${o.replied_at ? ` on ${fmtTime(o.replied_at, tz)}` : ''}`);
+          if (o.bounced) came.push(`Bounced${o.bounced_at ? ` on ${fmtTime(o.bounced_at, tz)}` : ''}`);
+          return h(
+            'tr',
+            {},
+            h('th', { scope: 'row' }, where, it.sender ? h('div', { class: 'small muted' }, `from ${it.sender.address}`) : null),
+            h('td', {}, sent.length ? h('ul', { class: 'sent-list' }, sent) : h('span', { class: 'muted' }, 'Nothing sent yet')),
+            h('td', {}, badge('es', o.status, o.status_label || ENROLLMENT_LABELS[o.status] || o.status), came.length ? h('div', { class: 'small' }, came.join(' · ')) : null),
+          );
+        }),
+      ),
+  });
+}
+
 async function pageCandidate(id) {
   const root = h('div', {});
   const projects = await allItems('/v1/projects', 200);
@@ -2047,18 +2294,38 @@ async function pageCandidate(id) {
     const who = candidateName(person);
     titled(who);
     const pinOutlet = h('div', { class: 'outlet' });
+    const eraseOutlet = h('div', { class: 'outlet' });
     const project = select(projects.map((p) => [p.id, p.name]), { id: 'pin-project' });
     const address = select((person.emails || []).filter((m) => m.status === 'valid').map((m) => [m.address, m.address]), { id: 'pin-address' });
     const pin =
       projects.length && person.emails?.length
         ? actionForm('Use this address first', 'Pin address', [field('Project', project), field('Address', address)], () => api.put(`/v1/projects/${seg(project.value)}/pins/${seg(id)}`, { address: address.value }), 'Address pinned.')
         : h('p', { class: 'muted' }, 'Pinning needs a project and an address.');
+    const erase = confirmButton(
+      `Erase ${who}…`,
+      { class: 'danger' },
+      `Erase ${who} for your whole organization? Their name, details and addresses are deleted for every colleague, they leave every campaign they are in, and this cannot be undone. An address that asked not to be mailed stays blocked.`,
+      `Yes, erase ${who}`,
+      eraseOutlet,
+      () => request('DELETE', `/v1/candidates/${seg(id)}`),
+      `${who} erased.`,
+      () => {
+        app.candidates.delete(id);
+        location.hash = '#/candidates';
+      },
+    );
+    const history = historyList(person);
+    await history.ready;
     fill(root, 
       h('p', { class: 'crumbs' }, h('a', { href: '#/candidates' }, 'Candidates'), ' › ', who),
       h('h1', { tabindex: '-1' }, who),
       h('dl', { class: 'facts' }, h('dt', {}, 'Title'), h('dd', {}, person.title || '—'), h('dt', {}, 'Company'), h('dd', {}, person.company || '—'), h('dt', {}, 'Location'), h('dd', {}, person.location || '—'), h('dt', {}, 'Time zone'), h('dd', {}, person.timezone || '—')),
+      person.opted_out ? h('p', { class: 'notice' }, 'They asked not to be contacted: no address of theirs is mailed.') : null,
+      h('details', { class: 'card edit-candidate' }, h('summary', {}, `Edit ${who}’s details`), candidateEditForm(person, load)),
+      h('section', { class: 'card', 'aria-labelledby': 'history-h' }, h('h2', { id: 'history-h' }, 'Contact history'), h('p', { class: 'small muted' }, 'Every campaign and single message of your organization to them, newest first.'), history),
       h('section', { class: 'card', 'aria-labelledby': 'emails-h' }, h('h2', { id: 'emails-h' }, 'Addresses'), emailsSection(person, null, load)),
       h('section', { class: 'card', 'aria-labelledby': 'pin-h' }, h('h2', { id: 'pin-h' }, 'Use this address first in a project'), h('p', { class: 'small muted' }, 'Applies to campaigns of that project created after the pin.'), pin, pinOutlet),
+      h('section', { class: 'card', 'aria-labelledby': 'erase-h' }, h('h2', { id: 'erase-h' }, 'Erase this candidate'), h('p', { class: 'small' }, 'Erasing deletes their personal data for your whole organization and ends their campaigns.'), h('div', { class: 'toolbar' }, erase), eraseOutlet),
     );
   }
   await load();

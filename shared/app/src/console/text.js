@@ -67,3 +67,63 @@ export function unknownFieldHint(name) {
   }
   return `“${name}” is not a merge field: a field starts with candidate., sender., campaign. or custom. (for example {{ candidate.first_name }}, or {{ custom.${key || root} }} for a value you set per candidate in a campaign)`;
 }
+
+// ---------------------------------------------------------------- the candidates list (issue 22)
+
+/** Text as a search compares it: lower case, accents and extra spaces left out ("Lovélace" → "lovelace"). */
+export function folded(text) {
+  return String(text ?? '')
+    .normalize('NFKD')
+    .replace(/\p{M}/gu, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+/** Whether a candidate matches every word of a search, in their name, title, company, location or an address. */
+export function candidateMatches(c, query) {
+  const words = folded(query).split(' ').filter(Boolean);
+  if (!words.length) return true;
+  const hay = folded([c.first_name, c.last_name, c.full_name, c.title, c.company, c.location, ...(c.emails || []).map((e) => e.address)].filter(Boolean).join(' '));
+  return words.every((w) => hay.includes(w));
+}
+
+/** Whether the service may mail a candidate at one address at least (not opted out, one address neither bounced nor suppressed). */
+export function canBeMailed(c) {
+  return !c.opted_out && (c.emails || []).some((e) => e.status === 'valid');
+}
+
+/** The candidates list's filters, each a test of one candidate. */
+export const CANDIDATE_FILTERS = {
+  '': ['Every candidate', () => true],
+  mailable: ['Can be mailed', canBeMailed],
+  unmailable: ['Cannot be mailed (no address left to mail)', (c) => !canBeMailed(c)],
+  bounced: ['An address bounced', (c) => (c.emails || []).some((e) => e.status === 'bounced')],
+  opted_out: ['Asked not to be contacted', (c) => c.opted_out || (c.emails || []).some((e) => e.status === 'suppressed')],
+};
+
+/**
+ * The candidates in the order asked: `name` or `company` alphabetically
+ * (accents ignored; no company last). No "newest": a candidate has no
+ * creation time, and neither its id nor the list's order is one (README).
+ */
+export function sortCandidates(items, key) {
+  const indexed = items.map((c, i) => [c, i]);
+  const name = (c) => folded(c.full_name || `${c.first_name || ''} ${c.last_name || ''}`);
+  const compare = {
+    name: ([a, i], [b, j]) => name(a).localeCompare(name(b)) || i - j,
+    company: ([a, i], [b, j]) => {
+      const [x, y] = [folded(a.company), folded(b.company)];
+      if (!x !== !y) return x ? -1 : 1;
+      return x.localeCompare(y) || name(a).localeCompare(name(b)) || i - j;
+    },
+  }[key];
+  return compare ? indexed.sort(compare).map(([c]) => c) : items.slice();
+}
+
+/** `items` in slices of at most `size` (a call takes at most 1,000 candidate ids, §13). */
+export function chunks(items, size) {
+  const out = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

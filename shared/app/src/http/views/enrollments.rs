@@ -62,6 +62,10 @@ pub struct EnrollmentView {
     pub id: String,
     pub campaign_id: String,
     pub candidate_id: String,
+    /// The candidate's first and last name, so that a list needs no call per
+    /// candidate; `null` when the candidate was erased.
+    #[schema(required = true)]
+    pub candidate_name: Option<String>,
     pub status: EnrollmentStatus,
     /// The label users see, e.g. `Replied (Ended)`.
     pub status_label: String,
@@ -145,6 +149,7 @@ pub fn enrollment(
         id: e.id.to_string(),
         campaign_id: e.campaign_id.to_string(),
         candidate_id: e.candidate_id.to_string(),
+        candidate_name: candidate.filter(|c| !c.erased).map(|c| c.full_name()),
         status: e.status,
         status_label: e.status.label().to_owned(),
         blocked_reason: e.blocked_reason.clone(),
