@@ -92,7 +92,9 @@ struct Load {
 }
 
 /// The model from the calls test's output; prints its figures.
-pub fn report(calls_output: &str) {
+/// Prints the model and answers the units of one sent step, (read, write),
+/// every index write and the delivery's transaction counted.
+pub fn report(calls_output: &str) -> Option<(f64, f64)> {
     let mut shards = BTreeMap::new();
     let mut loads: BTreeMap<&'static str, Load> = BTreeMap::new();
     let (mut table_wcu, mut index_wcu, mut rcu) = (0.0, 0.0, 0.0);
@@ -128,7 +130,7 @@ pub fn report(calls_output: &str) {
     }
     if loads.is_empty() {
         println!("capacity_model unavailable: the calls test printed no CAPACITY lines");
-        return;
+        return None;
     }
     // The delivery notification of each send moves the same counter shard
     // once more (delivered, R-11.1) in its own transaction: 2 units.
@@ -187,4 +189,5 @@ pub fn report(calls_output: &str) {
             scope.name()
         );
     }
+    Some((rcu, table_wcu + index_wcu))
 }
