@@ -42,7 +42,7 @@ pub fn https_client() -> SharedHttpClient {
 /// [`ENDPOINT_VAR`] or the SDK's `AWS_ENDPOINT_URL` as the endpoint. It does
 /// not run `aws_config`'s default chains (profile files, IMDS, container
 /// credentials, web identity through STS, SSO), which Lambda never needs and
-/// which weighed about 0.2 MB on every bootstrap (issue 20); the SDK clients
+/// which weighed about 0.63 MB on every bootstrap (issue 20); the SDK clients
 /// add their own defaults (retries, timeouts, identity cache, sleep, clock).
 pub async fn load_config() -> SdkConfig {
     config_from(|name| std::env::var(name).ok())

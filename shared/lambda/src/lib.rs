@@ -76,7 +76,7 @@ impl App {
 
     /// The `api` function's [`App::from_env`]: its routes never send mail
     /// nor touch an identity (sends go to the send queue, accounts are
-    /// `api-mail`'s), so it builds no SES client at all ([`NoMailService`])
+    /// `api-accounts`'), so it builds no SES client at all ([`NoMailService`])
     /// and its bootstrap links none of SES v2 (issue 20).
     pub async fn api_from_env() -> Result<App, SettingsError> {
         let settings = Settings::from_env()?;
@@ -226,6 +226,24 @@ impl App {
         App::with_mailer(settings, clients, sqs, clock, mailer, None)
     }
 
+    /// The service of the `api` and `api-mail` functions on the AWS adapters:
+    /// no mail service nor identities ([`NoMailService`], as
+    /// [`App::api_from_env`] builds it), so that a test through their routers
+    /// fails where a route would reach SES in AWS.
+    pub fn without_mail(
+        settings: &Settings,
+        clients: AwsClients,
+        sqs: aws_sdk_sqs::Client,
+        clock: Arc<dyn Clock>,
+    ) -> App {
+        let store = StoreClients {
+            dynamodb: clients.dynamodb,
+            scheduler: clients.scheduler,
+        };
+        let mail: MailPorts = (Arc::new(NoMailService), Arc::new(NoMailService));
+        App::compose(settings, store, sqs, clock, mail, None)
+    }
+
     /// The service on the AWS adapters with `mailer` as its mail service (SES;
     /// a stand-in in tests), each send waiting for `pacer`'s slot when there
     /// is one (send-step, §15).
@@ -305,7 +323,7 @@ struct StoreClients {
     scheduler: outreach_aws::aws_sdk_scheduler::Client,
 }
 
-/// SES, with the DMARC lookup (R-2.1: linking an account, the `api-mail`
+/// SES, with the DMARC lookup (R-2.1: linking an account, the `api-accounts`
 /// function).
 fn dmarc_mail(settings: &Settings, sdk: &aws_config::SdkConfig) -> MailPorts {
     let sesv2 = outreach_aws::config::sesv2_client(sdk, &[]);
@@ -361,7 +379,7 @@ fn ses_mailer(
 /// fault, which would fail the account.
 pub struct NoMailService;
 
-const NO_MAIL: &str = "this function has no mail service (issue 20: the api function links no SES)";
+const NO_MAIL: &str = "this function has no mail service (issue 20: only api-accounts of the API functions links SES)";
 
 #[async_trait::async_trait]
 impl Mailer for NoMailService {

@@ -93,6 +93,10 @@ async fn nxdomain_resolver() -> std::net::SocketAddr {
 /// from the variables the template sets.
 struct Stack {
     app: App,
+    /// The `api` and `api-mail` functions' service: no mail service nor
+    /// identities, as in AWS (issue 20), so that a route of theirs that
+    /// reached SES fails here too.
+    api_app: App,
     aws: Aws,
     settings: Settings,
     store: Arc<DynamoStore>,
@@ -209,8 +213,10 @@ impl Stack {
         .collect();
         let settings = Settings::from_map(&variables).expect("the template's variables");
         let app = App::new(&settings, aws.clients.clone(), sqs.clone(), clock.clone());
+        let api_app = App::without_mail(&settings, aws.clients.clone(), sqs.clone(), clock.clone());
         Stack {
             app,
+            api_app,
             aws,
             settings,
             store,
@@ -247,9 +253,9 @@ impl Stack {
         let router = if accounts_path(&path) {
             self.app.accounts_router()
         } else if mail_path(&path) {
-            self.app.mail_router()
+            self.api_app.mail_router()
         } else {
-            self.app.router()
+            self.api_app.router()
         };
         let adapter = lambda_http::Adapter::from(router);
         let response = adapter

@@ -230,6 +230,21 @@ fn sends_are_bounded_by_the_send_queue_not_by_reserved_concurrency() {
         assert!(!f.contains("- !Ref SendMail\n"), "{function}");
         assert!(!f.contains("- !Ref ManageIdentities\n"), "{function}");
     }
+    // The account routes api-mail served before keep their resource names, so
+    // that updating a deployed stack retargets them in place (a renamed route
+    // with the same key would be refused, 409).
+    for route in [
+        "MailAccountsRoute",
+        "MailAccountRoute",
+        "MailAccountResendRoute",
+        "MailAccountDelegatesRoute",
+        "MailAccountDelegateRoute",
+    ] {
+        assert!(
+            resource(&template, route).contains("integrations/${ApiAccountsIntegration}"),
+            "{route}"
+        );
+    }
     let accounts = resource(&template, "ApiAccountsFunction");
     assert!(
         accounts.contains("Binary: outreach-api-accounts\n"),
