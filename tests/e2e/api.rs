@@ -724,7 +724,12 @@ async fn erasure_removes_personal_data_and_ends_enrollments() {
     let api = local.as_user("acme", "alice");
     let acc = account(&api, "alice@acme.example").await;
     let p = project(&api).await;
-    let cid = campaign(&api, &p, &acc, json!({})).await;
+    // Two steps: the first goes out, the second is still to come.
+    let two_steps = json!({"steps": [
+        {"subject": "Hello {{ candidate.first_name }}", "body": "<p>Hi</p>"},
+        {"subject": "Again", "body": "<p>Hi again</p>", "delay_days": 3}
+    ]});
+    let cid = campaign(&api, &p, &acc, two_steps).await;
     let cand = candidate(&api, json!([{"address": "ada@x.example", "type": "work"}])).await;
     let added = api
         .post(
@@ -736,6 +741,14 @@ async fn erasure_removes_personal_data_and_ends_enrollments() {
     // The list names its candidates, so a page needs no call per candidate.
     let listed = api.get(&format!("/v1/campaigns/{cid}/enrollments")).await;
     assert_eq!(listed["items"][0]["candidate_name"], "Ada L");
+    // A step goes out, so the enrollment holds the address it went to.
+    api.post(&format!("/v1/campaigns/{cid}/start"), json!({}))
+        .await;
+    local.advance("PT20M").await;
+    let e = api
+        .get(&format!("/v1/campaigns/{cid}/enrollments/{eid}"))
+        .await;
+    assert!(mentions(&e, "ada@x.example"), "sent: {e}");
     let (status, _) = api
         .call("DELETE", &format!("/v1/candidates/{cand}"), None)
         .await;
@@ -750,6 +763,10 @@ async fn erasure_removes_personal_data_and_ends_enrollments() {
     assert_eq!(e["status"], "removed");
     assert!(e["candidate_name"].is_null(), "erased: no name: {e}");
     assert!(!mentions(&api.get("/v1/candidates").await, "ada@x.example"));
+    // Nor does the campaign show the address its step went to.
+    assert!(!mentions(&e, "ada@x.example"), "erased: no address: {e}");
+    let listed = api.get(&format!("/v1/campaigns/{cid}/enrollments")).await;
+    assert!(!mentions(&listed, "ada@x.example"), "{listed}");
 }
 
 #[tokio::test]

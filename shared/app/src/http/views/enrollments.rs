@@ -89,14 +89,17 @@ pub struct EnrollmentView {
 }
 
 /// An address a message went to, as `viewer` may see it: `None` when it is a
-/// colleague's manual address of `candidate`.
+/// colleague's manual address of `candidate`, and every address of an
+/// erased candidate (R-3.6: the attempts keep the address a step went to, the
+/// record that matches a late bounce or complaint, but no answer shows it).
 pub fn shown_address(
     a: &EmailAddress,
     candidate: Option<&Candidate>,
     viewer: &UserId,
 ) -> Option<String> {
-    let hidden =
-        candidate.is_some_and(|c| c.emails.iter().any(|x| &x.address == a) && !c.shows(a, viewer));
+    let hidden = candidate.is_some_and(|c| {
+        c.erased || (c.emails.iter().any(|x| &x.address == a) && !c.shows(a, viewer))
+    });
     (!hidden).then(|| a.to_string())
 }
 
@@ -113,6 +116,9 @@ pub fn enrollment(
     events: Option<&[EnrollmentEvent]>,
 ) -> EnrollmentView {
     let visible = |a: &EmailAddress| shown_address(a, candidate, viewer);
+    // of an erased candidate no answer shows an address, nor the
+    // words of a bounce or an event, which may name one.
+    let erased = candidate.is_some_and(|c| c.erased);
     let campaign_final = c.status == CampaignStatus::Stopped;
     let steps = e
         .steps
@@ -130,7 +136,7 @@ pub fn enrollment(
                     message_id: a.message_id.clone(),
                     rfc822_message_id: a.rfc822_message_id.clone(),
                     unconfirmed: a.unconfirmed,
-                    reason: a.reason.clone(),
+                    reason: a.reason.clone().filter(|_| !erased),
                 })
                 .collect();
             EnrollmentStepView {
@@ -166,7 +172,8 @@ pub fn enrollment(
                     at: ev.at.into(),
                     kind: ev.kind.clone(),
                     step: ev.step,
-                    detail: ev.detail.clone(),
+                    // An event's words may name an address.
+                    detail: ev.detail.clone().filter(|_| !erased),
                 })
                 .collect()
         }),
