@@ -13,6 +13,7 @@
 pub mod job;
 pub mod lease;
 pub mod table;
+mod unread;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

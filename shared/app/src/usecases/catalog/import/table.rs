@@ -10,6 +10,7 @@ use outreach_domain::candidate::EmailType;
 use outreach_domain::{EmailAddress, Zone};
 
 use super::RowError;
+use super::unread::UnreadAddresses;
 use crate::error::{Error, FieldError};
 use crate::usecases::catalog::candidates::{MAX_EMAILS, text_field};
 
@@ -341,6 +342,7 @@ pub fn read(
         ));
     }
     let columns = columns(&headers, mapping)?;
+    let mut unread = UnreadAddresses::new(&headers, &columns, mapping.is_some());
     let mut rows = Vec::new();
     let mut record = csv::StringRecord::new();
     for row in 1.. {
@@ -371,10 +373,14 @@ pub fn read(
                     headers.len()
                 ),
             )]),
-            (Ok(_), None) => check(row, &headers, &columns, &record),
+            (Ok(_), None) => {
+                unread.count(&record);
+                check(row, &headers, &columns, &record)
+            }
         };
         rows.push(Row { row, candidate });
     }
+    unread.refuse()?;
     Ok((columns, rows))
 }
 
