@@ -398,7 +398,7 @@ type Units = (f64, f64);
 /// holds gigabytes and slows down past a few hundred planned enrollments).
 /// Answers the calls of a sent step, of a start and of the rare path, and
 /// the capacity model's units of a sent step (read, write).
-fn aws_calls() -> Option<(Calls, Calls, Calls, Option<Units>)> {
+fn aws_calls() -> Option<(Calls, Calls, Calls, Calls, Option<Units>)> {
     if !workspace().join(".venv/bin/moto_server_serial").exists() {
         let status = Command::new(workspace().join("tests/moto"))
             .arg("install")
@@ -431,9 +431,12 @@ fn aws_calls() -> Option<(Calls, Calls, Calls, Option<Units>)> {
     let mut start = Calls::default();
     // Issue 20: a step whose planned address is no longer R-7's choice.
     let mut rare = Calls::default();
+    // Issue 20's common path: a daily limit set (and statistics counted).
+    let mut limited = Calls::default();
     let mut per_step = 1.0;
     let mut per_start = 1.0;
     let mut per_rare = 1.0;
+    let mut per_limited = 1.0;
     for line in text.lines().filter_map(|l| l.strip_prefix("BENCH ")) {
         let f: Vec<&str> = line.split_whitespace().collect();
         let (what, op, a, b, items) = match f[..] {
@@ -447,6 +450,7 @@ fn aws_calls() -> Option<(Calls, Calls, Calls, Option<Units>)> {
             "per_sent_step" => (&mut step, &mut per_step),
             "per_start" => (&mut start, &mut per_start),
             "per_sent_step_to_another_address" => (&mut rare, &mut per_rare),
+            "per_sent_step_under_daily_limits" => (&mut limited, &mut per_limited),
             _ => continue,
         };
         if op == "total" {
@@ -456,7 +460,7 @@ fn aws_calls() -> Option<(Calls, Calls, Calls, Option<Units>)> {
             calls.by_operation.insert(op.to_owned(), (a, b, items));
         }
     }
-    Some((step, start, rare, units))
+    Some((step, start, rare, limited, units))
 }
 
 /// Cost of 1,000 sent steps at us-east-1 list prices (on-demand, arm64), from
@@ -524,12 +528,20 @@ fn cost_per_thousand_steps(step: &Calls, units: Option<Units>) {
 }
 
 fn aws_figures() {
-    let Some((step, start, rare, units)) = aws_calls() else {
+    let Some((step, start, rare, limited, units)) = aws_calls() else {
         return;
     };
     figure("aws_calls_per_sent_step", step.total, "calls");
     for (op, (n, ..)) in &step.by_operation {
         println!("aws_calls_per_sent_step.{op} {n}");
+    }
+    figure(
+        "aws_calls_per_sent_step_under_daily_limits",
+        limited.total,
+        "calls (issue 20's common path: a daily limit set, statistics counted; target <= 5)",
+    );
+    for (op, (n, ..)) in &limited.by_operation {
+        println!("aws_calls_per_sent_step_under_daily_limits.{op} {n}");
     }
     figure(
         "aws_calls_per_sent_step_to_another_address",
