@@ -9,6 +9,10 @@
 //! sent message's HTML is shown in an `<iframe sandbox="">` (no scripts, no
 //! same origin). The Content-Security-Policy below holds the page to its own
 //! scripts and the same-origin API.
+//!
+//! Newer pages are Preact components written with htm (README, "Preact and
+//! htm"): both are vendored as ES modules under `vendor/` and served from
+//! here like the console's own files.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -28,6 +32,10 @@ const MIME_JS: &str = include_str!("mime.js");
 const TIMELINE_JS: &str = include_str!("timeline.js");
 const TEXT_JS: &str = include_str!("text.js");
 const STYLE_CSS: &str = include_str!("style.css");
+// Preact and htm, vendored unchanged but for one import (vendor/README.md).
+const PREACT_JS: &str = include_str!("vendor/preact.module.js");
+const HOOKS_JS: &str = include_str!("vendor/hooks.module.js");
+const HTM_JS: &str = include_str!("vendor/htm.module.js");
 
 /// Scripts and connections: this origin only. Styles allow inline `style`
 /// attributes because a sent message's HTML (rendered in a sandboxed
@@ -58,6 +66,21 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
         TEXT_JS,
     ),
     ("/console/style.css", "text/css; charset=utf-8", STYLE_CSS),
+    (
+        "/console/vendor/preact.module.js",
+        "text/javascript; charset=utf-8",
+        PREACT_JS,
+    ),
+    (
+        "/console/vendor/hooks.module.js",
+        "text/javascript; charset=utf-8",
+        HOOKS_JS,
+    ),
+    (
+        "/console/vendor/htm.module.js",
+        "text/javascript; charset=utf-8",
+        HTM_JS,
+    ),
 ];
 
 /// `/`, `/console` and `/console/` serve the page; `/console/<asset>` its files.
@@ -322,23 +345,117 @@ mod tests {
                 "index.html refers to {reference}, which is not served"
             );
         }
-        for module in [APP_JS, MIME_JS, TIMELINE_JS] {
-            for line in module.lines().filter(|l| l.starts_with("import ")) {
-                let from = line.rsplit(['"', '\'']).nth(1).unwrap_or_default();
-                let path = format!("/console/{}", from.trim_start_matches("./"));
+        // Every module's imports (static or dynamic, the vendored ones'
+        // minified `from"…"` too) are relative and name a served asset: a
+        // bare specifier like "preact" would not resolve without a build step.
+        for (module, _, source) in ASSETS.iter().filter(|(p, _, _)| p.ends_with(".js")) {
+            let dir = &module[..=module.rfind('/').unwrap()];
+            for from in specifiers(source) {
+                let relative = from.strip_prefix("./");
+                assert!(
+                    relative.is_some_and(|r| !r.contains("..")),
+                    "{module} imports {from:?}, not a ./ path"
+                );
+                let path = format!("{dir}{}", relative.unwrap_or_default());
                 assert!(
                     ASSETS.iter().any(|(p, _, _)| *p == path),
-                    "a module imports {from}, which is not served"
+                    "{module} imports {from}, which is not served"
                 );
             }
+        }
+        // The console's own modules import something (the check above runs).
+        assert!(!specifiers(APP_JS).is_empty());
+    }
+
+    /// The module specifiers of a script: `from "x"`, `from"x"`, `import("x")`
+    /// (this console's scripts have no other "from" before a quote).
+    fn specifiers(source: &str) -> Vec<&str> {
+        let mut found = Vec::new();
+        for marker in ["from", "import("] {
+            for (at, _) in source.match_indices(marker) {
+                let rest = source[at + marker.len()..].trim_start_matches(' ');
+                let Some(quote) = rest.chars().next().filter(|c| matches!(c, '"' | '\'')) else {
+                    continue;
+                };
+                let before = source[..at].chars().next_back().unwrap_or(' ');
+                let Some(end) = rest[1..].find(quote) else {
+                    continue;
+                };
+                // Not a word ending in "from", nor a string after one: a
+                // specifier has no spaces or punctuation of code in it.
+                let name = &rest[1..=end];
+                let code = |c: char| c.is_whitespace() || ",;(){}=+".contains(c);
+                if !(before.is_alphanumeric()
+                    || before == '_'
+                    || name.is_empty()
+                    || name.contains(code))
+                {
+                    found.push(name);
+                }
+            }
+        }
+        found
+    }
+
+    /// Every file under vendor/ is served, with its licence and its line in
+    /// vendor/README.md; a vendored module deleted fails the build
+    /// (`include_str!`), one added but not served fails here.
+    #[test]
+    fn every_vendored_file_is_served_and_licensed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/console/vendor");
+        let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+        let mut scripts = Vec::new();
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let name = entry.unwrap().file_name().into_string().unwrap();
+            if name.ends_with(".js") {
+                let path = format!("/console/vendor/{name}");
+                let served = ASSETS.iter().find(|(p, _, _)| *p == path);
+                let (_, content_type, body) =
+                    served.unwrap_or_else(|| panic!("{path} is not served"));
+                assert_eq!(*content_type, "text/javascript; charset=utf-8");
+                assert_eq!(*body, std::fs::read_to_string(dir.join(&name)).unwrap());
+                assert!(
+                    readme.contains(&format!("`{name}`")),
+                    "vendor/README.md omits {name}"
+                );
+                scripts.push(name);
+            }
+        }
+        scripts.sort();
+        assert_eq!(
+            scripts,
+            ["hooks.module.js", "htm.module.js", "preact.module.js"]
+        );
+        for (licence, names) in [
+            ("LICENSE-preact", "MIT License"),
+            ("LICENSE-htm", "Apache License"),
+        ] {
+            let text = std::fs::read_to_string(dir.join(licence)).unwrap();
+            assert!(text.contains(names), "{licence}");
+        }
+        for path in ASSETS
+            .iter()
+            .map(|(p, _, _)| *p)
+            .filter(|p| p.starts_with("/console/vendor/"))
+        {
+            assert!(
+                dir.join(&path["/console/vendor/".len()..]).is_file(),
+                "{path}"
+            );
         }
     }
 
     #[test]
     fn no_script_writes_html_from_strings() {
         // Every value reaches the page through textContent or attributes.
-        for module in [APP_JS, MIME_JS, TIMELINE_JS] {
+        // (Preact itself has innerHTML, for dangerouslySetInnerHTML, which
+        // the console never uses.)
+        let own = ASSETS
+            .iter()
+            .filter(|(p, _, _)| p.ends_with(".js") && !p.starts_with("/console/vendor/"));
+        for (_, _, module) in own {
             for banned in [
+                "dangerouslySetInnerHTML",
                 "innerHTML",
                 "outerHTML",
                 "insertAdjacentHTML",
