@@ -356,6 +356,39 @@ step('a sent message as the candidate sees it, with its headers', async () => {
   await page.getByRole('heading', { name: /Ada Lovelace/, level: 1 }).waitFor();
 });
 
+step('the outbox and a message are Preact components (outbox.js, vendored Preact + htm), focused and accessible at both sizes', async () => {
+  await page.getByRole('link', { name: 'Outbox', exact: true }).first().click();
+  await page.getByRole('heading', { name: 'Outbox', level: 1 }).waitFor();
+  const outbox = page.locator('main [data-component="outbox"]');
+  assert.equal(await outbox.count(), 1, 'the outbox page is rendered by outbox.js');
+  assert.equal(await page.evaluate(() => document.activeElement?.matches('main [data-component="outbox"] h1')), true, 'the heading has focus after the navigation');
+  const loaded = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname));
+  for (const file of ['/console/outbox.js', '/console/vendor/preact.module.js', '/console/vendor/hooks.module.js', '/console/vendor/htm.module.js']) {
+    assert.ok(loaded.includes(file), `${file} was loaded: ${loaded.join(', ')}`);
+  }
+  assert.equal(await outbox.locator('table caption').innerText(), 'Sent messages, newest first');
+  assert.equal(await outbox.locator('tbody td[data-label="To"]', { hasText: 'ada@engines.example' }).count(), 1);
+  await expectAccessible('the outbox (components)');
+  await page.getByRole('link', { name: /^View message to ada@engines\.example/ }).first().click();
+  await page.getByRole('heading', { name: 'Hello Ada', level: 1 }).waitFor();
+  assert.equal(await page.locator('main [data-component="outbox-message"]').count(), 1, 'the message page is rendered by outbox.js');
+  assert.equal(await page.locator('iframe.message-frame').getAttribute('sandbox'), '');
+  await expectAccessible('a message (components)');
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await noSidewaysScroll('a message (components)');
+    await page.goto(`${BASE}/#/outbox`);
+    await page.locator('main [data-component="outbox"] h1').waitFor();
+    await noSidewaysScroll('the outbox (components)');
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+  // Back where the walk was: Ada's enrollment, through the message's own link.
+  await page.getByRole('link', { name: /^View message to ada@engines\.example/ }).first().click();
+  await page.getByRole('link', { name: 'Back to the candidate' }).click();
+  await page.getByRole('heading', { name: /Ada Lovelace/, level: 1 }).waitFor();
+});
+
 step('a hard bounce posted to /dev/ses-events ends a single-address candidate "Bounced (Ended)"', async () => {
   const outbox = await dev('GET', '/dev/outbox');
   const sent = outbox.items.find((m) => m.to === 'ada@engines.example' && m.step_index === 1);

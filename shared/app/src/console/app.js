@@ -2665,70 +2665,17 @@ async function pageSettings() {
 
 // ---------------------------------------------------------------- outbox and messages (local mode)
 
+/** The outbox and its messages are Preact components (outbox.js), loaded when first shown. */
+const outboxContext = () => ({ local: app.local, request, seg, ApiProblem, fmtTime, titled });
+
 async function pageOutbox() {
-  titled('Outbox');
-  if (!app.local) return h('div', {}, h('h1', { tabindex: '-1' }, 'Outbox'), h('p', {}, 'The outbox exists in local mode only.'));
-  const items = ((await request('GET', '/dev/outbox', { auth: false })).items || []).slice().reverse();
-  const list = pager({
-    label: 'Outbox',
-    pageSize: 20,
-    fetchPage: arrayPages(items),
-    empty: 'Nothing sent yet.',
-    render: (page) =>
-      table(
-        'Sent messages, newest first',
-        ['Sent (UTC)', 'To', 'Subject', 'Step', ''],
-        page.map((m) =>
-          h('tr', {}, h('td', {}, timeEl(m.sent_at, 'UTC')), h('td', {}, m.to), h('td', {}, m.subject), h('td', {}, m.step_index ?? '—'), h('td', {}, h('a', { href: `#/messages/${seg(m.id)}`, 'aria-label': `View message to ${m.to}: ${m.subject}` }, 'View'))),
-        ),
-      ),
-  });
-  await list.ready;
-  return h('div', {}, h('h1', { tabindex: '-1' }, 'Outbox'), h('p', { class: 'small muted' }, 'Every message local mode sent, as .eml files in the data folder.'), list);
-}
-
-const SHOWN_HEADERS = ['From', 'To', 'Reply-To', 'Subject', 'Date', 'Message-ID', 'In-Reply-To', 'References', 'List-Unsubscribe', 'List-Unsubscribe-Post'];
-
-/** The message document for the sandboxed frame: the sent HTML, a readable default font. */
-function frameDocument(html) {
-  return `<!doctype html><html><head><meta charset="utf-8"><style>body{font-family:system-ui,sans-serif;font-size:15px;line-height:1.5;color:#1a1a1a;background:#fff;margin:1rem}</style></head><body>${html}</body></html>`;
+  const { showOutbox } = await import('./outbox.js');
+  return showOutbox(h('div'), outboxContext());
 }
 
 async function pageMessage(id) {
-  titled('Message');
-  if (!app.local) {
-    return h('div', {}, h('h1', { tabindex: '-1' }, 'Message'), h('p', {}, 'In AWS the service hands messages to SES and keeps no copy: a step’s attempts show the message ids. The console shows sent messages in local mode.'));
-  }
-  const items = (await request('GET', '/dev/outbox', { auth: false })).items || [];
-  const item = items.find((i) => i.id === id || i.message_id === id);
-  if (!item) throw new ApiProblem(404, { title: 'Not Found', detail: `no message ${id} in the outbox` });
-  const msg = parseMessage(await request('GET', `/dev/outbox/${seg(item.id)}`, { auth: false, binary: true }));
-  const subject = msg.get('Subject') || '(no subject)';
-  titled(subject);
-  const dl = h('dl', { class: 'headers' });
-  for (const name of SHOWN_HEADERS) {
-    const value = msg.get(name);
-    if (value !== null) append(dl, [h('dt', {}, name), h('dd', {}, value)]);
-  }
-  const back = item.campaign_id && item.enrollment_id ? h('a', { href: `#/campaigns/${seg(item.campaign_id)}/enrollments/${seg(item.enrollment_id)}` }, 'Back to the candidate') : h('a', { href: '#/outbox' }, 'Back to the outbox');
-  let body;
-  if (msg.html !== null) {
-    const frame = h('iframe', { sandbox: '', class: 'message-frame', title: `The message “${subject}” as the candidate sees it`, referrerpolicy: 'no-referrer', loading: 'lazy' });
-    frame.srcdoc = frameDocument(msg.html);
-    body = h('section', { 'aria-labelledby': 'html-h' }, h('h2', { id: 'html-h' }, 'As the candidate sees it'), h('p', { class: 'small muted' }, 'Shown in a sandbox: no scripts run and remote images are not loaded.'), frame);
-  }
-  const text = msg.text !== null ? h('details', { open: msg.html === null }, h('summary', {}, 'Plain-text part'), h('pre', { class: 'message-text' }, msg.text)) : null;
-  const attachments = msg.parts.filter((p) => p.attachment);
-  return h(
-    'div',
-    {},
-    h('p', { class: 'crumbs' }, back),
-    h('h1', { tabindex: '-1' }, subject),
-    h('section', { class: 'card', 'aria-labelledby': 'headers-h' }, h('h2', { id: 'headers-h' }, 'Headers'), dl, h('details', {}, h('summary', {}, `All headers (${msg.headers.length})`), table('All headers', ['Name', 'Value'], msg.headers.map((x) => h('tr', {}, h('th', { scope: 'row' }, x.name), h('td', {}, x.value)))))),
-    body,
-    text,
-    attachments.length ? h('p', {}, `Attachments: ${attachments.map((p) => p.filename || p.contentType).join(', ')}`) : null,
-  );
+  const { showMessage } = await import('./outbox.js');
+  return showMessage(h('div'), outboxContext(), id);
 }
 
 // ---------------------------------------------------------------- replies

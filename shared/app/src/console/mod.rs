@@ -31,6 +31,7 @@ const APP_JS: &str = include_str!("app.js");
 const MIME_JS: &str = include_str!("mime.js");
 const TIMELINE_JS: &str = include_str!("timeline.js");
 const TEXT_JS: &str = include_str!("text.js");
+const OUTBOX_JS: &str = include_str!("outbox.js");
 const STYLE_CSS: &str = include_str!("style.css");
 // Preact and htm, vendored unchanged but for one import (vendor/README.md).
 const PREACT_JS: &str = include_str!("vendor/preact.module.js");
@@ -64,6 +65,11 @@ pub const ASSETS: &[(&str, &str, &str)] = &[
         "/console/text.js",
         "text/javascript; charset=utf-8",
         TEXT_JS,
+    ),
+    (
+        "/console/outbox.js",
+        "text/javascript; charset=utf-8",
+        OUTBOX_JS,
     ),
     ("/console/style.css", "text/css; charset=utf-8", STYLE_CSS),
     (
