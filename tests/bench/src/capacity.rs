@@ -99,6 +99,8 @@ pub fn report(calls_output: &str) -> Option<(f64, f64)> {
     let mut loads: BTreeMap<&'static str, Load> = BTreeMap::new();
     let (mut table_wcu, mut index_wcu, mut rcu) = (0.0, 0.0, 0.0);
     for line in calls_output.lines() {
+        // The test harness's progress dots may precede a line (`--quiet`).
+        let line = line.trim_start_matches('.');
         let f: Vec<&str> = line.split_whitespace().collect();
         match f[..] {
             ["CAPACITY_SHARDS", name, n] => {

@@ -437,7 +437,11 @@ fn aws_calls() -> Option<(Calls, Calls, Calls, Calls, Option<Units>)> {
     let mut per_start = 1.0;
     let mut per_rare = 1.0;
     let mut per_limited = 1.0;
-    for line in text.lines().filter_map(|l| l.strip_prefix("BENCH ")) {
+    // The test harness's progress dots may precede a line (`--quiet`).
+    for line in text
+        .lines()
+        .filter_map(|l| l.trim_start_matches('.').strip_prefix("BENCH "))
+    {
         let f: Vec<&str> = line.split_whitespace().collect();
         let (what, op, a, b, items) = match f[..] {
             [what, op, a, b] => (what, op, a, b, a),

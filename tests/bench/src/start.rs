@@ -37,7 +37,10 @@ pub fn aws_start_figures() {
     }
     // `BENCH <what> <size> <value>`
     let mut lines: BTreeMap<(String, usize), f64> = BTreeMap::new();
-    for line in text.lines().filter_map(|l| l.strip_prefix("BENCH ")) {
+    for line in text
+        .lines()
+        .filter_map(|l| l.trim_start_matches('.').strip_prefix("BENCH "))
+    {
         if let [what, size, value] = line.split_whitespace().collect::<Vec<_>>()[..]
             && let (Ok(size), Ok(value)) = (size.parse(), value.parse())
         {
