@@ -137,6 +137,17 @@ impl ServiceClients {
     }
 }
 
+/// A client of SDK crate `$sdk` from `$config`, with `$interceptors`.
+macro_rules! client {
+    ($sdk:ident, $config:expr, $interceptors:expr) => {{
+        let mut b = $sdk::config::Builder::from($config);
+        for interceptor in $interceptors {
+            b.push_interceptor(interceptor.clone());
+        }
+        $sdk::Client::from_conf(b.build())
+    }};
+}
+
 /// The DynamoDB client of [`ServiceClients`]. Each client has a function of
 /// its own so that a function builds only the clients it calls: a client's
 /// configuration and endpoint rules weigh on every bootstrap that builds one
@@ -145,11 +156,7 @@ pub fn dynamodb_client(
     config: &SdkConfig,
     interceptors: &[SharedInterceptor],
 ) -> aws_sdk_dynamodb::Client {
-    let mut b = aws_sdk_dynamodb::config::Builder::from(config);
-    for interceptor in interceptors {
-        b.push_interceptor(interceptor.clone());
-    }
-    aws_sdk_dynamodb::Client::from_conf(b.build())
+    client!(aws_sdk_dynamodb, config, interceptors)
 }
 
 /// The SES v2 client of [`ServiceClients`].
@@ -157,11 +164,7 @@ pub fn sesv2_client(
     config: &SdkConfig,
     interceptors: &[SharedInterceptor],
 ) -> aws_sdk_sesv2::Client {
-    let mut b = aws_sdk_sesv2::config::Builder::from(config);
-    for interceptor in interceptors {
-        b.push_interceptor(interceptor.clone());
-    }
-    aws_sdk_sesv2::Client::from_conf(b.build())
+    client!(aws_sdk_sesv2, config, interceptors)
 }
 
 /// The EventBridge Scheduler client of [`ServiceClients`].
@@ -169,11 +172,7 @@ pub fn scheduler_client(
     config: &SdkConfig,
     interceptors: &[SharedInterceptor],
 ) -> aws_sdk_scheduler::Client {
-    let mut b = aws_sdk_scheduler::config::Builder::from(config);
-    for interceptor in interceptors {
-        b.push_interceptor(interceptor.clone());
-    }
-    aws_sdk_scheduler::Client::from_conf(b.build())
+    client!(aws_sdk_scheduler, config, interceptors)
 }
 
 /// The S3 client of [`AwsClients`]: stored inbound mail.
