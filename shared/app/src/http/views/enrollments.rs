@@ -305,7 +305,8 @@ pub struct RenderedParts {
     pub text: String,
 }
 
-// One step rendered for one candidate: the message, or why it did not render.
+// One step rendered for one candidate: the message, or why it did not render,
+// and when it is planned to leave.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = PreviewStep)]
 pub struct PreviewStepView {
@@ -315,6 +316,14 @@ pub struct PreviewStepView {
     pub rendered: Option<RenderedMessage>,
     #[schema(required = true)]
     pub error: Option<String>,
+    /// When the step is planned to leave. A campaign that has not planned this
+    /// candidate yet (a draft, or a candidate added while paused) answers the
+    /// plan as of now: the instant the start's planner (R-6, in the zone the
+    /// plan uses, R-6.8) gives for a start at this moment, before daily limits
+    /// a started one answers the enrollment's plan. `null` when the
+    /// step has no plan.
+    #[schema(required = true)]
+    pub planned_at: Option<Timestamp>,
 }
 
 // Every step of one enrollment, rendered.
@@ -323,6 +332,9 @@ pub struct PreviewStepView {
 pub struct PreviewItemView {
     pub enrollment_id: String,
     pub candidate_id: String,
+    /// The candidate's own IANA time zone; `null` when they have none.
+    #[schema(required = true, value_type = Option<String>)]
+    pub candidate_timezone: Option<String>,
     pub steps: Vec<PreviewStepView>,
 }
 
@@ -330,6 +342,7 @@ pub fn preview_item(p: &preview::PreviewItem) -> PreviewItemView {
     PreviewItemView {
         enrollment_id: p.enrollment_id.clone(),
         candidate_id: p.candidate_id.clone(),
+        candidate_timezone: p.candidate_timezone.map(|z| z.name().to_string()),
         steps: p
             .steps
             .iter()
@@ -337,6 +350,7 @@ pub fn preview_item(p: &preview::PreviewItem) -> PreviewItemView {
                 index: s.index,
                 rendered: s.rendered.clone(),
                 error: s.error.clone(),
+                planned_at: ts_opt(s.planned_at),
             })
             .collect(),
     }
