@@ -625,6 +625,21 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
         .await;
     assert!(shown["answered_at"].is_string(), "{shown}");
     assert_eq!(shown["read"], true, "{shown}");
+    let history = w.alice.get(&format!("/v1/candidates/{cand}/history")).await;
+    let answers: Vec<_> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["kind"].clone(), i["answer"].clone()))
+        .collect();
+    assert!(
+        answers.contains(&(json!("message"), json!(true))),
+        "{history}"
+    );
+    assert!(
+        answers.contains(&(json!("enrollment"), json!(false))),
+        "{history}"
+    );
     let (m, raw) = w.first_sent(answer["id"].as_str().unwrap()).await;
     assert_eq!(m["from"], "alice@recruit.example");
     assert_eq!(m["to"], "ada@home.example");
