@@ -1113,6 +1113,14 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
     await page.locator('#campaign-sender option', { hasText: '— connected' }).first().waitFor({ state: 'attached' });
     await noSidewaysScroll('project after the relink');
 
+    // A candidate known by one name only: the last name may stay empty, as the API allows.
+    await page.goto(`${BASE}/#/candidates`);
+    assert.equal(await page.getByLabel('Last name').getAttribute('required'), null);
+    await page.getByLabel('First name').fill('Plato');
+    await page.getByRole('textbox', { name: 'Address' }).first().fill('plato@academy.example');
+    await page.getByRole('button', { name: 'Create candidate' }).click();
+    await page.getByRole('link', { name: 'Plato', exact: true }).waitFor();
+
     // 7. The answer in Hedy's history says what it was; then Hedy is erased: her reply
     // stays counted, but is no work (no answer, no link, not unread on home).
     await page.goto(`${BASE}/#/candidates`);
