@@ -1131,6 +1131,10 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
     await page.getByRole('button', { name: 'Erase Hedy Lamarr…' }).click();
     await page.getByRole('button', { name: 'Yes, erase Hedy Lamarr' }).click();
     await page.locator('#status', { hasText: 'Hedy Lamarr erased.' }).waitFor();
+    // Back to the page that is gone: plain words, not the service's.
+    await page.goBack();
+    await page.getByRole('heading', { name: 'A removed candidate', level: 1 }).waitFor();
+    await page.getByText(/This candidate is not here: erased/).waitFor();
     await page.getByRole('link', { name: 'Replies', exact: true }).click();
     const gone = page.getByRole('article', { name: 'Reply from A removed candidate' });
     await gone.getByText('No answer can be sent: this candidate was erased').waitFor();

@@ -2365,7 +2365,16 @@ async function pageCandidate(id) {
   const projects = await allItems('/v1/projects', 200);
   async function load() {
     app.candidates.delete(id);
-    const person = await api.get(`/v1/candidates/${seg(id)}`);
+    let person;
+    try {
+      person = await api.get(`/v1/candidates/${seg(id)}`);
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      // Erased (R-3.6) or never here: said in plain words (the Back button lands here after an erasure).
+      titled('A removed candidate');
+      fill(root, h('h1', { tabindex: '-1' }, 'A removed candidate'), h('p', {}, 'This candidate is not here: erased, with everything personal, or never added. ', h('a', { href: '#/candidates' }, 'Go to the candidates.')));
+      return;
+    }
     app.candidates.set(id, Promise.resolve(person));
     const who = candidateName(person);
     titled(who);
