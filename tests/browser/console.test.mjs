@@ -1062,6 +1062,8 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
     await review.getByText('Every merge field has a value for every candidate.').waitFor();
     await page.getByRole('button', { name: 'Start campaign' }).click();
     await page.getByRole('heading', { name: /Phone Q1\s+Running/ }).waitFor();
+    // Once started, the list gives the plan in the candidate's own time too.
+    await row('Hedy Lamarr').getByText(/Step 1 · Pending · .* CET · their time .*\(New York\)/).waitFor();
 
     // 4. The clock moves; step 1 leaves; Hedy replies.
     await page.getByRole('button', { name: '+25 min: advance the clock by 25 minutes' }).click();

@@ -484,6 +484,14 @@ async fn recipient_time_mode_sends_at_each_candidates_local_best_time() {
     assert_eq!(item(&ny)["steps"][0]["planned_at"], "2026-12-01T21:00:00Z");
     api.post(&format!("/v1/campaigns/{cid}/start"), json!({}))
         .await;
+    // The list gives each candidate's zone, to read the plan in their local time.
+    let listed = api.get(&format!("/v1/campaigns/{cid}/enrollments")).await;
+    assert!(
+        listed["items"].as_array().unwrap().iter().any(
+            |e| e["candidate_id"] == tokyo.as_str() && e["candidate_timezone"] == "Asia/Tokyo"
+        ),
+        "{listed}"
+    );
     local.advance("P2D").await;
     let sent = local.outbox().await;
     let at = |to: &str| {

@@ -524,7 +524,14 @@ function nextStepText(e, tz) {
   if (upcoming && e.status === 'blocked') return `Step ${shown.index} · Waits for a fix`;
   if (upcoming && isEnded(e.status)) return `Step ${shown.index} · Not sent: the sequence ended`;
   const at = shown.sent_at && !upcoming ? shown.sent_at : shown.scheduled_at;
-  return `Step ${shown.index} · ${stepLabel(shown.status)} · ${fmtTime(at, tz)}`;
+  return `Step ${shown.index} · ${stepLabel(shown.status)} · ${theirTime(at, tz, e.candidate_timezone)}`;
+}
+
+/** An instant in the campaign's zone, and in the candidate's own local time when it differs. */
+function theirTime(at, campaignTz, candidateTz) {
+  if (!at) return '—';
+  const own = candidateTz && validZone(candidateTz) && candidateTz !== zoneOr(campaignTz);
+  return own ? `${fmtTime(at, campaignTz)} · their time ${fmtTime(at, candidateTz)} (${candidateTz.split('/').pop().replaceAll('_', ' ')})` : fmtTime(at, campaignTz);
 }
 
 // ---------------------------------------------------------------- chrome
@@ -1418,9 +1425,7 @@ const reviewDrafts = new Map();
 
 /** When a step leaves: in the campaign's zone, and the candidate's own local time when it differs. */
 function whenText(at, campaignTz, candidateTz) {
-  if (!at) return 'not planned';
-  const own = candidateTz && validZone(candidateTz) && candidateTz !== campaignTz;
-  return own ? `${fmtTime(at, campaignTz)} · their time ${fmtTime(at, candidateTz)} (${candidateTz.split('/').pop().replaceAll('_', ' ')})` : fmtTime(at, campaignTz);
+  return at ? theirTime(at, campaignTz, candidateTz) : 'not planned';
 }
 
 /** Opens the campaign's step editor and focuses the subject or body of step `n` that uses `field`. */

@@ -66,6 +66,10 @@ pub struct EnrollmentView {
     /// candidate; `null` when the candidate was erased.
     #[schema(required = true)]
     pub candidate_name: Option<String>,
+    /// The candidate's own IANA time zone, to read planned times in their
+    /// local time too; `null` when they have none or were erased.
+    #[schema(required = true)]
+    pub candidate_timezone: Option<String>,
     pub status: EnrollmentStatus,
     /// The label users see, e.g. `Replied (Ended)`.
     pub status_label: String,
@@ -156,6 +160,10 @@ pub fn enrollment(
         campaign_id: e.campaign_id.to_string(),
         candidate_id: e.candidate_id.to_string(),
         candidate_name: candidate.filter(|c| !c.erased).map(|c| c.full_name()),
+        candidate_timezone: candidate
+            .filter(|c| !c.erased)
+            .and_then(|c| c.timezone)
+            .map(|z| z.name().to_string()),
         status: e.status,
         status_label: e.status.label().to_owned(),
         blocked_reason: e.blocked_reason.clone(),
