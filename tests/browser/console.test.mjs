@@ -300,6 +300,10 @@ step('creates a campaign from the template and starts it: Not Started, Pending',
   await page.getByRole('button', { name: 'Add selected candidates' }).click();
   await page.locator('#status', { hasText: '4 added.' }).waitFor();
   await row('Katherine Johnson').waitFor();
+  // The review says who gets what when: each step as a start now would plan it (issue 22).
+  const when = page.getByRole('table', { name: 'Who gets what when' }).getByRole('row', { name: /Katherine Johnson/ });
+  await when.getByText(/Step 1: .*15:20 CET/).waitFor();
+  assert.match(await when.innerText(), /Step 2: Thu, 3 Dec 2026, .*CET[\s\S]*No time zone of their own/);
   await page.getByRole('button', { name: 'Start campaign' }).click();
   await page.getByRole('heading', { name: /Backend Q1\s+Running/ }).waitFor();
   for (const name of ['Ada Lovelace', 'Grace Hopper', 'Alan Turing', 'Katherine Johnson']) {
@@ -472,6 +476,15 @@ step('the replies inbox: the reply in its own words, its class, read, answered i
   assert.doesNotMatch(raw, /<p>[^\n]*3pm <works>/);
   assert.match(raw, /<p>Talk soon (&#38;|&amp;) (&#123;|\{)(&#123;|\{) bye/);
   await shot('05c-replies-answered');
+  // The card says it was answered; another answer is asked about first (issue 22).
+  await card.locator('.badge.rc-answered', { hasText: 'Answered' }).waitFor();
+  await card.locator('.answered', { hasText: /^Answered .*CET/ }).waitFor();
+  await card.locator('summary', { hasText: 'Answer Katherine Johnson again' }).click();
+  await card.getByLabel('Your answer to Katherine Johnson').fill('One more thing.');
+  await card.getByRole('button', { name: 'Send answer' }).click();
+  await card.getByText(/This reply was already answered \(.*\)\. Send another answer\?/).waitFor();
+  await card.getByRole('button', { name: 'Cancel' }).click();
+  assert.equal((await dev('GET', '/dev/outbox')).items.length, outbox.items.length, 'nothing more sent');
   // A class correction says at once whether the candidate can still be mailed (R-9.9).
   await card.locator('.mailable', { hasText: /^Can still be mailed at katherine@nasa\.example/ }).waitFor();
   const correct = async (cls) => {
@@ -604,8 +617,15 @@ step('a template with an unknown field is caught when saved; edited; its campaig
   assert.equal(await page.getByLabel('Body of step 1 (HTML)').inputValue(), '<p>Hello </p>{{ sender.first_name }}');
   await page.getByRole('button', { name: 'Create template' }).click();
   const refused = page.getByRole('alert').filter({ hasText: 'candidate.nickname' });
-  await refused.getByText(/Step 1: “candidate.nickname” is not a merge field .*\{\{ custom.nickname \}\}/).waitFor();
+  await refused.getByText(/Step 1, subject: “candidate.nickname” is not a merge field .*\{\{ custom.nickname \}\}/).waitFor();
   assert.equal((await refused.innerText()).match(/candidate\.nickname/g).length, 1, 'the error is said once');
+  // Said at the field too: the subject is marked, described by the message, and focused.
+  const subject1 = page.getByLabel('Subject of step 1');
+  assert.equal(await subject1.getAttribute('aria-invalid'), 'true');
+  assert.match(await page.locator('#tpl-subject-1-error').innerText(), /candidate\.nickname/);
+  assert.match(await subject1.getAttribute('aria-describedby'), /tpl-subject-1-error/);
+  assert.ok(await subject1.evaluate((el) => el === document.activeElement), 'the subject has the focus');
+  assert.equal(await page.getByLabel('Body of step 1 (HTML)').getAttribute('aria-invalid'), null);
   // A misspelt root and a bare name are caught too (they would block every candidate, R-4.3).
   await page.getByLabel('Subject of step 1').fill('Hi {{ candidat.first_name }} {{ nickname | default("") }}');
   await page.getByRole('button', { name: 'Create template' }).click();
@@ -772,10 +792,12 @@ step('settings: a daily limit, a delegate added and revoked, the credits ledger;
   await page.getByLabel('Subject of step 1').fill('Quick question, {{ candidat.first_name }}');
   await page.getByRole('button', { name: 'Save steps' }).click();
   await page.getByRole('alert').filter({ hasText: 'candidat.first_name' }).waitFor();
+  assert.equal(await page.getByLabel('Subject of step 1').getAttribute('aria-invalid'), 'true');
   await page.getByLabel('Subject of step 1').fill('Quick question, {{ candidate.first_name }}');
   await page.getByRole('button', { name: 'Save steps' }).click();
   await page.locator('#status', { hasText: 'Steps saved' }).waitFor();
   await page.locator('.step-list li').first().getByText('Quick question, {{ candidate.first_name }} — first').waitFor();
+  assert.equal(await page.locator('#steps-editor [aria-invalid]').count(), 0, 'the marks are gone once saved');
   await expectAccessible('campaign steps');
 });
 
@@ -1016,11 +1038,14 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
     // 1. Import a spreadsheet: the bad row is reported by number.
     await page.goto(`${BASE}/#/candidates`);
     await page.getByRole('heading', { name: 'Candidates', level: 1 }).waitFor();
-    const csv = ['First Name,Last Name,Work Email', 'Hedy,Lamarr,hedy@phone.example', 'Joan,Clarke,joan@phone.example', 'Bad,Row,not-an-address', 'Grete,Hermann,'].join('\n');
+    const csv = ['First Name,Last Name,Work Email,Time Zone', 'Hedy,Lamarr,hedy@phone.example,America/New_York', 'Joan,Clarke,joan@phone.example,', 'Bad,Row,not-an-address,', 'Grete,Hermann,,'].join('\n');
     await page.getByLabel('CSV file').setInputFiles({ name: 'phone.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
     await page.getByRole('button', { name: 'Import', exact: true }).click();
     await page.locator('#status', { hasText: 'Import: 3 created, 0 updated, 0 skipped, 1 row not imported.' }).waitFor();
     await noSidewaysScroll('import');
+    // The clock's time field is wide enough for a 12-hour time with its AM/PM.
+    const clockWidth = (await page.locator('#clock-to').boundingBox()).width;
+    assert.ok(clockWidth >= 210, `the clock field is not cut off: ${clockWidth} px`);
 
     // 2. A campaign from the template with a field the candidates lack; a second step added.
     await page.getByRole('link', { name: 'Projects', exact: true }).first().click();
@@ -1032,7 +1057,7 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
     await page.getByRole('heading', { name: /Phone Q1\s+Draft/ }).waitFor();
     await page.locator('summary', { hasText: 'Edit the 1 step' }).click();
     await page.getByRole('button', { name: 'Add a step' }).click();
-    await page.getByLabel('Body of step 2 (HTML)').fill('<p>Just checking in.</p>');
+    await page.getByLabel('Body of step 2 (HTML)').fill('<p>Just checking in, {{ candidate.title }}.</p>');
     await page.getByLabel('Days after step 1').fill('1');
     await page.getByRole('button', { name: 'Save steps' }).click();
     await page.locator('#status', { hasText: 'Steps saved' }).waitFor();
@@ -1048,6 +1073,10 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
 
     // 3. The review catches the missing field before start; fixed in place.
     const review = page.locator('section', { has: page.getByRole('heading', { name: 'Review before start' }) });
+    // Who gets what when, in the campaign's zone and the candidate's own (issue 22).
+    const when = review.getByRole('table', { name: 'Who gets what when' });
+    assert.match(await when.getByRole('row', { name: /Hedy Lamarr/ }).innerText(), /Step 1: .* CET · their time .* \(New York\)[\s\S]*Time zone: America\/New_York/);
+    assert.match(await when.getByRole('row', { name: /Joan Clarke/ }).innerText(), /No time zone of their own/);
     await review.getByText('2 missing merge fields').waitFor();
     await noSidewaysScroll('campaign review');
     for (const [name, nickname] of [['Hedy Lamarr', 'Hedy'], ['Joan Clarke', 'Jo']]) {
@@ -1055,9 +1084,19 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
       await review.locator('li', { hasText: `${name}: steps 1 and 2 use “nickname”` }).getByRole('button', { name: 'Set' }).click();
       await review.getByText(`Hi ${nickname}`, { exact: true }).waitFor();
     }
+    // A field the step uses and a candidate lacks: its fix opens the step, at the field.
+    await review.getByText('2 missing merge fields').waitFor();
+    const titleFix = review.locator('li', { hasText: 'Hedy Lamarr: step 2 uses “candidate.title”' });
+    await titleFix.getByRole('link', { name: 'Set Hedy Lamarr’s title' }).waitFor();
+    await titleFix.getByRole('button', { name: 'Give “candidate.title” a default in step 2' }).click();
+    assert.ok(await page.getByLabel('Body of step 2 (HTML)').evaluate((el) => el === document.activeElement), 'the step body has the focus');
+    await page.getByLabel('Body of step 2 (HTML)').fill('<p>Just checking in, {{ candidate.title | default("friend") }}.</p>');
+    await page.getByRole('button', { name: 'Save steps' }).click();
     await review.getByText('Every merge field has a value for every candidate.').waitFor();
     await page.getByRole('button', { name: 'Start campaign' }).click();
     await page.getByRole('heading', { name: /Phone Q1\s+Running/ }).waitFor();
+    // Once started, the list gives the plan in the candidate's own time too.
+    await row('Hedy Lamarr').getByText(/Step 1 · Pending · .* CET · their time .*\(New York\)/).waitFor();
 
     // 4. The clock moves; step 1 leaves; Hedy replies.
     await page.getByRole('button', { name: '+25 min: advance the clock by 25 minutes' }).click();
@@ -1086,6 +1125,7 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
     await card.getByLabel('Your answer to Hedy Lamarr').fill('Lovely, talk tomorrow at 10?');
     await card.getByRole('button', { name: 'Send answer' }).click();
     await page.locator('#status', { hasText: 'Answer sent to hedy@phone.example.' }).waitFor();
+    await card.locator('.answered').waitFor();
 
     // 6. Step 2 fails on the sender account: home says so; relinking fixes it.
     await dev('POST', '/dev/faults', { sender: 'alice@acme.example', error: 'not_verified' });
@@ -1099,10 +1139,55 @@ step('the whole day on a phone (390×844): import, a campaign fixed before start
     await shot('11-phone-day-home');
     await page.getByRole('link', { name: 'Backend hiring' }).first().click();
     await page.getByRole('heading', { name: 'Backend hiring — Outreach' }).waitFor();
+    const sendFrom = page.locator('#campaign-sender option').first();
+    assert.match(await sendFrom.innerText(), /— error/);
     await page.getByRole('button', { name: /^Re-link the sender account/ }).click();
     await page.getByRole('heading', { name: 'Notifications (0 open)' }).waitFor();
     await page.getByRole('row', { name: /Phone Q1/ }).getByText('Running').waitFor();
+    // The "Send from" choice follows at once, without a reload.
+    await page.locator('#campaign-sender option', { hasText: '— connected' }).first().waitFor({ state: 'attached' });
     await noSidewaysScroll('project after the relink');
+
+    // A candidate known by one name only: the last name may stay empty, as the API allows.
+    await page.goto(`${BASE}/#/candidates`);
+    assert.equal(await page.getByLabel('Last name').getAttribute('required'), null);
+    await page.getByLabel('First name').fill('Plato');
+    await page.getByRole('textbox', { name: 'Address' }).first().fill('plato@academy.example');
+    await page.getByRole('button', { name: 'Create candidate' }).click();
+    await page.getByRole('link', { name: 'Plato', exact: true }).waitFor();
+
+    // 7. The answer in Hedy's history says what it was; then Hedy is erased: her reply
+    // stays counted, but is no work (no answer, no link, not unread on home).
+    await page.goto(`${BASE}/#/candidates`);
+    await page.getByRole('link', { name: 'Hedy Lamarr', exact: true }).click();
+    await page.getByRole('heading', { name: 'Hedy Lamarr', level: 1 }).waitFor();
+    await page.getByRole('table', { name: 'Contact history of Hedy Lamarr' }).getByText('An answer to their reply').waitFor();
+    const logged = consoleErrors.length;
+    await page.getByRole('button', { name: 'Erase Hedy Lamarr…' }).click();
+    await page.getByRole('button', { name: 'Yes, erase Hedy Lamarr' }).click();
+    await page.locator('#status', { hasText: 'Hedy Lamarr erased.' }).waitFor();
+    // Back to the page that is gone: plain words, not the service's.
+    await page.goBack();
+    await page.getByRole('heading', { name: 'A removed candidate', level: 1 }).waitFor();
+    await page.getByText(/This candidate is not here: erased/).waitFor();
+    await page.getByRole('link', { name: 'Replies', exact: true }).click();
+    const gone = page.getByRole('article', { name: 'Reply from A removed candidate' });
+    await gone.getByText('No answer can be sent: this candidate was erased').waitFor();
+    assert.equal(await gone.getByRole('link', { name: 'A removed candidate' }).count(), 0, 'no link to a page that is gone');
+    assert.equal(await gone.locator('summary').count(), 0, 'no answer form');
+    await gone.getByRole('button', { name: 'Mark as unread: A removed candidate' }).click();
+    await gone.locator('.badge.rc-unread').waitFor();
+    await page.goto(`${BASE}/#/`);
+    await page.locator('section.attention h2').waitFor();
+    assert.doesNotMatch(await page.locator('section.attention').innerText(), /unread repl/, 'an erased candidate is no work');
+    // The credits ledger names the erased candidate without a link.
+    await page.getByRole('link', { name: 'Accounts & profile' }).click();
+    const ledger = page.getByRole('table', { name: 'Credit ledger' });
+    await ledger.getByText('A removed candidate').first().waitFor();
+    assert.equal(await ledger.getByRole('link', { name: 'A removed candidate' }).count(), 0);
+    // The browser logs each look-up of the erased candidate (404): those are this step's own.
+    const lookups = consoleErrors.splice(logged);
+    assert.ok(lookups.every((e) => /status of 404/.test(e)), `only 404s are logged: ${lookups}`);
   } finally {
     await page.setViewportSize({ width: 1440, height: 900 });
   }

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
 import { decodeWords, parseContentType, parseMessage } from '../../shared/app/src/console/mime.js';
-import { CANDIDATE_FILTERS, candidateMatches, chunks, folded, sortCandidates, textToHtml, unknownFields, withoutRules } from '../../shared/app/src/console/text.js';
+import { CANDIDATE_FILTERS, candidateMatches, chunks, distinctNames, folded, sortCandidates, textToHtml, unknownFields, withoutRules } from '../../shared/app/src/console/text.js';
 import { buildTimeline, midnights, position, ticks, timelineRow, zonedToUtc } from '../../shared/app/src/console/timeline.js';
 
 const CRLF = (lines) => lines.join('\r\n');
@@ -226,4 +226,17 @@ test('the candidates list: filters by what the service may mail, sorts by name o
   assert.deepEqual(items.map((x) => x.id), ['1', '2', '3', '4', '5'], 'the list itself is left as it was');
   assert.deepEqual(chunks([1, 2, 3, 4, 5], 2), [[1, 2], [3, 4], [5]]);
   assert.deepEqual(chunks([], 1000), []);
+});
+
+test('two candidates of one name are told apart by company, else address (issue 22)', () => {
+  const names = distinctNames([
+    { id: 'a', name: 'Ana Nach', company: '', address: 'ana@one.example' },
+    { id: 'b', name: 'Ana Nach', company: 'Acme', address: 'ana@two.example' },
+    { id: 'c', name: 'Bo Li', company: 'Acme', address: null },
+    { id: 'd', name: 'Ana Nach', company: '', address: null },
+  ]);
+  assert.equal(names.get('a'), 'Ana Nach (ana@one.example)');
+  assert.equal(names.get('b'), 'Ana Nach (Acme)');
+  assert.equal(names.get('c'), 'Bo Li');
+  assert.equal(names.get('d'), 'Ana Nach (another candidate 1)');
 });

@@ -456,8 +456,42 @@ async fn recipient_time_mode_sends_at_each_candidates_local_best_time() {
         json!({"candidate_ids": [tokyo, ny, unknown]}),
     )
     .await;
+    // The review before start says when (issue 22): the plan a start now
+    // makes, and the candidate's own zone to read it in.
+    let preview = api
+        .post(&format!("/v1/campaigns/{cid}/preview"), json!({}))
+        .await;
+    let item = |c: &str| {
+        preview["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| i["candidate_id"] == c)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(item(&tokyo)["candidate_timezone"], "Asia/Tokyo");
+    assert_eq!(item(&unknown)["candidate_timezone"], Value::Null);
+    let planned = item(&tokyo)["steps"][0]["planned_at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 07:00–07:20 in Tokyo, the best time of that morning.
+    assert!(
+        planned.as_str() >= "2026-12-01T22:00:00Z" && planned.as_str() <= "2026-12-01T22:20:00Z",
+        "{planned}"
+    );
+    assert_eq!(item(&ny)["steps"][0]["planned_at"], "2026-12-01T21:00:00Z");
     api.post(&format!("/v1/campaigns/{cid}/start"), json!({}))
         .await;
+    // The list gives each candidate's zone, to read the plan in their local time.
+    let listed = api.get(&format!("/v1/campaigns/{cid}/enrollments")).await;
+    assert!(
+        listed["items"].as_array().unwrap().iter().any(
+            |e| e["candidate_id"] == tokyo.as_str() && e["candidate_timezone"] == "Asia/Tokyo"
+        ),
+        "{listed}"
+    );
     local.advance("P2D").await;
     let sent = local.outbox().await;
     let at = |to: &str| {
@@ -469,6 +503,7 @@ async fn recipient_time_mode_sends_at_each_candidates_local_best_time() {
     // 20:00Z is 05:00 in Tokyo (before 06:00: 07:00–07:20 the same morning) and
     // 15:00 in New York (midday bucket: 16:00); UTC 20:00 is evening (07:00–07:20 next morning).
     let tokyo_at = at("t@x.example");
+    assert_eq!(tokyo_at, planned, "the preview's time is the start's plan");
     assert!(
         tokyo_at.as_str() >= "2026-12-01T22:00:00Z" && tokyo_at.as_str() <= "2026-12-01T22:20:00Z",
         "{tokyo_at}"

@@ -274,6 +274,7 @@ async fn the_history_lists_enrollments_and_messages_newest_first_hiding_a_collea
     assert_eq!(items[0]["sender"]["address"], "bob@recruit.example");
     assert_eq!(items[0]["sent"][0]["subject"], "Coffee?");
     assert_eq!(items[0]["sent"][0]["address"], Value::Null);
+    assert_eq!(items[0]["answer"], false, "not an answer to a reply");
     assert_eq!(items[1]["kind"], "enrollment");
     assert_eq!(items[1]["campaign_id"], campaign.as_str());
     assert_eq!(items[1]["campaign_name"], "First");

@@ -562,10 +562,9 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
          References: <q1@recruit.example> <q2@recruit.example>\n",
     );
     w.local.inbound(&raw).await;
-    let id = w.replies(&w.alice, "").await[0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let listed = w.replies(&w.alice, "").await[0].clone();
+    let id = listed["id"].as_str().unwrap().to_owned();
+    assert_eq!(listed["answered_at"], Value::Null, "{listed}");
     let path = format!("/v1/candidates/{cand}/messages");
     let (status, body) = w
         .alice
@@ -619,6 +618,28 @@ async fn an_answer_goes_to_the_replying_address_threaded_from_the_replied_sender
         .await;
     assert_eq!(answer["status"], "sent", "{answer}");
     assert_eq!(answer["address"], "ada@home.example");
+    // Issue 22: the reply says it was answered, and is read.
+    let (_, shown) = w
+        .alice
+        .call("GET", &format!("/v1/replies/{id}"), None)
+        .await;
+    assert!(shown["answered_at"].is_string(), "{shown}");
+    assert_eq!(shown["read"], true, "{shown}");
+    let history = w.alice.get(&format!("/v1/candidates/{cand}/history")).await;
+    let answers: Vec<_> = history["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| (i["kind"].clone(), i["answer"].clone()))
+        .collect();
+    assert!(
+        answers.contains(&(json!("message"), json!(true))),
+        "{history}"
+    );
+    assert!(
+        answers.contains(&(json!("enrollment"), json!(false))),
+        "{history}"
+    );
     let (m, raw) = w.first_sent(answer["id"].as_str().unwrap()).await;
     assert_eq!(m["from"], "alice@recruit.example");
     assert_eq!(m["to"], "ada@home.example");

@@ -64,6 +64,11 @@ pub struct Reply {
     /// to first reply of the statistics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after_s: Option<i64>,
+    /// When the latest answer to it (a message sent `in_reply_to` it,
+    /// ) was recorded; `None` while unanswered. Not personal data:
+    /// an erasure keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_at: Option<DateTime<Utc>>,
 }
 
 impl Reply {

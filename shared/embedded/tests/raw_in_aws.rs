@@ -131,6 +131,7 @@ async fn in_aws_the_raw_message_is_named_in_the_inbound_bucket_not_served() {
         raw_ref: Some(KEY.into()),
         first: false,
         after_s: None,
+        answered_at: None,
     };
     assert_eq!(store.create_reply(&reply).await, Ok(true));
     let raw = "/v1/replies/rpl_aws/raw";

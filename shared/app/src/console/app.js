@@ -7,7 +7,7 @@
 // message's own HTML is shown only inside <iframe sandbox=""> via srcdoc.
 
 import { parseMessage } from './mime.js';
-import { CANDIDATE_FILTERS, MERGE_FIELDS, candidateMatches, chunks, sortCandidates, textToHtml, unknownFieldHint, unknownFields, withoutRules } from './text.js';
+import { CANDIDATE_FILTERS, MERGE_FIELDS, candidateMatches, chunks, distinctNames, sortCandidates, textToHtml, unknownFieldHint, unknownFields, withoutRules } from './text.js';
 import { ZOOMS, buildTimeline, inRange, position, validZone } from './timeline.js';
 
 const TOKEN_KEY = 'outreach.console.token';
@@ -228,6 +228,12 @@ async function candidate(id) {
 
 function candidateName(c) {
   return c.full_name || [c.first_name, c.last_name].filter(Boolean).join(' ') || c.id;
+}
+
+/** A candidate's name, linked to their page unless they were erased (no page left). */
+function personLink(person) {
+  const name = candidateName(person);
+  return person.removed ? h('span', { class: 'removed-person' }, name) : h('a', { href: `#/candidates/${seg(person.id)}` }, name);
 }
 
 /** An enrollment's candidate as the list names them (erased candidates have no name left, R-3.6). */
@@ -518,7 +524,14 @@ function nextStepText(e, tz) {
   if (upcoming && e.status === 'blocked') return `Step ${shown.index} · Waits for a fix`;
   if (upcoming && isEnded(e.status)) return `Step ${shown.index} · Not sent: the sequence ended`;
   const at = shown.sent_at && !upcoming ? shown.sent_at : shown.scheduled_at;
-  return `Step ${shown.index} · ${stepLabel(shown.status)} · ${fmtTime(at, tz)}`;
+  return `Step ${shown.index} · ${stepLabel(shown.status)} · ${theirTime(at, tz, e.candidate_timezone)}`;
+}
+
+/** An instant in the campaign's zone, and in the candidate's own local time when it differs. */
+function theirTime(at, campaignTz, candidateTz) {
+  if (!at) return '—';
+  const own = candidateTz && validZone(candidateTz) && candidateTz !== zoneOr(campaignTz);
+  return own ? `${fmtTime(at, campaignTz)} · their time ${fmtTime(at, candidateTz)} (${candidateTz.split('/').pop().replaceAll('_', ' ')})` : fmtTime(at, campaignTz);
 }
 
 // ---------------------------------------------------------------- chrome
@@ -682,7 +695,10 @@ async function needsAttention(section) {
     const [unread, projects] = await Promise.all([api.get('/v1/replies?unread=true&limit=100'), allItems('/v1/projects', 50)]);
     const views = await Promise.all(projects.map((p) => api.get(`/v1/projects/${seg(p.id)}/outreach`).then((v) => [p, v], () => [p, null])));
     const items = [];
-    const n = (unread.items || []).length;
+    // An erased candidate's reply is kept for the counts, but is no work:
+    // its subject, text and address are blank, and the candidate is gone.
+    const work = await Promise.all((unread.items || []).map(async (r) => r.from || r.subject || r.text || !(await candidate(r.candidate_id)).removed));
+    const n = work.filter(Boolean).length;
     if (n) items.push(h('li', {}, h('a', { href: '#/replies' }, `${n}${unread.cursor ? '+' : ''} unread ${n === 1 ? 'reply' : 'replies'}`), ' to read and answer.'));
     for (const [p, view] of views) {
       if (!view) continue;
@@ -875,7 +891,10 @@ async function pageProject(id) {
                   outlet,
                   () => api.post(`/v1/email-accounts/${seg(n.account_id)}/relink`),
                   'Sender account re-linked.',
-                  load,
+                  async () => {
+                    await load();
+                    await refreshSenders();
+                  },
                 )
               : null,
           ),
@@ -924,6 +943,22 @@ async function pageProject(id) {
   );
 }
 
+/** A sender account as the "Send from" choice names it, with its status. */
+function senderOption(a) {
+  return `${a.display_name ? `${a.display_name} <${a.address}>` : a.address} — ${a.status}${a.delegated ? ', delegated' : ''}`;
+}
+
+/** The "Send from" choices say each account's status as it is now (after a Re-link). */
+async function refreshSenders() {
+  const choice = $('campaign-sender');
+  if (!choice) return;
+  const accounts = await api.get('/v1/email-accounts');
+  for (const a of accounts.items || []) {
+    const option = [...choice.options].find((o) => o.value === a.id);
+    if (option) option.textContent = senderOption(a);
+  }
+}
+
 async function newCampaignForm(projectId) {
   const [templates, accounts] = await Promise.all([allItems('/v1/templates'), api.get('/v1/email-accounts')]);
   if (!templates.length || !accounts.items.length) {
@@ -940,7 +975,7 @@ async function newCampaignForm(projectId) {
   const name = h('input', { id: 'campaign-name', required: true, maxlength: '200' });
   const template = select(templates.map((t) => [t.id, `${t.name} (${t.steps.length} step${t.steps.length === 1 ? '' : 's'})`]), { id: 'campaign-template' });
   const sender = select(
-    accounts.items.map((a) => [a.id, `${a.display_name ? `${a.display_name} <${a.address}>` : a.address} — ${a.status}${a.delegated ? ', delegated' : ''}`]),
+    accounts.items.map((a) => [a.id, senderOption(a)]),
     { id: 'campaign-sender' },
   );
   const mode = select(
@@ -1215,7 +1250,7 @@ async function pageCampaign(id) {
       review = { empty: !(preview.items || []).length, missing: [...distinct] };
       // Who would wait at start for want of an address to mail (R-7).
       const unaddressed = (first.items || []).filter((e) => !isEnded(e.status) && !e.address);
-      fill(reviewBox, await reviewView(id, preview, refreshAll, unaddressed));
+      fill(reviewBox, await reviewView(campaign, preview, refreshAll, unaddressed));
     } catch (error) {
       review = null;
       fill(reviewBox, h('h2', { id: 'review-h' }, 'Review before start'), problemView(error));
@@ -1232,7 +1267,7 @@ async function pageCampaign(id) {
       stepsBox,
       h('h2', { id: 'steps-h' }, 'Steps'),
       editable
-        ? h('details', {}, h('summary', {}, `Edit the ${campaign.steps.length} ${campaign.steps.length === 1 ? 'step' : 'steps'}`), campaignStepsForm(campaign, refreshAll))
+        ? h('details', { id: 'steps-editor' }, h('summary', {}, `Edit the ${campaign.steps.length} ${campaign.steps.length === 1 ? 'step' : 'steps'}`), campaignStepsForm(campaign, refreshAll))
         : null,
       h('ol', { class: 'step-list' }, shown),
     );
@@ -1388,11 +1423,35 @@ function addCandidates(campaignId, after) {
 /** Values typed into the review's fixes, not yet set. */
 const reviewDrafts = new Map();
 
-async function reviewView(campaignId, preview, after, unaddressed = []) {
+/** When a step leaves: in the campaign's zone, and the candidate's own local time when it differs. */
+function whenText(at, campaignTz, candidateTz) {
+  return at ? theirTime(at, campaignTz, candidateTz) : 'not planned';
+}
+
+/** Opens the campaign's step editor and focuses the subject or body of step `n` that uses `field`. */
+function openStepEditor(n, field) {
+  const details = document.querySelector('#steps-editor');
+  if (!details) return;
+  details.open = true;
+  const step = details.querySelectorAll('.tpl-step')[n - 1];
+  const subject = step?.querySelector('input');
+  const body = step?.querySelector('textarea');
+  const uses = (el) => el && el.value.includes(field);
+  const target = uses(subject) ? subject : uses(body) ? body : subject || body;
+  target?.scrollIntoView({ block: 'center' });
+  target?.focus();
+}
+
+async function reviewView(campaign, preview, after, unaddressed = []) {
+  const campaignId = campaign.id;
+  const campaignTz = zoneOr(campaign.timezone);
   const items = preview.items || [];
   const missing = preview.missing_fields || [];
-  const people = new Map(await Promise.all(items.map(async (it) => [it.candidate_id, candidateName(await candidate(it.candidate_id))])));
-  for (const m of missing) if (!people.has(m.candidate_id)) people.set(m.candidate_id, candidateName(await candidate(m.candidate_id)));
+  const ids = [...new Set([...items.map((it) => it.candidate_id), ...missing.map((m) => m.candidate_id)])];
+  const records = await Promise.all(ids.map((cid) => candidate(cid)));
+  // Two candidates of one name are told apart (by company, else address).
+  const people = distinctNames(records.map((c, i) => ({ id: ids[i], name: candidateName(c), company: c.company, address: c.emails?.[0]?.address })));
+  const byId = new Map(records.map((c, i) => [ids[i], c]));
   const outlet = h('div', { class: 'outlet' });
   // One fix per candidate and field, however many steps use it.
   const grouped = [];
@@ -1412,7 +1471,13 @@ async function reviewView(campaignId, preview, after, unaddressed = []) {
     const base = `/v1/campaigns/${seg(campaignId)}/enrollments/${seg(m.enrollment_id)}`;
     const remove = actionButton(`Remove ${who}`, { class: 'small-button' }, outlet, () => api.post(`${base}/remove`), `${who} removed from this campaign.`, after);
     if (!custom || m.field.startsWith('candidate.') || m.field.startsWith('sender.') || m.field.startsWith('campaign.')) {
-      return h('li', {}, `${who}: ${stepsText(m)} “${m.field}”, which ${who} does not have. Edit the step to give it a default, or `, remove);
+      // Fixed in the step (a default), or on the candidate's page for a field of theirs.
+      const edit = h('button', { type: 'button', class: 'small-button', onclick: () => openStepEditor(m.steps[0], m.field) }, `Give “${m.field}” a default in step ${m.steps[0]}`);
+      const key = m.field.startsWith('candidate.') ? m.field.slice('candidate.'.length) : null;
+      const own = key && CANDIDATE_FIELDS.some(([k]) => k === key) && !byId.get(m.candidate_id)?.removed
+        ? [h('a', { href: `#/candidates/${seg(m.candidate_id)}`, class: 'button-link small-button' }, `Set ${who}’s ${key.replaceAll('_', ' ')}`), ', ']
+        : [];
+      return h('li', {}, `${who}: ${stepsText(m)} “${m.field}”, which ${who} does not have. `, edit, ', ', ...own, 'or ', remove);
     }
     const name = custom[2];
     // What was typed survives the review's re-render after another fix.
@@ -1438,7 +1503,16 @@ async function reviewView(campaignId, preview, after, unaddressed = []) {
   );
   const rows = items.map((it) => {
     const first = (it.steps || [])[0] || {};
-    return h('tr', {}, h('th', { scope: 'row' }, people.get(it.candidate_id)), h('td', {}, first.error ? h('span', { class: 'badge es-blocked' }, first.error) : first.subject || '—'));
+    const person = byId.get(it.candidate_id) || {};
+    // Who gets what when: each step's time, in the campaign's zone and the candidate's own.
+    const when = (it.steps || []).map((st) => h('li', {}, `Step ${st.index}: `, h('time', { datetime: st.planned_at || '' }, whenText(st.planned_at, campaignTz, it.candidate_timezone))));
+    return h(
+      'tr',
+      {},
+      h('th', { scope: 'row' }, people.get(it.candidate_id), person.company ? h('div', { class: 'small muted' }, person.company) : null),
+      h('td', {}, first.error ? h('span', { class: 'badge es-blocked' }, first.error) : first.subject || '—'),
+      h('td', {}, when.length ? h('ul', { class: 'when-list' }, when) : '—', h('div', { class: 'small muted' }, it.candidate_timezone ? `Time zone: ${it.candidate_timezone}` : 'No time zone of their own')),
+    );
   });
   return [
     h('h2', { id: 'review-h' }, 'Review before start'),
@@ -1451,7 +1525,12 @@ async function reviewView(campaignId, preview, after, unaddressed = []) {
       ? h('div', { class: 'notice no-address', role: 'status' }, h('p', {}, h('strong', {}, `${noAddress.length} ${noAddress.length === 1 ? 'candidate has' : 'candidates have'} no address to mail: they would wait, needing attention.`)), h('ul', {}, noAddress))
       : null,
     outlet,
-    items.length ? table('First message of each candidate', ['Candidate', 'Subject of step 1, as it leaves'], rows) : null,
+    items.length
+      ? [
+          h('p', { class: 'small muted' }, campaign.status === 'draft' ? `When each step would leave if the campaign started now (${campaignTz}, and the candidate’s own time), before the daily limit moves any to a later day.` : `When each step is planned (${campaignTz}, and the candidate’s own time).`),
+          table('Who gets what when', ['Candidate', 'Subject of step 1, as it leaves', 'When'], rows),
+        ]
+      : null,
     preview.cursor ? h('p', { class: 'small muted' }, `The first ${items.length} candidates are shown.`) : null,
   ];
 }
@@ -1639,7 +1718,7 @@ async function pageEnrollment(campaignId, enrollmentId) {
         h('dd', {}, timeEl(e.plan_start, tz), ' (grace period: 20 minutes)'),
         e.ended_at ? [h('dt', {}, 'Ended'), h('dd', {}, timeEl(e.ended_at, tz))] : null,
         h('dt', {}, 'Candidate'),
-        h('dd', {}, h('a', { href: `#/candidates/${seg(e.candidate_id)}` }, `${who}${person.company ? `, ${person.company}` : ''}`)),
+        h('dd', {}, person.removed ? who : h('a', { href: `#/candidates/${seg(e.candidate_id)}` }, `${who}${person.company ? `, ${person.company}` : ''}`)),
       ),
       actions.length ? h('div', { class: 'toolbar', role: 'group', 'aria-label': 'Candidate actions' }, actions) : null,
       outlet,
@@ -2165,7 +2244,7 @@ async function importForm(after, campaigns) {
 
 function newCandidateForm(after) {
   const first = h('input', { id: 'cand-first', required: true, autocomplete: 'off' });
-  const last = h('input', { id: 'cand-last', required: true, autocomplete: 'off' });
+  const last = h('input', { id: 'cand-last', autocomplete: 'off' });
   const title = h('input', { id: 'cand-title', autocomplete: 'off' });
   const company = h('input', { id: 'cand-company', autocomplete: 'off' });
   const rows = h('div', { class: 'email-rows' });
@@ -2184,7 +2263,7 @@ function newCandidateForm(after) {
   return actionForm(
     'New candidate',
     'Create candidate',
-    [field('First name', first), field('Last name', last), field('Title', title), field('Company', company), h('p', { class: 'small muted' }, 'Addresses in order of relevancy: the first is tried first.'), rows, more],
+    [field('First name', first), field('Last name (optional)', last), field('Title', title), field('Company', company), h('p', { class: 'small muted' }, 'Addresses in order of relevancy: the first is tried first.'), rows, more],
     async (form) => {
       const emails = [...rows.querySelectorAll('.email-row')]
         .map((row) => ({ address: row.querySelector('input').value.trim(), type: row.querySelector('select').value }))
@@ -2264,9 +2343,11 @@ function historyList(person) {
         `Contact history of ${candidateName(person)}`,
         ['Campaign', 'Sent', 'Outcome'],
         items.map((it) => {
-          const where = it.kind === 'message' ? 'A single message' : it.campaign_id ? h('a', { href: `#/campaigns/${seg(it.campaign_id)}` }, it.campaign_name || 'A campaign') : 'A removed campaign';
+          const single = it.kind === 'message';
+          const where = single ? (it.answer ? 'An answer to their reply' : 'A single message') : it.campaign_id ? h('a', { href: `#/campaigns/${seg(it.campaign_id)}` }, it.campaign_name || 'A campaign') : 'A removed campaign';
+          // A single message has one message, not steps.
           const sent = (it.sent || []).map((m) =>
-            h('li', {}, `Step ${m.step_index}${m.subject ? ` “${m.subject}”` : ''} · ${fmtTime(m.sent_at, tz)}${m.address ? ` · to ${m.address}` : ''} · ${stepLabel(m.status).toLowerCase()}`),
+            h('li', {}, `${single ? '' : `Step ${m.step_index} `}${m.subject ? `“${m.subject}”` : single ? 'Sent' : ''} · ${fmtTime(m.sent_at, tz)}${m.address ? ` · to ${m.address}` : ''} · ${stepLabel(m.status).toLowerCase()}`),
           );
           const o = it.outcome || {};
           const came = [];
@@ -2289,7 +2370,16 @@ async function pageCandidate(id) {
   const projects = await allItems('/v1/projects', 200);
   async function load() {
     app.candidates.delete(id);
-    const person = await api.get(`/v1/candidates/${seg(id)}`);
+    let person;
+    try {
+      person = await api.get(`/v1/candidates/${seg(id)}`);
+    } catch (error) {
+      if (error.status !== 404) throw error;
+      // Erased (R-3.6) or never here: said in plain words (the Back button lands here after an erasure).
+      titled('A removed candidate');
+      fill(root, h('h1', { tabindex: '-1' }, 'A removed candidate'), h('p', {}, 'This candidate is not here: erased, with everything personal, or never added. ', h('a', { href: '#/candidates' }, 'Go to the candidates.')));
+      return;
+    }
     app.candidates.set(id, Promise.resolve(person));
     const who = candidateName(person);
     titled(who);
@@ -2444,7 +2534,39 @@ function stepsEditor(prefix, given) {
     if (steps.children.length < 20) addStep();
     steps.lastElementChild.querySelector('input').focus();
   });
+  // A refused value is said at its field (subject, body or days), marked
+  // invalid and described by the message; the first one takes the focus.
+  const clear = () => {
+    for (const input of steps.querySelectorAll('[aria-invalid]')) {
+      input.removeAttribute('aria-invalid');
+      const rest = (input.getAttribute('aria-describedby') || '').split(' ').filter((d) => d && d !== `${input.id}-error`);
+      if (rest.length) input.setAttribute('aria-describedby', rest.join(' '));
+      else input.removeAttribute('aria-describedby');
+    }
+    for (const e of steps.querySelectorAll('.field-error')) e.remove();
+  };
+  const mark = (errors) => {
+    let first = null;
+    for (const e of errors) {
+      const at = /^steps\[(\d+)\](?:\.(\w+))?/.exec(String(e.field || ''));
+      const fs = at && steps.querySelectorAll('.tpl-step')[Number(at[1])];
+      if (!fs) continue;
+      const input = { subject: fs.querySelector('input'), delay_days: fs.querySelector('input[type=number]') }[at[2]] || fs.querySelector('textarea');
+      let note = fs.querySelector(`#${CSS.escape(input.id)}-error`);
+      if (!note) {
+        note = h('span', { class: 'field-error', id: `${input.id}-error` });
+        input.parentElement.append(note);
+      }
+      note.textContent = `${note.textContent ? `${note.textContent} ` : ''}${withoutRules(e.message)}`;
+      input.setAttribute('aria-invalid', 'true');
+      const described = (input.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+      if (!described.includes(note.id)) input.setAttribute('aria-describedby', [...described, note.id].join(' '));
+      first ??= input;
+    }
+    first?.focus();
+  };
   const read = () => {
+    clear();
     const out = [...steps.querySelectorAll('.tpl-step')].map((fs, i) => {
       const subject = fs.querySelector('input').value;
       const step = { body: fs.querySelector('textarea').value, delay_days: i === 0 ? 0 : Number(fs.querySelector('input[type=number]').value) };
@@ -2452,14 +2574,27 @@ function stepsEditor(prefix, given) {
       return step;
     });
     // A field no candidate has would block every candidate at send time (R-4.3): caught here.
-    const errors = out.flatMap((st, i) => unknownFields(`${st.subject || ''} ${st.body}`).map((f) => ({ field: `steps[${i}]`, message: unknownFieldHint(f) })));
-    if (errors.length) throw new ApiProblem(422, { title: 'Unknown merge field', errors });
+    const errors = out.flatMap((st, i) =>
+      [
+        ['subject', st.subject || ''],
+        ['body', st.body],
+      ].flatMap(([part, text]) => unknownFields(text).map((f) => ({ field: `steps[${i}].${part}`, message: unknownFieldHint(f) }))),
+    );
+    if (errors.length) {
+      mark(errors);
+      throw new ApiProblem(422, { title: 'Unknown merge field', errors });
+    }
     return out;
   };
   const reset = () => {
     while (steps.children.length > 1) steps.lastElementChild.remove();
   };
-  return { element: [steps, more], read, reset };
+  // The service's own refusal of a step, marked at its field too.
+  const refused = (failure) => {
+    mark(failure?.problem?.errors || []);
+    throw failure;
+  };
+  return { element: [steps, more], read, reset, refused };
 }
 
 /** A template's form: a new one, or `existing` edited in place (PUT). */
@@ -2471,10 +2606,10 @@ function templateForm(after, existing = null) {
   return actionForm(existing ? `Edit ${existing.name}` : 'New template', verb, [field('Template name', name), editor.element], async (form) => {
     const body = { name: name.value.trim(), steps: editor.read() };
     if (existing) {
-      await api.put(`/v1/templates/${seg(existing.id)}`, body);
+      await api.put(`/v1/templates/${seg(existing.id)}`, body).catch(editor.refused);
       announce(`Template “${body.name}” saved.`);
     } else {
-      await api.post('/v1/templates', body);
+      await api.post('/v1/templates', body).catch(editor.refused);
       announce(`Template “${body.name}” created.`);
       form.reset();
       editor.reset();
@@ -2491,7 +2626,7 @@ function templateForm(after, existing = null) {
 function campaignStepsForm(campaign, after) {
   const editor = stepsEditor(`cmp-${campaign.id}`, campaign.steps);
   return actionForm(`Steps of ${campaign.name}`, 'Save steps', [editor.element], async () => {
-    await api.patch(`/v1/campaigns/${seg(campaign.id)}`, { steps: editor.read() });
+    await api.patch(`/v1/campaigns/${seg(campaign.id)}`, { steps: editor.read() }).catch(editor.refused);
     announce('Steps saved: steps not yet sent follow them.');
     await after();
   });
@@ -2572,7 +2707,7 @@ function creditsCard() {
               {},
               h('td', {}, timeEl(e.at, tz)),
               h('td', {}, kinds[e.kind] || e.kind),
-              h('td', {}, e.candidate_id ? h('a', { href: `#/candidates/${seg(e.candidate_id)}` }, candidateName(await candidate(e.candidate_id))) : '—'),
+              h('td', {}, e.candidate_id ? personLink(await candidate(e.candidate_id)) : '—'),
               h('td', {}, e.amount > 0 ? `+${e.amount}` : String(e.amount)),
             ),
           ),
@@ -2706,15 +2841,35 @@ function replyBadge(r) {
 }
 
 /** The answer form under a reply (R-12.2): sent from the sender of the mail replied to. */
-function answerForm(r, who, after) {
+function answerForm(r, who, after, tz) {
   const body = h('textarea', { id: `answer-${r.id}`, rows: '5', required: true });
+  // A reply already answered asks once more before another answer leaves.
+  const ask = h('div', { class: 'confirm' });
+  let again = false;
   const form = actionForm(
     `Answer ${who}`,
     'Send answer',
-    [field(`Your answer to ${who}`, body, 'Sent at once from the address the candidate wrote to, threaded under their reply, with "Re:" before its subject.')],
+    [field(`Your answer to ${who}`, body, 'Sent at once from the address the candidate wrote to, threaded under their reply, with "Re:" before its subject.'), ask],
     async () => {
       const text = body.value.trim();
       if (!text) throw new ApiProblem(0, { title: 'The answer is empty', detail: 'Write something to send.' });
+      if (r.answered_at && !again) {
+        const yes = h('button', { type: 'button', class: 'danger' }, 'Yes, send another answer');
+        const no = h('button', { type: 'button' }, 'Cancel');
+        yes.addEventListener('click', () => {
+          again = true;
+          fill(ask);
+          form.requestSubmit();
+        });
+        no.addEventListener('click', () => {
+          fill(ask);
+          body.focus();
+        });
+        fill(ask, h('span', { class: 'question' }, `This reply was already answered (${fmtTime(r.answered_at, tz)}). Send another answer?`), ' ', yes, ' ', no);
+        yes.focus();
+        return;
+      }
+      again = false;
       const sent = await api.post(`/v1/candidates/${seg(r.candidate_id)}/messages`, { in_reply_to: r.id, body: textToHtml(text) });
       announce(sent.status === 'scheduled' ? `Answer to ${who} planned: today's sending limit is reached.` : `Answer sent to ${sent.address || who}.`);
       await after();
@@ -2763,21 +2918,26 @@ async function replyCard(r, tz, after) {
   // that address asked not to be mailed, or the person opted out, say so
   // instead of offering a form the service will refuse.
   const stopped = person.opted_out || (r.from && (person.emails || []).some((m) => m.address === r.from && m.status === 'suppressed'));
-  const answer = stopped
-    ? h('p', { class: 'small muted answer-closed' }, 'No answer can be sent: the address this reply came from asked not to be mailed.')
-    : h('details', { class: 'answer-box' }, h('summary', {}, `Answer ${who}`), answerForm(r, who, after));
+  // An erased candidate has no page and no address left: nothing to answer.
+  const answer = person.removed
+    ? h('p', { class: 'small muted answer-closed' }, 'No answer can be sent: this candidate was erased, with their addresses.')
+    : stopped
+      ? h('p', { class: 'small muted answer-closed' }, 'No answer can be sent: the address this reply came from asked not to be mailed.')
+      : h('details', { class: 'answer-box' }, h('summary', {}, r.answered_at ? `Answer ${who} again` : `Answer ${who}`), answerForm(r, who, after, tz));
   return h(
     'article',
     { class: `card reply${r.read ? '' : ' unread'}`, 'aria-label': `Reply from ${who}` },
     h(
       'header',
       { class: 'reply-head' },
-      h('h2', {}, h('a', { href: `#/candidates/${seg(r.candidate_id)}` }, who)),
+      h('h2', {}, person.removed ? who : h('a', { href: `#/candidates/${seg(r.candidate_id)}` }, who)),
       ' ',
       replyBadge(r),
       r.read ? null : h('span', { class: 'badge rc-unread' }, 'Unread'),
+      r.answered_at ? h('span', { class: 'badge rc-answered' }, 'Answered') : null,
     ),
     h('p', { class: 'small muted' }, 'Replied to ', ...where, ' · ', timeEl(r.received_at, tz)),
+    r.answered_at ? h('p', { class: 'small answered' }, 'Answered ', timeEl(r.answered_at, tz)) : null,
     h('p', { class: 'reply-subject' }, r.subject || '(no subject)'),
     h('blockquote', { class: 'reply-text' }, r.text || '(the reply has no text of its own)'),
     r.class === 'opt_out' ? h('p', { class: 'small' }, 'The candidate asked not to be contacted: they are opted out and their other campaigns ended. Change the class if this was not a stop request.') : null,

@@ -127,3 +127,27 @@ export function chunks(items, size) {
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
 }
+
+/**
+ * Names that tell people apart: `people` is [{ id, name, company, address }];
+ * answers a Map from id to the name, followed where two share it by their
+ * company, else their first address, else "another candidate N".
+ */
+export function distinctNames(people) {
+  const count = new Map();
+  for (const p of people) count.set(p.name, (count.get(p.name) || 0) + 1);
+  const out = new Map();
+  const used = new Set();
+  let n = 0;
+  for (const p of people) {
+    if (out.has(p.id)) continue;
+    let label = p.name;
+    if (count.get(p.name) > 1) {
+      const detail = [p.company, p.address].find((d) => d && !used.has(`${p.name} (${d})`));
+      label = detail ? `${p.name} (${detail})` : `${p.name} (another candidate ${++n})`;
+    }
+    used.add(label);
+    out.set(p.id, label);
+  }
+  return out;
+}

@@ -82,6 +82,9 @@ pub struct HistoryItemView {
     /// In the order they left.
     pub sent: Vec<HistorySentView>,
     pub outcome: HistoryOutcomeView,
+    /// A single message that answers a reply of the candidate: it
+    /// carries on the reply's thread.
+    pub answer: bool,
 }
 
 /// A candidate's contact history, newest first: `cursor` is opaque
@@ -189,6 +192,7 @@ fn item(
         }),
         at: c.at().into(),
         created_at: e.created_at.into(),
+        answer: single && !e.thread.is_empty(),
         sent,
         outcome: HistoryOutcomeView {
             status: e.status,

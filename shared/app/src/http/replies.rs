@@ -64,6 +64,10 @@ pub struct ReplyView {
     /// the campaign's owner and the sender account's owner.
     #[schema(required = true)]
     pub raw_ref: Option<String>,
+    /// When it was last answered (a message sent `in_reply_to` it, R-12.2);
+    /// null while unanswered.
+    #[schema(required = true)]
+    pub answered_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -102,6 +106,7 @@ fn view(shown: ShownReply) -> ReplyView {
         read: r.read,
         from: shown.from.map(|a| a.to_string()),
         raw_ref: shown.raw_ref,
+        answered_at: r.answered_at.map(Timestamp::from),
     }
 }
 

@@ -47,6 +47,7 @@ pub fn reply(
         raw_ref: None,
         first: class.is_some(),
         after_s: Some(3_600),
+        answered_at: None,
     }
 }
 

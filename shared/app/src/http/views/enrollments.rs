@@ -66,6 +66,10 @@ pub struct EnrollmentView {
     /// candidate; `null` when the candidate was erased.
     #[schema(required = true)]
     pub candidate_name: Option<String>,
+    /// The candidate's own IANA time zone, to read planned times in their
+    /// local time too; `null` when they have none or were erased.
+    #[schema(required = true)]
+    pub candidate_timezone: Option<String>,
     pub status: EnrollmentStatus,
     /// The label users see, e.g. `Replied (Ended)`.
     pub status_label: String,
@@ -156,6 +160,10 @@ pub fn enrollment(
         campaign_id: e.campaign_id.to_string(),
         candidate_id: e.candidate_id.to_string(),
         candidate_name: candidate.filter(|c| !c.erased).map(|c| c.full_name()),
+        candidate_timezone: candidate
+            .filter(|c| !c.erased)
+            .and_then(|c| c.timezone)
+            .map(|z| z.name().to_string()),
         status: e.status,
         status_label: e.status.label().to_owned(),
         blocked_reason: e.blocked_reason.clone(),
@@ -305,7 +313,8 @@ pub struct RenderedParts {
     pub text: String,
 }
 
-// One step rendered for one candidate: the message, or why it did not render.
+// One step rendered for one candidate: the message, or why it did not render,
+// and when it is planned to leave.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = PreviewStep)]
 pub struct PreviewStepView {
@@ -315,6 +324,14 @@ pub struct PreviewStepView {
     pub rendered: Option<RenderedMessage>,
     #[schema(required = true)]
     pub error: Option<String>,
+    /// When the step is planned to leave. A campaign that has not planned this
+    /// candidate yet (a draft, or a candidate added while paused) answers the
+    /// plan as of now: the instant the start's planner (R-6, in the zone the
+    /// plan uses, R-6.8) gives for a start at this moment, before daily limits
+    /// a started one answers the enrollment's plan. `null` when the
+    /// step has no plan.
+    #[schema(required = true)]
+    pub planned_at: Option<Timestamp>,
 }
 
 // Every step of one enrollment, rendered.
@@ -323,6 +340,9 @@ pub struct PreviewStepView {
 pub struct PreviewItemView {
     pub enrollment_id: String,
     pub candidate_id: String,
+    /// The candidate's own IANA time zone; `null` when they have none.
+    #[schema(required = true, value_type = Option<String>)]
+    pub candidate_timezone: Option<String>,
     pub steps: Vec<PreviewStepView>,
 }
 
@@ -330,6 +350,7 @@ pub fn preview_item(p: &preview::PreviewItem) -> PreviewItemView {
     PreviewItemView {
         enrollment_id: p.enrollment_id.clone(),
         candidate_id: p.candidate_id.clone(),
+        candidate_timezone: p.candidate_timezone.map(|z| z.name().to_string()),
         steps: p
             .steps
             .iter()
@@ -337,6 +358,7 @@ pub fn preview_item(p: &preview::PreviewItem) -> PreviewItemView {
                 index: s.index,
                 rendered: s.rendered.clone(),
                 error: s.error.clone(),
+                planned_at: ts_opt(s.planned_at),
             })
             .collect(),
     }

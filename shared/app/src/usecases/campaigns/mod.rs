@@ -7,7 +7,7 @@ mod planning;
 pub mod preview;
 pub mod stats;
 
-pub(crate) use planning::{move_unsent_steps, plan_request};
+pub(crate) use planning::{move_unsent_steps, plan_request, zone_of};
 
 use outreach_domain::campaign::{
     Campaign, CampaignStatus, PauseReason, RecipientSetting, StepSpec, TimezoneMode, WhenToSend,

@@ -163,12 +163,13 @@ impl Campaigns<'_> {
     ) -> Result<Zone, Error> {
         Ok(match campaign.timezone_mode {
             TimezoneMode::Campaign => campaign.timezone,
-            TimezoneMode::Recipient => self
-                .store
-                .get_candidate(&campaign.org_id, &enrollment.candidate_id)
-                .await?
-                .and_then(|c| c.value.timezone)
-                .unwrap_or(campaign.timezone),
+            TimezoneMode::Recipient => zone_of(
+                campaign,
+                self.store
+                    .get_candidate(&campaign.org_id, &enrollment.candidate_id)
+                    .await?
+                    .and_then(|c| c.value.timezone),
+            ),
         })
     }
 
@@ -354,6 +355,15 @@ impl Campaigns<'_> {
                 .await;
         }
         Ok(true)
+    }
+}
+
+/// The zone a plan uses: the campaign's, or in recipient mode the
+/// candidate's own zone when they have one.
+pub(crate) fn zone_of(campaign: &Campaign, candidate_zone: Option<Zone>) -> Zone {
+    match campaign.timezone_mode {
+        TimezoneMode::Campaign => campaign.timezone,
+        TimezoneMode::Recipient => candidate_zone.unwrap_or(campaign.timezone),
     }
 }
 

@@ -184,6 +184,7 @@ impl Returns<'_> {
             references: thread_of(&inbound.references, &inbound.in_reply_to),
             raw_ref: arrived.raw_ref.map(str::to_owned),
             first,
+            answered_at: None,
         };
         self.store.create_reply(&reply).await?;
         if let Some(stored) = self.store.get_reply(org, &reply.id).await?

@@ -11,7 +11,7 @@ use outreach_domain::Zone;
 use outreach_domain::campaign::{Campaign, CampaignKind, CampaignStatus, StepSpec, WhenToSend};
 use outreach_domain::candidate::Candidate;
 use outreach_domain::enrollment::{Enrollment, NewEnrollment, ReservedSlot};
-use outreach_domain::ids::{AccountId, CampaignId, ProjectId};
+use outreach_domain::ids::{AccountId, CampaignId, OrgId, ProjectId};
 use outreach_domain::render::RenderError;
 
 use super::Sending;
@@ -20,6 +20,7 @@ use crate::auth::Identity;
 use crate::error::Error;
 use crate::model::{AccountStatus, EmailAccount};
 use crate::ports::{Activity, RevealOutcome, SendHandoff, StoreError, WakeUp};
+use crate::retry::{Attempt, retry_versioned};
 use crate::usecases::catalog::validate_steps;
 use crate::usecases::enrollments::enrollment_id;
 use crate::usecases::sending::render_enrollment_step;
@@ -43,6 +44,8 @@ pub struct NewMessage {
 /// enrollment or message replied to, the address the reply came from, the
 /// thread and the subject.
 struct Answer {
+    /// The reply answered: marked answered once the answer is recorded.
+    reply_id: String,
     account_id: String,
     address: String,
     thread: Vec<String>,
@@ -113,6 +116,7 @@ impl Sending<'_> {
             now,
         });
         enrollment.override_address = address;
+        let answered = answer.as_ref().map(|a| a.reply_id.clone());
         enrollment.thread = answer.map(|a| a.thread).unwrap_or_default();
         // a message over a render budget is refused now rather than
         // stored to be blocked (`render_limit`) by the send that follows.
@@ -136,7 +140,7 @@ impl Sending<'_> {
         };
         // Its send reads everything in one batch (issue 20).
         enrollment.planned = Some(super::planned_send(to, &account));
-        self.send_now(who, &account, campaign, enrollment, now)
+        self.send_now(who, &account, campaign, enrollment, answered, now)
             .await
     }
 
@@ -274,6 +278,7 @@ impl Sending<'_> {
             .await?
             .ok_or_else(unknown)?;
         Ok(Some(Answer {
+            reply_id: reply.id.clone(),
             account_id: campaign.sender_account_id.to_string(),
             address: from.to_string(),
             // `References` are the reply's own and its id, the
@@ -379,6 +384,7 @@ impl Sending<'_> {
         account: &EmailAccount,
         campaign: Campaign,
         enrollment: Enrollment,
+        answered: Option<String>,
         now: DateTime<Utc>,
     ) -> Result<(Campaign, Enrollment), Error> {
         let org = &who.org_id;
@@ -399,6 +405,11 @@ impl Sending<'_> {
         let mut enrollment = enrollment;
         enrollment.apply_plan(now, &[now]);
         self.store.insert_enrollment(&enrollment).await?;
+        // The answer is recorded (it leaves, however this request ends):
+        // its reply says so from now on (issue 22).
+        if let Some(reply_id) = answered {
+            self.mark_answered(org, &reply_id, now).await;
+        }
         let (e, moved) = self.plan_now(&campaign, account, &enrollment, now).await?;
         let wake_up = WakeUp::send_step(&e, e.next_due_at.unwrap_or(now));
         self.scheduler.schedule(&wake_up).await?;
@@ -417,6 +428,32 @@ impl Sending<'_> {
             .await?
             .unwrap_or(campaign);
         Ok((campaign, e.value))
+    }
+
+    /// Marks a reply answered at `at` (and read), right after its answer
+    /// was recorded. Never fails the send it follows: a store error or a
+    /// reply changing under it leaves the mark out, logged.
+    async fn mark_answered(&self, org: &OrgId, reply_id: &str, at: DateTime<Utc>) {
+        let marked = retry_versioned(
+            || async move {
+                let Some(v) = self.store.get_reply(org, reply_id).await? else {
+                    return Ok(Attempt::Done(()));
+                };
+                let mut r = v.value;
+                r.answered_at = Some(at);
+                r.read = true;
+                match self.store.update_reply(&r, v.version).await {
+                    Ok(_) => Ok(Attempt::Done(())),
+                    Err(StoreError::Conflict) => Ok(Attempt::Lost),
+                    Err(e) => Err(e),
+                }
+            },
+            || Err(StoreError::Conflict),
+        )
+        .await;
+        if let Err(e) = marked {
+            tracing::warn!(reply = reply_id, error = ?e, "the answered reply was not marked");
+        }
     }
 
     /// Plans the stored message: due now (no grace), with its room under the
