@@ -156,6 +156,16 @@ async function expectAccessible(where) {
   assert.deepEqual(await axeViolations(), [], `axe-core on ${where}`);
 }
 
+/** `noSidewaysScroll` at 390×844, then back to the desktop size. */
+async function noSidewaysScrollOnPhone(where) {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await noSidewaysScroll(where);
+  } finally {
+    await page.setViewportSize({ width: 1440, height: 900 });
+  }
+}
+
 /** At 390 px: nothing but the menu is wider than the screen, and axe-core passes. */
 async function noSidewaysScroll(where) {
   const { scroll, width, wide } = await page.evaluate(() => {
@@ -856,12 +866,7 @@ step('the candidates list: search, filter, sort, several added to a campaign; a 
   assert.doesNotMatch(await page.locator('main').innerText(), /cmp_|cand_/, 'no ids shown');
   await expectAccessible('candidates with a selection added to a campaign');
   await shot('12-candidates-added');
-  await page.setViewportSize({ width: 390, height: 844 });
-  try {
-    await noSidewaysScroll('candidates with a selection');
-  } finally {
-    await page.setViewportSize({ width: 1440, height: 900 });
-  }
+  await noSidewaysScrollOnPhone('candidates with a selection');
   await page.getByRole('button', { name: 'Clear selection' }).click();
 
   // Edit a candidate: a refused value is said at its field; then saved.
@@ -884,12 +889,7 @@ step('the candidates list: search, filter, sort, several added to a campaign; a 
   assert.match(await page.locator('#edit-timezone-error').innerText(), /\S/, 'the problem is said at the field');
   assert.doesNotMatch(await edit.innerText(), /R-\d/, 'no rule numbers');
   await expectAccessible('candidate edit with a refused value');
-  await page.setViewportSize({ width: 390, height: 844 });
-  try {
-    await noSidewaysScroll('candidate edit with a refused value');
-  } finally {
-    await page.setViewportSize({ width: 1440, height: 900 });
-  }
+  await noSidewaysScrollOnPhone('candidate edit with a refused value');
   await edit.getByLabel('Time zone').fill('America/New_York');
   await edit.getByRole('button', { name: 'Save changes' }).click();
   await page.locator('#status', { hasText: 'Annie Easley saved.' }).waitFor();
@@ -911,12 +911,7 @@ step('the candidates list: search, filter, sort, several added to a campaign; a 
   assert.deepEqual([...campaignsListed].sort(), ['Backend Q1', 'Backend Q2', 'Backend Q4'], campaignsListed.join(', '));
   assert.equal(campaignsListed.at(-1), 'Backend Q1', 'the earliest last');
   await expectAccessible('candidate history');
-  await page.setViewportSize({ width: 390, height: 844 });
-  try {
-    await noSidewaysScroll('candidate history');
-  } finally {
-    await page.setViewportSize({ width: 1440, height: 900 });
-  }
+  await noSidewaysScrollOnPhone('candidate history');
 
   // Erasure (R-3.6), asked once more in plain words. (Annie is in no campaign: the credits
   // ledger of a candidate revealed and then erased looks their name up and logs a 404.)

@@ -1346,23 +1346,18 @@ async function addedText(answer, nameOf) {
   const refused = answer.refused || [];
   const warnings = answer.warnings || [];
   const text = `${(answer.enrollments || []).length} added${refused.length ? `, ${refused.length} not added` : ''}${warnings.length ? `, ${warnings.length} to look at` : ''}.`;
+  const block = async (items, cls, role, title, words) =>
+    items.length
+      ? h(
+          'div',
+          { class: cls, role },
+          h('p', {}, h('strong', {}, title)),
+          h('ul', {}, await Promise.all(items.map(async (x) => h('li', {}, `${nameOf(x.candidate_id)}: ${await words(x)}`)))),
+        )
+      : null;
   const nodes = [
-    refused.length
-      ? h(
-          'div',
-          { class: 'problem', role: 'alert' },
-          h('p', {}, h('strong', {}, 'Some candidates were not added:')),
-          h('ul', {}, await Promise.all(refused.map(async (r) => h('li', {}, `${nameOf(r.candidate_id)}: ${await refusalText(r)}`)))),
-        )
-      : null,
-    warnings.length
-      ? h(
-          'div',
-          { class: 'notice', role: 'status' },
-          h('p', {}, h('strong', {}, 'Added, but worth a look before the first mail leaves:')),
-          h('ul', {}, await Promise.all(warnings.map(async (w) => h('li', {}, `${nameOf(w.candidate_id)}: ${await warningText(w)}`)))),
-        )
-      : null,
+    await block(refused, 'problem', 'alert', 'Some candidates were not added:', refusalText),
+    await block(warnings, 'notice', 'status', 'Added, but worth a look before the first mail leaves:', warningText),
   ];
   return { text, nodes };
 }
