@@ -366,6 +366,7 @@ step('a sent message as the candidate sees it, with its headers', async () => {
   assert.equal(await frame.getAttribute('sandbox'), '');
   await page.frameLocator('iframe.message-frame').locator('body').getByText('Hi Ada, we admire Analytical Engines.').waitFor();
   await shot('04-message');
+  await page.getByRole('link', { name: 'Back to the outbox' }).waitFor();
   await page.getByRole('link', { name: 'Back to the candidate' }).click();
   await page.getByRole('heading', { name: /Ada Lovelace/, level: 1 }).waitFor();
 });
@@ -472,14 +473,32 @@ step('the replies inbox: the reply in its own words, its class, read, answered i
   await page.getByLabel('Unread only').uncheck();
   await card.waitFor();
 
+  // Another tab (or a colleague) answers after this page loaded: the page asks the service,
+  // not its own copy of the reply, before another answer leaves (outside review).
+  const token = await page.evaluate(() => sessionStorage.getItem('outreach.console.token'));
+  const auth = { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' };
+  const replies = await (await fetch(`${BASE}/v1/replies`, { headers: auth })).json();
+  const theReply = replies.items.find((x) => /happy to talk this week/.test(x.text || ''));
+  assert.ok(theReply && !theReply.answered_at, `an unanswered reply: ${JSON.stringify(replies.items)}`);
+  const elsewhere = await fetch(`${BASE}/v1/candidates/${theReply.candidate_id}/messages`, {
+    method: 'POST',
+    headers: auth,
+    body: JSON.stringify({ in_reply_to: theReply.id, body: '<p>From another tab.</p>' }),
+  });
+  assert.equal(elsewhere.status, 201, await elsewhere.text());
+
   await card.locator('summary', { hasText: 'Answer Katherine Johnson' }).click();
   await card.getByLabel('Your answer to Katherine Johnson').fill('Great, Thursday 3pm <works> for us.\n\nTalk soon & {{ bye }}');
   await card.getByRole('button', { name: 'Send answer' }).click();
+  await card.getByText(/This reply was already answered \(.*\)\. Send another answer\?/).waitFor();
+  await card.getByRole('button', { name: 'Yes, send another answer' }).click();
   await page.locator('#status', { hasText: 'Answer sent to katherine@nasa.example.' }).waitFor();
   const outbox = await dev('GET', '/dev/outbox');
-  const answer = outbox.items.find((m) => m.to === 'katherine@nasa.example' && /^Re: /.test(m.subject));
-  assert.ok(answer, `the answer is in the outbox: ${JSON.stringify(outbox.items.map((m) => [m.to, m.subject]))}`);
-  const raw = await (await fetch(`${BASE}/dev/outbox/${encodeURIComponent(answer.id)}`)).text();
+  const answers = outbox.items.filter((m) => m.to === 'katherine@nasa.example' && /^Re: /.test(m.subject));
+  assert.equal(answers.length, 2, `both answers left: ${JSON.stringify(outbox.items.map((m) => [m.to, m.subject]))}`);
+  const raws = await Promise.all(answers.map(async (m) => (await fetch(`${BASE}/dev/outbox/${encodeURIComponent(m.id)}`)).text()));
+  const raw = raws.find((r) => /Thursday 3pm/.test(r));
+  assert.ok(raw, 'the console\'s answer is in the outbox');
   assert.match(raw, /^In-Reply-To: <console-/m, 'threaded under the reply');
   // Typed text, not HTML or a template: shown as typed, paragraphs kept.
   assert.match(raw, /Thursday 3pm (&#60;|&lt;)works(&#62;|&gt;) for us/);

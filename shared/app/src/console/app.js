@@ -1719,7 +1719,8 @@ async function pageEnrollment(campaignId, enrollmentId) {
       outlet,
       h('section', { 'aria-labelledby': 'steps-h' }, h('h2', { id: 'steps-h' }, `Steps (${tz})`), steps),
       retry,
-      h('section', { class: 'card', 'aria-labelledby': 'emails-h' }, h('h2', { id: 'emails-h' }, 'Addresses'), emailsSection(person, campaign.project_id, load)),
+      // An erased candidate has no addresses to show or add (R-3.6).
+      person.removed ? null : h('section', { class: 'card', 'aria-labelledby': 'emails-h' }, h('h2', { id: 'emails-h' }, 'Addresses'), emailsSection(person, campaign.project_id, load)),
       h('section', { 'aria-labelledby': 'events-h' }, h('h2', { id: 'events-h' }, 'Events'), eventList),
     );
   }
@@ -2848,7 +2849,10 @@ function answerForm(r, who, after, tz) {
     async () => {
       const text = body.value.trim();
       if (!text) throw new ApiProblem(0, { title: 'The answer is empty', detail: 'Write something to send.' });
-      if (r.answered_at && !again) {
+      // Asked of the service, not of this page: another tab or a colleague
+      // may have answered since it loaded.
+      const answeredAt = again ? null : (await api.get(`/v1/replies/${seg(r.id)}`)).answered_at || r.answered_at;
+      if (answeredAt && !again) {
         const yes = h('button', { type: 'button', class: 'danger' }, 'Yes, send another answer');
         const no = h('button', { type: 'button' }, 'Cancel');
         yes.addEventListener('click', () => {
@@ -2860,7 +2864,7 @@ function answerForm(r, who, after, tz) {
           fill(ask);
           body.focus();
         });
-        fill(ask, h('span', { class: 'question' }, `This reply was already answered (${fmtTime(r.answered_at, tz)}). Send another answer?`), ' ', yes, ' ', no);
+        fill(ask, h('span', { class: 'question' }, `This reply was already answered (${fmtTime(answeredAt, tz)}). Send another answer?`), ' ', yes, ' ', no);
         yes.focus();
         return;
       }

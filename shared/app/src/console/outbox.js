@@ -160,12 +160,13 @@ function Message({ item, msg, subject, seg }) {
   `;
 }
 
-/** Back to the candidate the message went to, or to the outbox. */
+/** Back to the candidate the message went to, and to the outbox. */
 function Back({ item, seg }) {
+  const outbox = html`<a href="#/outbox">Back to the outbox</a>`;
   if (item.campaign_id && item.enrollment_id) {
-    return html`<a href=${`#/campaigns/${seg(item.campaign_id)}/enrollments/${seg(item.enrollment_id)}`}>Back to the candidate</a>`;
+    return html`<a href=${`#/campaigns/${seg(item.campaign_id)}/enrollments/${seg(item.enrollment_id)}`}>Back to the candidate</a> · ${outbox}`;
   }
-  return html`<a href="#/outbox">Back to the outbox</a>`;
+  return outbox;
 }
 
 /**
